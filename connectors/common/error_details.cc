@@ -1,0 +1,53 @@
+#include "connectors/common/error_details.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/cord.h"
+
+namespace unified {
+
+absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
+                           const std::map<std::string, std::string>& metadata) {
+  if (status.ok()) return status;
+  google::rpc::ErrorInfo info;
+  info.set_reason(std::string(reason));
+  info.set_domain(kErrorDomain);
+  for (const auto& [key, value] : metadata) {
+    (*info.mutable_metadata())[key] = value;
+  }
+  status.SetPayload(kErrorInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
+  if (status.ok()) return status;
+  if (delay < absl::ZeroDuration()) delay = absl::ZeroDuration();
+  const int64_t millis =
+      absl::ToInt64Milliseconds(absl::Ceil(delay, absl::Milliseconds(1)));
+  google::rpc::RetryInfo info;
+  info.mutable_retry_delay()->set_seconds(millis / 1000);
+  info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(millis % 1000) *
+                                        1000000);
+  status.SetPayload(kRetryInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kErrorInfoTypeUrl);
+  if (!payload) return std::nullopt;
+  google::rpc::ErrorInfo info;
+  if (!info.ParseFromString(std::string(*payload))) return std::nullopt;
+  return info;
+}
+
+std::optional<absl::Duration> GetRetryDelay(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kRetryInfoTypeUrl);
+  if (!payload) return std::nullopt;
+  google::rpc::RetryInfo info;
+  if (!info.ParseFromString(std::string(*payload))) return std::nullopt;
+  return absl::Seconds(info.retry_delay().seconds()) +
+         absl::Nanoseconds(info.retry_delay().nanos());
+}
+
+}  // namespace unified

@@ -1,0 +1,53 @@
+// Structured error details carried inside absl::Status values.
+//
+// Connectors and the service attach gRPC's standard error details
+// (google.rpc.ErrorInfo, google.rpc.RetryInfo) to an absl::Status as payloads
+// keyed by their type URL. The single absl -> gRPC conversion at the server's
+// edge (service/grpc_status.h) packs every such payload into the
+// google.rpc.Status of the response, so clients in any language read a reason
+// and a retry delay without parsing text.
+//
+// Never put a secret into a reason, metadata value or message.
+#ifndef CONNECTORS_COMMON_ERROR_DETAILS_H_
+#define CONNECTORS_COMMON_ERROR_DETAILS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace unified {
+
+// The ErrorInfo.domain of every error this service produces.
+inline constexpr char kErrorDomain[] = "unified.v1";
+
+// Type URLs under which the details are stored as payloads.
+inline constexpr char kErrorInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr char kRetryInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.RetryInfo";
+
+// Returns `status` with a google.rpc.ErrorInfo {reason, domain, metadata}
+// attached, replacing any earlier one. `reason` is UPPER_SNAKE_CASE. An OK
+// status is returned unchanged.
+absl::Status WithErrorInfo(
+    absl::Status status, absl::string_view reason,
+    const std::map<std::string, std::string>& metadata = {});
+
+// Returns `status` with a google.rpc.RetryInfo whose retry_delay is `delay`
+// (rounded up to whole milliseconds, never negative). OK is unchanged.
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
+
+// The attached ErrorInfo, if any.
+std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status);
+
+// The attached retry delay, if any.
+std::optional<absl::Duration> GetRetryDelay(const absl::Status& status);
+
+}  // namespace unified
+
+#endif  // CONNECTORS_COMMON_ERROR_DETAILS_H_

@@ -1,0 +1,88 @@
+// The unified User Directory server. Every flag has a documented default; the
+// defaults run the embedded configuration on 127.0.0.1:50051.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "service/server.h"
+#include "service/user_directory_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address host:port; port 0 picks a free port, printed "
+          "on stdout as 'listening on HOST:PORT'.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGINT/SIGTERM, how long in-flight calls may run before they "
+          "are cancelled.");
+ABSL_FLAG(int, max_receive_message_bytes, 4 * 1024 * 1024,
+          "Largest request message accepted, in bytes.");
+ABSL_FLAG(int, max_threads, 64,
+          "Most threads serving RPCs at once; calls beyond are refused with "
+          "RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, memory_quota_bytes, 256LL * 1024 * 1024,
+          "Memory gRPC may use for connection and message buffers, in bytes.");
+ABSL_FLAG(int, max_concurrent_streams, 100,
+          "Concurrent RPCs one client connection may have open.");
+
+namespace unified {
+namespace {
+
+int Run() {
+  // Block the stop signals before any thread exists so that only the waiter
+  // below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.max_receive_message_bytes =
+      absl::GetFlag(FLAGS_max_receive_message_bytes);
+  options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.memory_quota_bytes = absl::GetFlag(FLAGS_memory_quota_bytes);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+
+  UserDirectoryService user_directory;
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
+      options, {{v1::UserDirectory::service_full_name(), &user_directory}});
+  if (!server.ok()) {
+    std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::printf("listening on %s:%d\n", host.c_str(), (*server)->port());
+  std::fflush(stdout);
+
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  std::thread waiter([&] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    std::fprintf(stderr, "server: signal %d, shutting down (grace %s)\n",
+                 signal_number, absl::FormatDuration(grace).c_str());
+    (*server)->Shutdown(grace);
+  });
+  (*server)->Wait();
+  waiter.join();
+  std::fprintf(stderr, "server: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace unified
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves the unified User Directory gRPC API (unified.v1).");
+  absl::ParseCommandLine(argc, argv);
+  return unified::Run();
+}

@@ -1,0 +1,78 @@
+// The gRPC server shell: listening socket, limits, health checking, server
+// reflection and graceful shutdown. It knows nothing of the services it hosts
+// beyond their names.
+#ifndef SERVICE_SERVER_H_
+#define SERVICE_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace unified {
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see Server::port()).
+  std::string listen = "127.0.0.1:50051";
+
+  // Largest request message accepted; larger ones fail RESOURCE_EXHAUSTED.
+  int max_receive_message_bytes = 4 * 1024 * 1024;
+
+  // Most threads the synchronous server may use for in-flight RPCs; calls
+  // beyond it are refused with RESOURCE_EXHAUSTED rather than queued forever.
+  int max_threads = 64;
+
+  // Memory the gRPC core may use for buffers, in bytes.
+  int64_t memory_quota_bytes = 256LL * 1024 * 1024;
+
+  // HTTP/2 streams one connection may have open at once.
+  int max_concurrent_streams = 100;
+
+  // Keepalive enforcement: clients pinging more often than this without data
+  // are sent GOAWAY after a few strikes.
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+};
+
+// A service to host and the fully qualified name it reports health under
+// (e.g. "unified.v1.UserDirectory").
+struct HostedService {
+  std::string name;
+  grpc::Service* service;  // Not owned; must outlive the Server.
+};
+
+class Server {
+ public:
+  // Starts serving `services` with gRPC health checking (grpc.health.v1.Health:
+  // "" and every service name report SERVING) and server reflection. Fails with
+  // UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerOptions& options, const std::vector<HostedService>& services);
+
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+
+  // Marks every service NOT_SERVING, stops accepting new calls, lets in-flight
+  // calls finish for up to `grace`, then cancels what is left. Idempotent and
+  // safe to call from any thread.
+  void Shutdown(absl::Duration grace);
+
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  Server(std::unique_ptr<grpc::Server> server, int port);
+
+  std::unique_ptr<grpc::Server> server_;
+  const int port_;
+};
+
+}  // namespace unified
+
+#endif  // SERVICE_SERVER_H_

@@ -1,0 +1,310 @@
+// Starts the real //service:server binary on a free loopback port and talks to
+// it over a real channel: health checking, server reflection (the way grpcurl
+// uses it), a unary call, and graceful shutdown on SIGTERM.
+#include <signal.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+
+namespace unified {
+namespace {
+
+using ::grpc::health::v1::Health;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::grpc::reflection::v1alpha::ServerReflection;
+using ::grpc::reflection::v1alpha::ServerReflectionRequest;
+using ::grpc::reflection::v1alpha::ServerReflectionResponse;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::unified::testing::IsOk;
+using ::unified::testing::StatusIs;
+using ::unified::testing::Subprocess;
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+
+class ServerIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto process =
+        Subprocess::Start(unified::testing::RunfilePath("service/server"),
+                          {"--listen=127.0.0.1:0", "--shutdown_grace=1s"});
+    ASSERT_THAT(process, IsOk());
+    server_ = std::move(*process);
+    auto address = server_->WaitForLine("listening on ", kStartTimeout);
+    ASSERT_THAT(address, IsOk());
+    address_ = *address;
+    channel_ =
+        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    ASSERT_TRUE(channel_->WaitForConnected(
+        absl::ToChronoTime(absl::Now() + kStartTimeout)));
+  }
+
+  std::unique_ptr<Subprocess> server_;
+  std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(ServerIntegrationTest, ListensOnLoopbackWithAPickedPort) {
+  ASSERT_THAT(address_, ::testing::StartsWith("127.0.0.1:"));
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(address_.substr(10), &port));
+  EXPECT_GT(port, 0);
+}
+
+TEST_F(ServerIntegrationTest, HealthReportsEveryServiceServing) {
+  auto health = Health::NewStub(channel_);
+  for (const std::string service : {"", "unified.v1.UserDirectory"}) {
+    grpc::ClientContext context;
+    HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    ASSERT_THAT(health->Check(&context, request, &response), IsOk())
+        << "service '" << service << "'";
+    EXPECT_EQ(response.status(), HealthCheckResponse::SERVING)
+        << "service '" << service << "'";
+  }
+  grpc::ClientContext context;
+  HealthCheckRequest request;
+  request.set_service("no.such.Service");
+  HealthCheckResponse response;
+  EXPECT_THAT(health->Check(&context, request, &response),
+              StatusIs(grpc::StatusCode::NOT_FOUND));
+}
+
+// A minimal reflection client, doing what grpcurl's `list` and `describe` do.
+class ReflectionClient {
+ public:
+  explicit ReflectionClient(std::shared_ptr<grpc::Channel> channel)
+      : stub_(ServerReflection::NewStub(channel)),
+        stream_(stub_->ServerReflectionInfo(&context_)) {}
+
+  ~ReflectionClient() {
+    stream_->WritesDone();
+    stream_->Finish();
+  }
+
+  std::vector<std::string> ListServices() {
+    ServerReflectionRequest request;
+    request.set_list_services("*");
+    ServerReflectionResponse response = Ask(request);
+    std::vector<std::string> names;
+    for (const auto& service : response.list_services_response().service()) {
+      names.push_back(service.name());
+    }
+    return names;
+  }
+
+  // Loads the file defining `symbol` and, transitively, every file it
+  // imports, into `pool_`, using only what the server answers.
+  bool LoadSymbol(const std::string& symbol) {
+    ServerReflectionRequest request;
+    request.set_file_containing_symbol(symbol);
+    return AddFiles(Ask(request));
+  }
+
+  const google::protobuf::DescriptorPool& pool() { return pool_; }
+
+ private:
+  ServerReflectionResponse Ask(const ServerReflectionRequest& request) {
+    ServerReflectionResponse response;
+    if (!stream_->Write(request) || !stream_->Read(&response)) {
+      ADD_FAILURE() << "reflection stream broke";
+    }
+    return response;
+  }
+
+  // Collects the answered files, fetches missing imports by name, then builds
+  // them dependencies first.
+  bool AddFiles(const ServerReflectionResponse& first) {
+    std::vector<ServerReflectionResponse> pending = {first};
+    while (!pending.empty()) {
+      ServerReflectionResponse response = pending.back();
+      pending.pop_back();
+      if (!response.has_file_descriptor_response()) {
+        ADD_FAILURE() << "no file descriptors: "
+                      << response.error_response().error_message();
+        return false;
+      }
+      for (const std::string& bytes :
+           response.file_descriptor_response().file_descriptor_proto()) {
+        google::protobuf::FileDescriptorProto file;
+        if (!file.ParseFromString(bytes)) return false;
+        files_[file.name()] = file;
+      }
+      for (const auto& [name, file] : files_) {
+        for (const std::string& dependency : file.dependency()) {
+          if (files_.count(dependency) || requested_.count(dependency)) {
+            continue;
+          }
+          requested_.insert(dependency);
+          ServerReflectionRequest request;
+          request.set_file_by_filename(dependency);
+          pending.push_back(Ask(request));
+        }
+      }
+    }
+    for (const auto& entry : files_) {
+      std::set<std::string> visiting;
+      if (!Build(entry.first, visiting)) return false;
+    }
+    return true;
+  }
+
+  bool Build(const std::string& name, std::set<std::string>& visiting) {
+    if (pool_.FindFileByName(name) != nullptr) return true;
+    auto it = files_.find(name);
+    if (it == files_.end() || !visiting.insert(name).second) {
+      ADD_FAILURE() << "missing or cyclic file " << name;
+      return false;
+    }
+    for (const std::string& dependency : it->second.dependency()) {
+      if (!Build(dependency, visiting)) return false;
+    }
+    if (pool_.BuildFile(it->second) == nullptr) {
+      ADD_FAILURE() << "cannot build " << name;
+      return false;
+    }
+    return true;
+  }
+
+  std::map<std::string, google::protobuf::FileDescriptorProto> files_;
+  std::set<std::string> requested_;
+  std::unique_ptr<ServerReflection::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<ServerReflectionRequest,
+                                           ServerReflectionResponse>>
+      stream_;
+  google::protobuf::DescriptorPool pool_;
+};
+
+TEST_F(ServerIntegrationTest, ReflectionListsAndResolvesEveryService) {
+  ReflectionClient reflection(channel_);
+  const std::vector<std::string> services = reflection.ListServices();
+  EXPECT_THAT(services, Contains("unified.v1.UserDirectory"));
+  EXPECT_THAT(services, Contains("grpc.health.v1.Health"));
+  EXPECT_THAT(services, Contains("grpc.reflection.v1alpha.ServerReflection"));
+
+  for (const std::string& name : services) {
+    ASSERT_TRUE(reflection.LoadSymbol(name)) << name;
+    const google::protobuf::ServiceDescriptor* service =
+        reflection.pool().FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    EXPECT_GT(service->method_count(), 0) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor* method = service->method(i);
+      EXPECT_NE(method->input_type(), nullptr) << method->full_name();
+      EXPECT_NE(method->output_type(), nullptr) << method->full_name();
+    }
+  }
+  const google::protobuf::ServiceDescriptor* directory =
+      reflection.pool().FindServiceByName("unified.v1.UserDirectory");
+  ASSERT_NE(directory, nullptr);
+  const google::protobuf::MethodDescriptor* get_me =
+      directory->FindMethodByName("GetMe");
+  ASSERT_NE(get_me, nullptr);
+  EXPECT_EQ(get_me->output_type()->full_name(), "unified.v1.User");
+  // Messages imported from another of our files resolve as well.
+  EXPECT_NE(reflection.pool().FindMessageTypeByName("unified.v1.User"),
+            nullptr);
+}
+
+TEST_F(ServerIntegrationTest, GetMeValidatesTheAccountId) {
+  auto directory = v1::UserDirectory::NewStub(channel_);
+  {
+    grpc::ClientContext context;
+    v1::GetMeRequest request;
+    v1::User user;
+    grpc::Status status = directory->GetMe(&context, request, &user);
+    EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                 HasSubstr("integrated_account_id")));
+    // The rich error model travels in the trailer.
+    google::rpc::Status rich;
+    ASSERT_TRUE(rich.ParseFromString(status.error_details()));
+    EXPECT_EQ(rich.code(), grpc::StatusCode::INVALID_ARGUMENT);
+    ASSERT_EQ(rich.details_size(), 1);
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(rich.details(0).UnpackTo(&info));
+    EXPECT_EQ(info.reason(), "MISSING_INTEGRATED_ACCOUNT_ID");
+    EXPECT_EQ(info.domain(), "unified.v1");
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetMeRequest request;
+    request.set_integrated_account_id("acct_unknown");
+    v1::User user;
+    EXPECT_THAT(
+        directory->GetMe(&context, request, &user),
+        StatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("acct_unknown")));
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetMeRequest request;
+    request.set_integrated_account_id(std::string(129, 'a'));
+    v1::User user;
+    EXPECT_THAT(directory->GetMe(&context, request, &user),
+                StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                         HasSubstr("longer than 128")));
+  }
+}
+
+TEST_F(ServerIntegrationTest, RefusesOversizedRequests) {
+  auto directory = v1::UserDirectory::NewStub(channel_);
+  grpc::ClientContext context;
+  v1::GetMeRequest request;
+  request.set_integrated_account_id(std::string(5 * 1024 * 1024, 'a'));
+  v1::User user;
+  EXPECT_THAT(directory->GetMe(&context, request, &user),
+              StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+}
+
+TEST_F(ServerIntegrationTest, ShutsDownGracefullyOnSigterm) {
+  server_->Signal(SIGTERM);
+  absl::StatusOr<int> exit_code = server_->Wait(absl::Seconds(20));
+  ASSERT_THAT(exit_code, IsOk());
+  EXPECT_EQ(*exit_code, 0);
+  // New calls are refused once it is gone.
+  auto health = Health::NewStub(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  HealthCheckRequest request;
+  HealthCheckResponse response;
+  EXPECT_FALSE(health->Check(&context, request, &response).ok());
+}
+
+TEST(ServerFlagsTest, RefusesAnAddressInUse) {
+  auto first =
+      Subprocess::Start(unified::testing::RunfilePath("service/server"),
+                        {"--listen=127.0.0.1:0"});
+  ASSERT_THAT(first, IsOk());
+  auto address = (*first)->WaitForLine("listening on ", kStartTimeout);
+  ASSERT_THAT(address, IsOk());
+  auto second =
+      Subprocess::Start(unified::testing::RunfilePath("service/server"),
+                        {absl::StrCat("--listen=", *address)});
+  ASSERT_THAT(second, IsOk());
+  absl::StatusOr<int> exit_code = (*second)->Wait(kStartTimeout);
+  ASSERT_THAT(exit_code, IsOk());
+  EXPECT_EQ(*exit_code, 1);
+}
+
+}  // namespace
+}  // namespace unified
