@@ -1,0 +1,55 @@
+#include "tools/podio_sim/rate_limiter.h"
+
+#include <algorithm>
+
+namespace unified::podio_sim {
+
+void RateLimiter::Roll(Window& window, absl::Time now) const {
+  if (now >= window.start + options_.window) {
+    window.start = now;
+    window.used = 0;
+  }
+}
+
+RateLimiter::Decision RateLimiter::Charge(const std::string& key,
+                                          bool restricted, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  Window& general = general_[key];
+  Roll(general, now);
+  Decision decision;
+  if (general.used >= options_.limit) {
+    decision.allowed = false;
+    decision.limit = restricted ? options_.restricted_limit : options_.limit;
+    decision.remaining = 0;
+    decision.wait = general.start + options_.window - now;
+    return decision;
+  }
+  if (restricted) {
+    Window& small = restricted_[key];
+    Roll(small, now);
+    decision.limit = options_.restricted_limit;
+    if (small.used >= options_.restricted_limit) {
+      decision.allowed = false;
+      decision.remaining = 0;
+      decision.wait = small.start + options_.window - now;
+      return decision;
+    }
+    ++small.used;
+    ++general.used;
+    decision.remaining = options_.restricted_limit - small.used;
+    return decision;
+  }
+  ++general.used;
+  decision.limit = options_.limit;
+  decision.remaining = options_.limit - general.used;
+  return decision;
+}
+
+RateLimiter::Decision RateLimiter::Uncounted() const {
+  Decision decision;
+  decision.limit = options_.limit;
+  decision.remaining = options_.limit;
+  return decision;
+}
+
+}  // namespace unified::podio_sim

@@ -1,0 +1,1457 @@
+#include "tools/podio_sim/simulator.h"
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <optional>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "httplib.h"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "tools/podio_sim/simulator_internal.h"
+
+namespace unified::podio_sim {
+namespace internal {
+
+// The route table. Where official clients disagree on a trailing slash both
+// spellings are served (podio-api.md §3).
+const std::vector<Route>& Routes() {
+  static const auto* routes = new std::vector<Route>{
+      {"GET", "/user/", RouteId::kUser},
+      {"GET", "/user", RouteId::kUser},
+      {"GET", "/user/status", RouteId::kUserStatus},
+      {"GET", "/user/profile/", RouteId::kUserProfile},
+      {"GET", "/contact/", RouteId::kContacts},
+      {"GET", "/contact/user/{user_id}", RouteId::kContactUser},
+      {"GET", "/contact/org/{org_id}", RouteId::kContactOrg},
+      {"GET", "/contact/space/{space_id}/", RouteId::kContactSpace},
+      {"GET", "/contact/space/{space_id}", RouteId::kContactSpace},
+      {"GET", "/org/", RouteId::kOrgs},
+      {"GET", "/org/{org_id}", RouteId::kOrg},
+      {"GET", "/org/{org_id}/member/", RouteId::kOrgMembers},
+      {"GET", "/org/{org_id}/member/{user_id}", RouteId::kOrgMember},
+      {"DELETE", "/org/{org_id}/member/{user_id}", RouteId::kEndOrgMembership},
+      {"GET", "/org/{org_id}/admin/", RouteId::kOrgAdmins},
+      {"GET", "/org/{org_id}/space/", RouteId::kOrgSpaces},
+      {"GET", "/space/org/{org_id}/", RouteId::kSpacesOfOrg},
+      {"GET", "/space/{space_id}", RouteId::kSpace},
+      {"GET", "/space/{space_id}/member/", RouteId::kSpaceMembers},
+      {"POST", "/space/{space_id}/member/", RouteId::kAddSpaceMembers},
+      {"GET", "/space/{space_id}/member/v2/", RouteId::kSpaceMembersV2},
+      {"GET", "/space/{space_id}/member/ended/", RouteId::kSpaceMembersEnded},
+      {"GET", "/space/{space_id}/member/{role}/", RouteId::kSpaceMembersByRole},
+      {"GET", "/space/{space_id}/member/{user_id}", RouteId::kSpaceMember},
+      {"PUT", "/space/{space_id}/member/{user_ids}",
+       RouteId::kUpdateSpaceRoles},
+      {"DELETE", "/space/{space_id}/member/{user_ids}",
+       RouteId::kEndSpaceMemberships},
+      {"POST", "/hook/{ref_type}/{ref_id}/", RouteId::kCreateHook},
+      {"GET", "/hook/{ref_type}/{ref_id}/", RouteId::kListHooks},
+      {"POST", "/hook/{hook_id}/verify/request", RouteId::kRequestHookVerify},
+      {"POST", "/hook/{hook_id}/verify/validate", RouteId::kValidateHook},
+      {"DELETE", "/hook/{hook_id}", RouteId::kDeleteHook},
+      {"GET", "/oauth/authorize", RouteId::kAuthorize},
+      {"POST", "/oauth/token", RouteId::kToken},
+      {"POST", "/oauth/token/v2", RouteId::kTokenV2},
+      {"GET", "/oauth/scope", RouteId::kScope},
+  };
+  return *routes;
+}
+
+bool IsPositiveId(const std::string& s) {
+  int64_t v = 0;
+  return !s.empty() && s.size() <= 19 &&
+         std::all_of(s.begin(), s.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }) &&
+         absl::SimpleAtoi(s, &v) && v > 0;
+}
+
+bool ParamMatches(const std::string& name, const std::string& value) {
+  if (name == "role") {
+    return value == "light" || value == "regular" || value == "admin";
+  }
+  if (name == "user_ids") {
+    if (value.empty()) return false;
+    for (absl::string_view part : absl::StrSplit(value, ',')) {
+      if (!IsPositiveId(std::string(part))) return false;
+    }
+    return true;
+  }
+  if (name == "ref_type") {
+    return !value.empty() &&
+           std::all_of(value.begin(), value.end(), [](char c) {
+             return (c >= 'a' && c <= 'z') || c == '_';
+           });
+  }
+  return IsPositiveId(value);
+}
+
+// Matches `path` against a route pattern, filling `params`.
+bool MatchPattern(const std::string& pattern, const std::string& path,
+                  Params* params) {
+  std::vector<std::string> want = absl::StrSplit(pattern, '/');
+  std::vector<std::string> have = absl::StrSplit(path, '/');
+  if (want.size() != have.size()) return false;
+  Params found;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const std::string& w = want[i];
+    if (w.size() > 2 && w.front() == '{' && w.back() == '}') {
+      const std::string name = w.substr(1, w.size() - 2);
+      if (!ParamMatches(name, have[i])) return false;
+      found[name] = have[i];
+    } else if (w != have[i]) {
+      return false;
+    }
+  }
+  *params = std::move(found);
+  return true;
+}
+
+int64_t IdParam(const Params& params, const std::string& name) {
+  int64_t v = 0;
+  auto it = params.find(name);
+  if (it != params.end()) (void)absl::SimpleAtoi(it->second, &v);
+  return v;
+}
+
+std::string PercentDecode(absl::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else if (c == '%' && i + 2 < in.size() &&
+               std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      out += static_cast<char>(
+          std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Params ParseForm(const std::string& body) {
+  Params params;
+  for (absl::string_view pair : absl::StrSplit(body, '&', absl::SkipEmpty())) {
+    const size_t eq = pair.find('=');
+    // Repeated parameters: the last value counts (D-SRV).
+    params[PercentDecode(pair.substr(0, eq), true)] =
+        eq == absl::string_view::npos
+            ? ""
+            : PercentDecode(pair.substr(eq + 1), true);
+  }
+  return params;
+}
+
+std::string Str(const rapidjson::Value& v) {
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  if (v.IsInt64()) return absl::StrCat(v.GetInt64());
+  return "";
+}
+
+std::string QueryValue(const httplib::Request& req, const std::string& key,
+                       const std::string& fallback) {
+  // Repeated parameters: the last value counts.
+  auto range = req.params.equal_range(key);
+  std::string value = fallback;
+  for (auto it = range.first; it != range.second; ++it) value = it->second;
+  return value;
+}
+
+bool QueryBool(const httplib::Request& req, const std::string& key,
+               bool fallback) {
+  const std::string v = absl::AsciiStrToLower(QueryValue(req, key));
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  return fallback;
+}
+
+std::string RawQuery(const httplib::Request& req) {
+  const size_t q = req.target.find('?');
+  return q == std::string::npos ? "" : req.target.substr(q + 1);
+}
+
+std::string RandomRequestId() {
+  static constexpr char kChars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::string id(8, 'A');
+  for (char& c : id) c = kChars[rng() % (sizeof(kChars) - 1)];
+  return id;
+}
+
+void WriteErrorBody(Json& w, const ApiError& e, const httplib::Request& req) {
+  w.StartObject();
+  w.Key("error");
+  w.String(e.error);
+  w.Key("error_description");
+  w.String(e.description);
+  w.Key("error_detail");
+  if (e.detail) {
+    w.String(*e.detail);
+  } else {
+    w.Null();
+  }
+  w.Key("error_parameters");
+  w.StartObject();
+  w.EndObject();
+  w.Key("error_propagate");
+  w.Bool(false);
+  w.Key("request");
+  w.StartObject();
+  w.Key("url");
+  w.String(req.path);  // The 2026 measurement shows only the path.
+  w.Key("query_string");
+  w.String(RawQuery(req));
+  w.Key("method");
+  w.String(req.method);
+  w.EndObject();
+  w.EndObject();
+}
+
+void SendError(httplib::Response& res, const httplib::Request& req,
+               const ApiError& e) {
+  rapidjson::StringBuffer buffer;
+  Json w(buffer);
+  WriteErrorBody(w, e, req);
+  res.status = e.http_status;
+  res.set_content(buffer.GetString(), buffer.GetSize(), kJsonType);
+}
+
+ApiError NotFoundRoute(const httplib::Request& req) {
+  return ApiError{404, "not_found",
+                  absl::StrCat("No matching operation could be found. The "
+                               "path '",
+                               req.path, "' was not found.."),
+                  std::nullopt};
+}
+
+ApiError ObjectNotFound() {
+  return ApiError{404, "not_found", "Object not found", std::nullopt};
+}
+
+ApiError Forbidden(const std::string& what) {
+  return ApiError{403, "forbidden", what, std::nullopt};
+}
+
+ApiError InvalidValue(const std::string& what) {
+  return ApiError{400, "invalid_value", what, std::nullopt};
+}
+
+void Date(Json& w, absl::Time t) { w.String(PodioDateTime(t)); }
+
+// Finds the connection's socket by its peer port, for the `reset` fault.
+int FindConnectionSocket(int local_port, int remote_port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int found = -1;
+  while (dirent* entry = readdir(dir)) {
+    int fd = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &fd)) continue;
+    sockaddr_storage local{}, peer{};
+    socklen_t local_len = sizeof(local), peer_len = sizeof(peer);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      continue;
+    }
+    auto port_of = [](const sockaddr_storage& a) {
+      if (a.ss_family == AF_INET) {
+        return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+      }
+      if (a.ss_family == AF_INET6) {
+        return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+      }
+      return static_cast<uint16_t>(0);
+    };
+    if (port_of(local) == local_port && port_of(peer) == remote_port) {
+      found = fd;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+int SpaceRoleToInt(const std::string& role) {
+  return role == "light" ? 1 : role == "admin" ? 3 : 2;
+}
+
+const Route* FindRoute(const std::string& method, const std::string& path,
+                       Params* params) {
+  for (const Route& route : Routes()) {
+    if (route.method == method && MatchPattern(route.pattern, path, params)) {
+      return &route;
+    }
+  }
+  return nullptr;
+}
+
+bool IsHookRoute(RouteId id) {
+  return id == RouteId::kCreateHook || id == RouteId::kListHooks ||
+         id == RouteId::kRequestHookVerify || id == RouteId::kValidateHook ||
+         id == RouteId::kDeleteHook;
+}
+
+bool IsWriteRoute(RouteId id) {
+  return id == RouteId::kAddSpaceMembers || id == RouteId::kUpdateSpaceRoles ||
+         id == RouteId::kEndSpaceMemberships ||
+         id == RouteId::kEndOrgMembership;
+}
+
+}  // namespace internal
+
+using internal::Call;
+using internal::Date;
+using internal::Forbidden;
+using internal::IdParam;
+using internal::InvalidValue;
+using internal::Json;
+using internal::ObjectNotFound;
+using internal::Params;
+using internal::QueryBool;
+using internal::QueryValue;
+using internal::RouteId;
+using internal::SpaceRoleToInt;
+
+// Renders directory records as Podio JSON and runs the routes. All methods
+// run with the directory lock held by the caller.
+class Simulator::Router {
+ public:
+  Router(Simulator* sim) : sim_(sim) {}
+
+  // Read routes: run under the reader lock. Returns an error or writes body.
+  std::optional<ApiError> Read(RouteId route, Call& call, const Directory& d,
+                               Json& w);
+  // Write routes: run under the writer lock.
+  std::optional<ApiError> Write(RouteId route, Call& call, Directory& d,
+                                Json& w);
+
+ private:
+  int64_t UserOf(const Call& call) const {
+    return call.identity.ref_type == "user" ? call.identity.ref_id : 0;
+  }
+
+  void UserAccount(Json& w, const SimUser& u, const Directory& d) const;
+  void ProfileMini(Json& w, const SimUser& u) const;
+  void ProfileFields(Json& w, const SimUser& u) const;
+  void ProfileFull(Json& w, const SimUser& u) const {
+    w.StartObject();
+    ProfileFields(w, u);
+    w.EndObject();
+  }
+  void Org(Json& w, const SimOrg& o, const Directory& d, int64_t viewer,
+           bool with_spaces) const;
+  void SpaceMini(Json& w, const SimSpace& s, const Directory& d,
+                 int64_t viewer) const;
+  void SpaceFull(Json& w, const SimSpace& s, const Directory& d,
+                 int64_t viewer) const;
+  void OrgMember(Json& w, const SimOrg& o, const OrgMembership& m,
+                 const Directory& d, bool single) const;
+  void SpaceMemberV1(Json& w, const SimSpace& s, const SpaceMembership& m,
+                     const Directory& d) const;
+  void SpaceMemberV2(Json& w, const SimSpace& s, const SpaceMembership& m,
+                     const Directory& d) const;
+  bool CanSeeSpace(const Directory& d, const SimSpace& s, int64_t user) const {
+    return d.ActiveSpaceMembership(s.space_id, user) != nullptr ||
+           d.IsOrgAdmin(s.org_id, user) ||
+           (s.privacy == "open" && d.IsOrgMember(s.org_id, user));
+  }
+  bool CanManageSpace(const Directory& d, const SimSpace& s,
+                      int64_t user) const {
+    const SpaceMembership* m = d.ActiveSpaceMembership(s.space_id, user);
+    return (m != nullptr && m->role == "admin") || d.IsOrgAdmin(s.org_id, user);
+  }
+  // Parses limit/offset: limit in [1, max], offset >= 0.
+  std::optional<ApiError> Paging(const Call& call, int64_t default_limit,
+                                 int64_t* limit, int64_t* offset) const;
+  const SimOrg* OrgOf(const Directory& d, const SimSpace& s) const {
+    return d.FindOrg(s.org_id);
+  }
+  bool IsEmployee(const Directory& d, int64_t org_id, int64_t user) const {
+    const SimOrg* org = d.FindOrg(org_id);
+    if (org == nullptr) return false;
+    auto it = org->members.find(user);
+    return it != org->members.end() && it->second.employee;
+  }
+
+  Simulator* sim_;
+};
+
+void Simulator::Router::ProfileMini(Json& w, const SimUser& u) const {
+  w.StartObject();
+  w.Key("profile_id");
+  w.Int64(u.profile_id);
+  w.Key("user_id");
+  w.Int64(u.user_id);
+  w.Key("name");
+  w.String(u.name);
+  w.Key("type");
+  w.String("user");
+  w.Key("link");
+  w.String(absl::StrCat("https://podio.com/users/", u.user_id));
+  w.Key("avatar");
+  if (u.avatar) {
+    w.Int64(u.avatar);
+  } else {
+    w.Null();
+  }
+  w.Key("image");
+  if (u.avatar) {
+    w.StartObject();
+    w.Key("hosted_by");
+    w.String("podio");
+    w.Key("file_id");
+    w.Int64(u.avatar);
+    w.Key("link");
+    w.String(absl::StrCat("https://files.podio.com/", u.avatar));
+    w.Key("thumbnail_link");
+    w.String(absl::StrCat("https://files.podio.com/", u.avatar, "/thumb"));
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("last_seen_on");
+  Date(w, u.last_seen_on);
+  w.Key("external_id");
+  w.Null();
+  w.EndObject();
+}
+
+void Simulator::Router::ProfileFields(Json& w, const SimUser& u) const {
+  w.Key("profile_id");
+  w.Int64(u.profile_id);
+  w.Key("user_id");
+  w.Int64(u.user_id);
+  w.Key("name");
+  w.String(u.name);
+  w.Key("type");
+  w.String("user");
+  w.Key("link");
+  w.String(absl::StrCat("https://podio.com/users/", u.user_id));
+  w.Key("avatar");
+  if (u.avatar) {
+    w.Int64(u.avatar);
+  } else {
+    w.Null();
+  }
+  w.Key("last_seen_on");
+  Date(w, u.last_seen_on);
+  // Multi-valued contact fields are arrays of strings, even for one value.
+  w.Key("mail");
+  w.StartArray();
+  w.String(u.mail);
+  w.EndArray();
+  w.Key("phone");
+  w.StartArray();
+  w.String(u.phone);
+  w.EndArray();
+  w.Key("title");
+  w.StartArray();
+  w.String(u.title);
+  w.EndArray();
+  w.Key("external_id");
+  w.Null();
+}
+
+void Simulator::Router::UserAccount(Json& w, const SimUser& u,
+                                    const Directory& d) const {
+  w.StartObject();
+  w.Key("user_id");
+  w.Int64(u.user_id);
+  w.Key("mail");
+  w.String(u.mail);
+  w.Key("status");
+  w.String(u.status);
+  if (u.status == "active") {
+    w.Key("locale");
+    w.String(u.locale);
+    w.Key("timezone");
+    w.String(u.timezone);
+    w.Key("flags");
+    w.StartArray();
+    w.EndArray();
+    w.Key("created_on");
+    Date(w, u.created_on);
+    w.Key("activated_on");
+    Date(w, u.created_on);
+    w.Key("mails");
+    w.StartArray();
+    w.StartObject();
+    w.Key("mail");
+    w.String(u.mail);
+    w.Key("verified");
+    w.Bool(true);
+    w.Key("primary");
+    w.Bool(true);
+    w.Key("disabled");
+    w.Bool(false);
+    w.EndObject();
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+void Simulator::Router::Org(Json& w, const SimOrg& o, const Directory& d,
+                            int64_t viewer, bool with_spaces) const {
+  w.StartObject();
+  w.Key("org_id");
+  w.Int64(o.org_id);
+  w.Key("name");
+  w.String(o.name);
+  w.Key("url");
+  w.String(absl::StrCat("https://podio.com/", o.url_label));
+  w.Key("url_label");
+  w.String(o.url_label);
+  w.Key("status");
+  w.String(o.status);
+  w.Key("type");
+  w.String(o.type);
+  w.Key("premium");
+  w.Bool(o.type == "premium");
+  w.Key("logo");
+  if (o.logo) {
+    w.Int64(o.logo);
+  } else {
+    w.Null();
+  }
+  w.Key("user_limit");
+  w.Int64(o.user_limit);
+  w.Key("domains");
+  w.StartArray();
+  for (const std::string& domain : o.domains) w.String(domain);
+  w.EndArray();
+  w.Key("role");
+  auto me = o.members.find(viewer);
+  if (me != o.members.end()) {
+    w.String(me->second.role);
+  } else {
+    w.Null();
+  }
+  w.Key("rights");
+  w.StartArray();
+  w.String("view");
+  if (d.IsOrgAdmin(o.org_id, viewer)) w.String("add_space");
+  w.EndArray();
+  w.Key("member_count");
+  w.Int64(static_cast<int64_t>(o.member_order.size()));
+  w.Key("segment");
+  w.Null();
+  w.Key("tier");
+  w.String(o.type == "premium" ? "plus" : "free");
+  w.Key("created_on");
+  Date(w, o.created_on);
+  w.Key("created_by");
+  const SimUser* creator = d.FindUser(o.created_by);
+  w.StartObject();
+  w.Key("id");
+  w.Int64(o.created_by);
+  w.Key("name");
+  w.String(creator ? creator->name : "");
+  w.Key("avatar");
+  w.Null();
+  w.EndObject();
+  if (with_spaces) {
+    w.Key("spaces");
+    w.StartArray();
+    for (int64_t space_id : o.space_ids) {
+      const SimSpace* s = d.FindSpace(space_id);
+      if (s && d.ActiveSpaceMembership(space_id, viewer)) {
+        SpaceMini(w, *s, d, viewer);
+      }
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+void Simulator::Router::SpaceMini(Json& w, const SimSpace& s,
+                                  const Directory& d, int64_t viewer) const {
+  w.StartObject();
+  w.Key("space_id");
+  w.Int64(s.space_id);
+  w.Key("name");
+  w.String(s.name);
+  const SimOrg* org = d.FindOrg(s.org_id);
+  w.Key("url");
+  w.String(absl::StrCat("https://podio.com/", org ? org->url_label : "", "/",
+                        s.url_label));
+  w.Key("url_label");
+  w.String(s.url_label);
+  w.Key("org_id");
+  w.Int64(s.org_id);
+  w.Key("type");
+  w.String(s.name == "Employee network" ? "emp_network" : "regular");
+  w.Key("privacy");
+  w.String(s.privacy);
+  w.Key("auto_join");
+  w.Bool(false);
+  w.Key("archived");
+  w.Bool(s.archived);
+  w.Key("role");
+  const SpaceMembership* m = d.ActiveSpaceMembership(s.space_id, viewer);
+  if (m) {
+    w.String(m->role);
+  } else {
+    w.Null();
+  }
+  w.Key("rights");
+  w.StartArray();
+  w.String("view");
+  if (m && m->role == "admin") w.String("add_member");
+  w.EndArray();
+  w.EndObject();
+}
+
+void Simulator::Router::SpaceFull(Json& w, const SimSpace& s,
+                                  const Directory& d, int64_t viewer) const {
+  w.StartObject();
+  w.Key("space_id");
+  w.Int64(s.space_id);
+  w.Key("name");
+  w.String(s.name);
+  w.Key("description");
+  if (s.description.empty()) {
+    w.Null();
+  } else {
+    w.String(s.description);
+  }
+  const SimOrg* org = d.FindOrg(s.org_id);
+  w.Key("url");
+  w.String(absl::StrCat("https://podio.com/", org ? org->url_label : "", "/",
+                        s.url_label));
+  w.Key("url_label");
+  w.String(s.url_label);
+  w.Key("org_id");
+  w.Int64(s.org_id);
+  w.Key("org");
+  w.StartObject();
+  w.Key("org_id");
+  w.Int64(s.org_id);
+  w.Key("name");
+  w.String(org ? org->name : "");
+  w.Key("url_label");
+  w.String(org ? org->url_label : "");
+  w.Key("type");
+  w.String(org ? org->type : "");
+  w.EndObject();
+  w.Key("type");
+  w.String(s.name == "Employee network" ? "emp_network" : "regular");
+  w.Key("privacy");
+  w.String(s.privacy);
+  w.Key("auto_join");
+  w.Bool(false);
+  w.Key("archived");
+  w.Bool(s.archived);
+  w.Key("premium");
+  w.Bool(org && org->type == "premium");
+  w.Key("subscribed");
+  w.Bool(true);
+  w.Key("post_on_new_app");
+  w.Bool(true);
+  w.Key("post_on_new_member");
+  w.Bool(true);
+  const SpaceMembership* m = d.ActiveSpaceMembership(s.space_id, viewer);
+  w.Key("role");
+  if (m) {
+    w.String(m->role);
+  } else {
+    w.Null();
+  }
+  w.Key("rights");
+  w.StartArray();
+  w.String("view");
+  if (m && m->role == "admin") w.String("add_member");
+  w.EndArray();
+  w.Key("member_count");
+  w.Int64(static_cast<int64_t>(s.member_order.size()));
+  w.Key("created_on");
+  Date(w, s.created_on);
+  w.Key("created_by");
+  if (const SimUser* creator = d.FindUser(s.created_by)) {
+    ProfileMini(w, *creator);
+  } else {
+    w.Null();
+  }
+  w.Key("owner");
+  w.StartObject();
+  w.Key("type");
+  w.String("user");
+  w.Key("id");
+  w.Int64(s.created_by);
+  w.EndObject();
+  // A signed push channel grant: credential-like, never to be logged.
+  w.Key("push");
+  w.StartObject();
+  w.Key("channel");
+  w.String(absl::StrCat("/space/", s.space_id));
+  w.Key("timestamp");
+  w.Int64(absl::ToUnixSeconds(sim_->clock_.Now()));
+  w.Key("signature");
+  w.String(RandomToken().substr(0, 40));
+  w.Key("expires_in");
+  w.Int(21600);
+  w.EndObject();
+  w.EndObject();
+}
+
+void Simulator::Router::OrgMember(Json& w, const SimOrg& o,
+                                  const OrgMembership& m, const Directory& d,
+                                  bool single) const {
+  const SimUser* u = d.FindUser(m.user_id);
+  w.StartObject();
+  w.Key("user");
+  if (m.invited) {
+    // Invited users: very limited data (D-ORG-MEMBERS).
+    w.StartObject();
+    w.Key("user_id");
+    w.Int64(u->user_id);
+    w.Key("mail");
+    w.String(u->mail);
+    w.Key("status");
+    w.String("inactive");
+    w.EndObject();
+  } else {
+    UserAccount(w, *u, d);
+  }
+  w.Key("profile");
+  if (m.invited) {
+    w.StartObject();
+    w.Key("profile_id");
+    w.Int64(u->profile_id);
+    w.Key("name");
+    w.String(u->mail);
+    w.EndObject();
+  } else {
+    ProfileFull(w, *u);
+  }
+  w.Key("employee");
+  w.Bool(m.employee);
+  w.Key("role");
+  w.String(m.role);
+  w.Key("admin");
+  w.Bool(m.role == "admin");
+  const int spaces =
+      m.invited ? 0 : d.SpaceMembershipsInOrg(o.org_id, m.user_id);
+  if (single) {
+    w.Key("tier");
+    w.String(o.type == "premium" ? "gold" : "silver");
+    w.Key("spaces");
+    w.StartObject();
+    w.Key("invited");
+    w.Int(0);
+    w.Key("started");
+    w.Int(spaces);
+    w.EndObject();
+  } else {
+    w.Key("space_memberships");
+    w.Int(spaces);
+  }
+  w.EndObject();
+}
+
+void Simulator::Router::SpaceMemberV1(Json& w, const SimSpace& s,
+                                      const SpaceMembership& m,
+                                      const Directory& d) const {
+  const SimUser* u = d.FindUser(m.user_id);
+  w.StartObject();
+  w.Key("user");
+  ProfileMini(w, *u);
+  w.Key("role");
+  w.String(m.role);
+  w.Key("invited_on");
+  Date(w, m.invited_on);
+  w.Key("started_on");
+  Date(w, m.started_on);
+  w.Key("ended_on");
+  if (m.ended_on) {
+    Date(w, *m.ended_on);
+  } else {
+    w.Null();
+  }
+  w.Key("employee");
+  w.Bool(IsEmployee(d, s.org_id, m.user_id));
+  w.Key("grants");
+  w.Int64(m.grants);
+  w.EndObject();
+}
+
+void Simulator::Router::SpaceMemberV2(Json& w, const SimSpace& s,
+                                      const SpaceMembership& m,
+                                      const Directory& d) const {
+  const SimUser* u = d.FindUser(m.user_id);
+  w.StartObject();
+  w.Key("user");  // D-SM-V2 names the profile key `user`.
+  ProfileMini(w, *u);
+  w.Key("employee");
+  w.Bool(IsEmployee(d, s.org_id, m.user_id));
+  w.Key("role");
+  w.String(m.role);
+  w.Key("grants");
+  w.Int64(m.grants);
+  w.EndObject();
+}
+
+std::optional<ApiError> Simulator::Router::Paging(const Call& call,
+                                                  int64_t default_limit,
+                                                  int64_t* limit,
+                                                  int64_t* offset) const {
+  const std::string l = QueryValue(call.req, "limit");
+  const std::string o = QueryValue(call.req, "offset");
+  *limit = default_limit;
+  *offset = 0;
+  if (!l.empty() && !absl::SimpleAtoi(l, limit)) {
+    return InvalidValue("limit must be an integer");
+  }
+  if (!o.empty() && !absl::SimpleAtoi(o, offset)) {
+    return InvalidValue("offset must be an integer");
+  }
+  if (*limit < 1 || *limit > sim_->options_.max_limit) {
+    return InvalidValue(
+        absl::StrCat("limit must be between 1 and ", sim_->options_.max_limit));
+  }
+  if (*offset < 0) return InvalidValue("offset must not be negative");
+  return std::nullopt;
+}
+
+namespace {
+
+// Case-insensitive (ASCII) substring match on name or mail.
+bool QueryMatches(const SimUser& u, const std::string& lowered_query) {
+  if (lowered_query.empty()) return true;
+  return absl::StrContains(absl::AsciiStrToLower(u.name), lowered_query) ||
+         absl::StrContains(absl::AsciiStrToLower(u.mail), lowered_query);
+}
+
+}  // namespace
+
+std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
+                                                const Directory& d, Json& w) {
+  const int64_t me = UserOf(call);
+  if (call.identity.ref_type == "app") {
+    // App tokens act as the app: only the app's own space is readable
+    // (podio-api.md §2.2, §7; UNCONFIRMED which routes answer what).
+    const int64_t app_space = sim_->oauth_->SpaceOfApp(call.identity.ref_id);
+    if (route != RouteId::kSpace ||
+        IdParam(call.params, "space_id") != app_space) {
+      return Forbidden("This operation is not available to apps");
+    }
+    const SimSpace* s = d.FindSpace(app_space);
+    if (s == nullptr) return ObjectNotFound();
+    SpaceFull(w, *s, d, 0);
+    return std::nullopt;
+  }
+  const SimUser* self = d.FindUser(me);
+  if (self == nullptr) return Forbidden("Unknown user");
+
+  switch (route) {
+    case RouteId::kUser:
+      UserAccount(w, *self, d);
+      return std::nullopt;
+    case RouteId::kUserProfile:
+      ProfileFull(w, *self);
+      return std::nullopt;
+    case RouteId::kUserStatus: {
+      w.StartObject();
+      w.Key("user");
+      UserAccount(w, *self, d);
+      w.Key("profile");
+      ProfileFull(w, *self);
+      w.Key("properties");
+      w.StartObject();
+      w.EndObject();
+      w.Key("referral");
+      w.StartObject();
+      w.Key("code");
+      w.String(absl::StrCat("ref", self->user_id));
+      w.Key("status");
+      w.String("disabled");
+      w.EndObject();
+      w.Key("flags");
+      w.StartArray();
+      w.EndArray();
+      w.Key("betas");
+      w.StartArray();
+      w.EndArray();
+      w.Key("inbox_new");
+      w.Int(0);
+      w.Key("message_unread_count");
+      w.Int(0);
+      // A secret (iCal feed): present, as in Podio, so that connectors are
+      // tested never to log or return it.
+      w.Key("calendar_code");
+      w.String(absl::StrCat("cal-", RandomToken().substr(0, 24)));
+      w.Key("mailbox");
+      w.String(absl::StrCat("u", self->user_id, "@inbox.podio.example"));
+      w.EndObject();
+      return std::nullopt;
+    }
+    case RouteId::kOrgs: {
+      w.StartArray();
+      for (const auto& [org_id, org] : d.orgs) {
+        if (d.IsOrgMember(org_id, me)) Org(w, org, d, me, true);
+      }
+      w.EndArray();
+      return std::nullopt;
+    }
+    case RouteId::kOrg: {
+      const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
+      if (org == nullptr) return ObjectNotFound();
+      if (!d.IsOrgMember(org->org_id, me)) {
+        return Forbidden("You are not a member of this organization");
+      }
+      Org(w, *org, d, me, false);
+      return std::nullopt;
+    }
+    case RouteId::kOrgMembers: {
+      const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
+      if (org == nullptr) return ObjectNotFound();
+      if (!d.IsOrgAdmin(org->org_id, me)) {
+        return Forbidden("Only organization administrators can list members");
+      }
+      int64_t limit, offset;
+      if (auto e = Paging(call, 100, &limit, &offset)) return e;
+      const std::string type = QueryValue(call.req, "member_type");
+      const std::string query =
+          absl::AsciiStrToLower(QueryValue(call.req, "query"));
+      const std::string sort_by = QueryValue(call.req, "sort_by", "name");
+      const bool desc = QueryBool(call.req, "sort_desc", false);
+      if (sort_by != "name" && sort_by != "last_seen_on") {
+        return InvalidValue("sort_by must be name or last_seen_on");
+      }
+      static const std::set<std::string> kTypes = {
+          "", "employee", "external", "admin", "regular", "guest", "premium"};
+      if (!kTypes.count(type)) return InvalidValue("Invalid member_type");
+      auto keep = [&](const OrgMembership& m, const SimUser& u) {
+        if (type == "employee" || type == "premium") {
+          if (!m.employee) return false;
+        } else if (type == "external") {
+          if (m.employee) return false;
+        } else if (type == "admin" || type == "regular") {
+          if (m.role != type || m.invited) return false;
+        } else if (type == "guest") {
+          if (!m.invited) return false;
+        }
+        return QueryMatches(u, query);
+      };
+      const std::vector<int64_t>* order = &org->member_order;
+      std::vector<int64_t> by_last_seen;
+      if (sort_by == "last_seen_on") {
+        // Not indexed: sorted per call (O(n log n)); sort by name is O(page).
+        by_last_seen = org->member_order;
+        std::stable_sort(by_last_seen.begin(), by_last_seen.end(),
+                         [&d](int64_t a, int64_t b) {
+                           return d.FindUser(a)->last_seen_on <
+                                  d.FindUser(b)->last_seen_on;
+                         });
+        order = &by_last_seen;
+      }
+      const bool filtered = !type.empty() || !query.empty();
+      const int64_t n = static_cast<int64_t>(order->size());
+      w.StartArray();
+      int64_t skipped = 0, emitted = 0;
+      auto at = [&](int64_t i) { return (*order)[desc ? n - 1 - i : i]; };
+      // Unfiltered: jump straight to the page. Filtered: scan, stop early.
+      for (int64_t i = filtered ? 0 : std::min(offset, n);
+           i < n && emitted < limit; ++i) {
+        const int64_t id = at(i);
+        const OrgMembership& m = org->members.at(id);
+        if (filtered) {
+          if (!keep(m, *d.FindUser(id))) continue;
+          if (skipped++ < offset) continue;
+        }
+        OrgMember(w, *org, m, d, false);
+        ++emitted;
+      }
+      w.EndArray();
+      return std::nullopt;
+    }
+    case RouteId::kOrgMember: {
+      const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
+      if (org == nullptr) return ObjectNotFound();
+      if (!d.IsOrgMember(org->org_id, me)) {
+        return Forbidden("You are not a member of this organization");
+      }
+      auto it = org->members.find(IdParam(call.params, "user_id"));
+      if (it == org->members.end()) return ObjectNotFound();
+      OrgMember(w, *org, it->second, d, true);
+      return std::nullopt;
+    }
+    case RouteId::kOrgAdmins: {
+      const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
+      if (org == nullptr) return ObjectNotFound();
+      if (!d.IsOrgMember(org->org_id, me)) {
+        return Forbidden("You are not a member of this organization");
+      }
+      w.StartArray();
+      for (int64_t id : org->member_order) {
+        const OrgMembership& m = org->members.at(id);
+        if (m.role == "admin" && !m.invited) ProfileMini(w, *d.FindUser(id));
+      }
+      w.EndArray();
+      return std::nullopt;
+    }
+    case RouteId::kOrgSpaces:
+    case RouteId::kSpacesOfOrg: {
+      const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
+      if (org == nullptr) return ObjectNotFound();
+      if (!d.IsOrgMember(org->org_id, me)) {
+        return Forbidden("You are not a member of this organization");
+      }
+      w.StartArray();
+      for (int64_t space_id : org->space_ids) {
+        const SimSpace* s = d.FindSpace(space_id);
+        if (route == RouteId::kSpacesOfOrg) {
+          // Only the spaces the active user is a member of, as SpaceMini.
+          if (d.ActiveSpaceMembership(space_id, me)) SpaceMini(w, *s, d, me);
+        } else if (CanSeeSpace(d, *s, me)) {
+          SpaceFull(w, *s, d, me);
+        }
+      }
+      w.EndArray();
+      return std::nullopt;
+    }
+    case RouteId::kSpace:
+    case RouteId::kSpaceMembers:
+    case RouteId::kSpaceMembersV2:
+    case RouteId::kSpaceMembersEnded:
+    case RouteId::kSpaceMembersByRole:
+    case RouteId::kSpaceMember:
+    case RouteId::kContactSpace: {
+      const SimSpace* s = d.FindSpace(IdParam(call.params, "space_id"));
+      if (s == nullptr) return ObjectNotFound();
+      if (!CanSeeSpace(d, *s, me)) {
+        return Forbidden("You do not have access to this space");
+      }
+      if (route == RouteId::kSpace) {
+        SpaceFull(w, *s, d, me);
+        return std::nullopt;
+      }
+      if (route == RouteId::kSpaceMember) {
+        const SpaceMembership* m = d.ActiveSpaceMembership(
+            s->space_id, IdParam(call.params, "user_id"));
+        if (m == nullptr) return ObjectNotFound();
+        SpaceMemberV1(w, *s, *m, d);
+        return std::nullopt;
+      }
+      if (route == RouteId::kSpaceMembersEnded) {
+        std::vector<int64_t> ended;
+        for (const auto& [id, m] : s->members) {
+          if (m.ended_on) ended.push_back(id);
+        }
+        d.SortByName(ended);
+        w.StartArray();
+        for (int64_t id : ended) SpaceMemberV1(w, *s, s->members.at(id), d);
+        w.EndArray();
+        return std::nullopt;
+      }
+      int64_t limit = sim_->options_.max_limit, offset = 0;
+      std::string type, query;
+      const bool paged =
+          route == RouteId::kSpaceMembersV2 || route == RouteId::kContactSpace;
+      if (paged) {
+        if (auto e = Paging(call, 100, &limit, &offset)) return e;
+        type = QueryValue(call.req, "member_type");
+        query = absl::AsciiStrToLower(QueryValue(call.req, "query"));
+        static const std::set<std::string> kTypes = {
+            "", "employee", "external", "admin", "regular", "light", "guest"};
+        if (route == RouteId::kSpaceMembersV2 && !kTypes.count(type)) {
+          return InvalidValue("Invalid member_type");
+        }
+      }
+      const std::string role =
+          route == RouteId::kSpaceMembersByRole ? call.params.at("role") : "";
+      const bool filtered = !type.empty() || !query.empty() || !role.empty();
+      const int64_t n = static_cast<int64_t>(s->member_order.size());
+      int64_t skipped = 0, emitted = 0;
+      w.StartArray();
+      for (int64_t i = (paged && !filtered) ? std::min(offset, n) : 0;
+           i < n && (!paged || emitted < limit); ++i) {
+        const int64_t id = s->member_order[i];
+        const SpaceMembership& m = s->members.at(id);
+        if (filtered) {
+          if (!role.empty() && m.role != role) continue;
+          const bool employee = IsEmployee(d, s->org_id, id);
+          if ((type == "employee" && !employee) ||
+              ((type == "external" || type == "guest") && employee) ||
+              ((type == "admin" || type == "regular" || type == "light") &&
+               m.role != type)) {
+            continue;
+          }
+          if (!QueryMatches(*d.FindUser(id), query)) continue;
+          if (paged && skipped++ < offset) continue;
+        }
+        if (route == RouteId::kSpaceMembersV2) {
+          SpaceMemberV2(w, *s, m, d);
+        } else if (route == RouteId::kContactSpace) {
+          w.StartObject();
+          ProfileFields(w, *d.FindUser(id));
+          w.Key("space_id");
+          w.Int64(s->space_id);
+          w.Key("role");
+          w.Int(SpaceRoleToInt(m.role));
+          w.Key("removable");
+          w.Bool(id != me);
+          w.EndObject();
+        } else {
+          SpaceMemberV1(w, *s, m, d);
+        }
+        ++emitted;
+      }
+      w.EndArray();
+      return std::nullopt;
+    }
+    case RouteId::kContactUser: {
+      const SimUser* u = d.FindUser(IdParam(call.params, "user_id"));
+      if (u == nullptr) return ObjectNotFound();
+      if (u->user_id != me && !d.ShareAnOrg(me, u->user_id)) {
+        return Forbidden("You cannot see this contact");
+      }
+      ProfileFull(w, *u);
+      return std::nullopt;
+    }
+    case RouteId::kContacts:
+    case RouteId::kContactOrg: {
+      int64_t limit, offset;
+      if (auto e = Paging(call, 100, &limit, &offset)) return e;
+      const bool full = QueryValue(call.req, "type", "mini") == "full";
+      const bool exclude_self = QueryBool(call.req, "exclude_self", true);
+      const std::vector<int64_t>* order = &d.users_by_name;
+      const SimOrg* org = nullptr;
+      if (route == RouteId::kContactOrg) {
+        org = d.FindOrg(IdParam(call.params, "org_id"));
+        if (org == nullptr) return ObjectNotFound();
+        if (!d.IsOrgMember(org->org_id, me)) {
+          return Forbidden("You are not a member of this organization");
+        }
+        order = &org->member_order;
+      }
+      std::vector<int64_t> my_orgs;
+      for (const auto& [org_id, o] : d.orgs) {
+        if (d.IsOrgMember(org_id, me)) my_orgs.push_back(org_id);
+      }
+      int64_t skipped = 0, emitted = 0;
+      w.StartArray();
+      for (int64_t id : *order) {
+        if (emitted >= limit) break;
+        if (exclude_self && id == me) continue;
+        if (org != nullptr) {
+          if (!d.IsOrgMember(org->org_id, id)) continue;
+        } else {
+          bool shared = false;
+          for (int64_t org_id : my_orgs) {
+            if (d.IsOrgMember(org_id, id)) {
+              shared = true;
+              break;
+            }
+          }
+          if (!shared) continue;
+        }
+        if (skipped++ < offset) continue;
+        if (full) {
+          ProfileFull(w, *d.FindUser(id));
+        } else {
+          ProfileMini(w, *d.FindUser(id));
+        }
+        ++emitted;
+      }
+      w.EndArray();
+      return std::nullopt;
+    }
+    default:
+      return internal::NotFoundRoute(call.req);
+  }
+}
+
+std::optional<ApiError> Simulator::Router::Write(RouteId route, Call& call,
+                                                 Directory& d, Json& w) {
+  const int64_t me = UserOf(call);
+  if (me == 0) return Forbidden("This operation is not available to apps");
+  const absl::Time now = call.now;
+  HookRegistry& hooks = sim_->hooks_;
+  auto emit = [&](int64_t space_id, const std::string& type, int64_t user_id,
+                  const std::string& role) {
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"space_id", absl::StrCat(space_id)},
+        {"user_id", absl::StrCat(user_id)}};
+    if (!role.empty()) params.push_back({"role", role});
+    hooks.Emit("space", space_id, type, params);
+  };
+  auto end_space_membership = [&](SimSpace& s, int64_t user_id) {
+    auto it = s.members.find(user_id);
+    if (it == s.members.end() || it->second.ended_on) return false;
+    it->second.ended_on = now;
+    s.member_order.erase(
+        std::remove(s.member_order.begin(), s.member_order.end(), user_id),
+        s.member_order.end());
+    emit(s.space_id, "member.remove", user_id, "");
+    return true;
+  };
+
+  if (route == RouteId::kEndOrgMembership) {
+    SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
+    if (org == nullptr) return ObjectNotFound();
+    if (!d.IsOrgAdmin(org->org_id, me)) {
+      return Forbidden("Only organization administrators can end memberships");
+    }
+    const int64_t user_id = IdParam(call.params, "user_id");
+    if (!org->members.count(user_id)) return ObjectNotFound();
+    for (int64_t space_id : org->space_ids) {
+      end_space_membership(*d.FindSpace(space_id), user_id);
+    }
+    org->members.erase(user_id);
+    org->member_order.erase(std::remove(org->member_order.begin(),
+                                        org->member_order.end(), user_id),
+                            org->member_order.end());
+    call.res.status = 204;
+    return std::nullopt;
+  }
+
+  SimSpace* s = d.FindSpace(IdParam(call.params, "space_id"));
+  if (s == nullptr) return ObjectNotFound();
+  if (!CanManageSpace(d, *s, me)) {
+    return Forbidden("Only space administrators can change members");
+  }
+  SimOrg* org = d.FindOrg(s->org_id);
+
+  if (route == RouteId::kAddSpaceMembers) {
+    rapidjson::Document body;
+    if (body.Parse(call.req.body.c_str(), call.req.body.size())
+            .HasParseError() ||
+        !body.IsObject()) {
+      return InvalidValue("must be object");
+    }
+    std::string role = "regular";
+    if (body.HasMember("role")) {
+      if (!body["role"].IsString()) return InvalidValue("role must be string");
+      role = body["role"].GetString();
+    }
+    if (role != "light" && role != "regular" && role != "admin") {
+      return InvalidValue("role must be light, regular or admin");
+    }
+    if (body.HasMember("mails") || body.HasMember("external_contacts")) {
+      return InvalidValue(
+          "The simulator adds existing users only (users, profiles)");
+    }
+    std::vector<int64_t> user_ids;
+    for (const char* key : {"users", "profiles"}) {
+      if (!body.HasMember(key)) continue;
+      if (!body[key].IsArray()) {
+        return InvalidValue(absl::StrCat(key, " must be an array"));
+      }
+      for (const auto& v : body[key].GetArray()) {
+        if (!v.IsInt64()) return InvalidValue("ids must be integers");
+        int64_t id = v.GetInt64();
+        if (std::string(key) == "profiles")
+          id += kFirstUserId - kFirstProfileId;
+        if (d.FindUser(id) == nullptr) return ObjectNotFound();
+        user_ids.push_back(id);
+      }
+    }
+    if (user_ids.empty()) return InvalidValue("No users given");
+    for (int64_t id : user_ids) {
+      if (!org->members.count(id)) {
+        if (org->user_limit > 0 &&
+            static_cast<int64_t>(org->members.size()) >= org->user_limit) {
+          return Forbidden("The user limit of the organization is reached");
+        }
+        OrgMembership om;
+        om.user_id = id;
+        om.employee = false;
+        org->members[id] = om;
+        d.InsertSorted(org->member_order, id);
+      }
+      auto it = s->members.find(id);
+      if (it != s->members.end() && !it->second.ended_on) continue;
+      SpaceMembership m;
+      m.user_id = id;
+      m.role = role;
+      m.invited_on = now;
+      m.started_on = now;
+      s->members[id] = m;
+      d.InsertSorted(s->member_order, id);
+      emit(s->space_id, "member.add", id, role);
+    }
+    call.res.status = 200;
+    w.StartObject();
+    w.EndObject();
+    return std::nullopt;
+  }
+
+  std::vector<int64_t> ids;
+  for (absl::string_view part :
+       absl::StrSplit(call.params.at("user_ids"), ',')) {
+    int64_t id = 0;
+    (void)absl::SimpleAtoi(part, &id);
+    ids.push_back(id);
+  }
+  if (route == RouteId::kUpdateSpaceRoles) {
+    rapidjson::Document body;
+    if (body.Parse(call.req.body.c_str(), call.req.body.size())
+            .HasParseError() ||
+        !body.IsObject() || !body.HasMember("role") ||
+        !body["role"].IsString()) {
+      return InvalidValue("Body must be an object with a role");
+    }
+    const std::string role = body["role"].GetString();
+    if (role != "light" && role != "regular" && role != "admin") {
+      return InvalidValue("role must be light, regular or admin");
+    }
+    for (int64_t id : ids) {
+      if (d.ActiveSpaceMembership(s->space_id, id) == nullptr) {
+        return ObjectNotFound();
+      }
+    }
+    for (int64_t id : ids) {
+      SpaceMembership& m = s->members.at(id);
+      if (m.role == role) continue;
+      m.role = role;
+      emit(s->space_id, "role.change", id, role);
+    }
+    call.res.status = 204;
+    return std::nullopt;
+  }
+  // kEndSpaceMemberships
+  for (int64_t id : ids) {
+    if (d.ActiveSpaceMembership(s->space_id, id) == nullptr) {
+      return ObjectNotFound();
+    }
+  }
+  for (int64_t id : ids) end_space_membership(*s, id);
+  call.res.status = 204;
+  return std::nullopt;
+}
+
+std::optional<ApiError> Simulator::RunDirectoryRoute(int route,
+                                                     internal::Call& call,
+                                                     std::string* body) {
+  rapidjson::StringBuffer buffer;
+  Json writer(buffer);
+  const auto id = static_cast<RouteId>(route);
+  std::optional<ApiError> error;
+  if (internal::IsWriteRoute(id)) {
+    absl::WriterMutexLock lock(&dir_mu_);
+    error = router_->Write(id, call, directory_, writer);
+  } else {
+    absl::ReaderMutexLock lock(&dir_mu_);
+    error = router_->Read(id, call, directory_, writer);
+  }
+  if (!error) body->assign(buffer.GetString(), buffer.GetSize());
+  return error;
+}
+
+Simulator::Simulator(SimulatorOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock_start),
+      rate_(options_.rate),
+      hooks_(options_.hooks) {}
+
+absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
+    SimulatorOptions options) {
+  std::unique_ptr<Simulator> sim(new Simulator(options));
+  Directory directory = GenerateDirectory(options.data);
+  const SimUser& admin = directory.users[kAdminUserIndex];
+  const SimUser& regular = directory.users[kRegularUserIndex];
+  const int64_t app_space = directory.orgs.begin()->second.space_ids[0];
+  sim->oauth_ = std::make_unique<OAuthState>(
+      options.oauth,
+      std::vector<PasswordLogin>{
+          {admin.mail, options.admin_password, admin.user_id},
+          {regular.mail, options.regular_password, regular.user_id}},
+      std::vector<AppLogin>{{options.app_id, options.app_token, app_space}});
+  {
+    absl::MutexLock lock(&sim->consent_mu_);
+    sim->consent_user_ = admin.user_id;
+  }
+  {
+    absl::MutexLock lock(&sim->dir_mu_);
+    sim->directory_ = std::move(directory);
+  }
+  for (const FaultRule& rule : options.faults) sim->faults_.Add(rule);
+
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    auto server = std::make_unique<httplib::SSLServer>(
+        options.tls_cert_file.c_str(), options.tls_key_file.c_str());
+    if (!server->is_valid()) {
+      return absl::InvalidArgumentError(
+          "cannot load the TLS certificate or key");
+    }
+    sim->server_ = std::move(server);
+  } else {
+    sim->server_ = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& server = *sim->server_;
+  const int threads = std::max(1, options.threads);
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(threads);
+  };
+  server.set_keep_alive_max_count(1000);
+  server.set_keep_alive_timeout(60);
+  server.set_payload_max_length(1 << 20);
+  sim->router_ = std::make_unique<Router>(sim.get());
+  Simulator* self = sim.get();
+  auto handler = [self](const httplib::Request& req, httplib::Response& res) {
+    self->Handle(req, res);
+  };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+  server.Put(".*", handler);
+  server.Delete(".*", handler);
+  server.Patch(".*", handler);
+  server.set_error_handler([](const httplib::Request& req,
+                              httplib::Response& res) {
+    if (!res.body.empty()) return;
+    internal::SendError(
+        res, req,
+        ApiError{res.status, "bad_request", "Malformed request", std::nullopt});
+  });
+  if (options.port == 0) {
+    sim->port_ = server.bind_to_any_port(options.host);
+  } else {
+    sim->port_ =
+        server.bind_to_port(options.host, options.port) ? options.port : -1;
+  }
+  if (sim->port_ <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.host, ":", options.port));
+  }
+  sim->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  return sim;
+}
+
+Simulator::~Simulator() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Simulator::base_url() const {
+  const bool tls = !options_.tls_cert_file.empty();
+  return absl::StrCat(
+      tls ? "https://" : "http://",
+      options_.host == "127.0.0.1" && tls ? "localhost" : options_.host, ":",
+      port_);
+}
+
+void Simulator::ReadDirectory(
+    const std::function<void(const Directory&)>& f) const {
+  absl::ReaderMutexLock lock(&dir_mu_);
+  f(directory_);
+}
+
+}  // namespace unified::podio_sim

@@ -1,0 +1,132 @@
+// The Podio simulator: an HTTP(S) server that answers like api.podio.com for
+// the user-directory routes, OAuth, hooks and rate limits (podio-api.md), from
+// seeded data, with a simulated clock, fault injection and a request log.
+// README.md ("Podio simulator") lists every route and each choice made where
+// the reference is UNCONFIRMED.
+#ifndef TOOLS_PODIO_SIM_SIMULATOR_H_
+#define TOOLS_PODIO_SIM_SIMULATOR_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "tools/podio_sim/directory.h"
+#include "tools/podio_sim/faults.h"
+#include "tools/podio_sim/hooks.h"
+#include "tools/podio_sim/oauth.h"
+#include "tools/podio_sim/rate_limiter.h"
+#include "tools/podio_sim/request_log.h"
+#include "tools/podio_sim/sim_clock.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace unified::podio_sim {
+namespace internal {
+struct Call;
+}  // namespace internal
+
+struct SimulatorOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: pick a free port.
+  // Serve HTTPS with this certificate chain and key (PEM) when both are set.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  int threads = 16;  // Concurrent connections served.
+
+  GeneratorOptions data;
+  OAuthOptions oauth;
+  RateLimitOptions rate;
+  HookOptions hooks;
+  absl::Time clock_start = absl::FromUnixSeconds(1767225600);  // 2026-01-01.
+
+  // Credentials of the generated principals.
+  std::string admin_password = "demo-password";
+  std::string regular_password = "regular-password";
+  int64_t app_id = 1001;
+  std::string app_token = "demo-app-token";
+
+  // Routes counted against the smaller "rate limited" budget, named as in
+  // the route table: "GET /contact/" etc.
+  std::set<std::string> restricted_routes = {"GET /contact/",
+                                             "GET /contact/org/{org_id}",
+                                             "GET /contact/space/{space_id}/"};
+
+  // Largest `limit` accepted by paged routes; larger is 400 invalid_value.
+  int max_limit = 500;
+
+  bool admin_api = false;  // Serve /_sim/... (clock, log, faults, ...).
+  std::vector<FaultRule> faults;
+};
+
+class Simulator {
+ public:
+  // Generates the data and starts serving. UNAVAILABLE if it cannot listen,
+  // INVALID_ARGUMENT for an unusable TLS certificate or key.
+  static absl::StatusOr<std::unique_ptr<Simulator>> Start(
+      SimulatorOptions options);
+  ~Simulator();  // Stops serving.
+
+  int port() const { return port_; }
+  // "http://127.0.0.1:PORT" (or https).
+  std::string base_url() const;
+
+  SimClock& clock() { return clock_; }
+  FaultInjector& faults() { return faults_; }
+  RequestLog& request_log() { return log_; }
+  HookRegistry& hooks() { return hooks_; }
+  const SimulatorOptions& options() const { return options_; }
+
+  // Runs `f` on the directory under the reader lock.
+  void ReadDirectory(const std::function<void(const Directory&)>& f) const;
+
+ private:
+  explicit Simulator(SimulatorOptions options);
+  void Handle(const httplib::Request& req, httplib::Response& res);
+  // Runs a directory read or write route under the directory lock, putting the
+  // JSON answer into `body`.
+  std::optional<ApiError> RunDirectoryRoute(int route, internal::Call& call,
+                                            std::string* body);
+  void HandleAdmin(const httplib::Request& req, httplib::Response& res);
+  void HandleAuthorize(const httplib::Request& req, httplib::Response& res);
+  void HandleToken(const httplib::Request& req, httplib::Response& res,
+                   bool json_body);
+  // Hook management routes; `user` is the caller.
+  std::optional<ApiError> HandleHooks(
+      int route, const httplib::Request& req, httplib::Response& res,
+      const std::map<std::string, std::string>& params, int64_t user);
+
+  class Router;
+  const SimulatorOptions options_;
+  SimClock clock_;
+  FaultInjector faults_;
+  RequestLog log_;
+  std::unique_ptr<OAuthState> oauth_;  // Set in Start().
+  RateLimiter rate_;
+  HookRegistry hooks_;
+  mutable absl::Mutex dir_mu_;
+  Directory directory_ ABSL_GUARDED_BY(dir_mu_);
+  // Consent given at /oauth/authorize: approve as this user, or deny (0).
+  absl::Mutex consent_mu_;
+  int64_t consent_user_ ABSL_GUARDED_BY(consent_mu_) = 0;
+
+  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<Router> router_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace unified::podio_sim
+
+#endif  // TOOLS_PODIO_SIM_SIMULATOR_H_
