@@ -140,7 +140,7 @@ struct Directory {
 Directory GenerateDirectory(const GeneratorOptions& options);
 
 // Id ranges. User ids start beyond 32 bits so that int64 handling is tested.
-inline constexpr int64_t kFirstUserId = 4'000'000'000;
+inline constexpr int64_t kFirstUserId = 5'000'000'000;
 inline constexpr int64_t kFirstProfileId = 9'000'000'000;
 inline constexpr int64_t kFirstOrgId = 1'000;
 inline constexpr int64_t kFirstSpaceId = 2'200'000'000;

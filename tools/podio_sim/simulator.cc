@@ -1401,6 +1401,12 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
   server.new_task_queue = [threads] {
     return new httplib::ThreadPool(threads);
   };
+  // httplib's default also sets SO_REUSEPORT, which would let two servers
+  // share a port; a busy port must be an error instead.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server.set_keep_alive_max_count(1000);
   server.set_keep_alive_timeout(60);
   server.set_payload_max_length(1 << 20);

@@ -74,6 +74,7 @@ void ApplyBodyFault(const FaultRule& rule, httplib::Response& res) {
     }
     case FaultKind::kTruncate: {
       auto shared = std::make_shared<std::string>(body);
+      res.body.clear();  // httplib sends a provider only when body is empty.
       res.set_content_provider(
           shared->size(), type,
           [shared](size_t offset, size_t, httplib::DataSink& sink) {
@@ -84,6 +85,7 @@ void ApplyBodyFault(const FaultRule& rule, httplib::Response& res) {
     }
     case FaultKind::kSlowBody: {
       auto shared = std::make_shared<std::string>(body);
+      res.body.clear();
       const absl::Duration delay = rule.chunk_delay;
       res.set_content_provider(
           shared->size(), type,

@@ -1,0 +1,205 @@
+#include "connectors/common/http_client.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+#include <vector>
+
+#include "absl/base/call_once.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+namespace unified {
+
+std::string HttpResponse::Header(absl::string_view name) const {
+  std::string value;
+  for (const auto& [key, v] : headers) {
+    if (absl::EqualsIgnoreCase(key, name)) value = v;
+  }
+  return value;
+}
+
+namespace {
+
+struct CurlEasyDeleter {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+struct CurlListDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
+using CurlList = std::unique_ptr<curl_slist, CurlListDeleter>;
+
+struct Transfer {
+  HttpResponse* response;
+  size_t max_bytes;
+  bool too_large = false;
+};
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  if (transfer->response->body.size() + n > transfer->max_bytes) {
+    transfer->too_large = true;
+    return 0;  // Aborts the transfer.
+  }
+  transfer->response->body.append(data, n);
+  return n;
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  absl::string_view line(data, n);
+  if (absl::StartsWith(line, "HTTP/")) {
+    transfer->response->headers.clear();  // A new response (e.g. after 100).
+    return n;
+  }
+  const size_t colon = line.find(':');
+  if (colon == absl::string_view::npos) return n;
+  transfer->response->headers.emplace_back(
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon))),
+      std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+  return n;
+}
+
+bool ValidHeaderText(absl::string_view text) {
+  return text.find_first_of("\r\n") == absl::string_view::npos &&
+         text.find('\0') == absl::string_view::npos;
+}
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  explicit CurlHttpClient(CurlHttpClientOptions options)
+      : options_(std::move(options)) {
+    static absl::once_flag once;
+    absl::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  }
+
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
+    if (!absl::StartsWith(request.url, "http://") &&
+        !absl::StartsWith(request.url, "https://")) {
+      return absl::InvalidArgumentError("URL must be http or https");
+    }
+    CurlList headers;
+    for (const auto& [name, value] : request.headers) {
+      if (name.empty() || !ValidHeaderText(name) || !ValidHeaderText(value) ||
+          name.find(':') != std::string::npos) {
+        return absl::InvalidArgumentError("malformed request header");
+      }
+      headers.reset(curl_slist_append(headers.release(),
+                                      absl::StrCat(name, ": ", value).c_str()));
+    }
+    // Suppress curl's automatic "Expect: 100-continue" for large bodies.
+    headers.reset(curl_slist_append(headers.release(), "Expect:"));
+
+    CurlEasy curl = Acquire();
+    if (!curl) return absl::InternalError("curl_easy_init failed");
+    CURL* h = curl.get();
+    HttpResponse response;
+    Transfer transfer{&response, options_.max_response_bytes};
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options_.ca_file.empty()) {
+      curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+    }
+    curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(
+        h, CURLOPT_CONNECTTIMEOUT_MS,
+        static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT,
+                     static_cast<long>(options_.low_speed_bytes));
+    curl_easy_setopt(
+        h, CURLOPT_LOW_SPEED_TIME,
+        static_cast<long>(absl::ToInt64Seconds(options_.low_speed_time)));
+    if (request.timeout != absl::InfiniteDuration()) {
+      curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                       static_cast<long>(std::max<int64_t>(
+                           1, absl::ToInt64Milliseconds(request.timeout))));
+    }
+    if (request.method == "GET") {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (request.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+      if (!ValidHeaderText(request.method) || request.method.empty()) {
+        Release(std::move(curl));
+        return absl::InvalidArgumentError("malformed method");
+      }
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+    }
+    const CURLcode code = curl_easy_perform(h);
+    long status = 0;
+    long connects = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+    // Leave no pointers to this call's buffers behind in the pooled handle.
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, nullptr);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, nullptr);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+    Release(std::move(curl));
+    if (transfer.too_large) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "response body larger than ", options_.max_response_bytes, " bytes"));
+    }
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("upstream timed out: ", curl_easy_strerror(code)));
+    }
+    if (code != CURLE_OK) {
+      return absl::UnavailableError(
+          absl::StrCat("upstream transport error: ", curl_easy_strerror(code)));
+    }
+    response.status = static_cast<int>(status);
+    response.new_connections = connects;
+    return response;
+  }
+
+ private:
+  CurlEasy Acquire() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!idle_.empty()) {
+        CurlEasy curl = std::move(idle_.back());
+        idle_.pop_back();
+        return curl;
+      }
+    }
+    return CurlEasy(curl_easy_init());
+  }
+
+  void Release(CurlEasy curl) {
+    absl::MutexLock lock(&mu_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(curl));
+  }
+
+  static constexpr size_t kMaxIdle = 64;
+  const CurlHttpClientOptions options_;
+  absl::Mutex mu_;
+  std::vector<CurlEasy> idle_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<HttpClient> NewCurlHttpClient(CurlHttpClientOptions options) {
+  return std::make_unique<CurlHttpClient>(std::move(options));
+}
+
+}  // namespace unified

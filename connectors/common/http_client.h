@@ -1,0 +1,74 @@
+// The HTTP seam: connectors talk to their provider only through HttpClient,
+// so tests can substitute a fake and production uses libcurl.
+#ifndef CONNECTORS_COMMON_HTTP_CLIENT_H_
+#define CONNECTORS_COMMON_HTTP_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace unified {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;  // Absolute http(s) URL.
+  HttpHeaders headers;
+  std::string body;
+  // Whole-transfer budget (connect + send + receive); infinite = none.
+  absl::Duration timeout = absl::Seconds(30);
+};
+
+struct HttpResponse {
+  int status = 0;
+  HttpHeaders headers;  // Names lower-cased, in arrival order.
+  std::string body;
+  // New connections this exchange opened (0 when a kept-alive one was
+  // reused).
+  int64_t new_connections = 0;
+
+  // The last value of header `name` (case-insensitive), or "".
+  std::string Header(absl::string_view name) const;
+};
+
+// Thread-safe: Send may be called from many threads at once.
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+
+  // Performs one exchange. Any HTTP status is a successful result; errors are
+  // transport failures: DEADLINE_EXCEEDED (timeout), UNAVAILABLE (connect,
+  // reset, truncated body, TLS failure), RESOURCE_EXHAUSTED (response larger
+  // than allowed), INVALID_ARGUMENT (malformed request). Redirects are never
+  // followed. Error messages never contain header values.
+  virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
+};
+
+struct CurlHttpClientOptions {
+  // PEM bundle of CAs to trust for https instead of the system's; "" = system.
+  // TLS peer and host verification are always on.
+  std::string ca_file;
+  // Responses with a larger body fail RESOURCE_EXHAUSTED.
+  size_t max_response_bytes = 16 * 1024 * 1024;
+  absl::Duration connect_timeout = absl::Seconds(10);
+  // Abort when fewer than `low_speed_bytes` per second arrive for
+  // `low_speed_time` (a stalled peer).
+  int64_t low_speed_bytes = 1;
+  absl::Duration low_speed_time = absl::Seconds(30);
+  std::string user_agent = "unified-directory/1";
+};
+
+// A libcurl client keeping a pool of easy handles, so connections are reused
+// (keep-alive) across calls.
+std::unique_ptr<HttpClient> NewCurlHttpClient(CurlHttpClientOptions options);
+
+}  // namespace unified
+
+#endif  // CONNECTORS_COMMON_HTTP_CLIENT_H_

@@ -1,0 +1,343 @@
+// Directory routes of the simulator: shapes (field sets from podio-api.md
+// §3), routing rules, permissions, paging, filters and sorting, checked
+// against the generated data.
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/tools/podio_sim/sim_test_util.h"
+
+namespace unified::podio_sim::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+
+class RoutesTest : public SimTest {
+ protected:
+  void SetUp() override {
+    SimTest::SetUp();
+    token_ = AdminToken();
+  }
+
+  rapidjson::Document GetJson(const std::string& path, int status = 200) {
+    HttpResponse r = Get(path, token_);
+    EXPECT_EQ(r.status, status) << path << ": " << r.body;
+    return ParseJson(r.body);
+  }
+
+  // Every page of `path` (which has no query yet) with `limit`.
+  std::vector<int64_t> WalkUserIds(const std::string& path, int limit,
+                                   const std::string& extra = "") {
+    std::vector<int64_t> ids;
+    for (int offset = 0;; offset += limit) {
+      rapidjson::Document page = GetJson(
+          absl::StrCat(path, "?limit=", limit, "&offset=", offset, extra));
+      if (!page.IsArray()) break;
+      for (const auto& member : page.GetArray()) {
+        const rapidjson::Value& user =
+            member.HasMember("user") ? member["user"] : member;
+        ids.push_back(user["user_id"].GetInt64());
+      }
+      if (static_cast<int>(page.Size()) < limit) break;
+    }
+    return ids;
+  }
+
+  std::string token_;
+};
+
+const std::regex kDateTime(R"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})");
+
+TEST_F(RoutesTest, UserRoutesAnswerTheDocumentedShapes) {
+  for (const char* path : {"/user/", "/user"}) {
+    rapidjson::Document user = GetJson(path);
+    EXPECT_THAT(Keys(user),
+                IsSupersetOf({"user_id", "mail", "status", "locale", "timezone",
+                              "created_on", "mails", "flags"}))
+        << path;
+    EXPECT_EQ(user["user_id"].GetInt64(), AdminId());
+    EXPECT_TRUE(std::regex_match(user["created_on"].GetString(), kDateTime));
+  }
+  rapidjson::Document status = GetJson("/user/status");
+  EXPECT_THAT(Keys(status), IsSupersetOf({"user", "profile", "properties",
+                                          "referral", "flags", "betas",
+                                          "inbox_new", "message_unread_count",
+                                          "calendar_code", "mailbox"}));
+  EXPECT_EQ(status["profile"]["profile_id"].GetInt64(),
+            kFirstProfileId + kAdminUserIndex);
+  rapidjson::Document profile = GetJson("/user/profile/");
+  ASSERT_TRUE(profile["mail"].IsArray());  // Multi-valued: arrays of strings.
+  EXPECT_EQ(std::string(profile["mail"][0].GetString()), "demo@example.com");
+}
+
+TEST_F(RoutesTest, OrganizationsCarryTheirSpacesAndDocumentedFields) {
+  rapidjson::Document orgs = GetJson("/org/");
+  ASSERT_TRUE(orgs.IsArray());
+  ASSERT_EQ(orgs.Size(), 2u);
+  EXPECT_THAT(Keys(orgs[0]),
+              IsSupersetOf({"org_id", "name", "url", "url_label", "status",
+                            "type", "logo", "user_limit", "domains", "role",
+                            "rights", "created_on", "created_by", "spaces"}));
+  EXPECT_EQ(orgs[0]["spaces"].Size(), 3u);
+  EXPECT_THAT(Keys(orgs[0]["spaces"][0]),
+              IsSupersetOf({"space_id", "name", "url", "url_label", "org_id",
+                            "type", "privacy", "role"}));
+  rapidjson::Document org = GetJson(absl::StrCat("/org/", FirstOrg()));
+  EXPECT_EQ(org["org_id"].GetInt64(), FirstOrg());
+  EXPECT_FALSE(org.HasMember("spaces"));
+  GetJson("/org/999999", 404);
+  rapidjson::Document admins =
+      GetJson(absl::StrCat("/org/", FirstOrg(), "/admin/"));
+  ASSERT_TRUE(admins.IsArray());
+  bool found_demo = false;
+  for (const auto& admin : admins.GetArray()) {
+    EXPECT_THAT(Keys(admin), IsSupersetOf({"user_id", "profile_id", "name"}));
+    found_demo |= admin["user_id"].GetInt64() == AdminId();
+  }
+  EXPECT_TRUE(found_demo);
+}
+
+TEST_F(RoutesTest, SpacesByOrgAndById) {
+  rapidjson::Document all =
+      GetJson(absl::StrCat("/org/", FirstOrg(), "/space/"));
+  ASSERT_EQ(all.Size(), 3u);
+  rapidjson::Document mine =
+      GetJson(absl::StrCat("/space/org/", FirstOrg(), "/"));
+  ASSERT_EQ(mine.Size(), 3u);
+  rapidjson::Document space = GetJson(absl::StrCat("/space/", FirstSpace()));
+  EXPECT_THAT(
+      Keys(space),
+      IsSupersetOf({"space_id", "name", "description", "url", "url_label",
+                    "org_id", "org", "privacy", "archived", "role", "rights",
+                    "member_count", "created_on", "created_by", "push"}));
+  EXPECT_EQ(space["org"]["org_id"].GetInt64(), FirstOrg());
+}
+
+TEST_F(RoutesTest, RoutingIsSlashAwareAndUnknownRoutesAre404) {
+  for (const std::string path :
+       {absl::StrCat("/org/", FirstOrg(), "/member"),  // Missing slash.
+        absl::StrCat("/space/", FirstSpace(), "/"), std::string("/org/abc"),
+        std::string("/org"), std::string("/nothing/here/"),
+        absl::StrCat("/space/", FirstSpace(), "/member/superuser/")}) {
+    HttpResponse r = Get(path, token_);
+    EXPECT_EQ(r.status, 404) << path;
+    rapidjson::Document doc = ParseJson(r.body);
+    EXPECT_EQ(std::string(doc["error"].GetString()), "not_found");
+    EXPECT_THAT(std::string(doc["error_description"].GetString()),
+                HasSubstr("No matching operation could be found"));
+  }
+  // A known path with the wrong method is no operation either.
+  EXPECT_EQ(Send("PATCH", "/user/", token_).status, 404);
+  // Both spellings where the clients disagree.
+  EXPECT_EQ(Get(absl::StrCat("/contact/space/", FirstSpace()), token_).status,
+            200);
+  EXPECT_EQ(
+      Get(absl::StrCat("/contact/space/", FirstSpace(), "/"), token_).status,
+      200);
+}
+
+TEST_F(RoutesTest, OrgMemberListingIsForOrgAdminsOnly) {
+  const std::string regular = RegularToken();
+  HttpResponse r = Get(absl::StrCat("/org/", FirstOrg(), "/member/"), regular);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(std::string(ParseJson(r.body)["error"].GetString()), "forbidden");
+  // Not a member of the second organization at all.
+  EXPECT_EQ(Get(absl::StrCat("/org/", FirstOrg() + 1), regular).status, 403);
+  EXPECT_EQ(Get(absl::StrCat("/space/", FirstSpace() + 1), regular).status,
+            403);
+  EXPECT_EQ(Get(absl::StrCat("/space/", FirstSpace()), regular).status, 200);
+}
+
+TEST_F(RoutesTest, OrgMembersPageThroughEveryMemberOnceInNameOrder) {
+  std::vector<int64_t> expected;
+  sim_->ReadDirectory([&](const Directory& d) {
+    expected = d.FindOrg(FirstOrg())->member_order;
+  });
+  const std::string path = absl::StrCat("/org/", FirstOrg(), "/member/");
+  EXPECT_EQ(WalkUserIds(path, 7), expected);
+  EXPECT_EQ(WalkUserIds(path, 500), expected);
+  std::vector<int64_t> reversed(expected.rbegin(), expected.rend());
+  EXPECT_EQ(WalkUserIds(path, 5, "&sort_desc=1"), reversed);
+  EXPECT_EQ(WalkUserIds(path, 5, "&sort_desc=true"), reversed);
+
+  rapidjson::Document page = GetJson(path + "?limit=1");
+  EXPECT_THAT(Keys(page[0]), IsSupersetOf({"user", "profile", "employee",
+                                           "role", "space_memberships"}));
+  // 64-bit ids arrive as JSON integers.
+  EXPECT_TRUE(page[0]["user"]["user_id"].IsInt64());
+  EXPECT_GT(page[0]["user"]["user_id"].GetInt64(), int64_t{1} << 32);
+
+  GetJson(path + "?limit=501", 400);
+  GetJson(path + "?limit=0", 400);
+  GetJson(path + "?offset=-1", 400);
+  GetJson(path + "?limit=ten", 400);
+  GetJson(path + "?sort_by=age", 400);
+  GetJson(path + "?member_type=boss", 400);
+}
+
+TEST_F(RoutesTest, OrgMemberFiltersAndSorting) {
+  const std::string path = absl::StrCat("/org/", FirstOrg(), "/member/");
+  rapidjson::Document admins = GetJson(path + "?member_type=admin&limit=500");
+  ASSERT_GE(admins.Size(), 1u);
+  for (const auto& m : admins.GetArray()) {
+    EXPECT_EQ(std::string(m["role"].GetString()), "admin");
+  }
+  rapidjson::Document external = GetJson(path + "?member_type=external");
+  for (const auto& m : external.GetArray()) {
+    EXPECT_FALSE(m["employee"].GetBool());
+  }
+  rapidjson::Document found = GetJson(path + "?query=DEMO%20ADMIN");
+  ASSERT_EQ(found.Size(), 1u);
+  EXPECT_EQ(found[0]["user"]["user_id"].GetInt64(), AdminId());
+  // Filtered paging: two pages of one equal the first two of a page of two.
+  rapidjson::Document two = GetJson(path + "?member_type=employee&limit=2");
+  rapidjson::Document second =
+      GetJson(path + "?member_type=employee&limit=1&offset=1");
+  ASSERT_EQ(two.Size(), 2u);
+  EXPECT_EQ(two[1]["user"]["user_id"].GetInt64(),
+            second[0]["user"]["user_id"].GetInt64());
+  rapidjson::Document by_seen =
+      GetJson(path + "?sort_by=last_seen_on&limit=500");
+  std::string previous;  // Invited members show no last_seen_on.
+  for (const auto& m : by_seen.GetArray()) {
+    if (!m["profile"].HasMember("last_seen_on")) continue;
+    const std::string seen = m["profile"]["last_seen_on"].GetString();
+    EXPECT_LE(previous, seen);
+    previous = seen;
+  }
+}
+
+TEST_F(RoutesTest, OneOrgMemberHasTheSingleView) {
+  rapidjson::Document m =
+      GetJson(absl::StrCat("/org/", FirstOrg(), "/member/", AdminId()));
+  EXPECT_THAT(Keys(m), IsSupersetOf({"user", "profile", "employee", "role",
+                                     "tier", "spaces"}));
+  EXPECT_FALSE(m.HasMember("space_memberships"));
+  EXPECT_EQ(m["spaces"]["started"].GetInt(), 3);
+  GetJson(absl::StrCat("/org/", FirstOrg(), "/member/123"), 404);
+}
+
+TEST_F(RoutesTest, SpaceMembersV1V2ByRoleOneAndEnded) {
+  std::vector<int64_t> active, ended, admins;
+  sim_->ReadDirectory([&](const Directory& d) {
+    const SimSpace* s = d.FindSpace(FirstSpace());
+    active = s->member_order;
+    for (int64_t id : active) {
+      if (s->members.at(id).role == "admin") admins.push_back(id);
+    }
+    for (const auto& [id, m] : s->members) {
+      if (m.ended_on) ended.push_back(id);
+    }
+  });
+  const std::string base = absl::StrCat("/space/", FirstSpace(), "/member/");
+  rapidjson::Document v1 = GetJson(base);
+  ASSERT_EQ(v1.Size(), active.size());
+  EXPECT_THAT(Keys(v1[0]), IsSupersetOf({"user", "role", "invited_on",
+                                         "started_on", "ended_on"}));
+  EXPECT_TRUE(v1[0]["ended_on"].IsNull());
+  EXPECT_EQ(WalkUserIds(base + "v2/", 3), active);
+  rapidjson::Document v2 = GetJson(base + "v2/?limit=1");
+  EXPECT_EQ(Keys(v2[0]),
+            (std::set<std::string>{"user", "employee", "role", "grants"}));
+  rapidjson::Document by_role = GetJson(base + "admin/");
+  std::vector<int64_t> by_role_ids;
+  for (const auto& m : by_role.GetArray()) {
+    by_role_ids.push_back(m["user"]["user_id"].GetInt64());
+  }
+  EXPECT_EQ(by_role_ids, admins);
+  rapidjson::Document light = GetJson(base + "v2/?member_type=light&limit=500");
+  for (const auto& m : light.GetArray()) {
+    EXPECT_EQ(std::string(m["role"].GetString()), "light");
+  }
+  rapidjson::Document one = GetJson(base + absl::StrCat(AdminId()));
+  EXPECT_EQ(std::string(one["role"].GetString()), "admin");
+  rapidjson::Document gone = GetJson(base + "ended/");
+  EXPECT_EQ(gone.Size(), ended.size());
+  for (const auto& m : gone.GetArray()) {
+    EXPECT_TRUE(std::regex_match(m["ended_on"].GetString(), kDateTime));
+  }
+}
+
+TEST_F(RoutesTest, ContactsOfTheUserOrgAndSpace) {
+  rapidjson::Document mini = GetJson("/contact/?limit=3");
+  ASSERT_EQ(mini.Size(), 3u);
+  EXPECT_FALSE(mini[0].HasMember("mail"));  // type=mini by default.
+  for (const auto& c : mini.GetArray()) {
+    EXPECT_NE(c["user_id"].GetInt64(), AdminId());  // exclude_self default.
+  }
+  rapidjson::Document full = GetJson("/contact/?limit=3&type=full");
+  EXPECT_TRUE(full[0]["mail"].IsArray());
+  rapidjson::Document with_self = GetJson("/contact/?limit=500&exclude_self=0");
+  rapidjson::Document without_self = GetJson("/contact/?limit=500");
+  EXPECT_EQ(with_self.Size(), without_self.Size() + 1);
+  rapidjson::Document org = GetJson(absl::StrCat("/contact/org/", FirstOrg()));
+  EXPECT_GT(org.Size(), 0u);
+  rapidjson::Document space =
+      GetJson(absl::StrCat("/contact/space/", FirstSpace(), "/"));
+  ASSERT_GT(space.Size(), 0u);
+  EXPECT_TRUE(space[0]["role"].IsInt());  // Space contacts: integer role.
+  EXPECT_TRUE(space[0].HasMember("removable"));
+  rapidjson::Document one =
+      GetJson(absl::StrCat("/contact/user/", AdminId() + 1));
+  EXPECT_EQ(one["user_id"].GetInt64(), AdminId() + 1);
+}
+
+TEST_F(RoutesTest, WritesChangeTheDirectory) {
+  const std::string base = absl::StrCat("/space/", FirstSpace(), "/member/");
+  // A user of the first organization not yet in the space.
+  int64_t newcomer = 0;
+  sim_->ReadDirectory([&](const Directory& d) {
+    for (int64_t id : d.FindOrg(FirstOrg())->member_order) {
+      if (!d.FindOrg(FirstOrg())->members.at(id).invited &&
+          !d.FindSpace(FirstSpace())->members.count(id)) {
+        newcomer = id;
+        break;
+      }
+    }
+  });
+  ASSERT_NE(newcomer, 0);
+  HttpResponse add =
+      Send("POST", base, token_,
+           absl::StrCat(R"({"role":"light","users":[)", newcomer, "]}"));
+  ASSERT_EQ(add.status, 200) << add.body;
+  EXPECT_EQ(
+      std::string(GetJson(base + absl::StrCat(newcomer))["role"].GetString()),
+      "light");
+  ASSERT_EQ(
+      Send("PUT", base + absl::StrCat(newcomer), token_, R"({"role":"admin"})")
+          .status,
+      204);
+  EXPECT_EQ(
+      std::string(GetJson(base + absl::StrCat(newcomer))["role"].GetString()),
+      "admin");
+  ASSERT_EQ(Send("DELETE", base + absl::StrCat(newcomer), token_).status, 204);
+  GetJson(base + absl::StrCat(newcomer), 404);
+  rapidjson::Document ended = GetJson(base + "ended/");
+  bool found = false;
+  for (const auto& m : ended.GetArray()) {
+    found |= m["user"]["user_id"].GetInt64() == newcomer;
+  }
+  EXPECT_TRUE(found);
+  // Bad bodies and non-admins.
+  EXPECT_EQ(Send("POST", base, token_, "[]").status, 400);
+  EXPECT_EQ(
+      Send("PUT", base + absl::StrCat(AdminId()), token_, R"({"role":"owner"})")
+          .status,
+      400);
+  EXPECT_EQ(
+      Send("DELETE", base + absl::StrCat(AdminId()), RegularToken()).status,
+      403);
+  // Ending an org membership ends its space memberships too.
+  ASSERT_EQ(
+      Send("DELETE",
+           absl::StrCat("/org/", FirstOrg(), "/member/", AdminId() + 1), token_)
+          .status,
+      204);
+  GetJson(absl::StrCat("/org/", FirstOrg(), "/member/", AdminId() + 1), 404);
+  GetJson(base + absl::StrCat(AdminId() + 1), 404);
+}
+
+}  // namespace
+}  // namespace unified::podio_sim::testing
