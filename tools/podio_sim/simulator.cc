@@ -1437,7 +1437,15 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.host, ":", options.port));
   }
-  sim->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  sim->thread_ = std::thread([self] {
+    self->server_->listen_after_bind();
+    self->listen_returned_ = true;
+  });
+  // httplib's stop() does nothing until the accept loop runs: wait for it so
+  // that destroying a just-started simulator cannot hang.
+  while (!server.is_running() && !sim->listen_returned_) {
+    std::this_thread::yield();
+  }
   return sim;
 }
 

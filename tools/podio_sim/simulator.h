@@ -6,6 +6,7 @@
 #ifndef TOOLS_PODIO_SIM_SIMULATOR_H_
 #define TOOLS_PODIO_SIM_SIMULATOR_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -124,6 +125,7 @@ class Simulator {
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<Router> router_;
   int port_ = 0;
+  std::atomic<bool> listen_returned_{false};
   std::thread thread_;
 };
 

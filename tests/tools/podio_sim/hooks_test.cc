@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tests/testing/http_server.h"
 #include "tests/tools/podio_sim/sim_test_util.h"
 
 namespace unified::podio_sim::testing {
@@ -16,25 +17,18 @@ namespace {
 class Receiver {
  public:
   explicit Receiver(int status) : status_(status) {
-    server_.Post("/hook",
-                 [this](const httplib::Request& req, httplib::Response& res) {
-                   absl::MutexLock lock(&mu_);
-                   std::map<std::string, std::string> form;
-                   for (const auto& [k, v] : req.params) form[k] = v;
-                   form["_content_type"] = req.get_header_value("Content-Type");
-                   received_.push_back(form);
-                   res.status = status_;
-                 });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    http_.server().Post(
+        "/hook", [this](const httplib::Request& req, httplib::Response& res) {
+          absl::MutexLock lock(&mu_);
+          std::map<std::string, std::string> form;
+          for (const auto& [k, v] : req.params) form[k] = v;
+          form["_content_type"] = req.get_header_value("Content-Type");
+          received_.push_back(form);
+          res.status = status_;
+        });
+    http_.Start();
   }
-  ~Receiver() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const {
-    return absl::StrCat("http://127.0.0.1:", port_, "/hook?token=t1");
-  }
+  std::string url() const { return http_.base_url() + "/hook?token=t1"; }
   std::vector<std::map<std::string, std::string>> received() {
     absl::MutexLock lock(&mu_);
     return received_;
@@ -42,11 +36,9 @@ class Receiver {
 
  private:
   const int status_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
   absl::Mutex mu_;
   std::vector<std::map<std::string, std::string>> received_;
+  unified::testing::TestHttpServer http_;  // Last: stops before the rest goes.
 };
 
 class HooksTest : public SimTest {

@@ -1,0 +1,179 @@
+// The libcurl HttpClient against a local httplib server.
+#include "connectors/common/http_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "tests/testing/http_server.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::unified::testing::IsOk;
+using ::unified::testing::StatusIs;
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.Get(
+        "/echo", [](const httplib::Request& req, httplib::Response& res) {
+          res.set_header("X-Seen-Auth", req.get_header_value("Authorization"));
+          res.set_header("X-Multi", "one");
+          res.set_content("hello", "text/plain");
+        });
+    server_.Post("/echo",
+                 [](const httplib::Request& req, httplib::Response& res) {
+                   res.status = 201;
+                   res.set_content(req.method + ":" + req.body, "text/plain");
+                 });
+    server_.Delete("/echo", [](const httplib::Request& req,
+                               httplib::Response& res) { res.status = 204; });
+    server_.Get("/redirect",
+                [this](const httplib::Request&, httplib::Response& res) {
+                  res.status = 302;
+                  res.set_header("Location", absl::StrCat(base_, "/echo"));
+                });
+    server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(4096, 'x'), "text/plain");
+    });
+    server_.Get("/hang",
+                [this](const httplib::Request&, httplib::Response& res) {
+                  release_.WaitForNotificationWithTimeout(absl::Seconds(30));
+                  res.set_content("late", "text/plain");
+                });
+    ASSERT_GT(http_.Start(), 0);
+    base_ = http_.base_url();
+  }
+  void TearDown() override {
+    if (!release_.HasBeenNotified()) release_.Notify();
+  }
+
+  HttpRequest Request(const std::string& path) {
+    HttpRequest request;
+    request.url = base_ + path;
+    return request;
+  }
+
+  absl::Notification release_;  // Declared first: destroyed after the server.
+  unified::testing::TestHttpServer http_;
+  httplib::Server& server_ = http_.server();
+  std::string base_;
+};
+
+TEST_F(HttpClientTest, SendsHeadersAndReadsStatusHeadersBody) {
+  auto client = NewCurlHttpClient({});
+  HttpRequest request = Request("/echo");
+  request.headers = {{"Authorization", "OAuth2 abc"}};
+  absl::StatusOr<HttpResponse> r = client->Send(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello");
+  EXPECT_EQ(r->Header("x-seen-auth"), "OAuth2 abc");
+  EXPECT_EQ(r->Header("X-MULTI"), "one");  // Case-insensitive.
+  EXPECT_EQ(r->Header("absent"), "");
+}
+
+TEST_F(HttpClientTest, PostAndDeleteCarryMethodAndBody) {
+  auto client = NewCurlHttpClient({});
+  HttpRequest post = Request("/echo");
+  post.method = "POST";
+  post.body = "a=1";
+  absl::StatusOr<HttpResponse> r = client->Send(post);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, "POST:a=1");
+  HttpRequest del = Request("/echo");
+  del.method = "DELETE";
+  r = client->Send(del);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, 204);
+  // The pooled handle forgets the previous method: a GET is a GET again.
+  r = client->Send(Request("/echo"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->body, "hello");
+}
+
+TEST_F(HttpClientTest, ReusesTheConnection) {
+  auto client = NewCurlHttpClient({});
+  absl::StatusOr<HttpResponse> first = client->Send(Request("/echo"));
+  absl::StatusOr<HttpResponse> second = client->Send(Request("/echo"));
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(first->new_connections, 1);
+  EXPECT_EQ(second->new_connections, 0);
+}
+
+TEST_F(HttpClientTest, NeverFollowsRedirects) {
+  auto client = NewCurlHttpClient({});
+  HttpRequest request = Request("/redirect");
+  request.headers = {{"Authorization", "OAuth2 secret"}};
+  absl::StatusOr<HttpResponse> r = client->Send(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, 302);
+  EXPECT_EQ(r->Header("location"), base_ + "/echo");
+}
+
+TEST_F(HttpClientTest, CapsTheResponseSize) {
+  CurlHttpClientOptions options;
+  options.max_response_bytes = 1000;
+  EXPECT_THAT(
+      NewCurlHttpClient(options)->Send(Request("/big")),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("1000 bytes")));
+}
+
+TEST_F(HttpClientTest, TimesOutWithDeadlineExceeded) {
+  HttpRequest request = Request("/hang");
+  request.timeout = absl::Milliseconds(200);
+  EXPECT_THAT(NewCurlHttpClient({})->Send(request),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_F(HttpClientTest, RefusesHeaderInjectionAndOtherSchemes) {
+  auto client = NewCurlHttpClient({});
+  HttpRequest injected = Request("/echo");
+  injected.headers = {{"X-A", "b\r\nAuthorization: OAuth2 stolen"}};
+  absl::StatusOr<HttpResponse> r = client->Send(injected);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(r.status().message(), Not(HasSubstr("stolen")));
+  HttpRequest bad_name = Request("/echo");
+  bad_name.headers = {{"X:Y", "z"}};
+  EXPECT_THAT(client->Send(bad_name),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  HttpRequest file = Request("/echo");
+  file.url = "file:///etc/passwd";
+  EXPECT_THAT(client->Send(file), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(HttpClientTest, ConnectionRefusedIsUnavailable) {
+  // A port that was free a moment ago and that nothing listens on.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  HttpRequest request;
+  request.timeout = absl::Seconds(10);
+  request.url = absl::StrCat("http://127.0.0.1:", port, "/");
+  EXPECT_THAT(NewCurlHttpClient({})->Send(request),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace unified
