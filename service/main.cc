@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -13,6 +16,13 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "connectors/common/clock.h"
+#include "connectors/common/http_client.h"
+#include "connectors/podio/podio_client.h"
+#include "connectors/podio/podio_connector.h"
+#include "connectors/registry.h"
+#include "service/account_resolver.h"
+#include "service/cursor.h"
 #include "service/server.h"
 #include "service/user_directory_service.h"
 
@@ -31,6 +41,20 @@ ABSL_FLAG(int64_t, memory_quota_bytes, 256LL * 1024 * 1024,
           "Memory gRPC may use for connection and message buffers, in bytes.");
 ABSL_FLAG(int, max_concurrent_streams, 100,
           "Concurrent RPCs one client connection may have open.");
+ABSL_FLAG(std::string, podio_api_base, "https://api.podio.com",
+          "Podio's API base URL (tests and the demo point it at the "
+          "simulator).");
+ABSL_FLAG(std::string, podio_web_base, "https://podio.com",
+          "Podio's web host, where the OAuth authorize page lives.");
+ABSL_FLAG(std::string, podio_ca_file, "",
+          "PEM CA bundle to verify Podio's TLS certificate with; empty = the "
+          "system's. Verification is never switched off.");
+ABSL_FLAG(std::string, dev_accounts_file, "",
+          "Development only: a file of 'ACCOUNT_ID podio ACCESS_TOKEN' lines "
+          "served as integrated accounts of the default tenant.");
+ABSL_FLAG(std::string, cursor_key_file, "",
+          "File with at least 32 secret bytes signing listing cursors; empty "
+          "= a random key per process (cursors then end with it).");
 
 namespace unified {
 namespace {
@@ -52,7 +76,55 @@ int Run() {
   options.memory_quota_bytes = absl::GetFlag(FLAGS_memory_quota_bytes);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
 
-  UserDirectoryService user_directory;
+  std::map<std::string, StaticAccount> static_accounts;
+  if (const std::string path = absl::GetFlag(FLAGS_dev_accounts_file);
+      !path.empty()) {
+    absl::StatusOr<std::map<std::string, StaticAccount>> read =
+        ReadStaticAccountsFile(path);
+    if (!read.ok()) {
+      std::fprintf(stderr, "server: %s\n", read.status().ToString().c_str());
+      return 1;
+    }
+    static_accounts = std::move(*read);
+  }
+  std::unique_ptr<AccountResolver> accounts =
+      NewStaticAccountResolver(std::move(static_accounts));
+
+  std::string cursor_key = RandomCursorKey();
+  if (const std::string path = absl::GetFlag(FLAGS_cursor_key_file);
+      !path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    std::string key((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) key.clear();
+    if (key.size() < 32) {
+      std::fprintf(stderr,
+                   "server: --cursor_key_file must hold at least 32 bytes\n");
+      return 1;
+    }
+    cursor_key = key;
+  }
+  CursorCodec cursors(cursor_key);
+
+  CurlHttpClientOptions http_options;
+  http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
+  std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
+  podio::PodioClientOptions podio_options;
+  podio_options.api_base = absl::GetFlag(FLAGS_podio_api_base);
+  while (!podio_options.api_base.empty() &&
+         podio_options.api_base.back() == '/') {
+    podio_options.api_base.pop_back();
+  }
+  podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options);
+  ConnectorRegistry connectors;
+  if (absl::Status s =
+          connectors.Register(podio::NewPodioConnector(&podio_client));
+      !s.ok()) {
+    std::fprintf(stderr, "server: %s\n", s.ToString().c_str());
+    return 1;
+  }
+
+  UserDirectoryService user_directory(accounts.get(), &connectors, &cursors);
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
       options, {{v1::UserDirectory::service_full_name(), &user_directory}});
   if (!server.ok()) {

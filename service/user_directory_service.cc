@@ -1,40 +1,404 @@
 #include "service/user_directory_service.h"
 
+#include <memory>
+
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/status_macros.h"
 #include "service/grpc_status.h"
+#include "service/paging.h"
 
 namespace unified {
 namespace {
 
 // Account ids are short tokens; anything longer is not one of ours.
 constexpr size_t kMaxAccountIdBytes = 128;
+// Filter values (ids, e-mail addresses) are short too.
+constexpr size_t kMaxFilterBytes = 320;
+
+// Until API keys map callers to tenants (integrated accounts), every caller
+// is the one default tenant.
+constexpr char kDefaultTenant[] = "default";
+
+absl::Status InvalidArgument(const std::string& message,
+                             absl::string_view reason) {
+  return WithErrorInfo(absl::InvalidArgumentError(message), reason);
+}
+
+absl::Status CheckFilter(const std::string& value, absl::string_view name) {
+  if (value.size() > kMaxFilterBytes) {
+    return InvalidArgument(
+        absl::StrCat(name, " is longer than ", kMaxFilterBytes, " bytes"),
+        "INVALID_FILTER");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Required(const std::string& value, absl::string_view name) {
+  if (value.empty()) {
+    return InvalidArgument(absl::StrCat(name, " is required"),
+                           "MISSING_ARGUMENT");
+  }
+  return CheckFilter(value, name);
+}
 
 }  // namespace
+
+struct UserDirectoryService::Call {
+  ResolvedAccount account;
+  DirectoryConnector* connector = nullptr;
+  CallContext ctx;
+
+  CursorBinding Binding(const std::string& resource,
+                        const std::string& filters) const {
+    return CursorBinding{kDefaultTenant, account.id, resource, filters};
+  }
+};
+
+absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
+    grpc::ServerContext* context, const std::string& account_id) {
+  if (account_id.empty()) {
+    return InvalidArgument("integrated_account_id is required",
+                           "MISSING_INTEGRATED_ACCOUNT_ID");
+  }
+  if (account_id.size() > kMaxAccountIdBytes) {
+    return InvalidArgument(absl::StrCat("integrated_account_id is longer than ",
+                                        kMaxAccountIdBytes, " bytes"),
+                           "INVALID_INTEGRATED_ACCOUNT_ID");
+  }
+  Call call;
+  ASSIGN_OR_RETURN(call.account,
+                   accounts_->Resolve(kDefaultTenant, account_id));
+  call.connector = connectors_->Find(call.account.provider);
+  if (call.connector == nullptr) {
+    return WithErrorInfo(
+        absl::FailedPreconditionError(absl::StrCat(
+            "no connector for provider '", call.account.provider, "'")),
+        "UNKNOWN_PROVIDER");
+  }
+  call.ctx.deadline = absl::FromChrono(context->deadline());
+  call.ctx.cancelled = [context] { return context->IsCancelled(); };
+  call.ctx.tokens = call.account.tokens.get();
+  return call;
+}
 
 grpc::Status UserDirectoryService::GetMe(grpc::ServerContext* context,
                                          const v1::GetMeRequest* request,
                                          v1::User* response) {
-  if (request->integrated_account_id().empty()) {
-    return ToGrpcStatus(WithErrorInfo(
-        absl::InvalidArgumentError("integrated_account_id is required"),
-        "MISSING_INTEGRATED_ACCOUNT_ID"));
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(*response, call.connector->GetMe(
+                                    call.ctx, request->include_remote_data()));
+    return absl::OkStatus();
+  }());
+}
+
+namespace {
+
+absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request) {
+  UserFilter filter;
+  RETURN_IF_ERROR(CheckFilter(request.organization_id(), "organization_id"));
+  RETURN_IF_ERROR(CheckFilter(request.workspace_id(), "workspace_id"));
+  RETURN_IF_ERROR(CheckFilter(request.email(), "email"));
+  RETURN_IF_ERROR(CheckFilter(request.role(), "role"));
+  if (!v1::UserStatus_IsValid(request.status())) {
+    return InvalidArgument("unknown status", "INVALID_FILTER");
   }
-  if (request->integrated_account_id().size() > kMaxAccountIdBytes) {
-    return ToGrpcStatus(
-        WithErrorInfo(absl::InvalidArgumentError(
-                          absl::StrCat("integrated_account_id is longer than ",
-                                       kMaxAccountIdBytes, " bytes")),
-                      "INVALID_INTEGRATED_ACCOUNT_ID"));
-  }
-  // No account store is wired yet (integrated accounts, issue 5), so no id can
-  // name an account of the caller's tenant.
-  return ToGrpcStatus(WithErrorInfo(
-      absl::NotFoundError(absl::StrCat("integrated account '",
-                                       request->integrated_account_id(),
-                                       "' not found")),
-      "INTEGRATED_ACCOUNT_NOT_FOUND"));
+  filter.organization_id = request.organization_id();
+  filter.workspace_id = request.workspace_id();
+  filter.email = absl::AsciiStrToLower(request.email());
+  filter.status = request.status();
+  filter.role_id = request.role();
+  return filter;
+}
+
+std::string FilterText(const UserFilter& f) {
+  return absl::StrCat("org=", f.organization_id.size(), ":", f.organization_id,
+                      ";ws=", f.workspace_id.size(), ":", f.workspace_id,
+                      ";email=", f.email.size(), ":", f.email,
+                      ";status=", static_cast<int>(f.status),
+                      ";role=", f.role_id.size(), ":", f.role_id);
+}
+
+std::string FilterText(const RoleAssignmentFilter& f) {
+  return absl::StrCat("user=", f.user_id.size(), ":", f.user_id,
+                      ";org=", f.organization_id.size(), ":", f.organization_id,
+                      ";ws=", f.workspace_id.size(), ":", f.workspace_id);
+}
+
+// Runs a Stream RPC over StreamAllPages with `Response` messages.
+template <typename T, typename Response>
+absl::Status Stream(const CursorCodec& codec, const CursorBinding& binding,
+                    const std::string& cursor, int limit, bool remote,
+                    const PageFetcher<T>& fetch, grpc::ServerContext* context,
+                    grpc::ServerWriter<Response>* writer) {
+  return StreamAllPages<T>(
+      codec, binding, cursor, limit, remote, fetch,
+      [writer](std::vector<T> items, std::string next) {
+        Response message;
+        for (T& item : items) *message.add_result() = std::move(item);
+        message.set_next_cursor(std::move(next));
+        return writer->Write(message);
+      },
+      [context] { return context->IsCancelled(); });
+}
+
+template <typename T, typename Response>
+void Fill(ListResult<T> result, Response* response) {
+  for (T& item : result.items) *response->add_result() = std::move(item);
+  response->set_next_cursor(std::move(result.next_cursor));
+}
+
+}  // namespace
+
+grpc::Status UserDirectoryService::ListUsers(
+    grpc::ServerContext* context, const v1::ListUsersRequest* request,
+    v1::ListUsersResponse* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+    ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request));
+    ASSIGN_OR_RETURN(
+        ListResult<v1::User> result,
+        ListOnePage<v1::User>(
+            *cursors_, call.Binding("users", FilterText(filter)),
+            request->cursor(), limit, request->include_remote_data(),
+            [&](const PageRequest& page) {
+              return call.connector->ListUsers(call.ctx, filter, page);
+            }));
+    Fill(std::move(result), response);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status UserDirectoryService::StreamUsers(
+    grpc::ServerContext* context, const v1::ListUsersRequest* request,
+    grpc::ServerWriter<v1::ListUsersResponse>* writer) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+    ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request));
+    return Stream<v1::User>(
+        *cursors_, call.Binding("users", FilterText(filter)), request->cursor(),
+        limit, request->include_remote_data(),
+        [&](const PageRequest& page) {
+          return call.connector->ListUsers(call.ctx, filter, page);
+        },
+        context, writer);
+  }());
+}
+
+grpc::Status UserDirectoryService::GetUser(grpc::ServerContext* context,
+                                           const v1::GetUserRequest* request,
+                                           v1::User* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    RETURN_IF_ERROR(Required(request->user_id(), "user_id"));
+    ASSIGN_OR_RETURN(*response,
+                     call.connector->GetUser(call.ctx, request->user_id(),
+                                             request->include_remote_data()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status UserDirectoryService::ListOrganizations(
+    grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
+    v1::ListOrganizationsResponse* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+    ASSIGN_OR_RETURN(
+        ListResult<v1::Organization> result,
+        ListOnePage<v1::Organization>(
+            *cursors_, call.Binding("organizations", ""), request->cursor(),
+            limit, request->include_remote_data(),
+            [&](const PageRequest& page) {
+              return call.connector->ListOrganizations(call.ctx, page);
+            }));
+    Fill(std::move(result), response);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status UserDirectoryService::StreamOrganizations(
+    grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
+    grpc::ServerWriter<v1::ListOrganizationsResponse>* writer) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+    return Stream<v1::Organization>(
+        *cursors_, call.Binding("organizations", ""), request->cursor(), limit,
+        request->include_remote_data(),
+        [&](const PageRequest& page) {
+          return call.connector->ListOrganizations(call.ctx, page);
+        },
+        context, writer);
+  }());
+}
+
+grpc::Status UserDirectoryService::GetOrganization(
+    grpc::ServerContext* context, const v1::GetOrganizationRequest* request,
+    v1::Organization* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    RETURN_IF_ERROR(Required(request->organization_id(), "organization_id"));
+    ASSIGN_OR_RETURN(*response, call.connector->GetOrganization(
+                                    call.ctx, request->organization_id(),
+                                    request->include_remote_data()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status UserDirectoryService::ListWorkspaces(
+    grpc::ServerContext* context, const v1::ListWorkspacesRequest* request,
+    v1::ListWorkspacesResponse* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+    RETURN_IF_ERROR(CheckFilter(request->organization_id(), "organization_id"));
+    const std::string org = request->organization_id();
+    ASSIGN_OR_RETURN(
+        ListResult<v1::Workspace> result,
+        ListOnePage<v1::Workspace>(
+            *cursors_,
+            call.Binding("workspaces",
+                         absl::StrCat("org=", org.size(), ":", org)),
+            request->cursor(), limit, request->include_remote_data(),
+            [&](const PageRequest& page) {
+              return call.connector->ListWorkspaces(call.ctx, org, page);
+            }));
+    Fill(std::move(result), response);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status UserDirectoryService::StreamWorkspaces(
+    grpc::ServerContext* context, const v1::ListWorkspacesRequest* request,
+    grpc::ServerWriter<v1::ListWorkspacesResponse>* writer) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+    RETURN_IF_ERROR(CheckFilter(request->organization_id(), "organization_id"));
+    const std::string org = request->organization_id();
+    return Stream<v1::Workspace>(
+        *cursors_,
+        call.Binding("workspaces", absl::StrCat("org=", org.size(), ":", org)),
+        request->cursor(), limit, request->include_remote_data(),
+        [&](const PageRequest& page) {
+          return call.connector->ListWorkspaces(call.ctx, org, page);
+        },
+        context, writer);
+  }());
+}
+
+grpc::Status UserDirectoryService::GetWorkspace(
+    grpc::ServerContext* context, const v1::GetWorkspaceRequest* request,
+    v1::Workspace* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    RETURN_IF_ERROR(Required(request->workspace_id(), "workspace_id"));
+    ASSIGN_OR_RETURN(*response, call.connector->GetWorkspace(
+                                    call.ctx, request->workspace_id(),
+                                    request->include_remote_data()));
+    return absl::OkStatus();
+  }());
+}
+
+namespace {
+
+absl::StatusOr<RoleAssignmentFilter> AssignmentsFilter(
+    const v1::ListRoleAssignmentsRequest& request) {
+  RETURN_IF_ERROR(CheckFilter(request.user_id(), "user_id"));
+  RETURN_IF_ERROR(CheckFilter(request.organization_id(), "organization_id"));
+  RETURN_IF_ERROR(CheckFilter(request.workspace_id(), "workspace_id"));
+  return RoleAssignmentFilter{request.user_id(), request.organization_id(),
+                              request.workspace_id()};
+}
+
+}  // namespace
+
+grpc::Status UserDirectoryService::ListRoleAssignments(
+    grpc::ServerContext* context, const v1::ListRoleAssignmentsRequest* request,
+    v1::ListRoleAssignmentsResponse* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+    ASSIGN_OR_RETURN(RoleAssignmentFilter filter, AssignmentsFilter(*request));
+    ASSIGN_OR_RETURN(
+        ListResult<v1::RoleAssignment> result,
+        ListOnePage<v1::RoleAssignment>(
+            *cursors_, call.Binding("role_assignments", FilterText(filter)),
+            request->cursor(), limit, false, [&](const PageRequest& page) {
+              return call.connector->ListRoleAssignments(call.ctx, filter,
+                                                         page);
+            }));
+    Fill(std::move(result), response);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status UserDirectoryService::StreamRoleAssignments(
+    grpc::ServerContext* context, const v1::ListRoleAssignmentsRequest* request,
+    grpc::ServerWriter<v1::ListRoleAssignmentsResponse>* writer) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+    ASSIGN_OR_RETURN(RoleAssignmentFilter filter, AssignmentsFilter(*request));
+    return Stream<v1::RoleAssignment>(
+        *cursors_, call.Binding("role_assignments", FilterText(filter)),
+        request->cursor(), limit, false,
+        [&](const PageRequest& page) {
+          return call.connector->ListRoleAssignments(call.ctx, filter, page);
+        },
+        context, writer);
+  }());
+}
+
+grpc::Status UserDirectoryService::ListRoles(
+    grpc::ServerContext* context, const v1::ListRolesRequest* request,
+    v1::ListRolesResponse* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    for (v1::Role& role : call.connector->Roles()) {
+      *response->add_result() = std::move(role);
+    }
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status UserDirectoryService::GetRole(grpc::ServerContext* context,
+                                           const v1::GetRoleRequest* request,
+                                           v1::Role* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Call call,
+                     Begin(context, request->integrated_account_id()));
+    RETURN_IF_ERROR(Required(request->role_id(), "role_id"));
+    for (v1::Role& role : call.connector->Roles()) {
+      if (role.id() == request->role_id()) {
+        *response = std::move(role);
+        return absl::OkStatus();
+      }
+    }
+    return WithErrorInfo(absl::NotFoundError(absl::StrCat(
+                             "role '", request->role_id(), "' not found")),
+                         "ROLE_NOT_FOUND");
+  }());
 }
 
 }  // namespace unified

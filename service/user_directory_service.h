@@ -1,17 +1,78 @@
-// unified.v1.UserDirectory: thin handlers that validate the request, call the
-// directory core and convert the result once at the edge.
+// unified.v1.UserDirectory: thin handlers that validate the request, resolve
+// the integrated account and its connector, page through cursors, and convert
+// the result once at the edge (service/grpc_status.h). No Podio knowledge.
 #ifndef SERVICE_USER_DIRECTORY_SERVICE_H_
 #define SERVICE_USER_DIRECTORY_SERVICE_H_
 
+#include "absl/status/statusor.h"
+#include "connectors/registry.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "service/account_resolver.h"
+#include "service/cursor.h"
 
 namespace unified {
 
 class UserDirectoryService final : public v1::UserDirectory::Service {
  public:
+  // Not owning; all must outlive the service.
+  UserDirectoryService(AccountResolver* accounts,
+                       const ConnectorRegistry* connectors,
+                       const CursorCodec* cursors)
+      : accounts_(accounts), connectors_(connectors), cursors_(cursors) {}
+
   grpc::Status GetMe(grpc::ServerContext* context,
                      const v1::GetMeRequest* request,
                      v1::User* response) override;
+  grpc::Status ListUsers(grpc::ServerContext* context,
+                         const v1::ListUsersRequest* request,
+                         v1::ListUsersResponse* response) override;
+  grpc::Status StreamUsers(
+      grpc::ServerContext* context, const v1::ListUsersRequest* request,
+      grpc::ServerWriter<v1::ListUsersResponse>* writer) override;
+  grpc::Status GetUser(grpc::ServerContext* context,
+                       const v1::GetUserRequest* request,
+                       v1::User* response) override;
+  grpc::Status ListOrganizations(
+      grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
+      v1::ListOrganizationsResponse* response) override;
+  grpc::Status StreamOrganizations(
+      grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
+      grpc::ServerWriter<v1::ListOrganizationsResponse>* writer) override;
+  grpc::Status GetOrganization(grpc::ServerContext* context,
+                               const v1::GetOrganizationRequest* request,
+                               v1::Organization* response) override;
+  grpc::Status ListWorkspaces(grpc::ServerContext* context,
+                              const v1::ListWorkspacesRequest* request,
+                              v1::ListWorkspacesResponse* response) override;
+  grpc::Status StreamWorkspaces(
+      grpc::ServerContext* context, const v1::ListWorkspacesRequest* request,
+      grpc::ServerWriter<v1::ListWorkspacesResponse>* writer) override;
+  grpc::Status GetWorkspace(grpc::ServerContext* context,
+                            const v1::GetWorkspaceRequest* request,
+                            v1::Workspace* response) override;
+  grpc::Status ListRoleAssignments(
+      grpc::ServerContext* context,
+      const v1::ListRoleAssignmentsRequest* request,
+      v1::ListRoleAssignmentsResponse* response) override;
+  grpc::Status StreamRoleAssignments(
+      grpc::ServerContext* context,
+      const v1::ListRoleAssignmentsRequest* request,
+      grpc::ServerWriter<v1::ListRoleAssignmentsResponse>* writer) override;
+  grpc::Status ListRoles(grpc::ServerContext* context,
+                         const v1::ListRolesRequest* request,
+                         v1::ListRolesResponse* response) override;
+  grpc::Status GetRole(grpc::ServerContext* context,
+                       const v1::GetRoleRequest* request,
+                       v1::Role* response) override;
+
+ private:
+  struct Call;
+  absl::StatusOr<Call> Begin(grpc::ServerContext* context,
+                             const std::string& account_id);
+
+  AccountResolver* const accounts_;
+  const ConnectorRegistry* const connectors_;
+  const CursorCodec* const cursors_;
 };
 
 }  // namespace unified

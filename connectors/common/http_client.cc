@@ -36,8 +36,14 @@ using CurlList = std::unique_ptr<curl_slist, CurlListDeleter>;
 struct Transfer {
   HttpResponse* response;
   size_t max_bytes;
+  const std::function<bool()>* cancelled;
   bool too_large = false;
 };
+
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* transfer = static_cast<Transfer*>(user);
+  return (*transfer->cancelled && (*transfer->cancelled)()) ? 1 : 0;
+}
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
@@ -100,7 +106,15 @@ class CurlHttpClient final : public HttpClient {
     if (!curl) return absl::InternalError("curl_easy_init failed");
     CURL* h = curl.get();
     HttpResponse response;
-    Transfer transfer{&response, options_.max_response_bytes};
+    Transfer transfer{&response, options_.max_response_bytes,
+                      &request.cancelled};
+    if (request.cancelled && request.cancelled()) {
+      Release(std::move(curl));
+      return absl::CancelledError("cancelled before sending");
+    }
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -158,6 +172,9 @@ class CurlHttpClient final : public HttpClient {
     if (transfer.too_large) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "response body larger than ", options_.max_response_bytes, " bytes"));
+    }
+    if (code == CURLE_ABORTED_BY_CALLBACK) {
+      return absl::CancelledError("cancelled by the caller");
     }
     if (code == CURLE_OPERATION_TIMEDOUT) {
       return absl::DeadlineExceededError(

@@ -4,6 +4,7 @@
 #define CONNECTORS_COMMON_HTTP_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -24,6 +25,8 @@ struct HttpRequest {
   std::string body;
   // Whole-transfer budget (connect + send + receive); infinite = none.
   absl::Duration timeout = absl::Seconds(30);
+  // Polled during the transfer; returning true aborts it with CANCELLED.
+  std::function<bool()> cancelled;
 };
 
 struct HttpResponse {
@@ -47,7 +50,8 @@ class HttpClient {
   // transport failures: DEADLINE_EXCEEDED (timeout), UNAVAILABLE (connect,
   // reset, truncated body, TLS failure), RESOURCE_EXHAUSTED (response larger
   // than allowed), INVALID_ARGUMENT (malformed request). Redirects are never
-  // followed. Error messages never contain header values.
+  // followed. Error messages never contain header values. CANCELLED when
+  // `request.cancelled` said so.
   virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 

@@ -44,6 +44,8 @@ const std::vector<Route>& Routes() {
       {"GET", "/org/{org_id}/member/", RouteId::kOrgMembers},
       {"GET", "/org/{org_id}/member/{user_id}", RouteId::kOrgMember},
       {"DELETE", "/org/{org_id}/member/{user_id}", RouteId::kEndOrgMembership},
+      {"GET", "/org/{org_id}/member/{user_id}/space_member/",
+       RouteId::kOrgMemberSpaces},
       {"GET", "/org/{org_id}/admin/", RouteId::kOrgAdmins},
       {"GET", "/org/{org_id}/space/", RouteId::kOrgSpaces},
       {"GET", "/space/org/{org_id}/", RouteId::kSpacesOfOrg},
@@ -736,7 +738,7 @@ void Simulator::Router::OrgMember(Json& w, const SimOrg& o,
     w.Key("profile_id");
     w.Int64(u->profile_id);
     w.Key("name");
-    w.String(u->mail);
+    w.String(u->name);
     w.EndObject();
   } else {
     ProfileFull(w, *u);
@@ -991,6 +993,39 @@ std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
       auto it = org->members.find(IdParam(call.params, "user_id"));
       if (it == org->members.end()) return ObjectNotFound();
       OrgMember(w, *org, it->second, d, true);
+      return std::nullopt;
+    }
+    case RouteId::kOrgMemberSpaces: {
+      // O8: a user's active space memberships inside the organization, as
+      // SpaceMember records with the space embedded (shape UNCONFIRMED).
+      const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
+      if (org == nullptr) return ObjectNotFound();
+      if (!d.IsOrgMember(org->org_id, me)) {
+        return Forbidden("You are not a member of this organization");
+      }
+      const int64_t user_id = IdParam(call.params, "user_id");
+      if (!org->members.count(user_id)) return ObjectNotFound();
+      w.StartArray();
+      for (int64_t space_id : org->space_ids) {
+        const SimSpace* s = d.FindSpace(space_id);
+        const SpaceMembership* m = d.ActiveSpaceMembership(space_id, user_id);
+        if (m == nullptr || !CanSeeSpace(d, *s, me)) continue;
+        w.StartObject();
+        w.Key("space");
+        SpaceMini(w, *s, d, me);
+        w.Key("role");
+        w.String(m->role);
+        w.Key("invited_on");
+        Date(w, m->invited_on);
+        w.Key("started_on");
+        Date(w, m->started_on);
+        w.Key("ended_on");
+        w.Null();
+        w.Key("grants");
+        w.Int64(m->grants);
+        w.EndObject();
+      }
+      w.EndArray();
       return std::nullopt;
     }
     case RouteId::kOrgAdmins: {

@@ -58,6 +58,7 @@ enum class RouteId {
   kToken,
   kTokenV2,
   kScope,
+  kOrgMemberSpaces,
 };
 
 struct Route {

@@ -1,0 +1,52 @@
+// Defensive JSON reading for provider answers (RapidJSON).
+//
+// Parsing is iterative (no recursion, so deep nesting cannot exhaust the
+// stack) and validates UTF-8: a document that parses holds only valid UTF-8
+// strings. Accessors never throw or assert: a missing or mistyped member
+// reads as absent.
+#ifndef CONNECTORS_COMMON_JSON_H_
+#define CONNECTORS_COMMON_JSON_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/struct.pb.h"
+#include "rapidjson/document.h"
+
+namespace unified::json {
+
+// Parses `text`; INTERNAL with a short reason when it is not valid UTF-8 JSON.
+absl::StatusOr<rapidjson::Document> Parse(absl::string_view text);
+
+// Member `key` of `object` when `object` is an object holding it; else null.
+const rapidjson::Value* Find(const rapidjson::Value& object,
+                             absl::string_view key);
+
+// String member, or nullopt when absent, null or not a string.
+std::optional<std::string> String(const rapidjson::Value& object,
+                                  absl::string_view key);
+// String member or "".
+std::string StringOr(const rapidjson::Value& object, absl::string_view key);
+// Integer member that fits int64 (also an integral double), else nullopt.
+std::optional<int64_t> Int64(const rapidjson::Value& object,
+                             absl::string_view key);
+// Boolean member (also 0/1), else nullopt.
+std::optional<bool> Bool(const rapidjson::Value& object, absl::string_view key);
+// First string of an array-of-strings member, or a plain string member.
+std::optional<std::string> FirstString(const rapidjson::Value& object,
+                                       absl::string_view key);
+
+// Copies `value` into a google.protobuf.Value, dropping members named in
+// `secret_keys` at any depth and anything nested deeper than `max_depth`.
+void ToProtoValue(const rapidjson::Value& value, google::protobuf::Value* out,
+                  int max_depth = 32);
+
+// Copies an object into a Struct (see ToProtoValue); non-objects give {}.
+void ToStruct(const rapidjson::Value& object, google::protobuf::Struct* out);
+
+}  // namespace unified::json
+
+#endif  // CONNECTORS_COMMON_JSON_H_

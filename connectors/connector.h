@@ -1,0 +1,110 @@
+// The pluggable connector interface: what the service asks of a provider,
+// in the unified schema. Connectors know nothing of gRPC, tenants or storage
+// (ARCHITECTURE.md, invariant 1): the service hands them a CallContext and
+// gets unified records back.
+#ifndef CONNECTORS_CONNECTOR_H_
+#define CONNECTORS_CONNECTOR_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/unified/v1/resources.pb.h"
+
+namespace unified {
+
+// Supplies the provider access token of one integrated account. Implemented
+// by the service's account layer; thread-safe.
+class TokenSource {
+ public:
+  virtual ~TokenSource() = default;
+  // The current access token.
+  virtual absl::StatusOr<std::string> AccessToken() = 0;
+  // Called when the provider rejected `rejected` as expired: returns a fresh
+  // token (refreshing at most once, shared by concurrent callers), or
+  // UNAUTHENTICATED / FAILED_PRECONDITION when the account needs
+  // re-authorization.
+  virtual absl::StatusOr<std::string> Refresh(const std::string& rejected) = 0;
+};
+
+// One call's context: when to give up, whether the caller went away, and
+// whose credentials to use. Not owned pointers must outlive the call.
+struct CallContext {
+  absl::Time deadline = absl::InfiniteFuture();
+  // True once the caller cancelled; polled during transfers.
+  std::function<bool()> cancelled = [] { return false; };
+  TokenSource* tokens = nullptr;
+};
+
+// Paging of a listing. `page_token` is the connector's own resume state
+// (versioned, opaque to the service, which seals it into a signed cursor);
+// empty for the first page.
+struct PageRequest {
+  int limit = 100;
+  std::string page_token;
+  bool include_remote_data = false;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  // Empty when this is the last page.
+  std::string next_page_token;
+};
+
+struct UserFilter {
+  std::string organization_id;
+  std::string workspace_id;
+  std::string email;
+  v1::UserStatus status = v1::USER_STATUS_UNSPECIFIED;
+  std::string role_id;
+};
+
+struct RoleAssignmentFilter {
+  std::string user_id;
+  std::string organization_id;
+  std::string workspace_id;
+};
+
+// A directory connector for one provider. Thread-safe; one instance serves
+// every account of its provider. Errors are absl::Status values carrying
+// google.rpc details (connectors/common/error_details.h).
+class DirectoryConnector {
+ public:
+  virtual ~DirectoryConnector() = default;
+
+  // Stable provider name, e.g. "podio".
+  virtual std::string provider() const = 0;
+
+  virtual absl::StatusOr<v1::User> GetMe(CallContext& ctx,
+                                         bool include_remote_data) = 0;
+  virtual absl::StatusOr<Page<v1::User>> ListUsers(CallContext& ctx,
+                                                   const UserFilter& filter,
+                                                   const PageRequest& page) = 0;
+  virtual absl::StatusOr<v1::User> GetUser(CallContext& ctx,
+                                           const std::string& user_id,
+                                           bool include_remote_data) = 0;
+  virtual absl::StatusOr<Page<v1::Organization>> ListOrganizations(
+      CallContext& ctx, const PageRequest& page) = 0;
+  virtual absl::StatusOr<v1::Organization> GetOrganization(
+      CallContext& ctx, const std::string& organization_id,
+      bool include_remote_data) = 0;
+  virtual absl::StatusOr<Page<v1::Workspace>> ListWorkspaces(
+      CallContext& ctx, const std::string& organization_id,
+      const PageRequest& page) = 0;
+  virtual absl::StatusOr<v1::Workspace> GetWorkspace(
+      CallContext& ctx, const std::string& workspace_id,
+      bool include_remote_data) = 0;
+  virtual absl::StatusOr<Page<v1::RoleAssignment>> ListRoleAssignments(
+      CallContext& ctx, const RoleAssignmentFilter& filter,
+      const PageRequest& page) = 0;
+  // The fixed role catalog; no provider call.
+  virtual std::vector<v1::Role> Roles() const = 0;
+};
+
+}  // namespace unified
+
+#endif  // CONNECTORS_CONNECTOR_H_

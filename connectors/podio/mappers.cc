@@ -1,0 +1,419 @@
+#include "connectors/podio/mappers.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "connectors/common/error_details.h"
+#include "connectors/common/json.h"
+
+namespace unified::podio {
+namespace {
+
+absl::Status Malformed(absl::string_view what) {
+  return WithErrorInfo(
+      absl::InternalError(absl::StrCat("Podio returned a malformed ", what)),
+      "UPSTREAM_MALFORMED_RECORD");
+}
+
+void SetTime(const rapidjson::Value& json, absl::string_view key,
+             google::protobuf::Timestamp* out) {
+  if (std::optional<std::string> text = json::String(json, key)) {
+    if (auto t = ParsePodioTime(*text)) *out = *t;
+  }
+}
+
+void SplitName(v1::User* user) {
+  const std::string& name = user->name();
+  const size_t space = name.find(' ');
+  if (space == std::string::npos || space == 0 || space + 1 >= name.size()) {
+    return;
+  }
+  user->set_first_name(name.substr(0, space));
+  user->set_last_name(name.substr(space + 1));
+}
+
+void MapStatus(absl::string_view raw, v1::User* user) {
+  user->set_status_raw(std::string(raw));
+  if (raw == "active") {
+    user->set_status(v1::USER_STATUS_ACTIVE);
+  } else if (raw == "inactive") {
+    user->set_status(v1::USER_STATUS_INACTIVE);
+  } else if (raw == "blacklisted" || raw == "blocked") {
+    user->set_status(v1::USER_STATUS_SUSPENDED);
+  } else if (raw == "deleted") {
+    user->set_status(v1::USER_STATUS_DELETED);
+  } else {
+    user->set_status(v1::USER_STATUS_UNSPECIFIED);
+  }
+}
+
+// Fields of a Podio profile / contact (§3.3) onto a user.
+void MapProfileFields(const rapidjson::Value& profile, v1::User* user) {
+  if (auto id = json::Int64(profile, "profile_id")) {
+    (*user->mutable_identifiers())["profile_id"] = absl::StrCat(*id);
+  }
+  if (user->name().empty()) user->set_name(json::StringOr(profile, "name"));
+  if (user->title().empty()) {
+    user->set_title(json::FirstString(profile, "title").value_or(""));
+  }
+  if (const rapidjson::Value* mails = json::Find(profile, "mail");
+      mails != nullptr && mails->IsArray()) {
+    for (const auto& mail : mails->GetArray()) {
+      if (!mail.IsString()) continue;
+      const std::string address(mail.GetString(), mail.GetStringLength());
+      bool known = false;
+      for (const v1::Email& e : user->emails()) known |= e.email() == address;
+      if (known) continue;
+      v1::Email* email = user->add_emails();
+      email->set_email(address);
+      email->set_is_primary(user->emails_size() == 1);
+    }
+  }
+  if (const rapidjson::Value* phones = json::Find(profile, "phone");
+      phones != nullptr && phones->IsArray() && user->phones_size() == 0) {
+    for (const auto& phone : phones->GetArray()) {
+      if (phone.IsString()) {
+        user->add_phones()->set_number(
+            std::string(phone.GetString(), phone.GetStringLength()));
+      }
+    }
+  }
+  if (user->avatar_url().empty()) {
+    if (const rapidjson::Value* image = json::Find(profile, "image")) {
+      user->set_avatar_url(json::String(*image, "thumbnail_link")
+                               .value_or(json::StringOr(*image, "link")));
+    }
+  }
+  if (!user->has_last_active_at()) {
+    SetTime(profile, "last_seen_on", user->mutable_last_active_at());
+  }
+}
+
+// Fields of a Podio user account (§3.2) onto a user.
+void MapAccountFields(const rapidjson::Value& account, v1::User* user) {
+  const std::string mail = json::StringOr(account, "mail");
+  if (!mail.empty()) {
+    user->set_username(mail);
+    bool known = false;
+    for (v1::Email& e : *user->mutable_emails()) {
+      if (e.email() == mail) {
+        e.set_is_primary(true);
+        known = true;
+      } else {
+        e.set_is_primary(false);
+      }
+    }
+    if (!known) {
+      v1::Email primary;
+      primary.set_email(mail);
+      primary.set_is_primary(true);
+      user->mutable_emails()->Add(std::move(primary));
+      // Primary first.
+      std::rotate(user->mutable_emails()->rbegin(),
+                  user->mutable_emails()->rbegin() + 1,
+                  user->mutable_emails()->rend());
+    }
+  }
+  if (auto status = json::String(account, "status")) MapStatus(*status, user);
+  user->set_timezone(json::StringOr(account, "timezone"));
+  user->set_locale(json::StringOr(account, "locale"));
+  SetTime(account, "created_on", user->mutable_created_at());
+}
+
+void AddRemote(const rapidjson::Value& json, absl::string_view key,
+               v1::User* user) {
+  google::protobuf::Value value;
+  json::ToProtoValue(json, &value);
+  (*user->mutable_remote_data()->mutable_fields())[std::string(key)] =
+      std::move(value);
+}
+
+v1::Role MakeRole(const char* id, const char* name, const char* description,
+                  v1::RoleScope scope, const char* remote,
+                  std::vector<const char*> permissions) {
+  v1::Role role;
+  role.set_id(id);
+  role.set_name(name);
+  role.set_description(description);
+  role.set_applicable_in(scope);
+  role.set_remote_name(remote);
+  for (const char* p : permissions) role.add_permissions(p);
+  return role;
+}
+
+}  // namespace
+
+std::optional<google::protobuf::Timestamp> ParsePodioTime(
+    absl::string_view text) {
+  absl::Time t;
+  std::string err;
+  const std::string s(text);
+  if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", s, absl::UTCTimeZone(), &t, &err) &&
+      !absl::ParseTime("%Y-%m-%d", s, absl::UTCTimeZone(), &t, &err)) {
+    return std::nullopt;
+  }
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  return ts;
+}
+
+const std::vector<v1::Role>& RoleCatalog() {
+  static const auto* roles = new std::vector<v1::Role>{
+      MakeRole("organization.admin", "Organization administrator",
+               "Manages the organization: members, administrators and all "
+               "its workspaces.",
+               v1::ROLE_SCOPE_ORGANIZATION, "admin",
+               {"read_members", "manage_members", "manage_admins",
+                "manage_workspaces"}),
+      MakeRole("organization.regular", "Organization member",
+               "A member of the organization; may join its open workspaces.",
+               v1::ROLE_SCOPE_ORGANIZATION, "regular",
+               {"join_open_workspaces"}),
+      MakeRole("workspace.admin", "Workspace administrator",
+               "Manages the workspace: its members, apps and settings.",
+               v1::ROLE_SCOPE_WORKSPACE, "admin",
+               {"read_items", "write_items", "manage_apps", "manage_members"}),
+      MakeRole("workspace.regular", "Workspace member",
+               "Works in the workspace: reads and writes items, adds apps.",
+               v1::ROLE_SCOPE_WORKSPACE, "regular",
+               {"read_items", "write_items", "add_apps"}),
+      MakeRole("workspace.light", "Workspace light member",
+               "Reads the workspace and comments; cannot create apps.",
+               v1::ROLE_SCOPE_WORKSPACE, "light", {"read_items", "comment"}),
+  };
+  return *roles;
+}
+
+std::string RoleId(v1::RoleScope scope, absl::string_view podio_role) {
+  const char* prefix =
+      scope == v1::ROLE_SCOPE_ORGANIZATION ? "organization." : "workspace.";
+  const std::string id = absl::StrCat(prefix, podio_role);
+  for (const v1::Role& role : RoleCatalog()) {
+    if (role.id() == id) return id;
+  }
+  return "";
+}
+
+std::optional<v1::ScopedRole> MakeScopedRole(v1::RoleScope scope,
+                                             absl::string_view podio_role,
+                                             const std::string& scope_id) {
+  const std::string id = RoleId(scope, podio_role);
+  if (id.empty()) return std::nullopt;
+  v1::ScopedRole role;
+  role.set_role_id(id);
+  for (const v1::Role& r : RoleCatalog()) {
+    if (r.id() == id) role.set_name(r.name());
+  }
+  role.set_scope(scope);
+  role.set_scope_id(scope_id);
+  return role;
+}
+
+absl::StatusOr<v1::User> MapUserStatus(const rapidjson::Value& json,
+                                       bool include_remote_data) {
+  const rapidjson::Value* account = json::Find(json, "user");
+  const rapidjson::Value* profile = json::Find(json, "profile");
+  std::optional<int64_t> id =
+      account ? json::Int64(*account, "user_id") : std::nullopt;
+  if (!id) return Malformed("user status (no user.user_id)");
+  v1::User user;
+  user.set_id(absl::StrCat(*id));
+  (*user.mutable_identifiers())["user_id"] = user.id();
+  if (profile) MapProfileFields(*profile, &user);
+  MapAccountFields(*account, &user);
+  SplitName(&user);
+  user.set_user_type(v1::USER_TYPE_EMPLOYEE);
+  if (include_remote_data) {
+    AddRemote(*account, "user", &user);
+    if (profile) AddRemote(*profile, "profile", &user);
+  }
+  return user;
+}
+
+absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
+                                      const v1::OrganizationRef& org,
+                                      bool include_remote_data) {
+  const rapidjson::Value* account = json::Find(json, "user");
+  const rapidjson::Value* profile = json::Find(json, "profile");
+  std::optional<int64_t> id =
+      account ? json::Int64(*account, "user_id") : std::nullopt;
+  if (!id && profile) id = json::Int64(*profile, "user_id");
+  if (!id) return Malformed("organization member (no user_id)");
+  v1::User user;
+  user.set_id(absl::StrCat(*id));
+  (*user.mutable_identifiers())["user_id"] = user.id();
+  if (profile) MapProfileFields(*profile, &user);
+  if (account) MapAccountFields(*account, &user);
+  // A pending invitation shows an inactive account with little else.
+  const bool invited = user.status_raw() == "inactive";
+  if (invited) user.set_status(v1::USER_STATUS_INVITED);
+  SplitName(&user);
+  const bool employee = json::Bool(json, "employee").value_or(false);
+  user.set_user_type(invited    ? v1::USER_TYPE_GUEST
+                     : employee ? v1::USER_TYPE_EMPLOYEE
+                                : v1::USER_TYPE_EXTERNAL);
+  *user.add_organizations() = org;
+  if (auto role = json::String(json, "role")) {
+    if (auto scoped =
+            MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION, *role, org.id())) {
+      *user.add_roles() = *scoped;
+    }
+  }
+  if (include_remote_data) {
+    google::protobuf::Value value;
+    json::ToProtoValue(json, &value);
+    (*user.mutable_remote_data()
+          ->mutable_fields())[absl::StrCat("org_member:", org.id())] =
+        std::move(value);
+  }
+  return user;
+}
+
+absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
+                                          const v1::WorkspaceRef& workspace,
+                                          bool include_remote_data) {
+  const rapidjson::Value* profile = json::Find(json, "user");
+  if (profile == nullptr || !profile->IsObject()) {
+    profile = json::Find(json, "profile");
+  }
+  std::optional<int64_t> id =
+      profile ? json::Int64(*profile, "user_id") : std::nullopt;
+  if (!id) return Malformed("workspace member (no user.user_id)");
+  v1::User user;
+  user.set_id(absl::StrCat(*id));
+  (*user.mutable_identifiers())["user_id"] = user.id();
+  MapProfileFields(*profile, &user);
+  SplitName(&user);
+  user.set_status(v1::USER_STATUS_ACTIVE);  // v2 lists active members.
+  user.set_user_type(json::Bool(json, "employee").value_or(false)
+                         ? v1::USER_TYPE_EMPLOYEE
+                         : v1::USER_TYPE_EXTERNAL);
+  *user.add_workspaces() = workspace;
+  if (auto role = json::String(json, "role")) {
+    if (auto scoped =
+            MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, *role, workspace.id())) {
+      *user.add_roles() = *scoped;
+    }
+  }
+  if (include_remote_data) {
+    google::protobuf::Value value;
+    json::ToProtoValue(json, &value);
+    (*user.mutable_remote_data()
+          ->mutable_fields())[absl::StrCat("space_member:", workspace.id())] =
+        std::move(value);
+  }
+  return user;
+}
+
+absl::StatusOr<v1::Organization> MapOrganization(const rapidjson::Value& json,
+                                                 bool include_remote_data) {
+  std::optional<int64_t> id = json::Int64(json, "org_id");
+  if (!id) return Malformed("organization (no org_id)");
+  v1::Organization org;
+  org.set_id(absl::StrCat(*id));
+  org.set_name(json::StringOr(json, "name"));
+  org.set_url(json::StringOr(json, "url"));
+  org.set_slug(json::StringOr(json, "url_label"));
+  org.set_status_raw(json::StringOr(json, "status"));
+  org.set_status(org.status_raw() == "active" ? v1::ORGANIZATION_STATUS_ACTIVE
+                 : org.status_raw() == "inactive"
+                     ? v1::ORGANIZATION_STATUS_INACTIVE
+                     : v1::ORGANIZATION_STATUS_UNSPECIFIED);
+  org.set_plan(json::StringOr(json, "type"));
+  org.set_member_count(json::Int64(json, "member_count").value_or(0));
+  if (const rapidjson::Value* domains = json::Find(json, "domains");
+      domains != nullptr && domains->IsArray()) {
+    for (const auto& d : domains->GetArray()) {
+      if (d.IsString()) org.add_domains(d.GetString());
+    }
+  }
+  SetTime(json, "created_on", org.mutable_created_at());
+  if (include_remote_data) {
+    rapidjson::Value copy;
+    json::ToStruct(json, org.mutable_remote_data());
+    org.mutable_remote_data()->mutable_fields()->erase("spaces");
+  }
+  return org;
+}
+
+absl::StatusOr<v1::Workspace> MapSpace(const rapidjson::Value& json,
+                                       const v1::OrganizationRef& org,
+                                       bool include_remote_data) {
+  std::optional<int64_t> id = json::Int64(json, "space_id");
+  if (!id) return Malformed("space (no space_id)");
+  v1::Workspace ws;
+  ws.set_id(absl::StrCat(*id));
+  ws.set_name(json::StringOr(json, "name"));
+  ws.set_description(json::StringOr(json, "description"));
+  ws.set_url(json::StringOr(json, "url"));
+  *ws.mutable_organization() = org;
+  if (const rapidjson::Value* embedded = json::Find(json, "org")) {
+    if (auto org_id = json::Int64(*embedded, "org_id")) {
+      ws.mutable_organization()->set_id(absl::StrCat(*org_id));
+      ws.mutable_organization()->set_name(json::StringOr(*embedded, "name"));
+    }
+  } else if (auto org_id = json::Int64(json, "org_id");
+             org_id && ws.organization().id().empty()) {
+    ws.mutable_organization()->set_id(absl::StrCat(*org_id));
+  }
+  const std::string privacy = json::StringOr(json, "privacy");
+  ws.set_privacy(privacy == "open"     ? v1::WORKSPACE_PRIVACY_OPEN
+                 : privacy == "closed" ? v1::WORKSPACE_PRIVACY_CLOSED
+                                       : v1::WORKSPACE_PRIVACY_UNSPECIFIED);
+  ws.set_status(json::Bool(json, "archived").value_or(false)
+                    ? v1::WORKSPACE_STATUS_ARCHIVED
+                    : v1::WORKSPACE_STATUS_ACTIVE);
+  ws.set_member_count(json::Int64(json, "member_count").value_or(0));
+  SetTime(json, "created_on", ws.mutable_created_at());
+  if (include_remote_data) json::ToStruct(json, ws.mutable_remote_data());
+  return ws;
+}
+
+void MergeUser(const v1::User& other, v1::User* into) {
+  for (const v1::OrganizationRef& org : other.organizations()) {
+    bool known = false;
+    for (const auto& o : into->organizations()) known |= o.id() == org.id();
+    if (!known) *into->add_organizations() = org;
+  }
+  for (const v1::WorkspaceRef& ws : other.workspaces()) {
+    bool known = false;
+    for (const auto& w : into->workspaces()) known |= w.id() == ws.id();
+    if (!known) *into->add_workspaces() = ws;
+  }
+  for (const v1::ScopedRole& role : other.roles()) {
+    bool known = false;
+    for (const auto& r : into->roles()) {
+      known |= r.scope() == role.scope() && r.scope_id() == role.scope_id();
+    }
+    if (!known) *into->add_roles() = role;
+  }
+  if (other.user_type() == v1::USER_TYPE_EMPLOYEE ||
+      into->user_type() == v1::USER_TYPE_GUEST) {
+    if (other.user_type() != v1::USER_TYPE_UNSPECIFIED) {
+      into->set_user_type(other.user_type());
+    }
+  }
+  if (into->status() != v1::USER_STATUS_ACTIVE &&
+      other.status() == v1::USER_STATUS_ACTIVE) {
+    v1::User merged = other;
+    MergeUser(*into, &merged);
+    merged.set_status(v1::USER_STATUS_ACTIVE);
+    *into = std::move(merged);
+    return;
+  }
+  for (const auto& [key, value] : other.remote_data().fields()) {
+    (*into->mutable_remote_data()->mutable_fields())[key] = value;
+  }
+}
+
+UserOrderKey OrderKeyOf(const v1::User& user) {
+  UserOrderKey key;
+  key.name = user.name();
+  (void)absl::SimpleAtoi(user.id(), &key.id);
+  return key;
+}
+
+}  // namespace unified::podio

@@ -1,0 +1,81 @@
+// Pure mappers from Podio JSON (podio-api.md §3) to the unified schema: JSON
+// value in, proto out, no I/O. A record without the ids it must have gives
+// INTERNAL with reason UPSTREAM_MALFORMED_RECORD; optional fields that are
+// missing or mistyped are left unset.
+#ifndef CONNECTORS_PODIO_MAPPERS_H_
+#define CONNECTORS_PODIO_MAPPERS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "proto/unified/v1/resources.pb.h"
+#include "rapidjson/document.h"
+
+namespace unified::podio {
+
+// "YYYY-MM-DD HH:MM:SS" (UTC) or "YYYY-MM-DD" as a Timestamp.
+std::optional<google::protobuf::Timestamp> ParsePodioTime(
+    absl::string_view text);
+
+// The fixed catalog: organization.{admin,regular},
+// workspace.{admin,regular,light}.
+const std::vector<v1::Role>& RoleCatalog();
+// "organization.admin" etc. for a Podio role word; "" when unknown.
+std::string RoleId(v1::RoleScope scope, absl::string_view podio_role);
+// The ScopedRole for a Podio role word in a scope; nullopt when unknown.
+std::optional<v1::ScopedRole> MakeScopedRole(v1::RoleScope scope,
+                                             absl::string_view podio_role,
+                                             const std::string& scope_id);
+
+// GET /user/status -> the principal (without organizations).
+absl::StatusOr<v1::User> MapUserStatus(const rapidjson::Value& json,
+                                       bool include_remote_data);
+
+// One element of GET /org/{id}/member/ (or the single view) -> a User with
+// that organization and its org-scoped role.
+absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
+                                      const v1::OrganizationRef& org,
+                                      bool include_remote_data);
+
+// One element of GET /space/{id}/member/v2/ -> a User with that workspace and
+// its workspace-scoped role. Reads `profile` when `user` is absent
+// (podio-api.md §3.5 CONFLICT).
+absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
+                                          const v1::WorkspaceRef& workspace,
+                                          bool include_remote_data);
+
+// An organization (GET /org/{id}, or an element of GET /org/).
+absl::StatusOr<v1::Organization> MapOrganization(const rapidjson::Value& json,
+                                                 bool include_remote_data);
+
+// A space (full or mini view) -> Workspace. `org` fills the organization when
+// the record does not embed one.
+absl::StatusOr<v1::Workspace> MapSpace(const rapidjson::Value& json,
+                                       const v1::OrganizationRef& org,
+                                       bool include_remote_data);
+
+// Adds `other`'s organizations, workspaces and roles to `into` (no
+// duplicates); an employee anywhere is an employee; active beats invited.
+void MergeUser(const v1::User& other, v1::User* into);
+
+// Sort key of listings merged across organizations: the display name, then
+// the numeric id (the order Podio's name-sorted listings are taken to have).
+struct UserOrderKey {
+  std::string name;
+  int64_t id = 0;
+  bool operator<(const UserOrderKey& o) const {
+    return name != o.name ? name < o.name : id < o.id;
+  }
+  bool operator==(const UserOrderKey& o) const {
+    return name == o.name && id == o.id;
+  }
+};
+UserOrderKey OrderKeyOf(const v1::User& user);
+
+}  // namespace unified::podio
+
+#endif  // CONNECTORS_PODIO_MAPPERS_H_

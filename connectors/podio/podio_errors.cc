@@ -1,0 +1,117 @@
+#include "connectors/podio/podio_errors.h"
+
+#include <cctype>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/error_details.h"
+#include "connectors/common/json.h"
+
+namespace unified::podio {
+namespace {
+
+// Podio's codes are short words; anything else is not echoed.
+std::string SafeCode(absl::string_view code) {
+  if (code.size() > 64) return "";
+  for (char c : code) {
+    if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != ' ') return "";
+  }
+  return std::string(code);
+}
+
+std::string Truncate(absl::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  // Cut on a UTF-8 boundary.
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  return absl::StrCat(text.substr(0, end), "...");
+}
+
+}  // namespace
+
+PodioError ReadPodioError(absl::string_view body) {
+  PodioError error;
+  absl::StatusOr<rapidjson::Document> doc = json::Parse(body);
+  if (!doc.ok()) return error;
+  error.error = json::StringOr(*doc, "error");
+  error.description = json::StringOr(*doc, "error_description");
+  return error;
+}
+
+bool IsExpiredToken(int http_status, const PodioError& error) {
+  return http_status == 401 &&
+         (absl::StrContains(error.description, "expired_token") ||
+          error.error == "invalid_token");
+}
+
+std::optional<absl::Duration> ParseRateLimitWait(
+    absl::string_view description) {
+  const size_t wait = description.find("wait ");
+  if (wait == absl::string_view::npos) return std::nullopt;
+  size_t start = wait + 5, end = start;
+  while (end < description.size() && end - start < 9 &&
+         absl::ascii_isdigit(description[end])) {
+    ++end;
+  }
+  int64_t seconds = 0;
+  if (end == start ||
+      !absl::SimpleAtoi(description.substr(start, end - start), &seconds)) {
+    return std::nullopt;
+  }
+  return absl::Seconds(seconds);
+}
+
+absl::Status StatusForHttpError(int http_status, absl::string_view body) {
+  const PodioError podio = ReadPodioError(body);
+  absl::StatusCode code = absl::StatusCode::kUnknown;
+  std::string reason = "UPSTREAM_ERROR";
+  if (http_status == 400) {
+    code = absl::StatusCode::kInvalidArgument;
+    reason = "UPSTREAM_BAD_REQUEST";
+  } else if (http_status == 401) {
+    code = absl::StatusCode::kUnauthenticated;
+    reason = "UPSTREAM_UNAUTHENTICATED";
+  } else if (http_status == 403) {
+    code = absl::StatusCode::kPermissionDenied;
+    reason = "UPSTREAM_PERMISSION_DENIED";
+  } else if (http_status == 404 || http_status == 410) {
+    code = absl::StatusCode::kNotFound;
+    reason = "UPSTREAM_NOT_FOUND";
+  } else if (http_status == 409) {
+    code = absl::StatusCode::kAborted;
+    reason = "UPSTREAM_CONFLICT";
+  } else if (http_status == 420 || http_status == 429) {
+    code = absl::StatusCode::kResourceExhausted;
+    reason = "UPSTREAM_RATE_LIMITED";
+  } else if (http_status >= 500 && http_status <= 599) {
+    code = absl::StatusCode::kUnavailable;
+    reason = "UPSTREAM_UNAVAILABLE";
+  }
+  std::string message = absl::StrCat("Podio answered HTTP ", http_status);
+  const std::string safe_code = SafeCode(podio.error);
+  if (!safe_code.empty()) absl::StrAppend(&message, " ", safe_code);
+  if (!podio.description.empty()) {
+    absl::StrAppend(&message, ": ", Truncate(podio.description, 200));
+  }
+  absl::Status status =
+      WithErrorInfo(absl::Status(code, message), reason,
+                    {{"upstream_status", absl::StrCat(http_status)},
+                     {"upstream_error", safe_code}});
+  if (code == absl::StatusCode::kResourceExhausted) {
+    // Podio names the wait in prose; without it, a conservative minute.
+    status = WithRetryDelay(
+        status,
+        ParseRateLimitWait(podio.description).value_or(absl::Seconds(60)));
+  }
+  return status;
+}
+
+bool IsRetryable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable;
+}
+
+}  // namespace unified::podio

@@ -1,0 +1,49 @@
+// Podio's HTTP answers as absl::Status values: the one table of HTTP status to
+// canonical code for this connector (ARCHITECTURE.md, invariant 2).
+#ifndef CONNECTORS_PODIO_PODIO_ERRORS_H_
+#define CONNECTORS_PODIO_PODIO_ERRORS_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace unified::podio {
+
+// Podio's error envelope, as far as it could be read.
+struct PodioError {
+  std::string error;        // e.g. "rate_limit", "unauthorized"
+  std::string description;  // e.g. "expired_token"
+};
+
+// Reads Podio's envelope from an error body; empty fields when unreadable.
+PodioError ReadPodioError(absl::string_view body);
+
+// Whether a 401 asks for a token refresh (podio-api.md §2.4): Podio says
+// "expired_token" (also for bogus tokens, so refresh at most once), clients
+// also honour "invalid_token".
+bool IsExpiredToken(int http_status, const PodioError& error);
+
+// "Please wait 300 seconds" in a 420 description, parsed defensively.
+std::optional<absl::Duration> ParseRateLimitWait(absl::string_view description);
+
+// The status for a non-2xx answer:
+//   400 INVALID_ARGUMENT  UPSTREAM_BAD_REQUEST
+//   401 UNAUTHENTICATED   UPSTREAM_UNAUTHENTICATED
+//   403 PERMISSION_DENIED UPSTREAM_PERMISSION_DENIED
+//   404, 410 NOT_FOUND    UPSTREAM_NOT_FOUND
+//   409 ABORTED           UPSTREAM_CONFLICT
+//   420, 429 RESOURCE_EXHAUSTED UPSTREAM_RATE_LIMITED (+ RetryInfo)
+//   5xx UNAVAILABLE       UPSTREAM_UNAVAILABLE
+//   other UNKNOWN         UPSTREAM_ERROR
+// Every one carries ErrorInfo metadata upstream_status and upstream_error.
+absl::Status StatusForHttpError(int http_status, absl::string_view body);
+
+// Whether a failed attempt may be retried (5xx and transport errors).
+bool IsRetryable(const absl::Status& status);
+
+}  // namespace unified::podio
+
+#endif  // CONNECTORS_PODIO_PODIO_ERRORS_H_

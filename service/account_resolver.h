@@ -1,0 +1,49 @@
+// Resolves an integrated account id, within the caller's tenant, to its
+// provider and credentials. The integrated-accounts layer (issue 5) provides
+// the stored, encrypted, refreshed implementation; until then a static
+// resolver serves accounts from a file of pre-issued tokens (development and
+// tests only).
+#ifndef SERVICE_ACCOUNT_RESOLVER_H_
+#define SERVICE_ACCOUNT_RESOLVER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "connectors/connector.h"
+
+namespace unified {
+
+struct ResolvedAccount {
+  std::string id;
+  std::string provider;  // Registry name of the connector, e.g. "podio".
+  std::shared_ptr<TokenSource> tokens;
+};
+
+// Thread-safe.
+class AccountResolver {
+ public:
+  virtual ~AccountResolver() = default;
+  // NOT_FOUND (reason INTEGRATED_ACCOUNT_NOT_FOUND) when the tenant has no
+  // such account, including when another tenant has it.
+  virtual absl::StatusOr<ResolvedAccount> Resolve(
+      const std::string& tenant, const std::string& account_id) = 0;
+};
+
+struct StaticAccount {
+  std::string provider;
+  std::string access_token;
+};
+
+// Accounts of tenant "default" with fixed tokens that cannot be refreshed.
+std::unique_ptr<AccountResolver> NewStaticAccountResolver(
+    std::map<std::string, StaticAccount> accounts);
+
+// Reads "ACCOUNT_ID PROVIDER ACCESS_TOKEN" lines ('#' comments allowed).
+absl::StatusOr<std::map<std::string, StaticAccount>> ReadStaticAccountsFile(
+    const std::string& path);
+
+}  // namespace unified
+
+#endif  // SERVICE_ACCOUNT_RESOLVER_H_

@@ -1,0 +1,193 @@
+// Paging of unified listings on top of connector pages: one page for the
+// unary List RPCs, every page with read-ahead for the Stream RPCs, cursors
+// sealed by CursorCodec.
+#ifndef SERVICE_PAGING_H_
+#define SERVICE_PAGING_H_
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "connectors/common/error_details.h"
+#include "connectors/common/status_macros.h"
+#include "connectors/connector.h"
+#include "service/cursor.h"
+
+namespace unified {
+
+inline constexpr int kDefaultPageSize = 100;
+inline constexpr int kMaxPageSize = 500;
+// Connector pages a stream fetches ahead of the one being sent.
+inline constexpr int kStreamReadAhead = 2;
+
+// 0 -> the default; 1..500 as is; anything else INVALID_ARGUMENT.
+inline absl::StatusOr<int> ValidatePageSize(int32_t limit) {
+  if (limit == 0) return kDefaultPageSize;
+  if (limit < 0 || limit > kMaxPageSize) {
+    return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(
+                             "limit must be between 1 and ", kMaxPageSize,
+                             " (0 means ", kDefaultPageSize, "), got ", limit)),
+                         "INVALID_LIMIT");
+  }
+  return static_cast<int>(limit);
+}
+
+template <typename T>
+using PageFetcher = std::function<absl::StatusOr<Page<T>>(const PageRequest&)>;
+
+template <typename T>
+struct ListResult {
+  std::vector<T> items;
+  std::string next_cursor;
+};
+
+// The page of `limit` records at `cursor`.
+template <typename T>
+absl::StatusOr<ListResult<T>> ListOnePage(const CursorCodec& codec,
+                                          const CursorBinding& binding,
+                                          const std::string& cursor, int limit,
+                                          bool include_remote_data,
+                                          const PageFetcher<T>& fetch) {
+  ASSIGN_OR_RETURN(CursorState state, codec.Open(binding, cursor));
+  PageRequest request;
+  request.page_token = state.page_token;
+  request.limit =
+      std::min<int>(kMaxPageSize, static_cast<int>(state.skip) + limit);
+  request.include_remote_data = include_remote_data;
+  ASSIGN_OR_RETURN(Page<T> page, fetch(request));
+  ListResult<T> result;
+  const size_t n = page.items.size();
+  const size_t begin = std::min<size_t>(state.skip, n);
+  const size_t end = std::min<size_t>(begin + limit, n);
+  for (size_t i = begin; i < end; ++i) {
+    result.items.push_back(std::move(page.items[i]));
+  }
+  if (end < n) {
+    result.next_cursor = codec.Seal(
+        binding, CursorState{state.page_token, static_cast<uint32_t>(end)});
+  } else if (!page.next_page_token.empty()) {
+    result.next_cursor =
+        codec.Seal(binding, CursorState{page.next_page_token, 0});
+  }
+  return result;
+}
+
+// Sends every page from `cursor` on, `limit` records per message, through
+// `write` (false = the client went away). Connector pages of the largest size
+// are fetched on a helper thread up to kStreamReadAhead ahead of the one being
+// sent, so upstream latency overlaps sending; memory stays bounded whatever
+// the listing's size or the client's speed. `cancelled` stops everything.
+template <typename T>
+absl::Status StreamAllPages(
+    const CursorCodec& codec, const CursorBinding& binding,
+    const std::string& cursor, int limit, bool include_remote_data,
+    const PageFetcher<T>& fetch,
+    const std::function<bool(std::vector<T>, std::string)>& write,
+    const std::function<bool()>& cancelled) {
+  ASSIGN_OR_RETURN(CursorState start, codec.Open(binding, cursor));
+  struct Entry {
+    absl::Status status;
+    Page<T> page;
+    std::string token;  // The token the page was fetched with.
+  };
+  absl::Mutex mu;
+  std::deque<Entry> queue;
+  bool stop = false, producer_done = false;
+  std::thread producer([&] {
+    std::string token = start.page_token;
+    while (true) {
+      {
+        absl::MutexLock lock(&mu);
+        auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+          return stop || static_cast<int>(queue.size()) < kStreamReadAhead;
+        };
+        mu.Await(absl::Condition(&room));
+        if (stop) break;
+      }
+      PageRequest request;
+      request.page_token = token;
+      request.limit = kMaxPageSize;
+      request.include_remote_data = include_remote_data;
+      absl::StatusOr<Page<T>> page = fetch(request);
+      absl::MutexLock lock(&mu);
+      Entry entry;
+      entry.token = token;
+      if (!page.ok()) {
+        entry.status = page.status();
+        queue.push_back(std::move(entry));
+        break;
+      }
+      const bool last = page->next_page_token.empty();
+      token = page->next_page_token;
+      entry.page = std::move(*page);
+      queue.push_back(std::move(entry));
+      if (last) break;
+    }
+    absl::MutexLock lock(&mu);
+    producer_done = true;
+  });
+  auto finish = [&](absl::Status status) {
+    {
+      absl::MutexLock lock(&mu);
+      stop = true;
+    }
+    producer.join();
+    return status;
+  };
+
+  uint32_t skip = start.skip;
+  bool sent = false;
+  while (true) {
+    Entry entry;
+    {
+      absl::MutexLock lock(&mu);
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return !queue.empty() || producer_done;
+      };
+      mu.Await(absl::Condition(&ready));
+      if (queue.empty()) break;
+      entry = std::move(queue.front());
+      queue.pop_front();
+    }
+    if (!entry.status.ok()) return finish(entry.status);
+    if (cancelled()) {
+      return finish(absl::CancelledError("the client cancelled the stream"));
+    }
+    std::vector<T>& items = entry.page.items;
+    const size_t n = items.size();
+    size_t pos = std::min<size_t>(skip, n);
+    skip = 0;
+    while (pos < n) {
+      const size_t end = std::min<size_t>(pos + limit, n);
+      std::string next;
+      if (end < n) {
+        next = codec.Seal(binding,
+                          CursorState{entry.token, static_cast<uint32_t>(end)});
+      } else if (!entry.page.next_page_token.empty()) {
+        next = codec.Seal(binding, CursorState{entry.page.next_page_token, 0});
+      }
+      std::vector<T> slice(std::make_move_iterator(items.begin() + pos),
+                           std::make_move_iterator(items.begin() + end));
+      if (!write(std::move(slice), std::move(next))) {
+        return finish(absl::CancelledError("the client went away"));
+      }
+      sent = true;
+      pos = end;
+    }
+    if (entry.page.next_page_token.empty()) break;
+  }
+  if (!sent && !write({}, "")) {
+    return finish(absl::CancelledError("the client went away"));
+  }
+  return finish(absl::OkStatus());
+}
+
+}  // namespace unified
+
+#endif  // SERVICE_PAGING_H_
