@@ -398,11 +398,28 @@ void MergeUser(const v1::User& other, v1::User* into) {
   }
   if (into->status() != v1::USER_STATUS_ACTIVE &&
       other.status() == v1::USER_STATUS_ACTIVE) {
-    v1::User merged = other;
-    MergeUser(*into, &merged);
-    merged.set_status(v1::USER_STATUS_ACTIVE);
-    *into = std::move(merged);
-    return;
+    // An active membership knows more about the person than an invitation.
+    into->set_name(other.name());
+    into->set_first_name(other.first_name());
+    into->set_last_name(other.last_name());
+    into->set_username(other.username());
+    into->set_title(other.title());
+    *into->mutable_emails() = other.emails();
+    *into->mutable_phones() = other.phones();
+    into->set_status(other.status());
+    into->set_status_raw(other.status_raw());
+    into->set_avatar_url(other.avatar_url());
+    into->set_timezone(other.timezone());
+    into->set_locale(other.locale());
+    if (other.has_created_at()) {
+      *into->mutable_created_at() = other.created_at();
+    }
+    if (other.has_last_active_at()) {
+      *into->mutable_last_active_at() = other.last_active_at();
+    }
+    for (const auto& [key, value] : other.identifiers()) {
+      (*into->mutable_identifiers())[key] = value;
+    }
   }
   for (const auto& [key, value] : other.remote_data().fields()) {
     (*into->mutable_remote_data()->mutable_fields())[key] = value;

@@ -1,0 +1,597 @@
+// The unified directory through the real server against the simulator: a
+// seeded 10,000-user directory listed with List and Stream and compared record
+// by record with the simulator's data, filters, cursors, call counts, error
+// mappings, hostile data and cancellation.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/integration/directory_env.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified {
+namespace {
+
+using podio_sim::Directory;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::unified::testing::DirectoryEnv;
+using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::IsOk;
+using ::unified::testing::StatusIs;
+
+DirectoryEnvOptions Options() {
+  DirectoryEnvOptions options;
+  options.data.seed = 42;
+  options.data.users = 10000;
+  options.data.orgs = 2;
+  options.data.spaces_per_org = 3;
+  return options;
+}
+
+struct Expected {
+  std::string id;
+  std::string name;
+  std::vector<std::string> orgs;
+  v1::UserStatus status;
+};
+
+class DirectoryIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    env_ = new DirectoryEnv(Options());
+    directory_ = new Directory(podio_sim::GenerateDirectory(Options().data));
+  }
+  static void TearDownTestSuite() {
+    delete env_;
+    delete directory_;
+  }
+  void TearDown() override { env_->ClearFaults(); }
+
+  std::unique_ptr<v1::UserDirectory::Stub> Stub() {
+    return v1::UserDirectory::NewStub(env_->channel());
+  }
+
+  // Every org member once, by (name, id), with the orgs in id order.
+  static std::vector<Expected> ExpectedUsers(const std::string& only_org = "") {
+    std::vector<Expected> out;
+    for (int64_t id : directory_->users_by_name) {
+      Expected e;
+      e.id = absl::StrCat(id);
+      e.name = directory_->FindUser(id)->name;
+      bool active = false, any = false;
+      for (const auto& [org_id, org] : directory_->orgs) {
+        if (!only_org.empty() && absl::StrCat(org_id) != only_org) continue;
+        auto it = org.members.find(id);
+        if (it == org.members.end()) continue;
+        any = true;
+        active |= !it->second.invited;
+        e.orgs.push_back(absl::StrCat(org_id));
+      }
+      if (!any) continue;
+      e.status = active ? v1::USER_STATUS_ACTIVE : v1::USER_STATUS_INVITED;
+      out.push_back(e);
+    }
+    return out;
+  }
+
+  static std::vector<Expected> Actual(const std::vector<v1::User>& users) {
+    std::vector<Expected> out;
+    for (const v1::User& u : users) {
+      Expected e{u.id(), u.name(), {}, u.status()};
+      for (const auto& org : u.organizations()) e.orgs.push_back(org.id());
+      out.push_back(e);
+    }
+    return out;
+  }
+
+  std::vector<v1::User> ListAll(v1::ListUsersRequest request,
+                                int* pages = nullptr) {
+    auto stub = Stub();
+    std::vector<v1::User> users;
+    int count = 0;
+    do {
+      grpc::ClientContext context;
+      v1::ListUsersResponse response;
+      grpc::Status status = stub->ListUsers(&context, request, &response);
+      EXPECT_THAT(status, IsOk());
+      if (!status.ok()) break;
+      users.insert(users.end(), response.result().begin(),
+                   response.result().end());
+      request.set_cursor(response.next_cursor());
+      ++count;
+    } while (!request.cursor().empty() && count < 1000);
+    if (pages) *pages = count;
+    return users;
+  }
+
+  std::vector<v1::ListUsersResponse> StreamAll(
+      const v1::ListUsersRequest& request, grpc::Status* status = nullptr) {
+    auto stub = Stub();
+    grpc::ClientContext context;
+    auto reader = stub->StreamUsers(&context, request);
+    std::vector<v1::ListUsersResponse> messages;
+    v1::ListUsersResponse message;
+    while (reader->Read(&message)) messages.push_back(message);
+    grpc::Status finished = reader->Finish();
+    if (status) {
+      *status = finished;
+    } else {
+      EXPECT_THAT(finished, IsOk());
+    }
+    return messages;
+  }
+
+  static v1::ListUsersRequest UsersRequest(int limit = 500) {
+    v1::ListUsersRequest request;
+    request.set_integrated_account_id("acct_demo");
+    request.set_limit(limit);
+    return request;
+  }
+
+  static google::rpc::ErrorInfo InfoOf(const grpc::Status& status) {
+    google::rpc::Status rich;
+    google::rpc::ErrorInfo info;
+    rich.ParseFromString(status.error_details());
+    for (const auto& detail : rich.details()) {
+      if (detail.Is<google::rpc::ErrorInfo>()) detail.UnpackTo(&info);
+    }
+    return info;
+  }
+
+  static std::optional<int64_t> RetrySecondsOf(const grpc::Status& status) {
+    google::rpc::Status rich;
+    rich.ParseFromString(status.error_details());
+    for (const auto& detail : rich.details()) {
+      google::rpc::RetryInfo retry;
+      if (detail.UnpackTo(&retry)) return retry.retry_delay().seconds();
+    }
+    return std::nullopt;
+  }
+
+  static DirectoryEnv* env_;
+  static Directory* directory_;
+};
+
+DirectoryEnv* DirectoryIntegrationTest::env_ = nullptr;
+Directory* DirectoryIntegrationTest::directory_ = nullptr;
+
+TEST_F(DirectoryIntegrationTest, ListUsersReturnsEveryUserOnceInOrder) {
+  int pages = 0;
+  const std::vector<v1::User> users = ListAll(UsersRequest(), &pages);
+  const std::vector<Expected> expected = ExpectedUsers();
+  ASSERT_GT(expected.size(), 9000u);
+  const std::vector<Expected> actual = Actual(users);
+  ASSERT_EQ(actual.size(), expected.size());
+  int multi_org = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(actual[i].id, expected[i].id) << "at " << i;
+    EXPECT_EQ(actual[i].name, expected[i].name) << "at " << i;
+    EXPECT_EQ(actual[i].orgs, expected[i].orgs) << "user " << expected[i].id;
+    EXPECT_EQ(actual[i].status, expected[i].status)
+        << "user " << expected[i].id;
+    multi_org += expected[i].orgs.size() > 1;
+  }
+  EXPECT_GT(multi_org, 500);  // Users in several organizations, once each.
+  // Fields of one known user.
+  const podio_sim::SimUser& demo =
+      directory_->users[podio_sim::kAdminUserIndex];
+  auto it = std::find_if(users.begin(), users.end(), [&](const v1::User& u) {
+    return u.id() == absl::StrCat(demo.user_id);
+  });
+  ASSERT_NE(it, users.end());
+  EXPECT_EQ(it->username(), "demo@example.com");
+  EXPECT_EQ(it->first_name(), "Demo");
+  EXPECT_EQ(it->last_name(), "Admin");
+  EXPECT_EQ(it->identifiers().at("profile_id"), absl::StrCat(demo.profile_id));
+  ASSERT_GE(it->emails_size(), 1);
+  EXPECT_TRUE(it->emails(0).is_primary());
+  EXPECT_EQ(it->roles_size(), 2);  // Admin of both organizations.
+  EXPECT_TRUE(it->has_last_active_at());
+  EXPECT_FALSE(it->has_remote_data());
+}
+
+TEST_F(DirectoryIntegrationTest, StreamMatchesListAndUsesFewUpstreamCalls) {
+  const int64_t before = env_->LogPosition();
+  const std::vector<v1::ListUsersResponse> messages =
+      StreamAll(UsersRequest(250));
+  const std::vector<std::string> calls = env_->CallsSince(before);
+  std::vector<v1::User> streamed;
+  for (const auto& m : messages) {
+    EXPECT_LE(m.result_size(), 250);
+    streamed.insert(streamed.end(), m.result().begin(), m.result().end());
+  }
+  EXPECT_TRUE(messages.back().next_cursor().empty());
+  const std::vector<Expected> expected = ExpectedUsers();
+  const std::vector<Expected> actual = Actual(streamed);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(actual[i].id, expected[i].id) << "at " << i;
+    ASSERT_EQ(actual[i].orgs, expected[i].orgs) << "at " << i;
+  }
+  // Never one call per user: pages of 500 from each organization's listing.
+  int member_pages = 0;
+  for (const std::string& call : calls) {
+    if (call.find("/member/?limit=500&") != std::string::npos) ++member_pages;
+    EXPECT_THAT(call, ::testing::AnyOf(HasSubstr("limit=500"),
+                                       ::testing::Eq("GET /org/")))
+        << call;
+  }
+  int64_t members = 0;
+  for (const auto& [id, org] : directory_->orgs) {
+    members += org.member_order.size();
+  }
+  EXPECT_GE(member_pages, static_cast<int>((members + 499) / 500));
+  EXPECT_LE(static_cast<int>(calls.size()), 2 * (members / 500 + 2) + 1);
+}
+
+TEST_F(DirectoryIntegrationTest, CursorsResumeMidStreamWithEitherRpc) {
+  const std::vector<v1::ListUsersResponse> messages =
+      StreamAll(UsersRequest(100));
+  ASSERT_GT(messages.size(), 10u);
+  std::vector<v1::User> expected;
+  for (size_t i = 3; i < messages.size(); ++i) {
+    expected.insert(expected.end(), messages[i].result().begin(),
+                    messages[i].result().end());
+  }
+  // Resume after the third message, once as a stream, once with List.
+  v1::ListUsersRequest resume = UsersRequest(100);
+  resume.set_cursor(messages[2].next_cursor());
+  std::vector<v1::User> streamed;
+  for (const auto& m : StreamAll(resume)) {
+    streamed.insert(streamed.end(), m.result().begin(), m.result().end());
+  }
+  const std::vector<v1::User> listed = ListAll(resume);
+  ASSERT_EQ(streamed.size(), expected.size());
+  ASSERT_EQ(listed.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(streamed[i].id(), expected[i].id()) << i;
+    ASSERT_EQ(listed[i].id(), expected[i].id()) << i;
+  }
+}
+
+TEST_F(DirectoryIntegrationTest, BadCursorsAndLimitsFailBeforeAnyUpstreamCall) {
+  auto stub = Stub();
+  v1::ListUsersRequest first = UsersRequest(10);
+  grpc::ClientContext c1;
+  v1::ListUsersResponse page;
+  ASSERT_THAT(stub->ListUsers(&c1, first, &page), IsOk());
+  const std::string cursor = page.next_cursor();
+  ASSERT_FALSE(cursor.empty());
+
+  const int64_t before = env_->LogPosition();
+  std::vector<v1::ListUsersRequest> bad;
+  v1::ListUsersRequest forged = first;
+  forged.set_cursor(cursor.substr(0, cursor.size() - 2) +
+                    (cursor.back() == 'A' ? "BA" : "AA"));
+  bad.push_back(forged);
+  v1::ListUsersRequest truncated = first;
+  truncated.set_cursor(cursor.substr(0, 10));
+  bad.push_back(truncated);
+  v1::ListUsersRequest garbage = first;
+  garbage.set_cursor("%%%not-a-cursor");
+  bad.push_back(garbage);
+  v1::ListUsersRequest other_filter = first;
+  other_filter.set_organization_id(absl::StrCat(podio_sim::kFirstOrgId));
+  other_filter.set_cursor(cursor);
+  bad.push_back(other_filter);
+  v1::ListUsersRequest other_account = first;
+  other_account.set_integrated_account_id("acct_regular");
+  other_account.set_cursor(cursor);
+  bad.push_back(other_account);
+  for (const auto& request : bad) {
+    grpc::ClientContext context;
+    v1::ListUsersResponse response;
+    grpc::Status status = stub->ListUsers(&context, request, &response);
+    EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                 HasSubstr("cursor")));
+    EXPECT_EQ(InfoOf(status).reason(), "INVALID_CURSOR");
+  }
+  for (int limit : {-1, 501, 100000}) {
+    grpc::ClientContext context;
+    v1::ListUsersResponse response;
+    v1::ListUsersRequest request = UsersRequest(limit);
+    EXPECT_THAT(
+        stub->ListUsers(&context, request, &response),
+        StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("limit")));
+  }
+  EXPECT_TRUE(env_->CallsSince(before).empty());
+}
+
+TEST_F(DirectoryIntegrationTest,
+       FiltersByOrganizationWorkspaceEmailRoleStatus) {
+  const std::string org = absl::StrCat(podio_sim::kFirstOrgId);
+  v1::ListUsersRequest by_org = UsersRequest();
+  by_org.set_organization_id(org);
+  const std::vector<Expected> expected_org = ExpectedUsers(org);
+  const std::vector<Expected> actual_org = Actual(ListAll(by_org));
+  ASSERT_EQ(actual_org.size(), expected_org.size());
+  for (size_t i = 0; i < expected_org.size(); ++i) {
+    ASSERT_EQ(actual_org[i].id, expected_org[i].id);
+  }
+
+  const int64_t space_id = podio_sim::kFirstSpaceId + 1;
+  v1::ListUsersRequest by_space = UsersRequest(200);
+  by_space.set_workspace_id(absl::StrCat(space_id));
+  const std::vector<v1::User> space_users = ListAll(by_space);
+  const std::vector<int64_t>& order =
+      directory_->FindSpace(space_id)->member_order;
+  ASSERT_EQ(space_users.size(), order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    ASSERT_EQ(space_users[i].id(), absl::StrCat(order[i]));
+    ASSERT_EQ(space_users[i].workspaces_size(), 1);
+    EXPECT_EQ(space_users[i].workspaces(0).id(), absl::StrCat(space_id));
+    ASSERT_EQ(space_users[i].roles_size(), 1);
+    EXPECT_EQ(space_users[i].roles(0).role_id(),
+              "workspace." +
+                  directory_->FindSpace(space_id)->members.at(order[i]).role);
+    EXPECT_EQ(space_users[i].organizations(0).id(), org);
+  }
+
+  v1::ListUsersRequest light = by_space;
+  light.set_role("workspace.light");
+  for (const v1::User& u : ListAll(light)) {
+    EXPECT_EQ(u.roles(0).role_id(), "workspace.light");
+  }
+
+  const podio_sim::SimUser& someone = directory_->users[1234];
+  v1::ListUsersRequest by_email = UsersRequest();
+  by_email.set_email(someone.mail);
+  const std::vector<v1::User> found = ListAll(by_email);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].id(), absl::StrCat(someone.user_id));
+
+  v1::ListUsersRequest admins = UsersRequest();
+  admins.set_role("organization.admin");
+  const std::vector<v1::User> admin_users = ListAll(admins);
+  ASSERT_GT(admin_users.size(), 10u);
+  for (const v1::User& u : admin_users) {
+    bool is_admin = false;
+    for (const auto& r : u.roles()) {
+      is_admin |= r.role_id() == "organization.admin";
+    }
+    EXPECT_TRUE(is_admin) << u.id();
+  }
+
+  v1::ListUsersRequest invited = UsersRequest();
+  invited.set_status(v1::USER_STATUS_INVITED);
+  const std::vector<v1::User> invited_users = ListAll(invited);
+  size_t expected_invited = 0;
+  for (const Expected& e : ExpectedUsers()) {
+    expected_invited += e.status == v1::USER_STATUS_INVITED;
+  }
+  EXPECT_GT(expected_invited, 0u);
+  EXPECT_EQ(invited_users.size(), expected_invited);
+
+  v1::ListUsersRequest mismatch = by_space;
+  mismatch.set_organization_id(absl::StrCat(podio_sim::kFirstOrgId + 1));
+  grpc::ClientContext context;
+  v1::ListUsersResponse response;
+  EXPECT_THAT(Stub()->ListUsers(&context, mismatch, &response),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+}
+
+TEST_F(DirectoryIntegrationTest, GetMeGetUserAndTheOtherResources) {
+  auto stub = Stub();
+  const podio_sim::SimUser& demo =
+      directory_->users[podio_sim::kAdminUserIndex];
+  {
+    grpc::ClientContext context;
+    v1::GetMeRequest request;
+    request.set_integrated_account_id("acct_demo");
+    request.set_include_remote_data(true);
+    v1::User me;
+    ASSERT_THAT(stub->GetMe(&context, request, &me), IsOk());
+    EXPECT_EQ(me.id(), absl::StrCat(demo.user_id));
+    EXPECT_EQ(me.organizations_size(), 2);
+    EXPECT_EQ(me.workspaces_size(), 6);
+    EXPECT_EQ(me.roles_size(), 8);
+    EXPECT_EQ(me.timezone(), demo.timezone);
+    // Raw records come along on request, without secrets.
+    ASSERT_TRUE(me.has_remote_data());
+    EXPECT_TRUE(me.remote_data().fields().contains("user"));
+    EXPECT_FALSE(me.remote_data().fields().contains("calendar_code"));
+  }
+  {
+    const podio_sim::SimUser& u = directory_->users[77];
+    grpc::ClientContext context;
+    v1::GetUserRequest request;
+    request.set_integrated_account_id("acct_demo");
+    request.set_user_id(absl::StrCat(u.user_id));
+    v1::User user;
+    ASSERT_THAT(stub->GetUser(&context, request, &user), IsOk());
+    EXPECT_EQ(user.name(), u.name);
+    int spaces = 0;
+    for (const auto& [id, space] : directory_->spaces) {
+      spaces += directory_->ActiveSpaceMembership(id, u.user_id) != nullptr;
+    }
+    EXPECT_EQ(user.workspaces_size(), spaces);
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetUserRequest request;
+    request.set_integrated_account_id("acct_demo");
+    request.set_user_id("123");
+    v1::User user;
+    grpc::Status status = stub->GetUser(&context, request, &user);
+    EXPECT_THAT(status, StatusIs(grpc::StatusCode::NOT_FOUND));
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListOrganizationsRequest request;
+    request.set_integrated_account_id("acct_demo");
+    request.set_limit(1);
+    v1::ListOrganizationsResponse response;
+    ASSERT_THAT(stub->ListOrganizations(&context, request, &response), IsOk());
+    ASSERT_EQ(response.result_size(), 1);
+    EXPECT_EQ(response.result(0).id(), absl::StrCat(podio_sim::kFirstOrgId));
+    EXPECT_FALSE(response.next_cursor().empty());
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListWorkspacesRequest request;
+    request.set_integrated_account_id("acct_demo");
+    auto reader = stub->StreamWorkspaces(&context, request);
+    v1::ListWorkspacesResponse message;
+    std::vector<std::string> ids;
+    while (reader->Read(&message)) {
+      for (const auto& ws : message.result()) ids.push_back(ws.id());
+    }
+    ASSERT_THAT(reader->Finish(), IsOk());
+    std::vector<std::string> expected;
+    for (const auto& [id, space] : directory_->spaces) {
+      expected.push_back(absl::StrCat(id));
+    }
+    EXPECT_THAT(ids, ElementsAreArray(expected));
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetWorkspaceRequest request;
+    request.set_integrated_account_id("acct_demo");
+    request.set_workspace_id(absl::StrCat(podio_sim::kFirstSpaceId));
+    v1::Workspace ws;
+    ASSERT_THAT(stub->GetWorkspace(&context, request, &ws), IsOk());
+    EXPECT_EQ(ws.organization().id(), absl::StrCat(podio_sim::kFirstOrgId));
+    EXPECT_EQ(ws.privacy(), v1::WORKSPACE_PRIVACY_OPEN);
+  }
+  {
+    grpc::ClientContext context;
+    v1::ListRolesRequest request;
+    request.set_integrated_account_id("acct_demo");
+    v1::ListRolesResponse response;
+    const int64_t before = env_->LogPosition();
+    ASSERT_THAT(stub->ListRoles(&context, request, &response), IsOk());
+    EXPECT_EQ(response.result_size(), 5);
+    EXPECT_TRUE(env_->CallsSince(before).empty());  // No upstream call.
+  }
+}
+
+TEST_F(DirectoryIntegrationTest,
+       RoleAssignmentsCoverOrganizationsThenWorkspaces) {
+  auto stub = Stub();
+  v1::ListRoleAssignmentsRequest request;
+  request.set_integrated_account_id("acct_demo");
+  request.set_organization_id(absl::StrCat(podio_sim::kFirstOrgId));
+  request.set_limit(500);
+  grpc::ClientContext context;
+  auto reader = stub->StreamRoleAssignments(&context, request);
+  v1::ListRoleAssignmentsResponse message;
+  std::set<std::string> ids;
+  size_t org_roles = 0, ws_roles = 0;
+  while (reader->Read(&message)) {
+    for (const auto& a : message.result()) {
+      EXPECT_TRUE(ids.insert(a.id()).second) << "duplicate " << a.id();
+      (a.scope() == v1::ROLE_SCOPE_ORGANIZATION ? org_roles : ws_roles)++;
+    }
+  }
+  ASSERT_THAT(reader->Finish(), IsOk());
+  const podio_sim::SimOrg* org = directory_->FindOrg(podio_sim::kFirstOrgId);
+  EXPECT_EQ(org_roles, org->members.size());
+  size_t expected_ws = 0;
+  for (int64_t space_id : org->space_ids) {
+    expected_ws += directory_->FindSpace(space_id)->member_order.size();
+  }
+  EXPECT_EQ(ws_roles, expected_ws);
+}
+
+TEST_F(DirectoryIntegrationTest, UpstreamErrorsMapToOneCodeEachWithDetails) {
+  auto stub = Stub();
+  auto list = [&](const std::string& account) {
+    grpc::ClientContext context;
+    v1::ListUsersRequest request = UsersRequest(5);
+    request.set_integrated_account_id(account);
+    v1::ListUsersResponse response;
+    return stub->ListUsers(&context, request, &response);
+  };
+  // Not an organization admin: Podio's 403.
+  grpc::Status denied = list("acct_regular");
+  EXPECT_THAT(denied, StatusIs(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_EQ(InfoOf(denied).reason(), "UPSTREAM_PERMISSION_DENIED");
+  EXPECT_EQ(InfoOf(denied).metadata().at("upstream_status"), "403");
+  // A token Podio calls expired and that cannot be refreshed.
+  grpc::Status bogus = list("acct_bogus");
+  EXPECT_THAT(bogus, StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(bogus.error_message(), ::testing::Not(HasSubstr("not-a-valid")));
+  // Unknown account.
+  EXPECT_THAT(list("acct_nobody"), StatusIs(grpc::StatusCode::NOT_FOUND));
+
+  env_->AddFault(R"({"path":"/org/","kind":"rate_limit"})");
+  grpc::Status limited = list("acct_demo");
+  EXPECT_THAT(limited, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_EQ(InfoOf(limited).reason(), "UPSTREAM_RATE_LIMITED");
+  EXPECT_EQ(RetrySecondsOf(limited), 300);
+  env_->ClearFaults();
+
+  env_->AddFault(R"({"path":"/org/","kind":"status","status":503,"times":1})");
+  EXPECT_THAT(list("acct_demo"), IsOk());  // Retried within the deadline.
+  env_->ClearFaults();
+
+  env_->AddFault(R"({"path":"/org/","kind":"status","status":502})");
+  grpc::Status down = list("acct_demo");
+  EXPECT_THAT(down, StatusIs(grpc::StatusCode::UNAVAILABLE));
+  EXPECT_EQ(InfoOf(down).metadata().at("upstream_status"), "502");
+  env_->ClearFaults();
+
+  for (const char* kind : {"malformed_json", "invalid_utf8", "truncate"}) {
+    env_->AddFault(
+        absl::StrCat(R"({"path":"/org/*/member/","kind":")", kind, R"("})"));
+    grpc::Status broken = list("acct_demo");
+    EXPECT_THAT(broken, StatusIs(std::string(kind) == "truncate"
+                                     ? grpc::StatusCode::UNAVAILABLE
+                                     : grpc::StatusCode::INTERNAL))
+        << kind;
+    env_->ClearFaults();
+  }
+}
+
+TEST_F(DirectoryIntegrationTest, DeadlineBoundsUpstreamWaits) {
+  env_->AddFault(R"({"path":"/org/","kind":"latency","latency_ms":3000})");
+  grpc::ClientContext context;
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Milliseconds(300)));
+  v1::ListUsersRequest request = UsersRequest(5);
+  v1::ListUsersResponse response;
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(Stub()->ListUsers(&context, request, &response),
+              StatusIs(grpc::StatusCode::DEADLINE_EXCEEDED));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST_F(DirectoryIntegrationTest, CancellingAStreamStopsUpstreamCalls) {
+  env_->AddFault(
+      R"({"path":"/org/*/member/","kind":"latency","latency_ms":100})");
+  auto stub = Stub();
+  grpc::ClientContext context;
+  auto reader = stub->StreamUsers(&context, UsersRequest(100));
+  v1::ListUsersResponse message;
+  ASSERT_TRUE(reader->Read(&message));
+  context.TryCancel();
+  reader->Finish();
+  const int64_t after_cancel = env_->LogPosition();
+  // Whatever was in flight may land; nothing new starts. Wait for the
+  // listing's worth of pages to have had time to go out, by timing a call
+  // through the same latency.
+  env_->Sim("GET", "/_sim/clock");
+  grpc::ClientContext probe;
+  v1::ListUsersRequest one = UsersRequest(1);
+  one.set_workspace_id(absl::StrCat(podio_sim::kFirstSpaceId));
+  v1::ListUsersResponse ignored;
+  stub->ListUsers(&probe, one, &ignored);
+  const std::vector<std::string> later = env_->CallsSince(after_cancel);
+  int member_calls = 0;
+  for (const std::string& call : later) {
+    member_calls +=
+        call.find("/org/") == 4 && call.find("/member/") != std::string::npos;
+  }
+  EXPECT_LE(member_calls, 2);
+}
+
+}  // namespace
+}  // namespace unified
