@@ -18,11 +18,11 @@ absl::Status Malformed(absl::string_view what) {
       "UPSTREAM_MALFORMED_RECORD");
 }
 
-void SetTime(const rapidjson::Value& json, absl::string_view key,
-             google::protobuf::Timestamp* out) {
-  if (std::optional<std::string> text = json::String(json, key)) {
-    if (auto t = ParsePodioTime(*text)) *out = *t;
-  }
+std::optional<google::protobuf::Timestamp> TimeField(
+    const rapidjson::Value& json, absl::string_view key) {
+  std::optional<std::string> text = json::String(json, key);
+  if (!text) return std::nullopt;
+  return ParsePodioTime(*text);
 }
 
 void SplitName(v1::User* user) {
@@ -88,7 +88,8 @@ void MapProfileFields(const rapidjson::Value& profile, v1::User* user) {
     }
   }
   if (!user->has_last_active_at()) {
-    SetTime(profile, "last_seen_on", user->mutable_last_active_at());
+    if (auto t = TimeField(profile, "last_seen_on"))
+      *user->mutable_last_active_at() = *t;
   }
 }
 
@@ -120,7 +121,8 @@ void MapAccountFields(const rapidjson::Value& account, v1::User* user) {
   if (auto status = json::String(account, "status")) MapStatus(*status, user);
   user->set_timezone(json::StringOr(account, "timezone"));
   user->set_locale(json::StringOr(account, "locale"));
-  SetTime(account, "created_on", user->mutable_created_at());
+  if (auto t = TimeField(account, "created_on"))
+    *user->mutable_created_at() = *t;
 }
 
 void AddRemote(const rapidjson::Value& json, absl::string_view key,
@@ -330,7 +332,7 @@ absl::StatusOr<v1::Organization> MapOrganization(const rapidjson::Value& json,
       if (d.IsString()) org.add_domains(d.GetString());
     }
   }
-  SetTime(json, "created_on", org.mutable_created_at());
+  if (auto t = TimeField(json, "created_on")) *org.mutable_created_at() = *t;
   if (include_remote_data) {
     rapidjson::Value copy;
     json::ToStruct(json, org.mutable_remote_data());
@@ -367,7 +369,7 @@ absl::StatusOr<v1::Workspace> MapSpace(const rapidjson::Value& json,
                     ? v1::WORKSPACE_STATUS_ARCHIVED
                     : v1::WORKSPACE_STATUS_ACTIVE);
   ws.set_member_count(json::Int64(json, "member_count").value_or(0));
-  SetTime(json, "created_on", ws.mutable_created_at());
+  if (auto t = TimeField(json, "created_on")) *ws.mutable_created_at() = *t;
   if (include_remote_data) json::ToStruct(json, ws.mutable_remote_data());
   return ws;
 }

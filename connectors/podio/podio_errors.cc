@@ -58,6 +58,9 @@ std::optional<absl::Duration> ParseRateLimitWait(
     ++end;
   }
   int64_t seconds = 0;
+  if (end < description.size() && absl::ascii_isdigit(description[end])) {
+    return std::nullopt;  // Implausibly long: not trusted.
+  }
   if (end == start ||
       !absl::SimpleAtoi(description.substr(start, end - start), &seconds)) {
     return std::nullopt;
