@@ -25,6 +25,24 @@ inline constexpr int kDefaultPageSize = 100;
 inline constexpr int kMaxPageSize = 500;
 // Connector pages a stream fetches ahead of the one being sent.
 inline constexpr int kStreamReadAhead = 2;
+// A page (or stream message) stops early past this many serialized bytes, so
+// that large records (remote_data) stay under gRPC's default 4 MiB message
+// limit on every client. At least one record is always sent.
+inline constexpr size_t kMaxPageBytes = 2 * 1024 * 1024;
+
+// End of the slice of `items` starting at `begin`: at most `limit` records
+// and, past the first, at most kMaxPageBytes.
+template <typename T>
+size_t SliceEnd(const std::vector<T>& items, size_t begin, int limit) {
+  const size_t last = std::min(items.size(), begin + limit);
+  size_t bytes = 0, end = begin;
+  while (end < last) {
+    bytes += items[end].ByteSizeLong() + 8;
+    if (end > begin && bytes > kMaxPageBytes) break;
+    ++end;
+  }
+  return end;
+}
 
 // 0 -> the default; 1..500 as is; anything else INVALID_ARGUMENT.
 inline absl::StatusOr<int> ValidatePageSize(int32_t limit) {
@@ -64,7 +82,7 @@ absl::StatusOr<ListResult<T>> ListOnePage(const CursorCodec& codec,
   ListResult<T> result;
   const size_t n = page.items.size();
   const size_t begin = std::min<size_t>(state.skip, n);
-  const size_t end = std::min<size_t>(begin + limit, n);
+  const size_t end = SliceEnd(page.items, begin, limit);
   for (size_t i = begin; i < end; ++i) {
     result.items.push_back(std::move(page.items[i]));
   }
@@ -164,7 +182,7 @@ absl::Status StreamAllPages(
     size_t pos = std::min<size_t>(skip, n);
     skip = 0;
     while (pos < n) {
-      const size_t end = std::min<size_t>(pos + limit, n);
+      const size_t end = SliceEnd(items, pos, limit);
       std::string next;
       if (end < n) {
         next = codec.Seal(binding,
