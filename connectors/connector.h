@@ -84,6 +84,14 @@ class DirectoryConnector {
   virtual absl::StatusOr<Page<v1::User>> ListUsers(CallContext& ctx,
                                                    const UserFilter& filter,
                                                    const PageRequest& page) = 0;
+  // The token ListUsers would return after a full page fetched with `page`,
+  // when the connector can tell without fetching (offset paging of a single
+  // upstream list); "" when it cannot. Streams use it to fetch ahead in
+  // parallel; a wrong guess only costs the speculative call.
+  virtual std::string PredictNextUsersPageToken(const UserFilter& filter,
+                                                const PageRequest& page) const {
+    return "";
+  }
   virtual absl::StatusOr<v1::User> GetUser(CallContext& ctx,
                                            const std::string& user_id,
                                            bool include_remote_data) = 0;

@@ -96,16 +96,23 @@ absl::StatusOr<ListResult<T>> ListOnePage(const CursorCodec& codec,
   return result;
 }
 
+template <typename T>
+using TokenPredictor =
+    std::function<std::string(const std::string& token, int limit)>;
+
 // Sends every page from `cursor` on, `limit` records per message, through
 // `write` (false = the client went away). Connector pages of the largest size
-// are fetched on a helper thread up to kStreamReadAhead ahead of the one being
-// sent, so upstream latency overlaps sending; memory stays bounded whatever
-// the listing's size or the client's speed. `cancelled` stops everything.
+// are fetched on a helper thread ahead of the one being sent; where `predict`
+// can tell the next page's token without fetching, up to kStreamReadAhead
+// pages are fetched in parallel, so upstream latency overlaps itself and
+// sending. At most 2 * kStreamReadAhead + 2 pages are held, whatever the
+// listing's size or the client's speed. A guess past the end of the listing
+// costs at most kStreamReadAhead speculative upstream calls.
 template <typename T>
 absl::Status StreamAllPages(
     const CursorCodec& codec, const CursorBinding& binding,
     const std::string& cursor, int limit, bool include_remote_data,
-    const PageFetcher<T>& fetch,
+    const PageFetcher<T>& fetch, const TokenPredictor<T>& predict,
     const std::function<bool(std::vector<T>, std::string)>& write,
     const std::function<bool()>& cancelled) {
   ASSIGN_OR_RETURN(CursorState start, codec.Open(binding, cursor));
@@ -117,9 +124,59 @@ absl::Status StreamAllPages(
   absl::Mutex mu;
   std::deque<Entry> queue;
   bool stop = false, producer_done = false;
+  auto request_for = [&](const std::string& token) {
+    PageRequest request;
+    request.page_token = token;
+    request.limit = kMaxPageSize;
+    request.include_remote_data = include_remote_data;
+    return request;
+  };
   std::thread producer([&] {
-    std::string token = start.page_token;
-    while (true) {
+    struct Flight {
+      std::string token;
+      std::unique_ptr<absl::StatusOr<Page<T>>> result;
+      std::thread thread;
+    };
+    std::deque<Flight> flights;
+    auto launch = [&](const std::string& token) {
+      Flight flight;
+      flight.token = token;
+      flight.result = std::make_unique<absl::StatusOr<Page<T>>>(
+          absl::UnknownError("not fetched"));
+      absl::StatusOr<Page<T>>* out = flight.result.get();
+      flight.thread = std::thread([&fetch, out, request = request_for(token)] {
+        *out = fetch(request);
+      });
+      flights.push_back(std::move(flight));
+    };
+    auto drop_all = [&] {
+      for (Flight& f : flights) f.thread.join();
+      flights.clear();
+    };
+    launch(start.page_token);
+    while (!flights.empty()) {
+      // Speculate along predicted tokens while there is room ahead.
+      while (static_cast<int>(flights.size()) <= kStreamReadAhead) {
+        const std::string next =
+            predict ? predict(flights.back().token, kMaxPageSize)
+                    : std::string();
+        if (next.empty()) break;
+        launch(next);
+      }
+      Flight front = std::move(flights.front());
+      flights.pop_front();
+      front.thread.join();
+      Entry entry;
+      entry.token = front.token;
+      absl::StatusOr<Page<T>>& page = *front.result;
+      bool last = true;
+      if (!page.ok()) {
+        entry.status = page.status();
+      } else {
+        last = page->next_page_token.empty();
+        entry.page = std::move(*page);
+      }
+      const std::string actual_next = entry.page.next_page_token;
       {
         absl::MutexLock lock(&mu);
         auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -127,26 +184,15 @@ absl::Status StreamAllPages(
         };
         mu.Await(absl::Condition(&room));
         if (stop) break;
-      }
-      PageRequest request;
-      request.page_token = token;
-      request.limit = kMaxPageSize;
-      request.include_remote_data = include_remote_data;
-      absl::StatusOr<Page<T>> page = fetch(request);
-      absl::MutexLock lock(&mu);
-      Entry entry;
-      entry.token = token;
-      if (!page.ok()) {
-        entry.status = page.status();
         queue.push_back(std::move(entry));
-        break;
       }
-      const bool last = page->next_page_token.empty();
-      token = page->next_page_token;
-      entry.page = std::move(*page);
-      queue.push_back(std::move(entry));
-      if (last) break;
+      if (last || !page.ok()) break;
+      if (flights.empty() || flights.front().token != actual_next) {
+        drop_all();  // A wrong guess: start over from the real token.
+        launch(actual_next);
+      }
     }
+    drop_all();
     absl::MutexLock lock(&mu);
     producer_done = true;
   });

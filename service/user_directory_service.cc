@@ -135,9 +135,10 @@ template <typename T, typename Response>
 absl::Status Stream(const CursorCodec& codec, const CursorBinding& binding,
                     const std::string& cursor, int limit, bool remote,
                     const PageFetcher<T>& fetch, grpc::ServerContext* context,
-                    grpc::ServerWriter<Response>* writer) {
+                    grpc::ServerWriter<Response>* writer,
+                    const TokenPredictor<T>& predict = nullptr) {
   return StreamAllPages<T>(
-      codec, binding, cursor, limit, remote, fetch,
+      codec, binding, cursor, limit, remote, fetch, predict,
       [writer](std::vector<T> items, std::string next) {
         Response message;
         for (T& item : items) *message.add_result() = std::move(item);
@@ -190,7 +191,13 @@ grpc::Status UserDirectoryService::StreamUsers(
         [&](const PageRequest& page) {
           return call.connector->ListUsers(call.ctx, filter, page);
         },
-        context, writer);
+        context, writer,
+        [&](const std::string& token, int page_limit) {
+          PageRequest page;
+          page.page_token = token;
+          page.limit = page_limit;
+          return call.connector->PredictNextUsersPageToken(filter, page);
+        });
   }());
 }
 

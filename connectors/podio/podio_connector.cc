@@ -241,6 +241,21 @@ class PodioConnector final : public DirectoryConnector {
     return result;
   }
 
+  std::string PredictNextUsersPageToken(
+      const UserFilter& filter, const PageRequest& page) const override {
+    // Only a single upstream list advances by exactly the page size.
+    if (page.page_token.empty()) return "";
+    absl::StatusOr<PodioPageToken> token =
+        DecodeToken(page.page_token, "users");
+    if (!token.ok() || token->sources_size() != 1 || token->sources(0).done()) {
+      return "";
+    }
+    const int upstream = std::min(options_.max_upstream_page, page.limit);
+    PageSource* source = token->mutable_sources(0);
+    source->set_offset(source->offset() + upstream);
+    return EncodeToken(*token, "users");
+  }
+
   absl::StatusOr<v1::User> GetUser(CallContext& ctx, const std::string& user_id,
                                    bool include_remote_data) override {
     ASSIGN_OR_RETURN(int64_t uid, ParseId(user_id, "user_id"));

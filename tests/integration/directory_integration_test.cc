@@ -590,7 +590,8 @@ TEST_F(DirectoryIntegrationTest, CancellingAStreamStopsUpstreamCalls) {
     member_calls +=
         call.find("/org/") == 4 && call.find("/member/") != std::string::npos;
   }
-  EXPECT_LE(member_calls, 2);
+  // At most the fetches in flight (read-ahead) when the client left.
+  EXPECT_LE(member_calls, 3);
 }
 
 }  // namespace

@@ -67,6 +67,16 @@ class FakeConnector final : public DirectoryConnector {
     return result;
   }
 
+  std::string PredictNextUsersPageToken(
+      const UserFilter&, const PageRequest& page) const override {
+    int offset = 0;
+    if (!page.page_token.empty() &&
+        !absl::SimpleAtoi(page.page_token, &offset)) {
+      return "";
+    }
+    return absl::StrCat(offset + page.limit);
+  }
+
   absl::StatusOr<v1::User> GetMe(CallContext&, bool) override {
     v1::User me;
     me.set_id("me");
@@ -219,8 +229,10 @@ TEST_F(ServiceTest, StreamSendsPagesOfTheLimitAndCursorsResume) {
   }
   EXPECT_EQ(ids, Ids(2345));
   EXPECT_TRUE(messages.back().next_cursor().empty());
-  // Upstream was read in pages of 500, not 100.
-  EXPECT_EQ(fake_->fetches(), 5);
+  // Upstream was read in pages of 500, not 100, fetched ahead in parallel;
+  // guesses past the end cost at most kStreamReadAhead extra fetches.
+  EXPECT_GE(fake_->fetches(), 5);
+  EXPECT_LE(fake_->fetches(), 5 + 2);
   // Any message's cursor resumes with List, also inside a connector page.
   v1::ListUsersRequest resume = Request(100);
   resume.set_cursor(messages[6].next_cursor());
@@ -285,9 +297,15 @@ TEST_F(ServiceTest, StreamingReadAheadIsBoundedForASlowClient) {
   EXPECT_LE(m.ByteSizeLong(), (2u << 20) + 20000);
   EXPECT_FALSE(m.next_cursor().empty());
   ASSERT_TRUE(fake_->WaitForFetches(3, absl::Seconds(10)));
-  // Give the server time to run ahead if it would; it must not.
+  // Give the server time to run ahead if it would: it stops at a constant
+  // (page being sent, 2 queued, 1 waiting for room, 2 in flight, plus what
+  // gRPC's flow-control windows hold) far below the listing's 200 pages, and
+  // stays there.
   fake_->WaitForFetches(1000, absl::Milliseconds(300));
-  EXPECT_LE(fake_->fetches(), 6);
+  const int plateau = fake_->fetches();
+  fake_->WaitForFetches(1000, absl::Milliseconds(300));
+  EXPECT_EQ(fake_->fetches(), plateau);
+  EXPECT_LE(plateau, 10);
   context.TryCancel();
   reader->Finish();
 }
@@ -302,7 +320,7 @@ TEST_F(ServiceTest, CancellationReachesTheConnector) {
   EXPECT_THAT(reader->Finish(), StatusIs(grpc::StatusCode::CANCELLED));
   server_->Shutdown(absl::Seconds(5));  // Returns once the handler is done.
   server_->Wait();
-  EXPECT_EQ(fake_->saw_cancel(), 1);
+  EXPECT_GE(fake_->saw_cancel(), 1);
 }
 
 TEST_F(ServiceTest, DeadlineAndErrorDetailsPassThrough) {
