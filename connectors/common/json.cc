@@ -1,10 +1,13 @@
 #include "connectors/common/json.h"
 
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
+#include "rapidjson/memorystream.h"
+#include "rapidjson/reader.h"
 
 namespace unified::json {
 namespace {
@@ -19,15 +22,128 @@ const std::set<std::string>& SecretKeys() {
 
 }  // namespace
 
+namespace {
+
+// Length of the UTF-8 sequence starting at `p` (at most `left` bytes), or 0
+// when it is not well-formed (RFC 3629: no overlongs, no surrogates, at most
+// U+10FFFF).
+size_t Utf8Sequence(const unsigned char* p, size_t left) {
+  const unsigned char c = p[0];
+  auto cont = [&](size_t i) { return i < left && (p[i] & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && p[1] < 0xA0) return 0;  // Overlong.
+    if (c == 0xED && p[1] > 0x9F) return 0;  // Surrogate.
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && p[1] < 0x90) return 0;  // Overlong.
+    if (c == 0xF4 && p[1] > 0x8F) return 0;  // Beyond U+10FFFF.
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::Status CheckUtf8(absl::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    // ASCII runs, 8 bytes at a time: provider JSON is mostly ASCII.
+    if (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = Utf8Sequence(p + i, n - i);
+    if (len == 0) {
+      return absl::InternalError(absl::StrCat("invalid UTF-8 at byte ", i));
+    }
+    i += len;
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Builds the Document while refusing nesting beyond kMaxDepth, so the fast
+// recursive reader cannot be driven into deep recursion.
+class DepthLimitedHandler {
+ public:
+  explicit DepthLimitedHandler(rapidjson::Document& doc) : doc_(doc) {}
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(int64_t i) { return doc_.Int64(i); }
+  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.String(s, n, copy);
+  }
+  bool StartObject() { return ++depth_ <= kMaxDepth && doc_.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.Key(s, n, copy);
+  }
+  bool EndObject(rapidjson::SizeType n) {
+    --depth_;
+    return doc_.EndObject(n);
+  }
+  bool StartArray() { return ++depth_ <= kMaxDepth && doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) {
+    --depth_;
+    return doc_.EndArray(n);
+  }
+  bool too_deep() const { return depth_ > kMaxDepth; }
+
+ private:
+  rapidjson::Document& doc_;
+  int depth_ = 0;
+};
+
+}  // namespace
+
 absl::StatusOr<rapidjson::Document> Parse(absl::string_view text) {
+  if (absl::Status s = CheckUtf8(text); !s.ok()) {
+    return absl::InternalError(
+        absl::StrCat("upstream answered malformed JSON (", s.message(), ")"));
+  }
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag |
-            rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
-  if (doc.HasParseError()) {
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  rapidjson::Reader reader;
+  bool too_deep = false;
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document& d) {
+    DepthLimitedHandler handler(d);
+    result = reader.Parse(stream, handler);
+    too_deep = handler.too_deep();
+    return !result.IsError();
+  };
+  doc.Populate(generate);
+  if (too_deep) {
+    return absl::InternalError(
+        absl::StrCat("upstream answered malformed JSON (nested deeper than ",
+                     kMaxDepth, ")"));
+  }
+  if (result.IsError()) {
     return absl::InternalError(
         absl::StrCat("upstream answered malformed JSON (",
-                     rapidjson::GetParseError_En(doc.GetParseError()),
-                     " at byte ", doc.GetErrorOffset(), ")"));
+                     rapidjson::GetParseError_En(result.Code()), " at byte ",
+                     result.Offset(), ")"));
   }
   return doc;
 }
@@ -35,9 +151,20 @@ absl::StatusOr<rapidjson::Document> Parse(absl::string_view text) {
 const rapidjson::Value* Find(const rapidjson::Value& object,
                              absl::string_view key) {
   if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(
-      rapidjson::Value(rapidjson::StringRef(key.data(), key.size())));
-  return it == object.MemberEnd() ? nullptr : &it->value;
+  // Length first, then bytes: cheaper than FindMember's generic compare.
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+    if (it->name.GetStringLength() == key.size() &&
+        std::memcmp(it->name.GetString(), key.data(), key.size()) == 0) {
+      return &it->value;
+    }
+  }
+  return nullptr;
+}
+
+absl::string_view View(const rapidjson::Value& object, absl::string_view key) {
+  const rapidjson::Value* v = Find(object, key);
+  if (v == nullptr || !v->IsString()) return absl::string_view();
+  return absl::string_view(v->GetString(), v->GetStringLength());
 }
 
 std::optional<std::string> String(const rapidjson::Value& object,

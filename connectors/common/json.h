@@ -1,9 +1,9 @@
 // Defensive JSON reading for provider answers (RapidJSON).
 //
-// Parsing is iterative (no recursion, so deep nesting cannot exhaust the
-// stack) and validates UTF-8: a document that parses holds only valid UTF-8
-// strings. Accessors never throw or assert: a missing or mistyped member
-// reads as absent.
+// Parsing first checks UTF-8 in one fast pass, then builds the document while
+// refusing nesting beyond kMaxDepth (so the recursive parser cannot exhaust
+// the stack): a document that parses holds only valid UTF-8 strings. Accessors
+// never throw or assert: a missing or mistyped member reads as absent.
 #ifndef CONNECTORS_COMMON_JSON_H_
 #define CONNECTORS_COMMON_JSON_H_
 
@@ -18,6 +18,12 @@
 
 namespace unified::json {
 
+// Deepest nesting of arrays and objects accepted from a provider.
+inline constexpr int kMaxDepth = 256;
+
+// OK when `text` is well-formed UTF-8 (RFC 3629); INTERNAL otherwise.
+absl::Status CheckUtf8(absl::string_view text);
+
 // Parses `text`; INTERNAL with a short reason when it is not valid UTF-8 JSON.
 absl::StatusOr<rapidjson::Document> Parse(absl::string_view text);
 
@@ -28,6 +34,8 @@ const rapidjson::Value* Find(const rapidjson::Value& object,
 // String member, or nullopt when absent, null or not a string.
 std::optional<std::string> String(const rapidjson::Value& object,
                                   absl::string_view key);
+// String member as a view into the document, or "" (cheapest accessor).
+absl::string_view View(const rapidjson::Value& object, absl::string_view key);
 // String member or "".
 std::string StringOr(const rapidjson::Value& object, absl::string_view key);
 // Integer member that fits int64 (also an integral double), else nullopt.

@@ -20,9 +20,9 @@ absl::Status Malformed(absl::string_view what) {
 
 std::optional<google::protobuf::Timestamp> TimeField(
     const rapidjson::Value& json, absl::string_view key) {
-  std::optional<std::string> text = json::String(json, key);
-  if (!text) return std::nullopt;
-  return ParsePodioTime(*text);
+  const absl::string_view text = json::View(json, key);
+  if (text.empty()) return std::nullopt;
+  return ParsePodioTime(text);
 }
 
 void SplitName(v1::User* user) {
@@ -36,7 +36,7 @@ void SplitName(v1::User* user) {
 }
 
 void MapStatus(absl::string_view raw, v1::User* user) {
-  user->set_status_raw(std::string(raw));
+  user->set_status_raw(raw.data(), raw.size());
   if (raw == "active") {
     user->set_status(v1::USER_STATUS_ACTIVE);
   } else if (raw == "inactive") {
@@ -55,20 +55,29 @@ void MapProfileFields(const rapidjson::Value& profile, v1::User* user) {
   if (auto id = json::Int64(profile, "profile_id")) {
     (*user->mutable_identifiers())["profile_id"] = absl::StrCat(*id);
   }
-  if (user->name().empty()) user->set_name(json::StringOr(profile, "name"));
+  if (user->name().empty()) {
+    const absl::string_view name = json::View(profile, "name");
+    user->set_name(name.data(), name.size());
+  }
   if (user->title().empty()) {
-    user->set_title(json::FirstString(profile, "title").value_or(""));
+    if (const rapidjson::Value* title = json::Find(profile, "title")) {
+      const rapidjson::Value* first =
+          title->IsArray() && !title->Empty() ? &(*title)[0] : title;
+      if (first->IsString()) {
+        user->set_title(first->GetString(), first->GetStringLength());
+      }
+    }
   }
   if (const rapidjson::Value* mails = json::Find(profile, "mail");
       mails != nullptr && mails->IsArray()) {
     for (const auto& mail : mails->GetArray()) {
       if (!mail.IsString()) continue;
-      const std::string address(mail.GetString(), mail.GetStringLength());
+      const absl::string_view address(mail.GetString(), mail.GetStringLength());
       bool known = false;
       for (const v1::Email& e : user->emails()) known |= e.email() == address;
       if (known) continue;
       v1::Email* email = user->add_emails();
-      email->set_email(address);
+      email->set_email(address.data(), address.size());
       email->set_is_primary(user->emails_size() == 1);
     }
   }
@@ -83,8 +92,9 @@ void MapProfileFields(const rapidjson::Value& profile, v1::User* user) {
   }
   if (user->avatar_url().empty()) {
     if (const rapidjson::Value* image = json::Find(profile, "image")) {
-      user->set_avatar_url(json::String(*image, "thumbnail_link")
-                               .value_or(json::StringOr(*image, "link")));
+      absl::string_view url = json::View(*image, "thumbnail_link");
+      if (url.empty()) url = json::View(*image, "link");
+      user->set_avatar_url(url.data(), url.size());
     }
   }
   if (!user->has_last_active_at()) {
@@ -95,9 +105,9 @@ void MapProfileFields(const rapidjson::Value& profile, v1::User* user) {
 
 // Fields of a Podio user account (§3.2) onto a user.
 void MapAccountFields(const rapidjson::Value& account, v1::User* user) {
-  const std::string mail = json::StringOr(account, "mail");
+  const absl::string_view mail = json::View(account, "mail");
   if (!mail.empty()) {
-    user->set_username(mail);
+    user->set_username(mail.data(), mail.size());
     bool known = false;
     for (v1::Email& e : *user->mutable_emails()) {
       if (e.email() == mail) {
@@ -109,7 +119,7 @@ void MapAccountFields(const rapidjson::Value& account, v1::User* user) {
     }
     if (!known) {
       v1::Email primary;
-      primary.set_email(mail);
+      primary.set_email(mail.data(), mail.size());
       primary.set_is_primary(true);
       user->mutable_emails()->Add(std::move(primary));
       // Primary first.
@@ -118,9 +128,13 @@ void MapAccountFields(const rapidjson::Value& account, v1::User* user) {
                   user->mutable_emails()->rend());
     }
   }
-  if (auto status = json::String(account, "status")) MapStatus(*status, user);
-  user->set_timezone(json::StringOr(account, "timezone"));
-  user->set_locale(json::StringOr(account, "locale"));
+  if (json::Find(account, "status") != nullptr) {
+    MapStatus(json::View(account, "status"), user);
+  }
+  const absl::string_view timezone = json::View(account, "timezone");
+  user->set_timezone(timezone.data(), timezone.size());
+  const absl::string_view locale = json::View(account, "locale");
+  user->set_locale(locale.data(), locale.size());
   if (auto t = TimeField(account, "created_on"))
     *user->mutable_created_at() = *t;
 }
@@ -150,15 +164,45 @@ v1::Role MakeRole(const char* id, const char* name, const char* description,
 
 std::optional<google::protobuf::Timestamp> ParsePodioTime(
     absl::string_view text) {
-  absl::Time t;
-  std::string err;
-  const std::string s(text);
-  if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", s, absl::UTCTimeZone(), &t, &err) &&
-      !absl::ParseTime("%Y-%m-%d", s, absl::UTCTimeZone(), &t, &err)) {
+  // "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS", UTC; parsed by hand because this
+  // runs for every record.
+  if (text.size() != 10 && text.size() != 19) return std::nullopt;
+  auto digits = [&](size_t pos, size_t len, int* out) {
+    int v = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int y, mo, d, h = 0, mi = 0, se = 0;
+  if (!digits(0, 4, &y) || text[4] != '-' || !digits(5, 2, &mo) ||
+      text[7] != '-' || !digits(8, 2, &d)) {
     return std::nullopt;
   }
+  if (text.size() == 19 &&
+      (text[10] != ' ' || !digits(11, 2, &h) || text[13] != ':' ||
+       !digits(14, 2, &mi) || text[16] != ':' || !digits(17, 2, &se))) {
+    return std::nullopt;
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 ||
+      se > 60) {
+    return std::nullopt;
+  }
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo == 2 && d == 29 && !leap) return std::nullopt;
+  // Days from civil (proleptic Gregorian), after H. Hinnant's algorithm.
+  const int yy = y - (mo <= 2);
+  const int era = (yy >= 0 ? yy : yy - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(yy - era * 400);
+  const unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
   google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
+  ts.set_seconds(days * 86400 + h * 3600 + mi * 60 + se);
   return ts;
 }
 
@@ -189,29 +233,41 @@ const std::vector<v1::Role>& RoleCatalog() {
   return *roles;
 }
 
-std::string RoleId(v1::RoleScope scope, absl::string_view podio_role) {
-  const char* prefix =
-      scope == v1::ROLE_SCOPE_ORGANIZATION ? "organization." : "workspace.";
-  const std::string id = absl::StrCat(prefix, podio_role);
-  for (const v1::Role& role : RoleCatalog()) {
-    if (role.id() == id) return id;
+namespace {
+
+// The catalog entry for a Podio role word in a scope, or null. Runs for every
+// record: no allocation.
+const v1::Role* FindRole(v1::RoleScope scope, absl::string_view podio_role) {
+  const std::vector<v1::Role>& roles = RoleCatalog();
+  if (scope == v1::ROLE_SCOPE_ORGANIZATION) {
+    if (podio_role == "admin") return &roles[0];
+    if (podio_role == "regular") return &roles[1];
+  } else if (scope == v1::ROLE_SCOPE_WORKSPACE) {
+    if (podio_role == "admin") return &roles[2];
+    if (podio_role == "regular") return &roles[3];
+    if (podio_role == "light") return &roles[4];
   }
-  return "";
+  return nullptr;
+}
+
+}  // namespace
+
+std::string RoleId(v1::RoleScope scope, absl::string_view podio_role) {
+  const v1::Role* role = FindRole(scope, podio_role);
+  return role ? role->id() : "";
 }
 
 std::optional<v1::ScopedRole> MakeScopedRole(v1::RoleScope scope,
                                              absl::string_view podio_role,
                                              const std::string& scope_id) {
-  const std::string id = RoleId(scope, podio_role);
-  if (id.empty()) return std::nullopt;
-  v1::ScopedRole role;
-  role.set_role_id(id);
-  for (const v1::Role& r : RoleCatalog()) {
-    if (r.id() == id) role.set_name(r.name());
-  }
-  role.set_scope(scope);
-  role.set_scope_id(scope_id);
-  return role;
+  const v1::Role* role = FindRole(scope, podio_role);
+  if (role == nullptr) return std::nullopt;
+  v1::ScopedRole scoped;
+  scoped.set_role_id(role->id());
+  scoped.set_name(role->name());
+  scoped.set_scope(scope);
+  scoped.set_scope_id(scope_id);
+  return scoped;
 }
 
 absl::StatusOr<v1::User> MapUserStatus(const rapidjson::Value& json,
@@ -258,11 +314,9 @@ absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
                      : employee ? v1::USER_TYPE_EMPLOYEE
                                 : v1::USER_TYPE_EXTERNAL);
   *user.add_organizations() = org;
-  if (auto role = json::String(json, "role")) {
-    if (auto scoped =
-            MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION, *role, org.id())) {
-      *user.add_roles() = *scoped;
-    }
+  if (auto scoped = MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION,
+                                   json::View(json, "role"), org.id())) {
+    *user.add_roles() = std::move(*scoped);
   }
   if (include_remote_data) {
     google::protobuf::Value value;

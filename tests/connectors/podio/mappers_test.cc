@@ -198,12 +198,18 @@ TEST(MappersTest, HostileRecordsGiveCleanErrorsOrUnsetFields) {
   EXPECT_EQ(big->name().size(), huge.size());
 }
 
-TEST(MappersTest, DeepNestingIsCutInRemoteData) {
+TEST(MappersTest, DeepNestingIsRefusedOrCutInRemoteData) {
   std::string deep;
-  for (int i = 0; i < 5000; ++i) deep += "[";
-  for (int i = 0; i < 5000; ++i) deep += "]";
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  for (int i = 0; i < 100000; ++i) deep += "]";
+  EXPECT_THAT(
+      json::Parse(absl::StrCat(R"({"user": {"user_id": 1}, "x": )", deep, "}")),
+      StatusIs(absl::StatusCode::kInternal, HasSubstr("deeper")));
+  std::string nested;
+  for (int i = 0; i < 200; ++i) nested += "[";
+  for (int i = 0; i < 200; ++i) nested += "]";
   absl::StatusOr<v1::User> user = MapOrgMember(
-      Json(absl::StrCat(R"({"user": {"user_id": 1}, "extra": )", deep, "}")),
+      Json(absl::StrCat(R"({"user": {"user_id": 1}, "extra": )", nested, "}")),
       Org(), true);
   ASSERT_THAT(user, IsOk());
   EXPECT_TRUE(user->has_remote_data());
@@ -212,6 +218,13 @@ TEST(MappersTest, DeepNestingIsCutInRemoteData) {
 TEST(JsonTest, InvalidUtf8AndTruncationAreInternalErrors) {
   EXPECT_THAT(json::Parse("{\"name\": \"\xC3\x28\"}"),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("malformed")));
+  // Overlong, surrogate, beyond U+10FFFF, truncated sequences.
+  for (const char* bad : {"\"\xC0\xAF\"", "\"\xED\xA0\x80\"",
+                          "\"\xF4\x90\x80\x80\"", "\"\xE2\x82\""}) {
+    EXPECT_FALSE(json::CheckUtf8(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(
+      json::CheckUtf8("\"Zo\xC3\xAB \xE7\x8E\x8B \xF0\x9F\x98\x80\"").ok());
   EXPECT_THAT(json::Parse(R"({"a": [1, 2)"),
               StatusIs(absl::StatusCode::kInternal));
   EXPECT_THAT(json::Parse(""), StatusIs(absl::StatusCode::kInternal));
