@@ -23,8 +23,10 @@ namespace unified {
 
 inline constexpr int kDefaultPageSize = 100;
 inline constexpr int kMaxPageSize = 500;
-// Connector pages a stream fetches ahead of the one being sent.
-inline constexpr int kStreamReadAhead = 2;
+// Connector pages a stream holds ahead of the one being sent: fetched and
+// waiting, or being fetched (in parallel where the next token is
+// predictable).
+inline constexpr int kStreamReadAhead = 3;
 // A page (or stream message) stops early past this many serialized bytes, so
 // that large records (remote_data) stay under gRPC's default 4 MiB message
 // limit on every client. At least one record is always sent.
@@ -105,9 +107,10 @@ using TokenPredictor =
 // are fetched on a helper thread ahead of the one being sent; where `predict`
 // can tell the next page's token without fetching, up to kStreamReadAhead
 // pages are fetched in parallel, so upstream latency overlaps itself and
-// sending. At most 2 * kStreamReadAhead + 2 pages are held, whatever the
-// listing's size or the client's speed. A guess past the end of the listing
-// costs at most kStreamReadAhead speculative upstream calls.
+// sending. At most kStreamReadAhead + 1 pages are held (plus one the producer
+// holds while the queue is full), whatever the listing's size or the client's
+// speed. A guess past the end of the listing costs at most kStreamReadAhead
+// speculative upstream calls.
 template <typename T>
 absl::Status StreamAllPages(
     const CursorCodec& codec, const CursorBinding& binding,
@@ -153,10 +156,15 @@ absl::Status StreamAllPages(
       for (Flight& f : flights) f.thread.join();
       flights.clear();
     };
+    auto room_ahead = [&] {
+      absl::MutexLock lock(&mu);
+      return static_cast<int>(queue.size() + flights.size()) <
+             kStreamReadAhead;
+    };
     launch(start.page_token);
     while (!flights.empty()) {
       // Speculate along predicted tokens while there is room ahead.
-      while (static_cast<int>(flights.size()) <= kStreamReadAhead) {
+      while (room_ahead()) {
         const std::string next =
             predict ? predict(flights.back().token, kMaxPageSize)
                     : std::string();

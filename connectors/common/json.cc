@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/memorystream.h"
+#include "rapidjson/stream.h"
 #include "rapidjson/reader.h"
 
 namespace unified::json {
@@ -146,6 +147,38 @@ absl::StatusOr<rapidjson::Document> Parse(absl::string_view text) {
                      result.Offset(), ")"));
   }
   return doc;
+}
+
+absl::StatusOr<Body> ParseOwned(std::string text) {
+  if (absl::Status s = CheckUtf8(text); !s.ok()) {
+    return absl::InternalError(
+        absl::StrCat("upstream answered malformed JSON (", s.message(), ")"));
+  }
+  Body body;
+  body.text_ = std::make_unique<std::string>(std::move(text));
+  rapidjson::InsituStringStream stream(&(*body.text_)[0]);
+  rapidjson::Reader reader;
+  bool too_deep = false;
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document& d) {
+    DepthLimitedHandler handler(d);
+    result = reader.Parse<rapidjson::kParseInsituFlag>(stream, handler);
+    too_deep = handler.too_deep();
+    return !result.IsError();
+  };
+  body.Populate(generate);
+  if (too_deep) {
+    return absl::InternalError(absl::StrCat(
+        "upstream answered malformed JSON (nested deeper than ", kMaxDepth,
+        ")"));
+  }
+  if (result.IsError()) {
+    return absl::InternalError(absl::StrCat(
+        "upstream answered malformed JSON (",
+        rapidjson::GetParseError_En(result.Code()), " at byte ",
+        result.Offset(), ")"));
+  }
+  return body;
 }
 
 const rapidjson::Value* Find(const rapidjson::Value& object,

@@ -31,7 +31,7 @@ absl::StatusOr<HttpResponse> PodioClient::Exchange(CallContext& ctx,
   return http_->Send(request);
 }
 
-absl::StatusOr<rapidjson::Document> PodioClient::Get(
+absl::StatusOr<json::Body> PodioClient::Get(
     CallContext& ctx, const std::string& path_and_query) {
   if (ctx.tokens == nullptr) {
     return absl::FailedPreconditionError("no credentials for this account");
@@ -75,7 +75,8 @@ absl::StatusOr<rapidjson::Document> PodioClient::Get(
       continue;
     }
     if (response->status >= 200 && response->status < 300) {
-      absl::StatusOr<rapidjson::Document> doc = json::Parse(response->body);
+      absl::StatusOr<json::Body> doc =
+          json::ParseOwned(std::move(response->body));
       if (!doc.ok()) {
         return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
       }

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
+#include "connectors/common/json.h"
 #include "connectors/connector.h"
 #include "rapidjson/document.h"
 
@@ -38,8 +39,8 @@ class PodioClient {
   // parses the JSON answer. Errors per podio_errors.h; DEADLINE_EXCEEDED when
   // the deadline passes; CANCELLED when the caller went away; INTERNAL for an
   // unreadable answer.
-  absl::StatusOr<rapidjson::Document> Get(CallContext& ctx,
-                                          const std::string& path_and_query);
+  absl::StatusOr<json::Body> Get(CallContext& ctx,
+                                 const std::string& path_and_query);
 
   // Number of HTTP requests sent so far (for tests and metrics).
   int64_t requests_sent() const { return requests_sent_.load(); }

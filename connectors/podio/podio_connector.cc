@@ -93,10 +93,10 @@ class PodioConnector final : public DirectoryConnector {
 
   absl::StatusOr<v1::User> GetMe(CallContext& ctx,
                                  bool include_remote_data) override {
-    ASSIGN_OR_RETURN(rapidjson::Document status,
+    ASSIGN_OR_RETURN(json::Body status,
                      client_->Get(ctx, "/user/status"));
     ASSIGN_OR_RETURN(v1::User me, MapUserStatus(status, include_remote_data));
-    ASSIGN_OR_RETURN(rapidjson::Document orgs, client_->Get(ctx, "/org/"));
+    ASSIGN_OR_RETURN(json::Body orgs, client_->Get(ctx, "/org/"));
     if (!orgs.IsArray()) return MalformedList("/org/");
     for (const auto& org : orgs.GetArray()) {
       auto id = json::Int64(org, "org_id");
@@ -179,7 +179,7 @@ class PodioConnector final : public DirectoryConnector {
       PageSource& source = *token.mutable_sources(i);
       if (source.done()) continue;
       ASSIGN_OR_RETURN(
-          rapidjson::Document doc,
+          json::Body doc,
           client_->Get(ctx, absl::StrCat("/org/", source.id(),
                                          "/member/?limit=", upstream,
                                          "&offset=", source.offset(), extra)));
@@ -262,7 +262,7 @@ class PodioConnector final : public DirectoryConnector {
     ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs, Orgs(ctx, ""));
     std::optional<v1::User> user;
     for (const OrgInfo& org : orgs) {
-      absl::StatusOr<rapidjson::Document> member =
+      absl::StatusOr<json::Body> member =
           client_->Get(ctx, absl::StrCat("/org/", org.id, "/member/", uid));
       if (member.status().code() == absl::StatusCode::kNotFound) continue;
       if (!member.ok()) return member.status();
@@ -275,7 +275,7 @@ class PodioConnector final : public DirectoryConnector {
         user = std::move(mapped);
       }
       ASSIGN_OR_RETURN(
-          rapidjson::Document spaces,
+          json::Body spaces,
           client_->Get(ctx, absl::StrCat("/org/", org.id, "/member/", uid,
                                          "/space_member/")));
       if (!spaces.IsArray()) return MalformedList("space memberships");
@@ -311,7 +311,7 @@ class PodioConnector final : public DirectoryConnector {
     if (!page.page_token.empty()) {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "orgs"));
     }
-    ASSIGN_OR_RETURN(rapidjson::Document orgs, client_->Get(ctx, "/org/"));
+    ASSIGN_OR_RETURN(json::Body orgs, client_->Get(ctx, "/org/"));
     if (!orgs.IsArray()) return MalformedList("/org/");
     Page<v1::Organization> result;
     const int64_t n = orgs.Size();
@@ -334,7 +334,7 @@ class PodioConnector final : public DirectoryConnector {
       CallContext& ctx, const std::string& organization_id,
       bool include_remote_data) override {
     ASSIGN_OR_RETURN(int64_t id, ParseId(organization_id, "organization_id"));
-    ASSIGN_OR_RETURN(rapidjson::Document org,
+    ASSIGN_OR_RETURN(json::Body org,
                      client_->Get(ctx, absl::StrCat("/org/", id)));
     return MapOrganization(org, include_remote_data);
   }
@@ -359,7 +359,7 @@ class PodioConnector final : public DirectoryConnector {
            static_cast<int>(result.items.size()) < page.limit) {
       PageSource& source = *token.mutable_sources(static_cast<int>(index));
       ASSIGN_OR_RETURN(
-          rapidjson::Document spaces,
+          json::Body spaces,
           client_->Get(ctx, absl::StrCat("/org/", source.id(), "/space/")));
       if (!spaces.IsArray()) return MalformedList("organization spaces");
       const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
@@ -390,7 +390,7 @@ class PodioConnector final : public DirectoryConnector {
       CallContext& ctx, const std::string& workspace_id,
       bool include_remote_data) override {
     ASSIGN_OR_RETURN(int64_t id, ParseId(workspace_id, "workspace_id"));
-    ASSIGN_OR_RETURN(rapidjson::Document space,
+    ASSIGN_OR_RETURN(json::Body space,
                      client_->Get(ctx, absl::StrCat("/space/", id)));
     return MapSpace(space, v1::OrganizationRef(), include_remote_data);
   }
@@ -404,7 +404,7 @@ class PodioConnector final : public DirectoryConnector {
       if (!filter.workspace_id.empty()) {
         ASSIGN_OR_RETURN(int64_t sid,
                          ParseId(filter.workspace_id, "workspace_id"));
-        ASSIGN_OR_RETURN(rapidjson::Document space,
+        ASSIGN_OR_RETURN(json::Body space,
                          client_->Get(ctx, absl::StrCat("/space/", sid)));
         ASSIGN_OR_RETURN(v1::Workspace ws,
                          MapSpace(space, v1::OrganizationRef(), false));
@@ -439,7 +439,7 @@ class PodioConnector final : public DirectoryConnector {
         spaces_token.set_phase(1);
         for (const PageSource& org : token.sources()) {
           ASSIGN_OR_RETURN(
-              rapidjson::Document spaces,
+              json::Body spaces,
               client_->Get(ctx, absl::StrCat("/org/", org.id(), "/space/")));
           if (!spaces.IsArray()) return MalformedList("organization spaces");
           for (const auto& space : spaces.GetArray()) {
@@ -459,7 +459,7 @@ class PodioConnector final : public DirectoryConnector {
           upstream, page.limit - static_cast<int>(result.items.size()));
       const bool org_phase = token.phase() == 0;
       ASSIGN_OR_RETURN(
-          rapidjson::Document doc,
+          json::Body doc,
           client_->Get(
               ctx,
               org_phase
@@ -510,12 +510,12 @@ class PodioConnector final : public DirectoryConnector {
     std::vector<OrgInfo> out;
     if (!only.empty()) {
       ASSIGN_OR_RETURN(int64_t id, ParseId(only, "organization_id"));
-      ASSIGN_OR_RETURN(rapidjson::Document org,
+      ASSIGN_OR_RETURN(json::Body org,
                        client_->Get(ctx, absl::StrCat("/org/", id)));
       out.push_back({id, json::StringOr(org, "name")});
       return out;
     }
-    ASSIGN_OR_RETURN(rapidjson::Document orgs, client_->Get(ctx, "/org/"));
+    ASSIGN_OR_RETURN(json::Body orgs, client_->Get(ctx, "/org/"));
     if (!orgs.IsArray()) return MalformedList("/org/");
     for (const auto& org : orgs.GetArray()) {
       if (auto id = json::Int64(org, "org_id")) {
@@ -541,7 +541,7 @@ class PodioConnector final : public DirectoryConnector {
     if (page.page_token.empty()) {
       ASSIGN_OR_RETURN(int64_t sid,
                        ParseId(filter.workspace_id, "workspace_id"));
-      ASSIGN_OR_RETURN(rapidjson::Document space,
+      ASSIGN_OR_RETURN(json::Body space,
                        client_->Get(ctx, absl::StrCat("/space/", sid)));
       ASSIGN_OR_RETURN(v1::Workspace ws,
                        MapSpace(space, v1::OrganizationRef(), false));
@@ -573,7 +573,7 @@ class PodioConnector final : public DirectoryConnector {
       absl::StrAppend(&url, "&member_type=", member_type);
     const std::string email = absl::AsciiStrToLower(filter.email);
     if (!email.empty()) absl::StrAppend(&url, "&query=", Escape(email));
-    ASSIGN_OR_RETURN(rapidjson::Document doc, client_->Get(ctx, url));
+    ASSIGN_OR_RETURN(json::Body doc, client_->Get(ctx, url));
     if (!doc.IsArray()) return MalformedList("workspace members");
     v1::WorkspaceRef ws;
     ws.set_id(absl::StrCat(source.id()));

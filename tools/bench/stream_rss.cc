@@ -1,0 +1,153 @@
+// Benchmark 3 of the directory: peak resident memory of the real server
+// process streaming 1,000,000 users against streaming 1,000, with a client
+// reading as fast as it can and with one reading a page every 100 ms. The
+// server runs as its own process (//service:server) so that its peak RSS
+// (VmHWM) is its alone; the simulator runs in this process.
+//
+//   bazel run -c opt //tools/bench:stream_rss [-- --slow_pages=2000]
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "connectors/common/http_client.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "rapidjson/document.h"
+#include "tests/testing/subprocess.h"
+#include "tools/podio_sim/simulator.h"
+
+ABSL_FLAG(int, small, 1000, "Users in the small directory.");
+ABSL_FLAG(int, large, 1000000, "Users in the large directory.");
+ABSL_FLAG(int, slow_pages, 2000,
+          "Pages the slow client reads (one per 100 ms) before it stops.");
+
+namespace unified {
+namespace {
+
+using testing::Subprocess;
+
+// Peak resident set of `pid` in KiB (VmHWM).
+int64_t PeakRssKib(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      int64_t kib = 0;
+      std::string digits;
+      for (char c : line) {
+        if (c >= '0' && c <= '9') digits += c;
+      }
+      (void)absl::SimpleAtoi(digits, &kib);
+      return kib;
+    }
+  }
+  return -1;
+}
+
+std::string ServerPath(const char* argv0) {
+  return absl::StrCat(argv0, ".runfiles/podio_directory/service/server");
+}
+
+struct Result {
+  int64_t users = 0;
+  int64_t peak_kib = 0;
+};
+
+// Starts a fresh server on the simulator, streams, and reads its peak RSS.
+Result Measure(const std::string& server_path, const std::string& sim_url,
+               const std::string& token, bool slow, int slow_pages) {
+  Result result;
+  const std::string accounts = absl::StrCat("/tmp/stream_rss_", getpid());
+  std::ofstream(accounts) << "acct podio " << token << "\n";
+  auto server = Subprocess::Start(
+      server_path, {"--listen=127.0.0.1:0", "--podio_api_base=" + sim_url,
+                    "--dev_accounts_file=" + accounts});
+  if (!server.ok()) return result;
+  auto address = (*server)->WaitForLine("listening on ", absl::Seconds(30));
+  if (!address.ok()) return result;
+  auto stub = v1::UserDirectory::NewStub(
+      grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  v1::ListUsersRequest request;
+  request.set_integrated_account_id("acct");
+  request.set_limit(500);
+  auto reader = stub->StreamUsers(&context, request);
+  v1::ListUsersResponse message;
+  int pages = 0;
+  while (reader->Read(&message)) {
+    result.users += message.result_size();
+    if (slow) {
+      absl::SleepFor(absl::Milliseconds(100));  // The slow client's pace.
+      if (++pages >= slow_pages) break;
+    }
+  }
+  result.peak_kib = PeakRssKib((*server)->pid());
+  context.TryCancel();
+  reader->Finish();
+  (*server)->Signal(SIGTERM);
+  (void)(*server)->Wait(absl::Seconds(30));
+  std::remove(accounts.c_str());
+  return result;
+}
+
+int Run(const char* argv0) {
+  const std::string server_path = ServerPath(argv0);
+  Result small_fast, small_slow, large_fast, large_slow;
+  for (bool large : {false, true}) {
+    podio_sim::SimulatorOptions options;
+    options.data.users =
+        large ? absl::GetFlag(FLAGS_large) : absl::GetFlag(FLAGS_small);
+    options.data.orgs = 1;
+    options.rate.limit = 1LL << 40;
+    options.threads = 8;
+    auto sim = podio_sim::Simulator::Start(options);
+    if (!sim.ok()) return 1;
+    auto http = NewCurlHttpClient({});
+    HttpRequest grant;
+    grant.method = "POST";
+    grant.url = (*sim)->base_url() + "/oauth/token";
+    grant.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    grant.body =
+        "grant_type=password&client_id=demo-client&client_secret=demo-secret&"
+        "username=demo%40example.com&password=demo-password";
+    auto granted = http->Send(grant);
+    rapidjson::Document doc;
+    doc.Parse(granted.ok() ? granted->body.c_str() : "{}");
+    if (!doc.IsObject() || !doc.HasMember("access_token")) return 1;
+    const std::string token = doc["access_token"].GetString();
+    const int slow_pages = absl::GetFlag(FLAGS_slow_pages);
+    (large ? large_fast : small_fast) =
+        Measure(server_path, (*sim)->base_url(), token, false, slow_pages);
+    (large ? large_slow : small_slow) =
+        Measure(server_path, (*sim)->base_url(), token, true, slow_pages);
+  }
+  auto row = [](const char* name, const Result& r) {
+    std::printf("  %-28s %9lld users  peak RSS %7.1f MiB\n", name,
+                static_cast<long long>(r.users), r.peak_kib / 1024.0);
+  };
+  std::printf("server peak RSS while streaming (pages of 500):\n");
+  row("small, fast client", small_fast);
+  row("large, fast client", large_fast);
+  row("small, slow client", small_slow);
+  row("large, slow client", large_slow);
+  std::printf("  ratio large/small, fast      %.2f (target <= 1.2)\n",
+              static_cast<double>(large_fast.peak_kib) / small_fast.peak_kib);
+  std::printf("  ratio large/small, slow      %.2f (target <= 1.2)\n",
+              static_cast<double>(large_slow.peak_kib) / small_slow.peak_kib);
+  return 0;
+}
+
+}  // namespace
+}  // namespace unified
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return unified::Run(argv[0]);
+}
