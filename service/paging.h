@@ -23,10 +23,10 @@ namespace unified {
 
 inline constexpr int kDefaultPageSize = 100;
 inline constexpr int kMaxPageSize = 500;
-// Connector pages a stream holds ahead of the one being sent: fetched and
-// waiting, or being fetched (in parallel where the next token is
-// predictable).
-inline constexpr int kStreamReadAhead = 3;
+// Connector pages a stream fetches at once (in parallel where the next token
+// is predictable), and pages fetched and waiting to be sent.
+inline constexpr int kStreamParallelFetches = 3;
+inline constexpr int kStreamQueuedPages = 1;
 // A page (or stream message) stops early past this many serialized bytes, so
 // that large records (remote_data) stay under gRPC's default 4 MiB message
 // limit on every client. At least one record is always sent.
@@ -105,12 +105,12 @@ using TokenPredictor =
 // Sends every page from `cursor` on, `limit` records per message, through
 // `write` (false = the client went away). Connector pages of the largest size
 // are fetched on a helper thread ahead of the one being sent; where `predict`
-// can tell the next page's token without fetching, up to kStreamReadAhead
+// can tell the next page's token without fetching, up to kStreamParallelFetches
 // pages are fetched in parallel, so upstream latency overlaps itself and
-// sending. At most kStreamReadAhead + 1 pages are held (plus one the producer
-// holds while the queue is full), whatever the listing's size or the client's
-// speed. A guess past the end of the listing costs at most kStreamReadAhead
-// speculative upstream calls.
+// sending. At most kStreamParallelFetches + kStreamQueuedPages + 1 pages are
+// held, whatever the listing's size or the client's speed. A guess past the
+// end of the listing costs at most kStreamParallelFetches - 1 speculative
+// upstream calls.
 template <typename T>
 absl::Status StreamAllPages(
     const CursorCodec& codec, const CursorBinding& binding,
@@ -157,9 +157,7 @@ absl::Status StreamAllPages(
       flights.clear();
     };
     auto room_ahead = [&] {
-      absl::MutexLock lock(&mu);
-      return static_cast<int>(queue.size() + flights.size()) <
-             kStreamReadAhead;
+      return static_cast<int>(flights.size()) < kStreamParallelFetches;
     };
     launch(start.page_token);
     while (!flights.empty()) {
@@ -188,7 +186,7 @@ absl::Status StreamAllPages(
       {
         absl::MutexLock lock(&mu);
         auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-          return stop || static_cast<int>(queue.size()) < kStreamReadAhead;
+          return stop || static_cast<int>(queue.size()) < kStreamQueuedPages;
         };
         mu.Await(absl::Condition(&room));
         if (stop) break;

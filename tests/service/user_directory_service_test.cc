@@ -230,7 +230,7 @@ TEST_F(ServiceTest, StreamSendsPagesOfTheLimitAndCursorsResume) {
   EXPECT_EQ(ids, Ids(2345));
   EXPECT_TRUE(messages.back().next_cursor().empty());
   // Upstream was read in pages of 500, not 100, fetched ahead in parallel;
-  // guesses past the end cost at most kStreamReadAhead extra fetches.
+  // guesses past the end cost at most kStreamParallelFetches - 1 fetches.
   EXPECT_GE(fake_->fetches(), 5);
   EXPECT_LE(fake_->fetches(), 5 + 2);
   // Any message's cursor resumes with List, also inside a connector page.
