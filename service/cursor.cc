@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kVersion = 1;
 constexpr size_t kMacBytes = 16;  // Truncated HMAC-SHA256.
-constexpr size_t kMaxCursorChars = 4096;
+constexpr size_t kMaxCursorChars = 16384;
 
 void AppendField(std::string* out, const std::string& field) {
   // Length-prefixed, so that fields cannot run into each other.

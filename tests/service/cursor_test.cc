@@ -48,7 +48,7 @@ TEST(CursorTest, RefusesOtherBindingsKeysAndTampering) {
   }
   EXPECT_THAT(codec.Open(kBinding, cursor.substr(0, 8)),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(codec.Open(kBinding, std::string(5000, 'A')),
+  EXPECT_THAT(codec.Open(kBinding, std::string(20000, 'A')),
               StatusIs(absl::StatusCode::kInvalidArgument));
   absl::Status bad = codec.Open(kBinding, "!!!").status();
   EXPECT_EQ(GetErrorInfo(bad)->reason(), "INVALID_CURSOR");
