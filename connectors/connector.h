@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "connectors/common/prefetch_cache.h"
 #include "proto/unified/v1/resources.pb.h"
 
 namespace unified {
@@ -37,6 +38,9 @@ struct CallContext {
   // True once the caller cancelled; polled during transfers.
   std::function<bool()> cancelled = [] { return false; };
   TokenSource* tokens = nullptr;
+  // Set by streams: raw answers downloaded ahead, consumed by the connector's
+  // own requests for the same paths.
+  PrefetchCache* prefetch = nullptr;
 };
 
 // Paging of a listing. `page_token` is the connector's own resume state
@@ -86,12 +90,17 @@ class DirectoryConnector {
                                                    const PageRequest& page) = 0;
   // The token ListUsers would return after a full page fetched with `page`,
   // when the connector can tell without fetching (offset paging of a single
-  // upstream list); "" when it cannot. Streams use it to fetch ahead in
+  // upstream list); "" when it cannot. Streams use it to download ahead in
   // parallel; a wrong guess only costs the speculative call.
   virtual std::string PredictNextUsersPageToken(const UserFilter& filter,
                                                 const PageRequest& page) const {
     return "";
   }
+  // Downloads, into ctx.prefetch, the raw answer ListUsers(filter, page)
+  // will need, when it is one request the connector can name in advance; a
+  // no-op otherwise. Errors are dropped: ListUsers then fetches itself.
+  virtual void PrefetchUsersPage(CallContext& ctx, const UserFilter& filter,
+                                 const PageRequest& page) {}
   virtual absl::StatusOr<v1::User> GetUser(CallContext& ctx,
                                            const std::string& user_id,
                                            bool include_remote_data) = 0;

@@ -101,14 +101,15 @@ absl::StatusOr<ListResult<T>> ListOnePage(const CursorCodec& codec,
 template <typename T>
 using TokenPredictor =
     std::function<std::string(const std::string& token, int limit)>;
+using PagePrefetcher = std::function<void(const PageRequest& page)>;
 
 // Sends every page from `cursor` on, `limit` records per message, through
 // `write` (false = the client went away). Connector pages of the largest size
-// are fetched on a helper thread ahead of the one being sent; where `predict`
-// can tell the next page's token without fetching, up to kStreamParallelFetches
-// pages are fetched in parallel, so upstream latency overlaps itself and
-// sending. At most kStreamParallelFetches + kStreamQueuedPages + 1 pages are
-// held, whatever the listing's size or the client's speed. A guess past the
+// are fetched and decoded on a helper thread ahead of the one being sent;
+// where `predict` names the next pages' tokens, `prefetch` downloads up to
+// kStreamParallelFetches - 1 of them in parallel (raw answers only, so
+// parallelism costs little memory). At most kStreamQueuedPages decoded pages
+// wait, whatever the listing's size or the client's speed. A guess past the
 // end of the listing costs at most kStreamParallelFetches - 1 speculative
 // upstream calls.
 template <typename T>
@@ -116,6 +117,7 @@ absl::Status StreamAllPages(
     const CursorCodec& codec, const CursorBinding& binding,
     const std::string& cursor, int limit, bool include_remote_data,
     const PageFetcher<T>& fetch, const TokenPredictor<T>& predict,
+    const PagePrefetcher& prefetch,
     const std::function<bool(std::vector<T>, std::string)>& write,
     const std::function<bool()>& cancelled) {
   ASSIGN_OR_RETURN(CursorState start, codec.Open(binding, cursor));
@@ -135,70 +137,53 @@ absl::Status StreamAllPages(
     return request;
   };
   std::thread producer([&] {
-    struct Flight {
-      std::string token;
-      std::unique_ptr<absl::StatusOr<Page<T>>> result;
-      std::thread thread;
-    };
-    std::deque<Flight> flights;
-    auto launch = [&](const std::string& token) {
-      Flight flight;
-      flight.token = token;
-      flight.result = std::make_unique<absl::StatusOr<Page<T>>>(
-          absl::UnknownError("not fetched"));
-      absl::StatusOr<Page<T>>* out = flight.result.get();
-      flight.thread = std::thread([&fetch, out, request = request_for(token)] {
-        *out = fetch(request);
-      });
-      flights.push_back(std::move(flight));
-    };
-    auto drop_all = [&] {
-      for (Flight& f : flights) f.thread.join();
-      flights.clear();
-    };
-    auto room_ahead = [&] {
-      return static_cast<int>(flights.size()) < kStreamParallelFetches;
-    };
-    launch(start.page_token);
-    while (!flights.empty()) {
-      // Speculate along predicted tokens while there is room ahead.
-      while (room_ahead()) {
-        const std::string next =
-            predict ? predict(flights.back().token, kMaxPageSize)
-                    : std::string();
-        if (next.empty()) break;
-        launch(next);
+    // Downloads in progress or done, by token, oldest first.
+    std::deque<std::pair<std::string, std::thread>> downloads;
+    auto reap = [&](size_t keep) {
+      while (downloads.size() > keep) {
+        downloads.front().second.join();
+        downloads.pop_front();
       }
-      Flight front = std::move(flights.front());
-      flights.pop_front();
-      front.thread.join();
+    };
+    std::string token = start.page_token;
+    while (true) {
+      if (predict && prefetch) {
+        std::string guess = token;
+        for (int i = 1; i < kStreamParallelFetches; ++i) {
+          guess = predict(guess, kMaxPageSize);
+          if (guess.empty()) break;
+          bool started = false;
+          for (const auto& d : downloads) started |= d.first == guess;
+          if (started) continue;
+          downloads.emplace_back(
+              guess, std::thread([&prefetch, request = request_for(guess)] {
+                prefetch(request);
+              }));
+        }
+      }
+      absl::StatusOr<Page<T>> page = fetch(request_for(token));
+      // Downloads older than the pages still ahead are finished or wasted.
+      reap(kStreamParallelFetches - 1);
       Entry entry;
-      entry.token = front.token;
-      absl::StatusOr<Page<T>>& page = *front.result;
+      entry.token = token;
       bool last = true;
       if (!page.ok()) {
         entry.status = page.status();
       } else {
         last = page->next_page_token.empty();
+        token = page->next_page_token;
         entry.page = std::move(*page);
       }
-      const std::string actual_next = entry.page.next_page_token;
-      {
-        absl::MutexLock lock(&mu);
-        auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-          return stop || static_cast<int>(queue.size()) < kStreamQueuedPages;
-        };
-        mu.Await(absl::Condition(&room));
-        if (stop) break;
-        queue.push_back(std::move(entry));
-      }
-      if (last || !page.ok()) break;
-      if (flights.empty() || flights.front().token != actual_next) {
-        drop_all();  // A wrong guess: start over from the real token.
-        launch(actual_next);
-      }
+      absl::MutexLock lock(&mu);
+      auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return stop || static_cast<int>(queue.size()) < kStreamQueuedPages;
+      };
+      mu.Await(absl::Condition(&room));
+      if (stop) break;
+      queue.push_back(std::move(entry));
+      if (last) break;
     }
-    drop_all();
+    reap(0);
     absl::MutexLock lock(&mu);
     producer_done = true;
   });

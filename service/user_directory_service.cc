@@ -136,9 +136,10 @@ absl::Status Stream(const CursorCodec& codec, const CursorBinding& binding,
                     const std::string& cursor, int limit, bool remote,
                     const PageFetcher<T>& fetch, grpc::ServerContext* context,
                     grpc::ServerWriter<Response>* writer,
-                    const TokenPredictor<T>& predict = nullptr) {
+                    const TokenPredictor<T>& predict = nullptr,
+                    const PagePrefetcher& prefetch = nullptr) {
   return StreamAllPages<T>(
-      codec, binding, cursor, limit, remote, fetch, predict,
+      codec, binding, cursor, limit, remote, fetch, predict, prefetch,
       [writer](std::vector<T> items, std::string next) {
         Response message;
         for (T& item : items) *message.add_result() = std::move(item);
@@ -185,6 +186,8 @@ grpc::Status UserDirectoryService::StreamUsers(
                      Begin(context, request->integrated_account_id()));
     ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
     ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request));
+    PrefetchCache downloads;
+    call.ctx.prefetch = &downloads;
     return Stream<v1::User>(
         *cursors_, call.Binding("users", FilterText(filter)), request->cursor(),
         limit, request->include_remote_data(),
@@ -197,6 +200,9 @@ grpc::Status UserDirectoryService::StreamUsers(
           page.page_token = token;
           page.limit = page_limit;
           return call.connector->PredictNextUsersPageToken(filter, page);
+        },
+        [&](const PageRequest& page) {
+          call.connector->PrefetchUsersPage(call.ctx, filter, page);
         });
   }());
 }

@@ -31,10 +31,37 @@ absl::StatusOr<HttpResponse> PodioClient::Exchange(CallContext& ctx,
   return http_->Send(request);
 }
 
-absl::StatusOr<json::Body> PodioClient::Get(
-    CallContext& ctx, const std::string& path_and_query) {
+void PodioClient::Prefetch(CallContext& ctx,
+                           const std::string& path_and_query) {
+  if (ctx.prefetch == nullptr || ctx.tokens == nullptr ||
+      !ctx.prefetch->Begin(path_and_query)) {
+    return;
+  }
+  std::optional<std::string> body;
+  if (absl::StatusOr<std::string> token = ctx.tokens->AccessToken();
+      token.ok()) {
+    absl::StatusOr<HttpResponse> response =
+        Exchange(ctx, options_.api_base + path_and_query, *token);
+    if (response.ok() && response->status >= 200 && response->status < 300) {
+      body = std::move(response->body);
+    }
+  }
+  ctx.prefetch->Finish(path_and_query, std::move(body));
+}
+
+absl::StatusOr<json::Body> PodioClient::Get(CallContext& ctx,
+                                            const std::string& path_and_query) {
   if (ctx.tokens == nullptr) {
     return absl::FailedPreconditionError("no credentials for this account");
+  }
+  if (ctx.prefetch != nullptr) {
+    if (std::optional<std::string> body = ctx.prefetch->Take(path_and_query)) {
+      absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(*body));
+      if (!doc.ok()) {
+        return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
+      }
+      return doc;
+    }
   }
   ASSIGN_OR_RETURN(std::string token, ctx.tokens->AccessToken());
   const std::string url = options_.api_base + path_and_query;

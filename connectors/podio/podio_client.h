@@ -42,6 +42,10 @@ class PodioClient {
   absl::StatusOr<json::Body> Get(CallContext& ctx,
                                  const std::string& path_and_query);
 
+  // Downloads `path_and_query` into ctx.prefetch (one attempt, no refresh);
+  // a no-op without a cache or when the path is already claimed.
+  void Prefetch(CallContext& ctx, const std::string& path_and_query);
+
   // Number of HTTP requests sent so far (for tests and metrics).
   int64_t requests_sent() const { return requests_sent_.load(); }
 

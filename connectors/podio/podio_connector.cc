@@ -93,8 +93,7 @@ class PodioConnector final : public DirectoryConnector {
 
   absl::StatusOr<v1::User> GetMe(CallContext& ctx,
                                  bool include_remote_data) override {
-    ASSIGN_OR_RETURN(json::Body status,
-                     client_->Get(ctx, "/user/status"));
+    ASSIGN_OR_RETURN(json::Body status, client_->Get(ctx, "/user/status"));
     ASSIGN_OR_RETURN(v1::User me, MapUserStatus(status, include_remote_data));
     ASSIGN_OR_RETURN(json::Body orgs, client_->Get(ctx, "/org/"));
     if (!orgs.IsArray()) return MalformedList("/org/");
@@ -135,21 +134,7 @@ class PodioConnector final : public DirectoryConnector {
     if (!filter.workspace_id.empty()) {
       return WorkspaceUsers(ctx, filter, page);
     }
-    std::string member_type;
-    if (!filter.role_id.empty()) {
-      if (filter.role_id == "organization.admin") {
-        member_type = "admin";
-      } else if (filter.role_id == "organization.regular") {
-        member_type = "regular";
-      } else if (filter.role_id.rfind("workspace.", 0) == 0 &&
-                 !RoleId(v1::ROLE_SCOPE_WORKSPACE, filter.role_id.substr(10))
-                      .empty()) {
-        return BadArgument("a workspace role filter needs workspace_id",
-                           "ROLE_NEEDS_WORKSPACE");
-      } else {
-        return BadArgument("unknown role id", "UNKNOWN_ROLE");
-      }
-    }
+    ASSIGN_OR_RETURN(const std::string extra, OrgMemberQuery(filter));
     PodioPageToken token;
     if (page.page_token.empty()) {
       ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs,
@@ -163,11 +148,7 @@ class PodioConnector final : public DirectoryConnector {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "users"));
     }
     const int upstream = std::min(options_.max_upstream_page, page.limit);
-    std::string extra = "&sort_by=name";
-    if (!member_type.empty())
-      absl::StrAppend(&extra, "&member_type=", member_type);
     const std::string email = absl::AsciiStrToLower(filter.email);
-    if (!email.empty()) absl::StrAppend(&extra, "&query=", Escape(email));
 
     // One buffered upstream page per organization.
     struct Buffer {
@@ -180,9 +161,8 @@ class PodioConnector final : public DirectoryConnector {
       if (source.done()) continue;
       ASSIGN_OR_RETURN(
           json::Body doc,
-          client_->Get(ctx, absl::StrCat("/org/", source.id(),
-                                         "/member/?limit=", upstream,
-                                         "&offset=", source.offset(), extra)));
+          client_->Get(ctx, OrgMembersUrl(source.id(), upstream,
+                                          source.offset(), extra)));
       if (!doc.IsArray()) return MalformedList("organization members");
       const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
       for (const auto& member : doc.GetArray()) {
@@ -254,6 +234,23 @@ class PodioConnector final : public DirectoryConnector {
     PageSource* source = token->mutable_sources(0);
     source->set_offset(source->offset() + upstream);
     return EncodeToken(*token, "users");
+  }
+
+  void PrefetchUsersPage(CallContext& ctx, const UserFilter& filter,
+                         const PageRequest& page) override {
+    // Only organization listings of one organization are named in advance
+    // (workspace listings are small: one upstream page per 500 members).
+    if (!filter.workspace_id.empty() || page.page_token.empty()) return;
+    absl::StatusOr<PodioPageToken> token =
+        DecodeToken(page.page_token, "users");
+    absl::StatusOr<std::string> extra = OrgMemberQuery(filter);
+    if (!token.ok() || !extra.ok() || token->sources_size() != 1 ||
+        token->sources(0).done()) {
+      return;
+    }
+    const int upstream = std::min(options_.max_upstream_page, page.limit);
+    client_->Prefetch(ctx, OrgMembersUrl(token->sources(0).id(), upstream,
+                                         token->sources(0).offset(), *extra));
   }
 
   absl::StatusOr<v1::User> GetUser(CallContext& ctx, const std::string& user_id,
@@ -498,6 +495,37 @@ class PodioConnector final : public DirectoryConnector {
   std::vector<v1::Role> Roles() const override { return RoleCatalog(); }
 
  private:
+  // Query suffix of an organization member listing for `filter`: name order,
+  // role as member_type, e-mail as query.
+  static absl::StatusOr<std::string> OrgMemberQuery(const UserFilter& filter) {
+    std::string extra = "&sort_by=name";
+    if (!filter.role_id.empty()) {
+      if (filter.role_id == "organization.admin") {
+        absl::StrAppend(&extra, "&member_type=admin");
+      } else if (filter.role_id == "organization.regular") {
+        absl::StrAppend(&extra, "&member_type=regular");
+      } else if (filter.role_id.rfind("workspace.", 0) == 0 &&
+                 !RoleId(v1::ROLE_SCOPE_WORKSPACE, filter.role_id.substr(10))
+                      .empty()) {
+        return BadArgument("a workspace role filter needs workspace_id",
+                           "ROLE_NEEDS_WORKSPACE");
+      } else {
+        return BadArgument("unknown role id", "UNKNOWN_ROLE");
+      }
+    }
+    if (!filter.email.empty()) {
+      absl::StrAppend(&extra,
+                      "&query=", Escape(absl::AsciiStrToLower(filter.email)));
+    }
+    return extra;
+  }
+
+  static std::string OrgMembersUrl(int64_t org_id, int limit, int64_t offset,
+                                   const std::string& extra) {
+    return absl::StrCat("/org/", org_id, "/member/?limit=", limit,
+                        "&offset=", offset, extra);
+  }
+
   static absl::Status MalformedList(absl::string_view what) {
     return WithErrorInfo(absl::InternalError(absl::StrCat(
                              "Podio answered a non-list for ", what)),
