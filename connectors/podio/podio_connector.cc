@@ -399,20 +399,9 @@ class PodioConnector final : public DirectoryConnector {
     PodioPageToken token;
     if (page.page_token.empty()) {
       if (!filter.workspace_id.empty()) {
-        ASSIGN_OR_RETURN(int64_t sid,
-                         ParseId(filter.workspace_id, "workspace_id"));
-        ASSIGN_OR_RETURN(json::Body space,
-                         client_->Get(ctx, absl::StrCat("/space/", sid)));
-        ASSIGN_OR_RETURN(v1::Workspace ws,
-                         MapSpace(space, v1::OrganizationRef(), false));
-        if (!filter.organization_id.empty() &&
-            ws.organization().id() != filter.organization_id) {
-          return BadArgument("the workspace is not in that organization",
-                             "WORKSPACE_NOT_IN_ORGANIZATION");
-        }
-        PageSource* source = token.add_sources();
-        source->set_id(sid);
-        source->set_name(ws.name());
+        ASSIGN_OR_RETURN(
+            *token.add_sources(),
+            WorkspaceSource(ctx, filter.workspace_id, filter.organization_id));
         token.set_phase(1);
       } else {
         ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs,
@@ -520,6 +509,30 @@ class PodioConnector final : public DirectoryConnector {
     return extra;
   }
 
+  // The listing source for one workspace (GET /space/{id}), checked to be
+  // in `organization_id` when that is set.
+  absl::StatusOr<PageSource> WorkspaceSource(
+      CallContext& ctx, const std::string& workspace_id,
+      const std::string& organization_id) {
+    ASSIGN_OR_RETURN(int64_t sid, ParseId(workspace_id, "workspace_id"));
+    ASSIGN_OR_RETURN(json::Body space,
+                     client_->Get(ctx, absl::StrCat("/space/", sid)));
+    ASSIGN_OR_RETURN(v1::Workspace ws,
+                     MapSpace(space, v1::OrganizationRef(), false));
+    if (!organization_id.empty() && ws.organization().id() != organization_id) {
+      return BadArgument("the workspace is not in that organization",
+                         "WORKSPACE_NOT_IN_ORGANIZATION");
+    }
+    PageSource source;
+    source.set_id(sid);
+    source.set_name(ws.name());
+    int64_t org_id = 0;
+    (void)absl::SimpleAtoi(ws.organization().id(), &org_id);
+    source.set_parent_id(org_id);
+    source.set_parent_name(ws.organization().name());
+    return source;
+  }
+
   static std::string OrgMembersUrl(int64_t org_id, int limit, int64_t offset,
                                    const std::string& extra) {
     return absl::StrCat("/org/", org_id, "/member/?limit=", limit,
@@ -567,24 +580,9 @@ class PodioConnector final : public DirectoryConnector {
     }
     PodioPageToken token;
     if (page.page_token.empty()) {
-      ASSIGN_OR_RETURN(int64_t sid,
-                       ParseId(filter.workspace_id, "workspace_id"));
-      ASSIGN_OR_RETURN(json::Body space,
-                       client_->Get(ctx, absl::StrCat("/space/", sid)));
-      ASSIGN_OR_RETURN(v1::Workspace ws,
-                       MapSpace(space, v1::OrganizationRef(), false));
-      if (!filter.organization_id.empty() &&
-          ws.organization().id() != filter.organization_id) {
-        return BadArgument("the workspace is not in that organization",
-                           "WORKSPACE_NOT_IN_ORGANIZATION");
-      }
-      PageSource* source = token.add_sources();
-      source->set_id(sid);
-      source->set_name(ws.name());
-      int64_t org_id = 0;
-      (void)absl::SimpleAtoi(ws.organization().id(), &org_id);
-      source->set_parent_id(org_id);
-      source->set_parent_name(ws.organization().name());
+      ASSIGN_OR_RETURN(
+          *token.add_sources(),
+          WorkspaceSource(ctx, filter.workspace_id, filter.organization_id));
     } else {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "users"));
       if (token.sources_size() != 1) {

@@ -16,6 +16,7 @@
 #include "rapidjson/document.h"
 #include "tests/testing/subprocess.h"
 #include "tools/podio_sim/directory.h"
+#include "tools/podio_sim/sim_client.h"
 
 namespace unified::testing {
 
@@ -131,21 +132,10 @@ class DirectoryEnv {
  private:
   std::string PasswordToken(const std::string& user,
                             const std::string& password) {
-    HttpRequest request;
-    request.method = "POST";
-    request.url = sim_url_ + "/oauth/token";
-    request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-    request.body = absl::StrCat(
-        "grant_type=password&client_id=demo-client&client_secret=demo-secret"
-        "&username=",
-        user, "&password=", password);
-    absl::StatusOr<HttpResponse> r = http_->Send(request);
-    rapidjson::Document doc;
-    doc.Parse(r.ok() ? r->body.c_str() : "{}");
-    EXPECT_TRUE(doc.IsObject() && doc.HasMember("access_token"));
-    return doc.IsObject() && doc.HasMember("access_token")
-               ? doc["access_token"].GetString()
-               : "";
+    absl::StatusOr<std::string> token =
+        podio_sim::PasswordGrantToken(*http_, sim_url_, user, password);
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.value_or("");
   }
 
   DirectoryEnvOptions options_;

@@ -18,6 +18,7 @@
 #include "connectors/podio/mappers.h"
 #include "proto/unified/v1/user_directory.pb.h"
 #include "rapidjson/document.h"
+#include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(std::string, dump, "", "Write a page of 500 members here and exit.");
@@ -35,22 +36,13 @@ int Dump(const std::string& path) {
   auto sim = podio_sim::Simulator::Start(options);
   if (!sim.ok()) return 1;
   auto http = NewCurlHttpClient({});
-  HttpRequest grant;
-  grant.method = "POST";
-  grant.url = (*sim)->base_url() + "/oauth/token";
-  grant.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  grant.body =
-      "grant_type=password&client_id=demo-client&client_secret=demo-secret&"
-      "username=demo%40example.com&password=demo-password";
-  auto granted = http->Send(grant);
-  rapidjson::Document doc;
-  doc.Parse(granted.ok() ? granted->body.c_str() : "{}");
-  if (!doc.IsObject() || !doc.HasMember("access_token")) return 1;
+  absl::StatusOr<std::string> token =
+      podio_sim::PasswordGrantToken(*http, (*sim)->base_url());
+  if (!token.ok()) return 1;
   HttpRequest page;
   page.url = absl::StrCat((*sim)->base_url(), "/org/", podio_sim::kFirstOrgId,
                           "/member/?limit=500&offset=100");
-  page.headers = {{"Authorization",
-                   std::string("OAuth2 ") + doc["access_token"].GetString()}};
+  page.headers = {{"Authorization", "OAuth2 " + *token}};
   auto r = http->Send(page);
   if (!r.ok() || r->status != 200) return 1;
   std::ofstream(path) << r->body;

@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "connectors/common/http_client.h"
 #include "rapidjson/document.h"
+#include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(int, users, 1000000, "Users in the one organization.");
@@ -81,18 +82,10 @@ int Run() {
   fetcher.org_id = kFirstOrgId;
   fetcher.limit = absl::GetFlag(FLAGS_limit);
   {
-    HttpRequest token;
-    token.method = "POST";
-    token.url = fetcher.base + "/oauth/token";
-    token.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-    token.body =
-        "grant_type=password&client_id=demo-client&client_secret=demo-secret&"
-        "username=demo%40example.com&password=demo-password";
-    auto r = fetcher.http->Send(token);
-    rapidjson::Document doc;
-    doc.Parse(r.ok() ? r->body.c_str() : "{}");
-    if (!doc.IsObject() || !doc.HasMember("access_token")) return 1;
-    fetcher.token = doc["access_token"].GetString();
+    absl::StatusOr<std::string> token =
+        PasswordGrantToken(*fetcher.http, fetcher.base);
+    if (!token.ok()) return 1;
+    fetcher.token = *token;
   }
   int64_t members = 0;
   (*sim)->ReadDirectory([&](const Directory& d) {

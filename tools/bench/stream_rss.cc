@@ -21,6 +21,7 @@
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "rapidjson/document.h"
 #include "tests/testing/subprocess.h"
+#include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(int, small, 1000, "Users in the small directory.");
@@ -110,18 +111,10 @@ int Run(const char* argv0) {
     auto sim = podio_sim::Simulator::Start(options);
     if (!sim.ok()) return 1;
     auto http = NewCurlHttpClient({});
-    HttpRequest grant;
-    grant.method = "POST";
-    grant.url = (*sim)->base_url() + "/oauth/token";
-    grant.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-    grant.body =
-        "grant_type=password&client_id=demo-client&client_secret=demo-secret&"
-        "username=demo%40example.com&password=demo-password";
-    auto granted = http->Send(grant);
-    rapidjson::Document doc;
-    doc.Parse(granted.ok() ? granted->body.c_str() : "{}");
-    if (!doc.IsObject() || !doc.HasMember("access_token")) return 1;
-    const std::string token = doc["access_token"].GetString();
+    absl::StatusOr<std::string> granted =
+        podio_sim::PasswordGrantToken(*http, (*sim)->base_url());
+    if (!granted.ok()) return 1;
+    const std::string token = *granted;
     const int slow_pages = absl::GetFlag(FLAGS_slow_pages);
     (large ? large_fast : small_fast) =
         Measure(server_path, (*sim)->base_url(), token, false, slow_pages);

@@ -21,6 +21,7 @@
 #include "service/cursor.h"
 #include "service/server.h"
 #include "service/user_directory_service.h"
+#include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(int, users, 100000, "Users in the one organization.");
@@ -46,18 +47,10 @@ int Run() {
   const std::string base = (*sim)->base_url();
 
   std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
-  HttpRequest grant;
-  grant.method = "POST";
-  grant.url = base + "/oauth/token";
-  grant.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  grant.body =
-      "grant_type=password&client_id=demo-client&client_secret=demo-secret&"
-      "username=demo%40example.com&password=demo-password";
-  auto granted = http->Send(grant);
-  rapidjson::Document doc;
-  doc.Parse(granted.ok() ? granted->body.c_str() : "{}");
-  if (!doc.IsObject() || !doc.HasMember("access_token")) return 1;
-  const std::string token = doc["access_token"].GetString();
+  absl::StatusOr<std::string> granted =
+      podio_sim::PasswordGrantToken(*http, base);
+  if (!granted.ok()) return 1;
+  const std::string token = *granted;
 
   // The service, wired as main.cc wires it.
   podio::PodioClientOptions podio_options;
@@ -73,8 +66,8 @@ int Run() {
   UserDirectoryService service(accounts.get(), &registry, &cursors);
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
-  auto server = Server::Start(server_options,
-                              {{"unified.v1.UserDirectory", &service}});
+  auto server =
+      Server::Start(server_options, {{"unified.v1.UserDirectory", &service}});
   if (!server.ok()) return 1;
   auto stub = v1::UserDirectory::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
@@ -98,9 +91,9 @@ int Run() {
     int64_t users = 0;
     for (int64_t offset = 0;; offset += 500) {
       HttpRequest request;
-      request.url = absl::StrCat(base, "/org/", podio_sim::kFirstOrgId,
-                                 "/member/?limit=500&offset=", offset,
-                                 "&sort_by=name");
+      request.url =
+          absl::StrCat(base, "/org/", podio_sim::kFirstOrgId,
+                       "/member/?limit=500&offset=", offset, "&sort_by=name");
       request.headers = {{"Authorization", "OAuth2 " + token}};
       auto r = http->Send(request);
       if (!r.ok() || r->status != 200) return {absl::ZeroDuration(), -1};

@@ -351,6 +351,7 @@ class Simulator::Router {
   }
 
   void UserAccount(Json& w, const SimUser& u, const Directory& d) const;
+  void ProfileCore(Json& w, const SimUser& u) const;
   void ProfileMini(Json& w, const SimUser& u) const;
   void ProfileFields(Json& w, const SimUser& u) const;
   void ProfileFull(Json& w, const SimUser& u) const {
@@ -396,8 +397,8 @@ class Simulator::Router {
   Simulator* sim_;
 };
 
-void Simulator::Router::ProfileMini(Json& w, const SimUser& u) const {
-  w.StartObject();
+// The members every profile view starts with.
+void Simulator::Router::ProfileCore(Json& w, const SimUser& u) const {
   w.Key("profile_id");
   w.Int64(u.profile_id);
   w.Key("user_id");
@@ -414,6 +415,15 @@ void Simulator::Router::ProfileMini(Json& w, const SimUser& u) const {
   } else {
     w.Null();
   }
+  w.Key("last_seen_on");
+  Date(w, u.last_seen_on);
+  w.Key("external_id");
+  w.Null();
+}
+
+void Simulator::Router::ProfileMini(Json& w, const SimUser& u) const {
+  w.StartObject();
+  ProfileCore(w, u);
   w.Key("image");
   if (u.avatar) {
     w.StartObject();
@@ -429,32 +439,11 @@ void Simulator::Router::ProfileMini(Json& w, const SimUser& u) const {
   } else {
     w.Null();
   }
-  w.Key("last_seen_on");
-  Date(w, u.last_seen_on);
-  w.Key("external_id");
-  w.Null();
   w.EndObject();
 }
 
 void Simulator::Router::ProfileFields(Json& w, const SimUser& u) const {
-  w.Key("profile_id");
-  w.Int64(u.profile_id);
-  w.Key("user_id");
-  w.Int64(u.user_id);
-  w.Key("name");
-  w.String(u.name);
-  w.Key("type");
-  w.String("user");
-  w.Key("link");
-  w.String(absl::StrCat("https://podio.com/users/", u.user_id));
-  w.Key("avatar");
-  if (u.avatar) {
-    w.Int64(u.avatar);
-  } else {
-    w.Null();
-  }
-  w.Key("last_seen_on");
-  Date(w, u.last_seen_on);
+  ProfileCore(w, u);
   // Multi-valued contact fields are arrays of strings, even for one value.
   w.Key("mail");
   w.StartArray();
@@ -468,8 +457,6 @@ void Simulator::Router::ProfileFields(Json& w, const SimUser& u) const {
   w.StartArray();
   w.String(u.title);
   w.EndArray();
-  w.Key("external_id");
-  w.Null();
 }
 
 void Simulator::Router::UserAccount(Json& w, const SimUser& u,
