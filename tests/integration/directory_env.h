@@ -23,13 +23,16 @@ namespace unified::testing {
 struct DirectoryEnvOptions {
   podio_sim::GeneratorOptions data;
   std::vector<std::string> extra_sim_flags;
+  std::vector<std::string> extra_server_flags;
 };
 
 class DirectoryEnv {
  public:
   // Starts both processes; failures are recorded as test failures.
-  explicit DirectoryEnv(const DirectoryEnvOptions& options)
-      : options_(options), http_(NewCurlHttpClient({})) {
+  // `sim_ca_file` verifies the simulator when it serves HTTPS.
+  explicit DirectoryEnv(const DirectoryEnvOptions& options,
+                        const std::string& sim_ca_file = "")
+      : options_(options), http_(NewCurlHttpClient({sim_ca_file})) {
     std::vector<std::string> sim_args = {
         "--admin", absl::StrCat("--seed=", options.data.seed),
         absl::StrCat("--users=", options.data.users),
@@ -60,10 +63,12 @@ class DirectoryEnv {
              << PasswordToken("regular@example.com", "regular-password") << "\n"
              << "acct_bogus podio not-a-valid-token\n";
     accounts.close();
-    auto server = Subprocess::Start(
-        RunfilePath("service/server"),
-        {"--listen=127.0.0.1:0", "--podio_api_base=" + sim_url_,
-         "--dev_accounts_file=" + accounts_file_, "--shutdown_grace=1s"});
+    std::vector<std::string> server_args = {
+        "--listen=127.0.0.1:0", "--podio_api_base=" + sim_url_,
+        "--dev_accounts_file=" + accounts_file_, "--shutdown_grace=1s"};
+    server_args.insert(server_args.end(), options.extra_server_flags.begin(),
+                       options.extra_server_flags.end());
+    auto server = Subprocess::Start(RunfilePath("service/server"), server_args);
     if (!server.ok()) {
       ADD_FAILURE() << server.status();
       return;

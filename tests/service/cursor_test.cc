@@ -15,7 +15,7 @@ const CursorBinding kBinding{"tenant", "acct", "users", "org=1"};
 
 TEST(CursorTest, RoundTrips) {
   CursorCodec codec(std::string(32, 'k'));
-  const std::string token("\x00\x01binary\xff", 10);
+  const std::string token = std::string("\x00\x01", 2) + "binary" + "\xff";
   const std::string cursor = codec.Seal(kBinding, {token, 1234567});
   absl::StatusOr<CursorState> state = codec.Open(kBinding, cursor);
   ASSERT_THAT(state, IsOk());

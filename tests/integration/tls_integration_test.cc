@@ -1,0 +1,61 @@
+// Podio over HTTPS: the server verifies the simulator's certificate against
+// the CA file it is given (--podio_ca_file) and refuses any other.
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/integration/directory_env.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified {
+namespace {
+
+using ::unified::testing::DirectoryEnv;
+using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::IsOk;
+using ::unified::testing::RunfilePath;
+using ::unified::testing::StatusIs;
+
+DirectoryEnvOptions TlsOptions(const std::string& server_ca) {
+  DirectoryEnvOptions options;
+  options.data.users = 30;
+  options.extra_sim_flags = {
+      "--tls_cert=" + RunfilePath("tests/testing/tls/server.pem"),
+      "--tls_key=" + RunfilePath("tests/testing/tls/server.key")};
+  options.extra_server_flags = {"--podio_ca_file=" +
+                                RunfilePath("tests/testing/tls/" + server_ca)};
+  return options;
+}
+
+grpc::Status GetMe(DirectoryEnv& env) {
+  auto stub = v1::UserDirectory::NewStub(env.channel());
+  grpc::ClientContext context;
+  v1::GetMeRequest request;
+  request.set_integrated_account_id("acct_demo");
+  v1::User me;
+  return stub->GetMe(&context, request, &me);
+}
+
+TEST(TlsIntegrationTest, TrustedCaConnects) {
+  DirectoryEnv env(TlsOptions("ca.pem"),
+                   RunfilePath("tests/testing/tls/ca.pem"));
+  ASSERT_THAT(env.sim_url(), ::testing::StartsWith("https://localhost:"));
+  EXPECT_THAT(GetMe(env), IsOk());
+}
+
+TEST(TlsIntegrationTest, UntrustedCertificateIsRefused) {
+  DirectoryEnv env(TlsOptions("other_ca.pem"),
+                   RunfilePath("tests/testing/tls/ca.pem"));
+  grpc::Status status = GetMe(env);
+  EXPECT_THAT(status, StatusIs(grpc::StatusCode::UNAVAILABLE));
+  google::rpc::Status rich;
+  ASSERT_TRUE(rich.ParseFromString(status.error_details()));
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(rich.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "UPSTREAM_UNREACHABLE");
+}
+
+}  // namespace
+}  // namespace unified
