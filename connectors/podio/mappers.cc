@@ -328,6 +328,29 @@ absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
   return user;
 }
 
+absl::StatusOr<v1::User> MapOrgContact(const rapidjson::Value& json,
+                                       const v1::OrganizationRef& org,
+                                       bool include_remote_data) {
+  std::optional<int64_t> id = json::Int64(json, "user_id");
+  if (!id) return Malformed("organization contact (no user_id)");
+  v1::User user;
+  user.set_id(absl::StrCat(*id));
+  (*user.mutable_identifiers())["user_id"] = user.id();
+  MapProfileFields(json, &user);
+  if (user.emails_size() > 0) user.set_username(user.emails(0).email());
+  SplitName(&user);
+  user.set_status(v1::USER_STATUS_ACTIVE);  // Contacts are active members.
+  *user.add_organizations() = org;
+  if (include_remote_data) {
+    google::protobuf::Value value;
+    json::ToProtoValue(json, &value);
+    (*user.mutable_remote_data()
+          ->mutable_fields())[absl::StrCat("org_contact:", org.id())] =
+        std::move(value);
+  }
+  return user;
+}
+
 absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
                                           const v1::WorkspaceRef& workspace,
                                           bool include_remote_data) {

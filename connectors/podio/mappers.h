@@ -41,6 +41,12 @@ absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
                                       const v1::OrganizationRef& org,
                                       bool include_remote_data);
 
+// One element of GET /contact/org/{id} (type=full) -> an active User with
+// that organization and no role (contacts do not carry it).
+absl::StatusOr<v1::User> MapOrgContact(const rapidjson::Value& json,
+                                       const v1::OrganizationRef& org,
+                                       bool include_remote_data);
+
 // One element of GET /space/{id}/member/v2/ -> a User with that workspace and
 // its workspace-scoped role. Reads `profile` when `user` is absent
 // (podio-api.md §3.5 CONFLICT).

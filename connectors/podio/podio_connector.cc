@@ -159,15 +159,31 @@ class PodioConnector final : public DirectoryConnector {
     for (int i = 0; i < token.sources_size(); ++i) {
       PageSource& source = *token.mutable_sources(i);
       if (source.done()) continue;
-      ASSIGN_OR_RETURN(
-          json::Body doc,
-          client_->Get(ctx, OrgMembersUrl(source.id(), upstream,
-                                          source.offset(), extra)));
+      absl::StatusOr<json::Body> fetched =
+          source.contacts()
+              ? absl::StatusOr<json::Body>(absl::PermissionDeniedError(""))
+              : client_->Get(ctx, OrgMembersUrl(source.id(), upstream,
+                                                source.offset(), extra));
+      if (fetched.status().code() == absl::StatusCode::kPermissionDenied &&
+          extra == "&sort_by=name") {
+        // Not an organization admin: the organization's contacts are the
+        // members this account can see (active ones, same name order).
+        source.set_contacts(true);
+        fetched = client_->Get(
+            ctx, absl::StrCat("/contact/org/", source.id(), "?limit=", upstream,
+                              "&offset=", source.offset(),
+                              "&type=full&exclude_self=0"));
+      }
+      if (!fetched.ok()) return fetched.status();
+      const json::Body& doc = *fetched;
       if (!doc.IsArray()) return MalformedList("organization members");
       const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
       for (const auto& member : doc.GetArray()) {
-        ASSIGN_OR_RETURN(v1::User user,
-                         MapOrgMember(member, ref, page.include_remote_data));
+        ASSIGN_OR_RETURN(
+            v1::User user,
+            source.contacts()
+                ? MapOrgContact(member, ref, page.include_remote_data)
+                : MapOrgMember(member, ref, page.include_remote_data));
         buffers[i].users.push_back(std::move(user));
       }
       buffers[i].more = static_cast<int>(doc.Size()) >= upstream;
@@ -245,7 +261,7 @@ class PodioConnector final : public DirectoryConnector {
         DecodeToken(page.page_token, "users");
     absl::StatusOr<std::string> extra = OrgMemberQuery(filter);
     if (!token.ok() || !extra.ok() || token->sources_size() != 1 ||
-        token->sources(0).done()) {
+        token->sources(0).done() || token->sources(0).contacts()) {
       return;
     }
     const int upstream = std::min(options_.max_upstream_page, page.limit);

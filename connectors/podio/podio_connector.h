@@ -7,7 +7,9 @@
 //   organizations is emitted once with all of them, holding at most one
 //   upstream page per organization in memory. UNCONFIRMED assumption: Podio
 //   orders every organization's members by the same name collation; the
-//   simulator orders by UTF-8 bytes, then user id.
+//   simulator orders by UTF-8 bytes, then user id. An account that is no
+//   admin of an organization (403) reads GET /contact/org/{id} instead: the
+//   active members it can see, without roles.
 // - Users with workspace_id: GET /space/{id}/member/v2/ pages.
 // - Organizations: GET /org/ (unpaged upstream), paged here.
 // - Workspaces: GET /org/{id}/space/ per organization.

@@ -378,6 +378,32 @@ TEST_F(DirectoryIntegrationTest,
               StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
 }
 
+TEST_F(DirectoryIntegrationTest, NonAdminsListTheMembersTheyCanSee) {
+  // Not an organization admin: the member listing answers 403, so the
+  // organization's contacts (its active members) are read instead.
+  v1::ListUsersRequest request = UsersRequest(500);
+  request.set_integrated_account_id("acct_regular");
+  const int64_t before = env_->LogPosition();
+  const std::vector<v1::User> users = ListAll(request);
+  std::vector<std::string> expected;
+  const podio_sim::SimOrg* org = directory_->FindOrg(podio_sim::kFirstOrgId);
+  for (int64_t id : org->member_order) {
+    if (!org->members.at(id).invited) expected.push_back(absl::StrCat(id));
+  }
+  std::vector<std::string> actual;
+  for (const v1::User& u : users) {
+    actual.push_back(u.id());
+    EXPECT_EQ(u.status(), v1::USER_STATUS_ACTIVE);
+    ASSERT_EQ(u.organizations_size(), 1);
+  }
+  EXPECT_EQ(actual, expected);
+  int contact_calls = 0;
+  for (const std::string& call : env_->CallsSince(before)) {
+    contact_calls += call.find("/contact/org/") != std::string::npos;
+  }
+  EXPECT_EQ(contact_calls, static_cast<int>(expected.size() / 500 + 1));
+}
+
 TEST_F(DirectoryIntegrationTest, GetMeGetUserAndTheOtherResources) {
   auto stub = Stub();
   const podio_sim::SimUser& demo =
@@ -503,15 +529,17 @@ TEST_F(DirectoryIntegrationTest,
 
 TEST_F(DirectoryIntegrationTest, UpstreamErrorsMapToOneCodeEachWithDetails) {
   auto stub = Stub();
-  auto list = [&](const std::string& account) {
+  auto list = [&](const std::string& account, const std::string& org = "") {
     grpc::ClientContext context;
     v1::ListUsersRequest request = UsersRequest(5);
     request.set_integrated_account_id(account);
+    request.set_organization_id(org);
     v1::ListUsersResponse response;
     return stub->ListUsers(&context, request, &response);
   };
-  // Not an organization admin: Podio's 403.
-  grpc::Status denied = list("acct_regular");
+  // Not a member of that organization: Podio's 403.
+  grpc::Status denied =
+      list("acct_regular", absl::StrCat(podio_sim::kFirstOrgId + 1));
   EXPECT_THAT(denied, StatusIs(grpc::StatusCode::PERMISSION_DENIED));
   EXPECT_EQ(InfoOf(denied).reason(), "UPSTREAM_PERMISSION_DENIED");
   EXPECT_EQ(InfoOf(denied).metadata().at("upstream_status"), "403");

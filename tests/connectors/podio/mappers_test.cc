@@ -94,6 +94,23 @@ TEST(MappersTest, InvitedOrgMemberIsInvitedGuest) {
   EXPECT_EQ(user->username(), "new@x.example");
 }
 
+TEST(MappersTest, OrgContactIsAnActiveMemberWithoutRole) {
+  absl::StatusOr<v1::User> user = MapOrgContact(
+      Json(R"({"profile_id": 9, "user_id": 5, "name": "Ada Lovelace",
+               "type": "user", "mail": ["ada@x.example"],
+               "last_seen_on": "2020-01-02 03:04:05"})"),
+      Org(), false);
+  ASSERT_THAT(user, IsOk());
+  EXPECT_EQ(user->id(), "5");
+  EXPECT_EQ(user->username(), "ada@x.example");
+  EXPECT_EQ(user->first_name(), "Ada");
+  EXPECT_EQ(user->status(), v1::USER_STATUS_ACTIVE);
+  EXPECT_EQ(user->organizations(0).id(), "1000");
+  EXPECT_EQ(user->roles_size(), 0);
+  EXPECT_THAT(MapOrgContact(Json(R"({"name": "no id"})"), Org(), false),
+              StatusIs(absl::StatusCode::kInternal));
+}
+
 TEST(MappersTest, SpaceMemberV2ReadsUserOrProfile) {
   v1::WorkspaceRef ws;
   ws.set_id("22");
