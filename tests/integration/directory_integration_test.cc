@@ -1,6 +1,6 @@
 // The unified directory through the real server against the simulator: a
-// seeded 10,000-user directory listed with List and Stream and compared record
-// by record with the simulator's data, filters, cursors, call counts, error
+// seeded directory whose first organization has over 10,000 members, listed
+// with List and Stream and compared record by record with the simulator's data, filters, cursors, call counts, error
 // mappings, hostile data and cancellation.
 #include <algorithm>
 #include <map>
@@ -30,7 +30,7 @@ using ::unified::testing::StatusIs;
 DirectoryEnvOptions Options() {
   DirectoryEnvOptions options;
   options.data.seed = 42;
-  options.data.users = 10000;
+  options.data.users = 19000;
   options.data.orgs = 2;
   options.data.spaces_per_org = 3;
   return options;
@@ -167,7 +167,9 @@ TEST_F(DirectoryIntegrationTest, ListUsersReturnsEveryUserOnceInOrder) {
   int pages = 0;
   const std::vector<v1::User> users = ListAll(UsersRequest(), &pages);
   const std::vector<Expected> expected = ExpectedUsers();
-  ASSERT_GT(expected.size(), 9000u);
+  ASSERT_GT(expected.size(), 18000u);
+  ASSERT_GE(directory_->FindOrg(podio_sim::kFirstOrgId)->member_order.size(),
+            10000u);
   const std::vector<Expected> actual = Actual(users);
   ASSERT_EQ(actual.size(), expected.size());
   int multi_org = 0;
