@@ -137,13 +137,7 @@ class PodioConnector final : public DirectoryConnector {
     ASSIGN_OR_RETURN(const std::string extra, OrgMemberQuery(filter));
     PodioPageToken token;
     if (page.page_token.empty()) {
-      ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs,
-                       Orgs(ctx, filter.organization_id));
-      for (const OrgInfo& org : orgs) {
-        PageSource* source = token.add_sources();
-        source->set_id(org.id);
-        source->set_name(org.name);
-      }
+      RETURN_IF_ERROR(AddOrgSources(ctx, filter.organization_id, &token));
     } else {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "users"));
     }
@@ -357,12 +351,7 @@ class PodioConnector final : public DirectoryConnector {
       const PageRequest& page) override {
     PodioPageToken token;
     if (page.page_token.empty()) {
-      ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs, Orgs(ctx, organization_id));
-      for (const OrgInfo& org : orgs) {
-        PageSource* source = token.add_sources();
-        source->set_id(org.id);
-        source->set_name(org.name);
-      }
+      RETURN_IF_ERROR(AddOrgSources(ctx, organization_id, &token));
     } else {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "workspaces"));
     }
@@ -420,13 +409,7 @@ class PodioConnector final : public DirectoryConnector {
             WorkspaceSource(ctx, filter.workspace_id, filter.organization_id));
         token.set_phase(1);
       } else {
-        ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs,
-                         Orgs(ctx, filter.organization_id));
-        for (const OrgInfo& org : orgs) {
-          PageSource* source = token.add_sources();
-          source->set_id(org.id);
-          source->set_name(org.name);
-        }
+        RETURN_IF_ERROR(AddOrgSources(ctx, filter.organization_id, &token));
       }
     } else {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "assignments"));
@@ -559,6 +542,18 @@ class PodioConnector final : public DirectoryConnector {
     return WithErrorInfo(absl::InternalError(absl::StrCat(
                              "Podio answered a non-list for ", what)),
                          "UPSTREAM_MALFORMED_RESPONSE");
+  }
+
+  // Adds a listing source per organization to read (see Orgs()).
+  absl::Status AddOrgSources(CallContext& ctx, const std::string& only,
+                             PodioPageToken* token) {
+    ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs, Orgs(ctx, only));
+    for (const OrgInfo& org : orgs) {
+      PageSource* source = token->add_sources();
+      source->set_id(org.id);
+      source->set_name(org.name);
+    }
+    return absl::OkStatus();
   }
 
   // The organizations to read: one (checked to exist) or all of GET /org/.
