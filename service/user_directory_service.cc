@@ -124,6 +124,11 @@ std::string FilterText(const UserFilter& f) {
                       ";role=", f.role_id.size(), ":", f.role_id);
 }
 
+// Cursors of ListWorkspaces and StreamWorkspaces must bind alike.
+std::string WorkspacesFilterText(const std::string& organization_id) {
+  return absl::StrCat("org=", organization_id.size(), ":", organization_id);
+}
+
 std::string FilterText(const RoleAssignmentFilter& f) {
   return absl::StrCat("user=", f.user_id.size(), ":", f.user_id,
                       ";org=", f.organization_id.size(), ":", f.organization_id,
@@ -284,9 +289,7 @@ grpc::Status UserDirectoryService::ListWorkspaces(
     ASSIGN_OR_RETURN(
         ListResult<v1::Workspace> result,
         ListOnePage<v1::Workspace>(
-            *cursors_,
-            call.Binding("workspaces",
-                         absl::StrCat("org=", org.size(), ":", org)),
+            *cursors_, call.Binding("workspaces", WorkspacesFilterText(org)),
             request->cursor(), limit, request->include_remote_data(),
             [&](const PageRequest& page) {
               return call.connector->ListWorkspaces(call.ctx, org, page);
@@ -306,8 +309,7 @@ grpc::Status UserDirectoryService::StreamWorkspaces(
     RETURN_IF_ERROR(CheckFilter(request->organization_id(), "organization_id"));
     const std::string org = request->organization_id();
     return Stream<v1::Workspace>(
-        *cursors_,
-        call.Binding("workspaces", absl::StrCat("org=", org.size(), ":", org)),
+        *cursors_, call.Binding("workspaces", WorkspacesFilterText(org)),
         request->cursor(), limit, request->include_remote_data(),
         [&](const PageRequest& page) {
           return call.connector->ListWorkspaces(call.ctx, org, page);

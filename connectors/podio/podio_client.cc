@@ -10,6 +10,18 @@
 #include "connectors/podio/podio_errors.h"
 
 namespace unified::podio {
+namespace {
+
+// A 2xx answer's body as JSON; unreadable answers are INTERNAL.
+absl::StatusOr<json::Body> Decode(std::string body) {
+  absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(body));
+  if (!doc.ok()) {
+    return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
+  }
+  return doc;
+}
+
+}  // namespace
 
 absl::StatusOr<HttpResponse> PodioClient::Exchange(CallContext& ctx,
                                                    const std::string& url,
@@ -56,11 +68,7 @@ absl::StatusOr<json::Body> PodioClient::Get(CallContext& ctx,
   }
   if (ctx.prefetch != nullptr) {
     if (std::optional<std::string> body = ctx.prefetch->Take(path_and_query)) {
-      absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(*body));
-      if (!doc.ok()) {
-        return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
-      }
-      return doc;
+      return Decode(std::move(*body));
     }
   }
   ASSIGN_OR_RETURN(std::string token, ctx.tokens->AccessToken());
@@ -102,12 +110,7 @@ absl::StatusOr<json::Body> PodioClient::Get(CallContext& ctx,
       continue;
     }
     if (response->status >= 200 && response->status < 300) {
-      absl::StatusOr<json::Body> doc =
-          json::ParseOwned(std::move(response->body));
-      if (!doc.ok()) {
-        return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
-      }
-      return doc;
+      return Decode(std::move(response->body));
     }
     const PodioError podio = ReadPodioError(response->body);
     if (!refreshed && IsExpiredToken(response->status, podio)) {

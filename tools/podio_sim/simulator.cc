@@ -361,6 +361,8 @@ class Simulator::Router {
   }
   void Org(Json& w, const SimOrg& o, const Directory& d, int64_t viewer,
            bool with_spaces) const;
+  void SpaceViewerFields(Json& w, const SimSpace& s, const Directory& d,
+                         int64_t viewer) const;
   void SpaceMini(Json& w, const SimSpace& s, const Directory& d,
                  int64_t viewer) const;
   void SpaceFull(Json& w, const SimSpace& s, const Directory& d,
@@ -570,6 +572,24 @@ void Simulator::Router::Org(Json& w, const SimOrg& o, const Directory& d,
   w.EndObject();
 }
 
+// The viewer's role in the space and the rights it gives.
+void Simulator::Router::SpaceViewerFields(Json& w, const SimSpace& s,
+                                          const Directory& d,
+                                          int64_t viewer) const {
+  const SpaceMembership* m = d.ActiveSpaceMembership(s.space_id, viewer);
+  w.Key("role");
+  if (m) {
+    w.String(m->role);
+  } else {
+    w.Null();
+  }
+  w.Key("rights");
+  w.StartArray();
+  w.String("view");
+  if (m && m->role == "admin") w.String("add_member");
+  w.EndArray();
+}
+
 void Simulator::Router::SpaceMini(Json& w, const SimSpace& s,
                                   const Directory& d, int64_t viewer) const {
   w.StartObject();
@@ -593,18 +613,7 @@ void Simulator::Router::SpaceMini(Json& w, const SimSpace& s,
   w.Bool(false);
   w.Key("archived");
   w.Bool(s.archived);
-  w.Key("role");
-  const SpaceMembership* m = d.ActiveSpaceMembership(s.space_id, viewer);
-  if (m) {
-    w.String(m->role);
-  } else {
-    w.Null();
-  }
-  w.Key("rights");
-  w.StartArray();
-  w.String("view");
-  if (m && m->role == "admin") w.String("add_member");
-  w.EndArray();
+  SpaceViewerFields(w, s, d, viewer);
   w.EndObject();
 }
 
@@ -656,18 +665,7 @@ void Simulator::Router::SpaceFull(Json& w, const SimSpace& s,
   w.Bool(true);
   w.Key("post_on_new_member");
   w.Bool(true);
-  const SpaceMembership* m = d.ActiveSpaceMembership(s.space_id, viewer);
-  w.Key("role");
-  if (m) {
-    w.String(m->role);
-  } else {
-    w.Null();
-  }
-  w.Key("rights");
-  w.StartArray();
-  w.String("view");
-  if (m && m->role == "admin") w.String("add_member");
-  w.EndArray();
+  SpaceViewerFields(w, s, d, viewer);
   w.Key("member_count");
   w.Int64(static_cast<int64_t>(s.member_order.size()));
   w.Key("created_on");
