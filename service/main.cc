@@ -15,16 +15,24 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
+#include "connectors/podio/podio_auth.h"
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
 #include "connectors/registry.h"
-#include "service/account_resolver.h"
+#include "service/accounts/account_manager.h"
+#include "service/accounts/config.h"
+#include "service/accounts/credential_store.h"
 #include "service/cursor.h"
+#include "service/http_listener.h"
+#include "service/integrated_accounts_service.h"
 #include "service/server.h"
+#include "service/tenants.h"
 #include "service/user_directory_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -50,12 +58,45 @@ ABSL_FLAG(std::string, podio_web_base, "https://podio.com",
 ABSL_FLAG(std::string, podio_ca_file, "",
           "PEM CA bundle to verify Podio's TLS certificate with; empty = the "
           "system's. Verification is never switched off.");
-ABSL_FLAG(std::string, dev_accounts_file, "",
-          "Development only: a file of 'ACCOUNT_ID podio ACCESS_TOKEN' lines "
-          "served as integrated accounts of the default tenant.");
 ABSL_FLAG(std::string, cursor_key_file, "",
-          "File with at least 32 secret bytes signing listing cursors; empty "
-          "= a random key per process (cursors then end with it).");
+          "File with at least 32 secret bytes signing listing cursors and "
+          "OAuth states; empty = a random key per process (cursors and "
+          "pending authorizations then end with it). Replicas share one.");
+ABSL_FLAG(std::string, data_dir, "",
+          "Directory of the embedded store; empty = "
+          "$XDG_DATA_HOME/unified-directory or "
+          "~/.local/share/unified-directory (created 0700).");
+ABSL_FLAG(std::string, store, "",
+          "Credential store: empty = SQLite file accounts.db in --data_dir; "
+          "sqlite:PATH; or postgresql://... (shared by replicas).");
+ABSL_FLAG(std::string, encryption_keys_file, "",
+          "Key ring sealing stored credentials: KEY_ID:BASE64 lines of 32 "
+          "random bytes, oldest first, the last one used for new writes; "
+          "empty = $UNIFIED_ENCRYPTION_KEYS. Required.");
+ABSL_FLAG(std::string, api_keys_file, "",
+          "Caller API keys: 'TENANT_ID sha256:HEX' lines (the hash of each "
+          "key); empty = $UNIFIED_API_KEYS. Required.");
+ABSL_FLAG(std::string, podio_client_id, "",
+          "Podio API key (OAuth client id) of this deployment; empty = "
+          "$PODIO_CLIENT_ID.");
+ABSL_FLAG(std::string, podio_client_secret_file, "",
+          "File holding the Podio client secret; empty = "
+          "$PODIO_CLIENT_SECRET.");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
+          "HTTP side listener (OAuth callback, /healthz) host:port; port 0 "
+          "picks a free one, printed as 'http listening on HOST:PORT'; empty "
+          "= none.");
+ABSL_FLAG(std::string, oauth_redirect_uri, "",
+          "Redirect URI sent to Podio by default; empty = "
+          "http://<http_listen>/oauth/callback.");
+ABSL_FLAG(absl::Duration, refresh_margin, absl::Minutes(5),
+          "Refresh access tokens this long (plus up to as much again of "
+          "jitter) before they expire.");
+ABSL_FLAG(absl::Duration, state_ttl, absl::Minutes(10),
+          "How long an authorization URL's state is accepted.");
+ABSL_FLAG(bool, testing_crash_after_refresh, false,
+          "Tests only: exit after a refresh answer arrives, before it is "
+          "persisted.");
 
 namespace unified {
 namespace {
@@ -82,19 +123,51 @@ int Run() {
   options.memory_quota_bytes = absl::GetFlag(FLAGS_memory_quota_bytes);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
 
-  std::map<std::string, StaticAccount> static_accounts;
-  if (const std::string path = absl::GetFlag(FLAGS_dev_accounts_file);
-      !path.empty()) {
-    absl::StatusOr<std::map<std::string, StaticAccount>> read =
-        ReadStaticAccountsFile(path);
-    if (!read.ok()) {
-      std::fprintf(stderr, "server: %s\n", read.status().ToString().c_str());
-      return 1;
-    }
-    static_accounts = std::move(*read);
+  auto fail = [](const absl::Status& status) {
+    std::fprintf(stderr, "server: %s\n", std::string(status.message()).c_str());
+    return 1;
+  };
+  absl::StatusOr<accounts::Sealer> sealer =
+      accounts::LoadSealer(absl::GetFlag(FLAGS_encryption_keys_file));
+  if (!sealer.ok()) return fail(sealer.status());
+  absl::StatusOr<std::string> api_keys = accounts::ReadSecret(
+      absl::GetFlag(FLAGS_api_keys_file), "UNIFIED_API_KEYS", "API keys");
+  if (!api_keys.ok()) return fail(api_keys.status());
+  absl::StatusOr<TenantAuthenticator> tenants =
+      TenantAuthenticator::Parse(*api_keys);
+  if (!tenants.ok()) return fail(tenants.status());
+  if (tenants->size() == 0) {
+    return fail(absl::FailedPreconditionError("the API keys file is empty"));
   }
-  std::unique_ptr<AccountResolver> accounts =
-      NewStaticAccountResolver(std::move(static_accounts));
+  std::string store_url = absl::GetFlag(FLAGS_store);
+  if (store_url.empty()) {
+    absl::StatusOr<std::string> dir =
+        accounts::ResolveDataDir(absl::GetFlag(FLAGS_data_dir));
+    if (!dir.ok()) return fail(dir.status());
+    store_url = accounts::ResolveStoreUrl("", *dir);
+  }
+  absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> store =
+      accounts::CredentialStore::OpenUrl(store_url);
+  if (!store.ok()) return fail(store.status());
+
+  podio::PodioAuthOptions auth_options;
+  auth_options.client_id = absl::GetFlag(FLAGS_podio_client_id);
+  if (auth_options.client_id.empty()) {
+    if (const char* id = std::getenv("PODIO_CLIENT_ID")) {
+      auth_options.client_id = id;
+    }
+  }
+  absl::StatusOr<std::string> client_secret =
+      accounts::ReadSecret(absl::GetFlag(FLAGS_podio_client_secret_file),
+                           "PODIO_CLIENT_SECRET", "Podio client secret");
+  if (auth_options.client_id.empty() || !client_secret.ok()) {
+    return fail(absl::FailedPreconditionError(
+        "the Podio OAuth client is not configured: --podio_client_id (or "
+        "$PODIO_CLIENT_ID) and --podio_client_secret_file (or "
+        "$PODIO_CLIENT_SECRET)"));
+  }
+  auth_options.client_secret =
+      std::string(absl::StripTrailingAsciiWhitespace(*client_secret));
 
   std::string cursor_key = RandomCursorKey();
   if (const std::string path = absl::GetFlag(FLAGS_cursor_key_file);
@@ -122,6 +195,22 @@ int Run() {
     podio_options.api_base.pop_back();
   }
   podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options);
+  auth_options.api_base = podio_options.api_base;
+  auth_options.web_base = absl::GetFlag(FLAGS_podio_web_base);
+  while (!auth_options.web_base.empty() &&
+         auth_options.web_base.back() == '/') {
+    auth_options.web_base.pop_back();
+  }
+  std::unique_ptr<ProviderAuth> podio_auth =
+      podio::NewPodioAuth(http.get(), RealClock::Get(), auth_options);
+  accounts::AccountManagerOptions manager_options;
+  manager_options.refresh_margin = absl::GetFlag(FLAGS_refresh_margin);
+  manager_options.refresh_jitter = manager_options.refresh_margin;
+  manager_options.crash_after_refresh_for_testing =
+      absl::GetFlag(FLAGS_testing_crash_after_refresh);
+  accounts::AccountManager accounts(
+      store->get(), &*sealer, {{podio_auth->provider(), podio_auth.get()}},
+      RealClock::Get(), manager_options);
   ConnectorRegistry connectors;
   if (absl::Status s =
           connectors.Register(podio::NewPodioConnector(&podio_client));
@@ -130,15 +219,51 @@ int Run() {
     return 1;
   }
 
-  UserDirectoryService user_directory(accounts.get(), &connectors, &cursors);
-  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
-      options, {{v1::UserDirectory::service_full_name(), &user_directory}});
-  if (!server.ok()) {
-    std::fprintf(stderr, "server: %s\n", server.status().ToString().c_str());
-    return 1;
+  UserDirectoryService user_directory(&*tenants, &accounts, &connectors,
+                                      &cursors);
+  IntegratedAccountsOptions accounts_options;
+  accounts_options.state_ttl = absl::GetFlag(FLAGS_state_ttl);
+  IntegratedAccountsService integrated_accounts(
+      &*tenants, &accounts, store->get(), &cursors, RealClock::Get(),
+      accounts_options);
+
+  // The side listener first: the default redirect URI needs its port.
+  std::unique_ptr<HttpListener> http_listener;
+  std::string redirect_uri = absl::GetFlag(FLAGS_oauth_redirect_uri);
+  if (const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
+      !http_listen.empty()) {
+    const size_t colon = http_listen.rfind(':');
+    int http_port = -1;
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(http_listen.substr(colon + 1), &http_port)) {
+      return fail(
+          absl::InvalidArgumentError("--http_listen must be HOST:PORT"));
+    }
+    absl::StatusOr<std::unique_ptr<HttpListener>> started = HttpListener::Start(
+        http_listen.substr(0, colon), http_port, &integrated_accounts);
+    if (!started.ok()) return fail(started.status());
+    http_listener = std::move(*started);
+    if (redirect_uri.empty()) {
+      redirect_uri = absl::StrCat("http://", http_listen.substr(0, colon), ":",
+                                  http_listener->port(), "/oauth/callback");
+    }
   }
+  integrated_accounts.set_default_redirect_uri(redirect_uri);
+
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
+      options,
+      {{v1::UserDirectory::service_full_name(), &user_directory},
+       {v1::IntegratedAccounts::service_full_name(), &integrated_accounts}});
+  if (!server.ok()) return fail(server.status());
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::printf("listening on %s:%d\n", host.c_str(), (*server)->port());
+  if (http_listener != nullptr) {
+    const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
+    std::printf("http listening on %s:%d\n",
+                http_listen.substr(0, http_listen.rfind(':')).c_str(),
+                http_listener->port());
+  }
+  std::printf("store: %s\n", (*store)->backend().c_str());
   std::fflush(stdout);
 
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);

@@ -19,10 +19,6 @@ constexpr size_t kMaxAccountIdBytes = 128;
 // Filter values (ids, e-mail addresses) are short too.
 constexpr size_t kMaxFilterBytes = 320;
 
-// Until API keys map callers to tenants (integrated accounts), every caller
-// is the one default tenant.
-constexpr char kDefaultTenant[] = "default";
-
 absl::Status InvalidArgument(const std::string& message,
                              absl::string_view reason) {
   return WithErrorInfo(absl::InvalidArgumentError(message), reason);
@@ -48,18 +44,23 @@ absl::Status Required(const std::string& value, absl::string_view name) {
 }  // namespace
 
 struct UserDirectoryService::Call {
+  std::string tenant;
   ResolvedAccount account;
   DirectoryConnector* connector = nullptr;
   CallContext ctx;
 
   CursorBinding Binding(const std::string& resource,
                         const std::string& filters) const {
-    return CursorBinding{kDefaultTenant, account.id, resource, filters};
+    return CursorBinding{tenant, account.id, resource, filters};
   }
 };
 
 absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
     grpc::ServerContext* context, const std::string& account_id) {
+  // Who is calling comes first: an unauthenticated caller learns nothing
+  // about its request.
+  Call call;
+  ASSIGN_OR_RETURN(call.tenant, tenants_->Authenticate(*context));
   if (account_id.empty()) {
     return InvalidArgument("integrated_account_id is required",
                            "MISSING_INTEGRATED_ACCOUNT_ID");
@@ -69,9 +70,7 @@ absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
                                         kMaxAccountIdBytes, " bytes"),
                            "INVALID_INTEGRATED_ACCOUNT_ID");
   }
-  Call call;
-  ASSIGN_OR_RETURN(call.account,
-                   accounts_->Resolve(kDefaultTenant, account_id));
+  ASSIGN_OR_RETURN(call.account, accounts_->Resolve(call.tenant, account_id));
   call.connector = connectors_->Find(call.account.provider);
   if (call.connector == nullptr) {
     return WithErrorInfo(

@@ -9,16 +9,21 @@
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "service/account_resolver.h"
 #include "service/cursor.h"
+#include "service/tenants.h"
 
 namespace unified {
 
 class UserDirectoryService final : public v1::UserDirectory::Service {
  public:
   // Not owning; all must outlive the service.
-  UserDirectoryService(AccountResolver* accounts,
+  UserDirectoryService(const TenantAuthenticator* tenants,
+                       AccountResolver* accounts,
                        const ConnectorRegistry* connectors,
                        const CursorCodec* cursors)
-      : accounts_(accounts), connectors_(connectors), cursors_(cursors) {}
+      : tenants_(tenants),
+        accounts_(accounts),
+        connectors_(connectors),
+        cursors_(cursors) {}
 
   grpc::Status GetMe(grpc::ServerContext* context,
                      const v1::GetMeRequest* request,
@@ -70,6 +75,7 @@ class UserDirectoryService final : public v1::UserDirectory::Service {
   absl::StatusOr<Call> Begin(grpc::ServerContext* context,
                              const std::string& account_id);
 
+  const TenantAuthenticator* const tenants_;
   AccountResolver* const accounts_;
   const ConnectorRegistry* const connectors_;
   const CursorCodec* const cursors_;

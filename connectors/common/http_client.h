@@ -69,6 +69,10 @@ struct CurlHttpClientOptions {
   std::string user_agent = "unified-directory/1";
 };
 
+// Percent-encodes everything but RFC 3986's unreserved characters, for
+// query strings and application/x-www-form-urlencoded bodies.
+std::string UrlEncode(absl::string_view text);
+
 // A libcurl client keeping a pool of easy handles, so connections are reused
 // (keep-alive) across calls.
 std::unique_ptr<HttpClient> NewCurlHttpClient(CurlHttpClientOptions options);

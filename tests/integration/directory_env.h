@@ -1,10 +1,15 @@
 // A running Podio simulator and //service:server wired to it, for
-// integration tests: the real binaries over real sockets.
+// integration tests: the real binaries over real sockets. The server gets a
+// fresh data directory, an encryption key ring, API keys for two tenants
+// ("tenant-a", the default caller, and "tenant-b") and the simulator's OAuth
+// client; the simulator's two principals are linked as accounts of tenant-a
+// through the password grant.
 #ifndef TESTS_INTEGRATION_DIRECTORY_ENV_H_
 #define TESTS_INTEGRATION_DIRECTORY_ENV_H_
 
+#include <csignal>
 #include <cstdlib>
-#include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,10 +18,12 @@
 #include "connectors/common/http_client.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "rapidjson/document.h"
+#include "tests/testing/api_key_channel.h"
+#include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
 #include "tools/podio_sim/directory.h"
-#include "tools/podio_sim/sim_client.h"
 
 namespace unified::testing {
 
@@ -24,10 +31,24 @@ struct DirectoryEnvOptions {
   podio_sim::GeneratorOptions data;
   std::vector<std::string> extra_sim_flags;
   std::vector<std::string> extra_server_flags;
+  // Credential store URL; "" = a SQLite file in the data directory.
+  std::string store;
+  // Link demo@example.com and regular@example.com as "demo" and "regular".
+  bool link_accounts = true;
+};
+
+// A running server process and its address.
+struct ServerProcess {
+  std::unique_ptr<Subprocess> process;
+  std::string address;
+  std::string http_address;  // The side listener's host:port.
 };
 
 class DirectoryEnv {
  public:
+  static constexpr char kTenantA[] = "tenant-a";
+  static constexpr char kTenantB[] = "tenant-b";
+
   // Starts both processes; failures are recorded as test failures.
   // `sim_ca_file` verifies the simulator when it serves HTTPS.
   explicit DirectoryEnv(const DirectoryEnvOptions& options,
@@ -53,41 +74,104 @@ class DirectoryEnv {
       return;
     }
     sim_url_ = *url;
-    const std::string dir =
-        std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
-    accounts_file_ = absl::StrCat(dir, "/accounts-", getpid(), ".txt");
-    std::ofstream accounts(accounts_file_);
-    accounts << "acct_demo podio "
-             << PasswordToken("demo@example.com", "demo-password") << "\n"
-             << "acct_regular podio "
-             << PasswordToken("regular@example.com", "regular-password") << "\n"
-             << "acct_bogus podio not-a-valid-token\n";
-    accounts.close();
-    std::vector<std::string> server_args = {
-        "--listen=127.0.0.1:0", "--podio_api_base=" + sim_url_,
-        "--dev_accounts_file=" + accounts_file_, "--shutdown_grace=1s"};
-    server_args.insert(server_args.end(), options.extra_server_flags.begin(),
-                       options.extra_server_flags.end());
-    auto server = Subprocess::Start(RunfilePath("service/server"), server_args);
-    if (!server.ok()) {
-      ADD_FAILURE() << server.status();
+    auto files = WriteServiceFiles(MakeTempDir("env"), {kTenantA, kTenantB});
+    if (!files.ok()) {
+      ADD_FAILURE() << files.status();
       return;
     }
-    server_ = std::move(*server);
-    auto address = server_->WaitForLine("listening on ", absl::Seconds(60));
-    if (!address.ok()) {
-      ADD_FAILURE() << address.status();
-      return;
+    files_ = *files;
+    if (!StartServer()) return;
+    if (options.link_accounts) {
+      accounts_["demo"] = LinkPassword("demo@example.com", "demo-password");
+      accounts_["regular"] =
+          LinkPassword("regular@example.com", "regular-password");
     }
-    channel_ =
-        grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
-    channel_->WaitForConnected(
-        absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
   }
 
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // Starts another server process on the same store and key files (a
+  // replica, or a restart after StopServer()). Empty address on failure.
+  ServerProcess LaunchServer(const std::vector<std::string>& extra_flags = {}) {
+    ServerProcess server;
+    std::vector<std::string> args = files_.ServerFlags(sim_url_);
+    args.insert(args.end(),
+                {"--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
+                 "--shutdown_grace=1s", "--cursor_key_file=" + CursorKey()});
+    if (!options_.store.empty()) args.push_back("--store=" + options_.store);
+    args.insert(args.end(), options_.extra_server_flags.begin(),
+                options_.extra_server_flags.end());
+    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+    auto process = Subprocess::Start(RunfilePath("service/server"), args);
+    if (!process.ok()) {
+      ADD_FAILURE() << process.status();
+      return server;
+    }
+    server.process = std::move(*process);
+    auto address =
+        server.process->WaitForLine("listening on ", absl::Seconds(60));
+    if (!address.ok()) {
+      ADD_FAILURE() << address.status() << "\n" << server.process->output();
+      return server;
+    }
+    auto http =
+        server.process->WaitForLine("http listening on ", absl::Seconds(10));
+    if (http.ok()) server.http_address = *http;
+    server.address = *address;
+    return server;
+  }
+
+  // (Re)starts the main server; false on failure.
+  bool StartServer(const std::vector<std::string>& extra_flags = {}) {
+    server_ = LaunchServer(extra_flags);
+    if (server_.address.empty()) return false;
+    for (const auto& [tenant, key] : files_.api_keys) {
+      channels_[tenant] = ApiKeyChannel(server_.address, key);
+      channels_[tenant]->WaitForConnected(
+          absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    }
+    return true;
+  }
+
+  // Stops the main server (SIGTERM) and waits for it; its exit code.
+  int StopServer() {
+    if (server_.process == nullptr) return -1;
+    server_.process->Signal(SIGTERM);
+    auto code = server_.process->Wait(absl::Seconds(30));
+    server_.process.reset();
+    channels_.clear();
+    return code.ok() ? *code : -1;
+  }
+
+  // Tenant A's channel (the default caller).
+  std::shared_ptr<grpc::Channel> channel() { return channels_[kTenantA]; }
+  std::shared_ptr<grpc::Channel> channel(const std::string& tenant) {
+    return channels_[tenant];
+  }
+  // A channel to `address` with `tenant`'s key ("" = no key).
+  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address,
+                                           const std::string& tenant) {
+    return ApiKeyChannel(address,
+                         tenant.empty() ? "" : files_.api_keys[tenant]);
+  }
+  ServerProcess& server() { return server_; }
+  const ServiceFiles& files() const { return files_; }
   const std::string& sim_url() const { return sim_url_; }
   const DirectoryEnvOptions& options() const { return options_; }
+  // Id of the account linked as `name` ("demo", "regular").
+  std::string account(const std::string& name) { return accounts_[name]; }
+
+  // Links a simulator principal to tenant A with the password grant.
+  std::string LinkPassword(const std::string& user,
+                           const std::string& password) {
+    auto stub = v1::IntegratedAccounts::NewStub(channel());
+    grpc::ClientContext context;
+    v1::LinkWithPasswordRequest request;
+    request.set_username(user);
+    request.set_password(password);
+    v1::IntegratedAccount account;
+    grpc::Status status = stub->LinkWithPassword(&context, request, &account);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return account.id();
+  }
 
   // Sends a request to the simulator; the answer body ("" on failure).
   std::string Sim(const std::string& method, const std::string& path,
@@ -112,8 +196,9 @@ class DirectoryEnv {
     return doc.IsObject() ? doc["next"].GetInt64() : -1;
   }
 
-  // API calls logged since `position` (admin and token calls excluded).
-  std::vector<std::string> CallsSince(int64_t position) {
+  // Requests logged since `position` as "METHOD /path?query"; token calls
+  // only when `tokens` (they are excluded otherwise).
+  std::vector<std::string> CallsSince(int64_t position, bool tokens = false) {
     rapidjson::Document doc;
     const std::string body =
         Sim("GET", absl::StrCat("/_sim/requests?since=", position));
@@ -122,7 +207,7 @@ class DirectoryEnv {
     if (!doc.IsObject()) return calls;
     for (const auto& r : doc["requests"].GetArray()) {
       const std::string path = r["path"].GetString();
-      if (path.rfind("/oauth/", 0) == 0) continue;
+      if ((path.rfind("/oauth/", 0) == 0) != tokens) continue;
       std::string call = absl::StrCat(r["method"].GetString(), " ", path);
       const std::string query = r["query"].GetString();
       if (!query.empty()) absl::StrAppend(&call, "?", query);
@@ -131,25 +216,34 @@ class DirectoryEnv {
     return calls;
   }
 
+  // Moves the simulator's clock (tokens expire by it).
+  void AdvanceSimClock(absl::Duration by) {
+    Sim("POST",
+        absl::StrCat("/_sim/clock/advance?seconds=", absl::ToInt64Seconds(by)));
+  }
+
   void AddFault(const std::string& json) { Sim("POST", "/_sim/faults", json); }
   void ClearFaults() { Sim("DELETE", "/_sim/faults"); }
 
  private:
-  std::string PasswordToken(const std::string& user,
-                            const std::string& password) {
-    absl::StatusOr<std::string> token =
-        podio_sim::PasswordGrantToken(*http_, sim_url_, user, password);
-    EXPECT_TRUE(token.ok()) << token.status();
-    return token.value_or("");
+  // One cursor and state signing key shared by every server process.
+  std::string CursorKey() {
+    const std::string path = files_.dir + "/cursor_key";
+    if (cursor_key_written_) return path;
+    (void)WritePrivateFile(path, std::string(32, 'c') + "test-cursor-key");
+    cursor_key_written_ = true;
+    return path;
   }
 
   DirectoryEnvOptions options_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<Subprocess> sim_;
-  std::unique_ptr<Subprocess> server_;
+  ServerProcess server_;
+  ServiceFiles files_;
+  bool cursor_key_written_ = false;
   std::string sim_url_;
-  std::string accounts_file_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::map<std::string, std::string> accounts_;
 };
 
 }  // namespace unified::testing

@@ -5,6 +5,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/integration/directory_env.h"
 #include "tests/testing/status_matchers.h"
@@ -26,14 +27,29 @@ DirectoryEnvOptions TlsOptions(const std::string& server_ca) {
       "--tls_key=" + RunfilePath("tests/testing/tls/server.key")};
   options.extra_server_flags = {"--podio_ca_file=" +
                                 RunfilePath("tests/testing/tls/" + server_ca)};
+  options.link_accounts = false;
   return options;
 }
 
-grpc::Status GetMe(DirectoryEnv& env) {
+// Links the demo principal (a token request over TLS); the account or the
+// failure.
+grpc::Status Link(DirectoryEnv& env, std::string* id) {
+  auto stub = v1::IntegratedAccounts::NewStub(env.channel());
+  grpc::ClientContext context;
+  v1::LinkWithPasswordRequest request;
+  request.set_username("demo@example.com");
+  request.set_password("demo-password");
+  v1::IntegratedAccount account;
+  grpc::Status status = stub->LinkWithPassword(&context, request, &account);
+  *id = account.id();
+  return status;
+}
+
+grpc::Status GetMe(DirectoryEnv& env, const std::string& id) {
   auto stub = v1::UserDirectory::NewStub(env.channel());
   grpc::ClientContext context;
   v1::GetMeRequest request;
-  request.set_integrated_account_id("acct_demo");
+  request.set_integrated_account_id(id);
   v1::User me;
   return stub->GetMe(&context, request, &me);
 }
@@ -42,13 +58,16 @@ TEST(TlsIntegrationTest, TrustedCaConnects) {
   DirectoryEnv env(TlsOptions("ca.pem"),
                    RunfilePath("tests/testing/tls/ca.pem"));
   ASSERT_THAT(env.sim_url(), ::testing::StartsWith("https://localhost:"));
-  EXPECT_THAT(GetMe(env), IsOk());
+  std::string id;
+  ASSERT_THAT(Link(env, &id), IsOk());
+  EXPECT_THAT(GetMe(env, id), IsOk());
 }
 
 TEST(TlsIntegrationTest, UntrustedCertificateIsRefused) {
   DirectoryEnv env(TlsOptions("other_ca.pem"),
                    RunfilePath("tests/testing/tls/ca.pem"));
-  grpc::Status status = GetMe(env);
+  std::string id;
+  grpc::Status status = Link(env, &id);
   EXPECT_THAT(status, StatusIs(grpc::StatusCode::UNAVAILABLE));
   google::rpc::Status rich;
   ASSERT_TRUE(rich.ParseFromString(status.error_details()));

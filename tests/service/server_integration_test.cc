@@ -3,6 +3,8 @@
 // uses it), a unary call, and graceful shutdown on SIGTERM.
 #include <signal.h>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -20,7 +22,10 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/testing/api_key_channel.h"
+#include "tests/testing/service_files.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -41,19 +46,37 @@ using ::unified::testing::Subprocess;
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 
+// Secrets for one server, in a fresh directory: key ring, API key of tenant
+// "t1", client secret.
+const unified::testing::ServiceFiles& Files() {
+  static const auto* files =
+      new unified::testing::ServiceFiles(*unified::testing::WriteServiceFiles(
+          unified::testing::MakeTempDir("server"), {"t1"}));
+  return *files;
+}
+
+// Server flags: the files above (Podio is never called in these tests) and
+// `extra`.
+std::vector<std::string> ServerArgs(std::vector<std::string> extra) {
+  std::vector<std::string> args = Files().ServerFlags("http://127.0.0.1:9");
+  args.push_back("--http_listen=127.0.0.1:0");
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 class ServerIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto process =
-        Subprocess::Start(unified::testing::RunfilePath("service/server"),
-                          {"--listen=127.0.0.1:0", "--shutdown_grace=1s"});
+    auto process = Subprocess::Start(
+        unified::testing::RunfilePath("service/server"),
+        ServerArgs({"--listen=127.0.0.1:0", "--shutdown_grace=1s"}));
     ASSERT_THAT(process, IsOk());
     server_ = std::move(*process);
     auto address = server_->WaitForLine("listening on ", kStartTimeout);
     ASSERT_THAT(address, IsOk());
     address_ = *address;
     channel_ =
-        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+        unified::testing::ApiKeyChannel(address_, Files().api_keys.at("t1"));
     ASSERT_TRUE(channel_->WaitForConnected(
         absl::ToChronoTime(absl::Now() + kStartTimeout)));
   }
@@ -72,7 +95,8 @@ TEST_F(ServerIntegrationTest, ListensOnLoopbackWithAPickedPort) {
 
 TEST_F(ServerIntegrationTest, HealthReportsEveryServiceServing) {
   auto health = Health::NewStub(channel_);
-  for (const std::string service : {"", "unified.v1.UserDirectory"}) {
+  for (const std::string service :
+       {"", "unified.v1.UserDirectory", "unified.v1.IntegratedAccounts"}) {
     grpc::ClientContext context;
     HealthCheckRequest request;
     request.set_service(service);
@@ -293,17 +317,76 @@ TEST_F(ServerIntegrationTest, ShutsDownGracefullyOnSigterm) {
 TEST(ServerFlagsTest, RefusesAnAddressInUse) {
   auto first =
       Subprocess::Start(unified::testing::RunfilePath("service/server"),
-                        {"--listen=127.0.0.1:0"});
+                        ServerArgs({"--listen=127.0.0.1:0"}));
   ASSERT_THAT(first, IsOk());
   auto address = (*first)->WaitForLine("listening on ", kStartTimeout);
   ASSERT_THAT(address, IsOk());
   auto second =
       Subprocess::Start(unified::testing::RunfilePath("service/server"),
-                        {absl::StrCat("--listen=", *address)});
+                        ServerArgs({absl::StrCat("--listen=", *address)}));
   ASSERT_THAT(second, IsOk());
   absl::StatusOr<int> exit_code = (*second)->Wait(kStartTimeout);
   ASSERT_THAT(exit_code, IsOk());
   EXPECT_EQ(*exit_code, 1);
+}
+
+// Calls without a valid API key learn nothing, in either service.
+TEST_F(ServerIntegrationTest, CallsNeedAnApiKey) {
+  for (const std::string key :
+       {"", "uk_0000000000000000000000000000000000000000"}) {
+    auto channel = unified::testing::ApiKeyChannel(address_, key);
+    auto directory = v1::UserDirectory::NewStub(channel);
+    auto accounts = v1::IntegratedAccounts::NewStub(channel);
+    grpc::ClientContext c1;
+    v1::GetMeRequest me;
+    me.set_integrated_account_id("ia_0");
+    v1::User user;
+    grpc::Status status = directory->GetMe(&c1, me, &user);
+    EXPECT_THAT(status, StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+    google::rpc::Status rich;
+    ASSERT_TRUE(rich.ParseFromString(status.error_details()));
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(rich.details(0).UnpackTo(&info));
+    EXPECT_EQ(info.reason(),
+              key.empty() ? "API_KEY_MISSING" : "API_KEY_INVALID");
+    grpc::ClientContext c2;
+    v1::ListIntegratedAccountsResponse list;
+    EXPECT_THAT(accounts->ListIntegratedAccounts(
+                    &c2, v1::ListIntegratedAccountsRequest(), &list),
+                StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+  }
+}
+
+// Start-up refuses a missing or wrong-sized encryption key, and missing API
+// keys, with a message that says what to do.
+TEST(ServerFlagsTest, RefusesMissingSecretsClearly) {
+  const std::string dir = unified::testing::MakeTempDir("flags");
+  ASSERT_THAT(
+      unified::testing::WritePrivateFile(dir + "/short", "k1:c2hvcnQ=\n"),
+      IsOk());
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  } cases[] = {
+      {{"--encryption_keys_file="}, "UNIFIED_ENCRYPTION_KEYS"},
+      {{"--encryption_keys_file=" + dir + "/short"}, "exactly 32"},
+      {{"--api_keys_file="}, "UNIFIED_API_KEYS"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = ServerArgs({"--listen=127.0.0.1:0"});
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    const std::string log = dir + "/stderr-" + std::to_string(&c - cases);
+    auto server = Subprocess::Start(
+        unified::testing::RunfilePath("service/server"), args, log);
+    ASSERT_THAT(server, IsOk());
+    absl::StatusOr<int> exit_code = (*server)->Wait(kStartTimeout);
+    ASSERT_THAT(exit_code, IsOk());
+    EXPECT_EQ(*exit_code, 1);
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)),
+                           std::istreambuf_iterator<char>());
+    EXPECT_THAT(text, HasSubstr(c.message)) << c.flags[0];
+  }
 }
 
 }  // namespace

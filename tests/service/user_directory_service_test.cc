@@ -14,6 +14,8 @@
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "service/server.h"
+#include "service/tenants.h"
+#include "tests/testing/api_key_channel.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -158,17 +160,18 @@ class ServiceTest : public ::testing::Test {
     ASSERT_THAT(registry_.Register(std::move(fake)), IsOk());
     accounts_ = NewStaticAccountResolver(
         {{"acct_a", {"fake", "token-a"}}, {"acct_b", {"fake", "token-b"}}});
-    service_ = std::make_unique<UserDirectoryService>(accounts_.get(),
-                                                      &registry_, &cursors_);
+    NewApiKey key = GenerateApiKey("default");
+    tenants_ = *TenantAuthenticator::Parse(key.line);
+    service_ = std::make_unique<UserDirectoryService>(
+        &tenants_, accounts_.get(), &registry_, &cursors_);
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     auto server =
         Server::Start(options, {{"unified.v1.UserDirectory", service_.get()}});
     ASSERT_THAT(server, IsOk());
     server_ = std::move(*server);
-    stub_ = v1::UserDirectory::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                            grpc::InsecureChannelCredentials()));
+    stub_ = v1::UserDirectory::NewStub(unified::testing::ApiKeyChannel(
+        absl::StrCat("127.0.0.1:", server_->port()), key.key));
   }
 
   v1::ListUsersRequest Request(int limit,
@@ -202,6 +205,7 @@ class ServiceTest : public ::testing::Test {
   ConnectorRegistry registry_;
   FakeConnector* fake_ = nullptr;
   std::unique_ptr<AccountResolver> accounts_;
+  TenantAuthenticator tenants_;
   std::unique_ptr<UserDirectoryService> service_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<v1::UserDirectory::Stub> stub_;

@@ -28,7 +28,8 @@ std::string RunfilePath(absl::string_view workspace_relative) {
 }
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
-    const std::string& path, const std::vector<std::string>& args) {
+    const std::string& path, const std::vector<std::string>& args,
+    const std::string& stderr_file) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
@@ -47,6 +48,11 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   }
   if (pid == 0) {
     dup2(fds[1], STDOUT_FILENO);
+    if (!stderr_file.empty()) {
+      const int err =
+          open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (err >= 0) dup2(err, STDERR_FILENO);
+    }
     execv(path.c_str(), argv.data());
     _exit(127);
   }

@@ -23,9 +23,10 @@ std::string RunfilePath(absl::string_view workspace_relative);
 class Subprocess {
  public:
   // Starts `path` with `args` (argv[1..]). stdout is captured; stderr goes to
-  // the test's log.
+  // the test's log, or is appended to `stderr_file` when one is named.
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
-      const std::string& path, const std::vector<std::string>& args);
+      const std::string& path, const std::vector<std::string>& args,
+      const std::string& stderr_file = "");
 
   // Kills (SIGKILL) and reaps the child if it still runs.
   ~Subprocess();

@@ -18,8 +18,11 @@
 #include "absl/time/clock.h"
 #include "connectors/common/http_client.h"
 #include "grpcpp/grpcpp.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "rapidjson/document.h"
+#include "tests/testing/api_key_channel.h"
+#include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
@@ -61,23 +64,39 @@ struct Result {
   int64_t peak_kib = 0;
 };
 
-// Starts a fresh server on the simulator, streams, and reads its peak RSS.
+// Starts a fresh server on the simulator, links the demo principal,
+// streams, and reads the server's peak RSS.
 Result Measure(const std::string& server_path, const std::string& sim_url,
-               const std::string& token, bool slow, int slow_pages) {
+               bool slow, int slow_pages) {
   Result result;
-  const std::string accounts = absl::StrCat("/tmp/stream_rss_", getpid());
-  std::ofstream(accounts) << "acct podio " << token << "\n";
-  auto server = Subprocess::Start(
-      server_path, {"--listen=127.0.0.1:0", "--podio_api_base=" + sim_url,
-                    "--dev_accounts_file=" + accounts});
+  const std::string dir = testing::MakeTempDir("stream_rss");
+  auto files = testing::WriteServiceFiles(dir, {"bench"});
+  if (!files.ok()) return result;
+  std::vector<std::string> args = files->ServerFlags(sim_url);
+  args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
+  auto server = Subprocess::Start(server_path, args);
   if (!server.ok()) return result;
   auto address = (*server)->WaitForLine("listening on ", absl::Seconds(30));
   if (!address.ok()) return result;
-  auto stub = v1::UserDirectory::NewStub(
-      grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+  auto channel = testing::ApiKeyChannel(*address, files->api_keys["bench"]);
+  std::string account;
+  {
+    grpc::ClientContext link_context;
+    v1::LinkWithPasswordRequest link;
+    link.set_username("demo@example.com");
+    link.set_password("demo-password");
+    v1::IntegratedAccount linked;
+    if (!v1::IntegratedAccounts::NewStub(channel)
+             ->LinkWithPassword(&link_context, link, &linked)
+             .ok()) {
+      return result;
+    }
+    account = linked.id();
+  }
+  auto stub = v1::UserDirectory::NewStub(channel);
   grpc::ClientContext context;
   v1::ListUsersRequest request;
-  request.set_integrated_account_id("acct");
+  request.set_integrated_account_id(account);
   request.set_limit(500);
   auto reader = stub->StreamUsers(&context, request);
   v1::ListUsersResponse message;
@@ -94,7 +113,6 @@ Result Measure(const std::string& server_path, const std::string& sim_url,
   reader->Finish();
   (*server)->Signal(SIGTERM);
   (void)(*server)->Wait(absl::Seconds(30));
-  std::remove(accounts.c_str());
   return result;
 }
 
@@ -110,16 +128,11 @@ int Run(const char* argv0) {
     options.threads = 8;
     auto sim = podio_sim::Simulator::Start(options);
     if (!sim.ok()) return 1;
-    auto http = NewCurlHttpClient({});
-    absl::StatusOr<std::string> granted =
-        podio_sim::PasswordGrantToken(*http, (*sim)->base_url());
-    if (!granted.ok()) return 1;
-    const std::string token = *granted;
     const int slow_pages = absl::GetFlag(FLAGS_slow_pages);
     (large ? large_fast : small_fast) =
-        Measure(server_path, (*sim)->base_url(), token, false, slow_pages);
+        Measure(server_path, (*sim)->base_url(), false, slow_pages);
     (large ? large_slow : small_slow) =
-        Measure(server_path, (*sim)->base_url(), token, true, slow_pages);
+        Measure(server_path, (*sim)->base_url(), true, slow_pages);
   }
   auto row = [](const char* name, const Result& r) {
     std::printf("  %-28s %9lld users  peak RSS %7.1f MiB\n", name,

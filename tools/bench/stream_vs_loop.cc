@@ -20,7 +20,9 @@
 #include "service/account_resolver.h"
 #include "service/cursor.h"
 #include "service/server.h"
+#include "service/tenants.h"
 #include "service/user_directory_service.h"
+#include "tests/testing/api_key_channel.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
@@ -63,15 +65,16 @@ int Run() {
   std::unique_ptr<AccountResolver> accounts =
       NewStaticAccountResolver({{"acct", {"podio", token}}});
   CursorCodec cursors(RandomCursorKey());
-  UserDirectoryService service(accounts.get(), &registry, &cursors);
+  const NewApiKey key = GenerateApiKey("bench");
+  const TenantAuthenticator tenants = *TenantAuthenticator::Parse(key.line);
+  UserDirectoryService service(&tenants, accounts.get(), &registry, &cursors);
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   auto server =
       Server::Start(server_options, {{"unified.v1.UserDirectory", &service}});
   if (!server.ok()) return 1;
-  auto stub = v1::UserDirectory::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                          grpc::InsecureChannelCredentials()));
+  auto stub = v1::UserDirectory::NewStub(testing::ApiKeyChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()), key.key));
 
   auto stream = [&]() -> std::pair<absl::Duration, int64_t> {
     const absl::Time start = absl::Now();

@@ -1,0 +1,63 @@
+// A provider's auth scheme, as the account layer needs it: the authorize URL
+// of the OAuth 2.0 code flow, the token endpoint's grants, and checking a
+// token someone hands us. Vendor neutral; connectors implement it.
+#ifndef CONNECTORS_AUTH_H_
+#define CONNECTORS_AUTH_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace unified {
+
+// What a token endpoint granted. Holds secrets: never log it.
+struct Grant {
+  std::string access_token;
+  std::string refresh_token;  // May be "" (no refresh possible).
+  absl::Time expires_at = absl::InfinitePast();
+  std::string scope;
+  // Who the token acts for at the provider (Podio: "user" or "app" and id).
+  std::string ref_type;
+  std::string ref_id;
+};
+
+// Thread-safe. Errors (ErrorInfo reasons):
+//   INVALID_ARGUMENT  INVALID_GRANT: the provider refused the code, password,
+//                     app token or refresh token (metadata upstream_error,
+//                     upstream_error_detail).
+//   FAILED_PRECONDITION OAUTH_CLIENT_REJECTED: our client id or secret is
+//                     wrong (a server configuration problem).
+//   UNAUTHENTICATED   CREDENTIALS_REJECTED: Identify's token was refused.
+//   RESOURCE_EXHAUSTED UPSTREAM_RATE_LIMITED (+ RetryInfo).
+//   UNAVAILABLE / DEADLINE_EXCEEDED: transport or 5xx; nothing is known
+//                     about the credentials.
+class ProviderAuth {
+ public:
+  virtual ~ProviderAuth() = default;
+  virtual std::string provider() const = 0;
+  // The provider's usual access-token lifetime (for imports without one).
+  virtual absl::Duration default_access_lifetime() const = 0;
+  // The page a browser is sent to for consent.
+  virtual std::string AuthorizeUrl(const std::string& redirect_uri,
+                                   const std::string& state) const = 0;
+  virtual absl::StatusOr<Grant> ExchangeCode(const std::string& code,
+                                             const std::string& redirect_uri,
+                                             absl::Time deadline) = 0;
+  virtual absl::StatusOr<Grant> PasswordGrant(const std::string& username,
+                                              const std::string& password,
+                                              absl::Time deadline) = 0;
+  virtual absl::StatusOr<Grant> AppGrant(int64_t app_id,
+                                         const std::string& app_token,
+                                         absl::Time deadline) = 0;
+  virtual absl::StatusOr<Grant> Refresh(const std::string& refresh_token,
+                                        absl::Time deadline) = 0;
+  // Who `access_token` acts for (ref_type, ref_id; other fields empty).
+  virtual absl::StatusOr<Grant> Identify(const std::string& access_token,
+                                         absl::Time deadline) = 0;
+};
+
+}  // namespace unified
+
+#endif  // CONNECTORS_AUTH_H_

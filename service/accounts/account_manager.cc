@@ -1,0 +1,440 @@
+#include "service/accounts/account_manager.h"
+
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/error_details.h"
+#include "connectors/common/status_macros.h"
+
+namespace unified::accounts {
+
+// One account's token source: the opened access token this process uses,
+// guarded by the in-process single-flight mutex.
+class AccountManager::Entry final : public TokenSource {
+ public:
+  Entry(AccountManager* manager, std::string tenant, std::string id,
+        absl::Duration jitter)
+      : manager_(manager),
+        tenant_(std::move(tenant)),
+        id_(std::move(id)),
+        jitter_(jitter) {}
+
+  absl::StatusOr<std::string> AccessToken() override {
+    return manager_->AccessToken(*this);
+  }
+  absl::StatusOr<std::string> Refresh(const std::string& rejected) override {
+    return manager_->Refresh(*this, rejected, /*force=*/false);
+  }
+
+  const std::string& tenant() const { return tenant_; }
+  const std::string& id() const { return id_; }
+  absl::Duration jitter() const { return jitter_; }
+
+  // Guards the cached token and serializes refreshes of this account.
+  absl::Mutex mu;
+  std::string token ABSL_GUARDED_BY(mu);
+  absl::Time expires_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  int64_t version ABSL_GUARDED_BY(mu) = -1;
+
+ private:
+  AccountManager* const manager_;
+  const std::string tenant_;
+  const std::string id_;
+  const absl::Duration jitter_;
+};
+
+namespace {
+
+constexpr char kAccessField[] = "access_token";
+constexpr char kRefreshField[] = "refresh_token";
+
+SealContext Context(const std::string& tenant, const std::string& id,
+                    const char* field) {
+  return SealContext{tenant, id, field};
+}
+
+std::string NewAccountId() {
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof(bytes));
+  return absl::StrCat(
+      "ia_", absl::BytesToHexString(absl::string_view(
+                 reinterpret_cast<const char*>(bytes), sizeof(bytes))));
+}
+
+absl::Status NeedsReauth(const AccountRecord& record) {
+  return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
+                           "integrated account '", record.id,
+                           "' needs re-authorization: ", record.status_reason)),
+                       "NEEDS_REAUTH", {{"integrated_account_id", record.id}});
+}
+
+std::string Key(const std::string& tenant, const std::string& id) {
+  return absl::StrCat(tenant.size(), ":", tenant, id);
+}
+
+}  // namespace
+
+AccountManager::AccountManager(CredentialStore* store, const Sealer* sealer,
+                               std::map<std::string, ProviderAuth*> auths,
+                               Clock* clock, AccountManagerOptions options)
+    : store_(store),
+      sealer_(sealer),
+      auths_(std::move(auths)),
+      clock_(clock),
+      options_(options) {}
+
+AccountManager::~AccountManager() = default;
+
+ProviderAuth* AccountManager::auth(const std::string& provider) const {
+  auto it = auths_.find(provider);
+  return it == auths_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<AccountManager::Entry> AccountManager::EntryFor(
+    const std::string& tenant, const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Entry>& entry = entries_[Key(tenant, id)];
+  if (entry == nullptr) {
+    absl::BitGen bitgen;
+    const absl::Duration jitter =
+        options_.refresh_jitter > absl::ZeroDuration()
+            ? absl::Milliseconds(absl::Uniform<int64_t>(
+                  bitgen, 0,
+                  absl::ToInt64Milliseconds(options_.refresh_jitter) + 1))
+            : absl::ZeroDuration();
+    entry = std::make_shared<Entry>(this, tenant, id, jitter);
+  }
+  return entry;
+}
+
+bool AccountManager::NearExpiry(const Entry& entry,
+                                absl::Time expires_at) const {
+  return clock_->Now() + options_.refresh_margin + entry.jitter() >= expires_at;
+}
+
+absl::StatusOr<ResolvedAccount> AccountManager::Resolve(
+    const std::string& tenant, const std::string& account_id) {
+  ASSIGN_OR_RETURN(AccountRecord record, store_->Get(tenant, account_id));
+  if (record.status != AccountStatus::kActive) return NeedsReauth(record);
+  std::shared_ptr<Entry> entry = EntryFor(tenant, account_id);
+  {
+    // A peer (or an earlier call) changed the row: re-open it on next use.
+    absl::MutexLock lock(&entry->mu);
+    if (entry->version != record.version) entry->token.clear();
+  }
+  return ResolvedAccount{record.id, record.provider, entry};
+}
+
+absl::StatusOr<std::string> AccountManager::AccessToken(Entry& entry) {
+  {
+    absl::MutexLock lock(&entry.mu);
+    if (!entry.token.empty() && !NearExpiry(entry, entry.expires_at)) {
+      return entry.token;
+    }
+  }
+  return Refresh(entry, "", /*force=*/false);
+}
+
+absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
+                                                    const std::string& rejected,
+                                                    bool force) {
+  // In-process single flight: callers queue here; the first refreshes, the
+  // rest find its token (not `rejected`, not near expiry) and use it.
+  absl::MutexLock lock(&entry.mu);
+  if (!force && !entry.token.empty() && entry.token != rejected &&
+      !NearExpiry(entry, entry.expires_at)) {
+    return entry.token;
+  }
+  absl::Status outcome = absl::OkStatus();
+  std::string token;
+  absl::Time expires_at;
+  int64_t version = 0;
+  absl::Status stored = store_->WithLockedAccount(
+      entry.tenant(), entry.id(), options_.lock_timeout,
+      [&](const AccountRecord& current)
+          -> absl::StatusOr<std::optional<AccountRecord>> {
+        if (current.status != AccountStatus::kActive) {
+          return NeedsReauth(current);
+        }
+        ASSIGN_OR_RETURN(
+            std::string access,
+            sealer_->Open(Context(current.tenant, current.id, kAccessField),
+                          current.sealed_access_token));
+        if (!force && access != rejected &&
+            !NearExpiry(entry, current.access_expires_at)) {
+          // A peer refreshed while we waited, or the store simply has a
+          // good token: use it.
+          token = access;
+          expires_at = current.access_expires_at;
+          version = current.version;
+          return std::nullopt;
+        }
+        ProviderAuth* provider_auth = auth(current.provider);
+        if (provider_auth == nullptr) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("no auth scheme for '", current.provider, "'"));
+        }
+        AccountRecord next = current;
+        std::string refresh_token;
+        if (!current.sealed_refresh_token.empty()) {
+          ASSIGN_OR_RETURN(
+              refresh_token,
+              sealer_->Open(Context(current.tenant, current.id, kRefreshField),
+                            current.sealed_refresh_token));
+        }
+        if (refresh_token.empty()) {
+          next.status = AccountStatus::kNeedsReauth;
+          next.status_reason =
+              "the access token expired and there is no "
+              "refresh token";
+          next.updated_at = clock_->Now();
+          outcome = NeedsReauth(next);
+          return next;
+        }
+        absl::StatusOr<Grant> grant = provider_auth->Refresh(
+            refresh_token, clock_->Now() + options_.refresh_timeout);
+        if (!grant.ok()) {
+          std::optional<google::rpc::ErrorInfo> info =
+              GetErrorInfo(grant.status());
+          if (info && info->reason() == "INVALID_GRANT") {
+            // The provider refused the refresh token: only a new consent
+            // helps. The old credentials stay (sealed) for the record.
+            next.status = AccountStatus::kNeedsReauth;
+            next.status_reason =
+                absl::StrCat("the provider refused the refresh token (",
+                             info->metadata().count("upstream_error")
+                                 ? info->metadata().at("upstream_error")
+                                 : "invalid_grant",
+                             ")");
+            next.updated_at = clock_->Now();
+            outcome = NeedsReauth(next);
+            return next;
+          }
+          // Transport, 5xx, rate limit, client misconfiguration: nothing is
+          // known about the credentials; keep them as they are.
+          return grant.status();
+        }
+        if (options_.crash_after_refresh_for_testing) {
+          std::fprintf(stderr, "accounts: crashing before persisting\n");
+          _exit(86);
+        }
+        if (grant->refresh_token.empty()) grant->refresh_token = refresh_token;
+        ASSIGN_OR_RETURN(next, Sealed(std::move(next), *grant));
+        next.status = AccountStatus::kActive;
+        next.status_reason.clear();
+        token = grant->access_token;
+        expires_at = grant->expires_at;
+        version = current.version + 1;
+        return next;
+      });
+  if (!stored.ok()) {
+    entry.token.clear();
+    return stored;
+  }
+  if (!outcome.ok()) {
+    entry.token.clear();
+    return outcome;
+  }
+  // Persisted (or read back) before anyone uses it.
+  entry.token = token;
+  entry.expires_at = expires_at;
+  entry.version = version;
+  return token;
+}
+
+absl::StatusOr<AccountRecord> AccountManager::Sealed(AccountRecord record,
+                                                     const Grant& grant) const {
+  ASSIGN_OR_RETURN(
+      record.sealed_access_token,
+      sealer_->Seal(Context(record.tenant, record.id, kAccessField),
+                    grant.access_token));
+  record.sealed_refresh_token.clear();
+  if (!grant.refresh_token.empty()) {
+    ASSIGN_OR_RETURN(
+        record.sealed_refresh_token,
+        sealer_->Seal(Context(record.tenant, record.id, kRefreshField),
+                      grant.refresh_token));
+  }
+  record.access_expires_at = grant.expires_at;
+  if (!grant.scope.empty()) record.scope = grant.scope;
+  record.updated_at = clock_->Now();
+  return record;
+}
+
+absl::StatusOr<AccountRecord> AccountManager::Link(
+    const std::string& tenant, const std::string& provider, const Grant& grant,
+    const std::string& link_method, const std::string& existing_id) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<AccountRecord> existing;
+    if (!existing_id.empty()) {
+      ASSIGN_OR_RETURN(existing, store_->Get(tenant, existing_id));
+      if (existing->provider != provider ||
+          existing->ref_type != grant.ref_type ||
+          existing->ref_id != grant.ref_id) {
+        return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
+                                 "integrated account '", existing_id,
+                                 "' is linked as ", existing->ref_type, " ",
+                                 existing->ref_id, "; the new consent is for ",
+                                 grant.ref_type, " ", grant.ref_id)),
+                             "IDENTITY_MISMATCH");
+      }
+    } else {
+      ASSIGN_OR_RETURN(existing,
+                       store_->FindByIdentity(tenant, provider, grant.ref_type,
+                                              grant.ref_id));
+    }
+    if (existing) {
+      AccountRecord updated;
+      RETURN_IF_ERROR(store_->WithLockedAccount(
+          tenant, existing->id, options_.lock_timeout,
+          [&](const AccountRecord& current)
+              -> absl::StatusOr<std::optional<AccountRecord>> {
+            AccountRecord next = current;
+            next.status = AccountStatus::kActive;
+            next.status_reason.clear();
+            next.link_method = link_method;
+            ASSIGN_OR_RETURN(next, Sealed(std::move(next), grant));
+            next.scope = grant.scope;
+            updated = next;
+            updated.version = current.version + 1;
+            return next;
+          }));
+      return updated;
+    }
+    AccountRecord record;
+    record.tenant = tenant;
+    record.id = NewAccountId();
+    record.provider = provider;
+    record.ref_type = grant.ref_type;
+    record.ref_id = grant.ref_id;
+    record.link_method = link_method;
+    record.created_at = clock_->Now();
+    ASSIGN_OR_RETURN(record, Sealed(std::move(record), grant));
+    record.scope = grant.scope;
+    absl::Status inserted = store_->Insert(record);
+    if (inserted.ok()) return record;
+    // A concurrent link of the same identity won: update it instead.
+    if (inserted.code() != absl::StatusCode::kAlreadyExists) return inserted;
+  }
+  return absl::AbortedError("the account was linked concurrently; retry");
+}
+
+absl::StatusOr<AccountRecord> AccountManager::Import(
+    const std::string& tenant, const std::string& provider, Grant tokens) {
+  ProviderAuth* provider_auth = auth(provider);
+  if (provider_auth == nullptr) {
+    return WithErrorInfo(absl::InvalidArgumentError(
+                             absl::StrCat("unknown provider '", provider, "'")),
+                         "UNKNOWN_PROVIDER");
+  }
+  const absl::Time deadline = clock_->Now() + options_.refresh_timeout;
+  absl::StatusOr<Grant> who =
+      provider_auth->Identify(tokens.access_token, deadline);
+  if (!who.ok()) {
+    std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(who.status());
+    if (!info || info->reason() != "CREDENTIALS_REJECTED") return who.status();
+    if (tokens.refresh_token.empty()) {
+      return WithErrorInfo(
+          absl::InvalidArgumentError(
+              "the provider refused the access token and no refresh token "
+              "was given"),
+          "INVALID_GRANT");
+    }
+    ASSIGN_OR_RETURN(Grant fresh,
+                     provider_auth->Refresh(tokens.refresh_token, deadline));
+    if (fresh.refresh_token.empty()) fresh.refresh_token = tokens.refresh_token;
+    return Link(tenant, provider, fresh, "import");
+  }
+  tokens.ref_type = who->ref_type;
+  tokens.ref_id = who->ref_id;
+  if (tokens.expires_at == absl::InfinitePast()) {
+    tokens.expires_at =
+        clock_->Now() + provider_auth->default_access_lifetime();
+  }
+  return Link(tenant, provider, tokens, "import");
+}
+
+absl::StatusOr<AccountRecord> AccountManager::Get(const std::string& tenant,
+                                                  const std::string& id) {
+  return store_->Get(tenant, id);
+}
+
+absl::StatusOr<std::vector<AccountRecord>> AccountManager::List(
+    const std::string& tenant, const std::string& after_id, int limit) {
+  return store_->List(tenant, after_id, limit);
+}
+
+absl::Status AccountManager::Delete(const std::string& tenant,
+                                    const std::string& id) {
+  RETURN_IF_ERROR(store_->Delete(tenant, id));
+  absl::MutexLock lock(&mu_);
+  entries_.erase(Key(tenant, id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AccountRecord> AccountManager::ForceRefresh(
+    const std::string& tenant, const std::string& id) {
+  ASSIGN_OR_RETURN(AccountRecord record, store_->Get(tenant, id));
+  if (record.status != AccountStatus::kActive) return NeedsReauth(record);
+  std::shared_ptr<Entry> entry = EntryFor(tenant, id);
+  RETURN_IF_ERROR(Refresh(*entry, "", /*force=*/true).status());
+  return store_->Get(tenant, id);
+}
+
+AccountRecord WithoutCredentials(AccountRecord record) {
+  record.sealed_access_token.clear();
+  record.sealed_refresh_token.clear();
+  return record;
+}
+
+absl::StatusOr<int64_t> Rewrap(CredentialStore& store, const Sealer& sealer) {
+  int64_t rewritten = 0;
+  std::string after_tenant;
+  std::string after_id;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<AccountRecord> page,
+                     store.ListAll(after_tenant, after_id, 100));
+    if (page.empty()) break;
+    after_tenant = page.back().tenant;
+    after_id = page.back().id;
+    for (const AccountRecord& listed : page) {
+      const std::string newest = sealer.newest_key_id();
+      if (Sealer::KeyIdOf(listed.sealed_access_token) == newest &&
+          (listed.sealed_refresh_token.empty() ||
+           Sealer::KeyIdOf(listed.sealed_refresh_token) == newest)) {
+        continue;
+      }
+      bool changed = false;
+      absl::Status s = store.WithLockedAccount(
+          listed.tenant, listed.id, absl::Seconds(30),
+          [&](const AccountRecord& current)
+              -> absl::StatusOr<std::optional<AccountRecord>> {
+            AccountRecord next = current;
+            for (auto [field, sealed] :
+                 {std::make_pair(kAccessField, &next.sealed_access_token),
+                  std::make_pair(kRefreshField, &next.sealed_refresh_token)}) {
+              if (sealed->empty() || Sealer::KeyIdOf(*sealed) == newest) {
+                continue;
+              }
+              const SealContext context =
+                  Context(current.tenant, current.id, field);
+              ASSIGN_OR_RETURN(std::string plain,
+                               sealer.Open(context, *sealed));
+              ASSIGN_OR_RETURN(*sealed, sealer.Seal(context, plain));
+              changed = true;
+            }
+            if (!changed) return std::nullopt;
+            return next;
+          });
+      if (absl::IsNotFound(s)) continue;  // Deleted meanwhile.
+      RETURN_IF_ERROR(s);
+      if (changed) ++rewritten;
+    }
+  }
+  return rewritten;
+}
+
+}  // namespace unified::accounts

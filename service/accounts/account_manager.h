@@ -1,0 +1,125 @@
+// Integrated accounts: linking (every grant), reading, unlinking, and the
+// credentials behind provider calls. Tokens are sealed before they reach the
+// store and opened only to be injected. Refresh is proactive (before expiry,
+// with jitter) and on the provider's rejection, single-flight per account
+// inside the process (one mutex) and across processes (the store's row
+// lock; after waiting, a peer's fresh token is re-read and used). New tokens
+// are persisted before use; a refused refresh token marks the account
+// NEEDS_REAUTH; transport errors and lock timeouts never do; a failed refresh
+// never loses the old credentials.
+#ifndef SERVICE_ACCOUNTS_ACCOUNT_MANAGER_H_
+#define SERVICE_ACCOUNTS_ACCOUNT_MANAGER_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "connectors/auth.h"
+#include "connectors/common/clock.h"
+#include "service/account_resolver.h"
+#include "service/accounts/credential_store.h"
+#include "service/accounts/sealer.h"
+
+namespace unified::accounts {
+
+struct AccountManagerOptions {
+  // Refresh when the access token expires within this margin plus a random
+  // share of `refresh_jitter` (so replicas and accounts spread out).
+  absl::Duration refresh_margin = absl::Minutes(5);
+  absl::Duration refresh_jitter = absl::Minutes(5);
+  // Longest wait for a peer's refresh (the store's row lock).
+  absl::Duration lock_timeout = absl::Seconds(30);
+  // Budget of one token request.
+  absl::Duration refresh_timeout = absl::Seconds(30);
+  // Test only: end the process after a refresh answer arrives and before it
+  // is persisted (to prove such a crash loses nothing usable).
+  bool crash_after_refresh_for_testing = false;
+};
+
+// What the API shows of an account: no credential.
+struct AccountView {
+  AccountRecord record;  // Sealed fields cleared.
+};
+
+// Thread-safe. Not owning the store, sealer, auths or clock.
+class AccountManager final : public AccountResolver {
+ public:
+  AccountManager(CredentialStore* store, const Sealer* sealer,
+                 std::map<std::string, ProviderAuth*> auths, Clock* clock,
+                 AccountManagerOptions options);
+  ~AccountManager() override;
+
+  // AccountResolver: the account's provider and a token source.
+  // FAILED_PRECONDITION (reason NEEDS_REAUTH) when it needs re-authorization.
+  absl::StatusOr<ResolvedAccount> Resolve(
+      const std::string& tenant, const std::string& account_id) override;
+
+  // Links what `grant` acts for under `tenant`: the account already linked
+  // as that identity (or `existing_id`, which must then be that identity) is
+  // updated and keeps its id; otherwise a new account is created.
+  absl::StatusOr<AccountRecord> Link(const std::string& tenant,
+                                     const std::string& provider,
+                                     const Grant& grant,
+                                     const std::string& link_method,
+                                     const std::string& existing_id = "");
+
+  // Checks imported tokens with the provider (refreshing an expired access
+  // token when a refresh token is given), then links them.
+  absl::StatusOr<AccountRecord> Import(const std::string& tenant,
+                                       const std::string& provider,
+                                       Grant tokens);
+
+  absl::StatusOr<AccountRecord> Get(const std::string& tenant,
+                                    const std::string& id);
+  absl::StatusOr<std::vector<AccountRecord>> List(const std::string& tenant,
+                                                  const std::string& after_id,
+                                                  int limit);
+  absl::Status Delete(const std::string& tenant, const std::string& id);
+  // Refreshes now (single-flight as always).
+  absl::StatusOr<AccountRecord> ForceRefresh(const std::string& tenant,
+                                             const std::string& id);
+
+  ProviderAuth* auth(const std::string& provider) const;
+
+  // Token source of one account (defined in the .cc).
+  class Entry;
+
+ private:
+  std::shared_ptr<Entry> EntryFor(const std::string& tenant,
+                                  const std::string& id);
+  // Makes `entry` hold a usable token: refreshes under both locks when
+  // `force`, when the store's token is `rejected`, or when it is near expiry.
+  absl::StatusOr<std::string> Refresh(Entry& entry, const std::string& rejected,
+                                      bool force);
+  absl::StatusOr<std::string> AccessToken(Entry& entry);
+  bool NearExpiry(const Entry& entry, absl::Time expires_at) const;
+  absl::StatusOr<AccountRecord> Sealed(AccountRecord record,
+                                       const Grant& grant) const;
+
+  CredentialStore* const store_;
+  const Sealer* const sealer_;
+  const std::map<std::string, ProviderAuth*> auths_;
+  Clock* const clock_;
+  const AccountManagerOptions options_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// Removes the sealed credentials from a record meant for display.
+AccountRecord WithoutCredentials(AccountRecord record);
+
+// Re-encrypts every stored credential not sealed with the newest key, one
+// account at a time under its lock (safe while servers run). Returns how many
+// accounts were rewritten.
+absl::StatusOr<int64_t> Rewrap(CredentialStore& store, const Sealer& sealer);
+
+}  // namespace unified::accounts
+
+#endif  // SERVICE_ACCOUNTS_ACCOUNT_MANAGER_H_

@@ -1,0 +1,91 @@
+#include "service/accounts/config.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "connectors/common/status_macros.h"
+
+namespace unified::accounts {
+namespace {
+
+absl::Status MakeDirs(const std::string& path) {
+  for (size_t slash = 1; slash != std::string::npos;) {
+    slash = path.find('/', slash + 1);
+    const std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create ", prefix, ": ", std::strerror(errno)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ResolveDataDir(const std::string& flag) {
+  std::string dir = flag;
+  if (dir.empty()) {
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+      dir = absl::StrCat(xdg, "/unified-directory");
+    } else if (const char* home = std::getenv("HOME"); home && *home) {
+      dir = absl::StrCat(home, "/.local/share/unified-directory");
+    } else {
+      return absl::FailedPreconditionError(
+          "no --data_dir, $XDG_DATA_HOME or $HOME");
+    }
+  }
+  RETURN_IF_ERROR(MakeDirs(dir));
+  return dir;
+}
+
+std::string ResolveStoreUrl(const std::string& store,
+                            const std::string& data_dir) {
+  return store.empty() ? absl::StrCat("sqlite:", data_dir, "/accounts.db")
+                       : store;
+}
+
+absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
+                                       const std::string& what) {
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read ", what, " file ", file));
+    }
+    return std::string((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+  }
+  if (const char* value = std::getenv(env); value != nullptr && *value) {
+    return std::string(value);
+  }
+  return absl::NotFoundError(absl::StrCat("no ", what,
+                                          ": pass its file with a flag or "
+                                          "set $",
+                                          env));
+}
+
+absl::StatusOr<Sealer> LoadSealer(const std::string& file) {
+  absl::StatusOr<std::string> text =
+      ReadSecret(file, "UNIFIED_ENCRYPTION_KEYS", "encryption key ring");
+  if (!text.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        text.status().message(),
+        " (--encryption_keys_file; entries KEY_ID:BASE64 of 32 random bytes, "
+        "e.g. made by `accounts_admin new-key k1`)"));
+  }
+  ASSIGN_OR_RETURN(std::vector<SealKey> keys, ParseKeyRing(*text));
+  absl::StatusOr<Sealer> sealer = Sealer::Create(std::move(keys));
+  if (!sealer.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("encryption key ring: ", sealer.status().message()));
+  }
+  return sealer;
+}
+
+}  // namespace unified::accounts

@@ -1,0 +1,33 @@
+// Configuration shared by the server and the admin tool: where the data
+// directory and store are, and reading secrets from files or environment
+// variables (never from flags, which `ps` shows).
+#ifndef SERVICE_ACCOUNTS_CONFIG_H_
+#define SERVICE_ACCOUNTS_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "service/accounts/sealer.h"
+
+namespace unified::accounts {
+
+// `flag` if set, else $XDG_DATA_HOME/unified-directory, else
+// $HOME/.local/share/unified-directory; created with mode 0700.
+absl::StatusOr<std::string> ResolveDataDir(const std::string& flag);
+
+// `store` if set, else "sqlite:<data_dir>/accounts.db".
+std::string ResolveStoreUrl(const std::string& store,
+                            const std::string& data_dir);
+
+// The text of `file` if set, else of environment variable `env`; NOT_FOUND
+// naming both when neither is set.
+absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
+                                       const std::string& what);
+
+// The key ring from `file` or $UNIFIED_ENCRYPTION_KEYS, checked: start-up
+// fails with a clear message when absent or when a key is not 32 bytes.
+absl::StatusOr<Sealer> LoadSealer(const std::string& file);
+
+}  // namespace unified::accounts
+
+#endif  // SERVICE_ACCOUNTS_CONFIG_H_

@@ -1,0 +1,309 @@
+#include "service/accounts/credential_store.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "connectors/common/error_details.h"
+#include "connectors/common/status_macros.h"
+
+namespace unified::accounts {
+namespace {
+
+// Migrations in order; entry i brings the schema to version i + 1. Plain
+// SQL that SQLite and PostgreSQL both accept. Never edit an applied one:
+// append.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE accounts (
+  tenant TEXT NOT NULL,
+  id TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_reason TEXT NOT NULL,
+  ref_type TEXT NOT NULL,
+  ref_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  link_method TEXT NOT NULL,
+  access_expires_ms BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  version BIGINT NOT NULL,
+  access_token TEXT NOT NULL,
+  refresh_token TEXT NOT NULL,
+  PRIMARY KEY (tenant, id)
+);
+CREATE UNIQUE INDEX accounts_identity
+  ON accounts (tenant, provider, ref_type, ref_id);
+CREATE TABLE consumed_states (
+  nonce TEXT PRIMARY KEY,
+  expires_ms BIGINT NOT NULL
+);
+)sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
+              CredentialStore::kSchemaVersion);
+
+constexpr char kColumns[] =
+    "tenant, id, provider, status, status_reason, ref_type, ref_id, scope, "
+    "link_method, access_expires_ms, created_ms, updated_ms, version, "
+    "access_token, refresh_token";
+
+std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
+
+absl::Time FromMs(const std::optional<std::string>& text) {
+  int64_t ms = 0;
+  if (text) (void)absl::SimpleAtoi(*text, &ms);
+  return absl::FromUnixMillis(ms);
+}
+
+const char* StatusText(AccountStatus status) {
+  return status == AccountStatus::kActive ? "active" : "needs_reauth";
+}
+
+absl::StatusOr<AccountRecord> FromRow(const SqlRow& row) {
+  if (row.size() != 15) return absl::InternalError("unexpected row shape");
+  auto text = [&](int i) { return row[i].value_or(""); };
+  AccountRecord r;
+  r.tenant = text(0);
+  r.id = text(1);
+  r.provider = text(2);
+  r.status = text(3) == "active" ? AccountStatus::kActive
+                                 : AccountStatus::kNeedsReauth;
+  r.status_reason = text(4);
+  r.ref_type = text(5);
+  r.ref_id = text(6);
+  r.scope = text(7);
+  r.link_method = text(8);
+  r.access_expires_at = FromMs(row[9]);
+  r.created_at = FromMs(row[10]);
+  r.updated_at = FromMs(row[11]);
+  (void)absl::SimpleAtoi(text(12), &r.version);
+  r.sealed_access_token = text(13);
+  r.sealed_refresh_token = text(14);
+  return r;
+}
+
+std::vector<std::string> Values(const AccountRecord& r) {
+  return {r.tenant,
+          r.id,
+          r.provider,
+          StatusText(r.status),
+          r.status_reason,
+          r.ref_type,
+          r.ref_id,
+          r.scope,
+          r.link_method,
+          Ms(r.access_expires_at),
+          Ms(r.created_at),
+          Ms(r.updated_at),
+          absl::StrCat(r.version),
+          r.sealed_access_token,
+          r.sealed_refresh_token};
+}
+
+absl::Status NotFound(const std::string& id) {
+  return WithErrorInfo(absl::NotFoundError(absl::StrCat("integrated account '",
+                                                        id, "' not found")),
+                       "INTEGRATED_ACCOUNT_NOT_FOUND");
+}
+
+// Runs `body` in a locked transaction on `c`, committing when it succeeds.
+absl::Status InTransaction(SqlDatabase::Lease& c, absl::Duration lock_timeout,
+                           const std::function<absl::Status()>& body) {
+  RETURN_IF_ERROR(c->BeginLocked(lock_timeout));
+  absl::Status s = body();
+  if (s.ok()) {
+    absl::StatusOr<std::vector<SqlRow>> commit = c->Query("COMMIT");
+    if (commit.ok()) return absl::OkStatus();
+    s = commit.status();
+  }
+  (void)c->Query("ROLLBACK");
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CredentialStore>> CredentialStore::Open(
+    std::unique_ptr<SqlDatabase> db) {
+  std::unique_ptr<CredentialStore> store(new CredentialStore(std::move(db)));
+  RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+absl::StatusOr<std::unique_ptr<CredentialStore>> CredentialStore::OpenUrl(
+    const std::string& url) {
+  if (absl::StartsWith(url, "postgresql://") ||
+      absl::StartsWith(url, "postgres://")) {
+    ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenPostgres(url));
+    return Open(std::move(db));
+  }
+  std::string path = url;
+  if (absl::StartsWith(path, "sqlite:")) path = path.substr(7);
+  if (path.empty()) {
+    return absl::InvalidArgumentError("the store URL names no SQLite file");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenSqlite(path));
+  return Open(std::move(db));
+}
+
+absl::Status CredentialStore::Migrate() {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return InTransaction(c, absl::Seconds(60), [&]() -> absl::Status {
+    if (db_->dialect().name == "postgresql") {
+      // Replicas starting together migrate one after the other.
+      RETURN_IF_ERROR(
+          c->Query("SELECT pg_advisory_xact_lock(7215380411)").status());
+    }
+    RETURN_IF_ERROR(c->Query("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                             "version BIGINT PRIMARY KEY, "
+                             "applied_ms BIGINT NOT NULL)")
+                        .status());
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> rows,
+        c->Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    int current = 0;
+    if (!rows.empty() && rows[0][0])
+      (void)absl::SimpleAtoi(*rows[0][0], &current);
+    if (current > kSchemaVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the credential store has schema version ", current,
+                       ", newer than this server's ", kSchemaVersion,
+                       "; run a newer server"));
+    }
+    for (int v = current + 1; v <= kSchemaVersion; ++v) {
+      // SQLite's prepare takes one statement at a time.
+      for (absl::string_view statement :
+           absl::StrSplit(kMigrations[v - 1], ';')) {
+        if (absl::StripAsciiWhitespace(statement).empty()) continue;
+        RETURN_IF_ERROR(c->Query(statement).status());
+      }
+      RETURN_IF_ERROR(c->Query("INSERT INTO schema_migrations (version, "
+                               "applied_ms) VALUES ($1, $2)",
+                               {absl::StrCat(v), Ms(absl::Now())})
+                          .status());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<AccountRecord>> CredentialStore::Select(
+    const std::string& where, const std::vector<std::string>& params,
+    int limit) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query(absl::StrCat("SELECT ", kColumns, " FROM accounts WHERE ", where,
+                            " ORDER BY tenant, id LIMIT ", limit),
+               params));
+  std::vector<AccountRecord> records;
+  for (const SqlRow& row : rows) {
+    ASSIGN_OR_RETURN(AccountRecord r, FromRow(row));
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+absl::Status CredentialStore::Insert(const AccountRecord& record) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query(absl::StrCat("INSERT INTO accounts (", kColumns,
+                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                           "$10, $11, $12, $13, $14, $15)"),
+              Values(record))
+      .status();
+}
+
+absl::StatusOr<AccountRecord> CredentialStore::Get(const std::string& tenant,
+                                                   const std::string& id) {
+  ASSIGN_OR_RETURN(std::vector<AccountRecord> found,
+                   Select("tenant = $1 AND id = $2", {tenant, id}, 1));
+  if (found.empty()) return NotFound(id);
+  return std::move(found[0]);
+}
+
+absl::StatusOr<std::optional<AccountRecord>> CredentialStore::FindByIdentity(
+    const std::string& tenant, const std::string& provider,
+    const std::string& ref_type, const std::string& ref_id) {
+  ASSIGN_OR_RETURN(std::vector<AccountRecord> found,
+                   Select("tenant = $1 AND provider = $2 AND ref_type = $3 "
+                          "AND ref_id = $4",
+                          {tenant, provider, ref_type, ref_id}, 1));
+  if (found.empty()) return std::nullopt;
+  return std::move(found[0]);
+}
+
+absl::StatusOr<std::vector<AccountRecord>> CredentialStore::List(
+    const std::string& tenant, const std::string& after_id, int limit) {
+  return Select("tenant = $1 AND id > $2", {tenant, after_id}, limit);
+}
+
+absl::StatusOr<std::vector<AccountRecord>> CredentialStore::ListAll(
+    const std::string& after_tenant, const std::string& after_id, int limit) {
+  return Select("(tenant > $1 OR (tenant = $1 AND id > $2))",
+                {after_tenant, after_id}, limit);
+}
+
+absl::Status CredentialStore::Delete(const std::string& tenant,
+                                     const std::string& id) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query("DELETE FROM accounts WHERE tenant = $1 AND id = $2 "
+               "RETURNING id",
+               {tenant, id}));
+  if (rows.empty()) return NotFound(id);
+  return absl::OkStatus();
+}
+
+absl::Status CredentialStore::WithLockedAccount(const std::string& tenant,
+                                                const std::string& id,
+                                                absl::Duration lock_timeout,
+                                                const LockedUpdate& fn) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return InTransaction(c, lock_timeout, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> rows,
+        c->Query(absl::StrCat("SELECT ", kColumns,
+                              " FROM accounts WHERE tenant = $1 AND id = $2",
+                              db_->dialect().for_update),
+                 {tenant, id}));
+    if (rows.empty()) return NotFound(id);
+    ASSIGN_OR_RETURN(AccountRecord current, FromRow(rows[0]));
+    ASSIGN_OR_RETURN(std::optional<AccountRecord> next, fn(current));
+    if (!next) return absl::OkStatus();
+    next->tenant = tenant;
+    next->id = id;
+    next->version = current.version + 1;
+    std::vector<std::string> values = Values(*next);
+    values.push_back(absl::StrCat(current.version));
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> updated,
+        c->Query("UPDATE accounts SET provider = $3, status = $4, "
+                 "status_reason = $5, ref_type = $6, ref_id = $7, scope = $8, "
+                 "link_method = $9, access_expires_ms = $10, created_ms = $11, "
+                 "updated_ms = $12, version = $13, access_token = $14, "
+                 "refresh_token = $15 WHERE tenant = $1 AND id = $2 AND "
+                 "version = $16 RETURNING id",
+                 values));
+    if (updated.empty()) {
+      return absl::AbortedError("the account changed during the update");
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CredentialStore::ConsumeOnce(const std::string& nonce,
+                                          absl::Time expires, absl::Time now) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  RETURN_IF_ERROR(
+      c->Query("DELETE FROM consumed_states WHERE expires_ms < $1", {Ms(now)})
+          .status());
+  return c
+      ->Query("INSERT INTO consumed_states (nonce, expires_ms) VALUES ($1, $2)",
+              {nonce, Ms(expires)})
+      .status();
+}
+
+}  // namespace unified::accounts

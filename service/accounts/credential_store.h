@@ -1,0 +1,118 @@
+// The credential store: integrated accounts and their sealed credentials in
+// SQLite (embedded default) or PostgreSQL (shared by replicas), behind one
+// implementation over the SQL seam (sql.h). Versioned schema migrations run
+// when the store opens. The store never sees a plaintext credential: the
+// account layer seals them (sealer.h) before they arrive here.
+#ifndef SERVICE_ACCOUNTS_CREDENTIAL_STORE_H_
+#define SERVICE_ACCOUNTS_CREDENTIAL_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/accounts/sql.h"
+
+namespace unified::accounts {
+
+enum class AccountStatus { kActive, kNeedsReauth };
+
+struct AccountRecord {
+  std::string tenant;
+  std::string id;
+  std::string provider;
+  AccountStatus status = AccountStatus::kActive;
+  std::string status_reason;
+  std::string ref_type;  // Provider identity, e.g. "user" / "app".
+  std::string ref_id;
+  std::string scope;
+  std::string link_method;
+  absl::Time access_expires_at = absl::UnixEpoch();
+  absl::Time created_at = absl::UnixEpoch();
+  absl::Time updated_at = absl::UnixEpoch();
+  // Bumped by every write; lets readers notice a peer's refresh.
+  int64_t version = 0;
+  // Sealed text (sealer.h), never plaintext; "" when there is none.
+  std::string sealed_access_token;
+  std::string sealed_refresh_token;
+};
+
+// Thread-safe.
+class CredentialStore {
+ public:
+  // The newest schema version this build knows.
+  static constexpr int kSchemaVersion = 1;
+
+  // Applies pending migrations (serialized across processes) and returns the
+  // store. FAILED_PRECONDITION when the database has a newer schema than
+  // this build knows.
+  static absl::StatusOr<std::unique_ptr<CredentialStore>> Open(
+      std::unique_ptr<SqlDatabase> db);
+
+  // Opens "sqlite:PATH", a bare path, or "postgresql://..." /
+  // "postgres://...".
+  static absl::StatusOr<std::unique_ptr<CredentialStore>> OpenUrl(
+      const std::string& url);
+
+  // ALREADY_EXISTS when the id or the (tenant, provider, identity) is taken.
+  absl::Status Insert(const AccountRecord& record);
+
+  // NOT_FOUND (reason INTEGRATED_ACCOUNT_NOT_FOUND) when the tenant has no
+  // such account.
+  absl::StatusOr<AccountRecord> Get(const std::string& tenant,
+                                    const std::string& id);
+
+  // The tenant's account linked as that provider identity, if any.
+  absl::StatusOr<std::optional<AccountRecord>> FindByIdentity(
+      const std::string& tenant, const std::string& provider,
+      const std::string& ref_type, const std::string& ref_id);
+
+  // The tenant's accounts with id > `after_id`, by id, at most `limit`.
+  absl::StatusOr<std::vector<AccountRecord>> List(const std::string& tenant,
+                                                  const std::string& after_id,
+                                                  int limit);
+
+  // Every tenant's accounts after (tenant, id), for maintenance (rewrap).
+  absl::StatusOr<std::vector<AccountRecord>> ListAll(
+      const std::string& after_tenant, const std::string& after_id, int limit);
+
+  // Removes the account and its credentials. NOT_FOUND as Get.
+  absl::Status Delete(const std::string& tenant, const std::string& id);
+
+  // Runs `fn` on the freshest record while holding the account's exclusive
+  // lock, shared by every process on this database; when `fn` returns a
+  // record, it is written (version bumped) before the lock is released.
+  // UNAVAILABLE (reason STORE_LOCK_TIMEOUT) when the lock is not granted
+  // within `lock_timeout`; `fn`'s error is returned after a rollback.
+  using LockedUpdate =
+      std::function<absl::StatusOr<std::optional<AccountRecord>>(
+          const AccountRecord& current)>;
+  absl::Status WithLockedAccount(const std::string& tenant,
+                                 const std::string& id,
+                                 absl::Duration lock_timeout,
+                                 const LockedUpdate& fn);
+
+  // Records a single-use value (an OAuth state's nonce) until `expires`.
+  // ALREADY_EXISTS when it was consumed before. Forgets expired ones.
+  absl::Status ConsumeOnce(const std::string& nonce, absl::Time expires,
+                           absl::Time now);
+
+  const std::string& backend() const { return db_->dialect().name; }
+
+ private:
+  explicit CredentialStore(std::unique_ptr<SqlDatabase> db)
+      : db_(std::move(db)) {}
+  absl::Status Migrate();
+  absl::StatusOr<std::vector<AccountRecord>> Select(
+      const std::string& where, const std::vector<std::string>& params,
+      int limit);
+
+  std::unique_ptr<SqlDatabase> db_;
+};
+
+}  // namespace unified::accounts
+
+#endif  // SERVICE_ACCOUNTS_CREDENTIAL_STORE_H_

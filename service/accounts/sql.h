@@ -1,0 +1,86 @@
+// A small SQL seam under the credential store, so one store implementation
+// runs on SQLite (the embedded default) and PostgreSQL (several replicas).
+// Statements use $1, $2, ... placeholders in order of first use (both
+// databases accept that); every parameter and value travels as text.
+#ifndef SERVICE_ACCOUNTS_SQL_H_
+#define SERVICE_ACCOUNTS_SQL_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace unified::accounts {
+
+using SqlRow = std::vector<std::optional<std::string>>;
+
+// One connection; used by one thread at a time. Errors: UNAVAILABLE (reason
+// STORE_UNAVAILABLE) when the database cannot be reached, UNAVAILABLE
+// (reason STORE_LOCK_TIMEOUT) when a lock was not granted in time,
+// ALREADY_EXISTS on a unique-key violation, INTERNAL otherwise. Messages
+// never hold parameter values.
+class SqlConnection {
+ public:
+  virtual ~SqlConnection() = default;
+  virtual absl::StatusOr<std::vector<SqlRow>> Query(
+      absl::string_view sql, const std::vector<std::string>& params = {}) = 0;
+  // Starts a transaction that holds the write locks it takes until Commit or
+  // Rollback; waiting for a lock longer than `lock_timeout` fails.
+  virtual absl::Status BeginLocked(absl::Duration lock_timeout) = 0;
+  // False once the connection is broken (it is then not reused).
+  virtual bool healthy() const = 0;
+};
+
+struct SqlDialect {
+  std::string name;        // "sqlite" | "postgresql"
+  std::string for_update;  // Row-lock suffix of a SELECT, or "".
+};
+
+// A pool of connections; thread-safe.
+class SqlDatabase {
+ public:
+  class Lease {
+   public:
+    Lease(SqlDatabase* db, std::unique_ptr<SqlConnection> c)
+        : db_(db), c_(std::move(c)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (c_ != nullptr) db_->Release(std::move(c_));
+    }
+    SqlConnection* operator->() const { return c_.get(); }
+
+   private:
+    SqlDatabase* db_;
+    std::unique_ptr<SqlConnection> c_;
+  };
+
+  virtual ~SqlDatabase() = default;
+  virtual absl::StatusOr<Lease> Acquire() = 0;
+  virtual const SqlDialect& dialect() const = 0;
+
+ protected:
+  virtual void Release(std::unique_ptr<SqlConnection> connection) = 0;
+};
+
+// A pool over `open`, keeping at most `max_idle` idle connections.
+std::unique_ptr<SqlDatabase> NewPooledDatabase(
+    SqlDialect dialect,
+    std::function<absl::StatusOr<std::unique_ptr<SqlConnection>>()> open,
+    size_t max_idle);
+
+// A SQLite database file (created if absent), WAL journal.
+absl::StatusOr<std::unique_ptr<SqlDatabase>> OpenSqlite(
+    const std::string& path);
+
+// A PostgreSQL database from a libpq connection URI or key=value string.
+absl::StatusOr<std::unique_ptr<SqlDatabase>> OpenPostgres(
+    const std::string& conninfo);
+
+}  // namespace unified::accounts
+
+#endif  // SERVICE_ACCOUNTS_SQL_H_

@@ -1,0 +1,362 @@
+#include "service/integrated_accounts_service.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "connectors/common/error_details.h"
+#include "connectors/common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
+#include "service/grpc_status.h"
+
+namespace unified {
+namespace {
+
+using accounts::AccountRecord;
+using google::protobuf::util::TimeUtil;
+
+constexpr size_t kMaxIdBytes = 128;
+constexpr size_t kMaxSecretBytes = 4096;
+constexpr size_t kMaxUriBytes = 2048;
+constexpr absl::Duration kMaxGrantTime = absl::Seconds(30);
+constexpr char kStateResource[] = "oauth_state";
+constexpr char kListResource[] = "integrated_accounts";
+
+absl::Status Invalid(const std::string& message, absl::string_view reason) {
+  return WithErrorInfo(absl::InvalidArgumentError(message), reason);
+}
+
+absl::Status Check(const std::string& value, absl::string_view name,
+                   size_t max_bytes, bool required = true) {
+  if (required && value.empty()) {
+    return Invalid(absl::StrCat(name, " is required"), "MISSING_ARGUMENT");
+  }
+  if (value.size() > max_bytes) {
+    return Invalid(absl::StrCat(name, " is longer than ", max_bytes, " bytes"),
+                   "INVALID_ARGUMENT");
+  }
+  return absl::OkStatus();
+}
+
+google::protobuf::Timestamp Timestamp(absl::Time t) {
+  return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
+}
+
+absl::Time Deadline(const grpc::ServerContext& context, Clock* clock) {
+  return std::min(absl::FromChrono(context.deadline()),
+                  clock->Now() + kMaxGrantTime);
+}
+
+// The fields a state carries, length-prefixed so none can run into another.
+struct StateFields {
+  std::string tenant;
+  std::string nonce;
+  int64_t expires_ms = 0;
+  std::string redirect_uri;
+  std::string account_id;
+};
+
+std::string Encode(const StateFields& f) {
+  std::string out;
+  for (const std::string& part : {f.tenant, f.nonce, absl::StrCat(f.expires_ms),
+                                  f.redirect_uri, f.account_id}) {
+    absl::StrAppend(&out, part.size(), ":", part);
+  }
+  return out;
+}
+
+bool Decode(absl::string_view text, StateFields* f) {
+  std::vector<std::string> parts;
+  while (!text.empty() && parts.size() < 5) {
+    const size_t colon = text.find(':');
+    size_t n = 0;
+    if (colon == absl::string_view::npos ||
+        !absl::SimpleAtoi(text.substr(0, colon), &n) ||
+        n > text.size() - colon - 1) {
+      return false;
+    }
+    parts.emplace_back(text.substr(colon + 1, n));
+    text.remove_prefix(colon + 1 + n);
+  }
+  if (parts.size() != 5 || !text.empty() ||
+      !absl::SimpleAtoi(parts[2], &f->expires_ms)) {
+    return false;
+  }
+  f->tenant = parts[0];
+  f->nonce = parts[1];
+  f->redirect_uri = parts[3];
+  f->account_id = parts[4];
+  return true;
+}
+
+absl::Status InvalidState(absl::string_view why) {
+  return Invalid(absl::StrCat("invalid OAuth state: ", why), "INVALID_STATE");
+}
+
+absl::Status CheckRedirectUri(const std::string& uri) {
+  RETURN_IF_ERROR(Check(uri, "redirect_uri", kMaxUriBytes));
+  if (!(absl::StartsWith(uri, "https://") ||
+        absl::StartsWith(uri, "http://")) ||
+      uri.find('#') != std::string::npos ||
+      uri.find_first_of(" \r\n\t") != std::string::npos) {
+    return Invalid(
+        "redirect_uri must be an absolute http(s) URL without a "
+        "fragment",
+        "INVALID_REDIRECT_URI");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+v1::IntegratedAccount ToProto(const AccountRecord& record) {
+  v1::IntegratedAccount out;
+  out.set_id(record.id);
+  out.set_provider(record.provider);
+  out.set_status(record.status == accounts::AccountStatus::kActive
+                     ? v1::IntegratedAccount::ACTIVE
+                     : v1::IntegratedAccount::NEEDS_REAUTH);
+  out.set_status_reason(record.status_reason);
+  out.set_provider_ref_type(record.ref_type);
+  out.set_provider_ref_id(record.ref_id);
+  out.set_scope(record.scope);
+  *out.mutable_access_token_expires_at() = Timestamp(record.access_expires_at);
+  out.set_link_method(record.link_method);
+  *out.mutable_create_time() = Timestamp(record.created_at);
+  *out.mutable_update_time() = Timestamp(record.updated_at);
+  return out;
+}
+
+absl::StatusOr<ProviderAuth*> IntegratedAccountsService::DefaultAuth() const {
+  ProviderAuth* auth = accounts_->auth(options_.default_provider);
+  if (auth == nullptr) {
+    return absl::FailedPreconditionError("no provider auth configured");
+  }
+  return auth;
+}
+
+absl::StatusOr<AccountRecord> IntegratedAccountsService::Complete(
+    const std::string& tenant, const std::string& code,
+    const std::string& state) {
+  RETURN_IF_ERROR(Check(code, "code", kMaxSecretBytes));
+  RETURN_IF_ERROR(Check(state, "state", kMaxSecretBytes));
+  absl::StatusOr<CursorState> opened =
+      signer_->Open(CursorBinding{"", "", kStateResource, ""}, state);
+  StateFields fields;
+  if (!opened.ok() || opened->page_token.empty() ||
+      !Decode(opened->page_token, &fields)) {
+    return InvalidState("not issued by this service");
+  }
+  if (!tenant.empty() && fields.tenant != tenant) {
+    return InvalidState("issued to another tenant");
+  }
+  const absl::Time expires = absl::FromUnixMillis(fields.expires_ms);
+  if (clock_->Now() >= expires) return InvalidState("expired");
+  absl::Status consumed =
+      store_->ConsumeOnce(fields.nonce, expires, clock_->Now());
+  if (consumed.code() == absl::StatusCode::kAlreadyExists) {
+    return InvalidState("already used");
+  }
+  RETURN_IF_ERROR(consumed);
+  ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+  absl::StatusOr<Grant> grant = auth->ExchangeCode(
+      code, fields.redirect_uri, clock_->Now() + kMaxGrantTime);
+  if (!grant.ok()) return grant.status();
+  return accounts_->Link(fields.tenant, auth->provider(), *grant,
+                         "authorization_code", fields.account_id);
+}
+
+grpc::Status IntegratedAccountsService::CreateAuthorizationUrl(
+    grpc::ServerContext* context,
+    const v1::CreateAuthorizationUrlRequest* request,
+    v1::CreateAuthorizationUrlResponse* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    const std::string redirect = request->redirect_uri().empty()
+                                     ? options_.default_redirect_uri
+                                     : request->redirect_uri();
+    RETURN_IF_ERROR(CheckRedirectUri(redirect));
+    RETURN_IF_ERROR(Check(request->integrated_account_id(),
+                          "integrated_account_id", kMaxIdBytes, false));
+    if (!request->integrated_account_id().empty()) {
+      // Re-authorization of an account of this tenant only.
+      RETURN_IF_ERROR(
+          accounts_->Get(tenant, request->integrated_account_id()).status());
+    }
+    ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+    unsigned char nonce[16];
+    RAND_bytes(nonce, sizeof(nonce));
+    StateFields fields;
+    fields.tenant = tenant;
+    fields.nonce = absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(nonce), sizeof(nonce)));
+    const absl::Time expires = clock_->Now() + options_.state_ttl;
+    fields.expires_ms = absl::ToUnixMillis(expires);
+    fields.redirect_uri = redirect;
+    fields.account_id = request->integrated_account_id();
+    const std::string state =
+        signer_->Seal(CursorBinding{"", "", kStateResource, ""},
+                      CursorState{Encode(fields), 0});
+    response->set_state(state);
+    response->set_authorization_url(auth->AuthorizeUrl(redirect, state));
+    *response->mutable_expire_time() = Timestamp(expires);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status IntegratedAccountsService::CompleteAuthorization(
+    grpc::ServerContext* context,
+    const v1::CompleteAuthorizationRequest* request,
+    v1::IntegratedAccount* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    ASSIGN_OR_RETURN(AccountRecord record,
+                     Complete(tenant, request->code(), request->state()));
+    *response = ToProto(record);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status IntegratedAccountsService::LinkWithAppToken(
+    grpc::ServerContext* context, const v1::LinkWithAppTokenRequest* request,
+    v1::IntegratedAccount* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    if (request->app_id() <= 0) {
+      return Invalid("app_id must be a positive app id", "MISSING_ARGUMENT");
+    }
+    RETURN_IF_ERROR(Check(request->app_token(), "app_token", kMaxSecretBytes));
+    ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+    ASSIGN_OR_RETURN(Grant grant,
+                     auth->AppGrant(request->app_id(), request->app_token(),
+                                    Deadline(*context, clock_)));
+    ASSIGN_OR_RETURN(AccountRecord record,
+                     accounts_->Link(tenant, auth->provider(), grant, "app"));
+    *response = ToProto(record);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status IntegratedAccountsService::LinkWithPassword(
+    grpc::ServerContext* context, const v1::LinkWithPasswordRequest* request,
+    v1::IntegratedAccount* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    RETURN_IF_ERROR(Check(request->username(), "username", 320));
+    RETURN_IF_ERROR(Check(request->password(), "password", kMaxSecretBytes));
+    ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+    ASSIGN_OR_RETURN(Grant grant, auth->PasswordGrant(
+                                      request->username(), request->password(),
+                                      Deadline(*context, clock_)));
+    ASSIGN_OR_RETURN(
+        AccountRecord record,
+        accounts_->Link(tenant, auth->provider(), grant, "password"));
+    *response = ToProto(record);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status IntegratedAccountsService::ImportTokens(
+    grpc::ServerContext* context, const v1::ImportTokensRequest* request,
+    v1::IntegratedAccount* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    RETURN_IF_ERROR(
+        Check(request->access_token(), "access_token", kMaxSecretBytes));
+    RETURN_IF_ERROR(Check(request->refresh_token(), "refresh_token",
+                          kMaxSecretBytes, false));
+    RETURN_IF_ERROR(Check(request->provider(), "provider", 64, false));
+    Grant tokens;
+    tokens.access_token = request->access_token();
+    tokens.refresh_token = request->refresh_token();
+    if (request->has_access_token_expires_at()) {
+      tokens.expires_at =
+          absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(
+              request->access_token_expires_at()));
+    }
+    const std::string provider = request->provider().empty()
+                                     ? options_.default_provider
+                                     : request->provider();
+    ASSIGN_OR_RETURN(AccountRecord record,
+                     accounts_->Import(tenant, provider, std::move(tokens)));
+    *response = ToProto(record);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status IntegratedAccountsService::ListIntegratedAccounts(
+    grpc::ServerContext* context,
+    const v1::ListIntegratedAccountsRequest* request,
+    v1::ListIntegratedAccountsResponse* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    int limit = request->limit() == 0 ? 100 : request->limit();
+    if (limit < 1 || limit > 500) {
+      return Invalid("limit must be between 1 and 500 (0 means 100)",
+                     "INVALID_LIMIT");
+    }
+    const CursorBinding binding{tenant, "", kListResource, ""};
+    ASSIGN_OR_RETURN(CursorState cursor,
+                     signer_->Open(binding, request->cursor()));
+    ASSIGN_OR_RETURN(std::vector<AccountRecord> page,
+                     accounts_->List(tenant, cursor.page_token, limit + 1));
+    const bool more = static_cast<int>(page.size()) > limit;
+    if (more) page.resize(limit);
+    for (const AccountRecord& r : page) *response->add_result() = ToProto(r);
+    if (more) {
+      response->set_next_cursor(
+          signer_->Seal(binding, CursorState{page.back().id, 0}));
+    }
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status IntegratedAccountsService::GetIntegratedAccount(
+    grpc::ServerContext* context,
+    const v1::GetIntegratedAccountRequest* request,
+    v1::IntegratedAccount* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    RETURN_IF_ERROR(Check(request->integrated_account_id(),
+                          "integrated_account_id", kMaxIdBytes));
+    ASSIGN_OR_RETURN(AccountRecord record,
+                     accounts_->Get(tenant, request->integrated_account_id()));
+    *response = ToProto(record);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status IntegratedAccountsService::DeleteIntegratedAccount(
+    grpc::ServerContext* context,
+    const v1::DeleteIntegratedAccountRequest* request,
+    v1::DeleteIntegratedAccountResponse*) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    RETURN_IF_ERROR(Check(request->integrated_account_id(),
+                          "integrated_account_id", kMaxIdBytes));
+    return accounts_->Delete(tenant, request->integrated_account_id());
+  }());
+}
+
+grpc::Status IntegratedAccountsService::RefreshCredentials(
+    grpc::ServerContext* context, const v1::RefreshCredentialsRequest* request,
+    v1::IntegratedAccount* response) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    RETURN_IF_ERROR(Check(request->integrated_account_id(),
+                          "integrated_account_id", kMaxIdBytes));
+    ASSIGN_OR_RETURN(
+        AccountRecord record,
+        accounts_->ForceRefresh(tenant, request->integrated_account_id()));
+    *response = ToProto(record);
+    return absl::OkStatus();
+  }());
+}
+
+}  // namespace unified

@@ -1,0 +1,105 @@
+// unified.v1.IntegratedAccounts: thin handlers over the account manager, plus
+// the OAuth 2.0 code flow's signed, expiring, single-use `state`.
+#ifndef SERVICE_INTEGRATED_ACCOUNTS_SERVICE_H_
+#define SERVICE_INTEGRATED_ACCOUNTS_SERVICE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "connectors/common/clock.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "service/accounts/account_manager.h"
+#include "service/cursor.h"
+#include "service/tenants.h"
+
+namespace unified {
+
+struct IntegratedAccountsOptions {
+  // Provider of the code flow and of ImportTokens without one.
+  std::string default_provider = "podio";
+  // The server's own OAuth callback (GET /oauth/callback on the HTTP side
+  // listener), used when a request names no redirect URI.
+  std::string default_redirect_uri;
+  // How long an authorization URL's state is accepted.
+  absl::Duration state_ttl = absl::Minutes(10);
+};
+
+class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
+ public:
+  // Not owning; all must outlive the service. `signer` signs states and
+  // listing cursors.
+  IntegratedAccountsService(const TenantAuthenticator* tenants,
+                            accounts::AccountManager* accounts,
+                            accounts::CredentialStore* store,
+                            const CursorCodec* signer, Clock* clock,
+                            IntegratedAccountsOptions options)
+      : tenants_(tenants),
+        accounts_(accounts),
+        store_(store),
+        signer_(signer),
+        clock_(clock),
+        options_(std::move(options)) {}
+
+  // Finishes a code flow for whichever tenant the (signed) state names: the
+  // HTTP callback's path, and CompleteAuthorization's after its tenant check
+  // (`tenant` non-empty: the state must be that tenant's).
+  // Set before serving (the side listener's port is known late).
+  void set_default_redirect_uri(std::string uri) {
+    options_.default_redirect_uri = std::move(uri);
+  }
+
+  absl::StatusOr<accounts::AccountRecord> Complete(const std::string& tenant,
+                                                   const std::string& code,
+                                                   const std::string& state);
+
+  grpc::Status CreateAuthorizationUrl(
+      grpc::ServerContext* context,
+      const v1::CreateAuthorizationUrlRequest* request,
+      v1::CreateAuthorizationUrlResponse* response) override;
+  grpc::Status CompleteAuthorization(
+      grpc::ServerContext* context,
+      const v1::CompleteAuthorizationRequest* request,
+      v1::IntegratedAccount* response) override;
+  grpc::Status LinkWithAppToken(grpc::ServerContext* context,
+                                const v1::LinkWithAppTokenRequest* request,
+                                v1::IntegratedAccount* response) override;
+  grpc::Status LinkWithPassword(grpc::ServerContext* context,
+                                const v1::LinkWithPasswordRequest* request,
+                                v1::IntegratedAccount* response) override;
+  grpc::Status ImportTokens(grpc::ServerContext* context,
+                            const v1::ImportTokensRequest* request,
+                            v1::IntegratedAccount* response) override;
+  grpc::Status ListIntegratedAccounts(
+      grpc::ServerContext* context,
+      const v1::ListIntegratedAccountsRequest* request,
+      v1::ListIntegratedAccountsResponse* response) override;
+  grpc::Status GetIntegratedAccount(
+      grpc::ServerContext* context,
+      const v1::GetIntegratedAccountRequest* request,
+      v1::IntegratedAccount* response) override;
+  grpc::Status DeleteIntegratedAccount(
+      grpc::ServerContext* context,
+      const v1::DeleteIntegratedAccountRequest* request,
+      v1::DeleteIntegratedAccountResponse* response) override;
+  grpc::Status RefreshCredentials(grpc::ServerContext* context,
+                                  const v1::RefreshCredentialsRequest* request,
+                                  v1::IntegratedAccount* response) override;
+
+ private:
+  absl::StatusOr<ProviderAuth*> DefaultAuth() const;
+
+  const TenantAuthenticator* const tenants_;
+  accounts::AccountManager* const accounts_;
+  accounts::CredentialStore* const store_;
+  const CursorCodec* const signer_;
+  Clock* const clock_;
+  IntegratedAccountsOptions options_;
+};
+
+// The API's view of an account (no credential).
+v1::IntegratedAccount ToProto(const accounts::AccountRecord& record);
+
+}  // namespace unified
+
+#endif  // SERVICE_INTEGRATED_ACCOUNTS_SERVICE_H_
