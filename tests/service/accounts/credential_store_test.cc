@@ -1,0 +1,201 @@
+// The credential store on both backends: migrations, CRUD within tenants,
+// the cross-process account lock and its timeout, single-use values.
+#include "service/accounts/credential_store.h"
+
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "connectors/common/error_details.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/service/accounts/store_backends.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified::accounts {
+namespace {
+
+using ::unified::testing::IsOk;
+using ::unified::testing::StatusIs;
+
+AccountRecord Record(const std::string& tenant, const std::string& id,
+                     const std::string& ref_id) {
+  AccountRecord r;
+  r.tenant = tenant;
+  r.id = id;
+  r.provider = "podio";
+  r.ref_type = "user";
+  r.ref_id = ref_id;
+  r.scope = "global:all";
+  r.link_method = "password";
+  r.access_expires_at = absl::FromUnixSeconds(1800000000);
+  r.created_at = absl::FromUnixSeconds(1700000000);
+  r.updated_at = absl::FromUnixSeconds(1700000001);
+  r.sealed_access_token = "v1.k1.sealed-a-" + id;
+  r.sealed_refresh_token = "v1.k1.sealed-r-" + id;
+  return r;
+}
+
+class CredentialStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    url_ = FreshStoreUrl(GetParam());
+    ASSERT_FALSE(url_.empty());
+    auto store = CredentialStore::OpenUrl(url_);
+    ASSERT_THAT(store, IsOk());
+    store_ = std::move(*store);
+  }
+  std::string url_;
+  std::unique_ptr<CredentialStore> store_;
+};
+
+TEST_P(CredentialStoreTest, KeepsAccountsWithinTheirTenantAcrossReopen) {
+  ASSERT_THAT(store_->Insert(Record("t1", "ia_1", "100")), IsOk());
+  ASSERT_THAT(store_->Insert(Record("t1", "ia_2", "200")), IsOk());
+  ASSERT_THAT(store_->Insert(Record("t2", "ia_3", "100")), IsOk());
+  // The same identity twice in one tenant, or the same id: refused.
+  EXPECT_THAT(store_->Insert(Record("t1", "ia_9", "100")),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store_->Insert(Record("t1", "ia_1", "300")),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+
+  store_.reset();  // A restart: everything is still there.
+  store_ = *CredentialStore::OpenUrl(url_);
+  absl::StatusOr<AccountRecord> got = store_->Get("t1", "ia_1");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->ref_id, "100");
+  EXPECT_EQ(got->scope, "global:all");
+  EXPECT_EQ(got->access_expires_at, absl::FromUnixSeconds(1800000000));
+  EXPECT_EQ(got->sealed_refresh_token, "v1.k1.sealed-r-ia_1");
+  EXPECT_EQ(got->status, AccountStatus::kActive);
+  // Another tenant's account is simply not there.
+  absl::StatusOr<AccountRecord> foreign = store_->Get("t2", "ia_1");
+  EXPECT_THAT(foreign, StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(GetErrorInfo(foreign.status())->reason(),
+            "INTEGRATED_ACCOUNT_NOT_FOUND");
+  EXPECT_THAT(store_->Delete("t2", "ia_1"),
+              StatusIs(absl::StatusCode::kNotFound));
+
+  auto found = store_->FindByIdentity("t2", "podio", "user", "100");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, "ia_3");
+
+  auto page = store_->List("t1", "", 1);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].id, "ia_1");
+  page = store_->List("t1", "ia_1", 10);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].id, "ia_2");
+  auto all = store_->ListAll("t1", "ia_2", 10);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].id, "ia_3");
+
+  ASSERT_THAT(store_->Delete("t1", "ia_1"), IsOk());
+  EXPECT_THAT(store_->Get("t1", "ia_1"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(CredentialStoreTest, LockedUpdatesBumpTheVersionOrRollBack) {
+  ASSERT_THAT(store_->Insert(Record("t1", "ia_1", "100")), IsOk());
+  ASSERT_THAT(store_->WithLockedAccount(
+                  "t1", "ia_1", absl::Seconds(5),
+                  [](const AccountRecord& current)
+                      -> absl::StatusOr<std::optional<AccountRecord>> {
+                    AccountRecord next = current;
+                    next.sealed_access_token = "v1.k1.new";
+                    return next;
+                  }),
+              IsOk());
+  AccountRecord after = *store_->Get("t1", "ia_1");
+  EXPECT_EQ(after.sealed_access_token, "v1.k1.new");
+  EXPECT_EQ(after.version, 1);
+  // An error inside: nothing written.
+  EXPECT_THAT(store_->WithLockedAccount(
+                  "t1", "ia_1", absl::Seconds(5),
+                  [](const AccountRecord& current)
+                      -> absl::StatusOr<std::optional<AccountRecord>> {
+                    return absl::UnavailableError("refresh failed");
+                  }),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(store_->Get("t1", "ia_1")->version, 1);
+  EXPECT_THAT(store_->WithLockedAccount(
+                  "t1", "ia_404", absl::Seconds(5),
+                  [](const AccountRecord&)
+                      -> absl::StatusOr<std::optional<AccountRecord>> {
+                    return std::nullopt;
+                  }),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+// A second holder (another process in production: here another connection)
+// waits for the lock and gives up after its timeout with a retryable error.
+TEST_P(CredentialStoreTest, TheAccountLockTimesOutCleanly) {
+  ASSERT_THAT(store_->Insert(Record("t1", "ia_1", "100")), IsOk());
+  auto other = CredentialStore::OpenUrl(url_);
+  ASSERT_THAT(other, IsOk());
+  absl::Notification held, release;
+  std::thread holder([&] {
+    EXPECT_THAT(store_->WithLockedAccount(
+                    "t1", "ia_1", absl::Seconds(5),
+                    [&](const AccountRecord& current)
+                        -> absl::StatusOr<std::optional<AccountRecord>> {
+                      held.Notify();
+                      release.WaitForNotification();
+                      AccountRecord next = current;
+                      next.sealed_access_token = "v1.k1.holder";
+                      return next;
+                    }),
+                IsOk());
+  });
+  held.WaitForNotification();
+  absl::Status waited = (*other)->WithLockedAccount(
+      "t1", "ia_1", absl::Milliseconds(300),
+      [](const AccountRecord&) -> absl::StatusOr<std::optional<AccountRecord>> {
+        return std::nullopt;
+      });
+  EXPECT_THAT(waited, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(GetErrorInfo(waited)->reason(), "STORE_LOCK_TIMEOUT");
+  release.Notify();
+  holder.join();
+  // After the holder commits, the other sees its write.
+  AccountRecord seen;
+  ASSERT_THAT((*other)->WithLockedAccount(
+                  "t1", "ia_1", absl::Seconds(5),
+                  [&](const AccountRecord& current)
+                      -> absl::StatusOr<std::optional<AccountRecord>> {
+                    seen = current;
+                    return std::nullopt;
+                  }),
+              IsOk());
+  EXPECT_EQ(seen.sealed_access_token, "v1.k1.holder");
+}
+
+TEST_P(CredentialStoreTest, ValuesAreConsumedOnce) {
+  const absl::Time now = absl::FromUnixSeconds(1700000000);
+  EXPECT_THAT(store_->ConsumeOnce("n1", now + absl::Minutes(10), now), IsOk());
+  EXPECT_THAT(store_->ConsumeOnce("n1", now + absl::Minutes(10), now),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store_->ConsumeOnce("n2", now + absl::Minutes(10), now), IsOk());
+}
+
+TEST_P(CredentialStoreTest, RefusesASchemaNewerThanItKnows) {
+  std::unique_ptr<SqlDatabase> db = GetParam() == "sqlite"
+                                        ? *OpenSqlite(url_.substr(7))
+                                        : *OpenPostgres(url_);
+  {
+    auto c = db->Acquire();
+    ASSERT_THAT(c, IsOk());
+    ASSERT_THAT((*c)->Query("INSERT INTO schema_migrations (version, "
+                            "applied_ms) VALUES (99, 0)")
+                    .status(),
+                IsOk());
+  }
+  EXPECT_THAT(CredentialStore::Open(std::move(db)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CredentialStoreTest,
+                         ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace
+}  // namespace unified::accounts
