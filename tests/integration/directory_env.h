@@ -100,7 +100,9 @@ class DirectoryEnv {
     args.insert(args.end(), options_.extra_server_flags.begin(),
                 options_.extra_server_flags.end());
     args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-    auto process = Subprocess::Start(RunfilePath("service/server"), args);
+    // Every server's stderr lands in one log, scanned for secrets by tests.
+    auto process =
+        Subprocess::Start(RunfilePath("service/server"), args, log_path());
     if (!process.ok()) {
       ADD_FAILURE() << process.status();
       return server;
@@ -153,6 +155,8 @@ class DirectoryEnv {
                          tenant.empty() ? "" : files_.api_keys[tenant]);
   }
   ServerProcess& server() { return server_; }
+  // Where every server process of this environment writes its stderr.
+  std::string log_path() const { return files_.dir + "/server.log"; }
   const ServiceFiles& files() const { return files_; }
   const std::string& sim_url() const { return sim_url_; }
   const DirectoryEnvOptions& options() const { return options_; }

@@ -19,7 +19,9 @@ ABSL_FLAG(int, port, 0, "Port to listen on; 0 picks a free one.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain: serve HTTPS (with --tls_key).");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert.");
-ABSL_FLAG(int, threads, 16, "Connections served concurrently.");
+ABSL_FLAG(int, threads, 128,
+          "Connections served concurrently (each kept-alive connection holds "
+          "one).");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the generated directory.");
 ABSL_FLAG(int, orgs, 2, "Organizations to generate.");
 ABSL_FLAG(int, spaces_per_org, 3, "Spaces (workspaces) per organization.");

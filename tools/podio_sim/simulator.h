@@ -44,7 +44,7 @@ struct SimulatorOptions {
   // Serve HTTPS with this certificate chain and key (PEM) when both are set.
   std::string tls_cert_file;
   std::string tls_key_file;
-  int threads = 16;  // Concurrent connections served.
+  int threads = 128;  // Concurrent connections served (one per kept-alive).
 
   GeneratorOptions data;
   OAuthOptions oauth;

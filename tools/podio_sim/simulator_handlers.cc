@@ -156,8 +156,37 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
     HandleAuthorize(req, res);
     return finish();
   }
+  auto reset_connection = [&] {
+    const int fd = internal::FindConnectionSocket(port_, req.remote_port);
+    if (fd >= 0) {
+      linger hard{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+      shutdown(fd, SHUT_RDWR);
+    }
+    res.status = 500;
+  };
   if (route->id == RouteId::kToken || route->id == RouteId::kTokenV2) {
+    // Faults apply to the token endpoint too. Status and 420 faults refuse
+    // the request; a reset or body fault hits the answer after the grant was
+    // issued, i.e. a lost token response.
+    if (faults.fault) {
+      entry.fault = FaultKindName(faults.fault->kind);
+      if (faults.fault->kind == FaultKind::kStatus) {
+        return fail(ApiError{
+            faults.fault->status,
+            faults.fault->status >= 500 ? "server_error" : "bad_request",
+            "Injected failure", std::nullopt});
+      }
+      if (faults.fault->kind == FaultKind::kRateLimit) {
+        return fail(RateLimitError(absl::Seconds(300)));
+      }
+    }
     HandleToken(req, res, route->id == RouteId::kTokenV2);
+    if (faults.fault && faults.fault->kind == FaultKind::kReset) {
+      reset_connection();
+    } else if (faults.fault) {
+      ApplyBodyFault(*faults.fault, res);
+    }
     return finish();
   }
 
@@ -200,16 +229,9 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
         return fail(RateLimitError(absl::Seconds(300)));
       case FaultKind::kUnauthorized:
         return fail(ExpiredToken());
-      case FaultKind::kReset: {
-        const int fd = internal::FindConnectionSocket(port_, req.remote_port);
-        if (fd >= 0) {
-          linger hard{1, 0};
-          setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
-          shutdown(fd, SHUT_RDWR);
-        }
-        res.status = 500;
+      case FaultKind::kReset:
+        reset_connection();
         return finish();
-      }
       default:
         break;  // Body faults apply after the answer is built.
     }
