@@ -1,11 +1,8 @@
 #include "service/account_resolver.h"
 
-#include <fstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "connectors/common/error_details.h"
 
 namespace unified {
@@ -59,31 +56,6 @@ class StaticAccountResolver final : public AccountResolver {
 std::unique_ptr<AccountResolver> NewStaticAccountResolver(
     std::map<std::string, StaticAccount> accounts) {
   return std::make_unique<StaticAccountResolver>(std::move(accounts));
-}
-
-absl::StatusOr<std::map<std::string, StaticAccount>> ReadStaticAccountsFile(
-    const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  }
-  std::map<std::string, StaticAccount> accounts;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    absl::string_view text = absl::StripAsciiWhitespace(line);
-    if (text.empty() || text[0] == '#') continue;
-    std::vector<std::string> parts =
-        absl::StrSplit(text, ' ', absl::SkipEmpty());
-    if (parts.size() != 3) {
-      // Never echo the line: it holds a token.
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", number, ": expected ACCOUNT_ID PROVIDER ACCESS_TOKEN"));
-    }
-    accounts[parts[0]] = StaticAccount{parts[1], parts[2]};
-  }
-  return accounts;
 }
 
 }  // namespace unified

@@ -1,8 +1,8 @@
 // Resolves an integrated account id, within the caller's tenant, to its
-// provider and credentials. The integrated-accounts layer (issue 5) provides
-// the stored, encrypted, refreshed implementation; until then a static
-// resolver serves accounts from a file of pre-issued tokens (development and
-// tests only).
+// provider and credentials. The account manager
+// (service/accounts/account_manager.h) is the stored, encrypted, refreshed
+// implementation; a static resolver of fixed tokens serves in-process tests
+// and benchmarks.
 #ifndef SERVICE_ACCOUNT_RESOLVER_H_
 #define SERVICE_ACCOUNT_RESOLVER_H_
 
@@ -39,10 +39,6 @@ struct StaticAccount {
 // Accounts of tenant "default" with fixed tokens that cannot be refreshed.
 std::unique_ptr<AccountResolver> NewStaticAccountResolver(
     std::map<std::string, StaticAccount> accounts);
-
-// Reads "ACCOUNT_ID PROVIDER ACCESS_TOKEN" lines ('#' comments allowed).
-absl::StatusOr<std::map<std::string, StaticAccount>> ReadStaticAccountsFile(
-    const std::string& path);
 
 }  // namespace unified
 

@@ -45,10 +45,13 @@ absl::StatusOr<ServiceFiles> WriteServiceFiles(
   files.keys_file = dir + "/encryption_keys";
   files.api_keys_file = dir + "/api_keys";
   files.client_secret_file = dir + "/podio_client_secret";
-  if (absl::Status s = WritePrivateFile(files.keys_file,
-                                        accounts::NewKeyRingEntry("k1") + "\n");
-      !s.ok()) {
-    return s;
+  // An existing key ring is kept: the store's rows need it.
+  if (access(files.keys_file.c_str(), F_OK) != 0) {
+    if (absl::Status s = WritePrivateFile(
+            files.keys_file, accounts::NewKeyRingEntry("k1") + "\n");
+        !s.ok()) {
+      return s;
+    }
   }
   std::string lines;
   for (const std::string& tenant : tenants) {

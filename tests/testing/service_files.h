@@ -25,8 +25,8 @@ struct ServiceFiles {
   std::vector<std::string> ServerFlags(const std::string& sim_url) const;
 };
 
-// Writes the files into `dir` (created if needed) with one API key per
-// tenant and a key ring of one key "k1".
+// Writes the files into `dir` (created if needed) with one new API key per
+// tenant and, unless `dir` has one already, a key ring of one key "k1".
 absl::StatusOr<ServiceFiles> WriteServiceFiles(
     const std::string& dir, const std::vector<std::string>& tenants);
 
