@@ -367,39 +367,40 @@ TEST_P(AccountsTest, AnotherTenantSeesNothingInAnyRpc) {
     EXPECT_EQ(InfoOf(status).reason(), "INTEGRATED_ACCOUNT_NOT_FOUND") << rpc;
   };
   auto ctx = [] { return std::make_unique<grpc::ClientContext>(); };
+  using Stub = v1::UserDirectory::Stub;
+  // Calls a List RPC and its Stream twin with tenant A's account.
+  auto listing = [&](const char* rpc, auto request, auto page, auto list,
+                     auto stream) {
+    request.set_integrated_account_id(a);
+    check(rpc, list(directory.get(), ctx().get(), request, &page));
+    auto context = ctx();
+    auto reader = stream(directory.get(), context.get(), request);
+    while (reader->Read(&page)) ADD_FAILURE() << rpc << " sent a page";
+    check(rpc, reader->Finish());
+  };
+#define UNIFIED_LISTING(Name, Request)                                       \
+  listing(                                                                   \
+      #Name, v1::Request(), v1::List##Name##Response(),                      \
+      [](Stub* s, grpc::ClientContext* c, const v1::Request& r, auto* out) { \
+        return s->List##Name(c, r, out);                                     \
+      },                                                                     \
+      [](Stub* s, grpc::ClientContext* c, const v1::Request& r) {            \
+        return s->Stream##Name(c, r);                                        \
+      })
+  UNIFIED_LISTING(Users, ListUsersRequest);
+  UNIFIED_LISTING(Organizations, ListOrganizationsRequest);
+  UNIFIED_LISTING(Workspaces, ListWorkspacesRequest);
+  UNIFIED_LISTING(RoleAssignments, ListRoleAssignmentsRequest);
+#undef UNIFIED_LISTING
   {
     v1::GetMeRequest r;
     r.set_integrated_account_id(a);
     v1::User out;
     check("GetMe", directory->GetMe(ctx().get(), r, &out));
-  }
-  {
-    v1::ListUsersRequest r;
-    r.set_integrated_account_id(a);
-    v1::ListUsersResponse out;
-    check("ListUsers", directory->ListUsers(ctx().get(), r, &out));
-    auto context = ctx();
-    auto reader = directory->StreamUsers(context.get(), r);
-    while (reader->Read(&out)) ADD_FAILURE() << "StreamUsers sent a page";
-    check("StreamUsers", reader->Finish());
-  }
-  {
-    v1::GetUserRequest r;
-    r.set_integrated_account_id(a);
-    r.set_user_id(absl::StrCat(kDemoUserId));
-    v1::User out;
-    check("GetUser", directory->GetUser(ctx().get(), r, &out));
-  }
-  {
-    v1::ListOrganizationsRequest r;
-    r.set_integrated_account_id(a);
-    v1::ListOrganizationsResponse out;
-    check("ListOrganizations",
-          directory->ListOrganizations(ctx().get(), r, &out));
-    auto context = ctx();
-    auto reader = directory->StreamOrganizations(context.get(), r);
-    while (reader->Read(&out)) ADD_FAILURE();
-    check("StreamOrganizations", reader->Finish());
+    v1::GetUserRequest u;
+    u.set_integrated_account_id(a);
+    u.set_user_id(absl::StrCat(kDemoUserId));
+    check("GetUser", directory->GetUser(ctx().get(), u, &out));
   }
   {
     v1::GetOrganizationRequest r;
@@ -409,32 +410,11 @@ TEST_P(AccountsTest, AnotherTenantSeesNothingInAnyRpc) {
     check("GetOrganization", directory->GetOrganization(ctx().get(), r, &out));
   }
   {
-    v1::ListWorkspacesRequest r;
-    r.set_integrated_account_id(a);
-    v1::ListWorkspacesResponse out;
-    check("ListWorkspaces", directory->ListWorkspaces(ctx().get(), r, &out));
-    auto context = ctx();
-    auto reader = directory->StreamWorkspaces(context.get(), r);
-    while (reader->Read(&out)) ADD_FAILURE();
-    check("StreamWorkspaces", reader->Finish());
-  }
-  {
     v1::GetWorkspaceRequest r;
     r.set_integrated_account_id(a);
     r.set_workspace_id(absl::StrCat(podio_sim::kFirstSpaceId));
     v1::Workspace out;
     check("GetWorkspace", directory->GetWorkspace(ctx().get(), r, &out));
-  }
-  {
-    v1::ListRoleAssignmentsRequest r;
-    r.set_integrated_account_id(a);
-    v1::ListRoleAssignmentsResponse out;
-    check("ListRoleAssignments",
-          directory->ListRoleAssignments(ctx().get(), r, &out));
-    auto context = ctx();
-    auto reader = directory->StreamRoleAssignments(context.get(), r);
-    while (reader->Read(&out)) ADD_FAILURE();
-    check("StreamRoleAssignments", reader->Finish());
   }
   {
     v1::ListRolesRequest r;
