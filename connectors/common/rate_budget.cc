@@ -1,0 +1,241 @@
+#include "connectors/common/rate_budget.h"
+
+#include <algorithm>
+#include <deque>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "connectors/common/error_details.h"
+
+namespace unified {
+namespace {
+
+class MemoryRateLedger final : public RateLedger {
+ public:
+  explicit MemoryRateLedger(RateBudgetOptions options) : options_(options) {}
+
+  absl::StatusOr<std::optional<absl::Time>> TryTake(const std::string& key,
+                                                    RateClass cls,
+                                                    absl::Time now) override {
+    absl::MutexLock lock(&mu_);
+    Identity& id = Get(key);
+    if (id.blocked_until > now) return id.blocked_until;
+    std::deque<absl::Time>& calls = Calls(id, cls, now);
+    if (static_cast<int64_t>(calls.size()) >= Limit(id, cls)) {
+      // The oldest call leaves the window then (or now, when the limit was
+      // lowered below the count).
+      const int64_t over = static_cast<int64_t>(calls.size()) - Limit(id, cls);
+      return calls[std::min<int64_t>(over, calls.size() - 1)] + options_.window;
+    }
+    calls.push_back(now);
+    return std::nullopt;
+  }
+
+  absl::Status Observe(const std::string& key, RateClass cls,
+                       std::optional<int64_t> limit,
+                       std::optional<int64_t> remaining,
+                       absl::Time now) override {
+    absl::MutexLock lock(&mu_);
+    Identity& id = Get(key);
+    if (limit && *limit > 0) id.limit[static_cast<int>(cls)] = *limit;
+    std::deque<absl::Time>& calls = Calls(id, cls, now);
+    if (remaining && *remaining >= 0) {
+      // The provider counted calls we did not (another client of the same
+      // key, or calls before a restart): count them too, as made now.
+      const int64_t used = Limit(id, cls) - *remaining;
+      while (static_cast<int64_t>(calls.size()) < used) calls.push_back(now);
+    }
+    id.consecutive_blocks = 0;
+    return absl::OkStatus();
+  }
+
+  absl::Status Block(const std::string& key, std::optional<absl::Duration> wait,
+                     absl::Time now) override {
+    absl::MutexLock lock(&mu_);
+    Identity& id = Get(key);
+    absl::Duration block;
+    if (wait) {
+      block = *wait;
+    } else {
+      block = std::min(
+          options_.max_block,
+          options_.default_block * (1 << std::min(id.consecutive_blocks, 12)));
+      ++id.consecutive_blocks;
+    }
+    id.blocked_until = std::max(id.blocked_until, now + block);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<BudgetState> State(const std::string& key,
+                                    absl::Time now) override {
+    absl::MutexLock lock(&mu_);
+    Identity& id = Get(key);
+    BudgetState state;
+    state.limit = Limit(id, RateClass::kNormal);
+    state.restricted_limit = Limit(id, RateClass::kRestricted);
+    state.remaining = std::max<int64_t>(
+        0, state.limit -
+               static_cast<int64_t>(Calls(id, RateClass::kNormal, now).size()));
+    state.restricted_remaining = std::max<int64_t>(
+        0, state.restricted_limit -
+               static_cast<int64_t>(
+                   Calls(id, RateClass::kRestricted, now).size()));
+    state.blocked_until = id.blocked_until;
+    return state;
+  }
+
+ private:
+  struct Identity {
+    std::deque<absl::Time> calls[2];
+    int64_t limit[2] = {0, 0};  // 0 = the configured default.
+    absl::Time blocked_until = absl::InfinitePast();
+    int consecutive_blocks = 0;
+  };
+
+  Identity& Get(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return identities_[key];
+  }
+  int64_t Limit(const Identity& id, RateClass cls) const {
+    const int64_t learned = id.limit[static_cast<int>(cls)];
+    if (learned > 0) return learned;
+    return cls == RateClass::kNormal ? options_.limit
+                                     : options_.restricted_limit;
+  }
+  // The class's calls inside the window ending at `now`.
+  std::deque<absl::Time>& Calls(Identity& id, RateClass cls, absl::Time now) {
+    std::deque<absl::Time>& calls = id.calls[static_cast<int>(cls)];
+    while (!calls.empty() && calls.front() + options_.window <= now) {
+      calls.pop_front();
+    }
+    return calls;
+  }
+
+  const RateBudgetOptions options_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Identity> identities_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<RateLedger> NewMemoryRateLedger(RateBudgetOptions options) {
+  return std::make_unique<MemoryRateLedger>(options);
+}
+
+bool RateBudget::HigherPriorityWaiting(const std::string& key,
+                                       Priority priority) const {
+  for (int p = 0; p < static_cast<int>(priority); ++p) {
+    auto it = waiting_.find({key, p});
+    if (it != waiting_.end() && it->second > 0) return true;
+  }
+  return false;
+}
+
+void RateBudget::SetWaiting(const std::string& key, Priority priority,
+                            int delta) {
+  waiting_[{key, static_cast<int>(priority)}] += delta;
+  waiting_by_priority_[static_cast<int>(priority)] += delta;
+  if (waiting_[{key, static_cast<int>(priority)}] == 0) {
+    waiting_.erase({key, static_cast<int>(priority)});
+  }
+}
+
+int RateBudget::waiting(Priority priority) const {
+  absl::MutexLock lock(&mu_);
+  return waiting_by_priority_[static_cast<int>(priority)];
+}
+
+absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
+                                 Priority priority, absl::Time deadline,
+                                 const std::function<bool()>& cancelled) {
+  bool registered = false;
+  auto unregister = [&] {
+    if (!registered) return;
+    absl::MutexLock lock(&mu_);
+    SetWaiting(key, priority, -1);
+    registered = false;
+  };
+  while (true) {
+    const absl::Time now = clock_->Now();
+    std::optional<absl::Time> free_at;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!HigherPriorityWaiting(key, priority)) {
+        absl::StatusOr<std::optional<absl::Time>> taken =
+            ledger_->TryTake(key, cls, now);
+        if (!taken.ok()) {
+          if (registered) SetWaiting(key, priority, -1);
+          return taken.status();
+        }
+        if (!taken->has_value()) {
+          if (registered) SetWaiting(key, priority, -1);
+          return absl::OkStatus();
+        }
+        free_at = **taken;
+      } else {
+        // Someone more urgent waits for this budget: let them go first.
+        free_at = now + options_.poll;
+      }
+      if (*free_at > deadline) {
+        if (registered) SetWaiting(key, priority, -1);
+        return WithRetryDelay(
+            WithErrorInfo(
+                absl::ResourceExhaustedError(absl::StrCat(
+                    "the upstream rate budget of this account is spent; the "
+                    "next call is possible in ",
+                    absl::FormatDuration(
+                        absl::Ceil(*free_at - now, absl::Seconds(1))),
+                    ", after the call's deadline")),
+                "RATE_BUDGET_EXHAUSTED",
+                {{"rate_class",
+                  cls == RateClass::kNormal ? "normal" : "rate_limited"}}),
+            *free_at - now);
+      }
+      if (!registered) {
+        SetWaiting(key, priority, +1);
+        registered = true;
+      }
+    }
+    if (!clock_->SleepUntil(std::min(*free_at, now + options_.poll),
+                            cancelled)) {
+      unregister();
+      return WithErrorInfo(absl::CancelledError("cancelled by the caller"),
+                           "CANCELLED");
+    }
+  }
+}
+
+RateClassifier RateClassifier::PodioDefault() {
+  return RateClassifier(
+      {"GET /contact/", "GET /contact/org/*", "GET /contact/space/*/"});
+}
+
+RateClass RateClassifier::Classify(absl::string_view method,
+                                   absl::string_view path) const {
+  for (const std::string& pattern : patterns_) {
+    const size_t space = pattern.find(' ');
+    if (space == std::string::npos ||
+        !absl::EqualsIgnoreCase(pattern.substr(0, space), method)) {
+      continue;
+    }
+    std::vector<absl::string_view> want =
+        absl::StrSplit(absl::string_view(pattern).substr(space + 1), '/');
+    std::vector<absl::string_view> got = absl::StrSplit(path, '/');
+    bool match = true;
+    size_t i = 0;
+    for (; i < want.size() && match; ++i) {
+      if (want[i] == "**") break;
+      if (i >= got.size() ||
+          (want[i] == "*" ? got[i].empty() : want[i] != got[i])) {
+        match = false;
+      }
+    }
+    if (match && (i < want.size() || got.size() == want.size())) {
+      return RateClass::kRestricted;
+    }
+  }
+  return RateClass::kNormal;
+}
+
+}  // namespace unified

@@ -1,0 +1,147 @@
+// The rate budget of upstream identities (ARCHITECTURE.md, invariant 5): one
+// per provider identity and API client, shared by directory calls, proxy
+// calls, token refreshes and polling, so no caller ever trips the provider's
+// limit (Podio: 1,000 calls per hour, 250 for "rate limited" operations, 420
+// once spent, and no word on when the window resets).
+//
+// The ledger counts every call of the last `window` per class (a sliding
+// window: never more than `limit` calls in any window, however the provider
+// aligns its own), learns limits and remaining counts from the provider's
+// headers (they win over the configured constants), and treats a 420 as a
+// hard stop of the identity for the wait the provider names, or a doubling
+// backoff. Callers wait for a slot by priority (interactive before bulk
+// before background), never past their deadline: a wait that would outlast
+// it fails at once with RESOURCE_EXHAUSTED and a retry delay.
+#ifndef CONNECTORS_COMMON_RATE_BUDGET_H_
+#define CONNECTORS_COMMON_RATE_BUDGET_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "connectors/common/clock.h"
+
+namespace unified {
+
+enum class RateClass { kNormal = 0, kRestricted = 1 };
+enum class Priority { kInteractive = 0, kBulk = 1, kBackground = 2 };
+
+struct RateBudgetOptions {
+  int64_t limit = 1000;            // Calls per window, normal class.
+  int64_t restricted_limit = 250;  // Calls per window, "rate limited" class.
+  absl::Duration window = absl::Hours(1);
+  // A 420 without a stated wait blocks this long, doubling while they repeat
+  // (up to max_block).
+  absl::Duration default_block = absl::Minutes(1);
+  absl::Duration max_block = absl::Hours(1);
+  // Longest single sleep of a waiter, so that priorities and cancellation
+  // are noticed while waiting.
+  absl::Duration poll = absl::Milliseconds(50);
+};
+
+// What an identity has left.
+struct BudgetState {
+  int64_t limit = 0;
+  int64_t remaining = 0;
+  int64_t restricted_limit = 0;
+  int64_t restricted_remaining = 0;
+  absl::Time blocked_until = absl::InfinitePast();
+};
+
+// Where calls are counted: this process's memory, or a database shared by
+// replicas. Thread-safe.
+class RateLedger {
+ public:
+  virtual ~RateLedger() = default;
+  // Takes one slot of `cls` for `key` at `now` when the identity is not
+  // blocked and the class has room (returns nullopt); otherwise the earliest
+  // time a slot may be free.
+  virtual absl::StatusOr<std::optional<absl::Time>> TryTake(
+      const std::string& key, RateClass cls, absl::Time now) = 0;
+  // The provider's headers after a call of `cls`.
+  virtual absl::Status Observe(const std::string& key, RateClass cls,
+                               std::optional<int64_t> limit,
+                               std::optional<int64_t> remaining,
+                               absl::Time now) = 0;
+  // A 420: blocks the identity (both classes) until `now + wait`, or for the
+  // doubling default backoff when the provider named no wait.
+  virtual absl::Status Block(const std::string& key,
+                             std::optional<absl::Duration> wait,
+                             absl::Time now) = 0;
+  virtual absl::StatusOr<BudgetState> State(const std::string& key,
+                                            absl::Time now) = 0;
+};
+
+// The in-process ledger.
+std::unique_ptr<RateLedger> NewMemoryRateLedger(RateBudgetOptions options);
+
+// Thread-safe; not owning `ledger` or `clock`.
+class RateBudget {
+ public:
+  RateBudget(RateLedger* ledger, Clock* clock, RateBudgetOptions options)
+      : ledger_(ledger), clock_(clock), options_(options) {}
+
+  // Waits for a slot, higher priorities first. RESOURCE_EXHAUSTED (reason
+  // RATE_BUDGET_EXHAUSTED, with RetryInfo) at once when the slot would come
+  // after `deadline`; CANCELLED when `cancelled` says so while waiting.
+  absl::Status Acquire(const std::string& key, RateClass cls, Priority priority,
+                       absl::Time deadline,
+                       const std::function<bool()>& cancelled);
+
+  absl::Status Observe(const std::string& key, RateClass cls,
+                       std::optional<int64_t> limit,
+                       std::optional<int64_t> remaining) {
+    return ledger_->Observe(key, cls, limit, remaining, clock_->Now());
+  }
+  absl::Status Block(const std::string& key,
+                     std::optional<absl::Duration> wait) {
+    return ledger_->Block(key, wait, clock_->Now());
+  }
+  absl::StatusOr<BudgetState> State(const std::string& key) {
+    return ledger_->State(key, clock_->Now());
+  }
+
+  // Callers waiting now, by priority (for tests and metrics).
+  int waiting(Priority priority) const;
+
+ private:
+  bool HigherPriorityWaiting(const std::string& key, Priority priority) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetWaiting(const std::string& key, Priority priority, int delta)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  RateLedger* const ledger_;
+  Clock* const clock_;
+  const RateBudgetOptions options_;
+  mutable absl::Mutex mu_;
+  // Waiters per (key, priority).
+  std::map<std::pair<std::string, int>, int> waiting_ ABSL_GUARDED_BY(mu_);
+  int waiting_by_priority_[3] ABSL_GUARDED_BY(mu_) = {0, 0, 0};
+};
+
+// Which calls count as "rate limited": patterns "METHOD /path" where `*`
+// stands for one path segment and a trailing "/**" for any rest, e.g.
+// "GET /contact/*". Thread-safe (immutable).
+class RateClassifier {
+ public:
+  explicit RateClassifier(std::vector<std::string> patterns)
+      : patterns_(std::move(patterns)) {}
+  // Podio's "rate limited" operations in podio-api.md: the contact listings.
+  static RateClassifier PodioDefault();
+  RateClass Classify(absl::string_view method, absl::string_view path) const;
+
+ private:
+  std::vector<std::string> patterns_;
+};
+
+}  // namespace unified
+
+#endif  // CONNECTORS_COMMON_RATE_BUDGET_H_

@@ -1,0 +1,164 @@
+#include "connectors/common/rate_budget.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "connectors/common/error_details.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified {
+namespace {
+
+using ::unified::testing::FakeClock;
+using ::unified::testing::IsOk;
+using ::unified::testing::StatusIs;
+
+constexpr char kKey[] = "podio:user:1/client";
+
+class RateBudgetTest : public ::testing::Test {
+ protected:
+  RateBudgetTest() {
+    options_.limit = 5;
+    options_.restricted_limit = 2;
+    ledger_ = NewMemoryRateLedger(options_);
+    budget_ = std::make_unique<RateBudget>(ledger_.get(), &clock_, options_);
+  }
+
+  absl::Status Take(RateClass cls = RateClass::kNormal,
+                    absl::Duration within = absl::Minutes(1),
+                    Priority priority = Priority::kInteractive) {
+    return budget_->Acquire(kKey, cls, priority, clock_.Now() + within,
+                            nullptr);
+  }
+
+  RateBudgetOptions options_;
+  FakeClock clock_;
+  std::unique_ptr<RateLedger> ledger_;
+  std::unique_ptr<RateBudget> budget_;
+};
+
+TEST_F(RateBudgetTest, NeverMoreThanTheLimitInAnyWindow) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_THAT(Take(), IsOk());
+    clock_.Advance(absl::Minutes(10));
+  }
+  // Spent: the next slot frees when the first call leaves the window, 10
+  // minutes from now; a 1-minute deadline fails at once with that delay.
+  absl::Status spent = Take();
+  EXPECT_THAT(spent, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(GetErrorInfo(spent)->reason(), "RATE_BUDGET_EXHAUSTED");
+  EXPECT_EQ(GetRetryDelay(spent), absl::Minutes(10));
+  EXPECT_EQ(budget_->State(kKey)->remaining, 0);
+  // The classes are separate budgets.
+  EXPECT_THAT(Take(RateClass::kRestricted), IsOk());
+  EXPECT_THAT(Take(RateClass::kRestricted), IsOk());
+  EXPECT_THAT(Take(RateClass::kRestricted),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  // A caller whose deadline allows it waits for the slot.
+  std::thread waiter(
+      [&] { EXPECT_THAT(Take(RateClass::kNormal, absl::Hours(1)), IsOk()); });
+  clock_.AwaitSleepers(1);
+  clock_.Advance(absl::Minutes(10));
+  waiter.join();
+  EXPECT_EQ(budget_->State(kKey)->remaining, 0);
+}
+
+TEST_F(RateBudgetTest, TheProvidersHeadersWin) {
+  // A raised limit.
+  ASSERT_THAT(budget_->Observe(kKey, RateClass::kNormal, 8, 7), IsOk());
+  EXPECT_EQ(budget_->State(kKey)->limit, 8);
+  EXPECT_EQ(budget_->State(kKey)->remaining, 7);
+  // The provider counted calls we did not see: we count them too.
+  ASSERT_THAT(budget_->Observe(kKey, RateClass::kNormal, 8, 1), IsOk());
+  EXPECT_EQ(budget_->State(kKey)->remaining, 1);
+  EXPECT_THAT(Take(), IsOk());
+  EXPECT_THAT(Take(), StatusIs(absl::StatusCode::kResourceExhausted));
+  // Headers never make us forget our own calls.
+  ASSERT_THAT(budget_->Observe(kKey, RateClass::kNormal, 8, 8), IsOk());
+  EXPECT_EQ(budget_->State(kKey)->remaining, 0);
+}
+
+TEST_F(RateBudgetTest, A420StopsTheIdentityForTheNamedWaitOrABackoff) {
+  ASSERT_THAT(budget_->Block(kKey, absl::Seconds(300)), IsOk());
+  absl::Status blocked = Take(RateClass::kRestricted);
+  EXPECT_THAT(blocked, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(GetRetryDelay(blocked), absl::Seconds(300));
+  EXPECT_THAT(Take(), StatusIs(absl::StatusCode::kResourceExhausted));
+  // A caller who can wait gets the call right after the stop ends.
+  std::thread waiter(
+      [&] { EXPECT_THAT(Take(RateClass::kNormal, absl::Hours(1)), IsOk()); });
+  clock_.AwaitSleepers(1);
+  clock_.Advance(absl::Seconds(300));
+  waiter.join();
+  // No named wait: 1 minute, then 2, doubling.
+  ASSERT_THAT(budget_->Block(kKey, std::nullopt), IsOk());
+  EXPECT_EQ(GetRetryDelay(Take(RateClass::kNormal, absl::Seconds(1))),
+            absl::Minutes(1));
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_THAT(budget_->Block(kKey, std::nullopt), IsOk());
+  EXPECT_EQ(GetRetryDelay(Take(RateClass::kNormal, absl::Seconds(1))),
+            absl::Minutes(2));
+}
+
+TEST_F(RateBudgetTest, InteractiveCallsOvertakeBulkOnes) {
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(Take(), IsOk());
+  std::vector<std::string> order;
+  absl::Mutex mu;
+  auto call = [&](Priority priority, const char* name) {
+    EXPECT_THAT(Take(RateClass::kNormal, absl::Hours(3), priority), IsOk());
+    absl::MutexLock lock(&mu);
+    order.push_back(name);
+  };
+  // The bulk caller waits first, the interactive one arrives later.
+  std::thread bulk(call, Priority::kBulk, "bulk");
+  clock_.AwaitSleepers(1);
+  std::thread interactive(call, Priority::kInteractive, "interactive");
+  clock_.AwaitSleepers(2);
+  clock_.Advance(absl::Hours(1));  // Every slot frees at once.
+  interactive.join();
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(order, std::vector<std::string>{"interactive"});
+  }
+  clock_.AwaitSleepers(1);  // Bulk is back to waiting for its turn.
+  clock_.Advance(absl::Seconds(1));
+  bulk.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"interactive", "bulk"}));
+}
+
+TEST_F(RateBudgetTest, AWaitingCallerCanCancel) {
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(Take(), IsOk());
+  std::atomic<bool> cancel{false};
+  std::thread waiter([&] {
+    EXPECT_THAT(
+        budget_->Acquire(kKey, RateClass::kNormal, Priority::kInteractive,
+                         clock_.Now() + absl::Hours(2),
+                         [&] { return cancel.load(); }),
+        StatusIs(absl::StatusCode::kCancelled));
+  });
+  clock_.AwaitSleepers(1);
+  cancel = true;
+  waiter.join();
+  EXPECT_EQ(budget_->waiting(Priority::kInteractive), 0);
+}
+
+TEST(RateClassifierTest, MatchesMethodAndPathSegments) {
+  const RateClassifier podio = RateClassifier::PodioDefault();
+  EXPECT_EQ(podio.Classify("GET", "/contact/"), RateClass::kRestricted);
+  EXPECT_EQ(podio.Classify("GET", "/contact/org/1000"), RateClass::kRestricted);
+  EXPECT_EQ(podio.Classify("GET", "/contact/space/22/"),
+            RateClass::kRestricted);
+  EXPECT_EQ(podio.Classify("POST", "/contact/"), RateClass::kNormal);
+  EXPECT_EQ(podio.Classify("GET", "/contact/org/"), RateClass::kNormal);
+  EXPECT_EQ(podio.Classify("GET", "/org/1000/member/"), RateClass::kNormal);
+  const RateClassifier rest({"GET /item/**"});
+  EXPECT_EQ(rest.Classify("GET", "/item/1/value/2"), RateClass::kRestricted);
+  EXPECT_EQ(rest.Classify("GET", "/items/1"), RateClass::kNormal);
+}
+
+}  // namespace
+}  // namespace unified
