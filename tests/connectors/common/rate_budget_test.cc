@@ -105,7 +105,11 @@ TEST_F(RateBudgetTest, A420StopsTheIdentityForTheNamedWaitOrABackoff) {
 }
 
 TEST_F(RateBudgetTest, InteractiveCallsOvertakeBulkOnes) {
-  for (int i = 0; i < 5; ++i) ASSERT_THAT(Take(), IsOk());
+  // One call now, four 10 minutes later: one slot frees at a time.
+  ASSERT_THAT(Take(), IsOk());
+  clock_.Advance(absl::Minutes(10));
+  for (int i = 0; i < 4; ++i) ASSERT_THAT(Take(), IsOk());
+  clock_.Advance(absl::Minutes(1));
   std::vector<std::string> order;
   absl::Mutex mu;
   auto call = [&](Priority priority, const char* name) {
@@ -118,14 +122,14 @@ TEST_F(RateBudgetTest, InteractiveCallsOvertakeBulkOnes) {
   clock_.AwaitSleepers(1);
   std::thread interactive(call, Priority::kInteractive, "interactive");
   clock_.AwaitSleepers(2);
-  clock_.Advance(absl::Hours(1));  // Every slot frees at once.
+  clock_.Advance(absl::Minutes(49));  // The first slot frees.
   interactive.join();
   {
     absl::MutexLock lock(&mu);
     EXPECT_EQ(order, std::vector<std::string>{"interactive"});
   }
-  clock_.AwaitSleepers(1);  // Bulk is back to waiting for its turn.
-  clock_.Advance(absl::Seconds(1));
+  clock_.AwaitSleepers(1);  // Bulk is back to waiting for the next slot.
+  clock_.Advance(absl::Minutes(10));
   bulk.join();
   EXPECT_EQ(order, (std::vector<std::string>{"interactive", "bulk"}));
 }
