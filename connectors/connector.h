@@ -12,7 +12,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "connectors/common/http_client.h"
 #include "connectors/common/prefetch_cache.h"
+#include "connectors/common/rate_budget.h"
 #include "proto/unified/v1/resources.pb.h"
 
 namespace unified {
@@ -35,6 +37,12 @@ class TokenSource {
 // whose credentials to use. Not owned pointers must outlive the call.
 struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
+  // The upstream identity's rate budget (null: unbudgeted, e.g. in unit
+  // tests), its key, and how urgent this call is: every request the
+  // connector sends, prefetches included, takes a slot first.
+  RateBudget* budget = nullptr;
+  std::string budget_key;
+  Priority priority = Priority::kInteractive;
   // True once the caller cancelled; polled during transfers.
   std::function<bool()> cancelled = [] { return false; };
   TokenSource* tokens = nullptr;
@@ -120,6 +128,19 @@ class DirectoryConnector {
       const PageRequest& page) = 0;
   // The fixed role catalog; no provider call.
   virtual std::vector<v1::Role> Roles() const = 0;
+
+  // One provider API call passed through 1-to-1 with the account's
+  // credentials injected (the proxy). `request.url` is the path and query
+  // relative to the provider's API base, already checked by the caller.
+  // Any HTTP answer is a result, the provider's errors included; errors are
+  // transport failures, the budget and credentials. `retry`: 5xx and
+  // transport failures may be retried (idempotent methods, or the caller
+  // opted in).
+  virtual absl::StatusOr<HttpResponse> Proxy(CallContext& ctx,
+                                             const HttpRequest& request,
+                                             bool retry) {
+    return absl::UnimplementedError("this connector has no proxy");
+  }
 };
 
 }  // namespace unified

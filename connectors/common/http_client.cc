@@ -55,7 +55,10 @@ struct Transfer {
   HttpResponse* response;
   size_t max_bytes;
   const std::function<bool()>* cancelled;
+  const HttpRequest* request = nullptr;
+  CURL* curl = nullptr;
   bool too_large = false;
+  bool stopped_by_callback = false;
 };
 
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -66,6 +69,17 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t n = size * count;
+  if (transfer->request->on_body) {
+    long code = 0;
+    curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &code);
+    transfer->response->status = static_cast<int>(code);
+    if (!transfer->request->on_body(*transfer->response,
+                                    absl::string_view(data, n))) {
+      transfer->stopped_by_callback = true;
+      return 0;
+    }
+    return n;
+  }
   if (transfer->response->body.size() + n > transfer->max_bytes) {
     transfer->too_large = true;
     return 0;  // Aborts the transfer.
@@ -126,6 +140,8 @@ class CurlHttpClient final : public HttpClient {
     HttpResponse response;
     Transfer transfer{&response, options_.max_response_bytes,
                       &request.cancelled};
+    transfer.request = &request;
+    transfer.curl = h;
     if (request.cancelled && request.cancelled()) {
       Release(std::move(curl));
       return absl::CancelledError("cancelled before sending");
@@ -190,6 +206,9 @@ class CurlHttpClient final : public HttpClient {
     if (transfer.too_large) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "response body larger than ", options_.max_response_bytes, " bytes"));
+    }
+    if (transfer.stopped_by_callback) {
+      return absl::CancelledError("the body's reader stopped the transfer");
     }
     if (code == CURLE_ABORTED_BY_CALLBACK) {
       return absl::CancelledError("cancelled by the caller");

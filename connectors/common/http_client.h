@@ -27,6 +27,12 @@ struct HttpRequest {
   absl::Duration timeout = absl::Seconds(30);
   // Polled during the transfer; returning true aborts it with CANCELLED.
   std::function<bool()> cancelled;
+  // When set, the body is not collected: each piece goes here as it
+  // arrives, after the status and headers (in `head`) are known; returning
+  // false aborts the transfer with CANCELLED. The response size cap does
+  // not apply (the callback bounds what it keeps).
+  std::function<bool(const struct HttpResponse& head, absl::string_view piece)>
+      on_body;
 };
 
 struct HttpResponse {

@@ -168,8 +168,11 @@ absl::StatusOr<std::string> Sealer::Open(const SealContext& context,
                      "', which is not in the key ring"));
   }
   std::string raw;
+  // Only the canonical encoding is accepted, so every change of the text
+  // (even in base64's unused trailing bits) is refused.
   if (!absl::WebSafeBase64Unescape(parts[2], &raw) ||
-      raw.size() < kNonceBytes + kTagBytes) {
+      raw.size() < kNonceBytes + kTagBytes ||
+      absl::WebSafeBase64Escape(raw) != parts[2]) {
     return Unreadable("malformed ciphertext");
   }
   const std::string aad = Aad(key->id, context);
