@@ -37,6 +37,9 @@ class ProviderAuth {
  public:
   virtual ~ProviderAuth() = default;
   virtual std::string provider() const = 0;
+  // The OAuth client (API key) id of this deployment: part of an upstream
+  // identity's rate budget key.
+  virtual std::string client_id() const = 0;
   // The provider's usual access-token lifetime (for imports without one).
   virtual absl::Duration default_access_lifetime() const = 0;
   // The page a browser is sent to for consent.

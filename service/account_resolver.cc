@@ -31,7 +31,8 @@ class StaticAccountResolver final : public AccountResolver {
     for (auto& [id, account] : accounts) {
       accounts_[id] = ResolvedAccount{
           id, account.provider,
-          std::make_shared<StaticTokenSource>(account.access_token)};
+          std::make_shared<StaticTokenSource>(account.access_token),
+          "static:" + id};
     }
   }
 

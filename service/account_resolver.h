@@ -19,6 +19,8 @@ struct ResolvedAccount {
   std::string id;
   std::string provider;  // Registry name of the connector, e.g. "podio".
   std::shared_ptr<TokenSource> tokens;
+  // The upstream identity's rate budget key (provider, identity, client).
+  std::string budget_key;
 };
 
 // Thread-safe.

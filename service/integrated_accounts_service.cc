@@ -13,6 +13,7 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
+#include "service/budget_report.h"
 #include "service/grpc_status.h"
 
 namespace unified {
@@ -133,6 +134,19 @@ v1::IntegratedAccount ToProto(const AccountRecord& record) {
   return out;
 }
 
+v1::IntegratedAccount IntegratedAccountsService::View(
+    const AccountRecord& record) {
+  v1::IntegratedAccount out = ToProto(record);
+  if (budget_ != nullptr) {
+    if (absl::StatusOr<BudgetState> state =
+            budget_->State(accounts_->BudgetKey(record));
+        state.ok()) {
+      *out.mutable_budget() = ToProto(*state);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<ProviderAuth*> IntegratedAccountsService::DefaultAuth() const {
   ProviderAuth* auth = accounts_->auth(options_.default_provider);
   if (auth == nullptr) {
@@ -218,7 +232,7 @@ grpc::Status IntegratedAccountsService::CompleteAuthorization(
     ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
     ASSIGN_OR_RETURN(AccountRecord record,
                      Complete(tenant, request->code(), request->state()));
-    *response = ToProto(record);
+    *response = View(record);
     return absl::OkStatus();
   }());
 }
@@ -238,7 +252,7 @@ grpc::Status IntegratedAccountsService::LinkWithAppToken(
                                     Deadline(*context, clock_)));
     ASSIGN_OR_RETURN(AccountRecord record,
                      accounts_->Link(tenant, auth->provider(), grant, "app"));
-    *response = ToProto(record);
+    *response = View(record);
     return absl::OkStatus();
   }());
 }
@@ -257,7 +271,7 @@ grpc::Status IntegratedAccountsService::LinkWithPassword(
     ASSIGN_OR_RETURN(
         AccountRecord record,
         accounts_->Link(tenant, auth->provider(), grant, "password"));
-    *response = ToProto(record);
+    *response = View(record);
     return absl::OkStatus();
   }());
 }
@@ -285,7 +299,7 @@ grpc::Status IntegratedAccountsService::ImportTokens(
                                      : request->provider();
     ASSIGN_OR_RETURN(AccountRecord record,
                      accounts_->Import(tenant, provider, std::move(tokens)));
-    *response = ToProto(record);
+    *response = View(record);
     return absl::OkStatus();
   }());
 }
@@ -308,7 +322,7 @@ grpc::Status IntegratedAccountsService::ListIntegratedAccounts(
                      accounts_->List(tenant, cursor.page_token, limit + 1));
     const bool more = static_cast<int>(page.size()) > limit;
     if (more) page.resize(limit);
-    for (const AccountRecord& r : page) *response->add_result() = ToProto(r);
+    for (const AccountRecord& r : page) *response->add_result() = View(r);
     if (more) {
       response->set_next_cursor(
           signer_->Seal(binding, CursorState{page.back().id, 0}));
@@ -327,7 +341,7 @@ grpc::Status IntegratedAccountsService::GetIntegratedAccount(
                           "integrated_account_id", kMaxIdBytes));
     ASSIGN_OR_RETURN(AccountRecord record,
                      accounts_->Get(tenant, request->integrated_account_id()));
-    *response = ToProto(record);
+    *response = View(record);
     return absl::OkStatus();
   }());
 }
@@ -354,7 +368,7 @@ grpc::Status IntegratedAccountsService::RefreshCredentials(
     ASSIGN_OR_RETURN(
         AccountRecord record,
         accounts_->ForceRefresh(tenant, request->integrated_account_id()));
-    *response = ToProto(record);
+    *response = View(record);
     return absl::OkStatus();
   }());
 }

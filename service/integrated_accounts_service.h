@@ -33,13 +33,15 @@ class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
                             accounts::AccountManager* accounts,
                             accounts::CredentialStore* store,
                             const CursorCodec* signer, Clock* clock,
-                            IntegratedAccountsOptions options)
+                            IntegratedAccountsOptions options,
+                            RateBudget* budget = nullptr)
       : tenants_(tenants),
         accounts_(accounts),
         store_(store),
         signer_(signer),
         clock_(clock),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        budget_(budget) {}
 
   // Finishes a code flow for whichever tenant the (signed) state names: the
   // HTTP callback's path, and CompleteAuthorization's after its tenant check
@@ -88,6 +90,8 @@ class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
 
  private:
   absl::StatusOr<ProviderAuth*> DefaultAuth() const;
+  // The API's view of an account, with its upstream budget.
+  v1::IntegratedAccount View(const accounts::AccountRecord& record);
 
   const TenantAuthenticator* const tenants_;
   accounts::AccountManager* const accounts_;
@@ -95,6 +99,7 @@ class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
   const CursorCodec* const signer_;
   Clock* const clock_;
   IntegratedAccountsOptions options_;
+  RateBudget* const budget_;
 };
 
 // The API's view of an account (no credential).

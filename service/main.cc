@@ -15,12 +15,14 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
+#include "connectors/common/rate_budget.h"
 #include "connectors/podio/podio_auth.h"
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
@@ -31,6 +33,7 @@
 #include "service/cursor.h"
 #include "service/http_listener.h"
 #include "service/integrated_accounts_service.h"
+#include "service/proxy_service.h"
 #include "service/server.h"
 #include "service/tenants.h"
 #include "service/user_directory_service.h"
@@ -94,12 +97,36 @@ ABSL_FLAG(absl::Duration, refresh_margin, absl::Minutes(5),
           "jitter) before they expire.");
 ABSL_FLAG(absl::Duration, state_ttl, absl::Minutes(10),
           "How long an authorization URL's state is accepted.");
+ABSL_FLAG(int64_t, rate_limit, 1000,
+          "Podio calls per hour per upstream identity (user or app, per "
+          "client id) when Podio's X-Rate-Limit-Limit has not said otherwise.");
+ABSL_FLAG(int64_t, rate_limited_limit, 250,
+          "The same for Podio's \"rate limited\" operations.");
+ABSL_FLAG(std::vector<std::string>, rate_limited_routes,
+          std::vector<std::string>({"GET /contact/", "GET /contact/org/*",
+                                    "GET /contact/space/*/"}),
+          "Which calls count as \"rate limited\": comma-separated 'METHOD "
+          "/path' patterns, '*' = one segment, trailing '/**' = any rest.");
 ABSL_FLAG(bool, testing_crash_after_refresh, false,
           "Tests only: exit after a refresh answer arrives, before it is "
           "persisted.");
 
 namespace unified {
 namespace {
+
+// Podio is reached over https; plain http only on this machine (the
+// simulator in tests and the demo).
+absl::Status CheckUpstreamBase(const std::string& base) {
+  if (absl::StartsWith(base, "https://")) return absl::OkStatus();
+  for (const char* local :
+       {"http://127.0.0.1:", "http://localhost:", "http://[::1]:",
+        "http://127.0.0.1/", "http://localhost/"}) {
+    if (absl::StartsWith(base, local)) return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      "--podio_api_base must be https:// (plain http only to a loopback "
+      "address)");
+}
 
 int Run() {
   // Streams fetch on short-lived threads; glibc would give many of them an
@@ -194,6 +221,16 @@ int Run() {
          podio_options.api_base.back() == '/') {
     podio_options.api_base.pop_back();
   }
+  podio_options.classifier =
+      RateClassifier(absl::GetFlag(FLAGS_rate_limited_routes));
+  if (absl::Status s = CheckUpstreamBase(podio_options.api_base); !s.ok()) {
+    return fail(s);
+  }
+  RateBudgetOptions budget_options;
+  budget_options.limit = absl::GetFlag(FLAGS_rate_limit);
+  budget_options.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);
+  std::unique_ptr<RateLedger> ledger = NewMemoryRateLedger(budget_options);
+  RateBudget budget(ledger.get(), RealClock::Get(), budget_options);
   podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options);
   auth_options.api_base = podio_options.api_base;
   auth_options.web_base = absl::GetFlag(FLAGS_podio_web_base);
@@ -210,7 +247,7 @@ int Run() {
       absl::GetFlag(FLAGS_testing_crash_after_refresh);
   accounts::AccountManager accounts(
       store->get(), &*sealer, {{podio_auth->provider(), podio_auth.get()}},
-      RealClock::Get(), manager_options);
+      RealClock::Get(), manager_options, &budget);
   ConnectorRegistry connectors;
   if (absl::Status s =
           connectors.Register(podio::NewPodioConnector(&podio_client));
@@ -220,12 +257,13 @@ int Run() {
   }
 
   UserDirectoryService user_directory(&*tenants, &accounts, &connectors,
-                                      &cursors);
+                                      &cursors, &budget);
+  ProxyService proxy(&*tenants, &accounts, &connectors, &budget);
   IntegratedAccountsOptions accounts_options;
   accounts_options.state_ttl = absl::GetFlag(FLAGS_state_ttl);
   IntegratedAccountsService integrated_accounts(
       &*tenants, &accounts, store->get(), &cursors, RealClock::Get(),
-      accounts_options);
+      accounts_options, &budget);
 
   // The side listener first: the default redirect URI needs its port.
   std::unique_ptr<HttpListener> http_listener;
@@ -253,7 +291,8 @@ int Run() {
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
       options,
       {{v1::UserDirectory::service_full_name(), &user_directory},
-       {v1::IntegratedAccounts::service_full_name(), &integrated_accounts}});
+       {v1::IntegratedAccounts::service_full_name(), &integrated_accounts},
+       {v1::Proxy::service_full_name(), &proxy}});
   if (!server.ok()) return fail(server.status());
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::printf("listening on %s:%d\n", host.c_str(), (*server)->port());

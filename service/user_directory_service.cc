@@ -1,6 +1,7 @@
 #include "service/user_directory_service.h"
 
 #include <memory>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -8,6 +9,7 @@
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
+#include "service/budget_report.h"
 #include "service/grpc_status.h"
 #include "service/paging.h"
 
@@ -45,6 +47,8 @@ absl::Status Required(const std::string& value, absl::string_view name) {
 
 struct UserDirectoryService::Call {
   std::string tenant;
+  // Reports the budget in the trailing metadata when the call ends.
+  std::optional<BudgetReporter> budget_report;
   ResolvedAccount account;
   DirectoryConnector* connector = nullptr;
   CallContext ctx;
@@ -56,7 +60,8 @@ struct UserDirectoryService::Call {
 };
 
 absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
-    grpc::ServerContext* context, const std::string& account_id) {
+    grpc::ServerContext* context, const std::string& account_id,
+    Priority priority) {
   // Who is calling comes first: an unauthenticated caller learns nothing
   // about its request.
   Call call;
@@ -81,6 +86,10 @@ absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
   call.ctx.deadline = absl::FromChrono(context->deadline());
   call.ctx.cancelled = [context] { return context->IsCancelled(); };
   call.ctx.tokens = call.account.tokens.get();
+  call.ctx.budget = budget_;
+  call.ctx.budget_key = call.account.budget_key;
+  call.ctx.priority = priority;
+  call.budget_report.emplace(context, budget_, call.account.budget_key);
   return call;
 }
 
@@ -186,8 +195,8 @@ grpc::Status UserDirectoryService::StreamUsers(
     grpc::ServerContext* context, const v1::ListUsersRequest* request,
     grpc::ServerWriter<v1::ListUsersResponse>* writer) {
   return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
+                                      Priority::kBulk));
     ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
     ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request));
     PrefetchCache downloads;
@@ -249,8 +258,8 @@ grpc::Status UserDirectoryService::StreamOrganizations(
     grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
     grpc::ServerWriter<v1::ListOrganizationsResponse>* writer) {
   return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
+                                      Priority::kBulk));
     ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
     return Stream<v1::Organization>(
         *cursors_, call.Binding("organizations", ""), request->cursor(), limit,
@@ -302,8 +311,8 @@ grpc::Status UserDirectoryService::StreamWorkspaces(
     grpc::ServerContext* context, const v1::ListWorkspacesRequest* request,
     grpc::ServerWriter<v1::ListWorkspacesResponse>* writer) {
   return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
+                                      Priority::kBulk));
     ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
     RETURN_IF_ERROR(CheckFilter(request->organization_id(), "organization_id"));
     const std::string org = request->organization_id();
@@ -369,8 +378,8 @@ grpc::Status UserDirectoryService::StreamRoleAssignments(
     grpc::ServerContext* context, const v1::ListRoleAssignmentsRequest* request,
     grpc::ServerWriter<v1::ListRoleAssignmentsResponse>* writer) {
   return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
+    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
+                                      Priority::kBulk));
     ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
     ASSIGN_OR_RETURN(RoleAssignmentFilter filter, AssignmentsFilter(*request));
     return Stream<v1::RoleAssignment>(

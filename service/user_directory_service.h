@@ -16,14 +16,16 @@ namespace unified {
 class UserDirectoryService final : public v1::UserDirectory::Service {
  public:
   // Not owning; all must outlive the service.
+  // `budget` may be null (no rate budgeting, for tests).
   UserDirectoryService(const TenantAuthenticator* tenants,
                        AccountResolver* accounts,
                        const ConnectorRegistry* connectors,
-                       const CursorCodec* cursors)
+                       const CursorCodec* cursors, RateBudget* budget = nullptr)
       : tenants_(tenants),
         accounts_(accounts),
         connectors_(connectors),
-        cursors_(cursors) {}
+        cursors_(cursors),
+        budget_(budget) {}
 
   grpc::Status GetMe(grpc::ServerContext* context,
                      const v1::GetMeRequest* request,
@@ -72,13 +74,16 @@ class UserDirectoryService final : public v1::UserDirectory::Service {
 
  private:
   struct Call;
+  // Streams are bulk listings; everything else is interactive.
   absl::StatusOr<Call> Begin(grpc::ServerContext* context,
-                             const std::string& account_id);
+                             const std::string& account_id,
+                             Priority priority = Priority::kInteractive);
 
   const TenantAuthenticator* const tenants_;
   AccountResolver* const accounts_;
   const ConnectorRegistry* const connectors_;
   const CursorCodec* const cursors_;
+  RateBudget* const budget_;
 };
 
 }  // namespace unified

@@ -33,6 +33,7 @@ class PodioAuth final : public ProviderAuth {
       : http_(http), clock_(clock), options_(std::move(options)) {}
 
   std::string provider() const override { return "podio"; }
+  std::string client_id() const override { return options_.client_id; }
   absl::Duration default_access_lifetime() const override {
     return kAccessLifetime;
   }

@@ -482,6 +482,12 @@ class PodioConnector final : public DirectoryConnector {
 
   std::vector<v1::Role> Roles() const override { return RoleCatalog(); }
 
+  absl::StatusOr<HttpResponse> Proxy(CallContext& ctx,
+                                     const HttpRequest& request,
+                                     bool retry) override {
+    return client_->Send(ctx, request, retry);
+  }
+
  private:
   // Query suffix of an organization member listing for `filter`: name order,
   // role as member_type, e-mail as query.

@@ -79,12 +79,20 @@ std::string Key(const std::string& tenant, const std::string& id) {
 
 AccountManager::AccountManager(CredentialStore* store, const Sealer* sealer,
                                std::map<std::string, ProviderAuth*> auths,
-                               Clock* clock, AccountManagerOptions options)
+                               Clock* clock, AccountManagerOptions options,
+                               RateBudget* budget)
     : store_(store),
       sealer_(sealer),
       auths_(std::move(auths)),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      budget_(budget) {}
+
+std::string AccountManager::BudgetKey(const AccountRecord& record) const {
+  ProviderAuth* provider_auth = auth(record.provider);
+  return absl::StrCat(record.provider, ":", record.ref_type, ":", record.ref_id,
+                      "/", provider_auth ? provider_auth->client_id() : "");
+}
 
 AccountManager::~AccountManager() = default;
 
@@ -125,7 +133,7 @@ absl::StatusOr<ResolvedAccount> AccountManager::Resolve(
     absl::MutexLock lock(&entry->mu);
     if (entry->version != record.version) entry->token.clear();
   }
-  return ResolvedAccount{record.id, record.provider, entry};
+  return ResolvedAccount{record.id, record.provider, entry, BudgetKey(record)};
 }
 
 absl::StatusOr<std::string> AccountManager::AccessToken(Entry& entry) {
@@ -194,8 +202,15 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
           outcome = NeedsReauth(next);
           return next;
         }
-        absl::StatusOr<Grant> grant = provider_auth->Refresh(
-            refresh_token, clock_->Now() + options_.refresh_timeout);
+        const absl::Time deadline = clock_->Now() + options_.refresh_timeout;
+        if (budget_ != nullptr) {
+          // Token requests spend the identity's budget too.
+          RETURN_IF_ERROR(
+              budget_->Acquire(BudgetKey(current), RateClass::kNormal,
+                               Priority::kInteractive, deadline, nullptr));
+        }
+        absl::StatusOr<Grant> grant =
+            provider_auth->Refresh(refresh_token, deadline);
         if (!grant.ok()) {
           std::optional<google::rpc::ErrorInfo> info =
               GetErrorInfo(grant.status());

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "connectors/auth.h"
 #include "connectors/common/clock.h"
+#include "connectors/common/rate_budget.h"
 #include "service/account_resolver.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/sealer.h"
@@ -50,9 +51,10 @@ struct AccountView {
 // Thread-safe. Not owning the store, sealer, auths or clock.
 class AccountManager final : public AccountResolver {
  public:
+  // `budget` (may be null) is charged for token refreshes.
   AccountManager(CredentialStore* store, const Sealer* sealer,
                  std::map<std::string, ProviderAuth*> auths, Clock* clock,
-                 AccountManagerOptions options);
+                 AccountManagerOptions options, RateBudget* budget = nullptr);
   ~AccountManager() override;
 
   // AccountResolver: the account's provider and a token source.
@@ -87,6 +89,10 @@ class AccountManager final : public AccountResolver {
 
   ProviderAuth* auth(const std::string& provider) const;
 
+  // The rate budget key of the account's upstream identity:
+  // "provider:ref_type:ref_id/client_id".
+  std::string BudgetKey(const AccountRecord& record) const;
+
   // Token source of one account (defined in the .cc).
   class Entry;
 
@@ -107,6 +113,7 @@ class AccountManager final : public AccountResolver {
   const std::map<std::string, ProviderAuth*> auths_;
   Clock* const clock_;
   const AccountManagerOptions options_;
+  RateBudget* const budget_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries_
       ABSL_GUARDED_BY(mu_);

@@ -96,7 +96,8 @@ TEST_F(ServerIntegrationTest, ListensOnLoopbackWithAPickedPort) {
 TEST_F(ServerIntegrationTest, HealthReportsEveryServiceServing) {
   auto health = Health::NewStub(channel_);
   for (const std::string service :
-       {"", "unified.v1.UserDirectory", "unified.v1.IntegratedAccounts"}) {
+       {"", "unified.v1.UserDirectory", "unified.v1.IntegratedAccounts",
+        "unified.v1.Proxy"}) {
     grpc::ClientContext context;
     HealthCheckRequest request;
     request.set_service(service);

@@ -29,6 +29,7 @@ namespace {
 class NoAuth final : public ProviderAuth {
  public:
   std::string provider() const override { return "podio"; }
+  std::string client_id() const override { return "bench"; }
   absl::Duration default_access_lifetime() const override {
     return absl::Hours(8);
   }

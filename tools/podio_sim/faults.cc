@@ -47,13 +47,15 @@ absl::StatusOr<FaultRule> RuleFromValue(const rapidjson::Value& value) {
     return absl::OkStatus();
   };
   std::string kind;
-  int64_t latency_ms = 0, jitter_ms = 0, chunk_ms = 100, status = 500;
+  int64_t latency_ms = 0, jitter_ms = 0, chunk_ms = 100, status = 500,
+          wait_seconds = 300;
   for (absl::Status s :
        {string_field("method", &rule.method), string_field("path", &rule.path),
         string_field("kind", &kind), int_field("skip", &rule.skip),
         int_field("times", &rule.times), int_field("latency_ms", &latency_ms),
         int_field("jitter_ms", &jitter_ms),
-        int_field("chunk_delay_ms", &chunk_ms), int_field("status", &status)}) {
+        int_field("chunk_delay_ms", &chunk_ms), int_field("status", &status),
+        int_field("wait_seconds", &wait_seconds)}) {
     if (!s.ok()) return s;
   }
   auto it = KindsByName().find(kind);
@@ -63,7 +65,8 @@ absl::StatusOr<FaultRule> RuleFromValue(const rapidjson::Value& value) {
   }
   if (rule.path.empty()) rule.path = "*";
   if (latency_ms < 0 || jitter_ms < 0 || chunk_ms < 0 || rule.skip < 0 ||
-      latency_ms > 600000 || jitter_ms > 600000 || chunk_ms > 60000) {
+      latency_ms > 600000 || jitter_ms > 600000 || chunk_ms > 60000 ||
+      wait_seconds < 0 || wait_seconds > 86400) {
     return absl::InvalidArgumentError("fault durations out of range");
   }
   if (status < 100 || status > 599) {
@@ -74,6 +77,7 @@ absl::StatusOr<FaultRule> RuleFromValue(const rapidjson::Value& value) {
   rule.jitter = absl::Milliseconds(jitter_ms);
   rule.chunk_delay = absl::Milliseconds(chunk_ms);
   rule.status = static_cast<int>(status);
+  rule.wait = absl::Seconds(wait_seconds);
   return rule;
 }
 

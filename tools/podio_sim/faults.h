@@ -36,13 +36,16 @@ struct FaultRule {
   absl::Duration latency;
   absl::Duration jitter;
   int status = 500;
+  // rate_limit: the wait named in "Please wait N seconds".
+  absl::Duration wait = absl::Seconds(300);
   absl::Duration chunk_delay = absl::Milliseconds(100);
   int64_t seen = 0;  // Matching calls so far.
 };
 
 // Parses one rule from JSON, e.g.
 // {"method":"GET","path":"/org/*/member/","kind":"status","status":503,
-//  "skip":2,"times":1,"latency_ms":50,"jitter_ms":10,"chunk_delay_ms":100}.
+//  "skip":2,"times":1,"latency_ms":50,"jitter_ms":10,"chunk_delay_ms":100,
+//  "wait_seconds":300}.
 // kind: latency|status|rate_limit|unauthorized|reset|truncate|
 //       malformed_json|invalid_utf8|slow_body.
 absl::StatusOr<FaultRule> ParseFaultRule(const std::string& json);

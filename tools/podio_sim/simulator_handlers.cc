@@ -178,7 +178,7 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
             "Injected failure", std::nullopt});
       }
       if (faults.fault->kind == FaultKind::kRateLimit) {
-        return fail(RateLimitError(absl::Seconds(300)));
+        return fail(RateLimitError(faults.fault->wait));
       }
     }
     HandleToken(req, res, route->id == RouteId::kTokenV2);
@@ -226,7 +226,7 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
             rule.status, rule.status >= 500 ? "server_error" : "bad_request",
             "Injected failure", std::nullopt});
       case FaultKind::kRateLimit:
-        return fail(RateLimitError(absl::Seconds(300)));
+        return fail(RateLimitError(rule.wait));
       case FaultKind::kUnauthorized:
         return fail(ExpiredToken());
       case FaultKind::kReset:

@@ -1,0 +1,64 @@
+// The upstream budget as the API shows it: in responses' trailing metadata
+// (x-upstream-budget-remaining, x-upstream-budget-limit) and as the
+// UpstreamBudget message.
+#ifndef SERVICE_BUDGET_REPORT_H_
+#define SERVICE_BUDGET_REPORT_H_
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "connectors/common/rate_budget.h"
+#include "google/protobuf/util/time_util.h"
+#include "grpcpp/server_context.h"
+#include "proto/unified/v1/integrated_accounts.pb.h"
+
+namespace unified {
+
+inline v1::UpstreamBudget ToProto(const BudgetState& state) {
+  v1::UpstreamBudget out;
+  out.set_limit(state.limit);
+  out.set_remaining(state.remaining);
+  out.set_rate_limited_limit(state.restricted_limit);
+  out.set_rate_limited_remaining(state.restricted_remaining);
+  if (state.blocked_until > absl::Now() - absl::Hours(24 * 365) &&
+      state.blocked_until != absl::InfinitePast()) {
+    *out.mutable_blocked_until() =
+        google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
+            absl::ToUnixMillis(state.blocked_until));
+  }
+  return out;
+}
+
+// Adds the budget of `key` to the call's trailing metadata when destroyed
+// (so it reflects the calls this RPC made). Movable, not copyable.
+class BudgetReporter {
+ public:
+  BudgetReporter(grpc::ServerContext* context, RateBudget* budget,
+                 std::string key)
+      : context_(context), budget_(budget), key_(std::move(key)) {}
+  BudgetReporter(BudgetReporter&& other) noexcept
+      : context_(other.context_),
+        budget_(other.budget_),
+        key_(std::move(other.key_)) {
+    other.budget_ = nullptr;
+  }
+  BudgetReporter& operator=(BudgetReporter&&) = delete;
+  ~BudgetReporter() {
+    if (budget_ == nullptr || context_ == nullptr) return;
+    absl::StatusOr<BudgetState> state = budget_->State(key_);
+    if (!state.ok()) return;
+    context_->AddTrailingMetadata("x-upstream-budget-remaining",
+                                  absl::StrCat(state->remaining));
+    context_->AddTrailingMetadata("x-upstream-budget-limit",
+                                  absl::StrCat(state->limit));
+  }
+
+ private:
+  grpc::ServerContext* context_;
+  RateBudget* budget_;
+  std::string key_;
+};
+
+}  // namespace unified
+
+#endif  // SERVICE_BUDGET_REPORT_H_

@@ -1,0 +1,380 @@
+// The proxy and the rate budget through the real server and simulator:
+// answers pass through unchanged, escapes are refused before anything is
+// sent, only idempotent calls are retried unless opted in, a 420 stops the
+// identity for the wait Podio names, and the budget is never overspent.
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "proto/unified/v1/proxy.grpc.pb.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "rapidjson/document.h"
+#include "tests/integration/directory_env.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified {
+namespace {
+
+using ::testing::HasSubstr;
+using ::unified::testing::DirectoryEnv;
+using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::IsOk;
+using ::unified::testing::StatusIs;
+
+google::rpc::Status RichOf(const grpc::Status& status) {
+  google::rpc::Status rich;
+  rich.ParseFromString(status.error_details());
+  return rich;
+}
+
+std::string ReasonOf(const grpc::Status& status) {
+  google::rpc::ErrorInfo info;
+  const google::rpc::Status rich = RichOf(status);
+  for (const auto& d : rich.details()) {
+    if (d.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
+absl::Duration RetryDelayOf(const grpc::Status& status) {
+  google::rpc::RetryInfo retry;
+  const google::rpc::Status rich = RichOf(status);
+  for (const auto& d : rich.details()) {
+    if (d.UnpackTo(&retry)) {
+      return absl::Seconds(retry.retry_delay().seconds()) +
+             absl::Nanoseconds(retry.retry_delay().nanos());
+    }
+  }
+  return absl::ZeroDuration();
+}
+
+DirectoryEnvOptions Small(std::vector<std::string> server_flags = {},
+                          std::vector<std::string> sim_flags = {}) {
+  DirectoryEnvOptions options;
+  options.extra_sim_flags = std::move(sim_flags);
+  options.data.users = 1200;
+  options.data.orgs = 1;
+  options.data.spaces_per_org = 2;
+  options.extra_server_flags = std::move(server_flags);
+  return options;
+}
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(Small()); }
+  void Start(const DirectoryEnvOptions& options) {
+    env_ = std::make_unique<DirectoryEnv>(options);
+    ASSERT_FALSE(env_->account("demo").empty());
+    proxy_ = v1::Proxy::NewStub(env_->channel());
+  }
+
+  v1::ProxyRequest Request(const std::string& method, const std::string& path) {
+    v1::ProxyRequest r;
+    r.set_integrated_account_id(env_->account("demo"));
+    r.set_method(method);
+    r.set_path(path);
+    return r;
+  }
+
+  grpc::Status Call(const v1::ProxyRequest& request,
+                    v1::ProxyResponse* response,
+                    absl::Duration deadline = absl::Seconds(30),
+                    grpc::ClientContext* context = nullptr) {
+    grpc::ClientContext local;
+    if (context == nullptr) context = &local;
+    context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    return proxy_->Call(context, request, response);
+  }
+
+  // The same request straight to the simulator with a token of the demo
+  // principal.
+  HttpResponse Direct(const std::string& method, const std::string& path) {
+    auto http = NewCurlHttpClient({});
+    HttpRequest grant;
+    grant.method = "POST";
+    grant.url = env_->sim_url() + "/oauth/token";
+    grant.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    grant.body =
+        "grant_type=password&client_id=demo-client&client_secret=demo-secret"
+        "&username=demo%40example.com&password=demo-password";
+    auto token = http->Send(grant);
+    rapidjson::Document doc;
+    doc.Parse(token->body.c_str());
+    HttpRequest request;
+    request.method = method;
+    request.url = env_->sim_url() + path;
+    request.headers = {
+        {"Authorization",
+         absl::StrCat("OAuth2 ", doc["access_token"].GetString())}};
+    return *http->Send(request);
+  }
+
+  std::unique_ptr<DirectoryEnv> env_;
+  std::unique_ptr<v1::Proxy::Stub> proxy_;
+};
+
+TEST_F(ProxyTest, AnswersPassThroughUnchangedWithTheBudget) {
+  v1::ProxyResponse response;
+  grpc::ClientContext context;
+  ASSERT_THAT(
+      Call(Request("GET", "/org/"), &response, absl::Seconds(30), &context),
+      IsOk());
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_EQ(response.body(), Direct("GET", "/org/").body);
+  bool saw_limit_header = false;
+  for (const auto& h : response.headers()) {
+    if (h.name() == "x-rate-limit-limit") saw_limit_header = true;
+    EXPECT_NE(h.name(), "authorization");
+  }
+  EXPECT_TRUE(saw_limit_header);
+  EXPECT_EQ(response.budget().limit(), 1000);
+  EXPECT_GT(response.budget().remaining(), 0);
+  EXPECT_LT(response.budget().remaining(), 1000);
+  auto trailer = context.GetServerTrailingMetadata();
+  auto it = trailer.find("x-upstream-budget-remaining");
+  ASSERT_NE(it, trailer.end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()),
+            absl::StrCat(response.budget().remaining()));
+
+  // Podio's errors are answers, byte for byte.
+  const std::string missing =
+      absl::StrCat("/org/", podio_sim::kFirstOrgId + 77);
+  ASSERT_THAT(Call(Request("GET", missing), &response), IsOk());
+  const HttpResponse direct = Direct("GET", missing);
+  EXPECT_EQ(response.status(), direct.status);
+  EXPECT_GE(response.status(), 400);
+  EXPECT_EQ(response.body(), direct.body);
+
+  // Query parameters are encoded by the service.
+  v1::ProxyRequest members =
+      Request("GET", absl::StrCat("/org/", podio_sim::kFirstOrgId, "/member/"));
+  auto* q = members.add_query();
+  q->set_name("limit");
+  q->set_value("2");
+  ASSERT_THAT(Call(members, &response), IsOk());
+  rapidjson::Document doc;
+  doc.Parse(response.body().c_str());
+  ASSERT_TRUE(doc.IsArray());
+  EXPECT_EQ(doc.Size(), 2u);
+
+  // Another tenant cannot use the account.
+  auto other = v1::Proxy::NewStub(env_->channel(DirectoryEnv::kTenantB));
+  grpc::ClientContext c2;
+  EXPECT_THAT(other->Call(&c2, Request("GET", "/org/"), &response),
+              StatusIs(grpc::StatusCode::NOT_FOUND));
+}
+
+TEST_F(ProxyTest, EscapesAreRefusedBeforeAnythingIsSent) {
+  const int64_t position = env_->LogPosition();
+  std::vector<v1::ProxyRequest> bad;
+  for (const char* path :
+       {"http://evil.example/org/", "https://api.podio.com/org/",
+        "//evil.example/org/", "org/", "", "/org/../oauth/token",
+        "/org/%2e%2e/user/status", "/org/%2E%2E/x", "/org%2f..%2fuser",
+        "/org/..", "/./org/", "/org\\..\\x", "/org/?x=1", "/org/#x",
+        "/org/\r\nHost: evil", "/org/ x", "/org/%00", "/org/%zz",
+        "/org/\xc3\xa9"}) {
+    bad.push_back(Request("GET", path));
+  }
+  for (const char* header : {"Authorization", "authorization", "Host",
+                             "Transfer-Encoding", "Content-Length"}) {
+    v1::ProxyRequest r = Request("GET", "/org/");
+    auto* h = r.add_headers();
+    h->set_name(header);
+    h->set_value("x");
+    bad.push_back(r);
+  }
+  {
+    v1::ProxyRequest r = Request("GET", "/org/");
+    auto* h = r.add_headers();
+    h->set_name("X-Test");
+    h->set_value("a\r\nAuthorization: OAuth2 stolen");
+    bad.push_back(r);
+    r = Request("GET", "/org/");
+    h = r.add_headers();
+    h->set_name("X Test:");
+    h->set_value("a");
+    bad.push_back(r);
+    bad.push_back(Request("CONNECT", "/org/"));
+    bad.push_back(Request("TRACE", "/org/"));
+  }
+  for (const v1::ProxyRequest& r : bad) {
+    v1::ProxyResponse response;
+    grpc::Status status = Call(r, &response);
+    EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT))
+        << r.ShortDebugString();
+    EXPECT_EQ(ReasonOf(status), "PROXY_REQUEST_REFUSED")
+        << r.ShortDebugString();
+  }
+  v1::ProxyRequest huge = Request("POST", "/org/");
+  huge.set_body(std::string((1 << 20) + 1, 'x'));
+  v1::ProxyResponse response;
+  grpc::Status too_big = Call(huge, &response);
+  EXPECT_THAT(too_big, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_EQ(ReasonOf(too_big), "PROXY_BODY_TOO_LARGE");
+  // Not one request left the service.
+  EXPECT_TRUE(env_->CallsSince(position).empty());
+  EXPECT_TRUE(env_->CallsSince(position, true).empty());
+}
+
+TEST_F(ProxyTest, OnlyIdempotentCallsAreRetriedUnlessOptedIn) {
+  env_->AddFault(
+      R"({"method":"GET","path":"/user/status","kind":"status","status":503,
+          "times":1})");
+  int64_t position = env_->LogPosition();
+  v1::ProxyResponse response;
+  ASSERT_THAT(Call(Request("GET", "/user/status"), &response), IsOk());
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_EQ(env_->CallsSince(position).size(), 2u);  // 503, then 200.
+
+  const std::string hooks =
+      absl::StrCat("/hook/space/", podio_sim::kFirstSpaceId, "/");
+  v1::ProxyRequest create = Request("POST", hooks);
+  create.set_body(R"({"url":"http://127.0.0.1:9/hook","type":"member.add"})");
+  auto* content_type = create.add_headers();
+  content_type->set_name("Content-Type");
+  content_type->set_value("application/json");
+  env_->AddFault(absl::StrCat(R"({"method":"POST","path":")", hooks,
+                              R"(","kind":"status","status":503,"times":1})"));
+  position = env_->LogPosition();
+  ASSERT_THAT(Call(create, &response), IsOk());
+  EXPECT_EQ(response.status(), 503);  // Podio's answer, not retried.
+  EXPECT_EQ(env_->CallsSince(position).size(), 1u);
+
+  env_->AddFault(absl::StrCat(R"({"method":"POST","path":")", hooks,
+                              R"(","kind":"status","status":503,"times":1})"));
+  create.set_retry_non_idempotent(true);
+  position = env_->LogPosition();
+  ASSERT_THAT(Call(create, &response), IsOk());
+  EXPECT_EQ(response.status(), 200) << response.body();
+  EXPECT_EQ(env_->CallsSince(position).size(), 2u);
+}
+
+TEST_F(ProxyTest, StreamCallSendsLargeBodiesInPieces) {
+  v1::ProxyRequest r =
+      Request("GET", absl::StrCat("/org/", podio_sim::kFirstOrgId, "/member/"));
+  auto* q = r.add_query();
+  q->set_name("limit");
+  q->set_value("500");
+  v1::ProxyResponse whole;
+  ASSERT_THAT(Call(r, &whole), IsOk());
+  ASSERT_GT(whole.body().size(), 64u << 10);
+  grpc::ClientContext context;
+  auto reader = proxy_->StreamCall(&context, r);
+  v1::ProxyResponse message;
+  std::string body;
+  int messages = 0;
+  while (reader->Read(&message)) {
+    if (messages++ == 0) {
+      EXPECT_EQ(message.status(), 200);
+      EXPECT_GT(message.headers_size(), 0);
+      EXPECT_GT(message.budget().limit(), 0);
+    } else {
+      EXPECT_EQ(message.status(), 0);
+      EXPECT_LE(message.body().size(), 64u << 10);
+    }
+    body += message.body();
+  }
+  ASSERT_THAT(reader->Finish(), IsOk());
+  EXPECT_GE(messages, 3);
+  EXPECT_EQ(body, whole.body());
+}
+
+TEST_F(ProxyTest, A420StopsEveryCallOfTheIdentityForTheNamedWait) {
+  // A 420 in the middle of a stream, Podio saying "wait 3 seconds".
+  env_->AddFault(absl::StrCat(
+      R"({"path":"/org/)", podio_sim::kFirstOrgId,
+      R"(/member/","kind":"rate_limit","wait_seconds":3,"skip":1,"times":1})"));
+  auto directory = v1::UserDirectory::NewStub(env_->channel());
+  grpc::ClientContext c1;
+  c1.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  v1::ListUsersRequest users;
+  users.set_integrated_account_id(env_->account("demo"));
+  users.set_limit(500);
+  auto reader = directory->StreamUsers(&c1, users);
+  v1::ListUsersResponse page;
+  while (reader->Read(&page)) {
+  }
+  grpc::Status stopped = reader->Finish();
+  EXPECT_THAT(stopped, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  // Every other call of the identity now fails at once, unsent, when its
+  // deadline is shorter than the wait...
+  const int64_t position = env_->LogPosition();
+  v1::ProxyResponse response;
+  grpc::Status blocked =
+      Call(Request("GET", "/user/status"), &response, absl::Seconds(1));
+  EXPECT_THAT(blocked, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_EQ(ReasonOf(blocked), "RATE_BUDGET_EXHAUSTED");
+  EXPECT_GT(RetryDelayOf(blocked), absl::Seconds(1));
+  EXPECT_LE(RetryDelayOf(blocked), absl::Seconds(3));
+  grpc::ClientContext c2;
+  v1::ListOrganizationsRequest orgs;
+  orgs.set_integrated_account_id(env_->account("demo"));
+  c2.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  v1::ListOrganizationsResponse org_page;
+  EXPECT_THAT(directory->ListOrganizations(&c2, orgs, &org_page),
+              StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_TRUE(env_->CallsSince(position).empty());
+  // GetIntegratedAccount shows the stop.
+  auto accounts = v1::IntegratedAccounts::NewStub(env_->channel());
+  grpc::ClientContext c3;
+  v1::GetIntegratedAccountRequest get;
+  get.set_integrated_account_id(env_->account("demo"));
+  v1::IntegratedAccount account;
+  ASSERT_THAT(accounts->GetIntegratedAccount(&c3, get, &account), IsOk());
+  EXPECT_GT(account.budget().blocked_until().seconds(),
+            absl::ToUnixSeconds(absl::Now()) - 1);
+  // ...and a caller who can wait is served once the wait has passed.
+  ASSERT_THAT(
+      Call(Request("GET", "/user/status"), &response, absl::Seconds(20)),
+      IsOk());
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_EQ(env_->CallsSince(position).size(), 1u);
+}
+
+TEST_F(ProxyTest, TheBudgetIsNeverOverspent) {
+  // Podio's headers say 8 per hour (they win over the server's 1,000); the
+  // linking and the first call below are two of them.
+  env_.reset();
+  Start(Small({}, {"--rate_limit=8"}));
+  const int64_t position = env_->LogPosition();
+  {
+    v1::ProxyResponse first;
+    ASSERT_THAT(Call(Request("GET", "/user/status"), &first), IsOk());
+    EXPECT_EQ(first.budget().limit(), 8);
+  }
+  auto directory = v1::UserDirectory::NewStub(env_->channel());
+  int sent_ok = 0;
+  grpc::Status refused;
+  for (int i = 0; i < 10; ++i) {
+    v1::ProxyResponse response;
+    grpc::Status s =
+        Call(Request("GET", "/user/status"), &response, absl::Seconds(2));
+    if (s.ok()) {
+      EXPECT_EQ(response.status(), 200);
+      ++sent_ok;
+    } else {
+      refused = s;
+    }
+  }
+  // GetMe reads Podio too: the same budget.
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  v1::GetMeRequest me;
+  me.set_integrated_account_id(env_->account("demo"));
+  v1::User user;
+  EXPECT_THAT(directory->GetMe(&context, me, &user),
+              StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  // The password grant made no API call; GET /user/status above was one.
+  EXPECT_EQ(sent_ok, 7);
+  EXPECT_EQ(ReasonOf(refused), "RATE_BUDGET_EXHAUSTED");
+  EXPECT_GT(RetryDelayOf(refused), absl::Minutes(59));
+  const std::vector<std::string> sent = env_->CallsSince(position);
+  EXPECT_EQ(sent.size(), 8u);  // 1 + 7: the whole budget, never a 420.
+}
+
+}  // namespace
+}  // namespace unified
