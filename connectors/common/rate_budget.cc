@@ -22,14 +22,17 @@ class MemoryRateLedger final : public RateLedger {
     absl::MutexLock lock(&mu_);
     Identity& id = Get(key);
     if (id.blocked_until > now) return id.blocked_until;
-    std::deque<absl::Time>& calls = Calls(id, cls, now);
-    if (static_cast<int64_t>(calls.size()) >= Limit(id, cls)) {
-      // The oldest call leaves the window then (or now, when the limit was
-      // lowered below the count).
-      const int64_t over = static_cast<int64_t>(calls.size()) - Limit(id, cls);
-      return calls[std::min<int64_t>(over, calls.size() - 1)] + options_.window;
+    // A "rate limited" call also counts against the general limit (the
+    // conservative reading of Podio's two limits, and the simulator's).
+    std::optional<absl::Time> free_at = Full(id, RateClass::kNormal, now);
+    if (cls == RateClass::kRestricted && !free_at) {
+      free_at = Full(id, RateClass::kRestricted, now);
     }
-    calls.push_back(now);
+    if (free_at) return free_at;
+    Calls(id, RateClass::kNormal, now).push_back(now);
+    if (cls == RateClass::kRestricted) {
+      Calls(id, RateClass::kRestricted, now).push_back(now);
+    }
     return std::nullopt;
   }
 
@@ -103,6 +106,16 @@ class MemoryRateLedger final : public RateLedger {
     return cls == RateClass::kNormal ? options_.limit
                                      : options_.restricted_limit;
   }
+  // When the class has no room: the time its oldest counted call leaves the
+  // window (or now, when the limit was lowered below the count).
+  std::optional<absl::Time> Full(Identity& id, RateClass cls, absl::Time now) {
+    std::deque<absl::Time>& calls = Calls(id, cls, now);
+    const int64_t limit = Limit(id, cls);
+    if (static_cast<int64_t>(calls.size()) < limit) return std::nullopt;
+    const int64_t over = static_cast<int64_t>(calls.size()) - limit;
+    return calls[std::min<int64_t>(over, calls.size() - 1)] + options_.window;
+  }
+
   // The class's calls inside the window ending at `now`.
   std::deque<absl::Time>& Calls(Identity& id, RateClass cls, absl::Time now) {
     std::deque<absl::Time>& calls = id.calls[static_cast<int>(cls)];
@@ -158,6 +171,13 @@ absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
   };
   while (true) {
     const absl::Time now = clock_->Now();
+    if (now >= deadline) {
+      unregister();
+      return WithErrorInfo(
+          absl::DeadlineExceededError("deadline passed waiting for the rate "
+                                      "budget"),
+          "DEADLINE_EXCEEDED");
+    }
     std::optional<absl::Time> free_at;
     {
       absl::MutexLock lock(&mu_);
@@ -177,7 +197,7 @@ absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
         // Someone more urgent waits for this budget: let them go first.
         free_at = now + options_.poll;
       }
-      if (*free_at > deadline) {
+      if (*free_at >= deadline) {
         if (registered) SetWaiting(key, priority, -1);
         return WithRetryDelay(
             WithErrorInfo(

@@ -6,12 +6,13 @@
 //
 // The ledger counts every call of the last `window` per class (a sliding
 // window: never more than `limit` calls in any window, however the provider
-// aligns its own), learns limits and remaining counts from the provider's
-// headers (they win over the configured constants), and treats a 420 as a
-// hard stop of the identity for the wait the provider names, or a doubling
-// backoff. Callers wait for a slot by priority (interactive before bulk
-// before background), never past their deadline: a wait that would outlast
-// it fails at once with RESOURCE_EXHAUSTED and a retry delay.
+// aligns its own; a "rate limited" call counts in both classes), learns limits
+// and remaining counts from the provider's headers (they win over the
+// configured constants), and treats a 420 as a hard stop of the identity for
+// the wait the provider names, or a doubling backoff. Callers wait for a slot
+// by priority (interactive before bulk before background), never past their
+// deadline: a wait that would outlast it fails at once with RESOURCE_EXHAUSTED
+// and a retry delay.
 #ifndef CONNECTORS_COMMON_RATE_BUDGET_H_
 #define CONNECTORS_COMMON_RATE_BUDGET_H_
 

@@ -27,6 +27,7 @@ class FakeClock final : public Clock {
                   const std::function<bool()>& cancelled) override {
     absl::MutexLock lock(&mu_);
     auto wake = wakes_.insert(until);
+    cv_.SignalAll();  // A driver may wait for sleepers.
     while (now_ < until) {
       if (cancelled && cancelled()) {
         wakes_.erase(wake);
@@ -37,6 +38,7 @@ class FakeClock final : public Clock {
       cv_.WaitWithTimeout(&mu_, absl::Milliseconds(20));
     }
     wakes_.erase(wake);
+    cv_.SignalAll();
     return true;
   }
 
@@ -54,6 +56,13 @@ class FakeClock final : public Clock {
   absl::Time EarliestWake() {
     absl::MutexLock lock(&mu_);
     return wakes_.empty() ? absl::InfiniteFuture() : *wakes_.begin();
+  }
+  // Blocks until at least `want()` threads sleep (re-read as it changes).
+  void AwaitSleepersOr(const std::function<int()>& want) {
+    absl::MutexLock lock(&mu_);
+    while (static_cast<int>(wakes_.size()) < want()) {
+      cv_.WaitWithTimeout(&mu_, absl::Milliseconds(1));
+    }
   }
   // Blocks until at least `n` threads sleep.
   void AwaitSleepers(int n) {

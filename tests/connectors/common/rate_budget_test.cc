@@ -53,9 +53,7 @@ TEST_F(RateBudgetTest, NeverMoreThanTheLimitInAnyWindow) {
   EXPECT_EQ(GetErrorInfo(spent)->reason(), "RATE_BUDGET_EXHAUSTED");
   EXPECT_EQ(GetRetryDelay(spent), absl::Minutes(10));
   EXPECT_EQ(budget_->State(kKey)->remaining, 0);
-  // The classes are separate budgets.
-  EXPECT_THAT(Take(RateClass::kRestricted), IsOk());
-  EXPECT_THAT(Take(RateClass::kRestricted), IsOk());
+  // A "rate limited" call needs room in both classes.
   EXPECT_THAT(Take(RateClass::kRestricted),
               StatusIs(absl::StatusCode::kResourceExhausted));
   // A caller whose deadline allows it waits for the slot.
@@ -65,6 +63,17 @@ TEST_F(RateBudgetTest, NeverMoreThanTheLimitInAnyWindow) {
   clock_.Advance(absl::Minutes(10));
   waiter.join();
   EXPECT_EQ(budget_->State(kKey)->remaining, 0);
+}
+
+TEST_F(RateBudgetTest, RateLimitedCallsCountInBothClasses) {
+  EXPECT_THAT(Take(RateClass::kRestricted), IsOk());
+  EXPECT_THAT(Take(RateClass::kRestricted), IsOk());
+  EXPECT_THAT(Take(RateClass::kRestricted),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(budget_->State(kKey)->remaining, 3);
+  EXPECT_EQ(budget_->State(kKey)->restricted_remaining, 0);
+  for (int i = 0; i < 3; ++i) EXPECT_THAT(Take(), IsOk());
+  EXPECT_THAT(Take(), StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
 TEST_F(RateBudgetTest, TheProvidersHeadersWin) {
