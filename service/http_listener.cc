@@ -1,5 +1,6 @@
 #include "service/http_listener.h"
 
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
@@ -91,6 +92,9 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
   server.set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    // Answers go out at once (headers and body are written separately; with
+    // Nagle they would wait for a delayed ACK). Accepted sockets inherit it.
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
   });
   server.set_payload_max_length(64 * 1024);
   server.Get("/oauth/callback",

@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
@@ -95,6 +96,10 @@ ABSL_FLAG(std::string, oauth_redirect_uri, "",
 ABSL_FLAG(absl::Duration, refresh_margin, absl::Minutes(5),
           "Refresh access tokens this long (plus up to as much again of "
           "jitter) before they expire.");
+ABSL_FLAG(absl::Duration, account_cache_ttl, absl::Seconds(1),
+          "How long a resolved account's row (never its credentials) is "
+          "reused before the store is read again; a replica's changes show "
+          "within it. 0 = read the store on every call.");
 ABSL_FLAG(absl::Duration, state_ttl, absl::Minutes(10),
           "How long an authorization URL's state is accepted.");
 ABSL_FLAG(int64_t, rate_limit, 1000,
@@ -133,6 +138,9 @@ int Run() {
   // arena of their own and keep the freed memory. Two arenas keep the
   // resident set flat (benchmark: tools/bench/stream_rss).
   mallopt(M_ARENA_MAX, 2);
+  // Abseil's mutex deadlock detection (on in the system library's build)
+  // costs a graph update per lock on the hot path; tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Block the stop signals before any thread exists so that only the waiter
   // below receives them.
@@ -243,6 +251,7 @@ int Run() {
   accounts::AccountManagerOptions manager_options;
   manager_options.refresh_margin = absl::GetFlag(FLAGS_refresh_margin);
   manager_options.refresh_jitter = manager_options.refresh_margin;
+  manager_options.record_cache_ttl = absl::GetFlag(FLAGS_account_cache_ttl);
   manager_options.crash_after_refresh_for_testing =
       absl::GetFlag(FLAGS_testing_crash_after_refresh);
   accounts::AccountManager accounts(

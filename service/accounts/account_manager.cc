@@ -101,6 +101,11 @@ ProviderAuth* AccountManager::auth(const std::string& provider) const {
   return it == auths_.end() ? nullptr : it->second;
 }
 
+void AccountManager::Forget(const std::string& tenant, const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  records_.erase(Key(tenant, id));
+}
+
 std::shared_ptr<AccountManager::Entry> AccountManager::EntryFor(
     const std::string& tenant, const std::string& id) {
   absl::MutexLock lock(&mu_);
@@ -125,7 +130,25 @@ bool AccountManager::NearExpiry(const Entry& entry,
 
 absl::StatusOr<ResolvedAccount> AccountManager::Resolve(
     const std::string& tenant, const std::string& account_id) {
-  ASSIGN_OR_RETURN(AccountRecord record, store_->Get(tenant, account_id));
+  AccountRecord record;
+  bool cached = false;
+  const absl::Time now = clock_->Now();
+  if (options_.record_cache_ttl > absl::ZeroDuration()) {
+    absl::MutexLock lock(&mu_);
+    auto it = records_.find(Key(tenant, account_id));
+    if (it != records_.end() && now < it->second.second) {
+      record = it->second.first;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    ASSIGN_OR_RETURN(record, store_->Get(tenant, account_id));
+    if (options_.record_cache_ttl > absl::ZeroDuration()) {
+      absl::MutexLock lock(&mu_);
+      records_[Key(tenant, account_id)] = {WithoutCredentials(record),
+                                           now + options_.record_cache_ttl};
+    }
+  }
   if (record.status != AccountStatus::kActive) return NeedsReauth(record);
   std::shared_ptr<Entry> entry = EntryFor(tenant, account_id);
   {
@@ -245,6 +268,7 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
         version = current.version + 1;
         return next;
       });
+  Forget(entry.tenant(), entry.id());
   if (!stored.ok()) {
     entry.token.clear();
     return stored;
@@ -302,6 +326,7 @@ absl::StatusOr<AccountRecord> AccountManager::Link(
                                               grant.ref_id));
     }
     if (existing) {
+      Forget(tenant, existing->id);
       AccountRecord updated;
       RETURN_IF_ERROR(store_->WithLockedAccount(
           tenant, existing->id, options_.lock_timeout,
@@ -387,6 +412,7 @@ absl::Status AccountManager::Delete(const std::string& tenant,
   RETURN_IF_ERROR(store_->Delete(tenant, id));
   absl::MutexLock lock(&mu_);
   entries_.erase(Key(tenant, id));
+  records_.erase(Key(tenant, id));
   return absl::OkStatus();
 }
 

@@ -38,6 +38,11 @@ struct AccountManagerOptions {
   absl::Duration lock_timeout = absl::Seconds(30);
   // Budget of one token request.
   absl::Duration refresh_timeout = absl::Seconds(30);
+  // How long a resolved account's row (status, identity, version; never its
+  // credentials) is reused before the store is read again. Changes made in
+  // this process apply at once; a replica's within this time. 0 = always
+  // read the store.
+  absl::Duration record_cache_ttl = absl::Seconds(1);
   // Test only: end the process after a refresh answer arrives and before it
   // is persisted (to prove such a crash loses nothing usable).
   bool crash_after_refresh_for_testing = false;
@@ -99,6 +104,8 @@ class AccountManager final : public AccountResolver {
  private:
   std::shared_ptr<Entry> EntryFor(const std::string& tenant,
                                   const std::string& id);
+  // Drops the cached row of an account.
+  void Forget(const std::string& tenant, const std::string& id);
   // Makes `entry` hold a usable token: refreshes under both locks when
   // `force`, when the store's token is `rejected`, or when it is near expiry.
   absl::StatusOr<std::string> Refresh(Entry& entry, const std::string& rejected,
@@ -117,6 +124,9 @@ class AccountManager final : public AccountResolver {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries_
       ABSL_GUARDED_BY(mu_);
+  // Resolved rows (without credentials) and until when they may be reused.
+  absl::flat_hash_map<std::string, std::pair<AccountRecord, absl::Time>>
+      records_ ABSL_GUARDED_BY(mu_);
 };
 
 // Removes the sealed credentials from a record meant for display.

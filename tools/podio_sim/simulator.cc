@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1426,6 +1427,9 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
   server.set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    // Answers go out at once (headers and body are written separately; with
+    // Nagle they would wait for a delayed ACK). Accepted sockets inherit it.
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
   });
   server.set_keep_alive_max_count(1000);
   server.set_keep_alive_timeout(60);

@@ -1,0 +1,160 @@
+// What the proxy adds to a Podio call: the same GET /user/status sent
+// straight to the simulator with libcurl (kept-alive connection) and through
+// unified.v1.Proxy/Call of a running server (gRPC over loopback, API key,
+// account resolution, budget, credential injection), alternated in one run
+// with a bare gRPC health check on the same channel (the floor any gRPC
+// hop costs on this machine).
+//
+//   bazel run -c opt //tools/bench:proxy_overhead
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "connectors/common/http_client.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "proto/unified/v1/proxy.grpc.pb.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/testing/api_key_channel.h"
+#include "tests/testing/service_files.h"
+#include "tests/testing/subprocess.h"
+#include "tools/podio_sim/sim_client.h"
+#include "tools/podio_sim/simulator.h"
+
+ABSL_FLAG(int, calls, 3000, "Calls of each kind.");
+
+namespace unified {
+namespace {
+
+double Percentile(std::vector<absl::Duration> v, double p) {
+  std::sort(v.begin(), v.end());
+  return absl::ToDoubleMicroseconds(
+      v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))]);
+}
+
+int Run(const char* argv0) {
+  podio_sim::SimulatorOptions sim_options;
+  sim_options.data.users = 100;
+  sim_options.data.orgs = 1;
+  sim_options.rate.limit = 1LL << 40;
+  sim_options.rate.restricted_limit = 1LL << 40;
+  auto sim = podio_sim::Simulator::Start(sim_options);
+  if (!sim.ok()) return 1;
+  const std::string base = (*sim)->base_url();
+  auto files =
+      testing::WriteServiceFiles(testing::MakeTempDir("bench"), {"bench"});
+  if (!files.ok()) return 1;
+  std::vector<std::string> args = files->ServerFlags(base);
+  args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
+  auto server = testing::Subprocess::Start(
+      absl::StrCat(argv0, ".runfiles/podio_directory/service/server"), args);
+  if (!server.ok()) return 1;
+  auto address = (*server)->WaitForLine("listening on ", absl::Seconds(30));
+  if (!address.ok()) return 1;
+  auto channel = testing::ApiKeyChannel(*address, files->api_keys["bench"]);
+  v1::IntegratedAccount account;
+  {
+    grpc::ClientContext context;
+    v1::LinkWithPasswordRequest link;
+    link.set_username("demo@example.com");
+    link.set_password("demo-password");
+    if (!v1::IntegratedAccounts::NewStub(channel)
+             ->LinkWithPassword(&context, link, &account)
+             .ok()) {
+      return 1;
+    }
+  }
+  auto proxy = v1::Proxy::NewStub(channel);
+  auto http = NewCurlHttpClient({});
+  absl::StatusOr<std::string> token =
+      podio_sim::PasswordGrantToken(*http, base);
+  if (!token.ok()) return 1;
+
+  v1::ProxyRequest request;
+  request.set_integrated_account_id(account.id());
+  request.set_method("GET");
+  request.set_path("/user/status");
+  HttpRequest direct;
+  direct.url = base + "/user/status";
+  direct.headers = {{"Authorization", "OAuth2 " + *token},
+                    {"Accept", "application/json"}};
+  auto via_proxy = [&]() -> absl::Duration {
+    const absl::Time start = absl::Now();
+    grpc::ClientContext context;
+    v1::ProxyResponse response;
+    if (!proxy->Call(&context, request, &response).ok() ||
+        response.status() != 200) {
+      std::fprintf(stderr, "proxy call failed\n");
+      std::exit(1);
+    }
+    return absl::Now() - start;
+  };
+  auto straight = [&]() -> absl::Duration {
+    const absl::Time start = absl::Now();
+    auto r = http->Send(direct);
+    if (!r.ok() || r->status != 200) {
+      std::fprintf(stderr, "direct call failed\n");
+      std::exit(1);
+    }
+    return absl::Now() - start;
+  };
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  auto bare_grpc = [&]() -> absl::Duration {
+    const absl::Time start = absl::Now();
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckResponse response;
+    if (!health
+             ->Check(&context, grpc::health::v1::HealthCheckRequest(),
+                     &response)
+             .ok()) {
+      std::exit(1);
+    }
+    return absl::Now() - start;
+  };
+  for (int i = 0; i < 300; ++i) {  // Warm up connections and caches.
+    via_proxy();
+    straight();
+    bare_grpc();
+  }
+  const int calls = absl::GetFlag(FLAGS_calls);
+  std::vector<absl::Duration> proxied, plain, floor;
+  for (int i = 0; i < calls; ++i) {
+    proxied.push_back(via_proxy());
+    plain.push_back(straight());
+    floor.push_back(bare_grpc());
+  }
+  const double p50_proxy = Percentile(proxied, 0.5);
+  const double p99_proxy = Percentile(proxied, 0.99);
+  const double p50_direct = Percentile(plain, 0.5);
+  const double p99_direct = Percentile(plain, 0.99);
+  std::printf(
+      "GET /user/status, %d calls each, alternated\n"
+      "  direct libcurl          p50 %7.1f us   p99 %7.1f us\n"
+      "  through Proxy/Call      p50 %7.1f us   p99 %7.1f us\n"
+      "  added by the proxy      p50 %7.1f us   p99 %7.1f us  (target: p50 "
+      "<= 300 us)\n"
+      "  of which a bare gRPC round trip (health check, same channel):\n"
+      "                          p50 %7.1f us   p99 %7.1f us\n",
+      calls, p50_direct, p99_direct, p50_proxy, p99_proxy,
+      p50_proxy - p50_direct, p99_proxy - p99_direct, Percentile(floor, 0.5),
+      Percentile(floor, 0.99));
+  (*server)->Signal(SIGTERM);
+  (void)(*server)->Wait(absl::Seconds(10));
+  return 0;
+}
+
+}  // namespace
+}  // namespace unified
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return unified::Run(argv[0]);
+}
