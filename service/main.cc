@@ -31,6 +31,7 @@
 #include "service/accounts/account_manager.h"
 #include "service/accounts/config.h"
 #include "service/accounts/credential_store.h"
+#include "service/accounts/sql_rate_ledger.h"
 #include "service/cursor.h"
 #include "service/http_listener.h"
 #include "service/integrated_accounts_service.h"
@@ -237,7 +238,12 @@ int Run() {
   RateBudgetOptions budget_options;
   budget_options.limit = absl::GetFlag(FLAGS_rate_limit);
   budget_options.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);
-  std::unique_ptr<RateLedger> ledger = NewMemoryRateLedger(budget_options);
+  // Replicas sharing PostgreSQL share the budget too; one process keeps it
+  // in memory.
+  std::unique_ptr<RateLedger> ledger =
+      (*store)->backend() == "postgresql"
+          ? accounts::NewSqlRateLedger((*store)->database(), budget_options)
+          : NewMemoryRateLedger(budget_options);
   RateBudget budget(ledger.get(), RealClock::Get(), budget_options);
   podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options);
   auth_options.api_base = podio_options.api_base;

@@ -41,6 +41,22 @@ CREATE TABLE consumed_states (
   expires_ms BIGINT NOT NULL
 );
 )sql",
+    // 2: the rate budget shared by replicas (sql_rate_ledger.h).
+    R"sql(
+CREATE TABLE rate_identities (
+  identity TEXT PRIMARY KEY,
+  limit_normal BIGINT NOT NULL,
+  limit_restricted BIGINT NOT NULL,
+  blocked_until_ms BIGINT NOT NULL,
+  consecutive_blocks BIGINT NOT NULL
+);
+CREATE TABLE rate_calls (
+  identity TEXT NOT NULL,
+  class BIGINT NOT NULL,
+  at_ms BIGINT NOT NULL
+);
+CREATE INDEX rate_calls_by_identity ON rate_calls (identity, class, at_ms);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
               CredentialStore::kSchemaVersion);

@@ -44,7 +44,7 @@ struct AccountRecord {
 class CredentialStore {
  public:
   // The newest schema version this build knows.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Applies pending migrations (serialized across processes) and returns the
   // store. FAILED_PRECONDITION when the database has a newer schema than
@@ -101,6 +101,8 @@ class CredentialStore {
                            absl::Time now);
 
   const std::string& backend() const { return db_->dialect().name; }
+  // The database, for other tables of the same store (the rate ledger).
+  SqlDatabase* database() const { return db_.get(); }
 
  private:
   explicit CredentialStore(std::unique_ptr<SqlDatabase> db)

@@ -13,6 +13,7 @@
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "rapidjson/document.h"
 #include "tests/integration/directory_env.h"
+#include "tests/service/accounts/store_backends.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -374,6 +375,44 @@ TEST_F(ProxyTest, TheBudgetIsNeverOverspent) {
   EXPECT_GT(RetryDelayOf(refused), absl::Minutes(59));
   const std::vector<std::string> sent = env_->CallsSince(position);
   EXPECT_EQ(sent.size(), 8u);  // 1 + 7: the whole budget, never a 420.
+}
+
+// Two replicas sharing PostgreSQL spend one budget: together they send
+// exactly what Podio allows.
+TEST(ReplicaBudgetTest, TwoServersOnPostgresShareOneBudget) {
+  DirectoryEnvOptions options = Small({}, {"--rate_limit=8"});
+  options.store = accounts::FreshStoreUrl("postgresql");
+  ASSERT_FALSE(options.store.empty());
+  DirectoryEnv env(options);
+  ASSERT_FALSE(env.account("demo").empty());
+  testing::ServerProcess replica = env.LaunchServer();
+  ASSERT_FALSE(replica.address.empty());
+  auto first = v1::Proxy::NewStub(env.channel());
+  auto second = v1::Proxy::NewStub(
+      env.ChannelTo(replica.address, DirectoryEnv::kTenantA));
+  const int64_t position = env.LogPosition();
+  int sent_ok = 0, refused = 0;
+  for (int i = 0; i < 16; ++i) {
+    v1::ProxyRequest request;
+    request.set_integrated_account_id(env.account("demo"));
+    request.set_method("GET");
+    request.set_path("/user/status");
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    v1::ProxyResponse response;
+    grpc::Status s =
+        (i % 2 == 0 ? first : second)->Call(&context, request, &response);
+    if (s.ok()) {
+      EXPECT_EQ(response.status(), 200);  // Never a 420.
+      ++sent_ok;
+    } else {
+      EXPECT_EQ(ReasonOf(s), "RATE_BUDGET_EXHAUSTED");
+      ++refused;
+    }
+  }
+  EXPECT_EQ(sent_ok, 8);
+  EXPECT_EQ(refused, 8);
+  EXPECT_EQ(env.CallsSince(position).size(), 8u);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/accounts/sql_rate_ledger.h"
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/status_matchers.h"
 
@@ -192,6 +193,45 @@ TEST_P(CredentialStoreTest, RefusesASchemaNewerThanItKnows) {
   }
   EXPECT_THAT(CredentialStore::Open(std::move(db)),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// The shared rate ledger: the same decisions as the in-memory one, from
+// two stores (replicas) on one database.
+TEST_P(CredentialStoreTest, TheRateLedgerIsSharedByEveryStoreOnTheDatabase) {
+  RateBudgetOptions options;
+  options.limit = 3;
+  options.restricted_limit = 1;
+  auto other = CredentialStore::OpenUrl(url_);
+  ASSERT_THAT(other, IsOk());
+  auto a = NewSqlRateLedger(store_->database(), options);
+  auto b = NewSqlRateLedger((*other)->database(), options);
+  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
+  const std::string key = "podio:user:1/c";
+  EXPECT_EQ(*a->TryTake(key, RateClass::kRestricted, t0), std::nullopt);
+  EXPECT_EQ(*b->TryTake(key, RateClass::kRestricted, t0 + absl::Minutes(1)),
+            t0 + absl::Hours(1));
+  EXPECT_EQ(*b->TryTake(key, RateClass::kNormal, t0 + absl::Minutes(1)),
+            std::nullopt);
+  EXPECT_EQ(*a->TryTake(key, RateClass::kNormal, t0 + absl::Minutes(2)),
+            std::nullopt);
+  EXPECT_EQ(*b->TryTake(key, RateClass::kNormal, t0 + absl::Minutes(3)),
+            t0 + absl::Hours(1));
+  BudgetState state = *a->State(key, t0 + absl::Minutes(3));
+  EXPECT_EQ(state.remaining, 0);
+  EXPECT_EQ(state.restricted_remaining, 0);
+  // An hour later the first call has left the window.
+  EXPECT_EQ(*b->TryTake(key, RateClass::kNormal, t0 + absl::Hours(1)),
+            std::nullopt);
+  // Headers: a raised limit, and calls we did not make.
+  ASSERT_THAT(a->Observe(key, RateClass::kNormal, 10, 6, t0 + absl::Hours(1)),
+              IsOk());
+  state = *b->State(key, t0 + absl::Hours(1));
+  EXPECT_EQ(state.limit, 10);
+  EXPECT_EQ(state.remaining, 6);
+  // A 420 stops the identity for every store.
+  ASSERT_THAT(a->Block(key, absl::Seconds(300), t0 + absl::Hours(1)), IsOk());
+  EXPECT_EQ(*b->TryTake(key, RateClass::kNormal, t0 + absl::Hours(1)),
+            t0 + absl::Hours(1) + absl::Seconds(300));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CredentialStoreTest,

@@ -1,0 +1,20 @@
+// The rate budget's ledger in the credential store's database, so that
+// replicas sharing PostgreSQL spend one budget per upstream identity: each
+// decision runs in a transaction holding the identity's row lock.
+#ifndef SERVICE_ACCOUNTS_SQL_RATE_LEDGER_H_
+#define SERVICE_ACCOUNTS_SQL_RATE_LEDGER_H_
+
+#include <memory>
+
+#include "connectors/common/rate_budget.h"
+#include "service/accounts/sql.h"
+
+namespace unified::accounts {
+
+// Not owning `db` (the store's, schema version 2 or later).
+std::unique_ptr<RateLedger> NewSqlRateLedger(SqlDatabase* db,
+                                             RateBudgetOptions options);
+
+}  // namespace unified::accounts
+
+#endif  // SERVICE_ACCOUNTS_SQL_RATE_LEDGER_H_
