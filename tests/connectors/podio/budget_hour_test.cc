@@ -183,6 +183,9 @@ TEST(BudgetHourTest, TwentyCallersForAnHourNeverTripPodiosLimit) {
   EXPECT_GT(budget_refusals.load(), 0);
   EXPECT_EQ(other_errors.load(), 0);
   EXPECT_GE(clock.Now(), end);
+  // Kept-alive connections: never more than one per concurrent caller.
+  EXPECT_GT(client.requests_sent(), 1000);
+  EXPECT_LE(client.connections_opened(), kCallers);
   std::printf(
       "one simulated hour: %d calls sent (%d rate-limited), %d ok, %d refused "
       "by the budget, %d 420s\n",
