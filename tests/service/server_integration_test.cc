@@ -23,6 +23,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "proto/unified/v1/proxy.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/testing/api_key_channel.h"
 #include "tests/testing/service_files.h"
@@ -250,6 +251,79 @@ TEST_F(ServerIntegrationTest, ReflectionListsAndResolvesEveryService) {
   // Messages imported from another of our files resolve as well.
   EXPECT_NE(reflection.pool().FindMessageTypeByName("unified.v1.User"),
             nullptr);
+}
+
+// What grpcurl needs, from reflection alone: every unified.v1 service, method
+// and message, with the same shape as the compiled-in contract, down to the
+// imported well-known types (Timestamp, Struct, Value).
+TEST_F(ServerIntegrationTest, ReflectionServesTheWholeUnifiedV1Contract) {
+  ReflectionClient reflection(channel_);
+  const std::vector<std::string> served = reflection.ListServices();
+  const google::protobuf::DescriptorPool* compiled =
+      google::protobuf::DescriptorPool::generated_pool();
+  std::set<std::string> files;
+  for (const std::string& name : {v1::UserDirectory::service_full_name(),
+                                  v1::IntegratedAccounts::service_full_name(),
+                                  v1::Proxy::service_full_name()}) {
+    EXPECT_THAT(served, Contains(name));
+    ASSERT_TRUE(reflection.LoadSymbol(name)) << name;
+    const auto* mine = compiled->FindServiceByName(name);
+    const auto* theirs = reflection.pool().FindServiceByName(name);
+    ASSERT_NE(mine, nullptr);
+    ASSERT_NE(theirs, nullptr) << name;
+    ASSERT_EQ(theirs->method_count(), mine->method_count()) << name;
+    for (int i = 0; i < mine->method_count(); ++i) {
+      const auto* m = mine->method(i);
+      const auto* t = theirs->FindMethodByName(m->name());
+      ASSERT_NE(t, nullptr) << m->full_name();
+      EXPECT_EQ(t->input_type()->full_name(), m->input_type()->full_name());
+      EXPECT_EQ(t->output_type()->full_name(), m->output_type()->full_name());
+      EXPECT_EQ(t->server_streaming(), m->server_streaming());
+    }
+    files.insert(mine->file()->name());
+    for (int i = 0; i < mine->file()->dependency_count(); ++i) {
+      files.insert(mine->file()->dependency(i)->name());
+    }
+  }
+  // Every message of every unified.v1 file (and what they import), field by
+  // field, with every field's type resolved.
+  int messages = 0;
+  for (const std::string& file_name : files) {
+    const auto* mine = compiled->FindFileByName(file_name);
+    const auto* theirs = reflection.pool().FindFileByName(file_name);
+    ASSERT_NE(mine, nullptr) << file_name;
+    ASSERT_NE(theirs, nullptr) << file_name;
+    ASSERT_EQ(theirs->message_type_count(), mine->message_type_count());
+    for (int i = 0; i < mine->message_type_count(); ++i) {
+      const auto* m = mine->message_type(i);
+      const auto* t = theirs->FindMessageTypeByName(m->name());
+      ASSERT_NE(t, nullptr) << m->full_name();
+      ++messages;
+      ASSERT_EQ(t->field_count(), m->field_count()) << m->full_name();
+      for (int f = 0; f < m->field_count(); ++f) {
+        const auto* mf = m->field(f);
+        const auto* tf = t->FindFieldByNumber(mf->number());
+        ASSERT_NE(tf, nullptr) << mf->full_name();
+        EXPECT_EQ(tf->name(), mf->name());
+        EXPECT_EQ(tf->type(), mf->type()) << mf->full_name();
+        if (mf->message_type() != nullptr) {
+          ASSERT_NE(tf->message_type(), nullptr) << mf->full_name();
+          EXPECT_EQ(tf->message_type()->full_name(),
+                    mf->message_type()->full_name());
+        }
+        if (mf->enum_type() != nullptr) {
+          ASSERT_NE(tf->enum_type(), nullptr) << mf->full_name();
+          EXPECT_EQ(tf->enum_type()->value_count(),
+                    mf->enum_type()->value_count());
+        }
+      }
+    }
+  }
+  EXPECT_GT(messages, 40);
+  for (const char* wkt : {"google.protobuf.Timestamp", "google.protobuf.Struct",
+                          "google.protobuf.Value"}) {
+    EXPECT_NE(reflection.pool().FindMessageTypeByName(wkt), nullptr) << wkt;
+  }
 }
 
 TEST_F(ServerIntegrationTest, GetMeValidatesTheAccountId) {
