@@ -1,0 +1,80 @@
+"""Links the demo account, reads who it is, lists workspaces, streams every
+user, and shows a rich error's details, against a running server.
+
+  python3 example.py --address 127.0.0.1:50051 --api_key uk_... \\
+      --username demo@example.com --password demo-password
+"""
+
+import argparse
+import sys
+
+import grpc
+
+import unified_client
+from proto.unified.v1 import (integrated_accounts_pb2, user_directory_pb2)
+
+
+def show_error(step, error):
+    d = unified_client.error_details(error)
+    delay = d["retry_delay_seconds"]
+    print("%s error: %s reason=%s retry_delay=%s" %
+          (step, d["code"], d["reason"],
+           "none" if delay is None else "%gs" % delay))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--address", default="127.0.0.1:50051")
+    parser.add_argument("--api_key", required=True)
+    parser.add_argument("--username", default="demo@example.com")
+    parser.add_argument("--password", default="demo-password")
+    args = parser.parse_args()
+    client = unified_client.Client(args.address, args.api_key)
+
+    account = client.call(
+        client.accounts.LinkWithPassword,
+        integrated_accounts_pb2.LinkWithPasswordRequest(
+            username=args.username, password=args.password))
+    print("linked account %s as %s %s (%s)" %
+          (account.id, account.provider_ref_type, account.provider_ref_id,
+           integrated_accounts_pb2.IntegratedAccount.Status.Name(
+               account.status)))
+
+    try:
+        me = client.call(client.directory.GetMe,
+                         user_directory_pb2.GetMeRequest(
+                             integrated_account_id=account.id))
+        print("me: %s (%s)" % (me.name, me.id))
+    except grpc.RpcError as error:
+        show_error("GetMe", error)
+
+    workspaces = client.call(
+        client.directory.ListWorkspaces,
+        user_directory_pb2.ListWorkspacesRequest(
+            integrated_account_id=account.id, limit=500))
+    print("workspaces: %d" % len(workspaces.result))
+    for workspace in workspaces.result[:3]:
+        print("  workspace %s %s" % (workspace.id, workspace.name))
+
+    users = pages = 0
+    for page in client.stream(
+            client.directory.StreamUsers,
+            user_directory_pb2.ListUsersRequest(
+                integrated_account_id=account.id, limit=100)):
+        pages += 1
+        users += len(page.result)
+    print("streamed users: %d in %d pages" % (users, pages))
+
+    try:
+        client.call(client.directory.ListUsers,
+                    user_directory_pb2.ListUsersRequest(
+                        integrated_account_id=account.id,
+                        cursor="not-a-cursor"))
+    except grpc.RpcError as error:
+        show_error("ListUsers", error)
+    client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
