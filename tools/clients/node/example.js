@@ -1,0 +1,76 @@
+// Links the demo account, reads who it is, lists workspaces, streams every
+// user, and shows a rich error's details, against a running server.
+//
+//   node example.js --address=127.0.0.1:50051 --api_key=uk_... \
+//       [--username=demo@example.com --password=demo-password]
+'use strict';
+
+const {Client, defaultIncludeDirs} = require('./client');
+
+function flags() {
+  const out = {address: '127.0.0.1:50051', username: 'demo@example.com',
+               password: 'demo-password', include: ''};
+  for (const arg of process.argv.slice(2)) {
+    const match = /^--([a-z_]+)=(.*)$/.exec(arg);
+    if (match) out[match[1]] = match[2];
+  }
+  return out;
+}
+
+function showError(client, step, error) {
+  const d = client.errorDetails(error);
+  const delay = d.retryDelaySeconds === null ? 'none' : `${d.retryDelaySeconds}s`;
+  console.log(`${step} error: ${d.code} reason=${d.reason} retry_delay=${delay}`);
+}
+
+async function main() {
+  const args = flags();
+  const includeDirs = args.include ? args.include.split(':') : defaultIncludeDirs();
+  const client = new Client(args.address, args.api_key, includeDirs);
+
+  const account = await client.call(client.accounts, 'LinkWithPassword',
+                                    {username: args.username,
+                                     password: args.password});
+  console.log(`linked account ${account.id} as ${account.provider_ref_type} ` +
+              `${account.provider_ref_id} (${account.status})`);
+
+  try {
+    const me = await client.call(client.directory, 'GetMe',
+                                 {integrated_account_id: account.id});
+    console.log(`me: ${me.name} (${me.id})`);
+  } catch (error) {
+    showError(client, 'GetMe', error);
+  }
+
+  const workspaces = await client.call(client.directory, 'ListWorkspaces',
+                                       {integrated_account_id: account.id,
+                                        limit: 500});
+  console.log(`workspaces: ${workspaces.result.length}`);
+  for (const workspace of workspaces.result.slice(0, 3)) {
+    console.log(`  workspace ${workspace.id} ${workspace.name}`);
+  }
+
+  let users = 0;
+  let pages = 0;
+  for await (const page of client.stream(client.directory, 'StreamUsers',
+                                         {integrated_account_id: account.id,
+                                          limit: 100})) {
+    pages += 1;
+    users += page.result.length;
+  }
+  console.log(`streamed users: ${users} in ${pages} pages`);
+
+  try {
+    await client.call(client.directory, 'ListUsers',
+                      {integrated_account_id: account.id,
+                       cursor: 'not-a-cursor'});
+  } catch (error) {
+    showError(client, 'ListUsers', error);
+  }
+  client.close();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
