@@ -39,7 +39,7 @@ API_KEY="uk_$(openssl rand -hex 20)"
 echo "tenant-a sha256:$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)" \
   >"$ENV_DIR/api_keys"
 echo "demo-secret" >"$ENV_DIR/client_secret"
-"$RUNFILES/service/server" --listen=127.0.0.1:0 --http_listen= \
+"$RUNFILES/service/server" --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 \
   --data_dir="$ENV_DIR" --encryption_keys_file="$ENV_DIR/keys" \
   --api_keys_file="$ENV_DIR/api_keys" --podio_api_base="$SIM_URL" \
   --podio_web_base="$SIM_URL" --podio_client_id=demo-client \
