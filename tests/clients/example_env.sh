@@ -49,3 +49,19 @@ PIDS+=($!)
 exec 4<"$ENV_DIR/server.out"
 ADDRESS="$(wait_for_line "$ENV_DIR/server.out" 4 "listening on ")"
 export ADDRESS API_KEY SIM_URL
+
+# What both client examples must print (their output in file $1).
+check_example_output() {
+  local out="$1" pattern
+  for pattern in \
+      '^linked account ia_[0-9a-f]{24} as user 5000000000 \(ACTIVE\)$' \
+      '^GetMe error: RESOURCE_EXHAUSTED reason=UPSTREAM_RATE_LIMITED retry_delay=2s$' \
+      '^workspaces: 3$' \
+      '^streamed users: 300 in 3 pages$' \
+      '^ListUsers error: INVALID_ARGUMENT reason=INVALID_CURSOR retry_delay=none$'; do
+    if ! grep -Eq "$pattern" "$out"; then
+      echo "FAIL: no line matching: $pattern" >&2
+      return 1
+    fi
+  done
+}

@@ -16,15 +16,5 @@ node "$CLIENT/example.js" --address="$ADDRESS" --api_key="$API_KEY" \
   --include="$RUNFILES:$RUNFILES/tools/protos:/usr/include" >"$OUT"
 cat "$OUT"
 
-expect() {
-  if ! grep -Eq "$1" "$OUT"; then
-    echo "FAIL: no line matching: $1" >&2
-    exit 1
-  fi
-}
-expect '^linked account ia_[0-9a-f]{24} as user 5000000000 \(ACTIVE\)$'
-expect '^GetMe error: RESOURCE_EXHAUSTED reason=UPSTREAM_RATE_LIMITED retry_delay=2s$'
-expect '^workspaces: 3$'
-expect '^streamed users: 300 in 3 pages$'
-expect '^ListUsers error: INVALID_ARGUMENT reason=INVALID_CURSOR retry_delay=none$'
+check_example_output "$OUT"
 echo "node example: all expectations met"

@@ -12,15 +12,5 @@ PYTHONPATH="$CLIENT:$CLIENT/gen" /usr/bin/python3 "$CLIENT/example.py" \
   --address="$ADDRESS" --api_key="$API_KEY" >"$OUT"
 cat "$OUT"
 
-expect() {
-  if ! grep -Eq "$1" "$OUT"; then
-    echo "FAIL: no line matching: $1" >&2
-    exit 1
-  fi
-}
-expect '^linked account ia_[0-9a-f]{24} as user 5000000000 \(ACTIVE\)$'
-expect '^GetMe error: RESOURCE_EXHAUSTED reason=UPSTREAM_RATE_LIMITED retry_delay=2s$'
-expect '^workspaces: 3$'
-expect '^streamed users: 300 in 3 pages$'
-expect '^ListUsers error: INVALID_ARGUMENT reason=INVALID_CURSOR retry_delay=none$'
+check_example_output "$OUT"
 echo "python example: all expectations met"
