@@ -125,20 +125,6 @@ absl::Status NotFound(const std::string& id) {
                        "INTEGRATED_ACCOUNT_NOT_FOUND");
 }
 
-// Runs `body` in a locked transaction on `c`, committing when it succeeds.
-absl::Status InTransaction(SqlDatabase::Lease& c, absl::Duration lock_timeout,
-                           const std::function<absl::Status()>& body) {
-  RETURN_IF_ERROR(c->BeginLocked(lock_timeout));
-  absl::Status s = body();
-  if (s.ok()) {
-    absl::StatusOr<std::vector<SqlRow>> commit = c->Query("COMMIT");
-    if (commit.ok()) return absl::OkStatus();
-    s = commit.status();
-  }
-  (void)c->Query("ROLLBACK");
-  return s;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CredentialStore>> CredentialStore::Open(

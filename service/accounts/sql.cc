@@ -48,6 +48,21 @@ class PooledDatabase final : public SqlDatabase {
 
 }  // namespace
 
+absl::Status InTransaction(SqlDatabase::Lease& c, absl::Duration lock_timeout,
+                           const std::function<absl::Status()>& body) {
+  if (absl::Status begun = c->BeginLocked(lock_timeout); !begun.ok()) {
+    return begun;
+  }
+  absl::Status s = body();
+  if (s.ok()) {
+    absl::StatusOr<std::vector<SqlRow>> commit = c->Query("COMMIT");
+    if (commit.ok()) return absl::OkStatus();
+    s = commit.status();
+  }
+  (void)c->Query("ROLLBACK");
+  return s;
+}
+
 std::unique_ptr<SqlDatabase> NewPooledDatabase(
     SqlDialect dialect,
     std::function<absl::StatusOr<std::unique_ptr<SqlConnection>>()> open,

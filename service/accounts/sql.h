@@ -67,6 +67,12 @@ class SqlDatabase {
   virtual void Release(std::unique_ptr<SqlConnection> connection) = 0;
 };
 
+// Runs `body` in a transaction on `c` that holds the write locks it takes
+// (waiting at most `lock_timeout` for one); commits when `body` succeeds,
+// rolls back otherwise.
+absl::Status InTransaction(SqlDatabase::Lease& c, absl::Duration lock_timeout,
+                           const std::function<absl::Status()>& body);
+
 // A pool over `open`, keeping at most `max_idle` idle connections.
 std::unique_ptr<SqlDatabase> NewPooledDatabase(
     SqlDialect dialect,

@@ -143,8 +143,7 @@ class SqlRateLedger final : public RateLedger {
       const std::string& key, absl::Time now,
       const std::function<absl::Status(SqlConnection&, Row)>& body) {
     ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-    RETURN_IF_ERROR(c->BeginLocked(kLockTimeout));
-    absl::Status s = [&]() -> absl::Status {
+    return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
       RETURN_IF_ERROR(
           c->Query("INSERT INTO rate_identities (identity, limit_normal, "
                    "limit_restricted, blocked_until_ms, consecutive_blocks) "
@@ -171,14 +170,7 @@ class SqlRateLedger final : public RateLedger {
                                {key, Ms(now - options_.window)})
                           .status());
       return body(*c.operator->(), row);
-    }();
-    if (s.ok()) {
-      absl::StatusOr<std::vector<SqlRow>> commit = c->Query("COMMIT");
-      if (commit.ok()) return absl::OkStatus();
-      s = commit.status();
-    }
-    (void)c->Query("ROLLBACK");
-    return s;
+    });
   }
 
   absl::StatusOr<int64_t> Count(SqlConnection& c, const std::string& key,

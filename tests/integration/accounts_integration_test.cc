@@ -80,6 +80,29 @@ std::string PercentDecode(const std::string& text) {
   return out;
 }
 
+// `calls` GetMe calls released at once, spread over `channels` in turn.
+std::vector<grpc::Status> ConcurrentGetMe(
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    const std::string& account, int calls) {
+  std::vector<grpc::Status> results(calls);
+  absl::Barrier* start = new absl::Barrier(calls);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < calls; ++i) {
+    threads.emplace_back([&, i] {
+      if (start->Block()) delete start;
+      auto stub = v1::UserDirectory::NewStub(channels[i % channels.size()]);
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+      v1::GetMeRequest request;
+      request.set_integrated_account_id(account);
+      v1::User me;
+      results[i] = stub->GetMe(&context, request, &me);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
+
 class AccountsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override { Start(); }
@@ -494,18 +517,9 @@ TEST_P(AccountsTest, FiftyCallsOnAnExpiredTokenRefreshOnce) {
   const std::string demo = env_->account("demo");
   env_->AdvanceSimClock(absl::Hours(9));  // Podio now calls the token expired.
   const int64_t position = env_->LogPosition();
-  constexpr int kCalls = 50;
-  std::vector<grpc::Status> results(kCalls);
-  absl::Barrier* start = new absl::Barrier(kCalls);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kCalls; ++i) {
-    threads.emplace_back([&, i] {
-      if (start->Block()) delete start;
-      results[i] = GetMe(demo);
-    });
+  for (const grpc::Status& s : ConcurrentGetMe({env_->channel()}, demo, 50)) {
+    EXPECT_THAT(s, IsOk());
   }
-  for (auto& t : threads) t.join();
-  for (const grpc::Status& s : results) EXPECT_THAT(s, IsOk());
   EXPECT_EQ(TokenRequestsSince(position), 1);
 }
 
@@ -790,26 +804,11 @@ TEST(ReplicaTest, TwoServersOnPostgresRefreshOnce) {
   ASSERT_FALSE(replica.address.empty());
   auto other = env.ChannelTo(replica.address, DirectoryEnv::kTenantA);
   env.AdvanceSimClock(absl::Hours(9));
-  rapidjson::Document doc;
   const int64_t position = env.LogPosition();
-  constexpr int kCalls = 50;
-  std::vector<grpc::Status> results(kCalls);
-  absl::Barrier* start = new absl::Barrier(kCalls);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kCalls; ++i) {
-    threads.emplace_back([&, i] {
-      if (start->Block()) delete start;
-      auto stub =
-          v1::UserDirectory::NewStub(i % 2 == 0 ? env.channel() : other);
-      grpc::ClientContext context;
-      v1::GetMeRequest request;
-      request.set_integrated_account_id(demo);
-      v1::User me;
-      results[i] = stub->GetMe(&context, request, &me);
-    });
+  for (const grpc::Status& s :
+       ConcurrentGetMe({env.channel(), other}, demo, 50)) {
+    EXPECT_THAT(s, IsOk());
   }
-  for (auto& t : threads) t.join();
-  for (const grpc::Status& s : results) EXPECT_THAT(s, IsOk());
   int tokens = 0;
   for (const std::string& call : env.CallsSince(position, true)) {
     if (absl::StartsWith(call, "POST /oauth/token")) ++tokens;
