@@ -65,7 +65,8 @@ int Run() {
   std::unique_ptr<AccountResolver> accounts =
       NewStaticAccountResolver({{"acct", {"podio", token}}});
   CursorCodec cursors(RandomCursorKey());
-  const NewApiKey key = GenerateApiKey("bench");
+  const NewApiKey key =
+      GenerateApiKey("default");  // The static resolver's tenant.
   const TenantAuthenticator tenants = *TenantAuthenticator::Parse(key.line);
   UserDirectoryService service(&tenants, accounts.get(), &registry, &cursors);
   ServerOptions server_options;
