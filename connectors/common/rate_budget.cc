@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/status_macros.h"
 
 namespace unified {
 namespace {
@@ -58,15 +59,8 @@ class MemoryRateLedger final : public RateLedger {
                      absl::Time now) override {
     absl::MutexLock lock(&mu_);
     Identity& id = Get(key);
-    absl::Duration block;
-    if (wait) {
-      block = *wait;
-    } else {
-      block = std::min(
-          options_.max_block,
-          options_.default_block * (1 << std::min(id.consecutive_blocks, 12)));
-      ++id.consecutive_blocks;
-    }
+    const absl::Duration block =
+        BlockDuration(options_, wait, &id.consecutive_blocks);
     id.blocked_until = std::max(id.blocked_until, now + block);
     return absl::OkStatus();
   }
@@ -94,17 +88,14 @@ class MemoryRateLedger final : public RateLedger {
     std::deque<absl::Time> calls[2];
     int64_t limit[2] = {0, 0};  // 0 = the configured default.
     absl::Time blocked_until = absl::InfinitePast();
-    int consecutive_blocks = 0;
+    int64_t consecutive_blocks = 0;
   };
 
   Identity& Get(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return identities_[key];
   }
   int64_t Limit(const Identity& id, RateClass cls) const {
-    const int64_t learned = id.limit[static_cast<int>(cls)];
-    if (learned > 0) return learned;
-    return cls == RateClass::kNormal ? options_.limit
-                                     : options_.restricted_limit;
+    return LimitOf(options_, cls, id.limit[static_cast<int>(cls)]);
   }
   // When the class has no room: the time its oldest counted call leaves the
   // window (or now, when the limit was lowered below the count).
@@ -131,6 +122,23 @@ class MemoryRateLedger final : public RateLedger {
 };
 
 }  // namespace
+
+int64_t LimitOf(const RateBudgetOptions& options, RateClass cls,
+                int64_t learned) {
+  if (learned > 0) return learned;
+  return cls == RateClass::kNormal ? options.limit : options.restricted_limit;
+}
+
+absl::Duration BlockDuration(const RateBudgetOptions& options,
+                             std::optional<absl::Duration> wait,
+                             int64_t* consecutive) {
+  if (wait) return *wait;
+  const absl::Duration block = std::min(
+      options.max_block,
+      options.default_block * (1 << std::min<int64_t>(*consecutive, 12)));
+  ++*consecutive;
+  return block;
+}
 
 std::unique_ptr<RateLedger> NewMemoryRateLedger(RateBudgetOptions options) {
   return std::make_unique<MemoryRateLedger>(options);
@@ -162,64 +170,64 @@ int RateBudget::waiting(Priority priority) const {
 absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
                                  Priority priority, absl::Time deadline,
                                  const std::function<bool()>& cancelled) {
-  bool registered = false;
-  auto unregister = [&] {
-    if (!registered) return;
-    absl::MutexLock lock(&mu_);
-    SetWaiting(key, priority, -1);
-    registered = false;
-  };
+  // Counts this caller among the identity's waiters from its first wait
+  // until it returns.
+  struct Waiter {
+    RateBudget* budget;
+    const std::string& key;
+    Priority priority;
+    bool counted = false;
+    void Count() {
+      if (counted) return;
+      absl::MutexLock lock(&budget->mu_);
+      budget->SetWaiting(key, priority, +1);
+      counted = true;
+    }
+    ~Waiter() {
+      if (!counted) return;
+      absl::MutexLock lock(&budget->mu_);
+      budget->SetWaiting(key, priority, -1);
+    }
+  } waiter{this, key, priority};
   while (true) {
     const absl::Time now = clock_->Now();
     if (now >= deadline) {
-      unregister();
       return WithErrorInfo(
           absl::DeadlineExceededError("deadline passed waiting for the rate "
                                       "budget"),
           "DEADLINE_EXCEEDED");
     }
-    std::optional<absl::Time> free_at;
+    bool yield;
     {
       absl::MutexLock lock(&mu_);
-      if (!HigherPriorityWaiting(key, priority)) {
-        absl::StatusOr<std::optional<absl::Time>> taken =
-            ledger_->TryTake(key, cls, now);
-        if (!taken.ok()) {
-          if (registered) SetWaiting(key, priority, -1);
-          return taken.status();
-        }
-        if (!taken->has_value()) {
-          if (registered) SetWaiting(key, priority, -1);
-          return absl::OkStatus();
-        }
-        free_at = **taken;
-      } else {
-        // Someone more urgent waits for this budget: let them go first.
-        free_at = now + options_.poll;
-      }
-      if (*free_at >= deadline) {
-        if (registered) SetWaiting(key, priority, -1);
-        return WithRetryDelay(
-            WithErrorInfo(
-                absl::ResourceExhaustedError(absl::StrCat(
-                    "the upstream rate budget of this account is spent; the "
-                    "next call is possible in ",
-                    absl::FormatDuration(
-                        absl::Ceil(*free_at - now, absl::Seconds(1))),
-                    ", after the call's deadline")),
-                "RATE_BUDGET_EXHAUSTED",
-                {{"rate_class",
-                  cls == RateClass::kNormal ? "normal" : "rate_limited"}}),
-            *free_at - now);
-      }
-      if (!registered) {
-        SetWaiting(key, priority, +1);
-        registered = true;
-      }
+      yield = HigherPriorityWaiting(key, priority);
     }
-    if (!clock_->SleepUntil(std::min(*free_at, now + options_.poll),
+    // Someone more urgent waits for this budget: let them go first. The
+    // ledger (perhaps a database) is asked outside the lock.
+    absl::Time free_at = now + options_.poll;
+    if (!yield) {
+      ASSIGN_OR_RETURN(std::optional<absl::Time> taken,
+                       ledger_->TryTake(key, cls, now));
+      if (!taken) return absl::OkStatus();
+      free_at = *taken;
+    }
+    if (free_at >= deadline) {
+      return WithRetryDelay(
+          WithErrorInfo(
+              absl::ResourceExhaustedError(absl::StrCat(
+                  "the upstream rate budget of this account is spent; the "
+                  "next call is possible in ",
+                  absl::FormatDuration(
+                      absl::Ceil(free_at - now, absl::Seconds(1))),
+                  ", after the call's deadline")),
+              "RATE_BUDGET_EXHAUSTED",
+              {{"rate_class",
+                cls == RateClass::kNormal ? "normal" : "rate_limited"}}),
+          free_at - now);
+    }
+    waiter.Count();
+    if (!clock_->SleepUntil(std::min(free_at, now + options_.poll),
                             cancelled)) {
-      unregister();
       return WithErrorInfo(absl::CancelledError("cancelled by the caller"),
                            "CANCELLED");
     }

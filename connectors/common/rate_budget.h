@@ -81,6 +81,17 @@ class RateLedger {
                                             absl::Time now) = 0;
 };
 
+// Rules both ledgers follow. The limit of `cls`: the provider's `learned`
+// one (when > 0), else the configured constant.
+int64_t LimitOf(const RateBudgetOptions& options, RateClass cls,
+                int64_t learned);
+// How long a 420 stops an identity: the provider's `wait`, else
+// `default_block` doubled per unnamed 420 in a row (up to `max_block`);
+// `*consecutive` counts those and is advanced.
+absl::Duration BlockDuration(const RateBudgetOptions& options,
+                             std::optional<absl::Duration> wait,
+                             int64_t* consecutive);
+
 // The in-process ledger.
 std::unique_ptr<RateLedger> NewMemoryRateLedger(RateBudgetOptions options);
 

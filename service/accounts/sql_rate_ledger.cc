@@ -56,13 +56,20 @@ class SqlRateLedger final : public RateLedger {
                        std::optional<int64_t> remaining,
                        absl::Time now) override {
     return Locked(key, now, [&](SqlConnection& c, Row row) -> absl::Status {
+      // Any answer ends a run of 420s (as in the in-memory ledger).
+      if (row.consecutive_blocks != 0) {
+        RETURN_IF_ERROR(c.Query("UPDATE rate_identities SET "
+                                "consecutive_blocks = 0 WHERE identity = $1",
+                                {key})
+                            .status());
+      }
       if (limit && *limit > 0) {
         RETURN_IF_ERROR(
             c.Query(cls == RateClass::kNormal
-                        ? "UPDATE rate_identities SET limit_normal = $2, "
-                          "consecutive_blocks = 0 WHERE identity = $1"
-                        : "UPDATE rate_identities SET limit_restricted = $2, "
-                          "consecutive_blocks = 0 WHERE identity = $1",
+                        ? "UPDATE rate_identities SET limit_normal = $2 "
+                          "WHERE identity = $1"
+                        : "UPDATE rate_identities SET limit_restricted = $2 "
+                          "WHERE identity = $1",
                     {key, absl::StrCat(*limit)})
                 .status());
         (cls == RateClass::kNormal ? row.limit_normal : row.limit_restricted) =
@@ -82,16 +89,8 @@ class SqlRateLedger final : public RateLedger {
   absl::Status Block(const std::string& key, std::optional<absl::Duration> wait,
                      absl::Time now) override {
     return Locked(key, now, [&](SqlConnection& c, const Row& row) {
-      absl::Duration block;
       int64_t blocks = row.consecutive_blocks;
-      if (wait) {
-        block = *wait;
-      } else {
-        block = std::min(
-            options_.max_block,
-            options_.default_block * (1 << std::min<int64_t>(blocks, 12)));
-        ++blocks;
-      }
+      const absl::Duration block = BlockDuration(options_, wait, &blocks);
       const absl::Time until = std::max(row.blocked_until, now + block);
       return c
           .Query(
@@ -130,11 +129,9 @@ class SqlRateLedger final : public RateLedger {
   };
 
   int64_t Limit(const Row& row, RateClass cls) const {
-    const int64_t learned =
-        cls == RateClass::kNormal ? row.limit_normal : row.limit_restricted;
-    if (learned > 0) return learned;
-    return cls == RateClass::kNormal ? options_.limit
-                                     : options_.restricted_limit;
+    return LimitOf(
+        options_, cls,
+        cls == RateClass::kNormal ? row.limit_normal : row.limit_restricted);
   }
 
   // Runs `body` on the identity's locked row, after forgetting calls that
