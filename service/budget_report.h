@@ -4,6 +4,7 @@
 #ifndef SERVICE_BUDGET_REPORT_H_
 #define SERVICE_BUDGET_REPORT_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -20,8 +21,7 @@ inline v1::UpstreamBudget ToProto(const BudgetState& state) {
   out.set_remaining(state.remaining);
   out.set_rate_limited_limit(state.restricted_limit);
   out.set_rate_limited_remaining(state.restricted_remaining);
-  if (state.blocked_until > absl::Now() - absl::Hours(24 * 365) &&
-      state.blocked_until != absl::InfinitePast()) {
+  if (state.blocked_until > absl::Now()) {  // Only while the stop lasts.
     *out.mutable_blocked_until() =
         google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
             absl::ToUnixMillis(state.blocked_until));
@@ -30,7 +30,9 @@ inline v1::UpstreamBudget ToProto(const BudgetState& state) {
 }
 
 // Adds the budget of `key` to the call's trailing metadata when destroyed
-// (so it reflects the calls this RPC made). Movable, not copyable.
+// (so it reflects the calls this RPC made). The state is read once: a
+// response that shows it too takes the same Snapshot(). Movable, not
+// copyable.
 class BudgetReporter {
  public:
   BudgetReporter(grpc::ServerContext* context, RateBudget* budget,
@@ -39,14 +41,26 @@ class BudgetReporter {
   BudgetReporter(BudgetReporter&& other) noexcept
       : context_(other.context_),
         budget_(other.budget_),
-        key_(std::move(other.key_)) {
+        key_(std::move(other.key_)),
+        state_(std::move(other.state_)) {
     other.budget_ = nullptr;
   }
   BudgetReporter& operator=(BudgetReporter&&) = delete;
+
+  // The budget now (read on the first call, then kept); nullopt without a
+  // budget or when it cannot be read.
+  const std::optional<BudgetState>& Snapshot() {
+    if (!state_ && budget_ != nullptr) {
+      absl::StatusOr<BudgetState> state = budget_->State(key_);
+      if (state.ok()) state_ = *state;
+    }
+    return state_;
+  }
+
   ~BudgetReporter() {
     if (budget_ == nullptr || context_ == nullptr) return;
-    absl::StatusOr<BudgetState> state = budget_->State(key_);
-    if (!state.ok()) return;
+    const std::optional<BudgetState>& state = Snapshot();
+    if (!state) return;
     context_->AddTrailingMetadata("x-upstream-budget-remaining",
                                   absl::StrCat(state->remaining));
     context_->AddTrailingMetadata("x-upstream-budget-limit",
@@ -57,6 +71,7 @@ class BudgetReporter {
   grpc::ServerContext* context_;
   RateBudget* budget_;
   std::string key_;
+  std::optional<BudgetState> state_;
 };
 
 }  // namespace unified

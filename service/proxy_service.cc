@@ -151,12 +151,7 @@ struct ProxyService::Prepared {
 absl::StatusOr<ProxyService::Prepared> ProxyService::Prepare(
     grpc::ServerContext* context, const v1::ProxyRequest& request) {
   ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-  if (request.integrated_account_id().empty() ||
-      request.integrated_account_id().size() > 128) {
-    return WithErrorInfo(
-        absl::InvalidArgumentError("integrated_account_id is required"),
-        "MISSING_INTEGRATED_ACCOUNT_ID");
-  }
+  RETURN_IF_ERROR(CheckAccountId(request.integrated_account_id()));
   Prepared p;
   ASSIGN_OR_RETURN(p.request, CheckProxyRequest(request));
   ASSIGN_OR_RETURN(p.account,
@@ -177,15 +172,15 @@ absl::StatusOr<ProxyService::Prepared> ProxyService::Prepare(
   return p;
 }
 
-void ProxyService::FillBudget(const std::string& key,
-                              v1::ProxyResponse* response) {
-  if (budget_ == nullptr) return;
-  if (absl::StatusOr<BudgetState> state = budget_->State(key); state.ok()) {
+namespace {
+
+// The budget after the call, read once for the response and the trailer.
+void FillBudget(std::optional<BudgetReporter>& report,
+                v1::ProxyResponse* response) {
+  if (const std::optional<BudgetState>& state = report->Snapshot()) {
     *response->mutable_budget() = ToProto(*state);
   }
 }
-
-namespace {
 
 void CopyHead(const HttpResponse& answer, v1::ProxyResponse* response) {
   response->set_status(answer.status);
@@ -232,7 +227,7 @@ grpc::Status ProxyService::Call(grpc::ServerContext* context,
     RETURN_IF_ERROR(answer.status());
     CopyHead(*answer, response);
     response->set_body(std::move(body));
-    FillBudget(p.account.budget_key, response);
+    FillBudget(p.report, response);
     return absl::OkStatus();
   }());
 }
@@ -276,7 +271,7 @@ grpc::Status ProxyService::StreamCall(
         streaming = true;
         v1::ProxyResponse first;
         CopyHead(head, &first);
-        FillBudget(p.account.budget_key, &first);
+        FillBudget(p.report, &first);
         if (!writer->Write(first)) {
           writer_failed = true;
           return false;
@@ -293,7 +288,7 @@ grpc::Status ProxyService::StreamCall(
       // Nothing streamed: an empty body, or a held error answer.
       v1::ProxyResponse first;
       CopyHead(*answer, &first);
-      FillBudget(p.account.budget_key, &first);
+      FillBudget(p.report, &first);
       if (!writer->Write(first)) return absl::CancelledError("client gone");
       pending = std::move(held);
     }

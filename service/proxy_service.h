@@ -44,7 +44,6 @@ class ProxyService final : public v1::Proxy::Service {
   struct Prepared;
   absl::StatusOr<Prepared> Prepare(grpc::ServerContext* context,
                                    const v1::ProxyRequest& request);
-  void FillBudget(const std::string& key, v1::ProxyResponse* response);
 
   const TenantAuthenticator* const tenants_;
   AccountResolver* const accounts_;
