@@ -54,6 +54,23 @@ class StaticAccountResolver final : public AccountResolver {
 
 }  // namespace
 
+absl::Status CheckAccountId(const std::string& account_id) {
+  // Account ids are short tokens; anything longer is not one of ours.
+  constexpr size_t kMaxAccountIdBytes = 128;
+  if (account_id.empty()) {
+    return WithErrorInfo(
+        absl::InvalidArgumentError("integrated_account_id is required"),
+        "MISSING_INTEGRATED_ACCOUNT_ID");
+  }
+  if (account_id.size() > kMaxAccountIdBytes) {
+    return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(
+                             "integrated_account_id is longer than ",
+                             kMaxAccountIdBytes, " bytes")),
+                         "INVALID_INTEGRATED_ACCOUNT_ID");
+  }
+  return absl::OkStatus();
+}
+
 std::unique_ptr<AccountResolver> NewStaticAccountResolver(
     std::map<std::string, StaticAccount> accounts) {
   return std::make_unique<StaticAccountResolver>(std::move(accounts));

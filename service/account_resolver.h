@@ -33,6 +33,11 @@ class AccountResolver {
       const std::string& tenant, const std::string& account_id) = 0;
 };
 
+// INVALID_ARGUMENT unless `account_id` is a plausible id: reason
+// MISSING_INTEGRATED_ACCOUNT_ID when empty, INVALID_INTEGRATED_ACCOUNT_ID
+// when longer than any id we issue (128 bytes).
+absl::Status CheckAccountId(const std::string& account_id);
+
 struct StaticAccount {
   std::string provider;
   std::string access_token;

@@ -120,6 +120,11 @@ ABSL_FLAG(bool, testing_crash_after_refresh, false,
 namespace unified {
 namespace {
 
+std::string WithoutTrailingSlashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 // Podio is reached over https; plain http only on this machine (the
 // simulator in tests and the demo).
 absl::Status CheckUpstreamBase(const std::string& base) {
@@ -225,11 +230,8 @@ int Run() {
   http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
   std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
   podio::PodioClientOptions podio_options;
-  podio_options.api_base = absl::GetFlag(FLAGS_podio_api_base);
-  while (!podio_options.api_base.empty() &&
-         podio_options.api_base.back() == '/') {
-    podio_options.api_base.pop_back();
-  }
+  podio_options.api_base =
+      WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_api_base));
   podio_options.classifier =
       RateClassifier(absl::GetFlag(FLAGS_rate_limited_routes));
   if (absl::Status s = CheckUpstreamBase(podio_options.api_base); !s.ok()) {
@@ -247,11 +249,8 @@ int Run() {
   RateBudget budget(ledger.get(), RealClock::Get(), budget_options);
   podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options);
   auth_options.api_base = podio_options.api_base;
-  auth_options.web_base = absl::GetFlag(FLAGS_podio_web_base);
-  while (!auth_options.web_base.empty() &&
-         auth_options.web_base.back() == '/') {
-    auth_options.web_base.pop_back();
-  }
+  auth_options.web_base =
+      WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_web_base));
   std::unique_ptr<ProviderAuth> podio_auth =
       podio::NewPodioAuth(http.get(), RealClock::Get(), auth_options);
   accounts::AccountManagerOptions manager_options;
@@ -282,6 +281,7 @@ int Run() {
 
   // The side listener first: the default redirect URI needs its port.
   std::unique_ptr<HttpListener> http_listener;
+  std::string http_host;
   std::string redirect_uri = absl::GetFlag(FLAGS_oauth_redirect_uri);
   if (const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
       !http_listen.empty()) {
@@ -292,12 +292,13 @@ int Run() {
       return fail(
           absl::InvalidArgumentError("--http_listen must be HOST:PORT"));
     }
-    absl::StatusOr<std::unique_ptr<HttpListener>> started = HttpListener::Start(
-        http_listen.substr(0, colon), http_port, &integrated_accounts);
+    http_host = http_listen.substr(0, colon);
+    absl::StatusOr<std::unique_ptr<HttpListener>> started =
+        HttpListener::Start(http_host, http_port, &integrated_accounts);
     if (!started.ok()) return fail(started.status());
     http_listener = std::move(*started);
     if (redirect_uri.empty()) {
-      redirect_uri = absl::StrCat("http://", http_listen.substr(0, colon), ":",
+      redirect_uri = absl::StrCat("http://", http_host, ":",
                                   http_listener->port(), "/oauth/callback");
     }
   }
@@ -312,9 +313,7 @@ int Run() {
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::printf("listening on %s:%d\n", host.c_str(), (*server)->port());
   if (http_listener != nullptr) {
-    const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
-    std::printf("http listening on %s:%d\n",
-                http_listen.substr(0, http_listen.rfind(':')).c_str(),
+    std::printf("http listening on %s:%d\n", http_host.c_str(),
                 http_listener->port());
   }
   std::printf("store: %s\n", (*store)->backend().c_str());

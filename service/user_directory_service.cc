@@ -16,8 +16,6 @@
 namespace unified {
 namespace {
 
-// Account ids are short tokens; anything longer is not one of ours.
-constexpr size_t kMaxAccountIdBytes = 128;
 // Filter values (ids, e-mail addresses) are short too.
 constexpr size_t kMaxFilterBytes = 320;
 
@@ -66,15 +64,7 @@ absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
   // about its request.
   Call call;
   ASSIGN_OR_RETURN(call.tenant, tenants_->Authenticate(*context));
-  if (account_id.empty()) {
-    return InvalidArgument("integrated_account_id is required",
-                           "MISSING_INTEGRATED_ACCOUNT_ID");
-  }
-  if (account_id.size() > kMaxAccountIdBytes) {
-    return InvalidArgument(absl::StrCat("integrated_account_id is longer than ",
-                                        kMaxAccountIdBytes, " bytes"),
-                           "INVALID_INTEGRATED_ACCOUNT_ID");
-  }
+  RETURN_IF_ERROR(CheckAccountId(account_id));
   ASSIGN_OR_RETURN(call.account, accounts_->Resolve(call.tenant, account_id));
   call.connector = connectors_->Find(call.account.provider);
   if (call.connector == nullptr) {

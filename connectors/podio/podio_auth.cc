@@ -180,15 +180,10 @@ class PodioAuth final : public ProviderAuth {
 
   static absl::Status TokenError(const HttpResponse& response) {
     const PodioError error = ReadPodioError(response.body);
-    std::string detail;
-    if (absl::StatusOr<json::Body> doc = json::ParseOwned(response.body);
-        doc.ok() && doc->IsObject()) {
-      detail = json::StringOr(*doc, "error_detail");
-    }
     const std::map<std::string, std::string> metadata = {
         {"upstream_status", absl::StrCat(response.status)},
         {"upstream_error", error.error},
-        {"upstream_error_detail", detail}};
+        {"upstream_error_detail", error.detail}};
     if (error.error == "invalid_grant") {
       return WithErrorInfo(
           absl::InvalidArgumentError(absl::StrCat(

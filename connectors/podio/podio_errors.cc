@@ -39,6 +39,7 @@ PodioError ReadPodioError(absl::string_view body) {
   if (!doc.ok()) return error;
   error.error = json::StringOr(*doc, "error");
   error.description = json::StringOr(*doc, "error_description");
+  error.detail = json::StringOr(*doc, "error_detail");
   return error;
 }
 

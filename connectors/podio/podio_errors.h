@@ -16,6 +16,7 @@ namespace unified::podio {
 struct PodioError {
   std::string error;        // e.g. "rate_limit", "unauthorized"
   std::string description;  // e.g. "expired_token"
+  std::string detail;       // error_detail, e.g. "oauth.client.invalid_id"
 };
 
 // Reads Podio's envelope from an error body; empty fields when unreadable.
