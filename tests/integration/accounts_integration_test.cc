@@ -12,8 +12,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/barrier.h"
 #include "gmock/gmock.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
@@ -22,6 +20,7 @@
 #include "service/accounts/sealer.h"
 #include "tests/integration/directory_env.h"
 #include "tests/service/accounts/store_backends.h"
+#include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -31,22 +30,12 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::ErrorInfoOf;
 using ::unified::testing::IsOk;
 using ::unified::testing::StatusIs;
 
 constexpr int64_t kDemoUserId = podio_sim::kFirstUserId;
 constexpr int64_t kRegularUserId = podio_sim::kFirstUserId + 1;
-
-google::rpc::ErrorInfo InfoOf(const grpc::Status& status) {
-  google::rpc::Status rich;
-  google::rpc::ErrorInfo info;
-  if (rich.ParseFromString(status.error_details())) {
-    for (const auto& detail : rich.details()) {
-      if (detail.UnpackTo(&info)) break;
-    }
-  }
-  return info;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -157,11 +146,7 @@ class AccountsTest : public ::testing::TestWithParam<std::string> {
   }
 
   int TokenRequestsSince(int64_t position) {
-    int n = 0;
-    for (const std::string& call : env_->CallsSince(position, true)) {
-      if (absl::StartsWith(call, "POST /oauth/token")) ++n;
-    }
-    return n;
+    return env_->TokenRequestsSince(position);
   }
 
   // A GET without following redirects: status and Location.
@@ -230,7 +215,7 @@ TEST_P(AccountsTest, PasswordAndAppGrantsLinkAndShowNoCredential) {
   app.set_app_token("wrong-app-token-xyz");
   grpc::Status refused = Accounts()->LinkWithAppToken(&c2, app, &linked);
   EXPECT_THAT(refused, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
-  EXPECT_EQ(InfoOf(refused).reason(), "INVALID_GRANT");
+  EXPECT_EQ(ErrorInfoOf(refused).reason(), "INVALID_GRANT");
   EXPECT_THAT(refused.error_message(), Not(HasSubstr("wrong-app-token")));
   grpc::ClientContext c3;
   v1::LinkWithPasswordRequest bad;
@@ -238,7 +223,7 @@ TEST_P(AccountsTest, PasswordAndAppGrantsLinkAndShowNoCredential) {
   bad.set_password("not-the-password-123");
   refused = Accounts()->LinkWithPassword(&c3, bad, &linked);
   EXPECT_THAT(refused, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
-  EXPECT_EQ(InfoOf(refused).reason(), "INVALID_GRANT");
+  EXPECT_EQ(ErrorInfoOf(refused).reason(), "INVALID_GRANT");
   EXPECT_THAT(refused.error_message(), Not(HasSubstr("not-the-password")));
   grpc::ClientContext c4;
   bad.clear_password();
@@ -277,13 +262,14 @@ TEST_P(AccountsTest, CodeFlowThroughTheApiWithASignedSingleUseState) {
   grpc::Status foreign = Accounts(DirectoryEnv::kTenantB)
                              ->CompleteAuthorization(&c2, complete, &account);
   EXPECT_THAT(foreign, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
-  EXPECT_EQ(InfoOf(foreign).reason(), "INVALID_STATE");
+  EXPECT_EQ(ErrorInfoOf(foreign).reason(), "INVALID_STATE");
   // A forged state is refused before anything else.
   grpc::ClientContext c3;
   v1::CompleteAuthorizationRequest forged = complete;
   forged.set_state(state.substr(0, state.size() - 2) + "xx");
   EXPECT_EQ(
-      InfoOf(Accounts()->CompleteAuthorization(&c3, forged, &account)).reason(),
+      ErrorInfoOf(Accounts()->CompleteAuthorization(&c3, forged, &account))
+          .reason(),
       "INVALID_STATE");
 
   grpc::ClientContext c4;
@@ -300,7 +286,7 @@ TEST_P(AccountsTest, CodeFlowThroughTheApiWithASignedSingleUseState) {
   grpc::Status replay =
       Accounts()->CompleteAuthorization(&c5, complete, &account);
   EXPECT_THAT(replay, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
-  EXPECT_EQ(InfoOf(replay).reason(), "INVALID_STATE");
+  EXPECT_EQ(ErrorInfoOf(replay).reason(), "INVALID_STATE");
   EXPECT_THAT(replay.error_message(), HasSubstr("already used"));
 }
 
@@ -387,7 +373,8 @@ TEST_P(AccountsTest, AnotherTenantSeesNothingInAnyRpc) {
   auto directory = v1::UserDirectory::NewStub(b);
   auto check = [&](const char* rpc, const grpc::Status& status) {
     EXPECT_THAT(status, StatusIs(grpc::StatusCode::NOT_FOUND)) << rpc;
-    EXPECT_EQ(InfoOf(status).reason(), "INTEGRATED_ACCOUNT_NOT_FOUND") << rpc;
+    EXPECT_EQ(ErrorInfoOf(status).reason(), "INTEGRATED_ACCOUNT_NOT_FOUND")
+        << rpc;
   };
   auto ctx = [] { return std::make_unique<grpc::ClientContext>(); };
   using Stub = v1::UserDirectory::Stub;
@@ -561,14 +548,14 @@ TEST_P(AccountsTest, ARefusedRefreshTokenNeedsReauthorization) {
   env_->AdvanceSimClock(absl::Hours(24 * 29));  // The refresh token expired.
   grpc::Status status = GetMe(demo);
   EXPECT_THAT(status, StatusIs(grpc::StatusCode::FAILED_PRECONDITION));
-  EXPECT_EQ(InfoOf(status).reason(), "NEEDS_REAUTH");
+  EXPECT_EQ(ErrorInfoOf(status).reason(), "NEEDS_REAUTH");
   absl::StatusOr<v1::IntegratedAccount> account = Get(demo);
   ASSERT_THAT(account, IsOk());
   EXPECT_EQ(account->status(), v1::IntegratedAccount::NEEDS_REAUTH);
   EXPECT_THAT(account->status_reason(), HasSubstr("invalid_grant"));
   // Later calls answer at once, without asking Podio again.
   const int64_t position = env_->LogPosition();
-  EXPECT_EQ(InfoOf(GetMe(demo)).reason(), "NEEDS_REAUTH");
+  EXPECT_EQ(ErrorInfoOf(GetMe(demo)).reason(), "NEEDS_REAUTH");
   EXPECT_TRUE(env_->CallsSince(position, true).empty());
   EXPECT_TRUE(env_->CallsSince(position).empty());
   // Linking again repairs the same account.
@@ -742,7 +729,7 @@ TEST_P(AccountsTest, KeyRotationRewrapAndWrongKeys) {
   ASSERT_TRUE(env_->StartServer());
   grpc::Status wrong = GetMe(demo);
   EXPECT_THAT(wrong, StatusIs(grpc::StatusCode::DATA_LOSS));
-  EXPECT_EQ(InfoOf(wrong).reason(), "CREDENTIAL_UNREADABLE");
+  EXPECT_EQ(ErrorInfoOf(wrong).reason(), "CREDENTIAL_UNREADABLE");
   EXPECT_EQ(Get(demo)->status(), v1::IntegratedAccount::ACTIVE);
 }
 
@@ -779,7 +766,7 @@ TEST_P(AccountsTest, TamperedOrSwappedCiphertextsFailCleanly) {
   for (const std::string& id : {demo, regular}) {
     grpc::Status status = GetMe(id);
     EXPECT_THAT(status, StatusIs(grpc::StatusCode::DATA_LOSS)) << id;
-    EXPECT_EQ(InfoOf(status).reason(), "CREDENTIAL_UNREADABLE");
+    EXPECT_EQ(ErrorInfoOf(status).reason(), "CREDENTIAL_UNREADABLE");
   }
   // The server is still healthy and a fresh link repairs an account.
   EXPECT_EQ(env_->LinkPassword("demo@example.com", "demo-password"), demo);
@@ -809,11 +796,7 @@ TEST(ReplicaTest, TwoServersOnPostgresRefreshOnce) {
        ConcurrentGetMe({env.channel(), other}, demo, 50)) {
     EXPECT_THAT(s, IsOk());
   }
-  int tokens = 0;
-  for (const std::string& call : env.CallsSince(position, true)) {
-    if (absl::StartsWith(call, "POST /oauth/token")) ++tokens;
-  }
-  EXPECT_EQ(tokens, 1);
+  EXPECT_EQ(env.TokenRequestsSince(position), 1);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/http_client.h"
 #include "grpcpp/grpcpp.h"
@@ -218,6 +219,15 @@ class DirectoryEnv {
       calls.push_back(call);
     }
     return calls;
+  }
+
+  // Token requests (POST /oauth/token) logged since `position`.
+  int TokenRequestsSince(int64_t position) {
+    int n = 0;
+    for (const std::string& call : CallsSince(position, /*tokens=*/true)) {
+      if (absl::StartsWith(call, "POST /oauth/token")) ++n;
+    }
+    return n;
   }
 
   // Moves the simulator's clock (tokens expire by it).

@@ -9,11 +9,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/integration/directory_env.h"
+#include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -24,7 +23,9 @@ using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::ErrorInfoOf;
 using ::unified::testing::IsOk;
+using ::unified::testing::RetryDelayOf;
 using ::unified::testing::StatusIs;
 
 DirectoryEnvOptions Options() {
@@ -134,26 +135,6 @@ class DirectoryIntegrationTest : public ::testing::Test {
     request.set_integrated_account_id(env_->account("demo"));
     request.set_limit(limit);
     return request;
-  }
-
-  static google::rpc::ErrorInfo InfoOf(const grpc::Status& status) {
-    google::rpc::Status rich;
-    google::rpc::ErrorInfo info;
-    rich.ParseFromString(status.error_details());
-    for (const auto& detail : rich.details()) {
-      if (detail.Is<google::rpc::ErrorInfo>()) detail.UnpackTo(&info);
-    }
-    return info;
-  }
-
-  static std::optional<int64_t> RetrySecondsOf(const grpc::Status& status) {
-    google::rpc::Status rich;
-    rich.ParseFromString(status.error_details());
-    for (const auto& detail : rich.details()) {
-      google::rpc::RetryInfo retry;
-      if (detail.UnpackTo(&retry)) return retry.retry_delay().seconds();
-    }
-    return std::nullopt;
   }
 
   static DirectoryEnv* env_;
@@ -294,7 +275,7 @@ TEST_F(DirectoryIntegrationTest, BadCursorsAndLimitsFailBeforeAnyUpstreamCall) {
     grpc::Status status = stub->ListUsers(&context, request, &response);
     EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                                  HasSubstr("cursor")));
-    EXPECT_EQ(InfoOf(status).reason(), "INVALID_CURSOR");
+    EXPECT_EQ(ErrorInfoOf(status).reason(), "INVALID_CURSOR");
   }
   for (int limit : {-1, 501, 100000}) {
     grpc::ClientContext context;
@@ -543,8 +524,8 @@ TEST_F(DirectoryIntegrationTest, UpstreamErrorsMapToOneCodeEachWithDetails) {
   grpc::Status denied =
       list(env_->account("regular"), absl::StrCat(podio_sim::kFirstOrgId + 1));
   EXPECT_THAT(denied, StatusIs(grpc::StatusCode::PERMISSION_DENIED));
-  EXPECT_EQ(InfoOf(denied).reason(), "UPSTREAM_PERMISSION_DENIED");
-  EXPECT_EQ(InfoOf(denied).metadata().at("upstream_status"), "403");
+  EXPECT_EQ(ErrorInfoOf(denied).reason(), "UPSTREAM_PERMISSION_DENIED");
+  EXPECT_EQ(ErrorInfoOf(denied).metadata().at("upstream_status"), "403");
   // (Expired and refused credentials: accounts_integration_test.)
   // Unknown account.
   EXPECT_THAT(list("acct_nobody"), StatusIs(grpc::StatusCode::NOT_FOUND));
@@ -554,8 +535,8 @@ TEST_F(DirectoryIntegrationTest, UpstreamErrorsMapToOneCodeEachWithDetails) {
   env_->AddFault(R"({"path":"/org/","kind":"rate_limit","wait_seconds":1})");
   grpc::Status limited = list(env_->account("demo"));
   EXPECT_THAT(limited, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
-  EXPECT_EQ(InfoOf(limited).reason(), "UPSTREAM_RATE_LIMITED");
-  EXPECT_EQ(RetrySecondsOf(limited), 1);
+  EXPECT_EQ(ErrorInfoOf(limited).reason(), "UPSTREAM_RATE_LIMITED");
+  EXPECT_EQ(RetryDelayOf(limited), absl::Seconds(1));
   env_->ClearFaults();
 
   env_->AddFault(R"({"path":"/org/","kind":"status","status":503,"times":1})");
@@ -566,7 +547,7 @@ TEST_F(DirectoryIntegrationTest, UpstreamErrorsMapToOneCodeEachWithDetails) {
   env_->AddFault(R"({"path":"/org/","kind":"status","status":502})");
   grpc::Status down = list(env_->account("demo"));
   EXPECT_THAT(down, StatusIs(grpc::StatusCode::UNAVAILABLE));
-  EXPECT_EQ(InfoOf(down).metadata().at("upstream_status"), "502");
+  EXPECT_EQ(ErrorInfoOf(down).metadata().at("upstream_status"), "502");
   env_->ClearFaults();
 
   for (const char* kind : {"malformed_json", "invalid_utf8", "truncate"}) {

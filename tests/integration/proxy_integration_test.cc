@@ -5,8 +5,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/proxy.grpc.pb.h"
@@ -14,6 +12,7 @@
 #include "rapidjson/document.h"
 #include "tests/integration/directory_env.h"
 #include "tests/service/accounts/store_backends.h"
+#include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -22,35 +21,10 @@ namespace {
 using ::testing::HasSubstr;
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::ErrorInfoOf;
 using ::unified::testing::IsOk;
+using ::unified::testing::RetryDelayOf;
 using ::unified::testing::StatusIs;
-
-google::rpc::Status RichOf(const grpc::Status& status) {
-  google::rpc::Status rich;
-  rich.ParseFromString(status.error_details());
-  return rich;
-}
-
-std::string ReasonOf(const grpc::Status& status) {
-  google::rpc::ErrorInfo info;
-  const google::rpc::Status rich = RichOf(status);
-  for (const auto& d : rich.details()) {
-    if (d.UnpackTo(&info)) return info.reason();
-  }
-  return "";
-}
-
-absl::Duration RetryDelayOf(const grpc::Status& status) {
-  google::rpc::RetryInfo retry;
-  const google::rpc::Status rich = RichOf(status);
-  for (const auto& d : rich.details()) {
-    if (d.UnpackTo(&retry)) {
-      return absl::Seconds(retry.retry_delay().seconds()) +
-             absl::Nanoseconds(retry.retry_delay().nanos());
-    }
-  }
-  return absl::ZeroDuration();
-}
 
 DirectoryEnvOptions Small(std::vector<std::string> server_flags = {},
                           std::vector<std::string> sim_flags = {}) {
@@ -207,7 +181,7 @@ TEST_F(ProxyTest, EscapesAreRefusedBeforeAnythingIsSent) {
     grpc::Status status = Call(r, &response);
     EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT))
         << r.ShortDebugString();
-    EXPECT_EQ(ReasonOf(status), "PROXY_REQUEST_REFUSED")
+    EXPECT_EQ(ErrorInfoOf(status).reason(), "PROXY_REQUEST_REFUSED")
         << r.ShortDebugString();
   }
   v1::ProxyRequest huge = Request("POST", "/org/");
@@ -215,7 +189,7 @@ TEST_F(ProxyTest, EscapesAreRefusedBeforeAnythingIsSent) {
   v1::ProxyResponse response;
   grpc::Status too_big = Call(huge, &response);
   EXPECT_THAT(too_big, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
-  EXPECT_EQ(ReasonOf(too_big), "PROXY_BODY_TOO_LARGE");
+  EXPECT_EQ(ErrorInfoOf(too_big).reason(), "PROXY_BODY_TOO_LARGE");
   // Not one request left the service.
   EXPECT_TRUE(env_->CallsSince(position).empty());
   EXPECT_TRUE(env_->CallsSince(position, true).empty());
@@ -308,9 +282,11 @@ TEST_F(ProxyTest, A420StopsEveryCallOfTheIdentityForTheNamedWait) {
   grpc::Status blocked =
       Call(Request("GET", "/user/status"), &response, absl::Seconds(1));
   EXPECT_THAT(blocked, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
-  EXPECT_EQ(ReasonOf(blocked), "RATE_BUDGET_EXHAUSTED");
-  EXPECT_GT(RetryDelayOf(blocked), absl::Seconds(1));
-  EXPECT_LE(RetryDelayOf(blocked), absl::Seconds(3));
+  EXPECT_EQ(ErrorInfoOf(blocked).reason(), "RATE_BUDGET_EXHAUSTED");
+  EXPECT_GT(RetryDelayOf(blocked).value_or(absl::ZeroDuration()),
+            absl::Seconds(1));
+  EXPECT_LE(RetryDelayOf(blocked).value_or(absl::ZeroDuration()),
+            absl::Seconds(3));
   grpc::ClientContext c2;
   v1::ListOrganizationsRequest orgs;
   orgs.set_integrated_account_id(env_->account("demo"));
@@ -371,8 +347,9 @@ TEST_F(ProxyTest, TheBudgetIsNeverOverspent) {
               StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
   // The password grant made no API call; GET /user/status above was one.
   EXPECT_EQ(sent_ok, 7);
-  EXPECT_EQ(ReasonOf(refused), "RATE_BUDGET_EXHAUSTED");
-  EXPECT_GT(RetryDelayOf(refused), absl::Minutes(59));
+  EXPECT_EQ(ErrorInfoOf(refused).reason(), "RATE_BUDGET_EXHAUSTED");
+  EXPECT_GT(RetryDelayOf(refused).value_or(absl::ZeroDuration()),
+            absl::Minutes(59));
   const std::vector<std::string> sent = env_->CallsSince(position);
   EXPECT_EQ(sent.size(), 8u);  // 1 + 7: the whole budget, never a 420.
 }
@@ -406,7 +383,7 @@ TEST(ReplicaBudgetTest, TwoServersOnPostgresShareOneBudget) {
       EXPECT_EQ(response.status(), 200);  // Never a 420.
       ++sent_ok;
     } else {
-      EXPECT_EQ(ReasonOf(s), "RATE_BUDGET_EXHAUSTED");
+      EXPECT_EQ(ErrorInfoOf(s).reason(), "RATE_BUDGET_EXHAUSTED");
       ++refused;
     }
   }

@@ -2,12 +2,11 @@
 // the CA file it is given (--podio_ca_file) and refuses any other.
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/integration/directory_env.h"
+#include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -15,6 +14,7 @@ namespace {
 
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::ErrorInfoOf;
 using ::unified::testing::IsOk;
 using ::unified::testing::RunfilePath;
 using ::unified::testing::StatusIs;
@@ -69,11 +69,7 @@ TEST(TlsIntegrationTest, UntrustedCertificateIsRefused) {
   std::string id;
   grpc::Status status = Link(env, &id);
   EXPECT_THAT(status, StatusIs(grpc::StatusCode::UNAVAILABLE));
-  google::rpc::Status rich;
-  ASSERT_TRUE(rich.ParseFromString(status.error_details()));
-  google::rpc::ErrorInfo info;
-  ASSERT_TRUE(rich.details(0).UnpackTo(&info));
-  EXPECT_EQ(info.reason(), "UPSTREAM_UNREACHABLE");
+  EXPECT_EQ(ErrorInfoOf(status).reason(), "UPSTREAM_UNREACHABLE");
 }
 
 }  // namespace

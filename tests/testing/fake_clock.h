@@ -66,11 +66,7 @@ class FakeClock final : public Clock {
   }
   // Blocks until at least `n` threads sleep.
   void AwaitSleepers(int n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return static_cast<int>(wakes_.size()) >= n;
-    };
-    mu_.Await(absl::Condition(&enough));
+    AwaitSleepersOr([n] { return n; });
   }
 
  private:
