@@ -10,6 +10,7 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "service/budget_report.h"
+#include "service/cancellation.h"
 #include "service/grpc_status.h"
 
 namespace unified {
@@ -163,7 +164,7 @@ absl::StatusOr<ProxyService::Prepared> ProxyService::Prepare(
   p.retry = p.request.method == "GET" || p.request.method == "HEAD" ||
             request.retry_non_idempotent();
   p.ctx.deadline = absl::FromChrono(context->deadline());
-  p.ctx.cancelled = [context] { return context->IsCancelled(); };
+  p.ctx.cancelled = CancelCheck(context);
   p.ctx.tokens = p.account.tokens.get();
   p.ctx.budget = budget_;
   p.ctx.budget_key = p.account.budget_key;

@@ -10,6 +10,7 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "service/budget_report.h"
+#include "service/cancellation.h"
 #include "service/grpc_status.h"
 #include "service/paging.h"
 
@@ -74,7 +75,7 @@ absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
         "UNKNOWN_PROVIDER");
   }
   call.ctx.deadline = absl::FromChrono(context->deadline());
-  call.ctx.cancelled = [context] { return context->IsCancelled(); };
+  call.ctx.cancelled = CancelCheck(context);
   call.ctx.tokens = call.account.tokens.get();
   call.ctx.budget = budget_;
   call.ctx.budget_key = call.account.budget_key;
@@ -149,7 +150,7 @@ absl::Status Stream(const CursorCodec& codec, const CursorBinding& binding,
         message.set_next_cursor(std::move(next));
         return writer->Write(message);
       },
-      [context] { return context->IsCancelled(); });
+      CancelCheck(context));
 }
 
 template <typename T, typename Response>
