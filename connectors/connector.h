@@ -46,6 +46,10 @@ struct CallContext {
   // True once the caller cancelled; polled during transfers.
   std::function<bool()> cancelled = [] { return false; };
   TokenSource* tokens = nullptr;
+  // Asked before each request the connector sends, ahead of the budget; an
+  // error stops the call with it. The watch poll keeps to its share of the
+  // budget here. Unset: every request is admitted.
+  std::function<absl::Status()> admit;
   // Set by streams: raw answers downloaded ahead, consumed by the connector's
   // own requests for the same paths.
   PrefetchCache* prefetch = nullptr;

@@ -83,7 +83,8 @@ void Callback(IntegratedAccountsService* accounts, const httplib::Request& req,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
-    const std::string& host, int port, IntegratedAccountsService* accounts) {
+    const std::string& host, int port, IntegratedAccountsService* accounts,
+    watch::WatchEngine* watch) {
   std::unique_ptr<HttpListener> listener(new HttpListener());
   listener->server_ = std::make_unique<httplib::Server>();
   httplib::Server& server = *listener->server_;
@@ -101,6 +102,17 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
              [accounts](const httplib::Request& req, httplib::Response& res) {
                Callback(accounts, req, res);
              });
+  if (watch != nullptr) {
+    // Podio's hook deliveries. The path's secret authenticates them; the
+    // answer is 2xx only once the delivery is stored.
+    server.Post(R"(/podio/hooks/([A-Za-z0-9_\-]{1,128}))",
+                [watch](const httplib::Request& req, httplib::Response& res) {
+                  res.status =
+                      watch->HandleDelivery(req.matches[1].str(), req.body);
+                  res.set_content(res.status == 200 ? "ok\n" : "refused\n",
+                                  "text/plain");
+                });
+  }
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

@@ -354,6 +354,11 @@ grpc::Status IntegratedAccountsService::DeleteIntegratedAccount(
     ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
     RETURN_IF_ERROR(Check(request->integrated_account_id(),
                           "integrated_account_id", kMaxIdBytes));
+    if (watch_ != nullptr) {
+      // Its hooks go while its credentials can still remove them.
+      RETURN_IF_ERROR(
+          watch_->Unwatch({tenant, request->integrated_account_id()}));
+    }
     return accounts_->Delete(tenant, request->integrated_account_id());
   }());
 }

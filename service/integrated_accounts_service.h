@@ -12,6 +12,7 @@
 #include "service/accounts/account_manager.h"
 #include "service/cursor.h"
 #include "service/tenants.h"
+#include "service/watch/watch_engine.h"
 
 namespace unified {
 
@@ -88,6 +89,9 @@ class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
                                   const v1::RefreshCredentialsRequest* request,
                                   v1::IntegratedAccount* response) override;
 
+  // Deleting an account then removes its watch and hooks. Not owning.
+  void set_watch_engine(watch::WatchEngine* engine) { watch_ = engine; }
+
  private:
   absl::StatusOr<ProviderAuth*> DefaultAuth() const;
   // The API's view of an account, with its upstream budget.
@@ -100,6 +104,7 @@ class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
   Clock* const clock_;
   IntegratedAccountsOptions options_;
   RateBudget* const budget_;
+  watch::WatchEngine* watch_ = nullptr;
 };
 
 // The API's view of an account (no credential).

@@ -39,6 +39,8 @@
 #include "service/server.h"
 #include "service/tenants.h"
 #include "service/user_directory_service.h"
+#include "service/watch/watch_engine.h"
+#include "service/watch/watch_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address host:port; port 0 picks a free port, printed "
@@ -63,6 +65,23 @@ ABSL_FLAG(std::string, podio_web_base, "https://podio.com",
 ABSL_FLAG(std::string, podio_ca_file, "",
           "PEM CA bundle to verify Podio's TLS certificate with; empty = the "
           "system's. Verification is never switched off.");
+ABSL_FLAG(std::string, hook_base_url, "",
+          "Public base URL at which Podio reaches the HTTP side listener "
+          "(Podio allows ports 80 and 443), e.g. https://hooks.example.com; "
+          "WatchDirectory registers hooks at <url>/podio/hooks/<secret>. "
+          "\"local\": the side listener's own http://HOST:PORT (for the "
+          "simulator; Podio cannot reach it). Empty: no hooks, the "
+          "reconciliation poll alone.");
+ABSL_FLAG(absl::Duration, watch_poll_interval, absl::Minutes(5),
+          "How often WatchDirectory's reconciliation poll re-reads a watched "
+          "account's workspaces and rosters.");
+ABSL_FLAG(double, watch_poll_share, 0.2,
+          "Fraction (0 to 1) of an account's hourly Podio rate limit the "
+          "reconciliation poll may spend in any hour.");
+ABSL_FLAG(absl::Duration, watch_retention, absl::Hours(24 * 7),
+          "How long WatchDirectory events are kept for resuming.");
+ABSL_FLAG(int64_t, watch_retention_events, 100000,
+          "How many WatchDirectory events are kept per account.");
 ABSL_FLAG(std::string, cursor_key_file, "",
           "File with at least 32 secret bytes signing listing cursors and "
           "OAuth states; empty = a random key per process (cursors and "
@@ -270,8 +289,40 @@ int Run() {
     return 1;
   }
 
+  watch::WatchOptions watch_options;
+  watch_options.hook_base_url =
+      WithoutTrailingSlashes(absl::GetFlag(FLAGS_hook_base_url));
+  watch_options.poll_interval = absl::GetFlag(FLAGS_watch_poll_interval);
+  watch_options.poll_share = absl::GetFlag(FLAGS_watch_poll_share);
+  watch_options.retention = absl::GetFlag(FLAGS_watch_retention);
+  watch_options.retention_events = absl::GetFlag(FLAGS_watch_retention_events);
+  if (!(watch_options.poll_share > 0 && watch_options.poll_share <= 1) ||
+      watch_options.poll_interval <= absl::ZeroDuration() ||
+      watch_options.retention_events < 1) {
+    return fail(absl::InvalidArgumentError(
+        "--watch_poll_share must be in (0, 1], --watch_poll_interval "
+        "positive and --watch_retention_events at least 1"));
+  }
+  const bool local_hooks = watch_options.hook_base_url == "local";
+  if (local_hooks) {
+    if (absl::GetFlag(FLAGS_http_listen).empty()) {
+      return fail(absl::InvalidArgumentError(
+          "--hook_base_url=local needs the side listener (--http_listen)"));
+    }
+    watch_options.hook_base_url.clear();  // Set once the port is known.
+  } else if (!watch_options.hook_base_url.empty() &&
+             !absl::StartsWith(watch_options.hook_base_url, "https://") &&
+             !absl::StartsWith(watch_options.hook_base_url, "http://")) {
+    return fail(
+        absl::InvalidArgumentError("--hook_base_url must be an http(s) URL"));
+  }
+  watch::WatchStore watch_store((*store)->database());
+  watch::WatchEngine watch_engine(&watch_store, &accounts, &connectors, &budget,
+                                  RealClock::Get(), watch_options);
+
   UserDirectoryService user_directory(&*tenants, &accounts, &connectors,
                                       &cursors, &budget);
+  user_directory.set_watch_engine(&watch_engine);
   ProxyService proxy(&*tenants, &accounts, &connectors, &budget);
   IntegratedAccountsOptions accounts_options;
   accounts_options.state_ttl = absl::GetFlag(FLAGS_state_ttl);
@@ -293,16 +344,21 @@ int Run() {
           absl::InvalidArgumentError("--http_listen must be HOST:PORT"));
     }
     http_host = http_listen.substr(0, colon);
-    absl::StatusOr<std::unique_ptr<HttpListener>> started =
-        HttpListener::Start(http_host, http_port, &integrated_accounts);
+    absl::StatusOr<std::unique_ptr<HttpListener>> started = HttpListener::Start(
+        http_host, http_port, &integrated_accounts, &watch_engine);
     if (!started.ok()) return fail(started.status());
     http_listener = std::move(*started);
     if (redirect_uri.empty()) {
       redirect_uri = absl::StrCat("http://", http_host, ":",
                                   http_listener->port(), "/oauth/callback");
     }
+    if (local_hooks) {
+      watch_engine.set_hook_base_url(
+          absl::StrCat("http://", http_host, ":", http_listener->port()));
+    }
   }
   integrated_accounts.set_default_redirect_uri(redirect_uri);
+  integrated_accounts.set_watch_engine(&watch_engine);
 
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
       options,
@@ -327,8 +383,10 @@ int Run() {
                  signal_number, absl::FormatDuration(grace).c_str());
     (*server)->Shutdown(grace);
   });
+  watch_engine.Start();
   (*server)->Wait();
   waiter.join();
+  watch_engine.Stop();
   std::fprintf(stderr, "server: stopped\n");
   return 0;
 }

@@ -13,6 +13,7 @@
 #include "service/cancellation.h"
 #include "service/grpc_status.h"
 #include "service/paging.h"
+#include "service/watch/watch_stream.h"
 
 namespace unified {
 namespace {
@@ -412,6 +413,35 @@ grpc::Status UserDirectoryService::GetRole(grpc::ServerContext* context,
     return WithErrorInfo(absl::NotFoundError(absl::StrCat(
                              "role '", request->role_id(), "' not found")),
                          "ROLE_NOT_FOUND");
+  }());
+}
+
+grpc::Status UserDirectoryService::WatchDirectory(
+    grpc::ServerContext* context, const v1::WatchDirectoryRequest* request,
+    grpc::ServerWriter<v1::DirectoryEvent>* writer) {
+  return ToGrpcStatus([&]() -> absl::Status {
+    // The baseline is a bulk listing; the stream itself costs no calls.
+    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
+                                      Priority::kBulk));
+    if (watch_ == nullptr) {
+      return WithErrorInfo(absl::FailedPreconditionError(
+                               "this server does not watch directories"),
+                           "WATCH_NOT_CONFIGURED");
+    }
+    if (request->resume_token().size() > 1024) {
+      return WithErrorInfo(
+          absl::InvalidArgumentError("resume_token is not one we issued"),
+          "INVALID_RESUME_TOKEN");
+    }
+    const watch::AccountRef account{call.tenant, call.account.id};
+    RETURN_IF_ERROR(watch_->EnsureWatching(account, call.account, call.ctx));
+    const std::function<bool()> cancelled = call.ctx.cancelled;
+    const absl::Time deadline = call.ctx.deadline;
+    return watch::StreamWatch(
+        *watch_, *cursors_,
+        {account, request->resume_token(), request->include_snapshot()},
+        [writer](const v1::DirectoryEvent& e) { return writer->Write(e); },
+        [&] { return cancelled() || absl::Now() >= deadline; });
   }());
 }
 

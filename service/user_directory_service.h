@@ -10,6 +10,7 @@
 #include "service/account_resolver.h"
 #include "service/cursor.h"
 #include "service/tenants.h"
+#include "service/watch/watch_engine.h"
 
 namespace unified {
 
@@ -71,6 +72,13 @@ class UserDirectoryService final : public v1::UserDirectory::Service {
   grpc::Status GetRole(grpc::ServerContext* context,
                        const v1::GetRoleRequest* request,
                        v1::Role* response) override;
+  grpc::Status WatchDirectory(
+      grpc::ServerContext* context, const v1::WatchDirectoryRequest* request,
+      grpc::ServerWriter<v1::DirectoryEvent>* writer) override;
+
+  // Enables WatchDirectory (FAILED_PRECONDITION, reason
+  // WATCH_NOT_CONFIGURED, without). Not owning.
+  void set_watch_engine(watch::WatchEngine* engine) { watch_ = engine; }
 
  private:
   struct Call;
@@ -84,6 +92,7 @@ class UserDirectoryService final : public v1::UserDirectory::Service {
   const ConnectorRegistry* const connectors_;
   const CursorCodec* const cursors_;
   RateBudget* const budget_;
+  watch::WatchEngine* watch_ = nullptr;
 };
 
 }  // namespace unified

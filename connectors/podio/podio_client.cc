@@ -55,6 +55,7 @@ absl::StatusOr<HttpResponse> PodioClient::Exchange(CallContext& ctx,
                                                    const std::string& path,
                                                    const std::string& token) {
   const RateClass cls = options_.classifier.Classify(request.method, path);
+  if (ctx.admit) RETURN_IF_ERROR(ctx.admit());
   if (ctx.budget != nullptr) {
     RETURN_IF_ERROR(ctx.budget->Acquire(ctx.budget_key, cls, ctx.priority,
                                         ctx.deadline, ctx.cancelled));
@@ -88,8 +89,7 @@ absl::StatusOr<HttpResponse> PodioClient::Exchange(CallContext& ctx,
         // A hard stop for the whole identity.
         (void)ctx.budget->Block(
             ctx.budget_key,
-            ParseRateLimitWait(
-                ReadPodioError(response->body).description));
+            ParseRateLimitWait(ReadPodioError(response->body).description));
       }
     }
   }
@@ -159,8 +159,7 @@ absl::StatusOr<HttpResponse> PodioClient::Send(CallContext& ctx,
                              "CANCELLED");
       }
     }
-    absl::StatusOr<HttpResponse> response =
-        Exchange(ctx, request, path, token);
+    absl::StatusOr<HttpResponse> response = Exchange(ctx, request, path, token);
     if (!response.ok()) {
       const absl::StatusCode code = response.status().code();
       if (GetErrorInfo(response.status()).has_value()) {

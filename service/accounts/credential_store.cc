@@ -57,6 +57,86 @@ CREATE TABLE rate_calls (
 );
 CREATE INDEX rate_calls_by_identity ON rate_calls (identity, class, at_ms);
 )sql",
+    // 3: WatchDirectory: watched accounts, their rosters, the event log,
+    // registered hooks, workspaces marked dirty by hooks and the poll's
+    // calls (service/watch/watch_store.h).
+    R"sql(
+CREATE TABLE watch_accounts (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  enabled_ms BIGINT NOT NULL,
+  baseline_done BIGINT NOT NULL,
+  last_seq BIGINT NOT NULL,
+  next_poll_ms BIGINT NOT NULL,
+  poll_lease_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, account_id)
+);
+CREATE TABLE watch_workspaces (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (tenant, account_id, workspace_id)
+);
+CREATE TABLE watch_members (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  role_id TEXT NOT NULL,
+  PRIMARY KEY (tenant, account_id, workspace_id, user_id)
+);
+CREATE TABLE watch_users (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  PRIMARY KEY (tenant, account_id, user_id)
+);
+CREATE TABLE watch_events (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  type BIGINT NOT NULL,
+  source BIGINT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  workspace_name TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  role_id TEXT NOT NULL,
+  previous_role_id TEXT NOT NULL,
+  PRIMARY KEY (tenant, account_id, seq)
+);
+CREATE TABLE watch_hooks (
+  secret_hash TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  hook_id TEXT NOT NULL,
+  created_ms BIGINT NOT NULL
+);
+CREATE INDEX watch_hooks_by_account ON watch_hooks (tenant, account_id);
+CREATE TABLE watch_dirty (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  gen BIGINT NOT NULL,
+  marked_ms BIGINT NOT NULL,
+  lease_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, account_id, workspace_id)
+);
+CREATE TABLE watch_poll_calls (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  at_ms BIGINT NOT NULL
+);
+CREATE INDEX watch_poll_calls_by_account
+  ON watch_poll_calls (tenant, account_id, at_ms);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
               CredentialStore::kSchemaVersion);

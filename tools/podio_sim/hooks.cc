@@ -178,11 +178,33 @@ void HookRegistry::Emit(
         hook.type != event_type || hook.status != "active") {
       continue;
     }
+    if (drop_events_) {
+      ++dropped_;
+      continue;
+    }
     HookDelivery delivery{
         id, {{"type", event_type}, {"hook_id", absl::StrCat(id)}}};
     delivery.fields.insert(delivery.fields.end(), params.begin(), params.end());
     queue_.push_back(std::move(delivery));
   }
+}
+
+void HookRegistry::SetDropEvents(bool drop) {
+  absl::MutexLock lock(&mu_);
+  drop_events_ = drop;
+}
+
+int64_t HookRegistry::dropped() const {
+  absl::MutexLock lock(&mu_);
+  return dropped_;
+}
+
+bool HookRegistry::Deactivate(int64_t hook_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = hooks_.find(hook_id);
+  if (it == hooks_.end()) return false;
+  it->second.status = "inactive";
+  return true;
 }
 
 bool HookRegistry::WaitIdle(absl::Duration timeout) {

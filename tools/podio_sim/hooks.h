@@ -82,6 +82,14 @@ class HookRegistry {
             const std::string& event_type,
             const std::vector<std::pair<std::string, std::string>>& params);
 
+  // While set, events are dropped instead of delivered (a lost delivery;
+  // hooks stay active). hook.verify still goes out. Counted in `dropped`.
+  void SetDropEvents(bool drop);
+  int64_t dropped() const;
+  // Marks a hook inactive, as Podio does after failed deliveries. False if
+  // no such hook.
+  bool Deactivate(int64_t hook_id);
+
   // Blocks until the queue is empty and no delivery is in flight, or the
   // timeout passes. True when drained. For tests and the admin API.
   bool WaitIdle(absl::Duration timeout);
@@ -95,6 +103,8 @@ class HookRegistry {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool drop_events_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, Hook> hooks_ ABSL_GUARDED_BY(mu_);
   std::deque<HookDelivery> queue_ ABSL_GUARDED_BY(mu_);

@@ -629,6 +629,21 @@ void Simulator::HandleAdmin(const httplib::Request& req,
     }
     w.EndArray();
     return SendJson(res, 200, buffer);
+  } else if (path == "/_sim/hooks/drop" && req.method == "POST") {
+    hooks_.SetDropEvents(internal::QueryBool(req, "on", true));
+    w.StartObject();
+    w.Key("dropped");
+    w.Int64(hooks_.dropped());
+    w.EndObject();
+    return SendJson(res, 200, buffer);
+  } else if (path == "/_sim/hooks/deactivate" && req.method == "POST") {
+    int64_t hook_id = 0;
+    if (!absl::SimpleAtoi(internal::QueryValue(req, "hook_id"), &hook_id) ||
+        !hooks_.Deactivate(hook_id)) {
+      return bad("give the hook_id of an existing hook");
+    }
+    res.status = 204;
+    return;
   } else if (path == "/_sim/hooks/wait" && req.method == "POST") {
     w.StartObject();
     w.Key("idle");

@@ -1,0 +1,203 @@
+#include "connectors/podio/podio_hooks.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "connectors/common/status_macros.h"
+#include "connectors/podio/podio_errors.h"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace unified::podio {
+namespace {
+
+constexpr size_t kMaxDelivery = 64 * 1024;
+constexpr unsigned kParseFlags = rapidjson::kParseStopWhenDoneFlag;
+
+absl::StatusOr<HttpResponse> Send(DirectoryConnector& connector,
+                                  CallContext& ctx, const std::string& method,
+                                  const std::string& path, std::string body) {
+  HttpRequest request;
+  request.method = method;
+  request.url = path;
+  if (!body.empty()) {
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = std::move(body);
+  }
+  ASSIGN_OR_RETURN(HttpResponse response,
+                   connector.Proxy(ctx, request,
+                                   /*retry=*/method == "GET"));
+  if (response.status < 200 || response.status >= 300) {
+    return StatusForHttpError(response.status, response.body);
+  }
+  return response;
+}
+
+std::string JsonObject(
+    const std::vector<std::pair<const char*, std::string>>& fields) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  for (const auto& [k, v] : fields) {
+    w.Key(k);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  }
+  w.EndObject();
+  return buffer.GetString();
+}
+
+bool ValidId(const std::string& id) {
+  int64_t n = 0;
+  return absl::SimpleAtoi(id, &n) && n > 0 && absl::StrCat(n) == id;
+}
+
+absl::Status BadId() {
+  return absl::InvalidArgumentError("a Podio id must be a positive integer");
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding; false on a bad escape.
+bool FormDecode(absl::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out->push_back(' ');
+    } else if (in[i] == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out->push_back(in[i]);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> ParseCreatedHook(absl::string_view json) {
+  rapidjson::Document d;
+  if (d.Parse<kParseFlags>(json.data(), json.size()).HasParseError() ||
+      !d.IsObject() || !d.HasMember("hook_id") || !d["hook_id"].IsInt64() ||
+      d["hook_id"].GetInt64() <= 0) {
+    return absl::InternalError("Podio's hook answer has no hook_id");
+  }
+  return d["hook_id"].GetInt64();
+}
+
+absl::StatusOr<std::vector<HookInfo>> ParseHookList(absl::string_view json) {
+  rapidjson::Document d;
+  if (d.Parse<kParseFlags>(json.data(), json.size()).HasParseError() ||
+      !d.IsArray()) {
+    return absl::InternalError("Podio's hook list is not an array");
+  }
+  std::vector<HookInfo> out;
+  for (const auto& h : d.GetArray()) {
+    if (!h.IsObject() || !h.HasMember("hook_id") || !h["hook_id"].IsInt64()) {
+      continue;  // Unreadable entries are skipped, not trusted.
+    }
+    HookInfo info;
+    info.hook_id = h["hook_id"].GetInt64();
+    auto text = [&](const char* key) {
+      return h.HasMember(key) && h[key].IsString()
+                 ? std::string(h[key].GetString(), h[key].GetStringLength())
+                 : std::string();
+    };
+    info.status = text("status");
+    info.type = text("type");
+    info.url = text("url");
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+absl::StatusOr<HookDelivery> ParseHookDelivery(absl::string_view form_body) {
+  if (form_body.size() > kMaxDelivery) {
+    return absl::InvalidArgumentError("hook delivery too large");
+  }
+  HookDelivery d;
+  bool have_hook_id = false;
+  for (absl::string_view pair : absl::StrSplit(form_body, '&')) {
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    std::string key, value;
+    if (!FormDecode(pair.substr(0, eq), &key) ||
+        !FormDecode(eq == absl::string_view::npos ? absl::string_view()
+                                                  : pair.substr(eq + 1),
+                    &value)) {
+      return absl::InvalidArgumentError("hook delivery is not form-encoded");
+    }
+    auto id = [&](int64_t* out) {
+      return absl::SimpleAtoi(value, out) && *out > 0;
+    };
+    if (key == "type") {
+      d.type = value;
+    } else if (key == "hook_id") {
+      if (!id(&d.hook_id)) return absl::InvalidArgumentError("bad hook_id");
+      have_hook_id = true;
+    } else if (key == "code") {
+      d.code = value;
+    } else if (key == "space_id") {
+      if (!id(&d.space_id)) return absl::InvalidArgumentError("bad space_id");
+    } else if (key == "user_id") {
+      if (!id(&d.user_id)) return absl::InvalidArgumentError("bad user_id");
+    }
+  }
+  if (d.type.empty() || !have_hook_id) {
+    return absl::InvalidArgumentError("hook delivery without type or hook_id");
+  }
+  return d;
+}
+
+absl::StatusOr<int64_t> CreateSpaceHook(DirectoryConnector& connector,
+                                        CallContext& ctx,
+                                        const std::string& space_id,
+                                        const std::string& url,
+                                        const std::string& type) {
+  if (!ValidId(space_id)) return BadId();
+  ASSIGN_OR_RETURN(
+      HttpResponse r,
+      Send(connector, ctx, "POST", absl::StrCat("/hook/space/", space_id, "/"),
+           JsonObject({{"url", url}, {"type", type}})));
+  return ParseCreatedHook(r.body);
+}
+
+absl::StatusOr<std::vector<HookInfo>> ListSpaceHooks(
+    DirectoryConnector& connector, CallContext& ctx,
+    const std::string& space_id) {
+  if (!ValidId(space_id)) return BadId();
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   Send(connector, ctx, "GET",
+                        absl::StrCat("/hook/space/", space_id, "/"), ""));
+  return ParseHookList(r.body);
+}
+
+absl::Status ValidateHook(DirectoryConnector& connector, CallContext& ctx,
+                          const std::string& hook_id, const std::string& code) {
+  if (!ValidId(hook_id)) return BadId();
+  return Send(connector, ctx, "POST",
+              absl::StrCat("/hook/", hook_id, "/verify/validate"),
+              JsonObject({{"code", code}}))
+      .status();
+}
+
+absl::Status DeleteHook(DirectoryConnector& connector, CallContext& ctx,
+                        const std::string& hook_id) {
+  if (!ValidId(hook_id)) return BadId();
+  absl::Status s =
+      Send(connector, ctx, "DELETE", absl::StrCat("/hook/", hook_id), "")
+          .status();
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+
+}  // namespace unified::podio

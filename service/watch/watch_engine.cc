@@ -1,0 +1,443 @@
+#include "service/watch/watch_engine.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstdio>
+#include <set>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/error_details.h"
+#include "connectors/common/status_macros.h"
+#include "connectors/podio/podio_hooks.h"
+
+namespace unified::watch {
+namespace {
+
+std::string Sha256Hex(absl::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+         digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+std::string NewSecret() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) return "";
+  std::string out;
+  absl::WebSafeBase64Escape(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)),
+      &out);
+  return out;
+}
+
+// The member's role in `workspace_id`, from the user's scoped roles.
+std::string WorkspaceRole(const v1::User& user,
+                          const std::string& workspace_id) {
+  for (const v1::ScopedRole& r : user.roles()) {
+    if (r.scope() == v1::ROLE_SCOPE_WORKSPACE && r.scope_id() == workspace_id) {
+      return r.role_id();
+    }
+  }
+  return "";
+}
+
+std::string PrimaryEmail(const v1::User& user) {
+  for (const v1::Email& e : user.emails()) {
+    if (e.is_primary()) return e.email();
+  }
+  return user.emails_size() > 0 ? user.emails(0).email() : user.username();
+}
+
+void Log(const AccountRef& a, absl::string_view what,
+         const absl::Status& status) {
+  // Statuses from the connector and the store never carry secrets.
+  std::fprintf(stderr, "watch: account %s: %s: %s\n", a.account_id.c_str(),
+               std::string(what).c_str(), status.ToString().c_str());
+}
+
+}  // namespace
+
+struct WatchEngine::Work {
+  AccountRef account;
+  ResolvedAccount resolved;
+  DirectoryConnector* connector = nullptr;
+  CallContext* ctx = nullptr;
+  CallContext own_ctx;
+};
+
+WatchEngine::WatchEngine(WatchStore* store, AccountResolver* accounts,
+                         const ConnectorRegistry* connectors,
+                         RateBudget* budget, Clock* clock, WatchOptions options)
+    : store_(store),
+      accounts_(accounts),
+      connectors_(connectors),
+      budget_(budget),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+WatchEngine::~WatchEngine() { Stop(); }
+
+void WatchEngine::Start() {
+  absl::MutexLock lock(&mu_);
+  if (worker_.joinable()) return;
+  stopping_ = false;
+  worker_ = std::thread([this] { Loop(); });
+}
+
+void WatchEngine::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+}
+
+void WatchEngine::Loop() {
+  while (true) {
+    RunOnce();
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](WatchEngine* e) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return e->wake_ || e->stopping_;
+            },
+            this),
+        options_.tick);
+    if (stopping_) return;
+    wake_ = false;
+  }
+}
+
+absl::StatusOr<WatchEngine::Work> WatchEngine::Begin(const AccountRef& a,
+                                                     Priority priority) {
+  Work w;
+  w.account = a;
+  ASSIGN_OR_RETURN(w.resolved, accounts_->Resolve(a.tenant, a.account_id));
+  w.connector = connectors_->Find(w.resolved.provider);
+  if (w.connector == nullptr) {
+    return absl::FailedPreconditionError("no connector for the account");
+  }
+  w.own_ctx.deadline = clock_->Now() + options_.work_deadline;
+  w.own_ctx.budget = budget_;
+  w.own_ctx.budget_key = w.resolved.budget_key;
+  w.own_ctx.priority = priority;
+  w.own_ctx.tokens = w.resolved.tokens.get();
+  return w;
+}
+
+absl::Status WatchEngine::ReconcileWorkspace(Work& w,
+                                             const std::string& workspace_id,
+                                             Source source, bool baseline,
+                                             int64_t dirty_gen) {
+  std::vector<ObservedMember> members;
+  UserFilter filter;
+  filter.workspace_id = workspace_id;
+  PageRequest page;
+  page.limit = options_.page_limit;
+  do {
+    ASSIGN_OR_RETURN(Page<v1::User> users,
+                     w.connector->ListUsers(*w.ctx, filter, page));
+    for (const v1::User& u : users.items) {
+      members.push_back(
+          {u.id(), WorkspaceRole(u, workspace_id), u.name(), PrimaryEmail(u)});
+    }
+    page.page_token = users.next_page_token;
+  } while (!page.page_token.empty());
+  ASSIGN_OR_RETURN(
+      std::vector<StoredEvent> events,
+      store_->ApplyMembers(w.account, workspace_id, members, source,
+                           clock_->Now(), baseline, dirty_gen));
+  Notify(w.account, events);
+  return absl::OkStatus();
+}
+
+absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
+  std::vector<ObservedWorkspace> visible;
+  PageRequest page;
+  page.limit = options_.page_limit;
+  do {
+    ASSIGN_OR_RETURN(Page<v1::Workspace> spaces,
+                     w.connector->ListWorkspaces(*w.ctx, "", page));
+    for (const v1::Workspace& s : spaces.items) {
+      visible.push_back({s.id(), s.name()});
+    }
+    page.page_token = spaces.next_page_token;
+  } while (!page.page_token.empty());
+  ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
+                   store_->ApplyWorkspaces(w.account, visible, source,
+                                           clock_->Now(), baseline));
+  Notify(w.account, events);
+  for (const ObservedWorkspace& ws : visible) {
+    RETURN_IF_ERROR(ReconcileWorkspace(w, ws.id, source, baseline, 0));
+    if (!options_.hook_base_url.empty()) {
+      if (absl::Status s = EnsureHooks(w, ws.id); !s.ok()) {
+        // The poll still covers the workspace; a budget refusal ends the
+        // pass.
+        if (GetErrorInfo(s).has_value() && absl::IsResourceExhausted(s)) {
+          return s;
+        }
+        Log(w.account, absl::StrCat("hooks of workspace ", ws.id), s);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
+                                     const std::string& type) {
+  const std::string secret = NewSecret();
+  if (secret.empty()) return absl::InternalError("no randomness for a hook");
+  HookRow row;
+  row.secret_hash = Sha256Hex(secret);
+  row.account = w.account;
+  row.workspace_id = workspace_id;
+  row.event_type = type;
+  row.created = clock_->Now();
+  // Stored before Podio is asked: its hook.verify may arrive before the
+  // answer with the id does.
+  RETURN_IF_ERROR(store_->PutHook(row));
+  absl::StatusOr<int64_t> id = podio::CreateSpaceHook(
+      *w.connector, *w.ctx, workspace_id,
+      absl::StrCat(options_.hook_base_url, "/podio/hooks/", secret), type);
+  if (!id.ok()) {
+    (void)store_->DeleteHook(row.secret_hash);
+    return id.status();
+  }
+  return store_->SetHookId(row.secret_hash, absl::StrCat(*id));
+}
+
+absl::Status WatchEngine::EnsureHooks(Work& w,
+                                      const std::string& workspace_id) {
+  ASSIGN_OR_RETURN(std::vector<HookRow> all, store_->Hooks(w.account));
+  std::vector<HookRow> mine;
+  for (HookRow& h : all) {
+    if (h.workspace_id == workspace_id) mine.push_back(std::move(h));
+  }
+  std::map<std::string, std::string> status;  // hook id -> Podio's status
+  if (!mine.empty()) {
+    ASSIGN_OR_RETURN(std::vector<podio::HookInfo> listed,
+                     podio::ListSpaceHooks(*w.connector, *w.ctx, workspace_id));
+    for (const podio::HookInfo& h : listed) {
+      status[absl::StrCat(h.hook_id)] = h.status;
+    }
+  }
+  for (const char* type : podio::kMemberHookTypes) {
+    bool healthy = false;
+    for (const HookRow& h : mine) {
+      if (h.event_type != type) continue;
+      auto it = status.find(h.hook_id);
+      const bool young = clock_->Now() - h.created < options_.poll_interval;
+      if (it != status.end() && (it->second == "active" || young)) {
+        healthy = true;  // Active, or still within its verification.
+        continue;
+      }
+      // Inactive (deliveries failed), lost by Podio, or never confirmed:
+      // replace it.
+      if (it != status.end()) {
+        RETURN_IF_ERROR(podio::DeleteHook(*w.connector, *w.ctx, h.hook_id));
+      }
+      RETURN_IF_ERROR(store_->DeleteHook(h.secret_hash));
+    }
+    if (!healthy) RETURN_IF_ERROR(CreateHook(w, workspace_id, type));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WatchEngine::EnsureWatching(const AccountRef& a,
+                                         const ResolvedAccount& account,
+                                         CallContext& ctx) {
+  std::shared_ptr<absl::Mutex> account_mu;
+  {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<absl::Mutex>& m = baseline_mu_[a];
+    if (m == nullptr) m = std::make_shared<absl::Mutex>();
+    account_mu = m;
+  }
+  absl::MutexLock lock(account_mu.get());
+  ASSIGN_OR_RETURN(WatchState state, store_->Enable(a, clock_->Now()));
+  if (state.baseline_done) return absl::OkStatus();
+  Work w;
+  w.account = a;
+  w.resolved = account;
+  w.connector = connectors_->Find(account.provider);
+  if (w.connector == nullptr) {
+    return absl::FailedPreconditionError("no connector for the account");
+  }
+  w.ctx = &ctx;
+  RETURN_IF_ERROR(Reconcile(w, Source::kPoll, /*baseline=*/true));
+  return store_->MarkBaselineDone(a, clock_->Now() + options_.poll_interval);
+}
+
+absl::Status WatchEngine::Unwatch(const AccountRef& a) {
+  ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->State(a));
+  if (!state) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<HookRow> hooks, store_->Hooks(a));
+  if (!hooks.empty()) {
+    absl::StatusOr<Work> w = Begin(a, Priority::kInteractive);
+    for (const HookRow& h : hooks) {
+      if (!w.ok()) break;
+      w->ctx = &w->own_ctx;
+      if (!h.hook_id.empty()) {
+        if (absl::Status s =
+                podio::DeleteHook(*w->connector, *w->ctx, h.hook_id);
+            !s.ok()) {
+          Log(a, "removing a hook", s);  // Podio disables it after failures.
+        }
+      }
+    }
+  }
+  return store_->Disable(a);
+}
+
+absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(bool mine, store_->ClaimPoll(a, now, options_.poll_lease));
+  if (!mine) return absl::OkStatus();
+  absl::StatusOr<Work> w = Begin(a, Priority::kBackground);
+  if (!w.ok()) {
+    if (absl::IsNotFound(w.status())) return store_->Disable(a);  // Deleted.
+    (void)store_->FinishPoll(a, now + options_.poll_interval);
+    return w.status();
+  }
+  w->ctx = &w->own_ctx;
+  // The poll's share of the hour: counted in the store (replicas share it),
+  // against the limit the budget learned from Podio's headers.
+  w->own_ctx.admit = [this, a, key = w->resolved.budget_key]() -> absl::Status {
+    const absl::Time t = clock_->Now();
+    int64_t limit = 0;
+    if (absl::StatusOr<BudgetState> b = budget_->State(key); b.ok()) {
+      limit = b->limit;
+    }
+    const int64_t share =
+        static_cast<int64_t>(static_cast<double>(limit) * options_.poll_share);
+    ASSIGN_OR_RETURN(int64_t used,
+                     store_->PollCallsSince(a, t - absl::Hours(1)));
+    if (used >= share) {
+      return WithErrorInfo(
+          absl::ResourceExhaustedError(
+              "the watch poll spent its share of the rate budget"),
+          "WATCH_POLL_SHARE_SPENT");
+    }
+    return store_->RecordPollCall(a, t, t - absl::Hours(1));
+  };
+  absl::Status s = Reconcile(*w, Source::kPoll, /*baseline=*/false);
+  RETURN_IF_ERROR(
+      store_->FinishPoll(a, clock_->Now() + options_.poll_interval));
+  if (!s.ok()) Log(a, "poll", s);
+  return s;
+}
+
+void WatchEngine::RunOnce() {
+  const absl::Time now = clock_->Now();
+  absl::StatusOr<std::vector<DirtyWorkspace>> dirty =
+      store_->ClaimDirty(now, options_.dirty_lease, 50);
+  if (dirty.ok()) {
+    for (const DirtyWorkspace& d : *dirty) {
+      absl::StatusOr<Work> w = Begin(d.account, Priority::kBulk);
+      if (!w.ok()) {
+        if (absl::IsNotFound(w.status())) (void)store_->Disable(d.account);
+        continue;
+      }
+      w->ctx = &w->own_ctx;
+      if (absl::Status s = ReconcileWorkspace(*w, d.workspace_id, Source::kHook,
+                                              false, d.gen);
+          !s.ok()) {
+        Log(d.account, "hooked workspace", s);  // Retried after the lease.
+      }
+    }
+  }
+  absl::StatusOr<std::vector<AccountRef>> watched = store_->Watched();
+  if (!watched.ok()) return;
+  for (const AccountRef& a : *watched) (void)PollIfDue(a);
+  bool prune = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (now >= next_prune_) {
+      prune = true;
+      next_prune_ = now + absl::Minutes(1);
+    }
+  }
+  if (prune) {
+    for (const AccountRef& a : *watched) {
+      (void)store_->Prune(a, options_.retention_events,
+                          now - options_.retention);
+    }
+  }
+}
+
+int WatchEngine::HandleDelivery(const std::string& secret,
+                                absl::string_view body) {
+  if (secret.empty() || secret.size() > 128) return 404;
+  absl::StatusOr<std::optional<HookRow>> row =
+      store_->FindHook(Sha256Hex(secret));
+  if (!row.ok()) {
+    std::fprintf(stderr, "watch: hook delivery not read: %s\n",
+                 row.status().ToString().c_str());
+    return 503;
+  }
+  if (!row->has_value()) return 404;
+  const HookRow& hook = **row;
+  absl::StatusOr<podio::HookDelivery> d = podio::ParseHookDelivery(body);
+  if (!d.ok()) return 400;
+  const std::string hook_id = absl::StrCat(d->hook_id);
+  if (!hook.hook_id.empty() && hook.hook_id != hook_id) return 403;
+  if (d->type == "hook.verify") {
+    absl::StatusOr<Work> w = Begin(hook.account, Priority::kInteractive);
+    if (!w.ok()) return 503;
+    w->ctx = &w->own_ctx;
+    if (absl::Status s =
+            podio::ValidateHook(*w->connector, *w->ctx, hook_id, d->code);
+        !s.ok()) {
+      Log(hook.account, "verifying a hook", s);
+      return 503;
+    }
+    if (hook.hook_id.empty())
+      (void)store_->SetHookId(hook.secret_hash, hook_id);
+    return 200;
+  }
+  if (d->space_id != 0 && absl::StrCat(d->space_id) != hook.workspace_id) {
+    return 403;
+  }
+  if (absl::Status s =
+          store_->MarkDirty(hook.account, hook.workspace_id, clock_->Now());
+      !s.ok()) {
+    Log(hook.account, "storing a hook delivery", s);
+    return 503;  // Not stored: Podio tries again.
+  }
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+  return 200;
+}
+
+void WatchEngine::Notify(const AccountRef& a,
+                         const std::vector<StoredEvent>& events) {
+  if (events.empty()) return;
+  absl::MutexLock lock(&mu_);
+  int64_t& seq = logged_[a];
+  seq = std::max(seq, events.back().seq);
+}
+
+void WatchEngine::WaitForChange(const AccountRef& a, int64_t seq,
+                                absl::Duration max) {
+  struct Args {
+    WatchEngine* e;
+    const AccountRef* a;
+    int64_t seq;
+  } args{this, &a, seq};
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(
+                           +[](Args* x) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                             if (x->e->stopping_) return true;
+                             auto it = x->e->logged_.find(*x->a);
+                             return it != x->e->logged_.end() &&
+                                    it->second > x->seq;
+                           },
+                           &args),
+                       max);
+}
+
+}  // namespace unified::watch

@@ -1,0 +1,136 @@
+// Keeps the rosters of watched accounts current and logs their changes
+// (WatchDirectory). Two sources feed one diff (WatchStore::Apply*):
+//
+//  - Hooks. For each workspace the engine registers Podio hooks for
+//    member.add, member.remove and role.change whose URL carries a random
+//    per-hook secret (`<hook_base_url>/podio/hooks/<secret>`; only its
+//    SHA-256 is stored). A POST there is answered only when the secret is
+//    known and the delivery names that hook (and workspace); hook.verify is
+//    completed with verify/validate; an event marks the workspace dirty in
+//    the database before the 2xx answer, so an acknowledged delivery is
+//    never lost. The worker then reads that workspace's roster (one listing,
+//    so duplicate or reordered deliveries yield each change once).
+//  - The reconciliation poll, every `poll_interval` per account: every
+//    workspace and every roster, diffed (it finds what hooks missed,
+//    removed members and workspaces included), at background priority and
+//    within `poll_share` of the account's hourly rate limit, counted over a
+//    sliding hour. It also re-creates hooks Podio reports inactive or lost.
+//
+// One worker thread per process; accounts' polls and dirty workspaces are
+// leased in the database, so replicas sharing PostgreSQL split the work and
+// never log a change twice.
+#ifndef SERVICE_WATCH_WATCH_ENGINE_H_
+#define SERVICE_WATCH_WATCH_ENGINE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "connectors/common/clock.h"
+#include "connectors/common/rate_budget.h"
+#include "connectors/registry.h"
+#include "service/account_resolver.h"
+#include "service/watch/watch_store.h"
+
+namespace unified::watch {
+
+struct WatchOptions {
+  // Public base URL Podio reaches the HTTP side listener at (Podio allows
+  // ports 80 and 443 only); "" registers no hooks: the poll alone.
+  std::string hook_base_url;
+  absl::Duration poll_interval = absl::Minutes(5);
+  // Fraction of the account's hourly limit the poll may spend.
+  double poll_share = 0.2;
+  // How often the worker looks for due work when nothing wakes it.
+  absl::Duration tick = absl::Seconds(1);
+  // Events kept per account, and for how long.
+  int64_t retention_events = 100000;
+  absl::Duration retention = absl::Hours(24 * 7);
+  absl::Duration poll_lease = absl::Minutes(5);
+  absl::Duration dirty_lease = absl::Seconds(30);
+  // Deadline of one background provider call sequence (a roster read).
+  absl::Duration work_deadline = absl::Minutes(2);
+  int page_limit = 500;
+};
+
+class WatchEngine {
+ public:
+  WatchEngine(WatchStore* store, AccountResolver* accounts,
+              const ConnectorRegistry* connectors, RateBudget* budget,
+              Clock* clock, WatchOptions options);
+  ~WatchEngine();  // Stops the worker.
+
+  // Runs the worker thread (RunOnce, then waits `tick` or until woken).
+  void Start();
+  void Stop();
+
+  // Starts watching `a` unless it is: the baseline roster (no events) and
+  // the hooks, with the caller's context. Serialized per account in this
+  // process.
+  absl::Status EnsureWatching(const AccountRef& a,
+                              const ResolvedAccount& account, CallContext& ctx);
+  // Removes the account's hooks at the provider (best effort) and forgets
+  // its watch. Call before its credentials go.
+  absl::Status Unwatch(const AccountRef& a);
+
+  // One pass of the worker: dirty workspaces, due polls, pruning. Tests
+  // call it directly with an injected clock.
+  void RunOnce();
+  // Polls `a` now if its poll is due and not leased elsewhere.
+  absl::Status PollIfDue(const AccountRef& a);
+
+  // A POST to /podio/hooks/<secret>: the HTTP status to answer (200, 400
+  // malformed, 404 unknown secret, 403 a delivery for another hook, 503
+  // the store failed: the provider retries).
+  int HandleDelivery(const std::string& secret, absl::string_view body);
+
+  // Blocks until this process logged an event for `a` past `seq`, or `max`
+  // passed (other replicas' events are seen by re-reading the store).
+  void WaitForChange(const AccountRef& a, int64_t seq, absl::Duration max);
+
+  // Sets WatchOptions::hook_base_url once the side listener's address is
+  // known; before Start() and any other call.
+  void set_hook_base_url(std::string url) {
+    options_.hook_base_url = std::move(url);
+  }
+
+  WatchStore* store() const { return store_; }
+  const WatchOptions& options() const { return options_; }
+
+ private:
+  struct Work;
+  absl::StatusOr<Work> Begin(const AccountRef& a, Priority priority);
+  absl::Status Reconcile(Work& w, Source source, bool baseline);
+  absl::Status ReconcileWorkspace(Work& w, const std::string& workspace_id,
+                                  Source source, bool baseline,
+                                  int64_t dirty_gen);
+  absl::Status EnsureHooks(Work& w, const std::string& workspace_id);
+  absl::Status CreateHook(Work& w, const std::string& workspace_id,
+                          const std::string& type);
+  void Notify(const AccountRef& a, const std::vector<StoredEvent>& events);
+  void Loop();
+
+  WatchStore* const store_;
+  AccountResolver* const accounts_;
+  const ConnectorRegistry* const connectors_;
+  RateBudget* const budget_;
+  Clock* const clock_;
+  WatchOptions options_;
+
+  absl::Mutex mu_;
+  std::map<AccountRef, int64_t> logged_ ABSL_GUARDED_BY(mu_);
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::map<AccountRef, std::shared_ptr<absl::Mutex>> baseline_mu_
+      ABSL_GUARDED_BY(mu_);
+  std::thread worker_;
+};
+
+}  // namespace unified::watch
+
+#endif  // SERVICE_WATCH_WATCH_ENGINE_H_

@@ -1,0 +1,656 @@
+#include "service/watch/watch_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/status_macros.h"
+
+namespace unified::watch {
+namespace {
+
+using accounts::InTransaction;
+
+constexpr absl::Duration kLockTimeout = absl::Seconds(10);
+
+std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
+
+int64_t Int(const std::optional<std::string>& v) {
+  int64_t n = 0;
+  if (v) (void)absl::SimpleAtoi(*v, &n);
+  return n;
+}
+
+std::string Text(const std::optional<std::string>& v) {
+  return v ? *v : std::string();
+}
+
+// Appends events to the log inside a transaction that holds the account row.
+class LogWriter {
+ public:
+  LogWriter(SqlConnection& c, const AccountRef& a, int64_t last_seq,
+            Source source, absl::Time now)
+      : c_(c), a_(a), seq_(last_seq), source_(source), now_(now) {}
+
+  absl::Status Append(StoredEvent e) {
+    e.seq = ++seq_;
+    e.source = source_;
+    e.at = now_;
+    RETURN_IF_ERROR(
+        c_.Query("INSERT INTO watch_events (tenant, account_id, seq, type, "
+                 "source, at_ms, workspace_id, workspace_name, user_id, "
+                 "user_name, email, role_id, previous_role_id) VALUES ($1, "
+                 "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 {a_.tenant, a_.account_id, absl::StrCat(e.seq),
+                  absl::StrCat(static_cast<int>(e.type)),
+                  absl::StrCat(static_cast<int>(e.source)), Ms(e.at),
+                  e.workspace_id, e.workspace_name, e.user_id, e.user_name,
+                  e.email, e.role_id, e.previous_role_id})
+            .status());
+    events_.push_back(std::move(e));
+    return absl::OkStatus();
+  }
+
+  absl::Status Finish() {
+    if (events_.empty()) return absl::OkStatus();
+    return c_
+        .Query(
+            "UPDATE watch_accounts SET last_seq = $3 WHERE tenant = $1 AND "
+            "account_id = $2",
+            {a_.tenant, a_.account_id, absl::StrCat(seq_)})
+        .status();
+  }
+
+  std::vector<StoredEvent> Take() { return std::move(events_); }
+
+ private:
+  SqlConnection& c_;
+  const AccountRef& a_;
+  int64_t seq_;
+  Source source_;
+  absl::Time now_;
+  std::vector<StoredEvent> events_;
+};
+
+// Locks the account's row; nullopt when it is not watched.
+absl::StatusOr<std::optional<WatchState>> LockState(SqlConnection& c,
+                                                    const SqlDialect& dialect,
+                                                    const AccountRef& a) {
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c.Query(
+          absl::StrCat("SELECT baseline_done, last_seq, next_poll_ms, "
+                       "enabled_ms FROM watch_accounts WHERE tenant = $1 AND "
+                       "account_id = $2",
+                       dialect.for_update),
+          {a.tenant, a.account_id}));
+  if (rows.empty()) return std::nullopt;
+  WatchState s;
+  s.baseline_done = Int(rows[0][0]) != 0;
+  s.last_seq = Int(rows[0][1]);
+  s.next_poll = absl::FromUnixMillis(Int(rows[0][2]));
+  s.epoch = Int(rows[0][3]);
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<WatchState> WatchStore::Enable(const AccountRef& a,
+                                              absl::Time now) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  WatchState state;
+  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    RETURN_IF_ERROR(
+        c->Query("INSERT INTO watch_accounts (tenant, account_id, enabled_ms, "
+                 "baseline_done, last_seq, next_poll_ms, poll_lease_ms) "
+                 "VALUES ($1, $2, $3, 0, 0, 0, 0) ON CONFLICT (tenant, "
+                 "account_id) DO NOTHING",
+                 {a.tenant, a.account_id, Ms(now)})
+            .status());
+    ASSIGN_OR_RETURN(std::optional<WatchState> s,
+                     LockState(*c.operator->(), db_->dialect(), a));
+    if (!s) return absl::InternalError("watch row vanished");
+    state = *s;
+    return absl::OkStatus();
+  }));
+  return state;
+}
+
+absl::StatusOr<std::optional<WatchState>> WatchStore::State(
+    const AccountRef& a) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query("SELECT baseline_done, last_seq, next_poll_ms, "
+               "enabled_ms FROM watch_accounts WHERE tenant = $1 AND "
+               "account_id = $2",
+               {a.tenant, a.account_id}));
+  if (rows.empty()) return std::nullopt;
+  WatchState s;
+  s.baseline_done = Int(rows[0][0]) != 0;
+  s.last_seq = Int(rows[0][1]);
+  s.next_poll = absl::FromUnixMillis(Int(rows[0][2]));
+  s.epoch = Int(rows[0][3]);
+  return s;
+}
+
+absl::StatusOr<std::vector<AccountRef>> WatchStore::Watched() {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                   c->Query("SELECT tenant, account_id FROM watch_accounts "
+                            "ORDER BY tenant, account_id"));
+  std::vector<AccountRef> out;
+  for (const SqlRow& r : rows) out.push_back({Text(r[0]), Text(r[1])});
+  return out;
+}
+
+absl::Status WatchStore::Disable(const AccountRef& a) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    for (const char* table :
+         {"watch_accounts", "watch_workspaces", "watch_members", "watch_users",
+          "watch_events", "watch_hooks", "watch_dirty", "watch_poll_calls"}) {
+      RETURN_IF_ERROR(c->Query(absl::StrCat("DELETE FROM ", table,
+                                            " WHERE tenant = $1 AND "
+                                            "account_id = $2"),
+                               {a.tenant, a.account_id})
+                          .status());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyWorkspaces(
+    const AccountRef& a, const std::vector<ObservedWorkspace>& visible,
+    Source source, absl::Time now, bool baseline) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  std::vector<StoredEvent> out;
+  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    ASSIGN_OR_RETURN(std::optional<WatchState> state,
+                     LockState(conn, db_->dialect(), a));
+    if (!state) return absl::NotFoundError("the account is not watched");
+    ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                     conn.Query("SELECT workspace_id, name FROM "
+                                "watch_workspaces WHERE tenant = $1 AND "
+                                "account_id = $2 ORDER BY workspace_id",
+                                {a.tenant, a.account_id}));
+    std::map<std::string, std::string> stored;
+    for (const SqlRow& r : rows) stored[Text(r[0])] = Text(r[1]);
+    std::set<std::string> seen;
+    LogWriter log(conn, a, state->last_seq, source, now);
+    for (const ObservedWorkspace& w : visible) {
+      if (!seen.insert(w.id).second) continue;
+      auto it = stored.find(w.id);
+      if (it != stored.end()) {
+        if (it->second != w.name) {
+          RETURN_IF_ERROR(conn.Query("UPDATE watch_workspaces SET name = $4 "
+                                     "WHERE tenant = $1 AND account_id = $2 "
+                                     "AND workspace_id = $3",
+                                     {a.tenant, a.account_id, w.id, w.name})
+                              .status());
+        }
+        continue;
+      }
+      RETURN_IF_ERROR(conn.Query("INSERT INTO watch_workspaces (tenant, "
+                                 "account_id, workspace_id, name) VALUES ($1, "
+                                 "$2, $3, $4)",
+                                 {a.tenant, a.account_id, w.id, w.name})
+                          .status());
+      if (!baseline) {
+        StoredEvent e;
+        e.type = EventType::kWorkspaceAdded;
+        e.workspace_id = w.id;
+        e.workspace_name = w.name;
+        RETURN_IF_ERROR(log.Append(std::move(e)));
+      }
+    }
+    for (const auto& [id, name] : stored) {
+      if (seen.count(id)) continue;
+      ASSIGN_OR_RETURN(
+          std::vector<SqlRow> members,
+          conn.Query("SELECT m.user_id, m.role_id, u.name, u.email FROM "
+                     "watch_members m LEFT JOIN watch_users u ON u.tenant = "
+                     "m.tenant AND u.account_id = m.account_id AND u.user_id "
+                     "= m.user_id WHERE m.tenant = $1 AND m.account_id = $2 "
+                     "AND m.workspace_id = $3 ORDER BY m.user_id",
+                     {a.tenant, a.account_id, id}));
+      if (!baseline) {
+        for (const SqlRow& m : members) {
+          StoredEvent e;
+          e.type = EventType::kMemberRemoved;
+          e.workspace_id = id;
+          e.workspace_name = name;
+          e.user_id = Text(m[0]);
+          e.previous_role_id = Text(m[1]);
+          e.user_name = Text(m[2]);
+          e.email = Text(m[3]);
+          RETURN_IF_ERROR(log.Append(std::move(e)));
+        }
+        StoredEvent e;
+        e.type = EventType::kWorkspaceRemoved;
+        e.workspace_id = id;
+        e.workspace_name = name;
+        RETURN_IF_ERROR(log.Append(std::move(e)));
+      }
+      for (const char* table :
+           {"watch_workspaces", "watch_members", "watch_dirty"}) {
+        RETURN_IF_ERROR(conn.Query(absl::StrCat("DELETE FROM ", table,
+                                                " WHERE tenant = $1 AND "
+                                                "account_id = $2 AND "
+                                                "workspace_id = $3"),
+                                   {a.tenant, a.account_id, id})
+                            .status());
+      }
+    }
+    RETURN_IF_ERROR(log.Finish());
+    out = log.Take();
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
+    const AccountRef& a, const std::string& workspace_id,
+    const std::vector<ObservedMember>& members, Source source, absl::Time now,
+    bool baseline, int64_t clear_dirty_gen) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  std::vector<StoredEvent> out;
+  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    ASSIGN_OR_RETURN(std::optional<WatchState> state,
+                     LockState(conn, db_->dialect(), a));
+    if (!state) return absl::NotFoundError("the account is not watched");
+    if (clear_dirty_gen > 0) {
+      RETURN_IF_ERROR(conn.Query("DELETE FROM watch_dirty WHERE tenant = $1 "
+                                 "AND account_id = $2 AND workspace_id = $3 "
+                                 "AND gen = $4",
+                                 {a.tenant, a.account_id, workspace_id,
+                                  absl::StrCat(clear_dirty_gen)})
+                          .status());
+    }
+    ASSIGN_OR_RETURN(std::vector<SqlRow> ws,
+                     conn.Query("SELECT name FROM watch_workspaces WHERE "
+                                "tenant = $1 AND account_id = $2 AND "
+                                "workspace_id = $3",
+                                {a.tenant, a.account_id, workspace_id}));
+    if (ws.empty()) return absl::OkStatus();  // Not (or no longer) known.
+    const std::string workspace_name = Text(ws[0][0]);
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> rows,
+        conn.Query("SELECT m.user_id, m.role_id, u.name, u.email FROM "
+                   "watch_members m LEFT JOIN watch_users u ON u.tenant = "
+                   "m.tenant AND u.account_id = m.account_id AND u.user_id = "
+                   "m.user_id WHERE m.tenant = $1 AND m.account_id = $2 AND "
+                   "m.workspace_id = $3",
+                   {a.tenant, a.account_id, workspace_id}));
+    std::map<std::string, ObservedMember> stored;
+    for (const SqlRow& r : rows) {
+      stored[Text(r[0])] = {Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3])};
+    }
+    LogWriter log(conn, a, state->last_seq, source, now);
+    auto event = [&](EventType type, const ObservedMember& m) {
+      StoredEvent e;
+      e.type = type;
+      e.workspace_id = workspace_id;
+      e.workspace_name = workspace_name;
+      e.user_id = m.user_id;
+      e.user_name = m.name;
+      e.email = m.email;
+      return e;
+    };
+    // Observed members in a stable order, so that replicas and retries log
+    // the same sequence for the same change.
+    std::map<std::string, const ObservedMember*> observed;
+    for (const ObservedMember& m : members) observed[m.user_id] = &m;
+    for (const auto& [user_id, mp] : observed) {
+      const ObservedMember& m = *mp;
+      // The user's name and e-mail, shared by the user's workspaces.
+      ASSIGN_OR_RETURN(std::vector<SqlRow> u,
+                       conn.Query("SELECT name, email FROM watch_users WHERE "
+                                  "tenant = $1 AND account_id = $2 AND "
+                                  "user_id = $3",
+                                  {a.tenant, a.account_id, user_id}));
+      if (u.empty()) {
+        RETURN_IF_ERROR(
+            conn.Query("INSERT INTO watch_users (tenant, "
+                       "account_id, user_id, name, email) VALUES "
+                       "($1, $2, $3, $4, $5)",
+                       {a.tenant, a.account_id, user_id, m.name, m.email})
+                .status());
+      } else if (Text(u[0][0]) != m.name || Text(u[0][1]) != m.email) {
+        RETURN_IF_ERROR(
+            conn.Query("UPDATE watch_users SET name = $4, email = "
+                       "$5 WHERE tenant = $1 AND account_id = $2 "
+                       "AND user_id = $3",
+                       {a.tenant, a.account_id, user_id, m.name, m.email})
+                .status());
+        // Logged once: the first workspace that sees the change updates the
+        // shared record. A user only now joining is reported by
+        // MEMBER_ADDED, which carries the new name.
+        if (!baseline && stored.count(user_id)) {
+          StoredEvent e = event(EventType::kUserUpdated, m);
+          e.workspace_id.clear();
+          e.workspace_name.clear();
+          RETURN_IF_ERROR(log.Append(std::move(e)));
+        }
+      }
+      auto it = stored.find(user_id);
+      if (it == stored.end()) {
+        RETURN_IF_ERROR(conn.Query("INSERT INTO watch_members (tenant, "
+                                   "account_id, workspace_id, user_id, "
+                                   "role_id) VALUES ($1, $2, $3, $4, $5)",
+                                   {a.tenant, a.account_id, workspace_id,
+                                    user_id, m.role_id})
+                            .status());
+        if (!baseline) {
+          StoredEvent e = event(EventType::kMemberAdded, m);
+          e.role_id = m.role_id;
+          RETURN_IF_ERROR(log.Append(std::move(e)));
+        }
+      } else if (it->second.role_id != m.role_id) {
+        RETURN_IF_ERROR(conn.Query("UPDATE watch_members SET role_id = $5 "
+                                   "WHERE tenant = $1 AND account_id = $2 AND "
+                                   "workspace_id = $3 AND user_id = $4",
+                                   {a.tenant, a.account_id, workspace_id,
+                                    user_id, m.role_id})
+                            .status());
+        if (!baseline) {
+          StoredEvent e = event(EventType::kRoleChanged, m);
+          e.role_id = m.role_id;
+          e.previous_role_id = it->second.role_id;
+          RETURN_IF_ERROR(log.Append(std::move(e)));
+        }
+      }
+    }
+    for (const auto& [user_id, m] : stored) {
+      if (observed.count(user_id)) continue;
+      RETURN_IF_ERROR(
+          conn.Query("DELETE FROM watch_members WHERE tenant = $1 "
+                     "AND account_id = $2 AND workspace_id = $3 "
+                     "AND user_id = $4",
+                     {a.tenant, a.account_id, workspace_id, user_id})
+              .status());
+      if (!baseline) {
+        StoredEvent e = event(EventType::kMemberRemoved, m);
+        e.previous_role_id = m.role_id;
+        RETURN_IF_ERROR(log.Append(std::move(e)));
+      }
+    }
+    RETURN_IF_ERROR(log.Finish());
+    out = log.Take();
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status WatchStore::MarkBaselineDone(const AccountRef& a,
+                                          absl::Time next_poll) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query(
+          "UPDATE watch_accounts SET baseline_done = 1, next_poll_ms = $3 "
+          "WHERE tenant = $1 AND account_id = $2",
+          {a.tenant, a.account_id, Ms(next_poll)})
+      .status();
+}
+
+absl::StatusOr<Snapshot> WatchStore::ReadSnapshot(const AccountRef& a) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  Snapshot snap;
+  // Under the account's lock: no change lands between the three reads.
+  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    ASSIGN_OR_RETURN(std::optional<WatchState> state,
+                     LockState(conn, db_->dialect(), a));
+    if (!state) return absl::NotFoundError("the account is not watched");
+    snap.seq = state->last_seq;
+    ASSIGN_OR_RETURN(std::vector<SqlRow> ws,
+                     conn.Query("SELECT workspace_id, name FROM "
+                                "watch_workspaces WHERE tenant = $1 AND "
+                                "account_id = $2 ORDER BY workspace_id",
+                                {a.tenant, a.account_id}));
+    for (const SqlRow& r : ws)
+      snap.workspaces.push_back({Text(r[0]), Text(r[1])});
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> ms,
+        conn.Query("SELECT m.workspace_id, m.user_id, m.role_id, u.name, "
+                   "u.email FROM watch_members m LEFT JOIN watch_users u ON "
+                   "u.tenant = m.tenant AND u.account_id = m.account_id AND "
+                   "u.user_id = m.user_id WHERE m.tenant = $1 AND "
+                   "m.account_id = $2 ORDER BY m.workspace_id, m.user_id",
+                   {a.tenant, a.account_id}));
+    for (const SqlRow& r : ms) {
+      snap.members.push_back(
+          {Text(r[0]), {Text(r[1]), Text(r[2]), Text(r[3]), Text(r[4])}});
+    }
+    return absl::OkStatus();
+  }));
+  return snap;
+}
+
+absl::StatusOr<std::vector<StoredEvent>> WatchStore::ReadEvents(
+    const AccountRef& a, int64_t after, int limit) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query(absl::StrCat(
+                   "SELECT seq, type, source, at_ms, workspace_id, "
+                   "workspace_name, user_id, user_name, email, role_id, "
+                   "previous_role_id FROM watch_events WHERE tenant = $1 AND "
+                   "account_id = $2 AND seq > $3 ORDER BY seq LIMIT ",
+                   std::max(1, limit)),
+               {a.tenant, a.account_id, absl::StrCat(after)}));
+  std::vector<StoredEvent> out;
+  out.reserve(rows.size());
+  for (const SqlRow& r : rows) {
+    StoredEvent e;
+    e.seq = Int(r[0]);
+    e.type = static_cast<EventType>(Int(r[1]));
+    e.source = static_cast<Source>(Int(r[2]));
+    e.at = absl::FromUnixMillis(Int(r[3]));
+    e.workspace_id = Text(r[4]);
+    e.workspace_name = Text(r[5]);
+    e.user_id = Text(r[6]);
+    e.user_name = Text(r[7]);
+    e.email = Text(r[8]);
+    e.role_id = Text(r[9]);
+    e.previous_role_id = Text(r[10]);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> WatchStore::FirstKeptSeq(const AccountRef& a) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                   c->Query("SELECT MIN(e.seq), w.last_seq FROM "
+                            "watch_accounts w LEFT JOIN watch_events e ON "
+                            "e.tenant = w.tenant AND e.account_id = "
+                            "w.account_id WHERE w.tenant = $1 AND "
+                            "w.account_id = $2 GROUP BY w.last_seq",
+                            {a.tenant, a.account_id}));
+  if (rows.empty()) return absl::NotFoundError("the account is not watched");
+  return rows[0][0] ? Int(rows[0][0]) : Int(rows[0][1]) + 1;
+}
+
+absl::Status WatchStore::Prune(const AccountRef& a, int64_t keep,
+                               absl::Time before) {
+  ASSIGN_OR_RETURN(std::optional<WatchState> state, State(a));
+  if (!state) return absl::OkStatus();
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  const int64_t keep_from = std::max<int64_t>(0, state->last_seq - keep + 1);
+  return c
+      ->Query(
+          "DELETE FROM watch_events WHERE tenant = $1 AND account_id = $2 "
+          "AND seq < $5 AND (seq < $3 OR at_ms < $4)",
+          {a.tenant, a.account_id, absl::StrCat(keep_from), Ms(before),
+           absl::StrCat(state->last_seq)})
+      .status();
+}
+
+absl::Status WatchStore::PutHook(const HookRow& row) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query(
+          "INSERT INTO watch_hooks (secret_hash, tenant, account_id, "
+          "workspace_id, event_type, hook_id, created_ms) VALUES ($1, $2, "
+          "$3, $4, $5, $6, $7)",
+          {row.secret_hash, row.account.tenant, row.account.account_id,
+           row.workspace_id, row.event_type, row.hook_id, Ms(row.created)})
+      .status();
+}
+
+absl::Status WatchStore::SetHookId(const std::string& secret_hash,
+                                   const std::string& hook_id) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query("UPDATE watch_hooks SET hook_id = $2 WHERE secret_hash = $1",
+              {secret_hash, hook_id})
+      .status();
+}
+
+namespace {
+HookRow ReadHook(const SqlRow& r) {
+  HookRow h;
+  h.secret_hash = Text(r[0]);
+  h.account = {Text(r[1]), Text(r[2])};
+  h.workspace_id = Text(r[3]);
+  h.event_type = Text(r[4]);
+  h.hook_id = Text(r[5]);
+  h.created = absl::FromUnixMillis(Int(r[6]));
+  return h;
+}
+constexpr char kHookColumns[] =
+    "SELECT secret_hash, tenant, account_id, workspace_id, event_type, "
+    "hook_id, created_ms FROM watch_hooks ";
+}  // namespace
+
+absl::StatusOr<std::optional<HookRow>> WatchStore::FindHook(
+    const std::string& secret_hash) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query(absl::StrCat(kHookColumns, "WHERE secret_hash = $1"),
+               {secret_hash}));
+  if (rows.empty()) return std::nullopt;
+  return ReadHook(rows[0]);
+}
+
+absl::StatusOr<std::vector<HookRow>> WatchStore::Hooks(const AccountRef& a) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query(absl::StrCat(kHookColumns,
+                            "WHERE tenant = $1 AND account_id = $2 ORDER BY "
+                            "workspace_id, event_type, created_ms"),
+               {a.tenant, a.account_id}));
+  std::vector<HookRow> out;
+  for (const SqlRow& r : rows) out.push_back(ReadHook(r));
+  return out;
+}
+
+absl::Status WatchStore::DeleteHook(const std::string& secret_hash) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query("DELETE FROM watch_hooks WHERE secret_hash = $1", {secret_hash})
+      .status();
+}
+
+absl::Status WatchStore::MarkDirty(const AccountRef& a,
+                                   const std::string& workspace_id,
+                                   absl::Time now) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  // A newer generation makes a worker that is reading the roster right now
+  // read it again afterwards: the change may have come after its read.
+  return c
+      ->Query(
+          "INSERT INTO watch_dirty (tenant, account_id, workspace_id, "
+          "gen, marked_ms, lease_ms) VALUES ($1, $2, $3, 1, $4, 0) ON "
+          "CONFLICT (tenant, account_id, workspace_id) DO UPDATE SET gen "
+          "= watch_dirty.gen + 1, lease_ms = 0",
+          {a.tenant, a.account_id, workspace_id, Ms(now)})
+      .status();
+}
+
+absl::StatusOr<std::vector<DirtyWorkspace>> WatchStore::ClaimDirty(
+    absl::Time now, absl::Duration lease, int limit) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  std::vector<DirtyWorkspace> out;
+  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> rows,
+        c->Query(absl::StrCat("SELECT tenant, account_id, workspace_id, gen "
+                              "FROM watch_dirty WHERE lease_ms <= $1 ORDER BY "
+                              "marked_ms LIMIT ",
+                              std::max(1, limit), db_->dialect().for_update),
+                 {Ms(now)}));
+    for (const SqlRow& r : rows) {
+      DirtyWorkspace d{{Text(r[0]), Text(r[1])}, Text(r[2]), Int(r[3])};
+      RETURN_IF_ERROR(c->Query("UPDATE watch_dirty SET lease_ms = $4 WHERE "
+                               "tenant = $1 AND account_id = $2 AND "
+                               "workspace_id = $3",
+                               {d.account.tenant, d.account.account_id,
+                                d.workspace_id, Ms(now + lease)})
+                          .status());
+      out.push_back(std::move(d));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<bool> WatchStore::ClaimPoll(const AccountRef& a, absl::Time now,
+                                           absl::Duration lease) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query("UPDATE watch_accounts SET poll_lease_ms = $4 WHERE tenant = "
+               "$1 AND account_id = $2 AND baseline_done = 1 AND "
+               "next_poll_ms <= $3 AND poll_lease_ms <= $3 RETURNING "
+               "account_id",
+               {a.tenant, a.account_id, Ms(now), Ms(now + lease)}));
+  return !rows.empty();
+}
+
+absl::Status WatchStore::FinishPoll(const AccountRef& a, absl::Time next_poll) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query(
+          "UPDATE watch_accounts SET poll_lease_ms = 0, next_poll_ms = $3 "
+          "WHERE tenant = $1 AND account_id = $2",
+          {a.tenant, a.account_id, Ms(next_poll)})
+      .status();
+}
+
+absl::StatusOr<int64_t> WatchStore::PollCallsSince(const AccountRef& a,
+                                                   absl::Time since) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                   c->Query("SELECT COUNT(*) FROM watch_poll_calls WHERE "
+                            "tenant = $1 AND account_id = $2 AND at_ms > $3",
+                            {a.tenant, a.account_id, Ms(since)}));
+  return rows.empty() ? 0 : Int(rows[0][0]);
+}
+
+absl::Status WatchStore::RecordPollCall(const AccountRef& a, absl::Time at,
+                                        absl::Time forget_before) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    RETURN_IF_ERROR(c->Query("DELETE FROM watch_poll_calls WHERE tenant = $1 "
+                             "AND account_id = $2 AND at_ms <= $3",
+                             {a.tenant, a.account_id, Ms(forget_before)})
+                        .status());
+    return c
+        ->Query(
+            "INSERT INTO watch_poll_calls (tenant, account_id, at_ms) "
+            "VALUES ($1, $2, $3)",
+            {a.tenant, a.account_id, Ms(at)})
+        .status();
+  });
+}
+
+}  // namespace unified::watch

@@ -1,0 +1,186 @@
+// The durable side of WatchDirectory, in the credential store's database
+// (schema version 3, SQLite or PostgreSQL): which accounts are watched, the
+// roster last observed for each (workspaces, members and their roles, user
+// names and e-mails), the event log, the hooks registered at the provider,
+// workspaces a hook marked dirty, and the reconciliation poll's calls.
+//
+// Every change is found by diffing an observed roster against the stored
+// one, and the diff, the new roster and the events it yields are written in
+// one transaction that holds the account's row lock. So a change is logged
+// exactly once however many hooks or polls observe it, sequence numbers have
+// no gaps, and replicas sharing PostgreSQL write one log.
+#ifndef SERVICE_WATCH_WATCH_STORE_H_
+#define SERVICE_WATCH_WATCH_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/accounts/sql.h"
+
+namespace unified::watch {
+
+using accounts::SqlConnection;
+using accounts::SqlDatabase;
+using accounts::SqlDialect;
+using accounts::SqlRow;
+
+// Values of unified.v1.DirectoryEvent.Type and .Source, kept as integers in
+// the database.
+enum class EventType : int {
+  kMemberAdded = 1,
+  kMemberRemoved = 2,
+  kRoleChanged = 3,
+  kUserUpdated = 4,
+  kWorkspaceAdded = 5,
+  kWorkspaceRemoved = 6,
+};
+enum class Source : int { kHook = 1, kPoll = 2 };
+
+struct AccountRef {
+  std::string tenant;
+  std::string account_id;
+  bool operator==(const AccountRef& o) const {
+    return tenant == o.tenant && account_id == o.account_id;
+  }
+  bool operator<(const AccountRef& o) const {
+    return tenant != o.tenant ? tenant < o.tenant : account_id < o.account_id;
+  }
+};
+
+struct ObservedWorkspace {
+  std::string id;
+  std::string name;
+};
+
+struct ObservedMember {
+  std::string user_id;
+  std::string role_id;
+  std::string name;
+  std::string email;
+};
+
+struct StoredEvent {
+  int64_t seq = 0;
+  EventType type = EventType::kMemberAdded;
+  Source source = Source::kPoll;
+  absl::Time at;
+  std::string workspace_id;
+  std::string workspace_name;
+  std::string user_id;
+  std::string user_name;
+  std::string email;
+  std::string role_id;
+  std::string previous_role_id;
+};
+
+struct WatchState {
+  bool baseline_done = false;
+  int64_t last_seq = 0;
+  absl::Time next_poll;
+  // When watching started (ms): sequence numbers restart if the account is
+  // unwatched and watched again, so resume tokens name their epoch.
+  int64_t epoch = 0;
+};
+
+// The roster at one position of the log.
+struct Snapshot {
+  int64_t seq = 0;
+  std::vector<ObservedWorkspace> workspaces;
+  // (workspace id, member), members of each workspace together.
+  std::vector<std::pair<std::string, ObservedMember>> members;
+};
+
+struct HookRow {
+  std::string secret_hash;  // SHA-256 (hex) of the secret in the hook URL.
+  AccountRef account;
+  std::string workspace_id;
+  std::string event_type;  // "member.add", ...
+  std::string hook_id;     // The provider's id; "" until it answered.
+  absl::Time created;
+};
+
+struct DirtyWorkspace {
+  AccountRef account;
+  std::string workspace_id;
+  int64_t gen = 0;
+};
+
+// Thread-safe; every method is one transaction.
+class WatchStore {
+ public:
+  explicit WatchStore(SqlDatabase* db) : db_(db) {}
+
+  // Starts watching (idempotent) and returns the state.
+  absl::StatusOr<WatchState> Enable(const AccountRef& a, absl::Time now);
+  // nullopt when the account is not watched.
+  absl::StatusOr<std::optional<WatchState>> State(const AccountRef& a);
+  absl::StatusOr<std::vector<AccountRef>> Watched();
+  // Forgets everything about the account (its hooks must be gone first).
+  absl::Status Disable(const AccountRef& a);
+
+  // Diffs the workspaces visible to the account against the stored ones.
+  // New workspaces are stored and logged as WORKSPACE_ADDED (their members
+  // come with ApplyMembers); vanished ones log MEMBER_REMOVED for each member
+  // and then WORKSPACE_REMOVED. With `baseline`, stores without logging.
+  // Returns the events appended.
+  absl::StatusOr<std::vector<StoredEvent>> ApplyWorkspaces(
+      const AccountRef& a, const std::vector<ObservedWorkspace>& visible,
+      Source source, absl::Time now, bool baseline);
+  // Diffs one workspace's complete member list against the stored one:
+  // MEMBER_ADDED, ROLE_CHANGED, MEMBER_REMOVED, and USER_UPDATED when a
+  // member's name or e-mail changed. Ignored (no events) when the workspace
+  // is not stored, e.g. removed meanwhile. Clears the dirty mark of that
+  // generation when `clear_dirty_gen` > 0.
+  absl::StatusOr<std::vector<StoredEvent>> ApplyMembers(
+      const AccountRef& a, const std::string& workspace_id,
+      const std::vector<ObservedMember>& members, Source source, absl::Time now,
+      bool baseline, int64_t clear_dirty_gen = 0);
+  absl::Status MarkBaselineDone(const AccountRef& a, absl::Time next_poll);
+
+  absl::StatusOr<Snapshot> ReadSnapshot(const AccountRef& a);
+  // Events with seq > after, oldest first, at most `limit`.
+  absl::StatusOr<std::vector<StoredEvent>> ReadEvents(const AccountRef& a,
+                                                      int64_t after, int limit);
+  // The smallest seq still kept; last_seq + 1 when the log is empty.
+  absl::StatusOr<int64_t> FirstKeptSeq(const AccountRef& a);
+  // Drops events beyond the newest `keep` and those older than `before`
+  // (the newest event always stays, so resuming from it works).
+  absl::Status Prune(const AccountRef& a, int64_t keep, absl::Time before);
+
+  absl::Status PutHook(const HookRow& row);
+  absl::Status SetHookId(const std::string& secret_hash,
+                         const std::string& hook_id);
+  absl::StatusOr<std::optional<HookRow>> FindHook(
+      const std::string& secret_hash);
+  absl::StatusOr<std::vector<HookRow>> Hooks(const AccountRef& a);
+  absl::Status DeleteHook(const std::string& secret_hash);
+
+  // A hook said the workspace changed: marks it (bumping its generation).
+  absl::Status MarkDirty(const AccountRef& a, const std::string& workspace_id,
+                         absl::Time now);
+  // Dirty workspaces not leased by another worker, leased to the caller
+  // until now + lease, oldest mark first.
+  absl::StatusOr<std::vector<DirtyWorkspace>> ClaimDirty(absl::Time now,
+                                                         absl::Duration lease,
+                                                         int limit);
+
+  // Leases the account's poll when due (next_poll <= now) and not leased.
+  absl::StatusOr<bool> ClaimPoll(const AccountRef& a, absl::Time now,
+                                 absl::Duration lease);
+  absl::Status FinishPoll(const AccountRef& a, absl::Time next_poll);
+  // The poll's provider calls: counted since `since`, and one recorded.
+  absl::StatusOr<int64_t> PollCallsSince(const AccountRef& a, absl::Time since);
+  absl::Status RecordPollCall(const AccountRef& a, absl::Time at,
+                              absl::Time forget_before);
+
+ private:
+  SqlDatabase* const db_;
+};
+
+}  // namespace unified::watch
+
+#endif  // SERVICE_WATCH_WATCH_STORE_H_

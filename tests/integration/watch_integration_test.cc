@@ -1,0 +1,598 @@
+// WatchDirectory end to end: a server process with its HTTP side listener
+// registered as the simulator's hook target, membership changes made through
+// the simulator's write routes, and watching clients. Covers hook delivery
+// (order, exactly once, duplicates, forged deliveries), the reconciliation
+// poll with hooks failing (deletions included), resuming, snapshots, hook
+// re-creation and removal, and two replicas on one PostgreSQL.
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "rapidjson/document.h"
+#include "tests/integration/directory_env.h"
+#include "tests/service/accounts/store_backends.h"
+#include "tests/testing/rich_error.h"
+#include "tools/podio_sim/sim_client.h"
+
+namespace unified::testing {
+namespace {
+
+using v1::DirectoryEvent;
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+// A WatchDirectory stream read on its own thread into a list.
+class Watcher {
+ public:
+  Watcher(std::shared_ptr<grpc::Channel> channel,
+          v1::WatchDirectoryRequest request)
+      : stub_(v1::UserDirectory::NewStub(std::move(channel))) {
+    thread_ = std::thread([this, request] {
+      std::unique_ptr<grpc::ClientReader<DirectoryEvent>> reader =
+          stub_->WatchDirectory(&context_, request);
+      DirectoryEvent e;
+      while (reader->Read(&e)) {
+        absl::MutexLock lock(&mu_);
+        events_.push_back(e);
+        arrival_.push_back(absl::Now());
+      }
+      grpc::Status s = reader->Finish();
+      absl::MutexLock lock(&mu_);
+      status_ = s;
+      done_ = true;
+    });
+  }
+  ~Watcher() { Stop(); }
+
+  void Stop() {
+    context_.TryCancel();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Waits until at least `n` events arrived (or the stream ended).
+  std::vector<DirectoryEvent> WaitFor(size_t n,
+                                      absl::Duration timeout = kWait) {
+    absl::MutexLock lock(&mu_);
+    want_ = n;
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](Watcher* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                               return w->done_ || w->events_.size() >= w->want_;
+                             },
+                             this),
+                         timeout);
+    return events_;
+  }
+  // Waits for the stream to end; its status.
+  grpc::Status WaitDone() {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&done_), kWait);
+    return status_;
+  }
+  absl::Time ArrivalOf(size_t i) {
+    absl::MutexLock lock(&mu_);
+    return i < arrival_.size() ? arrival_[i] : absl::InfiniteFuture();
+  }
+
+ private:
+  std::unique_ptr<v1::UserDirectory::Stub> stub_;
+  grpc::ClientContext context_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::vector<DirectoryEvent> events_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Time> arrival_ ABSL_GUARDED_BY(mu_);
+  size_t want_ ABSL_GUARDED_BY(mu_) = 0;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+// "TYPE user@workspace role<-previous" for comparisons.
+std::string Describe(const DirectoryEvent& e) {
+  return absl::StrCat(DirectoryEvent::Type_Name(e.type()), " ", e.user().id(),
+                      "@", e.workspace().id(), " ", e.role_id(), "<-",
+                      e.previous_role_id());
+}
+
+std::vector<std::string> Describe(const std::vector<DirectoryEvent>& events,
+                                  size_t from = 0) {
+  std::vector<std::string> out;
+  for (size_t i = from; i < events.size(); ++i) {
+    out.push_back(Describe(events[i]));
+  }
+  return out;
+}
+
+class WatchTest : public ::testing::Test {
+ protected:
+  void Start(const std::vector<std::string>& server_flags,
+             const std::string& store = "") {
+    DirectoryEnvOptions options;
+    options.data.users = 40;
+    options.data.orgs = 1;
+    options.data.spaces_per_org = 2;
+    options.store = store;
+    options.extra_server_flags = server_flags;
+    env_ = std::make_unique<DirectoryEnv>(options);
+    ASSERT_FALSE(env_->account("demo").empty());
+    http_ = NewCurlHttpClient({});
+    auto token = podio_sim::PasswordGrantToken(*http_, env_->sim_url());
+    ASSERT_TRUE(token.ok()) << token.status();
+    admin_token_ = *token;
+    // The demo account's workspaces, and a user outside the first one.
+    auto directory = v1::UserDirectory::NewStub(env_->channel());
+    grpc::ClientContext c1;
+    v1::ListWorkspacesRequest ws_request;
+    ws_request.set_integrated_account_id(env_->account("demo"));
+    v1::ListWorkspacesResponse ws;
+    ASSERT_TRUE(directory->ListWorkspaces(&c1, ws_request, &ws).ok());
+    ASSERT_GE(ws.result_size(), 2);
+    for (const auto& w : ws.result()) workspaces_.push_back(w.id());
+    members_ = MembersOf(workspaces_[0]);
+    grpc::ClientContext c2;
+    v1::ListUsersRequest users_request;
+    users_request.set_integrated_account_id(env_->account("demo"));
+    users_request.set_limit(500);
+    v1::ListUsersResponse users;
+    ASSERT_TRUE(directory->ListUsers(&c2, users_request, &users).ok());
+    for (const auto& u : users.result()) {
+      if (!members_.count(u.id())) outsiders_.push_back(u.id());
+    }
+    ASSERT_GE(outsiders_.size(), 3u);
+  }
+
+  std::map<std::string, std::string> MembersOf(const std::string& workspace) {
+    auto directory = v1::UserDirectory::NewStub(env_->channel());
+    grpc::ClientContext c;
+    v1::ListUsersRequest request;
+    request.set_integrated_account_id(env_->account("demo"));
+    request.set_workspace_id(workspace);
+    request.set_limit(500);
+    v1::ListUsersResponse users;
+    EXPECT_TRUE(directory->ListUsers(&c, request, &users).ok());
+    std::map<std::string, std::string> out;  // user -> role
+    for (const auto& u : users.result()) {
+      for (const auto& r : u.roles()) {
+        if (r.scope_id() == workspace) out[u.id()] = r.role_id();
+      }
+    }
+    return out;
+  }
+
+  // A Podio write as the organization's administrator; the HTTP status.
+  int Podio(const std::string& method, const std::string& path,
+            const std::string& body = "") {
+    HttpRequest request;
+    request.method = method;
+    request.url = env_->sim_url() + path;
+    request.headers = {{"Authorization", "OAuth2 " + admin_token_}};
+    if (!body.empty()) {
+      request.headers.push_back({"Content-Type", "application/json"});
+      request.body = body;
+    }
+    auto r = http_->Send(request);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->status : 0;
+  }
+  int AddMember(const std::string& ws, const std::string& user,
+                const std::string& role = "regular") {
+    return Podio(
+        "POST", absl::StrCat("/space/", ws, "/member/"),
+        absl::StrCat(R"({"users":[)", user, R"(],"role":")", role, R"("})"));
+  }
+  int SetRole(const std::string& ws, const std::string& user,
+              const std::string& role) {
+    return Podio("PUT", absl::StrCat("/space/", ws, "/member/", user),
+                 absl::StrCat(R"({"role":")", role, R"("})"));
+  }
+  int RemoveMember(const std::string& ws, const std::string& user) {
+    return Podio("DELETE", absl::StrCat("/space/", ws, "/member/", user));
+  }
+  void WaitForDeliveries() {
+    EXPECT_THAT(env_->Sim("POST", "/_sim/hooks/wait"),
+                ::testing::HasSubstr("true"));
+  }
+
+  struct SimHook {
+    int64_t id;
+    std::string ref_id, type, url, status;
+  };
+  std::vector<SimHook> SimHooks() {
+    rapidjson::Document doc;
+    doc.Parse(env_->Sim("GET", "/_sim/hooks").c_str());
+    std::vector<SimHook> out;
+    if (!doc.IsArray()) return out;
+    for (const auto& h : doc.GetArray()) {
+      out.push_back({h["hook_id"].GetInt64(),
+                     absl::StrCat(h["ref_id"].GetInt64()),
+                     h["type"].GetString(), h["url"].GetString(),
+                     h["status"].GetString()});
+    }
+    return out;
+  }
+  int ActiveHooks() {
+    WaitForDeliveries();  // hook.verify handshakes.
+    int n = 0;
+    for (const SimHook& h : SimHooks()) n += h.status == "active";
+    return n;
+  }
+
+  v1::WatchDirectoryRequest Request(bool snapshot = false,
+                                    const std::string& token = "") {
+    v1::WatchDirectoryRequest r;
+    r.set_integrated_account_id(env_->account("demo"));
+    r.set_include_snapshot(snapshot);
+    r.set_resume_token(token);
+    return r;
+  }
+
+  // A watcher that has taken the baseline: its snapshot is complete.
+  std::unique_ptr<Watcher> WatchWithSnapshot(size_t* snapshot_size) {
+    auto w = std::make_unique<Watcher>(env_->channel(), Request(true));
+    for (size_t n = 1;; ++n) {
+      std::vector<DirectoryEvent> events = w->WaitFor(n);
+      if (events.size() < n) {
+        ADD_FAILURE() << "no SNAPSHOT_COMPLETE";
+        return w;
+      }
+      if (events[n - 1].type() == DirectoryEvent::SNAPSHOT_COMPLETE) {
+        *snapshot_size = n;
+        return w;
+      }
+    }
+  }
+
+  std::unique_ptr<DirectoryEnv> env_;
+  std::unique_ptr<HttpClient> http_;
+  std::string admin_token_;
+  std::vector<std::string> workspaces_;
+  std::map<std::string, std::string> members_;
+  std::vector<std::string> outsiders_;
+};
+
+TEST_F(WatchTest, HookedChangesArriveInOrderExactlyOnceWithinASecond) {
+  Start({"--hook_base_url=local", "--watch_poll_interval=1h"});
+  size_t snap = 0;
+  std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
+  std::vector<DirectoryEvent> events = w->WaitFor(snap);
+  // The snapshot is the roster: every workspace, then every member with the
+  // role ListUsers shows.
+  std::map<std::string, std::string> first_ws;
+  int workspaces_seen = 0;
+  for (size_t i = 0; i + 1 < snap; ++i) {
+    const DirectoryEvent& e = events[i];
+    EXPECT_EQ(e.source(), DirectoryEvent::SOURCE_SNAPSHOT);
+    EXPECT_TRUE(e.resume_token().empty());
+    if (e.type() == DirectoryEvent::WORKSPACE_ADDED) ++workspaces_seen;
+    if (e.type() == DirectoryEvent::MEMBER_ADDED &&
+        e.workspace().id() == workspaces_[0]) {
+      first_ws[e.user().id()] = e.role_id();
+      EXPECT_FALSE(e.user().name().empty());
+    }
+  }
+  EXPECT_EQ(workspaces_seen, static_cast<int>(workspaces_.size()));
+  EXPECT_EQ(first_ws, members_);
+  EXPECT_FALSE(events[snap - 1].resume_token().empty());
+  // Three hooks per workspace, verified through the handshake.
+  EXPECT_EQ(ActiveHooks(), 3 * static_cast<int>(workspaces_.size()));
+
+  const std::string ws = workspaces_[0];
+  const std::string user = outsiders_[0];
+  const std::vector<std::pair<std::function<int()>, std::string>> steps = {
+      {[&] { return AddMember(ws, user); },
+       absl::StrCat("MEMBER_ADDED ", user, "@", ws, " workspace.regular<-")},
+      {[&] { return SetRole(ws, user, "admin"); },
+       absl::StrCat("ROLE_CHANGED ", user, "@", ws,
+                    " workspace.admin<-workspace.regular")},
+      {[&] { return RemoveMember(ws, user); },
+       absl::StrCat("MEMBER_REMOVED ", user, "@", ws, " <-workspace.admin")},
+  };
+  int64_t seq = events[snap - 1].sequence();
+  size_t expected = snap;
+  for (size_t step = 0; step < steps.size(); ++step) {
+    const auto& [change, description] = steps[step];
+    ASSERT_EQ(change(), step == 0 ? 200 : 204) << description;
+    WaitForDeliveries();
+    const absl::Time delivered = absl::Now();
+    ++expected;
+    events = w->WaitFor(expected);
+    ASSERT_EQ(events.size(), expected) << description;
+    const DirectoryEvent& e = events.back();
+    EXPECT_EQ(Describe(e), description);
+    EXPECT_EQ(e.source(), DirectoryEvent::SOURCE_HOOK);
+    EXPECT_EQ(e.sequence(), ++seq);
+    EXPECT_FALSE(e.resume_token().empty());
+    EXPECT_LE(w->ArrivalOf(expected - 1) - delivered, absl::Seconds(1))
+        << description;
+  }
+
+  // Podio delivering again (a retry) changes nothing; forged or malformed
+  // deliveries are refused without effect.
+  std::vector<SimHook> hooks = SimHooks();
+  const SimHook* add_hook = nullptr;
+  for (const SimHook& h : hooks) {
+    if (h.ref_id == ws && h.type == "member.add") add_hook = &h;
+  }
+  ASSERT_NE(add_hook, nullptr);
+  auto post = [&](const std::string& url, const std::string& body) {
+    HttpRequest r;
+    r.method = "POST";
+    r.url = url;
+    r.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    r.body = body;
+    auto answer = http_->Send(r);
+    return answer.ok() ? answer->status : 0;
+  };
+  const std::string again =
+      absl::StrCat("type=member.add&hook_id=", add_hook->id, "&space_id=", ws,
+                   "&user_id=", user, "&role=regular");
+  EXPECT_EQ(post(add_hook->url, again), 200);
+  EXPECT_EQ(post(add_hook->url, again), 200);
+  const std::string base =
+      add_hook->url.substr(0, add_hook->url.rfind('/') + 1);
+  EXPECT_EQ(post(base + "not-a-secret", again), 404);
+  EXPECT_EQ(post(add_hook->url,
+                 absl::StrCat("type=member.add&hook_id=", add_hook->id + 999,
+                              "&space_id=", ws, "&user_id=", user)),
+            403);
+  EXPECT_EQ(post(add_hook->url, "type=member.add&hook_id=%zz"), 400);
+  EXPECT_EQ(post(add_hook->url,
+                 absl::StrCat("type=member.add&hook_id=", add_hook->id,
+                              "&space_id=", workspaces_[1], "&user_id=", user)),
+            403);
+
+  // The next real change is the very next event: nothing came in between.
+  ASSERT_EQ(AddMember(ws, outsiders_[1], "light"), 200);
+  WaitForDeliveries();
+  events = w->WaitFor(expected + 1);
+  ASSERT_EQ(events.size(), expected + 1);
+  EXPECT_EQ(Describe(events.back()),
+            absl::StrCat("MEMBER_ADDED ", outsiders_[1], "@", ws,
+                         " workspace.light<-"));
+  EXPECT_EQ(events.back().sequence(), seq + 1);
+  // No token, code or hook secret in the server's log.
+  std::ifstream in(env_->log_path());
+  const std::string log((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  EXPECT_FALSE(absl::StrContains(log, admin_token_));
+  EXPECT_FALSE(
+      absl::StrContains(log, add_hook->url.substr(add_hook->url.rfind('/'))));
+}
+
+TEST_F(WatchTest, WithHooksFailingThePollFindsTheSameChangesAndDeletions) {
+  Start({"--hook_base_url=local", "--watch_poll_interval=1s"});
+  size_t snap = 0;
+  std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
+  ASSERT_EQ(ActiveHooks(), 3 * static_cast<int>(workspaces_.size()));
+  env_->Sim("POST", "/_sim/hooks/drop?on=1");
+  const std::string ws = workspaces_[0];
+  const std::string user = outsiders_[0];
+  ASSERT_EQ(AddMember(ws, user), 200);
+  std::vector<DirectoryEvent> events = w->WaitFor(snap + 1);
+  ASSERT_EQ(events.size(), snap + 1);
+  EXPECT_EQ(Describe(events.back()), absl::StrCat("MEMBER_ADDED ", user, "@",
+                                                  ws, " workspace.regular<-"));
+  EXPECT_EQ(events.back().source(), DirectoryEvent::SOURCE_POLL);
+  ASSERT_EQ(SetRole(ws, user, "light"), 204);
+  events = w->WaitFor(snap + 2);
+  ASSERT_EQ(events.size(), snap + 2);
+  EXPECT_EQ(Describe(events.back()),
+            absl::StrCat("ROLE_CHANGED ", user, "@", ws,
+                         " workspace.light<-workspace.regular"));
+  // A deletion: the user leaves the organization, so every workspace.
+  std::vector<std::string> removed;
+  for (const std::string& id : workspaces_) {
+    if (id == ws || MembersOf(id).count(members_.rbegin()->first)) {
+      removed.push_back(id);
+    }
+  }
+  const std::string leaver = members_.rbegin()->first;  // Not the admin.
+  ASSERT_EQ(Podio("DELETE", absl::StrCat("/org/", podio_sim::kFirstOrgId,
+                                         "/member/", leaver)),
+            204);
+  events = w->WaitFor(snap + 2 + removed.size());
+  ASSERT_EQ(events.size(), snap + 2 + removed.size())
+      << ::testing::PrintToString(Describe(events, snap));
+  std::set<std::string> got;
+  for (size_t i = snap + 2; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].type(), DirectoryEvent::MEMBER_REMOVED);
+    EXPECT_EQ(events[i].user().id(), leaver);
+    EXPECT_EQ(events[i].source(), DirectoryEvent::SOURCE_POLL);
+    got.insert(events[i].workspace().id());
+  }
+  EXPECT_EQ(got, std::set<std::string>(removed.begin(), removed.end()));
+  for (size_t i = snap + 1; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].sequence(), events[i - 1].sequence() + 1);
+  }
+  // The hooks were still active: nothing was delivered, all was found.
+  EXPECT_THAT(env_->Sim("POST", "/_sim/hooks/drop?on=0"),
+              ::testing::Not(::testing::HasSubstr("\"dropped\":0")));
+}
+
+TEST_F(WatchTest, AResumingClientMissesNothingAndSeesNothingTwice) {
+  Start({"--hook_base_url=local", "--watch_poll_interval=1h"});
+  size_t snap = 0;
+  std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
+  ASSERT_EQ(ActiveHooks(), 3 * static_cast<int>(workspaces_.size()));
+  const std::string ws = workspaces_[0];
+  ASSERT_EQ(AddMember(ws, outsiders_[0]), 200);
+  WaitForDeliveries();
+  std::vector<DirectoryEvent> events = w->WaitFor(snap + 1);
+  ASSERT_EQ(events.size(), snap + 1);
+  const DirectoryEvent last_seen = events.back();
+  // An observer that stays connected paces the changes: each is logged
+  // before the next is made.
+  Watcher observer(env_->channel(), Request());
+  w->Stop();  // The client goes away; changes go on.
+
+  ASSERT_EQ(AddMember(ws, outsiders_[1]), 200);
+  WaitForDeliveries();
+  ASSERT_EQ(observer.WaitFor(1).size(), 1u);
+  ASSERT_EQ(SetRole(ws, outsiders_[0], "admin"), 204);
+  WaitForDeliveries();
+  ASSERT_EQ(observer.WaitFor(2).size(), 2u);
+  ASSERT_EQ(RemoveMember(ws, outsiders_[1]), 204);
+  WaitForDeliveries();
+  ASSERT_EQ(observer.WaitFor(3).size(), 3u);
+
+  // A new stream without a snapshot starts at the present...
+  Watcher fresh(env_->channel(), Request());
+  // ...and the resumed one continues right after the last event seen.
+  Watcher resumed(env_->channel(), Request(false, last_seen.resume_token()));
+  events = resumed.WaitFor(3);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_THAT(Describe(events),
+              ::testing::ElementsAre(
+                  absl::StrCat("MEMBER_ADDED ", outsiders_[1], "@", ws,
+                               " workspace.regular<-"),
+                  absl::StrCat("ROLE_CHANGED ", outsiders_[0], "@", ws,
+                               " workspace.admin<-workspace.regular"),
+                  absl::StrCat("MEMBER_REMOVED ", outsiders_[1], "@", ws,
+                               " <-workspace.regular")));
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].sequence(), last_seen.sequence() + 1 + i);
+  }
+  // Resuming from the middle replays only what follows.
+  Watcher middle(env_->channel(), Request(false, events[1].resume_token()));
+  std::vector<DirectoryEvent> rest = middle.WaitFor(1);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].sequence(), events[2].sequence());
+
+  ASSERT_EQ(RemoveMember(ws, outsiders_[0]), 204);
+  WaitForDeliveries();
+  std::vector<DirectoryEvent> live = fresh.WaitFor(1);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].sequence(), events[2].sequence() + 1);
+  events = resumed.WaitFor(4);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[3].sequence(), live[0].sequence());
+
+  // Tokens are bound to the tenant and the account; damaged ones are
+  // refused.
+  for (const std::string& bad :
+       {std::string("garbage"), last_seen.resume_token() + "x"}) {
+    Watcher refused(env_->channel(), Request(false, bad));
+    grpc::Status s = refused.WaitDone();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(ErrorInfoOf(s).reason(), "INVALID_RESUME_TOKEN");
+  }
+  v1::WatchDirectoryRequest other = Request(false, last_seen.resume_token());
+  other.set_integrated_account_id(env_->account("regular"));
+  Watcher other_account(env_->channel(), other);
+  EXPECT_EQ(other_account.WaitDone().error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  Watcher other_tenant(env_->channel(DirectoryEnv::kTenantB),
+                       Request(false, last_seen.resume_token()));
+  EXPECT_EQ(other_tenant.WaitDone().error_code(), grpc::StatusCode::NOT_FOUND);
+  Watcher both(env_->channel(), Request(true, last_seen.resume_token()));
+  EXPECT_EQ(both.WaitDone().error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(WatchTest, InactiveHooksAreRecreatedAndDeletionRemovesThem) {
+  Start({"--hook_base_url=local", "--watch_poll_interval=1s"});
+  size_t snap = 0;
+  std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
+  const int per_account = 3 * static_cast<int>(workspaces_.size());
+  ASSERT_EQ(ActiveHooks(), per_account);
+  const SimHook victim = SimHooks()[0];
+  env_->Sim("POST", absl::StrCat("/_sim/hooks/deactivate?hook_id=", victim.id));
+  // The next polls replace it: Podio ends with the same number of active
+  // hooks, the inactive one gone.
+  const absl::Time give_up = absl::Now() + kWait;
+  bool replaced = false;
+  while (!replaced && absl::Now() < give_up) {
+    ASSERT_EQ(AddMember(workspaces_[1], outsiders_[2]), 200);  // Poll ticks.
+    WaitForDeliveries();
+    ASSERT_EQ(RemoveMember(workspaces_[1], outsiders_[2]), 204);
+    WaitForDeliveries();
+    std::vector<SimHook> hooks = SimHooks();
+    int active = 0;
+    bool victim_left = false;
+    for (const SimHook& h : hooks) {
+      active += h.status == "active";
+      victim_left |= h.id == victim.id;
+    }
+    replaced = !victim_left && active == per_account;
+  }
+  EXPECT_TRUE(replaced);
+  w->Stop();
+
+  // Deleting the account removes its hooks at Podio.
+  auto accounts = v1::IntegratedAccounts::NewStub(env_->channel());
+  grpc::ClientContext c;
+  v1::DeleteIntegratedAccountRequest del;
+  del.set_integrated_account_id(env_->account("demo"));
+  v1::DeleteIntegratedAccountResponse deleted;
+  ASSERT_TRUE(accounts->DeleteIntegratedAccount(&c, del, &deleted).ok());
+  EXPECT_TRUE(SimHooks().empty());
+}
+
+TEST_F(WatchTest, TwoReplicasOnPostgresqlDeliverTheSameSequence) {
+  const std::string store = accounts::FreshStoreUrl("postgresql");
+  ASSERT_FALSE(store.empty());
+  Start({"--hook_base_url=local", "--watch_poll_interval=1h"}, store);
+  size_t snap = 0;
+  std::unique_ptr<Watcher> a = WatchWithSnapshot(&snap);
+  ASSERT_EQ(ActiveHooks(), 3 * static_cast<int>(workspaces_.size()));
+  ServerProcess replica =
+      env_->LaunchServer({"--hook_base_url=local", "--watch_poll_interval=1h"});
+  ASSERT_FALSE(replica.address.empty());
+  auto channel = env_->ChannelTo(replica.address, DirectoryEnv::kTenantA);
+  Watcher b(channel, Request(true));
+  std::vector<DirectoryEvent> b_events = b.WaitFor(snap);
+  ASSERT_EQ(b_events.size(), snap);
+  EXPECT_EQ(b_events.back().type(), DirectoryEvent::SNAPSHOT_COMPLETE);
+  // The replica's watch reused the stored baseline and hooks.
+  EXPECT_EQ(ActiveHooks(), 3 * static_cast<int>(workspaces_.size()));
+
+  // Each change is observed before the next is made (changes closer
+  // together may be observed, and logged, as one).
+  const std::string ws = workspaces_[0];
+  ASSERT_EQ(AddMember(ws, outsiders_[0]), 200);
+  WaitForDeliveries();
+  ASSERT_EQ(a->WaitFor(snap + 1).size(), snap + 1);
+  ASSERT_EQ(SetRole(ws, outsiders_[0], "admin"), 204);
+  WaitForDeliveries();
+  ASSERT_EQ(a->WaitFor(snap + 2).size(), snap + 2);
+  std::map<std::string, std::string> second = MembersOf(workspaces_[1]);
+  std::string newcomer;
+  for (const std::string& u : outsiders_) {
+    if (!second.count(u)) newcomer = u;
+  }
+  ASSERT_FALSE(newcomer.empty());
+  ASSERT_EQ(AddMember(workspaces_[1], newcomer), 200);
+  WaitForDeliveries();
+  std::vector<DirectoryEvent> a_events = a->WaitFor(snap + 3);
+  b_events = b.WaitFor(snap + 3);
+  ASSERT_EQ(a_events.size(), snap + 3);
+  ASSERT_EQ(b_events.size(), snap + 3);
+  std::vector<std::string> a_desc, b_desc;
+  for (size_t i = snap; i < snap + 3; ++i) {
+    a_desc.push_back(
+        absl::StrCat(a_events[i].sequence(), " ", Describe(a_events[i])));
+    b_desc.push_back(
+        absl::StrCat(b_events[i].sequence(), " ", Describe(b_events[i])));
+  }
+  EXPECT_EQ(a_desc, b_desc);
+  // A token from one replica resumes on the other.
+  Watcher resumed(channel, Request(false, a_events[snap].resume_token()));
+  std::vector<DirectoryEvent> rest = resumed.WaitFor(2);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].sequence(), a_events[snap + 1].sequence());
+  replica.process->Signal(SIGTERM);
+  (void)replica.process->Wait(absl::Seconds(10));
+}
+
+}  // namespace
+}  // namespace unified::testing
