@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -306,27 +308,38 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
   w->ctx = &w->own_ctx;
   // The poll's share of the hour: counted in the store (replicas share it),
   // against the limit the budget learned from Podio's headers.
-  w->own_ctx.admit = [this, a, key = w->resolved.budget_key]() -> absl::Status {
+  auto share = std::make_shared<int64_t>(0);
+  auto calls = std::make_shared<int64_t>(0);
+  w->own_ctx.admit = [this, a, share, calls,
+                      key = w->resolved.budget_key]() -> absl::Status {
     const absl::Time t = clock_->Now();
     int64_t limit = 0;
     if (absl::StatusOr<BudgetState> b = budget_->State(key); b.ok()) {
       limit = b->limit;
     }
-    const int64_t share =
+    *share =
         static_cast<int64_t>(static_cast<double>(limit) * options_.poll_share);
     ASSIGN_OR_RETURN(int64_t used,
                      store_->PollCallsSince(a, t - absl::Hours(1)));
-    if (used >= share) {
+    if (used >= *share) {
       return WithErrorInfo(
           absl::ResourceExhaustedError(
               "the watch poll spent its share of the rate budget"),
           "WATCH_POLL_SHARE_SPENT");
     }
+    ++*calls;
     return store_->RecordPollCall(a, t, t - absl::Hours(1));
   };
   absl::Status s = Reconcile(*w, Source::kPoll, /*baseline=*/false);
-  RETURN_IF_ERROR(
-      store_->FinishPoll(a, clock_->Now() + options_.poll_interval));
+  // Paced so the share lasts the hour: a poll of N calls waits at least
+  // N / share of an hour, so coverage stays even instead of the share being
+  // spent early and the poll going blind until the window frees.
+  absl::Duration wait = options_.poll_interval;
+  if (*share > 0) {
+    wait = std::max(wait, absl::Hours(1) * static_cast<double>(*calls) /
+                              static_cast<double>(*share));
+  }
+  RETURN_IF_ERROR(store_->FinishPoll(a, clock_->Now() + wait));
   if (!s.ok()) Log(a, "poll", s);
   return s;
 }

@@ -80,7 +80,20 @@ def main():
                 call = channel.unary_stream(
                     path, request_serializer=request_class.SerializeToString,
                     response_deserializer=response_class.FromString)
-                messages = list(call(request, metadata=metadata, timeout=30))
+                # A stream that stays open (WatchDirectory) is shown with
+                # grpcurl's -max-time: what arrived by then is the answer.
+                max_time = None
+                if "-max-time" in words:
+                    max_time = float(words[words.index("-max-time") + 1])
+                messages = []
+                try:
+                    for message in call(request, metadata=metadata,
+                                        timeout=max_time or 30):
+                        messages.append(message)
+                except grpc.RpcError as error:
+                    if (max_time is None or error.code() !=
+                            grpc.StatusCode.DEADLINE_EXCEEDED):
+                        raise
                 assert messages, "no message"
                 response = messages[0]
             else:

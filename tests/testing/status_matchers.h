@@ -54,6 +54,15 @@ MATCHER_P(StatusIs, code,
   return status.code() == static_cast<absl::StatusCode>(code);
 }
 
+// Matches an OK absl::StatusOr<T> whose value matches `value_matcher`.
+MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status().ToString();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
+}
+
 }  // namespace unified::testing
 
 #endif  // TESTS_TESTING_STATUS_MATCHERS_H_

@@ -74,6 +74,8 @@ int Run(const char* argv0) {
   std::vector<std::string> args = files->ServerFlags(sim_url);
   args.push_back("--listen=" + absl::GetFlag(FLAGS_listen));
   args.push_back("--http_listen=" + absl::GetFlag(FLAGS_http_listen));
+  // WatchDirectory's hooks reach the side listener directly.
+  args.push_back("--hook_base_url=local");
   const std::string server_path =
       std::getenv("TEST_SRCDIR") != nullptr
           ? testing::RunfilePath("service/server")
@@ -131,12 +133,17 @@ int Run(const char* argv0) {
       "unified.v1.UserDirectory/GetMe\n"
       "  grpcurl -plaintext -H \"authorization: Bearer $KEY\" -d "
       "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\",\\\"limit\\\":3}\" "
-      "%s unified.v1.UserDirectory/ListUsers\n\n"
+      "%s unified.v1.UserDirectory/ListUsers\n"
+      "  grpcurl -plaintext -max-time 30 -H \"authorization: Bearer $KEY\" -d "
+      "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\",\\\"include_"
+      "snapshot\\\":"
+      "true}\" %s unified.v1.UserDirectory/WatchDirectory\n\n"
       "Ctrl-C stops the demo.\n",
       address->c_str(), http_address->c_str(), sim_url.c_str(),
       absl::GetFlag(FLAGS_users), dir.c_str(), url.state().substr(0, 8).c_str(),
       api_key.c_str(), account.c_str(), api_key.c_str(), account.c_str(),
-      address->c_str(), address->c_str(), address->c_str(), address->c_str());
+      address->c_str(), address->c_str(), address->c_str(), address->c_str(),
+      address->c_str());
   std::fflush(stdout);
 
   int signal_number = 0;

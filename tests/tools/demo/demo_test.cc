@@ -71,6 +71,24 @@ TEST(DemoTest, PrintsAWorkingApiKeyAndAccountAndKeepsItAcrossRuns) {
     v1::IntegratedAccount account;
     ASSERT_THAT(accounts->GetIntegratedAccount(&c2, get, &account), IsOk());
     EXPECT_EQ(account.link_method(), "authorization_code");
+    // Watching works from zero: the snapshot ends with SNAPSHOT_COMPLETE.
+    grpc::ClientContext c3;
+    c3.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    v1::WatchDirectoryRequest watch;
+    watch.set_integrated_account_id(first.account);
+    watch.set_include_snapshot(true);
+    auto reader = directory->WatchDirectory(&c3, watch);
+    v1::DirectoryEvent event;
+    int members = 0;
+    bool complete = false;
+    while (!complete && reader->Read(&event)) {
+      members += event.type() == v1::DirectoryEvent::MEMBER_ADDED;
+      complete = event.type() == v1::DirectoryEvent::SNAPSHOT_COMPLETE;
+    }
+    EXPECT_TRUE(complete);
+    EXPECT_GT(members, 0);
+    c3.TryCancel();
+    (void)reader->Finish();
   }
   demo->Signal(SIGTERM);
   auto code = demo->Wait(absl::Seconds(30));

@@ -1,0 +1,201 @@
+// The roster diff and event log on both store backends: what each observed
+// roster logs, exactly once, in sequence; workspaces added and removed; the
+// baseline; retention; dirty marks and poll leases.
+#include "service/watch/watch_store.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/accounts/credential_store.h"
+#include "tests/service/accounts/store_backends.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified::watch {
+namespace {
+
+using ::testing::ElementsAre;
+using ::unified::testing::IsOk;
+using ::unified::testing::IsOkAndHolds;
+
+std::string Describe(const StoredEvent& e) {
+  return absl::StrCat(static_cast<int>(e.type), " ", e.user_id, "@",
+                      e.workspace_id, " ", e.role_id, "<-", e.previous_role_id,
+                      e.user_name.empty() ? "" : " " + e.user_name);
+}
+
+std::vector<std::string> Describe(const std::vector<StoredEvent>& events) {
+  std::vector<std::string> out;
+  for (const StoredEvent& e : events) out.push_back(Describe(e));
+  return out;
+}
+
+class WatchStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const std::string url = accounts::FreshStoreUrl(GetParam());
+    ASSERT_FALSE(url.empty());
+    auto store = accounts::CredentialStore::OpenUrl(url);
+    ASSERT_THAT(store, IsOk());
+    credentials_ = std::move(*store);
+    store_ = std::make_unique<WatchStore>(credentials_->database());
+    ASSERT_THAT(store_->Enable(a_, now_), IsOk());
+    // The baseline: two workspaces, logged as nothing.
+    ASSERT_THAT(store_->ApplyWorkspaces(a_, {{"1", "One"}, {"2", "Two"}},
+                                        Source::kPoll, now_, true),
+                IsOk());
+    ASSERT_THAT(store_->ApplyMembers(a_, "1",
+                                     {{"10", "workspace.admin", "Ann", "a@x"},
+                                      {"11", "workspace.regular", "Bo", "b@x"}},
+                                     Source::kPoll, now_, true),
+                IsOk());
+    ASSERT_THAT(store_->ApplyMembers(a_, "2",
+                                     {{"11", "workspace.regular", "Bo", "b@x"}},
+                                     Source::kPoll, now_, true),
+                IsOk());
+    ASSERT_THAT(store_->MarkBaselineDone(a_, now_), IsOk());
+  }
+
+  std::vector<StoredEvent> Members(const std::string& ws,
+                                   std::vector<ObservedMember> members,
+                                   Source source = Source::kHook) {
+    auto events = store_->ApplyMembers(a_, ws, members, source, now_, false);
+    EXPECT_THAT(events, IsOk());
+    return events.value_or(std::vector<StoredEvent>());
+  }
+
+  const AccountRef a_{"tenant", "acct"};
+  absl::Time now_ = absl::FromUnixSeconds(1767225600);
+  std::unique_ptr<accounts::CredentialStore> credentials_;
+  std::unique_ptr<WatchStore> store_;
+};
+
+TEST_P(WatchStoreTest, EachChangeIsLoggedOnceInSequence) {
+  auto state = store_->State(a_);
+  ASSERT_THAT(state, IsOk());
+  ASSERT_TRUE(state->has_value());
+  EXPECT_TRUE((*state)->baseline_done);
+  EXPECT_EQ((*state)->last_seq, 0);  // The baseline logged nothing.
+
+  // Added, promoted, removed; and a rename seen in two workspaces.
+  EXPECT_THAT(Describe(Members("1", {{"10", "workspace.admin", "Ann", "a@x"},
+                                     {"11", "workspace.admin", "Bo", "b@x"},
+                                     {"12", "workspace.light", "Cy", "c@x"}})),
+              ElementsAre("3 11@1 workspace.admin<-workspace.regular Bo",
+                          "1 12@1 workspace.light<- Cy"));
+  // The same roster again (a duplicate hook, a poll): nothing.
+  EXPECT_TRUE(Members("1", {{"10", "workspace.admin", "Ann", "a@x"},
+                            {"11", "workspace.admin", "Bo", "b@x"},
+                            {"12", "workspace.light", "Cy", "c@x"}})
+                  .empty());
+  EXPECT_THAT(Describe(Members("1", {{"11", "workspace.admin", "Bob", "b@x"},
+                                     {"12", "workspace.light", "Cy", "c@x"}})),
+              ElementsAre("4 11@ <- Bob", "2 10@1 <-workspace.admin Ann"));
+  EXPECT_TRUE(
+      Members("2", {{"11", "workspace.regular", "Bob", "b@x"}}).empty());
+
+  auto events = store_->ReadEvents(a_, 0, 100);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_EQ(events->size(), 4u);
+  for (size_t i = 0; i < events->size(); ++i) {
+    EXPECT_EQ((*events)[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ((*events)[i].source, Source::kHook);
+    EXPECT_EQ((*events)[i].workspace_name,
+              (*events)[i].type == EventType::kUserUpdated ? "" : "One");
+  }
+  auto tail = store_->ReadEvents(a_, 2, 100);
+  ASSERT_THAT(tail, IsOk());
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ((*tail)[0].seq, 3);
+}
+
+TEST_P(WatchStoreTest, WorkspacesAddedAndRemoved) {
+  auto events = store_->ApplyWorkspaces(a_, {{"2", "Two"}, {"3", "Three"}},
+                                        Source::kPoll, now_, false);
+  ASSERT_THAT(events, IsOk());
+  // The removed workspace's members go first, then the workspace.
+  EXPECT_THAT(Describe(*events),
+              ElementsAre("5 @3 <-", "2 10@1 <-workspace.admin Ann",
+                          "2 11@1 <-workspace.regular Bo", "6 @1 <-"));
+  // A new workspace's members are added by its first roster.
+  EXPECT_THAT(Describe(Members("3", {{"11", "workspace.admin", "Bo", "b@x"}},
+                               Source::kPoll)),
+              ElementsAre("1 11@3 workspace.admin<- Bo"));
+  // A roster of a workspace the account no longer sees is ignored.
+  EXPECT_TRUE(Members("1", {{"13", "workspace.light", "Di", "d@x"}}).empty());
+  auto snap = store_->ReadSnapshot(a_);
+  ASSERT_THAT(snap, IsOk());
+  EXPECT_EQ(snap->seq, 5);
+  ASSERT_EQ(snap->workspaces.size(), 2u);
+  EXPECT_EQ(snap->workspaces[0].id, "2");
+  ASSERT_EQ(snap->members.size(), 2u);
+  EXPECT_EQ(snap->members[0].first, "2");
+  EXPECT_EQ(snap->members[1].second.role_id, "workspace.admin");
+}
+
+TEST_P(WatchStoreTest, RetentionKeepsTheNewestAndTheLast) {
+  for (int i = 0; i < 10; ++i) {
+    Members("2", {{"11", i % 2 ? "workspace.regular" : "workspace.admin", "Bo",
+                   "b@x"}});
+  }
+  ASSERT_THAT(store_->FirstKeptSeq(a_), IsOkAndHolds(1));
+  ASSERT_THAT(store_->Prune(a_, 4, now_ - absl::Hours(1)), IsOk());
+  EXPECT_THAT(store_->FirstKeptSeq(a_), IsOkAndHolds(7));
+  // Older than the time bound: all but the newest go.
+  ASSERT_THAT(store_->Prune(a_, 100, now_ + absl::Hours(1)), IsOk());
+  EXPECT_THAT(store_->FirstKeptSeq(a_), IsOkAndHolds(10));
+  auto events = store_->ReadEvents(a_, 9, 10);
+  ASSERT_THAT(events, IsOk());
+  EXPECT_EQ(events->size(), 1u);
+}
+
+TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
+  ASSERT_THAT(store_->MarkDirty(a_, "1", now_), IsOk());
+  ASSERT_THAT(store_->MarkDirty(a_, "1", now_), IsOk());  // Generation 2.
+  auto claimed = store_->ClaimDirty(now_, absl::Seconds(30), 10);
+  ASSERT_THAT(claimed, IsOk());
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].gen, 2);
+  // Leased: nobody else gets it.
+  EXPECT_THAT(store_->ClaimDirty(now_, absl::Seconds(30), 10),
+              IsOkAndHolds(::testing::IsEmpty()));
+  // A delivery during the read marks it again: clearing generation 2 leaves
+  // the new mark.
+  ASSERT_THAT(store_->MarkDirty(a_, "1", now_), IsOk());
+  ASSERT_THAT(store_->ApplyMembers(a_, "1",
+                                   {{"10", "workspace.admin", "Ann", "a@x"},
+                                    {"11", "workspace.regular", "Bo", "b@x"}},
+                                   Source::kHook, now_, false, 2),
+              IsOk());
+  claimed = store_->ClaimDirty(now_, absl::Seconds(30), 10);
+  ASSERT_THAT(claimed, IsOk());
+  ASSERT_EQ(claimed->size(), 1u);
+  ASSERT_THAT(store_->ApplyMembers(a_, "1", {}, Source::kHook, now_, true,
+                                   (*claimed)[0].gen),
+              IsOk());
+  EXPECT_THAT(
+      store_->ClaimDirty(now_ + absl::Minutes(1), absl::Seconds(30), 10),
+      IsOkAndHolds(::testing::IsEmpty()));
+
+  EXPECT_THAT(store_->ClaimPoll(a_, now_, absl::Minutes(5)),
+              IsOkAndHolds(true));
+  EXPECT_THAT(store_->ClaimPoll(a_, now_, absl::Minutes(5)),
+              IsOkAndHolds(false));
+  ASSERT_THAT(store_->FinishPoll(a_, now_ + absl::Minutes(5)), IsOk());
+  EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(1), absl::Minutes(5)),
+              IsOkAndHolds(false));
+  EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(5), absl::Minutes(5)),
+              IsOkAndHolds(true));
+
+  // Forgetting the account removes everything.
+  ASSERT_THAT(store_->Disable(a_), IsOk());
+  auto gone = store_->State(a_);
+  ASSERT_THAT(gone, IsOk());
+  EXPECT_FALSE(gone->has_value());
+  EXPECT_THAT(store_->ReadEvents(a_, 0, 10),
+              IsOkAndHolds(::testing::IsEmpty()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WatchStoreTest,
+                         ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace
+}  // namespace unified::watch
