@@ -75,6 +75,9 @@ ABSL_FLAG(std::string, hook_base_url, "",
 ABSL_FLAG(absl::Duration, watch_poll_interval, absl::Minutes(5),
           "How often WatchDirectory's reconciliation poll re-reads a watched "
           "account's workspaces and rosters.");
+ABSL_FLAG(int, max_watch_streams, 32,
+          "Open WatchDirectory streams served at once (each holds one of "
+          "--max_threads); more are refused with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(double, watch_poll_share, 0.2,
           "Fraction (0 to 1) of an account's hourly Podio rate limit the "
           "reconciliation poll may spend in any hour.");
@@ -322,7 +325,8 @@ int Run() {
 
   UserDirectoryService user_directory(&*tenants, &accounts, &connectors,
                                       &cursors, &budget);
-  user_directory.set_watch_engine(&watch_engine);
+  user_directory.set_watch_engine(&watch_engine,
+                                  absl::GetFlag(FLAGS_max_watch_streams));
   ProxyService proxy(&*tenants, &accounts, &connectors, &budget);
   IntegratedAccountsOptions accounts_options;
   accounts_options.state_ttl = absl::GetFlag(FLAGS_state_ttl);

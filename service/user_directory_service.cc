@@ -433,6 +433,17 @@ grpc::Status UserDirectoryService::WatchDirectory(
           absl::InvalidArgumentError("resume_token is not one we issued"),
           "INVALID_RESUME_TOKEN");
     }
+    struct Slot {
+      std::atomic<int>& n;
+      ~Slot() { --n; }
+    } slot{watch_streams_};
+    if (++watch_streams_ > max_watch_streams_) {
+      return WithErrorInfo(
+          absl::ResourceExhaustedError(
+              "this server has as many WatchDirectory streams open as it "
+              "serves; try another replica or later"),
+          "WATCH_STREAMS_EXHAUSTED");
+    }
     const watch::AccountRef account{call.tenant, call.account.id};
     RETURN_IF_ERROR(watch_->EnsureWatching(account, call.account, call.ctx));
     const std::function<bool()> cancelled = call.ctx.cancelled;

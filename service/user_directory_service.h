@@ -4,6 +4,8 @@
 #ifndef SERVICE_USER_DIRECTORY_SERVICE_H_
 #define SERVICE_USER_DIRECTORY_SERVICE_H_
 
+#include <atomic>
+
 #include "absl/status/statusor.h"
 #include "connectors/registry.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
@@ -77,8 +79,13 @@ class UserDirectoryService final : public v1::UserDirectory::Service {
       grpc::ServerWriter<v1::DirectoryEvent>* writer) override;
 
   // Enables WatchDirectory (FAILED_PRECONDITION, reason
-  // WATCH_NOT_CONFIGURED, without). Not owning.
-  void set_watch_engine(watch::WatchEngine* engine) { watch_ = engine; }
+  // WATCH_NOT_CONFIGURED, without), with at most `max_streams` open at once
+  // (RESOURCE_EXHAUSTED, reason WATCH_STREAMS_EXHAUSTED, beyond): each holds
+  // a server thread. Not owning.
+  void set_watch_engine(watch::WatchEngine* engine, int max_streams = 32) {
+    watch_ = engine;
+    max_watch_streams_ = max_streams;
+  }
 
  private:
   struct Call;
@@ -93,6 +100,8 @@ class UserDirectoryService final : public v1::UserDirectory::Service {
   const CursorCodec* const cursors_;
   RateBudget* const budget_;
   watch::WatchEngine* watch_ = nullptr;
+  int max_watch_streams_ = 32;
+  std::atomic<int> watch_streams_{0};
 };
 
 }  // namespace unified

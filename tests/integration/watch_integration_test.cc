@@ -118,6 +118,9 @@ class WatchTest : public ::testing::Test {
   void Start(const std::vector<std::string>& server_flags,
              const std::string& store = "") {
     DirectoryEnvOptions options;
+    // A raised limit (Podio's headers say so; the budget learns it), so the
+    // poll's share allows a poll every second or two.
+    options.extra_sim_flags = {"--rate_limit=100000"};
     options.data.users = 40;
     options.data.orgs = 1;
     options.data.spaces_per_org = 2;
@@ -500,9 +503,15 @@ TEST_F(WatchTest, AResumingClientMissesNothingAndSeesNothingTwice) {
 }
 
 TEST_F(WatchTest, InactiveHooksAreRecreatedAndDeletionRemovesThem) {
-  Start({"--hook_base_url=local", "--watch_poll_interval=1s"});
+  Start({"--hook_base_url=local", "--watch_poll_interval=1s",
+         "--max_watch_streams=1"});
   size_t snap = 0;
   std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
+  // One stream is all this server serves at once.
+  Watcher second(env_->channel(), Request());
+  grpc::Status refused = second.WaitDone();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ErrorInfoOf(refused).reason(), "WATCH_STREAMS_EXHAUSTED");
   const int per_account = 3 * static_cast<int>(workspaces_.size());
   ASSERT_EQ(ActiveHooks(), per_account);
   const SimHook victim = SimHooks()[0];
