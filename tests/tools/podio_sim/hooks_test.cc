@@ -131,6 +131,38 @@ TEST_F(HooksTest, VerifyHandshakeThenMembershipEventsInOrder) {
   EXPECT_EQ(Send("DELETE", absl::StrCat("/hook/", add), token_).status, 404);
 }
 
+TEST_F(HooksTest, DroppedDeliveriesAndDeactivatedHooks) {
+  Receiver receiver(200);
+  const int64_t hook = CreateHook(receiver.url(), "member.add");
+  Drain();
+  auto got = receiver.received();
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(Send("POST", absl::StrCat("/hook/", hook, "/verify/validate"),
+                 token_, absl::StrCat(R"({"code":")", got[0]["code"], R"("})"))
+                .status,
+            204);
+  // Dropping: the event is lost, the hook stays active.
+  sim_->hooks().SetDropEvents(true);
+  Send("POST", absl::StrCat("/space/", FirstSpace(), "/member/"), token_,
+       absl::StrCat(R"({"users":[)", Newcomer(), "]}"));
+  Drain();
+  EXPECT_EQ(receiver.received().size(), 1u);
+  EXPECT_EQ(sim_->hooks().dropped(), 1);
+  EXPECT_EQ(sim_->hooks().Get(hook)->status, "active");
+  sim_->hooks().SetDropEvents(false);
+  Send("POST", absl::StrCat("/space/", FirstSpace(), "/member/"), token_,
+       absl::StrCat(R"({"users":[)", Newcomer(), "]}"));
+  Drain();
+  EXPECT_EQ(receiver.received().size(), 2u);
+  // Deactivated (as after failed deliveries): Podio lists it inactive.
+  EXPECT_TRUE(sim_->hooks().Deactivate(hook));
+  EXPECT_FALSE(sim_->hooks().Deactivate(hook + 100));
+  rapidjson::Document list = ParseJson(
+      Get(absl::StrCat("/hook/space/", FirstSpace(), "/"), token_).body);
+  ASSERT_EQ(list.Size(), 1u);
+  EXPECT_EQ(std::string(list[0]["status"].GetString()), "inactive");
+}
+
 TEST_F(HooksTest, UnverifiedHooksGetNoEvents) {
   Receiver receiver(200);
   CreateHook(receiver.url(), "member.add");
