@@ -127,6 +127,7 @@ CREATE TABLE watch_dirty (
   gen BIGINT NOT NULL,
   marked_ms BIGINT NOT NULL,
   lease_ms BIGINT NOT NULL,
+  users TEXT NOT NULL,
   PRIMARY KEY (tenant, account_id, workspace_id)
 );
 CREATE TABLE watch_poll_calls (

@@ -131,10 +131,9 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::Begin(const AccountRef& a,
   return w;
 }
 
-absl::Status WatchEngine::ReconcileWorkspace(Work& w,
-                                             const std::string& workspace_id,
-                                             Source source, bool baseline,
-                                             int64_t dirty_gen) {
+absl::Status WatchEngine::ReconcileWorkspace(
+    Work& w, const std::string& workspace_id, Source source, bool baseline,
+    int64_t dirty_gen, const std::vector<std::string>& order) {
   std::vector<ObservedMember> members;
   UserFilter filter;
   filter.workspace_id = workspace_id;
@@ -152,7 +151,7 @@ absl::Status WatchEngine::ReconcileWorkspace(Work& w,
   ASSIGN_OR_RETURN(
       std::vector<StoredEvent> events,
       store_->ApplyMembers(w.account, workspace_id, members, source,
-                           clock_->Now(), baseline, dirty_gen));
+                           clock_->Now(), baseline, dirty_gen, order));
   Notify(w.account, events);
   return absl::OkStatus();
 }
@@ -174,7 +173,7 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
                                            clock_->Now(), baseline));
   Notify(w.account, events);
   for (const ObservedWorkspace& ws : visible) {
-    RETURN_IF_ERROR(ReconcileWorkspace(w, ws.id, source, baseline, 0));
+    RETURN_IF_ERROR(ReconcileWorkspace(w, ws.id, source, baseline, 0, {}));
     if (!options_.hook_base_url.empty()) {
       if (absl::Status s = EnsureHooks(w, ws.id); !s.ok()) {
         // The poll still covers the workspace; a budget refusal ends the
@@ -357,7 +356,7 @@ void WatchEngine::RunOnce() {
       }
       w->ctx = &w->own_ctx;
       if (absl::Status s = ReconcileWorkspace(*w, d.workspace_id, Source::kHook,
-                                              false, d.gen);
+                                              false, d.gen, d.users);
           !s.ok()) {
         Log(d.account, "hooked workspace", s);  // Retried after the lease.
       }
@@ -416,7 +415,8 @@ int WatchEngine::HandleDelivery(const std::string& secret,
     return 403;
   }
   if (absl::Status s =
-          store_->MarkDirty(hook.account, hook.workspace_id, clock_->Now());
+          store_->MarkDirty(hook.account, hook.workspace_id, clock_->Now(),
+                            d->user_id > 0 ? absl::StrCat(d->user_id) : "");
       !s.ok()) {
     Log(hook.account, "storing a hook delivery", s);
     return 503;  // Not stored: Podio tries again.

@@ -107,7 +107,8 @@ class WatchEngine {
   absl::Status Reconcile(Work& w, Source source, bool baseline);
   absl::Status ReconcileWorkspace(Work& w, const std::string& workspace_id,
                                   Source source, bool baseline,
-                                  int64_t dirty_gen);
+                                  int64_t dirty_gen,
+                                  const std::vector<std::string>& order);
   absl::Status EnsureHooks(Work& w, const std::string& workspace_id);
   absl::Status CreateHook(Work& w, const std::string& workspace_id,
                           const std::string& type);

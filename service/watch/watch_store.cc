@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "connectors/common/status_macros.h"
 
 namespace unified::watch {
@@ -256,7 +257,8 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyWorkspaces(
 absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
     const AccountRef& a, const std::string& workspace_id,
     const std::vector<ObservedMember>& members, Source source, absl::Time now,
-    bool baseline, int64_t clear_dirty_gen) {
+    bool baseline, int64_t clear_dirty_gen,
+    const std::vector<std::string>& order_hint) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   std::vector<StoredEvent> out;
   RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
@@ -292,6 +294,7 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
       stored[Text(r[0])] = {Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3])};
     }
     LogWriter log(conn, a, state->last_seq, source, now);
+    std::vector<StoredEvent> pending;
     auto event = [&](EventType type, const ObservedMember& m) {
       StoredEvent e;
       e.type = type;
@@ -335,7 +338,7 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
           StoredEvent e = event(EventType::kUserUpdated, m);
           e.workspace_id.clear();
           e.workspace_name.clear();
-          RETURN_IF_ERROR(log.Append(std::move(e)));
+          pending.push_back(std::move(e));
         }
       }
       auto it = stored.find(user_id);
@@ -349,7 +352,7 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
         if (!baseline) {
           StoredEvent e = event(EventType::kMemberAdded, m);
           e.role_id = m.role_id;
-          RETURN_IF_ERROR(log.Append(std::move(e)));
+          pending.push_back(std::move(e));
         }
       } else if (it->second.role_id != m.role_id) {
         RETURN_IF_ERROR(conn.Query("UPDATE watch_members SET role_id = $5 "
@@ -362,7 +365,7 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
           StoredEvent e = event(EventType::kRoleChanged, m);
           e.role_id = m.role_id;
           e.previous_role_id = it->second.role_id;
-          RETURN_IF_ERROR(log.Append(std::move(e)));
+          pending.push_back(std::move(e));
         }
       }
     }
@@ -377,9 +380,24 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
       if (!baseline) {
         StoredEvent e = event(EventType::kMemberRemoved, m);
         e.previous_role_id = m.role_id;
-        RETURN_IF_ERROR(log.Append(std::move(e)));
+        pending.push_back(std::move(e));
       }
     }
+    // Users a hook named come in the order their deliveries arrived (a read
+    // may see several changes at once); the others after them, by id.
+    std::map<std::string, size_t> rank;
+    for (const std::string& user : order_hint) {
+      rank.emplace(user, rank.size());
+    }
+    auto rank_of = [&](const StoredEvent& e) {
+      auto it = rank.find(e.user_id);
+      return it == rank.end() ? rank.size() : it->second;
+    };
+    std::stable_sort(pending.begin(), pending.end(),
+                     [&](const StoredEvent& x, const StoredEvent& y) {
+                       return rank_of(x) < rank_of(y);
+                     });
+    for (StoredEvent& e : pending) RETURN_IF_ERROR(log.Append(std::move(e)));
     RETURN_IF_ERROR(log.Finish());
     out = log.Take();
     return absl::OkStatus();
@@ -562,17 +580,19 @@ absl::Status WatchStore::DeleteHook(const std::string& secret_hash) {
 
 absl::Status WatchStore::MarkDirty(const AccountRef& a,
                                    const std::string& workspace_id,
-                                   absl::Time now) {
+                                   absl::Time now, const std::string& user_id) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   // A newer generation makes a worker that is reading the roster right now
   // read it again afterwards: the change may have come after its read.
   return c
       ->Query(
           "INSERT INTO watch_dirty (tenant, account_id, workspace_id, "
-          "gen, marked_ms, lease_ms) VALUES ($1, $2, $3, 1, $4, 0) ON "
-          "CONFLICT (tenant, account_id, workspace_id) DO UPDATE SET gen "
-          "= watch_dirty.gen + 1, lease_ms = 0",
-          {a.tenant, a.account_id, workspace_id, Ms(now)})
+          "gen, marked_ms, lease_ms, users) VALUES ($1, $2, $3, 1, $4, 0, "
+          "$5) ON CONFLICT (tenant, account_id, workspace_id) DO UPDATE SET "
+          "gen = watch_dirty.gen + 1, lease_ms = 0, users = CASE WHEN "
+          "LENGTH(watch_dirty.users) < 4000 THEN watch_dirty.users || ',' || "
+          "$5 ELSE watch_dirty.users END",
+          {a.tenant, a.account_id, workspace_id, Ms(now), user_id})
       .status();
 }
 
@@ -583,13 +603,17 @@ absl::StatusOr<std::vector<DirtyWorkspace>> WatchStore::ClaimDirty(
   RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(
         std::vector<SqlRow> rows,
-        c->Query(absl::StrCat("SELECT tenant, account_id, workspace_id, gen "
+        c->Query(absl::StrCat("SELECT tenant, account_id, workspace_id, gen, "
+                              "users "
                               "FROM watch_dirty WHERE lease_ms <= $1 ORDER BY "
                               "marked_ms LIMIT ",
                               std::max(1, limit), db_->dialect().for_update),
                  {Ms(now)}));
     for (const SqlRow& r : rows) {
-      DirtyWorkspace d{{Text(r[0]), Text(r[1])}, Text(r[2]), Int(r[3])};
+      DirtyWorkspace d{{Text(r[0]), Text(r[1])}, Text(r[2]), Int(r[3]), {}};
+      for (absl::string_view u : absl::StrSplit(Text(r[4]), ',')) {
+        if (!u.empty()) d.users.emplace_back(u);
+      }
       RETURN_IF_ERROR(c->Query("UPDATE watch_dirty SET lease_ms = $4 WHERE "
                                "tenant = $1 AND account_id = $2 AND "
                                "workspace_id = $3",

@@ -107,6 +107,8 @@ struct DirtyWorkspace {
   AccountRef account;
   std::string workspace_id;
   int64_t gen = 0;
+  // Users the deliveries named, in arrival order (bounded; may repeat).
+  std::vector<std::string> users;
 };
 
 // Thread-safe; every method is one transaction.
@@ -134,11 +136,14 @@ class WatchStore {
   // MEMBER_ADDED, ROLE_CHANGED, MEMBER_REMOVED, and USER_UPDATED when a
   // member's name or e-mail changed. Ignored (no events) when the workspace
   // is not stored, e.g. removed meanwhile. Clears the dirty mark of that
-  // generation when `clear_dirty_gen` > 0.
+  // generation when `clear_dirty_gen` > 0. Events of users in `order_hint`
+  // come first, in its order (hook deliveries' arrival); the rest by user
+  // id.
   absl::StatusOr<std::vector<StoredEvent>> ApplyMembers(
       const AccountRef& a, const std::string& workspace_id,
       const std::vector<ObservedMember>& members, Source source, absl::Time now,
-      bool baseline, int64_t clear_dirty_gen = 0);
+      bool baseline, int64_t clear_dirty_gen = 0,
+      const std::vector<std::string>& order_hint = {});
   absl::Status MarkBaselineDone(const AccountRef& a, absl::Time next_poll);
 
   absl::StatusOr<Snapshot> ReadSnapshot(const AccountRef& a);
@@ -159,9 +164,10 @@ class WatchStore {
   absl::StatusOr<std::vector<HookRow>> Hooks(const AccountRef& a);
   absl::Status DeleteHook(const std::string& secret_hash);
 
-  // A hook said the workspace changed: marks it (bumping its generation).
+  // A hook said the workspace changed (for `user_id`, "" when it did not
+  // say): marks it, bumping its generation and noting the user.
   absl::Status MarkDirty(const AccountRef& a, const std::string& workspace_id,
-                         absl::Time now);
+                         absl::Time now, const std::string& user_id = "");
   // Dirty workspaces not leased by another worker, leased to the caller
   // until now + lease, oldest mark first.
   absl::StatusOr<std::vector<DirtyWorkspace>> ClaimDirty(absl::Time now,

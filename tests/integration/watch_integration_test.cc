@@ -319,6 +319,26 @@ TEST_F(WatchTest, HookedChangesArriveInOrderExactlyOnceWithinASecond) {
         << description;
   }
 
+  // Two users added back to back, the higher id first: however many reads
+  // observe them, they are logged in the order the hooks announced them.
+  std::string first = outsiders_[1], second = outsiders_[2];
+  if (first.size() < second.size() ||
+      (first.size() == second.size() && first < second)) {
+    std::swap(first, second);
+  }
+  ASSERT_EQ(AddMember(ws, first), 200);
+  ASSERT_EQ(AddMember(ws, second), 200);
+  WaitForDeliveries();
+  events = w->WaitFor(expected + 2);
+  ASSERT_EQ(events.size(), expected + 2);
+  EXPECT_THAT(Describe(events, expected),
+              ::testing::ElementsAre(absl::StrCat("MEMBER_ADDED ", first, "@",
+                                                  ws, " workspace.regular<-"),
+                                     absl::StrCat("MEMBER_ADDED ", second, "@",
+                                                  ws, " workspace.regular<-")));
+  expected += 2;
+  seq += 2;
+
   // Podio delivering again (a retry) changes nothing; forged or malformed
   // deliveries are refused without effect.
   std::vector<SimHook> hooks = SimHooks();
@@ -355,13 +375,13 @@ TEST_F(WatchTest, HookedChangesArriveInOrderExactlyOnceWithinASecond) {
             403);
 
   // The next real change is the very next event: nothing came in between.
-  ASSERT_EQ(AddMember(ws, outsiders_[1], "light"), 200);
+  ASSERT_EQ(SetRole(ws, first, "light"), 204);
   WaitForDeliveries();
   events = w->WaitFor(expected + 1);
   ASSERT_EQ(events.size(), expected + 1);
   EXPECT_EQ(Describe(events.back()),
-            absl::StrCat("MEMBER_ADDED ", outsiders_[1], "@", ws,
-                         " workspace.light<-"));
+            absl::StrCat("ROLE_CHANGED ", first, "@", ws,
+                         " workspace.light<-workspace.regular"));
   EXPECT_EQ(events.back().sequence(), seq + 1);
   // No token, code or hook secret in the server's log.
   std::ifstream in(env_->log_path());

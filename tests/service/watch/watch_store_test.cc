@@ -107,6 +107,29 @@ TEST_P(WatchStoreTest, EachChangeIsLoggedOnceInSequence) {
   EXPECT_EQ((*tail)[0].seq, 3);
 }
 
+TEST_P(WatchStoreTest, UsersNamedByHooksComeInDeliveryOrder) {
+  // One read found three changes; hooks named 12, then 10.
+  auto events =
+      store_->ApplyMembers(a_, "1",
+                           {{"11", "workspace.admin", "Bo", "b@x"},
+                            {"12", "workspace.light", "Cy", "c@x"},
+                            {"13", "workspace.light", "Di", "d@x"}},
+                           Source::kHook, now_, false, 0, {"12", "10", "12"});
+  ASSERT_THAT(events, IsOk());
+  EXPECT_THAT(
+      Describe(*events),
+      ElementsAre("1 12@1 workspace.light<- Cy", "2 10@1 <-workspace.admin Ann",
+                  "3 11@1 workspace.admin<-workspace.regular Bo",
+                  "1 13@1 workspace.light<- Di"));
+  // The dirty mark keeps the users deliveries named, in order.
+  ASSERT_THAT(store_->MarkDirty(a_, "2", now_, "13"), IsOk());
+  ASSERT_THAT(store_->MarkDirty(a_, "2", now_, "11"), IsOk());
+  auto claimed = store_->ClaimDirty(now_, absl::Seconds(30), 10);
+  ASSERT_THAT(claimed, IsOk());
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_THAT((*claimed)[0].users, ElementsAre("13", "11"));
+}
+
 TEST_P(WatchStoreTest, WorkspacesAddedAndRemoved) {
   auto events = store_->ApplyWorkspaces(a_, {{"2", "Two"}, {"3", "Three"}},
                                         Source::kPoll, now_, false);
