@@ -276,6 +276,15 @@ absl::Status WatchEngine::EnsureWatching(const AccountRef& a,
 absl::Status WatchEngine::Unwatch(const AccountRef& a) {
   ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->State(a));
   if (!state) return absl::OkStatus();
+  // No poll may run meanwhile (it could register a hook after the list
+  // below was read): wait for one in flight to end, within reason.
+  const absl::Time give_up = clock_->Now() + absl::Seconds(30);
+  while (true) {
+    ASSIGN_OR_RETURN(bool taken, store_->TakePollLease(a, clock_->Now(),
+                                                       options_.poll_lease));
+    if (taken || clock_->Now() >= give_up) break;
+    clock_->SleepUntil(clock_->Now() + absl::Milliseconds(50), nullptr);
+  }
   ASSIGN_OR_RETURN(std::vector<HookRow> hooks, store_->Hooks(a));
   if (!hooks.empty()) {
     absl::StatusOr<Work> w = Begin(a, Priority::kInteractive);

@@ -640,6 +640,19 @@ absl::StatusOr<bool> WatchStore::ClaimPoll(const AccountRef& a, absl::Time now,
   return !rows.empty();
 }
 
+absl::StatusOr<bool> WatchStore::TakePollLease(const AccountRef& a,
+                                               absl::Time now,
+                                               absl::Duration lease) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query("UPDATE watch_accounts SET poll_lease_ms = $4 WHERE tenant = "
+               "$1 AND account_id = $2 AND poll_lease_ms <= $3 RETURNING "
+               "account_id",
+               {a.tenant, a.account_id, Ms(now), Ms(now + lease)}));
+  return !rows.empty();
+}
+
 absl::Status WatchStore::FinishPoll(const AccountRef& a, absl::Time next_poll) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   return c

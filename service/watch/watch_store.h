@@ -178,6 +178,10 @@ class WatchStore {
   absl::StatusOr<bool> ClaimPoll(const AccountRef& a, absl::Time now,
                                  absl::Duration lease);
   absl::Status FinishPoll(const AccountRef& a, absl::Time next_poll);
+  // Takes the poll's lease whether or not a poll is due (false while a poll
+  // holds it), so that no poll runs, e.g. while the account is unwatched.
+  absl::StatusOr<bool> TakePollLease(const AccountRef& a, absl::Time now,
+                                     absl::Duration lease);
   // The poll's provider calls: counted since `since`, and one recorded.
   absl::StatusOr<int64_t> PollCallsSince(const AccountRef& a, absl::Time since);
   absl::Status RecordPollCall(const AccountRef& a, absl::Time at,

@@ -207,6 +207,16 @@ TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
               IsOkAndHolds(false));
   EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(5), absl::Minutes(5)),
               IsOkAndHolds(true));
+  // Unwatching takes the lease only once the poll holding it is done.
+  EXPECT_THAT(
+      store_->TakePollLease(a_, now_ + absl::Minutes(6), absl::Minutes(5)),
+      IsOkAndHolds(false));
+  ASSERT_THAT(store_->FinishPoll(a_, now_ + absl::Minutes(6)), IsOk());
+  EXPECT_THAT(
+      store_->TakePollLease(a_, now_ + absl::Minutes(6), absl::Minutes(5)),
+      IsOkAndHolds(true));
+  EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(7), absl::Minutes(5)),
+              IsOkAndHolds(false));
 
   // Forgetting the account removes everything.
   ASSERT_THAT(store_->Disable(a_), IsOk());
