@@ -1,5 +1,6 @@
 // Links the demo account, reads who it is, lists workspaces, streams every
-// user, and shows a rich error's details, against a running server.
+// user, takes a WatchDirectory snapshot, and shows a rich error's details,
+// against a running server.
 //
 //   node example.js --address=127.0.0.1:50051 --api_key=uk_... \
 //       [--username=demo@example.com --password=demo-password]
@@ -59,6 +60,26 @@ async function main() {
     users += page.result.length;
   }
   console.log(`streamed users: ${users} in ${pages} pages`);
+
+  // Watching: the snapshot first (the roster as events), then live changes;
+  // a real consumer keeps reading and stores each event's resume_token.
+  const watch = client.stream(client.directory, 'WatchDirectory',
+                              {integrated_account_id: account.id,
+                               include_snapshot: true});
+  watch.on('error', () => {});  // Our own cancel below ends it.
+  const kinds = {};
+  let token = '';
+  for await (const event of watch) {
+    kinds[event.type] = (kinds[event.type] || 0) + 1;
+    if (event.type === 'SNAPSHOT_COMPLETE') {
+      token = event.resume_token;
+      break;
+    }
+  }
+  watch.cancel();
+  console.log(`watch snapshot: ${kinds.WORKSPACE_ADDED || 0} workspaces, ` +
+              `${kinds.MEMBER_ADDED || 0} members, ` +
+              `resume token ${token.slice(0, 8)}...`);
 
   try {
     await client.call(client.directory, 'ListUsers',

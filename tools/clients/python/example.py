@@ -1,5 +1,6 @@
 """Links the demo account, reads who it is, lists workspaces, streams every
-user, and shows a rich error's details, against a running server.
+user, takes a WatchDirectory snapshot, and shows a rich error's details,
+against a running server.
 
   python3 example.py --address 127.0.0.1:50051 --api_key uk_... \\
       --username demo@example.com --password demo-password
@@ -64,6 +65,25 @@ def main():
         pages += 1
         users += len(page.result)
     print("streamed users: %d in %d pages" % (users, pages))
+
+    # Watching: the snapshot first (the roster as events), then live changes;
+    # a real consumer keeps reading and stores each event's resume_token.
+    watch = client.stream(
+        client.directory.WatchDirectory,
+        user_directory_pb2.WatchDirectoryRequest(
+            integrated_account_id=account.id, include_snapshot=True))
+    kinds = {}
+    token = ""
+    for event in watch:
+        kinds[event.type] = kinds.get(event.type, 0) + 1
+        if event.type == user_directory_pb2.DirectoryEvent.SNAPSHOT_COMPLETE:
+            token = event.resume_token
+            break
+    watch.cancel()
+    event_type = user_directory_pb2.DirectoryEvent
+    print("watch snapshot: %d workspaces, %d members, resume token %s..." %
+          (kinds.get(event_type.WORKSPACE_ADDED, 0),
+           kinds.get(event_type.MEMBER_ADDED, 0), token[:8]))
 
     try:
         client.call(client.directory.ListUsers,
