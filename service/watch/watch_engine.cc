@@ -367,7 +367,13 @@ void WatchEngine::RunOnce() {
       if (absl::Status s = ReconcileWorkspace(*w, d.workspace_id, Source::kHook,
                                               false, d.gen, d.users);
           !s.ok()) {
-        Log(d.account, "hooked workspace", s);  // Retried after the lease.
+        Log(d.account, "hooked workspace", s);
+        // Gone or forbidden: the poll settles the workspace (removes it, or
+        // keeps trying within its share); others are retried after the
+        // lease.
+        if (absl::IsNotFound(s) || absl::IsPermissionDenied(s)) {
+          (void)store_->ClearDirty(d.account, d.workspace_id, d.gen);
+        }
       }
     }
   }

@@ -627,6 +627,18 @@ absl::StatusOr<std::vector<DirtyWorkspace>> WatchStore::ClaimDirty(
   return out;
 }
 
+absl::Status WatchStore::ClearDirty(const AccountRef& a,
+                                    const std::string& workspace_id,
+                                    int64_t gen) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query(
+          "DELETE FROM watch_dirty WHERE tenant = $1 AND account_id = $2 "
+          "AND workspace_id = $3 AND gen = $4",
+          {a.tenant, a.account_id, workspace_id, absl::StrCat(gen)})
+      .status();
+}
+
 absl::StatusOr<bool> WatchStore::ClaimPoll(const AccountRef& a, absl::Time now,
                                            absl::Duration lease) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());

@@ -174,6 +174,10 @@ class WatchStore {
                                                          absl::Duration lease,
                                                          int limit);
 
+  // Drops the dirty mark of generation `gen` (a later mark stays).
+  absl::Status ClearDirty(const AccountRef& a, const std::string& workspace_id,
+                          int64_t gen);
+
   // Leases the account's poll when due (next_poll <= now) and not leased.
   absl::StatusOr<bool> ClaimPoll(const AccountRef& a, absl::Time now,
                                  absl::Duration lease);

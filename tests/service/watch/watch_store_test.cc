@@ -197,6 +197,16 @@ TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
   EXPECT_THAT(
       store_->ClaimDirty(now_ + absl::Minutes(1), absl::Seconds(30), 10),
       IsOkAndHolds(::testing::IsEmpty()));
+  // A mark dropped by generation (a workspace gone or forbidden).
+  ASSERT_THAT(store_->MarkDirty(a_, "2", now_), IsOk());
+  ASSERT_THAT(store_->ClearDirty(a_, "2", 7), IsOk());  // Not its generation.
+  claimed = store_->ClaimDirty(now_ + absl::Minutes(1), absl::Seconds(30), 10);
+  ASSERT_THAT(claimed, IsOk());
+  ASSERT_EQ(claimed->size(), 1u);
+  ASSERT_THAT(store_->ClearDirty(a_, "2", (*claimed)[0].gen), IsOk());
+  EXPECT_THAT(
+      store_->ClaimDirty(now_ + absl::Minutes(5), absl::Seconds(30), 10),
+      IsOkAndHolds(::testing::IsEmpty()));
 
   EXPECT_THAT(store_->ClaimPoll(a_, now_, absl::Minutes(5)),
               IsOkAndHolds(true));
