@@ -10,6 +10,7 @@
 #include "connectors/common/json.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/podio/mappers.h"
+#include "connectors/podio/podio_errors.h"
 #include "connectors/podio/page_token.pb.h"
 
 namespace unified::podio {
@@ -36,16 +37,6 @@ std::string EncodeToken(PodioPageToken token, absl::string_view kind) {
   token.set_version(kTokenVersion);
   token.set_kind(std::string(kind));
   return token.SerializeAsString();
-}
-
-// A decimal id from the API; INVALID_ARGUMENT otherwise.
-absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what) {
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(id, &value) || value <= 0) {
-    return BadArgument(absl::StrCat(what, " must be a positive decimal id"),
-                       "INVALID_ID");
-  }
-  return value;
 }
 
 // Percent-encodes a query value.

@@ -118,4 +118,14 @@ bool IsRetryable(const absl::Status& status) {
   return status.code() == absl::StatusCode::kUnavailable;
 }
 
+absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(id, &value) || value <= 0) {
+    return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(
+                             what, " must be a positive decimal id")),
+                         "INVALID_ID");
+  }
+  return value;
+}
+
 }  // namespace unified::podio

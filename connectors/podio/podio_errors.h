@@ -3,10 +3,12 @@
 #ifndef CONNECTORS_PODIO_PODIO_ERRORS_H_
 #define CONNECTORS_PODIO_PODIO_ERRORS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -41,6 +43,10 @@ std::optional<absl::Duration> ParseRateLimitWait(absl::string_view description);
 //   other UNKNOWN         UPSTREAM_ERROR
 // Every one carries ErrorInfo metadata upstream_status and upstream_error.
 absl::Status StatusForHttpError(int http_status, absl::string_view body);
+
+// A positive decimal Podio id given to the connector (`what` names it in the
+// message); INVALID_ARGUMENT (reason INVALID_ID) otherwise.
+absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what);
 
 // Whether a failed attempt may be retried (5xx and transport errors).
 bool IsRetryable(const absl::Status& status);

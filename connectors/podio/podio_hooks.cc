@@ -3,9 +3,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "connectors/common/json.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/podio/podio_errors.h"
-#include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -13,7 +13,6 @@ namespace unified::podio {
 namespace {
 
 constexpr size_t kMaxDelivery = 64 * 1024;
-constexpr unsigned kParseFlags = rapidjson::kParseStopWhenDoneFlag;
 
 absl::StatusOr<HttpResponse> Send(DirectoryConnector& connector,
                                   CallContext& ctx, const std::string& method,
@@ -47,15 +46,6 @@ std::string JsonObject(
   return buffer.GetString();
 }
 
-bool ValidId(const std::string& id) {
-  int64_t n = 0;
-  return absl::SimpleAtoi(id, &n) && n > 0 && absl::StrCat(n) == id;
-}
-
-absl::Status BadId() {
-  return absl::InvalidArgumentError("a Podio id must be a positive integer");
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -86,36 +76,29 @@ bool FormDecode(absl::string_view in, std::string* out) {
 }  // namespace
 
 absl::StatusOr<int64_t> ParseCreatedHook(absl::string_view json) {
-  rapidjson::Document d;
-  if (d.Parse<kParseFlags>(json.data(), json.size()).HasParseError() ||
-      !d.IsObject() || !d.HasMember("hook_id") || !d["hook_id"].IsInt64() ||
-      d["hook_id"].GetInt64() <= 0) {
+  absl::StatusOr<rapidjson::Document> d = json::Parse(json);
+  std::optional<int64_t> id;
+  if (d.ok()) id = json::Int64(*d, "hook_id");
+  if (!id || *id <= 0) {
     return absl::InternalError("Podio's hook answer has no hook_id");
   }
-  return d["hook_id"].GetInt64();
+  return *id;
 }
 
 absl::StatusOr<std::vector<HookInfo>> ParseHookList(absl::string_view json) {
-  rapidjson::Document d;
-  if (d.Parse<kParseFlags>(json.data(), json.size()).HasParseError() ||
-      !d.IsArray()) {
+  absl::StatusOr<rapidjson::Document> d = json::Parse(json);
+  if (!d.ok() || !d->IsArray()) {
     return absl::InternalError("Podio's hook list is not an array");
   }
   std::vector<HookInfo> out;
-  for (const auto& h : d.GetArray()) {
-    if (!h.IsObject() || !h.HasMember("hook_id") || !h["hook_id"].IsInt64()) {
-      continue;  // Unreadable entries are skipped, not trusted.
-    }
+  for (const rapidjson::Value& h : d->GetArray()) {
+    std::optional<int64_t> id = json::Int64(h, "hook_id");
+    if (!id) continue;  // Unreadable entries are skipped, not trusted.
     HookInfo info;
-    info.hook_id = h["hook_id"].GetInt64();
-    auto text = [&](const char* key) {
-      return h.HasMember(key) && h[key].IsString()
-                 ? std::string(h[key].GetString(), h[key].GetStringLength())
-                 : std::string();
-    };
-    info.status = text("status");
-    info.type = text("type");
-    info.url = text("url");
+    info.hook_id = *id;
+    info.status = json::StringOr(h, "status");
+    info.type = json::StringOr(h, "type");
+    info.url = json::StringOr(h, "url");
     out.push_back(std::move(info));
   }
   return out;
@@ -164,10 +147,11 @@ absl::StatusOr<int64_t> CreateSpaceHook(DirectoryConnector& connector,
                                         const std::string& space_id,
                                         const std::string& url,
                                         const std::string& type) {
-  if (!ValidId(space_id)) return BadId();
+  // Paths are built from the parsed number, never from the text.
+  ASSIGN_OR_RETURN(int64_t id, ParseId(space_id, "space_id"));
   ASSIGN_OR_RETURN(
       HttpResponse r,
-      Send(connector, ctx, "POST", absl::StrCat("/hook/space/", space_id, "/"),
+      Send(connector, ctx, "POST", absl::StrCat("/hook/space/", id, "/"),
            JsonObject({{"url", url}, {"type", type}})));
   return ParseCreatedHook(r.body);
 }
@@ -175,28 +159,27 @@ absl::StatusOr<int64_t> CreateSpaceHook(DirectoryConnector& connector,
 absl::StatusOr<std::vector<HookInfo>> ListSpaceHooks(
     DirectoryConnector& connector, CallContext& ctx,
     const std::string& space_id) {
-  if (!ValidId(space_id)) return BadId();
-  ASSIGN_OR_RETURN(HttpResponse r,
-                   Send(connector, ctx, "GET",
-                        absl::StrCat("/hook/space/", space_id, "/"), ""));
+  ASSIGN_OR_RETURN(int64_t id, ParseId(space_id, "space_id"));
+  ASSIGN_OR_RETURN(
+      HttpResponse r,
+      Send(connector, ctx, "GET", absl::StrCat("/hook/space/", id, "/"), ""));
   return ParseHookList(r.body);
 }
 
 absl::Status ValidateHook(DirectoryConnector& connector, CallContext& ctx,
                           const std::string& hook_id, const std::string& code) {
-  if (!ValidId(hook_id)) return BadId();
+  ASSIGN_OR_RETURN(int64_t id, ParseId(hook_id, "hook_id"));
   return Send(connector, ctx, "POST",
-              absl::StrCat("/hook/", hook_id, "/verify/validate"),
+              absl::StrCat("/hook/", id, "/verify/validate"),
               JsonObject({{"code", code}}))
       .status();
 }
 
 absl::Status DeleteHook(DirectoryConnector& connector, CallContext& ctx,
                         const std::string& hook_id) {
-  if (!ValidId(hook_id)) return BadId();
+  ASSIGN_OR_RETURN(int64_t id, ParseId(hook_id, "hook_id"));
   absl::Status s =
-      Send(connector, ctx, "DELETE", absl::StrCat("/hook/", hook_id), "")
-          .status();
+      Send(connector, ctx, "DELETE", absl::StrCat("/hook/", id), "").status();
   return absl::IsNotFound(s) ? absl::OkStatus() : s;
 }
 
