@@ -147,14 +147,6 @@ constexpr char kColumns[] =
     "link_method, access_expires_ms, created_ms, updated_ms, version, "
     "access_token, refresh_token";
 
-std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
-
-absl::Time FromMs(const std::optional<std::string>& text) {
-  int64_t ms = 0;
-  if (text) (void)absl::SimpleAtoi(*text, &ms);
-  return absl::FromUnixMillis(ms);
-}
-
 const char* StatusText(AccountStatus status) {
   return status == AccountStatus::kActive ? "active" : "needs_reauth";
 }
@@ -173,9 +165,9 @@ absl::StatusOr<AccountRecord> FromRow(const SqlRow& row) {
   r.ref_id = text(6);
   r.scope = text(7);
   r.link_method = text(8);
-  r.access_expires_at = FromMs(row[9]);
-  r.created_at = FromMs(row[10]);
-  r.updated_at = FromMs(row[11]);
+  r.access_expires_at = SqlTime(row[9]);
+  r.created_at = SqlTime(row[10]);
+  r.updated_at = SqlTime(row[11]);
   (void)absl::SimpleAtoi(text(12), &r.version);
   r.sealed_access_token = text(13);
   r.sealed_refresh_token = text(14);
@@ -192,9 +184,9 @@ std::vector<std::string> Values(const AccountRecord& r) {
           r.ref_id,
           r.scope,
           r.link_method,
-          Ms(r.access_expires_at),
-          Ms(r.created_at),
-          Ms(r.updated_at),
+          SqlMillis(r.access_expires_at),
+          SqlMillis(r.created_at),
+          SqlMillis(r.updated_at),
           absl::StrCat(r.version),
           r.sealed_access_token,
           r.sealed_refresh_token};
@@ -264,7 +256,7 @@ absl::Status CredentialStore::Migrate() {
       }
       RETURN_IF_ERROR(c->Query("INSERT INTO schema_migrations (version, "
                                "applied_ms) VALUES ($1, $2)",
-                               {absl::StrCat(v), Ms(absl::Now())})
+                               {absl::StrCat(v), SqlMillis(absl::Now())})
                           .status());
     }
     return absl::OkStatus();
@@ -380,12 +372,12 @@ absl::Status CredentialStore::WithLockedAccount(const std::string& tenant,
 absl::Status CredentialStore::ConsumeOnce(const std::string& nonce,
                                           absl::Time expires, absl::Time now) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  RETURN_IF_ERROR(
-      c->Query("DELETE FROM consumed_states WHERE expires_ms < $1", {Ms(now)})
-          .status());
+  RETURN_IF_ERROR(c->Query("DELETE FROM consumed_states WHERE expires_ms < $1",
+                           {SqlMillis(now)})
+                      .status());
   return c
       ->Query("INSERT INTO consumed_states (nonce, expires_ms) VALUES ($1, $2)",
-              {nonce, Ms(expires)})
+              {nonce, SqlMillis(expires)})
       .status();
 }
 

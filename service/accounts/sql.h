@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -66,6 +68,23 @@ class SqlDatabase {
  protected:
   virtual void Release(std::unique_ptr<SqlConnection> connection) = 0;
 };
+
+// Values as the stores keep them: times are Unix milliseconds in decimal
+// text; a NULL or unreadable column reads as 0, the epoch, or "".
+inline std::string SqlMillis(absl::Time t) {
+  return absl::StrCat(absl::ToUnixMillis(t));
+}
+inline int64_t SqlInt(const std::optional<std::string>& value) {
+  int64_t n = 0;
+  if (value) (void)absl::SimpleAtoi(*value, &n);
+  return n;
+}
+inline absl::Time SqlTime(const std::optional<std::string>& value) {
+  return absl::FromUnixMillis(SqlInt(value));
+}
+inline std::string SqlText(const std::optional<std::string>& value) {
+  return value.value_or("");
+}
 
 // Runs `body` in a transaction on `c` that holds the write locks it takes
 // (waiting at most `lock_timeout` for one); commits when `body` succeeds,

@@ -12,14 +12,6 @@ namespace {
 
 constexpr absl::Duration kLockTimeout = absl::Seconds(5);
 
-std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
-
-int64_t Int(const std::optional<std::string>& text) {
-  int64_t v = 0;
-  if (text) (void)absl::SimpleAtoi(*text, &v);
-  return v;
-}
-
 class SqlRateLedger final : public RateLedger {
  public:
   SqlRateLedger(SqlDatabase* db, RateBudgetOptions options)
@@ -96,7 +88,7 @@ class SqlRateLedger final : public RateLedger {
           .Query(
               "UPDATE rate_identities SET blocked_until_ms = $2, "
               "consecutive_blocks = $3 WHERE identity = $1",
-              {key, Ms(until), absl::StrCat(blocks)})
+              {key, SqlMillis(until), absl::StrCat(blocks)})
           .status();
     });
   }
@@ -156,15 +148,15 @@ class SqlRateLedger final : public RateLedger {
                    {key}));
       if (rows.empty()) return absl::InternalError("rate identity vanished");
       Row row;
-      row.limit_normal = Int(rows[0][0]);
-      row.limit_restricted = Int(rows[0][1]);
-      const int64_t blocked = Int(rows[0][2]);
+      row.limit_normal = SqlInt(rows[0][0]);
+      row.limit_restricted = SqlInt(rows[0][1]);
+      const int64_t blocked = SqlInt(rows[0][2]);
       row.blocked_until =
           blocked > 0 ? absl::FromUnixMillis(blocked) : absl::InfinitePast();
-      row.consecutive_blocks = Int(rows[0][3]);
+      row.consecutive_blocks = SqlInt(rows[0][3]);
       RETURN_IF_ERROR(c->Query("DELETE FROM rate_calls WHERE identity = $1 "
                                "AND at_ms <= $2",
-                               {key, Ms(now - options_.window)})
+                               {key, SqlMillis(now - options_.window)})
                           .status());
       return body(*c.operator->(), row);
     });
@@ -176,7 +168,7 @@ class SqlRateLedger final : public RateLedger {
                      c.Query("SELECT COUNT(*) FROM rate_calls WHERE identity "
                              "= $1 AND class = $2",
                              {key, absl::StrCat(static_cast<int>(cls))}));
-    return rows.empty() ? 0 : Int(rows[0][0]);
+    return rows.empty() ? 0 : SqlInt(rows[0][0]);
   }
 
   absl::StatusOr<std::optional<absl::Time>> Full(SqlConnection& c,
@@ -190,7 +182,7 @@ class SqlRateLedger final : public RateLedger {
                 "= $2 ORDER BY at_ms LIMIT 1 OFFSET $3",
                 {key, absl::StrCat(static_cast<int>(cls)),
                  absl::StrCat(std::max<int64_t>(0, count - limit))}));
-    const int64_t oldest = rows.empty() ? 0 : Int(rows[0][0]);
+    const int64_t oldest = rows.empty() ? 0 : SqlInt(rows[0][0]);
     return std::optional<absl::Time>(absl::FromUnixMillis(oldest) +
                                      options_.window);
   }
@@ -201,7 +193,7 @@ class SqlRateLedger final : public RateLedger {
       RETURN_IF_ERROR(
           c.Query("INSERT INTO rate_calls (identity, class, "
                   "at_ms) VALUES ($1, $2, $3)",
-                  {key, absl::StrCat(static_cast<int>(cls)), Ms(now)})
+                  {key, absl::StrCat(static_cast<int>(cls)), SqlMillis(now)})
               .status());
     }
     return absl::OkStatus();

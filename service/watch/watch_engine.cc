@@ -67,8 +67,9 @@ struct WatchEngine::Work {
   AccountRef account;
   ResolvedAccount resolved;
   DirectoryConnector* connector = nullptr;
-  CallContext* ctx = nullptr;
-  CallContext own_ctx;
+  // The provider calls' context: the engine's own (background work), or a
+  // copy of the caller's (the baseline taken in WatchDirectory).
+  CallContext ctx;
 };
 
 WatchEngine::WatchEngine(WatchStore* store, AccountResolver* accounts,
@@ -116,18 +117,26 @@ void WatchEngine::Loop() {
 
 absl::StatusOr<WatchEngine::Work> WatchEngine::Begin(const AccountRef& a,
                                                      Priority priority) {
+  ASSIGN_OR_RETURN(ResolvedAccount resolved,
+                   accounts_->Resolve(a.tenant, a.account_id));
+  return WorkFor(a, std::move(resolved), priority);
+}
+
+absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
+                                                       ResolvedAccount resolved,
+                                                       Priority priority) {
   Work w;
   w.account = a;
-  ASSIGN_OR_RETURN(w.resolved, accounts_->Resolve(a.tenant, a.account_id));
+  w.resolved = std::move(resolved);
   w.connector = connectors_->Find(w.resolved.provider);
   if (w.connector == nullptr) {
     return absl::FailedPreconditionError("no connector for the account");
   }
-  w.own_ctx.deadline = clock_->Now() + options_.work_deadline;
-  w.own_ctx.budget = budget_;
-  w.own_ctx.budget_key = w.resolved.budget_key;
-  w.own_ctx.priority = priority;
-  w.own_ctx.tokens = w.resolved.tokens.get();
+  w.ctx.deadline = clock_->Now() + options_.work_deadline;
+  w.ctx.budget = budget_;
+  w.ctx.budget_key = w.resolved.budget_key;
+  w.ctx.priority = priority;
+  w.ctx.tokens = w.resolved.tokens.get();  // Stable: the source is shared.
   return w;
 }
 
@@ -141,7 +150,7 @@ absl::Status WatchEngine::ReconcileWorkspace(
   page.limit = options_.page_limit;
   do {
     ASSIGN_OR_RETURN(Page<v1::User> users,
-                     w.connector->ListUsers(*w.ctx, filter, page));
+                     w.connector->ListUsers(w.ctx, filter, page));
     for (const v1::User& u : users.items) {
       members.push_back(
           {u.id(), WorkspaceRole(u, workspace_id), u.name(), PrimaryEmail(u)});
@@ -162,7 +171,7 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
   page.limit = options_.page_limit;
   do {
     ASSIGN_OR_RETURN(Page<v1::Workspace> spaces,
-                     w.connector->ListWorkspaces(*w.ctx, "", page));
+                     w.connector->ListWorkspaces(w.ctx, "", page));
     for (const v1::Workspace& s : spaces.items) {
       visible.push_back({s.id(), s.name()});
     }
@@ -202,7 +211,7 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
   // answer with the id does.
   RETURN_IF_ERROR(store_->PutHook(row));
   absl::StatusOr<int64_t> id = podio::CreateSpaceHook(
-      *w.connector, *w.ctx, workspace_id,
+      *w.connector, w.ctx, workspace_id,
       absl::StrCat(options_.hook_base_url, "/podio/hooks/", secret), type);
   if (!id.ok()) {
     (void)store_->DeleteHook(row.secret_hash);
@@ -221,7 +230,7 @@ absl::Status WatchEngine::EnsureHooks(Work& w,
   std::map<std::string, std::string> status;  // hook id -> Podio's status
   if (!mine.empty()) {
     ASSIGN_OR_RETURN(std::vector<podio::HookInfo> listed,
-                     podio::ListSpaceHooks(*w.connector, *w.ctx, workspace_id));
+                     podio::ListSpaceHooks(*w.connector, w.ctx, workspace_id));
     for (const podio::HookInfo& h : listed) {
       status[absl::StrCat(h.hook_id)] = h.status;
     }
@@ -239,7 +248,7 @@ absl::Status WatchEngine::EnsureHooks(Work& w,
       // Inactive (deliveries failed), lost by Podio, or never confirmed:
       // replace it.
       if (it != status.end()) {
-        RETURN_IF_ERROR(podio::DeleteHook(*w.connector, *w.ctx, h.hook_id));
+        RETURN_IF_ERROR(podio::DeleteHook(*w.connector, w.ctx, h.hook_id));
       }
       RETURN_IF_ERROR(store_->DeleteHook(h.secret_hash));
     }
@@ -261,14 +270,8 @@ absl::Status WatchEngine::EnsureWatching(const AccountRef& a,
   absl::MutexLock lock(account_mu.get());
   ASSIGN_OR_RETURN(WatchState state, store_->Enable(a, clock_->Now()));
   if (state.baseline_done) return absl::OkStatus();
-  Work w;
-  w.account = a;
-  w.resolved = account;
-  w.connector = connectors_->Find(account.provider);
-  if (w.connector == nullptr) {
-    return absl::FailedPreconditionError("no connector for the account");
-  }
-  w.ctx = &ctx;
+  ASSIGN_OR_RETURN(Work w, WorkFor(a, account, ctx.priority));
+  w.ctx = ctx;  // The caller's deadline, cancellation and budget.
   RETURN_IF_ERROR(Reconcile(w, Source::kPoll, /*baseline=*/true));
   return store_->MarkBaselineDone(a, clock_->Now() + options_.poll_interval);
 }
@@ -290,10 +293,9 @@ absl::Status WatchEngine::Unwatch(const AccountRef& a) {
     absl::StatusOr<Work> w = Begin(a, Priority::kInteractive);
     for (const HookRow& h : hooks) {
       if (!w.ok()) break;
-      w->ctx = &w->own_ctx;
       if (!h.hook_id.empty()) {
         if (absl::Status s =
-                podio::DeleteHook(*w->connector, *w->ctx, h.hook_id);
+                podio::DeleteHook(*w->connector, w->ctx, h.hook_id);
             !s.ok()) {
           Log(a, "removing a hook", s);  // Podio disables it after failures.
         }
@@ -313,13 +315,12 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
     (void)store_->FinishPoll(a, now + options_.poll_interval);
     return w.status();
   }
-  w->ctx = &w->own_ctx;
   // The poll's share of the hour: counted in the store (replicas share it),
   // against the limit the budget learned from Podio's headers.
   auto share = std::make_shared<int64_t>(0);
   auto calls = std::make_shared<int64_t>(0);
-  w->own_ctx.admit = [this, a, share, calls,
-                      key = w->resolved.budget_key]() -> absl::Status {
+  w->ctx.admit = [this, a, share, calls,
+                  key = w->resolved.budget_key]() -> absl::Status {
     const absl::Time t = clock_->Now();
     int64_t limit = 0;
     if (absl::StatusOr<BudgetState> b = budget_->State(key); b.ok()) {
@@ -363,7 +364,6 @@ void WatchEngine::RunOnce() {
         if (absl::IsNotFound(w.status())) (void)store_->Disable(d.account);
         continue;
       }
-      w->ctx = &w->own_ctx;
       if (absl::Status s = ReconcileWorkspace(*w, d.workspace_id, Source::kHook,
                                               false, d.gen, d.users);
           !s.ok()) {
@@ -377,9 +377,11 @@ void WatchEngine::RunOnce() {
       }
     }
   }
-  absl::StatusOr<std::vector<AccountRef>> watched = store_->Watched();
-  if (!watched.ok()) return;
-  for (const AccountRef& a : *watched) (void)PollIfDue(a);
+  // Only due accounts are asked for (one query), not every watched one.
+  if (absl::StatusOr<std::vector<AccountRef>> due = store_->DuePolls(now);
+      due.ok()) {
+    for (const AccountRef& a : *due) (void)PollIfDue(a);
+  }
   bool prune = false;
   {
     absl::MutexLock lock(&mu_);
@@ -388,7 +390,8 @@ void WatchEngine::RunOnce() {
       next_prune_ = now + absl::Minutes(1);
     }
   }
-  if (prune) {
+  absl::StatusOr<std::vector<AccountRef>> watched;
+  if (prune && (watched = store_->Watched()).ok()) {
     for (const AccountRef& a : *watched) {
       (void)store_->Prune(a, options_.retention_events,
                           now - options_.retention);
@@ -415,9 +418,8 @@ int WatchEngine::HandleDelivery(const std::string& secret,
   if (d->type == "hook.verify") {
     absl::StatusOr<Work> w = Begin(hook.account, Priority::kInteractive);
     if (!w.ok()) return 503;
-    w->ctx = &w->own_ctx;
     if (absl::Status s =
-            podio::ValidateHook(*w->connector, *w->ctx, hook_id, d->code);
+            podio::ValidateHook(*w->connector, w->ctx, hook_id, d->code);
         !s.ok()) {
       Log(hook.account, "verifying a hook", s);
       return 503;

@@ -103,7 +103,10 @@ class WatchEngine {
 
  private:
   struct Work;
+  // Resolves the account, then WorkFor().
   absl::StatusOr<Work> Begin(const AccountRef& a, Priority priority);
+  absl::StatusOr<Work> WorkFor(const AccountRef& a, ResolvedAccount resolved,
+                               Priority priority);
   absl::Status Reconcile(Work& w, Source source, bool baseline);
   absl::Status ReconcileWorkspace(Work& w, const std::string& workspace_id,
                                   Source source, bool baseline,

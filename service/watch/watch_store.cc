@@ -14,20 +14,12 @@ namespace unified::watch {
 namespace {
 
 using accounts::InTransaction;
+using accounts::SqlInt;
+using accounts::SqlMillis;
+using accounts::SqlText;
+using accounts::SqlTime;
 
 constexpr absl::Duration kLockTimeout = absl::Seconds(10);
-
-std::string Ms(absl::Time t) { return absl::StrCat(absl::ToUnixMillis(t)); }
-
-int64_t Int(const std::optional<std::string>& v) {
-  int64_t n = 0;
-  if (v) (void)absl::SimpleAtoi(*v, &n);
-  return n;
-}
-
-std::string Text(const std::optional<std::string>& v) {
-  return v ? *v : std::string();
-}
 
 // Appends events to the log inside a transaction that holds the account row.
 class LogWriter {
@@ -47,7 +39,7 @@ class LogWriter {
                  "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                  {a_.tenant, a_.account_id, absl::StrCat(e.seq),
                   absl::StrCat(static_cast<int>(e.type)),
-                  absl::StrCat(static_cast<int>(e.source)), Ms(e.at),
+                  absl::StrCat(static_cast<int>(e.source)), SqlMillis(e.at),
                   e.workspace_id, e.workspace_name, e.user_id, e.user_name,
                   e.email, e.role_id, e.previous_role_id})
             .status());
@@ -76,25 +68,50 @@ class LogWriter {
   std::vector<StoredEvent> events_;
 };
 
-// Locks the account's row; nullopt when it is not watched.
+// The account's watch row, locked with `lock_suffix` (the dialect's
+// for_update inside a transaction, "" for a plain read); nullopt when the
+// account is not watched.
+absl::StatusOr<std::optional<WatchState>> ReadState(
+    SqlConnection& c, absl::string_view lock_suffix, const AccountRef& a) {
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c.Query(absl::StrCat("SELECT baseline_done, last_seq, next_poll_ms, "
+                           "enabled_ms FROM watch_accounts WHERE tenant = $1 "
+                           "AND account_id = $2",
+                           lock_suffix),
+              {a.tenant, a.account_id}));
+  if (rows.empty()) return std::nullopt;
+  WatchState s;
+  s.baseline_done = SqlInt(rows[0][0]) != 0;
+  s.last_seq = SqlInt(rows[0][1]);
+  s.next_poll = SqlTime(rows[0][2]);
+  s.epoch = SqlInt(rows[0][3]);
+  return s;
+}
+
 absl::StatusOr<std::optional<WatchState>> LockState(SqlConnection& c,
                                                     const SqlDialect& dialect,
                                                     const AccountRef& a) {
+  return ReadState(c, dialect.for_update, a);
+}
+
+// The stored members of one workspace with their names, by user id.
+absl::StatusOr<std::map<std::string, ObservedMember>> ReadMembers(
+    SqlConnection& c, const AccountRef& a, const std::string& workspace_id) {
   ASSIGN_OR_RETURN(
       std::vector<SqlRow> rows,
-      c.Query(
-          absl::StrCat("SELECT baseline_done, last_seq, next_poll_ms, "
-                       "enabled_ms FROM watch_accounts WHERE tenant = $1 AND "
-                       "account_id = $2",
-                       dialect.for_update),
-          {a.tenant, a.account_id}));
-  if (rows.empty()) return std::nullopt;
-  WatchState s;
-  s.baseline_done = Int(rows[0][0]) != 0;
-  s.last_seq = Int(rows[0][1]);
-  s.next_poll = absl::FromUnixMillis(Int(rows[0][2]));
-  s.epoch = Int(rows[0][3]);
-  return s;
+      c.Query("SELECT m.user_id, m.role_id, u.name, u.email FROM "
+              "watch_members m LEFT JOIN watch_users u ON u.tenant = "
+              "m.tenant AND u.account_id = m.account_id AND u.user_id = "
+              "m.user_id WHERE m.tenant = $1 AND m.account_id = $2 AND "
+              "m.workspace_id = $3",
+              {a.tenant, a.account_id, workspace_id}));
+  std::map<std::string, ObservedMember> out;
+  for (const SqlRow& r : rows) {
+    out[SqlText(r[0])] = {SqlText(r[0]), SqlText(r[1]), SqlText(r[2]),
+                          SqlText(r[3])};
+  }
+  return out;
 }
 
 }  // namespace
@@ -109,7 +126,7 @@ absl::StatusOr<WatchState> WatchStore::Enable(const AccountRef& a,
                  "baseline_done, last_seq, next_poll_ms, poll_lease_ms) "
                  "VALUES ($1, $2, $3, 0, 0, 0, 0) ON CONFLICT (tenant, "
                  "account_id) DO NOTHING",
-                 {a.tenant, a.account_id, Ms(now)})
+                 {a.tenant, a.account_id, SqlMillis(now)})
             .status());
     ASSIGN_OR_RETURN(std::optional<WatchState> s,
                      LockState(*c.operator->(), db_->dialect(), a));
@@ -123,28 +140,29 @@ absl::StatusOr<WatchState> WatchStore::Enable(const AccountRef& a,
 absl::StatusOr<std::optional<WatchState>> WatchStore::State(
     const AccountRef& a) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  ASSIGN_OR_RETURN(
-      std::vector<SqlRow> rows,
-      c->Query("SELECT baseline_done, last_seq, next_poll_ms, "
-               "enabled_ms FROM watch_accounts WHERE tenant = $1 AND "
-               "account_id = $2",
-               {a.tenant, a.account_id}));
-  if (rows.empty()) return std::nullopt;
-  WatchState s;
-  s.baseline_done = Int(rows[0][0]) != 0;
-  s.last_seq = Int(rows[0][1]);
-  s.next_poll = absl::FromUnixMillis(Int(rows[0][2]));
-  s.epoch = Int(rows[0][3]);
-  return s;
+  return ReadState(*c.operator->(), "", a);
 }
 
 absl::StatusOr<std::vector<AccountRef>> WatchStore::Watched() {
+  return Accounts("", {});
+}
+
+absl::StatusOr<std::vector<AccountRef>> WatchStore::DuePolls(absl::Time now) {
+  return Accounts(
+      "WHERE baseline_done = 1 AND next_poll_ms <= $1 AND poll_lease_ms <= $1 ",
+      {SqlMillis(now)});
+}
+
+absl::StatusOr<std::vector<AccountRef>> WatchStore::Accounts(
+    absl::string_view where, const std::vector<std::string>& params) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
-                   c->Query("SELECT tenant, account_id FROM watch_accounts "
-                            "ORDER BY tenant, account_id"));
+                   c->Query(absl::StrCat("SELECT tenant, account_id FROM "
+                                         "watch_accounts ",
+                                         where, "ORDER BY tenant, account_id"),
+                            params));
   std::vector<AccountRef> out;
-  for (const SqlRow& r : rows) out.push_back({Text(r[0]), Text(r[1])});
+  for (const SqlRow& r : rows) out.push_back({SqlText(r[0]), SqlText(r[1])});
   return out;
 }
 
@@ -180,7 +198,7 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyWorkspaces(
                                 "account_id = $2 ORDER BY workspace_id",
                                 {a.tenant, a.account_id}));
     std::map<std::string, std::string> stored;
-    for (const SqlRow& r : rows) stored[Text(r[0])] = Text(r[1]);
+    for (const SqlRow& r : rows) stored[SqlText(r[0])] = SqlText(r[1]);
     std::set<std::string> seen;
     LogWriter log(conn, a, state->last_seq, source, now);
     for (const ObservedWorkspace& w : visible) {
@@ -211,24 +229,17 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyWorkspaces(
     }
     for (const auto& [id, name] : stored) {
       if (seen.count(id)) continue;
-      ASSIGN_OR_RETURN(
-          std::vector<SqlRow> members,
-          conn.Query("SELECT m.user_id, m.role_id, u.name, u.email FROM "
-                     "watch_members m LEFT JOIN watch_users u ON u.tenant = "
-                     "m.tenant AND u.account_id = m.account_id AND u.user_id "
-                     "= m.user_id WHERE m.tenant = $1 AND m.account_id = $2 "
-                     "AND m.workspace_id = $3 ORDER BY m.user_id",
-                     {a.tenant, a.account_id, id}));
+      ASSIGN_OR_RETURN(auto members, ReadMembers(conn, a, id));
       if (!baseline) {
-        for (const SqlRow& m : members) {
+        for (const auto& [user_id, m] : members) {
           StoredEvent e;
           e.type = EventType::kMemberRemoved;
           e.workspace_id = id;
           e.workspace_name = name;
-          e.user_id = Text(m[0]);
-          e.previous_role_id = Text(m[1]);
-          e.user_name = Text(m[2]);
-          e.email = Text(m[3]);
+          e.user_id = user_id;
+          e.previous_role_id = m.role_id;
+          e.user_name = m.name;
+          e.email = m.email;
           RETURN_IF_ERROR(log.Append(std::move(e)));
         }
         StoredEvent e;
@@ -280,19 +291,8 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
                                 "workspace_id = $3",
                                 {a.tenant, a.account_id, workspace_id}));
     if (ws.empty()) return absl::OkStatus();  // Not (or no longer) known.
-    const std::string workspace_name = Text(ws[0][0]);
-    ASSIGN_OR_RETURN(
-        std::vector<SqlRow> rows,
-        conn.Query("SELECT m.user_id, m.role_id, u.name, u.email FROM "
-                   "watch_members m LEFT JOIN watch_users u ON u.tenant = "
-                   "m.tenant AND u.account_id = m.account_id AND u.user_id = "
-                   "m.user_id WHERE m.tenant = $1 AND m.account_id = $2 AND "
-                   "m.workspace_id = $3",
-                   {a.tenant, a.account_id, workspace_id}));
-    std::map<std::string, ObservedMember> stored;
-    for (const SqlRow& r : rows) {
-      stored[Text(r[0])] = {Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3])};
-    }
+    const std::string workspace_name = SqlText(ws[0][0]);
+    ASSIGN_OR_RETURN(auto stored, ReadMembers(conn, a, workspace_id));
     LogWriter log(conn, a, state->last_seq, source, now);
     std::vector<StoredEvent> pending;
     auto event = [&](EventType type, const ObservedMember& m) {
@@ -324,7 +324,7 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
                        "($1, $2, $3, $4, $5)",
                        {a.tenant, a.account_id, user_id, m.name, m.email})
                 .status());
-      } else if (Text(u[0][0]) != m.name || Text(u[0][1]) != m.email) {
+      } else if (SqlText(u[0][0]) != m.name || SqlText(u[0][1]) != m.email) {
         RETURN_IF_ERROR(
             conn.Query("UPDATE watch_users SET name = $4, email = "
                        "$5 WHERE tenant = $1 AND account_id = $2 "
@@ -412,7 +412,7 @@ absl::Status WatchStore::MarkBaselineDone(const AccountRef& a,
       ->Query(
           "UPDATE watch_accounts SET baseline_done = 1, next_poll_ms = $3 "
           "WHERE tenant = $1 AND account_id = $2",
-          {a.tenant, a.account_id, Ms(next_poll)})
+          {a.tenant, a.account_id, SqlMillis(next_poll)})
       .status();
 }
 
@@ -432,7 +432,7 @@ absl::StatusOr<Snapshot> WatchStore::ReadSnapshot(const AccountRef& a) {
                                 "account_id = $2 ORDER BY workspace_id",
                                 {a.tenant, a.account_id}));
     for (const SqlRow& r : ws)
-      snap.workspaces.push_back({Text(r[0]), Text(r[1])});
+      snap.workspaces.push_back({SqlText(r[0]), SqlText(r[1])});
     ASSIGN_OR_RETURN(
         std::vector<SqlRow> ms,
         conn.Query("SELECT m.workspace_id, m.user_id, m.role_id, u.name, "
@@ -443,7 +443,8 @@ absl::StatusOr<Snapshot> WatchStore::ReadSnapshot(const AccountRef& a) {
                    {a.tenant, a.account_id}));
     for (const SqlRow& r : ms) {
       snap.members.push_back(
-          {Text(r[0]), {Text(r[1]), Text(r[2]), Text(r[3]), Text(r[4])}});
+          {SqlText(r[0]),
+           {SqlText(r[1]), SqlText(r[2]), SqlText(r[3]), SqlText(r[4])}});
     }
     return absl::OkStatus();
   }));
@@ -466,17 +467,17 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ReadEvents(
   out.reserve(rows.size());
   for (const SqlRow& r : rows) {
     StoredEvent e;
-    e.seq = Int(r[0]);
-    e.type = static_cast<EventType>(Int(r[1]));
-    e.source = static_cast<Source>(Int(r[2]));
-    e.at = absl::FromUnixMillis(Int(r[3]));
-    e.workspace_id = Text(r[4]);
-    e.workspace_name = Text(r[5]);
-    e.user_id = Text(r[6]);
-    e.user_name = Text(r[7]);
-    e.email = Text(r[8]);
-    e.role_id = Text(r[9]);
-    e.previous_role_id = Text(r[10]);
+    e.seq = SqlInt(r[0]);
+    e.type = static_cast<EventType>(SqlInt(r[1]));
+    e.source = static_cast<Source>(SqlInt(r[2]));
+    e.at = SqlTime(r[3]);
+    e.workspace_id = SqlText(r[4]);
+    e.workspace_name = SqlText(r[5]);
+    e.user_id = SqlText(r[6]);
+    e.user_name = SqlText(r[7]);
+    e.email = SqlText(r[8]);
+    e.role_id = SqlText(r[9]);
+    e.previous_role_id = SqlText(r[10]);
     out.push_back(std::move(e));
   }
   return out;
@@ -492,7 +493,7 @@ absl::StatusOr<int64_t> WatchStore::FirstKeptSeq(const AccountRef& a) {
                             "w.account_id = $2 GROUP BY w.last_seq",
                             {a.tenant, a.account_id}));
   if (rows.empty()) return absl::NotFoundError("the account is not watched");
-  return rows[0][0] ? Int(rows[0][0]) : Int(rows[0][1]) + 1;
+  return rows[0][0] ? SqlInt(rows[0][0]) : SqlInt(rows[0][1]) + 1;
 }
 
 absl::Status WatchStore::Prune(const AccountRef& a, int64_t keep,
@@ -505,7 +506,7 @@ absl::Status WatchStore::Prune(const AccountRef& a, int64_t keep,
       ->Query(
           "DELETE FROM watch_events WHERE tenant = $1 AND account_id = $2 "
           "AND seq < $5 AND (seq < $3 OR at_ms < $4)",
-          {a.tenant, a.account_id, absl::StrCat(keep_from), Ms(before),
+          {a.tenant, a.account_id, absl::StrCat(keep_from), SqlMillis(before),
            absl::StrCat(state->last_seq)})
       .status();
 }
@@ -518,7 +519,8 @@ absl::Status WatchStore::PutHook(const HookRow& row) {
           "workspace_id, event_type, hook_id, created_ms) VALUES ($1, $2, "
           "$3, $4, $5, $6, $7)",
           {row.secret_hash, row.account.tenant, row.account.account_id,
-           row.workspace_id, row.event_type, row.hook_id, Ms(row.created)})
+           row.workspace_id, row.event_type, row.hook_id,
+           SqlMillis(row.created)})
       .status();
 }
 
@@ -534,12 +536,12 @@ absl::Status WatchStore::SetHookId(const std::string& secret_hash,
 namespace {
 HookRow ReadHook(const SqlRow& r) {
   HookRow h;
-  h.secret_hash = Text(r[0]);
-  h.account = {Text(r[1]), Text(r[2])};
-  h.workspace_id = Text(r[3]);
-  h.event_type = Text(r[4]);
-  h.hook_id = Text(r[5]);
-  h.created = absl::FromUnixMillis(Int(r[6]));
+  h.secret_hash = SqlText(r[0]);
+  h.account = {SqlText(r[1]), SqlText(r[2])};
+  h.workspace_id = SqlText(r[3]);
+  h.event_type = SqlText(r[4]);
+  h.hook_id = SqlText(r[5]);
+  h.created = SqlTime(r[6]);
   return h;
 }
 constexpr char kHookColumns[] =
@@ -592,7 +594,7 @@ absl::Status WatchStore::MarkDirty(const AccountRef& a,
           "gen = watch_dirty.gen + 1, lease_ms = 0, users = CASE WHEN "
           "LENGTH(watch_dirty.users) < 4000 THEN watch_dirty.users || ',' || "
           "$5 ELSE watch_dirty.users END",
-          {a.tenant, a.account_id, workspace_id, Ms(now), user_id})
+          {a.tenant, a.account_id, workspace_id, SqlMillis(now), user_id})
       .status();
 }
 
@@ -608,17 +610,18 @@ absl::StatusOr<std::vector<DirtyWorkspace>> WatchStore::ClaimDirty(
                               "FROM watch_dirty WHERE lease_ms <= $1 ORDER BY "
                               "marked_ms LIMIT ",
                               std::max(1, limit), db_->dialect().for_update),
-                 {Ms(now)}));
+                 {SqlMillis(now)}));
     for (const SqlRow& r : rows) {
-      DirtyWorkspace d{{Text(r[0]), Text(r[1])}, Text(r[2]), Int(r[3]), {}};
-      for (absl::string_view u : absl::StrSplit(Text(r[4]), ',')) {
+      DirtyWorkspace d{
+          {SqlText(r[0]), SqlText(r[1])}, SqlText(r[2]), SqlInt(r[3]), {}};
+      for (absl::string_view u : absl::StrSplit(SqlText(r[4]), ',')) {
         if (!u.empty()) d.users.emplace_back(u);
       }
       RETURN_IF_ERROR(c->Query("UPDATE watch_dirty SET lease_ms = $4 WHERE "
                                "tenant = $1 AND account_id = $2 AND "
                                "workspace_id = $3",
                                {d.account.tenant, d.account.account_id,
-                                d.workspace_id, Ms(now + lease)})
+                                d.workspace_id, SqlMillis(now + lease)})
                           .status());
       out.push_back(std::move(d));
     }
@@ -644,11 +647,12 @@ absl::StatusOr<bool> WatchStore::ClaimPoll(const AccountRef& a, absl::Time now,
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   ASSIGN_OR_RETURN(
       std::vector<SqlRow> rows,
-      c->Query("UPDATE watch_accounts SET poll_lease_ms = $4 WHERE tenant = "
-               "$1 AND account_id = $2 AND baseline_done = 1 AND "
-               "next_poll_ms <= $3 AND poll_lease_ms <= $3 RETURNING "
-               "account_id",
-               {a.tenant, a.account_id, Ms(now), Ms(now + lease)}));
+      c->Query(
+          "UPDATE watch_accounts SET poll_lease_ms = $4 WHERE tenant = "
+          "$1 AND account_id = $2 AND baseline_done = 1 AND "
+          "next_poll_ms <= $3 AND poll_lease_ms <= $3 RETURNING "
+          "account_id",
+          {a.tenant, a.account_id, SqlMillis(now), SqlMillis(now + lease)}));
   return !rows.empty();
 }
 
@@ -658,10 +662,11 @@ absl::StatusOr<bool> WatchStore::TakePollLease(const AccountRef& a,
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   ASSIGN_OR_RETURN(
       std::vector<SqlRow> rows,
-      c->Query("UPDATE watch_accounts SET poll_lease_ms = $4 WHERE tenant = "
-               "$1 AND account_id = $2 AND poll_lease_ms <= $3 RETURNING "
-               "account_id",
-               {a.tenant, a.account_id, Ms(now), Ms(now + lease)}));
+      c->Query(
+          "UPDATE watch_accounts SET poll_lease_ms = $4 WHERE tenant = "
+          "$1 AND account_id = $2 AND poll_lease_ms <= $3 RETURNING "
+          "account_id",
+          {a.tenant, a.account_id, SqlMillis(now), SqlMillis(now + lease)}));
   return !rows.empty();
 }
 
@@ -671,7 +676,7 @@ absl::Status WatchStore::FinishPoll(const AccountRef& a, absl::Time next_poll) {
       ->Query(
           "UPDATE watch_accounts SET poll_lease_ms = 0, next_poll_ms = $3 "
           "WHERE tenant = $1 AND account_id = $2",
-          {a.tenant, a.account_id, Ms(next_poll)})
+          {a.tenant, a.account_id, SqlMillis(next_poll)})
       .status();
 }
 
@@ -681,8 +686,8 @@ absl::StatusOr<int64_t> WatchStore::PollCallsSince(const AccountRef& a,
   ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
                    c->Query("SELECT COUNT(*) FROM watch_poll_calls WHERE "
                             "tenant = $1 AND account_id = $2 AND at_ms > $3",
-                            {a.tenant, a.account_id, Ms(since)}));
-  return rows.empty() ? 0 : Int(rows[0][0]);
+                            {a.tenant, a.account_id, SqlMillis(since)}));
+  return rows.empty() ? 0 : SqlInt(rows[0][0]);
 }
 
 absl::Status WatchStore::RecordPollCall(const AccountRef& a, absl::Time at,
@@ -691,13 +696,13 @@ absl::Status WatchStore::RecordPollCall(const AccountRef& a, absl::Time at,
   return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
     RETURN_IF_ERROR(c->Query("DELETE FROM watch_poll_calls WHERE tenant = $1 "
                              "AND account_id = $2 AND at_ms <= $3",
-                             {a.tenant, a.account_id, Ms(forget_before)})
+                             {a.tenant, a.account_id, SqlMillis(forget_before)})
                         .status());
     return c
         ->Query(
             "INSERT INTO watch_poll_calls (tenant, account_id, at_ms) "
             "VALUES ($1, $2, $3)",
-            {a.tenant, a.account_id, Ms(at)})
+            {a.tenant, a.account_id, SqlMillis(at)})
         .status();
   });
 }

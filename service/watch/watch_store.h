@@ -121,6 +121,8 @@ class WatchStore {
   // nullopt when the account is not watched.
   absl::StatusOr<std::optional<WatchState>> State(const AccountRef& a);
   absl::StatusOr<std::vector<AccountRef>> Watched();
+  // Watched accounts whose poll is due and not leased (ClaimPoll decides).
+  absl::StatusOr<std::vector<AccountRef>> DuePolls(absl::Time now);
   // Forgets everything about the account (its hooks must be gone first).
   absl::Status Disable(const AccountRef& a);
 
@@ -192,6 +194,9 @@ class WatchStore {
                               absl::Time forget_before);
 
  private:
+  absl::StatusOr<std::vector<AccountRef>> Accounts(
+      absl::string_view where, const std::vector<std::string>& params);
+
   SqlDatabase* const db_;
 };
 

@@ -213,6 +213,10 @@ TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
   EXPECT_THAT(store_->ClaimPoll(a_, now_, absl::Minutes(5)),
               IsOkAndHolds(false));
   ASSERT_THAT(store_->FinishPoll(a_, now_ + absl::Minutes(5)), IsOk());
+  EXPECT_THAT(store_->DuePolls(now_ + absl::Minutes(1)),
+              IsOkAndHolds(::testing::IsEmpty()));
+  EXPECT_THAT(store_->DuePolls(now_ + absl::Minutes(5)),
+              IsOkAndHolds(ElementsAre(a_)));
   EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(1), absl::Minutes(5)),
               IsOkAndHolds(false));
   EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(5), absl::Minutes(5)),
