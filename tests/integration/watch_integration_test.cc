@@ -502,8 +502,9 @@ TEST_F(WatchTest, AResumingClientMissesNothingAndSeesNothingTwice) {
     ASSERT_EQ(resumed.WaitFor(++seen_by_resumed).size(), seen_by_resumed);
     role = role == "light" ? "regular" : "light";
   }
+  // (It may have taken more than one change to see it open.)
   std::vector<DirectoryEvent> live = fresh.WaitFor(1);
-  ASSERT_EQ(live.size(), 1u);
+  ASSERT_GE(live.size(), 1u);
   EXPECT_GT(live[0].sequence(), events[2].sequence());
   ASSERT_EQ(RemoveMember(ws, outsiders_[0]), 204);
   WaitForDeliveries();
