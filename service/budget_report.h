@@ -30,12 +30,12 @@ inline v1::UpstreamBudget ToProto(const BudgetState& state) {
 }
 
 // Adds the budget of `key` to the call's trailing metadata when destroyed
-// (so it reflects the calls this RPC made). The state is read once: a
-// response that shows it too takes the same Snapshot(). Movable, not
-// copyable.
+// (so it reflects the calls this RPC made), or, with no context, when
+// AddTrailers is called. The state is read once: a response that shows it
+// too takes the same Snapshot(). Movable, not copyable.
 class BudgetReporter {
  public:
-  BudgetReporter(grpc::ServerContext* context, RateBudget* budget,
+  BudgetReporter(grpc::ServerContextBase* context, RateBudget* budget,
                  std::string key)
       : context_(context), budget_(budget), key_(std::move(key)) {}
   BudgetReporter(BudgetReporter&& other) noexcept
@@ -58,17 +58,21 @@ class BudgetReporter {
   }
 
   ~BudgetReporter() {
-    if (budget_ == nullptr || context_ == nullptr) return;
+    if (context_ != nullptr) AddTrailers(context_);
+  }
+
+  void AddTrailers(grpc::ServerContextBase* context) {
+    if (budget_ == nullptr) return;
     const std::optional<BudgetState>& state = Snapshot();
     if (!state) return;
-    context_->AddTrailingMetadata("x-upstream-budget-remaining",
-                                  absl::StrCat(state->remaining));
-    context_->AddTrailingMetadata("x-upstream-budget-limit",
-                                  absl::StrCat(state->limit));
+    context->AddTrailingMetadata("x-upstream-budget-remaining",
+                                 absl::StrCat(state->remaining));
+    context->AddTrailingMetadata("x-upstream-budget-limit",
+                                 absl::StrCat(state->limit));
   }
 
  private:
-  grpc::ServerContext* context_;
+  grpc::ServerContextBase* context_;
   RateBudget* budget_;
   std::string key_;
   std::optional<BudgetState> state_;

@@ -49,7 +49,7 @@ google::protobuf::Timestamp Timestamp(absl::Time t) {
   return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
 }
 
-absl::Time Deadline(const grpc::ServerContext& context, Clock* clock) {
+absl::Time Deadline(const grpc::ServerContextBase& context, Clock* clock) {
   return std::min(absl::FromChrono(context.deadline()),
                   clock->Now() + kMaxGrantTime);
 }
@@ -186,196 +186,207 @@ absl::StatusOr<AccountRecord> IntegratedAccountsService::Complete(
                          "authorization_code", fields.account_id);
 }
 
-grpc::Status IntegratedAccountsService::CreateAuthorizationUrl(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* IntegratedAccountsService::CreateAuthorizationUrl(
+    grpc::CallbackServerContext* context,
     const v1::CreateAuthorizationUrlRequest* request,
     v1::CreateAuthorizationUrlResponse* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    const std::string redirect = request->redirect_uri().empty()
-                                     ? options_.default_redirect_uri
-                                     : request->redirect_uri();
-    RETURN_IF_ERROR(CheckRedirectUri(redirect));
-    RETURN_IF_ERROR(Check(request->integrated_account_id(),
-                          "integrated_account_id", kMaxIdBytes, false));
-    if (!request->integrated_account_id().empty()) {
-      // Re-authorization of an account of this tenant only.
-      RETURN_IF_ERROR(
-          accounts_->Get(tenant, request->integrated_account_id()).status());
-    }
-    ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
-    unsigned char nonce[16];
-    RAND_bytes(nonce, sizeof(nonce));
-    StateFields fields;
-    fields.tenant = tenant;
-    fields.nonce = absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(nonce), sizeof(nonce)));
-    const absl::Time expires = clock_->Now() + options_.state_ttl;
-    fields.expires_ms = absl::ToUnixMillis(expires);
-    fields.redirect_uri = redirect;
-    fields.account_id = request->integrated_account_id();
-    const std::string state =
-        signer_->Seal(CursorBinding{"", "", kStateResource, ""},
-                      CursorState{Encode(fields), 0});
-    response->set_state(state);
-    response->set_authorization_url(auth->AuthorizeUrl(redirect, state));
-    *response->mutable_expire_time() = Timestamp(expires);
-    return absl::OkStatus();
-  }());
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        const std::string redirect = request->redirect_uri().empty()
+                                         ? options_.default_redirect_uri
+                                         : request->redirect_uri();
+        RETURN_IF_ERROR(CheckRedirectUri(redirect));
+        RETURN_IF_ERROR(Check(request->integrated_account_id(),
+                              "integrated_account_id", kMaxIdBytes, false));
+        if (!request->integrated_account_id().empty()) {
+          // Re-authorization of an account of this tenant only.
+          RETURN_IF_ERROR(
+              accounts_->Get(tenant, request->integrated_account_id())
+                  .status());
+        }
+        ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+        unsigned char nonce[16];
+        RAND_bytes(nonce, sizeof(nonce));
+        StateFields fields;
+        fields.tenant = tenant;
+        fields.nonce = absl::BytesToHexString(absl::string_view(
+            reinterpret_cast<const char*>(nonce), sizeof(nonce)));
+        const absl::Time expires = clock_->Now() + options_.state_ttl;
+        fields.expires_ms = absl::ToUnixMillis(expires);
+        fields.redirect_uri = redirect;
+        fields.account_id = request->integrated_account_id();
+        const std::string state =
+            signer_->Seal(CursorBinding{"", "", kStateResource, ""},
+                          CursorState{Encode(fields), 0});
+        response->set_state(state);
+        response->set_authorization_url(auth->AuthorizeUrl(redirect, state));
+        *response->mutable_expire_time() = Timestamp(expires);
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status IntegratedAccountsService::CompleteAuthorization(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* IntegratedAccountsService::CompleteAuthorization(
+    grpc::CallbackServerContext* context,
     const v1::CompleteAuthorizationRequest* request,
     v1::IntegratedAccount* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    ASSIGN_OR_RETURN(AccountRecord record,
-                     Complete(tenant, request->code(), request->state()));
-    *response = View(record);
-    return absl::OkStatus();
-  }());
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(AccountRecord record,
+                         Complete(tenant, request->code(), request->state()));
+        *response = View(record);
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status IntegratedAccountsService::LinkWithAppToken(
-    grpc::ServerContext* context, const v1::LinkWithAppTokenRequest* request,
+grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithAppToken(
+    grpc::CallbackServerContext* context,
+    const v1::LinkWithAppTokenRequest* request,
     v1::IntegratedAccount* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    if (request->app_id() <= 0) {
-      return Invalid("app_id must be a positive app id", "MISSING_ARGUMENT");
-    }
-    RETURN_IF_ERROR(Check(request->app_token(), "app_token", kMaxSecretBytes));
-    ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
-    ASSIGN_OR_RETURN(Grant grant,
-                     auth->AppGrant(request->app_id(), request->app_token(),
-                                    Deadline(*context, clock_)));
-    ASSIGN_OR_RETURN(AccountRecord record,
-                     accounts_->Link(tenant, auth->provider(), grant, "app"));
-    *response = View(record);
-    return absl::OkStatus();
-  }());
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        if (request->app_id() <= 0) {
+          return Invalid("app_id must be a positive app id",
+                         "MISSING_ARGUMENT");
+        }
+        RETURN_IF_ERROR(
+            Check(request->app_token(), "app_token", kMaxSecretBytes));
+        ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+        ASSIGN_OR_RETURN(Grant grant,
+                         auth->AppGrant(request->app_id(), request->app_token(),
+                                        Deadline(*context, clock_)));
+        ASSIGN_OR_RETURN(
+            AccountRecord record,
+            accounts_->Link(tenant, auth->provider(), grant, "app"));
+        *response = View(record);
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status IntegratedAccountsService::LinkWithPassword(
-    grpc::ServerContext* context, const v1::LinkWithPasswordRequest* request,
+grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithPassword(
+    grpc::CallbackServerContext* context,
+    const v1::LinkWithPasswordRequest* request,
     v1::IntegratedAccount* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    RETURN_IF_ERROR(Check(request->username(), "username", 320));
-    RETURN_IF_ERROR(Check(request->password(), "password", kMaxSecretBytes));
-    ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
-    ASSIGN_OR_RETURN(Grant grant, auth->PasswordGrant(
-                                      request->username(), request->password(),
-                                      Deadline(*context, clock_)));
-    ASSIGN_OR_RETURN(
-        AccountRecord record,
-        accounts_->Link(tenant, auth->provider(), grant, "password"));
-    *response = View(record);
-    return absl::OkStatus();
-  }());
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        RETURN_IF_ERROR(Check(request->username(), "username", 320));
+        RETURN_IF_ERROR(
+            Check(request->password(), "password", kMaxSecretBytes));
+        ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+        ASSIGN_OR_RETURN(
+            Grant grant,
+            auth->PasswordGrant(request->username(), request->password(),
+                                Deadline(*context, clock_)));
+        ASSIGN_OR_RETURN(
+            AccountRecord record,
+            accounts_->Link(tenant, auth->provider(), grant, "password"));
+        *response = View(record);
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status IntegratedAccountsService::ImportTokens(
-    grpc::ServerContext* context, const v1::ImportTokensRequest* request,
-    v1::IntegratedAccount* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    RETURN_IF_ERROR(
-        Check(request->access_token(), "access_token", kMaxSecretBytes));
-    RETURN_IF_ERROR(Check(request->refresh_token(), "refresh_token",
-                          kMaxSecretBytes, false));
-    RETURN_IF_ERROR(Check(request->provider(), "provider", 64, false));
-    Grant tokens;
-    tokens.access_token = request->access_token();
-    tokens.refresh_token = request->refresh_token();
-    if (request->has_access_token_expires_at()) {
-      tokens.expires_at =
-          absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(
-              request->access_token_expires_at()));
-    }
-    const std::string provider = request->provider().empty()
-                                     ? options_.default_provider
-                                     : request->provider();
-    ASSIGN_OR_RETURN(AccountRecord record,
-                     accounts_->Import(tenant, provider, std::move(tokens)));
-    *response = View(record);
-    return absl::OkStatus();
-  }());
+grpc::ServerUnaryReactor* IntegratedAccountsService::ImportTokens(
+    grpc::CallbackServerContext* context,
+    const v1::ImportTokensRequest* request, v1::IntegratedAccount* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        RETURN_IF_ERROR(
+            Check(request->access_token(), "access_token", kMaxSecretBytes));
+        RETURN_IF_ERROR(Check(request->refresh_token(), "refresh_token",
+                              kMaxSecretBytes, false));
+        RETURN_IF_ERROR(Check(request->provider(), "provider", 64, false));
+        Grant tokens;
+        tokens.access_token = request->access_token();
+        tokens.refresh_token = request->refresh_token();
+        if (request->has_access_token_expires_at()) {
+          tokens.expires_at =
+              absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(
+                  request->access_token_expires_at()));
+        }
+        const std::string provider = request->provider().empty()
+                                         ? options_.default_provider
+                                         : request->provider();
+        ASSIGN_OR_RETURN(
+            AccountRecord record,
+            accounts_->Import(tenant, provider, std::move(tokens)));
+        *response = View(record);
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status IntegratedAccountsService::ListIntegratedAccounts(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* IntegratedAccountsService::ListIntegratedAccounts(
+    grpc::CallbackServerContext* context,
     const v1::ListIntegratedAccountsRequest* request,
     v1::ListIntegratedAccountsResponse* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    int limit = request->limit() == 0 ? 100 : request->limit();
-    if (limit < 1 || limit > 500) {
-      return Invalid("limit must be between 1 and 500 (0 means 100)",
-                     "INVALID_LIMIT");
-    }
-    const CursorBinding binding{tenant, "", kListResource, ""};
-    ASSIGN_OR_RETURN(CursorState cursor,
-                     signer_->Open(binding, request->cursor()));
-    ASSIGN_OR_RETURN(std::vector<AccountRecord> page,
-                     accounts_->List(tenant, cursor.page_token, limit + 1));
-    const bool more = static_cast<int>(page.size()) > limit;
-    if (more) page.resize(limit);
-    for (const AccountRecord& r : page) *response->add_result() = View(r);
-    if (more) {
-      response->set_next_cursor(
-          signer_->Seal(binding, CursorState{page.back().id, 0}));
-    }
-    return absl::OkStatus();
-  }());
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        int limit = request->limit() == 0 ? 100 : request->limit();
+        if (limit < 1 || limit > 500) {
+          return Invalid("limit must be between 1 and 500 (0 means 100)",
+                         "INVALID_LIMIT");
+        }
+        const CursorBinding binding{tenant, "", kListResource, ""};
+        ASSIGN_OR_RETURN(CursorState cursor,
+                         signer_->Open(binding, request->cursor()));
+        ASSIGN_OR_RETURN(std::vector<AccountRecord> page,
+                         accounts_->List(tenant, cursor.page_token, limit + 1));
+        const bool more = static_cast<int>(page.size()) > limit;
+        if (more) page.resize(limit);
+        for (const AccountRecord& r : page) *response->add_result() = View(r);
+        if (more) {
+          response->set_next_cursor(
+              signer_->Seal(binding, CursorState{page.back().id, 0}));
+        }
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status IntegratedAccountsService::GetIntegratedAccount(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* IntegratedAccountsService::GetIntegratedAccount(
+    grpc::CallbackServerContext* context,
     const v1::GetIntegratedAccountRequest* request,
     v1::IntegratedAccount* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    RETURN_IF_ERROR(Check(request->integrated_account_id(),
-                          "integrated_account_id", kMaxIdBytes));
-    ASSIGN_OR_RETURN(AccountRecord record,
-                     accounts_->Get(tenant, request->integrated_account_id()));
-    *response = View(record);
-    return absl::OkStatus();
-  }());
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        RETURN_IF_ERROR(Check(request->integrated_account_id(),
+                              "integrated_account_id", kMaxIdBytes));
+        ASSIGN_OR_RETURN(
+            AccountRecord record,
+            accounts_->Get(tenant, request->integrated_account_id()));
+        *response = View(record);
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status IntegratedAccountsService::DeleteIntegratedAccount(
-    grpc::ServerContext* context,
+grpc::ServerUnaryReactor* IntegratedAccountsService::DeleteIntegratedAccount(
+    grpc::CallbackServerContext* context,
     const v1::DeleteIntegratedAccountRequest* request,
     v1::DeleteIntegratedAccountResponse*) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    RETURN_IF_ERROR(Check(request->integrated_account_id(),
-                          "integrated_account_id", kMaxIdBytes));
-    if (watch_ != nullptr) {
-      // Its hooks go while its credentials can still remove them.
-      RETURN_IF_ERROR(
-          watch_->Unwatch({tenant, request->integrated_account_id()}));
-    }
-    return accounts_->Delete(tenant, request->integrated_account_id());
-  }());
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        RETURN_IF_ERROR(Check(request->integrated_account_id(),
+                              "integrated_account_id", kMaxIdBytes));
+        if (watch_ != nullptr) {
+          // Its hooks go while its credentials can still remove them.
+          RETURN_IF_ERROR(
+              watch_->Unwatch({tenant, request->integrated_account_id()}));
+        }
+        return accounts_->Delete(tenant, request->integrated_account_id());
+      });
 }
 
-grpc::Status IntegratedAccountsService::RefreshCredentials(
-    grpc::ServerContext* context, const v1::RefreshCredentialsRequest* request,
+grpc::ServerUnaryReactor* IntegratedAccountsService::RefreshCredentials(
+    grpc::CallbackServerContext* context,
+    const v1::RefreshCredentialsRequest* request,
     v1::IntegratedAccount* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
-    RETURN_IF_ERROR(Check(request->integrated_account_id(),
-                          "integrated_account_id", kMaxIdBytes));
-    ASSIGN_OR_RETURN(
-        AccountRecord record,
-        accounts_->ForceRefresh(tenant, request->integrated_account_id()));
-    *response = View(record);
-    return absl::OkStatus();
-  }());
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        RETURN_IF_ERROR(Check(request->integrated_account_id(),
+                              "integrated_account_id", kMaxIdBytes));
+        ASSIGN_OR_RETURN(
+            AccountRecord record,
+            accounts_->ForceRefresh(tenant, request->integrated_account_id()));
+        *response = View(record);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace unified

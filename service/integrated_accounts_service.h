@@ -11,7 +11,7 @@
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "service/accounts/account_manager.h"
 #include "service/cursor.h"
-#include "service/tenants.h"
+#include "service/serving.h"
 #include "service/watch/watch_engine.h"
 
 namespace unified {
@@ -26,17 +26,18 @@ struct IntegratedAccountsOptions {
   absl::Duration state_ttl = absl::Minutes(10);
 };
 
-class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
+class IntegratedAccountsService final
+    : public v1::IntegratedAccounts::CallbackService {
  public:
-  // Not owning; all must outlive the service. `signer` signs states and
-  // listing cursors.
-  IntegratedAccountsService(const TenantAuthenticator* tenants,
+  // Not owning; all must outlive the service. `serving` runs the calls
+  // (service/serving.h); `signer` signs states and listing cursors.
+  IntegratedAccountsService(Serving* serving,
                             accounts::AccountManager* accounts,
                             accounts::CredentialStore* store,
                             const CursorCodec* signer, Clock* clock,
                             IntegratedAccountsOptions options,
                             RateBudget* budget = nullptr)
-      : tenants_(tenants),
+      : serving_(serving),
         accounts_(accounts),
         store_(store),
         signer_(signer),
@@ -56,38 +57,42 @@ class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
                                                    const std::string& code,
                                                    const std::string& state);
 
-  grpc::Status CreateAuthorizationUrl(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* CreateAuthorizationUrl(
+      grpc::CallbackServerContext* context,
       const v1::CreateAuthorizationUrlRequest* request,
       v1::CreateAuthorizationUrlResponse* response) override;
-  grpc::Status CompleteAuthorization(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* CompleteAuthorization(
+      grpc::CallbackServerContext* context,
       const v1::CompleteAuthorizationRequest* request,
       v1::IntegratedAccount* response) override;
-  grpc::Status LinkWithAppToken(grpc::ServerContext* context,
-                                const v1::LinkWithAppTokenRequest* request,
-                                v1::IntegratedAccount* response) override;
-  grpc::Status LinkWithPassword(grpc::ServerContext* context,
-                                const v1::LinkWithPasswordRequest* request,
-                                v1::IntegratedAccount* response) override;
-  grpc::Status ImportTokens(grpc::ServerContext* context,
-                            const v1::ImportTokensRequest* request,
-                            v1::IntegratedAccount* response) override;
-  grpc::Status ListIntegratedAccounts(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* LinkWithAppToken(
+      grpc::CallbackServerContext* context,
+      const v1::LinkWithAppTokenRequest* request,
+      v1::IntegratedAccount* response) override;
+  grpc::ServerUnaryReactor* LinkWithPassword(
+      grpc::CallbackServerContext* context,
+      const v1::LinkWithPasswordRequest* request,
+      v1::IntegratedAccount* response) override;
+  grpc::ServerUnaryReactor* ImportTokens(
+      grpc::CallbackServerContext* context,
+      const v1::ImportTokensRequest* request,
+      v1::IntegratedAccount* response) override;
+  grpc::ServerUnaryReactor* ListIntegratedAccounts(
+      grpc::CallbackServerContext* context,
       const v1::ListIntegratedAccountsRequest* request,
       v1::ListIntegratedAccountsResponse* response) override;
-  grpc::Status GetIntegratedAccount(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* GetIntegratedAccount(
+      grpc::CallbackServerContext* context,
       const v1::GetIntegratedAccountRequest* request,
       v1::IntegratedAccount* response) override;
-  grpc::Status DeleteIntegratedAccount(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* DeleteIntegratedAccount(
+      grpc::CallbackServerContext* context,
       const v1::DeleteIntegratedAccountRequest* request,
       v1::DeleteIntegratedAccountResponse* response) override;
-  grpc::Status RefreshCredentials(grpc::ServerContext* context,
-                                  const v1::RefreshCredentialsRequest* request,
-                                  v1::IntegratedAccount* response) override;
+  grpc::ServerUnaryReactor* RefreshCredentials(
+      grpc::CallbackServerContext* context,
+      const v1::RefreshCredentialsRequest* request,
+      v1::IntegratedAccount* response) override;
 
   // Deleting an account then removes its watch and hooks. Not owning.
   void set_watch_engine(watch::WatchEngine* engine) { watch_ = engine; }
@@ -97,7 +102,7 @@ class IntegratedAccountsService final : public v1::IntegratedAccounts::Service {
   // The API's view of an account, with its upstream budget.
   v1::IntegratedAccount View(const accounts::AccountRecord& record);
 
-  const TenantAuthenticator* const tenants_;
+  Serving* const serving_;
   accounts::AccountManager* const accounts_;
   accounts::CredentialStore* const store_;
   const CursorCodec* const signer_;

@@ -37,10 +37,12 @@
 #include "service/integrated_accounts_service.h"
 #include "service/proxy_service.h"
 #include "service/server.h"
+#include "service/serving.h"
 #include "service/tenants.h"
 #include "service/user_directory_service.h"
 #include "service/watch/watch_engine.h"
 #include "service/watch/watch_store.h"
+#include "service/worker_pool.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address host:port; port 0 picks a free port, printed "
@@ -50,9 +52,30 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "are cancelled.");
 ABSL_FLAG(int, max_receive_message_bytes, 4 * 1024 * 1024,
           "Largest request message accepted, in bytes.");
-ABSL_FLAG(int, max_threads, 64,
-          "Most threads serving RPCs at once; calls beyond are refused with "
-          "RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_threads, 4,
+          "Most threads of gRPC's synchronous server, which serves only "
+          "server reflection (every unified.v1 service uses the callback "
+          "API and the worker pool).");
+ABSL_FLAG(int, workers, 16,
+          "Worker threads running blocking work (provider calls, the store), "
+          "scheduled fairly across API keys.");
+ABSL_FLAG(int, tenant_max_running, 0,
+          "Worker threads one API key may occupy at once; 0 = three quarters "
+          "of --workers.");
+ABSL_FLAG(int, tenant_max_calls, 64,
+          "Unary calls one API key may have in flight; more are refused with "
+          "RESOURCE_EXHAUSTED (TENANT_CONCURRENCY_EXHAUSTED).");
+ABSL_FLAG(int, tenant_max_streams, 64,
+          "Listing and proxy streams one API key may have open; more are "
+          "refused with RESOURCE_EXHAUSTED (TENANT_STREAMS_EXHAUSTED).");
+ABSL_FLAG(int, tenant_max_watch_streams, 1000,
+          "WatchDirectory streams one API key may have open; more are "
+          "refused with RESOURCE_EXHAUSTED (TENANT_WATCH_STREAMS_EXHAUSTED).");
+ABSL_FLAG(absl::Duration, stream_stall_timeout, absl::Seconds(30),
+          "A stream whose client accepted no message for this long is ended "
+          "with ABORTED (STREAM_STALLED) and its buffers freed.");
+ABSL_FLAG(absl::Duration, watch_heartbeat, absl::Seconds(15),
+          "An idle WatchDirectory stream sends a HEARTBEAT event this often.");
 ABSL_FLAG(int64_t, memory_quota_bytes, 256LL * 1024 * 1024,
           "Memory gRPC may use for connection and message buffers, in bytes.");
 ABSL_FLAG(int, max_concurrent_streams, 100,
@@ -75,9 +98,10 @@ ABSL_FLAG(std::string, hook_base_url, "",
 ABSL_FLAG(absl::Duration, watch_poll_interval, absl::Minutes(5),
           "How often WatchDirectory's reconciliation poll re-reads a watched "
           "account's workspaces and rosters.");
-ABSL_FLAG(int, max_watch_streams, 32,
-          "Open WatchDirectory streams served at once (each holds one of "
-          "--max_threads); more are refused with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_watch_streams, 10000,
+          "Open WatchDirectory streams served at once, all API keys "
+          "together; more are refused with RESOURCE_EXHAUSTED "
+          "(WATCH_STREAMS_EXHAUSTED).");
 ABSL_FLAG(double, watch_poll_share, 0.2,
           "Fraction (0 to 1) of an account's hourly Podio rate limit the "
           "reconciliation poll may spend in any hour.");
@@ -162,7 +186,7 @@ absl::Status CheckUpstreamBase(const std::string& base) {
 }
 
 int Run() {
-  // Streams fetch on short-lived threads; glibc would give many of them an
+  // Workers decode pages on many threads; glibc would give many of them an
   // arena of their own and keep the freed memory. Two arenas keep the
   // resident set flat (benchmark: tools/bench/stream_rss).
   mallopt(M_ARENA_MAX, 2);
@@ -323,15 +347,42 @@ int Run() {
   watch::WatchEngine watch_engine(&watch_store, &accounts, &connectors, &budget,
                                   RealClock::Get(), watch_options);
 
-  UserDirectoryService user_directory(&*tenants, &accounts, &connectors,
+  WorkerPoolOptions pool_options;
+  pool_options.threads = absl::GetFlag(FLAGS_workers);
+  pool_options.max_running_per_tenant = absl::GetFlag(FLAGS_tenant_max_running);
+  ServingOptions serving_options;
+  serving_options.tenant_max_calls = absl::GetFlag(FLAGS_tenant_max_calls);
+  serving_options.tenant_max_streams = absl::GetFlag(FLAGS_tenant_max_streams);
+  serving_options.tenant_max_watch_streams =
+      absl::GetFlag(FLAGS_tenant_max_watch_streams);
+  serving_options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
+  serving_options.stream_stall_timeout =
+      absl::GetFlag(FLAGS_stream_stall_timeout);
+  serving_options.watch_heartbeat = absl::GetFlag(FLAGS_watch_heartbeat);
+  if (pool_options.threads < 1 || pool_options.threads > 1024 ||
+      pool_options.max_running_per_tenant < 0 ||
+      serving_options.tenant_max_calls < 1 ||
+      serving_options.tenant_max_streams < 1 ||
+      serving_options.tenant_max_watch_streams < 1 ||
+      serving_options.max_watch_streams < 1 ||
+      serving_options.stream_stall_timeout <= absl::ZeroDuration() ||
+      serving_options.watch_heartbeat <= absl::ZeroDuration()) {
+    return fail(absl::InvalidArgumentError(
+        "--workers must be 1 to 1024, --tenant_max_running at least 0, the "
+        "stream and call limits at least 1, --stream_stall_timeout and "
+        "--watch_heartbeat positive"));
+  }
+  WorkerPool pool(pool_options);
+  Serving serving(&*tenants, &pool, serving_options);
+
+  UserDirectoryService user_directory(&serving, &accounts, &connectors,
                                       &cursors, &budget);
-  user_directory.set_watch_engine(&watch_engine,
-                                  absl::GetFlag(FLAGS_max_watch_streams));
-  ProxyService proxy(&*tenants, &accounts, &connectors, &budget);
+  user_directory.set_watch_engine(&watch_engine);
+  ProxyService proxy(&serving, &accounts, &connectors, &budget);
   IntegratedAccountsOptions accounts_options;
   accounts_options.state_ttl = absl::GetFlag(FLAGS_state_ttl);
   IntegratedAccountsService integrated_accounts(
-      &*tenants, &accounts, store->get(), &cursors, RealClock::Get(),
+      &serving, &accounts, store->get(), &cursors, RealClock::Get(),
       accounts_options, &budget);
 
   // The side listener first: the default redirect URI needs its port.

@@ -1,6 +1,6 @@
 // Paging of unified listings on top of connector pages: one page for the
-// unary List RPCs, every page with read-ahead for the Stream RPCs, cursors
-// sealed by CursorCodec.
+// unary List RPCs, the slicing of connector pages into stream messages
+// (service/listing_stream.h sends them), cursors sealed by CursorCodec.
 #ifndef SERVICE_PAGING_H_
 #define SERVICE_PAGING_H_
 
@@ -8,12 +8,10 @@
 #include <deque>
 #include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/connector.h"
@@ -103,144 +101,39 @@ using TokenPredictor =
     std::function<std::string(const std::string& token, int limit)>;
 using PagePrefetcher = std::function<void(const PageRequest& page)>;
 
-// Sends every page from `cursor` on, `limit` records per message, through
-// `write` (false = the client went away). Connector pages of the largest size
-// are fetched and decoded on a helper thread ahead of the one being sent;
-// where `predict` names the next pages' tokens, `prefetch` downloads up to
-// kStreamParallelFetches - 1 of them in parallel (raw answers only, so
-// parallelism costs little memory). At most kStreamQueuedPages decoded pages
-// wait, whatever the listing's size or the client's speed. A guess past the
-// end of the listing costs at most kStreamParallelFetches - 1 speculative
-// upstream calls.
+// The messages of one connector page from record `skip` on, `limit` records
+// each (and at most kMaxPageBytes past the first), with the cursor after
+// each. `token` is the token the page was fetched with.
 template <typename T>
-absl::Status StreamAllPages(
-    const CursorCodec& codec, const CursorBinding& binding,
-    const std::string& cursor, int limit, bool include_remote_data,
-    const PageFetcher<T>& fetch, const TokenPredictor<T>& predict,
-    const PagePrefetcher& prefetch,
-    const std::function<bool(std::vector<T>, std::string)>& write,
-    const std::function<bool()>& cancelled) {
-  ASSIGN_OR_RETURN(CursorState start, codec.Open(binding, cursor));
-  struct Entry {
-    absl::Status status;
-    Page<T> page;
-    std::string token;  // The token the page was fetched with.
-  };
-  absl::Mutex mu;
-  std::deque<Entry> queue;
-  bool stop = false, producer_done = false;
-  auto request_for = [&](const std::string& token) {
-    PageRequest request;
-    request.page_token = token;
-    request.limit = kMaxPageSize;
-    request.include_remote_data = include_remote_data;
-    return request;
-  };
-  std::thread producer([&] {
-    // Downloads in progress or done, by token, oldest first.
-    std::deque<std::pair<std::string, std::thread>> downloads;
-    auto reap = [&](size_t keep) {
-      while (downloads.size() > keep) {
-        downloads.front().second.join();
-        downloads.pop_front();
-      }
-    };
-    std::string token = start.page_token;
-    while (true) {
-      if (predict && prefetch) {
-        std::string guess = token;
-        for (int i = 1; i < kStreamParallelFetches; ++i) {
-          guess = predict(guess, kMaxPageSize);
-          if (guess.empty()) break;
-          bool started = false;
-          for (const auto& d : downloads) started |= d.first == guess;
-          if (started) continue;
-          downloads.emplace_back(
-              guess, std::thread([&prefetch, request = request_for(guess)] {
-                prefetch(request);
-              }));
-        }
-      }
-      absl::StatusOr<Page<T>> page = fetch(request_for(token));
-      // Downloads older than the pages still ahead are finished or wasted.
-      reap(kStreamParallelFetches - 1);
-      Entry entry;
-      entry.token = token;
-      bool last = true;
-      if (!page.ok()) {
-        entry.status = page.status();
-      } else {
-        last = page->next_page_token.empty();
-        token = page->next_page_token;
-        entry.page = std::move(*page);
-      }
-      absl::MutexLock lock(&mu);
-      auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-        return stop || static_cast<int>(queue.size()) < kStreamQueuedPages;
-      };
-      mu.Await(absl::Condition(&room));
-      if (stop) break;
-      queue.push_back(std::move(entry));
-      if (last) break;
+struct Slice {
+  std::vector<T> items;
+  std::string next_cursor;
+};
+template <typename T>
+std::vector<Slice<T>> SlicePage(const CursorCodec& codec,
+                                const CursorBinding& binding,
+                                const std::string& token, Page<T> page,
+                                uint32_t skip, int limit) {
+  std::vector<Slice<T>> out;
+  std::vector<T>& items = page.items;
+  const size_t n = items.size();
+  size_t pos = std::min<size_t>(skip, n);
+  while (pos < n) {
+    const size_t end = SliceEnd(items, pos, limit);
+    Slice<T> slice;
+    if (end < n) {
+      slice.next_cursor =
+          codec.Seal(binding, CursorState{token, static_cast<uint32_t>(end)});
+    } else if (!page.next_page_token.empty()) {
+      slice.next_cursor =
+          codec.Seal(binding, CursorState{page.next_page_token, 0});
     }
-    reap(0);
-    absl::MutexLock lock(&mu);
-    producer_done = true;
-  });
-  auto finish = [&](absl::Status status) {
-    {
-      absl::MutexLock lock(&mu);
-      stop = true;
-    }
-    producer.join();
-    return status;
-  };
-
-  uint32_t skip = start.skip;
-  bool sent = false;
-  while (true) {
-    Entry entry;
-    {
-      absl::MutexLock lock(&mu);
-      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-        return !queue.empty() || producer_done;
-      };
-      mu.Await(absl::Condition(&ready));
-      if (queue.empty()) break;
-      entry = std::move(queue.front());
-      queue.pop_front();
-    }
-    if (!entry.status.ok()) return finish(entry.status);
-    if (cancelled()) {
-      return finish(absl::CancelledError("the client cancelled the stream"));
-    }
-    std::vector<T>& items = entry.page.items;
-    const size_t n = items.size();
-    size_t pos = std::min<size_t>(skip, n);
-    skip = 0;
-    while (pos < n) {
-      const size_t end = SliceEnd(items, pos, limit);
-      std::string next;
-      if (end < n) {
-        next = codec.Seal(binding,
-                          CursorState{entry.token, static_cast<uint32_t>(end)});
-      } else if (!entry.page.next_page_token.empty()) {
-        next = codec.Seal(binding, CursorState{entry.page.next_page_token, 0});
-      }
-      std::vector<T> slice(std::make_move_iterator(items.begin() + pos),
-                           std::make_move_iterator(items.begin() + end));
-      if (!write(std::move(slice), std::move(next))) {
-        return finish(absl::CancelledError("the client went away"));
-      }
-      sent = true;
-      pos = end;
-    }
-    if (entry.page.next_page_token.empty()) break;
+    slice.items.assign(std::make_move_iterator(items.begin() + pos),
+                       std::make_move_iterator(items.begin() + end));
+    out.push_back(std::move(slice));
+    pos = end;
   }
-  if (!sent && !write({}, "")) {
-    return finish(absl::CancelledError("the client went away"));
-  }
-  return finish(absl::OkStatus());
+  return out;
 }
 
 }  // namespace unified

@@ -10,7 +10,6 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "service/budget_report.h"
-#include "service/cancellation.h"
 #include "service/grpc_status.h"
 
 namespace unified {
@@ -150,8 +149,9 @@ struct ProxyService::Prepared {
 };
 
 absl::StatusOr<ProxyService::Prepared> ProxyService::Prepare(
-    grpc::ServerContext* context, const v1::ProxyRequest& request) {
-  ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(*context));
+    const std::string& tenant, const v1::ProxyRequest& request,
+    absl::Time deadline, std::function<bool()> cancelled,
+    grpc::ServerContextBase* trailers) {
   RETURN_IF_ERROR(CheckAccountId(request.integrated_account_id()));
   Prepared p;
   ASSIGN_OR_RETURN(p.request, CheckProxyRequest(request));
@@ -163,13 +163,13 @@ absl::StatusOr<ProxyService::Prepared> ProxyService::Prepare(
   }
   p.retry = p.request.method == "GET" || p.request.method == "HEAD" ||
             request.retry_non_idempotent();
-  p.ctx.deadline = absl::FromChrono(context->deadline());
-  p.ctx.cancelled = CancelCheck(context);
+  p.ctx.deadline = deadline;
+  p.ctx.cancelled = std::move(cancelled);
   p.ctx.tokens = p.account.tokens.get();
   p.ctx.budget = budget_;
   p.ctx.budget_key = p.account.budget_key;
   p.ctx.priority = Priority::kInteractive;
-  p.report.emplace(context, budget_, p.account.budget_key);
+  p.report.emplace(trailers, budget_, p.account.budget_key);
   return p;
 }
 
@@ -192,58 +192,85 @@ void CopyHead(const HttpResponse& answer, v1::ProxyResponse* response) {
   }
 }
 
+// Pieces of a StreamCall answer that may wait for the client (1 MiB).
+constexpr int kProxyQueuedPieces = 16;
+
 }  // namespace
 
-grpc::Status ProxyService::Call(grpc::ServerContext* context,
-                                const v1::ProxyRequest* request,
-                                v1::ProxyResponse* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Prepared p, Prepare(context, *request));
-    // Collect the body ourselves to stop at the cap without downloading
-    // the rest.
-    std::string body;
-    const void* attempt = nullptr;
-    bool too_large = false;
-    p.request.on_body = [&](const HttpResponse& head, absl::string_view piece) {
-      if (&head != attempt) {  // A new attempt (retry or replay).
-        attempt = &head;
-        body.clear();
-      }
-      if (body.size() + piece.size() > kProxyMaxResponseBody) {
-        too_large = true;
-        return false;
-      }
-      body.append(piece.data(), piece.size());
-      return true;
-    };
-    absl::StatusOr<HttpResponse> answer =
-        p.connector->Proxy(p.ctx, p.request, p.retry);
-    if (too_large) {
-      return WithErrorInfo(
-          absl::ResourceExhaustedError(
-              absl::StrCat("the provider's answer is over ",
-                           kProxyMaxResponseBody, " bytes; use StreamCall")),
-          "PROXY_RESPONSE_TOO_LARGE");
-    }
-    RETURN_IF_ERROR(answer.status());
-    CopyHead(*answer, response);
-    response->set_body(std::move(body));
-    FillBudget(p.report, response);
-    return absl::OkStatus();
-  }());
+grpc::ServerUnaryReactor* ProxyService::Call(
+    grpc::CallbackServerContext* context, const v1::ProxyRequest* request,
+    v1::ProxyResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            Prepared p,
+            Prepare(
+                tenant, *request, absl::FromChrono(context->deadline()),
+                [context] { return context->IsCancelled(); }, context));
+        // Collect the body ourselves to stop at the cap without
+        // downloading the rest.
+        std::string body;
+        const void* attempt = nullptr;
+        bool too_large = false;
+        p.request.on_body = [&](const HttpResponse& head,
+                                absl::string_view piece) {
+          if (&head != attempt) {  // A new attempt (retry or replay).
+            attempt = &head;
+            body.clear();
+          }
+          if (body.size() + piece.size() > kProxyMaxResponseBody) {
+            too_large = true;
+            return false;
+          }
+          body.append(piece.data(), piece.size());
+          return true;
+        };
+        absl::StatusOr<HttpResponse> answer =
+            p.connector->Proxy(p.ctx, p.request, p.retry);
+        if (too_large) {
+          return WithErrorInfo(
+              absl::ResourceExhaustedError(absl::StrCat(
+                  "the provider's answer is over ", kProxyMaxResponseBody,
+                  " bytes; use StreamCall")),
+              "PROXY_RESPONSE_TOO_LARGE");
+        }
+        RETURN_IF_ERROR(answer.status());
+        CopyHead(*answer, response);
+        response->set_body(std::move(body));
+        FillBudget(p.report, response);
+        return absl::OkStatus();
+      });
 }
 
-grpc::Status ProxyService::StreamCall(
-    grpc::ServerContext* context, const v1::ProxyRequest* request,
-    grpc::ServerWriter<v1::ProxyResponse>* writer) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Prepared p, Prepare(context, *request));
+namespace {
+
+// A StreamCall: one step on the pool relays the provider's answer, sending
+// its pieces as they arrive (PooledStream::Emit), at most
+// kProxyQueuedPieces of them waiting for the client.
+class ProxyStream final : public PooledStream<v1::ProxyResponse> {
+ public:
+  using Prepare = std::function<absl::StatusOr<ProxyService::Prepared>(
+      const std::string& tenant, absl::Time deadline,
+      std::function<bool()> cancelled)>;
+
+  ProxyStream(Serving* serving, grpc::CallbackServerContext* context,
+              Admission admission, Prepare prepare)
+      : PooledStream(serving, context, std::move(admission),
+                     WorkerPool::Lane::kInteractive),
+        context_(context),
+        prepare_(std::move(prepare)) {}
+
+ private:
+  absl::StatusOr<Step> Produce(std::vector<v1::ProxyResponse>* out) override {
+    ASSIGN_OR_RETURN(
+        ProxyService::Prepared p,
+        prepare_(tenant(), deadline(), [this] { return cancelled(); }));
     // Answers that may still be retried or replayed (401, 5xx) are held
     // (bounded); any other answer streams as it arrives.
     std::string held;
     const void* attempt = nullptr;
     bool streaming = false;
-    bool writer_failed = false;
+    bool gone = false;
     std::string pending;
     auto flush = [&](bool all) {
       while (pending.size() >= kProxyStreamPiece || (all && !pending.empty())) {
@@ -251,8 +278,8 @@ grpc::Status ProxyService::StreamCall(
         v1::ProxyResponse piece;
         piece.set_body(pending.substr(0, n));
         pending.erase(0, n);
-        if (!writer->Write(piece)) {
-          writer_failed = true;
+        if (!Emit(std::move(piece), kProxyQueuedPieces)) {
+          gone = true;
           return false;
         }
       }
@@ -273,8 +300,8 @@ grpc::Status ProxyService::StreamCall(
         v1::ProxyResponse first;
         CopyHead(head, &first);
         FillBudget(p.report, &first);
-        if (!writer->Write(first)) {
-          writer_failed = true;
+        if (!Emit(std::move(first), kProxyQueuedPieces)) {
+          gone = true;
           return false;
         }
       }
@@ -283,19 +310,59 @@ grpc::Status ProxyService::StreamCall(
     };
     absl::StatusOr<HttpResponse> answer =
         p.connector->Proxy(p.ctx, p.request, p.retry);
-    if (writer_failed) return absl::CancelledError("the client went away");
+    if (gone) return absl::CancelledError("the client went away");
     RETURN_IF_ERROR(answer.status());
     if (!streaming) {
       // Nothing streamed: an empty body, or a held error answer.
       v1::ProxyResponse first;
       CopyHead(*answer, &first);
       FillBudget(p.report, &first);
-      if (!writer->Write(first)) return absl::CancelledError("client gone");
+      if (!Emit(std::move(first), kProxyQueuedPieces)) {
+        return absl::CancelledError("the client went away");
+      }
       pending = std::move(held);
     }
     flush(true);
-    return absl::OkStatus();
-  }());
+    if (p.report) report_.emplace(std::move(*p.report));
+    return Step::kDone;
+  }
+
+  absl::Status StallStatus(absl::Duration stalled) override {
+    return WithErrorInfo(
+        absl::AbortedError(absl::StrCat("the client accepted no message for ",
+                                        absl::FormatDuration(stalled),
+                                        "; the relayed answer was abandoned")),
+        kStreamStalledReason);
+  }
+
+  void BeforeFinish() override {
+    if (report_) report_->AddTrailers(context_);
+  }
+
+  grpc::CallbackServerContext* const context_;
+  const Prepare prepare_;
+  std::optional<BudgetReporter> report_;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::ProxyResponse>* ProxyService::StreamCall(
+    grpc::CallbackServerContext* context, const v1::ProxyRequest* request) {
+  absl::StatusOr<Admission> admitted =
+      serving_->Admit(*context, Serving::Kind::kStream);
+  if (!admitted.ok()) {
+    return new FinishedStream<v1::ProxyResponse>(
+        ToGrpcStatus(admitted.status()));
+  }
+  auto* stream = new ProxyStream(
+      serving_, context, std::move(*admitted),
+      [this, request = *request](const std::string& tenant, absl::Time deadline,
+                                 std::function<bool()> cancelled) {
+        return Prepare(tenant, request, deadline, std::move(cancelled),
+                       nullptr);
+      });
+  stream->Start();
+  return stream;
 }
 
 }  // namespace unified

@@ -4,12 +4,15 @@
 #ifndef SERVICE_PROXY_SERVICE_H_
 #define SERVICE_PROXY_SERVICE_H_
 
+#include <functional>
+#include <string>
+
 #include "absl/status/status.h"
 #include "connectors/common/http_client.h"
 #include "connectors/registry.h"
 #include "proto/unified/v1/proxy.grpc.pb.h"
 #include "service/account_resolver.h"
-#include "service/tenants.h"
+#include "service/serving.h"
 
 namespace unified {
 
@@ -23,29 +26,37 @@ inline constexpr size_t kProxyStreamPiece = 64 << 10;     // 64 KiB
 // (PROXY_BODY_TOO_LARGE) when it must not be sent.
 absl::StatusOr<HttpRequest> CheckProxyRequest(const v1::ProxyRequest& request);
 
-class ProxyService final : public v1::Proxy::Service {
+class ProxyService final : public v1::Proxy::CallbackService {
  public:
-  // Not owning; all must outlive the service. `budget` may be null.
-  ProxyService(const TenantAuthenticator* tenants, AccountResolver* accounts,
+  // Not owning; all must outlive the service. `serving` runs the calls
+  // (service/serving.h). `budget` may be null.
+  ProxyService(Serving* serving, AccountResolver* accounts,
                const ConnectorRegistry* connectors, RateBudget* budget)
-      : tenants_(tenants),
+      : serving_(serving),
         accounts_(accounts),
         connectors_(connectors),
         budget_(budget) {}
 
-  grpc::Status Call(grpc::ServerContext* context,
-                    const v1::ProxyRequest* request,
-                    v1::ProxyResponse* response) override;
-  grpc::Status StreamCall(
-      grpc::ServerContext* context, const v1::ProxyRequest* request,
-      grpc::ServerWriter<v1::ProxyResponse>* writer) override;
+  grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context,
+                                 const v1::ProxyRequest* request,
+                                 v1::ProxyResponse* response) override;
+  grpc::ServerWriteReactor<v1::ProxyResponse>* StreamCall(
+      grpc::CallbackServerContext* context,
+      const v1::ProxyRequest* request) override;
+
+  // A checked request, its account, connector and call context.
+  struct Prepared;
 
  private:
-  struct Prepared;
-  absl::StatusOr<Prepared> Prepare(grpc::ServerContext* context,
-                                   const v1::ProxyRequest& request);
+  // `trailers`: where the budget is reported when the result is destroyed
+  // (null: the caller reports it).
+  absl::StatusOr<Prepared> Prepare(const std::string& tenant,
+                                   const v1::ProxyRequest& request,
+                                   absl::Time deadline,
+                                   std::function<bool()> cancelled,
+                                   grpc::ServerContextBase* trailers);
 
-  const TenantAuthenticator* const tenants_;
+  Serving* const serving_;
   AccountResolver* const accounts_;
   const ConnectorRegistry* const connectors_;
   RateBudget* const budget_;

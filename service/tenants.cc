@@ -74,7 +74,7 @@ absl::StatusOr<std::string> TenantAuthenticator::TenantOfKey(
 }
 
 absl::StatusOr<std::string> TenantAuthenticator::Authenticate(
-    const grpc::ServerContext& context) const {
+    const grpc::ServerContextBase& context) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {

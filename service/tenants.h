@@ -23,7 +23,7 @@ class TenantAuthenticator {
   // The tenant of the call's API key. UNAUTHENTICATED with reason
   // API_KEY_MISSING (no `authorization: Bearer` metadata) or API_KEY_INVALID.
   absl::StatusOr<std::string> Authenticate(
-      const grpc::ServerContext& context) const;
+      const grpc::ServerContextBase& context) const;
   absl::StatusOr<std::string> TenantOfKey(absl::string_view key) const;
 
   size_t size() const { return entries_.size(); }

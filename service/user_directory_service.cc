@@ -10,7 +10,6 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "service/budget_report.h"
-#include "service/cancellation.h"
 #include "service/grpc_status.h"
 #include "service/paging.h"
 #include "service/watch/watch_stream.h"
@@ -47,11 +46,13 @@ absl::Status Required(const std::string& value, absl::string_view name) {
 
 struct UserDirectoryService::Call {
   std::string tenant;
-  // Reports the budget in the trailing metadata when the call ends.
+  // Reports the budget in the trailing metadata.
   std::optional<BudgetReporter> budget_report;
   ResolvedAccount account;
   DirectoryConnector* connector = nullptr;
   CallContext ctx;
+  // Raw answers downloaded ahead by a stream.
+  std::shared_ptr<PrefetchCache> downloads;
 
   CursorBinding Binding(const std::string& resource,
                         const std::string& filters) const {
@@ -59,13 +60,16 @@ struct UserDirectoryService::Call {
   }
 };
 
+UserDirectoryService::CallEnv UserDirectoryService::UnaryEnv(
+    grpc::CallbackServerContext* context, const std::string& tenant) {
+  return CallEnv{tenant, absl::FromChrono(context->deadline()),
+                 [context] { return context->IsCancelled(); }, context};
+}
+
 absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
-    grpc::ServerContext* context, const std::string& account_id,
-    Priority priority) {
-  // Who is calling comes first: an unauthenticated caller learns nothing
-  // about its request.
+    const CallEnv& env, const std::string& account_id, Priority priority) {
   Call call;
-  ASSIGN_OR_RETURN(call.tenant, tenants_->Authenticate(*context));
+  call.tenant = env.tenant;
   RETURN_IF_ERROR(CheckAccountId(account_id));
   ASSIGN_OR_RETURN(call.account, accounts_->Resolve(call.tenant, account_id));
   call.connector = connectors_->Find(call.account.provider);
@@ -75,26 +79,53 @@ absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
             "no connector for provider '", call.account.provider, "'")),
         "UNKNOWN_PROVIDER");
   }
-  call.ctx.deadline = absl::FromChrono(context->deadline());
-  call.ctx.cancelled = CancelCheck(context);
+  call.ctx.deadline = env.deadline;
+  call.ctx.cancelled = env.cancelled;
   call.ctx.tokens = call.account.tokens.get();
   call.ctx.budget = budget_;
   call.ctx.budget_key = call.account.budget_key;
   call.ctx.priority = priority;
-  call.budget_report.emplace(context, budget_, call.account.budget_key);
+  call.budget_report.emplace(env.trailers, budget_, call.account.budget_key);
   return call;
 }
 
-grpc::Status UserDirectoryService::GetMe(grpc::ServerContext* context,
-                                         const v1::GetMeRequest* request,
-                                         v1::User* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    ASSIGN_OR_RETURN(*response, call.connector->GetMe(
-                                    call.ctx, request->include_remote_data()));
-    return absl::OkStatus();
-  }());
+template <typename T, typename Response>
+grpc::ServerWriteReactor<Response>* UserDirectoryService::StartStream(
+    grpc::CallbackServerContext* context, const std::string& account_id,
+    ListingParams params,
+    std::function<absl::StatusOr<unified::Listing<T>>(std::shared_ptr<Call>)>
+        open) {
+  return StartListing<T, Response>(
+      serving_, context, cursors_, std::move(params),
+      [this, context, account_id, open = std::move(open)](
+          const StreamEnv& env) -> absl::StatusOr<unified::Listing<T>> {
+        ASSIGN_OR_RETURN(Call begun, Begin(CallEnv{env.tenant, env.deadline,
+                                                   env.cancelled, nullptr},
+                                           account_id, Priority::kBulk));
+        auto call = std::make_shared<Call>(std::move(begun));
+        call->downloads = std::make_shared<PrefetchCache>();
+        call->ctx.prefetch = call->downloads.get();
+        ASSIGN_OR_RETURN(unified::Listing<T> listing, open(call));
+        listing.before_finish = [call, context] {
+          call->budget_report->AddTrailers(context);
+        };
+        listing.keep = call;
+        return listing;
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::GetMe(
+    grpc::CallbackServerContext* context, const v1::GetMeRequest* request,
+    v1::User* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        ASSIGN_OR_RETURN(
+            *response,
+            call.connector->GetMe(call.ctx, request->include_remote_data()));
+        return absl::OkStatus();
+      });
 }
 
 namespace {
@@ -135,204 +166,11 @@ std::string FilterText(const RoleAssignmentFilter& f) {
                       ";ws=", f.workspace_id.size(), ":", f.workspace_id);
 }
 
-// Runs a Stream RPC over StreamAllPages with `Response` messages.
-template <typename T, typename Response>
-absl::Status Stream(const CursorCodec& codec, const CursorBinding& binding,
-                    const std::string& cursor, int limit, bool remote,
-                    const PageFetcher<T>& fetch, grpc::ServerContext* context,
-                    grpc::ServerWriter<Response>* writer,
-                    const TokenPredictor<T>& predict = nullptr,
-                    const PagePrefetcher& prefetch = nullptr) {
-  return StreamAllPages<T>(
-      codec, binding, cursor, limit, remote, fetch, predict, prefetch,
-      [writer](std::vector<T> items, std::string next) {
-        Response message;
-        for (T& item : items) *message.add_result() = std::move(item);
-        message.set_next_cursor(std::move(next));
-        return writer->Write(message);
-      },
-      CancelCheck(context));
-}
-
 template <typename T, typename Response>
 void Fill(ListResult<T> result, Response* response) {
   for (T& item : result.items) *response->add_result() = std::move(item);
   response->set_next_cursor(std::move(result.next_cursor));
 }
-
-}  // namespace
-
-grpc::Status UserDirectoryService::ListUsers(
-    grpc::ServerContext* context, const v1::ListUsersRequest* request,
-    v1::ListUsersResponse* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-    ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request));
-    ASSIGN_OR_RETURN(
-        ListResult<v1::User> result,
-        ListOnePage<v1::User>(
-            *cursors_, call.Binding("users", FilterText(filter)),
-            request->cursor(), limit, request->include_remote_data(),
-            [&](const PageRequest& page) {
-              return call.connector->ListUsers(call.ctx, filter, page);
-            }));
-    Fill(std::move(result), response);
-    return absl::OkStatus();
-  }());
-}
-
-grpc::Status UserDirectoryService::StreamUsers(
-    grpc::ServerContext* context, const v1::ListUsersRequest* request,
-    grpc::ServerWriter<v1::ListUsersResponse>* writer) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
-                                      Priority::kBulk));
-    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-    ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request));
-    PrefetchCache downloads;
-    call.ctx.prefetch = &downloads;
-    return Stream<v1::User>(
-        *cursors_, call.Binding("users", FilterText(filter)), request->cursor(),
-        limit, request->include_remote_data(),
-        [&](const PageRequest& page) {
-          return call.connector->ListUsers(call.ctx, filter, page);
-        },
-        context, writer,
-        [&](const std::string& token, int page_limit) {
-          PageRequest page;
-          page.page_token = token;
-          page.limit = page_limit;
-          return call.connector->PredictNextUsersPageToken(filter, page);
-        },
-        [&](const PageRequest& page) {
-          call.connector->PrefetchUsersPage(call.ctx, filter, page);
-        });
-  }());
-}
-
-grpc::Status UserDirectoryService::GetUser(grpc::ServerContext* context,
-                                           const v1::GetUserRequest* request,
-                                           v1::User* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    RETURN_IF_ERROR(Required(request->user_id(), "user_id"));
-    ASSIGN_OR_RETURN(*response,
-                     call.connector->GetUser(call.ctx, request->user_id(),
-                                             request->include_remote_data()));
-    return absl::OkStatus();
-  }());
-}
-
-grpc::Status UserDirectoryService::ListOrganizations(
-    grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
-    v1::ListOrganizationsResponse* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-    ASSIGN_OR_RETURN(
-        ListResult<v1::Organization> result,
-        ListOnePage<v1::Organization>(
-            *cursors_, call.Binding("organizations", ""), request->cursor(),
-            limit, request->include_remote_data(),
-            [&](const PageRequest& page) {
-              return call.connector->ListOrganizations(call.ctx, page);
-            }));
-    Fill(std::move(result), response);
-    return absl::OkStatus();
-  }());
-}
-
-grpc::Status UserDirectoryService::StreamOrganizations(
-    grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
-    grpc::ServerWriter<v1::ListOrganizationsResponse>* writer) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
-                                      Priority::kBulk));
-    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-    return Stream<v1::Organization>(
-        *cursors_, call.Binding("organizations", ""), request->cursor(), limit,
-        request->include_remote_data(),
-        [&](const PageRequest& page) {
-          return call.connector->ListOrganizations(call.ctx, page);
-        },
-        context, writer);
-  }());
-}
-
-grpc::Status UserDirectoryService::GetOrganization(
-    grpc::ServerContext* context, const v1::GetOrganizationRequest* request,
-    v1::Organization* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    RETURN_IF_ERROR(Required(request->organization_id(), "organization_id"));
-    ASSIGN_OR_RETURN(*response, call.connector->GetOrganization(
-                                    call.ctx, request->organization_id(),
-                                    request->include_remote_data()));
-    return absl::OkStatus();
-  }());
-}
-
-grpc::Status UserDirectoryService::ListWorkspaces(
-    grpc::ServerContext* context, const v1::ListWorkspacesRequest* request,
-    v1::ListWorkspacesResponse* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-    RETURN_IF_ERROR(CheckFilter(request->organization_id(), "organization_id"));
-    const std::string org = request->organization_id();
-    ASSIGN_OR_RETURN(
-        ListResult<v1::Workspace> result,
-        ListOnePage<v1::Workspace>(
-            *cursors_, call.Binding("workspaces", WorkspacesFilterText(org)),
-            request->cursor(), limit, request->include_remote_data(),
-            [&](const PageRequest& page) {
-              return call.connector->ListWorkspaces(call.ctx, org, page);
-            }));
-    Fill(std::move(result), response);
-    return absl::OkStatus();
-  }());
-}
-
-grpc::Status UserDirectoryService::StreamWorkspaces(
-    grpc::ServerContext* context, const v1::ListWorkspacesRequest* request,
-    grpc::ServerWriter<v1::ListWorkspacesResponse>* writer) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
-                                      Priority::kBulk));
-    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-    RETURN_IF_ERROR(CheckFilter(request->organization_id(), "organization_id"));
-    const std::string org = request->organization_id();
-    return Stream<v1::Workspace>(
-        *cursors_, call.Binding("workspaces", WorkspacesFilterText(org)),
-        request->cursor(), limit, request->include_remote_data(),
-        [&](const PageRequest& page) {
-          return call.connector->ListWorkspaces(call.ctx, org, page);
-        },
-        context, writer);
-  }());
-}
-
-grpc::Status UserDirectoryService::GetWorkspace(
-    grpc::ServerContext* context, const v1::GetWorkspaceRequest* request,
-    v1::Workspace* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    RETURN_IF_ERROR(Required(request->workspace_id(), "workspace_id"));
-    ASSIGN_OR_RETURN(*response, call.connector->GetWorkspace(
-                                    call.ctx, request->workspace_id(),
-                                    request->include_remote_data()));
-    return absl::OkStatus();
-  }());
-}
-
-namespace {
 
 absl::StatusOr<RoleAssignmentFilter> AssignmentsFilter(
     const v1::ListRoleAssignmentsRequest& request) {
@@ -345,115 +183,383 @@ absl::StatusOr<RoleAssignmentFilter> AssignmentsFilter(
 
 }  // namespace
 
-grpc::Status UserDirectoryService::ListRoleAssignments(
-    grpc::ServerContext* context, const v1::ListRoleAssignmentsRequest* request,
-    v1::ListRoleAssignmentsResponse* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-    ASSIGN_OR_RETURN(RoleAssignmentFilter filter, AssignmentsFilter(*request));
-    ASSIGN_OR_RETURN(
-        ListResult<v1::RoleAssignment> result,
-        ListOnePage<v1::RoleAssignment>(
-            *cursors_, call.Binding("role_assignments", FilterText(filter)),
-            request->cursor(), limit, false, [&](const PageRequest& page) {
-              return call.connector->ListRoleAssignments(call.ctx, filter,
-                                                         page);
-            }));
-    Fill(std::move(result), response);
-    return absl::OkStatus();
-  }());
-}
-
-grpc::Status UserDirectoryService::StreamRoleAssignments(
-    grpc::ServerContext* context, const v1::ListRoleAssignmentsRequest* request,
-    grpc::ServerWriter<v1::ListRoleAssignmentsResponse>* writer) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
-                                      Priority::kBulk));
-    ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-    ASSIGN_OR_RETURN(RoleAssignmentFilter filter, AssignmentsFilter(*request));
-    return Stream<v1::RoleAssignment>(
-        *cursors_, call.Binding("role_assignments", FilterText(filter)),
-        request->cursor(), limit, false,
-        [&](const PageRequest& page) {
-          return call.connector->ListRoleAssignments(call.ctx, filter, page);
-        },
-        context, writer);
-  }());
-}
-
-grpc::Status UserDirectoryService::ListRoles(
-    grpc::ServerContext* context, const v1::ListRolesRequest* request,
-    v1::ListRolesResponse* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    for (v1::Role& role : call.connector->Roles()) {
-      *response->add_result() = std::move(role);
-    }
-    return absl::OkStatus();
-  }());
-}
-
-grpc::Status UserDirectoryService::GetRole(grpc::ServerContext* context,
-                                           const v1::GetRoleRequest* request,
-                                           v1::Role* response) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(Call call,
-                     Begin(context, request->integrated_account_id()));
-    RETURN_IF_ERROR(Required(request->role_id(), "role_id"));
-    for (v1::Role& role : call.connector->Roles()) {
-      if (role.id() == request->role_id()) {
-        *response = std::move(role);
+grpc::ServerUnaryReactor* UserDirectoryService::ListUsers(
+    grpc::CallbackServerContext* context, const v1::ListUsersRequest* request,
+    v1::ListUsersResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+        ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request));
+        ASSIGN_OR_RETURN(
+            ListResult<v1::User> result,
+            ListOnePage<v1::User>(
+                *cursors_, call.Binding("users", FilterText(filter)),
+                request->cursor(), limit, request->include_remote_data(),
+                [&](const PageRequest& page) {
+                  return call.connector->ListUsers(call.ctx, filter, page);
+                }));
+        Fill(std::move(result), response);
         return absl::OkStatus();
-      }
-    }
-    return WithErrorInfo(absl::NotFoundError(absl::StrCat(
-                             "role '", request->role_id(), "' not found")),
-                         "ROLE_NOT_FOUND");
-  }());
+      });
 }
 
-grpc::Status UserDirectoryService::WatchDirectory(
-    grpc::ServerContext* context, const v1::WatchDirectoryRequest* request,
-    grpc::ServerWriter<v1::DirectoryEvent>* writer) {
-  return ToGrpcStatus([&]() -> absl::Status {
-    // The baseline is a bulk listing; the stream itself costs no calls.
-    ASSIGN_OR_RETURN(Call call, Begin(context, request->integrated_account_id(),
-                                      Priority::kBulk));
-    if (watch_ == nullptr) {
-      return WithErrorInfo(absl::FailedPreconditionError(
-                               "this server does not watch directories"),
-                           "WATCH_NOT_CONFIGURED");
+grpc::ServerWriteReactor<v1::ListUsersResponse>*
+UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
+                                  const v1::ListUsersRequest* request) {
+  const v1::ListUsersRequest copy = *request;
+  return StartStream<v1::User, v1::ListUsersResponse>(
+      context, copy.integrated_account_id(),
+      {copy.cursor(), copy.limit(), copy.include_remote_data()},
+      [copy](std::shared_ptr<Call> call)
+          -> absl::StatusOr<unified::Listing<v1::User>> {
+        ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(copy));
+        unified::Listing<v1::User> listing;
+        listing.binding = call->Binding("users", FilterText(filter));
+        Call* c = call.get();
+        listing.fetch = [c, filter](const PageRequest& page) {
+          return c->connector->ListUsers(c->ctx, filter, page);
+        };
+        listing.predict = [c, filter](const std::string& token,
+                                      int page_limit) {
+          PageRequest page;
+          page.page_token = token;
+          page.limit = page_limit;
+          return c->connector->PredictNextUsersPageToken(filter, page);
+        };
+        listing.prefetch = [c, filter](const PageRequest& page) {
+          c->connector->PrefetchUsersPage(c->ctx, filter, page);
+        };
+        return listing;
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::GetUser(
+    grpc::CallbackServerContext* context, const v1::GetUserRequest* request,
+    v1::User* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        RETURN_IF_ERROR(Required(request->user_id(), "user_id"));
+        ASSIGN_OR_RETURN(
+            *response, call.connector->GetUser(call.ctx, request->user_id(),
+                                               request->include_remote_data()));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::ListOrganizations(
+    grpc::CallbackServerContext* context,
+    const v1::ListOrganizationsRequest* request,
+    v1::ListOrganizationsResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+        ASSIGN_OR_RETURN(
+            ListResult<v1::Organization> result,
+            ListOnePage<v1::Organization>(
+                *cursors_, call.Binding("organizations", ""), request->cursor(),
+                limit, request->include_remote_data(),
+                [&](const PageRequest& page) {
+                  return call.connector->ListOrganizations(call.ctx, page);
+                }));
+        Fill(std::move(result), response);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerWriteReactor<v1::ListOrganizationsResponse>*
+UserDirectoryService::StreamOrganizations(
+    grpc::CallbackServerContext* context,
+    const v1::ListOrganizationsRequest* request) {
+  return StartStream<v1::Organization, v1::ListOrganizationsResponse>(
+      context, request->integrated_account_id(),
+      {request->cursor(), request->limit(), request->include_remote_data()},
+      [](std::shared_ptr<Call> call)
+          -> absl::StatusOr<unified::Listing<v1::Organization>> {
+        unified::Listing<v1::Organization> listing;
+        listing.binding = call->Binding("organizations", "");
+        Call* c = call.get();
+        listing.fetch = [c](const PageRequest& page) {
+          return c->connector->ListOrganizations(c->ctx, page);
+        };
+        return listing;
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::GetOrganization(
+    grpc::CallbackServerContext* context,
+    const v1::GetOrganizationRequest* request, v1::Organization* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        RETURN_IF_ERROR(
+            Required(request->organization_id(), "organization_id"));
+        ASSIGN_OR_RETURN(*response, call.connector->GetOrganization(
+                                        call.ctx, request->organization_id(),
+                                        request->include_remote_data()));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::ListWorkspaces(
+    grpc::CallbackServerContext* context,
+    const v1::ListWorkspacesRequest* request,
+    v1::ListWorkspacesResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+        RETURN_IF_ERROR(
+            CheckFilter(request->organization_id(), "organization_id"));
+        const std::string org = request->organization_id();
+        ASSIGN_OR_RETURN(
+            ListResult<v1::Workspace> result,
+            ListOnePage<v1::Workspace>(
+                *cursors_,
+                call.Binding("workspaces", WorkspacesFilterText(org)),
+                request->cursor(), limit, request->include_remote_data(),
+                [&](const PageRequest& page) {
+                  return call.connector->ListWorkspaces(call.ctx, org, page);
+                }));
+        Fill(std::move(result), response);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerWriteReactor<v1::ListWorkspacesResponse>*
+UserDirectoryService::StreamWorkspaces(
+    grpc::CallbackServerContext* context,
+    const v1::ListWorkspacesRequest* request) {
+  const std::string org = request->organization_id();
+  return StartStream<v1::Workspace, v1::ListWorkspacesResponse>(
+      context, request->integrated_account_id(),
+      {request->cursor(), request->limit(), request->include_remote_data()},
+      [org](std::shared_ptr<Call> call)
+          -> absl::StatusOr<unified::Listing<v1::Workspace>> {
+        RETURN_IF_ERROR(CheckFilter(org, "organization_id"));
+        unified::Listing<v1::Workspace> listing;
+        listing.binding =
+            call->Binding("workspaces", WorkspacesFilterText(org));
+        Call* c = call.get();
+        listing.fetch = [c, org](const PageRequest& page) {
+          return c->connector->ListWorkspaces(c->ctx, org, page);
+        };
+        return listing;
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::GetWorkspace(
+    grpc::CallbackServerContext* context,
+    const v1::GetWorkspaceRequest* request, v1::Workspace* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        RETURN_IF_ERROR(Required(request->workspace_id(), "workspace_id"));
+        ASSIGN_OR_RETURN(*response, call.connector->GetWorkspace(
+                                        call.ctx, request->workspace_id(),
+                                        request->include_remote_data()));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::ListRoleAssignments(
+    grpc::CallbackServerContext* context,
+    const v1::ListRoleAssignmentsRequest* request,
+    v1::ListRoleAssignmentsResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+        ASSIGN_OR_RETURN(RoleAssignmentFilter filter,
+                         AssignmentsFilter(*request));
+        ASSIGN_OR_RETURN(
+            ListResult<v1::RoleAssignment> result,
+            ListOnePage<v1::RoleAssignment>(
+                *cursors_, call.Binding("role_assignments", FilterText(filter)),
+                request->cursor(), limit, false, [&](const PageRequest& page) {
+                  return call.connector->ListRoleAssignments(call.ctx, filter,
+                                                             page);
+                }));
+        Fill(std::move(result), response);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerWriteReactor<v1::ListRoleAssignmentsResponse>*
+UserDirectoryService::StreamRoleAssignments(
+    grpc::CallbackServerContext* context,
+    const v1::ListRoleAssignmentsRequest* request) {
+  const v1::ListRoleAssignmentsRequest copy = *request;
+  return StartStream<v1::RoleAssignment, v1::ListRoleAssignmentsResponse>(
+      context, copy.integrated_account_id(),
+      {copy.cursor(), copy.limit(), false},
+      [copy](std::shared_ptr<Call> call)
+          -> absl::StatusOr<unified::Listing<v1::RoleAssignment>> {
+        ASSIGN_OR_RETURN(RoleAssignmentFilter filter, AssignmentsFilter(copy));
+        unified::Listing<v1::RoleAssignment> listing;
+        listing.binding = call->Binding("role_assignments", FilterText(filter));
+        Call* c = call.get();
+        listing.fetch = [c, filter](const PageRequest& page) {
+          return c->connector->ListRoleAssignments(c->ctx, filter, page);
+        };
+        return listing;
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::ListRoles(
+    grpc::CallbackServerContext* context, const v1::ListRolesRequest* request,
+    v1::ListRolesResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        for (v1::Role& role : call.connector->Roles()) {
+          *response->add_result() = std::move(role);
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::GetRole(
+    grpc::CallbackServerContext* context, const v1::GetRoleRequest* request,
+    v1::Role* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        RETURN_IF_ERROR(Required(request->role_id(), "role_id"));
+        for (v1::Role& role : call.connector->Roles()) {
+          if (role.id() == request->role_id()) {
+            *response = std::move(role);
+            return absl::OkStatus();
+          }
+        }
+        return WithErrorInfo(absl::NotFoundError(absl::StrCat(
+                                 "role '", request->role_id(), "' not found")),
+                             "ROLE_NOT_FOUND");
+      });
+}
+
+namespace {
+
+// A WatchDirectory stream: the first step takes the baseline (or finds the
+// account watched) on the pool; later steps read the event log's tail, and
+// between them the stream waits, holding no thread, for the engine's news
+// (and, with a store shared by replicas, for its own re-read every
+// kSharedRecheck).
+class WatchStream final : public PooledStream<v1::DirectoryEvent> {
+ public:
+  using Open =
+      std::function<absl::StatusOr<watch::AccountRef>(const StreamEnv& env)>;
+
+  WatchStream(Serving* serving, grpc::CallbackServerContext* context,
+              Admission admission, watch::WatchEngine* engine,
+              const CursorCodec* cursors, v1::WatchDirectoryRequest request,
+              Open open)
+      : PooledStream(serving, context, std::move(admission),
+                     WorkerPool::Lane::kBulk),
+        engine_(engine),
+        cursors_(cursors),
+        request_(std::move(request)),
+        open_(std::move(open)) {}
+
+ private:
+  absl::StatusOr<Step> Produce(std::vector<v1::DirectoryEvent>* out) override {
+    if (!reader_) {
+      StreamEnv env{tenant(), deadline(), [this] { return cancelled(); }};
+      ASSIGN_OR_RETURN(watch::AccountRef account, open_(env));
+      reader_.emplace(
+          *engine_, *cursors_,
+          watch::WatchStreamRequest{account, request_.resume_token(),
+                                    request_.include_snapshot()});
+      subscription_ = engine_->Subscribe(account, [this] { Wake(); });
+      // A stream that ended meanwhile may have missed it in Stopped().
+      if (cancelled()) Stopped();
     }
-    if (request->resume_token().size() > 1024) {
-      return WithErrorInfo(
-          absl::InvalidArgumentError("resume_token is not one we issued"),
-          "INVALID_RESUME_TOKEN");
+    ASSIGN_OR_RETURN(bool caught_up, reader_->Next(out));
+    return caught_up ? Step::kWait : Step::kMore;
+  }
+
+  void Sent(const v1::DirectoryEvent& event) override {
+    if (!event.resume_token().empty()) last_token_ = event.resume_token();
+  }
+
+  absl::Status StallStatus(absl::Duration stalled) override {
+    return WithErrorInfo(
+        absl::AbortedError(absl::StrCat(
+            "the client accepted no event for ", absl::FormatDuration(stalled),
+            "; the stream was ended. Watch again with the last resume_token "
+            "received (also in this error's resume_token)")),
+        kStreamStalledReason, {{"resume_token", last_token_}});
+  }
+
+  std::optional<v1::DirectoryEvent> Heartbeat() override {
+    if (!reader_) return std::nullopt;
+    return reader_->Heartbeat(absl::Now());
+  }
+
+  void Stopped() override {
+    if (const int64_t id = subscription_.exchange(0); id != 0) {
+      engine_->Unsubscribe(id);
     }
-    struct Slot {
-      std::atomic<int>& n;
-      ~Slot() { --n; }
-    } slot{watch_streams_};
-    if (++watch_streams_ > max_watch_streams_) {
-      return WithErrorInfo(
-          absl::ResourceExhaustedError(
-              "this server has as many WatchDirectory streams open as it "
-              "serves; try another replica or later"),
-          "WATCH_STREAMS_EXHAUSTED");
-    }
-    const watch::AccountRef account{call.tenant, call.account.id};
-    RETURN_IF_ERROR(watch_->EnsureWatching(account, call.account, call.ctx));
-    const std::function<bool()> cancelled = call.ctx.cancelled;
-    const absl::Time deadline = call.ctx.deadline;
-    return watch::StreamWatch(
-        *watch_, *cursors_,
-        {account, request->resume_token(), request->include_snapshot()},
-        [writer](const v1::DirectoryEvent& e) { return writer->Write(e); },
-        [&] { return cancelled() || absl::Now() >= deadline; });
-  }());
+  }
+
+  watch::WatchEngine* const engine_;
+  const CursorCodec* const cursors_;
+  const v1::WatchDirectoryRequest request_;
+  const Open open_;
+  std::optional<watch::WatchReader> reader_;
+  // Set by the first step, read by Stopped() after the last.
+  std::atomic<int64_t> subscription_{0};
+  std::string last_token_;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::DirectoryEvent>*
+UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
+                                     const v1::WatchDirectoryRequest* request) {
+  absl::StatusOr<Admission> admitted =
+      serving_->Admit(*context, Serving::Kind::kWatch);
+  absl::Status refused = admitted.status();
+  if (refused.ok() && watch_ == nullptr) {
+    refused = WithErrorInfo(
+        absl::FailedPreconditionError("this server does not watch directories"),
+        "WATCH_NOT_CONFIGURED");
+  }
+  if (refused.ok() && request->resume_token().size() > 1024) {
+    refused = WithErrorInfo(
+        absl::InvalidArgumentError("resume_token is not one we issued"),
+        "INVALID_RESUME_TOKEN");
+  }
+  if (!refused.ok()) {
+    return new FinishedStream<v1::DirectoryEvent>(ToGrpcStatus(refused));
+  }
+  const std::string account_id = request->integrated_account_id();
+  auto* stream = new WatchStream(
+      serving_, context, std::move(*admitted), watch_, cursors_, *request,
+      [this,
+       account_id](const StreamEnv& env) -> absl::StatusOr<watch::AccountRef> {
+        // The baseline is a bulk listing; the stream itself costs no calls.
+        ASSIGN_OR_RETURN(Call call, Begin(CallEnv{env.tenant, env.deadline,
+                                                  env.cancelled, nullptr},
+                                          account_id, Priority::kBulk));
+        const watch::AccountRef account{call.tenant, call.account.id};
+        RETURN_IF_ERROR(
+            watch_->EnsureWatching(account, call.account, call.ctx));
+        return account;
+      });
+  stream->Start();
+  return stream;
 }
 
 }  // namespace unified

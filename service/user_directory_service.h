@@ -4,104 +4,118 @@
 #ifndef SERVICE_USER_DIRECTORY_SERVICE_H_
 #define SERVICE_USER_DIRECTORY_SERVICE_H_
 
-#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "connectors/registry.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "service/account_resolver.h"
 #include "service/cursor.h"
-#include "service/tenants.h"
+#include "service/listing_stream.h"
+#include "service/serving.h"
 #include "service/watch/watch_engine.h"
 
 namespace unified {
 
-class UserDirectoryService final : public v1::UserDirectory::Service {
+class UserDirectoryService final : public v1::UserDirectory::CallbackService {
  public:
-  // Not owning; all must outlive the service.
-  // `budget` may be null (no rate budgeting, for tests).
-  UserDirectoryService(const TenantAuthenticator* tenants,
-                       AccountResolver* accounts,
+  // Not owning; all must outlive the service. `serving` runs the calls
+  // (service/serving.h). `budget` may be null (no rate budgeting, tests).
+  UserDirectoryService(Serving* serving, AccountResolver* accounts,
                        const ConnectorRegistry* connectors,
                        const CursorCodec* cursors, RateBudget* budget = nullptr)
-      : tenants_(tenants),
+      : serving_(serving),
         accounts_(accounts),
         connectors_(connectors),
         cursors_(cursors),
         budget_(budget) {}
 
-  grpc::Status GetMe(grpc::ServerContext* context,
-                     const v1::GetMeRequest* request,
-                     v1::User* response) override;
-  grpc::Status ListUsers(grpc::ServerContext* context,
-                         const v1::ListUsersRequest* request,
-                         v1::ListUsersResponse* response) override;
-  grpc::Status StreamUsers(
-      grpc::ServerContext* context, const v1::ListUsersRequest* request,
-      grpc::ServerWriter<v1::ListUsersResponse>* writer) override;
-  grpc::Status GetUser(grpc::ServerContext* context,
-                       const v1::GetUserRequest* request,
-                       v1::User* response) override;
-  grpc::Status ListOrganizations(
-      grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
+  grpc::ServerUnaryReactor* GetMe(grpc::CallbackServerContext* context,
+                                  const v1::GetMeRequest* request,
+                                  v1::User* response) override;
+  grpc::ServerUnaryReactor* ListUsers(grpc::CallbackServerContext* context,
+                                      const v1::ListUsersRequest* request,
+                                      v1::ListUsersResponse* response) override;
+  grpc::ServerWriteReactor<v1::ListUsersResponse>* StreamUsers(
+      grpc::CallbackServerContext* context,
+      const v1::ListUsersRequest* request) override;
+  grpc::ServerUnaryReactor* GetUser(grpc::CallbackServerContext* context,
+                                    const v1::GetUserRequest* request,
+                                    v1::User* response) override;
+  grpc::ServerUnaryReactor* ListOrganizations(
+      grpc::CallbackServerContext* context,
+      const v1::ListOrganizationsRequest* request,
       v1::ListOrganizationsResponse* response) override;
-  grpc::Status StreamOrganizations(
-      grpc::ServerContext* context, const v1::ListOrganizationsRequest* request,
-      grpc::ServerWriter<v1::ListOrganizationsResponse>* writer) override;
-  grpc::Status GetOrganization(grpc::ServerContext* context,
-                               const v1::GetOrganizationRequest* request,
-                               v1::Organization* response) override;
-  grpc::Status ListWorkspaces(grpc::ServerContext* context,
-                              const v1::ListWorkspacesRequest* request,
-                              v1::ListWorkspacesResponse* response) override;
-  grpc::Status StreamWorkspaces(
-      grpc::ServerContext* context, const v1::ListWorkspacesRequest* request,
-      grpc::ServerWriter<v1::ListWorkspacesResponse>* writer) override;
-  grpc::Status GetWorkspace(grpc::ServerContext* context,
-                            const v1::GetWorkspaceRequest* request,
-                            v1::Workspace* response) override;
-  grpc::Status ListRoleAssignments(
-      grpc::ServerContext* context,
+  grpc::ServerWriteReactor<v1::ListOrganizationsResponse>* StreamOrganizations(
+      grpc::CallbackServerContext* context,
+      const v1::ListOrganizationsRequest* request) override;
+  grpc::ServerUnaryReactor* GetOrganization(
+      grpc::CallbackServerContext* context,
+      const v1::GetOrganizationRequest* request,
+      v1::Organization* response) override;
+  grpc::ServerUnaryReactor* ListWorkspaces(
+      grpc::CallbackServerContext* context,
+      const v1::ListWorkspacesRequest* request,
+      v1::ListWorkspacesResponse* response) override;
+  grpc::ServerWriteReactor<v1::ListWorkspacesResponse>* StreamWorkspaces(
+      grpc::CallbackServerContext* context,
+      const v1::ListWorkspacesRequest* request) override;
+  grpc::ServerUnaryReactor* GetWorkspace(grpc::CallbackServerContext* context,
+                                         const v1::GetWorkspaceRequest* request,
+                                         v1::Workspace* response) override;
+  grpc::ServerUnaryReactor* ListRoleAssignments(
+      grpc::CallbackServerContext* context,
       const v1::ListRoleAssignmentsRequest* request,
       v1::ListRoleAssignmentsResponse* response) override;
-  grpc::Status StreamRoleAssignments(
-      grpc::ServerContext* context,
-      const v1::ListRoleAssignmentsRequest* request,
-      grpc::ServerWriter<v1::ListRoleAssignmentsResponse>* writer) override;
-  grpc::Status ListRoles(grpc::ServerContext* context,
-                         const v1::ListRolesRequest* request,
-                         v1::ListRolesResponse* response) override;
-  grpc::Status GetRole(grpc::ServerContext* context,
-                       const v1::GetRoleRequest* request,
-                       v1::Role* response) override;
-  grpc::Status WatchDirectory(
-      grpc::ServerContext* context, const v1::WatchDirectoryRequest* request,
-      grpc::ServerWriter<v1::DirectoryEvent>* writer) override;
+  grpc::ServerWriteReactor<v1::ListRoleAssignmentsResponse>*
+  StreamRoleAssignments(grpc::CallbackServerContext* context,
+                        const v1::ListRoleAssignmentsRequest* request) override;
+  grpc::ServerUnaryReactor* ListRoles(grpc::CallbackServerContext* context,
+                                      const v1::ListRolesRequest* request,
+                                      v1::ListRolesResponse* response) override;
+  grpc::ServerUnaryReactor* GetRole(grpc::CallbackServerContext* context,
+                                    const v1::GetRoleRequest* request,
+                                    v1::Role* response) override;
+  grpc::ServerWriteReactor<v1::DirectoryEvent>* WatchDirectory(
+      grpc::CallbackServerContext* context,
+      const v1::WatchDirectoryRequest* request) override;
 
   // Enables WatchDirectory (FAILED_PRECONDITION, reason
-  // WATCH_NOT_CONFIGURED, without), with at most `max_streams` open at once
-  // (RESOURCE_EXHAUSTED, reason WATCH_STREAMS_EXHAUSTED, beyond): each holds
-  // a server thread. Not owning.
-  void set_watch_engine(watch::WatchEngine* engine, int max_streams = 32) {
-    watch_ = engine;
-    max_watch_streams_ = max_streams;
-  }
+  // WATCH_NOT_CONFIGURED, without). Not owning.
+  void set_watch_engine(watch::WatchEngine* engine) { watch_ = engine; }
 
  private:
   struct Call;
+  // Who calls, until when, and whether they are still there.
+  struct CallEnv {
+    std::string tenant;
+    absl::Time deadline = absl::InfiniteFuture();
+    std::function<bool()> cancelled;
+    // Where the budget is reported when the call ends; null: the caller
+    // reports it (streams, before they finish).
+    grpc::ServerContextBase* trailers = nullptr;
+  };
+  static CallEnv UnaryEnv(grpc::CallbackServerContext* context,
+                          const std::string& tenant);
   // Streams are bulk listings; everything else is interactive.
-  absl::StatusOr<Call> Begin(grpc::ServerContext* context,
-                             const std::string& account_id,
+  absl::StatusOr<Call> Begin(const CallEnv& env, const std::string& account_id,
                              Priority priority = Priority::kInteractive);
+  // A listing stream whose call is resolved on the pool by `open`.
+  template <typename T, typename Response>
+  grpc::ServerWriteReactor<Response>* StartStream(
+      grpc::CallbackServerContext* context, const std::string& account_id,
+      ListingParams params,
+      std::function<absl::StatusOr<unified::Listing<T>>(std::shared_ptr<Call>)>
+          open);
 
-  const TenantAuthenticator* const tenants_;
+  Serving* const serving_;
   AccountResolver* const accounts_;
   const ConnectorRegistry* const connectors_;
   const CursorCodec* const cursors_;
   RateBudget* const budget_;
   watch::WatchEngine* watch_ = nullptr;
-  int max_watch_streams_ = 32;
-  std::atomic<int> watch_streams_{0};
 };
 
 }  // namespace unified

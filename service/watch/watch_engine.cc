@@ -101,6 +101,7 @@ void WatchEngine::Stop() {
 
 void WatchEngine::Loop() {
   while (true) {
+    WakeOnStoredChanges();
     RunOnce();
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(
@@ -447,27 +448,60 @@ void WatchEngine::Notify(const AccountRef& a,
                          const std::vector<StoredEvent>& events) {
   if (events.empty()) return;
   absl::MutexLock lock(&mu_);
-  int64_t& seq = logged_[a];
-  seq = std::max(seq, events.back().seq);
+  if (!subscribed_.count(a)) return;
+  int64_t& announced = announced_[a];
+  announced = std::max(announced, events.back().seq);
+  auto [begin, end] = subscribed_.equal_range(a);
+  for (auto it = begin; it != end; ++it) subscribers_.at(it->second).wake();
 }
 
-void WatchEngine::WaitForChange(const AccountRef& a, int64_t seq,
-                                absl::Duration max) {
-  struct Args {
-    WatchEngine* e;
-    const AccountRef* a;
-    int64_t seq;
-  } args{this, &a, seq};
+int64_t WatchEngine::Subscribe(const AccountRef& a,
+                               std::function<void()> wake) {
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(
-                           +[](Args* x) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                             if (x->e->stopping_) return true;
-                             auto it = x->e->logged_.find(*x->a);
-                             return it != x->e->logged_.end() &&
-                                    it->second > x->seq;
-                           },
-                           &args),
-                       max);
+  const int64_t id = ++next_subscriber_;
+  subscribers_[id] = Subscriber{a, std::move(wake)};
+  subscribed_.emplace(a, id);
+  return id;
+}
+
+void WatchEngine::Unsubscribe(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return;
+  auto [begin, end] = subscribed_.equal_range(it->second.account);
+  for (auto s = begin; s != end; ++s) {
+    if (s->second == id) {
+      subscribed_.erase(s);
+      break;
+    }
+  }
+  if (!subscribed_.count(it->second.account)) {
+    announced_.erase(it->second.account);
+  }
+  subscribers_.erase(it);
+}
+
+void WatchEngine::WakeOnStoredChanges() {
+  std::vector<AccountRef> accounts;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [account, id] : subscribed_) {
+      if (accounts.empty() || !(accounts.back() == account)) {
+        accounts.push_back(account);
+      }
+    }
+  }
+  for (const AccountRef& a : accounts) {
+    absl::StatusOr<std::optional<WatchState>> state = store_->State(a);
+    if (!state.ok() || !state->has_value()) continue;
+    absl::MutexLock lock(&mu_);
+    if (!subscribed_.count(a)) continue;
+    int64_t& announced = announced_[a];
+    if ((*state)->last_seq <= announced) continue;
+    announced = (*state)->last_seq;
+    auto [begin, end] = subscribed_.equal_range(a);
+    for (auto it = begin; it != end; ++it) subscribers_.at(it->second).wake();
+  }
 }
 
 }  // namespace unified::watch

@@ -22,6 +22,7 @@
 #ifndef SERVICE_WATCH_WATCH_ENGINE_H_
 #define SERVICE_WATCH_WATCH_ENGINE_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -88,9 +89,16 @@ class WatchEngine {
   // the store failed: the provider retries).
   int HandleDelivery(const std::string& secret, absl::string_view body);
 
-  // Blocks until this process logged an event for `a` past `seq`, or `max`
-  // passed (other replicas' events are seen by re-reading the store).
-  void WaitForChange(const AccountRef& a, int64_t seq, absl::Duration max);
+  // Calls `wake` whenever this process logs events for `a`, until
+  // Unsubscribe(id) returns. `wake` runs under the engine's lock: it must
+  // not block nor call back into the engine. Other replicas' events are not
+  // announced: a subscriber sharing the store re-reads it now and then.
+  int64_t Subscribe(const AccountRef& a, std::function<void()> wake);
+  void Unsubscribe(int64_t id);
+  // Wakes the subscribers of accounts whose log grew in the store since
+  // they were last woken: other replicas' events. The worker calls it every
+  // tick.
+  void WakeOnStoredChanges();
 
   // Sets WatchOptions::hook_base_url once the side listener's address is
   // known; before Start() and any other call.
@@ -126,7 +134,15 @@ class WatchEngine {
   WatchOptions options_;
 
   absl::Mutex mu_;
-  std::map<AccountRef, int64_t> logged_ ABSL_GUARDED_BY(mu_);
+  struct Subscriber {
+    AccountRef account;
+    std::function<void()> wake;
+  };
+  std::map<int64_t, Subscriber> subscribers_ ABSL_GUARDED_BY(mu_);
+  std::multimap<AccountRef, int64_t> subscribed_ ABSL_GUARDED_BY(mu_);
+  int64_t next_subscriber_ ABSL_GUARDED_BY(mu_) = 0;
+  // The log position subscribers of each account were last woken for.
+  std::map<AccountRef, int64_t> announced_ ABSL_GUARDED_BY(mu_);
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

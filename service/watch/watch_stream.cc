@@ -10,8 +10,6 @@ namespace unified::watch {
 namespace {
 
 constexpr int kBatch = 500;
-// How often a waiting stream re-reads the log for other replicas' events.
-constexpr absl::Duration kRecheck = absl::Milliseconds(250);
 
 CursorBinding Binding(const AccountRef& a) {
   return CursorBinding{a.tenant, a.account_id, "watch", ""};
@@ -75,19 +73,21 @@ v1::DirectoryEvent ToProto(const StoredEvent& e) {
   return out;
 }
 
-absl::Status StreamWatch(
-    WatchEngine& engine, const CursorCodec& cursors,
-    const WatchStreamRequest& request,
-    const std::function<bool(const v1::DirectoryEvent&)>& write,
-    const std::function<bool()>& done) {
-  const AccountRef& a = request.account;
-  WatchStore& store = *engine.store();
+WatchReader::WatchReader(WatchEngine& engine, const CursorCodec& cursors,
+                         WatchStreamRequest request)
+    : engine_(engine), cursors_(cursors), request_(std::move(request)) {}
+
+absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
+  const AccountRef& a = request_.account;
+  WatchStore& store = *engine_.store();
   ASSIGN_OR_RETURN(std::optional<WatchState> state, store.State(a));
-  if (!state)
+  if (!state) {
     return absl::FailedPreconditionError("the account is not watched");
-  int64_t seq = state->last_seq;
-  if (!request.resume_token.empty()) {
-    if (request.include_snapshot) {
+  }
+  epoch_ = state->epoch;
+  seq_ = state->last_seq;
+  if (!request_.resume_token.empty()) {
+    if (request_.include_snapshot) {
       return WithErrorInfo(
           absl::FailedPreconditionError(
               "include_snapshot is for a fresh start; a resume_token "
@@ -95,68 +95,87 @@ absl::Status StreamWatch(
           "SNAPSHOT_WITH_RESUME_TOKEN");
     }
     absl::StatusOr<CursorState> opened =
-        cursors.Open(Binding(a), request.resume_token);
+        cursors_.Open(Binding(a), request_.resume_token);
     if (!opened.ok()) return BadToken();
     std::vector<absl::string_view> parts =
         absl::StrSplit(opened->page_token, ':');
     int64_t epoch = 0;
     if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &epoch) ||
-        !absl::SimpleAtoi(parts[1], &seq) || seq < 0) {
+        !absl::SimpleAtoi(parts[1], &seq_) || seq_ < 0) {
       return BadToken();
     }
     // Another epoch: the account was unwatched and watched again since.
-    if (epoch != state->epoch || seq > state->last_seq) return Expired();
+    if (epoch != state->epoch || seq_ > state->last_seq) return Expired();
     ASSIGN_OR_RETURN(int64_t first_kept, store.FirstKeptSeq(a));
-    if (seq + 1 < first_kept) return Expired();
-  } else if (request.include_snapshot) {
-    ASSIGN_OR_RETURN(Snapshot snap, store.ReadSnapshot(a));
-    seq = snap.seq;
-    std::map<std::string, std::string> names;
-    for (const ObservedWorkspace& w : snap.workspaces) {
-      names[w.id] = w.name;
-      v1::DirectoryEvent e;
-      e.set_sequence(snap.seq);
-      e.set_type(v1::DirectoryEvent::WORKSPACE_ADDED);
-      e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
-      e.mutable_workspace()->set_id(w.id);
-      e.mutable_workspace()->set_name(w.name);
-      if (!write(e)) return absl::OkStatus();
-    }
-    for (const auto& [workspace_id, m] : snap.members) {
-      v1::DirectoryEvent e;
-      e.set_sequence(snap.seq);
-      e.set_type(v1::DirectoryEvent::MEMBER_ADDED);
-      e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
-      e.mutable_workspace()->set_id(workspace_id);
-      e.mutable_workspace()->set_name(names[workspace_id]);
-      SetUser(e.mutable_user(), m.user_id, m.name, m.email);
-      e.set_role_id(m.role_id);
-      if (!write(e)) return absl::OkStatus();
-    }
-    v1::DirectoryEvent end;
-    end.set_sequence(snap.seq);
-    end.set_type(v1::DirectoryEvent::SNAPSHOT_COMPLETE);
-    end.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
-    end.set_resume_token(Token(cursors, a, state->epoch, snap.seq));
-    if (!write(end)) return absl::OkStatus();
+    if (seq_ + 1 < first_kept) return Expired();
+    token_ = request_.resume_token;
+    return absl::OkStatus();
   }
-  while (!done()) {
-    ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                     store.ReadEvents(a, seq, kBatch));
-    if (!events.empty() && events.front().seq != seq + 1) {
-      return Expired();  // Pruned while the client was reading.
-    }
-    for (const StoredEvent& e : events) {
-      v1::DirectoryEvent out = ToProto(e);
-      out.set_resume_token(Token(cursors, a, state->epoch, e.seq));
-      if (!write(out)) return absl::OkStatus();
-      seq = e.seq;
-    }
-    if (static_cast<int>(events.size()) < kBatch) {
-      engine.WaitForChange(a, seq, kRecheck);
-    }
+  if (!request_.include_snapshot) {
+    token_ = Token(cursors_, a, epoch_, seq_);
+    return absl::OkStatus();
   }
+  ASSIGN_OR_RETURN(Snapshot snap, store.ReadSnapshot(a));
+  seq_ = snap.seq;
+  std::map<std::string, std::string> names;
+  for (const ObservedWorkspace& w : snap.workspaces) {
+    names[w.id] = w.name;
+    v1::DirectoryEvent& e = out->emplace_back();
+    e.set_sequence(snap.seq);
+    e.set_type(v1::DirectoryEvent::WORKSPACE_ADDED);
+    e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
+    e.mutable_workspace()->set_id(w.id);
+    e.mutable_workspace()->set_name(w.name);
+  }
+  for (const auto& [workspace_id, m] : snap.members) {
+    v1::DirectoryEvent& e = out->emplace_back();
+    e.set_sequence(snap.seq);
+    e.set_type(v1::DirectoryEvent::MEMBER_ADDED);
+    e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
+    e.mutable_workspace()->set_id(workspace_id);
+    e.mutable_workspace()->set_name(names[workspace_id]);
+    SetUser(e.mutable_user(), m.user_id, m.name, m.email);
+    e.set_role_id(m.role_id);
+  }
+  token_ = Token(cursors_, a, epoch_, snap.seq);
+  v1::DirectoryEvent& end = out->emplace_back();
+  end.set_sequence(snap.seq);
+  end.set_type(v1::DirectoryEvent::SNAPSHOT_COMPLETE);
+  end.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
+  end.set_resume_token(token_);
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> WatchReader::Next(std::vector<v1::DirectoryEvent>* out) {
+  if (!opened_) {
+    RETURN_IF_ERROR(Open(out));
+    opened_ = true;
+  }
+  const AccountRef& a = request_.account;
+  ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
+                   engine_.store()->ReadEvents(a, seq_, kBatch));
+  if (!events.empty() && events.front().seq != seq_ + 1) {
+    return Expired();  // Pruned while the client was reading.
+  }
+  for (const StoredEvent& e : events) {
+    v1::DirectoryEvent& event = out->emplace_back(ToProto(e));
+    token_ = Token(cursors_, a, epoch_, e.seq);
+    event.set_resume_token(token_);
+    seq_ = e.seq;
+  }
+  return static_cast<int>(events.size()) < kBatch;
+}
+
+v1::DirectoryEvent WatchReader::Heartbeat(absl::Time now) const {
+  v1::DirectoryEvent beat;
+  beat.set_type(v1::DirectoryEvent::HEARTBEAT);
+  beat.set_sequence(seq_);
+  beat.set_resume_token(token_);
+  const int64_t ms = absl::ToUnixMillis(now);
+  beat.mutable_observed_at()->set_seconds(ms / 1000);
+  beat.mutable_observed_at()->set_nanos(static_cast<int32_t>(ms % 1000) *
+                                        1000000);
+  return beat;
 }
 
 }  // namespace unified::watch

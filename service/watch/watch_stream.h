@@ -1,10 +1,10 @@
 // The WatchDirectory stream over the event log: resume tokens, the optional
-// snapshot, then the log's tail as it grows.
+// snapshot, then the log's tail as it grows, and heartbeats while idle.
 #ifndef SERVICE_WATCH_WATCH_STREAM_H_
 #define SERVICE_WATCH_WATCH_STREAM_H_
 
-#include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "proto/unified/v1/user_directory.pb.h"
@@ -19,15 +19,41 @@ struct WatchStreamRequest {
   bool include_snapshot = false;
 };
 
-// Sends events through `write` (false: the client is gone) until `done`
-// says so; returns OK then. Errors: INVALID_ARGUMENT (INVALID_RESUME_TOKEN),
-// FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED, SNAPSHOT_WITH_RESUME_TOKEN),
-// store failures (UNAVAILABLE). The account must be watched already.
-absl::Status StreamWatch(
-    WatchEngine& engine, const CursorCodec& cursors,
-    const WatchStreamRequest& request,
-    const std::function<bool(const v1::DirectoryEvent&)>& write,
-    const std::function<bool()>& done);
+// Reads a WatchDirectory stream's events in steps, for a stream that must
+// not block between them: resume token or snapshot first, then the log's
+// tail as it grows. Not thread-safe; one step at a time.
+class WatchReader {
+ public:
+  // The account must be watched already; `engine` and `cursors` must
+  // outlive the reader.
+  WatchReader(WatchEngine& engine, const CursorCodec& cursors,
+              WatchStreamRequest request);
+
+  // Appends the next events to `out`: the first call checks the resume
+  // token (INVALID_ARGUMENT, reason INVALID_RESUME_TOKEN; FAILED_PRECONDITION,
+  // RESUME_TOKEN_EXPIRED or SNAPSHOT_WITH_RESUME_TOKEN) and appends the
+  // snapshot if asked; every call appends logged events past the last one
+  // (at most a batch). Returns true when the log has nothing more now: the
+  // caller waits for news (WatchEngine::Subscribe) before the next call.
+  // Store failures are UNAVAILABLE; a log pruned past the reader is
+  // RESUME_TOKEN_EXPIRED.
+  absl::StatusOr<bool> Next(std::vector<v1::DirectoryEvent>* out);
+
+  // A HEARTBEAT event at the reader's position (its sequence and resume
+  // token are those of the last event read).
+  v1::DirectoryEvent Heartbeat(absl::Time now) const;
+
+ private:
+  absl::Status Open(std::vector<v1::DirectoryEvent>* out);
+
+  WatchEngine& engine_;
+  const CursorCodec& cursors_;
+  const WatchStreamRequest request_;
+  bool opened_ = false;
+  int64_t epoch_ = 0;
+  int64_t seq_ = 0;
+  std::string token_;
+};
 
 // The event as the API shows it (tests and the stream).
 v1::DirectoryEvent ToProto(const StoredEvent& e);

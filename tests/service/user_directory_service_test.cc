@@ -14,7 +14,9 @@
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "service/server.h"
+#include "service/serving.h"
 #include "service/tenants.h"
+#include "service/worker_pool.h"
 #include "tests/testing/api_key_channel.h"
 #include "tests/testing/status_matchers.h"
 
@@ -162,8 +164,9 @@ class ServiceTest : public ::testing::Test {
         {{"acct_a", {"fake", "token-a"}}, {"acct_b", {"fake", "token-b"}}});
     NewApiKey key = GenerateApiKey("default");
     tenants_ = *TenantAuthenticator::Parse(key.line);
+    serving_ = std::make_unique<Serving>(&tenants_, &pool_, serving_options_);
     service_ = std::make_unique<UserDirectoryService>(
-        &tenants_, accounts_.get(), &registry_, &cursors_);
+        serving_.get(), accounts_.get(), &registry_, &cursors_);
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     auto server =
@@ -206,6 +209,9 @@ class ServiceTest : public ::testing::Test {
   FakeConnector* fake_ = nullptr;
   std::unique_ptr<AccountResolver> accounts_;
   TenantAuthenticator tenants_;
+  WorkerPool pool_{WorkerPoolOptions{4}};
+  ServingOptions serving_options_;
+  std::unique_ptr<Serving> serving_;
   std::unique_ptr<UserDirectoryService> service_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<v1::UserDirectory::Stub> stub_;

@@ -20,8 +20,10 @@
 #include "service/account_resolver.h"
 #include "service/cursor.h"
 #include "service/server.h"
+#include "service/serving.h"
 #include "service/tenants.h"
 #include "service/user_directory_service.h"
+#include "service/worker_pool.h"
 #include "tests/testing/api_key_channel.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
@@ -68,7 +70,9 @@ int Run() {
   const NewApiKey key =
       GenerateApiKey("default");  // The static resolver's tenant.
   const TenantAuthenticator tenants = *TenantAuthenticator::Parse(key.line);
-  UserDirectoryService service(&tenants, accounts.get(), &registry, &cursors);
+  WorkerPool pool;
+  Serving serving(&tenants, &pool, ServingOptions());
+  UserDirectoryService service(&serving, accounts.get(), &registry, &cursors);
   ServerOptions server_options;
   server_options.listen = "127.0.0.1:0";
   auto server =

@@ -1,0 +1,195 @@
+// The Stream RPCs of the directory: every page of a listing from a cursor
+// on, as a PooledStream (service/serving.h). Each step on the worker pool
+// fetches one connector page of the largest size and slices it into
+// messages; the next step runs while the client reads, so at most two pages
+// are held, whatever the listing's size or the client's speed. Where the
+// connector can predict the next pages' tokens, their raw answers are
+// downloaded ahead by jobs of their own on the pool (bulk lane).
+#ifndef SERVICE_LISTING_STREAM_H_
+#define SERVICE_LISTING_STREAM_H_
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "connectors/common/error_details.h"
+#include "service/paging.h"
+#include "service/serving.h"
+
+namespace unified {
+
+// What a stream needs of its listing once the call is resolved.
+template <typename T>
+struct Listing {
+  CursorBinding binding;
+  PageFetcher<T> fetch;
+  // Both or neither: the tokens of the pages after a token, and a download
+  // of one of them ahead of need.
+  TokenPredictor<T> predict;
+  PagePrefetcher prefetch;
+  // Called right before the stream finishes normally (trailing metadata).
+  std::function<void()> before_finish;
+  // Keeps alive what the functions above use.
+  std::shared_ptr<void> keep;
+};
+
+// Where a listing stream starts and how it slices.
+struct ListingParams {
+  std::string cursor;
+  int32_t limit = 0;
+  bool include_remote_data = false;
+};
+
+// Resolves the call on the pool (the stream's first step): the caller's
+// tenant, deadline and cancellation come in, the listing goes out.
+struct StreamEnv {
+  std::string tenant;
+  absl::Time deadline;
+  std::function<bool()> cancelled;
+};
+template <typename T>
+using ListingOpener =
+    std::function<absl::StatusOr<Listing<T>>(const StreamEnv& env)>;
+
+template <typename T, typename Response>
+class ListingStream final : public PooledStream<Response> {
+  using Base = PooledStream<Response>;
+  using Step = typename Base::Step;
+
+ public:
+  // Starts the stream of an admitted call; gRPC owns the result until done.
+  static grpc::ServerWriteReactor<Response>* Start(
+      Serving* serving, grpc::CallbackServerContext* context,
+      Admission admission, const CursorCodec* codec, ListingParams params,
+      ListingOpener<T> open) {
+    auto* stream = new ListingStream(serving, context, std::move(admission),
+                                     codec, std::move(params), std::move(open));
+    stream->Base::Start();
+    return stream;
+  }
+
+ private:
+  ListingStream(Serving* serving, grpc::CallbackServerContext* context,
+                Admission admission, const CursorCodec* codec,
+                ListingParams params, ListingOpener<T> open)
+      : Base(serving, context, std::move(admission), WorkerPool::Lane::kBulk),
+        codec_(codec),
+        params_(std::move(params)),
+        open_(std::move(open)) {}
+
+  PageRequest RequestFor(const std::string& token) const {
+    PageRequest request;
+    request.page_token = token;
+    request.limit = kMaxPageSize;
+    request.include_remote_data = params_.include_remote_data;
+    return request;
+  }
+
+  // Downloads the predicted pages after `token_` on jobs of their own.
+  void PrefetchAhead() {
+    if (!listing_.predict || !listing_.prefetch) return;
+    std::string guess = token_;
+    for (int i = 1; i < kStreamParallelFetches; ++i) {
+      guess = listing_.predict(guess, kMaxPageSize);
+      if (guess.empty()) return;
+      if (!prefetched_.insert(guess).second) continue;
+      this->Ref();
+      this->serving()->pool()->Submit(this->tenant(), WorkerPool::Lane::kBulk,
+                                      [this, request = RequestFor(guess)] {
+                                        if (!this->cancelled())
+                                          listing_.prefetch(request);
+                                        this->Unref();
+                                      });
+    }
+  }
+
+  absl::StatusOr<Step> Produce(std::vector<Response>* out) override {
+    if (!opened_) {
+      ASSIGN_OR_RETURN(limit_, ValidatePageSize(params_.limit));
+      StreamEnv env{this->tenant(), this->deadline(),
+                    [this] { return this->cancelled(); }};
+      ASSIGN_OR_RETURN(listing_, open_(env));
+      ASSIGN_OR_RETURN(CursorState start,
+                       codec_->Open(listing_.binding, params_.cursor));
+      token_ = start.page_token;
+      skip_ = start.skip;
+      opened_ = true;
+    }
+    PrefetchAhead();
+    ASSIGN_OR_RETURN(Page<T> page, listing_.fetch(RequestFor(token_)));
+    prefetched_.erase(token_);
+    const std::string next = page.next_page_token;
+    for (Slice<T>& slice : SlicePage(*codec_, listing_.binding, token_,
+                                     std::move(page), skip_, limit_)) {
+      Response message;
+      for (T& item : slice.items) *message.add_result() = std::move(item);
+      message.set_next_cursor(std::move(slice.next_cursor));
+      out->push_back(std::move(message));
+    }
+    skip_ = 0;
+    produced_ |= !out->empty();
+    if (!next.empty()) {
+      token_ = next;
+      return Step::kMore;
+    }
+    // An empty listing still answers one (empty) message.
+    if (!produced_) out->emplace_back();
+    return Step::kDone;
+  }
+
+  void Sent(const Response& message) override {
+    last_cursor_ = message.next_cursor();
+  }
+
+  absl::Status StallStatus(absl::Duration stalled) override {
+    return WithErrorInfo(
+        absl::AbortedError(absl::StrCat(
+            "the client accepted no message for ",
+            absl::FormatDuration(stalled),
+            "; the stream was ended. Resume with the last next_cursor "
+            "received (also in this error's resume_cursor)")),
+        kStreamStalledReason, {{"resume_cursor", last_cursor_}});
+  }
+
+  void BeforeFinish() override {
+    if (listing_.before_finish) listing_.before_finish();
+  }
+
+  const CursorCodec* const codec_;
+  const ListingParams params_;
+  const ListingOpener<T> open_;
+  // Used by the one Produce at a time (and prefetch jobs, read-only).
+  bool opened_ = false;
+  int limit_ = kDefaultPageSize;
+  Listing<T> listing_;
+  std::string token_;
+  uint32_t skip_ = 0;
+  bool produced_ = false;
+  std::set<std::string> prefetched_;
+  // Guarded by the base's lock (Sent, StallStatus).
+  std::string last_cursor_;
+};
+
+// Admits a listing stream (a tenant's stream slot) and starts it; a refused
+// call is finished at once.
+template <typename T, typename Response>
+grpc::ServerWriteReactor<Response>* StartListing(
+    Serving* serving, grpc::CallbackServerContext* context,
+    const CursorCodec* codec, ListingParams params, ListingOpener<T> open) {
+  absl::StatusOr<Admission> admitted =
+      serving->Admit(*context, Serving::Kind::kStream);
+  if (!admitted.ok()) {
+    return new FinishedStream<Response>(ToGrpcStatus(admitted.status()));
+  }
+  return ListingStream<T, Response>::Start(serving, context,
+                                           std::move(*admitted), codec,
+                                           std::move(params), std::move(open));
+}
+
+}  // namespace unified
+
+#endif  // SERVICE_LISTING_STREAM_H_

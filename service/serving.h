@@ -1,0 +1,443 @@
+// The serving model: gRPC's callback API on gRPC's own few threads, blocking
+// work on the WorkerPool, per-tenant admission. docs/serving.md explains the
+// design, the thread bound and the limits.
+//
+//  - Serving::Admit authenticates the caller and takes one of the tenant's
+//    slots (unary calls in flight, listing streams open, watch streams
+//    open); beyond a limit the call is refused with RESOURCE_EXHAUSTED, an
+//    ErrorInfo reason and a RetryInfo.
+//  - RunUnary runs a unary handler's body on the pool and finishes the call.
+//  - PooledStream is a server stream whose messages are produced by blocking
+//    steps on the pool, one step (about one upstream page) ahead of the
+//    client. While the client is slow or the stream waits for news it holds
+//    no thread, only its buffered messages. A stream whose client accepted
+//    no message for the stall timeout is finished with ABORTED (reason
+//    STREAM_STALLED, saying where to resume) and its buffers are freed.
+#ifndef SERVICE_SERVING_H_
+#define SERVICE_SERVING_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "service/grpc_status.h"
+#include "service/tenants.h"
+#include "service/worker_pool.h"
+
+namespace unified {
+
+struct ServingOptions {
+  // Unary calls one tenant may have in flight (queued or running).
+  int tenant_max_calls = 64;
+  // Listing and proxy streams one tenant may have open.
+  int tenant_max_streams = 64;
+  // WatchDirectory streams one tenant may have open (they hold no thread
+  // and little memory while idle).
+  int tenant_max_watch_streams = 1000;
+  // WatchDirectory streams open on this server, all tenants together.
+  int max_watch_streams = 10000;
+  // A stream whose client accepted no message for this long is ended.
+  absl::Duration stream_stall_timeout = absl::Seconds(30);
+  // An idle WatchDirectory stream sends a HEARTBEAT event this often.
+  absl::Duration watch_heartbeat = absl::Seconds(15);
+  // The retry delay suggested to refused callers.
+  absl::Duration refused_retry_delay = absl::Seconds(1);
+};
+
+class Serving;
+
+// One admitted call's slot; given back when released or destroyed.
+// Move-only.
+class Admission {
+ public:
+  Admission() = default;
+  Admission(Admission&& other) noexcept { *this = std::move(other); }
+  Admission& operator=(Admission&& other) noexcept;
+  ~Admission() { Release(); }
+
+  const std::string& tenant() const { return tenant_; }
+  void Release();
+
+ private:
+  friend class Serving;
+  Serving* serving_ = nullptr;
+  int kind_ = 0;
+  std::string tenant_;
+};
+
+class StreamTicker;
+
+// Thread-safe. Not owning the authenticator or the pool.
+class Serving {
+ public:
+  enum class Kind { kCall = 0, kStream = 1, kWatch = 2 };
+
+  Serving(const TenantAuthenticator* tenants, WorkerPool* pool,
+          ServingOptions options);
+  ~Serving();
+
+  // The caller's tenant (UNAUTHENTICATED as TenantAuthenticator says) with
+  // one of its `kind` slots, or RESOURCE_EXHAUSTED with reason
+  // TENANT_CONCURRENCY_EXHAUSTED (unary calls), TENANT_STREAMS_EXHAUSTED,
+  // TENANT_WATCH_STREAMS_EXHAUSTED or WATCH_STREAMS_EXHAUSTED (the
+  // server's), and a RetryInfo.
+  absl::StatusOr<Admission> Admit(const grpc::ServerContextBase& context,
+                                  Kind kind);
+
+  WorkerPool* pool() const { return pool_; }
+  const ServingOptions& options() const { return options_; }
+  StreamTicker* ticker() const { return ticker_.get(); }
+
+ private:
+  friend class Admission;
+  void Give(int kind, const std::string& tenant);
+
+  const TenantAuthenticator* const tenants_;
+  WorkerPool* const pool_;
+  const ServingOptions options_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::array<int, 3>> in_use_
+      ABSL_GUARDED_BY(mu_);
+  int watch_streams_ ABSL_GUARDED_BY(mu_) = 0;
+  std::unique_ptr<StreamTicker> ticker_;
+};
+
+// Runs `body` for an admitted unary call on the pool (interactive lane) and
+// finishes the call with its status (service/grpc_status.h). A call whose
+// deadline passed or that was cancelled while queued is answered without
+// running `body`. `body` may use the call's request, response and context:
+// they live until it returns.
+// `body` gets the caller's tenant.
+grpc::ServerUnaryReactor* RunUnary(
+    Serving& serving, grpc::CallbackServerContext* context,
+    std::function<absl::Status(const std::string& tenant)> body);
+
+// Something the ticker visits a few times a second.
+class Ticking {
+ public:
+  virtual ~Ticking() = default;
+  virtual void Tick(absl::Time now) = 0;
+  virtual void Ref() = 0;
+  virtual void Unref() = 0;
+};
+
+// One thread that visits every open stream every `period`: stall timeouts
+// and heartbeats are decided there, so no stream needs a timer of its own.
+class StreamTicker {
+ public:
+  explicit StreamTicker(absl::Duration period);
+  ~StreamTicker();
+  // `t` stays registered until Remove(); it must be alive (referenced) then.
+  void Add(Ticking* t);
+  void Remove(Ticking* t);
+
+ private:
+  void Loop();
+  const absl::Duration period_;
+  absl::Mutex mu_;
+  std::set<Ticking*> streams_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+// A stream refused before it started: finished at once with `status`.
+template <typename Response>
+class FinishedStream final : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit FinishedStream(grpc::Status status) {
+    this->Finish(std::move(status));
+  }
+  void OnDone() override { delete this; }
+};
+
+// The reason of a stream ended for its stalled reader.
+inline constexpr char kStreamStalledReason[] = "STREAM_STALLED";
+
+// A server-streaming call fed by blocking steps on the pool. Subclasses
+// implement Produce(); the base writes what it produced, keeps at most one
+// produced step ahead of the one being written, watches for stalls, and
+// finishes the call exactly once. Reference counted: gRPC holds one
+// reference until OnDone, and each pool job in flight one.
+template <typename Response>
+class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
+ public:
+  void Start() {
+    serving_->ticker()->Add(this);
+    Pump();
+  }
+
+  void Ref() override { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Unref() override {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+ protected:
+  enum class Step { kMore, kDone, kWait };
+
+  // `admission` is the stream's slot, held until the call is over.
+  PooledStream(Serving* serving, grpc::CallbackServerContext* context,
+               Admission admission, WorkerPool::Lane lane)
+      : serving_(serving),
+        context_(context),
+        admission_(std::move(admission)),
+        lane_(lane),
+        deadline_(absl::FromChrono(context->deadline())),
+        last_activity_(absl::Now()) {}
+  ~PooledStream() override = default;
+
+  // Runs on the pool, never two at once: appends the next messages to
+  // `out` (none is fine). kMore: call again; kDone: that was the end; kWait:
+  // call again after Wake(). An error ends the stream with it once the
+  // messages produced before it are sent.
+  virtual absl::StatusOr<Step> Produce(std::vector<Response>* out) = 0;
+  // Called (under the stream's lock; must not block) for each message the
+  // client accepted.
+  virtual void Sent(const Response& message) {}
+  // The status that ends a stalled stream: ABORTED, reason STREAM_STALLED,
+  // and where to resume. Under the stream's lock.
+  virtual absl::Status StallStatus(absl::Duration stalled) = 0;
+  // A message for an idle, waiting stream (kWait) every heartbeat
+  // interval; nullopt for none. Under the stream's lock.
+  virtual std::optional<Response> Heartbeat() { return std::nullopt; }
+  // Right before a normal Finish, with no Produce running: trailing
+  // metadata may be added here.
+  virtual void BeforeFinish() {}
+  // Once the call is over (OnDone), with no lock held.
+  virtual void Stopped() {}
+
+  // Produce again after kWait. Thread-safe; a Wake during Produce counts.
+  void Wake() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (waiting_) {
+        waiting_ = false;
+      } else {
+        wake_pending_ = true;
+      }
+    }
+    Pump();
+  }
+
+  // From Produce only, for a step that cannot end early (a relayed
+  // transfer): sends `message` now rather than at the end of the step,
+  // first waiting while `max_queued` messages wait for the client. This
+  // holds the worker while the client is slow, for the stall timeout at
+  // most. False once the stream has ended: stop producing.
+  bool Emit(Response message, int max_queued) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return finished_ || cancelled_ ||
+               static_cast<int>(queue_.size()) < max_queued;
+      };
+      mu_.Await(absl::Condition(&room));
+      if (finished_ || cancelled_) return false;
+      queue_.push_back(std::move(message));
+      batches_.push_back(1);
+    }
+    Pump();
+    return true;
+  }
+
+  // True once the client cancelled, went away or the stream ended.
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  absl::Time deadline() const { return deadline_; }
+  const std::string& tenant() const { return admission_.tenant(); }
+  Serving* serving() const { return serving_; }
+
+ private:
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      last_activity_ = absl::Now();
+      if (ok) {
+        Sent(current_);
+      } else {
+        cancelled_ = true;
+        queue_.clear();
+        batches_.clear();
+      }
+      if (!batches_.empty() && --batches_.front() == 0) batches_.pop_front();
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+    }
+    Pump();
+  }
+
+  void OnDone() override {
+    serving_->ticker()->Remove(this);
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      cancelled_ = true;
+      queue_.clear();
+      batches_.clear();
+    }
+    admission_.Release();
+    Stopped();
+    Unref();
+  }
+
+  // Starts what the state allows: the next write, the final Finish, the
+  // next Produce. Never called with mu_ held.
+  void Pump() {
+    bool write = false, finish = false, produce = false, trailers = false;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      if (!writing_ && !producing_ && cancelled_) {
+        finished_ = true;
+        finish = true;
+        status = grpc::Status(grpc::StatusCode::CANCELLED,
+                              "the client cancelled the stream");
+      } else if (!writing_ && !cancelled_ && !queue_.empty()) {
+        writing_ = true;
+        write_started_ = absl::Now();
+        current_ = std::move(queue_.front());
+        queue_.pop_front();
+        write = true;
+      } else if (!writing_ && queue_.empty() && ended_ && !producing_) {
+        finished_ = true;
+        finish = true;
+        trailers = final_status_.ok();
+        status = final_status_;
+      }
+      if (!finished_ && !producing_ && !waiting_ && !ended_ && !cancelled_ &&
+          batches_.size() <= 1) {
+        producing_ = true;
+        produce = true;
+      }
+    }
+    if (write) this->StartWrite(&current_);
+    if (finish) {
+      if (trailers) BeforeFinish();
+      this->Finish(status);
+    }
+    if (produce) {
+      Ref();
+      serving_->pool()->Submit(tenant(), lane_, [this] {
+        RunProduce();
+        Unref();
+      });
+    }
+  }
+
+  void RunProduce() {
+    std::vector<Response> out;
+    absl::StatusOr<Step> step = absl::CancelledError("cancelled");
+    if (!cancelled()) {
+      step = absl::Now() >= deadline_
+                 ? absl::DeadlineExceededError("the call's deadline passed")
+                 : Produce(&out);
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      producing_ = false;
+      if (!done_ && !finished_ && !out.empty()) {
+        batches_.push_back(static_cast<int>(out.size()));
+        for (Response& m : out) queue_.push_back(std::move(m));
+      }
+      if (!step.ok()) {
+        ended_ = true;
+        final_status_ = ToGrpcStatus(step.status());
+      } else if (*step == Step::kDone) {
+        ended_ = true;
+      } else if (*step == Step::kWait) {
+        if (wake_pending_) {
+          wake_pending_ = false;
+        } else {
+          waiting_ = true;
+        }
+      }
+    }
+    Pump();
+  }
+
+  void Tick(absl::Time now) override {
+    const absl::Duration stall = serving_->options().stream_stall_timeout;
+    bool finish = false, cancel = false, pump = false;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      if (finished_) {
+        // Finished while the client still held back a write: once it has
+        // not read for another stall period, the stream is reset.
+        cancel = stalled_at_ != absl::InfinitePast() &&
+                 now - stalled_at_ >= stall && !reset_;
+        reset_ |= cancel;
+      } else if (writing_ && now - write_started_ >= stall) {
+        status = ToGrpcStatus(StallStatus(now - write_started_));
+        queue_.clear();
+        batches_.clear();
+        finished_ = true;
+        cancelled_ = true;
+        stalled_at_ = now;
+        finish = true;
+      } else if (waiting_ && !writing_ && queue_.empty() &&
+                 now - last_activity_ >= serving_->options().watch_heartbeat) {
+        if (std::optional<Response> beat = Heartbeat()) {
+          queue_.push_back(std::move(*beat));
+          batches_.push_back(1);
+          last_activity_ = now;
+          pump = true;
+        }
+      }
+    }
+    if (finish) this->Finish(status);
+    if (cancel) context_->TryCancel();
+    if (pump) Pump();
+  }
+
+  Serving* const serving_;
+  grpc::CallbackServerContext* const context_;
+  Admission admission_;
+  const WorkerPool::Lane lane_;
+  const absl::Time deadline_;
+  std::atomic<int> refs_{1};
+  std::atomic<bool> cancelled_{false};
+
+  absl::Mutex mu_;
+  std::deque<Response> queue_ ABSL_GUARDED_BY(mu_);
+  // Messages left to write of each produced step, oldest first.
+  std::deque<int> batches_ ABSL_GUARDED_BY(mu_);
+  Response current_;  // The message being written.
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool producing_ ABSL_GUARDED_BY(mu_) = false;
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool reset_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+  absl::Time write_started_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_activity_ ABSL_GUARDED_BY(mu_);
+  absl::Time stalled_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace unified
+
+#endif  // SERVICE_SERVING_H_
