@@ -24,13 +24,15 @@ namespace unified {
 class TokenSource {
  public:
   virtual ~TokenSource() = default;
-  // The current access token.
-  virtual absl::StatusOr<std::string> AccessToken() = 0;
+  // The current access token. Waiting for a refresh in flight ends at
+  // `deadline` (DEADLINE_EXCEEDED); a token still valid is used meanwhile.
+  virtual absl::StatusOr<std::string> AccessToken(absl::Time deadline) = 0;
   // Called when the provider rejected `rejected` as expired: returns a fresh
   // token (refreshing at most once, shared by concurrent callers), or
   // UNAUTHENTICATED / FAILED_PRECONDITION when the account needs
-  // re-authorization.
-  virtual absl::StatusOr<std::string> Refresh(const std::string& rejected) = 0;
+  // re-authorization, or DEADLINE_EXCEEDED when `deadline` passes first.
+  virtual absl::StatusOr<std::string> Refresh(const std::string& rejected,
+                                              absl::Time deadline) = 0;
 };
 
 // One call's context: when to give up, whether the caller went away, and

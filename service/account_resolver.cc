@@ -11,8 +11,10 @@ namespace {
 class StaticTokenSource final : public TokenSource {
  public:
   explicit StaticTokenSource(std::string token) : token_(std::move(token)) {}
-  absl::StatusOr<std::string> AccessToken() override { return token_; }
-  absl::StatusOr<std::string> Refresh(const std::string&) override {
+  absl::StatusOr<std::string> AccessToken(absl::Time) override {
+    return token_;
+  }
+  absl::StatusOr<std::string> Refresh(const std::string&, absl::Time) override {
     return WithErrorInfo(
         absl::UnauthenticatedError(
             "the provider rejected the account's credentials and they "

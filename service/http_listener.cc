@@ -1,11 +1,17 @@
 #include "service/http_listener.h"
 
-#include <netinet/tcp.h>
+#include <microhttpd.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
-#include "httplib.h"
 
 namespace unified {
 namespace {
@@ -43,99 +49,331 @@ std::string Page(absl::string_view title, absl::string_view body) {
       body, "</p></body></html>\n");
 }
 
-void Callback(IntegratedAccountsService* accounts, const httplib::Request& req,
-              httplib::Response& res) {
-  res.set_header("Cache-Control", "no-store");
-  res.set_header("Referrer-Policy", "no-referrer");
-  const std::string state = req.get_param_value("state");
-  if (req.has_param("error")) {
+// What the listener answers.
+struct Answer {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  bool private_page = false;  // no-store, no-referrer
+};
+
+Answer Html(int status, std::string page) {
+  Answer a;
+  a.status = status;
+  a.content_type = "text/html; charset=utf-8";
+  a.body = std::move(page);
+  a.private_page = true;
+  return a;
+}
+
+Answer Callback(IntegratedAccountsService* accounts, const std::string& code,
+                const std::string& state, const char* error) {
+  if (error != nullptr) {
     // The customer denied consent (or Podio refused the request).
-    res.status = 400;
-    res.set_content(
-        Page("Podio account not linked",
-             absl::StrCat("The authorization was not given: ",
-                          Escape(req.get_param_value("error")), ".")),
-        "text/html; charset=utf-8");
-    return;
+    return Html(400, Page("Podio account not linked",
+                          absl::StrCat("The authorization was not given: ",
+                                       Escape(error), ".")));
   }
   absl::StatusOr<accounts::AccountRecord> linked =
-      accounts->Complete("", req.get_param_value("code"), state);
+      accounts->Complete("", code, state);
   if (!linked.ok()) {
-    res.status = linked.status().code() == absl::StatusCode::kInvalidArgument
-                     ? 400
-                     : 502;
     std::string reason;
     if (auto info = GetErrorInfo(linked.status())) reason = info->reason();
-    res.set_content(Page("Podio account not linked",
-                         absl::StrCat(Escape(linked.status().message()), " (",
-                                      Escape(reason), ")")),
-                    "text/html; charset=utf-8");
-    return;
+    return Html(linked.status().code() == absl::StatusCode::kInvalidArgument
+                    ? 400
+                    : 502,
+                Page("Podio account not linked",
+                     absl::StrCat(Escape(linked.status().message()), " (",
+                                  Escape(reason), ")")));
   }
-  res.set_content(
-      Page("Podio account linked",
-           absl::StrCat("Integrated account id: <code id=\"account\">",
-                        Escape(linked->id),
-                        "</code>. You can close this window.")),
-      "text/html; charset=utf-8");
+  return Html(200,
+              Page("Podio account linked",
+                   absl::StrCat("Integrated account id: <code id=\"account\">",
+                                Escape(linked->id),
+                                "</code>. You can close this window.")));
+}
+
+Answer Plain(int status, std::string text) {
+  Answer a;
+  a.status = status;
+  a.body = std::move(text);
+  return a;
+}
+
+bool ValidSecret(absl::string_view secret) {
+  if (secret.empty() || secret.size() > 128) return false;
+  for (char c : secret) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
+        c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Arg(MHD_Connection* connection, const char* name) {
+  const char* value =
+      MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, name);
+  return value == nullptr ? "" : value;
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
-    const std::string& host, int port, IntegratedAccountsService* accounts,
-    watch::WatchEngine* watch) {
-  std::unique_ptr<HttpListener> listener(new HttpListener());
-  listener->server_ = std::make_unique<httplib::Server>();
-  httplib::Server& server = *listener->server_;
-  server.new_task_queue = [] { return new httplib::ThreadPool(4); };
-  // No SO_REUSEPORT: a busy port is an error.
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    // Answers go out at once (headers and body are written separately; with
-    // Nagle they would wait for a delayed ACK). Accepted sockets inherit it.
-    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-  });
-  server.set_payload_max_length(64 * 1024);
-  server.Get("/oauth/callback",
-             [accounts](const httplib::Request& req, httplib::Response& res) {
-               Callback(accounts, req, res);
-             });
-  if (watch != nullptr) {
+// One connection: its socket and until when its next request must arrive.
+struct HttpListener::Connection {
+  int fd = -1;
+  absl::Time deadline;
+  bool busy = false;  // A whole request arrived; its answer is under way.
+  bool shut = false;
+};
+
+// One request: its body as it arrives, then its answer.
+struct HttpListener::Request {
+  Connection* connection = nullptr;
+  std::string body;
+  bool too_large = false;
+  bool started = false;
+  bool done = false;
+  Answer answer;
+};
+
+namespace {
+
+MHD_Result Queue(MHD_Connection* connection, const Answer& answer) {
+  MHD_Response* response = MHD_create_response_from_buffer(
+      answer.body.size(), const_cast<char*>(answer.body.data()),
+      MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return MHD_NO;
+  MHD_add_response_header(response, "Content-Type",
+                          answer.content_type.c_str());
+  if (answer.private_page) {
+    MHD_add_response_header(response, "Cache-Control", "no-store");
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+  }
+  const MHD_Result queued =
+      MHD_queue_response(connection, answer.status, response);
+  MHD_destroy_response(response);
+  return queued;
+}
+
+}  // namespace
+
+struct HttpListenerCallbacks {
+  static void Notify(void* self, MHD_Connection* connection, void** socket,
+                     MHD_ConnectionNotificationCode what);
+  static void Completed(void* self, MHD_Connection* connection, void** request,
+                        MHD_RequestTerminationCode);
+  static MHD_Result Handle(void* self, MHD_Connection* connection,
+                           const char* url, const char* method, const char*,
+                           const char* upload_data, size_t* upload_data_size,
+                           void** request);
+};
+
+void HttpListenerCallbacks::Notify(void* self, MHD_Connection* connection,
+                                   void** socket,
+                                   MHD_ConnectionNotificationCode what) {
+  auto* listener = static_cast<HttpListener*>(self);
+  absl::MutexLock lock(&listener->mu_);
+  if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+    auto* c = new HttpListener::Connection;
+    const MHD_ConnectionInfo* info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    c->fd = info != nullptr ? info->connect_fd : -1;
+    c->deadline = absl::Now() + listener->options_.request_timeout;
+    *socket = c;
+    listener->connections_[c] = c->fd;
+  } else if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+    auto* c = static_cast<HttpListener::Connection*>(*socket);
+    if (c == nullptr) return;
+    listener->connections_.erase(c);
+    delete c;
+    *socket = nullptr;
+  }
+}
+
+void HttpListenerCallbacks::Completed(void* self, MHD_Connection*,
+                                      void** request,
+                                      MHD_RequestTerminationCode) {
+  auto* listener = static_cast<HttpListener*>(self);
+  auto* r = static_cast<HttpListener::Request*>(*request);
+  *request = nullptr;
+  if (r == nullptr) return;
+  if (r->connection != nullptr) {
+    absl::MutexLock lock(&listener->mu_);
+    r->connection->busy = false;
+    r->connection->deadline = absl::Now() + listener->options_.request_timeout;
+  }
+  delete r;
+}
+
+MHD_Result HttpListenerCallbacks::Handle(void* self, MHD_Connection* connection,
+                                         const char* url, const char* method,
+                                         const char*, const char* upload_data,
+                                         size_t* upload_data_size,
+                                         void** request) {
+  using Connection = HttpListener::Connection;
+  auto* listener = static_cast<HttpListener*>(self);
+  auto* r = static_cast<HttpListener::Request*>(*request);
+  if (r == nullptr) {  // The headers arrived.
+    r = new HttpListener::Request;
+    const MHD_ConnectionInfo* info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (info != nullptr) {
+      r->connection = static_cast<Connection*>(info->socket_context);
+    }
+    *request = r;
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {  // A piece of the body.
+    if (r->body.size() + *upload_data_size >
+        listener->options_.max_body_bytes) {
+      r->too_large = true;
+    } else if (!r->too_large) {
+      r->body.append(upload_data, *upload_data_size);
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (r->done) return Queue(connection, r->answer);  // Resumed.
+  if (r->started) return MHD_YES;
+  if (r->connection != nullptr) {
+    absl::MutexLock lock(&listener->mu_);
+    r->connection->busy = true;
+  }
+  const absl::string_view path(url);
+  const absl::string_view verb(method);
+  if (r->too_large) return Queue(connection, Plain(413, "too large\n"));
+  if (path == "/healthz") {
+    if (verb != "GET" && verb != "HEAD") {
+      return Queue(connection, Plain(405, "method not allowed\n"));
+    }
+    return Queue(connection, Plain(200, "ok\n"));
+  }
+  std::function<Answer()> work;
+  if (path == "/oauth/callback") {
+    if (verb != "GET") {
+      return Queue(connection, Plain(405, "method not allowed\n"));
+    }
+    const char* error =
+        MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "error");
+    work = [accounts = listener->accounts_, code = Arg(connection, "code"),
+            state = Arg(connection, "state"),
+            error = error == nullptr ? std::optional<std::string>()
+                                     : std::optional<std::string>(error)] {
+      return Callback(accounts, code, state, error ? error->c_str() : nullptr);
+    };
+  } else if (listener->watch_ != nullptr &&
+             absl::StartsWith(path, "/podio/hooks/")) {
     // Podio's hook deliveries. The path's secret authenticates them; the
     // answer is 2xx only once the delivery is stored.
-    server.Post(R"(/podio/hooks/([A-Za-z0-9_\-]{1,128}))",
-                [watch](const httplib::Request& req, httplib::Response& res) {
-                  res.status =
-                      watch->HandleDelivery(req.matches[1].str(), req.body);
-                  res.set_content(res.status == 200 ? "ok\n" : "refused\n",
-                                  "text/plain");
-                });
+    const std::string secret(path.substr(strlen("/podio/hooks/")));
+    if (!ValidSecret(secret)) {
+      return Queue(connection, Plain(404, "not found\n"));
+    }
+    if (verb != "POST") {
+      return Queue(connection, Plain(405, "method not allowed\n"));
+    }
+    work = [watch = listener->watch_, secret, body = std::move(r->body)] {
+      const int status = watch->HandleDelivery(secret, body);
+      return Plain(status, status == 200 ? "ok\n" : "refused\n");
+    };
+  } else {
+    return Queue(connection, Plain(404, "not found\n"));
   }
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
-  });
-  listener->port_ = port == 0 ? server.bind_to_any_port(host)
-                              : (server.bind_to_port(host, port) ? port : -1);
-  if (listener->port_ <= 0) {
+  // Blocking work runs on the pool; the connection waits suspended.
+  r->started = true;
+  {
+    absl::MutexLock lock(&listener->mu_);
+    ++listener->in_flight_;
+  }
+  MHD_suspend_connection(connection);
+  listener->pool_->Submit("http listener", WorkerPool::Lane::kInteractive,
+                          [listener, connection, r, work = std::move(work)] {
+                            r->answer = work();
+                            r->done = true;
+                            MHD_resume_connection(connection);
+                            absl::MutexLock lock(&listener->mu_);
+                            --listener->in_flight_;
+                          });
+  return MHD_YES;
+}
+
+void HttpListener::Reap() {
+  absl::MutexLock lock(&mu_);
+  while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                               absl::Milliseconds(250))) {
+    const absl::Time now = absl::Now();
+    for (auto& [c, fd] : connections_) {
+      if (!c->busy && !c->shut && now >= c->deadline && fd >= 0) {
+        // The event loop sees the connection end and closes it.
+        shutdown(fd, SHUT_RDWR);
+        c->shut = true;
+      }
+    }
+  }
+}
+
+absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
+    const std::string& host, int port, IntegratedAccountsService* accounts,
+    watch::WatchEngine* watch, WorkerPool* pool, HttpListenerOptions options) {
+  std::unique_ptr<HttpListener> listener(new HttpListener());
+  listener->accounts_ = accounts;
+  listener->watch_ = watch;
+  listener->pool_ = pool;
+  listener->options_ = options;
+
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string service = absl::StrCat(port);
+  if (port < 0 || port > 65535 ||
+      getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0 ||
+      found == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP side listener: cannot resolve ", host, ":", port));
+  }
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> address(found, freeaddrinfo);
+  unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+  if (address->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+  const unsigned int idle_seconds = static_cast<unsigned int>(
+      std::max<int64_t>(1, absl::ToInt64Seconds(options.idle_timeout)));
+  listener->daemon_ = MHD_start_daemon(
+      flags, static_cast<uint16_t>(port), nullptr, nullptr,
+      &HttpListenerCallbacks::Handle, listener.get(), MHD_OPTION_SOCK_ADDR,
+      address->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+      static_cast<unsigned int>(std::max(1, options.threads)),
+      MHD_OPTION_CONNECTION_LIMIT,
+      static_cast<unsigned int>(std::max(1, options.max_connections)),
+      MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds,
+      // Request line and headers must fit in this.
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(32 * 1024),
+      MHD_OPTION_NOTIFY_COMPLETED, &HttpListenerCallbacks::Completed,
+      listener.get(), MHD_OPTION_NOTIFY_CONNECTION,
+      &HttpListenerCallbacks::Notify, listener.get(), MHD_OPTION_END);
+  if (listener->daemon_ == nullptr) {
     return absl::UnavailableError(
         absl::StrCat("HTTP side listener cannot listen on ", host, ":", port));
   }
+  const MHD_DaemonInfo* info =
+      MHD_get_daemon_info(listener->daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  listener->port_ = info != nullptr ? info->port : port;
   HttpListener* self = listener.get();
-  listener->thread_ = std::thread([self] {
-    self->server_->listen_after_bind();
-    self->returned_ = true;
-  });
-  while (!server.is_running() && !listener->returned_) {
-    std::this_thread::yield();
-  }
+  listener->reaper_ = std::thread([self] { self->Reap(); });
   return listener;
 }
 
 HttpListener::~HttpListener() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    // Suspended requests must be resumed before the daemon stops.
+    mu_.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &in_flight_));
+  }
+  if (reaper_.joinable()) reaper_.join();
+  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
 }
 
 }  // namespace unified

@@ -3,42 +3,85 @@
 // redirects the customer's browser here), POST /podio/hooks/<secret> takes
 // Podio's hook deliveries (service/watch/watch_engine.h), GET /healthz
 // answers "ok".
+//
+// Built on GNU libmicrohttpd's epoll event loop: a connection holds a
+// socket, never a thread, while its request trickles in, so slow or abusive
+// clients cannot starve hook deliveries or /healthz. Requests that need
+// blocking work (the code exchange, storing a delivery) are suspended and
+// run on the worker pool; /healthz is answered on the event loop. Limits
+// (docs/serving.md): a bounded number of connections, an idle timeout, a
+// deadline for each whole request to arrive, bounded headers and bodies.
 // Pages never show a token or code; errors are plain and escaped.
 #ifndef SERVICE_HTTP_LISTENER_H_
 #define SERVICE_HTTP_LISTENER_H_
 
-#include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "service/integrated_accounts_service.h"
 #include "service/watch/watch_engine.h"
+#include "service/worker_pool.h"
 
-namespace httplib {
-class Server;
-}
+struct MHD_Daemon;
 
 namespace unified {
 
+struct HttpListenerOptions {
+  // Event-loop threads.
+  int threads = 2;
+  // Connections open at once; more are refused at accept.
+  int max_connections = 1024;
+  // A connection that sends nothing for this long is closed.
+  absl::Duration idle_timeout = absl::Seconds(10);
+  // A request (headers and body) must arrive within this long of the
+  // connection opening or of the previous answer on it.
+  absl::Duration request_timeout = absl::Seconds(10);
+  // Largest request body (hook deliveries are small).
+  size_t max_body_bytes = 64 * 1024;
+};
+
 class HttpListener {
  public:
-  // Listens on `host:port` (0 picks a free port). Not owning `accounts`.
-  // `watch` may be null: no hook route.
+  // Listens on `host:port` (0 picks a free port). Not owning `accounts`,
+  // `watch` (may be null: no hook route) or `pool`, which runs the
+  // requests' blocking work and must outlive the listener.
   static absl::StatusOr<std::unique_ptr<HttpListener>> Start(
       const std::string& host, int port, IntegratedAccountsService* accounts,
-      watch::WatchEngine* watch = nullptr);
+      watch::WatchEngine* watch, WorkerPool* pool,
+      HttpListenerOptions options = {});
+  // Waits for requests in progress, then stops.
   ~HttpListener();
 
   int port() const { return port_; }
 
+  // Internal: one request and one connection as the event loop sees them.
+  struct Request;
+  struct Connection;
+
  private:
   HttpListener() = default;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  std::atomic<bool> returned_{false};
+  // The event loop's callbacks (defined with the library's types in the
+  // .cc).
+  friend struct HttpListenerCallbacks;
+  void Reap();
+
+  IntegratedAccountsService* accounts_ = nullptr;
+  watch::WatchEngine* watch_ = nullptr;
+  WorkerPool* pool_ = nullptr;
+  HttpListenerOptions options_;
+  MHD_Daemon* daemon_ = nullptr;
   int port_ = 0;
+
+  absl::Mutex mu_;
+  std::map<Connection*, int> connections_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reaper_;
 };
 
 }  // namespace unified

@@ -383,7 +383,8 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::RefreshCredentials(
                               "integrated_account_id", kMaxIdBytes));
         ASSIGN_OR_RETURN(
             AccountRecord record,
-            accounts_->ForceRefresh(tenant, request->integrated_account_id()));
+            accounts_->ForceRefresh(tenant, request->integrated_account_id(),
+                                    absl::FromChrono(context->deadline())));
         *response = View(record);
         return absl::OkStatus();
       });

@@ -137,12 +137,25 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "HTTP side listener (OAuth callback, /healthz) host:port; port 0 "
           "picks a free one, printed as 'http listening on HOST:PORT'; empty "
           "= none.");
+ABSL_FLAG(int, http_max_connections, 1024,
+          "Connections the HTTP side listener keeps open at once.");
+ABSL_FLAG(absl::Duration, http_request_timeout, absl::Seconds(10),
+          "A request to the HTTP side listener (headers and body) must "
+          "arrive within this long of its connection opening or of the "
+          "previous answer on it, or the connection is closed.");
 ABSL_FLAG(std::string, oauth_redirect_uri, "",
           "Redirect URI sent to Podio by default; empty = "
           "http://<http_listen>/oauth/callback.");
 ABSL_FLAG(absl::Duration, refresh_margin, absl::Minutes(5),
           "Refresh access tokens this long (plus up to as much again of "
           "jitter) before they expire.");
+ABSL_FLAG(absl::Duration, refresh_timeout, absl::Seconds(30),
+          "Upper bound of one token refresh at the provider; the account's "
+          "refresh lock is released by then at the latest.");
+ABSL_FLAG(int, refresh_threads, 4,
+          "Threads running token refreshes apart from the calls that need "
+          "them, so a call leaves at its deadline while the refresh goes "
+          "on.");
 ABSL_FLAG(absl::Duration, account_cache_ttl, absl::Seconds(1),
           "How long a resolved account's row (never its credentials) is "
           "reused before the store is read again; a replica's changes show "
@@ -303,6 +316,14 @@ int Run() {
   manager_options.refresh_margin = absl::GetFlag(FLAGS_refresh_margin);
   manager_options.refresh_jitter = manager_options.refresh_margin;
   manager_options.record_cache_ttl = absl::GetFlag(FLAGS_account_cache_ttl);
+  manager_options.refresh_timeout = absl::GetFlag(FLAGS_refresh_timeout);
+  manager_options.refresh_threads = absl::GetFlag(FLAGS_refresh_threads);
+  if (manager_options.refresh_timeout <= absl::ZeroDuration() ||
+      manager_options.refresh_threads < 1 ||
+      manager_options.refresh_threads > 64) {
+    return fail(absl::InvalidArgumentError(
+        "--refresh_timeout must be positive and --refresh_threads 1 to 64"));
+  }
   manager_options.crash_after_refresh_for_testing =
       absl::GetFlag(FLAGS_testing_crash_after_refresh);
   accounts::AccountManager accounts(
@@ -399,8 +420,20 @@ int Run() {
           absl::InvalidArgumentError("--http_listen must be HOST:PORT"));
     }
     http_host = http_listen.substr(0, colon);
-    absl::StatusOr<std::unique_ptr<HttpListener>> started = HttpListener::Start(
-        http_host, http_port, &integrated_accounts, &watch_engine);
+    HttpListenerOptions listener_options;
+    listener_options.max_connections =
+        absl::GetFlag(FLAGS_http_max_connections);
+    listener_options.request_timeout =
+        absl::GetFlag(FLAGS_http_request_timeout);
+    if (listener_options.max_connections < 1 ||
+        listener_options.request_timeout <= absl::ZeroDuration()) {
+      return fail(absl::InvalidArgumentError(
+          "--http_max_connections must be at least 1 and "
+          "--http_request_timeout positive"));
+    }
+    absl::StatusOr<std::unique_ptr<HttpListener>> started =
+        HttpListener::Start(http_host, http_port, &integrated_accounts,
+                            &watch_engine, &pool, listener_options);
     if (!started.ok()) return fail(started.status());
     http_listener = std::move(*started);
     if (redirect_uri.empty()) {

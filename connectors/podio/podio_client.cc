@@ -103,7 +103,7 @@ void PodioClient::Prefetch(CallContext& ctx,
     return;
   }
   std::optional<std::string> body;
-  if (absl::StatusOr<std::string> token = ctx.tokens->AccessToken();
+  if (absl::StatusOr<std::string> token = ctx.tokens->AccessToken(ctx.deadline);
       token.ok()) {
     HttpRequest request;
     request.url = path_and_query;
@@ -139,7 +139,7 @@ absl::StatusOr<HttpResponse> PodioClient::Send(CallContext& ctx,
   if (ctx.tokens == nullptr) {
     return absl::FailedPreconditionError("no credentials for this account");
   }
-  ASSIGN_OR_RETURN(std::string token, ctx.tokens->AccessToken());
+  ASSIGN_OR_RETURN(std::string token, ctx.tokens->AccessToken(ctx.deadline));
   const std::string path = PathOf(request.url);
   bool refreshed = false;
   absl::BitGen bitgen;
@@ -190,7 +190,7 @@ absl::StatusOr<HttpResponse> PodioClient::Send(CallContext& ctx,
       // One refresh, one replay; a second 401 is final (Podio also calls
       // bogus tokens expired, so looping would never end).
       refreshed = true;
-      ASSIGN_OR_RETURN(token, ctx.tokens->Refresh(token));
+      ASSIGN_OR_RETURN(token, ctx.tokens->Refresh(token, ctx.deadline));
       --attempt;  // The replay is not a retry of a failure.
       continue;
     }

@@ -13,7 +13,9 @@ namespace unified::accounts {
 
 // One account's token source: the opened access token this process uses,
 // guarded by the in-process single-flight mutex.
-class AccountManager::Entry final : public TokenSource {
+class AccountManager::Entry final
+    : public TokenSource,
+      public std::enable_shared_from_this<AccountManager::Entry> {
  public:
   Entry(AccountManager* manager, std::string tenant, std::string id,
         absl::Duration jitter)
@@ -22,22 +24,28 @@ class AccountManager::Entry final : public TokenSource {
         id_(std::move(id)),
         jitter_(jitter) {}
 
-  absl::StatusOr<std::string> AccessToken() override {
-    return manager_->AccessToken(*this);
+  absl::StatusOr<std::string> AccessToken(absl::Time deadline) override {
+    return manager_->AccessToken(*this, deadline);
   }
-  absl::StatusOr<std::string> Refresh(const std::string& rejected) override {
-    return manager_->Refresh(*this, rejected, /*force=*/false);
+  absl::StatusOr<std::string> Refresh(const std::string& rejected,
+                                      absl::Time deadline) override {
+    return manager_->Refresh(*this, rejected, /*force=*/false, deadline);
   }
 
   const std::string& tenant() const { return tenant_; }
   const std::string& id() const { return id_; }
   absl::Duration jitter() const { return jitter_; }
 
-  // Guards the cached token and serializes refreshes of this account.
+  // Guards the cached token and the refresh in flight.
   absl::Mutex mu;
   std::string token ABSL_GUARDED_BY(mu);
   absl::Time expires_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   int64_t version ABSL_GUARDED_BY(mu) = -1;
+  // A refresh is running; `refreshes` counts those that ended, and
+  // `refresh_error` is how the last one ended.
+  bool refreshing ABSL_GUARDED_BY(mu) = false;
+  int64_t refreshes ABSL_GUARDED_BY(mu) = 0;
+  absl::Status refresh_error ABSL_GUARDED_BY(mu);
 
  private:
   AccountManager* const manager_;
@@ -86,7 +94,12 @@ AccountManager::AccountManager(CredentialStore* store, const Sealer* sealer,
       auths_(std::move(auths)),
       clock_(clock),
       options_(options),
-      budget_(budget) {}
+      budget_(budget) {
+  if (options_.refresh_threads > 0) {
+    refresher_ = std::make_unique<WorkerPool>(
+        WorkerPoolOptions{options_.refresh_threads});
+  }
+}
 
 std::string AccountManager::BudgetKey(const AccountRecord& record) const {
   ProviderAuth* provider_auth = auth(record.provider);
@@ -159,26 +172,109 @@ absl::StatusOr<ResolvedAccount> AccountManager::Resolve(
   return ResolvedAccount{record.id, record.provider, entry, BudgetKey(record)};
 }
 
-absl::StatusOr<std::string> AccountManager::AccessToken(Entry& entry) {
+absl::StatusOr<std::string> AccountManager::AccessToken(Entry& entry,
+                                                        absl::Time deadline) {
   {
     absl::MutexLock lock(&entry.mu);
     if (!entry.token.empty() && !NearExpiry(entry, entry.expires_at)) {
       return entry.token;
     }
   }
-  return Refresh(entry, "", /*force=*/false);
+  return Refresh(entry, "", /*force=*/false, deadline);
 }
 
 absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
                                                     const std::string& rejected,
-                                                    bool force) {
-  // In-process single flight: callers queue here; the first refreshes, the
-  // rest find its token (not `rejected`, not near expiry) and use it.
+                                                    bool force,
+                                                    absl::Time deadline) {
+  // In-process single flight: the first caller starts the refresh; the
+  // others wait for it (until their deadlines), except those whose token is
+  // still valid, which go ahead with it meanwhile.
   absl::MutexLock lock(&entry.mu);
-  if (!force && !entry.token.empty() && entry.token != rejected &&
-      !NearExpiry(entry, entry.expires_at)) {
-    return entry.token;
+  const int64_t seen = entry.refreshes;
+  bool read_store = false;
+  while (true) {
+    const bool usable = !entry.token.empty() && entry.token != rejected;
+    if (entry.refreshes != seen) {
+      // A refresh ended while we waited: its outcome is ours.
+      if (usable) return entry.token;
+      if (!entry.refresh_error.ok()) return entry.refresh_error;
+    }
+    if (!force && usable && !NearExpiry(entry, entry.expires_at)) {
+      return entry.token;
+    }
+    if (!entry.refreshing) break;
+    if (!force && usable && clock_->Now() < entry.expires_at) {
+      return entry.token;
+    }
+    if (!force && !usable && !read_store) {
+      // Not opened in this process yet: the stored token may well be valid.
+      read_store = true;
+      entry.mu.Unlock();
+      absl::StatusOr<std::string> stored = StoredToken(entry, rejected);
+      entry.mu.Lock();
+      if (stored.ok()) return stored;
+      continue;
+    }
+    auto idle = [&entry]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu) {
+      return !entry.refreshing;
+    };
+    if (!entry.mu.AwaitWithDeadline(absl::Condition(&idle), deadline)) {
+      return WithErrorInfo(
+          absl::DeadlineExceededError(
+              "the call's deadline passed while the account's credentials "
+              "were being refreshed; the refresh goes on"),
+          "REFRESH_IN_PROGRESS");
+    }
   }
+  entry.refreshing = true;
+  std::shared_ptr<Entry> self = entry.shared_from_this();
+  auto run = [this, self, rejected, force] {
+    absl::StatusOr<std::string> done = RefreshNow(*self, rejected, force);
+    absl::MutexLock lock(&self->mu);
+    self->refreshing = false;
+    ++self->refreshes;
+    self->refresh_error = done.status();
+  };
+  if (refresher_ == nullptr) {
+    entry.mu.Unlock();
+    run();
+    entry.mu.Lock();
+  } else {
+    refresher_->Submit(entry.tenant(), WorkerPool::Lane::kInteractive, run);
+  }
+  auto ended = [&entry, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu) {
+    return entry.refreshes != seen && !entry.refreshing;
+  };
+  if (!entry.mu.AwaitWithDeadline(absl::Condition(&ended), deadline)) {
+    return WithErrorInfo(
+        absl::DeadlineExceededError(
+            "the call's deadline passed while the account's credentials "
+            "were being refreshed; the refresh goes on"),
+        "REFRESH_IN_PROGRESS");
+  }
+  if (!entry.refresh_error.ok()) return entry.refresh_error;
+  return entry.token;
+}
+
+absl::StatusOr<std::string> AccountManager::StoredToken(
+    const Entry& entry, const std::string& rejected) {
+  ASSIGN_OR_RETURN(AccountRecord current,
+                   store_->Get(entry.tenant(), entry.id()));
+  if (current.status != AccountStatus::kActive ||
+      clock_->Now() >= current.access_expires_at) {
+    return absl::UnavailableError("no valid stored token");
+  }
+  ASSIGN_OR_RETURN(
+      std::string access,
+      sealer_->Open(Context(current.tenant, current.id, kAccessField),
+                    current.sealed_access_token));
+  if (access == rejected) return absl::UnavailableError("refused token");
+  return access;
+}
+
+absl::StatusOr<std::string> AccountManager::RefreshNow(
+    Entry& entry, const std::string& rejected, bool force) {
   absl::Status outcome = absl::OkStatus();
   std::string token;
   absl::Time expires_at;
@@ -269,8 +365,11 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
         return next;
       });
   Forget(entry.tenant(), entry.id());
+  absl::MutexLock lock(&entry.mu);
   if (!stored.ok()) {
-    entry.token.clear();
+    // Nothing is known of the credentials: a token still valid (and not
+    // the one the provider refused) stays in use.
+    if (entry.token == rejected) entry.token.clear();
     return stored;
   }
   if (!outcome.ok()) {
@@ -417,11 +516,11 @@ absl::Status AccountManager::Delete(const std::string& tenant,
 }
 
 absl::StatusOr<AccountRecord> AccountManager::ForceRefresh(
-    const std::string& tenant, const std::string& id) {
+    const std::string& tenant, const std::string& id, absl::Time deadline) {
   ASSIGN_OR_RETURN(AccountRecord record, store_->Get(tenant, id));
   if (record.status != AccountStatus::kActive) return NeedsReauth(record);
   std::shared_ptr<Entry> entry = EntryFor(tenant, id);
-  RETURN_IF_ERROR(Refresh(*entry, "", /*force=*/true).status());
+  RETURN_IF_ERROR(Refresh(*entry, "", /*force=*/true, deadline).status());
   return store_->Get(tenant, id);
 }
 

@@ -26,6 +26,7 @@
 #include "service/account_resolver.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/sealer.h"
+#include "service/worker_pool.h"
 
 namespace unified::accounts {
 
@@ -36,8 +37,13 @@ struct AccountManagerOptions {
   absl::Duration refresh_jitter = absl::Minutes(5);
   // Longest wait for a peer's refresh (the store's row lock).
   absl::Duration lock_timeout = absl::Seconds(30);
-  // Budget of one token request.
+  // Upper bound of one refresh's token request; the account's refresh lock
+  // is released by then at the latest.
   absl::Duration refresh_timeout = absl::Seconds(30);
+  // Threads running refreshes apart from their callers, so that a caller
+  // leaves at its deadline while the refresh goes on (and is kept). 0: the
+  // first caller refreshes on its own thread and waits it out.
+  int refresh_threads = 0;
   // How long a resolved account's row (status, identity, version; never its
   // credentials) is reused before the store is read again. Changes made in
   // this process apply at once; a replica's within this time. 0 = always
@@ -88,9 +94,11 @@ class AccountManager final : public AccountResolver {
                                                   const std::string& after_id,
                                                   int limit);
   absl::Status Delete(const std::string& tenant, const std::string& id);
-  // Refreshes now (single-flight as always).
-  absl::StatusOr<AccountRecord> ForceRefresh(const std::string& tenant,
-                                             const std::string& id);
+  // Refreshes now (single-flight as always). Stops waiting at `deadline`
+  // (DEADLINE_EXCEEDED, reason REFRESH_IN_PROGRESS); the refresh goes on.
+  absl::StatusOr<AccountRecord> ForceRefresh(
+      const std::string& tenant, const std::string& id,
+      absl::Time deadline = absl::InfiniteFuture());
 
   ProviderAuth* auth(const std::string& provider) const;
 
@@ -106,11 +114,22 @@ class AccountManager final : public AccountResolver {
                                   const std::string& id);
   // Drops the cached row of an account.
   void Forget(const std::string& tenant, const std::string& id);
-  // Makes `entry` hold a usable token: refreshes under both locks when
-  // `force`, when the store's token is `rejected`, or when it is near expiry.
+  // A usable token of `entry`: refreshes (once for all callers in this
+  // process) when `force`, when the cached token is `rejected`, or when it
+  // is near expiry. While a refresh runs, a caller whose token is still
+  // valid goes ahead with it; the others wait until `deadline`.
   absl::StatusOr<std::string> Refresh(Entry& entry, const std::string& rejected,
-                                      bool force);
-  absl::StatusOr<std::string> AccessToken(Entry& entry);
+                                      bool force, absl::Time deadline);
+  // The refresh itself, under the store's row lock; bounded by
+  // refresh_timeout and lock_timeout.
+  absl::StatusOr<std::string> RefreshNow(Entry& entry,
+                                         const std::string& rejected,
+                                         bool force);
+  absl::StatusOr<std::string> AccessToken(Entry& entry, absl::Time deadline);
+  // The stored access token when it is valid and not `rejected` (read
+  // without the row lock); an error otherwise.
+  absl::StatusOr<std::string> StoredToken(const Entry& entry,
+                                          const std::string& rejected);
   bool NearExpiry(const Entry& entry, absl::Time expires_at) const;
   absl::StatusOr<AccountRecord> Sealed(AccountRecord record,
                                        const Grant& grant) const;
@@ -127,6 +146,9 @@ class AccountManager final : public AccountResolver {
   // Resolved rows (without credentials) and until when they may be reused.
   absl::flat_hash_map<std::string, std::pair<AccountRecord, absl::Time>>
       records_ ABSL_GUARDED_BY(mu_);
+  // Runs refreshes apart from their callers (null: on the caller's thread).
+  // Last member: destroyed first, finishing refreshes that use the rest.
+  std::unique_ptr<WorkerPool> refresher_;
 };
 
 // Removes the sealed credentials from a record meant for display.

@@ -63,7 +63,8 @@ absl::Duration Measure(AccountResolver& resolver, const std::string& tenant,
   const absl::Time start = absl::Now();
   for (int i = 0; i < calls; ++i) {
     absl::StatusOr<ResolvedAccount> account = resolver.Resolve(tenant, id);
-    if (!account.ok() || !account->tokens->AccessToken().ok()) {
+    if (!account.ok() ||
+        !account->tokens->AccessToken(absl::InfiniteFuture()).ok()) {
       std::fprintf(stderr, "resolution failed\n");
       std::exit(1);
     }

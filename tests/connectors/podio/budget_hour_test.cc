@@ -31,8 +31,10 @@ using ::unified::testing::FakeClock;
 class FixedToken final : public TokenSource {
  public:
   explicit FixedToken(std::string token) : token_(std::move(token)) {}
-  absl::StatusOr<std::string> AccessToken() override { return token_; }
-  absl::StatusOr<std::string> Refresh(const std::string&) override {
+  absl::StatusOr<std::string> AccessToken(absl::Time) override {
+    return token_;
+  }
+  absl::StatusOr<std::string> Refresh(const std::string&, absl::Time) override {
     return absl::UnauthenticatedError("no refresh in this test");
   }
 

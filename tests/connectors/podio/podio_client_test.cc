@@ -26,11 +26,12 @@ class GrantingTokenSource final : public TokenSource {
  public:
   GrantingTokenSource(HttpClient* http, std::string base, std::string first)
       : http_(http), base_(std::move(base)), token_(std::move(first)) {}
-  absl::StatusOr<std::string> AccessToken() override {
+  absl::StatusOr<std::string> AccessToken(absl::Time) override {
     absl::MutexLock lock(&mu_);
     return token_;
   }
-  absl::StatusOr<std::string> Refresh(const std::string& rejected) override {
+  absl::StatusOr<std::string> Refresh(const std::string& rejected,
+                                      absl::Time) override {
     ++refreshes_;
     absl::StatusOr<std::string> fresh =
         podio_sim::PasswordGrantToken(*http_, base_);

@@ -1,0 +1,115 @@
+#include "service/worker_pool.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace unified {
+namespace {
+
+// Records the order in which jobs ran.
+class Log {
+ public:
+  void Add(const std::string& what) {
+    absl::MutexLock lock(&mu_);
+    entries_.push_back(what);
+  }
+  // Waits until `n` entries were added; all of them.
+  std::vector<std::string> WaitFor(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return entries_.size() >= n;
+    };
+    mu_.Await(absl::Condition(&enough));
+    return entries_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(WorkerPoolTest, OneTenantsBacklogDelaysAnotherByAtMostOneJob) {
+  WorkerPool pool(WorkerPoolOptions{1, 1});
+  absl::Notification release;
+  Log log;
+  // The only worker is busy while both tenants queue.
+  pool.Submit("a", WorkerPool::Lane::kBulk,
+              [&] { release.WaitForNotification(); });
+  for (int i = 0; i < 50; ++i) {
+    pool.Submit("a", WorkerPool::Lane::kBulk,
+                [&log, i] { log.Add("a" + std::to_string(i)); });
+  }
+  pool.Submit("b", WorkerPool::Lane::kInteractive, [&] { log.Add("b"); });
+  EXPECT_EQ(pool.queued(), 51);
+  release.Notify();
+  std::vector<std::string> order = log.WaitFor(51);
+  // Tenant a's first queued job was ahead in turn; b's comes right after.
+  EXPECT_EQ(order[0], "a0");
+  EXPECT_EQ(order[1], "b");
+  // Each tenant's own jobs keep their order.
+  for (int i = 1; i < 50; ++i) EXPECT_EQ(order[i + 1], "a" + std::to_string(i));
+}
+
+TEST(WorkerPoolTest, InteractiveJobsOfATenantGoBeforeItsBulkJobs) {
+  WorkerPool pool(WorkerPoolOptions{1, 1});
+  absl::Notification release;
+  Log log;
+  pool.Submit("a", WorkerPool::Lane::kBulk,
+              [&] { release.WaitForNotification(); });
+  pool.Submit("a", WorkerPool::Lane::kBulk, [&] { log.Add("bulk"); });
+  pool.Submit("a", WorkerPool::Lane::kInteractive,
+              [&] { log.Add("interactive"); });
+  release.Notify();
+  EXPECT_EQ(log.WaitFor(2), (std::vector<std::string>{"interactive", "bulk"}));
+}
+
+TEST(WorkerPoolTest, ATenantNeverOccupiesEveryWorker) {
+  // Four workers, at most two for one tenant.
+  WorkerPool pool(WorkerPoolOptions{4, 2});
+  absl::Notification release;
+  Log started;
+  for (int i = 0; i < 6; ++i) {
+    pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
+      started.Add("a");
+      release.WaitForNotification();
+    });
+  }
+  started.WaitFor(2);
+  // Tenant a holds two workers and has four jobs queued; b still runs now.
+  absl::Notification b_ran;
+  pool.Submit("b", WorkerPool::Lane::kInteractive, [&] { b_ran.Notify(); });
+  b_ran.WaitForNotification();
+  EXPECT_EQ(pool.queued(), 4);
+  release.Notify();
+}
+
+TEST(WorkerPoolTest, DestructionRunsEveryQueuedJob) {
+  int ran = 0;
+  {
+    WorkerPool pool(WorkerPoolOptions{2});
+    absl::Mutex mu;
+    for (int i = 0; i < 100; ++i) {
+      pool.Submit(i % 2 ? "a" : "b", WorkerPool::Lane::kBulk, [&] {
+        absl::MutexLock lock(&mu);
+        ++ran;
+      });
+    }
+  }
+  EXPECT_EQ(ran, 100);
+}
+
+TEST(WorkerPoolTest, JobsMaySubmitJobs) {
+  WorkerPool pool(WorkerPoolOptions{2});
+  absl::Notification done;
+  pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
+    pool.Submit("a", WorkerPool::Lane::kBulk, [&] { done.Notify(); });
+  });
+  done.WaitForNotification();
+}
+
+}  // namespace
+}  // namespace unified
