@@ -33,12 +33,16 @@ class Log {
 };
 
 TEST(WorkerPoolTest, OneTenantsBacklogDelaysAnotherByAtMostOneJob) {
-  WorkerPool pool(WorkerPoolOptions{1, 1});
-  absl::Notification release;
+  absl::Notification started, release;
   Log log;
+  // Declared last: destroyed first, while what its jobs use still exists.
+  WorkerPool pool(WorkerPoolOptions{1, 1});
   // The only worker is busy while both tenants queue.
-  pool.Submit("a", WorkerPool::Lane::kBulk,
-              [&] { release.WaitForNotification(); });
+  pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
+    started.Notify();
+    release.WaitForNotification();
+  });
+  started.WaitForNotification();
   for (int i = 0; i < 50; ++i) {
     pool.Submit("a", WorkerPool::Lane::kBulk,
                 [&log, i] { log.Add("a" + std::to_string(i)); });
@@ -55,11 +59,15 @@ TEST(WorkerPoolTest, OneTenantsBacklogDelaysAnotherByAtMostOneJob) {
 }
 
 TEST(WorkerPoolTest, InteractiveJobsOfATenantGoBeforeItsBulkJobs) {
-  WorkerPool pool(WorkerPoolOptions{1, 1});
-  absl::Notification release;
+  absl::Notification started, release;
   Log log;
-  pool.Submit("a", WorkerPool::Lane::kBulk,
-              [&] { release.WaitForNotification(); });
+  // Declared last: destroyed first, while what its jobs use still exists.
+  WorkerPool pool(WorkerPoolOptions{1, 1});
+  pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
+    started.Notify();
+    release.WaitForNotification();
+  });
+  started.WaitForNotification();
   pool.Submit("a", WorkerPool::Lane::kBulk, [&] { log.Add("bulk"); });
   pool.Submit("a", WorkerPool::Lane::kInteractive,
               [&] { log.Add("interactive"); });
@@ -69,9 +77,9 @@ TEST(WorkerPoolTest, InteractiveJobsOfATenantGoBeforeItsBulkJobs) {
 
 TEST(WorkerPoolTest, ATenantNeverOccupiesEveryWorker) {
   // Four workers, at most two for one tenant.
-  WorkerPool pool(WorkerPoolOptions{4, 2});
-  absl::Notification release;
+  absl::Notification release, b_ran;
   Log started;
+  WorkerPool pool(WorkerPoolOptions{4, 2});
   for (int i = 0; i < 6; ++i) {
     pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
       started.Add("a");
@@ -80,7 +88,6 @@ TEST(WorkerPoolTest, ATenantNeverOccupiesEveryWorker) {
   }
   started.WaitFor(2);
   // Tenant a holds two workers and has four jobs queued; b still runs now.
-  absl::Notification b_ran;
   pool.Submit("b", WorkerPool::Lane::kInteractive, [&] { b_ran.Notify(); });
   b_ran.WaitForNotification();
   EXPECT_EQ(pool.queued(), 4);
@@ -90,8 +97,8 @@ TEST(WorkerPoolTest, ATenantNeverOccupiesEveryWorker) {
 TEST(WorkerPoolTest, DestructionRunsEveryQueuedJob) {
   int ran = 0;
   {
-    WorkerPool pool(WorkerPoolOptions{2});
     absl::Mutex mu;
+    WorkerPool pool(WorkerPoolOptions{2});
     for (int i = 0; i < 100; ++i) {
       pool.Submit(i % 2 ? "a" : "b", WorkerPool::Lane::kBulk, [&] {
         absl::MutexLock lock(&mu);
@@ -103,8 +110,8 @@ TEST(WorkerPoolTest, DestructionRunsEveryQueuedJob) {
 }
 
 TEST(WorkerPoolTest, JobsMaySubmitJobs) {
-  WorkerPool pool(WorkerPoolOptions{2});
   absl::Notification done;
+  WorkerPool pool(WorkerPoolOptions{2});
   pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
     pool.Submit("a", WorkerPool::Lane::kBulk, [&] { done.Notify(); });
   });
