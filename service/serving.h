@@ -17,6 +17,7 @@
 #define SERVICE_SERVING_H_
 
 #include <atomic>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -333,6 +334,7 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
     if (write) this->StartWrite(&current_);
     if (finish) {
       if (trailers) BeforeFinish();
+      LogEnd(status);
       this->Finish(status);
     }
     if (produce) {
@@ -406,9 +408,22 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
         }
       }
     }
-    if (finish) this->Finish(status);
+    if (finish) {
+      LogEnd(status);
+      this->Finish(status);
+    }
     if (cancel) context_->TryCancel();
     if (pump) Pump();
+  }
+
+  // Streams that end in an error the client may not see soon (it is queued
+  // behind what the client has not read) leave a line in the log.
+  void LogEnd(const grpc::Status& status) {
+    if (status.ok() || status.error_code() == grpc::StatusCode::CANCELLED) {
+      return;
+    }
+    std::fprintf(stderr, "server: a stream of tenant '%s' ended: %s\n",
+                 tenant().c_str(), status.error_message().c_str());
   }
 
   Serving* const serving_;

@@ -36,6 +36,8 @@ struct DirectoryEnvOptions {
   std::string store;
   // Link demo@example.com and regular@example.com as "demo" and "regular".
   bool link_accounts = true;
+  // Tenants with API keys besides tenant-a and tenant-b.
+  std::vector<std::string> extra_tenants;
 };
 
 // A running server process and its address.
@@ -75,7 +77,10 @@ class DirectoryEnv {
       return;
     }
     sim_url_ = *url;
-    auto files = WriteServiceFiles(MakeTempDir("env"), {kTenantA, kTenantB});
+    std::vector<std::string> tenants = {kTenantA, kTenantB};
+    tenants.insert(tenants.end(), options.extra_tenants.begin(),
+                   options.extra_tenants.end());
+    auto files = WriteServiceFiles(MakeTempDir("env"), tenants);
     if (!files.ok()) {
       ADD_FAILURE() << files.status();
       return;
@@ -164,10 +169,10 @@ class DirectoryEnv {
   // Id of the account linked as `name` ("demo", "regular").
   std::string account(const std::string& name) { return accounts_[name]; }
 
-  // Links a simulator principal to tenant A with the password grant.
-  std::string LinkPassword(const std::string& user,
-                           const std::string& password) {
-    auto stub = v1::IntegratedAccounts::NewStub(channel());
+  // Links a simulator principal to `tenant` with the password grant.
+  std::string LinkPassword(const std::string& user, const std::string& password,
+                           const std::string& tenant = kTenantA) {
+    auto stub = v1::IntegratedAccounts::NewStub(channel(tenant));
     grpc::ClientContext context;
     v1::LinkWithPasswordRequest request;
     request.set_username(user);

@@ -46,7 +46,8 @@ class ApiKeyInterceptorFactory final
 
 // A plaintext channel to `target` whose calls carry `api_key` ("" = none).
 inline std::shared_ptr<grpc::Channel> ApiKeyChannel(
-    const std::string& target, const std::string& api_key) {
+    const std::string& target, const std::string& api_key,
+    const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
   std::vector<
       std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
       interceptors;
@@ -54,7 +55,7 @@ inline std::shared_ptr<grpc::Channel> ApiKeyChannel(
     interceptors.push_back(std::make_unique<ApiKeyInterceptorFactory>(api_key));
   }
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      target, grpc::InsecureChannelCredentials(), grpc::ChannelArguments(),
+      target, grpc::InsecureChannelCredentials(), args,
       std::move(interceptors));
 }
 
