@@ -141,18 +141,16 @@ class ListingStream final : public PooledStream<Response> {
     return Step::kDone;
   }
 
-  void Sent(const Response& message) override {
-    last_cursor_ = message.next_cursor();
-  }
-
-  absl::Status StallStatus(absl::Duration stalled) override {
+  absl::Status StallStatus(absl::Duration stalled,
+                           const Response& pending) override {
     return WithErrorInfo(
         absl::AbortedError(absl::StrCat(
             "the client accepted no message for ",
             absl::FormatDuration(stalled),
             "; the stream was ended. Resume with the last next_cursor "
-            "received (also in this error's resume_cursor)")),
-        kStreamStalledReason, {{"resume_cursor", last_cursor_}});
+            "received (also in this error's resume_cursor; empty: the "
+            "listing is complete)")),
+        kStreamStalledReason, {{"resume_cursor", pending.next_cursor()}});
   }
 
   void BeforeFinish() override {
@@ -170,8 +168,6 @@ class ListingStream final : public PooledStream<Response> {
   uint32_t skip_ = 0;
   bool produced_ = false;
   std::set<std::string> prefetched_;
-  // Guarded by the base's lock (Sent, StallStatus).
-  std::string last_cursor_;
 };
 
 // Admits a listing stream (a tenant's stream slot) and starts it; a refused

@@ -327,7 +327,8 @@ class ProxyStream final : public PooledStream<v1::ProxyResponse> {
     return Step::kDone;
   }
 
-  absl::Status StallStatus(absl::Duration stalled) override {
+  absl::Status StallStatus(absl::Duration stalled,
+                           const v1::ProxyResponse&) override {
     return WithErrorInfo(
         absl::AbortedError(absl::StrCat("the client accepted no message for ",
                                         absl::FormatDuration(stalled),

@@ -16,6 +16,7 @@
 #ifndef SERVICE_SERVING_H_
 #define SERVICE_SERVING_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <deque>
@@ -165,6 +166,11 @@ class FinishedStream final : public grpc::ServerWriteReactor<Response> {
   void OnDone() override { delete this; }
 };
 
+// How long a stream finished for its stalled reader waits, still holding
+// the one message the client has not taken, before it is reset: a client
+// that reads again soon still receives the status saying where to resume.
+inline constexpr absl::Duration kStalledResetAfter = absl::Seconds(60);
+
 // The reason of a stream ended for its stalled reader.
 inline constexpr char kStreamStalledReason[] = "STREAM_STALLED";
 
@@ -209,8 +215,11 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
   // client accepted.
   virtual void Sent(const Response& message) {}
   // The status that ends a stalled stream: ABORTED, reason STREAM_STALLED,
-  // and where to resume. Under the stream's lock.
-  virtual absl::Status StallStatus(absl::Duration stalled) = 0;
+  // and where to resume: right after `pending`, the message gRPC still
+  // holds for the client (which receives it before the status if it reads
+  // again). Under the stream's lock.
+  virtual absl::Status StallStatus(absl::Duration stalled,
+                                   const Response& pending) = 0;
   // A message for an idle, waiting stream (kWait) every heartbeat
   // interval; nullopt for none. Under the stream's lock.
   virtual std::optional<Response> Heartbeat() { return std::nullopt; }
@@ -386,12 +395,14 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
       if (done_) return;
       if (finished_) {
         // Finished while the client still held back a write: once it has
-        // not read for another stall period, the stream is reset.
+        // not read for kStalledResetAfter (or the stall timeout, if
+        // longer) more, the stream is reset.
         cancel = stalled_at_ != absl::InfinitePast() &&
-                 now - stalled_at_ >= stall && !reset_;
+                 now - stalled_at_ >= std::max(stall, kStalledResetAfter) &&
+                 !reset_;
         reset_ |= cancel;
       } else if (writing_ && now - write_started_ >= stall) {
-        status = ToGrpcStatus(StallStatus(now - write_started_));
+        status = ToGrpcStatus(StallStatus(now - write_started_, current_));
         queue_.clear();
         batches_.clear();
         finished_ = true;

@@ -493,7 +493,9 @@ class WatchStream final : public PooledStream<v1::DirectoryEvent> {
     if (!event.resume_token().empty()) last_token_ = event.resume_token();
   }
 
-  absl::Status StallStatus(absl::Duration stalled) override {
+  absl::Status StallStatus(absl::Duration stalled,
+                           const v1::DirectoryEvent& pending) override {
+    if (!pending.resume_token().empty()) last_token_ = pending.resume_token();
     return WithErrorInfo(
         absl::AbortedError(absl::StrCat(
             "the client accepted no event for ", absl::FormatDuration(stalled),

@@ -6,6 +6,7 @@
 // account; a stalled stream ends and resumes exactly where it was.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -446,6 +447,259 @@ TEST(IsolationTest, ThousandWatchStreamsAcrossTenKeysAllSeeTheirEvents) {
   }
   EXPECT_EQ(received, 1000);
   for (auto& r : readers) r->Cancel();
+}
+
+// Sockets that open a request and trickle its headers a byte at a time, as
+// a slow or hostile client would.
+class Tricklers {
+ public:
+  Tricklers(const std::string& host_port, int n) {
+    const size_t colon = host_port.rfind(':');
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(std::stoi(host_port.substr(colon + 1)));
+    inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &address.sin_addr);
+    for (int i = 0; i < n; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+          0) {
+        ADD_FAILURE() << "cannot connect trickler " << i;
+        close(fd);
+        continue;
+      }
+      const std::string start = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+      (void)send(fd, start.data(), start.size(), MSG_NOSIGNAL);
+      fds_.push_back(fd);
+    }
+    // One more header byte on every socket every 500 ms, for at most a
+    // minute: the request never completes.
+    thread_ = std::thread([this] {
+      for (int round = 0; round < 120; ++round) {
+        {
+          absl::MutexLock lock(&mu_);
+          if (mu_.AwaitWithTimeout(absl::Condition(&stop_),
+                                   absl::Milliseconds(500))) {
+            return;
+          }
+        }
+        for (int fd : fds_) (void)send(fd, "a", 1, MSG_NOSIGNAL);
+      }
+    });
+  }
+  ~Tricklers() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+    for (int fd : fds_) close(fd);
+  }
+  size_t size() const { return fds_.size(); }
+
+  // How many sockets the server has closed, waiting up to `wait` for all.
+  int ClosedByServer(absl::Duration wait) {
+    const absl::Time until = absl::Now() + wait;
+    int closed = 0;
+    std::vector<bool> seen(fds_.size());
+    while (closed < static_cast<int>(fds_.size()) && absl::Now() < until) {
+      std::vector<pollfd> polls;
+      for (int fd : fds_) polls.push_back({fd, POLLIN, 0});
+      if (poll(polls.data(), polls.size(), 200) <= 0) continue;
+      for (size_t i = 0; i < polls.size(); ++i) {
+        if (seen[i] || polls[i].revents == 0) continue;
+        char buffer[512];
+        const ssize_t n = recv(fds_[i], buffer, sizeof(buffer), MSG_DONTWAIT);
+        if (n <= 0) {  // EOF or reset: the server closed it.
+          seen[i] = true;
+          ++closed;
+        }
+      }
+    }
+    return closed;
+  }
+
+ private:
+  std::vector<int> fds_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+TEST(IsolationTest, TricklingSocketsDoNotStarveTheHttpListener) {
+  DirectoryEnv env(
+      Options({"--hook_base_url=local", "--http_request_timeout=3s"}));
+  ASSERT_FALSE(env.account("demo").empty());
+  // Watching registers hooks, so that a real hook URL takes a delivery.
+  auto directory = v1::UserDirectory::NewStub(env.channel());
+  v1::WatchDirectoryRequest watch;
+  watch.set_integrated_account_id(env.account("demo"));
+  watch.set_include_snapshot(true);
+  EventReader reader(watch);
+  reader.Start(directory.get());
+  ASSERT_TRUE(reader.WaitForEvent([](const v1::DirectoryEvent& e) {
+    return e.type() == v1::DirectoryEvent::SNAPSHOT_COMPLETE;
+  }));
+  EXPECT_THAT(env.Sim("POST", "/_sim/hooks/wait"),
+              ::testing::HasSubstr("true"));
+  rapidjson::Document hooks;
+  hooks.Parse(env.Sim("GET", "/_sim/hooks").c_str());
+  ASSERT_TRUE(hooks.IsArray() && hooks.Size() > 0);
+  const auto& hook = hooks[0];
+  const std::string hook_url = hook["url"].GetString();
+  const std::string delivery =
+      absl::StrCat("hook_id=", hook["hook_id"].GetInt64(),
+                   "&type=member.add&space_id=", hook["ref_id"].GetInt64(),
+                   "&user_id=5000000001");
+
+  Tricklers tricklers(env.server().http_address, 200);
+  ASSERT_EQ(tricklers.size(), 200u);
+  auto http = NewCurlHttpClient({});
+  const std::string base = "http://" + env.server().http_address;
+  for (int round = 0; round < 3; ++round) {
+    // Each answers within 2 s (the requests' whole-transfer budget).
+    HttpRequest health;
+    health.url = base + "/healthz";
+    health.timeout = absl::Seconds(2);
+    absl::StatusOr<HttpResponse> answer = http->Send(health);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_EQ(answer->status, 200);
+    EXPECT_EQ(answer->body, "ok\n");
+
+    HttpRequest callback;
+    callback.url = base + "/oauth/callback?code=abc&state=forged";
+    callback.timeout = absl::Seconds(2);
+    answer = http->Send(callback);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_EQ(answer->status, 400);
+    EXPECT_THAT(answer->body, ::testing::HasSubstr("not linked"));
+
+    HttpRequest deliver;
+    deliver.method = "POST";
+    deliver.url = hook_url;
+    deliver.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    deliver.body = delivery;
+    deliver.timeout = absl::Seconds(2);
+    answer = http->Send(deliver);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_EQ(answer->status, 200) << answer->body;
+  }
+  // The tricklers' requests never arrived whole in 3 s: the server closed
+  // every one of them.
+  EXPECT_EQ(tricklers.ClosedByServer(absl::Seconds(30)), 200);
+  reader.Cancel();
+}
+
+TEST(IsolationTest, AnAbandonedRefreshDoesNotBlockItsAccount) {
+  DirectoryEnv env(Options({}));
+  const std::string account = env.account("demo");
+  ASSERT_FALSE(account.empty());
+  auto directory = v1::UserDirectory::NewStub(env.channel());
+  auto accounts = v1::IntegratedAccounts::NewStub(env.channel());
+  auto get_me = [&](absl::Duration deadline) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    v1::GetMeRequest request;
+    request.set_integrated_account_id(account);
+    v1::User me;
+    return directory->GetMe(&context, request, &me);
+  };
+  ASSERT_TRUE(get_me(absl::Seconds(10)).ok());
+
+  // The token endpoint now takes 30 s to answer.
+  env.AddFault(R"({"method":"POST","path":"/oauth/token","kind":"latency",)"
+               R"("latency_ms":30000})");
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  v1::RefreshCredentialsRequest refresh;
+  refresh.set_integrated_account_id(account);
+  v1::IntegratedAccount refreshed;
+  grpc::Status s = accounts->RefreshCredentials(&context, refresh, &refreshed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << s.error_message();
+  // The refresh goes on, yet calls on the still-valid token go ahead, well
+  // inside a deadline the 30 s refresh would blow.
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status me = get_me(absl::Seconds(5));
+    EXPECT_TRUE(me.ok()) << me.error_message();
+  }
+  // A second refresh waits for the one in flight, up to its own deadline.
+  grpc::ClientContext again;
+  again.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  s = accounts->RefreshCredentials(&again, refresh, &refreshed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(get_me(absl::Seconds(5)).ok());
+  env.ClearFaults();
+}
+
+TEST(IsolationTest, AStalledStreamEndsAndResumesWhereItWas) {
+  DirectoryEnv env(Options({"--stream_stall_timeout=1s"}, /*users=*/1500));
+  const std::string account = env.account("demo");
+  ASSERT_FALSE(account.empty());
+  auto channels = SeparateChannels(
+      env.server().address, env.files().api_keys.at(DirectoryEnv::kTenantA), 1,
+      /*small_windows=*/true);
+  auto directory = v1::UserDirectory::NewStub(channels[0]);
+  v1::ListUsersRequest request;
+  request.set_integrated_account_id(account);
+  request.set_limit(5);
+
+  // Everything, read without stopping.
+  std::vector<std::string> all;
+  {
+    grpc::ClientContext context;
+    auto reader = directory->StreamUsers(&context, request);
+    v1::ListUsersResponse page;
+    while (reader->Read(&page)) {
+      for (const auto& u : page.result()) all.push_back(u.id());
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+  }
+  ASSERT_GE(all.size(), 1000u);
+
+  // Three messages, then the client stops reading.
+  std::vector<std::string> seen;
+  std::string last_cursor;
+  grpc::ClientContext context;
+  auto reader = directory->StreamUsers(&context, request);
+  v1::ListUsersResponse page;
+  for (int i = 0; i < 3 && reader->Read(&page); ++i) {
+    for (const auto& u : page.result()) seen.push_back(u.id());
+    last_cursor = page.next_cursor();
+  }
+  // The server ends the stream once it has waited the stall timeout: its
+  // log says so.
+  bool logged = false;
+  for (int i = 0; i < 600 && !logged; ++i) {
+    std::ifstream in(env.log_path());
+    const std::string log((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+    logged = absl::StrContains(log, "accepted no message");
+    if (!logged) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(logged);
+  // Reading again, the client gets what was already on its way, then the
+  // status naming where to resume.
+  while (reader->Read(&page)) {
+    for (const auto& u : page.result()) seen.push_back(u.id());
+    last_cursor = page.next_cursor();
+  }
+  grpc::Status stalled = reader->Finish();
+  EXPECT_EQ(stalled.error_code(), grpc::StatusCode::ABORTED)
+      << stalled.error_message();
+  EXPECT_EQ(ErrorInfoOf(stalled).reason(), "STREAM_STALLED");
+  ASSERT_FALSE(last_cursor.empty());
+  EXPECT_EQ(ErrorInfoOf(stalled).metadata().at("resume_cursor"), last_cursor);
+  ASSERT_LT(seen.size(), all.size());
+
+  // Resuming from the last cursor yields exactly the users not yet seen.
+  grpc::ClientContext resume_context;
+  request.set_cursor(last_cursor);
+  auto resumed = directory->StreamUsers(&resume_context, request);
+  while (resumed->Read(&page)) {
+    for (const auto& u : page.result()) seen.push_back(u.id());
+  }
+  ASSERT_TRUE(resumed->Finish().ok());
+  EXPECT_EQ(seen, all);
 }
 
 }  // namespace
