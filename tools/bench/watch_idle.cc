@@ -1,0 +1,214 @@
+// Benchmark 8: what idle WatchDirectory streams cost the server. The real
+// server process (//service:server) serves 10, then (a fresh one) 1,000
+// open, idle watch streams of one account; once every stream has its
+// snapshot, the server's resident memory (VmRSS) and thread count are read
+// from /proc. Side by side in one run; the ratios are the result.
+//
+//   bazel run -c opt //tools/bench:watch_idle [-- --many=1000 --few=10]
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/testing/api_key_channel.h"
+#include "tests/testing/service_files.h"
+#include "tests/testing/subprocess.h"
+#include "tools/podio_sim/simulator.h"
+
+ABSL_FLAG(int, few, 10, "Watch streams in the small run.");
+ABSL_FLAG(int, many, 1000, "Watch streams in the large run.");
+
+namespace unified {
+namespace {
+
+using testing::Subprocess;
+
+// A /proc/PID/status field's number ("VmRSS", "Threads").
+int64_t StatusField(pid_t pid, const std::string& field) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) != 0) continue;
+    std::string digits;
+    for (char c : line.substr(field.size() + 1)) {
+      if (c >= '0' && c <= '9') digits += c;
+    }
+    int64_t n = 0;
+    (void)absl::SimpleAtoi(digits, &n);
+    return n;
+  }
+  return -1;
+}
+
+// Counts the streams whose snapshot is complete.
+class Ready {
+ public:
+  void Add() {
+    absl::MutexLock lock(&mu_);
+    ++n_;
+  }
+  bool WaitFor(int n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return n_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Minutes(2));
+  }
+
+ private:
+  absl::Mutex mu_;
+  int n_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// One watch stream on the callback API: reads until cancelled.
+class Watch final : public grpc::ClientReadReactor<v1::DirectoryEvent> {
+ public:
+  Watch(v1::UserDirectory::Stub* stub, const std::string& account, Ready* ready)
+      : ready_(ready) {
+    request_.set_integrated_account_id(account);
+    request_.set_include_snapshot(true);
+    stub->async()->WatchDirectory(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    if (event_.type() == v1::DirectoryEvent::SNAPSHOT_COMPLETE) ready_->Add();
+    StartRead(&event_);
+  }
+  void OnDone(const grpc::Status&) override {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+  }
+  void Stop() {
+    context_.TryCancel();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+  }
+
+ private:
+  grpc::ClientContext context_;
+  v1::WatchDirectoryRequest request_;
+  v1::DirectoryEvent event_;
+  Ready* const ready_;
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+struct Result {
+  int streams = 0;
+  int64_t rss_kib = 0;
+  int64_t threads = 0;
+  int64_t idle_rss_kib = 0;
+  int64_t idle_threads = 0;
+};
+
+Result Measure(const std::string& server_path, const std::string& sim_url,
+               int streams) {
+  Result result;
+  result.streams = streams;
+  const std::string dir = testing::MakeTempDir("watch_idle");
+  auto files = testing::WriteServiceFiles(dir, {"bench"});
+  if (!files.ok()) return result;
+  std::vector<std::string> args = files->ServerFlags(sim_url);
+  args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
+  auto server = Subprocess::Start(server_path, args);
+  if (!server.ok()) return result;
+  auto address = (*server)->WaitForLine("listening on ", absl::Seconds(30));
+  if (!address.ok()) return result;
+  const std::string key = files->api_keys["bench"];
+  std::string account;
+  {
+    auto channel = testing::ApiKeyChannel(*address, key);
+    grpc::ClientContext context;
+    v1::LinkWithPasswordRequest link;
+    link.set_username("demo@example.com");
+    link.set_password("demo-password");
+    v1::IntegratedAccount linked;
+    if (!v1::IntegratedAccounts::NewStub(channel)
+             ->LinkWithPassword(&context, link, &linked)
+             .ok()) {
+      return result;
+    }
+    account = linked.id();
+  }
+  // One connection per 100 streams (the server's per-connection limit).
+  std::vector<std::unique_ptr<v1::UserDirectory::Stub>> stubs;
+  for (int i = 0; i * 100 < streams; ++i) {
+    grpc::ChannelArguments channel_args;
+    channel_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stubs.push_back(v1::UserDirectory::NewStub(
+        testing::ApiKeyChannel(*address, key, channel_args)));
+  }
+  // The first stream takes the baseline; then the server idles.
+  Ready ready;
+  std::vector<std::unique_ptr<Watch>> watches;
+  watches.push_back(std::make_unique<Watch>(stubs[0].get(), account, &ready));
+  if (!ready.WaitFor(1)) return result;
+  result.idle_rss_kib = StatusField((*server)->pid(), "VmRSS");
+  result.idle_threads = StatusField((*server)->pid(), "Threads");
+  for (int i = 1; i < streams; ++i) {
+    watches.push_back(
+        std::make_unique<Watch>(stubs[i / 100].get(), account, &ready));
+  }
+  if (!ready.WaitFor(streams)) return result;
+  result.rss_kib = StatusField((*server)->pid(), "VmRSS");
+  result.threads = StatusField((*server)->pid(), "Threads");
+  for (auto& w : watches) w->Stop();
+  (*server)->Signal(SIGTERM);
+  (void)(*server)->Wait(absl::Seconds(30));
+  return result;
+}
+
+int Run(const char* argv0) {
+  const std::string server_path =
+      absl::StrCat(argv0, ".runfiles/podio_directory/service/server");
+  podio_sim::SimulatorOptions options;
+  options.data.users = 200;
+  options.data.orgs = 1;
+  options.rate.limit = 1LL << 40;
+  auto sim = podio_sim::Simulator::Start(options);
+  if (!sim.ok()) return 1;
+  const Result few =
+      Measure(server_path, (*sim)->base_url(), absl::GetFlag(FLAGS_few));
+  const Result many =
+      Measure(server_path, (*sim)->base_url(), absl::GetFlag(FLAGS_many));
+  if (few.rss_kib <= 0 || many.rss_kib <= 0) {
+    std::fprintf(stderr, "watch_idle: a run failed\n");
+    return 1;
+  }
+  auto row = [](const Result& r) {
+    std::printf(
+        "  %5d idle watch streams: RSS %6.1f MiB, %3lld threads "
+        "(one stream: %6.1f MiB, %3lld threads)\n",
+        r.streams, r.rss_kib / 1024.0, static_cast<long long>(r.threads),
+        r.idle_rss_kib / 1024.0, static_cast<long long>(r.idle_threads));
+  };
+  std::printf("server with idle WatchDirectory streams of one account:\n");
+  row(few);
+  row(many);
+  std::printf("  ratio %d/%d: RSS %.2f, threads %.2f\n", many.streams,
+              few.streams, static_cast<double>(many.rss_kib) / few.rss_kib,
+              static_cast<double>(many.threads) / few.threads);
+  std::printf("  memory per extra stream: %.1f KiB\n",
+              static_cast<double>(many.rss_kib - few.rss_kib) /
+                  (many.streams - few.streams));
+  return 0;
+}
+
+}  // namespace
+}  // namespace unified
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return unified::Run(argv[0]);
+}
