@@ -123,8 +123,8 @@ class ListingStream final : public PooledStream<Response> {
     ASSIGN_OR_RETURN(Page<T> page, listing_.fetch(RequestFor(token_)));
     prefetched_.erase(token_);
     const std::string next = page.next_page_token;
-    for (Slice<T>& slice : SlicePage(*codec_, listing_.binding, token_,
-                                     std::move(page), skip_, limit_)) {
+    for (ListResult<T>& slice : SlicePage(*codec_, listing_.binding, token_,
+                                          std::move(page), skip_, limit_)) {
       Response message;
       for (T& item : slice.items) *message.add_result() = std::move(item);
       message.set_next_cursor(std::move(slice.next_cursor));

@@ -199,10 +199,11 @@ absl::Status CheckUpstreamBase(const std::string& base) {
 }
 
 int Run() {
-  // Workers decode pages on many threads; glibc would give many of them an
-  // arena of their own and keep the freed memory. Two arenas keep the
-  // resident set flat (benchmark: tools/bench/stream_rss).
-  mallopt(M_ARENA_MAX, 2);
+  // Workers decode pages on many threads; glibc would give them arenas of
+  // their own, each keeping its freed memory at the peak it reached. One
+  // arena keeps the resident set flat (benchmark: tools/bench/stream_rss)
+  // at no cost seen in tools/bench/stream_vs_loop or proxy_overhead.
+  mallopt(M_ARENA_MAX, 1);
   // Abseil's mutex deadlock detection (on in the system library's build)
   // costs a graph update per lock on the hot path; tests keep it on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -5,7 +5,6 @@
 #define SERVICE_PAGING_H_
 
 #include <algorithm>
-#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,9 +21,8 @@ namespace unified {
 inline constexpr int kDefaultPageSize = 100;
 inline constexpr int kMaxPageSize = 500;
 // Connector pages a stream fetches at once (in parallel where the next token
-// is predictable), and pages fetched and waiting to be sent.
+// is predictable).
 inline constexpr int kStreamParallelFetches = 3;
-inline constexpr int kStreamQueuedPages = 1;
 // A page (or stream message) stops early past this many serialized bytes, so
 // that large records (remote_data) stay under gRPC's default 4 MiB message
 // limit on every client. At least one record is always sent.
@@ -59,11 +57,36 @@ inline absl::StatusOr<int> ValidatePageSize(int32_t limit) {
 template <typename T>
 using PageFetcher = std::function<absl::StatusOr<Page<T>>(const PageRequest&)>;
 
+// Records of a listing and the cursor after them ("" at the end).
 template <typename T>
 struct ListResult {
   std::vector<T> items;
   std::string next_cursor;
 };
+
+// Moves the records of `page` (fetched with `token`) from `begin` on, at
+// most `limit` and, past the first, at most kMaxPageBytes, into a result
+// with the cursor after them; `*end` is where the next slice starts.
+template <typename T>
+ListResult<T> TakeSlice(const CursorCodec& codec, const CursorBinding& binding,
+                        const std::string& token, Page<T>& page, size_t begin,
+                        int limit, size_t* end) {
+  std::vector<T>& items = page.items;
+  const size_t n = items.size();
+  begin = std::min(begin, n);
+  *end = SliceEnd(items, begin, limit);
+  ListResult<T> result;
+  if (*end < n) {
+    result.next_cursor =
+        codec.Seal(binding, CursorState{token, static_cast<uint32_t>(*end)});
+  } else if (!page.next_page_token.empty()) {
+    result.next_cursor =
+        codec.Seal(binding, CursorState{page.next_page_token, 0});
+  }
+  result.items.assign(std::make_move_iterator(items.begin() + begin),
+                      std::make_move_iterator(items.begin() + *end));
+  return result;
+}
 
 // The page of `limit` records at `cursor`.
 template <typename T>
@@ -79,21 +102,9 @@ absl::StatusOr<ListResult<T>> ListOnePage(const CursorCodec& codec,
       std::min<int>(kMaxPageSize, static_cast<int>(state.skip) + limit);
   request.include_remote_data = include_remote_data;
   ASSIGN_OR_RETURN(Page<T> page, fetch(request));
-  ListResult<T> result;
-  const size_t n = page.items.size();
-  const size_t begin = std::min<size_t>(state.skip, n);
-  const size_t end = SliceEnd(page.items, begin, limit);
-  for (size_t i = begin; i < end; ++i) {
-    result.items.push_back(std::move(page.items[i]));
-  }
-  if (end < n) {
-    result.next_cursor = codec.Seal(
-        binding, CursorState{state.page_token, static_cast<uint32_t>(end)});
-  } else if (!page.next_page_token.empty()) {
-    result.next_cursor =
-        codec.Seal(binding, CursorState{page.next_page_token, 0});
-  }
-  return result;
+  size_t end = 0;
+  return TakeSlice(codec, binding, state.page_token, page, state.skip, limit,
+                   &end);
 }
 
 template <typename T>
@@ -101,37 +112,17 @@ using TokenPredictor =
     std::function<std::string(const std::string& token, int limit)>;
 using PagePrefetcher = std::function<void(const PageRequest& page)>;
 
-// The messages of one connector page from record `skip` on, `limit` records
-// each (and at most kMaxPageBytes past the first), with the cursor after
-// each. `token` is the token the page was fetched with.
+// Every slice of one connector page from record `skip` on (see
+// TakeSlice): a stream's messages.
 template <typename T>
-struct Slice {
-  std::vector<T> items;
-  std::string next_cursor;
-};
-template <typename T>
-std::vector<Slice<T>> SlicePage(const CursorCodec& codec,
-                                const CursorBinding& binding,
-                                const std::string& token, Page<T> page,
-                                uint32_t skip, int limit) {
-  std::vector<Slice<T>> out;
-  std::vector<T>& items = page.items;
-  const size_t n = items.size();
-  size_t pos = std::min<size_t>(skip, n);
-  while (pos < n) {
-    const size_t end = SliceEnd(items, pos, limit);
-    Slice<T> slice;
-    if (end < n) {
-      slice.next_cursor =
-          codec.Seal(binding, CursorState{token, static_cast<uint32_t>(end)});
-    } else if (!page.next_page_token.empty()) {
-      slice.next_cursor =
-          codec.Seal(binding, CursorState{page.next_page_token, 0});
-    }
-    slice.items.assign(std::make_move_iterator(items.begin() + pos),
-                       std::make_move_iterator(items.begin() + end));
-    out.push_back(std::move(slice));
-    pos = end;
+std::vector<ListResult<T>> SlicePage(const CursorCodec& codec,
+                                     const CursorBinding& binding,
+                                     const std::string& token, Page<T> page,
+                                     uint32_t skip, int limit) {
+  std::vector<ListResult<T>> out;
+  size_t pos = skip;
+  while (pos < page.items.size()) {
+    out.push_back(TakeSlice(codec, binding, token, page, pos, limit, &pos));
   }
   return out;
 }

@@ -271,13 +271,18 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
 
  private:
   void OnWriteDone(bool ok) override {
+    // The written message is freed now (outside the lock), not when the
+    // next one replaces it.
+    Response written;
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
       last_activity_ = absl::Now();
       if (ok) {
         Sent(current_);
-      } else {
+      }
+      written.Swap(&current_);
+      if (!ok) {
         cancelled_ = true;
         queue_.clear();
         batches_.clear();

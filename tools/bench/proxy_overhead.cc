@@ -26,6 +26,7 @@
 #include "tests/testing/api_key_channel.h"
 #include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
+#include "tools/bench/bench_server.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
@@ -49,29 +50,10 @@ int Run(const char* argv0) {
   auto sim = podio_sim::Simulator::Start(sim_options);
   if (!sim.ok()) return 1;
   const std::string base = (*sim)->base_url();
-  auto files =
-      testing::WriteServiceFiles(testing::MakeTempDir("bench"), {"bench"});
-  if (!files.ok()) return 1;
-  std::vector<std::string> args = files->ServerFlags(base);
-  args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
-  auto server = testing::Subprocess::Start(
-      absl::StrCat(argv0, ".runfiles/podio_directory/service/server"), args);
+  absl::StatusOr<bench::BenchServer> server =
+      bench::StartBenchServer(bench::ServerPath(argv0), base);
   if (!server.ok()) return 1;
-  auto address = (*server)->WaitForLine("listening on ", absl::Seconds(30));
-  if (!address.ok()) return 1;
-  auto channel = testing::ApiKeyChannel(*address, files->api_keys["bench"]);
-  v1::IntegratedAccount account;
-  {
-    grpc::ClientContext context;
-    v1::LinkWithPasswordRequest link;
-    link.set_username("demo@example.com");
-    link.set_password("demo-password");
-    if (!v1::IntegratedAccounts::NewStub(channel)
-             ->LinkWithPassword(&context, link, &account)
-             .ok()) {
-      return 1;
-    }
-  }
+  auto channel = testing::ApiKeyChannel(server->address, server->api_key);
   auto proxy = v1::Proxy::NewStub(channel);
   auto http = NewCurlHttpClient({});
   absl::StatusOr<std::string> token =
@@ -79,7 +61,7 @@ int Run(const char* argv0) {
   if (!token.ok()) return 1;
 
   v1::ProxyRequest request;
-  request.set_integrated_account_id(account.id());
+  request.set_integrated_account_id(server->account);
   request.set_method("GET");
   request.set_path("/user/status");
   HttpRequest direct;
@@ -124,7 +106,7 @@ int Run(const char* argv0) {
     const absl::Time start = absl::Now();
     grpc::ClientContext context;
     v1::ListRolesRequest roles;
-    roles.set_integrated_account_id(account.id());
+    roles.set_integrated_account_id(server->account);
     v1::ListRolesResponse response;
     if (!directory->ListRoles(&context, roles, &response).ok()) std::exit(1);
     return absl::Now() - start;
@@ -161,8 +143,7 @@ int Run(const char* argv0) {
       p50_proxy - p50_direct, p99_proxy - p99_direct, Percentile(floor, 0.5),
       Percentile(floor, 0.99), Percentile(resolved, 0.5),
       Percentile(resolved, 0.99));
-  (*server)->Signal(SIGTERM);
-  (void)(*server)->Wait(absl::Seconds(10));
+  server->Stop();
   return 0;
 }
 

@@ -5,7 +5,6 @@
 // (VmHWM) is its alone; the simulator runs in this process.
 //
 //   bazel run -c opt //tools/bench:stream_rss [-- --slow_pages=2000]
-#include <signal.h>
 
 #include <cstdio>
 #include <fstream>
@@ -24,6 +23,7 @@
 #include "tests/testing/api_key_channel.h"
 #include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
+#include "tools/bench/bench_server.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
@@ -34,8 +34,6 @@ ABSL_FLAG(int, slow_pages, 2000,
 
 namespace unified {
 namespace {
-
-using testing::Subprocess;
 
 // Peak resident set of `pid` in KiB (VmHWM).
 int64_t PeakRssKib(pid_t pid) {
@@ -55,10 +53,6 @@ int64_t PeakRssKib(pid_t pid) {
   return -1;
 }
 
-std::string ServerPath(const char* argv0) {
-  return absl::StrCat(argv0, ".runfiles/podio_directory/service/server");
-}
-
 struct Result {
   int64_t users = 0;
   int64_t peak_kib = 0;
@@ -69,30 +63,11 @@ struct Result {
 Result Measure(const std::string& server_path, const std::string& sim_url,
                bool slow, int slow_pages) {
   Result result;
-  const std::string dir = testing::MakeTempDir("stream_rss");
-  auto files = testing::WriteServiceFiles(dir, {"bench"});
-  if (!files.ok()) return result;
-  std::vector<std::string> args = files->ServerFlags(sim_url);
-  args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
-  auto server = Subprocess::Start(server_path, args);
+  absl::StatusOr<bench::BenchServer> server =
+      bench::StartBenchServer(server_path, sim_url);
   if (!server.ok()) return result;
-  auto address = (*server)->WaitForLine("listening on ", absl::Seconds(30));
-  if (!address.ok()) return result;
-  auto channel = testing::ApiKeyChannel(*address, files->api_keys["bench"]);
-  std::string account;
-  {
-    grpc::ClientContext link_context;
-    v1::LinkWithPasswordRequest link;
-    link.set_username("demo@example.com");
-    link.set_password("demo-password");
-    v1::IntegratedAccount linked;
-    if (!v1::IntegratedAccounts::NewStub(channel)
-             ->LinkWithPassword(&link_context, link, &linked)
-             .ok()) {
-      return result;
-    }
-    account = linked.id();
-  }
+  auto channel = testing::ApiKeyChannel(server->address, server->api_key);
+  const std::string account = server->account;
   auto stub = v1::UserDirectory::NewStub(channel);
   grpc::ClientContext context;
   v1::ListUsersRequest request;
@@ -108,16 +83,15 @@ Result Measure(const std::string& server_path, const std::string& sim_url,
       if (++pages >= slow_pages) break;
     }
   }
-  result.peak_kib = PeakRssKib((*server)->pid());
+  result.peak_kib = PeakRssKib(server->process->pid());
   context.TryCancel();
   reader->Finish();
-  (*server)->Signal(SIGTERM);
-  (void)(*server)->Wait(absl::Seconds(30));
+  server->Stop();
   return result;
 }
 
 int Run(const char* argv0) {
-  const std::string server_path = ServerPath(argv0);
+  const std::string server_path = bench::ServerPath(argv0);
   Result small_fast, small_slow, large_fast, large_slow;
   for (bool large : {false, true}) {
     podio_sim::SimulatorOptions options;

@@ -1,11 +1,11 @@
 // Benchmark 8: what idle WatchDirectory streams cost the server. The real
 // server process (//service:server) serves 10, then (a fresh one) 1,000
-// open, idle watch streams of one account; once every stream has its
-// snapshot, the server's resident memory (VmRSS) and thread count are read
-// from /proc. Side by side in one run; the ratios are the result.
+// open, idle watch streams of one account; once every stream has received a
+// heartbeat (so it is open and idle), the server's resident memory (VmRSS)
+// and thread count are read from /proc. Side by side in one run; the ratios
+// are the result.
 //
 //   bazel run -c opt //tools/bench:watch_idle [-- --many=1000 --few=10]
-#include <signal.h>
 
 #include <cstdio>
 #include <fstream>
@@ -24,6 +24,7 @@
 #include "tests/testing/api_key_channel.h"
 #include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
+#include "tools/bench/bench_server.h"
 #include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(int, few, 10, "Watch streams in the small run.");
@@ -31,8 +32,6 @@ ABSL_FLAG(int, many, 1000, "Watch streams in the large run.");
 
 namespace unified {
 namespace {
-
-using testing::Subprocess;
 
 // A /proc/PID/status field's number ("VmRSS", "Threads").
 int64_t StatusField(pid_t pid, const std::string& field) {
@@ -51,7 +50,7 @@ int64_t StatusField(pid_t pid, const std::string& field) {
   return -1;
 }
 
-// Counts the streams whose snapshot is complete.
+// Counts the streams that received a heartbeat.
 class Ready {
  public:
   void Add() {
@@ -75,14 +74,16 @@ class Watch final : public grpc::ClientReadReactor<v1::DirectoryEvent> {
   Watch(v1::UserDirectory::Stub* stub, const std::string& account, Ready* ready)
       : ready_(ready) {
     request_.set_integrated_account_id(account);
-    request_.set_include_snapshot(true);
     stub->async()->WatchDirectory(&context_, &request_, this);
     StartRead(&event_);
     StartCall();
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (event_.type() == v1::DirectoryEvent::SNAPSHOT_COMPLETE) ready_->Add();
+    if (event_.type() == v1::DirectoryEvent::HEARTBEAT && !counted_) {
+      counted_ = true;
+      ready_->Add();
+    }
     StartRead(&event_);
   }
   void OnDone(const grpc::Status&) override {
@@ -100,6 +101,7 @@ class Watch final : public grpc::ClientReadReactor<v1::DirectoryEvent> {
   v1::WatchDirectoryRequest request_;
   v1::DirectoryEvent event_;
   Ready* const ready_;
+  bool counted_ = false;
   absl::Mutex mu_;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -116,62 +118,41 @@ Result Measure(const std::string& server_path, const std::string& sim_url,
                int streams) {
   Result result;
   result.streams = streams;
-  const std::string dir = testing::MakeTempDir("watch_idle");
-  auto files = testing::WriteServiceFiles(dir, {"bench"});
-  if (!files.ok()) return result;
-  std::vector<std::string> args = files->ServerFlags(sim_url);
-  args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
-  auto server = Subprocess::Start(server_path, args);
+  absl::StatusOr<bench::BenchServer> server =
+      bench::StartBenchServer(server_path, sim_url, {"--watch_heartbeat=1s"});
   if (!server.ok()) return result;
-  auto address = (*server)->WaitForLine("listening on ", absl::Seconds(30));
-  if (!address.ok()) return result;
-  const std::string key = files->api_keys["bench"];
-  std::string account;
-  {
-    auto channel = testing::ApiKeyChannel(*address, key);
-    grpc::ClientContext context;
-    v1::LinkWithPasswordRequest link;
-    link.set_username("demo@example.com");
-    link.set_password("demo-password");
-    v1::IntegratedAccount linked;
-    if (!v1::IntegratedAccounts::NewStub(channel)
-             ->LinkWithPassword(&context, link, &linked)
-             .ok()) {
-      return result;
-    }
-    account = linked.id();
-  }
+  const std::string account = server->account;
+  const pid_t pid = server->process->pid();
   // One connection per 100 streams (the server's per-connection limit).
   std::vector<std::unique_ptr<v1::UserDirectory::Stub>> stubs;
   for (int i = 0; i * 100 < streams; ++i) {
     grpc::ChannelArguments channel_args;
     channel_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    stubs.push_back(v1::UserDirectory::NewStub(
-        testing::ApiKeyChannel(*address, key, channel_args)));
+    stubs.push_back(v1::UserDirectory::NewStub(testing::ApiKeyChannel(
+        server->address, server->api_key, channel_args)));
   }
   // The first stream takes the baseline; then the server idles.
+  // (--watch_heartbeat=1s: every stream hears within a second or so.)
   Ready ready;
   std::vector<std::unique_ptr<Watch>> watches;
   watches.push_back(std::make_unique<Watch>(stubs[0].get(), account, &ready));
   if (!ready.WaitFor(1)) return result;
-  result.idle_rss_kib = StatusField((*server)->pid(), "VmRSS");
-  result.idle_threads = StatusField((*server)->pid(), "Threads");
+  result.idle_rss_kib = StatusField(pid, "VmRSS");
+  result.idle_threads = StatusField(pid, "Threads");
   for (int i = 1; i < streams; ++i) {
     watches.push_back(
         std::make_unique<Watch>(stubs[i / 100].get(), account, &ready));
   }
   if (!ready.WaitFor(streams)) return result;
-  result.rss_kib = StatusField((*server)->pid(), "VmRSS");
-  result.threads = StatusField((*server)->pid(), "Threads");
+  result.rss_kib = StatusField(pid, "VmRSS");
+  result.threads = StatusField(pid, "Threads");
   for (auto& w : watches) w->Stop();
-  (*server)->Signal(SIGTERM);
-  (void)(*server)->Wait(absl::Seconds(30));
+  server->Stop();
   return result;
 }
 
 int Run(const char* argv0) {
-  const std::string server_path =
-      absl::StrCat(argv0, ".runfiles/podio_directory/service/server");
+  const std::string server_path = bench::ServerPath(argv0);
   podio_sim::SimulatorOptions options;
   options.data.users = 200;
   options.data.orgs = 1;

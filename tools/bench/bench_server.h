@@ -1,0 +1,78 @@
+// The real server process for benchmarks: started on a simulator with fresh
+// service files (one API key, "bench") and the simulator's demo principal
+// linked, so that a benchmark measures the process apart from itself.
+#ifndef TOOLS_BENCH_BENCH_SERVER_H_
+#define TOOLS_BENCH_BENCH_SERVER_H_
+
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "tests/testing/api_key_channel.h"
+#include "tests/testing/service_files.h"
+#include "tests/testing/subprocess.h"
+
+namespace unified::bench {
+
+struct BenchServer {
+  std::unique_ptr<testing::Subprocess> process;
+  std::string address;  // host:port of the gRPC listener.
+  std::string api_key;
+  std::string account;  // The linked demo account's id.
+
+  // SIGTERM, then waits for the process.
+  void Stop() {
+    if (process == nullptr) return;
+    process->Signal(SIGTERM);
+    (void)process->Wait(absl::Seconds(30));
+    process.reset();
+  }
+};
+
+// //service:server in the runfiles of the benchmark binary `argv0`.
+inline std::string ServerPath(const char* argv0) {
+  return absl::StrCat(argv0, ".runfiles/podio_directory/service/server");
+}
+
+// Starts the server against `sim_url` (no HTTP side listener) with
+// `extra_flags`, and links demo@example.com.
+inline absl::StatusOr<BenchServer> StartBenchServer(
+    const std::string& server_path, const std::string& sim_url,
+    const std::vector<std::string>& extra_flags = {}) {
+  BenchServer server;
+  auto files =
+      testing::WriteServiceFiles(testing::MakeTempDir("bench"), {"bench"});
+  if (!files.ok()) return files.status();
+  std::vector<std::string> args = files->ServerFlags(sim_url);
+  args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  auto process = testing::Subprocess::Start(server_path, args);
+  if (!process.ok()) return process.status();
+  server.process = std::move(*process);
+  auto address =
+      server.process->WaitForLine("listening on ", absl::Seconds(30));
+  if (!address.ok()) return address.status();
+  server.address = *address;
+  server.api_key = files->api_keys["bench"];
+  grpc::ClientContext context;
+  v1::LinkWithPasswordRequest link;
+  link.set_username("demo@example.com");
+  link.set_password("demo-password");
+  v1::IntegratedAccount linked;
+  grpc::Status s = v1::IntegratedAccounts::NewStub(
+                       testing::ApiKeyChannel(server.address, server.api_key))
+                       ->LinkWithPassword(&context, link, &linked);
+  if (!s.ok()) return absl::UnavailableError(s.error_message());
+  server.account = linked.id();
+  return server;
+}
+
+}  // namespace unified::bench
+
+#endif  // TOOLS_BENCH_BENCH_SERVER_H_
