@@ -52,10 +52,6 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "are cancelled.");
 ABSL_FLAG(int, max_receive_message_bytes, 4 * 1024 * 1024,
           "Largest request message accepted, in bytes.");
-ABSL_FLAG(int, max_threads, 4,
-          "Most threads of gRPC's synchronous server, which serves only "
-          "server reflection (every unified.v1 service uses the callback "
-          "API and the worker pool).");
 ABSL_FLAG(int, workers, 16,
           "Worker threads running blocking work (provider calls, the store), "
           "scheduled fairly across API keys.");
@@ -220,7 +216,6 @@ int Run() {
   options.listen = absl::GetFlag(FLAGS_listen);
   options.max_receive_message_bytes =
       absl::GetFlag(FLAGS_max_receive_message_bytes);
-  options.max_threads = absl::GetFlag(FLAGS_max_threads);
   options.memory_quota_bytes = absl::GetFlag(FLAGS_memory_quota_bytes);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
 

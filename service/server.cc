@@ -4,10 +4,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "grpc/health/v1/health.pb.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
+#include "service/reflection.h"
 
 namespace unified {
 
@@ -18,7 +18,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // the generated descriptor puts the file into the pool so that reflection
   // can describe grpc.health.v1.Health too.
   grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -26,7 +25,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                            &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   grpc::ResourceQuota quota("unified-directory");
-  quota.SetMaxThreads(options.max_threads);
   quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
@@ -46,6 +44,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     builder.RegisterService(hosted.service);
     names.push_back(hosted.name);
   }
+  std::vector<std::string> listed = names;
+  listed.push_back(grpc::health::v1::Health::service_full_name());
+  listed.push_back(
+      grpc::reflection::v1alpha::ServerReflection::service_full_name());
+  auto reflection = std::make_unique<ReflectionService>(std::move(listed));
+  builder.RegisterService(reflection.get());
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -56,11 +60,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
           server->GetHealthCheckService()) {
     for (const std::string& name : names) health->SetServingStatus(name, true);
   }
-  return std::unique_ptr<Server>(new Server(std::move(server), port));
+  return std::unique_ptr<Server>(
+      new Server(std::move(server), std::move(reflection), port));
 }
 
-Server::Server(std::unique_ptr<grpc::Server> server, int port)
-    : server_(std::move(server)), port_(port) {}
+Server::Server(std::unique_ptr<grpc::Server> server,
+               std::unique_ptr<grpc::Service> reflection, int port)
+    : reflection_(std::move(reflection)),
+      server_(std::move(server)),
+      port_(port) {}
 
 Server::~Server() {
   Shutdown(absl::ZeroDuration());

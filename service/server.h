@@ -1,6 +1,8 @@
 // The gRPC server shell: listening socket, limits, health checking, server
 // reflection and graceful shutdown. It knows nothing of the services it hosts
-// beyond their names.
+// beyond their names. Every service it hosts itself (health, reflection) is
+// served on gRPC's callback API, like the hosted ones should be: then no
+// call waits for a thread of gRPC's synchronous server.
 #ifndef SERVICE_SERVER_H_
 #define SERVICE_SERVER_H_
 
@@ -20,10 +22,6 @@ struct ServerOptions {
 
   // Largest request message accepted; larger ones fail RESOURCE_EXHAUSTED.
   int max_receive_message_bytes = 4 * 1024 * 1024;
-
-  // Most threads the synchronous server may use for in-flight RPCs; calls
-  // beyond it are refused with RESOURCE_EXHAUSTED rather than queued forever.
-  int max_threads = 64;
 
   // Memory the gRPC core may use for buffers, in bytes.
   int64_t memory_quota_bytes = 256LL * 1024 * 1024;
@@ -67,8 +65,11 @@ class Server {
   void Wait();
 
  private:
-  Server(std::unique_ptr<grpc::Server> server, int port);
+  Server(std::unique_ptr<grpc::Server> server,
+         std::unique_ptr<grpc::Service> reflection, int port);
 
+  // Declared first: outlives the server that serves it.
+  std::unique_ptr<grpc::Service> reflection_;
   std::unique_ptr<grpc::Server> server_;
   const int port_;
 };

@@ -203,13 +203,11 @@ int ThreadsOf(pid_t pid) {
 }
 
 // The documented bound (docs/serving.md): --workers + --refresh_threads +
-// --max_threads (gRPC's synchronous server) + the HTTP event loops + 8 of
-// the service's own + gRPC's internal threads (4 per core + 6).
-int ThreadBound(int workers, int refresh_threads, int sync_threads,
-                int http_threads) {
+// the HTTP event loops + 8 of the service's own + gRPC's internal threads
+// (4 per core + 6).
+int ThreadBound(int workers, int refresh_threads, int http_threads) {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return workers + refresh_threads + sync_threads + http_threads + 8 +
-         4 * cores + 6;
+  return workers + refresh_threads + http_threads + 8 + 4 * cores + 6;
 }
 
 DirectoryEnvOptions Options(std::vector<std::string> server_flags,
@@ -338,7 +336,7 @@ TEST(IsolationTest, OneKeysIdleStreamsDoNotStarveAnotherKey) {
   EXPECT_EQ(watches.size(), 0u);
   EXPECT_EQ(listings.size(), 436u);
   const int busy_threads = ThreadsOf(pid);
-  EXPECT_LE(busy_threads, ThreadBound(8, 4, 4, 2))
+  EXPECT_LE(busy_threads, ThreadBound(8, 4, 2))
       << "idle " << idle_threads << ", with 264 open streams " << busy_threads;
   std::cout << "server threads: idle " << idle_threads
             << ", with 64 listing and 200 watch streams open " << busy_threads
