@@ -329,6 +329,7 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
                               "the client cancelled the stream");
       } else if (!writing_ && !cancelled_ && !queue_.empty()) {
         writing_ = true;
+        wrote_ = true;
         write_started_ = absl::Now();
         current_ = std::move(queue_.front());
         queue_.pop_front();
@@ -432,10 +433,12 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
     if (pump) Pump();
   }
 
-  // Streams that end in an error the client may not see soon (it is queued
-  // behind what the client has not read) leave a line in the log.
+  // Streams that end in an error after sending something leave a line in
+  // the log: the client may not see the status soon (it is queued behind
+  // what the client has not read).
   void LogEnd(const grpc::Status& status) {
-    if (status.ok() || status.error_code() == grpc::StatusCode::CANCELLED) {
+    if (status.ok() || status.error_code() == grpc::StatusCode::CANCELLED ||
+        !wrote_) {
       return;
     }
     std::fprintf(stderr, "server: a stream of tenant '%s' ended: %s\n",
@@ -463,6 +466,8 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   bool reset_ ABSL_GUARDED_BY(mu_) = false;
+  // A write was started (LogEnd reads it after the stream's last change).
+  bool wrote_ = false;
   grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
   absl::Time last_activity_ ABSL_GUARDED_BY(mu_);
