@@ -120,7 +120,15 @@ class ListingStream final : public PooledStream<Response> {
       opened_ = true;
     }
     PrefetchAhead();
-    ASSIGN_OR_RETURN(Page<T> page, listing_.fetch(RequestFor(token_)));
+    absl::StatusOr<Page<T>> fetched = listing_.fetch(RequestFor(token_));
+    if (!fetched.ok()) {
+      // Where the client resumes once the cause is gone: this very page.
+      return WithErrorMetadata(
+          fetched.status(), "resume_cursor",
+          codec_->Seal(listing_.binding, CursorState{token_, skip_}),
+          "UPSTREAM_ERROR");
+    }
+    Page<T> page = std::move(*fetched);
     prefetched_.erase(token_);
     const std::string next = page.next_page_token;
     for (ListResult<T>& slice : SlicePage(*codec_, listing_.binding, token_,

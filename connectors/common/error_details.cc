@@ -20,6 +20,19 @@ absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
   return status;
 }
 
+absl::Status WithErrorMetadata(absl::Status status, const std::string& key,
+                               const std::string& value,
+                               absl::string_view reason_if_none) {
+  if (status.ok()) return status;
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  std::map<std::string, std::string> metadata;
+  if (info) metadata.insert(info->metadata().begin(), info->metadata().end());
+  metadata[key] = value;
+  return WithErrorInfo(std::move(status),
+                       info ? info->reason() : std::string(reason_if_none),
+                       metadata);
+}
+
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
   if (status.ok()) return status;
   if (delay < absl::ZeroDuration()) delay = absl::ZeroDuration();

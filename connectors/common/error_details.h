@@ -38,6 +38,13 @@ absl::Status WithErrorInfo(
     absl::Status status, absl::string_view reason,
     const std::map<std::string, std::string>& metadata = {});
 
+// Returns `status` with `key: value` added to its ErrorInfo's metadata,
+// keeping its reason (or with reason `reason_if_none` when it has no
+// ErrorInfo). An OK status is returned unchanged.
+absl::Status WithErrorMetadata(absl::Status status, const std::string& key,
+                               const std::string& value,
+                               absl::string_view reason_if_none);
+
 // Returns `status` with a google.rpc.RetryInfo whose retry_delay is `delay`
 // (rounded up to whole milliseconds, never negative). OK is unchanged.
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);

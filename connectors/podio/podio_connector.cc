@@ -10,8 +10,8 @@
 #include "connectors/common/json.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/podio/mappers.h"
-#include "connectors/podio/podio_errors.h"
 #include "connectors/podio/page_token.pb.h"
+#include "connectors/podio/podio_errors.h"
 
 namespace unified::podio {
 namespace {
@@ -144,16 +144,37 @@ class PodioConnector final : public DirectoryConnector {
     for (int i = 0; i < token.sources_size(); ++i) {
       PageSource& source = *token.mutable_sources(i);
       if (source.done()) continue;
-      absl::StatusOr<json::Body> fetched =
-          source.contacts()
-              ? absl::StatusOr<json::Body>(absl::PermissionDeniedError(""))
-              : client_->Get(ctx, OrgMembersUrl(source.id(), upstream,
-                                                source.offset(), extra));
-      if (fetched.status().code() == absl::StatusCode::kPermissionDenied &&
-          extra == "&sort_by=name") {
-        // Not an organization admin: the organization's contacts are the
-        // members this account can see (active ones, same name order).
-        source.set_contacts(true);
+      absl::StatusOr<json::Body> fetched = absl::UnknownError("not fetched");
+      if (!source.contacts()) {
+        fetched = client_->Get(
+            ctx, OrgMembersUrl(source.id(), upstream, source.offset(), extra));
+        if (fetched.status().code() == absl::StatusCode::kPermissionDenied) {
+          if (source.members() || source.offset() > 0) {
+            // The members route answered earlier in this listing: switching
+            // to contacts now would silently drop what only members show
+            // (pending members, roles). Fail; the cursor resumes here.
+            return WithErrorInfo(
+                absl::PermissionDeniedError(absl::StrCat(
+                    "Podio refused organization ", source.id(),
+                    "'s members part-way through the listing (were the "
+                    "account's admin rights revoked?); the listing stops "
+                    "rather than continue from another source")),
+                "LISTING_SOURCE_REVOKED",
+                {{"upstream_status", "403"},
+                 {"organization_id", absl::StrCat(source.id())}});
+          }
+          if (extra == "&sort_by=name") {
+            // Not an organization admin, known from the source's first
+            // page: the organization's contacts are the members this
+            // account can see (active ones, same name order), for the
+            // whole listing.
+            source.set_contacts(true);
+          }
+        } else if (fetched.ok()) {
+          source.set_members(true);
+        }
+      }
+      if (source.contacts()) {
         fetched = client_->Get(
             ctx, absl::StrCat("/contact/org/", source.id(), "?limit=", upstream,
                               "&offset=", source.offset(),

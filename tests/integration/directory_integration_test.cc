@@ -240,6 +240,70 @@ TEST_F(DirectoryIntegrationTest, CursorsResumeMidStreamWithEitherRpc) {
   }
 }
 
+TEST_F(DirectoryIntegrationTest,
+       RightsRevokedMidListingFailInsteadOfLosingUsers) {
+  // Every user in listing order, from the simulator's data.
+  std::vector<std::string> all;
+  for (const Expected& e : ExpectedUsers()) all.push_back(e.id);
+
+  // Both organizations' first member pages are served, then Podio refuses
+  // the members route (the account's admin rights were revoked).
+  env_->AddFault(R"({"method":"GET","path":"/org/*/member/","kind":"status",)"
+                 R"("status":403,"skip":3})");
+  grpc::Status failed;
+  std::vector<std::string> seen;
+  for (const auto& m : StreamAll(UsersRequest(), &failed)) {
+    for (const auto& u : m.result()) seen.push_back(u.id());
+  }
+  // The stream does not switch to the contacts route and end OK with fewer
+  // users: it fails, saying why and where to resume.
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << failed.error_message();
+  const google::rpc::ErrorInfo info = ErrorInfoOf(failed);
+  EXPECT_EQ(info.reason(), "LISTING_SOURCE_REVOKED");
+  ASSERT_TRUE(info.metadata().count("resume_cursor"));
+  ASSERT_LT(seen.size(), all.size());
+  EXPECT_TRUE(std::equal(seen.begin(), seen.end(), all.begin()));
+
+  // Page by page, the same: the refused page fails, the cursor in hand
+  // stays good.
+  env_->ClearFaults();
+  env_->AddFault(R"({"method":"GET","path":"/org/*/member/","kind":"status",)"
+                 R"("status":403,"skip":3})");
+  v1::ListUsersRequest request = UsersRequest();
+  grpc::Status page_status;
+  std::string cursor_at_failure;
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext context;
+    v1::ListUsersResponse response;
+    page_status = Stub()->ListUsers(&context, request, &response);
+    if (!page_status.ok()) {
+      cursor_at_failure = request.cursor();
+      break;
+    }
+    request.set_cursor(response.next_cursor());
+    if (request.cursor().empty()) break;
+  }
+  EXPECT_EQ(page_status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ErrorInfoOf(page_status).reason(), "LISTING_SOURCE_REVOKED");
+
+  // Once the rights are back, resuming yields exactly the rest.
+  env_->ClearFaults();
+  v1::ListUsersRequest resume = UsersRequest();
+  resume.set_cursor(info.metadata().at("resume_cursor"));
+  for (const auto& m : StreamAll(resume)) {
+    for (const auto& u : m.result()) seen.push_back(u.id());
+  }
+  EXPECT_EQ(seen, all);
+  ASSERT_FALSE(cursor_at_failure.empty());
+  grpc::ClientContext context;
+  v1::ListUsersRequest again = UsersRequest();
+  again.set_cursor(cursor_at_failure);
+  v1::ListUsersResponse page;
+  EXPECT_THAT(Stub()->ListUsers(&context, again, &page), IsOk());
+  EXPECT_EQ(page.result_size(), 500);
+}
+
 TEST_F(DirectoryIntegrationTest, BadCursorsAndLimitsFailBeforeAnyUpstreamCall) {
   auto stub = Stub();
   v1::ListUsersRequest first = UsersRequest(10);
