@@ -242,7 +242,7 @@ ApiError NotFoundRoute(const httplib::Request& req) {
   return ApiError{404, "not_found",
                   absl::StrCat("No matching operation could be found. The "
                                "path '",
-                               req.path, "' was not found.."),
+                               req.path, "' was not found."),
                   std::nullopt};
 }
 

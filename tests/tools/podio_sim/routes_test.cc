@@ -3,6 +3,7 @@
 // against the generated data.
 #include <regex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -125,8 +126,11 @@ TEST_F(RoutesTest, RoutingIsSlashAwareAndUnknownRoutesAre404) {
     EXPECT_EQ(r.status, 404) << path;
     rapidjson::Document doc = ParseJson(r.body);
     EXPECT_EQ(std::string(doc["error"].GetString()), "not_found");
-    EXPECT_THAT(std::string(doc["error_description"].GetString()),
-                HasSubstr("No matching operation could be found"));
+    const std::string description = doc["error_description"].GetString();
+    EXPECT_THAT(description, HasSubstr("No matching operation could be found"));
+    // Sentences end in one full stop, as in the recorded answers.
+    EXPECT_TRUE(absl::EndsWith(description, ".")) << description;
+    EXPECT_FALSE(absl::EndsWith(description, "..")) << description;
   }
   // A known path with the wrong method is no operation either.
   EXPECT_EQ(Send("PATCH", "/user/", token_).status, 404);
