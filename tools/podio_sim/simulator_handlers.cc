@@ -202,8 +202,9 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
           ? ""
           : std::string(absl::StripAsciiWhitespace(header.substr(space + 1)));
   entry.authorization_scheme = scheme;
-  if (scheme != "OAuth2" || token.empty()) {
-    // Only the OAuth2 scheme is documented; Bearer acceptance is UNCONFIRMED.
+  // OAuth2 is the documented scheme; production clients send Bearer, which
+  // Podio's own 401 advertises (WWW-Authenticate: Bearer realm="podio").
+  if ((scheme != "OAuth2" && scheme != "Bearer") || token.empty()) {
     return fail(ApiError{400, "Invalid authorization header",
                          "Invalid authorization header", std::nullopt});
   }

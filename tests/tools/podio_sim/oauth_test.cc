@@ -245,6 +245,24 @@ TEST_F(OAuthTest, AuthenticationFailuresAnswerLikeTheRecordings) {
   ExpectError(*r, 400, "Invalid authorization header",
               "Invalid authorization header");
 
+  // Both schemes carry a token: OAuth2 (documented) and Bearer (what
+  // production clients send, and what Podio's 401 advertises).
+  for (const char* scheme : {"OAuth2 ", "Bearer "}) {
+    HttpRequest with_scheme;
+    with_scheme.url = Url("/user/status");
+    with_scheme.headers = {{"Authorization", scheme + AdminToken()}};
+    absl::StatusOr<HttpResponse> answer = http_->Send(with_scheme);
+    ASSERT_TRUE(answer.ok());
+    EXPECT_EQ(answer->status, 200) << scheme << answer->body;
+  }
+  HttpRequest other_scheme;
+  other_scheme.url = Url("/user/status");
+  other_scheme.headers = {{"Authorization", "Basic " + AdminToken()}};
+  r = http_->Send(other_scheme);
+  ASSERT_TRUE(r.ok());
+  ExpectError(*r, 400, "Invalid authorization header",
+              "Invalid authorization header");
+
   HttpResponse bogus = Get("/user/status", "bogus-token");
   ExpectError(bogus, 401, "unauthorized", "expired_token");
   EXPECT_EQ(bogus.Header("www-authenticate"),
