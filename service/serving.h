@@ -17,6 +17,7 @@
 #define SERVICE_SERVING_H_
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <deque>
@@ -336,6 +337,9 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
         write = true;
       } else if (!writing_ && queue_.empty() && ended_ && !producing_) {
         finished_ = true;
+        // Work the stream still has queued (downloads ahead, a budget
+        // wait) stops with it.
+        cancelled_ = true;
         finish = true;
         trailers = final_status_.ok();
         status = final_status_;
