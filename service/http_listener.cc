@@ -181,7 +181,7 @@ void HttpListenerCallbacks::Notify(void* self, MHD_Connection* connection,
     c->fd = info != nullptr ? info->connect_fd : -1;
     c->deadline = absl::Now() + listener->options_.request_timeout;
     *socket = c;
-    listener->connections_[c] = c->fd;
+    listener->connections_.insert(c);
   } else if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
     auto* c = static_cast<HttpListener::Connection*>(*socket);
     if (c == nullptr) return;
@@ -303,10 +303,10 @@ void HttpListener::Reap() {
   while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_),
                                absl::Milliseconds(250))) {
     const absl::Time now = absl::Now();
-    for (auto& [c, fd] : connections_) {
-      if (!c->busy && !c->shut && now >= c->deadline && fd >= 0) {
+    for (Connection* c : connections_) {
+      if (!c->busy && !c->shut && now >= c->deadline && c->fd >= 0) {
         // The event loop sees the connection end and closes it.
-        shutdown(fd, SHUT_RDWR);
+        shutdown(c->fd, SHUT_RDWR);
         c->shut = true;
       }
     }

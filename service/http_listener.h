@@ -15,8 +15,8 @@
 #ifndef SERVICE_HTTP_LISTENER_H_
 #define SERVICE_HTTP_LISTENER_H_
 
-#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -78,7 +78,7 @@ class HttpListener {
   int port_ = 0;
 
   absl::Mutex mu_;
-  std::map<Connection*, int> connections_ ABSL_GUARDED_BY(mu_);
+  std::set<Connection*> connections_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread reaper_;

@@ -495,13 +495,14 @@ class WatchStream final : public PooledStream<v1::DirectoryEvent> {
 
   absl::Status StallStatus(absl::Duration stalled,
                            const v1::DirectoryEvent& pending) override {
-    if (!pending.resume_token().empty()) last_token_ = pending.resume_token();
+    const std::string& token =
+        pending.resume_token().empty() ? last_token_ : pending.resume_token();
     return WithErrorInfo(
         absl::AbortedError(absl::StrCat(
             "the client accepted no event for ", absl::FormatDuration(stalled),
             "; the stream was ended. Watch again with the last resume_token "
             "received (also in this error's resume_token)")),
-        kStreamStalledReason, {{"resume_token", last_token_}});
+        kStreamStalledReason, {{"resume_token", token}});
   }
 
   std::optional<v1::DirectoryEvent> Heartbeat() override {

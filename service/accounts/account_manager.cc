@@ -79,6 +79,15 @@ absl::Status NeedsReauth(const AccountRecord& record) {
                        "NEEDS_REAUTH", {{"integrated_account_id", record.id}});
 }
 
+// A caller's deadline passed while it waited for a refresh.
+absl::Status RefreshOutlivedDeadline() {
+  return WithErrorInfo(
+      absl::DeadlineExceededError(
+          "the call's deadline passed while the account's credentials were "
+          "being refreshed; the refresh goes on"),
+      "REFRESH_IN_PROGRESS");
+}
+
 std::string Key(const std::string& tenant, const std::string& id) {
   return absl::StrCat(tenant.size(), ":", tenant, id);
 }
@@ -220,11 +229,7 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
       return !entry.refreshing;
     };
     if (!entry.mu.AwaitWithDeadline(absl::Condition(&idle), deadline)) {
-      return WithErrorInfo(
-          absl::DeadlineExceededError(
-              "the call's deadline passed while the account's credentials "
-              "were being refreshed; the refresh goes on"),
-          "REFRESH_IN_PROGRESS");
+      return RefreshOutlivedDeadline();
     }
   }
   entry.refreshing = true;
@@ -247,11 +252,7 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
     return entry.refreshes != seen && !entry.refreshing;
   };
   if (!entry.mu.AwaitWithDeadline(absl::Condition(&ended), deadline)) {
-    return WithErrorInfo(
-        absl::DeadlineExceededError(
-            "the call's deadline passed while the account's credentials "
-            "were being refreshed; the refresh goes on"),
-        "REFRESH_IN_PROGRESS");
+    return RefreshOutlivedDeadline();
   }
   if (!entry.refresh_error.ok()) return entry.refresh_error;
   return entry.token;

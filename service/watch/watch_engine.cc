@@ -448,9 +448,14 @@ void WatchEngine::Notify(const AccountRef& a,
                          const std::vector<StoredEvent>& events) {
   if (events.empty()) return;
   absl::MutexLock lock(&mu_);
+  Announce(a, events.back().seq);
+}
+
+void WatchEngine::Announce(const AccountRef& a, int64_t seq) {
   if (!subscribed_.count(a)) return;
   int64_t& announced = announced_[a];
-  announced = std::max(announced, events.back().seq);
+  if (seq <= announced) return;  // Its subscribers were woken for it.
+  announced = seq;
   auto [begin, end] = subscribed_.equal_range(a);
   for (auto it = begin; it != end; ++it) subscribers_.at(it->second).wake();
 }
@@ -495,12 +500,7 @@ void WatchEngine::WakeOnStoredChanges() {
     absl::StatusOr<std::optional<WatchState>> state = store_->State(a);
     if (!state.ok() || !state->has_value()) continue;
     absl::MutexLock lock(&mu_);
-    if (!subscribed_.count(a)) continue;
-    int64_t& announced = announced_[a];
-    if ((*state)->last_seq <= announced) continue;
-    announced = (*state)->last_seq;
-    auto [begin, end] = subscribed_.equal_range(a);
-    for (auto it = begin; it != end; ++it) subscribers_.at(it->second).wake();
+    Announce(a, (*state)->last_seq);
   }
 }
 

@@ -124,6 +124,9 @@ class WatchEngine {
   absl::Status CreateHook(Work& w, const std::string& workspace_id,
                           const std::string& type);
   void Notify(const AccountRef& a, const std::vector<StoredEvent>& events);
+  // Wakes `a`'s subscribers unless they were woken for `seq` already.
+  void Announce(const AccountRef& a, int64_t seq)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
 
   WatchStore* const store_;

@@ -6,11 +6,13 @@
 
 #include <signal.h>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
@@ -34,6 +36,23 @@ struct BenchServer {
     process.reset();
   }
 };
+
+// A number from /proc/PID/status ("VmRSS", "VmHWM" in KiB, "Threads");
+// -1 when it cannot be read.
+inline int64_t ProcStatusField(pid_t pid, const std::string& field) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) != 0) continue;
+    std::string digits;
+    for (char c : line.substr(field.size() + 1)) {
+      if (c >= '0' && c <= '9') digits += c;
+    }
+    int64_t n = 0;
+    return absl::SimpleAtoi(digits, &n) ? n : -1;
+  }
+  return -1;
+}
 
 // //service:server in the runfiles of the benchmark binary `argv0`.
 inline std::string ServerPath(const char* argv0) {

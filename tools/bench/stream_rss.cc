@@ -7,12 +7,10 @@
 //   bazel run -c opt //tools/bench:stream_rss [-- --slow_pages=2000]
 
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "connectors/common/http_client.h"
@@ -34,24 +32,6 @@ ABSL_FLAG(int, slow_pages, 2000,
 
 namespace unified {
 namespace {
-
-// Peak resident set of `pid` in KiB (VmHWM).
-int64_t PeakRssKib(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      int64_t kib = 0;
-      std::string digits;
-      for (char c : line) {
-        if (c >= '0' && c <= '9') digits += c;
-      }
-      (void)absl::SimpleAtoi(digits, &kib);
-      return kib;
-    }
-  }
-  return -1;
-}
 
 struct Result {
   int64_t users = 0;
@@ -83,7 +63,7 @@ Result Measure(const std::string& server_path, const std::string& sim_url,
       if (++pages >= slow_pages) break;
     }
   }
-  result.peak_kib = PeakRssKib(server->process->pid());
+  result.peak_kib = bench::ProcStatusField(server->process->pid(), "VmHWM");
   context.TryCancel();
   reader->Finish();
   server->Stop();

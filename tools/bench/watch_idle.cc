@@ -8,14 +8,12 @@
 //   bazel run -c opt //tools/bench:watch_idle [-- --many=1000 --few=10]
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
@@ -32,23 +30,6 @@ ABSL_FLAG(int, many, 1000, "Watch streams in the large run.");
 
 namespace unified {
 namespace {
-
-// A /proc/PID/status field's number ("VmRSS", "Threads").
-int64_t StatusField(pid_t pid, const std::string& field) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) != 0) continue;
-    std::string digits;
-    for (char c : line.substr(field.size() + 1)) {
-      if (c >= '0' && c <= '9') digits += c;
-    }
-    int64_t n = 0;
-    (void)absl::SimpleAtoi(digits, &n);
-    return n;
-  }
-  return -1;
-}
 
 // Counts the streams that received a heartbeat.
 class Ready {
@@ -137,15 +118,15 @@ Result Measure(const std::string& server_path, const std::string& sim_url,
   std::vector<std::unique_ptr<Watch>> watches;
   watches.push_back(std::make_unique<Watch>(stubs[0].get(), account, &ready));
   if (!ready.WaitFor(1)) return result;
-  result.idle_rss_kib = StatusField(pid, "VmRSS");
-  result.idle_threads = StatusField(pid, "Threads");
+  result.idle_rss_kib = bench::ProcStatusField(pid, "VmRSS");
+  result.idle_threads = bench::ProcStatusField(pid, "Threads");
   for (int i = 1; i < streams; ++i) {
     watches.push_back(
         std::make_unique<Watch>(stubs[i / 100].get(), account, &ready));
   }
   if (!ready.WaitFor(streams)) return result;
-  result.rss_kib = StatusField(pid, "VmRSS");
-  result.threads = StatusField(pid, "Threads");
+  result.rss_kib = bench::ProcStatusField(pid, "VmRSS");
+  result.threads = bench::ProcStatusField(pid, "Threads");
   for (auto& w : watches) w->Stop();
   server->Stop();
   return result;
