@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -94,6 +95,26 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   absl::string_view line(data, n);
   if (absl::StartsWith(line, "HTTP/")) {
     transfer->response->headers.clear();  // A new response (e.g. after 100).
+    return n;
+  }
+  if (absl::StripAsciiWhitespace(line).empty()) {
+    // The end of the head. libcurl decodes any content coding it offered
+    // (gzip, deflate, ...), so the body arrives decoded: its coding and
+    // encoded length no longer describe it.
+    HttpHeaders& headers = transfer->response->headers;
+    const bool coded =
+        std::any_of(headers.begin(), headers.end(), [](const auto& h) {
+          return h.first == "content-encoding" &&
+                 !absl::EqualsIgnoreCase(h.second, "identity");
+        });
+    if (coded) {
+      headers.erase(std::remove_if(headers.begin(), headers.end(),
+                                   [](const auto& h) {
+                                     return h.first == "content-encoding" ||
+                                            h.first == "content-length";
+                                   }),
+                    headers.end());
+    }
     return n;
   }
   const size_t colon = line.find(':');

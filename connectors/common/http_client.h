@@ -37,7 +37,10 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
-  HttpHeaders headers;  // Names lower-cased, in arrival order.
+  // Names lower-cased, in arrival order. Bodies arrive decoded: a response
+  // sent with a content coding has its Content-Encoding and Content-Length
+  // removed.
+  HttpHeaders headers;
   std::string body;
   // New connections this exchange opened (0 when a kept-alive one was
   // reused).

@@ -188,6 +188,36 @@ std::optional<std::string> OAuthState::ScopeOf(
   return it->second.scope;
 }
 
+std::optional<Identity> OAuthState::PrincipalOf(
+    const std::map<std::string, std::string>& params) const {
+  auto field = [&params](const char* name) {
+    auto it = params.find(name);
+    return it == params.end() ? std::string() : it->second;
+  };
+  const std::string client_id = field("client_id");
+  if (const std::string refresh = field("refresh_token"); !refresh.empty()) {
+    absl::MutexLock lock(&mu_);
+    auto it = refresh_.find(refresh);
+    if (it != refresh_.end()) return it->second.identity;
+    return std::nullopt;
+  }
+  if (const std::string username = field("username"); !username.empty()) {
+    for (const PasswordLogin& login : passwords_) {
+      if (login.username == username) {
+        return Identity{"user", login.user_id, client_id};
+      }
+    }
+    return std::nullopt;
+  }
+  int64_t app_id = 0;
+  if (absl::SimpleAtoi(field("app_id"), &app_id)) {
+    for (const AppLogin& app : apps_) {
+      if (app.app_id == app_id) return Identity{"app", app_id, client_id};
+    }
+  }
+  return std::nullopt;
+}
+
 int64_t OAuthState::SpaceOfApp(int64_t app_id) const {
   for (const AppLogin& app : apps_) {
     if (app.app_id == app_id) return app.space_id;

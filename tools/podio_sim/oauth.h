@@ -93,6 +93,12 @@ class OAuthState {
   std::optional<Identity> Authenticate(const std::string& access_token,
                                        absl::Time now) const;
 
+  // Who a token request would act for, without checking its secrets: the
+  // refresh token's principal, the user named by `username`, or the app
+  // named by `app_id`, through `client_id`. Nullopt if none is known.
+  std::optional<Identity> PrincipalOf(
+      const std::map<std::string, std::string>& params) const;
+
   // The scope string granted to a token (for GET /oauth/scope).
   std::optional<std::string> ScopeOf(const std::string& access_token) const;
 

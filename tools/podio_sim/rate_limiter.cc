@@ -45,10 +45,35 @@ RateLimiter::Decision RateLimiter::Charge(const std::string& key,
   return decision;
 }
 
-RateLimiter::Decision RateLimiter::Uncounted() const {
+int64_t RateLimiter::Used(const Window& window, absl::Time now) const {
+  return now >= window.start + options_.window ? 0 : window.used;
+}
+
+RateLimiter::Decision RateLimiter::Peek(const std::string& key,
+                                        absl::Time now) const {
+  absl::MutexLock lock(&mu_);
   Decision decision;
   decision.limit = options_.limit;
-  decision.remaining = options_.limit;
+  auto it = general_.find(key);
+  const int64_t used = it == general_.end() ? 0 : Used(it->second, now);
+  decision.remaining = std::max<int64_t>(0, options_.limit - used);
+  return decision;
+}
+
+RateLimiter::Decision RateLimiter::ChargeToken(const std::string& key,
+                                               absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  Window& window = token_[key];
+  Roll(window, now);
+  Decision decision;
+  decision.limit = options_.token_limit;
+  if (window.used >= options_.token_limit) {
+    decision.allowed = false;
+    decision.wait = window.start + options_.window - now;
+    return decision;
+  }
+  ++window.used;
+  decision.remaining = options_.token_limit - window.used;
   return decision;
 }
 

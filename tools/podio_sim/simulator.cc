@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "httplib.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
@@ -25,300 +26,6 @@
 #include "tools/podio_sim/simulator_internal.h"
 
 namespace unified::podio_sim {
-namespace internal {
-
-// The route table. Where official clients disagree on a trailing slash both
-// spellings are served (podio-api.md §3).
-const std::vector<Route>& Routes() {
-  static const auto* routes = new std::vector<Route>{
-      {"GET", "/user/", RouteId::kUser},
-      {"GET", "/user", RouteId::kUser},
-      {"GET", "/user/status", RouteId::kUserStatus},
-      {"GET", "/user/profile/", RouteId::kUserProfile},
-      {"GET", "/contact/", RouteId::kContacts},
-      {"GET", "/contact/user/{user_id}", RouteId::kContactUser},
-      {"GET", "/contact/org/{org_id}", RouteId::kContactOrg},
-      {"GET", "/contact/space/{space_id}/", RouteId::kContactSpace},
-      {"GET", "/contact/space/{space_id}", RouteId::kContactSpace},
-      {"GET", "/org/", RouteId::kOrgs},
-      {"GET", "/org/{org_id}", RouteId::kOrg},
-      {"GET", "/org/{org_id}/member/", RouteId::kOrgMembers},
-      {"GET", "/org/{org_id}/member/{user_id}", RouteId::kOrgMember},
-      {"DELETE", "/org/{org_id}/member/{user_id}", RouteId::kEndOrgMembership},
-      {"GET", "/org/{org_id}/member/{user_id}/space_member/",
-       RouteId::kOrgMemberSpaces},
-      {"GET", "/org/{org_id}/admin/", RouteId::kOrgAdmins},
-      {"GET", "/org/{org_id}/space/", RouteId::kOrgSpaces},
-      {"GET", "/space/org/{org_id}/", RouteId::kSpacesOfOrg},
-      {"GET", "/space/{space_id}", RouteId::kSpace},
-      {"GET", "/space/{space_id}/member/", RouteId::kSpaceMembers},
-      {"POST", "/space/{space_id}/member/", RouteId::kAddSpaceMembers},
-      {"GET", "/space/{space_id}/member/v2/", RouteId::kSpaceMembersV2},
-      {"GET", "/space/{space_id}/member/ended/", RouteId::kSpaceMembersEnded},
-      {"GET", "/space/{space_id}/member/{role}/", RouteId::kSpaceMembersByRole},
-      {"GET", "/space/{space_id}/member/{user_id}", RouteId::kSpaceMember},
-      {"PUT", "/space/{space_id}/member/{user_ids}",
-       RouteId::kUpdateSpaceRoles},
-      {"DELETE", "/space/{space_id}/member/{user_ids}",
-       RouteId::kEndSpaceMemberships},
-      {"POST", "/hook/{ref_type}/{ref_id}/", RouteId::kCreateHook},
-      {"GET", "/hook/{ref_type}/{ref_id}/", RouteId::kListHooks},
-      {"POST", "/hook/{hook_id}/verify/request", RouteId::kRequestHookVerify},
-      {"POST", "/hook/{hook_id}/verify/validate", RouteId::kValidateHook},
-      {"DELETE", "/hook/{hook_id}", RouteId::kDeleteHook},
-      {"GET", "/oauth/authorize", RouteId::kAuthorize},
-      {"POST", "/oauth/token", RouteId::kToken},
-      {"POST", "/oauth/token/v2", RouteId::kTokenV2},
-      {"GET", "/oauth/scope", RouteId::kScope},
-  };
-  return *routes;
-}
-
-bool IsPositiveId(const std::string& s) {
-  int64_t v = 0;
-  return !s.empty() && s.size() <= 19 &&
-         std::all_of(s.begin(), s.end(),
-                     [](char c) { return c >= '0' && c <= '9'; }) &&
-         absl::SimpleAtoi(s, &v) && v > 0;
-}
-
-bool ParamMatches(const std::string& name, const std::string& value) {
-  if (name == "role") {
-    return value == "light" || value == "regular" || value == "admin";
-  }
-  if (name == "user_ids") {
-    if (value.empty()) return false;
-    for (absl::string_view part : absl::StrSplit(value, ',')) {
-      if (!IsPositiveId(std::string(part))) return false;
-    }
-    return true;
-  }
-  if (name == "ref_type") {
-    return !value.empty() &&
-           std::all_of(value.begin(), value.end(), [](char c) {
-             return (c >= 'a' && c <= 'z') || c == '_';
-           });
-  }
-  return IsPositiveId(value);
-}
-
-// Matches `path` against a route pattern, filling `params`.
-bool MatchPattern(const std::string& pattern, const std::string& path,
-                  Params* params) {
-  std::vector<std::string> want = absl::StrSplit(pattern, '/');
-  std::vector<std::string> have = absl::StrSplit(path, '/');
-  if (want.size() != have.size()) return false;
-  Params found;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const std::string& w = want[i];
-    if (w.size() > 2 && w.front() == '{' && w.back() == '}') {
-      const std::string name = w.substr(1, w.size() - 2);
-      if (!ParamMatches(name, have[i])) return false;
-      found[name] = have[i];
-    } else if (w != have[i]) {
-      return false;
-    }
-  }
-  *params = std::move(found);
-  return true;
-}
-
-int64_t IdParam(const Params& params, const std::string& name) {
-  int64_t v = 0;
-  auto it = params.find(name);
-  if (it != params.end()) (void)absl::SimpleAtoi(it->second, &v);
-  return v;
-}
-
-std::string PercentDecode(absl::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else if (c == '%' && i + 2 < in.size() &&
-               std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-      out += static_cast<char>(
-          std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-Params ParseForm(const std::string& body) {
-  Params params;
-  for (absl::string_view pair : absl::StrSplit(body, '&', absl::SkipEmpty())) {
-    const size_t eq = pair.find('=');
-    // Repeated parameters: the last value counts (D-SRV).
-    params[PercentDecode(pair.substr(0, eq), true)] =
-        eq == absl::string_view::npos
-            ? ""
-            : PercentDecode(pair.substr(eq + 1), true);
-  }
-  return params;
-}
-
-std::string Str(const rapidjson::Value& v) {
-  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
-  if (v.IsInt64()) return absl::StrCat(v.GetInt64());
-  return "";
-}
-
-std::string QueryValue(const httplib::Request& req, const std::string& key,
-                       const std::string& fallback) {
-  // Repeated parameters: the last value counts.
-  auto range = req.params.equal_range(key);
-  std::string value = fallback;
-  for (auto it = range.first; it != range.second; ++it) value = it->second;
-  return value;
-}
-
-bool QueryBool(const httplib::Request& req, const std::string& key,
-               bool fallback) {
-  const std::string v = absl::AsciiStrToLower(QueryValue(req, key));
-  if (v == "1" || v == "true") return true;
-  if (v == "0" || v == "false") return false;
-  return fallback;
-}
-
-std::string RawQuery(const httplib::Request& req) {
-  const size_t q = req.target.find('?');
-  return q == std::string::npos ? "" : req.target.substr(q + 1);
-}
-
-std::string RandomRequestId() {
-  static constexpr char kChars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937 rng{std::random_device{}()};
-  std::string id(8, 'A');
-  for (char& c : id) c = kChars[rng() % (sizeof(kChars) - 1)];
-  return id;
-}
-
-void WriteErrorBody(Json& w, const ApiError& e, const httplib::Request& req) {
-  w.StartObject();
-  w.Key("error");
-  w.String(e.error);
-  w.Key("error_description");
-  w.String(e.description);
-  w.Key("error_detail");
-  if (e.detail) {
-    w.String(*e.detail);
-  } else {
-    w.Null();
-  }
-  w.Key("error_parameters");
-  w.StartObject();
-  w.EndObject();
-  w.Key("error_propagate");
-  w.Bool(false);
-  w.Key("request");
-  w.StartObject();
-  w.Key("url");
-  w.String(req.path);  // The 2026 measurement shows only the path.
-  w.Key("query_string");
-  w.String(RawQuery(req));
-  w.Key("method");
-  w.String(req.method);
-  w.EndObject();
-  w.EndObject();
-}
-
-void SendError(httplib::Response& res, const httplib::Request& req,
-               const ApiError& e) {
-  rapidjson::StringBuffer buffer;
-  Json w(buffer);
-  WriteErrorBody(w, e, req);
-  res.status = e.http_status;
-  res.set_content(buffer.GetString(), buffer.GetSize(), kJsonType);
-}
-
-ApiError NotFoundRoute(const httplib::Request& req) {
-  return ApiError{404, "not_found",
-                  absl::StrCat("No matching operation could be found. The "
-                               "path '",
-                               req.path, "' was not found."),
-                  std::nullopt};
-}
-
-ApiError ObjectNotFound() {
-  return ApiError{404, "not_found", "Object not found", std::nullopt};
-}
-
-ApiError Forbidden(const std::string& what) {
-  return ApiError{403, "forbidden", what, std::nullopt};
-}
-
-ApiError InvalidValue(const std::string& what) {
-  return ApiError{400, "invalid_value", what, std::nullopt};
-}
-
-void Date(Json& w, absl::Time t) { w.String(PodioDateTime(t)); }
-
-// Finds the connection's socket by its peer port, for the `reset` fault.
-int FindConnectionSocket(int local_port, int remote_port) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  int found = -1;
-  while (dirent* entry = readdir(dir)) {
-    int fd = 0;
-    if (!absl::SimpleAtoi(entry->d_name, &fd)) continue;
-    sockaddr_storage local{}, peer{};
-    socklen_t local_len = sizeof(local), peer_len = sizeof(peer);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
-        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
-      continue;
-    }
-    auto port_of = [](const sockaddr_storage& a) {
-      if (a.ss_family == AF_INET) {
-        return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
-      }
-      if (a.ss_family == AF_INET6) {
-        return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
-      }
-      return static_cast<uint16_t>(0);
-    };
-    if (port_of(local) == local_port && port_of(peer) == remote_port) {
-      found = fd;
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
-}
-
-int SpaceRoleToInt(const std::string& role) {
-  return role == "light" ? 1 : role == "admin" ? 3 : 2;
-}
-
-const Route* FindRoute(const std::string& method, const std::string& path,
-                       Params* params) {
-  for (const Route& route : Routes()) {
-    if (route.method == method && MatchPattern(route.pattern, path, params)) {
-      return &route;
-    }
-  }
-  return nullptr;
-}
-
-bool IsHookRoute(RouteId id) {
-  return id == RouteId::kCreateHook || id == RouteId::kListHooks ||
-         id == RouteId::kRequestHookVerify || id == RouteId::kValidateHook ||
-         id == RouteId::kDeleteHook;
-}
-
-bool IsWriteRoute(RouteId id) {
-  return id == RouteId::kAddSpaceMembers || id == RouteId::kUpdateSpaceRoles ||
-         id == RouteId::kEndSpaceMemberships ||
-         id == RouteId::kEndOrgMembership;
-}
-
-}  // namespace internal
 
 using internal::Call;
 using internal::Date;
@@ -332,6 +39,34 @@ using internal::QueryBool;
 using internal::QueryValue;
 using internal::RouteId;
 using internal::SpaceRoleToInt;
+
+namespace {
+
+// A file object as in the recorded user byline (R-ITEM), or null for none.
+void FileObject(Json& w, int64_t file_id) {
+  if (!file_id) {
+    w.Null();
+    return;
+  }
+  w.StartObject();
+  w.Key("hosted_by");
+  w.String("podio");
+  w.Key("hosted_by_humanized_name");
+  w.String("Podio");
+  w.Key("thumbnail_link");
+  w.String(absl::StrCat("https://files.podio.com/", file_id, "/thumb"));
+  w.Key("link");
+  w.String(absl::StrCat("https://files.podio.com/", file_id));
+  w.Key("file_id");
+  w.Int64(file_id);
+  w.Key("external_file_id");
+  w.Null();
+  w.Key("link_target");
+  w.String("_blank");
+  w.EndObject();
+}
+
+}  // namespace
 
 // Renders directory records as Podio JSON and runs the routes. All methods
 // run with the directory lock held by the caller.
@@ -352,9 +87,12 @@ class Simulator::Router {
   }
 
   void UserAccount(Json& w, const SimUser& u, const Directory& d) const;
-  void ProfileCore(Json& w, const SimUser& u) const;
+  // `space_id`: the space of a space contact, 0 for user profiles.
+  void ProfileCore(Json& w, const SimUser& u, int64_t space_id) const;
+  void Image(Json& w, const SimUser& u) const;
   void ProfileMini(Json& w, const SimUser& u) const;
-  void ProfileFields(Json& w, const SimUser& u) const;
+  // The full view: the mini one plus the contact fields.
+  void ProfileFields(Json& w, const SimUser& u, int64_t space_id = 0) const;
   void ProfileFull(Json& w, const SimUser& u) const {
     w.StartObject();
     ProfileFields(w, u);
@@ -400,8 +138,10 @@ class Simulator::Router {
   Simulator* sim_;
 };
 
-// The members every profile view starts with.
-void Simulator::Router::ProfileCore(Json& w, const SimUser& u) const {
+// The members every profile view starts with (podio-api.md §3.3 in
+// docs/podio.md: `space_id` and `org_id` are null on user profiles).
+void Simulator::Router::ProfileCore(Json& w, const SimUser& u,
+                                    int64_t space_id) const {
   w.Key("profile_id");
   w.Int64(u.profile_id);
   w.Key("user_id");
@@ -422,31 +162,35 @@ void Simulator::Router::ProfileCore(Json& w, const SimUser& u) const {
   Date(w, u.last_seen_on);
   w.Key("external_id");
   w.Null();
+  w.Key("space_id");
+  if (space_id) {
+    w.Int64(space_id);
+  } else {
+    w.Null();
+  }
+  w.Key("org_id");
+  w.Null();
+  w.Key("rights");
+  w.StartArray();
+  w.String("view");
+  w.EndArray();
+  Image(w, u);
+}
+
+void Simulator::Router::Image(Json& w, const SimUser& u) const {
+  w.Key("image");
+  FileObject(w, u.avatar);
 }
 
 void Simulator::Router::ProfileMini(Json& w, const SimUser& u) const {
   w.StartObject();
-  ProfileCore(w, u);
-  w.Key("image");
-  if (u.avatar) {
-    w.StartObject();
-    w.Key("hosted_by");
-    w.String("podio");
-    w.Key("file_id");
-    w.Int64(u.avatar);
-    w.Key("link");
-    w.String(absl::StrCat("https://files.podio.com/", u.avatar));
-    w.Key("thumbnail_link");
-    w.String(absl::StrCat("https://files.podio.com/", u.avatar, "/thumb"));
-    w.EndObject();
-  } else {
-    w.Null();
-  }
+  ProfileCore(w, u, 0);
   w.EndObject();
 }
 
-void Simulator::Router::ProfileFields(Json& w, const SimUser& u) const {
-  ProfileCore(w, u);
+void Simulator::Router::ProfileFields(Json& w, const SimUser& u,
+                                      int64_t space_id) const {
+  ProfileCore(w, u, space_id);
   // Multi-valued contact fields are arrays of strings, even for one value.
   w.Key("mail");
   w.StartArray();
@@ -476,6 +220,8 @@ void Simulator::Router::UserAccount(Json& w, const SimUser& u,
     w.String(u.locale);
     w.Key("timezone");
     w.String(u.timezone);
+    w.Key("invites");
+    w.Int(5);
     w.Key("flags");
     w.StartArray();
     w.EndArray();
@@ -543,6 +289,14 @@ void Simulator::Router::Org(Json& w, const SimOrg& o, const Directory& d,
   w.EndArray();
   w.Key("member_count");
   w.Int64(static_cast<int64_t>(o.member_order.size()));
+  w.Key("contact_count");
+  w.Int64(static_cast<int64_t>(o.member_order.size()));
+  w.Key("sales_agent_id");
+  w.Null();
+  w.Key("trial_expired_on");
+  w.Null();
+  w.Key("image");
+  FileObject(w, o.logo);
   w.Key("segment");
   w.Null();
   w.Key("tier");
@@ -887,6 +641,31 @@ std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
       w.String(absl::StrCat("cal-", RandomToken().substr(0, 24)));
       w.Key("mailbox");
       w.String(absl::StrCat("u", self->user_id, "@inbox.podio.example"));
+      w.Key("task_mail");
+      w.String(absl::StrCat("task+u", self->user_id, "@inbox.podio.example"));
+      // Signed channel grants (credential-like, as the space's `push`).
+      w.Key("push");
+      w.StartObject();
+      w.Key("channel");
+      w.String(absl::StrCat("/user/", self->user_id));
+      w.Key("timestamp");
+      w.Int64(absl::ToUnixSeconds(call.now));
+      w.Key("signature");
+      w.String(RandomToken().substr(0, 40));
+      w.Key("expires_in");
+      w.Int(21600);
+      w.EndObject();
+      w.Key("presence");
+      w.StartObject();
+      w.Key("ref_type");
+      w.String("user");
+      w.Key("ref_id");
+      w.Int64(self->user_id);
+      w.Key("user_id");
+      w.Int64(self->user_id);
+      w.Key("signature");
+      w.String(RandomToken().substr(0, 40));
+      w.EndObject();
       w.EndObject();
       return std::nullopt;
     }
@@ -1048,6 +827,40 @@ std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
       w.EndArray();
       return std::nullopt;
     }
+    case RouteId::kSpaceByUrl: {
+      // S6: by the space's full URL, or by the two slugs. Another parameter
+      // set names no operation (podio-api.md §3: 404 "No matching
+      // operation").
+      std::string org_slug = QueryValue(call.req, "org_slug");
+      std::string space_slug = QueryValue(call.req, "space_slug");
+      const std::string url = QueryValue(call.req, "url");
+      if (!url.empty()) {
+        absl::string_view rest = url;
+        if (!absl::ConsumePrefix(&rest, "https://podio.com/")) {
+          (void)absl::ConsumePrefix(&rest, "http://podio.com/");
+        }
+        absl::ConsumeSuffix(&rest, "/");
+        std::vector<std::string> parts = absl::StrSplit(rest, '/');
+        if (parts.size() != 2) return ObjectNotFound();
+        org_slug = parts[0];
+        space_slug = parts[1];
+      } else if (org_slug.empty() || space_slug.empty()) {
+        return internal::NotFoundRoute(call.req);
+      }
+      for (const auto& [org_id, org] : d.orgs) {
+        if (org.url_label != org_slug) continue;
+        for (int64_t space_id : org.space_ids) {
+          const SimSpace* s = d.FindSpace(space_id);
+          if (s == nullptr || s->url_label != space_slug) continue;
+          if (!CanSeeSpace(d, *s, me)) {
+            return Forbidden("You do not have access to this space");
+          }
+          SpaceFull(w, *s, d, me);
+          return std::nullopt;
+        }
+      }
+      return ObjectNotFound();
+    }
     case RouteId::kSpace:
     case RouteId::kSpaceMembers:
     case RouteId::kSpaceMembersV2:
@@ -1122,9 +935,7 @@ std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
           SpaceMemberV2(w, *s, m, d);
         } else if (route == RouteId::kContactSpace) {
           w.StartObject();
-          ProfileFields(w, *d.FindUser(id));
-          w.Key("space_id");
-          w.Int64(s->space_id);
+          ProfileFields(w, *d.FindUser(id), s->space_id);
           w.Key("role");
           w.Int(SpaceRoleToInt(m.role));
           w.Key("removable");
@@ -1439,11 +1250,32 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
   auto handler = [self](const httplib::Request& req, httplib::Response& res) {
     self->Handle(req, res);
   };
+  // Requests that may carry a body read it here: one with neither
+  // Content-Length nor Transfer-Encoding has an empty body (RFC 7230
+  // §3.3.3), where httplib would wait for the connection to close.
+  auto with_body = [self](const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& read) {
+    httplib::Request copy = req;
+    if (req.has_header("Content-Length") ||
+        req.has_header("Transfer-Encoding")) {
+      if (!read([&copy](const char* data, size_t n) {
+            copy.body.append(data, n);
+            return true;
+          })) {
+        internal::SendError(
+            res, req,
+            ApiError{400, "bad_request", "Malformed request", std::nullopt});
+        return;
+      }
+    }
+    self->Handle(copy, res);
+  };
   server.Get(".*", handler);
-  server.Post(".*", handler);
-  server.Put(".*", handler);
-  server.Delete(".*", handler);
-  server.Patch(".*", handler);
+  server.Post(".*", with_body);
+  server.Put(".*", with_body);
+  server.Patch(".*", with_body);
+  server.Delete(".*", with_body);  // With a Content-Length.
+  server.Delete(".*", handler);    // Without one.
   server.set_error_handler([](const httplib::Request& req,
                               httplib::Response& res) {
     if (!res.body.empty()) return;

@@ -101,8 +101,12 @@ class Simulator {
                                             std::string* body);
   void HandleAdmin(const httplib::Request& req, httplib::Response& res);
   void HandleAuthorize(const httplib::Request& req, httplib::Response& res);
+  // The token request's fields: a form, or (for /oauth/token/v2) JSON.
+  static std::optional<ApiError> TokenParams(
+      const httplib::Request& req, bool json_body,
+      std::map<std::string, std::string>* params);
   void HandleToken(const httplib::Request& req, httplib::Response& res,
-                   bool json_body);
+                   const std::map<std::string, std::string>& params);
   // Hook management routes; `user` is the caller.
   std::optional<ApiError> HandleHooks(
       int route, const httplib::Request& req, httplib::Response& res,

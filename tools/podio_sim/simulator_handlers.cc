@@ -17,6 +17,84 @@
 #include "tools/podio_sim/simulator.h"
 #include "tools/podio_sim/simulator_internal.h"
 
+// cpp-httplib writes the status line's reason phrase from its own table,
+// which lacks 420 and so wrote "Internal Server Error". The library calls the
+// table through its dynamic symbol, so this definition takes its place. 420's
+// phrase is Podio's nginx's, unrecorded; "Enhance Your Calm" is the one the
+// code is known by (docs/podio.md, "Headers").
+namespace httplib::detail {
+
+const char* status_message(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
+    case 417:
+      return "Expectation Failed";
+    case 420:
+      return "Enhance Your Calm";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return status >= 500 ? "Internal Server Error" : "Unknown";
+  }
+}
+
+}  // namespace httplib::detail
+
 namespace unified::podio_sim {
 
 using internal::Json;
@@ -43,6 +121,21 @@ ApiError RateLimitError(absl::Duration wait) {
 
 ApiError ExpiredToken() {
   return ApiError{401, "unauthorized", "expired_token", std::nullopt};
+}
+
+// X-Podio-Auth-Ref of an authenticated answer ("None" otherwise, as
+// recorded on a token call); the real format is unconfirmed.
+std::string AuthRef(const Identity& identity) {
+  return absl::StrCat(identity.ref_type, ":", identity.ref_id);
+}
+
+// Whose token requests one throttle window counts: the API client and the
+// principal the grant names (or, for a code exchange, the client alone).
+std::string TokenThrottleKey(const Params& form,
+                             const std::optional<Identity>& principal) {
+  if (principal) return principal->Key();  // It names the client.
+  auto it = form.find("client_id");
+  return absl::StrCat("client:", it == form.end() ? "" : it->second);
 }
 
 void SetExpiredHeader(httplib::Response& res) {
@@ -120,7 +213,11 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
   entry.sim_time = clock_.Now();
   entry.real_time = absl::Now();
   entry.user_agent = req.get_header_value("User-Agent");
+  // Headers of every answer (docs/podio.md, "Headers").
   res.set_header("X-Podio-Request-Id", internal::RandomRequestId());
+  res.set_header("Date", internal::HttpDate(entry.sim_time));
+  res.set_header("Server", "nginx");
+  res.set_header("X-Podio-Auth-Ref", "None");
 
   const FaultInjector::Applied faults = faults_.Match(req.method, req.path);
   if (faults.latency) {
@@ -133,10 +230,16 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
     absl::SleepFor(delay);  // Simulated upstream latency.
   }
 
-  RateLimiter::Decision decision = rate_.Uncounted();
+  // Rate headers go on answers to a known principal only: an unauthenticated
+  // 400 or 401 carries none (R-401a), and no answer reports a refill.
+  std::optional<RateLimiter::Decision> decision;
   auto finish = [&] {
-    res.set_header("X-Rate-Limit-Limit", absl::StrCat(decision.limit));
-    res.set_header("X-Rate-Limit-Remaining", absl::StrCat(decision.remaining));
+    if (decision) {
+      res.set_header("X-Rate-Limit-Limit", absl::StrCat(decision->limit));
+      res.set_header("X-Rate-Limit-Remaining",
+                     absl::StrCat(decision->remaining));
+    }
+    internal::MaybeGzip(req, res);
     entry.status = res.status;
     log_.Add(entry);
   };
@@ -148,10 +251,44 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
     finish();
   };
 
+  // Authentication: "Authorization: OAuth2 <token>" (or Bearer).
+  const absl::Time now = clock_.Now();
+  auto authenticate = [&]() -> std::variant<Identity, ApiError> {
+    if (!req.has_header("Authorization")) {
+      return ApiError{401, "unauthorized", "invalid_request", std::nullopt};
+    }
+    const std::string header = req.get_header_value("Authorization");
+    const size_t space = header.find(' ');
+    const std::string scheme = header.substr(0, space);
+    const std::string token =
+        space == std::string::npos
+            ? ""
+            : std::string(absl::StripAsciiWhitespace(header.substr(space + 1)));
+    entry.authorization_scheme = scheme;
+    // OAuth2 is the documented scheme; production clients send Bearer, which
+    // Podio's own 401 advertises (WWW-Authenticate: Bearer realm="podio").
+    if ((scheme != "OAuth2" && scheme != "Bearer") || token.empty()) {
+      return ApiError{400, "Invalid authorization header",
+                      "Invalid authorization header", std::nullopt};
+    }
+    std::optional<Identity> identity = oauth_->Authenticate(token, now);
+    if (!identity) return ExpiredToken();
+    entry.identity = identity->Key();
+    res.set_header("X-Podio-Auth-Ref", AuthRef(*identity));
+    return *identity;
+  };
+
   Params params;
   const internal::Route* route =
       internal::FindRoute(req.method, req.path, &params);
-  if (route == nullptr) return fail(internal::NotFoundRoute(req));
+  if (route == nullptr) {
+    // Not counted; a known caller sees its budget as it stands.
+    std::variant<Identity, ApiError> who = authenticate();
+    if (auto* identity = std::get_if<Identity>(&who)) {
+      decision = rate_.Peek(identity->Key(), now);
+    }
+    return fail(internal::NotFoundRoute(req));
+  }
   if (route->id == RouteId::kAuthorize) {
     HandleAuthorize(req, res);
     return finish();
@@ -166,6 +303,20 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
     res.status = 500;
   };
   if (route->id == RouteId::kToken || route->id == RouteId::kTokenV2) {
+    Params form;
+    if (std::optional<ApiError> e =
+            TokenParams(req, route->id == RouteId::kTokenV2, &form)) {
+      return fail(*e);
+    }
+    // The answer reports the API budget of the principal the grant names
+    // (the recorded 420 shows it), else the full limit: nobody was charged.
+    const std::optional<Identity> principal = oauth_->PrincipalOf(form);
+    decision = principal ? rate_.Peek(principal->Key(), now)
+                         : RateLimiter::Decision{true, options_.rate.limit,
+                                                 options_.rate.limit};
+    const RateLimiter::Decision throttle =
+        rate_.ChargeToken(TokenThrottleKey(form, principal), now);
+    if (!throttle.allowed) return fail(RateLimitError(throttle.wait));
     // Faults apply to the token endpoint too. Status and 420 faults refuse
     // the request; a reset or body fault hits the answer after the grant was
     // issued, i.e. a lost token response.
@@ -181,7 +332,7 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
         return fail(RateLimitError(faults.fault->wait));
       }
     }
-    HandleToken(req, res, route->id == RouteId::kTokenV2);
+    HandleToken(req, res, form);
     if (faults.fault && faults.fault->kind == FaultKind::kReset) {
       reset_connection();
     } else if (faults.fault) {
@@ -190,33 +341,14 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
     return finish();
   }
 
-  // Authentication: "Authorization: OAuth2 <token>".
-  if (!req.has_header("Authorization")) {
-    return fail(ApiError{401, "unauthorized", "invalid_request", std::nullopt});
-  }
-  const std::string header = req.get_header_value("Authorization");
-  const size_t space = header.find(' ');
-  const std::string scheme = header.substr(0, space);
-  const std::string token =
-      space == std::string::npos
-          ? ""
-          : std::string(absl::StripAsciiWhitespace(header.substr(space + 1)));
-  entry.authorization_scheme = scheme;
-  // OAuth2 is the documented scheme; production clients send Bearer, which
-  // Podio's own 401 advertises (WWW-Authenticate: Bearer realm="podio").
-  if ((scheme != "OAuth2" && scheme != "Bearer") || token.empty()) {
-    return fail(ApiError{400, "Invalid authorization header",
-                         "Invalid authorization header", std::nullopt});
-  }
-  const absl::Time now = clock_.Now();
-  std::optional<Identity> identity = oauth_->Authenticate(token, now);
-  if (!identity) return fail(ExpiredToken());
-  entry.identity = identity->Key();
+  std::variant<Identity, ApiError> who = authenticate();
+  if (auto* e = std::get_if<ApiError>(&who)) return fail(*e);
+  const Identity* identity = &std::get<Identity>(who);
 
   const bool restricted = options_.restricted_routes.count(absl::StrCat(
                               route->method, " ", route->pattern)) > 0;
   decision = rate_.Charge(identity->Key(), restricted, now);
-  if (!decision.allowed) return fail(RateLimitError(decision.wait));
+  if (!decision->allowed) return fail(RateLimitError(decision->wait));
 
   if (faults.fault) {
     const FaultRule& rule = *faults.fault;
@@ -321,24 +453,26 @@ void Simulator::HandleAuthorize(const httplib::Request& req,
   res.set_header("Location", location);
 }
 
-void Simulator::HandleToken(const httplib::Request& req, httplib::Response& res,
-                            bool json_body) {
-  Params params;
-  if (json_body) {
-    rapidjson::Document doc;
-    if (doc.Parse(req.body.c_str(), req.body.size()).HasParseError() ||
-        !doc.IsObject()) {
-      return internal::SendError(
-          res, req,
-          ApiError{400, "invalid_request", "Body must be a JSON object",
-                   std::nullopt});
-    }
-    for (const auto& member : doc.GetObject()) {
-      params[member.name.GetString()] = internal::Str(member.value);
-    }
-  } else {
-    params = internal::ParseForm(req.body);
+std::optional<ApiError> Simulator::TokenParams(const httplib::Request& req,
+                                               bool json_body, Params* params) {
+  if (!json_body) {
+    *params = internal::ParseForm(req.body);
+    return std::nullopt;
   }
+  rapidjson::Document doc;
+  if (doc.Parse(req.body.c_str(), req.body.size()).HasParseError() ||
+      !doc.IsObject()) {
+    return ApiError{400, "invalid_request", "Body must be a JSON object",
+                    std::nullopt};
+  }
+  for (const auto& member : doc.GetObject()) {
+    (*params)[member.name.GetString()] = internal::Str(member.value);
+  }
+  return std::nullopt;
+}
+
+void Simulator::HandleToken(const httplib::Request& req, httplib::Response& res,
+                            const Params& params) {
   auto result = oauth_->Token(params, clock_.Now());
   if (auto* e = std::get_if<ApiError>(&result)) {
     return internal::SendError(res, req, *e);

@@ -59,17 +59,19 @@ enum class RouteId {
   kTokenV2,
   kScope,
   kOrgMemberSpaces,
+  kSpaceByUrl,
 };
 
 struct Route {
   std::string method;
-  std::string pattern;  // As documented; trailing slash significant.
+  std::string pattern;  // As documented.
   RouteId id;
 };
 
 // The route table, in match order.
 const std::vector<Route>& Routes();
-// The route `method` `path` names, filling `params`; null if none does.
+// The route `method` `path` names, filling `params`; null if none does. API
+// routes also answer with the trailing slash added or dropped.
 const Route* FindRoute(const std::string& method, const std::string& path,
                        Params* params);
 bool IsHookRoute(RouteId id);
@@ -88,8 +90,21 @@ void SendError(httplib::Response& res, const httplib::Request& req,
                const ApiError& e);
 ApiError NotFoundRoute(const httplib::Request& req);
 ApiError ObjectNotFound();
+ApiError Forbidden(const std::string& what);
+ApiError InvalidValue(const std::string& what);
+// A path parameter as an id (0 when absent or not a number).
+int64_t IdParam(const Params& params, const std::string& name);
+// A Podio datetime ("YYYY-MM-DD HH:MM:SS", UTC).
+void Date(Json& w, absl::Time t);
+// Space contacts carry their role as an integer (1 light, 2 regular, 3 admin).
+int SpaceRoleToInt(const std::string& role);
 
 std::string RawQuery(const httplib::Request& req);
+// An HTTP Date header value (IMF-fixdate, RFC 7231 §7.1.1.1).
+std::string HttpDate(absl::Time t);
+// Compresses the answer's body with gzip when the request accepts it
+// (answers streamed by a fault's content provider stay as they are).
+void MaybeGzip(const httplib::Request& req, httplib::Response& res);
 // The last value of a query parameter (Podio: repeated parameters, last wins).
 std::string QueryValue(const httplib::Request& req, const std::string& key,
                        const std::string& fallback = "");

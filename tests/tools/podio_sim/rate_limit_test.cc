@@ -1,4 +1,5 @@
 // Rate limits of the simulator (podio-api.md §5), with the simulated clock.
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -9,6 +10,7 @@ namespace unified::podio_sim::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class RateLimitTest : public SimTest {
  protected:
@@ -67,17 +69,93 @@ TEST_F(RateLimitTest, RateLimitedOperationsHaveTheSmallerBudget) {
   EXPECT_EQ(Remaining(general), 2);
 }
 
-TEST_F(RateLimitTest, HeadersAreOnEveryAnswerAndTokenCallsAreNotCounted) {
-  HttpResponse unauthenticated = Get("/user/", "");
-  EXPECT_EQ(unauthenticated.Header("x-rate-limit-limit"), "5");
-  EXPECT_EQ(Remaining(unauthenticated), 5);
+TEST_F(RateLimitTest, HeadersGoOnAnswersToAKnownCallerAndNeverRefill) {
+  // Unauthenticated answers carry none (the recorded 401 has none).
+  HttpResponse missing = Get("/user/", "");
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.Header("x-rate-limit-limit"), "");
+  EXPECT_EQ(missing.Header("x-rate-limit-remaining"), "");
+  HttpResponse expired = Get("/user/", "not-a-token");
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_EQ(expired.Header("x-rate-limit-remaining"), "");
+  HttpRequest bad;
+  bad.url = Url("/user/");
+  bad.headers = {{"Authorization", "Basic abc"}};
+  absl::StatusOr<HttpResponse> sent = http_->Send(bad);
+  ASSERT_TRUE(sent.ok());
+  const HttpResponse& bad_header = *sent;
+  EXPECT_EQ(bad_header.status, 400);
+  EXPECT_EQ(bad_header.Header("x-rate-limit-remaining"), "");
+  // Token calls are not counted against the API budget.
   const std::string token = AdminToken();
   AdminToken();
   AdminToken();
   HttpResponse r = Get("/user/", token);
   EXPECT_EQ(Remaining(r), 4);
+  // An unknown route is not counted, and reports the budget as it stands,
+  // not a full one.
   HttpResponse not_found = Get("/nope/", token);
-  EXPECT_FALSE(not_found.Header("x-rate-limit-limit").empty());
+  EXPECT_EQ(not_found.status, 404);
+  EXPECT_EQ(not_found.Header("x-rate-limit-limit"), "5");
+  EXPECT_EQ(Remaining(not_found), 4);
+  EXPECT_EQ(Get("/nope/", "").Header("x-rate-limit-remaining"), "");
+  EXPECT_EQ(Remaining(Get("/user/", token)), 3);
+}
+
+TEST_F(RateLimitTest, The420StatusLineNamesTheRateLimit) {
+  const std::string token = AdminToken();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Get("/user/", token).status, 200);
+  const std::string answer = RawExchange(absl::StrCat(
+      "GET /user/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: OAuth2 ", token,
+      "\r\nConnection: close\r\n\r\n"));
+  EXPECT_TRUE(absl::StartsWith(answer, "HTTP/1.1 420 Enhance Your Calm\r\n"))
+      << answer.substr(0, 40);
+  EXPECT_THAT(answer, Not(HasSubstr("Internal Server Error")));
+}
+
+class TokenThrottleTest : public RateLimitTest {
+ protected:
+  void Configure(SimulatorOptions& options) override {
+    RateLimitTest::Configure(options);
+    options.rate.token_limit = 3;
+  }
+  std::pair<std::string, std::string> Tokens() {
+    HttpResponse r = TokenCall(
+        "grant_type=password&client_id=demo-client&client_secret=demo-secret"
+        "&username=demo@example.com&password=demo-password");
+    EXPECT_EQ(r.status, 200) << r.body;
+    rapidjson::Document doc = ParseJson(r.body);
+    return {doc["access_token"].GetString(), doc["refresh_token"].GetString()};
+  }
+  HttpResponse Refresh(const std::string& refresh_token) {
+    return TokenCall(absl::StrCat(
+        "grant_type=refresh_token&client_id=demo-client&client_secret=demo-"
+        "secret&refresh_token=",
+        refresh_token));
+  }
+};
+
+TEST_F(TokenThrottleTest, TheTokenEndpointHasALimitOfItsOwn) {
+  auto [access, refresh] = Tokens();  // 1 of 3.
+  ASSERT_EQ(Get("/user/", access).status, 200);
+  ASSERT_EQ(Refresh(refresh).status, 200);  // 2 of 3.
+  ASSERT_EQ(Refresh(refresh).status, 200);  // 3 of 3.
+  HttpResponse limited = Refresh(refresh);
+  ASSERT_EQ(limited.status, 420);
+  rapidjson::Document doc = ParseJson(limited.body);
+  EXPECT_EQ(std::string(doc["error"].GetString()), "rate_limit");
+  EXPECT_THAT(std::string(doc["error_description"].GetString()),
+              HasSubstr("Please wait 3600 seconds"));
+  EXPECT_EQ(std::string(doc["request"]["url"].GetString()), "/oauth/token");
+  // As recorded: the API budget is not spent (1 call of 5), and says so.
+  EXPECT_EQ(limited.Header("x-rate-limit-limit"), "5");
+  EXPECT_EQ(Remaining(limited), 4);
+  EXPECT_EQ(limited.Header("x-podio-auth-ref"), "None");
+  // The API itself still answers; another principal has its own throttle.
+  EXPECT_EQ(Get("/user/", access).status, 200);
+  EXPECT_FALSE(RegularToken().empty());
+  sim_->clock().Advance(absl::Hours(1));
+  EXPECT_EQ(Refresh(refresh).status, 200);
 }
 
 }  // namespace

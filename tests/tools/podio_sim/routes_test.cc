@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "tests/tools/podio_sim/sim_test_util.h"
 
 namespace unified::podio_sim::testing {
@@ -14,6 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
+using ::testing::Not;
 
 class RoutesTest : public SimTest {
  protected:
@@ -116,12 +118,53 @@ TEST_F(RoutesTest, SpacesByOrgAndById) {
   EXPECT_EQ(space["org"]["org_id"].GetInt64(), FirstOrg());
 }
 
-TEST_F(RoutesTest, RoutingIsSlashAwareAndUnknownRoutesAre404) {
+TEST_F(RoutesTest, EveryDirectoryRouteAnswersBothSlashSpellings) {
+  const std::string org = absl::StrCat(FirstOrg());
+  const std::string space = absl::StrCat(FirstSpace());
+  const std::string user = absl::StrCat(AdminId());
+  for (const std::string documented :
+       {std::string("/user/"),
+        std::string("/user/status"),
+        std::string("/user/profile/"),
+        std::string("/contact/"),
+        "/contact/user/" + user,
+        "/contact/org/" + org,
+        "/contact/space/" + space + "/",
+        std::string("/org/"),
+        "/org/" + org,
+        "/org/" + org + "/member/",
+        "/org/" + org + "/member/" + user,
+        "/org/" + org + "/member/" + user + "/space_member/",
+        "/org/" + org + "/admin/",
+        "/org/" + org + "/space/",
+        "/space/org/" + org + "/",
+        "/space/" + space,
+        "/space/" + space + "/member/",
+        "/space/" + space + "/member/v2/",
+        "/space/" + space + "/member/ended/",
+        "/space/" + space + "/member/admin/",
+        "/space/" + space + "/member/" + user,
+        "/hook/space/" + space + "/"}) {
+    const std::string other = absl::EndsWith(documented, "/")
+                                  ? documented.substr(0, documented.size() - 1)
+                                  : documented + "/";
+    HttpResponse a = Get(documented, token_);
+    HttpResponse b = Get(other, token_);
+    EXPECT_EQ(a.status, 200) << documented << ": " << a.body;
+    EXPECT_EQ(b.status, 200) << other << ": " << b.body;
+    // The same operation: the same kind of answer.
+    EXPECT_EQ(ParseJson(a.body).GetType(), ParseJson(b.body).GetType())
+        << other;
+  }
+  // OAuth paths stay exact.
+  EXPECT_EQ(Get("/oauth/scope/", token_).status, 404);
+}
+
+TEST_F(RoutesTest, UnknownRoutesAre404NoMatchingOperation) {
   for (const std::string path :
-       {absl::StrCat("/org/", FirstOrg(), "/member"),  // Missing slash.
-        absl::StrCat("/space/", FirstSpace(), "/"), std::string("/org/abc"),
-        std::string("/org"), std::string("/nothing/here/"),
-        absl::StrCat("/space/", FirstSpace(), "/member/superuser/")}) {
+       {std::string("/org/abc"), std::string("/nothing/here/"),
+        absl::StrCat("/space/", FirstSpace(), "/member/superuser/"),
+        std::string("/space/url")}) {
     HttpResponse r = Get(path, token_);
     EXPECT_EQ(r.status, 404) << path;
     rapidjson::Document doc = ParseJson(r.body);
@@ -134,12 +177,75 @@ TEST_F(RoutesTest, RoutingIsSlashAwareAndUnknownRoutesAre404) {
   }
   // A known path with the wrong method is no operation either.
   EXPECT_EQ(Send("PATCH", "/user/", token_).status, 404);
-  // Both spellings where the clients disagree.
-  EXPECT_EQ(Get(absl::StrCat("/contact/space/", FirstSpace()), token_).status,
-            200);
-  EXPECT_EQ(
-      Get(absl::StrCat("/contact/space/", FirstSpace(), "/"), token_).status,
-      200);
+}
+
+TEST_F(RoutesTest, SpaceByUrlOrSlugs) {
+  rapidjson::Document space = GetJson(absl::StrCat("/space/", FirstSpace()));
+  const std::string url = space["url"].GetString();
+  rapidjson::Document by_url = GetJson(absl::StrCat(
+      "/space/url?url=", httplib::detail::encode_query_param(url)));
+  EXPECT_EQ(by_url["space_id"].GetInt64(), FirstSpace());
+  EXPECT_EQ(by_url["org"]["org_id"].GetInt64(), FirstOrg());
+  rapidjson::Document by_slugs = GetJson(absl::StrCat(
+      "/space/url?org_slug=", space["org"]["url_label"].GetString(),
+      "&space_slug=", space["url_label"].GetString()));
+  EXPECT_EQ(by_slugs["space_id"].GetInt64(), FirstSpace());
+  GetJson("/space/url?url=https%3A%2F%2Fpodio.com%2Fno%2Fsuch", 404);
+  // The regular user cannot see the second organization's spaces.
+  rapidjson::Document other =
+      GetJson(absl::StrCat("/space/", FirstSpace() + 1));
+  HttpResponse refused =
+      Get(absl::StrCat("/space/url?url=", httplib::detail::encode_query_param(
+                                              other["url"].GetString())),
+          RegularToken());
+  EXPECT_EQ(refused.status, 403);
+}
+
+TEST_F(RoutesTest, AnswersCarryPodiosHeadersAndGzipWhenAsked) {
+  const std::string request = absl::StrCat(
+      "GET /org/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: OAuth2 ", token_,
+      "\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+  const std::string answer = RawExchange(request);
+  const size_t end = answer.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  const std::string head = answer.substr(0, end);
+  EXPECT_TRUE(absl::StartsWith(head, "HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(head, HasSubstr("\r\nContent-Encoding: gzip"));
+  EXPECT_THAT(head, HasSubstr("\r\nServer: nginx"));
+  EXPECT_THAT(
+      head, HasSubstr(absl::StrCat("\r\nX-Podio-Auth-Ref: user:", AdminId())));
+  EXPECT_TRUE(std::regex_search(
+      head, std::regex("\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \\d\\d "
+                       "[A-Z][a-z]{2} \\d{4} \\d\\d:\\d\\d:\\d\\d GMT")))
+      << head;
+  const std::string body = answer.substr(end + 4);
+  ASSERT_GE(body.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(body[0]), 0x1f);  // gzip's magic.
+  EXPECT_EQ(static_cast<unsigned char>(body[1]), 0x8b);
+  // The HTTP client decodes it, and says nothing of the encoding after.
+  HttpResponse decoded = Get("/org/", token_);
+  EXPECT_EQ(decoded.Header("content-encoding"), "");
+  EXPECT_TRUE(ParseJson(decoded.body).IsArray());
+  // Not asked: plain.
+  const std::string plain = RawExchange(absl::StrCat(
+      "GET /org/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: OAuth2 ", token_,
+      "\r\nConnection: close\r\n\r\n"));
+  EXPECT_THAT(plain, Not(HasSubstr("Content-Encoding")));
+  // Unauthenticated: X-Podio-Auth-Ref: None.
+  EXPECT_EQ(Get("/user/", "").Header("x-podio-auth-ref"), "None");
+}
+
+TEST_F(RoutesTest, APostWithoutBodyOrLengthIsEmpty) {
+  // RFC 7230 §3.3.3: neither Content-Length nor Transfer-Encoding means no
+  // body. The route runs (an unknown hook), rather than "Malformed request".
+  const std::string answer = RawExchange(absl::StrCat(
+      "POST /hook/999999/verify/request HTTP/1.1\r\nHost: localhost\r\n"
+      "Authorization: OAuth2 ",
+      token_, "\r\nConnection: close\r\n\r\n"));
+  EXPECT_TRUE(absl::StartsWith(answer, "HTTP/1.1 404 Not Found\r\n"))
+      << answer.substr(0, 60);
+  EXPECT_THAT(answer, HasSubstr("Object not found"));
+  EXPECT_THAT(answer, Not(HasSubstr("Malformed")));
 }
 
 TEST_F(RoutesTest, OrgMemberListingIsForOrgAdminsOnly) {

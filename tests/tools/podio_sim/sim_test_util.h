@@ -3,6 +3,11 @@
 #ifndef TESTS_TOOLS_PODIO_SIM_SIM_TEST_UTIL_H_
 #define TESTS_TOOLS_PODIO_SIM_SIM_TEST_UTIL_H_
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
 #include <set>
 #include <string>
@@ -103,6 +108,29 @@ class SimTest : public ::testing::Test {
   }
   std::string RegularToken() {
     return PasswordToken("regular@example.com", "regular-password");
+  }
+
+  // Sends `request` as written (for what an HTTP client library would tidy
+  // up: status lines, missing lengths, raw encodings) on a connection the
+  // simulator is asked to close, and returns everything it answered.
+  std::string RawExchange(const std::string& request) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(sim_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+        answer.append(buffer, n);
+      }
+    }
+    close(fd);
+    EXPECT_FALSE(answer.empty()) << "no answer to " << request;
+    return answer;
   }
 
   int64_t AdminId() const { return kFirstUserId + kAdminUserIndex; }
