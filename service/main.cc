@@ -161,6 +161,11 @@ ABSL_FLAG(absl::Duration, state_ttl, absl::Minutes(10),
 ABSL_FLAG(int64_t, rate_limit, 1000,
           "Podio calls per hour per upstream identity (user or app, per "
           "client id) when Podio's X-Rate-Limit-Limit has not said otherwise.");
+ABSL_FLAG(std::string, podio_page_sizes, "",
+          "The limit asked of Podio's paged routes, e.g. "
+          "'org_members=500,org_contacts=500,space_members=500' (the "
+          "defaults). A route answering 400 to it is asked with a smaller "
+          "limit, which is kept.");
 ABSL_FLAG(int64_t, rate_limited_limit, 250,
           "The same for Podio's \"rate limited\" operations.");
 ABSL_FLAG(std::vector<std::string>, rate_limited_routes,
@@ -325,9 +330,16 @@ int Run() {
   accounts::AccountManager accounts(
       store->get(), &*sealer, {{podio_auth->provider(), podio_auth.get()}},
       RealClock::Get(), manager_options, &budget);
+  podio::PodioConnectorOptions connector_options;
+  if (absl::Status s = podio::ParsePageSizes(
+          absl::GetFlag(FLAGS_podio_page_sizes), &connector_options);
+      !s.ok()) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("--podio_page_sizes: ", s.message())));
+  }
   ConnectorRegistry connectors;
-  if (absl::Status s =
-          connectors.Register(podio::NewPodioConnector(&podio_client));
+  if (absl::Status s = connectors.Register(
+          podio::NewPodioConnector(&podio_client, connector_options));
       !s.ok()) {
     std::fprintf(stderr, "server: %s\n", s.ToString().c_str());
     return 1;

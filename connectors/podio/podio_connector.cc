@@ -1,11 +1,14 @@
 #include "connectors/podio/podio_connector.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
+#include <functional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
 #include "connectors/common/status_macros.h"
@@ -78,7 +81,11 @@ bool EmailMatches(const v1::User& user, const std::string& lowered) {
 class PodioConnector final : public DirectoryConnector {
  public:
   PodioConnector(PodioClient* client, PodioConnectorOptions options)
-      : client_(client), options_(options) {}
+      : client_(client), options_(options) {
+    for (int i = 0; i < kPagedRoutes; ++i) {
+      page_size_[i] = std::max(options_.min_page_size, options_.page_size[i]);
+    }
+  }
 
   std::string provider() const override { return "podio"; }
 
@@ -132,7 +139,6 @@ class PodioConnector final : public DirectoryConnector {
     } else {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "users"));
     }
-    const int upstream = std::min(options_.max_upstream_page, page.limit);
     const std::string email = absl::AsciiStrToLower(filter.email);
 
     // One buffered upstream page per organization.
@@ -145,9 +151,14 @@ class PodioConnector final : public DirectoryConnector {
       PageSource& source = *token.mutable_sources(i);
       if (source.done()) continue;
       absl::StatusOr<json::Body> fetched = absl::UnknownError("not fetched");
+      int asked = 0;
       if (!source.contacts()) {
-        fetched = client_->Get(
-            ctx, OrgMembersUrl(source.id(), upstream, source.offset(), extra));
+        fetched = GetPage(
+            ctx, PagedRoute::kOrgMembers, page.limit,
+            [&](int limit) {
+              return OrgMembersUrl(source.id(), limit, source.offset(), extra);
+            },
+            &asked);
         if (fetched.status().code() == absl::StatusCode::kPermissionDenied) {
           if (source.members() || source.offset() > 0) {
             // The members route answered earlier in this listing: switching
@@ -175,10 +186,14 @@ class PodioConnector final : public DirectoryConnector {
         }
       }
       if (source.contacts()) {
-        fetched = client_->Get(
-            ctx, absl::StrCat("/contact/org/", source.id(), "?limit=", upstream,
-                              "&offset=", source.offset(),
-                              "&type=full&exclude_self=0"));
+        fetched = GetPage(
+            ctx, PagedRoute::kOrgContacts, page.limit,
+            [&](int limit) {
+              return absl::StrCat("/contact/org/", source.id(),
+                                  "?limit=", limit, "&offset=", source.offset(),
+                                  "&type=full&exclude_self=0");
+            },
+            &asked);
       }
       if (!fetched.ok()) return fetched.status();
       const json::Body& doc = *fetched;
@@ -192,7 +207,7 @@ class PodioConnector final : public DirectoryConnector {
                 : MapOrgMember(member, ref, page.include_remote_data));
         buffers[i].users.push_back(std::move(user));
       }
-      buffers[i].more = static_cast<int>(doc.Size()) >= upstream;
+      buffers[i].more = static_cast<int>(doc.Size()) >= asked;
       if (!buffers[i].more && buffers[i].users.empty()) source.set_done(true);
     }
 
@@ -252,9 +267,11 @@ class PodioConnector final : public DirectoryConnector {
     if (!token.ok() || token->sources_size() != 1 || token->sources(0).done()) {
       return "";
     }
-    const int upstream = std::min(options_.max_upstream_page, page.limit);
     PageSource* source = token->mutable_sources(0);
-    source->set_offset(source->offset() + upstream);
+    source->set_offset(source->offset() +
+                       PageSize(source->contacts() ? PagedRoute::kOrgContacts
+                                                   : PagedRoute::kOrgMembers,
+                                page.limit));
     return EncodeToken(*token, "users");
   }
 
@@ -270,9 +287,10 @@ class PodioConnector final : public DirectoryConnector {
         token->sources(0).done() || token->sources(0).contacts()) {
       return;
     }
-    const int upstream = std::min(options_.max_upstream_page, page.limit);
-    client_->Prefetch(ctx, OrgMembersUrl(token->sources(0).id(), upstream,
-                                         token->sources(0).offset(), *extra));
+    client_->Prefetch(
+        ctx, OrgMembersUrl(token->sources(0).id(),
+                           PageSize(PagedRoute::kOrgMembers, page.limit),
+                           token->sources(0).offset(), *extra));
   }
 
   absl::StatusOr<v1::User> GetUser(CallContext& ctx, const std::string& user_id,
@@ -427,7 +445,6 @@ class PodioConnector final : public DirectoryConnector {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "assignments"));
     }
     Page<v1::RoleAssignment> result;
-    const int upstream = std::min(options_.max_upstream_page, page.limit);
     while (static_cast<int>(result.items.size()) < page.limit) {
       if (token.position() >= token.sources_size()) {
         if (token.phase() == 1) break;
@@ -452,18 +469,24 @@ class PodioConnector final : public DirectoryConnector {
       }
       PageSource& source =
           *token.mutable_sources(static_cast<int>(token.position()));
-      const int want = std::min<int>(
-          upstream, page.limit - static_cast<int>(result.items.size()));
       const bool org_phase = token.phase() == 0;
+      int want = 0;
       ASSIGN_OR_RETURN(
           json::Body doc,
-          client_->Get(
+          GetPage(
               ctx,
-              org_phase
-                  ? absl::StrCat("/org/", source.id(), "/member/?limit=", want,
+              org_phase ? PagedRoute::kOrgMembers : PagedRoute::kSpaceMembers,
+              page.limit - static_cast<int>(result.items.size()),
+              [&](int limit) {
+                return org_phase
+                           ? absl::StrCat(
+                                 "/org/", source.id(), "/member/?limit=", limit,
                                  "&offset=", source.offset(), "&sort_by=name")
-                  : absl::StrCat("/space/", source.id(), "/member/v2/?limit=",
-                                 want, "&offset=", source.offset())));
+                           : absl::StrCat("/space/", source.id(),
+                                          "/member/v2/?limit=", limit,
+                                          "&offset=", source.offset());
+              },
+              &want));
       if (!doc.IsArray()) return MalformedList("members");
       for (const auto& member : doc.GetArray()) {
         absl::StatusOr<v1::User> user =
@@ -620,15 +643,25 @@ class PodioConnector final : public DirectoryConnector {
       }
     }
     PageSource& source = *token.mutable_sources(0);
-    const int upstream = std::min(options_.max_upstream_page, page.limit);
-    std::string url =
-        absl::StrCat("/space/", source.id(), "/member/v2/?limit=", upstream,
-                     "&offset=", source.offset());
-    if (!member_type.empty())
-      absl::StrAppend(&url, "&member_type=", member_type);
     const std::string email = absl::AsciiStrToLower(filter.email);
-    if (!email.empty()) absl::StrAppend(&url, "&query=", Escape(email));
-    ASSIGN_OR_RETURN(json::Body doc, client_->Get(ctx, url));
+    int upstream = 0;
+    ASSIGN_OR_RETURN(
+        json::Body doc,
+        GetPage(
+            ctx, PagedRoute::kSpaceMembers, page.limit,
+            [&](int limit) {
+              std::string url = absl::StrCat("/space/", source.id(),
+                                             "/member/v2/?limit=", limit,
+                                             "&offset=", source.offset());
+              if (!member_type.empty()) {
+                absl::StrAppend(&url, "&member_type=", member_type);
+              }
+              if (!email.empty()) {
+                absl::StrAppend(&url, "&query=", Escape(email));
+              }
+              return url;
+            },
+            &upstream));
     if (!doc.IsArray()) return MalformedList("workspace members");
     v1::WorkspaceRef ws;
     ws.set_id(absl::StrCat(source.id()));
@@ -681,11 +714,69 @@ class PodioConnector final : public DirectoryConnector {
     return result;
   }
 
+  // The limit to ask of `route` for `want` rows.
+  int PageSize(PagedRoute route, int want) const {
+    return std::max(1,
+                    std::min(page_size_[static_cast<int>(route)].load(), want));
+  }
+
+  // GETs a page of `route` at `url(limit)`, the limit PageSize gives (set in
+  // `*asked`). Podio's 400 to a limit above the floor is read as "too large"
+  // (its maximum is unconfirmed): the route's size shrinks, is kept for
+  // later calls, and the page is asked again.
+  absl::StatusOr<json::Body> GetPage(
+      CallContext& ctx, PagedRoute route, int want,
+      const std::function<std::string(int limit)>& url, int* asked) {
+    std::atomic<int>& size = page_size_[static_cast<int>(route)];
+    while (true) {
+      const int limit = PageSize(route, want);
+      *asked = limit;
+      absl::StatusOr<json::Body> doc = client_->Get(ctx, url(limit));
+      if (doc.status().code() != absl::StatusCode::kInvalidArgument ||
+          limit <= options_.min_page_size) {
+        return doc;
+      }
+      const int smaller =
+          limit > 100 ? 100 : std::max(options_.min_page_size, limit / 2);
+      // Only ever shrinks; racing shrinks keep the smallest.
+      for (int current = size.load();
+           current > smaller &&
+           !size.compare_exchange_weak(current, smaller);) {
+      }
+    }
+  }
+
   PodioClient* const client_;
   const PodioConnectorOptions options_;
+  // Each paged route's current page size (options, then what Podio took).
+  std::atomic<int> page_size_[kPagedRoutes];
 };
 
 }  // namespace
+
+absl::Status ParsePageSizes(absl::string_view text,
+                            PodioConnectorOptions* options) {
+  static constexpr std::pair<const char*, PagedRoute> kNames[] = {
+      {"org_members", PagedRoute::kOrgMembers},
+      {"org_contacts", PagedRoute::kOrgContacts},
+      {"space_members", PagedRoute::kSpaceMembers}};
+  for (absl::string_view entry : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    int size = 0;
+    const auto* named =
+        std::find_if(std::begin(kNames), std::end(kNames),
+                     [&](const auto& n) { return kv.first == n.first; });
+    if (named == std::end(kNames) || !absl::SimpleAtoi(kv.second, &size) ||
+        size < 1 || size > 100000) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "page size entry '", entry,
+          "' is not org_members|org_contacts|space_members=N (1..100000)"));
+    }
+    options->page_size[static_cast<int>(named->second)] = size;
+  }
+  return absl::OkStatus();
+}
 
 std::unique_ptr<DirectoryConnector> NewPodioConnector(
     PodioClient* client, PodioConnectorOptions options) {

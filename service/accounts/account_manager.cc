@@ -46,6 +46,11 @@ class AccountManager::Entry final
   bool refreshing ABSL_GUARDED_BY(mu) = false;
   int64_t refreshes ABSL_GUARDED_BY(mu) = 0;
   absl::Status refresh_error ABSL_GUARDED_BY(mu);
+  // The provider refused refreshes for a while (a rate limit with a named
+  // wait): none is asked for before this time.
+  absl::Time refresh_held_until ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  // The token the provider refused before that refresh, never to be reused.
+  std::string refused ABSL_GUARDED_BY(mu);
 
  private:
   AccountManager* const manager_;
@@ -86,6 +91,17 @@ absl::Status RefreshOutlivedDeadline() {
           "the call's deadline passed while the account's credentials were "
           "being refreshed; the refresh goes on"),
       "REFRESH_IN_PROGRESS");
+}
+
+// A refresh is held back until a rate limit's wait ends (`left` from now).
+absl::Status RefreshHeld(absl::Duration left) {
+  return WithRetryDelay(
+      WithErrorInfo(absl::ResourceExhaustedError(
+                        "this account's token refresh is rate limited; its "
+                        "credentials are kept and the refresh is tried again "
+                        "after the delay"),
+                    "REFRESH_RATE_LIMITED"),
+      absl::Ceil(left, absl::Seconds(1)));
 }
 
 std::string Key(const std::string& tenant, const std::string& id) {
@@ -232,14 +248,39 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
       return RefreshOutlivedDeadline();
     }
   }
+  if (const absl::Time now = clock_->Now(); now < entry.refresh_held_until) {
+    // The last refresh was refused for a wait (the token endpoint's rate
+    // limit): nothing is asked before it ends, the credentials are kept, and
+    // a token still valid goes ahead meanwhile.
+    if (!force && !entry.token.empty() && entry.token != rejected &&
+        now < entry.expires_at) {
+      return entry.token;
+    }
+    if (!force && entry.token.empty()) {
+      const std::string refused = entry.refused;
+      entry.mu.Unlock();
+      absl::StatusOr<std::string> stored = StoredToken(entry, rejected);
+      entry.mu.Lock();
+      if (stored.ok() && *stored != refused) return stored;
+    }
+    return RefreshHeld(entry.refresh_held_until - clock_->Now());
+  }
   entry.refreshing = true;
   std::shared_ptr<Entry> self = entry.shared_from_this();
   auto run = [this, self, rejected, force] {
     absl::StatusOr<std::string> done = RefreshNow(*self, rejected, force);
+    const std::optional<absl::Duration> wait =
+        done.status().code() == absl::StatusCode::kResourceExhausted
+            ? GetRetryDelay(done.status())
+            : std::nullopt;
     absl::MutexLock lock(&self->mu);
     self->refreshing = false;
     ++self->refreshes;
-    self->refresh_error = done.status();
+    self->refresh_error = wait ? RefreshHeld(*wait) : done.status();
+    if (wait) {
+      self->refresh_held_until = clock_->Now() + *wait;
+      if (!rejected.empty()) self->refused = rejected;
+    }
   };
   if (refresher_ == nullptr) {
     entry.mu.Unlock();

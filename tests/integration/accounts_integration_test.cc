@@ -587,6 +587,32 @@ TEST_P(AccountsTest, ALostOrFailedRefreshNeverMarksCredentialsDead) {
   EXPECT_EQ(Get(demo)->status(), v1::IntegratedAccount::ACTIVE);
 }
 
+TEST_P(AccountsTest, ARateLimitedRefreshKeepsTheAccountAndAsksNoMore) {
+  const std::string demo = env_->account("demo");
+  env_->AdvanceSimClock(absl::Hours(9));
+  // Podio's token endpoint throttles on its own (the recorded 420).
+  env_->AddFault(R"({"method":"POST","path":"/oauth/token",
+                     "kind":"rate_limit","wait_seconds":300})");
+  const int64_t position = env_->LogPosition();
+  grpc::Status limited = GetMe(demo);
+  EXPECT_THAT(limited, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_EQ(ErrorInfoOf(limited).reason(), "REFRESH_RATE_LIMITED");
+  EXPECT_EQ(testing::RetryDelayOf(limited), absl::Seconds(300));
+  EXPECT_EQ(Get(demo)->status(), v1::IntegratedAccount::ACTIVE);
+  // Until the wait is over no refresh is asked for, however many calls come,
+  // and the token Podio refused is not tried again.
+  const int64_t held = env_->LogPosition();
+  for (int i = 0; i < 5; ++i) {
+    grpc::Status again = GetMe(demo);
+    EXPECT_EQ(ErrorInfoOf(again).reason(), "REFRESH_RATE_LIMITED");
+    EXPECT_LE(testing::RetryDelayOf(again), absl::Seconds(300));
+  }
+  EXPECT_EQ(TokenRequestsSince(position), 1);
+  EXPECT_TRUE(env_->CallsSince(held).empty());
+  EXPECT_TRUE(env_->CallsSince(held, true).empty());
+  EXPECT_EQ(Get(demo)->status(), v1::IntegratedAccount::ACTIVE);
+}
+
 TEST_P(AccountsTest, ACrashBetweenRefreshAndPersistLosesNothingUsable) {
   const std::string demo = env_->account("demo");
   env_->StopServer();

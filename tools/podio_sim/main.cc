@@ -38,6 +38,9 @@ ABSL_FLAG(absl::Duration, refresh_lifetime, absl::Hours(24 * 28),
 ABSL_FLAG(int64_t, rate_limit, 1000, "Calls per window per user and client.");
 ABSL_FLAG(int64_t, rate_limit_restricted, 250,
           "Calls per window of the 'rate limited' operations.");
+ABSL_FLAG(int64_t, token_rate_limit, 100,
+          "Token requests per window per client and principal (the token "
+          "endpoint's own throttle).");
 ABSL_FLAG(absl::Duration, rate_window, absl::Hours(1),
           "Rate-limit window (simulated time).");
 ABSL_FLAG(
@@ -85,6 +88,7 @@ int main(int argc, char** argv) {
   options.oauth.refresh_lifetime = absl::GetFlag(FLAGS_refresh_lifetime);
   options.rate.limit = absl::GetFlag(FLAGS_rate_limit);
   options.rate.restricted_limit = absl::GetFlag(FLAGS_rate_limit_restricted);
+  options.rate.token_limit = absl::GetFlag(FLAGS_token_rate_limit);
   options.rate.window = absl::GetFlag(FLAGS_rate_window);
   options.restricted_routes.clear();
   for (absl::string_view route :
