@@ -7,13 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/memorystream.h"
-#include "rapidjson/stream.h"
 #include "rapidjson/reader.h"
+#include "rapidjson/stream.h"
 
 namespace unified::json {
 namespace {
 
-// Credential-like members that never leave the service (podio-api.md §7).
+// Credential-like members that never leave the service (docs/podio.md §7).
 const std::set<std::string>& SecretKeys() {
   static const auto* keys = new std::set<std::string>{
       "calendar_code", "push",    "token",    "access_token",
@@ -168,15 +168,15 @@ absl::StatusOr<Body> ParseOwned(std::string text) {
   };
   body.Populate(generate);
   if (too_deep) {
-    return absl::InternalError(absl::StrCat(
-        "upstream answered malformed JSON (nested deeper than ", kMaxDepth,
-        ")"));
+    return absl::InternalError(
+        absl::StrCat("upstream answered malformed JSON (nested deeper than ",
+                     kMaxDepth, ")"));
   }
   if (result.IsError()) {
-    return absl::InternalError(absl::StrCat(
-        "upstream answered malformed JSON (",
-        rapidjson::GetParseError_En(result.Code()), " at byte ",
-        result.Offset(), ")"));
+    return absl::InternalError(
+        absl::StrCat("upstream answered malformed JSON (",
+                     rapidjson::GetParseError_En(result.Code()), " at byte ",
+                     result.Offset(), ")"));
   }
   return body;
 }

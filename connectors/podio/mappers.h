@@ -1,4 +1,4 @@
-// Pure mappers from Podio JSON (podio-api.md §3) to the unified schema: JSON
+// Pure mappers from Podio JSON (docs/podio.md §3) to the unified schema: JSON
 // value in, proto out, no I/O. A record without the ids it must have gives
 // INTERNAL with reason UPSTREAM_MALFORMED_RECORD; optional fields that are
 // missing or mistyped are left unset.
@@ -49,7 +49,7 @@ absl::StatusOr<v1::User> MapOrgContact(const rapidjson::Value& json,
 
 // One element of GET /space/{id}/member/v2/ -> a User with that workspace and
 // its workspace-scoped role. Reads `profile` when `user` is absent
-// (podio-api.md §3.5 CONFLICT).
+// (docs/podio.md §3.5 CONFLICT).
 absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
                                           const v1::WorkspaceRef& workspace,
                                           bool include_remote_data);

@@ -1,4 +1,4 @@
-// Podio's auth scheme (podio-api.md §2): the authorize page on the web host,
+// Podio's auth scheme (docs/podio.md §2): the authorize page on the web host,
 // POST /oauth/token (form-encoded) on the API host for the
 // authorization_code, password, app and refresh_token grants, and
 // GET /user/status to identify an imported token.

@@ -1,5 +1,5 @@
 // The Podio directory connector: the unified listings built from Podio's
-// routes with the fewest calls the API allows (podio-api.md §3).
+// routes with the fewest calls the API allows (docs/podio.md §3).
 //
 // - Users, no filter or organization_id: each organization's member listing
 //   (GET /org/{id}/member/?sort_by=name, org admins only) is read in pages
@@ -37,7 +37,7 @@ enum class PagedRoute {
 inline constexpr int kPagedRoutes = 3;
 
 struct PodioConnectorOptions {
-  // The `limit` asked of each paged route (docs/podio.md, "Page size"):
+  // The `limit` asked of each paged route (docs/podio.md §3, "Page size"):
   // Podio's maximum is unconfirmed (some sources say 100), so a route that
   // answers 400 to a limit is asked again with a smaller one, which is then
   // kept for every later call of this connector: 100 first, then halves,

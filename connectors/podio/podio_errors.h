@@ -24,7 +24,7 @@ struct PodioError {
 // Reads Podio's envelope from an error body; empty fields when unreadable.
 PodioError ReadPodioError(absl::string_view body);
 
-// Whether a 401 asks for a token refresh (podio-api.md §2.4): Podio says
+// Whether a 401 asks for a token refresh (docs/podio.md §2.4): Podio says
 // "expired_token" (also for bogus tokens, so refresh at most once), clients
 // also honour "invalid_token".
 bool IsExpiredToken(int http_status, const PodioError& error);

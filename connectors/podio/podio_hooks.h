@@ -1,4 +1,4 @@
-// Podio hooks (podio-api.md §6) for WatchDirectory: managing space hooks
+// Podio hooks (docs/podio.md §6) for WatchDirectory: managing space hooks
 // through the connector's credential-injecting pipeline, and reading what
 // Podio POSTs to a hook URL. Each call is one Podio request; Podio's
 // refusals are mapped by StatusForHttpError.
@@ -15,7 +15,7 @@
 
 namespace unified::podio {
 
-// The space events WatchDirectory registers (podio-api.md §6.2).
+// The space events WatchDirectory registers (docs/podio.md §6.2).
 inline constexpr const char* kMemberHookTypes[] = {
     "member.add", "member.remove", "role.change"};
 

@@ -1,5 +1,5 @@
 // Podio hooks (webhooks) in the simulator: registration, the hook.verify
-// handshake and delivery of events as form-encoded POSTs (podio-api.md §6).
+// handshake and delivery of events as form-encoded POSTs (docs/podio.md §6).
 //
 // Delivery policy (Podio publishes none; documented in README.md): each
 // delivery is tried up to `max_attempts` times, `retry_delay` apart; when every

@@ -17,7 +17,7 @@
 
 namespace unified::podio_sim {
 
-// An error answer in Podio's envelope (see podio-api.md §4.1).
+// An error answer in Podio's envelope (see docs/podio.md §4.1).
 struct ApiError {
   int http_status = 400;
   std::string error;

@@ -1,4 +1,4 @@
-// Podio's rate limits (podio-api.md §5): per user or app and API client, a
+// Podio's rate limits (docs/podio.md §5): per user or app and API client, a
 // general budget (1,000 calls an hour) and a smaller one (250 an hour) for the
 // operations marked "rate limited". Once a budget is spent every call it
 // covers answers 420 until its window frees. Windows are fixed: one starts at

@@ -138,8 +138,8 @@ class Simulator::Router {
   Simulator* sim_;
 };
 
-// The members every profile view starts with (podio-api.md §3.3 in
-// docs/podio.md: `space_id` and `org_id` are null on user profiles).
+// The members every profile view starts with (docs/podio.md §3.3: `space_id`
+// and `org_id` are null on user profiles).
 void Simulator::Router::ProfileCore(Json& w, const SimUser& u,
                                     int64_t space_id) const {
   w.Key("profile_id");
@@ -588,7 +588,7 @@ std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
   const int64_t me = UserOf(call);
   if (call.identity.ref_type == "app") {
     // App tokens act as the app: only the app's own space is readable
-    // (podio-api.md §2.2, §7; UNCONFIRMED which routes answer what).
+    // (docs/podio.md §2.2, §7; UNCONFIRMED which routes answer what).
     const int64_t app_space = sim_->oauth_->SpaceOfApp(call.identity.ref_id);
     if (route != RouteId::kSpace ||
         IdParam(call.params, "space_id") != app_space) {
@@ -829,7 +829,7 @@ std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
     }
     case RouteId::kSpaceByUrl: {
       // S6: by the space's full URL, or by the two slugs. Another parameter
-      // set names no operation (podio-api.md §3: 404 "No matching
+      // set names no operation (docs/podio.md §3: 404 "No matching
       // operation").
       std::string org_slug = QueryValue(call.req, "org_slug");
       std::string space_slug = QueryValue(call.req, "space_slug");

@@ -21,7 +21,7 @@
 // which lacks 420 and so wrote "Internal Server Error". The library calls the
 // table through its dynamic symbol, so this definition takes its place. 420's
 // phrase is Podio's nginx's, unrecorded; "Enhance Your Calm" is the one the
-// code is known by (docs/podio.md, "Headers").
+// code is known by (docs/podio.md §1).
 namespace httplib::detail {
 
 const char* status_message(int status) {
@@ -213,7 +213,7 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
   entry.sim_time = clock_.Now();
   entry.real_time = absl::Now();
   entry.user_agent = req.get_header_value("User-Agent");
-  // Headers of every answer (docs/podio.md, "Headers").
+  // Headers of every answer (docs/podio.md §1).
   res.set_header("X-Podio-Request-Id", internal::RandomRequestId());
   res.set_header("Date", internal::HttpDate(entry.sim_time));
   res.set_header("Server", "nginx");

@@ -23,8 +23,8 @@
 namespace unified::podio_sim {
 namespace internal {
 
-// The route table, each route spelled as documented (docs/podio.md,
-// "Routes"). FindRoute also serves the other trailing-slash spelling.
+// The route table, each route spelled as documented (docs/podio.md
+// §3.0). FindRoute also serves the other trailing-slash spelling.
 const std::vector<Route>& Routes() {
   static const auto* routes = new std::vector<Route>{
       {"GET", "/user/", RouteId::kUser},

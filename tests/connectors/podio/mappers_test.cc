@@ -1,4 +1,4 @@
-// Podio JSON -> unified records, on recorded-shape JSON (podio-api.md §3) and
+// Podio JSON -> unified records, on recorded-shape JSON (docs/podio.md §3) and
 // on hostile input.
 #include "connectors/podio/mappers.h"
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/rate_budget.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -144,6 +145,24 @@ TEST_F(PodioClientTest, PassedDeadlineSendsNothing) {
   EXPECT_THAT(client_->Get(ctx_, "/org/").status(),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_EQ(client_->requests_sent(), before);
+}
+
+TEST_F(PodioClientTest, RateHeadersNeverGiveBackCallsTheLedgerCounted) {
+  RateBudgetOptions options;  // 1,000 an hour, as the simulator.
+  std::unique_ptr<RateLedger> ledger = NewMemoryRateLedger(options);
+  RateBudget budget(ledger.get(), RealClock::Get(), options);
+  ctx_.budget = &budget;
+  ctx_.budget_key = "podio:user:1/demo-client";
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(client_->Get(ctx_, "/user/"), IsOk());
+  // Podio does not count a call to an unknown route, and its headers say so;
+  // the ledger counted it anyway and keeps it counted.
+  EXPECT_THAT(client_->Get(ctx_, "/no/such/route").status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(budget.State(ctx_.budget_key)->remaining, 1000 - 4);
+  // An unauthenticated answer has no headers to learn from at all.
+  tokens_->BreakRefresh();
+  (void)client_->Get(ctx_, "/user/");
+  EXPECT_EQ(budget.State(ctx_.budget_key)->remaining, 1000 - 6);
 }
 
 }  // namespace

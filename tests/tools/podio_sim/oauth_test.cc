@@ -1,5 +1,5 @@
 // OAuth grants, token expiry and authentication answers of the simulator,
-// against podio-api.md §2 and §8.
+// against docs/podio.md §2 and §8.
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

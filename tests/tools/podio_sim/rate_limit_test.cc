@@ -1,4 +1,4 @@
-// Rate limits of the simulator (podio-api.md §5), with the simulated clock.
+// Rate limits of the simulator (docs/podio.md §5), with the simulated clock.
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"

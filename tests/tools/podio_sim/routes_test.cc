@@ -1,4 +1,4 @@
-// Directory routes of the simulator: shapes (field sets from podio-api.md
+// Directory routes of the simulator: shapes (field sets from docs/podio.md
 // §3), routing rules, permissions, paging, filters and sorting, checked
 // against the generated data.
 #include <regex>
