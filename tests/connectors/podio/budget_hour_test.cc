@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/fixed_token.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
@@ -27,20 +28,7 @@ namespace unified {
 namespace {
 
 using ::unified::testing::FakeClock;
-
-class FixedToken final : public TokenSource {
- public:
-  explicit FixedToken(std::string token) : token_(std::move(token)) {}
-  absl::StatusOr<std::string> AccessToken(absl::Time) override {
-    return token_;
-  }
-  absl::StatusOr<std::string> Refresh(const std::string&, absl::Time) override {
-    return absl::UnauthenticatedError("no refresh in this test");
-  }
-
- private:
-  const std::string token_;
-};
+using ::unified::testing::FixedToken;
 
 TEST(BudgetHourTest, TwentyCallersForAnHourNeverTripPodiosLimit) {
   podio_sim::SimulatorOptions sim_options;

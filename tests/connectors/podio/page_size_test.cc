@@ -9,6 +9,7 @@
 #include "connectors/podio/podio_connector.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fixed_token.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
@@ -16,22 +17,9 @@
 namespace unified::podio {
 namespace {
 
+using ::unified::testing::FixedToken;
 using ::unified::testing::IsOk;
 using ::unified::testing::StatusIs;
-
-class FixedToken final : public TokenSource {
- public:
-  explicit FixedToken(std::string token) : token_(std::move(token)) {}
-  absl::StatusOr<std::string> AccessToken(absl::Time) override {
-    return token_;
-  }
-  absl::StatusOr<std::string> Refresh(const std::string&, absl::Time) override {
-    return absl::UnauthenticatedError("no refresh in this test");
-  }
-
- private:
-  const std::string token_;
-};
 
 class PageSizeTest : public ::testing::Test {
  protected:
