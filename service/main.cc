@@ -47,6 +47,18 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address host:port; port 0 picks a free port, printed "
           "on stdout as 'listening on HOST:PORT'.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain the gRPC listener serves TLS with (with "
+          "--tls_key_file). Re-read when it changes on disk.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: clients must present a certificate it signed "
+          "(mTLS); their identity is logged.");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(5),
+          "How often the TLS files are checked for changes.");
+ABSL_FLAG(bool, allow_insecure_listen, false,
+          "Serve plaintext on a non-loopback --listen (only behind a sidecar "
+          "or mesh that terminates TLS).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGINT/SIGTERM, how long in-flight calls may run before they "
           "are cancelled.");
@@ -223,11 +235,19 @@ int Run() {
       absl::GetFlag(FLAGS_max_receive_message_bytes);
   options.memory_quota_bytes = absl::GetFlag(FLAGS_memory_quota_bytes);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  options.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  options.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
 
   auto fail = [](const absl::Status& status) {
     std::fprintf(stderr, "server: %s\n", std::string(status.message()).c_str());
     return 1;
   };
+  // Before anything is opened: a listener that would leak secrets, or TLS
+  // files that cannot work, stop the start.
+  if (absl::Status s = CheckListenSecurity(options); !s.ok()) return fail(s);
   absl::StatusOr<accounts::Sealer> sealer =
       accounts::LoadSealer(absl::GetFlag(FLAGS_encryption_keys_file));
   if (!sealer.ok()) return fail(sealer.status());

@@ -1,15 +1,74 @@
 #include "service/server.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "service/reflection.h"
+#include "service/tls_files.h"
 
 namespace unified {
+namespace {
+
+bool IsLoopback(const std::string& listen) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" ||
+         absl::StartsWith(host, "127.");
+}
+
+std::shared_ptr<grpc::ServerCredentials> Credentials(
+    const ServerOptions& options) {
+  if (options.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  const unsigned int interval = static_cast<unsigned int>(
+      std::max<int64_t>(1, absl::ToInt64Seconds(options.tls_reload_interval)));
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          options.tls_key_file, options.tls_cert_file,
+          options.tls_client_ca_file, interval);
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  if (options.tls_client_ca_file.empty()) {
+    tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    tls.watch_root_certs();
+    tls.set_cert_request_type(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(tls);
+}
+
+}  // namespace
+
+absl::Status CheckListenSecurity(const ServerOptions& options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert_file and --tls_key_file go together");
+  }
+  if (options.tls_cert_file.empty()) {
+    if (!options.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
+    }
+    if (!IsLoopback(options.listen) && !options.allow_insecure_listen) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to serve plaintext on '", options.listen,
+          "': API keys, passwords and tokens would cross the network in "
+          "clear. Give --tls_cert_file and --tls_key_file, or "
+          "--allow_insecure_listen when a sidecar terminates TLS"));
+    }
+    return absl::OkStatus();
+  }
+  return CheckTlsFiles(options.tls_cert_file, options.tls_key_file,
+                       options.tls_client_ca_file);
+}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options, const std::vector<HostedService>& services) {
@@ -21,8 +80,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &port);
+  if (absl::Status s = CheckListenSecurity(options); !s.ok()) return s;
+  builder.AddListeningPort(options.listen, Credentials(options), &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   grpc::ResourceQuota quota("unified-directory");
   quota.Resize(static_cast<size_t>(options.memory_quota_bytes));

@@ -32,7 +32,24 @@ struct ServerOptions {
   // Keepalive enforcement: clients pinging more often than this without data
   // are sent GOAWAY after a few strikes.
   absl::Duration min_client_ping_interval = absl::Seconds(10);
+
+  // TLS: PEM certificate chain and private key; both empty = plaintext. With
+  // `tls_client_ca_file` clients must present a certificate that CA signed
+  // (mTLS). The files are watched and re-read every `tls_reload_interval`, so
+  // a rotated certificate is served without a restart.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  absl::Duration tls_reload_interval = absl::Seconds(5);
+  // Plaintext on an address other than loopback is refused unless allowed
+  // (for meshes whose sidecars terminate TLS).
+  bool allow_insecure_listen = false;
 };
+
+// Checks the TLS files of `options` (readable PEM, a key that matches the
+// certificate, a CA bundle) and whether the listen address may be plaintext.
+// INVALID_ARGUMENT or FAILED_PRECONDITION with a message naming the flag.
+absl::Status CheckListenSecurity(const ServerOptions& options);
 
 // A service to host and the fully qualified name it reports health under
 // (e.g. "unified.v1.UserDirectory").
@@ -43,7 +60,8 @@ struct HostedService {
 
 class Server {
  public:
-  // Starts serving `services` with gRPC health checking (grpc.health.v1.Health:
+  // Starts serving `services` (over TLS when configured; see
+  // CheckListenSecurity) with gRPC health checking (grpc.health.v1.Health:
   // "" and every service name report SERVING) and server reflection. Fails with
   // UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(

@@ -38,6 +38,10 @@ struct DirectoryEnvOptions {
   bool link_accounts = true;
   // Tenants with API keys besides tenant-a and tenant-b.
   std::vector<std::string> extra_tenants;
+  // How the test's channels reach the server (null: plaintext), and the
+  // arguments they are made with.
+  std::shared_ptr<grpc::ChannelCredentials> grpc_credentials;
+  grpc::ChannelArguments channel_args;
 };
 
 // A running server process and its address.
@@ -132,7 +136,9 @@ class DirectoryEnv {
     server_ = LaunchServer(extra_flags);
     if (server_.address.empty()) return false;
     for (const auto& [tenant, key] : files_.api_keys) {
-      channels_[tenant] = ApiKeyChannel(server_.address, key);
+      channels_[tenant] =
+          ApiKeyChannel(server_.address, key, options_.channel_args,
+                        options_.grpc_credentials);
       channels_[tenant]->WaitForConnected(
           absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
     }
@@ -157,8 +163,8 @@ class DirectoryEnv {
   // A channel to `address` with `tenant`'s key ("" = no key).
   std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address,
                                            const std::string& tenant) {
-    return ApiKeyChannel(address,
-                         tenant.empty() ? "" : files_.api_keys[tenant]);
+    return ApiKeyChannel(address, tenant.empty() ? "" : files_.api_keys[tenant],
+                         options_.channel_args, options_.grpc_credentials);
   }
   ServerProcess& server() { return server_; }
   // Where every server process of this environment writes its stderr.

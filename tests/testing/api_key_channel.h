@@ -44,10 +44,12 @@ class ApiKeyInterceptorFactory final
   const std::string header_;
 };
 
-// A plaintext channel to `target` whose calls carry `api_key` ("" = none).
+// A channel to `target` whose calls carry `api_key` ("" = none); plaintext
+// unless `credentials` says otherwise.
 inline std::shared_ptr<grpc::Channel> ApiKeyChannel(
     const std::string& target, const std::string& api_key,
-    const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
+    const grpc::ChannelArguments& args = grpc::ChannelArguments(),
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
   std::vector<
       std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
       interceptors;
@@ -55,8 +57,8 @@ inline std::shared_ptr<grpc::Channel> ApiKeyChannel(
     interceptors.push_back(std::make_unique<ApiKeyInterceptorFactory>(api_key));
   }
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      target, grpc::InsecureChannelCredentials(), args,
-      std::move(interceptors));
+      target, credentials ? credentials : grpc::InsecureChannelCredentials(),
+      args, std::move(interceptors));
 }
 
 }  // namespace unified::testing

@@ -1,0 +1,193 @@
+// The gRPC listener on a network: TLS (plaintext clients fail), mTLS (a
+// client without a certificate the CA signed fails), a certificate rotated on
+// disk served without a restart, and plaintext refused off loopback unless
+// allowed.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/integration/directory_env.h"
+#include "tests/testing/service_files.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified {
+namespace {
+
+using ::testing::HasSubstr;
+using ::unified::testing::DirectoryEnv;
+using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::IsOk;
+using ::unified::testing::RunfilePath;
+using ::unified::testing::StatusIs;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string Tls(const std::string& name) {
+  return RunfilePath(absl::StrCat("tests/testing/tls/", name));
+}
+
+// Writes `from` to `to` whole (replacing it at once), mode 0600.
+void Install(const std::string& from, const std::string& to) {
+  const std::string temp = to + ".new";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << Read(from);
+  }
+  chmod(temp.c_str(), 0600);
+  ASSERT_EQ(std::rename(temp.c_str(), to.c_str()), 0);
+}
+
+grpc::ChannelArguments LocalhostName() {
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  return args;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(
+    const std::string& client = "") {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = Read(Tls("ca.pem"));
+  if (!client.empty()) {
+    ssl.pem_cert_chain = Read(Tls(client + ".pem"));
+    ssl.pem_private_key = Read(Tls(client + ".key"));
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+grpc::Status GetMe(std::shared_ptr<grpc::Channel> channel,
+                   const std::string& account,
+                   grpc::ClientContext* context = nullptr) {
+  grpc::ClientContext local;
+  if (context == nullptr) context = &local;
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::GetMeRequest request;
+  request.set_integrated_account_id(account);
+  v1::User me;
+  return v1::UserDirectory::NewStub(channel)->GetMe(context, request, &me);
+}
+
+class GrpcTlsTest : public ::testing::Test {
+ protected:
+  void Start(const std::vector<std::string>& extra_flags,
+             const std::string& client = "") {
+    dir_ = testing::MakeTempDir("tls");
+    Install(Tls("server.pem"), dir_ + "/cert.pem");
+    Install(Tls("server.key"), dir_ + "/key.pem");
+    DirectoryEnvOptions options;
+    options.data.users = 20;
+    options.extra_server_flags = {"--tls_cert_file=" + dir_ + "/cert.pem",
+                                  "--tls_key_file=" + dir_ + "/key.pem",
+                                  "--tls_reload_interval=1s"};
+    options.extra_server_flags.insert(options.extra_server_flags.end(),
+                                      extra_flags.begin(), extra_flags.end());
+    options.grpc_credentials = TlsCredentials(client);
+    options.channel_args = LocalhostName();
+    env_ = std::make_unique<DirectoryEnv>(options);
+  }
+
+  std::shared_ptr<grpc::Channel> Channel(
+      std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    return testing::ApiKeyChannel(env_->server().address,
+                                  env_->files().api_keys.at("tenant-a"),
+                                  LocalhostName(), credentials);
+  }
+
+  std::string dir_;
+  std::unique_ptr<DirectoryEnv> env_;
+};
+
+TEST_F(GrpcTlsTest, TlsClientsWorkAndPlaintextOnesFail) {
+  Start({});
+  const std::string demo = env_->account("demo");
+  ASSERT_FALSE(demo.empty());
+  EXPECT_THAT(GetMe(env_->channel(), demo), IsOk());
+  EXPECT_THAT(GetMe(Channel(grpc::InsecureChannelCredentials()), demo),
+              StatusIs(grpc::StatusCode::UNAVAILABLE));
+  // A client that trusts another CA refuses the server.
+  grpc::SslCredentialsOptions other;
+  other.pem_root_certs = Read(Tls("other_ca.pem"));
+  EXPECT_THAT(GetMe(Channel(grpc::SslCredentials(other)), demo),
+              StatusIs(grpc::StatusCode::UNAVAILABLE));
+}
+
+TEST_F(GrpcTlsTest, ARotatedCertificateIsServedWithoutARestart) {
+  Start({});
+  const std::string demo = env_->account("demo");
+  auto served = [&] {
+    grpc::ClientContext context;
+    // A new channel: a new handshake.
+    EXPECT_THAT(GetMe(Channel(TlsCredentials()), demo, &context), IsOk());
+    std::vector<grpc::string_ref> pem =
+        context.auth_context()->FindPropertyValues("x509_pem_cert");
+    return pem.empty() ? std::string()
+                       : std::string(pem[0].data(), pem[0].size());
+  };
+  EXPECT_EQ(served(), Read(Tls("server.pem")));
+  Install(Tls("server2.pem"), dir_ + "/cert.pem");
+  Install(Tls("server2.key"), dir_ + "/key.pem");
+  // The server re-reads the files every second; wait for the new one to be
+  // served (bounded), with the same process.
+  const std::string rotated = Read(Tls("server2.pem"));
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  std::string now_served;
+  while ((now_served = served()) != rotated && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(now_served, rotated);
+  // The same process, and its open channel still works.
+  EXPECT_EQ(kill(env_->server().process->pid(), 0), 0);
+  EXPECT_THAT(GetMe(env_->channel(), demo), IsOk());
+}
+
+TEST_F(GrpcTlsTest, MutualTlsNeedsACertificateTheCaSigned) {
+  Start({"--tls_client_ca_file=" + Tls("ca.pem")}, "client");
+  const std::string demo = env_->account("demo");
+  ASSERT_FALSE(demo.empty());
+  EXPECT_THAT(GetMe(env_->channel(), demo), IsOk());
+  EXPECT_THAT(GetMe(Channel(TlsCredentials()), demo),
+              StatusIs(grpc::StatusCode::UNAVAILABLE));
+  EXPECT_THAT(GetMe(Channel(TlsCredentials("other_client")), demo),
+              StatusIs(grpc::StatusCode::UNAVAILABLE));
+}
+
+TEST(ListenSecurityTest, PlaintextOffLoopbackAndBadTlsFilesStopTheStart) {
+  DirectoryEnvOptions options;
+  options.data.users = 10;
+  options.link_accounts = false;
+  DirectoryEnv env(options);
+  const std::string log = testing::MakeTempDir("refused") + "/stderr";
+  auto refused = [&](const std::vector<std::string>& flags) {
+    std::vector<std::string> args = env.files().ServerFlags(env.sim_url());
+    args.insert(args.end(), flags.begin(), flags.end());
+    std::remove(log.c_str());
+    auto process =
+        testing::Subprocess::Start(RunfilePath("service/server"), args, log);
+    EXPECT_THAT(process, IsOk());
+    if (!process.ok()) return std::string();
+    auto code = (*process)->Wait(absl::Seconds(30));
+    EXPECT_THAT(code, IsOk());
+    EXPECT_EQ(code.value_or(0), 1);
+    return Read(log);
+  };
+  EXPECT_THAT(refused({"--listen=0.0.0.0:0", "--http_listen="}),
+              HasSubstr("refusing to serve plaintext on '0.0.0.0:0'"));
+  EXPECT_THAT(refused({"--tls_cert_file=" + Tls("server.pem"),
+                       "--tls_key_file=" + Tls("client.key")}),
+              HasSubstr("is not the key of the certificate"));
+  EXPECT_THAT(refused({"--tls_cert_file=" + Tls("server.pem")}),
+              HasSubstr("--tls_cert_file and --tls_key_file go together"));
+}
+
+}  // namespace
+}  // namespace unified
