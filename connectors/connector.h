@@ -5,6 +5,7 @@
 #ifndef CONNECTORS_CONNECTOR_H_
 #define CONNECTORS_CONNECTOR_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -55,6 +56,9 @@ struct CallContext {
   // Set by streams: raw answers downloaded ahead, consumed by the connector's
   // own requests for the same paths.
   PrefetchCache* prefetch = nullptr;
+  // Counts the requests the connector sends for this call (for the access
+  // log); null = not counted.
+  std::shared_ptr<std::atomic<int>> upstream_calls;
 };
 
 // Paging of a listing. `page_token` is the connector's own resume state

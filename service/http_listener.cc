@@ -243,11 +243,24 @@ MHD_Result HttpListenerCallbacks::Handle(void* self, MHD_Connection* connection,
   const absl::string_view path(url);
   const absl::string_view verb(method);
   if (r->too_large) return Queue(connection, Plain(413, "too large\n"));
-  if (path == "/healthz") {
+  if (path == "/healthz" || path == "/readyz" ||
+      (path == "/metrics" && listener->options_.metrics)) {
     if (verb != "GET" && verb != "HEAD") {
       return Queue(connection, Plain(405, "method not allowed\n"));
     }
+    if (path == "/metrics") {
+      Answer a = Plain(200, listener->options_.metrics());
+      a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return Queue(connection, a);
+    }
+    if (path == "/readyz" && listener->options_.ready &&
+        !listener->options_.ready()) {
+      return Queue(connection, Plain(503, "not ready\n"));
+    }
     return Queue(connection, Plain(200, "ok\n"));
+  }
+  if (listener->options_.metrics_only) {
+    return Queue(connection, Plain(404, "not found\n"));
   }
   std::function<Answer()> work;
   if (path == "/oauth/callback") {

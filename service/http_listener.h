@@ -15,6 +15,7 @@
 #ifndef SERVICE_HTTP_LISTENER_H_
 #define SERVICE_HTTP_LISTENER_H_
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -43,6 +44,15 @@ struct HttpListenerOptions {
   absl::Duration request_timeout = absl::Seconds(10);
   // Largest request body (hook deliveries are small).
   size_t max_body_bytes = 64 * 1024;
+  // GET /metrics answers this text (Prometheus' exposition format); unset:
+  // no /metrics.
+  std::function<std::string()> metrics;
+  // GET /readyz answers 200 while this says true, 503 otherwise; unset:
+  // always ready. GET /healthz (liveness) answers 200 while the process
+  // serves.
+  std::function<bool()> ready;
+  // Serve only /metrics, /healthz and /readyz (a separate metrics port).
+  bool metrics_only = false;
 };
 
 class HttpListener {

@@ -3,7 +3,9 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -15,15 +17,18 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/rate_budget.h"
+#include "connectors/common/upstream_observer.h"
 #include "connectors/podio/podio_auth.h"
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
@@ -35,6 +40,7 @@
 #include "service/cursor.h"
 #include "service/http_listener.h"
 #include "service/integrated_accounts_service.h"
+#include "service/observability.h"
 #include "service/proxy_service.h"
 #include "service/server.h"
 #include "service/serving.h"
@@ -59,6 +65,16 @@ ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(5),
 ABSL_FLAG(bool, allow_insecure_listen, false,
           "Serve plaintext on a non-loopback --listen (only behind a sidecar "
           "or mesh that terminates TLS).");
+ABSL_FLAG(std::string, log_level, "info",
+          "Least severe log lines written: debug, info, warning or error. "
+          "Logs are JSON lines on stderr.");
+ABSL_FLAG(bool, access_log, true, "One JSON log line per RPC.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port serving only GET /metrics, /healthz and /readyz; empty "
+          "= /metrics is on the HTTP side listener (--http_listen).");
+ABSL_FLAG(absl::Duration, readiness_interval, absl::Seconds(2),
+          "How often the store is checked; while it does not answer, "
+          "grpc.health.v1 says NOT_SERVING and /readyz 503.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGINT/SIGTERM, how long in-flight calls may run before they "
           "are cancelled.");
@@ -192,6 +208,8 @@ ABSL_FLAG(bool, testing_crash_after_refresh, false,
 namespace unified {
 namespace {
 
+constexpr char kVersion[] = "2.0.0-dev";
+
 std::string WithoutTrailingSlashes(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
@@ -229,6 +247,10 @@ int Run() {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Whatever the service creates (the store's files, its directory) is the
+  // owner's alone.
+  umask(077);
+
   ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.max_receive_message_bytes =
@@ -248,6 +270,18 @@ int Run() {
   // Before anything is opened: a listener that would leak secrets, or TLS
   // files that cannot work, stop the start.
   if (absl::Status s = CheckListenSecurity(options); !s.ok()) return fail(s);
+  ObservabilityOptions observability_options;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level),
+                     &observability_options.level)) {
+    return fail(absl::InvalidArgumentError(
+        "--log_level must be debug, info, warning or error"));
+  }
+  observability_options.access_log = absl::GetFlag(FLAGS_access_log);
+  observability_options.version = kVersion;
+  Observability observability(observability_options);
+  // Ready once the store answers (checked below, then every
+  // --readiness_interval).
+  std::atomic<bool> ready{false};
   absl::StatusOr<accounts::Sealer> sealer =
       accounts::LoadSealer(absl::GetFlag(FLAGS_encryption_keys_file));
   if (!sealer.ok()) return fail(sealer.status());
@@ -266,6 +300,9 @@ int Run() {
         accounts::ResolveDataDir(absl::GetFlag(FLAGS_data_dir));
     if (!dir.ok()) return fail(dir.status());
     store_url = accounts::ResolveStoreUrl("", *dir);
+  }
+  if (absl::Status s = accounts::MakeStoreFilesPrivate(store_url); !s.ok()) {
+    return fail(s);
   }
   absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> store =
       accounts::CredentialStore::OpenUrl(store_url);
@@ -309,6 +346,9 @@ int Run() {
   CurlHttpClientOptions http_options;
   http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
   std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
+  // Every upstream exchange is counted (metrics), whoever sends it.
+  std::unique_ptr<HttpClient> observed_http =
+      NewObservedHttpClient(http.get(), "podio", &observability);
   podio::PodioClientOptions podio_options;
   podio_options.api_base =
       WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_api_base));
@@ -327,12 +367,14 @@ int Run() {
           ? accounts::NewSqlRateLedger((*store)->database(), budget_options)
           : NewMemoryRateLedger(budget_options);
   RateBudget budget(ledger.get(), RealClock::Get(), budget_options);
-  podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options);
+  budget.set_observer(&observability);
+  podio::PodioClient podio_client(observed_http.get(), RealClock::Get(),
+                                  podio_options);
   auth_options.api_base = podio_options.api_base;
   auth_options.web_base =
       WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_web_base));
   std::unique_ptr<ProviderAuth> podio_auth =
-      podio::NewPodioAuth(http.get(), RealClock::Get(), auth_options);
+      podio::NewPodioAuth(observed_http.get(), RealClock::Get(), auth_options);
   accounts::AccountManagerOptions manager_options;
   manager_options.refresh_margin = absl::GetFlag(FLAGS_refresh_margin);
   manager_options.refresh_jitter = manager_options.refresh_margin;
@@ -345,6 +387,9 @@ int Run() {
     return fail(absl::InvalidArgumentError(
         "--refresh_timeout must be positive and --refresh_threads 1 to 64"));
   }
+  manager_options.on_refresh = [&observability](absl::string_view outcome) {
+    observability.OnRefresh(outcome);
+  };
   manager_options.crash_after_refresh_for_testing =
       absl::GetFlag(FLAGS_testing_crash_after_refresh);
   accounts::AccountManager accounts(
@@ -423,6 +468,7 @@ int Run() {
   }
   WorkerPool pool(pool_options);
   Serving serving(&*tenants, &pool, serving_options);
+  serving.set_observability(&observability);
 
   UserDirectoryService user_directory(&serving, &accounts, &connectors,
                                       &cursors, &budget);
@@ -453,6 +499,12 @@ int Run() {
         absl::GetFlag(FLAGS_http_max_connections);
     listener_options.request_timeout =
         absl::GetFlag(FLAGS_http_request_timeout);
+    if (absl::GetFlag(FLAGS_metrics_listen).empty()) {
+      listener_options.metrics = [&observability] {
+        return observability.MetricsText();
+      };
+    }
+    listener_options.ready = [&ready] { return ready.load(); };
     if (listener_options.max_connections < 1 ||
         listener_options.request_timeout <= absl::ZeroDuration()) {
       return fail(absl::InvalidArgumentError(
@@ -476,32 +528,103 @@ int Run() {
   integrated_accounts.set_default_redirect_uri(redirect_uri);
   integrated_accounts.set_watch_engine(&watch_engine);
 
+  // A port of its own for metrics and health, when asked for.
+  std::unique_ptr<HttpListener> metrics_listener;
+  std::string metrics_host;
+  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
+      !listen.empty()) {
+    const size_t colon = listen.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
+      return fail(
+          absl::InvalidArgumentError("--metrics_listen must be HOST:PORT"));
+    }
+    metrics_host = listen.substr(0, colon);
+    HttpListenerOptions metrics_options;
+    metrics_options.metrics_only = true;
+    metrics_options.metrics = [&observability] {
+      return observability.MetricsText();
+    };
+    metrics_options.ready = [&ready] { return ready.load(); };
+    absl::StatusOr<std::unique_ptr<HttpListener>> started =
+        HttpListener::Start(metrics_host, port, &integrated_accounts, nullptr,
+                            &pool, metrics_options);
+    if (!started.ok()) return fail(started.status());
+    metrics_listener = std::move(*started);
+  }
+
+  // Readiness: the store answers a trivial query.
+  accounts::SqlDatabase* database = (*store)->database();
+  auto check_store = [&] {
+    const absl::Time start = absl::Now();
+    bool ok = false;
+    if (absl::StatusOr<accounts::SqlDatabase::Lease> lease =
+            database->Acquire();
+        lease.ok()) {
+      ok = (*lease)->Query("SELECT 1").ok();
+    }
+    observability.OnStoreOperation(absl::Now() - start, ok);
+    return ok;
+  };
+  ready = check_store();
+  observability.SetReady(ready);
+
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(observability.InterceptorFactory());
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
       options,
       {{v1::UserDirectory::service_full_name(), &user_directory},
        {v1::IntegratedAccounts::service_full_name(), &integrated_accounts},
-       {v1::Proxy::service_full_name(), &proxy}});
+       {v1::Proxy::service_full_name(), &proxy}},
+      std::move(interceptors));
   if (!server.ok()) return fail(server.status());
+  (*server)->SetServing(ready);
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::printf("listening on %s:%d\n", host.c_str(), (*server)->port());
   if (http_listener != nullptr) {
     std::printf("http listening on %s:%d\n", http_host.c_str(),
                 http_listener->port());
   }
+  if (metrics_listener != nullptr) {
+    std::printf("metrics listening on %s:%d\n", metrics_host.c_str(),
+                metrics_listener->port());
+  }
   std::printf("store: %s\n", (*store)->backend().c_str());
   std::fflush(stdout);
+
+  absl::Notification stopping;
+  std::thread readiness([&] {
+    const absl::Duration interval = absl::GetFlag(FLAGS_readiness_interval);
+    while (!stopping.WaitForNotificationWithTimeout(interval)) {
+      const bool now = check_store();
+      if (now != ready.exchange(now)) {
+        observability.Log(now ? LogLevel::kInfo : LogLevel::kError,
+                          now ? "store answers again: serving"
+                              : "store does not answer: not serving");
+      }
+      observability.SetReady(now);
+      (*server)->SetServing(now);
+    }
+  });
 
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   std::thread waiter([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    std::fprintf(stderr, "server: signal %d, shutting down (grace %s)\n",
-                 signal_number, absl::FormatDuration(grace).c_str());
+    observability.Log(
+        LogLevel::kInfo, "shutting down: not serving, then draining",
+        absl::StrCat("\"signal\":", signal_number,
+                     ",\"grace_ms\":", absl::ToInt64Milliseconds(grace)));
+    stopping.Notify();
     (*server)->Shutdown(grace);
   });
   watch_engine.Start();
   (*server)->Wait();
   waiter.join();
+  readiness.join();
   watch_engine.Stop();
   std::fprintf(stderr, "server: stopped\n");
   return 0;
@@ -513,6 +636,14 @@ int Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Serves the unified User Directory gRPC API (unified.v1).");
+  // --help lists the service's own flags (absl would look for files named
+  // after the binary, and find none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StartsWith(file, "service/");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   return unified::Run();
 }

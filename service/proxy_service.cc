@@ -151,7 +151,8 @@ struct ProxyService::Prepared {
 absl::StatusOr<ProxyService::Prepared> ProxyService::Prepare(
     const std::string& tenant, const v1::ProxyRequest& request,
     absl::Time deadline, std::function<bool()> cancelled,
-    grpc::ServerContextBase* trailers) {
+    grpc::ServerContextBase* trailers,
+    std::shared_ptr<std::atomic<int>> upstream_calls) {
   RETURN_IF_ERROR(CheckAccountId(request.integrated_account_id()));
   Prepared p;
   ASSIGN_OR_RETURN(p.request, CheckProxyRequest(request));
@@ -168,6 +169,7 @@ absl::StatusOr<ProxyService::Prepared> ProxyService::Prepare(
   p.ctx.tokens = p.account.tokens.get();
   p.ctx.budget = budget_;
   p.ctx.budget_key = p.account.budget_key;
+  p.ctx.upstream_calls = std::move(upstream_calls);
   p.ctx.priority = Priority::kInteractive;
   p.report.emplace(trailers, budget_, p.account.budget_key);
   return p;
@@ -206,7 +208,8 @@ grpc::ServerUnaryReactor* ProxyService::Call(
             Prepared p,
             Prepare(
                 tenant, *request, absl::FromChrono(context->deadline()),
-                [context] { return context->IsCancelled(); }, context));
+                [context] { return context->IsCancelled(); }, context,
+                serving_->UpstreamCounter(context)));
         // Collect the body ourselves to stop at the cap without
         // downloading the rest.
         std::string body;
@@ -357,10 +360,12 @@ grpc::ServerWriteReactor<v1::ProxyResponse>* ProxyService::StreamCall(
   }
   auto* stream = new ProxyStream(
       serving_, context, std::move(*admitted),
-      [this, request = *request](const std::string& tenant, absl::Time deadline,
-                                 std::function<bool()> cancelled) {
-        return Prepare(tenant, request, deadline, std::move(cancelled),
-                       nullptr);
+      [this, request = *request,
+       upstream_calls = serving_->UpstreamCounter(context)](
+          const std::string& tenant, absl::Time deadline,
+          std::function<bool()> cancelled) {
+        return Prepare(tenant, request, deadline, std::move(cancelled), nullptr,
+                       upstream_calls);
       });
   stream->Start();
   return stream;

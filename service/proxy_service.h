@@ -50,11 +50,11 @@ class ProxyService final : public v1::Proxy::CallbackService {
  private:
   // `trailers`: where the budget is reported when the result is destroyed
   // (null: the caller reports it).
-  absl::StatusOr<Prepared> Prepare(const std::string& tenant,
-                                   const v1::ProxyRequest& request,
-                                   absl::Time deadline,
-                                   std::function<bool()> cancelled,
-                                   grpc::ServerContextBase* trailers);
+  absl::StatusOr<Prepared> Prepare(
+      const std::string& tenant, const v1::ProxyRequest& request,
+      absl::Time deadline, std::function<bool()> cancelled,
+      grpc::ServerContextBase* trailers,
+      std::shared_ptr<std::atomic<int>> upstream_calls);
 
   Serving* const serving_;
   AccountResolver* const accounts_;

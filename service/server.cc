@@ -71,7 +71,10 @@ absl::Status CheckListenSecurity(const ServerOptions& options) {
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
-    const ServerOptions& options, const std::vector<HostedService>& services) {
+    const ServerOptions& options, const std::vector<HostedService>& services,
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors) {
   grpc::EnableDefaultHealthCheckService(true);
   // The built-in health service is not generated from health.proto; touching
   // the generated descriptor puts the file into the pool so that reflection
@@ -98,6 +101,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // an address already in use instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
 
+  if (!interceptors.empty()) {
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   std::vector<std::string> names;
   for (const HostedService& hosted : services) {
     builder.RegisterService(hosted.service);
@@ -134,7 +140,16 @@ Server::~Server() {
   Wait();
 }
 
+void Server::SetServing(bool serving) {
+  if (shutting_down_) return;
+  if (grpc::HealthCheckServiceInterface* health =
+          server_->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
+}
+
 void Server::Shutdown(absl::Duration grace) {
+  shutting_down_ = true;
   if (grpc::HealthCheckServiceInterface* health =
           server_->GetHealthCheckService()) {
     health->SetServingStatus(false);

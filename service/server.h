@@ -6,6 +6,7 @@
 #ifndef SERVICE_SERVER_H_
 #define SERVICE_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace unified {
 
@@ -64,8 +66,12 @@ class Server {
   // CheckListenSecurity) with gRPC health checking (grpc.health.v1.Health:
   // "" and every service name report SERVING) and server reflection. Fails with
   // UNAVAILABLE when the address cannot be bound.
+  // `interceptors` see every call (metrics, access log).
   static absl::StatusOr<std::unique_ptr<Server>> Start(
-      const ServerOptions& options, const std::vector<HostedService>& services);
+      const ServerOptions& options, const std::vector<HostedService>& services,
+      std::vector<std::unique_ptr<
+          grpc::experimental::ServerInterceptorFactoryInterface>>
+          interceptors = {});
 
   ~Server();
   Server(const Server&) = delete;
@@ -82,6 +88,10 @@ class Server {
   // Blocks until the server has shut down.
   void Wait();
 
+  // Health: every service SERVING (`serving`) or NOT_SERVING. Ignored once
+  // Shutdown began (it stays NOT_SERVING).
+  void SetServing(bool serving);
+
  private:
   Server(std::unique_ptr<grpc::Server> server,
          std::unique_ptr<grpc::Service> reflection, int port);
@@ -90,6 +100,7 @@ class Server {
   std::unique_ptr<grpc::Service> reflection_;
   std::unique_ptr<grpc::Server> server_;
   const int port_;
+  std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace unified

@@ -48,9 +48,22 @@ Serving::Serving(const TenantAuthenticator* tenants, WorkerPool* pool,
 
 Serving::~Serving() = default;
 
+std::shared_ptr<std::atomic<int>> Serving::UpstreamCounter(
+    const grpc::ServerContextBase* context) const {
+  if (observability_ == nullptr) return nullptr;
+  std::shared_ptr<CallRecord> record = observability_->Record(context);
+  return record != nullptr ? record->upstream_calls : nullptr;
+}
+
 absl::StatusOr<Admission> Serving::Admit(const grpc::ServerContextBase& context,
                                          Kind kind) {
   ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(context));
+  if (observability_ != nullptr) {
+    if (std::shared_ptr<CallRecord> record = observability_->Record(&context)) {
+      absl::MutexLock lock(&record->mu);
+      record->tenant = tenant;
+    }
+  }
   const int k = static_cast<int>(kind);
   {
     absl::MutexLock lock(&mu_);

@@ -38,6 +38,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "service/grpc_status.h"
+#include "service/observability.h"
 #include "service/tenants.h"
 #include "service/worker_pool.h"
 
@@ -103,6 +104,16 @@ class Serving {
 
   WorkerPool* pool() const { return pool_; }
   const ServingOptions& options() const { return options_; }
+
+  // Where calls are recorded for metrics and the access log (null: nowhere).
+  // Set before serving.
+  void set_observability(Observability* observability) {
+    observability_ = observability;
+  }
+  // The counter of upstream requests of the call `context` serves, for its
+  // connector's CallContext (null when calls are not observed).
+  std::shared_ptr<std::atomic<int>> UpstreamCounter(
+      const grpc::ServerContextBase* context) const;
   StreamTicker* ticker() const { return ticker_.get(); }
 
  private:
@@ -112,6 +123,7 @@ class Serving {
   const TenantAuthenticator* const tenants_;
   WorkerPool* const pool_;
   const ServingOptions options_;
+  Observability* observability_ = nullptr;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::array<int, 3>> in_use_
       ABSL_GUARDED_BY(mu_);

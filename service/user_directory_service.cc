@@ -63,7 +63,8 @@ struct UserDirectoryService::Call {
 UserDirectoryService::CallEnv UserDirectoryService::UnaryEnv(
     grpc::CallbackServerContext* context, const std::string& tenant) {
   return CallEnv{tenant, absl::FromChrono(context->deadline()),
-                 [context] { return context->IsCancelled(); }, context};
+                 [context] { return context->IsCancelled(); }, context,
+                 serving_->UpstreamCounter(context)};
 }
 
 absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
@@ -85,6 +86,7 @@ absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
   call.ctx.budget = budget_;
   call.ctx.budget_key = call.account.budget_key;
   call.ctx.priority = priority;
+  call.ctx.upstream_calls = env.upstream_calls;
   call.budget_report.emplace(env.trailers, budget_, call.account.budget_key);
   return call;
 }
@@ -97,11 +99,13 @@ grpc::ServerWriteReactor<Response>* UserDirectoryService::StartStream(
         open) {
   return StartListing<T, Response>(
       serving_, context, cursors_, std::move(params),
-      [this, context, account_id, open = std::move(open)](
+      [this, context, account_id, open = std::move(open),
+       upstream_calls = serving_->UpstreamCounter(context)](
           const StreamEnv& env) -> absl::StatusOr<unified::Listing<T>> {
-        ASSIGN_OR_RETURN(Call begun, Begin(CallEnv{env.tenant, env.deadline,
-                                                   env.cancelled, nullptr},
-                                           account_id, Priority::kBulk));
+        ASSIGN_OR_RETURN(Call begun,
+                         Begin(CallEnv{env.tenant, env.deadline, env.cancelled,
+                                       nullptr, upstream_calls},
+                               account_id, Priority::kBulk));
         auto call = std::make_shared<Call>(std::move(begun));
         call->downloads = std::make_shared<PrefetchCache>();
         call->ctx.prefetch = call->downloads.get();
@@ -550,12 +554,13 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
   const std::string account_id = request->integrated_account_id();
   auto* stream = new WatchStream(
       serving_, context, std::move(*admitted), watch_, cursors_, *request,
-      [this,
-       account_id](const StreamEnv& env) -> absl::StatusOr<watch::AccountRef> {
+      [this, account_id, upstream_calls = serving_->UpstreamCounter(context)](
+          const StreamEnv& env) -> absl::StatusOr<watch::AccountRef> {
         // The baseline is a bulk listing; the stream itself costs no calls.
-        ASSIGN_OR_RETURN(Call call, Begin(CallEnv{env.tenant, env.deadline,
-                                                  env.cancelled, nullptr},
-                                          account_id, Priority::kBulk));
+        ASSIGN_OR_RETURN(Call call,
+                         Begin(CallEnv{env.tenant, env.deadline, env.cancelled,
+                                       nullptr, upstream_calls},
+                               account_id, Priority::kBulk));
         const watch::AccountRef account{call.tenant, call.account.id};
         RETURN_IF_ERROR(
             watch_->EnsureWatching(account, call.account, call.ctx));

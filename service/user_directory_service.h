@@ -96,9 +96,11 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
     // Where the budget is reported when the call ends; null: the caller
     // reports it (streams, before they finish).
     grpc::ServerContextBase* trailers = nullptr;
+    // Counts the call's upstream requests for its access-log line.
+    std::shared_ptr<std::atomic<int>> upstream_calls;
   };
-  static CallEnv UnaryEnv(grpc::CallbackServerContext* context,
-                          const std::string& tenant);
+  CallEnv UnaryEnv(grpc::CallbackServerContext* context,
+                   const std::string& tenant);
   // Streams are bulk listings; everything else is interactive.
   absl::StatusOr<Call> Begin(const CallEnv& env, const std::string& account_id,
                              Priority priority = Priority::kInteractive);

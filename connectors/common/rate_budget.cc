@@ -212,6 +212,7 @@ absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
       free_at = *taken;
     }
     if (free_at >= deadline) {
+      if (observer_ != nullptr) observer_->OnBudgetRefused();
       return WithRetryDelay(
           WithErrorInfo(
               absl::ResourceExhaustedError(absl::StrCat(

@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "connectors/common/clock.h"
+#include "connectors/common/upstream_observer.h"
 
 namespace unified {
 
@@ -111,8 +112,14 @@ class RateBudget {
   absl::Status Observe(const std::string& key, RateClass cls,
                        std::optional<int64_t> limit,
                        std::optional<int64_t> remaining) {
+    if (observer_ != nullptr && remaining) {
+      observer_->OnBudgetRemaining(*remaining);
+    }
     return ledger_->Observe(key, cls, limit, remaining, clock_->Now());
   }
+  // Told of refusals and of the remaining counts providers report (for
+  // metrics); null = nobody. Set before use.
+  void set_observer(UpstreamObserver* observer) { observer_ = observer; }
   absl::Status Block(const std::string& key,
                      std::optional<absl::Duration> wait) {
     return ledger_->Block(key, wait, clock_->Now());
@@ -133,6 +140,7 @@ class RateBudget {
   RateLedger* const ledger_;
   Clock* const clock_;
   const RateBudgetOptions options_;
+  UpstreamObserver* observer_ = nullptr;
   mutable absl::Mutex mu_;
   // Waiters per (key, priority).
   std::map<std::pair<std::string, int>, int> waiting_ ABSL_GUARDED_BY(mu_);

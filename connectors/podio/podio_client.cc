@@ -78,6 +78,7 @@ absl::StatusOr<HttpResponse> PodioClient::Exchange(CallContext& ctx,
   attempt.timeout = std::min(left, options_.attempt_timeout);
   attempt.cancelled = ctx.cancelled;
   ++requests_sent_;
+  if (ctx.upstream_calls != nullptr) ctx.upstream_calls->fetch_add(1);
   absl::StatusOr<HttpResponse> response = http_->Send(attempt);
   if (response.ok()) {
     connections_opened_ += response->new_connections;

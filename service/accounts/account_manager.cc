@@ -273,6 +273,14 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
         done.status().code() == absl::StatusCode::kResourceExhausted
             ? GetRetryDelay(done.status())
             : std::nullopt;
+    if (options_.on_refresh) {
+      options_.on_refresh(
+          done.ok()  ? "ok"
+          : wait     ? "rate_limited"
+          : done.status().code() == absl::StatusCode::kFailedPrecondition
+              ? "needs_reauth"
+              : "failed");
+    }
     absl::MutexLock lock(&self->mu);
     self->refreshing = false;
     ++self->refreshes;

@@ -10,6 +10,7 @@
 #ifndef SERVICE_ACCOUNTS_ACCOUNT_MANAGER_H_
 #define SERVICE_ACCOUNTS_ACCOUNT_MANAGER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,6 +50,9 @@ struct AccountManagerOptions {
   // this process apply at once; a replica's within this time. 0 = always
   // read the store.
   absl::Duration record_cache_ttl = absl::Seconds(1);
+  // Told how each refresh ended: "ok", "rate_limited", "needs_reauth" or
+  // "failed" (for metrics). Unset: nobody.
+  std::function<void(absl::string_view outcome)> on_refresh;
   // Test only: end the process after a refresh answer arrives and before it
   // is persisted (to prove such a crash loses nothing usable).
   bool crash_after_refresh_for_testing = false;

@@ -8,7 +8,10 @@
 #include <fstream>
 #include <iterator>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "connectors/common/status_macros.h"
 
 namespace unified::accounts {
@@ -41,7 +44,28 @@ absl::StatusOr<std::string> ResolveDataDir(const std::string& flag) {
     }
   }
   RETURN_IF_ERROR(MakeDirs(dir));
+  // Names, e-mails and tenant ids in the store are not sealed: the
+  // directory is the owner's alone, even when it existed before.
+  if (chmod(dir.c_str(), 0700) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot make the data directory ", dir, " private (0700)"));
+  }
   return dir;
+}
+
+absl::Status MakeStoreFilesPrivate(const std::string& store_url) {
+  absl::string_view path = store_url;
+  if (!absl::ConsumePrefix(&path, "sqlite:")) {
+    if (absl::StartsWith(path, "postgres")) return absl::OkStatus();
+  }
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string file = absl::StrCat(path, suffix);
+    if (chmod(file.c_str(), 0600) != 0 && errno != ENOENT) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot make ", file, " private (0600)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string ResolveStoreUrl(const std::string& store,
@@ -57,6 +81,13 @@ absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
     if (!in) {
       return absl::NotFoundError(
           absl::StrCat("cannot read ", what, " file ", file));
+    }
+    struct stat st {};
+    if (stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "the %s file %s is readable by group or others (mode %04o); make "
+          "it the owner's alone: chmod 600 %s",
+          what, file, st.st_mode & 07777, file));
     }
     return std::string((std::istreambuf_iterator<char>(in)),
                        std::istreambuf_iterator<char>());

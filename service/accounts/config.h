@@ -16,6 +16,10 @@ namespace unified::accounts {
 absl::StatusOr<std::string> ResolveDataDir(const std::string& flag);
 
 // `store` if set, else "sqlite:<data_dir>/accounts.db".
+// Makes a SQLite store's files (the database, its WAL, shared memory and
+// journal) the owner's alone (0600); PostgreSQL URLs are left as they are.
+absl::Status MakeStoreFilesPrivate(const std::string& store_url);
+
 std::string ResolveStoreUrl(const std::string& store,
                             const std::string& data_dir);
 

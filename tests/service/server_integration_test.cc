@@ -2,6 +2,7 @@
 // it over a real channel: health checking, server reflection (the way grpcurl
 // uses it), a unary call, and graceful shutdown on SIGTERM.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <iterator>
@@ -446,7 +447,13 @@ TEST(ServerFlagsTest, RefusesMissingSecretsClearly) {
       {{"--encryption_keys_file="}, "UNIFIED_ENCRYPTION_KEYS"},
       {{"--encryption_keys_file=" + dir + "/short"}, "exactly 32"},
       {{"--api_keys_file="}, "UNIFIED_API_KEYS"},
+      {{"--api_keys_file=" + dir + "/open_keys"},
+       "is readable by group or others (mode 0644)"},
   };
+  ASSERT_THAT(unified::testing::WritePrivateFile(dir + "/open_keys",
+                                                 "tenant-x sha256:00\n"),
+              IsOk());
+  ASSERT_EQ(chmod((dir + "/open_keys").c_str(), 0644), 0);
   for (const Case& c : cases) {
     std::vector<std::string> args = ServerArgs({"--listen=127.0.0.1:0"});
     args.insert(args.end(), c.flags.begin(), c.flags.end());
@@ -462,6 +469,41 @@ TEST(ServerFlagsTest, RefusesMissingSecretsClearly) {
                            std::istreambuf_iterator<char>());
     EXPECT_THAT(text, HasSubstr(c.message)) << c.flags[0];
   }
+}
+
+// --help lists the server's own flags.
+TEST(ServerFlagsTest, HelpListsTheServersFlags) {
+  auto server = Subprocess::Start(
+      unified::testing::RunfilePath("service/server"), {"--help"});
+  ASSERT_THAT(server, IsOk());
+  ASSERT_THAT((*server)->WaitForLine("    --listen", kStartTimeout), IsOk());
+  (void)(*server)->Wait(kStartTimeout);
+}
+
+// The data directory and the store's files are the owner's alone, even when
+// the directory existed with a looser mode.
+TEST(ServerFlagsTest, DataFilesArePrivate) {
+  const std::string dir = unified::testing::MakeTempDir("modes") + "/data";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  std::vector<std::string> args = ServerArgs({"--listen=127.0.0.1:0"});
+  args.push_back("--data_dir=" + dir);
+  auto server =
+      Subprocess::Start(unified::testing::RunfilePath("service/server"), args);
+  ASSERT_THAT(server, IsOk());
+  ASSERT_THAT((*server)->WaitForLine("listening on ", kStartTimeout), IsOk());
+  struct stat st {};
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  int files = 0;
+  for (const char* name :
+       {"/accounts.db", "/accounts.db-wal", "/accounts.db-shm"}) {
+    if (stat((dir + name).c_str(), &st) != 0) continue;
+    ++files;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << name;
+  }
+  EXPECT_GE(files, 1);
+  (*server)->Signal(SIGTERM);
+  (void)(*server)->Wait(kStartTimeout);
 }
 
 }  // namespace

@@ -109,14 +109,27 @@ absl::StatusOr<std::unique_ptr<TestPostgres>> TestPostgres::Start() {
   }
   for (const std::string& a : args) absl::StrAppend(&command, " '", a, "'");
   command += " 2>&1";
-  auto server = Subprocess::Start("/bin/sh", {"-c", command});
-  if (!server.ok()) return server.status();
-  pg->server_ = std::move(*server);
-  absl::StatusOr<std::string> ready = pg->server_->WaitForLine(
-      "LOG:  database system is ready to accept connections",
-      absl::Seconds(60));
-  if (!ready.ok()) return ready.status();
+  pg->command_ = command;
+  if (absl::Status s = pg->Resume(); !s.ok()) return s;
   return pg;
+}
+
+absl::Status TestPostgres::Resume() {
+  auto server = Subprocess::Start("/bin/sh", {"-c", command_});
+  if (!server.ok()) return server.status();
+  server_ = std::move(*server);
+  return server_
+      ->WaitForLine("LOG:  database system is ready to accept connections",
+                    absl::Seconds(60))
+      .status();
+}
+
+absl::Status TestPostgres::Stop() {
+  if (server_ == nullptr) return absl::OkStatus();
+  server_->Signal(SIGINT);  // Fast shutdown: clients are disconnected.
+  absl::StatusOr<int> code = server_->Wait(absl::Seconds(30));
+  server_.reset();
+  return code.status();
 }
 
 TestPostgres::~TestPostgres() {

@@ -25,9 +25,15 @@ class TestPostgres {
   // libpq key=value connection string of database `name`.
   std::string Conninfo(const std::string& name) const;
 
+  // Stops the server (fast shutdown), keeping its data; Resume starts it
+  // again and returns when it accepts connections.
+  absl::Status Stop();
+  absl::Status Resume();
+
  private:
   TestPostgres() = default;
   std::string dir_;
+  std::string command_;  // The shell command that runs the server.
   std::unique_ptr<Subprocess> server_;
 };
 

@@ -1,0 +1,158 @@
+// What an operator sees of the service: Prometheus metrics (prometheus-cpp,
+// served as text at GET /metrics) and one JSON access-log line per RPC.
+//
+// RPCs are observed by a gRPC server interceptor, so every service (health
+// and reflection too) is counted in one place: calls by service, method and
+// code, latency, open streams. The interceptor also gives each call its
+// request id (from `x-request-id`, else W3C `traceparent`'s trace id, else a
+// new one), echoes it as `x-request-id` in the response metadata, and writes
+// the access log line when the status goes out. Serving code adds what only
+// it knows (tenant, account, upstream calls) through the CallRecord of the
+// call's ServerContext.
+//
+// Labels are bounded: services and methods must exist in the descriptor
+// pool (else "other"), route templates are capped, and no account, user,
+// cursor or key is ever a label. Log lines hold ids, never a credential.
+// Thread-safe.
+#ifndef SERVICE_OBSERVABILITY_H_
+#define SERVICE_OBSERVABILITY_H_
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "connectors/common/upstream_observer.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace unified {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// "debug" | "info" | "warning" | "error".
+bool ParseLogLevel(absl::string_view text, LogLevel* level);
+
+struct ObservabilityOptions {
+  // One access-log line per RPC (at info level).
+  bool access_log = true;
+  LogLevel level = LogLevel::kInfo;
+  FILE* log = stderr;  // Not owned.
+  std::string version = "dev";
+};
+
+// What serving code knows of one call, for its access-log line.
+struct CallRecord {
+  std::string request_id;
+  absl::Mutex mu;
+  std::string tenant ABSL_GUARDED_BY(mu);
+  std::string account ABSL_GUARDED_BY(mu);
+  // Shared with the connector's CallContext, which may outlive the call
+  // (downloads ahead finishing after a stream ended).
+  std::shared_ptr<std::atomic<int>> upstream_calls =
+      std::make_shared<std::atomic<int>>(0);
+};
+
+class Observability final : public UpstreamObserver {
+ public:
+  explicit Observability(ObservabilityOptions options);
+  ~Observability() override;
+
+  // The metrics in Prometheus' text exposition format.
+  std::string MetricsText() const;
+
+  // The interceptor to install on the gRPC server.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+  InterceptorFactory();
+
+  // The record of the call `context` serves (null if it is not observed, or
+  // its status was sent).
+  std::shared_ptr<CallRecord> Record(const grpc::ServerContextBase* context);
+
+  // UpstreamObserver.
+  void OnUpstreamResponse(absl::string_view provider, absl::string_view route,
+                          int status) override;
+  void OnBudgetRefused() override;
+  void OnBudgetRemaining(int64_t remaining) override;
+
+  // Token refreshes by outcome ("ok", "rate_limited", ...).
+  void OnRefresh(absl::string_view outcome);
+  // Watch: events logged, hook deliveries by outcome, how old the oldest
+  // change was when a poll found it.
+  void OnWatchEvents(int64_t events);
+  void OnHookDelivery(absl::string_view outcome);
+  void OnPollLag(absl::Duration lag);
+  // Store operations (for latency and errors) and health.
+  void OnStoreOperation(absl::Duration took, bool ok);
+  void SetReady(bool ready);
+  // Reloads of a configuration file ("api_keys", "encryption_keys") by
+  // outcome ("ok", "error").
+  void OnReload(absl::string_view file, absl::string_view outcome);
+
+  // A log line at `level` (JSON: time, level, msg and `fields`, already
+  // JSON-encoded as "key":value pairs, may be empty).
+  void Log(LogLevel level, absl::string_view message,
+           absl::string_view fields = "");
+
+  // Internal, for the interceptor.
+  void Finish(const std::string& service, const std::string& method,
+              const grpc::Status& status, absl::Duration took,
+              CallRecord& record, const std::string& peer_identity);
+  void Register(const grpc::ServerContextBase* context,
+                std::shared_ptr<CallRecord> record);
+  void Unregister(const grpc::ServerContextBase* context);
+  prometheus::Gauge& OpenStreams(const std::string& service,
+                                 const std::string& method);
+
+ private:
+  // A bounded label value: `value` while fewer than `cap` distinct ones were
+  // seen for `family`, "other" after.
+  std::string Bounded(const std::string& family, const std::string& value,
+                      size_t cap);
+
+  const ObservabilityOptions options_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& rpcs_;
+  prometheus::Family<prometheus::Histogram>& rpc_seconds_;
+  prometheus::Family<prometheus::Gauge>& open_streams_;
+  prometheus::Family<prometheus::Counter>& upstream_;
+  prometheus::Family<prometheus::Counter>& rate_limited_;
+  prometheus::Counter& budget_refusals_;
+  prometheus::Histogram& budget_remaining_;
+  prometheus::Family<prometheus::Counter>& refreshes_;
+  prometheus::Counter& watch_events_;
+  prometheus::Family<prometheus::Counter>& hook_deliveries_;
+  prometheus::Histogram& poll_lag_;
+  prometheus::Histogram& store_seconds_;
+  prometheus::Counter& store_errors_;
+  prometheus::Gauge& ready_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<const grpc::ServerContextBase*,
+                      std::shared_ptr<CallRecord>>
+      records_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> seen_
+      ABSL_GUARDED_BY(mu_);
+  absl::Mutex log_mu_;
+};
+
+// The request id a caller sent: `x_request_id` when it is 1 to 128
+// printable characters without quotes or backslashes, else the trace id of
+// a well-formed W3C `traceparent`, else "".
+std::string RequestIdFrom(absl::string_view x_request_id,
+                          absl::string_view traceparent);
+
+}  // namespace unified
+
+#endif  // SERVICE_OBSERVABILITY_H_

@@ -1,0 +1,265 @@
+// What an operator sees: /metrics read by Prometheus' own Python parser
+// (k injected Podio 420s raise the 420 counter by exactly k), request ids
+// echoed to callers, one JSON access-log line per RPC with no secret in any
+// log, and readiness that follows the store (PostgreSQL stopped and
+// restarted under a running server).
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "connectors/common/http_client.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "rapidjson/document.h"
+#include "tests/integration/directory_env.h"
+#include "tests/service/accounts/store_backends.h"
+#include "tests/testing/rich_error.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::unified::testing::DirectoryEnv;
+using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::IsOk;
+using ::unified::testing::RunfilePath;
+using ::unified::testing::StatusIs;
+using ::unified::testing::Subprocess;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class ObservabilityTest : public ::testing::Test {
+ protected:
+  void Start(DirectoryEnvOptions options = {}) {
+    options.data.users = 30;
+    env_ = std::make_unique<DirectoryEnv>(options);
+    http_ = NewCurlHttpClient({});
+  }
+
+  std::string Get(const std::string& path, int* status = nullptr) {
+    HttpRequest request;
+    request.url = absl::StrCat("http://", env_->server().http_address, path);
+    absl::StatusOr<HttpResponse> r = http_->Send(request);
+    EXPECT_THAT(r, IsOk());
+    if (status != nullptr) *status = r.ok() ? r->status : 0;
+    return r.ok() ? r->body : "";
+  }
+
+  // The sum of `name`'s samples with `labels` ("k=v"), as Python's
+  // prometheus_client reads the server's /metrics.
+  double Metric(const std::string& name,
+                const std::vector<std::string>& labels = {}) {
+    const std::string file = env_->files().dir + "/metrics.txt";
+    {
+      std::ofstream out(file, std::ios::trunc);
+      out << Get("/metrics");
+    }
+    std::vector<std::string> args = {
+        RunfilePath("tests/integration/metric_value.py"), file, name};
+    args.insert(args.end(), labels.begin(), labels.end());
+    auto python = Subprocess::Start("/usr/bin/python3", args);
+    EXPECT_THAT(python, IsOk());
+    if (!python.ok()) return -1;
+    absl::StatusOr<std::string> printed =
+        (*python)->WaitForLine("", absl::Seconds(30));
+    EXPECT_EQ((*python)->Wait(absl::Seconds(30)).value_or(-1), 0)
+        << "the parser refused /metrics";
+    double value = -1;
+    EXPECT_TRUE(printed.ok() &&
+                absl::SimpleAtod(absl::StripAsciiWhitespace(*printed), &value))
+        << printed.status();
+    return value;
+  }
+
+  grpc::Status GetMe(grpc::ClientContext* context, const std::string& account) {
+    context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    v1::GetMeRequest request;
+    request.set_integrated_account_id(account);
+    v1::User me;
+    return v1::UserDirectory::NewStub(env_->channel())
+        ->GetMe(context, request, &me);
+  }
+
+  // The access-log lines (JSON objects with msg "rpc") written so far.
+  std::vector<rapidjson::Document> AccessLog() {
+    std::vector<rapidjson::Document> lines;
+    for (absl::string_view line :
+         absl::StrSplit(Read(env_->log_path()), '\n')) {
+      rapidjson::Document doc;
+      doc.Parse(line.data(), line.size());
+      if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("msg") &&
+          std::string(doc["msg"].GetString()) == "rpc") {
+        lines.push_back(std::move(doc));
+      }
+    }
+    return lines;
+  }
+
+  std::unique_ptr<DirectoryEnv> env_;
+  std::unique_ptr<HttpClient> http_;
+};
+
+TEST_F(ObservabilityTest, KInjected420sRaiseThe420CounterByExactlyK) {
+  Start();
+  const std::string demo = env_->account("demo");
+  const double before_420 =
+      Metric("unified_upstream_rate_limited_total", {"provider=podio"});
+  const double before_rpcs =
+      Metric("unified_rpcs_total", {"service=unified.v1.UserDirectory",
+                                    "method=GetMe", "code=RESOURCE_EXHAUSTED"});
+  constexpr int kInjected = 3;
+  // Podio answers 420 "wait 1 second" three times; each GetMe meets one (the
+  // budget holds the next call back for that second, within its deadline).
+  env_->AddFault(absl::StrCat(
+      R"({"method":"GET","path":"/user/status","kind":"rate_limit",)",
+      R"("wait_seconds":1,"times":)", kInjected, "}"));
+  for (int i = 0; i < kInjected; ++i) {
+    grpc::ClientContext context;
+    EXPECT_THAT(GetMe(&context, demo),
+                StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  }
+  {
+    grpc::ClientContext context;
+    EXPECT_THAT(GetMe(&context, demo), IsOk());
+  }
+  EXPECT_EQ(Metric("unified_upstream_rate_limited_total", {"provider=podio"}),
+            before_420 + kInjected);
+  EXPECT_EQ(
+      Metric("unified_rpcs_total", {"service=unified.v1.UserDirectory",
+                                    "method=GetMe", "code=RESOURCE_EXHAUSTED"}),
+      before_rpcs + kInjected);
+  // Upstream requests are labelled by route template, never by id.
+  EXPECT_GT(
+      Metric("unified_upstream_requests_total",
+             {"provider=podio", "route=/user/status", "status_class=4xx"}),
+      0);
+  const std::string text = Get("/metrics");
+  EXPECT_THAT(text, Not(HasSubstr(demo)));
+  EXPECT_THAT(text, HasSubstr("unified_build_info{"));
+  EXPECT_EQ(Metric("unified_ready"), 1);
+}
+
+TEST_F(ObservabilityTest, RequestIdsAreEchoedAndEveryRpcIsLoggedOnce) {
+  Start();
+  const std::string demo = env_->account("demo");
+  auto echoed = [](const grpc::ClientContext& context) {
+    for (const auto* metadata : {&context.GetServerInitialMetadata(),
+                                 &context.GetServerTrailingMetadata()}) {
+      auto it = metadata->find("x-request-id");
+      if (it != metadata->end()) {
+        return std::string(it->second.data(), it->second.size());
+      }
+    }
+    return std::string();
+  };
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-request-id", "req-42.abc");
+    ASSERT_THAT(GetMe(&context, demo), IsOk());
+    EXPECT_EQ(echoed(context), "req-42.abc");
+  }
+  {
+    grpc::ClientContext context;
+    context.AddMetadata(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    EXPECT_THAT(GetMe(&context, "ia_000000000000000000000000"),
+                StatusIs(grpc::StatusCode::NOT_FOUND));
+    EXPECT_EQ(echoed(context), "4bf92f3577b34da6a3ce929d0e0e4736");
+  }
+  std::string generated;
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-request-id", "bad id with spaces");
+    ASSERT_THAT(GetMe(&context, demo), IsOk());
+    generated = echoed(context);
+    EXPECT_EQ(generated.size(), 32u);
+    EXPECT_NE(generated, "bad id with spaces");
+  }
+  std::map<std::string, int> seen;
+  for (const rapidjson::Document& line : AccessLog()) {
+    const std::string id = line["request_id"].GetString();
+    ++seen[id];
+    if (id == "req-42.abc") {
+      EXPECT_EQ(std::string(line["method"].GetString()),
+                "/unified.v1.UserDirectory/GetMe");
+      EXPECT_EQ(std::string(line["code"].GetString()), "OK");
+      EXPECT_EQ(std::string(line["tenant"].GetString()), "tenant-a");
+      EXPECT_EQ(std::string(line["account"].GetString()), demo);
+      EXPECT_GE(line["upstream_calls"].GetInt(), 1);
+      EXPECT_TRUE(line["duration_ms"].IsNumber());
+    }
+    if (id == "4bf92f3577b34da6a3ce929d0e0e4736") {
+      EXPECT_EQ(std::string(line["code"].GetString()), "NOT_FOUND");
+      EXPECT_EQ(std::string(line["reason"].GetString()),
+                "INTEGRATED_ACCOUNT_NOT_FOUND");
+    }
+  }
+  EXPECT_EQ(seen["req-42.abc"], 1);
+  EXPECT_EQ(seen["4bf92f3577b34da6a3ce929d0e0e4736"], 1);
+  EXPECT_EQ(seen[generated], 1);
+  // No log line holds a secret the test knows of.
+  const std::string logs = Read(env_->log_path());
+  for (const auto& [tenant, key] : env_->files().api_keys) {
+    EXPECT_THAT(logs, Not(HasSubstr(key))) << tenant << "'s API key";
+  }
+  for (const char* secret :
+       {"demo-password", "regular-password", "demo-secret"}) {
+    EXPECT_THAT(logs, Not(HasSubstr(secret)));
+  }
+}
+
+TEST_F(ObservabilityTest, ReadinessFollowsTheStore) {
+  testing::TestPostgres* pg = accounts::SharedPostgres();
+  ASSERT_NE(pg, nullptr);
+  DirectoryEnvOptions options;
+  options.store = accounts::FreshStoreUrl("postgresql");
+  options.extra_server_flags = {"--readiness_interval=200ms"};
+  Start(options);
+  auto health = grpc::health::v1::Health::NewStub(env_->channel());
+  auto serving = [&] {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status s = health->Check(&context, request, &response);
+    return s.ok() &&
+           response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  };
+  // Waits (bounded) for the server to report `want`.
+  auto reaches = [&](bool want) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < give_up) {
+      int status = 0;
+      Get("/readyz", &status);
+      if (serving() == want && (status == 200) == want) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  };
+  ASSERT_TRUE(reaches(true));
+  ASSERT_THAT(pg->Stop(), IsOk());
+  EXPECT_TRUE(reaches(false)) << "still SERVING 10 s after the store stopped";
+  EXPECT_EQ(Metric("unified_ready"), 0);
+  int live = 0;
+  Get("/healthz", &live);
+  EXPECT_EQ(live, 200);  // Alive all the same.
+  ASSERT_THAT(pg->Resume(), IsOk());
+  EXPECT_TRUE(reaches(true)) << "not SERVING 10 s after the store returned";
+  grpc::ClientContext context;
+  EXPECT_THAT(GetMe(&context, env_->account("demo")), IsOk());
+}
+
+}  // namespace
+}  // namespace unified
