@@ -28,6 +28,7 @@
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/rate_budget.h"
+#include "connectors/common/status_macros.h"
 #include "connectors/common/upstream_observer.h"
 #include "connectors/podio/podio_auth.h"
 #include "connectors/podio/podio_client.h"
@@ -37,6 +38,7 @@
 #include "service/accounts/config.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/sql_rate_ledger.h"
+#include "service/config_reload.h"
 #include "service/cursor.h"
 #include "service/http_listener.h"
 #include "service/integrated_accounts_service.h"
@@ -75,6 +77,9 @@ ABSL_FLAG(std::string, metrics_listen, "",
 ABSL_FLAG(absl::Duration, readiness_interval, absl::Seconds(2),
           "How often the store is checked; while it does not answer, "
           "grpc.health.v1 says NOT_SERVING and /readyz 503.");
+ABSL_FLAG(absl::Duration, config_reload_interval, absl::Seconds(1),
+          "How often --api_keys_file and --encryption_keys_file are checked "
+          "for changes (they are also re-read on SIGHUP).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGINT/SIGTERM, how long in-flight calls may run before they "
           "are cancelled.");
@@ -245,6 +250,7 @@ int Run() {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // Reload the configuration files.
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // Whatever the service creates (the store's files, its directory) is the
@@ -611,9 +617,42 @@ int Run() {
   });
 
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  // Live reload of the files that hold API keys and encryption keys (those
+  // given by environment variables are read once).
+  std::vector<ConfigReloader::File> reloadable;
+  if (const std::string path = absl::GetFlag(FLAGS_api_keys_file);
+      !path.empty()) {
+    reloadable.push_back(
+        {"api_keys", path, [path, &tenants]() -> absl::Status {
+           ASSIGN_OR_RETURN(std::string text,
+                            accounts::ReadSecret(path, "", "API keys"));
+           ASSIGN_OR_RETURN(TenantAuthenticator fresh,
+                            TenantAuthenticator::Parse(text));
+           if (fresh.size() == 0) {
+             return absl::FailedPreconditionError("the API keys file is empty");
+           }
+           tenants->Replace(fresh);
+           return absl::OkStatus();
+         }});
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_encryption_keys_file);
+      !path.empty()) {
+    reloadable.push_back(
+        {"encryption_keys", path, [path, &sealer]() -> absl::Status {
+           ASSIGN_OR_RETURN(accounts::Sealer fresh, accounts::LoadSealer(path));
+           sealer->Replace(fresh);
+           return absl::OkStatus();
+         }});
+  }
+  ConfigReloader reloader(std::move(reloadable), &observability,
+                          absl::GetFlag(FLAGS_config_reload_interval));
+
   std::thread waiter([&] {
     int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
+    while (sigwait(&stop_signals, &signal_number) == 0 &&
+           signal_number == SIGHUP) {
+      reloader.ReloadAll();
+    }
     observability.Log(
         LogLevel::kInfo, "shutting down: not serving, then draining",
         absl::StrCat("\"signal\":", signal_number,

@@ -50,7 +50,9 @@ const char* CodeName(grpc::StatusCode code) {
   return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
 }
 
-std::string Quoted(absl::string_view text) {
+}  // namespace
+
+std::string JsonQuote(absl::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
@@ -71,6 +73,8 @@ std::string Quoted(absl::string_view text) {
   out += '"';
   return out;
 }
+
+namespace {
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -400,18 +404,19 @@ void Observability::Finish(const std::string& service,
   }
   if (!options_.access_log || options_.level > LogLevel::kInfo) return;
   std::string fields = absl::StrCat(
-      "\"request_id\":", Quoted(record.request_id),
-      ",\"method\":", Quoted(absl::StrCat("/", service, "/", method)),
-      ",\"code\":", Quoted(code), ",\"reason\":", Quoted(ReasonOf(status)),
-      ",\"duration_ms\":",
+      "\"request_id\":", JsonQuote(record.request_id),
+      ",\"method\":", JsonQuote(absl::StrCat("/", service, "/", method)),
+      ",\"code\":", JsonQuote(code),
+      ",\"reason\":", JsonQuote(ReasonOf(status)), ",\"duration_ms\":",
       absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(took)),
       ",\"upstream_calls\":", record.upstream_calls->load());
-  if (!tenant.empty()) absl::StrAppend(&fields, ",\"tenant\":", Quoted(tenant));
+  if (!tenant.empty())
+    absl::StrAppend(&fields, ",\"tenant\":", JsonQuote(tenant));
   if (!account.empty()) {
-    absl::StrAppend(&fields, ",\"account\":", Quoted(account));
+    absl::StrAppend(&fields, ",\"account\":", JsonQuote(account));
   }
   if (!peer_identity.empty()) {
-    absl::StrAppend(&fields, ",\"client\":", Quoted(peer_identity));
+    absl::StrAppend(&fields, ",\"client\":", JsonQuote(peer_identity));
   }
   Log(LogLevel::kInfo, "rpc", fields);
 }
@@ -421,9 +426,10 @@ void Observability::Log(LogLevel level, absl::string_view message,
   if (level < options_.level || options_.log == nullptr) return;
   std::string line = absl::StrCat(
       "{\"time\":",
-      Quoted(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                              absl::UTCTimeZone())),
-      ",\"level\":", Quoted(LevelName(level)), ",\"msg\":", Quoted(message));
+      JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                 absl::UTCTimeZone())),
+      ",\"level\":", JsonQuote(LevelName(level)),
+      ",\"msg\":", JsonQuote(message));
   if (!fields.empty()) absl::StrAppend(&line, ",", fields);
   line += "}\n";
   absl::MutexLock lock(&log_mu_);

@@ -147,6 +147,9 @@ class Observability final : public UpstreamObserver {
   absl::Mutex log_mu_;
 };
 
+// `text` as a JSON string literal (quotes included).
+std::string JsonQuote(absl::string_view text);
+
 // The request id a caller sent: `x_request_id` when it is 1 to 128
 // printable characters without quotes or backslashes, else the trace id of
 // a well-formed W3C `traceparent`, else "".

@@ -31,6 +31,7 @@ absl::Status Unauthenticated(absl::string_view message,
 absl::StatusOr<TenantAuthenticator> TenantAuthenticator::Parse(
     absl::string_view text) {
   TenantAuthenticator result;
+  std::vector<Entry> entries;
   int number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++number;
@@ -46,14 +47,15 @@ absl::StatusOr<TenantAuthenticator> TenantAuthenticator::Parse(
       return absl::InvalidArgumentError(absl::StrCat(
           "API keys line ", number, ": expected 'TENANT_ID sha256:<64 hex>'"));
     }
-    for (const Entry& e : result.entries_) {
+    for (const Entry& e : entries) {
       if (e.hash == hash) {
         return absl::InvalidArgumentError(absl::StrCat(
             "API keys line ", number, ": the same key hash appears twice"));
       }
     }
-    result.entries_.push_back(Entry{std::string(parts[0]), hash});
+    entries.push_back(Entry{std::string(parts[0]), hash});
   }
+  result.entries_ = std::make_shared<const std::vector<Entry>>(entries);
   return result;
 }
 
@@ -62,7 +64,9 @@ absl::StatusOr<std::string> TenantAuthenticator::TenantOfKey(
   const std::string hash = Sha256(key);
   const std::string* tenant = nullptr;
   // Compare with every entry, in constant time each, whatever matches.
-  for (const Entry& e : entries_) {
+  const std::shared_ptr<const std::vector<Entry>> entries =
+      std::atomic_load(&entries_);
+  for (const Entry& e : *entries) {
     if (CRYPTO_memcmp(e.hash.data(), hash.data(), hash.size()) == 0) {
       tenant = &e.tenant;
     }

@@ -4,6 +4,7 @@
 #ifndef SERVICE_TENANTS_H_
 #define SERVICE_TENANTS_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,8 @@
 
 namespace unified {
 
-// Thread-safe (immutable after construction).
+// Thread-safe. The key set is replaced whole by Replace (a live reload);
+// each call sees the old set or the new one.
 class TenantAuthenticator {
  public:
   // Parses "TENANT_ID sha256:HEX" lines ('#' comments). INVALID_ARGUMENT
@@ -26,14 +28,20 @@ class TenantAuthenticator {
       const grpc::ServerContextBase& context) const;
   absl::StatusOr<std::string> TenantOfKey(absl::string_view key) const;
 
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return std::atomic_load(&entries_)->size(); }
+
+  // Takes `other`'s keys: from now on only they authenticate.
+  void Replace(const TenantAuthenticator& other) {
+    std::atomic_store(&entries_, std::atomic_load(&other.entries_));
+  }
 
  private:
   struct Entry {
     std::string tenant;
     std::string hash;  // 32 raw bytes.
   };
-  std::vector<Entry> entries_;
+  std::shared_ptr<const std::vector<Entry>> entries_ =
+      std::make_shared<const std::vector<Entry>>();
 };
 
 // A new random API key ("uk_" + 40 hex digits) and its configuration line.

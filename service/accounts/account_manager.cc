@@ -274,12 +274,12 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
             ? GetRetryDelay(done.status())
             : std::nullopt;
     if (options_.on_refresh) {
-      options_.on_refresh(
-          done.ok()  ? "ok"
-          : wait     ? "rate_limited"
-          : done.status().code() == absl::StatusCode::kFailedPrecondition
-              ? "needs_reauth"
-              : "failed");
+      options_.on_refresh(done.ok() ? "ok"
+                          : wait    ? "rate_limited"
+                          : done.status().code() ==
+                                  absl::StatusCode::kFailedPrecondition
+                              ? "needs_reauth"
+                              : "failed");
     }
     absl::MutexLock lock(&self->mu);
     self->refreshing = false;

@@ -135,7 +135,8 @@ absl::StatusOr<std::string> Sealer::SealWithNonceForTesting(
   if (nonce.size() != kNonceBytes) {
     return absl::InvalidArgumentError("a nonce is 12 bytes");
   }
-  const SealKey& key = keys_.back();
+  const std::shared_ptr<const std::vector<SealKey>> keys = Keys();
+  const SealKey& key = keys->back();
   absl::StatusOr<std::string> raw =
       Encrypt(key.bytes, nonce, Aad(key.id, context), plaintext);
   if (!raw.ok()) return raw.status();
@@ -158,7 +159,8 @@ absl::StatusOr<std::string> Sealer::Open(const SealContext& context,
     return Unreadable("not a version 1 ciphertext");
   }
   const SealKey* key = nullptr;
-  for (const SealKey& k : keys_) {
+  const std::shared_ptr<const std::vector<SealKey>> keys = Keys();
+  for (const SealKey& k : *keys) {
     if (k.id == parts[1]) key = &k;
   }
   if (key == nullptr) {

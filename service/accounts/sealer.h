@@ -13,6 +13,7 @@
 #ifndef SERVICE_ACCOUNTS_SEALER_H_
 #define SERVICE_ACCOUNTS_SEALER_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,7 +35,8 @@ struct SealKey {
   std::string bytes;  // Exactly 32 bytes.
 };
 
-// Thread-safe (immutable after construction).
+// Thread-safe. The key ring is replaced whole by Replace (a live reload);
+// each call sees the old ring or the new one.
 class Sealer {
  public:
   // `keys` oldest first; new ciphertexts use the last one. Every key opens
@@ -57,7 +59,10 @@ class Sealer {
   static std::string KeyIdOf(absl::string_view sealed);
 
   // The id of the key new ciphertexts use.
-  const std::string& newest_key_id() const { return keys_.back().id; }
+  std::string newest_key_id() const { return Keys()->back().id; }
+
+  // Takes `other`'s key ring.
+  void Replace(const Sealer& other) { std::atomic_store(&keys_, other.Keys()); }
 
   // Seal with a given nonce (12 bytes): only for fixed test vectors.
   absl::StatusOr<std::string> SealWithNonceForTesting(
@@ -65,8 +70,12 @@ class Sealer {
       absl::string_view nonce) const;
 
  private:
-  explicit Sealer(std::vector<SealKey> keys) : keys_(std::move(keys)) {}
-  std::vector<SealKey> keys_;
+  explicit Sealer(std::vector<SealKey> keys)
+      : keys_(std::make_shared<const std::vector<SealKey>>(std::move(keys))) {}
+  std::shared_ptr<const std::vector<SealKey>> Keys() const {
+    return std::atomic_load(&keys_);
+  }
+  std::shared_ptr<const std::vector<SealKey>> keys_;
 };
 
 // Parses a key ring: entries "KEY_ID:BASE64_OF_32_BYTES" separated by new

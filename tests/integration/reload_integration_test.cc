@@ -1,0 +1,202 @@
+// Live reload of the API keys and the encryption key ring, by file change
+// and by SIGHUP, without a restart: an added key works, a removed key fails,
+// other keys' open streams go on, and a malformed file keeps the previous
+// set (logged and counted).
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "connectors/common/http_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "service/accounts/sealer.h"
+#include "service/tenants.h"
+#include "tests/integration/directory_env.h"
+#include "tests/testing/status_matchers.h"
+
+namespace unified {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::unified::testing::DirectoryEnv;
+using ::unified::testing::DirectoryEnvOptions;
+using ::unified::testing::IsOk;
+using ::unified::testing::StatusIs;
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Replaces `path` whole (a rename), mode 0600, as an operator's tooling would.
+void Replace(const std::string& path, const std::string& text) {
+  const std::string temp = path + ".new";
+  ASSERT_THAT(testing::WritePrivateFile(temp, text), IsOk());
+  ASSERT_EQ(std::rename(temp.c_str(), path.c_str()), 0);
+}
+
+class ReloadTest : public ::testing::Test {
+ protected:
+  void Start(const std::vector<std::string>& flags) {
+    DirectoryEnvOptions options;
+    options.data.users = 20;
+    options.extra_server_flags = flags;
+    env_ = std::make_unique<DirectoryEnv>(options);
+    ASSERT_FALSE(env_->account("demo").empty());
+  }
+
+  grpc::Status ListAccounts(const std::string& key) {
+    auto channel = testing::ApiKeyChannel(env_->server().address, key);
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::ListIntegratedAccountsResponse response;
+    return v1::IntegratedAccounts::NewStub(channel)->ListIntegratedAccounts(
+        &context, v1::ListIntegratedAccountsRequest(), &response);
+  }
+
+  // Waits (bounded by 5 s, the reload promise) for `key` to be `accepted`.
+  bool Becomes(const std::string& key, bool accepted) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(5);
+    while (absl::Now() < give_up) {
+      if (ListAccounts(key).ok() == accepted) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+
+  grpc::Status GetMe() {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::GetMeRequest request;
+    request.set_integrated_account_id(env_->account("demo"));
+    v1::User me;
+    return v1::UserDirectory::NewStub(env_->channel())
+        ->GetMe(&context, request, &me);
+  }
+
+  std::unique_ptr<DirectoryEnv> env_;
+};
+
+TEST_F(ReloadTest, ApiKeysFollowTheFileAndAMalformedOneKeepsTheSet) {
+  Start({"--config_reload_interval=200ms", "--watch_heartbeat=200ms"});
+  const std::string original = Read(env_->files().api_keys_file);
+  const std::string key_a = env_->files().api_keys.at("tenant-a");
+  const std::string key_b = env_->files().api_keys.at("tenant-b");
+  const NewApiKey added = GenerateApiKey("tenant-c");
+  EXPECT_THAT(ListAccounts(added.key),
+              StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+
+  // tenant-b has a stream open throughout.
+  auto channel_b = env_->channel("tenant-b");
+  const std::string account_b =
+      env_->LinkPassword("regular@example.com", "regular-password", "tenant-b");
+  ASSERT_FALSE(account_b.empty());
+  grpc::ClientContext watch_context;
+  v1::WatchDirectoryRequest watch;
+  watch.set_integrated_account_id(account_b);
+  auto events = v1::UserDirectory::NewStub(channel_b)->WatchDirectory(
+      &watch_context, watch);
+  v1::DirectoryEvent event;
+  ASSERT_TRUE(events->Read(&event));
+
+  // Added: works within 5 s. tenant-a removed at the same time: fails.
+  std::string without_a;
+  for (absl::string_view line : absl::StrSplit(original, '\n')) {
+    if (!line.empty() && !absl::StartsWith(line, "tenant-a ")) {
+      absl::StrAppend(&without_a, line, "\n");
+    }
+  }
+  Replace(env_->files().api_keys_file, without_a + added.line + "\n");
+  EXPECT_TRUE(Becomes(added.key, true));
+  EXPECT_TRUE(Becomes(key_a, false));
+  EXPECT_THAT(ListAccounts(key_a), StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(ListAccounts(key_b), IsOk());
+  // tenant-b's stream goes on (its heartbeats keep coming).
+  EXPECT_TRUE(events->Read(&event));
+
+  // A malformed file: the previous set stays; the failure is logged and
+  // counted.
+  Replace(env_->files().api_keys_file, "tenant-d sha256:not-hex\n");
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (Read(env_->log_path()).find("configuration not reloaded") ==
+             std::string::npos &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const std::string log = Read(env_->log_path());
+  EXPECT_THAT(log, HasSubstr("configuration not reloaded"));
+  EXPECT_THAT(log, HasSubstr("\"file\":\"api_keys\""));
+  EXPECT_THAT(log, Not(HasSubstr("not-hex")));  // Never the content.
+  EXPECT_THAT(ListAccounts(added.key), IsOk());
+  EXPECT_THAT(ListAccounts(key_b), IsOk());
+  auto http = NewCurlHttpClient({});
+  HttpRequest metrics;
+  metrics.url =
+      absl::StrCat("http://", env_->server().http_address, "/metrics");
+  absl::StatusOr<HttpResponse> text = http->Send(metrics);
+  ASSERT_THAT(text, IsOk());
+  EXPECT_THAT(text->body,
+              HasSubstr("unified_config_reloads_total{file=\"api_keys\","
+                        "outcome=\"error\"}"));
+  watch_context.TryCancel();
+  while (events->Read(&event)) {
+  }
+  (void)events->Finish();
+}
+
+TEST_F(ReloadTest, SighupReloadsAndTheKeyRingChangesWithoutARestart) {
+  // Only SIGHUP reloads here (the file check is an hour away).
+  Start({"--config_reload_interval=1h"});
+  const std::string keys = env_->files().keys_file;
+  const std::string k1 = Read(keys);
+  const NewApiKey added = GenerateApiKey("tenant-c");
+  Replace(env_->files().api_keys_file,
+          Read(env_->files().api_keys_file) + added.line + "\n");
+  Replace(keys, k1 + accounts::NewKeyRingEntry("k2") + "\n");
+  EXPECT_THAT(ListAccounts(added.key),
+              StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+  env_->server().process->Signal(SIGHUP);
+  EXPECT_TRUE(Becomes(added.key, true));
+  // The ring is now k1, k2: a refresh seals the new tokens with k2...
+  auto accounts = v1::IntegratedAccounts::NewStub(env_->channel());
+  grpc::ClientContext refresh_context;
+  v1::RefreshCredentialsRequest refresh;
+  refresh.set_integrated_account_id(env_->account("demo"));
+  v1::IntegratedAccount refreshed;
+  ASSERT_THAT(
+      accounts->RefreshCredentials(&refresh_context, refresh, &refreshed),
+      IsOk());
+  // ...so with k1 gone from the ring that account still refreshes, while
+  // the regular account, sealed with k1 alone, no longer opens.
+  const std::string ring = Read(keys);
+  Replace(keys, ring.substr(ring.find("k2:")));
+  env_->server().process->Signal(SIGHUP);
+  auto refresh_of = [&](const std::string& name) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::RefreshCredentialsRequest request;
+    request.set_integrated_account_id(env_->account(name));
+    v1::IntegratedAccount account;
+    return accounts->RefreshCredentials(&context, request, &account);
+  };
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  grpc::Status regular;
+  while ((regular = refresh_of("regular")).ok() && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(regular, StatusIs(grpc::StatusCode::DATA_LOSS));
+  EXPECT_THAT(refresh_of("demo"), IsOk());
+  EXPECT_THAT(GetMe(), IsOk());
+}
+
+}  // namespace
+}  // namespace unified
