@@ -62,13 +62,13 @@ absl::Status CheckAccountId(const std::string& account_id) {
   if (account_id.empty()) {
     return WithErrorInfo(
         absl::InvalidArgumentError("integrated_account_id is required"),
-        "MISSING_INTEGRATED_ACCOUNT_ID");
+        "MISSING_ARGUMENT", {{"field", "integrated_account_id"}});
   }
   if (account_id.size() > kMaxAccountIdBytes) {
     return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(
                              "integrated_account_id is longer than ",
                              kMaxAccountIdBytes, " bytes")),
-                         "INVALID_INTEGRATED_ACCOUNT_ID");
+                         "INVALID_ID", {{"field", "integrated_account_id"}});
   }
   return absl::OkStatus();
 }

@@ -34,7 +34,7 @@ class AccountResolver {
 };
 
 // INVALID_ARGUMENT unless `account_id` is a plausible id: reason
-// MISSING_INTEGRATED_ACCOUNT_ID when empty, INVALID_INTEGRATED_ACCOUNT_ID
+// MISSING_ARGUMENT when empty, INVALID_ID
 // when longer than any id we issue (128 bytes).
 absl::Status CheckAccountId(const std::string& account_id);
 

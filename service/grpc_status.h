@@ -13,7 +13,17 @@ namespace unified {
 // error_details (the `grpc-status-details-bin` trailer) holding every detail
 // attached with connectors/common/error_details.h, packed as
 // google.protobuf.Any, so that clients read them without parsing text.
+// Every non-OK result carries an ErrorInfo (domain "unified.v1"; when the
+// status had none, its reason is the code's name, e.g. "INTERNAL"), and every
+// UNAVAILABLE a RetryInfo (1 s when none was given).
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The same guarantees for a status that did not come through ToGrpcStatus
+// (made by gRPC itself). For a method the server has (`known_method`), a bare
+// INTERNAL or UNIMPLEMENTED with no message is gRPC's word for a request it
+// could not parse: it becomes INVALID_ARGUMENT with reason
+// MALFORMED_REQUEST. A status that has the details is returned as is.
+grpc::Status CompleteStatus(const grpc::Status& status, bool known_method);
 
 }  // namespace unified
 

@@ -42,6 +42,14 @@ absl::Status Check(const std::string& value, absl::string_view name,
     return Invalid(absl::StrCat(name, " is longer than ", max_bytes, " bytes"),
                    "INVALID_ARGUMENT");
   }
+  // Control characters (CR, LF, NUL, ...) belong in no credential or name;
+  // sent on, they would break the provider request rather than fail it.
+  if (std::any_of(value.begin(), value.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      })) {
+    return Invalid(absl::StrCat(name, " holds a control character"),
+                   "MALFORMED_CREDENTIALS");
+  }
   return absl::OkStatus();
 }
 

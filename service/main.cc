@@ -284,6 +284,8 @@ int Run() {
   }
   observability_options.access_log = absl::GetFlag(FLAGS_access_log);
   observability_options.version = kVersion;
+  observability_options.max_request_bytes =
+      static_cast<size_t>(std::max(0, options.max_receive_message_bytes));
   Observability observability(observability_options);
   // Ready once the store answers (checked below, then every
   // --readiness_interval).

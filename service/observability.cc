@@ -15,6 +15,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "prometheus/text_serializer.h"
+#include "service/grpc_status.h"
 
 namespace unified {
 namespace {
@@ -162,6 +163,10 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
       const auto* request =
           static_cast<const google::protobuf::Message*>(m->GetRecvMessage());
       if (request->GetDescriptor() == method_descriptor_->input_type()) {
+        if (observability_->max_request_bytes() > 0 &&
+            request->ByteSizeLong() > observability_->max_request_bytes()) {
+          record_->oversized = true;  // Serving refuses it (with details).
+        }
         const google::protobuf::FieldDescriptor* field =
             request->GetDescriptor()->FindFieldByName("integrated_account_id");
         if (field != nullptr &&
@@ -193,10 +198,18 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
           peer.assign(cn.data(), cn.size());
         }
       }
+      // Statuses gRPC made itself get the details ours carry.
+      const grpc::Status sent = m->GetSendStatus();
+      const grpc::Status completed =
+          CompleteStatus(sent, method_descriptor_ != nullptr);
+      if (completed.error_code() != sent.error_code() ||
+          completed.error_details() != sent.error_details()) {
+        m->ModifySendStatus(completed);
+      }
       finished_ = true;
       observability_->Unregister(context_);
-      observability_->Finish(service_, method_, m->GetSendStatus(),
-                             absl::Now() - start_, *record_, peer);
+      observability_->Finish(service_, method_, completed, absl::Now() - start_,
+                             *record_, peer);
     }
     m->Proceed();
   }

@@ -49,6 +49,9 @@ struct ObservabilityOptions {
   LogLevel level = LogLevel::kInfo;
   FILE* log = stderr;  // Not owned.
   std::string version = "dev";
+  // Requests of our services larger than this are flagged for refusal
+  // (CallRecord::oversized); 0 = no limit here.
+  size_t max_request_bytes = 0;
 };
 
 // What serving code knows of one call, for its access-log line.
@@ -61,12 +64,16 @@ struct CallRecord {
   // (downloads ahead finishing after a stream ended).
   std::shared_ptr<std::atomic<int>> upstream_calls =
       std::make_shared<std::atomic<int>>(0);
+  // The request message is larger than the service accepts.
+  std::atomic<bool> oversized{false};
 };
 
 class Observability final : public UpstreamObserver {
  public:
   explicit Observability(ObservabilityOptions options);
   ~Observability() override;
+
+  size_t max_request_bytes() const { return options_.max_request_bytes; }
 
   // The metrics in Prometheus' text exposition format.
   std::string MetricsText() const;

@@ -36,7 +36,8 @@ bool ReservedHeader(absl::string_view name) {
   for (const char* reserved :
        {"authorization", "proxy-authorization", "host", "connection",
         "keep-alive", "transfer-encoding", "content-length", "te", "trailer",
-        "upgrade", "expect", "proxy-connection", "x-forwarded-host"}) {
+        "upgrade", "expect", "proxy-connection", "x-forwarded-host",
+        "user-agent", "accept-encoding"}) {
     if (absl::EqualsIgnoreCase(name, reserved)) return true;
   }
   return false;
@@ -126,6 +127,12 @@ absl::StatusOr<HttpRequest> CheckProxyRequest(const v1::ProxyRequest& request) {
     if (ReservedHeader(h.name())) {
       return Refused(absl::StrCat("header '", h.name(),
                                   "' is set by the service, not the caller"));
+    }
+    // An empty value would make libcurl drop the header (and so remove one
+    // the service sets, such as Accept).
+    if (absl::StripAsciiWhitespace(h.value()).empty()) {
+      return Refused(
+          absl::StrCat("header '", h.name(), "' has an empty value"));
     }
     out.headers.emplace_back(h.name(), h.value());
   }

@@ -85,7 +85,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   int port = 0;
   if (absl::Status s = CheckListenSecurity(options); !s.ok()) return s;
   builder.AddListeningPort(options.listen, Credentials(options), &port);
-  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
+      INT32_MAX, int64_t{options.max_receive_message_bytes} * 4)));
   grpc::ResourceQuota quota("unified-directory");
   quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
   builder.SetResourceQuota(quota);

@@ -23,6 +23,9 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
 
   // Largest request message accepted; larger ones fail RESOURCE_EXHAUSTED.
+  // gRPC itself takes up to four times this (bounded by the memory quota) so
+  // that the service refuses them with its error details (MESSAGE_TOO_LARGE);
+  // beyond that gRPC refuses them without.
   int max_receive_message_bytes = 4 * 1024 * 1024;
 
   // Memory the gRPC core may use for buffers, in bytes.

@@ -60,8 +60,18 @@ absl::StatusOr<Admission> Serving::Admit(const grpc::ServerContextBase& context,
   ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(context));
   if (observability_ != nullptr) {
     if (std::shared_ptr<CallRecord> record = observability_->Record(&context)) {
-      absl::MutexLock lock(&record->mu);
-      record->tenant = tenant;
+      {
+        absl::MutexLock lock(&record->mu);
+        record->tenant = tenant;
+      }
+      if (record->oversized) {
+        return WithErrorInfo(
+            absl::ResourceExhaustedError(
+                absl::StrCat("the request message is larger than ",
+                             observability_->max_request_bytes(), " bytes")),
+            "MESSAGE_TOO_LARGE",
+            {{"limit", absl::StrCat(observability_->max_request_bytes())}});
+      }
     }
   }
   const int k = static_cast<int>(kind);

@@ -71,8 +71,16 @@ std::optional<absl::Duration> ParseRateLimitWait(
 
 absl::Status StatusForHttpError(int http_status, absl::string_view body) {
   const PodioError podio = ReadPodioError(body);
-  absl::StatusCode code = absl::StatusCode::kUnknown;
-  std::string reason = "UPSTREAM_ERROR";
+  // Statuses without a row of their own map by class, never to UNKNOWN:
+  // another 4xx is a refusal of this request, another 5xx an outage, and
+  // anything else (a redirect, which is never followed) an answer the
+  // service cannot use.
+  absl::StatusCode code = absl::StatusCode::kInternal;
+  std::string reason = "UPSTREAM_UNEXPECTED_STATUS";
+  if (http_status >= 400 && http_status <= 499) {
+    code = absl::StatusCode::kFailedPrecondition;
+    reason = "UPSTREAM_REJECTED";
+  }
   if (http_status == 400) {
     code = absl::StatusCode::kInvalidArgument;
     reason = "UPSTREAM_BAD_REQUEST";

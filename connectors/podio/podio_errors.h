@@ -40,7 +40,8 @@ std::optional<absl::Duration> ParseRateLimitWait(absl::string_view description);
 //   409 ABORTED           UPSTREAM_CONFLICT
 //   420, 429 RESOURCE_EXHAUSTED UPSTREAM_RATE_LIMITED (+ RetryInfo)
 //   5xx UNAVAILABLE       UPSTREAM_UNAVAILABLE
-//   other UNKNOWN         UPSTREAM_ERROR
+//   other 4xx FAILED_PRECONDITION UPSTREAM_REJECTED
+//   anything else INTERNAL UPSTREAM_UNEXPECTED_STATUS
 // Every one carries ErrorInfo metadata upstream_status and upstream_error.
 absl::Status StatusForHttpError(int http_status, absl::string_view body);
 

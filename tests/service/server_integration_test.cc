@@ -14,6 +14,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -21,6 +22,7 @@
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
@@ -64,6 +66,17 @@ std::vector<std::string> ServerArgs(std::vector<std::string> extra) {
   args.push_back("--http_listen=127.0.0.1:0");
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
+}
+
+// The ErrorInfo reason of `status` ("" when it has none).
+std::string ReasonOf(const grpc::Status& status) {
+  google::rpc::Status rich;
+  if (!rich.ParseFromString(status.error_details())) return "";
+  for (const auto& detail : rich.details()) {
+    google::rpc::ErrorInfo info;
+    if (detail.UnpackTo(&info)) return info.reason();
+  }
+  return "";
 }
 
 class ServerIntegrationTest : public ::testing::Test {
@@ -343,7 +356,8 @@ TEST_F(ServerIntegrationTest, GetMeValidatesTheAccountId) {
     ASSERT_EQ(rich.details_size(), 1);
     google::rpc::ErrorInfo info;
     ASSERT_TRUE(rich.details(0).UnpackTo(&info));
-    EXPECT_EQ(info.reason(), "MISSING_INTEGRATED_ACCOUNT_ID");
+    EXPECT_EQ(info.reason(), "MISSING_ARGUMENT");
+    EXPECT_EQ(info.metadata().at("field"), "integrated_account_id");
     EXPECT_EQ(info.domain(), "unified.v1");
   }
   {
@@ -372,8 +386,32 @@ TEST_F(ServerIntegrationTest, RefusesOversizedRequests) {
   v1::GetMeRequest request;
   request.set_integrated_account_id(std::string(5 * 1024 * 1024, 'a'));
   v1::User user;
-  EXPECT_THAT(directory->GetMe(&context, request, &user),
-              StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  grpc::Status status = directory->GetMe(&context, request, &user);
+  EXPECT_THAT(status, StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_EQ(ReasonOf(status), "MESSAGE_TOO_LARGE");
+}
+
+TEST_F(ServerIntegrationTest, UnparseableRequestsAreInvalidArgument) {
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kStartTimeout));
+  // Field 1 (a string) claiming 100 bytes that never come.
+  const char garbage[] = "\x0a\x64\x01";
+  grpc::Slice slice(garbage, sizeof(garbage) - 1);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  absl::Notification done;
+  generic.UnaryCall(&context, "/unified.v1.UserDirectory/GetMe",
+                    grpc::StubOptions(), &request, &response,
+                    [&](grpc::Status s) {
+                      status = std::move(s);
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(ReasonOf(status), "MALFORMED_REQUEST");
+  EXPECT_FALSE(status.error_message().empty());
 }
 
 TEST_F(ServerIntegrationTest, ShutsDownGracefullyOnSigterm) {

@@ -34,7 +34,9 @@ TEST(PodioErrorsTest, EveryStatusMapsToOneCode) {
       {429, absl::StatusCode::kResourceExhausted, "UPSTREAM_RATE_LIMITED"},
       {500, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
       {503, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
-      {418, absl::StatusCode::kUnknown, "UPSTREAM_ERROR"},
+      {418, absl::StatusCode::kFailedPrecondition, "UPSTREAM_REJECTED"},
+      {302, absl::StatusCode::kInternal, "UPSTREAM_UNEXPECTED_STATUS"},
+      {100, absl::StatusCode::kInternal, "UPSTREAM_UNEXPECTED_STATUS"},
   };
   for (const auto& c : cases) {
     absl::Status s = StatusForHttpError(c.http, R"({"error":"x"})");

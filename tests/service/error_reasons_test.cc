@@ -1,0 +1,95 @@
+// Reasons for errors come from one list: every upper-case string literal in
+// the service's and the connectors' code is a unified.v1.ErrorReason name
+// (or one of the few literals that are not reasons: HTTP methods, SQL words,
+// environment variables), and the ErrorReason names are unique and used.
+#include <dirent.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/errors.pb.h"
+#include "tests/testing/subprocess.h"
+
+namespace unified {
+namespace {
+
+const std::set<std::string>& NotReasons() {
+  static const auto* names =
+      new std::set<std::string>{"GET",
+                                "POST",
+                                "PUT",
+                                "HEAD",
+                                "PATCH",
+                                "DELETE",
+                                "BEGIN",
+                                "COMMIT",
+                                "ROLLBACK",
+                                "HOME",
+                                "XDG_DATA_HOME",
+                                "UNIFIED_API_KEYS",
+                                "UNIFIED_ENCRYPTION_KEYS",
+                                "PODIO_CLIENT_ID",
+                                "PODIO_CLIENT_SECRET"};
+  return *names;
+}
+
+std::vector<std::string> SourceFiles() {
+  std::vector<std::string> files;
+  for (const char* dir :
+       {"service", "service/accounts", "service/watch", "connectors",
+        "connectors/common", "connectors/podio"}) {
+    const std::string path = testing::RunfilePath(dir);
+    if (DIR* d = opendir(path.c_str())) {
+      while (dirent* e = readdir(d)) {
+        const std::string name = e->d_name;
+        if (absl::EndsWith(name, ".cc") || absl::EndsWith(name, ".h")) {
+          files.push_back(absl::StrCat(path, "/", name));
+        }
+      }
+      closedir(d);
+    }
+  }
+  return files;
+}
+
+TEST(ErrorReasonsTest, EveryReasonInTheCodeIsInTheProtoList) {
+  const std::vector<std::string> files = SourceFiles();
+  ASSERT_GT(files.size(), 40u);
+  const std::regex literal("\"([A-Z][A-Z0-9_]{2,})\"");
+  std::set<std::string> used;
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string code = text.str();
+    for (std::sregex_iterator it(code.begin(), code.end(), literal), end;
+         it != end; ++it) {
+      const std::string name = (*it)[1];
+      if (NotReasons().count(name)) continue;
+      used.insert(name);
+      v1::ErrorReason reason;
+      EXPECT_TRUE(v1::ErrorReason_Parse(name, &reason))
+          << name << " (in " << file
+          << ") is not a unified.v1.ErrorReason: add it to "
+             "proto/unified/v1/errors.proto, or use one that is";
+    }
+  }
+  // The list holds no reason the code never gives (generic ones aside).
+  const google::protobuf::EnumDescriptor* list = v1::ErrorReason_descriptor();
+  for (int i = 0; i < list->value_count(); ++i) {
+    const google::protobuf::EnumValueDescriptor* value = list->value(i);
+    if (value->number() < 100) continue;  // Generic (status codes).
+    EXPECT_EQ(used.count(value->name()), 1u)
+        << value->name() << " is listed but never used";
+  }
+}
+
+}  // namespace
+}  // namespace unified
