@@ -71,6 +71,10 @@ ABSL_FLAG(std::string, log_level, "info",
           "Least severe log lines written: debug, info, warning or error. "
           "Logs are JSON lines on stderr.");
 ABSL_FLAG(bool, access_log, true, "One JSON log line per RPC.");
+ABSL_FLAG(bool, metrics, true,
+          "Count RPCs and upstream calls (a gRPC interceptor, which also "
+          "gives request ids and the access log) and serve /metrics. Off: "
+          "none of these.");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port serving only GET /metrics, /healthz and /readyz; empty "
           "= /metrics is on the HTTP side listener (--http_listen).");
@@ -355,8 +359,11 @@ int Run() {
   http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
   std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
   // Every upstream exchange is counted (metrics), whoever sends it.
+  const bool metrics = absl::GetFlag(FLAGS_metrics);
   std::unique_ptr<HttpClient> observed_http =
-      NewObservedHttpClient(http.get(), "podio", &observability);
+      metrics ? NewObservedHttpClient(http.get(), "podio", &observability)
+              : nullptr;
+  HttpClient* upstream_http = metrics ? observed_http.get() : http.get();
   podio::PodioClientOptions podio_options;
   podio_options.api_base =
       WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_api_base));
@@ -375,14 +382,14 @@ int Run() {
           ? accounts::NewSqlRateLedger((*store)->database(), budget_options)
           : NewMemoryRateLedger(budget_options);
   RateBudget budget(ledger.get(), RealClock::Get(), budget_options);
-  budget.set_observer(&observability);
-  podio::PodioClient podio_client(observed_http.get(), RealClock::Get(),
+  if (metrics) budget.set_observer(&observability);
+  podio::PodioClient podio_client(upstream_http, RealClock::Get(),
                                   podio_options);
   auth_options.api_base = podio_options.api_base;
   auth_options.web_base =
       WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_web_base));
   std::unique_ptr<ProviderAuth> podio_auth =
-      podio::NewPodioAuth(observed_http.get(), RealClock::Get(), auth_options);
+      podio::NewPodioAuth(upstream_http, RealClock::Get(), auth_options);
   accounts::AccountManagerOptions manager_options;
   manager_options.refresh_margin = absl::GetFlag(FLAGS_refresh_margin);
   manager_options.refresh_jitter = manager_options.refresh_margin;
@@ -476,7 +483,7 @@ int Run() {
   }
   WorkerPool pool(pool_options);
   Serving serving(&*tenants, &pool, serving_options);
-  serving.set_observability(&observability);
+  if (metrics) serving.set_observability(&observability);
 
   UserDirectoryService user_directory(&serving, &accounts, &connectors,
                                       &cursors, &budget);
@@ -507,7 +514,7 @@ int Run() {
         absl::GetFlag(FLAGS_http_max_connections);
     listener_options.request_timeout =
         absl::GetFlag(FLAGS_http_request_timeout);
-    if (absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    if (metrics && absl::GetFlag(FLAGS_metrics_listen).empty()) {
       listener_options.metrics = [&observability] {
         return observability.MetricsText();
       };
@@ -581,7 +588,7 @@ int Run() {
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  interceptors.push_back(observability.InterceptorFactory());
+  if (metrics) interceptors.push_back(observability.InterceptorFactory());
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
       options,
       {{v1::UserDirectory::service_full_name(), &user_directory},

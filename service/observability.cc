@@ -117,20 +117,13 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
       : observability_(observability),
         context_(info->server_context()),
         start_(absl::Now()) {
-    // "/package.Service/Method", both checked against the descriptors so
-    // that a caller cannot mint label values.
-    const std::vector<std::string> parts = absl::StrSplit(info->method(), '/');
-    const google::protobuf::DescriptorPool* pool =
-        google::protobuf::DescriptorPool::generated_pool();
-    const google::protobuf::ServiceDescriptor* service =
-        parts.size() == 3 ? pool->FindServiceByName(parts[1]) : nullptr;
-    method_descriptor_ =
-        service != nullptr ? service->FindMethodByName(parts[2]) : nullptr;
-    service_ = method_descriptor_ != nullptr ? parts[1] : "other";
-    method_ = method_descriptor_ != nullptr ? parts[2] : "other";
+    // Resolved once per method, checked against the descriptors so that a
+    // caller cannot mint label values.
+    metrics_ = &observability_->Method(info->method());
+    method_descriptor_ = metrics_->descriptor;
     observability_->Register(context_, record_);
     if (info->type() != grpc::experimental::ServerRpcInfo::Type::UNARY) {
-      streams_ = &observability_->OpenStreams(service_, method_);
+      streams_ = metrics_->open_streams;
       streams_->Increment();
     }
   }
@@ -157,7 +150,7 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
     if (m->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_MESSAGE) &&
         method_descriptor_ != nullptr && m->GetRecvMessage() != nullptr &&
-        absl::StartsWith(service_, "unified.")) {
+        absl::StartsWith(metrics_->service, "unified.")) {
       // Our services' requests are generated messages; the account they
       // name goes into the log (an id, not a secret).
       const auto* request =
@@ -168,9 +161,8 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
           record_->oversized = true;  // Serving refuses it (with details).
         }
         const google::protobuf::FieldDescriptor* field =
-            request->GetDescriptor()->FindFieldByName("integrated_account_id");
-        if (field != nullptr &&
-            field->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
+            metrics_->account_field;
+        if (field != nullptr) {
           absl::MutexLock lock(&record_->mu);
           record_->account = request->GetReflection()
                                  ->GetString(*request, field)
@@ -208,7 +200,7 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
       }
       finished_ = true;
       observability_->Unregister(context_);
-      observability_->Finish(service_, method_, completed, absl::Now() - start_,
+      observability_->Finish(*metrics_, completed, absl::Now() - start_,
                              *record_, peer);
     }
     m->Proceed();
@@ -218,8 +210,8 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
   Observability* const observability_;
   grpc::ServerContextBase* const context_;
   const absl::Time start_;
+  MethodMetrics* metrics_ = nullptr;
   const google::protobuf::MethodDescriptor* method_descriptor_ = nullptr;
-  std::string service_, method_;
   std::shared_ptr<CallRecord> record_ = std::make_shared<CallRecord>();
   prometheus::Gauge* streams_ = nullptr;
   bool id_sent_ = false;
@@ -363,9 +355,16 @@ Observability::Observability(ObservabilityOptions options)
       .Register(*registry_)
       .Add({{"version", options_.version}})
       .Set(1);
+  flusher_ = std::thread([this] { FlushLoop(); });
 }
 
-Observability::~Observability() = default;
+Observability::~Observability() {
+  {
+    absl::MutexLock lock(&log_mu_);
+    stopping_ = true;
+  }
+  flusher_.join();
+}
 
 std::string Observability::MetricsText() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
@@ -394,21 +393,62 @@ void Observability::Unregister(const grpc::ServerContextBase* context) {
   records_.erase(context);
 }
 
-prometheus::Gauge& Observability::OpenStreams(const std::string& service,
-                                              const std::string& method) {
-  return open_streams_.Add({{"service", service}, {"method", method}});
+MethodMetrics& Observability::Method(const std::string& full_method) {
+  {
+    absl::ReaderMutexLock lock(&methods_mu_);
+    auto it = methods_.find(full_method);
+    if (it != methods_.end()) return *it->second;
+  }
+  // "/package.Service/Method".
+  const std::vector<std::string> parts = absl::StrSplit(full_method, '/');
+  const google::protobuf::DescriptorPool* pool =
+      google::protobuf::DescriptorPool::generated_pool();
+  const google::protobuf::ServiceDescriptor* service =
+      parts.size() == 3 ? pool->FindServiceByName(parts[1]) : nullptr;
+  const google::protobuf::MethodDescriptor* descriptor =
+      service != nullptr ? service->FindMethodByName(parts[2]) : nullptr;
+  absl::MutexLock lock(&methods_mu_);
+  // Unknown methods share one entry: callers cannot grow the map.
+  const std::string key = descriptor != nullptr ? full_method : "other";
+  std::unique_ptr<MethodMetrics>& slot = methods_[key];
+  if (slot == nullptr) {
+    slot = std::make_unique<MethodMetrics>();
+    slot->descriptor = descriptor;
+    slot->service = descriptor != nullptr ? parts[1] : "other";
+    slot->method = descriptor != nullptr ? parts[2] : "other";
+    slot->seconds = &rpc_seconds_.Add(
+        {{"service", slot->service}, {"method", slot->method}}, RpcBuckets());
+    slot->open_streams = &open_streams_.Add(
+        {{"service", slot->service}, {"method", slot->method}});
+    if (descriptor != nullptr) {
+      const google::protobuf::FieldDescriptor* field =
+          descriptor->input_type()->FindFieldByName("integrated_account_id");
+      if (field != nullptr &&
+          field->type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
+        slot->account_field = field;
+      }
+    }
+  }
+  return *slot;
 }
 
-void Observability::Finish(const std::string& service,
-                           const std::string& method,
-                           const grpc::Status& status, absl::Duration took,
-                           CallRecord& record,
+void Observability::Finish(MethodMetrics& method, const grpc::Status& status,
+                           absl::Duration took, CallRecord& record,
                            const std::string& peer_identity) {
+  const int code_number = static_cast<int>(status.error_code());
   const char* code = CodeName(status.error_code());
-  rpcs_.Add({{"service", service}, {"method", method}, {"code", code}})
-      .Increment();
-  rpc_seconds_.Add({{"service", service}, {"method", method}}, RpcBuckets())
-      .Observe(absl::ToDoubleSeconds(took));
+  if (code_number >= 0 && code_number < 17) {
+    std::atomic<prometheus::Counter*>& slot = method.by_code[code_number];
+    prometheus::Counter* counter = slot.load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      counter = &rpcs_.Add({{"service", method.service},
+                            {"method", method.method},
+                            {"code", code}});
+      slot.store(counter, std::memory_order_release);
+    }
+    counter->Increment();
+  }
+  method.seconds->Observe(absl::ToDoubleSeconds(took));
   std::string tenant, account;
   {
     absl::MutexLock lock(&record.mu);
@@ -417,8 +457,8 @@ void Observability::Finish(const std::string& service,
   }
   if (!options_.access_log || options_.level > LogLevel::kInfo) return;
   std::string fields = absl::StrCat(
-      "\"request_id\":", JsonQuote(record.request_id),
-      ",\"method\":", JsonQuote(absl::StrCat("/", service, "/", method)),
+      "\"request_id\":", JsonQuote(record.request_id), ",\"method\":",
+      JsonQuote(absl::StrCat("/", method.service, "/", method.method)),
       ",\"code\":", JsonQuote(code),
       ",\"reason\":", JsonQuote(ReasonOf(status)), ",\"duration_ms\":",
       absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(took)),
@@ -437,41 +477,71 @@ void Observability::Finish(const std::string& service,
 void Observability::Log(LogLevel level, absl::string_view message,
                         absl::string_view fields) {
   if (level < options_.level || options_.log == nullptr) return;
+  // The time, formatted once a second per thread, milliseconds added.
+  thread_local int64_t second = -1;
+  thread_local std::string prefix;
+  const absl::Time now = absl::Now();
+  const int64_t millis = absl::ToUnixMillis(now);
+  if (millis / 1000 != second) {
+    second = millis / 1000;
+    prefix = absl::FormatTime("%Y-%m-%dT%H:%M:%S", now, absl::UTCTimeZone());
+  }
   std::string line = absl::StrCat(
-      "{\"time\":",
-      JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                                 absl::UTCTimeZone())),
-      ",\"level\":", JsonQuote(LevelName(level)),
+      "{\"time\":\"", prefix, ".", absl::Dec(millis % 1000, absl::kZeroPad3),
+      "Z\"", ",\"level\":", JsonQuote(LevelName(level)),
       ",\"msg\":", JsonQuote(message));
   if (!fields.empty()) absl::StrAppend(&line, ",", fields);
   line += "}\n";
   absl::MutexLock lock(&log_mu_);
-  std::fwrite(line.data(), 1, line.size(), options_.log);
-  std::fflush(options_.log);
+  pending_ += line;
+  if (level >= LogLevel::kWarning || pending_.size() > (64 << 10)) Flush();
 }
 
-std::string Observability::Bounded(const std::string& family,
-                                   const std::string& value, size_t cap) {
-  absl::MutexLock lock(&mu_);
-  absl::flat_hash_set<std::string>& seen = seen_[family];
-  if (seen.contains(value)) return value;
-  if (seen.size() >= cap) return "other";
-  seen.insert(value);
-  return value;
+void Observability::Flush() {
+  if (pending_.empty() || options_.log == nullptr) return;
+  std::fwrite(pending_.data(), 1, pending_.size(), options_.log);
+  std::fflush(options_.log);
+  pending_.clear();
+}
+
+void Observability::FlushLoop() {
+  absl::MutexLock lock(&log_mu_);
+  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(log_mu_) {
+    return stopping_;
+  };
+  while (!log_mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                                   absl::Milliseconds(100))) {
+    Flush();
+  }
+  Flush();
 }
 
 void Observability::OnUpstreamResponse(absl::string_view provider,
                                        absl::string_view route, int status) {
-  const std::string status_class =
-      status == 0 ? "transport" : absl::StrCat(status / 100, "xx");
-  const std::string p(provider);
-  upstream_
-      .Add({{"provider", p},
-            {"route", Bounded("route", std::string(route), 200)},
-            {"status_class", status_class}})
-      .Increment();
+  const int status_class = status >= 100 && status <= 599 ? status / 100 : 0;
+  const std::string key = absl::StrCat(provider, " ", status_class, " ", route);
+  prometheus::Counter* counter = nullptr;
+  {
+    absl::ReaderMutexLock lock(&upstream_mu_);
+    auto it = upstream_counters_.find(key);
+    if (it != upstream_counters_.end()) counter = it->second;
+  }
+  if (counter == nullptr) {
+    absl::MutexLock lock(&upstream_mu_);
+    // Route templates are bounded: past 200 of them, "other".
+    const bool room = upstream_counters_.size() < 200;
+    const std::string label_route = room ? std::string(route) : "other";
+    prometheus::Counter& c = upstream_.Add(
+        {{"provider", std::string(provider)},
+         {"route", label_route},
+         {"status_class",
+          status_class == 0 ? "transport" : absl::StrCat(status_class, "xx")}});
+    if (room) upstream_counters_[key] = &c;
+    counter = &c;
+  }
+  counter->Increment();
   if (status == 420 || status == 429) {
-    rate_limited_.Add({{"provider", p}}).Increment();
+    rate_limited_.Add({{"provider", std::string(provider)}}).Increment();
   }
 }
 

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -28,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "connectors/common/upstream_observer.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "prometheus/counter.h"
@@ -66,6 +68,17 @@ struct CallRecord {
       std::make_shared<std::atomic<int>>(0);
   // The request message is larger than the service accepts.
   std::atomic<bool> oversized{false};
+};
+
+// The metrics of one RPC method (resolved once per method).
+struct MethodMetrics {
+  std::string service, method;  // "other" when the server has no such one.
+  const google::protobuf::MethodDescriptor* descriptor = nullptr;
+  prometheus::Histogram* seconds = nullptr;
+  prometheus::Gauge* open_streams = nullptr;
+  std::atomic<prometheus::Counter*> by_code[17] = {};
+  // The request's `integrated_account_id` (a string), if it has one.
+  const google::protobuf::FieldDescriptor* account_field = nullptr;
 };
 
 class Observability final : public UpstreamObserver {
@@ -112,21 +125,15 @@ class Observability final : public UpstreamObserver {
            absl::string_view fields = "");
 
   // Internal, for the interceptor.
-  void Finish(const std::string& service, const std::string& method,
-              const grpc::Status& status, absl::Duration took,
-              CallRecord& record, const std::string& peer_identity);
+  MethodMetrics& Method(const std::string& full_method);
+  void Finish(MethodMetrics& method, const grpc::Status& status,
+              absl::Duration took, CallRecord& record,
+              const std::string& peer_identity);
   void Register(const grpc::ServerContextBase* context,
                 std::shared_ptr<CallRecord> record);
   void Unregister(const grpc::ServerContextBase* context);
-  prometheus::Gauge& OpenStreams(const std::string& service,
-                                 const std::string& method);
 
  private:
-  // A bounded label value: `value` while fewer than `cap` distinct ones were
-  // seen for `family`, "other" after.
-  std::string Bounded(const std::string& family, const std::string& value,
-                      size_t cap);
-
   const ObservabilityOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& rpcs_;
@@ -149,9 +156,22 @@ class Observability final : public UpstreamObserver {
   absl::flat_hash_map<const grpc::ServerContextBase*,
                       std::shared_ptr<CallRecord>>
       records_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> seen_
-      ABSL_GUARDED_BY(mu_);
+  // Upstream counters by "provider class route" (bounded).
+  absl::Mutex upstream_mu_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> upstream_counters_
+      ABSL_GUARDED_BY(upstream_mu_);
+  absl::Mutex methods_mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<MethodMetrics>> methods_
+      ABSL_GUARDED_BY(methods_mu_);
+
+  // Log lines wait here and go out in one write every 100 ms (warnings and
+  // errors at once), so that no RPC pays for a write of its own.
+  void FlushLoop();
+  void Flush() ABSL_EXCLUSIVE_LOCKS_REQUIRED(log_mu_);
   absl::Mutex log_mu_;
+  std::string pending_ ABSL_GUARDED_BY(log_mu_);
+  bool stopping_ ABSL_GUARDED_BY(log_mu_) = false;
+  std::thread flusher_;
 };
 
 // `text` as a JSON string literal (quotes included).

@@ -365,6 +365,20 @@ TEST_P(AccountsTest, ImportedTokensAreCheckedAndLinked) {
   grpc::Status refused = Accounts()->ImportTokens(&c3, import, &account);
   EXPECT_THAT(refused, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
   EXPECT_THAT(refused.error_message(), Not(HasSubstr("bogus-access")));
+
+  // Control characters in a token: refused as malformed, before anything is
+  // sent (not UNAVAILABLE, which clients would retry forever).
+  for (const std::string bad :
+       {access + "\r\nX-Injected: 1", access + std::string(1, '\0'),
+        std::string("tab\there")}) {
+    grpc::ClientContext c4;
+    import.set_access_token(bad);
+    const int64_t before = env_->LogPosition();
+    grpc::Status malformed = Accounts()->ImportTokens(&c4, import, &account);
+    EXPECT_THAT(malformed, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+    EXPECT_EQ(ErrorInfoOf(malformed).reason(), "MALFORMED_CREDENTIALS");
+    EXPECT_TRUE(env_->CallsSince(before).empty());
+  }
 }
 
 TEST_P(AccountsTest, AnotherTenantSeesNothingInAnyRpc) {

@@ -154,12 +154,21 @@ TEST_F(ProxyTest, EscapesAreRefusedBeforeAnythingIsSent) {
         "/org/\xc3\xa9"}) {
     bad.push_back(Request("GET", path));
   }
-  for (const char* header : {"Authorization", "authorization", "Host",
-                             "Transfer-Encoding", "Content-Length"}) {
+  for (const char* header :
+       {"Authorization", "authorization", "Host", "Transfer-Encoding",
+        "Content-Length", "User-Agent", "Accept-Encoding"}) {
     v1::ProxyRequest r = Request("GET", "/org/");
     auto* h = r.add_headers();
     h->set_name(header);
     h->set_value("x");
+    bad.push_back(r);
+  }
+  // An empty value would remove a header the service sets.
+  for (const char* header : {"Accept", "X-Anything"}) {
+    v1::ProxyRequest r = Request("GET", "/org/");
+    auto* h = r.add_headers();
+    h->set_name(header);
+    h->set_value(" ");
     bad.push_back(r);
   }
   {

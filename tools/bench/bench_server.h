@@ -61,9 +61,11 @@ inline std::string ServerPath(const char* argv0) {
 
 // Starts the server against `sim_url` (no HTTP side listener) with
 // `extra_flags`, and links demo@example.com.
+// `stderr_file` takes the server's logs ("": the benchmark's stderr).
 inline absl::StatusOr<BenchServer> StartBenchServer(
     const std::string& server_path, const std::string& sim_url,
-    const std::vector<std::string>& extra_flags = {}) {
+    const std::vector<std::string>& extra_flags = {},
+    const std::string& stderr_file = "") {
   BenchServer server;
   auto files =
       testing::WriteServiceFiles(testing::MakeTempDir("bench"), {"bench"});
@@ -71,7 +73,7 @@ inline absl::StatusOr<BenchServer> StartBenchServer(
   std::vector<std::string> args = files->ServerFlags(sim_url);
   args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-  auto process = testing::Subprocess::Start(server_path, args);
+  auto process = testing::Subprocess::Start(server_path, args, stderr_file);
   if (!process.ok()) return process.status();
   server.process = std::move(*process);
   auto address =

@@ -3,7 +3,9 @@
 // unified.v1.Proxy/Call of a running server (gRPC over loopback, API key,
 // account resolution, budget, credential injection), alternated in one run
 // with a bare gRPC health check on the same channel (the floor any gRPC
-// hop costs on this machine).
+// hop costs on this machine), and with a second server that keeps no
+// metrics and writes no access log (--metrics=false): what observability
+// costs a call.
 //
 //   bazel run -c opt //tools/bench:proxy_overhead
 #include <signal.h>
@@ -50,9 +52,18 @@ int Run(const char* argv0) {
   auto sim = podio_sim::Simulator::Start(sim_options);
   if (!sim.ok()) return 1;
   const std::string base = (*sim)->base_url();
+  // Metrics and access log on (the default; the log goes to a file, as a
+  // deployment's would), and off.
+  const std::string log = testing::MakeTempDir("bench_log") + "/server.log";
   absl::StatusOr<bench::BenchServer> server =
-      bench::StartBenchServer(bench::ServerPath(argv0), base);
+      bench::StartBenchServer(bench::ServerPath(argv0), base, {}, log);
   if (!server.ok()) return 1;
+  absl::StatusOr<bench::BenchServer> quiet = bench::StartBenchServer(
+      bench::ServerPath(argv0), base, {"--metrics=false", "--access_log=false"},
+      log + ".quiet");
+  if (!quiet.ok()) return 1;
+  auto quiet_proxy = v1::Proxy::NewStub(
+      testing::ApiKeyChannel(quiet->address, quiet->api_key));
   auto channel = testing::ApiKeyChannel(server->address, server->api_key);
   auto proxy = v1::Proxy::NewStub(channel);
   auto http = NewCurlHttpClient({});
@@ -75,6 +86,19 @@ int Run(const char* argv0) {
     if (!proxy->Call(&context, request, &response).ok() ||
         response.status() != 200) {
       std::fprintf(stderr, "proxy call failed\n");
+      std::exit(1);
+    }
+    return absl::Now() - start;
+  };
+  v1::ProxyRequest quiet_request = request;
+  quiet_request.set_integrated_account_id(quiet->account);
+  auto via_quiet_proxy = [&]() -> absl::Duration {
+    const absl::Time start = absl::Now();
+    grpc::ClientContext context;
+    v1::ProxyResponse response;
+    if (!quiet_proxy->Call(&context, quiet_request, &response).ok() ||
+        response.status() != 200) {
+      std::fprintf(stderr, "proxy call (metrics off) failed\n");
       std::exit(1);
     }
     return absl::Now() - start;
@@ -113,14 +137,22 @@ int Run(const char* argv0) {
   };
   for (int i = 0; i < 300; ++i) {  // Warm up connections and caches.
     via_proxy();
+    via_quiet_proxy();
     straight();
     bare_grpc();
     resolve_only();
   }
   const int calls = absl::GetFlag(FLAGS_calls);
-  std::vector<absl::Duration> proxied, plain, floor, resolved;
+  std::vector<absl::Duration> proxied, quiet_proxied, plain, floor, resolved;
   for (int i = 0; i < calls; ++i) {
-    proxied.push_back(via_proxy());
+    // Which server goes first alternates too.
+    if (i % 2 == 0) {
+      proxied.push_back(via_proxy());
+      quiet_proxied.push_back(via_quiet_proxy());
+    } else {
+      quiet_proxied.push_back(via_quiet_proxy());
+      proxied.push_back(via_proxy());
+    }
     plain.push_back(straight());
     floor.push_back(bare_grpc());
     resolved.push_back(resolve_only());
@@ -138,12 +170,20 @@ int Run(const char* argv0) {
       "  for reference, on the same channel:\n"
       "  bare gRPC (health)      p50 %7.1f us   p99 %7.1f us\n"
       "  ListRoles (API key +\n"
-      "   account, no Podio)     p50 %7.1f us   p99 %7.1f us\n",
+      "   account, no Podio)     p50 %7.1f us   p99 %7.1f us\n"
+      "  Proxy/Call, metrics and access log off\n"
+      "                          p50 %7.1f us   p99 %7.1f us\n"
+      "  added by metrics + log  p50 %7.1f us   p99 %7.1f us  (target: p50 "
+      "<= 10 us)\n",
       calls, p50_direct, p99_direct, p50_proxy, p99_proxy,
       p50_proxy - p50_direct, p99_proxy - p99_direct, Percentile(floor, 0.5),
       Percentile(floor, 0.99), Percentile(resolved, 0.5),
-      Percentile(resolved, 0.99));
+      Percentile(resolved, 0.99), Percentile(quiet_proxied, 0.5),
+      Percentile(quiet_proxied, 0.99),
+      p50_proxy - Percentile(quiet_proxied, 0.5),
+      p99_proxy - Percentile(quiet_proxied, 0.99));
   server->Stop();
+  quiet->Stop();
   return 0;
 }
 

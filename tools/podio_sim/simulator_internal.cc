@@ -202,12 +202,23 @@ void MaybeGzip(const httplib::Request& req, httplib::Response& res) {
     }
   }
   if (!accepted) return;
-  z_stream z{};
-  // 16 + MAX_WBITS: a gzip wrapper rather than zlib's.
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
-    return;
-  }
+  // One compressor per thread, reset for each answer: setting one up costs
+  // far more than compressing a page.
+  struct Deflater {
+    z_stream z{};
+    bool ready = false;
+    Deflater() {
+      // 16 + MAX_WBITS: a gzip wrapper rather than zlib's.
+      ready = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+                           16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    }
+    ~Deflater() {
+      if (ready) deflateEnd(&z);
+    }
+  };
+  thread_local Deflater deflater;
+  if (!deflater.ready || deflateReset(&deflater.z) != Z_OK) return;
+  z_stream& z = deflater.z;
   std::string out(deflateBound(&z, res.body.size()), '\0');
   z.next_in = reinterpret_cast<Bytef*>(res.body.data());
   z.avail_in = static_cast<uInt>(res.body.size());
@@ -215,7 +226,6 @@ void MaybeGzip(const httplib::Request& req, httplib::Response& res) {
   z.avail_out = static_cast<uInt>(out.size());
   const int done = deflate(&z, Z_FINISH);
   out.resize(z.total_out);
-  deflateEnd(&z);
   if (done != Z_STREAM_END) return;
   const std::string type = res.get_header_value("Content-Type");
   res.set_content(out, type);
