@@ -352,6 +352,15 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
   if (address->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
   const unsigned int idle_seconds = static_cast<unsigned int>(
       std::max<int64_t>(1, absl::ToInt64Seconds(options.idle_timeout)));
+  std::vector<MHD_OptionItem> tls;
+  if (!options.tls_cert_pem.empty()) {
+    flags |= MHD_USE_TLS;
+    tls.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0,
+                   const_cast<char*>(listener->options_.tls_cert_pem.c_str())});
+    tls.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0,
+                   const_cast<char*>(listener->options_.tls_key_pem.c_str())});
+  }
+  tls.push_back({MHD_OPTION_END, 0, nullptr});
   listener->daemon_ = MHD_start_daemon(
       flags, static_cast<uint16_t>(port), nullptr, nullptr,
       &HttpListenerCallbacks::Handle, listener.get(), MHD_OPTION_SOCK_ADDR,
@@ -364,7 +373,8 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(32 * 1024),
       MHD_OPTION_NOTIFY_COMPLETED, &HttpListenerCallbacks::Completed,
       listener.get(), MHD_OPTION_NOTIFY_CONNECTION,
-      &HttpListenerCallbacks::Notify, listener.get(), MHD_OPTION_END);
+      &HttpListenerCallbacks::Notify, listener.get(), MHD_OPTION_ARRAY,
+      tls.data(), MHD_OPTION_END);
   if (listener->daemon_ == nullptr) {
     return absl::UnavailableError(
         absl::StrCat("HTTP side listener cannot listen on ", host, ":", port));

@@ -53,6 +53,10 @@ struct HttpListenerOptions {
   std::function<bool()> ready;
   // Serve only /metrics, /healthz and /readyz (a separate metrics port).
   bool metrics_only = false;
+  // HTTPS with this PEM certificate chain and key (read at start); empty:
+  // plain HTTP.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
 };
 
 class HttpListener {

@@ -238,6 +238,31 @@ absl::Status CheckUpstreamBase(const std::string& base) {
       "address)");
 }
 
+// The side listeners take the gRPC listener's certificate (read at start)
+// and its rule: plaintext on loopback only, unless allowed.
+absl::Status ListenerTls(const std::string& listen,
+                         const ServerOptions& options,
+                         HttpListenerOptions* listener) {
+  if (options.tls_cert_file.empty()) {
+    ServerOptions check;
+    check.listen = listen;
+    check.allow_insecure_listen = options.allow_insecure_listen;
+    return CheckListenSecurity(check);
+  }
+  for (auto [path, pem] : {std::pair<const std::string&, std::string*>{
+                               options.tls_cert_file, &listener->tls_cert_pem},
+                           {options.tls_key_file, &listener->tls_key_pem}}) {
+    std::ifstream in(path, std::ios::binary);
+    *pem = std::string((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+    if (pem->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("TLS file '", path, "' cannot be read"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 int Run() {
   // Workers decode pages on many threads; glibc would give them arenas of
   // their own, each keeping its freed memory at the peak it reached. One
@@ -520,6 +545,10 @@ int Run() {
       };
     }
     listener_options.ready = [&ready] { return ready.load(); };
+    if (absl::Status s = ListenerTls(http_listen, options, &listener_options);
+        !s.ok()) {
+      return fail(s);
+    }
     if (listener_options.max_connections < 1 ||
         listener_options.request_timeout <= absl::ZeroDuration()) {
       return fail(absl::InvalidArgumentError(
@@ -532,12 +561,14 @@ int Run() {
     if (!started.ok()) return fail(started.status());
     http_listener = std::move(*started);
     if (redirect_uri.empty()) {
-      redirect_uri = absl::StrCat("http://", http_host, ":",
-                                  http_listener->port(), "/oauth/callback");
+      redirect_uri = absl::StrCat(
+          listener_options.tls_cert_pem.empty() ? "http" : "https", "://",
+          http_host, ":", http_listener->port(), "/oauth/callback");
     }
     if (local_hooks) {
       watch_engine.set_hook_base_url(
-          absl::StrCat("http://", http_host, ":", http_listener->port()));
+          absl::StrCat(listener_options.tls_cert_pem.empty() ? "http" : "https",
+                       "://", http_host, ":", http_listener->port()));
     }
   }
   integrated_accounts.set_default_redirect_uri(redirect_uri);
@@ -562,6 +593,10 @@ int Run() {
       return observability.MetricsText();
     };
     metrics_options.ready = [&ready] { return ready.load(); };
+    if (absl::Status s = ListenerTls(listen, options, &metrics_options);
+        !s.ok()) {
+      return fail(s);
+    }
     absl::StatusOr<std::unique_ptr<HttpListener>> started =
         HttpListener::Start(metrics_host, port, &integrated_accounts, nullptr,
                             &pool, metrics_options);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "connectors/common/http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
@@ -119,6 +120,19 @@ TEST_F(GrpcTlsTest, TlsClientsWorkAndPlaintextOnesFail) {
   other.pem_root_certs = Read(Tls("other_ca.pem"));
   EXPECT_THAT(GetMe(Channel(grpc::SslCredentials(other)), demo),
               StatusIs(grpc::StatusCode::UNAVAILABLE));
+  // The HTTP side listener serves the same certificate.
+  auto https = NewCurlHttpClient({Tls("ca.pem")});
+  HttpRequest health;
+  health.url = absl::StrCat("https://localhost:",
+                            env_->server().http_address.substr(
+                                env_->server().http_address.rfind(':') + 1),
+                            "/healthz");
+  absl::StatusOr<HttpResponse> ok = https->Send(health);
+  ASSERT_THAT(ok, IsOk());
+  EXPECT_EQ(ok->status, 200);
+  health.url = absl::StrCat("http://", env_->server().http_address, "/healthz");
+  absl::StatusOr<HttpResponse> plain = NewCurlHttpClient({})->Send(health);
+  EXPECT_FALSE(plain.ok() && plain->status == 200);
 }
 
 TEST_F(GrpcTlsTest, ARotatedCertificateIsServedWithoutARestart) {
@@ -181,6 +195,8 @@ TEST(ListenSecurityTest, PlaintextOffLoopbackAndBadTlsFilesStopTheStart) {
     return Read(log);
   };
   EXPECT_THAT(refused({"--listen=0.0.0.0:0", "--http_listen="}),
+              HasSubstr("refusing to serve plaintext on '0.0.0.0:0'"));
+  EXPECT_THAT(refused({"--listen=127.0.0.1:0", "--http_listen=0.0.0.0:0"}),
               HasSubstr("refusing to serve plaintext on '0.0.0.0:0'"));
   EXPECT_THAT(refused({"--tls_cert_file=" + Tls("server.pem"),
                        "--tls_key_file=" + Tls("client.key")}),

@@ -187,8 +187,23 @@ TEST_F(ObservabilityTest, RequestIdsAreEchoedAndEveryRpcIsLoggedOnce) {
     EXPECT_EQ(generated.size(), 32u);
     EXPECT_NE(generated, "bad id with spaces");
   }
+  // Log lines are written in batches (every 100 ms): wait for ours.
+  std::vector<rapidjson::Document> lines;
+  auto logged = [&](const std::string& id) {
+    for (const rapidjson::Document& line : lines) {
+      if (line["request_id"].GetString() == id) return true;
+    }
+    return false;
+  };
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  do {
+    lines = AccessLog();
+  } while (!(logged("req-42.abc") &&
+             logged("4bf92f3577b34da6a3ce929d0e0e4736") && logged(generated)) &&
+           absl::Now() < give_up &&
+           (absl::SleepFor(absl::Milliseconds(50)), true));
   std::map<std::string, int> seen;
-  for (const rapidjson::Document& line : AccessLog()) {
+  for (const rapidjson::Document& line : lines) {
     const std::string id = line["request_id"].GetString();
     ++seen[id];
     if (id == "req-42.abc") {
