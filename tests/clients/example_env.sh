@@ -39,7 +39,22 @@ API_KEY="uk_$(openssl rand -hex 20)"
 echo "tenant-a sha256:$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)" \
   >"$ENV_DIR/api_keys"
 echo "demo-secret" >"$ENV_DIR/client_secret"
+# EXAMPLE_TLS=1: the server requires mutual TLS with the build's test CA;
+# TLS_ARGS then holds the client flags (python and node spell them alike).
+SERVER_TLS=()
+TLS_ARGS=()
+if [ "${EXAMPLE_TLS:-}" = 1 ]; then
+  for f in ca.pem server.pem server.key client.pem client.key; do
+    install -m 600 "$RUNFILES/tests/testing/tls/$f" "$ENV_DIR/$f"
+  done
+  SERVER_TLS=(--tls_cert_file="$ENV_DIR/server.pem"
+              --tls_key_file="$ENV_DIR/server.key"
+              --tls_client_ca_file="$ENV_DIR/ca.pem")
+  TLS_ARGS=(--ca_file="$ENV_DIR/ca.pem" --cert_file="$ENV_DIR/client.pem"
+            --key_file="$ENV_DIR/client.key" --server_name=localhost)
+fi
 "$RUNFILES/service/server" --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 \
+  ${SERVER_TLS[@]+"${SERVER_TLS[@]}"} \
   --data_dir="$ENV_DIR" --encryption_keys_file="$ENV_DIR/keys" \
   --api_keys_file="$ENV_DIR/api_keys" --podio_api_base="$SIM_URL" \
   --podio_web_base="$SIM_URL" --podio_client_id=demo-client \

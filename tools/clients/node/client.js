@@ -23,8 +23,12 @@ function defaultIncludeDirs() {
   return [root, path.join(root, 'bazel-bin/tools/protos'), '/usr/include'];
 }
 
+// `tls` (optional): {ca, cert, key, serverName}, file paths of the server's
+// CA and, for mutual TLS, this client's certificate and key; serverName
+// overrides the name checked in the server's certificate. Without `tls.ca`:
+// plaintext, for loopback only.
 class Client {
-  constructor(address, apiKey, includeDirs = defaultIncludeDirs()) {
+  constructor(address, apiKey, includeDirs = defaultIncludeDirs(), tls = {}) {
     const definition = protoLoader.loadSync(SERVICES, {
       includeDirs,
       keepCase: true,
@@ -33,10 +37,16 @@ class Client {
       defaults: true,
     });
     const v1 = grpc.loadPackageDefinition(definition).unified.v1;
-    const credentials = grpc.credentials.createInsecure();
-    this.directory = new v1.UserDirectory(address, credentials);
-    this.accounts = new v1.IntegratedAccounts(address, credentials);
-    this.proxy = new v1.Proxy(address, credentials);
+    const read = (file) => (file ? fs.readFileSync(file) : null);
+    const credentials = tls.ca
+      ? grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert))
+      : grpc.credentials.createInsecure();
+    const options = tls.serverName
+      ? {'grpc.ssl_target_name_override': tls.serverName}
+      : {};
+    this.directory = new v1.UserDirectory(address, credentials, options);
+    this.accounts = new v1.IntegratedAccounts(address, credentials, options);
+    this.proxy = new v1.Proxy(address, credentials, options);
     this.apiKey = apiKey;
 
     const rpc = new protobuf.Root();

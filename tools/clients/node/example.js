@@ -4,6 +4,7 @@
 //
 //   node example.js --address=127.0.0.1:50051 --api_key=uk_... \
 //       [--username=demo@example.com --password=demo-password]
+//       [--ca_file=ca.pem [--cert_file=client.pem --key_file=client.key]]
 'use strict';
 
 const {Client, defaultIncludeDirs} = require('./client');
@@ -27,7 +28,9 @@ function showError(client, step, error) {
 async function main() {
   const args = flags();
   const includeDirs = args.include ? args.include.split(':') : defaultIncludeDirs();
-  const client = new Client(args.address, args.api_key, includeDirs);
+  const client = new Client(args.address, args.api_key, includeDirs, {
+    ca: args.ca_file, cert: args.cert_file, key: args.key_file,
+    serverName: args.server_name});
 
   const account = await client.call(client.accounts, 'LinkWithPassword',
                                     {username: args.username,

@@ -3,7 +3,8 @@ user, takes a WatchDirectory snapshot, and shows a rich error's details,
 against a running server.
 
   python3 example.py --address 127.0.0.1:50051 --api_key uk_... \\
-      --username demo@example.com --password demo-password
+      --username demo@example.com --password demo-password \\
+      [--ca_file ca.pem [--cert_file client.pem --key_file client.key]]
 """
 
 import argparse
@@ -29,8 +30,15 @@ def main():
     parser.add_argument("--api_key", required=True)
     parser.add_argument("--username", default="demo@example.com")
     parser.add_argument("--password", default="demo-password")
+    parser.add_argument("--ca_file", help="TLS: the server's CA (PEM)")
+    parser.add_argument("--cert_file", help="mTLS: this client's certificate")
+    parser.add_argument("--key_file", help="mTLS: its private key")
+    parser.add_argument("--server_name",
+                        help="TLS: the name in the server's certificate")
     args = parser.parse_args()
-    client = unified_client.Client(args.address, args.api_key)
+    client = unified_client.Client(args.address, args.api_key, args.ca_file,
+                                   args.cert_file, args.key_file,
+                                   args.server_name)
 
     account = client.call(
         client.accounts.LinkWithPassword,

@@ -13,10 +13,29 @@ from proto.unified.v1 import (integrated_accounts_pb2_grpc, proxy_pb2_grpc,
 
 
 class Client:
-    """Stubs of the three services over one channel, with the API key set."""
+    """Stubs of the three services over one channel, with the API key set.
 
-    def __init__(self, address, api_key):
-        self.channel = grpc.insecure_channel(address)
+    With `ca_file` the channel is TLS, trusting that CA (PEM); with
+    `cert_file` and `key_file` too it is mutual TLS. `server_name` overrides
+    the name checked in the server's certificate (e.g. "localhost" when
+    dialling 127.0.0.1). Without `ca_file`: plaintext, for loopback only.
+    """
+
+    def __init__(self, address, api_key, ca_file=None, cert_file=None,
+                 key_file=None, server_name=None):
+        if ca_file:
+            def read(path):
+                with open(path, "rb") as f:
+                    return f.read()
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=read(ca_file),
+                private_key=read(key_file) if key_file else None,
+                certificate_chain=read(cert_file) if cert_file else None)
+            options = ((("grpc.ssl_target_name_override", server_name),)
+                       if server_name else ())
+            self.channel = grpc.secure_channel(address, credentials, options)
+        else:
+            self.channel = grpc.insecure_channel(address)
         self._metadata = (("authorization", "Bearer " + api_key),)
         self.directory = user_directory_pb2_grpc.UserDirectoryStub(
             self.channel)
