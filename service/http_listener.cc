@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
+#include "service/http_tls.h"
 
 namespace unified {
 namespace {
@@ -286,8 +287,11 @@ MHD_Result HttpListenerCallbacks::Handle(void* self, MHD_Connection* connection,
     if (verb != "POST") {
       return Queue(connection, Plain(405, "method not allowed\n"));
     }
-    work = [watch = listener->watch_, secret, body = std::move(r->body)] {
+    work = [watch = listener->watch_,
+            delivered = listener->options_.on_hook_delivery, secret,
+            body = std::move(r->body)] {
       const int status = watch->HandleDelivery(secret, body);
+      if (delivered) delivered(status);
       return Plain(status, status == 200 ? "ok\n" : "refused\n");
     };
   } else {
@@ -353,12 +357,10 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
   const unsigned int idle_seconds = static_cast<unsigned int>(
       std::max<int64_t>(1, absl::ToInt64Seconds(options.idle_timeout)));
   std::vector<MHD_OptionItem> tls;
-  if (!options.tls_cert_pem.empty()) {
+  if (options.tls) {
     flags |= MHD_USE_TLS;
-    tls.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0,
-                   const_cast<char*>(listener->options_.tls_cert_pem.c_str())});
-    tls.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0,
-                   const_cast<char*>(listener->options_.tls_key_pem.c_str())});
+    tls.push_back(
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, HttpTlsRetrieveCallback()});
   }
   tls.push_back({MHD_OPTION_END, 0, nullptr});
   listener->daemon_ = MHD_start_daemon(

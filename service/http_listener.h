@@ -51,12 +51,13 @@ struct HttpListenerOptions {
   // always ready. GET /healthz (liveness) answers 200 while the process
   // serves.
   std::function<bool()> ready;
+  // Told the HTTP status each hook delivery was answered with (metrics).
+  std::function<void(int status)> on_hook_delivery;
   // Serve only /metrics, /healthz and /readyz (a separate metrics port).
   bool metrics_only = false;
-  // HTTPS with this PEM certificate chain and key (read at start); empty:
-  // plain HTTP.
-  std::string tls_cert_pem;
-  std::string tls_key_pem;
+  // HTTPS with the pair loaded by LoadHttpTlsPair (service/http_tls.h),
+  // which may be replaced while serving; false: plain HTTP.
+  bool tls = false;
 };
 
 class HttpListener {

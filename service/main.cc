@@ -41,6 +41,7 @@
 #include "service/config_reload.h"
 #include "service/cursor.h"
 #include "service/http_listener.h"
+#include "service/http_tls.h"
 #include "service/integrated_accounts_service.h"
 #include "service/observability.h"
 #include "service/proxy_service.h"
@@ -238,8 +239,8 @@ absl::Status CheckUpstreamBase(const std::string& base) {
       "address)");
 }
 
-// The side listeners take the gRPC listener's certificate (read at start)
-// and its rule: plaintext on loopback only, unless allowed.
+// The side listeners take the gRPC listener's certificate (re-read with it
+// when it changes) and its rule: plaintext on loopback only, unless allowed.
 absl::Status ListenerTls(const std::string& listen,
                          const ServerOptions& options,
                          HttpListenerOptions* listener) {
@@ -249,18 +250,8 @@ absl::Status ListenerTls(const std::string& listen,
     check.allow_insecure_listen = options.allow_insecure_listen;
     return CheckListenSecurity(check);
   }
-  for (auto [path, pem] : {std::pair<const std::string&, std::string*>{
-                               options.tls_cert_file, &listener->tls_cert_pem},
-                           {options.tls_key_file, &listener->tls_key_pem}}) {
-    std::ifstream in(path, std::ios::binary);
-    *pem = std::string((std::istreambuf_iterator<char>(in)),
-                       std::istreambuf_iterator<char>());
-    if (pem->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("TLS file '", path, "' cannot be read"));
-    }
-  }
-  return absl::OkStatus();
+  listener->tls = true;
+  return LoadHttpTlsPair(options.tls_cert_file, options.tls_key_file);
 }
 
 int Run() {
@@ -457,6 +448,12 @@ int Run() {
   watch_options.poll_share = absl::GetFlag(FLAGS_watch_poll_share);
   watch_options.retention = absl::GetFlag(FLAGS_watch_retention);
   watch_options.retention_events = absl::GetFlag(FLAGS_watch_retention_events);
+  watch_options.on_events = [&observability](int64_t events) {
+    observability.OnWatchEvents(events);
+  };
+  watch_options.on_poll_lag = [&observability](absl::Duration lag) {
+    observability.OnPollLag(lag);
+  };
   if (!(watch_options.poll_share > 0 && watch_options.poll_share <= 1) ||
       watch_options.poll_interval <= absl::ZeroDuration() ||
       watch_options.retention_events < 1) {
@@ -545,6 +542,11 @@ int Run() {
       };
     }
     listener_options.ready = [&ready] { return ready.load(); };
+    listener_options.on_hook_delivery = [&observability](int status) {
+      observability.OnHookDelivery(status == 200   ? "stored"
+                                   : status >= 500 ? "failed"
+                                                   : "refused");
+    };
     if (absl::Status s = ListenerTls(http_listen, options, &listener_options);
         !s.ok()) {
       return fail(s);
@@ -562,13 +564,13 @@ int Run() {
     http_listener = std::move(*started);
     if (redirect_uri.empty()) {
       redirect_uri = absl::StrCat(
-          listener_options.tls_cert_pem.empty() ? "http" : "https", "://",
+          listener_options.tls ? "https" : "http", "://",
           http_host, ":", http_listener->port(), "/oauth/callback");
     }
     if (local_hooks) {
       watch_engine.set_hook_base_url(
-          absl::StrCat(listener_options.tls_cert_pem.empty() ? "http" : "https",
-                       "://", http_host, ":", http_listener->port()));
+          absl::StrCat(listener_options.tls ? "https" : "http", "://",
+                       http_host, ":", http_listener->port()));
     }
   }
   integrated_accounts.set_default_redirect_uri(redirect_uri);
@@ -687,6 +689,18 @@ int Run() {
            sealer->Replace(fresh);
            return absl::OkStatus();
          }});
+  }
+  if (!options.tls_cert_file.empty() &&
+      (http_listener != nullptr || metrics_listener != nullptr)) {
+    // The side listeners' certificate follows the files (the gRPC
+    // listener's own watcher re-reads them for gRPC).
+    for (const std::string& path :
+         {options.tls_cert_file, options.tls_key_file}) {
+      reloadable.push_back({"tls_certificate", path, [&options] {
+                              return LoadHttpTlsPair(options.tls_cert_file,
+                                                     options.tls_key_file);
+                            }});
+    }
   }
   ConfigReloader reloader(std::move(reloadable), &observability,
                           absl::GetFlag(FLAGS_config_reload_interval));

@@ -379,8 +379,13 @@ void WatchEngine::RunOnce() {
     }
   }
   // Only due accounts are asked for (one query), not every watched one.
-  if (absl::StatusOr<std::vector<AccountRef>> due = store_->DuePolls(now);
+  absl::Time oldest_due = absl::InfiniteFuture();
+  if (absl::StatusOr<std::vector<AccountRef>> due =
+          store_->DuePolls(now, &oldest_due);
       due.ok()) {
+    if (!due->empty() && options_.on_poll_lag) {
+      options_.on_poll_lag(now - oldest_due);
+    }
     for (const AccountRef& a : *due) (void)PollIfDue(a);
   }
   bool prune = false;
@@ -447,6 +452,9 @@ int WatchEngine::HandleDelivery(const std::string& secret,
 void WatchEngine::Notify(const AccountRef& a,
                          const std::vector<StoredEvent>& events) {
   if (events.empty()) return;
+  if (options_.on_events) {
+    options_.on_events(static_cast<int64_t>(events.size()));
+  }
   absl::MutexLock lock(&mu_);
   Announce(a, events.back().seq);
 }

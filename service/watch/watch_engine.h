@@ -56,6 +56,10 @@ struct WatchOptions {
   // Deadline of one background provider call sequence (a roster read).
   absl::Duration work_deadline = absl::Minutes(2);
   int page_limit = 500;
+  // Told of events logged (their number) and, each tick with due polls, how
+  // long the longest-waiting one has been due (metrics). Unset: nobody.
+  std::function<void(int64_t events)> on_events;
+  std::function<void(absl::Duration lag)> on_poll_lag;
 };
 
 class WatchEngine {

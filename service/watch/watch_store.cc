@@ -147,10 +147,23 @@ absl::StatusOr<std::vector<AccountRef>> WatchStore::Watched() {
   return Accounts("", {});
 }
 
-absl::StatusOr<std::vector<AccountRef>> WatchStore::DuePolls(absl::Time now) {
-  return Accounts(
-      "WHERE baseline_done = 1 AND next_poll_ms <= $1 AND poll_lease_ms <= $1 ",
-      {SqlMillis(now)});
+absl::StatusOr<std::vector<AccountRef>> WatchStore::DuePolls(
+    absl::Time now, absl::Time* oldest_due) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query("SELECT tenant, account_id, next_poll_ms FROM watch_accounts "
+               "WHERE baseline_done = 1 AND next_poll_ms <= $1 AND "
+               "poll_lease_ms <= $1 ORDER BY tenant, account_id",
+               {SqlMillis(now)}));
+  std::vector<AccountRef> out;
+  for (const SqlRow& r : rows) {
+    out.push_back({SqlText(r[0]), SqlText(r[1])});
+    if (oldest_due != nullptr) {
+      *oldest_due = std::min(*oldest_due, absl::FromUnixMillis(SqlInt(r[2])));
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<AccountRef>> WatchStore::Accounts(

@@ -122,7 +122,9 @@ class WatchStore {
   absl::StatusOr<std::optional<WatchState>> State(const AccountRef& a);
   absl::StatusOr<std::vector<AccountRef>> Watched();
   // Watched accounts whose poll is due and not leased (ClaimPoll decides).
-  absl::StatusOr<std::vector<AccountRef>> DuePolls(absl::Time now);
+  // `oldest_due` (optional) is set to the earliest due time among them.
+  absl::StatusOr<std::vector<AccountRef>> DuePolls(
+      absl::Time now, absl::Time* oldest_due = nullptr);
   // Forgets everything about the account (its hooks must be gone first).
   absl::Status Disable(const AccountRef& a);
 

@@ -2,8 +2,14 @@
 // client without a certificate the CA signed fails), a certificate rotated on
 // disk served without a restart, and plaintext refused off loopback unless
 // allowed.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -47,6 +53,37 @@ void Install(const std::string& from, const std::string& to) {
   }
   chmod(temp.c_str(), 0600);
   ASSERT_EQ(std::rename(temp.c_str(), to.c_str()), 0);
+}
+
+// The certificate (PEM) the TLS server at 127.0.0.1:`port` presents, or "".
+std::string PeerCertificate(int port) {
+  std::string pem;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (ctx != nullptr && fd >= 0 &&
+      connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) == 1) {
+      if (X509* cert = SSL_get1_peer_certificate(ssl)) {
+        BIO* out = BIO_new(BIO_s_mem());
+        PEM_write_bio_X509(out, cert);
+        char* data = nullptr;
+        const long n = BIO_get_mem_data(out, &data);
+        pem.assign(data, n);
+        BIO_free(out);
+        X509_free(cert);
+      }
+    }
+    SSL_free(ssl);
+  }
+  if (fd >= 0) close(fd);
+  SSL_CTX_free(ctx);
+  return pem;
 }
 
 grpc::ChannelArguments LocalhostName() {
@@ -159,6 +196,15 @@ TEST_F(GrpcTlsTest, ARotatedCertificateIsServedWithoutARestart) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   EXPECT_EQ(now_served, rotated);
+  // The HTTP side listener follows the same files.
+  const int http_port = std::stoi(env_->server().http_address.substr(
+      env_->server().http_address.rfind(':') + 1));
+  std::string http_served;
+  while ((http_served = PeerCertificate(http_port)) != rotated &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(http_served, rotated);
   // The same process, and its open channel still works.
   EXPECT_EQ(kill(env_->server().process->pid(), 0), 0);
   EXPECT_THAT(GetMe(env_->channel(), demo), IsOk());
@@ -173,6 +219,15 @@ TEST_F(GrpcTlsTest, MutualTlsNeedsACertificateTheCaSigned) {
               StatusIs(grpc::StatusCode::UNAVAILABLE));
   EXPECT_THAT(GetMe(Channel(TlsCredentials("other_client")), demo),
               StatusIs(grpc::StatusCode::UNAVAILABLE));
+  // The access log names the client's certificate (lines are written in
+  // batches: wait for it).
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (Read(env_->log_path()).find("\"client\":\"test-client\"") ==
+             std::string::npos &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_THAT(Read(env_->log_path()), HasSubstr("\"client\":\"test-client\""));
 }
 
 TEST(ListenSecurityTest, PlaintextOffLoopbackAndBadTlsFilesStopTheStart) {
