@@ -37,6 +37,14 @@ const char* CodeName(int code) {
   return code >= 0 && code < 17 ? kCodeNames[code] : "UNKNOWN";
 }
 
+}  // namespace
+
+const char* StatusCodeName(grpc::StatusCode code) {
+  return CodeName(static_cast<int>(code));
+}
+
+namespace {
+
 // Adds what `rich` lacks: an ErrorInfo, and a RetryInfo when UNAVAILABLE.
 void Complete(google::rpc::Status& rich) {
   bool has_info = false, has_retry = false;

@@ -25,6 +25,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // MALFORMED_REQUEST. A status that has the details is returned as is.
 grpc::Status CompleteStatus(const grpc::Status& status, bool known_method);
 
+// A status code's canonical name ("OK", "NOT_FOUND", ...; "UNKNOWN" for a
+// number gRPC does not define).
+const char* StatusCodeName(grpc::StatusCode code);
+
 }  // namespace unified
 
 #endif  // SERVICE_GRPC_STATUS_H_

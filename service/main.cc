@@ -563,9 +563,9 @@ int Run() {
     if (!started.ok()) return fail(started.status());
     http_listener = std::move(*started);
     if (redirect_uri.empty()) {
-      redirect_uri = absl::StrCat(
-          listener_options.tls ? "https" : "http", "://",
-          http_host, ":", http_listener->port(), "/oauth/callback");
+      redirect_uri = absl::StrCat(listener_options.tls ? "https" : "http",
+                                  "://", http_host, ":", http_listener->port(),
+                                  "/oauth/callback");
     }
     if (local_hooks) {
       watch_engine.set_hook_base_url(

@@ -29,28 +29,6 @@ const Histogram::BucketBoundaries& RpcBuckets() {
   return *b;
 }
 
-const char* CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
-}
-
 }  // namespace
 
 std::string JsonQuote(absl::string_view text) {
@@ -436,7 +414,7 @@ void Observability::Finish(MethodMetrics& method, const grpc::Status& status,
                            absl::Duration took, CallRecord& record,
                            const std::string& peer_identity) {
   const int code_number = static_cast<int>(status.error_code());
-  const char* code = CodeName(status.error_code());
+  const char* code = StatusCodeName(status.error_code());
   if (code_number >= 0 && code_number < 17) {
     std::atomic<prometheus::Counter*>& slot = method.by_code[code_number];
     prometheus::Counter* counter = slot.load(std::memory_order_acquire);

@@ -32,16 +32,11 @@ using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
 using ::unified::testing::ErrorInfoOf;
 using ::unified::testing::IsOk;
+using ::unified::testing::ReadFile;
 using ::unified::testing::StatusIs;
 
 constexpr int64_t kDemoUserId = podio_sim::kFirstUserId;
 constexpr int64_t kRegularUserId = podio_sim::kFirstUserId + 1;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
 
 // The value of query parameter `name` in `url` (still percent-encoded).
 std::string QueryParam(const std::string& url, const std::string& name) {

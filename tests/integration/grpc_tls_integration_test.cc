@@ -30,15 +30,9 @@ using ::testing::HasSubstr;
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
 using ::unified::testing::IsOk;
+using ::unified::testing::ReadFile;
 using ::unified::testing::RunfilePath;
 using ::unified::testing::StatusIs;
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string Tls(const std::string& name) {
   return RunfilePath(absl::StrCat("tests/testing/tls/", name));
@@ -49,7 +43,7 @@ void Install(const std::string& from, const std::string& to) {
   const std::string temp = to + ".new";
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << Read(from);
+    out << ReadFile(from);
   }
   chmod(temp.c_str(), 0600);
   ASSERT_EQ(std::rename(temp.c_str(), to.c_str()), 0);
@@ -95,10 +89,10 @@ grpc::ChannelArguments LocalhostName() {
 std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(
     const std::string& client = "") {
   grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = Read(Tls("ca.pem"));
+  ssl.pem_root_certs = ReadFile(Tls("ca.pem"));
   if (!client.empty()) {
-    ssl.pem_cert_chain = Read(Tls(client + ".pem"));
-    ssl.pem_private_key = Read(Tls(client + ".key"));
+    ssl.pem_cert_chain = ReadFile(Tls(client + ".pem"));
+    ssl.pem_private_key = ReadFile(Tls(client + ".key"));
   }
   return grpc::SslCredentials(ssl);
 }
@@ -154,7 +148,7 @@ TEST_F(GrpcTlsTest, TlsClientsWorkAndPlaintextOnesFail) {
               StatusIs(grpc::StatusCode::UNAVAILABLE));
   // A client that trusts another CA refuses the server.
   grpc::SslCredentialsOptions other;
-  other.pem_root_certs = Read(Tls("other_ca.pem"));
+  other.pem_root_certs = ReadFile(Tls("other_ca.pem"));
   EXPECT_THAT(GetMe(Channel(grpc::SslCredentials(other)), demo),
               StatusIs(grpc::StatusCode::UNAVAILABLE));
   // The HTTP side listener serves the same certificate.
@@ -184,12 +178,12 @@ TEST_F(GrpcTlsTest, ARotatedCertificateIsServedWithoutARestart) {
     return pem.empty() ? std::string()
                        : std::string(pem[0].data(), pem[0].size());
   };
-  EXPECT_EQ(served(), Read(Tls("server.pem")));
+  EXPECT_EQ(served(), ReadFile(Tls("server.pem")));
   Install(Tls("server2.pem"), dir_ + "/cert.pem");
   Install(Tls("server2.key"), dir_ + "/key.pem");
   // The server re-reads the files every second; wait for the new one to be
   // served (bounded), with the same process.
-  const std::string rotated = Read(Tls("server2.pem"));
+  const std::string rotated = ReadFile(Tls("server2.pem"));
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
   std::string now_served;
   while ((now_served = served()) != rotated && absl::Now() < give_up) {
@@ -222,12 +216,13 @@ TEST_F(GrpcTlsTest, MutualTlsNeedsACertificateTheCaSigned) {
   // The access log names the client's certificate (lines are written in
   // batches: wait for it).
   const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (Read(env_->log_path()).find("\"client\":\"test-client\"") ==
+  while (ReadFile(env_->log_path()).find("\"client\":\"test-client\"") ==
              std::string::npos &&
          absl::Now() < give_up) {
     absl::SleepFor(absl::Milliseconds(50));
   }
-  EXPECT_THAT(Read(env_->log_path()), HasSubstr("\"client\":\"test-client\""));
+  EXPECT_THAT(ReadFile(env_->log_path()),
+              HasSubstr("\"client\":\"test-client\""));
 }
 
 TEST(ListenSecurityTest, PlaintextOffLoopbackAndBadTlsFilesStopTheStart) {
@@ -247,7 +242,7 @@ TEST(ListenSecurityTest, PlaintextOffLoopbackAndBadTlsFilesStopTheStart) {
     auto code = (*process)->Wait(absl::Seconds(30));
     EXPECT_THAT(code, IsOk());
     EXPECT_EQ(code.value_or(0), 1);
-    return Read(log);
+    return ReadFile(log);
   };
   EXPECT_THAT(refused({"--listen=0.0.0.0:0", "--http_listen="}),
               HasSubstr("refusing to serve plaintext on '0.0.0.0:0'"));

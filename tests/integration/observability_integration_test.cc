@@ -28,16 +28,10 @@ using ::testing::Not;
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
 using ::unified::testing::IsOk;
+using ::unified::testing::ReadFile;
 using ::unified::testing::RunfilePath;
 using ::unified::testing::StatusIs;
 using ::unified::testing::Subprocess;
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 class ObservabilityTest : public ::testing::Test {
  protected:
@@ -95,7 +89,7 @@ class ObservabilityTest : public ::testing::Test {
   std::vector<rapidjson::Document> AccessLog() {
     std::vector<rapidjson::Document> lines;
     for (absl::string_view line :
-         absl::StrSplit(Read(env_->log_path()), '\n')) {
+         absl::StrSplit(ReadFile(env_->log_path()), '\n')) {
       rapidjson::Document doc;
       doc.Parse(line.data(), line.size());
       if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("msg") &&
@@ -225,7 +219,7 @@ TEST_F(ObservabilityTest, RequestIdsAreEchoedAndEveryRpcIsLoggedOnce) {
   EXPECT_EQ(seen["4bf92f3577b34da6a3ce929d0e0e4736"], 1);
   EXPECT_EQ(seen[generated], 1);
   // No log line holds a secret the test knows of.
-  const std::string logs = Read(env_->log_path());
+  const std::string logs = ReadFile(env_->log_path());
   for (const auto& [tenant, key] : env_->files().api_keys) {
     EXPECT_THAT(logs, Not(HasSubstr(key))) << tenant << "'s API key";
   }

@@ -28,14 +28,8 @@ using ::testing::Not;
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
 using ::unified::testing::IsOk;
+using ::unified::testing::ReadFile;
 using ::unified::testing::StatusIs;
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Replaces `path` whole (a rename), mode 0600, as an operator's tooling would.
 void Replace(const std::string& path, const std::string& text) {
@@ -88,7 +82,7 @@ class ReloadTest : public ::testing::Test {
 
 TEST_F(ReloadTest, ApiKeysFollowTheFileAndAMalformedOneKeepsTheSet) {
   Start({"--config_reload_interval=200ms", "--watch_heartbeat=200ms"});
-  const std::string original = Read(env_->files().api_keys_file);
+  const std::string original = ReadFile(env_->files().api_keys_file);
   const std::string key_a = env_->files().api_keys.at("tenant-a");
   const std::string key_b = env_->files().api_keys.at("tenant-b");
   const NewApiKey added = GenerateApiKey("tenant-c");
@@ -127,12 +121,12 @@ TEST_F(ReloadTest, ApiKeysFollowTheFileAndAMalformedOneKeepsTheSet) {
   // counted.
   Replace(env_->files().api_keys_file, "tenant-d sha256:not-hex\n");
   const absl::Time give_up = absl::Now() + absl::Seconds(5);
-  while (Read(env_->log_path()).find("configuration not reloaded") ==
+  while (ReadFile(env_->log_path()).find("configuration not reloaded") ==
              std::string::npos &&
          absl::Now() < give_up) {
     absl::SleepFor(absl::Milliseconds(100));
   }
-  const std::string log = Read(env_->log_path());
+  const std::string log = ReadFile(env_->log_path());
   EXPECT_THAT(log, HasSubstr("configuration not reloaded"));
   EXPECT_THAT(log, HasSubstr("\"file\":\"api_keys\""));
   EXPECT_THAT(log, Not(HasSubstr("not-hex")));  // Never the content.
@@ -157,10 +151,10 @@ TEST_F(ReloadTest, SighupReloadsAndTheKeyRingChangesWithoutARestart) {
   // Only SIGHUP reloads here (the file check is an hour away).
   Start({"--config_reload_interval=1h"});
   const std::string keys = env_->files().keys_file;
-  const std::string k1 = Read(keys);
+  const std::string k1 = ReadFile(keys);
   const NewApiKey added = GenerateApiKey("tenant-c");
   Replace(env_->files().api_keys_file,
-          Read(env_->files().api_keys_file) + added.line + "\n");
+          ReadFile(env_->files().api_keys_file) + added.line + "\n");
   Replace(keys, k1 + accounts::NewKeyRingEntry("k2") + "\n");
   EXPECT_THAT(ListAccounts(added.key),
               StatusIs(grpc::StatusCode::UNAUTHENTICATED));
@@ -177,7 +171,7 @@ TEST_F(ReloadTest, SighupReloadsAndTheKeyRingChangesWithoutARestart) {
       IsOk());
   // ...so with k1 gone from the ring that account still refreshes, while
   // the regular account, sealed with k1 alone, no longer opens.
-  const std::string ring = Read(keys);
+  const std::string ring = ReadFile(keys);
   Replace(keys, ring.substr(ring.find("k2:")));
   env_->server().process->Signal(SIGHUP);
   auto refresh_of = [&](const std::string& name) {

@@ -7,12 +7,20 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "service/accounts/sealer.h"
 #include "service/tenants.h"
 
 namespace unified::testing {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
 
 absl::Status WritePrivateFile(const std::string& path,
                               const std::string& text) {

@@ -33,6 +33,9 @@ absl::StatusOr<ServiceFiles> WriteServiceFiles(
 // Writes `text` to `path` with mode 0600.
 absl::Status WritePrivateFile(const std::string& path, const std::string& text);
 
+// The whole content of `path` ("" when it cannot be read).
+std::string ReadFile(const std::string& path);
+
 // A fresh directory under $TEST_TMPDIR (or /tmp).
 std::string MakeTempDir(const std::string& prefix);
 
