@@ -45,14 +45,14 @@ class IntegratedAccountsService final
         options_(std::move(options)),
         budget_(budget) {}
 
-  // Finishes a code flow for whichever tenant the (signed) state names: the
-  // HTTP callback's path, and CompleteAuthorization's after its tenant check
-  // (`tenant` non-empty: the state must be that tenant's).
   // Set before serving (the side listener's port is known late).
   void set_default_redirect_uri(std::string uri) {
     options_.default_redirect_uri = std::move(uri);
   }
 
+  // Finishes a code flow for whichever tenant the (signed) state names: the
+  // HTTP callback's path (`tenant` empty), and CompleteAuthorization's after
+  // its tenant check (`tenant` non-empty: the state must be that tenant's).
   absl::StatusOr<accounts::AccountRecord> Complete(const std::string& tenant,
                                                    const std::string& code,
                                                    const std::string& state);

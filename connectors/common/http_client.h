@@ -20,7 +20,10 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
   std::string method = "GET";
-  std::string url;  // Absolute http(s) URL.
+  // What HttpClient::Send gets: an absolute http(s) URL. Connectors'
+  // requests (and the proxy's) carry the path and query only; the
+  // connector's pipeline puts its API base in front.
+  std::string url;
   HttpHeaders headers;
   std::string body;
   // Whole-transfer budget (connect + send + receive); infinite = none.

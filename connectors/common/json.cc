@@ -16,8 +16,8 @@ namespace {
 // Credential-like members that never leave the service (docs/podio.md §7).
 const std::set<std::string>& SecretKeys() {
   static const auto* keys = new std::set<std::string>{
-      "calendar_code", "push",    "token",    "access_token",
-      "refresh_token", "mailbox", "signature"};
+      "calendar_code", "push",    "presence",  "token",    "access_token",
+      "refresh_token", "mailbox", "task_mail", "signature"};
   return *keys;
 }
 
@@ -232,17 +232,6 @@ std::optional<bool> Bool(const rapidjson::Value& object,
   if (v == nullptr) return std::nullopt;
   if (v->IsBool()) return v->GetBool();
   if (v->IsInt()) return v->GetInt() != 0;
-  return std::nullopt;
-}
-
-std::optional<std::string> FirstString(const rapidjson::Value& object,
-                                       absl::string_view key) {
-  const rapidjson::Value* v = Find(object, key);
-  if (v == nullptr) return std::nullopt;
-  if (v->IsString()) return std::string(v->GetString(), v->GetStringLength());
-  if (v->IsArray() && !v->Empty() && (*v)[0].IsString()) {
-    return std::string((*v)[0].GetString(), (*v)[0].GetStringLength());
-  }
   return std::nullopt;
 }
 

@@ -63,12 +63,11 @@ std::optional<int64_t> Int64(const rapidjson::Value& object,
                              absl::string_view key);
 // Boolean member (also 0/1), else nullopt.
 std::optional<bool> Bool(const rapidjson::Value& object, absl::string_view key);
-// First string of an array-of-strings member, or a plain string member.
-std::optional<std::string> FirstString(const rapidjson::Value& object,
-                                       absl::string_view key);
 
-// Copies `value` into a google.protobuf.Value, dropping members named in
-// `secret_keys` at any depth and anything nested deeper than `max_depth`.
+// Copies `value` into a google.protobuf.Value, dropping credential-like
+// members (calendar codes, push and presence grants, mail-in addresses,
+// tokens, signatures) at any depth and anything nested deeper than
+// `max_depth`.
 void ToProtoValue(const rapidjson::Value& value, google::protobuf::Value* out,
                   int max_depth = 32);
 

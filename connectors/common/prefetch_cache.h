@@ -53,18 +53,6 @@ class PrefetchCache {
     return body;
   }
 
-  // Drops finished entries nobody took (wrong guesses).
-  void DropFinishedExcept(const std::string& keep) {
-    absl::MutexLock lock(&mu_);
-    for (auto it = entries_.begin(); it != entries_.end();) {
-      if (it->second.done && it->first != keep) {
-        it = entries_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-
  private:
   struct Entry {
     bool done = false;

@@ -122,10 +122,6 @@ absl::Status StatusForHttpError(int http_status, absl::string_view body) {
   return status;
 }
 
-bool IsRetryable(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable;
-}
-
 absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what) {
   int64_t value = 0;
   if (!absl::SimpleAtoi(id, &value) || value <= 0) {

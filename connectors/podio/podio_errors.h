@@ -49,9 +49,6 @@ absl::Status StatusForHttpError(int http_status, absl::string_view body);
 // message); INVALID_ARGUMENT (reason INVALID_ID) otherwise.
 absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what);
 
-// Whether a failed attempt may be retried (5xx and transport errors).
-bool IsRetryable(const absl::Status& status);
-
 }  // namespace unified::podio
 
 #endif  // CONNECTORS_PODIO_PODIO_ERRORS_H_

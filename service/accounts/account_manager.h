@@ -58,11 +58,6 @@ struct AccountManagerOptions {
   bool crash_after_refresh_for_testing = false;
 };
 
-// What the API shows of an account: no credential.
-struct AccountView {
-  AccountRecord record;  // Sealed fields cleared.
-};
-
 // Thread-safe. Not owning the store, sealer, auths or clock.
 class AccountManager final : public AccountResolver {
  public:

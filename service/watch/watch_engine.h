@@ -73,8 +73,9 @@ class WatchEngine {
   void Start();
   void Stop();
 
-  // Starts watching `a` unless it is: the baseline roster (no events) and
-  // the hooks, with the caller's context. Serialized per account in this
+  // Makes sure `a` is watched: the first call records its baseline roster
+  // (no events) and registers the hooks, with the caller's context; later
+  // calls find the baseline done and return. Serialized per account in this
   // process.
   absl::Status EnsureWatching(const AccountRef& a,
                               const ResolvedAccount& account, CallContext& ctx);
