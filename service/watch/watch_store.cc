@@ -278,6 +278,87 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyWorkspaces(
   return out;
 }
 
+std::pair<RosterDiff, std::vector<StoredEvent>> DiffRoster(
+    const std::string& workspace_id, const std::string& workspace_name,
+    const std::map<std::string, ObservedMember>& stored,
+    const std::map<std::string, ObservedMember>& known_users,
+    const std::vector<ObservedMember>& observed, bool baseline,
+    const std::vector<std::string>& order_hint) {
+  RosterDiff diff;
+  std::vector<StoredEvent> pending;
+  auto event = [&](EventType type, const ObservedMember& m) {
+    StoredEvent e;
+    e.type = type;
+    e.workspace_id = workspace_id;
+    e.workspace_name = workspace_name;
+    e.user_id = m.user_id;
+    e.user_name = m.name;
+    e.email = m.email;
+    return e;
+  };
+  // Observed members in a stable order, so that replicas and retries log
+  // the same sequence for the same change.
+  std::map<std::string, const ObservedMember*> by_id;
+  for (const ObservedMember& m : observed) by_id[m.user_id] = &m;
+  for (const auto& [user_id, mp] : by_id) {
+    const ObservedMember& m = *mp;
+    auto known = known_users.find(user_id);
+    if (known == known_users.end()) {
+      diff.new_users.push_back(m);
+    } else if (known->second.name != m.name || known->second.email != m.email) {
+      diff.renamed_users.push_back(m);
+      // Logged once: the first workspace that sees the change updates the
+      // shared record. A user only now joining is reported by MEMBER_ADDED,
+      // which carries the new name.
+      if (!baseline && stored.count(user_id)) {
+        StoredEvent e = event(EventType::kUserUpdated, m);
+        e.workspace_id.clear();
+        e.workspace_name.clear();
+        pending.push_back(std::move(e));
+      }
+    }
+    auto it = stored.find(user_id);
+    if (it == stored.end()) {
+      diff.joined.push_back(m);
+      if (!baseline) {
+        StoredEvent e = event(EventType::kMemberAdded, m);
+        e.role_id = m.role_id;
+        pending.push_back(std::move(e));
+      }
+    } else if (it->second.role_id != m.role_id) {
+      diff.role_changed.push_back(m);
+      if (!baseline) {
+        StoredEvent e = event(EventType::kRoleChanged, m);
+        e.role_id = m.role_id;
+        e.previous_role_id = it->second.role_id;
+        pending.push_back(std::move(e));
+      }
+    }
+  }
+  for (const auto& [user_id, m] : stored) {
+    if (by_id.count(user_id)) continue;
+    diff.left.push_back(user_id);
+    if (!baseline) {
+      StoredEvent e = event(EventType::kMemberRemoved, m);
+      e.previous_role_id = m.role_id;
+      pending.push_back(std::move(e));
+    }
+  }
+  // Users a hook named come in the order their deliveries arrived (a read
+  // may see several changes at once); the others after them, by id.
+  std::map<std::string, size_t> rank;
+  for (const std::string& user : order_hint) rank.emplace(user, rank.size());
+  auto rank_of = [&](const StoredEvent& e) {
+    auto it = rank.find(e.user_id);
+    return it == rank.end() ? rank.size() : it->second;
+  };
+  std::stable_sort(pending.begin(), pending.end(),
+                   [&](const StoredEvent& x, const StoredEvent& y) {
+                     return rank_of(x) < rank_of(y);
+                   });
+  return {std::move(diff), std::move(pending)};
+}
+
 absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
     const AccountRef& a, const std::string& workspace_id,
     const std::vector<ObservedMember>& members, Source source, absl::Time now,
@@ -306,110 +387,62 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
     if (ws.empty()) return absl::OkStatus();  // Not (or no longer) known.
     const std::string workspace_name = SqlText(ws[0][0]);
     ASSIGN_OR_RETURN(auto stored, ReadMembers(conn, a, workspace_id));
-    LogWriter log(conn, a, state->last_seq, source, now);
-    std::vector<StoredEvent> pending;
-    auto event = [&](EventType type, const ObservedMember& m) {
-      StoredEvent e;
-      e.type = type;
-      e.workspace_id = workspace_id;
-      e.workspace_name = workspace_name;
-      e.user_id = m.user_id;
-      e.user_name = m.name;
-      e.email = m.email;
-      return e;
-    };
-    // Observed members in a stable order, so that replicas and retries log
-    // the same sequence for the same change.
-    std::map<std::string, const ObservedMember*> observed;
-    for (const ObservedMember& m : members) observed[m.user_id] = &m;
-    for (const auto& [user_id, mp] : observed) {
-      const ObservedMember& m = *mp;
-      // The user's name and e-mail, shared by the user's workspaces.
+    // The users' shared records (name, e-mail), for the observed ones.
+    std::map<std::string, ObservedMember> known_users;
+    for (const ObservedMember& m : members) {
+      if (known_users.count(m.user_id)) continue;
       ASSIGN_OR_RETURN(std::vector<SqlRow> u,
                        conn.Query("SELECT name, email FROM watch_users WHERE "
                                   "tenant = $1 AND account_id = $2 AND "
                                   "user_id = $3",
-                                  {a.tenant, a.account_id, user_id}));
-      if (u.empty()) {
-        RETURN_IF_ERROR(
-            conn.Query("INSERT INTO watch_users (tenant, "
-                       "account_id, user_id, name, email) VALUES "
-                       "($1, $2, $3, $4, $5)",
-                       {a.tenant, a.account_id, user_id, m.name, m.email})
-                .status());
-      } else if (SqlText(u[0][0]) != m.name || SqlText(u[0][1]) != m.email) {
-        RETURN_IF_ERROR(
-            conn.Query("UPDATE watch_users SET name = $4, email = "
-                       "$5 WHERE tenant = $1 AND account_id = $2 "
-                       "AND user_id = $3",
-                       {a.tenant, a.account_id, user_id, m.name, m.email})
-                .status());
-        // Logged once: the first workspace that sees the change updates the
-        // shared record. A user only now joining is reported by
-        // MEMBER_ADDED, which carries the new name.
-        if (!baseline && stored.count(user_id)) {
-          StoredEvent e = event(EventType::kUserUpdated, m);
-          e.workspace_id.clear();
-          e.workspace_name.clear();
-          pending.push_back(std::move(e));
-        }
-      }
-      auto it = stored.find(user_id);
-      if (it == stored.end()) {
-        RETURN_IF_ERROR(conn.Query("INSERT INTO watch_members (tenant, "
-                                   "account_id, workspace_id, user_id, "
-                                   "role_id) VALUES ($1, $2, $3, $4, $5)",
-                                   {a.tenant, a.account_id, workspace_id,
-                                    user_id, m.role_id})
-                            .status());
-        if (!baseline) {
-          StoredEvent e = event(EventType::kMemberAdded, m);
-          e.role_id = m.role_id;
-          pending.push_back(std::move(e));
-        }
-      } else if (it->second.role_id != m.role_id) {
-        RETURN_IF_ERROR(conn.Query("UPDATE watch_members SET role_id = $5 "
-                                   "WHERE tenant = $1 AND account_id = $2 AND "
-                                   "workspace_id = $3 AND user_id = $4",
-                                   {a.tenant, a.account_id, workspace_id,
-                                    user_id, m.role_id})
-                            .status());
-        if (!baseline) {
-          StoredEvent e = event(EventType::kRoleChanged, m);
-          e.role_id = m.role_id;
-          e.previous_role_id = it->second.role_id;
-          pending.push_back(std::move(e));
-        }
+                                  {a.tenant, a.account_id, m.user_id}));
+      if (!u.empty()) {
+        known_users[m.user_id] =
+            ObservedMember{m.user_id, "", SqlText(u[0][0]), SqlText(u[0][1])};
       }
     }
-    for (const auto& [user_id, m] : stored) {
-      if (observed.count(user_id)) continue;
+    auto [diff, pending] =
+        DiffRoster(workspace_id, workspace_name, stored, known_users, members,
+                   baseline, order_hint);
+    for (const ObservedMember& m : diff.new_users) {
+      RETURN_IF_ERROR(
+          conn.Query("INSERT INTO watch_users (tenant, account_id, user_id, "
+                     "name, email) VALUES ($1, $2, $3, $4, $5)",
+                     {a.tenant, a.account_id, m.user_id, m.name, m.email})
+              .status());
+    }
+    for (const ObservedMember& m : diff.renamed_users) {
+      RETURN_IF_ERROR(
+          conn.Query("UPDATE watch_users SET name = $4, email = $5 WHERE "
+                     "tenant = $1 AND account_id = $2 AND user_id = $3",
+                     {a.tenant, a.account_id, m.user_id, m.name, m.email})
+              .status());
+    }
+    for (const ObservedMember& m : diff.joined) {
+      RETURN_IF_ERROR(conn.Query("INSERT INTO watch_members (tenant, "
+                                 "account_id, workspace_id, user_id, "
+                                 "role_id) VALUES ($1, $2, $3, $4, $5)",
+                                 {a.tenant, a.account_id, workspace_id,
+                                  m.user_id, m.role_id})
+                          .status());
+    }
+    for (const ObservedMember& m : diff.role_changed) {
+      RETURN_IF_ERROR(conn.Query("UPDATE watch_members SET role_id = $5 "
+                                 "WHERE tenant = $1 AND account_id = $2 AND "
+                                 "workspace_id = $3 AND user_id = $4",
+                                 {a.tenant, a.account_id, workspace_id,
+                                  m.user_id, m.role_id})
+                          .status());
+    }
+    for (const std::string& user_id : diff.left) {
       RETURN_IF_ERROR(
           conn.Query("DELETE FROM watch_members WHERE tenant = $1 "
                      "AND account_id = $2 AND workspace_id = $3 "
                      "AND user_id = $4",
                      {a.tenant, a.account_id, workspace_id, user_id})
               .status());
-      if (!baseline) {
-        StoredEvent e = event(EventType::kMemberRemoved, m);
-        e.previous_role_id = m.role_id;
-        pending.push_back(std::move(e));
-      }
     }
-    // Users a hook named come in the order their deliveries arrived (a read
-    // may see several changes at once); the others after them, by id.
-    std::map<std::string, size_t> rank;
-    for (const std::string& user : order_hint) {
-      rank.emplace(user, rank.size());
-    }
-    auto rank_of = [&](const StoredEvent& e) {
-      auto it = rank.find(e.user_id);
-      return it == rank.end() ? rank.size() : it->second;
-    };
-    std::stable_sort(pending.begin(), pending.end(),
-                     [&](const StoredEvent& x, const StoredEvent& y) {
-                       return rank_of(x) < rank_of(y);
-                     });
+    LogWriter log(conn, a, state->last_seq, source, now);
     for (StoredEvent& e : pending) RETURN_IF_ERROR(log.Append(std::move(e)));
     RETURN_IF_ERROR(log.Finish());
     out = log.Take();

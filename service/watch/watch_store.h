@@ -13,8 +13,10 @@
 #define SERVICE_WATCH_WATCH_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -63,6 +65,16 @@ struct ObservedMember {
   std::string email;
 };
 
+// What one complete read of a workspace's members changes, worked out
+// without the store: the rows to write and the events to log.
+struct RosterDiff {
+  std::vector<ObservedMember> new_users;      // watch_users rows to add
+  std::vector<ObservedMember> renamed_users;  // ... whose name or e-mail moved
+  std::vector<ObservedMember> joined;         // watch_members rows to add
+  std::vector<ObservedMember> role_changed;   // ... whose role moved
+  std::vector<std::string> left;              // ... to delete (user ids)
+};
+
 struct StoredEvent {
   int64_t seq = 0;
   EventType type = EventType::kMemberAdded;
@@ -76,6 +88,21 @@ struct StoredEvent {
   std::string role_id;
   std::string previous_role_id;
 };
+
+// The diff of `observed` (one workspace's complete member list) against
+// `stored` (its members as stored) and `known_users` (the stored name and
+// e-mail of those observed users the store has; absent: a new user). Events,
+// none for a `baseline`: MEMBER_ADDED, ROLE_CHANGED, MEMBER_REMOVED, and
+// USER_UPDATED (workspace-less, once) for a stored member whose name or
+// e-mail changed. Members are visited in user-id order; the events of users
+// in `order_hint` come first, in its order. Pure: no store, no clock (the
+// events' seq, source and time are the log's to set).
+std::pair<RosterDiff, std::vector<StoredEvent>> DiffRoster(
+    const std::string& workspace_id, const std::string& workspace_name,
+    const std::map<std::string, ObservedMember>& stored,
+    const std::map<std::string, ObservedMember>& known_users,
+    const std::vector<ObservedMember>& observed, bool baseline,
+    const std::vector<std::string>& order_hint);
 
 struct WatchState {
   bool baseline_done = false;
