@@ -158,8 +158,28 @@ TEST_F(ReloadTest, SighupReloadsAndTheKeyRingChangesWithoutARestart) {
   Replace(keys, k1 + accounts::NewKeyRingEntry("k2") + "\n");
   EXPECT_THAT(ListAccounts(added.key),
               StatusIs(grpc::StatusCode::UNAUTHENTICATED));
+  // Reloads are logged once applied (lines are written in batches).
+  auto ring_reloads = [&] {
+    const std::string log = ReadFile(env_->log_path());
+    const std::string needle =
+        "\"msg\":\"configuration reloaded\",\"file\":\"encryption_keys\"";
+    size_t n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos;
+         at = log.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  auto wait_for_ring_reloads = [&](size_t n) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (ring_reloads() < n && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return ring_reloads() >= n;
+  };
   env_->server().process->Signal(SIGHUP);
   EXPECT_TRUE(Becomes(added.key, true));
+  ASSERT_TRUE(wait_for_ring_reloads(1));
   // The ring is now k1, k2: a refresh seals the new tokens with k2...
   auto accounts = v1::IntegratedAccounts::NewStub(env_->channel());
   grpc::ClientContext refresh_context;
@@ -182,11 +202,10 @@ TEST_F(ReloadTest, SighupReloadsAndTheKeyRingChangesWithoutARestart) {
     v1::IntegratedAccount account;
     return accounts->RefreshCredentials(&context, request, &account);
   };
-  const absl::Time give_up = absl::Now() + absl::Seconds(5);
-  grpc::Status regular;
-  while ((regular = refresh_of("regular")).ok() && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  // Wait for the second reload of the ring to be logged; refreshing the
+  // regular account before it would re-seal it with k2.
+  ASSERT_TRUE(wait_for_ring_reloads(2));
+  const grpc::Status regular = refresh_of("regular");
   EXPECT_THAT(regular, StatusIs(grpc::StatusCode::DATA_LOSS));
   EXPECT_THAT(refresh_of("demo"), IsOk());
   EXPECT_THAT(GetMe(), IsOk());
