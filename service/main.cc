@@ -207,8 +207,7 @@ ABSL_FLAG(std::string, podio_page_sizes, "",
 ABSL_FLAG(int64_t, rate_limited_limit, 250,
           "The same for Podio's \"rate limited\" operations.");
 ABSL_FLAG(std::vector<std::string>, rate_limited_routes,
-          std::vector<std::string>({"GET /contact/", "GET /contact/org/*",
-                                    "GET /contact/space/*/"}),
+          unified::podio::RateLimitedRoutes(),
           "Which calls count as \"rate limited\": comma-separated 'METHOD "
           "/path' patterns, '*' = one segment, trailing '/**' = any rest.");
 ABSL_FLAG(bool, testing_crash_after_refresh, false,

@@ -235,11 +235,6 @@ absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
   }
 }
 
-RateClassifier RateClassifier::PodioDefault() {
-  return RateClassifier(
-      {"GET /contact/", "GET /contact/org/*", "GET /contact/space/*/"});
-}
-
 RateClass RateClassifier::Classify(absl::string_view method,
                                    absl::string_view path) const {
   for (const std::string& pattern : patterns_) {

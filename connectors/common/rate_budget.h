@@ -154,8 +154,6 @@ class RateClassifier {
  public:
   explicit RateClassifier(std::vector<std::string> patterns)
       : patterns_(std::move(patterns)) {}
-  // Podio's "rate limited" operations in docs/podio.md: the contact listings.
-  static RateClassifier PodioDefault();
   RateClass Classify(absl::string_view method, absl::string_view path) const;
 
  private:

@@ -160,7 +160,8 @@ TEST_F(RateBudgetTest, AWaitingCallerCanCancel) {
 }
 
 TEST(RateClassifierTest, MatchesMethodAndPathSegments) {
-  const RateClassifier podio = RateClassifier::PodioDefault();
+  const RateClassifier podio(
+      {"GET /contact/", "GET /contact/org/*", "GET /contact/space/*/"});
   EXPECT_EQ(podio.Classify("GET", "/contact/"), RateClass::kRestricted);
   EXPECT_EQ(podio.Classify("GET", "/contact/org/1000"), RateClass::kRestricted);
   EXPECT_EQ(podio.Classify("GET", "/contact/space/22/"),
