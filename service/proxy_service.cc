@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
+#include "service/account_call.h"
 #include "service/budget_report.h"
 #include "service/grpc_status.h"
 
@@ -163,21 +164,17 @@ absl::StatusOr<ProxyService::Prepared> ProxyService::Prepare(
   RETURN_IF_ERROR(CheckAccountId(request.integrated_account_id()));
   Prepared p;
   ASSIGN_OR_RETURN(p.request, CheckProxyRequest(request));
-  ASSIGN_OR_RETURN(p.account,
-                   accounts_->Resolve(tenant, request.integrated_account_id()));
-  p.connector = connectors_->Find(p.account.provider);
-  if (p.connector == nullptr) {
-    return absl::FailedPreconditionError("no connector for this provider");
-  }
+  ASSIGN_OR_RETURN(
+      AccountCall opened,
+      OpenAccountCall(*accounts_, *connectors_, budget_, tenant,
+                      request.integrated_account_id(),
+                      {deadline, std::move(cancelled), Priority::kInteractive,
+                       std::move(upstream_calls)}));
+  p.account = std::move(opened.account);
+  p.connector = opened.connector;
+  p.ctx = std::move(opened.ctx);
   p.retry = p.request.method == "GET" || p.request.method == "HEAD" ||
             request.retry_non_idempotent();
-  p.ctx.deadline = deadline;
-  p.ctx.cancelled = std::move(cancelled);
-  p.ctx.tokens = p.account.tokens.get();
-  p.ctx.budget = budget_;
-  p.ctx.budget_key = p.account.budget_key;
-  p.ctx.upstream_calls = std::move(upstream_calls);
-  p.ctx.priority = Priority::kInteractive;
   p.report.emplace(trailers, budget_, p.account.budget_key);
   return p;
 }

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
+#include "service/account_call.h"
 #include "service/budget_report.h"
 #include "service/grpc_status.h"
 #include "service/paging.h"
@@ -69,24 +70,16 @@ UserDirectoryService::CallEnv UserDirectoryService::UnaryEnv(
 
 absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
     const CallEnv& env, const std::string& account_id, Priority priority) {
+  ASSIGN_OR_RETURN(
+      AccountCall opened,
+      OpenAccountCall(
+          *accounts_, *connectors_, budget_, env.tenant, account_id,
+          {env.deadline, env.cancelled, priority, env.upstream_calls}));
   Call call;
   call.tenant = env.tenant;
-  RETURN_IF_ERROR(CheckAccountId(account_id));
-  ASSIGN_OR_RETURN(call.account, accounts_->Resolve(call.tenant, account_id));
-  call.connector = connectors_->Find(call.account.provider);
-  if (call.connector == nullptr) {
-    return WithErrorInfo(
-        absl::FailedPreconditionError(absl::StrCat(
-            "no connector for provider '", call.account.provider, "'")),
-        "UNKNOWN_PROVIDER");
-  }
-  call.ctx.deadline = env.deadline;
-  call.ctx.cancelled = env.cancelled;
-  call.ctx.tokens = call.account.tokens.get();
-  call.ctx.budget = budget_;
-  call.ctx.budget_key = call.account.budget_key;
-  call.ctx.priority = priority;
-  call.ctx.upstream_calls = env.upstream_calls;
+  call.account = std::move(opened.account);
+  call.connector = opened.connector;
+  call.ctx = std::move(opened.ctx);
   call.budget_report.emplace(env.trailers, budget_, call.account.budget_key);
   return call;
 }

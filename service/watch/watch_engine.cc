@@ -14,6 +14,7 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/podio/podio_hooks.h"
+#include "service/account_call.h"
 
 namespace unified::watch {
 namespace {
@@ -126,18 +127,17 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::Begin(const AccountRef& a,
 absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
                                                        ResolvedAccount resolved,
                                                        Priority priority) {
+  AccountCallOptions options;
+  options.deadline = clock_->Now() + options_.work_deadline;
+  options.priority = priority;
+  ASSIGN_OR_RETURN(AccountCall opened,
+                   OpenAccountCall(*connectors_, budget_, std::move(resolved),
+                                   std::move(options)));
   Work w;
   w.account = a;
-  w.resolved = std::move(resolved);
-  w.connector = connectors_->Find(w.resolved.provider);
-  if (w.connector == nullptr) {
-    return absl::FailedPreconditionError("no connector for the account");
-  }
-  w.ctx.deadline = clock_->Now() + options_.work_deadline;
-  w.ctx.budget = budget_;
-  w.ctx.budget_key = w.resolved.budget_key;
-  w.ctx.priority = priority;
-  w.ctx.tokens = w.resolved.tokens.get();  // Stable: the source is shared.
+  w.resolved = std::move(opened.account);
+  w.connector = opened.connector;
+  w.ctx = std::move(opened.ctx);
   return w;
 }
 

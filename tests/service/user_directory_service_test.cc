@@ -160,8 +160,9 @@ class ServiceTest : public ::testing::Test {
     auto fake = std::make_unique<FakeConnector>(users, padding);
     fake_ = fake.get();
     ASSERT_THAT(registry_.Register(std::move(fake)), IsOk());
-    accounts_ = NewStaticAccountResolver(
-        {{"acct_a", {"fake", "token-a"}}, {"acct_b", {"fake", "token-b"}}});
+    accounts_ = NewStaticAccountResolver({{"acct_a", {"fake", "token-a"}},
+                                          {"acct_b", {"fake", "token-b"}},
+                                          {"acct_c", {"nobody", "token-c"}}});
     NewApiKey key = GenerateApiKey("default");
     tenants_ = *TenantAuthenticator::Parse(key.line);
     serving_ = std::make_unique<Serving>(&tenants_, &pool_, serving_options_);
@@ -362,6 +363,22 @@ TEST_F(ServiceTest, DeadlineAndErrorDetailsPassThrough) {
     }
   }
   EXPECT_TRUE(saw_retry);
+}
+
+TEST_F(ServiceTest, AnAccountOfAProviderWithoutConnectorIsRefused) {
+  Start(10);
+  grpc::ClientContext context;
+  v1::ListUsersResponse response;
+  grpc::Status status =
+      stub_->ListUsers(&context, Request(5, "acct_c"), &response);
+  EXPECT_THAT(status, StatusIs(grpc::StatusCode::FAILED_PRECONDITION));
+  google::rpc::Status rich;
+  ASSERT_TRUE(rich.ParseFromString(status.error_details()));
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(rich.details_size() > 0 && rich.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "UNKNOWN_PROVIDER");
+  EXPECT_EQ(info.metadata().at("provider"), "nobody");
+  EXPECT_EQ(fake_->fetches(), 0);
 }
 
 TEST_F(ServiceTest, RolesComeFromTheConnectorWithoutFetching) {
