@@ -13,53 +13,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "connectors/common/call_context.h"
 #include "connectors/common/http_client.h"
-#include "connectors/common/prefetch_cache.h"
-#include "connectors/common/rate_budget.h"
 #include "proto/unified/v1/resources.pb.h"
 
 namespace unified {
-
-// Supplies the provider access token of one integrated account. Implemented
-// by the service's account layer; thread-safe.
-class TokenSource {
- public:
-  virtual ~TokenSource() = default;
-  // The current access token. Waiting for a refresh in flight ends at
-  // `deadline` (DEADLINE_EXCEEDED); a token still valid is used meanwhile.
-  virtual absl::StatusOr<std::string> AccessToken(absl::Time deadline) = 0;
-  // Called when the provider rejected `rejected` as expired: returns a fresh
-  // token (refreshing at most once, shared by concurrent callers), or
-  // UNAUTHENTICATED / FAILED_PRECONDITION when the account needs
-  // re-authorization, or DEADLINE_EXCEEDED when `deadline` passes first.
-  virtual absl::StatusOr<std::string> Refresh(const std::string& rejected,
-                                              absl::Time deadline) = 0;
-};
-
-// One call's context: when to give up, whether the caller went away, and
-// whose credentials to use. Not owned pointers must outlive the call.
-struct CallContext {
-  absl::Time deadline = absl::InfiniteFuture();
-  // The upstream identity's rate budget (null: unbudgeted, e.g. in unit
-  // tests), its key, and how urgent this call is: every request the
-  // connector sends, prefetches included, takes a slot first.
-  RateBudget* budget = nullptr;
-  std::string budget_key;
-  Priority priority = Priority::kInteractive;
-  // True once the caller cancelled; polled during transfers.
-  std::function<bool()> cancelled = [] { return false; };
-  TokenSource* tokens = nullptr;
-  // Asked before each request the connector sends, ahead of the budget; an
-  // error stops the call with it. The watch poll keeps to its share of the
-  // budget here. Unset: every request is admitted.
-  std::function<absl::Status()> admit;
-  // Set by streams: raw answers downloaded ahead, consumed by the connector's
-  // own requests for the same paths.
-  PrefetchCache* prefetch = nullptr;
-  // Counts the requests the connector sends for this call (for the access
-  // log); null = not counted.
-  std::shared_ptr<std::atomic<int>> upstream_calls;
-};
 
 // Paging of a listing. `page_token` is the connector's own resume state
 // (versioned, opaque to the service, which seals it into a signed cursor);
