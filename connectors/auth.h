@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "connectors/common/error_details.h"
 
 namespace unified {
 
@@ -33,6 +34,8 @@ struct Grant {
 //   RESOURCE_EXHAUSTED UPSTREAM_RATE_LIMITED (+ RetryInfo).
 //   UNAVAILABLE / DEADLINE_EXCEEDED: transport or 5xx; nothing is known
 //                     about the credentials.
+//   FAILED_PRECONDITION GRANT_NOT_SUPPORTED: the provider has no such grant
+//                     (the defaults below).
 class ProviderAuth {
  public:
   virtual ~ProviderAuth() = default;
@@ -42,23 +45,50 @@ class ProviderAuth {
   virtual std::string client_id() const = 0;
   // The provider's usual access-token lifetime (for imports without one).
   virtual absl::Duration default_access_lifetime() const = 0;
-  // The page a browser is sent to for consent.
-  virtual std::string AuthorizeUrl(const std::string& redirect_uri,
-                                   const std::string& state) const = 0;
+  // The OAuth 2.0 authorization code flow: the page a browser is sent to
+  // for consent, and the exchange of the code it comes back with.
+  virtual absl::StatusOr<std::string> AuthorizeUrl(
+      const std::string& redirect_uri, const std::string& state) const {
+    return Unsupported("the authorization code flow");
+  }
   virtual absl::StatusOr<Grant> ExchangeCode(const std::string& code,
                                              const std::string& redirect_uri,
-                                             absl::Time deadline) = 0;
+                                             absl::Time deadline) {
+    return Unsupported("the authorization code flow");
+  }
+  // The resource owner password grant.
   virtual absl::StatusOr<Grant> PasswordGrant(const std::string& username,
                                               const std::string& password,
-                                              absl::Time deadline) = 0;
-  virtual absl::StatusOr<Grant> AppGrant(int64_t app_id,
+                                              absl::Time deadline) {
+    return Unsupported("the password grant");
+  }
+  // An application's own grant (Podio: app id and app token).
+  virtual absl::StatusOr<Grant> AppGrant(const std::string& app_id,
                                          const std::string& app_token,
-                                         absl::Time deadline) = 0;
+                                         absl::Time deadline) {
+    return Unsupported("an app grant");
+  }
+  // The OAuth 2.0 client credentials grant of the customer's own client
+  // at the provider. Refreshing repeats it: the grant's refresh_token then
+  // holds what Refresh needs (sealed like any token).
+  virtual absl::StatusOr<Grant> ClientCredentialsGrant(
+      const std::string& client_id, const std::string& client_secret,
+      absl::Time deadline) {
+    return Unsupported("the client credentials grant");
+  }
   virtual absl::StatusOr<Grant> Refresh(const std::string& refresh_token,
                                         absl::Time deadline) = 0;
   // Who `access_token` acts for (ref_type, ref_id; other fields empty).
   virtual absl::StatusOr<Grant> Identify(const std::string& access_token,
                                          absl::Time deadline) = 0;
+
+ protected:
+  absl::Status Unsupported(const std::string& what) const {
+    return WithErrorInfo(
+        absl::FailedPreconditionError("provider '" + provider() +
+                                      "' does not offer " + what),
+        "GRANT_NOT_SUPPORTED", {{"provider", provider()}});
+  }
 };
 
 }  // namespace unified

@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "connectors/common/error_details.h"
 #include "service/http_tls.h"
 
@@ -70,8 +71,8 @@ Answer Html(int status, std::string page) {
 Answer Callback(IntegratedAccountsService* accounts, const std::string& code,
                 const std::string& state, const char* error) {
   if (error != nullptr) {
-    // The customer denied consent (or Podio refused the request).
-    return Html(400, Page("Podio account not linked",
+    // The customer denied consent (or the provider refused the request).
+    return Html(400, Page("Account not linked",
                           absl::StrCat("The authorization was not given: ",
                                        Escape(error), ".")));
   }
@@ -83,12 +84,12 @@ Answer Callback(IntegratedAccountsService* accounts, const std::string& code,
     return Html(linked.status().code() == absl::StatusCode::kInvalidArgument
                     ? 400
                     : 502,
-                Page("Podio account not linked",
+                Page("Account not linked",
                      absl::StrCat(Escape(linked.status().message()), " (",
                                   Escape(reason), ")")));
   }
   return Html(200,
-              Page("Podio account linked",
+              Page("Account linked",
                    absl::StrCat("Integrated account id: <code id=\"account\">",
                                 Escape(linked->id),
                                 "</code>. You can close this window.")));
@@ -99,6 +100,25 @@ Answer Plain(int status, std::string text) {
   a.status = status;
   a.body = std::move(text);
   return a;
+}
+
+// A hook delivery's path: /hooks/<provider>/<secret>, or the first
+// releases' /<provider>/hooks/<secret> (hooks registered then still
+// deliver there). False for any other path.
+bool HookPath(absl::string_view path, std::string* provider,
+              std::string* secret) {
+  if (path.empty() || path[0] != '/') return false;
+  std::vector<std::string> parts = absl::StrSplit(path.substr(1), '/');
+  if (parts.size() != 3) return false;
+  if (parts[0] == "hooks") {
+    *provider = parts[1];
+  } else if (parts[1] == "hooks") {
+    *provider = parts[0];
+  } else {
+    return false;
+  }
+  *secret = parts[2];
+  return !provider->empty();
 }
 
 bool ValidSecret(absl::string_view secret) {
@@ -276,21 +296,20 @@ MHD_Result HttpListenerCallbacks::Handle(void* self, MHD_Connection* connection,
                                      : std::optional<std::string>(error)] {
       return Callback(accounts, code, state, error ? error->c_str() : nullptr);
     };
-  } else if (listener->watch_ != nullptr &&
-             absl::StartsWith(path, "/podio/hooks/")) {
-    // Podio's hook deliveries. The path's secret authenticates them; the
+  } else if (std::string provider, secret; listener->watch_ != nullptr &&
+                                           HookPath(path, &provider, &secret)) {
+    // Providers' hook deliveries. The path's secret authenticates them; the
     // answer is 2xx only once the delivery is stored.
-    const std::string secret(path.substr(strlen("/podio/hooks/")));
-    if (!ValidSecret(secret)) {
+    if (!ValidSecret(secret) || !ValidSecret(provider)) {
       return Queue(connection, Plain(404, "not found\n"));
     }
     if (verb != "POST") {
       return Queue(connection, Plain(405, "method not allowed\n"));
     }
     work = [watch = listener->watch_,
-            delivered = listener->options_.on_hook_delivery, secret,
+            delivered = listener->options_.on_hook_delivery, provider, secret,
             body = std::move(r->body)] {
-      const int status = watch->HandleDelivery(secret, body);
+      const int status = watch->HandleDelivery(provider, secret, body);
       if (delivered) delivered(status);
       return Plain(status, status == 200 ? "ok\n" : "refused\n");
     };

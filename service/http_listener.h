@@ -1,8 +1,8 @@
 // The HTTP side listener, for browsers and providers rather than gRPC
 // clients: GET /oauth/callback completes the OAuth code flow (the provider
-// redirects the customer's browser here), POST /podio/hooks/<secret> takes
-// Podio's hook deliveries (service/watch/watch_engine.h), GET /healthz
-// answers "ok".
+// redirects the customer's browser here), POST /hooks/<provider>/<secret>
+// takes providers' hook deliveries (service/watch/watch_engine.h), GET
+// /healthz answers "ok".
 //
 // Built on GNU libmicrohttpd's epoll event loop: a connection holds a
 // socket, never a thread, while its request trickles in, so slow or abusive

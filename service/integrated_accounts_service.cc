@@ -69,12 +69,13 @@ struct StateFields {
   int64_t expires_ms = 0;
   std::string redirect_uri;
   std::string account_id;
+  std::string provider;  // "" in states of the first releases: the default.
 };
 
 std::string Encode(const StateFields& f) {
   std::string out;
   for (const std::string& part : {f.tenant, f.nonce, absl::StrCat(f.expires_ms),
-                                  f.redirect_uri, f.account_id}) {
+                                  f.redirect_uri, f.account_id, f.provider}) {
     absl::StrAppend(&out, part.size(), ":", part);
   }
   return out;
@@ -82,7 +83,7 @@ std::string Encode(const StateFields& f) {
 
 bool Decode(absl::string_view text, StateFields* f) {
   std::vector<std::string> parts;
-  while (!text.empty() && parts.size() < 5) {
+  while (!text.empty() && parts.size() < 6) {
     const size_t colon = text.find(':');
     size_t n = 0;
     if (colon == absl::string_view::npos ||
@@ -93,7 +94,7 @@ bool Decode(absl::string_view text, StateFields* f) {
     parts.emplace_back(text.substr(colon + 1, n));
     text.remove_prefix(colon + 1 + n);
   }
-  if (parts.size() != 5 || !text.empty() ||
+  if (parts.size() < 5 || !text.empty() ||
       !absl::SimpleAtoi(parts[2], &f->expires_ms)) {
     return false;
   }
@@ -101,6 +102,7 @@ bool Decode(absl::string_view text, StateFields* f) {
   f->nonce = parts[1];
   f->redirect_uri = parts[3];
   f->account_id = parts[4];
+  if (parts.size() == 6) f->provider = parts[5];
   return true;
 }
 
@@ -155,10 +157,15 @@ v1::IntegratedAccount IntegratedAccountsService::View(
   return out;
 }
 
-absl::StatusOr<ProviderAuth*> IntegratedAccountsService::DefaultAuth() const {
-  ProviderAuth* auth = accounts_->auth(options_.default_provider);
+absl::StatusOr<ProviderAuth*> IntegratedAccountsService::AuthFor(
+    const std::string& provider) const {
+  RETURN_IF_ERROR(Check(provider, "provider", 64, false));
+  const std::string name =
+      provider.empty() ? options_.default_provider : provider;
+  ProviderAuth* auth = accounts_->auth(name);
   if (auth == nullptr) {
-    return absl::FailedPreconditionError("no provider auth configured");
+    return Invalid(absl::StrCat("no connector serves provider '", name, "'"),
+                   "UNKNOWN_PROVIDER");
   }
   return auth;
 }
@@ -186,7 +193,7 @@ absl::StatusOr<AccountRecord> IntegratedAccountsService::Complete(
     return InvalidState("already used");
   }
   RETURN_IF_ERROR(consumed);
-  ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+  ASSIGN_OR_RETURN(ProviderAuth * auth, AuthFor(fields.provider));
   absl::StatusOr<Grant> grant = auth->ExchangeCode(
       code, fields.redirect_uri, clock_->Now() + kMaxGrantTime);
   if (!grant.ok()) return grant.status();
@@ -206,13 +213,20 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::CreateAuthorizationUrl(
         RETURN_IF_ERROR(CheckRedirectUri(redirect));
         RETURN_IF_ERROR(Check(request->integrated_account_id(),
                               "integrated_account_id", kMaxIdBytes, false));
+        std::string provider = request->provider();
         if (!request->integrated_account_id().empty()) {
-          // Re-authorization of an account of this tenant only.
-          RETURN_IF_ERROR(
-              accounts_->Get(tenant, request->integrated_account_id())
-                  .status());
+          // Re-authorization of an account of this tenant only, with its
+          // own provider.
+          ASSIGN_OR_RETURN(
+              accounts::AccountRecord existing,
+              accounts_->Get(tenant, request->integrated_account_id()));
+          if (!provider.empty() && provider != existing.provider) {
+            return Invalid("provider differs from the account's",
+                           "UNKNOWN_PROVIDER");
+          }
+          provider = existing.provider;
         }
-        ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+        ASSIGN_OR_RETURN(ProviderAuth * auth, AuthFor(provider));
         unsigned char nonce[16];
         RAND_bytes(nonce, sizeof(nonce));
         StateFields fields;
@@ -223,11 +237,13 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::CreateAuthorizationUrl(
         fields.expires_ms = absl::ToUnixMillis(expires);
         fields.redirect_uri = redirect;
         fields.account_id = request->integrated_account_id();
+        fields.provider = auth->provider();
         const std::string state =
             signer_->Seal(CursorBinding{"", "", kStateResource, ""},
                           CursorState{Encode(fields), 0});
         response->set_state(state);
-        response->set_authorization_url(auth->AuthorizeUrl(redirect, state));
+        ASSIGN_OR_RETURN(std::string page, auth->AuthorizeUrl(redirect, state));
+        response->set_authorization_url(std::move(page));
         *response->mutable_expire_time() = Timestamp(expires);
         return absl::OkStatus();
       });
@@ -258,10 +274,11 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithAppToken(
         }
         RETURN_IF_ERROR(
             Check(request->app_token(), "app_token", kMaxSecretBytes));
-        ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
-        ASSIGN_OR_RETURN(Grant grant,
-                         auth->AppGrant(request->app_id(), request->app_token(),
-                                        Deadline(*context, clock_)));
+        ASSIGN_OR_RETURN(ProviderAuth * auth, AuthFor(request->provider()));
+        ASSIGN_OR_RETURN(
+            Grant grant,
+            auth->AppGrant(absl::StrCat(request->app_id()),
+                           request->app_token(), Deadline(*context, clock_)));
         ASSIGN_OR_RETURN(
             AccountRecord record,
             accounts_->Link(tenant, auth->provider(), grant, "app"));
@@ -279,7 +296,7 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithPassword(
         RETURN_IF_ERROR(Check(request->username(), "username", 320));
         RETURN_IF_ERROR(
             Check(request->password(), "password", kMaxSecretBytes));
-        ASSIGN_OR_RETURN(ProviderAuth * auth, DefaultAuth());
+        ASSIGN_OR_RETURN(ProviderAuth * auth, AuthFor(request->provider()));
         ASSIGN_OR_RETURN(
             Grant grant,
             auth->PasswordGrant(request->username(), request->password(),
@@ -287,6 +304,28 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithPassword(
         ASSIGN_OR_RETURN(
             AccountRecord record,
             accounts_->Link(tenant, auth->provider(), grant, "password"));
+        *response = View(record);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithClientCredentials(
+    grpc::CallbackServerContext* context,
+    const v1::LinkWithClientCredentialsRequest* request,
+    v1::IntegratedAccount* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        RETURN_IF_ERROR(Check(request->client_id(), "client_id", kMaxIdBytes));
+        RETURN_IF_ERROR(
+            Check(request->client_secret(), "client_secret", kMaxSecretBytes));
+        ASSIGN_OR_RETURN(ProviderAuth * auth, AuthFor(request->provider()));
+        ASSIGN_OR_RETURN(Grant grant,
+                         auth->ClientCredentialsGrant(
+                             request->client_id(), request->client_secret(),
+                             Deadline(*context, clock_)));
+        ASSIGN_OR_RETURN(AccountRecord record,
+                         accounts_->Link(tenant, auth->provider(), grant,
+                                         "client_credentials"));
         *response = View(record);
         return absl::OkStatus();
       });

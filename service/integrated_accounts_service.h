@@ -17,8 +17,8 @@
 namespace unified {
 
 struct IntegratedAccountsOptions {
-  // Provider of the code flow and of ImportTokens without one.
-  std::string default_provider = "podio";
+  // Provider of linking RPCs that name none (the first configured).
+  std::string default_provider;
   // The server's own OAuth callback (GET /oauth/callback on the HTTP side
   // listener), used when a request names no redirect URI.
   std::string default_redirect_uri;
@@ -73,6 +73,10 @@ class IntegratedAccountsService final
       grpc::CallbackServerContext* context,
       const v1::LinkWithPasswordRequest* request,
       v1::IntegratedAccount* response) override;
+  grpc::ServerUnaryReactor* LinkWithClientCredentials(
+      grpc::CallbackServerContext* context,
+      const v1::LinkWithClientCredentialsRequest* request,
+      v1::IntegratedAccount* response) override;
   grpc::ServerUnaryReactor* ImportTokens(
       grpc::CallbackServerContext* context,
       const v1::ImportTokensRequest* request,
@@ -98,7 +102,9 @@ class IntegratedAccountsService final
   void set_watch_engine(watch::WatchEngine* engine) { watch_ = engine; }
 
  private:
-  absl::StatusOr<ProviderAuth*> DefaultAuth() const;
+  // The auth scheme of `provider` ("" = the default provider);
+  // INVALID_ARGUMENT (UNKNOWN_PROVIDER) when no connector serves it.
+  absl::StatusOr<ProviderAuth*> AuthFor(const std::string& provider) const;
   // The API's view of an account, with its upstream budget.
   v1::IntegratedAccount View(const accounts::AccountRecord& record);
 

@@ -21,18 +21,19 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "connectors/builtin.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/rate_budget.h"
+#include "connectors/common/secrets.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/common/upstream_observer.h"
-#include "connectors/podio/podio_auth.h"
-#include "connectors/podio/podio_client.h"
-#include "connectors/podio/podio_connector.h"
+#include "connectors/plugin.h"
 #include "connectors/registry.h"
 #include "service/accounts/account_manager.h"
 #include "service/accounts/config.h"
@@ -114,21 +115,13 @@ ABSL_FLAG(int64_t, memory_quota_bytes, 256LL * 1024 * 1024,
           "Memory gRPC may use for connection and message buffers, in bytes.");
 ABSL_FLAG(int, max_concurrent_streams, 100,
           "Concurrent RPCs one client connection may have open.");
-ABSL_FLAG(std::string, podio_api_base, "https://api.podio.com",
-          "Podio's API base URL (tests and the demo point it at the "
-          "simulator).");
-ABSL_FLAG(std::string, podio_web_base, "https://podio.com",
-          "Podio's web host, where the OAuth authorize page lives.");
-ABSL_FLAG(std::string, podio_ca_file, "",
-          "PEM CA bundle to verify Podio's TLS certificate with; empty = the "
-          "system's. Verification is never switched off.");
 ABSL_FLAG(std::string, hook_base_url, "",
-          "Public base URL at which Podio reaches the HTTP side listener "
-          "(Podio allows ports 80 and 443), e.g. https://hooks.example.com; "
-          "WatchDirectory registers hooks at <url>/podio/hooks/<secret>. "
-          "\"local\": the side listener's own http://HOST:PORT (for the "
-          "simulator; Podio cannot reach it). Empty: no hooks, the "
-          "reconciliation poll alone.");
+          "Public base URL at which providers reach the HTTP side listener "
+          "(some allow ports 80 and 443 only), e.g. https://hooks.example.com; "
+          "WatchDirectory registers hooks at "
+          "<url>/hooks/<provider>/<secret>. \"local\": the side listener's "
+          "own http://HOST:PORT (for simulators; providers cannot reach "
+          "it). Empty: no hooks, the reconciliation poll alone.");
 ABSL_FLAG(absl::Duration, watch_poll_interval, absl::Minutes(5),
           "How often WatchDirectory's reconciliation poll re-reads a watched "
           "account's workspaces and rosters.");
@@ -137,7 +130,7 @@ ABSL_FLAG(int, max_watch_streams, 10000,
           "together; more are refused with RESOURCE_EXHAUSTED "
           "(WATCH_STREAMS_EXHAUSTED).");
 ABSL_FLAG(double, watch_poll_share, 0.2,
-          "Fraction (0 to 1) of an account's hourly Podio rate limit the "
+          "Fraction (0 to 1) of an account's hourly rate limit the "
           "reconciliation poll may spend in any hour.");
 ABSL_FLAG(absl::Duration, watch_retention, absl::Hours(24 * 7),
           "How long WatchDirectory events are kept for resuming.");
@@ -161,12 +154,6 @@ ABSL_FLAG(std::string, encryption_keys_file, "",
 ABSL_FLAG(std::string, api_keys_file, "",
           "Caller API keys: 'TENANT_ID sha256:HEX' lines (the hash of each "
           "key); empty = $UNIFIED_API_KEYS. Required.");
-ABSL_FLAG(std::string, podio_client_id, "",
-          "Podio API key (OAuth client id) of this deployment; empty = "
-          "$PODIO_CLIENT_ID.");
-ABSL_FLAG(std::string, podio_client_secret_file, "",
-          "File holding the Podio client secret; empty = "
-          "$PODIO_CLIENT_SECRET.");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "HTTP side listener (OAuth callback, /healthz) host:port; port 0 "
           "picks a free one, printed as 'http listening on HOST:PORT'; empty "
@@ -178,7 +165,7 @@ ABSL_FLAG(absl::Duration, http_request_timeout, absl::Seconds(10),
           "arrive within this long of its connection opening or of the "
           "previous answer on it, or the connection is closed.");
 ABSL_FLAG(std::string, oauth_redirect_uri, "",
-          "Redirect URI sent to Podio by default; empty = "
+          "Redirect URI sent to the provider by default; empty = "
           "http://<http_listen>/oauth/callback.");
 ABSL_FLAG(absl::Duration, refresh_margin, absl::Minutes(5),
           "Refresh access tokens this long (plus up to as much again of "
@@ -197,19 +184,11 @@ ABSL_FLAG(absl::Duration, account_cache_ttl, absl::Seconds(1),
 ABSL_FLAG(absl::Duration, state_ttl, absl::Minutes(10),
           "How long an authorization URL's state is accepted.");
 ABSL_FLAG(int64_t, rate_limit, 1000,
-          "Podio calls per hour per upstream identity (user or app, per "
-          "client id) when Podio's X-Rate-Limit-Limit has not said otherwise.");
-ABSL_FLAG(std::string, podio_page_sizes, "",
-          "The limit asked of Podio's paged routes, e.g. "
-          "'org_members=500,org_contacts=500,space_members=500' (the "
-          "defaults). A route answering 400 to it is asked with a smaller "
-          "limit, which is kept.");
+          "Provider calls per hour per upstream identity (user or app, per "
+          "client id) when the provider has not said otherwise.");
 ABSL_FLAG(int64_t, rate_limited_limit, 250,
-          "The same for Podio's \"rate limited\" operations.");
-ABSL_FLAG(std::vector<std::string>, rate_limited_routes,
-          unified::podio::RateLimitedRoutes(),
-          "Which calls count as \"rate limited\": comma-separated 'METHOD "
-          "/path' patterns, '*' = one segment, trailing '/**' = any rest.");
+          "The same for a provider's restricted class of calls (which calls "
+          "are in it is the connector's flag).");
 ABSL_FLAG(bool, testing_crash_after_refresh, false,
           "Tests only: exit after a refresh answer arrives, before it is "
           "persisted.");
@@ -219,23 +198,24 @@ namespace {
 
 constexpr char kVersion[] = "2.0.0-dev";
 
-std::string WithoutTrailingSlashes(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-// Podio is reached over https; plain http only on this machine (the
-// simulator in tests and the demo).
-absl::Status CheckUpstreamBase(const std::string& base) {
-  if (absl::StartsWith(base, "https://")) return absl::OkStatus();
-  for (const char* local :
-       {"http://127.0.0.1:", "http://localhost:", "http://[::1]:",
-        "http://127.0.0.1/", "http://localhost/"}) {
-    if (absl::StartsWith(base, local)) return absl::OkStatus();
+// Starts every built-in connector the flags configure; FAILED_PRECONDITION
+// when none is.
+absl::Status StartProviders(const ConnectorHost& host,
+                            ConnectorRegistry* registry) {
+  std::vector<std::string> names;
+  for (std::unique_ptr<ConnectorPlugin>& plugin : BuiltinConnectors()) {
+    names.push_back(plugin->name());
+    ASSIGN_OR_RETURN(std::unique_ptr<Provider> provider, plugin->Start(host));
+    if (provider != nullptr) {
+      RETURN_IF_ERROR(registry->Register(std::move(provider)));
+    }
   }
-  return absl::InvalidArgumentError(
-      "--podio_api_base must be https:// (plain http only to a loopback "
-      "address)");
+  if (registry->names().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no connector is configured (built in: ", absl::StrJoin(names, ", "),
+        "); each connector's flags are listed by --help"));
+  }
+  return absl::OkStatus();
 }
 
 // The side listeners take the gRPC listener's certificate (re-read with it
@@ -312,7 +292,7 @@ int Run() {
   absl::StatusOr<accounts::Sealer> sealer =
       accounts::LoadSealer(absl::GetFlag(FLAGS_encryption_keys_file));
   if (!sealer.ok()) return fail(sealer.status());
-  absl::StatusOr<std::string> api_keys = accounts::ReadSecret(
+  absl::StatusOr<std::string> api_keys = ReadSecret(
       absl::GetFlag(FLAGS_api_keys_file), "UNIFIED_API_KEYS", "API keys");
   if (!api_keys.ok()) return fail(api_keys.status());
   absl::StatusOr<TenantAuthenticator> tenants =
@@ -335,25 +315,6 @@ int Run() {
       accounts::CredentialStore::OpenUrl(store_url);
   if (!store.ok()) return fail(store.status());
 
-  podio::PodioAuthOptions auth_options;
-  auth_options.client_id = absl::GetFlag(FLAGS_podio_client_id);
-  if (auth_options.client_id.empty()) {
-    if (const char* id = std::getenv("PODIO_CLIENT_ID")) {
-      auth_options.client_id = id;
-    }
-  }
-  absl::StatusOr<std::string> client_secret =
-      accounts::ReadSecret(absl::GetFlag(FLAGS_podio_client_secret_file),
-                           "PODIO_CLIENT_SECRET", "Podio client secret");
-  if (auth_options.client_id.empty() || !client_secret.ok()) {
-    return fail(absl::FailedPreconditionError(
-        "the Podio OAuth client is not configured: --podio_client_id (or "
-        "$PODIO_CLIENT_ID) and --podio_client_secret_file (or "
-        "$PODIO_CLIENT_SECRET)"));
-  }
-  auth_options.client_secret =
-      std::string(absl::StripTrailingAsciiWhitespace(*client_secret));
-
   std::string cursor_key = RandomCursorKey();
   if (const std::string path = absl::GetFlag(FLAGS_cursor_key_file);
       !path.empty()) {
@@ -370,21 +331,13 @@ int Run() {
   }
   CursorCodec cursors(cursor_key);
 
-  CurlHttpClientOptions http_options;
-  http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
-  std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
   // Every upstream exchange is counted (metrics), whoever sends it.
   const bool metrics = absl::GetFlag(FLAGS_metrics);
-  std::unique_ptr<HttpClient> observed_http =
-      metrics ? NewObservedHttpClient(http.get(), "podio", &observability)
-              : nullptr;
-  HttpClient* upstream_http = metrics ? observed_http.get() : http.get();
-  podio::PodioClientOptions podio_options;
-  podio_options.api_base =
-      WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_api_base));
-  podio_options.classifier =
-      RateClassifier(absl::GetFlag(FLAGS_rate_limited_routes));
-  if (absl::Status s = CheckUpstreamBase(podio_options.api_base); !s.ok()) {
+  ConnectorHost connector_host;
+  connector_host.clock = RealClock::Get();
+  connector_host.observer = metrics ? &observability : nullptr;
+  ConnectorRegistry connectors;
+  if (absl::Status s = StartProviders(connector_host, &connectors); !s.ok()) {
     return fail(s);
   }
   RateBudgetOptions budget_options;
@@ -398,13 +351,6 @@ int Run() {
           : NewMemoryRateLedger(budget_options);
   RateBudget budget(ledger.get(), RealClock::Get(), budget_options);
   if (metrics) budget.set_observer(&observability);
-  podio::PodioClient podio_client(upstream_http, RealClock::Get(),
-                                  podio_options);
-  auth_options.api_base = podio_options.api_base;
-  auth_options.web_base =
-      WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_web_base));
-  std::unique_ptr<ProviderAuth> podio_auth =
-      podio::NewPodioAuth(upstream_http, RealClock::Get(), auth_options);
   accounts::AccountManagerOptions manager_options;
   manager_options.refresh_margin = absl::GetFlag(FLAGS_refresh_margin);
   manager_options.refresh_jitter = manager_options.refresh_margin;
@@ -422,24 +368,8 @@ int Run() {
   };
   manager_options.crash_after_refresh_for_testing =
       absl::GetFlag(FLAGS_testing_crash_after_refresh);
-  accounts::AccountManager accounts(
-      store->get(), &*sealer, {{podio_auth->provider(), podio_auth.get()}},
-      RealClock::Get(), manager_options, &budget);
-  podio::PodioConnectorOptions connector_options;
-  if (absl::Status s = podio::ParsePageSizes(
-          absl::GetFlag(FLAGS_podio_page_sizes), &connector_options);
-      !s.ok()) {
-    return fail(absl::InvalidArgumentError(
-        absl::StrCat("--podio_page_sizes: ", s.message())));
-  }
-  ConnectorRegistry connectors;
-  if (absl::Status s = connectors.Register(
-          podio::NewPodioConnector(&podio_client, connector_options));
-      !s.ok()) {
-    std::fprintf(stderr, "server: %s\n", s.ToString().c_str());
-    return 1;
-  }
-
+  accounts::AccountManager accounts(store->get(), &*sealer, connectors.Auths(),
+                                    RealClock::Get(), manager_options, &budget);
   watch::WatchOptions watch_options;
   watch_options.hook_base_url =
       WithoutTrailingSlashes(absl::GetFlag(FLAGS_hook_base_url));
@@ -511,6 +441,7 @@ int Run() {
   user_directory.set_watch_engine(&watch_engine);
   ProxyService proxy(&serving, &accounts, &connectors, &budget);
   IntegratedAccountsOptions accounts_options;
+  accounts_options.default_provider = connectors.names().front();
   accounts_options.state_ttl = absl::GetFlag(FLAGS_state_ttl);
   IntegratedAccountsService integrated_accounts(
       &serving, &accounts, store->get(), &cursors, RealClock::Get(),
@@ -669,8 +600,7 @@ int Run() {
       !path.empty()) {
     reloadable.push_back(
         {"api_keys", path, [path, &tenants]() -> absl::Status {
-           ASSIGN_OR_RETURN(std::string text,
-                            accounts::ReadSecret(path, "", "API keys"));
+           ASSIGN_OR_RETURN(std::string text, ReadSecret(path, "", "API keys"));
            ASSIGN_OR_RETURN(TenantAuthenticator fresh,
                             TenantAuthenticator::Parse(text));
            if (fresh.size() == 0) {
@@ -736,7 +666,8 @@ int main(int argc, char** argv) {
   // after the binary, and find none).
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
-    return absl::StartsWith(file, "service/");
+    return absl::StartsWith(file, "service/") ||
+           absl::StartsWith(file, "connectors/");
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);

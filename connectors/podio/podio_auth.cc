@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
@@ -38,8 +39,9 @@ class PodioAuth final : public ProviderAuth {
     return kAccessLifetime;
   }
 
-  std::string AuthorizeUrl(const std::string& redirect_uri,
-                           const std::string& state) const override {
+  absl::StatusOr<std::string> AuthorizeUrl(
+      const std::string& redirect_uri,
+      const std::string& state) const override {
     return absl::StrCat(options_.web_base, "/oauth/authorize?",
                         Form({{"client_id", options_.client_id},
                               {"redirect_uri", redirect_uri},
@@ -65,10 +67,17 @@ class PodioAuth final : public ProviderAuth {
                  deadline);
   }
 
-  absl::StatusOr<Grant> AppGrant(int64_t app_id, const std::string& app_token,
+  absl::StatusOr<Grant> AppGrant(const std::string& app_id,
+                                 const std::string& app_token,
                                  absl::Time deadline) override {
+    int64_t id = 0;
+    if (!absl::SimpleAtoi(app_id, &id) || id <= 0) {
+      return WithErrorInfo(
+          absl::InvalidArgumentError("a Podio app id is a positive number"),
+          "INVALID_ID");
+    }
     return Token({{"grant_type", "app"},
-                  {"app_id", absl::StrCat(app_id)},
+                  {"app_id", absl::StrCat(id)},
                   {"app_token", app_token}},
                  deadline);
   }

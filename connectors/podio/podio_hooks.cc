@@ -183,4 +183,69 @@ absl::Status DeleteHook(DirectoryConnector& connector, CallContext& ctx,
   return absl::IsNotFound(s) ? absl::OkStatus() : s;
 }
 
+namespace {
+
+class PodioWebhooks final : public WebhookSupport {
+ public:
+  explicit PodioWebhooks(DirectoryConnector* connector)
+      : connector_(connector) {}
+
+  std::vector<std::string> MemberEventTypes() const override {
+    return {std::begin(kMemberHookTypes), std::end(kMemberHookTypes)};
+  }
+
+  absl::StatusOr<std::string> Create(CallContext& ctx,
+                                     const std::string& workspace_id,
+                                     const std::string& url,
+                                     const std::string& event_type) override {
+    ASSIGN_OR_RETURN(int64_t id, CreateSpaceHook(*connector_, ctx, workspace_id,
+                                                 url, event_type));
+    return absl::StrCat(id);
+  }
+
+  absl::StatusOr<std::vector<Webhook>> List(
+      CallContext& ctx, const std::string& workspace_id) override {
+    ASSIGN_OR_RETURN(std::vector<HookInfo> listed,
+                     ListSpaceHooks(*connector_, ctx, workspace_id));
+    std::vector<Webhook> out;
+    out.reserve(listed.size());
+    for (const HookInfo& h : listed) {
+      out.push_back({absl::StrCat(h.hook_id), h.type, h.status == "active"});
+    }
+    return out;
+  }
+
+  absl::Status Confirm(CallContext& ctx,
+                       const WebhookDelivery& delivery) override {
+    return ValidateHook(*connector_, ctx, delivery.hook_id,
+                        delivery.verify_code);
+  }
+
+  absl::Status Delete(CallContext& ctx, const std::string& hook_id) override {
+    return DeleteHook(*connector_, ctx, hook_id);
+  }
+
+  absl::StatusOr<WebhookDelivery> ParseDelivery(
+      absl::string_view body) const override {
+    ASSIGN_OR_RETURN(HookDelivery d, ParseHookDelivery(body));
+    WebhookDelivery out;
+    out.hook_id = absl::StrCat(d.hook_id);
+    out.verify = d.type == "hook.verify";
+    out.verify_code = d.code;
+    if (d.space_id > 0) out.workspace_id = absl::StrCat(d.space_id);
+    if (d.user_id > 0) out.user_id = absl::StrCat(d.user_id);
+    return out;
+  }
+
+ private:
+  DirectoryConnector* const connector_;
+};
+
+}  // namespace
+
+std::unique_ptr<WebhookSupport> NewPodioWebhooks(
+    DirectoryConnector* connector) {
+  return std::make_unique<PodioWebhooks>(connector);
+}
+
 }  // namespace unified::podio

@@ -6,12 +6,14 @@
 #define CONNECTORS_PODIO_PODIO_HOOKS_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "connectors/connector.h"
+#include "connectors/webhooks.h"
 
 namespace unified::podio {
 
@@ -60,6 +62,10 @@ absl::StatusOr<std::vector<HookInfo>> ParseHookList(absl::string_view json);
 // INVALID_ARGUMENT for anything but a well-formed delivery of at most
 // 64 KiB with a type and a positive hook_id.
 absl::StatusOr<HookDelivery> ParseHookDelivery(absl::string_view form_body);
+
+// Podio's space hooks as WatchDirectory's WebhookSupport, sending through
+// `connector`'s proxy (which must outlive it).
+std::unique_ptr<WebhookSupport> NewPodioWebhooks(DirectoryConnector* connector);
 
 }  // namespace unified::podio
 

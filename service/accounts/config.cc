@@ -1,5 +1,7 @@
 #include "service/accounts/config.h"
 
+#include "connectors/common/secrets.h"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -72,33 +74,6 @@ std::string ResolveStoreUrl(const std::string& store,
                             const std::string& data_dir) {
   return store.empty() ? absl::StrCat("sqlite:", data_dir, "/accounts.db")
                        : store;
-}
-
-absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
-                                       const std::string& what) {
-  if (!file.empty()) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      return absl::NotFoundError(
-          absl::StrCat("cannot read ", what, " file ", file));
-    }
-    struct stat st {};
-    if (stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "the %s file %s is readable by group or others (mode %04o); make "
-          "it the owner's alone: chmod 600 %s",
-          what, file, st.st_mode & 07777, file));
-    }
-    return std::string((std::istreambuf_iterator<char>(in)),
-                       std::istreambuf_iterator<char>());
-  }
-  if (const char* value = std::getenv(env); value != nullptr && *value) {
-    return std::string(value);
-  }
-  return absl::NotFoundError(absl::StrCat("no ", what,
-                                          ": pass its file with a flag or "
-                                          "set $",
-                                          env));
 }
 
 absl::StatusOr<Sealer> LoadSealer(const std::string& file) {

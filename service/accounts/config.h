@@ -1,6 +1,6 @@
 // Configuration shared by the server and the admin tool: where the data
-// directory and store are, and reading secrets from files or environment
-// variables (never from flags, which `ps` shows).
+// directory and store are, and the key ring (read as a secret:
+// connectors/common/secrets.h).
 #ifndef SERVICE_ACCOUNTS_CONFIG_H_
 #define SERVICE_ACCOUNTS_CONFIG_H_
 
@@ -22,11 +22,6 @@ absl::Status MakeStoreFilesPrivate(const std::string& store_url);
 
 std::string ResolveStoreUrl(const std::string& store,
                             const std::string& data_dir);
-
-// The text of `file` if set, else of environment variable `env`; NOT_FOUND
-// naming both when neither is set.
-absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
-                                       const std::string& what);
 
 // The key ring from `file` or $UNIFIED_ENCRYPTION_KEYS, checked: start-up
 // fails with a clear message when absent or when a key is not 32 bytes.

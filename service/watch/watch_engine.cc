@@ -13,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
-#include "connectors/podio/podio_hooks.h"
 #include "service/account_call.h"
 
 namespace unified::watch {
@@ -68,6 +67,8 @@ struct WatchEngine::Work {
   AccountRef account;
   ResolvedAccount resolved;
   DirectoryConnector* connector = nullptr;
+  // The provider's webhooks; null when it has none (the poll alone).
+  WebhookSupport* webhooks = nullptr;
   // The provider calls' context: the engine's own (background work), or a
   // copy of the caller's (the baseline taken in WatchDirectory).
   CallContext ctx;
@@ -137,6 +138,9 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
   w.account = a;
   w.resolved = std::move(opened.account);
   w.connector = opened.connector;
+  if (Provider* p = connectors_->FindProvider(w.resolved.provider)) {
+    w.webhooks = p->webhooks();
+  }
   w.ctx = std::move(opened.ctx);
   return w;
 }
@@ -184,7 +188,7 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
   Notify(w.account, events);
   for (const ObservedWorkspace& ws : visible) {
     RETURN_IF_ERROR(ReconcileWorkspace(w, ws.id, source, baseline, 0, {}));
-    if (!options_.hook_base_url.empty()) {
+    if (!options_.hook_base_url.empty() && w.webhooks != nullptr) {
       if (absl::Status s = EnsureHooks(w, ws.id); !s.ok()) {
         // The poll still covers the workspace; a budget refusal ends the
         // pass.
@@ -208,17 +212,19 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
   row.workspace_id = workspace_id;
   row.event_type = type;
   row.created = clock_->Now();
-  // Stored before Podio is asked: its hook.verify may arrive before the
-  // answer with the id does.
+  // Stored before the provider is asked: its verification may arrive
+  // before the answer with the id does.
   RETURN_IF_ERROR(store_->PutHook(row));
-  absl::StatusOr<int64_t> id = podio::CreateSpaceHook(
-      *w.connector, w.ctx, workspace_id,
-      absl::StrCat(options_.hook_base_url, "/podio/hooks/", secret), type);
+  absl::StatusOr<std::string> id =
+      w.webhooks->Create(w.ctx, workspace_id,
+                         absl::StrCat(options_.hook_base_url, "/hooks/",
+                                      w.resolved.provider, "/", secret),
+                         type);
   if (!id.ok()) {
     (void)store_->DeleteHook(row.secret_hash);
     return id.status();
   }
-  return store_->SetHookId(row.secret_hash, absl::StrCat(*id));
+  return store_->SetHookId(row.secret_hash, *id);
 }
 
 absl::Status WatchEngine::EnsureHooks(Work& w,
@@ -228,28 +234,26 @@ absl::Status WatchEngine::EnsureHooks(Work& w,
   for (HookRow& h : all) {
     if (h.workspace_id == workspace_id) mine.push_back(std::move(h));
   }
-  std::map<std::string, std::string> status;  // hook id -> Podio's status
+  std::map<std::string, bool> active;  // hook id -> the provider's word
   if (!mine.empty()) {
-    ASSIGN_OR_RETURN(std::vector<podio::HookInfo> listed,
-                     podio::ListSpaceHooks(*w.connector, w.ctx, workspace_id));
-    for (const podio::HookInfo& h : listed) {
-      status[absl::StrCat(h.hook_id)] = h.status;
-    }
+    ASSIGN_OR_RETURN(std::vector<Webhook> listed,
+                     w.webhooks->List(w.ctx, workspace_id));
+    for (const Webhook& h : listed) active[h.id] = h.active;
   }
-  for (const char* type : podio::kMemberHookTypes) {
+  for (const std::string& type : w.webhooks->MemberEventTypes()) {
     bool healthy = false;
     for (const HookRow& h : mine) {
       if (h.event_type != type) continue;
-      auto it = status.find(h.hook_id);
+      auto it = active.find(h.hook_id);
       const bool young = clock_->Now() - h.created < options_.poll_interval;
-      if (it != status.end() && (it->second == "active" || young)) {
+      if (it != active.end() && (it->second || young)) {
         healthy = true;  // Active, or still within its verification.
         continue;
       }
-      // Inactive (deliveries failed), lost by Podio, or never confirmed:
-      // replace it.
-      if (it != status.end()) {
-        RETURN_IF_ERROR(podio::DeleteHook(*w.connector, w.ctx, h.hook_id));
+      // Inactive (deliveries failed), lost by the provider, or never
+      // confirmed: replace it.
+      if (it != active.end()) {
+        RETURN_IF_ERROR(w.webhooks->Delete(w.ctx, h.hook_id));
       }
       RETURN_IF_ERROR(store_->DeleteHook(h.secret_hash));
     }
@@ -293,12 +297,11 @@ absl::Status WatchEngine::Unwatch(const AccountRef& a) {
   if (!hooks.empty()) {
     absl::StatusOr<Work> w = Begin(a, Priority::kInteractive);
     for (const HookRow& h : hooks) {
-      if (!w.ok()) break;
+      if (!w.ok() || w->webhooks == nullptr) break;
       if (!h.hook_id.empty()) {
-        if (absl::Status s =
-                podio::DeleteHook(*w->connector, w->ctx, h.hook_id);
-            !s.ok()) {
-          Log(a, "removing a hook", s);  // Podio disables it after failures.
+        if (absl::Status s = w->webhooks->Delete(w->ctx, h.hook_id); !s.ok()) {
+          // The provider disables a hook whose deliveries fail.
+          Log(a, "removing a hook", s);
         }
       }
     }
@@ -317,7 +320,7 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
     return w.status();
   }
   // The poll's share of the hour: counted in the store (replicas share it),
-  // against the limit the budget learned from Podio's headers.
+  // against the limit the budget learned from the provider.
   auto share = std::make_shared<int64_t>(0);
   auto calls = std::make_shared<int64_t>(0);
   w->ctx.admit = [this, a, share, calls,
@@ -405,9 +408,14 @@ void WatchEngine::RunOnce() {
   }
 }
 
-int WatchEngine::HandleDelivery(const std::string& secret,
+int WatchEngine::HandleDelivery(const std::string& provider,
+                                const std::string& secret,
                                 absl::string_view body) {
-  if (secret.empty() || secret.size() > 128) return 404;
+  Provider* p = connectors_->FindProvider(provider);
+  WebhookSupport* webhooks = p == nullptr ? nullptr : p->webhooks();
+  if (webhooks == nullptr || secret.empty() || secret.size() > 128) {
+    return 404;
+  }
   absl::StatusOr<std::optional<HookRow>> row =
       store_->FindHook(Sha256Hex(secret));
   if (!row.ok()) {
@@ -417,32 +425,31 @@ int WatchEngine::HandleDelivery(const std::string& secret,
   }
   if (!row->has_value()) return 404;
   const HookRow& hook = **row;
-  absl::StatusOr<podio::HookDelivery> d = podio::ParseHookDelivery(body);
+  absl::StatusOr<WebhookDelivery> d = webhooks->ParseDelivery(body);
   if (!d.ok()) return 400;
-  const std::string hook_id = absl::StrCat(d->hook_id);
-  if (!hook.hook_id.empty() && hook.hook_id != hook_id) return 403;
-  if (d->type == "hook.verify") {
+  if (!hook.hook_id.empty() && hook.hook_id != d->hook_id) return 403;
+  if (d->verify) {
     absl::StatusOr<Work> w = Begin(hook.account, Priority::kInteractive);
     if (!w.ok()) return 503;
-    if (absl::Status s =
-            podio::ValidateHook(*w->connector, w->ctx, hook_id, d->code);
-        !s.ok()) {
+    // The hook was registered for the account's provider only.
+    if (w->webhooks != webhooks) return 404;
+    if (absl::Status s = webhooks->Confirm(w->ctx, *d); !s.ok()) {
       Log(hook.account, "verifying a hook", s);
       return 503;
     }
-    if (hook.hook_id.empty())
-      (void)store_->SetHookId(hook.secret_hash, hook_id);
+    if (hook.hook_id.empty()) {
+      (void)store_->SetHookId(hook.secret_hash, d->hook_id);
+    }
     return 200;
   }
-  if (d->space_id != 0 && absl::StrCat(d->space_id) != hook.workspace_id) {
+  if (!d->workspace_id.empty() && d->workspace_id != hook.workspace_id) {
     return 403;
   }
-  if (absl::Status s =
-          store_->MarkDirty(hook.account, hook.workspace_id, clock_->Now(),
-                            d->user_id > 0 ? absl::StrCat(d->user_id) : "");
+  if (absl::Status s = store_->MarkDirty(hook.account, hook.workspace_id,
+                                         clock_->Now(), d->user_id);
       !s.ok()) {
     Log(hook.account, "storing a hook delivery", s);
-    return 503;  // Not stored: Podio tries again.
+    return 503;  // Not stored: the provider tries again.
   }
   absl::MutexLock lock(&mu_);
   wake_ = true;

@@ -1,12 +1,13 @@
 // Keeps the rosters of watched accounts current and logs their changes
 // (WatchDirectory). Two sources feed one diff (WatchStore::Apply*):
 //
-//  - Hooks. For each workspace the engine registers Podio hooks for
-//    member.add, member.remove and role.change whose URL carries a random
-//    per-hook secret (`<hook_base_url>/podio/hooks/<secret>`; only its
-//    SHA-256 is stored). A POST there is answered only when the secret is
-//    known and the delivery names that hook (and workspace); hook.verify is
-//    completed with verify/validate; an event marks the workspace dirty in
+//  - Hooks, for providers with webhooks (connectors/webhooks.h). For each
+//    workspace the engine registers a hook per member event type (added,
+//    removed, role changed) whose URL carries a random per-hook secret
+//    (`<hook_base_url>/hooks/<provider>/<secret>`; only its SHA-256 is
+//    stored). A POST there is answered only when the secret is known and
+//    the delivery names that hook (and workspace); a verification is
+//    confirmed with the provider; an event marks the workspace dirty in
 //    the database before the 2xx answer, so an acknowledged delivery is
 //    never lost. The worker then reads that workspace's roster (one listing,
 //    so duplicate or reordered deliveries yield each change once).
@@ -14,7 +15,8 @@
 //    workspace and every roster, diffed (it finds what hooks missed,
 //    removed members and workspaces included), at background priority and
 //    within `poll_share` of the account's hourly rate limit, counted over a
-//    sliding hour. It also re-creates hooks Podio reports inactive or lost.
+//    sliding hour. It also re-creates hooks the provider reports inactive
+//    or lost.
 //
 // One worker thread per process; accounts' polls and dirty workspaces are
 // leased in the database, so replicas sharing PostgreSQL split the work and
@@ -40,8 +42,8 @@
 namespace unified::watch {
 
 struct WatchOptions {
-  // Public base URL Podio reaches the HTTP side listener at (Podio allows
-  // ports 80 and 443 only); "" registers no hooks: the poll alone.
+  // Public base URL providers reach the HTTP side listener at; "" registers
+  // no hooks: the poll alone.
   std::string hook_base_url;
   absl::Duration poll_interval = absl::Minutes(5);
   // Fraction of the account's hourly limit the poll may spend.
@@ -89,10 +91,11 @@ class WatchEngine {
   // Polls `a` now if its poll is due and not leased elsewhere.
   absl::Status PollIfDue(const AccountRef& a);
 
-  // A POST to /podio/hooks/<secret>: the HTTP status to answer (200, 400
-  // malformed, 404 unknown secret, 403 a delivery for another hook, 503
-  // the store failed: the provider retries).
-  int HandleDelivery(const std::string& secret, absl::string_view body);
+  // A POST to /hooks/<provider>/<secret>: the HTTP status to answer (200,
+  // 400 malformed, 404 unknown provider or secret, 403 a delivery for
+  // another hook, 503 the store failed: the provider retries).
+  int HandleDelivery(const std::string& provider, const std::string& secret,
+                     absl::string_view body);
 
   // Calls `wake` whenever this process logs events for `a`, until
   // Unsubscribe(id) returns. `wake` runs under the engine's lock: it must

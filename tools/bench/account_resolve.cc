@@ -33,22 +33,6 @@ class NoAuth final : public ProviderAuth {
   absl::Duration default_access_lifetime() const override {
     return absl::Hours(8);
   }
-  std::string AuthorizeUrl(const std::string&,
-                           const std::string&) const override {
-    return "";
-  }
-  absl::StatusOr<Grant> ExchangeCode(const std::string&, const std::string&,
-                                     absl::Time) override {
-    return absl::UnimplementedError("");
-  }
-  absl::StatusOr<Grant> PasswordGrant(const std::string&, const std::string&,
-                                      absl::Time) override {
-    return absl::UnimplementedError("");
-  }
-  absl::StatusOr<Grant> AppGrant(int64_t, const std::string&,
-                                 absl::Time) override {
-    return absl::UnimplementedError("");
-  }
   absl::StatusOr<Grant> Refresh(const std::string&, absl::Time) override {
     return absl::UnimplementedError("");
   }

@@ -34,22 +34,6 @@ class FakeAuth final : public ProviderAuth {
   std::string provider() const override { return "fake"; }
   std::string client_id() const override { return "client"; }
   absl::Duration default_access_lifetime() const override { return kLifetime; }
-  std::string AuthorizeUrl(const std::string&,
-                           const std::string&) const override {
-    return "";
-  }
-  absl::StatusOr<Grant> ExchangeCode(const std::string&, const std::string&,
-                                     absl::Time) override {
-    return absl::UnimplementedError("not in this test");
-  }
-  absl::StatusOr<Grant> PasswordGrant(const std::string&, const std::string&,
-                                      absl::Time) override {
-    return absl::UnimplementedError("not in this test");
-  }
-  absl::StatusOr<Grant> AppGrant(int64_t, const std::string&,
-                                 absl::Time) override {
-    return absl::UnimplementedError("not in this test");
-  }
   absl::StatusOr<Grant> Identify(const std::string&, absl::Time) override {
     return absl::UnimplementedError("not in this test");
   }

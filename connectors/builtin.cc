@@ -1,0 +1,14 @@
+// The one list of built-in connectors: the only place that names them.
+#include "connectors/builtin.h"
+
+#include "connectors/podio/podio_plugin.h"
+
+namespace unified {
+
+std::vector<std::unique_ptr<ConnectorPlugin>> BuiltinConnectors() {
+  std::vector<std::unique_ptr<ConnectorPlugin>> plugins;
+  plugins.push_back(podio::NewPodioPlugin());
+  return plugins;
+}
+
+}  // namespace unified

@@ -1,0 +1,21 @@
+// Reading secrets (API keys, key rings, OAuth client secrets) from files
+// or environment variables, never from flags, which `ps` shows. Used by the
+// server and by connector plug-ins for their own secrets.
+#ifndef CONNECTORS_COMMON_SECRETS_H_
+#define CONNECTORS_COMMON_SECRETS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace unified {
+
+// The text of `file` if set, else of environment variable `env` (none when
+// empty); NOT_FOUND naming both when neither is set, FAILED_PRECONDITION
+// when the file is readable by group or others.
+absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
+                                       const std::string& what);
+
+}  // namespace unified
+
+#endif  // CONNECTORS_COMMON_SECRETS_H_

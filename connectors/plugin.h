@@ -1,0 +1,66 @@
+// Connector plug-ins: how a provider joins the service. A plug-in reads its
+// own flags (defined in its own folder), and starts a Provider: the
+// directory connector, the auth scheme, and optional capabilities. The
+// built-in plug-ins are listed once (connectors/builtin.h); nothing else in
+// the service names a provider (docs/architecture.md, "Adding a
+// connector").
+#ifndef CONNECTORS_PLUGIN_H_
+#define CONNECTORS_PLUGIN_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "connectors/auth.h"
+#include "connectors/common/clock.h"
+#include "connectors/common/upstream_observer.h"
+#include "connectors/connector.h"
+#include "connectors/webhooks.h"
+
+namespace unified {
+
+// One started provider: everything its plug-in built, owned together.
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  // Stable name, stored with each account, e.g. "podio".
+  virtual std::string name() const = 0;
+  virtual DirectoryConnector& directory() = 0;
+  // Null when accounts of this provider cannot be linked or refreshed
+  // (e.g. a test's fake connector).
+  virtual ProviderAuth* auth() = 0;
+  // Null when the provider has no webhooks (the poll alone watches).
+  virtual WebhookSupport* webhooks() { return nullptr; }
+};
+
+// What the service lends a plug-in when starting it. Pointers outlive the
+// provider.
+struct ConnectorHost {
+  Clock* clock = nullptr;
+  // Counts every upstream exchange (wrap HTTP clients with
+  // NewObservedHttpClient); null = not counted.
+  UpstreamObserver* observer = nullptr;
+};
+
+// `url` with its trailing slashes cut.
+std::string WithoutTrailingSlashes(std::string url);
+
+// A provider's API base: https, or plain http to a loopback address only
+// (a simulator in tests and the demo). INVALID_ARGUMENT naming `flag`.
+absl::Status CheckApiBase(const std::string& flag, const std::string& base);
+
+class ConnectorPlugin {
+ public:
+  virtual ~ConnectorPlugin() = default;
+  virtual std::string name() const = 0;
+  // Starts the provider from its flags. Null (not an error) when the
+  // deployment configured none of them: the provider is then off.
+  // INVALID_ARGUMENT or FAILED_PRECONDITION for a configuration that cannot
+  // work (the server stops at start-up, naming the flag).
+  virtual absl::StatusOr<std::unique_ptr<Provider>> Start(
+      const ConnectorHost& host) = 0;
+};
+
+}  // namespace unified
+
+#endif  // CONNECTORS_PLUGIN_H_

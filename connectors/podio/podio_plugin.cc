@@ -1,0 +1,148 @@
+#include "connectors/podio/podio_plugin.h"
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "connectors/common/http_client.h"
+#include "connectors/common/secrets.h"
+#include "connectors/common/status_macros.h"
+#include "connectors/podio/podio_auth.h"
+#include "connectors/podio/podio_client.h"
+#include "connectors/podio/podio_connector.h"
+#include "connectors/podio/podio_hooks.h"
+
+ABSL_FLAG(std::string, podio_api_base, "https://api.podio.com",
+          "Podio's API base URL (tests and the demo point it at the "
+          "simulator).");
+ABSL_FLAG(std::string, podio_web_base, "https://podio.com",
+          "Podio's web host, where the OAuth authorize page lives.");
+ABSL_FLAG(std::string, podio_ca_file, "",
+          "PEM CA bundle to verify Podio's TLS certificate with; empty = the "
+          "system's. Verification is never switched off.");
+ABSL_FLAG(std::string, podio_client_id, "",
+          "Podio API key (OAuth client id) of this deployment; empty = "
+          "$PODIO_CLIENT_ID. Podio is off when neither this nor the secret "
+          "is given.");
+ABSL_FLAG(std::string, podio_client_secret_file, "",
+          "File holding the Podio client secret; empty = "
+          "$PODIO_CLIENT_SECRET.");
+ABSL_FLAG(std::string, podio_page_sizes, "",
+          "The limit asked of Podio's paged routes, e.g. "
+          "'org_members=500,org_contacts=500,space_members=500' (the "
+          "defaults). A route answering 400 to it is asked with a smaller "
+          "limit, which is kept.");
+ABSL_FLAG(std::vector<std::string>, rate_limited_routes,
+          unified::podio::RateLimitedRoutes(),
+          "Which Podio calls count as \"rate limited\" (the "
+          "--rate_limited_limit class): comma-separated 'METHOD /path' "
+          "patterns, '*' = one segment, trailing '/**' = any rest.");
+
+namespace unified::podio {
+namespace {
+
+// Everything one Podio deployment runs on, owned together.
+class PodioProvider final : public Provider {
+ public:
+  PodioProvider(std::unique_ptr<HttpClient> http,
+                std::unique_ptr<HttpClient> observed, Clock* clock,
+                PodioClientOptions client_options,
+                PodioAuthOptions auth_options,
+                PodioConnectorOptions connector_options)
+      : http_(std::move(http)),
+        observed_(std::move(observed)),
+        client_(upstream(), clock, std::move(client_options)),
+        auth_(NewPodioAuth(upstream(), clock, std::move(auth_options))),
+        connector_(NewPodioConnector(&client_, connector_options)),
+        webhooks_(NewPodioWebhooks(connector_.get())) {}
+
+  std::string name() const override { return "podio"; }
+  DirectoryConnector& directory() override { return *connector_; }
+  ProviderAuth* auth() override { return auth_.get(); }
+  WebhookSupport* webhooks() override { return webhooks_.get(); }
+
+ private:
+  HttpClient* upstream() {
+    return observed_ != nullptr ? observed_.get() : http_.get();
+  }
+
+  const std::unique_ptr<HttpClient> http_;
+  const std::unique_ptr<HttpClient> observed_;
+  PodioClient client_;
+  const std::unique_ptr<ProviderAuth> auth_;
+  const std::unique_ptr<DirectoryConnector> connector_;
+  const std::unique_ptr<WebhookSupport> webhooks_;
+};
+
+class PodioPlugin final : public ConnectorPlugin {
+ public:
+  std::string name() const override { return "podio"; }
+
+  absl::StatusOr<std::unique_ptr<Provider>> Start(
+      const ConnectorHost& host) override {
+    PodioAuthOptions auth_options;
+    auth_options.client_id = absl::GetFlag(FLAGS_podio_client_id);
+    if (auth_options.client_id.empty()) {
+      if (const char* id = std::getenv("PODIO_CLIENT_ID")) {
+        auth_options.client_id = id;
+      }
+    }
+    absl::StatusOr<std::string> secret =
+        ReadSecret(absl::GetFlag(FLAGS_podio_client_secret_file),
+                   "PODIO_CLIENT_SECRET", "Podio client secret");
+    if (auth_options.client_id.empty() && absl::IsNotFound(secret.status())) {
+      return nullptr;  // Not configured: Podio is off.
+    }
+    if (auth_options.client_id.empty() || !secret.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the Podio OAuth client is half configured: --podio_client_id (or "
+          "$PODIO_CLIENT_ID) and --podio_client_secret_file (or "
+          "$PODIO_CLIENT_SECRET) go together",
+          secret.ok() ? ""
+                      : absl::StrCat(" (", secret.status().message(), ")")));
+    }
+    auth_options.client_secret =
+        std::string(absl::StripTrailingAsciiWhitespace(*secret));
+
+    PodioClientOptions client_options;
+    client_options.api_base =
+        WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_api_base));
+    RETURN_IF_ERROR(CheckApiBase("--podio_api_base", client_options.api_base));
+    client_options.classifier =
+        RateClassifier(absl::GetFlag(FLAGS_rate_limited_routes));
+    auth_options.api_base = client_options.api_base;
+    auth_options.web_base =
+        WithoutTrailingSlashes(absl::GetFlag(FLAGS_podio_web_base));
+    PodioConnectorOptions connector_options;
+    if (absl::Status s = ParsePageSizes(absl::GetFlag(FLAGS_podio_page_sizes),
+                                        &connector_options);
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--podio_page_sizes: ", s.message()));
+    }
+
+    CurlHttpClientOptions http_options;
+    http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
+    std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
+    // Every upstream exchange is counted, whoever sends it.
+    std::unique_ptr<HttpClient> observed =
+        host.observer != nullptr
+            ? NewObservedHttpClient(http.get(), "podio", host.observer)
+            : nullptr;
+    return std::make_unique<PodioProvider>(
+        std::move(http), std::move(observed), host.clock,
+        std::move(client_options), std::move(auth_options), connector_options);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ConnectorPlugin> NewPodioPlugin() {
+  return std::make_unique<PodioPlugin>();
+}
+
+}  // namespace unified::podio

@@ -1,0 +1,17 @@
+// The Podio plug-in: its flags (--podio_*, --rate_limited_routes) and the
+// provider they start (connector, auth, hooks). Listed in
+// connectors/builtin.cc.
+#ifndef CONNECTORS_PODIO_PODIO_PLUGIN_H_
+#define CONNECTORS_PODIO_PODIO_PLUGIN_H_
+
+#include <memory>
+
+#include "connectors/plugin.h"
+
+namespace unified::podio {
+
+std::unique_ptr<ConnectorPlugin> NewPodioPlugin();
+
+}  // namespace unified::podio
+
+#endif  // CONNECTORS_PODIO_PODIO_PLUGIN_H_
