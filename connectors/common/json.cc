@@ -11,17 +11,6 @@
 #include "rapidjson/stream.h"
 
 namespace unified::json {
-namespace {
-
-// Credential-like members that never leave the service (docs/podio.md §7).
-const std::set<std::string>& SecretKeys() {
-  static const auto* keys = new std::set<std::string>{
-      "calendar_code", "push",    "presence",  "token",    "access_token",
-      "refresh_token", "mailbox", "task_mail", "signature"};
-  return *keys;
-}
-
-}  // namespace
 
 namespace {
 
@@ -236,7 +225,7 @@ std::optional<bool> Bool(const rapidjson::Value& object,
 }
 
 void ToProtoValue(const rapidjson::Value& value, google::protobuf::Value* out,
-                  int max_depth) {
+                  const std::set<std::string>& drop, int max_depth) {
   if (max_depth <= 0) {
     out->set_null_value(google::protobuf::NULL_VALUE);
     return;
@@ -263,22 +252,23 @@ void ToProtoValue(const rapidjson::Value& value, google::protobuf::Value* out,
   } else if (value.IsArray()) {
     auto* list = out->mutable_list_value();
     for (const auto& item : value.GetArray()) {
-      ToProtoValue(item, list->add_values(), max_depth - 1);
+      ToProtoValue(item, list->add_values(), drop, max_depth - 1);
     }
   } else if (value.IsObject()) {
     auto* fields = out->mutable_struct_value()->mutable_fields();
     for (const auto& member : value.GetObject()) {
       std::string key(member.name.GetString(), member.name.GetStringLength());
-      if (SecretKeys().count(key)) continue;
-      ToProtoValue(member.value, &(*fields)[key], max_depth - 1);
+      if (drop.count(key)) continue;
+      ToProtoValue(member.value, &(*fields)[key], drop, max_depth - 1);
     }
   }
 }
 
-void ToStruct(const rapidjson::Value& object, google::protobuf::Struct* out) {
+void ToStruct(const rapidjson::Value& object, const std::set<std::string>& drop,
+              google::protobuf::Struct* out) {
   if (!object.IsObject()) return;
   google::protobuf::Value value;
-  ToProtoValue(object, &value);
+  ToProtoValue(object, &value, drop);
   *out = value.struct_value();
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -64,15 +65,15 @@ std::optional<int64_t> Int64(const rapidjson::Value& object,
 // Boolean member (also 0/1), else nullopt.
 std::optional<bool> Bool(const rapidjson::Value& object, absl::string_view key);
 
-// Copies `value` into a google.protobuf.Value, dropping credential-like
-// members (calendar codes, push and presence grants, mail-in addresses,
-// tokens, signatures) at any depth and anything nested deeper than
-// `max_depth`.
+// Copies `value` into a google.protobuf.Value, dropping members named in
+// `drop` at any depth (the provider's credential-like members, which never
+// leave the service) and anything nested deeper than `max_depth`.
 void ToProtoValue(const rapidjson::Value& value, google::protobuf::Value* out,
-                  int max_depth = 32);
+                  const std::set<std::string>& drop, int max_depth = 32);
 
 // Copies an object into a Struct (see ToProtoValue); non-objects give {}.
-void ToStruct(const rapidjson::Value& object, google::protobuf::Struct* out);
+void ToStruct(const rapidjson::Value& object, const std::set<std::string>& drop,
+              google::protobuf::Struct* out);
 
 }  // namespace unified::json
 

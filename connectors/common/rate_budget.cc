@@ -23,8 +23,8 @@ class MemoryRateLedger final : public RateLedger {
     absl::MutexLock lock(&mu_);
     Identity& id = Get(key);
     if (id.blocked_until > now) return id.blocked_until;
-    // A "rate limited" call also counts against the general limit (the
-    // conservative reading of Podio's two limits, and the simulator's).
+    // A restricted call also counts against the general limit (the
+    // conservative reading of two limits).
     std::optional<absl::Time> free_at = Full(id, RateClass::kNormal, now);
     if (cls == RateClass::kRestricted && !free_at) {
       free_at = Full(id, RateClass::kRestricted, now);

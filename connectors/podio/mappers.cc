@@ -10,6 +10,13 @@
 #include "connectors/common/json.h"
 
 namespace unified::podio {
+
+const std::set<std::string>& SecretKeys() {
+  static const auto* keys = new std::set<std::string>{
+      "calendar_code", "push",    "presence",  "token",    "access_token",
+      "refresh_token", "mailbox", "task_mail", "signature"};
+  return *keys;
+}
 namespace {
 
 absl::Status Malformed(absl::string_view what) {
@@ -142,7 +149,7 @@ void MapAccountFields(const rapidjson::Value& account, v1::User* user) {
 void AddRemote(const rapidjson::Value& json, absl::string_view key,
                v1::User* user) {
   google::protobuf::Value value;
-  json::ToProtoValue(json, &value);
+  json::ToProtoValue(json, &value, SecretKeys());
   (*user->mutable_remote_data()->mutable_fields())[std::string(key)] =
       std::move(value);
 }
@@ -320,7 +327,7 @@ absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
   }
   if (include_remote_data) {
     google::protobuf::Value value;
-    json::ToProtoValue(json, &value);
+    json::ToProtoValue(json, &value, SecretKeys());
     (*user.mutable_remote_data()
           ->mutable_fields())[absl::StrCat("org_member:", org.id())] =
         std::move(value);
@@ -343,7 +350,7 @@ absl::StatusOr<v1::User> MapOrgContact(const rapidjson::Value& json,
   *user.add_organizations() = org;
   if (include_remote_data) {
     google::protobuf::Value value;
-    json::ToProtoValue(json, &value);
+    json::ToProtoValue(json, &value, SecretKeys());
     (*user.mutable_remote_data()
           ->mutable_fields())[absl::StrCat("org_contact:", org.id())] =
         std::move(value);
@@ -379,7 +386,7 @@ absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
   }
   if (include_remote_data) {
     google::protobuf::Value value;
-    json::ToProtoValue(json, &value);
+    json::ToProtoValue(json, &value, SecretKeys());
     (*user.mutable_remote_data()
           ->mutable_fields())[absl::StrCat("space_member:", workspace.id())] =
         std::move(value);
@@ -412,7 +419,7 @@ absl::StatusOr<v1::Organization> MapOrganization(const rapidjson::Value& json,
   if (auto t = TimeField(json, "created_on")) *org.mutable_created_at() = *t;
   if (include_remote_data) {
     rapidjson::Value copy;
-    json::ToStruct(json, org.mutable_remote_data());
+    json::ToStruct(json, SecretKeys(), org.mutable_remote_data());
     org.mutable_remote_data()->mutable_fields()->erase("spaces");
   }
   return org;
@@ -447,7 +454,8 @@ absl::StatusOr<v1::Workspace> MapSpace(const rapidjson::Value& json,
                     : v1::WORKSPACE_STATUS_ACTIVE);
   ws.set_member_count(json::Int64(json, "member_count").value_or(0));
   if (auto t = TimeField(json, "created_on")) *ws.mutable_created_at() = *t;
-  if (include_remote_data) json::ToStruct(json, ws.mutable_remote_data());
+  if (include_remote_data)
+    json::ToStruct(json, SecretKeys(), ws.mutable_remote_data());
   return ws;
 }
 

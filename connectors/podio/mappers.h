@@ -6,6 +6,7 @@
 #define CONNECTORS_PODIO_MAPPERS_H_
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ namespace unified::podio {
 // "YYYY-MM-DD HH:MM:SS" (UTC) or "YYYY-MM-DD" as a Timestamp.
 std::optional<google::protobuf::Timestamp> ParsePodioTime(
     absl::string_view text);
+
+// Podio's credential-like members (calendar codes, push and presence
+// grants, mail-in addresses, tokens, signatures; docs/podio.md §7), dropped
+// from remote_data at any depth.
+const std::set<std::string>& SecretKeys();
 
 // The fixed catalog: organization.{admin,regular},
 // workspace.{admin,regular,light}.

@@ -42,6 +42,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& element : doc->GetArray()) MapAll(element);
   }
   google::protobuf::Value value;
-  unified::json::ToProtoValue(*doc, &value);
+  unified::json::ToProtoValue(*doc, &value, unified::podio::SecretKeys());
   return 0;
 }
