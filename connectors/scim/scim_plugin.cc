@@ -1,0 +1,105 @@
+#include "connectors/scim/scim_plugin.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/http_client.h"
+#include "connectors/common/request_pipeline.h"
+#include "connectors/common/status_macros.h"
+#include "connectors/scim/scim_auth.h"
+#include "connectors/scim/scim_connector.h"
+
+ABSL_FLAG(std::string, scim_base_url, "",
+          "Base URL of the SCIM 2.0 service provider's API (the one before "
+          "/Users), e.g. https://idp.example.com/scim/v2. Empty: SCIM is "
+          "off.");
+ABSL_FLAG(std::string, scim_token_url, "",
+          "The provider's OAuth 2.0 token endpoint, for accounts linked with "
+          "LinkWithClientCredentials; empty = bearer tokens only "
+          "(ImportTokens).");
+ABSL_FLAG(std::string, scim_ca_file, "",
+          "PEM CA bundle to verify the SCIM provider's TLS certificate with; "
+          "empty = the system's.");
+ABSL_FLAG(std::string, scim_organization_name, "SCIM directory",
+          "Name of the one organization a SCIM directory is shown as.");
+
+namespace unified::scim {
+namespace {
+
+class ScimProvider final : public Provider {
+ public:
+  ScimProvider(std::unique_ptr<HttpClient> http,
+               std::unique_ptr<HttpClient> observed, Clock* clock,
+               RequestPipelineOptions pipeline_options,
+               ScimAuthOptions auth_options,
+               ScimConnectorOptions connector_options)
+      : http_(std::move(http)),
+        observed_(std::move(observed)),
+        pipeline_(upstream(), clock, &protocol_, std::move(pipeline_options)),
+        auth_(NewScimAuth(upstream(), clock, std::move(auth_options))),
+        connector_(NewScimConnector(&pipeline_, std::move(connector_options))) {
+  }
+
+  std::string name() const override { return "scim"; }
+  DirectoryConnector& directory() override { return *connector_; }
+  ProviderAuth* auth() override { return auth_.get(); }
+
+ private:
+  HttpClient* upstream() {
+    return observed_ != nullptr ? observed_.get() : http_.get();
+  }
+
+  const std::unique_ptr<HttpClient> http_;
+  const std::unique_ptr<HttpClient> observed_;
+  const ScimProtocol protocol_;
+  RequestPipeline pipeline_;
+  const std::unique_ptr<ProviderAuth> auth_;
+  const std::unique_ptr<DirectoryConnector> connector_;
+};
+
+class ScimPlugin final : public ConnectorPlugin {
+ public:
+  std::string name() const override { return "scim"; }
+
+  absl::StatusOr<std::unique_ptr<Provider>> Start(
+      const ConnectorHost& host) override {
+    const std::string base =
+        WithoutTrailingSlashes(absl::GetFlag(FLAGS_scim_base_url));
+    if (base.empty()) return nullptr;  // Not configured: SCIM is off.
+    RETURN_IF_ERROR(CheckApiBase("--scim_base_url", base));
+    const std::string token_url = absl::GetFlag(FLAGS_scim_token_url);
+    if (!token_url.empty()) {
+      RETURN_IF_ERROR(CheckApiBase("--scim_token_url", token_url));
+    }
+    RequestPipelineOptions pipeline_options;
+    pipeline_options.api_base = base;
+    pipeline_options.accept = "application/scim+json";
+    ScimAuthOptions auth_options;
+    auth_options.api_base = base;
+    auth_options.token_url = token_url;
+    ScimConnectorOptions connector_options;
+    connector_options.organization_name =
+        absl::GetFlag(FLAGS_scim_organization_name);
+    CurlHttpClientOptions http_options;
+    http_options.ca_file = absl::GetFlag(FLAGS_scim_ca_file);
+    std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
+    std::unique_ptr<HttpClient> observed =
+        host.observer != nullptr
+            ? NewObservedHttpClient(http.get(), "scim", host.observer)
+            : nullptr;
+    return std::make_unique<ScimProvider>(
+        std::move(http), std::move(observed), host.clock,
+        std::move(pipeline_options), std::move(auth_options),
+        std::move(connector_options));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ConnectorPlugin> NewScimPlugin() {
+  return std::make_unique<ScimPlugin>();
+}
+
+}  // namespace unified::scim
