@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
+#include "connectors/common/status_macros.h"
 
 namespace unified::podio {
 
@@ -518,6 +519,117 @@ UserOrderKey OrderKeyOf(const v1::User& user) {
   key.name = user.name();
   (void)absl::SimpleAtoi(user.id(), &key.id);
   return key;
+}
+
+absl::StatusOr<rapidjson::Value::ConstArray> ListOf(
+    const rapidjson::Value& json, absl::string_view what) {
+  if (!json.IsArray()) {
+    return WithErrorInfo(absl::InternalError(absl::StrCat(
+                             "Podio answered a non-list for ", what)),
+                         "UPSTREAM_MALFORMED_RESPONSE");
+  }
+  return json.GetArray();
+}
+
+namespace {
+
+absl::StatusOr<std::vector<SourceInfo>> ReadSources(
+    const rapidjson::Value& json, const char* id_key, absl::string_view what) {
+  ASSIGN_OR_RETURN(rapidjson::Value::ConstArray list, ListOf(json, what));
+  std::vector<SourceInfo> out;
+  for (const rapidjson::Value& entry : list) {
+    if (std::optional<int64_t> id = json::Int64(entry, id_key)) {
+      out.push_back({*id, json::StringOr(entry, "name")});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SourceInfo>> ReadOrgList(
+    const rapidjson::Value& json) {
+  return ReadSources(json, "org_id", "/org/");
+}
+
+absl::StatusOr<std::vector<SourceInfo>> ReadSpaceList(
+    const rapidjson::Value& json) {
+  return ReadSources(json, "space_id", "organization spaces");
+}
+
+absl::Status AddMemberships(const rapidjson::Value& orgs, v1::User* me) {
+  ASSIGN_OR_RETURN(rapidjson::Value::ConstArray list, ListOf(orgs, "/org/"));
+  for (const rapidjson::Value& org : list) {
+    std::optional<int64_t> id = json::Int64(org, "org_id");
+    if (!id) continue;
+    v1::OrganizationRef ref;
+    ref.set_id(absl::StrCat(*id));
+    ref.set_name(json::StringOr(org, "name"));
+    *me->add_organizations() = ref;
+    if (std::optional<std::string> role = json::String(org, "role")) {
+      if (auto r =
+              MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION, *role, ref.id())) {
+        *me->add_roles() = *r;
+      }
+    }
+    const rapidjson::Value* spaces = json::Find(org, "spaces");
+    if (spaces == nullptr || !spaces->IsArray()) continue;
+    for (const rapidjson::Value& space : spaces->GetArray()) {
+      std::optional<int64_t> space_id = json::Int64(space, "space_id");
+      if (!space_id) continue;
+      v1::WorkspaceRef ws;
+      ws.set_id(absl::StrCat(*space_id));
+      ws.set_name(json::StringOr(space, "name"));
+      *me->add_workspaces() = ws;
+      if (std::optional<std::string> role = json::String(space, "role")) {
+        if (auto r = MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, *role, ws.id())) {
+          *me->add_roles() = *r;
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::User> MapSpaceMemberships(const rapidjson::Value& json) {
+  ASSIGN_OR_RETURN(rapidjson::Value::ConstArray list,
+                   ListOf(json, "space memberships"));
+  v1::User part;
+  for (const rapidjson::Value& m : list) {
+    const rapidjson::Value* space = json::Find(m, "space");
+    std::optional<int64_t> space_id =
+        space != nullptr ? json::Int64(*space, "space_id") : std::nullopt;
+    if (!space_id) continue;
+    v1::WorkspaceRef* ws = part.add_workspaces();
+    ws->set_id(absl::StrCat(*space_id));
+    ws->set_name(json::StringOr(*space, "name"));
+    if (std::optional<std::string> role = json::String(m, "role")) {
+      if (auto r = MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, *role, ws->id())) {
+        *part.add_roles() = *r;
+      }
+    }
+  }
+  return part;
+}
+
+absl::StatusOr<std::optional<v1::RoleAssignment>> MapMemberAssignment(
+    const rapidjson::Value& member, v1::RoleScope scope, int64_t scope_id,
+    const std::string& scope_name) {
+  v1::OrganizationRef org;
+  org.set_id(absl::StrCat(scope_id));
+  org.set_name(scope_name);
+  ASSIGN_OR_RETURN(v1::User user,
+                   scope == v1::ROLE_SCOPE_ORGANIZATION
+                       ? MapOrgMember(member, org, false)
+                       : MapSpaceMemberV2(member, v1::WorkspaceRef(), false));
+  v1::RoleAssignment a;
+  a.set_user_id(user.id());
+  a.set_scope(scope);
+  a.set_scope_id(absl::StrCat(scope_id));
+  a.set_role_id(RoleId(scope, json::StringOr(member, "role")));
+  a.set_id(absl::StrCat(a.scope_id(), ":", a.user_id()));
+  if (a.role_id().empty()) return std::nullopt;
+  return a;
 }
 
 }  // namespace unified::podio

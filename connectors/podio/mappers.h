@@ -70,6 +70,40 @@ absl::StatusOr<v1::Workspace> MapSpace(const rapidjson::Value& json,
                                        const v1::OrganizationRef& org,
                                        bool include_remote_data);
 
+// An organization or space as a listing source: its id and name.
+struct SourceInfo {
+  int64_t id = 0;
+  std::string name;
+};
+
+// GET /org/ -> the organizations; GET /org/{id}/space/ -> the spaces
+// (entries without an id are skipped). INTERNAL
+// (UPSTREAM_MALFORMED_RESPONSE) for an answer that is not a list.
+absl::StatusOr<std::vector<SourceInfo>> ReadOrgList(
+    const rapidjson::Value& json);
+absl::StatusOr<std::vector<SourceInfo>> ReadSpaceList(
+    const rapidjson::Value& json);
+
+// A list answer's elements; INTERNAL (UPSTREAM_MALFORMED_RESPONSE) naming
+// `what` for an answer that is not a list.
+absl::StatusOr<rapidjson::Value::ConstArray> ListOf(
+    const rapidjson::Value& json, absl::string_view what);
+
+// GET /org/ (each organization with its spaces and the caller's roles) ->
+// the caller's organizations, workspaces and roles, added to `me`.
+absl::Status AddMemberships(const rapidjson::Value& orgs, v1::User* me);
+
+// GET /org/{id}/member/{user_id}/space_member/ -> the user's workspaces
+// there and its role in each, as a partial User to merge.
+absl::StatusOr<v1::User> MapSpaceMemberships(const rapidjson::Value& json);
+
+// One member row of an organization (GET /org/{id}/member/) or workspace
+// (GET /space/{id}/member/v2/) listing -> its role assignment in that scope
+// (id "<scope id>:<user id>"); nullopt for a role the catalog lacks.
+absl::StatusOr<std::optional<v1::RoleAssignment>> MapMemberAssignment(
+    const rapidjson::Value& member, v1::RoleScope scope, int64_t scope_id,
+    const std::string& scope_name);
+
 // Adds `other`'s organizations, workspaces and roles to `into` (no
 // duplicates); an employee anywhere is an employee; active beats invited.
 void MergeUser(const v1::User& other, v1::User* into);

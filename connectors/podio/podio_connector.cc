@@ -19,27 +19,8 @@
 namespace unified::podio {
 namespace {
 
-constexpr int kTokenVersion = 1;
-
 absl::Status BadArgument(absl::string_view message, absl::string_view reason) {
   return WithErrorInfo(absl::InvalidArgumentError(message), reason);
-}
-
-absl::StatusOr<PodioPageToken> DecodeToken(const std::string& bytes,
-                                           absl::string_view kind) {
-  PodioPageToken token;
-  if (!token.ParseFromString(bytes) || token.version() != kTokenVersion ||
-      token.kind() != kind) {
-    return BadArgument("cursor does not belong to this listing",
-                       "INVALID_CURSOR");
-  }
-  return token;
-}
-
-std::string EncodeToken(PodioPageToken token, absl::string_view kind) {
-  token.set_version(kTokenVersion);
-  token.set_kind(std::string(kind));
-  return token.SerializeAsString();
 }
 
 // Percent-encodes a query value.
@@ -59,11 +40,6 @@ std::string Escape(absl::string_view value) {
   return out;
 }
 
-struct OrgInfo {
-  int64_t id;
-  std::string name;
-};
-
 v1::OrganizationRef OrgRef(int64_t id, const std::string& name) {
   v1::OrganizationRef ref;
   ref.set_id(absl::StrCat(id));
@@ -80,12 +56,8 @@ bool EmailMatches(const v1::User& user, const std::string& lowered) {
 
 class PodioConnector final : public DirectoryConnector {
  public:
-  PodioConnector(PodioClient* client, PodioConnectorOptions options)
-      : client_(client), options_(options) {
-    for (int i = 0; i < kPagedRoutes; ++i) {
-      page_size_[i] = std::max(options_.min_page_size, options_.page_size[i]);
-    }
-  }
+  PodioConnector(PodioClient* client, const PodioConnectorOptions& options)
+      : client_(client), pager_(client, options) {}
 
   std::string provider() const override { return "podio"; }
 
@@ -94,35 +66,7 @@ class PodioConnector final : public DirectoryConnector {
     ASSIGN_OR_RETURN(json::Body status, client_->Get(ctx, "/user/status"));
     ASSIGN_OR_RETURN(v1::User me, MapUserStatus(status, include_remote_data));
     ASSIGN_OR_RETURN(json::Body orgs, client_->Get(ctx, "/org/"));
-    if (!orgs.IsArray()) return MalformedList("/org/");
-    for (const auto& org : orgs.GetArray()) {
-      auto id = json::Int64(org, "org_id");
-      if (!id) continue;
-      const v1::OrganizationRef ref = OrgRef(*id, json::StringOr(org, "name"));
-      *me.add_organizations() = ref;
-      if (auto role = json::String(org, "role")) {
-        if (auto r =
-                MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION, *role, ref.id())) {
-          *me.add_roles() = *r;
-        }
-      }
-      const rapidjson::Value* spaces = json::Find(org, "spaces");
-      if (spaces == nullptr || !spaces->IsArray()) continue;
-      for (const auto& space : spaces->GetArray()) {
-        auto space_id = json::Int64(space, "space_id");
-        if (!space_id) continue;
-        v1::WorkspaceRef ws;
-        ws.set_id(absl::StrCat(*space_id));
-        ws.set_name(json::StringOr(space, "name"));
-        *me.add_workspaces() = ws;
-        if (auto role = json::String(space, "role")) {
-          if (auto r =
-                  MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, *role, ws.id())) {
-            *me.add_roles() = *r;
-          }
-        }
-      }
-    }
+    RETURN_IF_ERROR(AddMemberships(orgs, &me));
     return me;
   }
 
@@ -142,23 +86,17 @@ class PodioConnector final : public DirectoryConnector {
     const std::string email = absl::AsciiStrToLower(filter.email);
 
     // One buffered upstream page per organization.
-    struct Buffer {
-      std::deque<v1::User> users;
-      bool more = false;  // Upstream has rows beyond this buffer.
-    };
-    std::vector<Buffer> buffers(token.sources_size());
+    std::vector<SourceBuffer> buffers(token.sources_size());
     for (int i = 0; i < token.sources_size(); ++i) {
       PageSource& source = *token.mutable_sources(i);
       if (source.done()) continue;
-      absl::StatusOr<json::Body> fetched = absl::UnknownError("not fetched");
-      int asked = 0;
+      absl::StatusOr<OffsetPager::Fetched> fetched =
+          absl::UnknownError("not fetched");
       if (!source.contacts()) {
-        fetched = GetPage(
-            ctx, PagedRoute::kOrgMembers, page.limit,
-            [&](int limit) {
+        fetched = pager_.Fetch(
+            ctx, PagedRoute::kOrgMembers, page.limit, [&](int limit) {
               return OrgMembersUrl(source.id(), limit, source.offset(), extra);
-            },
-            &asked);
+            });
         if (fetched.status().code() == absl::StatusCode::kPermissionDenied) {
           if (source.members() || source.offset() > 0) {
             // The members route answered earlier in this listing: switching
@@ -186,20 +124,18 @@ class PodioConnector final : public DirectoryConnector {
         }
       }
       if (source.contacts()) {
-        fetched = GetPage(
-            ctx, PagedRoute::kOrgContacts, page.limit,
-            [&](int limit) {
+        fetched = pager_.Fetch(
+            ctx, PagedRoute::kOrgContacts, page.limit, [&](int limit) {
               return absl::StrCat("/contact/org/", source.id(),
                                   "?limit=", limit, "&offset=", source.offset(),
                                   "&type=full&exclude_self=0");
-            },
-            &asked);
+            });
       }
       if (!fetched.ok()) return fetched.status();
-      const json::Body& doc = *fetched;
-      if (!doc.IsArray()) return MalformedList("organization members");
+      ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
+                       ListOf(fetched->doc, "organization members"));
       const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
-      for (const auto& member : doc.GetArray()) {
+      for (const rapidjson::Value& member : rows) {
         ASSIGN_OR_RETURN(
             v1::User user,
             source.contacts()
@@ -207,51 +143,17 @@ class PodioConnector final : public DirectoryConnector {
                 : MapOrgMember(member, ref, page.include_remote_data));
         buffers[i].users.push_back(std::move(user));
       }
-      buffers[i].more = static_cast<int>(doc.Size()) >= asked;
+      buffers[i].more = static_cast<int>(rows.Size()) >= fetched->asked;
       if (!buffers[i].more && buffers[i].users.empty()) source.set_done(true);
     }
 
     Page<v1::User> result;
-    while (static_cast<int>(result.items.size()) < page.limit) {
-      // Merging needs every live source's head: stop where one ran dry.
-      bool blocked = false, any = false;
-      UserOrderKey best;
-      for (int i = 0; i < token.sources_size(); ++i) {
-        if (token.sources(i).done()) continue;
-        if (buffers[i].users.empty()) {
-          blocked = true;
-          break;
-        }
-        const UserOrderKey key = OrderKeyOf(buffers[i].users.front());
-        if (!any || key < best) best = key;
-        any = true;
-      }
-      if (blocked || !any) break;
-      v1::User merged;
-      bool first = true;
-      for (int i = 0; i < token.sources_size(); ++i) {
-        PageSource& source = *token.mutable_sources(i);
-        if (source.done() || buffers[i].users.empty() ||
-            !(OrderKeyOf(buffers[i].users.front()) == best)) {
-          continue;
-        }
-        if (first) {
-          merged = std::move(buffers[i].users.front());
-          first = false;
-        } else {
-          MergeUser(buffers[i].users.front(), &merged);
-        }
-        buffers[i].users.pop_front();
-        source.set_offset(source.offset() + 1);
-        if (buffers[i].users.empty() && !buffers[i].more) source.set_done(true);
-      }
-      if (!email.empty() && !EmailMatches(merged, email)) continue;
-      if (filter.status != v1::USER_STATUS_UNSPECIFIED &&
-          merged.status() != filter.status) {
-        continue;
-      }
-      result.items.push_back(std::move(merged));
-    }
+    result.items =
+        MergeByName(&token, &buffers, page.limit, [&](const v1::User& merged) {
+          return (email.empty() || EmailMatches(merged, email)) &&
+                 (filter.status == v1::USER_STATUS_UNSPECIFIED ||
+                  merged.status() == filter.status);
+        });
     bool all_done = true;
     for (const PageSource& source : token.sources()) all_done &= source.done();
     if (!all_done) result.next_page_token = EncodeToken(token, "users");
@@ -269,9 +171,10 @@ class PodioConnector final : public DirectoryConnector {
     }
     PageSource* source = token->mutable_sources(0);
     source->set_offset(source->offset() +
-                       PageSize(source->contacts() ? PagedRoute::kOrgContacts
-                                                   : PagedRoute::kOrgMembers,
-                                page.limit));
+                       pager_.PageSize(source->contacts()
+                                           ? PagedRoute::kOrgContacts
+                                           : PagedRoute::kOrgMembers,
+                                       page.limit));
     return EncodeToken(*token, "users");
   }
 
@@ -289,23 +192,23 @@ class PodioConnector final : public DirectoryConnector {
     }
     client_->Prefetch(
         ctx, OrgMembersUrl(token->sources(0).id(),
-                           PageSize(PagedRoute::kOrgMembers, page.limit),
+                           pager_.PageSize(PagedRoute::kOrgMembers, page.limit),
                            token->sources(0).offset(), *extra));
   }
 
   absl::StatusOr<v1::User> GetUser(CallContext& ctx, const std::string& user_id,
                                    bool include_remote_data) override {
     ASSIGN_OR_RETURN(int64_t uid, ParseId(user_id, "user_id"));
-    ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs, Orgs(ctx, ""));
+    ASSIGN_OR_RETURN(std::vector<SourceInfo> orgs, Orgs(ctx, ""));
     std::optional<v1::User> user;
-    for (const OrgInfo& org : orgs) {
+    for (const SourceInfo& org : orgs) {
       absl::StatusOr<json::Body> member =
           client_->Get(ctx, absl::StrCat("/org/", org.id, "/member/", uid));
       if (member.status().code() == absl::StatusCode::kNotFound) continue;
       if (!member.ok()) return member.status();
-      const v1::OrganizationRef ref = OrgRef(org.id, org.name);
-      ASSIGN_OR_RETURN(v1::User mapped,
-                       MapOrgMember(*member, ref, include_remote_data));
+      ASSIGN_OR_RETURN(
+          v1::User mapped,
+          MapOrgMember(*member, OrgRef(org.id, org.name), include_remote_data));
       if (user) {
         MergeUser(mapped, &*user);
       } else {
@@ -315,24 +218,8 @@ class PodioConnector final : public DirectoryConnector {
           json::Body spaces,
           client_->Get(ctx, absl::StrCat("/org/", org.id, "/member/", uid,
                                          "/space_member/")));
-      if (!spaces.IsArray()) return MalformedList("space memberships");
-      for (const auto& m : spaces.GetArray()) {
-        const rapidjson::Value* space = json::Find(m, "space");
-        auto space_id = space ? json::Int64(*space, "space_id") : std::nullopt;
-        if (!space_id) continue;
-        v1::WorkspaceRef ws;
-        ws.set_id(absl::StrCat(*space_id));
-        ws.set_name(json::StringOr(*space, "name"));
-        v1::User part;
-        *part.add_workspaces() = ws;
-        if (auto role = json::String(m, "role")) {
-          if (auto r =
-                  MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, *role, ws.id())) {
-            *part.add_roles() = *r;
-          }
-        }
-        MergeUser(part, &*user);
-      }
+      ASSIGN_OR_RETURN(v1::User part, MapSpaceMemberships(spaces));
+      MergeUser(part, &*user);
     }
     if (!user) {
       return WithErrorInfo(
@@ -349,14 +236,14 @@ class PodioConnector final : public DirectoryConnector {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "orgs"));
     }
     ASSIGN_OR_RETURN(json::Body orgs, client_->Get(ctx, "/org/"));
-    if (!orgs.IsArray()) return MalformedList("/org/");
+    ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows, ListOf(orgs, "/org/"));
     Page<v1::Organization> result;
-    const int64_t n = orgs.Size();
+    const int64_t n = rows.Size();
     int64_t i = token.position();
     for (; i < n && static_cast<int>(result.items.size()) < page.limit; ++i) {
       ASSIGN_OR_RETURN(
           v1::Organization org,
-          MapOrganization(orgs[static_cast<rapidjson::SizeType>(i)],
+          MapOrganization(rows[static_cast<rapidjson::SizeType>(i)],
                           page.include_remote_data));
       result.items.push_back(std::move(org));
     }
@@ -385,34 +272,32 @@ class PodioConnector final : public DirectoryConnector {
     } else {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "workspaces"));
     }
+    // Each organization's spaces in turn; an organization's offset is the
+    // next space of its list.
     Page<v1::Workspace> result;
-    int64_t index = token.position();
-    while (index < token.sources_size() &&
-           static_cast<int>(result.items.size()) < page.limit) {
-      PageSource& source = *token.mutable_sources(static_cast<int>(index));
-      ASSIGN_OR_RETURN(
-          json::Body spaces,
-          client_->Get(ctx, absl::StrCat("/org/", source.id(), "/space/")));
-      if (!spaces.IsArray()) return MalformedList("organization spaces");
-      const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
-      int64_t offset = source.offset();
-      const int64_t n = spaces.Size();
-      for (; offset < n && static_cast<int>(result.items.size()) < page.limit;
-           ++offset) {
-        ASSIGN_OR_RETURN(
-            v1::Workspace ws,
-            MapSpace(spaces[static_cast<rapidjson::SizeType>(offset)], ref,
-                     page.include_remote_data));
-        result.items.push_back(std::move(ws));
-      }
-      if (offset < n) {
-        source.set_offset(offset);
-        break;
-      }
-      ++index;
-    }
-    token.set_position(index);
-    if (index < token.sources_size()) {
+    RETURN_IF_ERROR(ReadSources(
+        &token, page.limit,
+        [&] { return static_cast<int>(result.items.size()); },
+        [&](PageSource& source, int room) -> absl::StatusOr<bool> {
+          ASSIGN_OR_RETURN(
+              json::Body spaces,
+              client_->Get(ctx, absl::StrCat("/org/", source.id(), "/space/")));
+          ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
+                           ListOf(spaces, "organization spaces"));
+          const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
+          int64_t offset = source.offset();
+          const int64_t n = rows.Size();
+          for (; offset < n && room > 0; ++offset, --room) {
+            ASSIGN_OR_RETURN(
+                v1::Workspace ws,
+                MapSpace(rows[static_cast<rapidjson::SizeType>(offset)], ref,
+                         page.include_remote_data));
+            result.items.push_back(std::move(ws));
+          }
+          source.set_offset(offset);
+          return offset >= n;
+        }));
+    if (token.position() < token.sources_size()) {
       result.next_page_token = EncodeToken(token, "workspaces");
     }
     return result;
@@ -444,8 +329,11 @@ class PodioConnector final : public DirectoryConnector {
     } else {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "assignments"));
     }
+    // Phase 0: each organization's member listing (organization roles);
+    // phase 1: each workspace's (workspace roles).
     Page<v1::RoleAssignment> result;
-    while (static_cast<int>(result.items.size()) < page.limit) {
+    auto held = [&] { return static_cast<int>(result.items.size()); };
+    while (held() < page.limit) {
       if (token.position() >= token.sources_size()) {
         if (token.phase() == 1) break;
         // Organization roles done: the workspaces of those organizations.
@@ -455,59 +343,51 @@ class PodioConnector final : public DirectoryConnector {
           ASSIGN_OR_RETURN(
               json::Body spaces,
               client_->Get(ctx, absl::StrCat("/org/", org.id(), "/space/")));
-          if (!spaces.IsArray()) return MalformedList("organization spaces");
-          for (const auto& space : spaces.GetArray()) {
-            auto sid = json::Int64(space, "space_id");
-            if (!sid) continue;
+          ASSIGN_OR_RETURN(std::vector<SourceInfo> listed,
+                           ReadSpaceList(spaces));
+          for (const SourceInfo& space : listed) {
             PageSource* source = spaces_token.add_sources();
-            source->set_id(*sid);
-            source->set_name(json::StringOr(space, "name"));
+            source->set_id(space.id);
+            source->set_name(space.name);
           }
         }
         token = std::move(spaces_token);
         continue;
       }
-      PageSource& source =
-          *token.mutable_sources(static_cast<int>(token.position()));
       const bool org_phase = token.phase() == 0;
-      int want = 0;
-      ASSIGN_OR_RETURN(
-          json::Body doc,
-          GetPage(
-              ctx,
-              org_phase ? PagedRoute::kOrgMembers : PagedRoute::kSpaceMembers,
-              page.limit - static_cast<int>(result.items.size()),
-              [&](int limit) {
-                return org_phase
-                           ? absl::StrCat(
-                                 "/org/", source.id(), "/member/?limit=", limit,
-                                 "&offset=", source.offset(), "&sort_by=name")
-                           : absl::StrCat("/space/", source.id(),
-                                          "/member/v2/?limit=", limit,
-                                          "&offset=", source.offset());
-              },
-              &want));
-      if (!doc.IsArray()) return MalformedList("members");
-      for (const auto& member : doc.GetArray()) {
-        absl::StatusOr<v1::User> user =
-            org_phase ? MapOrgMember(member, OrgRef(source.id(), source.name()),
-                                     false)
-                      : MapSpaceMemberV2(member, v1::WorkspaceRef(), false);
-        if (!user.ok()) return user.status();
-        const std::string role = json::StringOr(member, "role");
-        v1::RoleAssignment a;
-        a.set_user_id(user->id());
-        a.set_scope(org_phase ? v1::ROLE_SCOPE_ORGANIZATION
-                              : v1::ROLE_SCOPE_WORKSPACE);
-        a.set_scope_id(absl::StrCat(source.id()));
-        a.set_role_id(RoleId(a.scope(), role));
-        a.set_id(absl::StrCat(a.scope_id(), ":", a.user_id()));
-        if (!a.role_id().empty()) result.items.push_back(std::move(a));
-      }
-      source.set_offset(source.offset() + doc.Size());
-      if (static_cast<int>(doc.Size()) < want) {
-        token.set_position(token.position() + 1);
-      }
+      RETURN_IF_ERROR(ReadSources(
+          &token, page.limit, held,
+          [&](PageSource& source, int room) -> absl::StatusOr<bool> {
+            ASSIGN_OR_RETURN(
+                OffsetPager::Fetched fetched,
+                pager_.Fetch(
+                    ctx,
+                    org_phase ? PagedRoute::kOrgMembers
+                              : PagedRoute::kSpaceMembers,
+                    room, [&](int limit) {
+                      return org_phase
+                                 ? absl::StrCat("/org/", source.id(),
+                                                "/member/?limit=", limit,
+                                                "&offset=", source.offset(),
+                                                "&sort_by=name")
+                                 : absl::StrCat("/space/", source.id(),
+                                                "/member/v2/?limit=", limit,
+                                                "&offset=", source.offset());
+                    }));
+            ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
+                             ListOf(fetched.doc, "members"));
+            for (const rapidjson::Value& member : rows) {
+              ASSIGN_OR_RETURN(
+                  std::optional<v1::RoleAssignment> a,
+                  MapMemberAssignment(member,
+                                      org_phase ? v1::ROLE_SCOPE_ORGANIZATION
+                                                : v1::ROLE_SCOPE_WORKSPACE,
+                                      source.id(), source.name()));
+              if (a) result.items.push_back(std::move(*a));
+            }
+            source.set_offset(source.offset() + rows.Size());
+            return static_cast<int>(rows.Size()) < fetched.asked;
+          }));
     }
     const bool finished =
         token.phase() == 1 && token.position() >= token.sources_size();
@@ -579,17 +459,11 @@ class PodioConnector final : public DirectoryConnector {
                         "&offset=", offset, extra);
   }
 
-  static absl::Status MalformedList(absl::string_view what) {
-    return WithErrorInfo(absl::InternalError(absl::StrCat(
-                             "Podio answered a non-list for ", what)),
-                         "UPSTREAM_MALFORMED_RESPONSE");
-  }
-
   // Adds a listing source per organization to read (see Orgs()).
   absl::Status AddOrgSources(CallContext& ctx, const std::string& only,
                              PodioPageToken* token) {
-    ASSIGN_OR_RETURN(std::vector<OrgInfo> orgs, Orgs(ctx, only));
-    for (const OrgInfo& org : orgs) {
+    ASSIGN_OR_RETURN(std::vector<SourceInfo> orgs, Orgs(ctx, only));
+    for (const SourceInfo& org : orgs) {
       PageSource* source = token->add_sources();
       source->set_id(org.id);
       source->set_name(org.name);
@@ -598,24 +472,17 @@ class PodioConnector final : public DirectoryConnector {
   }
 
   // The organizations to read: one (checked to exist) or all of GET /org/.
-  absl::StatusOr<std::vector<OrgInfo>> Orgs(CallContext& ctx,
-                                            const std::string& only) {
-    std::vector<OrgInfo> out;
+  absl::StatusOr<std::vector<SourceInfo>> Orgs(CallContext& ctx,
+                                               const std::string& only) {
     if (!only.empty()) {
       ASSIGN_OR_RETURN(int64_t id, ParseId(only, "organization_id"));
       ASSIGN_OR_RETURN(json::Body org,
                        client_->Get(ctx, absl::StrCat("/org/", id)));
-      out.push_back({id, json::StringOr(org, "name")});
-      return out;
+      ASSIGN_OR_RETURN(v1::Organization mapped, MapOrganization(org, false));
+      return std::vector<SourceInfo>{{id, mapped.name()}};
     }
     ASSIGN_OR_RETURN(json::Body orgs, client_->Get(ctx, "/org/"));
-    if (!orgs.IsArray()) return MalformedList("/org/");
-    for (const auto& org : orgs.GetArray()) {
-      if (auto id = json::Int64(org, "org_id")) {
-        out.push_back({*id, json::StringOr(org, "name")});
-      }
-    }
-    return out;
+    return ReadOrgList(orgs);
   }
 
   absl::StatusOr<Page<v1::User>> WorkspaceUsers(CallContext& ctx,
@@ -644,12 +511,10 @@ class PodioConnector final : public DirectoryConnector {
     }
     PageSource& source = *token.mutable_sources(0);
     const std::string email = absl::AsciiStrToLower(filter.email);
-    int upstream = 0;
     ASSIGN_OR_RETURN(
-        json::Body doc,
-        GetPage(
-            ctx, PagedRoute::kSpaceMembers, page.limit,
-            [&](int limit) {
+        OffsetPager::Fetched fetched,
+        pager_.Fetch(
+            ctx, PagedRoute::kSpaceMembers, page.limit, [&](int limit) {
               std::string url = absl::StrCat("/space/", source.id(),
                                              "/member/v2/?limit=", limit,
                                              "&offset=", source.offset());
@@ -660,14 +525,14 @@ class PodioConnector final : public DirectoryConnector {
                 absl::StrAppend(&url, "&query=", Escape(email));
               }
               return url;
-            },
-            &upstream));
-    if (!doc.IsArray()) return MalformedList("workspace members");
+            }));
+    ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
+                     ListOf(fetched.doc, "workspace members"));
     v1::WorkspaceRef ws;
     ws.set_id(absl::StrCat(source.id()));
     ws.set_name(source.name());
     Page<v1::User> result;
-    for (const auto& member : doc.GetArray()) {
+    for (const rapidjson::Value& member : rows) {
       ASSIGN_OR_RETURN(v1::User user,
                        MapSpaceMemberV2(member, ws, page.include_remote_data));
       if (source.parent_id() != 0) {
@@ -681,8 +546,8 @@ class PodioConnector final : public DirectoryConnector {
       }
       result.items.push_back(std::move(user));
     }
-    source.set_offset(source.offset() + doc.Size());
-    if (static_cast<int>(doc.Size()) >= upstream) {
+    source.set_offset(source.offset() + rows.Size());
+    if (static_cast<int>(rows.Size()) >= fetched.asked) {
       result.next_page_token = EncodeToken(token, "users");
     }
     return result;
@@ -714,72 +579,14 @@ class PodioConnector final : public DirectoryConnector {
     return result;
   }
 
-  // The limit to ask of `route` for `want` rows.
-  int PageSize(PagedRoute route, int want) const {
-    return std::max(1,
-                    std::min(page_size_[static_cast<int>(route)].load(), want));
-  }
-
-  // GETs a page of `route` at `url(limit)`, the limit PageSize gives (set in
-  // `*asked`). Podio's 400 to a limit above the floor is read as "too large"
-  // (its maximum is unconfirmed): the route's size shrinks, is kept for
-  // later calls, and the page is asked again.
-  absl::StatusOr<json::Body> GetPage(
-      CallContext& ctx, PagedRoute route, int want,
-      const std::function<std::string(int limit)>& url, int* asked) {
-    std::atomic<int>& size = page_size_[static_cast<int>(route)];
-    while (true) {
-      const int limit = PageSize(route, want);
-      *asked = limit;
-      absl::StatusOr<json::Body> doc = client_->Get(ctx, url(limit));
-      if (doc.status().code() != absl::StatusCode::kInvalidArgument ||
-          limit <= options_.min_page_size) {
-        return doc;
-      }
-      const int smaller =
-          limit > 100 ? 100 : std::max(options_.min_page_size, limit / 2);
-      // Only ever shrinks; racing shrinks keep the smallest.
-      for (int current = size.load();
-           current > smaller &&
-           !size.compare_exchange_weak(current, smaller);) {
-      }
-    }
-  }
-
   PodioClient* const client_;
-  const PodioConnectorOptions options_;
-  // Each paged route's current page size (options, then what Podio took).
-  std::atomic<int> page_size_[kPagedRoutes];
+  OffsetPager pager_;
 };
 
 }  // namespace
 
-absl::Status ParsePageSizes(absl::string_view text,
-                            PodioConnectorOptions* options) {
-  static constexpr std::pair<const char*, PagedRoute> kNames[] = {
-      {"org_members", PagedRoute::kOrgMembers},
-      {"org_contacts", PagedRoute::kOrgContacts},
-      {"space_members", PagedRoute::kSpaceMembers}};
-  for (absl::string_view entry : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv =
-        absl::StrSplit(entry, absl::MaxSplits('=', 1));
-    int size = 0;
-    const auto* named =
-        std::find_if(std::begin(kNames), std::end(kNames),
-                     [&](const auto& n) { return kv.first == n.first; });
-    if (named == std::end(kNames) || !absl::SimpleAtoi(kv.second, &size) ||
-        size < 1 || size > 100000) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "page size entry '", entry,
-          "' is not org_members|org_contacts|space_members=N (1..100000)"));
-    }
-    options->page_size[static_cast<int>(named->second)] = size;
-  }
-  return absl::OkStatus();
-}
-
 std::unique_ptr<DirectoryConnector> NewPodioConnector(
-    PodioClient* client, PodioConnectorOptions options) {
+    PodioClient* client, const PodioConnectorOptions& options) {
   return std::make_unique<PodioConnector>(client, options);
 }
 

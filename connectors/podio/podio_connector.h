@@ -24,36 +24,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "connectors/connector.h"
+#include "connectors/podio/pagers.h"
 #include "connectors/podio/podio_client.h"
 
 namespace unified::podio {
 
-// Podio's paged listings, each with a page size of its own.
-enum class PagedRoute {
-  kOrgMembers = 0,    // GET /org/{id}/member/
-  kOrgContacts = 1,   // GET /contact/org/{id}
-  kSpaceMembers = 2,  // GET /space/{id}/member/v2/
-};
-inline constexpr int kPagedRoutes = 3;
-
-struct PodioConnectorOptions {
-  // The `limit` asked of each paged route (docs/podio.md §3, "Page size"):
-  // Podio's maximum is unconfirmed (some sources say 100), so a route that
-  // answers 400 to a limit is asked again with a smaller one, which is then
-  // kept for every later call of this connector: 100 first, then halves,
-  // never below `min_page_size`.
-  int page_size[kPagedRoutes] = {500, 500, 500};
-  int min_page_size = 10;
-};
-
-// Parses "org_members=500,org_contacts=100,space_members=100" (any subset)
-// over `options`. INVALID_ARGUMENT names a bad entry.
-absl::Status ParsePageSizes(absl::string_view text,
-                            PodioConnectorOptions* options);
-
 // Takes ownership of nothing; `client` must outlive the connector.
 std::unique_ptr<DirectoryConnector> NewPodioConnector(
-    PodioClient* client, PodioConnectorOptions options = {});
+    PodioClient* client, const PodioConnectorOptions& options = {});
 
 }  // namespace unified::podio
 

@@ -20,6 +20,12 @@ void MapAll(const rapidjson::Value& value) {
   (void)podio::MapSpaceMemberV2(value, ws, true);
   (void)podio::MapOrganization(value, true);
   (void)podio::MapSpace(value, org, true);
+  (void)podio::ReadOrgList(value);
+  (void)podio::ReadSpaceList(value);
+  (void)podio::MapSpaceMemberships(value);
+  (void)podio::MapMemberAssignment(value, v1::ROLE_SCOPE_WORKSPACE, 2, "w");
+  v1::User me;
+  (void)podio::AddMemberships(value, &me);
   if (absl::StatusOr<v1::User> me = podio::MapUserStatus(value, true);
       me.ok()) {
     // Whatever went in, what comes out serializes (strings are UTF-8).
