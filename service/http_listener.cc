@@ -1,8 +1,11 @@
 #include "service/http_listener.h"
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <utility>
@@ -349,15 +352,8 @@ void HttpListener::Reap() {
   }
 }
 
-absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
-    const std::string& host, int port, IntegratedAccountsService* accounts,
-    watch::WatchEngine* watch, WorkerPool* pool, HttpListenerOptions options) {
-  std::unique_ptr<HttpListener> listener(new HttpListener());
-  listener->accounts_ = accounts;
-  listener->watch_ = watch;
-  listener->pool_ = pool;
-  listener->options_ = options;
-
+absl::StatusOr<ListenSocket> ListenSocket::Bind(const std::string& host,
+                                                int port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -371,8 +367,62 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
         absl::StrCat("HTTP side listener: cannot resolve ", host, ":", port));
   }
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> address(found, freeaddrinfo);
+  const int fd = socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC,
+                        address->ai_protocol);
+  const int yes = 1;
+  if (fd < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes)) != 0 ||
+      bind(fd, address->ai_addr, address->ai_addrlen) != 0 ||
+      listen(fd, SOMAXCONN) != 0) {
+    if (fd >= 0) close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("HTTP side listener cannot listen on ", host, ":", port));
+  }
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  int bound_port = port;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) == 0) {
+    bound_port = ntohs(bound.ss_family == AF_INET6
+                           ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+  return ListenSocket(fd, bound_port, address->ai_family == AF_INET6);
+}
+
+ListenSocket::ListenSocket(ListenSocket&& other) noexcept
+    : fd_(other.Release()), port_(other.port_), ipv6_(other.ipv6_) {}
+
+ListenSocket& ListenSocket::operator=(ListenSocket&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    port_ = other.port_;
+    ipv6_ = other.ipv6_;
+    fd_ = other.Release();
+  }
+  return *this;
+}
+
+ListenSocket::~ListenSocket() {
+  if (fd_ >= 0) close(fd_);
+}
+
+int ListenSocket::Release() {
+  const int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
+    ListenSocket socket, IntegratedAccountsService* accounts,
+    watch::WatchEngine* watch, WorkerPool* pool, HttpListenerOptions options) {
+  std::unique_ptr<HttpListener> listener(new HttpListener());
+  listener->accounts_ = accounts;
+  listener->watch_ = watch;
+  listener->pool_ = pool;
+  listener->options_ = options;
+  const int port = socket.port();
   unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
-  if (address->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+  if (socket.ipv6()) flags |= MHD_USE_IPv6;
   const unsigned int idle_seconds = static_cast<unsigned int>(
       std::max<int64_t>(1, absl::ToInt64Seconds(options.idle_timeout)));
   std::vector<MHD_OptionItem> tls;
@@ -382,10 +432,12 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
         {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, HttpTlsRetrieveCallback()});
   }
   tls.push_back({MHD_OPTION_END, 0, nullptr});
+  // The daemon owns the socket from here, and closes it when it stops.
+  const int fd = socket.Release();
   listener->daemon_ = MHD_start_daemon(
       flags, static_cast<uint16_t>(port), nullptr, nullptr,
-      &HttpListenerCallbacks::Handle, listener.get(), MHD_OPTION_SOCK_ADDR,
-      address->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+      &HttpListenerCallbacks::Handle, listener.get(), MHD_OPTION_LISTEN_SOCKET,
+      fd, MHD_OPTION_THREAD_POOL_SIZE,
       static_cast<unsigned int>(std::max(1, options.threads)),
       MHD_OPTION_CONNECTION_LIMIT,
       static_cast<unsigned int>(std::max(1, options.max_connections)),
@@ -397,12 +449,11 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
       &HttpListenerCallbacks::Notify, listener.get(), MHD_OPTION_ARRAY,
       tls.data(), MHD_OPTION_END);
   if (listener->daemon_ == nullptr) {
+    close(fd);
     return absl::UnavailableError(
-        absl::StrCat("HTTP side listener cannot listen on ", host, ":", port));
+        absl::StrCat("HTTP side listener cannot serve on port ", port));
   }
-  const MHD_DaemonInfo* info =
-      MHD_get_daemon_info(listener->daemon_, MHD_DAEMON_INFO_BIND_PORT);
-  listener->port_ = info != nullptr ? info->port : port;
+  listener->port_ = port;
   HttpListener* self = listener.get();
   listener->reaper_ = std::thread([self] { self->Reap(); });
   return listener;

@@ -60,13 +60,39 @@ struct HttpListenerOptions {
   bool tls = false;
 };
 
+// A bound, listening TCP socket, taken before the listener starts so that
+// its port is known to what the listener serves (the OAuth redirect URI,
+// the hook URLs). Move-only; closed unless a listener takes it.
+class ListenSocket {
+ public:
+  // Binds `host:port` (0 picks a free port) and listens.
+  // INVALID_ARGUMENT for an unresolvable address, UNAVAILABLE when it
+  // cannot be bound.
+  static absl::StatusOr<ListenSocket> Bind(const std::string& host, int port);
+  ListenSocket(ListenSocket&& other) noexcept;
+  ListenSocket& operator=(ListenSocket&& other) noexcept;
+  ~ListenSocket();
+
+  int port() const { return port_; }
+  bool ipv6() const { return ipv6_; }
+  // Hands the descriptor over (the caller closes it).
+  int Release();
+
+ private:
+  ListenSocket(int fd, int port, bool ipv6)
+      : fd_(fd), port_(port), ipv6_(ipv6) {}
+  int fd_ = -1;
+  int port_ = 0;
+  bool ipv6_ = false;
+};
+
 class HttpListener {
  public:
-  // Listens on `host:port` (0 picks a free port). Not owning `accounts`,
-  // `watch` (may be null: no hook route) or `pool`, which runs the
-  // requests' blocking work and must outlive the listener.
+  // Serves on `socket`. Not owning `accounts`, `watch` (may be null: no
+  // hook route) or `pool`, which runs the requests' blocking work and must
+  // outlive the listener.
   static absl::StatusOr<std::unique_ptr<HttpListener>> Start(
-      const std::string& host, int port, IntegratedAccountsService* accounts,
+      ListenSocket socket, IntegratedAccountsService* accounts,
       watch::WatchEngine* watch, WorkerPool* pool,
       HttpListenerOptions options = {});
   // Waits for requests in progress, then stops.

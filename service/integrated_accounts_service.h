@@ -31,24 +31,23 @@ class IntegratedAccountsService final
  public:
   // Not owning; all must outlive the service. `serving` runs the calls
   // (service/serving.h); `signer` signs states and listing cursors.
+  // Deleting an account also removes its watch and hooks from `watch`
+  // (null: none).
   IntegratedAccountsService(Serving* serving,
                             accounts::AccountManager* accounts,
                             accounts::CredentialStore* store,
                             const CursorCodec* signer, Clock* clock,
                             IntegratedAccountsOptions options,
-                            RateBudget* budget = nullptr)
+                            RateBudget* budget = nullptr,
+                            watch::WatchEngine* watch = nullptr)
       : serving_(serving),
         accounts_(accounts),
         store_(store),
         signer_(signer),
         clock_(clock),
         options_(std::move(options)),
-        budget_(budget) {}
-
-  // Set before serving (the side listener's port is known late).
-  void set_default_redirect_uri(std::string uri) {
-    options_.default_redirect_uri = std::move(uri);
-  }
+        budget_(budget),
+        watch_(watch) {}
 
   // Finishes a code flow for whichever tenant the (signed) state names: the
   // HTTP callback's path (`tenant` empty), and CompleteAuthorization's after
@@ -98,9 +97,6 @@ class IntegratedAccountsService final
       const v1::RefreshCredentialsRequest* request,
       v1::IntegratedAccount* response) override;
 
-  // Deleting an account then removes its watch and hooks. Not owning.
-  void set_watch_engine(watch::WatchEngine* engine) { watch_ = engine; }
-
  private:
   // The auth scheme of `provider` ("" = the default provider);
   // INVALID_ARGUMENT (UNKNOWN_PROVIDER) when no connector serves it.
@@ -113,9 +109,9 @@ class IntegratedAccountsService final
   accounts::CredentialStore* const store_;
   const CursorCodec* const signer_;
   Clock* const clock_;
-  IntegratedAccountsOptions options_;
+  const IntegratedAccountsOptions options_;
   RateBudget* const budget_;
-  watch::WatchEngine* watch_ = nullptr;
+  watch::WatchEngine* const watch_;
 };
 
 // The API's view of an account (no credential).

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -233,29 +234,7 @@ absl::Status ListenerTls(const std::string& listen,
   return LoadHttpTlsPair(options.tls_cert_file, options.tls_key_file);
 }
 
-int Run() {
-  // Workers decode pages on many threads; glibc would give them arenas of
-  // their own, each keeping its freed memory at the peak it reached. One
-  // arena keeps the resident set flat (benchmark: tools/bench/stream_rss)
-  // at no cost seen in tools/bench/stream_vs_loop or proxy_overhead.
-  mallopt(M_ARENA_MAX, 1);
-  // Abseil's mutex deadlock detection (on in the system library's build)
-  // costs a graph update per lock on the hot path; tests keep it on.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-
-  // Block the stop signals before any thread exists so that only the waiter
-  // below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);  // Reload the configuration files.
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  // Whatever the service creates (the store's files, its directory) is the
-  // owner's alone.
-  umask(077);
-
+absl::StatusOr<ServerOptions> ServerOptionsFromFlags() {
   ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.max_receive_message_bytes =
@@ -267,339 +246,186 @@ int Run() {
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   options.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
-
-  auto fail = [](const absl::Status& status) {
-    std::fprintf(stderr, "server: %s\n", std::string(status.message()).c_str());
-    return 1;
-  };
   // Before anything is opened: a listener that would leak secrets, or TLS
   // files that cannot work, stop the start.
-  if (absl::Status s = CheckListenSecurity(options); !s.ok()) return fail(s);
-  ObservabilityOptions observability_options;
-  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level),
-                     &observability_options.level)) {
-    return fail(absl::InvalidArgumentError(
-        "--log_level must be debug, info, warning or error"));
+  RETURN_IF_ERROR(CheckListenSecurity(options));
+  return options;
+}
+
+absl::StatusOr<ObservabilityOptions> ObservabilityFromFlags(
+    const ServerOptions& server) {
+  ObservabilityOptions options;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &options.level)) {
+    return absl::InvalidArgumentError(
+        "--log_level must be debug, info, warning or error");
   }
-  observability_options.access_log = absl::GetFlag(FLAGS_access_log);
-  observability_options.version = kVersion;
-  observability_options.max_request_bytes =
-      static_cast<size_t>(std::max(0, options.max_receive_message_bytes));
-  Observability observability(observability_options);
-  // Ready once the store answers (checked below, then every
-  // --readiness_interval).
-  std::atomic<bool> ready{false};
-  absl::StatusOr<accounts::Sealer> sealer =
-      accounts::LoadSealer(absl::GetFlag(FLAGS_encryption_keys_file));
-  if (!sealer.ok()) return fail(sealer.status());
-  absl::StatusOr<std::string> api_keys = ReadSecret(
-      absl::GetFlag(FLAGS_api_keys_file), "UNIFIED_API_KEYS", "API keys");
-  if (!api_keys.ok()) return fail(api_keys.status());
-  absl::StatusOr<TenantAuthenticator> tenants =
-      TenantAuthenticator::Parse(*api_keys);
-  if (!tenants.ok()) return fail(tenants.status());
-  if (tenants->size() == 0) {
-    return fail(absl::FailedPreconditionError("the API keys file is empty"));
+  options.access_log = absl::GetFlag(FLAGS_access_log);
+  options.version = kVersion;
+  options.max_request_bytes =
+      static_cast<size_t>(std::max(0, server.max_receive_message_bytes));
+  return options;
+}
+
+absl::StatusOr<TenantAuthenticator> TenantsFromFlags() {
+  ASSIGN_OR_RETURN(std::string api_keys,
+                   ReadSecret(absl::GetFlag(FLAGS_api_keys_file),
+                              "UNIFIED_API_KEYS", "API keys"));
+  ASSIGN_OR_RETURN(TenantAuthenticator tenants,
+                   TenantAuthenticator::Parse(api_keys));
+  if (tenants.size() == 0) {
+    return absl::FailedPreconditionError("the API keys file is empty");
   }
+  return tenants;
+}
+
+absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> OpenStore() {
   std::string store_url = absl::GetFlag(FLAGS_store);
   if (store_url.empty()) {
-    absl::StatusOr<std::string> dir =
-        accounts::ResolveDataDir(absl::GetFlag(FLAGS_data_dir));
-    if (!dir.ok()) return fail(dir.status());
-    store_url = accounts::ResolveStoreUrl("", *dir);
+    ASSIGN_OR_RETURN(std::string dir,
+                     accounts::ResolveDataDir(absl::GetFlag(FLAGS_data_dir)));
+    store_url = accounts::ResolveStoreUrl("", dir);
   }
-  if (absl::Status s = accounts::MakeStoreFilesPrivate(store_url); !s.ok()) {
-    return fail(s);
-  }
-  absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> store =
-      accounts::CredentialStore::OpenUrl(store_url);
-  if (!store.ok()) return fail(store.status());
+  RETURN_IF_ERROR(accounts::MakeStoreFilesPrivate(store_url));
+  return accounts::CredentialStore::OpenUrl(store_url);
+}
 
-  std::string cursor_key = RandomCursorKey();
-  if (const std::string path = absl::GetFlag(FLAGS_cursor_key_file);
-      !path.empty()) {
-    std::ifstream in(path, std::ios::binary);
-    std::string key((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) key.clear();
-    if (key.size() < 32) {
-      std::fprintf(stderr,
-                   "server: --cursor_key_file must hold at least 32 bytes\n");
-      return 1;
-    }
-    cursor_key = key;
+absl::StatusOr<std::string> CursorKeyFromFlags() {
+  const std::string path = absl::GetFlag(FLAGS_cursor_key_file);
+  if (path.empty()) return RandomCursorKey();
+  std::ifstream in(path, std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  if ((!in.good() && !in.eof()) || key.size() < 32) {
+    return absl::InvalidArgumentError(
+        "--cursor_key_file must hold at least 32 bytes");
   }
-  CursorCodec cursors(cursor_key);
+  return key;
+}
 
-  // Every upstream exchange is counted (metrics), whoever sends it.
-  const bool metrics = absl::GetFlag(FLAGS_metrics);
-  ConnectorHost connector_host;
-  connector_host.clock = RealClock::Get();
-  connector_host.observer = metrics ? &observability : nullptr;
-  ConnectorRegistry connectors;
-  if (absl::Status s = StartProviders(connector_host, &connectors); !s.ok()) {
-    return fail(s);
+absl::StatusOr<accounts::AccountManagerOptions> AccountOptionsFromFlags(
+    Observability* observability) {
+  accounts::AccountManagerOptions options;
+  options.refresh_margin = absl::GetFlag(FLAGS_refresh_margin);
+  options.refresh_jitter = options.refresh_margin;
+  options.record_cache_ttl = absl::GetFlag(FLAGS_account_cache_ttl);
+  options.refresh_timeout = absl::GetFlag(FLAGS_refresh_timeout);
+  options.refresh_threads = absl::GetFlag(FLAGS_refresh_threads);
+  if (options.refresh_timeout <= absl::ZeroDuration() ||
+      options.refresh_threads < 1 || options.refresh_threads > 64) {
+    return absl::InvalidArgumentError(
+        "--refresh_timeout must be positive and --refresh_threads 1 to 64");
   }
-  RateBudgetOptions budget_options;
-  budget_options.limit = absl::GetFlag(FLAGS_rate_limit);
-  budget_options.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);
-  // Replicas sharing PostgreSQL share the budget too; one process keeps it
-  // in memory.
-  std::unique_ptr<RateLedger> ledger =
-      (*store)->backend() == "postgresql"
-          ? accounts::NewSqlRateLedger((*store)->database(), budget_options)
-          : NewMemoryRateLedger(budget_options);
-  RateBudget budget(ledger.get(), RealClock::Get(), budget_options);
-  if (metrics) budget.set_observer(&observability);
-  accounts::AccountManagerOptions manager_options;
-  manager_options.refresh_margin = absl::GetFlag(FLAGS_refresh_margin);
-  manager_options.refresh_jitter = manager_options.refresh_margin;
-  manager_options.record_cache_ttl = absl::GetFlag(FLAGS_account_cache_ttl);
-  manager_options.refresh_timeout = absl::GetFlag(FLAGS_refresh_timeout);
-  manager_options.refresh_threads = absl::GetFlag(FLAGS_refresh_threads);
-  if (manager_options.refresh_timeout <= absl::ZeroDuration() ||
-      manager_options.refresh_threads < 1 ||
-      manager_options.refresh_threads > 64) {
-    return fail(absl::InvalidArgumentError(
-        "--refresh_timeout must be positive and --refresh_threads 1 to 64"));
-  }
-  manager_options.on_refresh = [&observability](absl::string_view outcome) {
-    observability.OnRefresh(outcome);
+  options.on_refresh = [observability](absl::string_view outcome) {
+    observability->OnRefresh(outcome);
   };
-  manager_options.crash_after_refresh_for_testing =
+  options.crash_after_refresh_for_testing =
       absl::GetFlag(FLAGS_testing_crash_after_refresh);
-  accounts::AccountManager accounts(store->get(), &*sealer, connectors.Auths(),
-                                    RealClock::Get(), manager_options, &budget);
-  watch::WatchOptions watch_options;
-  watch_options.hook_base_url =
-      WithoutTrailingSlashes(absl::GetFlag(FLAGS_hook_base_url));
-  watch_options.poll_interval = absl::GetFlag(FLAGS_watch_poll_interval);
-  watch_options.poll_share = absl::GetFlag(FLAGS_watch_poll_share);
-  watch_options.retention = absl::GetFlag(FLAGS_watch_retention);
-  watch_options.retention_events = absl::GetFlag(FLAGS_watch_retention_events);
-  watch_options.on_events = [&observability](int64_t events) {
-    observability.OnWatchEvents(events);
-  };
-  watch_options.on_poll_lag = [&observability](absl::Duration lag) {
-    observability.OnPollLag(lag);
-  };
-  if (!(watch_options.poll_share > 0 && watch_options.poll_share <= 1) ||
-      watch_options.poll_interval <= absl::ZeroDuration() ||
-      watch_options.retention_events < 1) {
-    return fail(absl::InvalidArgumentError(
-        "--watch_poll_share must be in (0, 1], --watch_poll_interval "
-        "positive and --watch_retention_events at least 1"));
-  }
-  const bool local_hooks = watch_options.hook_base_url == "local";
-  if (local_hooks) {
-    if (absl::GetFlag(FLAGS_http_listen).empty()) {
-      return fail(absl::InvalidArgumentError(
-          "--hook_base_url=local needs the side listener (--http_listen)"));
-    }
-    watch_options.hook_base_url.clear();  // Set once the port is known.
-  } else if (!watch_options.hook_base_url.empty() &&
-             !absl::StartsWith(watch_options.hook_base_url, "https://") &&
-             !absl::StartsWith(watch_options.hook_base_url, "http://")) {
-    return fail(
-        absl::InvalidArgumentError("--hook_base_url must be an http(s) URL"));
-  }
-  watch::WatchStore watch_store((*store)->database());
-  watch::WatchEngine watch_engine(&watch_store, &accounts, &connectors, &budget,
-                                  RealClock::Get(), watch_options);
+  return options;
+}
 
-  WorkerPoolOptions pool_options;
-  pool_options.threads = absl::GetFlag(FLAGS_workers);
-  pool_options.max_running_per_tenant = absl::GetFlag(FLAGS_tenant_max_running);
-  ServingOptions serving_options;
-  serving_options.tenant_max_calls = absl::GetFlag(FLAGS_tenant_max_calls);
-  serving_options.tenant_max_streams = absl::GetFlag(FLAGS_tenant_max_streams);
-  serving_options.tenant_max_watch_streams =
+// A side listener's flag value, bound: its socket (so the port is known
+// before anything that names it is built), host and TLS.
+struct SideListener {
+  std::string host;
+  std::optional<ListenSocket> socket;
+  HttpListenerOptions options;
+  // "http(s)://HOST:PORT".
+  std::string Url() const {
+    return absl::StrCat(options.tls ? "https" : "http", "://", host, ":",
+                        socket->port());
+  }
+};
+
+// Binds `listen` (HOST:PORT); none when it is empty.
+absl::StatusOr<std::optional<SideListener>> BindSideListener(
+    const std::string& listen, const char* flag, const ServerOptions& server) {
+  if (listen.empty()) return std::nullopt;
+  const size_t colon = listen.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " must be HOST:PORT"));
+  }
+  SideListener side;
+  side.host = listen.substr(0, colon);
+  RETURN_IF_ERROR(ListenerTls(listen, server, &side.options));
+  ASSIGN_OR_RETURN(ListenSocket socket, ListenSocket::Bind(side.host, port));
+  side.socket = std::move(socket);
+  return side;
+}
+
+absl::StatusOr<watch::WatchOptions> WatchOptionsFromFlags(
+    Observability* observability, const std::optional<SideListener>& http) {
+  watch::WatchOptions options;
+  options.hook_base_url =
+      WithoutTrailingSlashes(absl::GetFlag(FLAGS_hook_base_url));
+  options.poll_interval = absl::GetFlag(FLAGS_watch_poll_interval);
+  options.poll_share = absl::GetFlag(FLAGS_watch_poll_share);
+  options.retention = absl::GetFlag(FLAGS_watch_retention);
+  options.retention_events = absl::GetFlag(FLAGS_watch_retention_events);
+  options.on_events = [observability](int64_t events) {
+    observability->OnWatchEvents(events);
+  };
+  options.on_poll_lag = [observability](absl::Duration lag) {
+    observability->OnPollLag(lag);
+  };
+  if (!(options.poll_share > 0 && options.poll_share <= 1) ||
+      options.poll_interval <= absl::ZeroDuration() ||
+      options.retention_events < 1) {
+    return absl::InvalidArgumentError(
+        "--watch_poll_share must be in (0, 1], --watch_poll_interval "
+        "positive and --watch_retention_events at least 1");
+  }
+  if (options.hook_base_url == "local") {
+    if (!http) {
+      return absl::InvalidArgumentError(
+          "--hook_base_url=local needs the side listener (--http_listen)");
+    }
+    options.hook_base_url = http->Url();
+  } else if (!options.hook_base_url.empty() &&
+             !absl::StartsWith(options.hook_base_url, "https://") &&
+             !absl::StartsWith(options.hook_base_url, "http://")) {
+    return absl::InvalidArgumentError("--hook_base_url must be an http(s) URL");
+  }
+  return options;
+}
+
+absl::Status ServingFromFlags(WorkerPoolOptions* pool,
+                              ServingOptions* serving) {
+  pool->threads = absl::GetFlag(FLAGS_workers);
+  pool->max_running_per_tenant = absl::GetFlag(FLAGS_tenant_max_running);
+  serving->tenant_max_calls = absl::GetFlag(FLAGS_tenant_max_calls);
+  serving->tenant_max_streams = absl::GetFlag(FLAGS_tenant_max_streams);
+  serving->tenant_max_watch_streams =
       absl::GetFlag(FLAGS_tenant_max_watch_streams);
-  serving_options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
-  serving_options.stream_stall_timeout =
-      absl::GetFlag(FLAGS_stream_stall_timeout);
-  serving_options.watch_heartbeat = absl::GetFlag(FLAGS_watch_heartbeat);
-  if (pool_options.threads < 1 || pool_options.threads > 1024 ||
-      pool_options.max_running_per_tenant < 0 ||
-      serving_options.tenant_max_calls < 1 ||
-      serving_options.tenant_max_streams < 1 ||
-      serving_options.tenant_max_watch_streams < 1 ||
-      serving_options.max_watch_streams < 1 ||
-      serving_options.stream_stall_timeout <= absl::ZeroDuration() ||
-      serving_options.watch_heartbeat <= absl::ZeroDuration()) {
-    return fail(absl::InvalidArgumentError(
+  serving->max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
+  serving->stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
+  serving->watch_heartbeat = absl::GetFlag(FLAGS_watch_heartbeat);
+  if (pool->threads < 1 || pool->threads > 1024 ||
+      pool->max_running_per_tenant < 0 || serving->tenant_max_calls < 1 ||
+      serving->tenant_max_streams < 1 ||
+      serving->tenant_max_watch_streams < 1 || serving->max_watch_streams < 1 ||
+      serving->stream_stall_timeout <= absl::ZeroDuration() ||
+      serving->watch_heartbeat <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
         "--workers must be 1 to 1024, --tenant_max_running at least 0, the "
         "stream and call limits at least 1, --stream_stall_timeout and "
-        "--watch_heartbeat positive"));
+        "--watch_heartbeat positive");
   }
-  WorkerPool pool(pool_options);
-  Serving serving(&*tenants, &pool, serving_options);
-  if (metrics) serving.set_observability(&observability);
+  return absl::OkStatus();
+}
 
-  UserDirectoryService user_directory(&serving, &accounts, &connectors,
-                                      &cursors, &budget);
-  user_directory.set_watch_engine(&watch_engine);
-  ProxyService proxy(&serving, &accounts, &connectors, &budget);
-  IntegratedAccountsOptions accounts_options;
-  accounts_options.default_provider = connectors.names().front();
-  accounts_options.state_ttl = absl::GetFlag(FLAGS_state_ttl);
-  IntegratedAccountsService integrated_accounts(
-      &serving, &accounts, store->get(), &cursors, RealClock::Get(),
-      accounts_options, &budget);
-
-  // The side listener first: the default redirect URI needs its port.
-  std::unique_ptr<HttpListener> http_listener;
-  std::string http_host;
-  std::string redirect_uri = absl::GetFlag(FLAGS_oauth_redirect_uri);
-  if (const std::string http_listen = absl::GetFlag(FLAGS_http_listen);
-      !http_listen.empty()) {
-    const size_t colon = http_listen.rfind(':');
-    int http_port = -1;
-    if (colon == std::string::npos ||
-        !absl::SimpleAtoi(http_listen.substr(colon + 1), &http_port)) {
-      return fail(
-          absl::InvalidArgumentError("--http_listen must be HOST:PORT"));
-    }
-    http_host = http_listen.substr(0, colon);
-    HttpListenerOptions listener_options;
-    listener_options.max_connections =
-        absl::GetFlag(FLAGS_http_max_connections);
-    listener_options.request_timeout =
-        absl::GetFlag(FLAGS_http_request_timeout);
-    if (metrics && absl::GetFlag(FLAGS_metrics_listen).empty()) {
-      listener_options.metrics = [&observability] {
-        return observability.MetricsText();
-      };
-    }
-    listener_options.ready = [&ready] { return ready.load(); };
-    listener_options.on_hook_delivery = [&observability](int status) {
-      observability.OnHookDelivery(status == 200   ? "stored"
-                                   : status >= 500 ? "failed"
-                                                   : "refused");
-    };
-    if (absl::Status s = ListenerTls(http_listen, options, &listener_options);
-        !s.ok()) {
-      return fail(s);
-    }
-    if (listener_options.max_connections < 1 ||
-        listener_options.request_timeout <= absl::ZeroDuration()) {
-      return fail(absl::InvalidArgumentError(
-          "--http_max_connections must be at least 1 and "
-          "--http_request_timeout positive"));
-    }
-    absl::StatusOr<std::unique_ptr<HttpListener>> started =
-        HttpListener::Start(http_host, http_port, &integrated_accounts,
-                            &watch_engine, &pool, listener_options);
-    if (!started.ok()) return fail(started.status());
-    http_listener = std::move(*started);
-    if (redirect_uri.empty()) {
-      redirect_uri = absl::StrCat(listener_options.tls ? "https" : "http",
-                                  "://", http_host, ":", http_listener->port(),
-                                  "/oauth/callback");
-    }
-    if (local_hooks) {
-      watch_engine.set_hook_base_url(
-          absl::StrCat(listener_options.tls ? "https" : "http", "://",
-                       http_host, ":", http_listener->port()));
-    }
-  }
-  integrated_accounts.set_default_redirect_uri(redirect_uri);
-  integrated_accounts.set_watch_engine(&watch_engine);
-
-  // A port of its own for metrics and health, when asked for.
-  std::unique_ptr<HttpListener> metrics_listener;
-  std::string metrics_host;
-  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
-      !listen.empty()) {
-    const size_t colon = listen.rfind(':');
-    int port = -1;
-    if (colon == std::string::npos ||
-        !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
-      return fail(
-          absl::InvalidArgumentError("--metrics_listen must be HOST:PORT"));
-    }
-    metrics_host = listen.substr(0, colon);
-    HttpListenerOptions metrics_options;
-    metrics_options.metrics_only = true;
-    metrics_options.metrics = [&observability] {
-      return observability.MetricsText();
-    };
-    metrics_options.ready = [&ready] { return ready.load(); };
-    if (absl::Status s = ListenerTls(listen, options, &metrics_options);
-        !s.ok()) {
-      return fail(s);
-    }
-    absl::StatusOr<std::unique_ptr<HttpListener>> started =
-        HttpListener::Start(metrics_host, port, &integrated_accounts, nullptr,
-                            &pool, metrics_options);
-    if (!started.ok()) return fail(started.status());
-    metrics_listener = std::move(*started);
-  }
-
-  // Readiness: the store answers a trivial query.
-  accounts::SqlDatabase* database = (*store)->database();
-  auto check_store = [&] {
-    const absl::Time start = absl::Now();
-    bool ok = false;
-    if (absl::StatusOr<accounts::SqlDatabase::Lease> lease =
-            database->Acquire();
-        lease.ok()) {
-      ok = (*lease)->Query("SELECT 1").ok();
-    }
-    observability.OnStoreOperation(absl::Now() - start, ok);
-    return ok;
-  };
-  ready = check_store();
-  observability.SetReady(ready);
-
-  std::vector<
-      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-      interceptors;
-  if (metrics) interceptors.push_back(observability.InterceptorFactory());
-  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
-      options,
-      {{v1::UserDirectory::service_full_name(), &user_directory},
-       {v1::IntegratedAccounts::service_full_name(), &integrated_accounts},
-       {v1::Proxy::service_full_name(), &proxy}},
-      std::move(interceptors));
-  if (!server.ok()) return fail(server.status());
-  (*server)->SetServing(ready);
-  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  std::printf("listening on %s:%d\n", host.c_str(), (*server)->port());
-  if (http_listener != nullptr) {
-    std::printf("http listening on %s:%d\n", http_host.c_str(),
-                http_listener->port());
-  }
-  if (metrics_listener != nullptr) {
-    std::printf("metrics listening on %s:%d\n", metrics_host.c_str(),
-                metrics_listener->port());
-  }
-  std::printf("store: %s\n", (*store)->backend().c_str());
-  std::fflush(stdout);
-
-  absl::Notification stopping;
-  std::thread readiness([&] {
-    const absl::Duration interval = absl::GetFlag(FLAGS_readiness_interval);
-    while (!stopping.WaitForNotificationWithTimeout(interval)) {
-      const bool now = check_store();
-      if (now != ready.exchange(now)) {
-        observability.Log(now ? LogLevel::kInfo : LogLevel::kError,
-                          now ? "store answers again: serving"
-                              : "store does not answer: not serving");
-      }
-      observability.SetReady(now);
-      (*server)->SetServing(now);
-    }
-  });
-
-  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
-  // Live reload of the files that hold API keys and encryption keys (those
-  // given by environment variables are read once).
-  std::vector<ConfigReloader::File> reloadable;
+// The files re-read on change and on SIGHUP: API keys, the key ring, and
+// the side listeners' certificate (the gRPC listener watches its own).
+std::vector<ConfigReloader::File> ReloadableFiles(TenantAuthenticator* tenants,
+                                                  accounts::Sealer* sealer,
+                                                  const ServerOptions& server,
+                                                  bool side_listeners) {
+  std::vector<ConfigReloader::File> files;
   if (const std::string path = absl::GetFlag(FLAGS_api_keys_file);
       !path.empty()) {
-    reloadable.push_back(
-        {"api_keys", path, [path, &tenants]() -> absl::Status {
+    files.push_back(
+        {"api_keys", path, [path, tenants]() -> absl::Status {
            ASSIGN_OR_RETURN(std::string text, ReadSecret(path, "", "API keys"));
            ASSIGN_OR_RETURN(TenantAuthenticator fresh,
                             TenantAuthenticator::Parse(text));
@@ -612,28 +438,248 @@ int Run() {
   }
   if (const std::string path = absl::GetFlag(FLAGS_encryption_keys_file);
       !path.empty()) {
-    reloadable.push_back(
-        {"encryption_keys", path, [path, &sealer]() -> absl::Status {
-           ASSIGN_OR_RETURN(accounts::Sealer fresh, accounts::LoadSealer(path));
-           sealer->Replace(fresh);
-           return absl::OkStatus();
-         }});
+    files.push_back({"encryption_keys", path, [path, sealer]() -> absl::Status {
+                       ASSIGN_OR_RETURN(accounts::Sealer fresh,
+                                        accounts::LoadSealer(path));
+                       sealer->Replace(fresh);
+                       return absl::OkStatus();
+                     }});
   }
-  if (!options.tls_cert_file.empty() &&
-      (http_listener != nullptr || metrics_listener != nullptr)) {
-    // The side listeners' certificate follows the files (the gRPC
-    // listener's own watcher re-reads them for gRPC).
+  if (!server.tls_cert_file.empty() && side_listeners) {
     for (const std::string& path :
-         {options.tls_cert_file, options.tls_key_file}) {
-      reloadable.push_back({"tls_certificate", path, [&options] {
-                              return LoadHttpTlsPair(options.tls_cert_file,
-                                                     options.tls_key_file);
-                            }});
+         {server.tls_cert_file, server.tls_key_file}) {
+      files.push_back(
+          {"tls_certificate", path,
+           [cert = server.tls_cert_file, key = server.tls_key_file] {
+             return LoadHttpTlsPair(cert, key);
+           }});
     }
   }
-  ConfigReloader reloader(std::move(reloadable), &observability,
-                          absl::GetFlag(FLAGS_config_reload_interval));
+  return files;
+}
 
+// Whether the store answers a trivial query (readiness).
+bool StoreAnswers(accounts::SqlDatabase* database,
+                  Observability* observability) {
+  const absl::Time start = absl::Now();
+  bool ok = false;
+  if (absl::StatusOr<accounts::SqlDatabase::Lease> lease = database->Acquire();
+      lease.ok()) {
+    ok = (*lease)->Query("SELECT 1").ok();
+  }
+  observability->OnStoreOperation(absl::Now() - start, ok);
+  return ok;
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "server: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+// Everything is built in dependency order, each piece complete when made:
+// no setter runs after construction.
+int Run() {
+  // Workers decode pages on many threads; glibc would give them arenas of
+  // their own, each keeping its freed memory at the peak it reached. One
+  // arena keeps the resident set flat (benchmark: tools/bench/stream_rss)
+  // at no cost seen in tools/bench/stream_vs_loop or proxy_overhead.
+  mallopt(M_ARENA_MAX, 1);
+  // Abseil's mutex deadlock detection (on in the system library's build)
+  // costs a graph update per lock on the hot path; tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Block the stop signals before any thread exists so that only the waiter
+  // below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // Reload the configuration files.
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Whatever the service creates (the store's files, its directory) is the
+  // owner's alone.
+  umask(077);
+
+  absl::StatusOr<ServerOptions> options = ServerOptionsFromFlags();
+  if (!options.ok()) return Fail(options.status());
+  absl::StatusOr<ObservabilityOptions> observability_options =
+      ObservabilityFromFlags(*options);
+  if (!observability_options.ok()) return Fail(observability_options.status());
+  Observability observability(*observability_options);
+  const bool metrics = absl::GetFlag(FLAGS_metrics);
+  absl::StatusOr<accounts::Sealer> sealer =
+      accounts::LoadSealer(absl::GetFlag(FLAGS_encryption_keys_file));
+  if (!sealer.ok()) return Fail(sealer.status());
+  absl::StatusOr<TenantAuthenticator> tenants = TenantsFromFlags();
+  if (!tenants.ok()) return Fail(tenants.status());
+  absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> store =
+      OpenStore();
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<std::string> cursor_key = CursorKeyFromFlags();
+  if (!cursor_key.ok()) return Fail(cursor_key.status());
+  const CursorCodec cursors(*cursor_key);
+
+  // Every upstream exchange is counted (metrics), whoever sends it.
+  ConnectorHost connector_host;
+  connector_host.clock = RealClock::Get();
+  connector_host.observer = metrics ? &observability : nullptr;
+  ConnectorRegistry connectors;
+  if (absl::Status s = StartProviders(connector_host, &connectors); !s.ok()) {
+    return Fail(s);
+  }
+  RateBudgetOptions budget_options;
+  budget_options.limit = absl::GetFlag(FLAGS_rate_limit);
+  budget_options.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);
+  // Replicas sharing PostgreSQL share the budget too; one process keeps it
+  // in memory.
+  std::unique_ptr<RateLedger> ledger =
+      (*store)->backend() == "postgresql"
+          ? accounts::NewSqlRateLedger((*store)->database(), budget_options)
+          : NewMemoryRateLedger(budget_options);
+  RateBudget budget(ledger.get(), RealClock::Get(), budget_options,
+                    metrics ? &observability : nullptr);
+  absl::StatusOr<accounts::AccountManagerOptions> manager_options =
+      AccountOptionsFromFlags(&observability);
+  if (!manager_options.ok()) return Fail(manager_options.status());
+  accounts::AccountManager accounts(store->get(), &*sealer, connectors.Auths(),
+                                    RealClock::Get(), *manager_options,
+                                    &budget);
+
+  // The side listeners' sockets first: the redirect URI and the hook URLs
+  // name their ports.
+  absl::StatusOr<std::optional<SideListener>> http = BindSideListener(
+      absl::GetFlag(FLAGS_http_listen), "--http_listen", *options);
+  if (!http.ok()) return Fail(http.status());
+  absl::StatusOr<std::optional<SideListener>> metrics_side = BindSideListener(
+      absl::GetFlag(FLAGS_metrics_listen), "--metrics_listen", *options);
+  if (!metrics_side.ok()) return Fail(metrics_side.status());
+
+  absl::StatusOr<watch::WatchOptions> watch_options =
+      WatchOptionsFromFlags(&observability, *http);
+  if (!watch_options.ok()) return Fail(watch_options.status());
+  watch::WatchStore watch_store((*store)->database());
+  watch::WatchEngine watch_engine(&watch_store, &accounts, &connectors, &budget,
+                                  RealClock::Get(), *watch_options);
+
+  WorkerPoolOptions pool_options;
+  ServingOptions serving_options;
+  if (absl::Status s = ServingFromFlags(&pool_options, &serving_options);
+      !s.ok()) {
+    return Fail(s);
+  }
+  WorkerPool pool(pool_options);
+  Serving serving(&*tenants, &pool, serving_options,
+                  metrics ? &observability : nullptr);
+
+  UserDirectoryService user_directory(&serving, &accounts, &connectors,
+                                      &cursors, &budget, &watch_engine);
+  ProxyService proxy(&serving, &accounts, &connectors, &budget);
+  IntegratedAccountsOptions accounts_options;
+  accounts_options.default_provider = connectors.names().front();
+  accounts_options.state_ttl = absl::GetFlag(FLAGS_state_ttl);
+  accounts_options.default_redirect_uri =
+      absl::GetFlag(FLAGS_oauth_redirect_uri);
+  if (accounts_options.default_redirect_uri.empty() && *http) {
+    accounts_options.default_redirect_uri =
+        absl::StrCat((*http)->Url(), "/oauth/callback");
+  }
+  IntegratedAccountsService integrated_accounts(
+      &serving, &accounts, store->get(), &cursors, RealClock::Get(),
+      accounts_options, &budget, &watch_engine);
+
+  // Ready once the store answers (checked here, then every
+  // --readiness_interval).
+  accounts::SqlDatabase* database = (*store)->database();
+  std::atomic<bool> ready{StoreAnswers(database, &observability)};
+  observability.SetReady(ready);
+  auto metrics_text = [&observability] { return observability.MetricsText(); };
+  auto is_ready = [&ready] { return ready.load(); };
+
+  std::unique_ptr<HttpListener> http_listener;
+  if (*http) {
+    HttpListenerOptions& listener_options = (*http)->options;
+    listener_options.max_connections =
+        absl::GetFlag(FLAGS_http_max_connections);
+    listener_options.request_timeout =
+        absl::GetFlag(FLAGS_http_request_timeout);
+    if (listener_options.max_connections < 1 ||
+        listener_options.request_timeout <= absl::ZeroDuration()) {
+      return Fail(absl::InvalidArgumentError(
+          "--http_max_connections must be at least 1 and "
+          "--http_request_timeout positive"));
+    }
+    if (metrics && !*metrics_side) listener_options.metrics = metrics_text;
+    listener_options.ready = is_ready;
+    listener_options.on_hook_delivery = [&observability](int status) {
+      observability.OnHookDelivery(status == 200   ? "stored"
+                                   : status >= 500 ? "failed"
+                                                   : "refused");
+    };
+    absl::StatusOr<std::unique_ptr<HttpListener>> started =
+        HttpListener::Start(std::move(*(*http)->socket), &integrated_accounts,
+                            &watch_engine, &pool, listener_options);
+    if (!started.ok()) return Fail(started.status());
+    http_listener = std::move(*started);
+  }
+  // A port of its own for metrics and health, when asked for.
+  std::unique_ptr<HttpListener> metrics_listener;
+  if (*metrics_side) {
+    HttpListenerOptions& listener_options = (*metrics_side)->options;
+    listener_options.metrics_only = true;
+    listener_options.metrics = metrics_text;
+    listener_options.ready = is_ready;
+    absl::StatusOr<std::unique_ptr<HttpListener>> started = HttpListener::Start(
+        std::move(*(*metrics_side)->socket), &integrated_accounts, nullptr,
+        &pool, listener_options);
+    if (!started.ok()) return Fail(started.status());
+    metrics_listener = std::move(*started);
+  }
+
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  if (metrics) interceptors.push_back(observability.InterceptorFactory());
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
+      *options,
+      {{v1::UserDirectory::service_full_name(), &user_directory},
+       {v1::IntegratedAccounts::service_full_name(), &integrated_accounts},
+       {v1::Proxy::service_full_name(), &proxy}},
+      std::move(interceptors));
+  if (!server.ok()) return Fail(server.status());
+  (*server)->SetServing(ready);
+  const std::string host =
+      options->listen.substr(0, options->listen.rfind(':'));
+  std::printf("listening on %s:%d\n", host.c_str(), (*server)->port());
+  if (http_listener != nullptr) {
+    std::printf("http listening on %s:%d\n", (*http)->host.c_str(),
+                http_listener->port());
+  }
+  if (metrics_listener != nullptr) {
+    std::printf("metrics listening on %s:%d\n", (*metrics_side)->host.c_str(),
+                metrics_listener->port());
+  }
+  std::printf("store: %s\n", (*store)->backend().c_str());
+  std::fflush(stdout);
+
+  absl::Notification stopping;
+  std::thread readiness([&] {
+    const absl::Duration interval = absl::GetFlag(FLAGS_readiness_interval);
+    while (!stopping.WaitForNotificationWithTimeout(interval)) {
+      const bool now = StoreAnswers(database, &observability);
+      if (now != ready.exchange(now)) {
+        observability.Log(now ? LogLevel::kInfo : LogLevel::kError,
+                          now ? "store answers again: serving"
+                              : "store does not answer: not serving");
+      }
+      observability.SetReady(now);
+      (*server)->SetServing(now);
+    }
+  });
+
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  ConfigReloader reloader(
+      ReloadableFiles(&*tenants, &*sealer, *options,
+                      http_listener != nullptr || metrics_listener != nullptr),
+      &observability, absl::GetFlag(FLAGS_config_reload_interval));
   std::thread waiter([&] {
     int signal_number = 0;
     while (sigwait(&stop_signals, &signal_number) == 0 &&

@@ -40,10 +40,11 @@ void Admission::Release() {
 }
 
 Serving::Serving(const TenantAuthenticator* tenants, WorkerPool* pool,
-                 ServingOptions options)
+                 ServingOptions options, Observability* observability)
     : tenants_(tenants),
       pool_(pool),
       options_(options),
+      observability_(observability),
       ticker_(std::make_unique<StreamTicker>(kTickPeriod)) {}
 
 Serving::~Serving() = default;

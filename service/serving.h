@@ -90,8 +90,10 @@ class Serving {
  public:
   enum class Kind { kCall = 0, kStream = 1, kWatch = 2 };
 
+  // `observability` records calls for metrics and the access log (null:
+  // nowhere).
   Serving(const TenantAuthenticator* tenants, WorkerPool* pool,
-          ServingOptions options);
+          ServingOptions options, Observability* observability = nullptr);
   ~Serving();
 
   // The caller's tenant (UNAUTHENTICATED as TenantAuthenticator says) with
@@ -105,11 +107,6 @@ class Serving {
   WorkerPool* pool() const { return pool_; }
   const ServingOptions& options() const { return options_; }
 
-  // Where calls are recorded for metrics and the access log (null: nowhere).
-  // Set before serving.
-  void set_observability(Observability* observability) {
-    observability_ = observability;
-  }
   // The counter of upstream requests of the call `context` serves, for its
   // connector's CallContext (null when calls are not observed).
   std::shared_ptr<std::atomic<int>> UpstreamCounter(
@@ -123,7 +120,7 @@ class Serving {
   const TenantAuthenticator* const tenants_;
   WorkerPool* const pool_;
   const ServingOptions options_;
-  Observability* observability_ = nullptr;
+  Observability* const observability_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::array<int, 3>> in_use_
       ABSL_GUARDED_BY(mu_);

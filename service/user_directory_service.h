@@ -23,14 +23,18 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
  public:
   // Not owning; all must outlive the service. `serving` runs the calls
   // (service/serving.h). `budget` may be null (no rate budgeting, tests).
+  // `watch` enables WatchDirectory (null: FAILED_PRECONDITION, reason
+  // WATCH_NOT_CONFIGURED).
   UserDirectoryService(Serving* serving, AccountResolver* accounts,
                        const ConnectorRegistry* connectors,
-                       const CursorCodec* cursors, RateBudget* budget = nullptr)
+                       const CursorCodec* cursors, RateBudget* budget = nullptr,
+                       watch::WatchEngine* watch = nullptr)
       : serving_(serving),
         accounts_(accounts),
         connectors_(connectors),
         cursors_(cursors),
-        budget_(budget) {}
+        budget_(budget),
+        watch_(watch) {}
 
   grpc::ServerUnaryReactor* GetMe(grpc::CallbackServerContext* context,
                                   const v1::GetMeRequest* request,
@@ -82,10 +86,6 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::WatchDirectoryRequest* request) override;
 
-  // Enables WatchDirectory (FAILED_PRECONDITION, reason
-  // WATCH_NOT_CONFIGURED, without). Not owning.
-  void set_watch_engine(watch::WatchEngine* engine) { watch_ = engine; }
-
  private:
   struct Call;
   // Who calls, until when, and whether they are still there.
@@ -117,7 +117,7 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
   const ConnectorRegistry* const connectors_;
   const CursorCodec* const cursors_;
   RateBudget* const budget_;
-  watch::WatchEngine* watch_ = nullptr;
+  watch::WatchEngine* const watch_;
 };
 
 }  // namespace unified

@@ -100,8 +100,14 @@ std::unique_ptr<RateLedger> NewMemoryRateLedger(RateBudgetOptions options);
 // Thread-safe; not owning `ledger` or `clock`.
 class RateBudget {
  public:
-  RateBudget(RateLedger* ledger, Clock* clock, RateBudgetOptions options)
-      : ledger_(ledger), clock_(clock), options_(options) {}
+  // `observer` is told what is left after each learned answer (null:
+  // nobody).
+  RateBudget(RateLedger* ledger, Clock* clock, RateBudgetOptions options,
+             UpstreamObserver* observer = nullptr)
+      : ledger_(ledger),
+        clock_(clock),
+        options_(options),
+        observer_(observer) {}
 
   // Waits for a slot, higher priorities first. RESOURCE_EXHAUSTED (reason
   // RATE_BUDGET_EXHAUSTED, with RetryInfo) at once when the slot would come
@@ -120,7 +126,6 @@ class RateBudget {
   }
   // Told of refusals and of the remaining counts providers report (for
   // metrics); null = nobody. Set before use.
-  void set_observer(UpstreamObserver* observer) { observer_ = observer; }
   absl::Status Block(const std::string& key,
                      std::optional<absl::Duration> wait) {
     return ledger_->Block(key, wait, clock_->Now());
@@ -141,7 +146,7 @@ class RateBudget {
   RateLedger* const ledger_;
   Clock* const clock_;
   const RateBudgetOptions options_;
-  UpstreamObserver* observer_ = nullptr;
+  UpstreamObserver* const observer_;
   mutable absl::Mutex mu_;
   // Waiters per (key, priority).
   std::map<std::pair<std::string, int>, int> waiting_ ABSL_GUARDED_BY(mu_);

@@ -108,12 +108,6 @@ class WatchEngine {
   // tick.
   void WakeOnStoredChanges();
 
-  // Sets WatchOptions::hook_base_url once the side listener's address is
-  // known; before Start() and any other call.
-  void set_hook_base_url(std::string url) {
-    options_.hook_base_url = std::move(url);
-  }
-
   WatchStore* store() const { return store_; }
   const WatchOptions& options() const { return options_; }
 
@@ -142,7 +136,7 @@ class WatchEngine {
   const ConnectorRegistry* const connectors_;
   RateBudget* const budget_;
   Clock* const clock_;
-  WatchOptions options_;
+  const WatchOptions options_;
 
   absl::Mutex mu_;
   struct Subscriber {
