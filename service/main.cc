@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -471,6 +472,80 @@ bool StoreAnswers(accounts::SqlDatabase* database,
   return ok;
 }
 
+// Starts a bound side listener (none when `side` is empty). The metrics
+// port serves only /metrics and health; the HTTP side listener also the
+// OAuth callback and, with `watch`, hook deliveries.
+absl::StatusOr<std::unique_ptr<HttpListener>> StartSideListener(
+    std::optional<SideListener>& side, IntegratedAccountsService* accounts,
+    watch::WatchEngine* watch, WorkerPool* pool, Observability* observability,
+    bool metrics, std::function<bool()> ready) {
+  if (!side) return nullptr;
+  HttpListenerOptions& options = side->options;
+  options.ready = std::move(ready);
+  if (metrics) {
+    options.metrics = [observability] { return observability->MetricsText(); };
+  }
+  if (watch == nullptr) {
+    options.metrics_only = true;
+  } else {
+    options.max_connections = absl::GetFlag(FLAGS_http_max_connections);
+    options.request_timeout = absl::GetFlag(FLAGS_http_request_timeout);
+    if (options.max_connections < 1 ||
+        options.request_timeout <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          "--http_max_connections must be at least 1 and "
+          "--http_request_timeout positive");
+    }
+    options.on_hook_delivery = [observability](int status) {
+      observability->OnHookDelivery(status == 200   ? "stored"
+                                    : status >= 500 ? "failed"
+                                                    : "refused");
+    };
+  }
+  return HttpListener::Start(std::move(*side->socket), accounts, watch, pool,
+                             options);
+}
+
+// Serves until SIGINT or SIGTERM, then drains for --shutdown_grace.
+// Meanwhile the store is checked every --readiness_interval (readiness
+// follows it) and SIGHUP re-reads the configuration files.
+void ServeUntilStopped(Server* server, const sigset_t& stop_signals,
+                       ConfigReloader* reloader,
+                       accounts::SqlDatabase* database,
+                       Observability* observability, std::atomic<bool>* ready) {
+  absl::Notification stopping;
+  std::thread readiness([&] {
+    const absl::Duration interval = absl::GetFlag(FLAGS_readiness_interval);
+    while (!stopping.WaitForNotificationWithTimeout(interval)) {
+      const bool now = StoreAnswers(database, observability);
+      if (now != ready->exchange(now)) {
+        observability->Log(now ? LogLevel::kInfo : LogLevel::kError,
+                           now ? "store answers again: serving"
+                               : "store does not answer: not serving");
+      }
+      observability->SetReady(now);
+      server->SetServing(now);
+    }
+  });
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  std::thread waiter([&] {
+    int signal_number = 0;
+    while (sigwait(&stop_signals, &signal_number) == 0 &&
+           signal_number == SIGHUP) {
+      reloader->ReloadAll();
+    }
+    observability->Log(
+        LogLevel::kInfo, "shutting down: not serving, then draining",
+        absl::StrCat("\"signal\":", signal_number,
+                     ",\"grace_ms\":", absl::ToInt64Milliseconds(grace)));
+    stopping.Notify();
+    server->Shutdown(grace);
+  });
+  server->Wait();
+  waiter.join();
+  readiness.join();
+}
+
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "server: %s\n", std::string(status.message()).c_str());
   return 1;
@@ -591,48 +666,16 @@ int Run() {
   accounts::SqlDatabase* database = (*store)->database();
   std::atomic<bool> ready{StoreAnswers(database, &observability)};
   observability.SetReady(ready);
-  auto metrics_text = [&observability] { return observability.MetricsText(); };
   auto is_ready = [&ready] { return ready.load(); };
 
-  std::unique_ptr<HttpListener> http_listener;
-  if (*http) {
-    HttpListenerOptions& listener_options = (*http)->options;
-    listener_options.max_connections =
-        absl::GetFlag(FLAGS_http_max_connections);
-    listener_options.request_timeout =
-        absl::GetFlag(FLAGS_http_request_timeout);
-    if (listener_options.max_connections < 1 ||
-        listener_options.request_timeout <= absl::ZeroDuration()) {
-      return Fail(absl::InvalidArgumentError(
-          "--http_max_connections must be at least 1 and "
-          "--http_request_timeout positive"));
-    }
-    if (metrics && !*metrics_side) listener_options.metrics = metrics_text;
-    listener_options.ready = is_ready;
-    listener_options.on_hook_delivery = [&observability](int status) {
-      observability.OnHookDelivery(status == 200   ? "stored"
-                                   : status >= 500 ? "failed"
-                                                   : "refused");
-    };
-    absl::StatusOr<std::unique_ptr<HttpListener>> started =
-        HttpListener::Start(std::move(*(*http)->socket), &integrated_accounts,
-                            &watch_engine, &pool, listener_options);
-    if (!started.ok()) return Fail(started.status());
-    http_listener = std::move(*started);
-  }
-  // A port of its own for metrics and health, when asked for.
-  std::unique_ptr<HttpListener> metrics_listener;
-  if (*metrics_side) {
-    HttpListenerOptions& listener_options = (*metrics_side)->options;
-    listener_options.metrics_only = true;
-    listener_options.metrics = metrics_text;
-    listener_options.ready = is_ready;
-    absl::StatusOr<std::unique_ptr<HttpListener>> started = HttpListener::Start(
-        std::move(*(*metrics_side)->socket), &integrated_accounts, nullptr,
-        &pool, listener_options);
-    if (!started.ok()) return Fail(started.status());
-    metrics_listener = std::move(*started);
-  }
+  absl::StatusOr<std::unique_ptr<HttpListener>> http_listener =
+      StartSideListener(*http, &integrated_accounts, &watch_engine, &pool,
+                        &observability, metrics && !*metrics_side, is_ready);
+  if (!http_listener.ok()) return Fail(http_listener.status());
+  absl::StatusOr<std::unique_ptr<HttpListener>> metrics_listener =
+      StartSideListener(*metrics_side, &integrated_accounts, nullptr, &pool,
+                        &observability, /*metrics=*/true, is_ready);
+  if (!metrics_listener.ok()) return Fail(metrics_listener.status());
 
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
@@ -649,54 +692,25 @@ int Run() {
   const std::string host =
       options->listen.substr(0, options->listen.rfind(':'));
   std::printf("listening on %s:%d\n", host.c_str(), (*server)->port());
-  if (http_listener != nullptr) {
+  if (*http_listener != nullptr) {
     std::printf("http listening on %s:%d\n", (*http)->host.c_str(),
-                http_listener->port());
+                (*http_listener)->port());
   }
-  if (metrics_listener != nullptr) {
+  if (*metrics_listener != nullptr) {
     std::printf("metrics listening on %s:%d\n", (*metrics_side)->host.c_str(),
-                metrics_listener->port());
+                (*metrics_listener)->port());
   }
   std::printf("store: %s\n", (*store)->backend().c_str());
   std::fflush(stdout);
 
-  absl::Notification stopping;
-  std::thread readiness([&] {
-    const absl::Duration interval = absl::GetFlag(FLAGS_readiness_interval);
-    while (!stopping.WaitForNotificationWithTimeout(interval)) {
-      const bool now = StoreAnswers(database, &observability);
-      if (now != ready.exchange(now)) {
-        observability.Log(now ? LogLevel::kInfo : LogLevel::kError,
-                          now ? "store answers again: serving"
-                              : "store does not answer: not serving");
-      }
-      observability.SetReady(now);
-      (*server)->SetServing(now);
-    }
-  });
-
-  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
-  ConfigReloader reloader(
-      ReloadableFiles(&*tenants, &*sealer, *options,
-                      http_listener != nullptr || metrics_listener != nullptr),
-      &observability, absl::GetFlag(FLAGS_config_reload_interval));
-  std::thread waiter([&] {
-    int signal_number = 0;
-    while (sigwait(&stop_signals, &signal_number) == 0 &&
-           signal_number == SIGHUP) {
-      reloader.ReloadAll();
-    }
-    observability.Log(
-        LogLevel::kInfo, "shutting down: not serving, then draining",
-        absl::StrCat("\"signal\":", signal_number,
-                     ",\"grace_ms\":", absl::ToInt64Milliseconds(grace)));
-    stopping.Notify();
-    (*server)->Shutdown(grace);
-  });
+  ConfigReloader reloader(ReloadableFiles(&*tenants, &*sealer, *options,
+                                          *http_listener != nullptr ||
+                                              *metrics_listener != nullptr),
+                          &observability,
+                          absl::GetFlag(FLAGS_config_reload_interval));
   watch_engine.Start();
-  (*server)->Wait();
-  waiter.join();
-  readiness.join();
+  ServeUntilStopped(server->get(), stop_signals, &reloader, database,
+                    &observability, &ready);
   watch_engine.Stop();
   std::fprintf(stderr, "server: stopped\n");
   return 0;
