@@ -17,7 +17,7 @@ namespace unified {
 
 struct ResolvedAccount {
   std::string id;
-  std::string provider;  // Registry name of the connector, e.g. "podio".
+  std::string provider;  // Registry name of the connector.
   std::shared_ptr<TokenSource> tokens;
   // The upstream identity's rate budget key (provider, identity, client).
   std::string budget_key;

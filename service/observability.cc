@@ -268,7 +268,7 @@ Observability::Observability(ObservabilityOptions options)
       rate_limited_(prometheus::BuildCounter()
                         .Name("unified_upstream_rate_limited_total")
                         .Help("Provider answers that said the rate limit "
-                              "was hit (Podio's 420).")
+                              "was hit (HTTP 420 or 429).")
                         .Register(*registry_)),
       budget_refusals_(
           prometheus::BuildCounter()

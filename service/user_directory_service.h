@@ -1,6 +1,6 @@
 // unified.v1.UserDirectory: thin handlers that validate the request, resolve
 // the integrated account and its connector, page through cursors, and convert
-// the result once at the edge (service/grpc_status.h). No Podio knowledge.
+// the result once at the edge (service/grpc_status.h). No provider knowledge.
 #ifndef SERVICE_USER_DIRECTORY_SERVICE_H_
 #define SERVICE_USER_DIRECTORY_SERVICE_H_
 
