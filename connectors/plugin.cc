@@ -4,6 +4,14 @@
 
 namespace unified {
 
+ProviderHttp::ProviderHttp(const CurlHttpClientOptions& options,
+                           const std::string& provider,
+                           UpstreamObserver* observer)
+    : curl_(NewCurlHttpClient(options)),
+      observed_(observer != nullptr
+                    ? NewObservedHttpClient(curl_.get(), provider, observer)
+                    : nullptr) {}
+
 std::string WithoutTrailingSlashes(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;

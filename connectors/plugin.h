@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "connectors/auth.h"
 #include "connectors/common/clock.h"
+#include "connectors/common/http_client.h"
 #include "connectors/common/upstream_observer.h"
 #include "connectors/connector.h"
 #include "connectors/webhooks.h"
@@ -40,6 +41,21 @@ struct ConnectorHost {
   // Counts every upstream exchange (wrap HTTP clients with
   // NewObservedHttpClient); null = not counted.
   UpstreamObserver* observer = nullptr;
+};
+
+// A provider's HTTP client: libcurl, every exchange counted by the host's
+// observer when it has one. Move-only.
+class ProviderHttp {
+ public:
+  ProviderHttp(const CurlHttpClientOptions& options,
+               const std::string& provider, UpstreamObserver* observer);
+  HttpClient* get() const {
+    return observed_ != nullptr ? observed_.get() : curl_.get();
+  }
+
+ private:
+  std::unique_ptr<HttpClient> curl_;
+  std::unique_ptr<HttpClient> observed_;
 };
 
 // `url` with its trailing slashes cut.

@@ -7,6 +7,32 @@
 
 namespace unified {
 
+UpstreamErrorClass ClassifyUpstreamStatus(int http_status) {
+  switch (http_status) {
+    case 400:
+      return {absl::StatusCode::kInvalidArgument, "UPSTREAM_BAD_REQUEST"};
+    case 401:
+      return {absl::StatusCode::kUnauthenticated, "UPSTREAM_UNAUTHENTICATED"};
+    case 403:
+      return {absl::StatusCode::kPermissionDenied,
+              "UPSTREAM_PERMISSION_DENIED"};
+    case 404:
+    case 410:
+      return {absl::StatusCode::kNotFound, "UPSTREAM_NOT_FOUND"};
+    case 409:
+      return {absl::StatusCode::kAborted, "UPSTREAM_CONFLICT"};
+    case 429:
+      return {absl::StatusCode::kResourceExhausted, "UPSTREAM_RATE_LIMITED"};
+  }
+  if (http_status >= 400 && http_status <= 499) {
+    return {absl::StatusCode::kFailedPrecondition, "UPSTREAM_REJECTED"};
+  }
+  if (http_status >= 500 && http_status <= 599) {
+    return {absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"};
+  }
+  return {absl::StatusCode::kInternal, "UPSTREAM_UNEXPECTED_STATUS"};
+}
+
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
                            const std::map<std::string, std::string>& metadata) {
   if (status.ok()) return status;

@@ -31,6 +31,26 @@ inline constexpr char kErrorInfoTypeUrl[] =
 inline constexpr char kRetryInfoTypeUrl[] =
     "type.googleapis.com/google.rpc.RetryInfo";
 
+// A provider's HTTP error status as a canonical code and reason, by the
+// table every connector shares (its own table settles the statuses
+// particular to its provider first):
+//   400 INVALID_ARGUMENT   UPSTREAM_BAD_REQUEST
+//   401 UNAUTHENTICATED    UPSTREAM_UNAUTHENTICATED
+//   403 PERMISSION_DENIED  UPSTREAM_PERMISSION_DENIED
+//   404, 410 NOT_FOUND     UPSTREAM_NOT_FOUND
+//   409 ABORTED            UPSTREAM_CONFLICT
+//   429 RESOURCE_EXHAUSTED UPSTREAM_RATE_LIMITED
+//   other 4xx FAILED_PRECONDITION UPSTREAM_REJECTED (a refusal of this
+//                          request)
+//   5xx UNAVAILABLE        UPSTREAM_UNAVAILABLE (an outage)
+//   anything else INTERNAL UPSTREAM_UNEXPECTED_STATUS (e.g. a redirect,
+//                          which is never followed)
+struct UpstreamErrorClass {
+  absl::StatusCode code;
+  const char* reason;
+};
+UpstreamErrorClass ClassifyUpstreamStatus(int http_status);
+
 // Returns `status` with a google.rpc.ErrorInfo {reason, domain, metadata}
 // attached, replacing any earlier one. `reason` is UPPER_SNAKE_CASE. An OK
 // status is returned unchanged.

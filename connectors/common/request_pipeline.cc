@@ -18,6 +18,30 @@ std::string PathOf(const std::string& path_and_query) {
 
 }  // namespace
 
+absl::StatusOr<HttpResponse> SendOnce(HttpClient& http, Clock& clock,
+                                      HttpRequest request, absl::Time deadline,
+                                      absl::string_view provider,
+                                      absl::Duration max_attempt) {
+  const absl::Duration left = deadline - clock.Now();
+  if (left <= absl::ZeroDuration()) {
+    return WithErrorInfo(absl::DeadlineExceededError(absl::StrCat(
+                             "deadline passed before calling ", provider)),
+                         "DEADLINE_EXCEEDED");
+  }
+  request.timeout = std::min(left, max_attempt);
+  absl::StatusOr<HttpResponse> response = http.Send(request);
+  if (!response.ok()) {
+    if (response.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      return WithErrorInfo(response.status(), "DEADLINE_EXCEEDED");
+    }
+    return WithErrorInfo(
+        absl::UnavailableError(absl::StrCat(provider, " unreachable: ",
+                                            response.status().message())),
+        "UPSTREAM_UNREACHABLE");
+  }
+  return response;
+}
+
 RequestPipeline::RequestPipeline(HttpClient* http, Clock* clock,
                                  const UpstreamProtocol* protocol,
                                  RequestPipelineOptions options)

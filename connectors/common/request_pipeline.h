@@ -83,6 +83,15 @@ struct RequestPipelineOptions {
   std::string accept = "application/json";
 };
 
+// One exchange outside the pipeline (a token endpoint; checking a token
+// someone hands us): no budget, credentials or retry, bounded by `deadline`
+// and `max_attempt`. Any HTTP answer is a result; transport failures are
+// DEADLINE_EXCEEDED or UNAVAILABLE (UPSTREAM_UNREACHABLE) naming
+// `provider`.
+absl::StatusOr<HttpResponse> SendOnce(
+    HttpClient& http, Clock& clock, HttpRequest request, absl::Time deadline,
+    absl::string_view provider, absl::Duration max_attempt = absl::Seconds(30));
+
 // Thread-safe; not owning `http`, `clock` or `protocol`.
 class RequestPipeline {
  public:

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
+#include "connectors/common/request_pipeline.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/podio/podio_errors.h"
 
@@ -123,24 +124,7 @@ class PodioAuth final : public ProviderAuth {
 
  private:
   absl::StatusOr<HttpResponse> Send(HttpRequest& request, absl::Time deadline) {
-    const absl::Duration left = deadline - clock_->Now();
-    if (left <= absl::ZeroDuration()) {
-      return WithErrorInfo(
-          absl::DeadlineExceededError("deadline passed before calling Podio"),
-          "DEADLINE_EXCEEDED");
-    }
-    request.timeout = std::min(left, kMaxAttempt);
-    absl::StatusOr<HttpResponse> response = http_->Send(request);
-    if (!response.ok()) {
-      if (response.status().code() == absl::StatusCode::kDeadlineExceeded) {
-        return WithErrorInfo(response.status(), "DEADLINE_EXCEEDED");
-      }
-      return WithErrorInfo(
-          absl::UnavailableError(
-              absl::StrCat("Podio unreachable: ", response.status().message())),
-          "UPSTREAM_UNREACHABLE");
-    }
-    return response;
+    return SendOnce(*http_, *clock_, request, deadline, "Podio", kMaxAttempt);
   }
 
   // One token request (never retried here: a lost answer is retried by the

@@ -23,23 +23,6 @@ absl::Status BadArgument(absl::string_view message, absl::string_view reason) {
   return WithErrorInfo(absl::InvalidArgumentError(message), reason);
 }
 
-// Percent-encodes a query value.
-std::string Escape(absl::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
-        c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 v1::OrganizationRef OrgRef(int64_t id, const std::string& name) {
   v1::OrganizationRef ref;
   ref.set_id(absl::StrCat(id));
@@ -423,8 +406,8 @@ class PodioConnector final : public DirectoryConnector {
       }
     }
     if (!filter.email.empty()) {
-      absl::StrAppend(&extra,
-                      "&query=", Escape(absl::AsciiStrToLower(filter.email)));
+      absl::StrAppend(
+          &extra, "&query=", UrlEncode(absl::AsciiStrToLower(filter.email)));
     }
     return extra;
   }
@@ -522,7 +505,7 @@ class PodioConnector final : public DirectoryConnector {
                 absl::StrAppend(&url, "&member_type=", member_type);
               }
               if (!email.empty()) {
-                absl::StrAppend(&url, "&query=", Escape(email));
+                absl::StrAppend(&url, "&query=", UrlEncode(email));
               }
               return url;
             }));

@@ -71,38 +71,12 @@ std::optional<absl::Duration> ParseRateLimitWait(
 
 absl::Status StatusForHttpError(int http_status, absl::string_view body) {
   const PodioError podio = ReadPodioError(body);
-  // Statuses without a row of their own map by class, never to UNKNOWN:
-  // another 4xx is a refusal of this request, another 5xx an outage, and
-  // anything else (a redirect, which is never followed) an answer the
-  // service cannot use.
-  absl::StatusCode code = absl::StatusCode::kInternal;
-  std::string reason = "UPSTREAM_UNEXPECTED_STATUS";
-  if (http_status >= 400 && http_status <= 499) {
-    code = absl::StatusCode::kFailedPrecondition;
-    reason = "UPSTREAM_REJECTED";
-  }
-  if (http_status == 400) {
-    code = absl::StatusCode::kInvalidArgument;
-    reason = "UPSTREAM_BAD_REQUEST";
-  } else if (http_status == 401) {
-    code = absl::StatusCode::kUnauthenticated;
-    reason = "UPSTREAM_UNAUTHENTICATED";
-  } else if (http_status == 403) {
-    code = absl::StatusCode::kPermissionDenied;
-    reason = "UPSTREAM_PERMISSION_DENIED";
-  } else if (http_status == 404 || http_status == 410) {
-    code = absl::StatusCode::kNotFound;
-    reason = "UPSTREAM_NOT_FOUND";
-  } else if (http_status == 409) {
-    code = absl::StatusCode::kAborted;
-    reason = "UPSTREAM_CONFLICT";
-  } else if (http_status == 420 || http_status == 429) {
-    code = absl::StatusCode::kResourceExhausted;
-    reason = "UPSTREAM_RATE_LIMITED";
-  } else if (http_status >= 500 && http_status <= 599) {
-    code = absl::StatusCode::kUnavailable;
-    reason = "UPSTREAM_UNAVAILABLE";
-  }
+  // Podio's 420 is its 429 (docs/podio.md §5); the rest is the shared
+  // table.
+  const UpstreamErrorClass cls =
+      ClassifyUpstreamStatus(http_status == 420 ? 429 : http_status);
+  const absl::StatusCode code = cls.code;
+  const std::string reason = cls.reason;
   std::string message = absl::StrCat("Podio answered HTTP ", http_status);
   const std::string safe_code = SafeCode(podio.error);
   if (!safe_code.empty()) absl::StrAppend(&message, " ", safe_code);

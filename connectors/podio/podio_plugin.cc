@@ -48,15 +48,13 @@ namespace {
 // Everything one Podio deployment runs on, owned together.
 class PodioProvider final : public Provider {
  public:
-  PodioProvider(std::unique_ptr<HttpClient> http,
-                std::unique_ptr<HttpClient> observed, Clock* clock,
+  PodioProvider(ProviderHttp http, Clock* clock,
                 PodioClientOptions client_options,
                 PodioAuthOptions auth_options,
                 PodioConnectorOptions connector_options)
       : http_(std::move(http)),
-        observed_(std::move(observed)),
-        client_(upstream(), clock, std::move(client_options)),
-        auth_(NewPodioAuth(upstream(), clock, std::move(auth_options))),
+        client_(http_.get(), clock, std::move(client_options)),
+        auth_(NewPodioAuth(http_.get(), clock, std::move(auth_options))),
         connector_(NewPodioConnector(&client_, connector_options)),
         webhooks_(NewPodioWebhooks(connector_.get())) {}
 
@@ -66,12 +64,7 @@ class PodioProvider final : public Provider {
   WebhookSupport* webhooks() override { return webhooks_.get(); }
 
  private:
-  HttpClient* upstream() {
-    return observed_ != nullptr ? observed_.get() : http_.get();
-  }
-
-  const std::unique_ptr<HttpClient> http_;
-  const std::unique_ptr<HttpClient> observed_;
+  const ProviderHttp http_;
   PodioClient client_;
   const std::unique_ptr<ProviderAuth> auth_;
   const std::unique_ptr<DirectoryConnector> connector_;
@@ -127,14 +120,8 @@ class PodioPlugin final : public ConnectorPlugin {
 
     CurlHttpClientOptions http_options;
     http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
-    std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
-    // Every upstream exchange is counted, whoever sends it.
-    std::unique_ptr<HttpClient> observed =
-        host.observer != nullptr
-            ? NewObservedHttpClient(http.get(), "podio", host.observer)
-            : nullptr;
     return std::make_unique<PodioProvider>(
-        std::move(http), std::move(observed), host.clock,
+        ProviderHttp(http_options, "podio", host.observer), host.clock,
         std::move(client_options), std::move(auth_options), connector_options);
   }
 };

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
+#include "connectors/common/request_pipeline.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/scim/scim_errors.h"
 
@@ -22,21 +23,6 @@ constexpr absl::Duration kMaxAttempt = absl::Seconds(30);
 // A client credentials account's "refresh token": what repeating the grant
 // needs, sealed in the store like any refresh token.
 constexpr char kClientCredentials[] = "client_credentials ";
-
-std::string FormEscape(absl::string_view in) {
-  std::string out;
-  for (unsigned char c : in) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
-        c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(&out, "%",
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(&c), 1)));
-    }
-  }
-  return out;
-}
 
 class ScimAuth final : public ProviderAuth {
  public:
@@ -62,7 +48,7 @@ class ScimAuth final : public ProviderAuth {
     request.url = options_.token_url;
     std::string basic;
     absl::Base64Escape(
-        absl::StrCat(FormEscape(client_id), ":", FormEscape(client_secret)),
+        absl::StrCat(UrlEncode(client_id), ":", UrlEncode(client_secret)),
         &basic);
     request.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                        {"Accept", "application/json"},
@@ -150,24 +136,8 @@ class ScimAuth final : public ProviderAuth {
 
  private:
   absl::StatusOr<HttpResponse> Send(HttpRequest& request, absl::Time deadline) {
-    const absl::Duration left = deadline - clock_->Now();
-    if (left <= absl::ZeroDuration()) {
-      return WithErrorInfo(absl::DeadlineExceededError(
-                               "deadline passed before calling the provider"),
-                           "DEADLINE_EXCEEDED");
-    }
-    request.timeout = std::min(left, kMaxAttempt);
-    absl::StatusOr<HttpResponse> response = http_->Send(request);
-    if (!response.ok()) {
-      if (response.status().code() == absl::StatusCode::kDeadlineExceeded) {
-        return WithErrorInfo(response.status(), "DEADLINE_EXCEEDED");
-      }
-      return WithErrorInfo(
-          absl::UnavailableError(absl::StrCat("the SCIM provider unreachable: ",
-                                              response.status().message())),
-          "UPSTREAM_UNREACHABLE");
-    }
-    return response;
+    return SendOnce(*http_, *clock_, request, deadline, "the SCIM provider",
+                    kMaxAttempt);
   }
 
   // RFC 6749 §5.2 errors: a refused client is the customer's credential.

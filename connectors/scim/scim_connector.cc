@@ -95,21 +95,6 @@ std::string Quote(absl::string_view value) {
   return out;
 }
 
-std::string UrlEscape(absl::string_view in) {
-  std::string out;
-  for (unsigned char c : in) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
-        c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(&out, "%",
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(&c), 1)));
-    }
-  }
-  return out;
-}
-
 class ScimConnector final : public DirectoryConnector {
  public:
   ScimConnector(RequestPipeline* pipeline, ScimConnectorOptions options)
@@ -399,7 +384,7 @@ class ScimConnector final : public DirectoryConnector {
     if (caps.max_results > 0) count = std::min(count, caps.max_results);
     std::string path =
         absl::StrCat(collection, "?startIndex=", pos.start, "&count=", count);
-    if (!filter.empty()) absl::StrAppend(&path, "&filter=", UrlEscape(filter));
+    if (!filter.empty()) absl::StrAppend(&path, "&filter=", UrlEncode(filter));
     if (!extra.empty()) absl::StrAppend(&path, "&", extra);
     Listed out;
     ASSIGN_OR_RETURN(out.doc, Get(ctx, path));

@@ -43,33 +43,15 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value) {
 absl::Status StatusForScimError(int http_status, absl::string_view body,
                                 absl::string_view retry_after) {
   const ScimError error = ReadScimError(body);
-  absl::StatusCode code = absl::StatusCode::kInternal;
-  const char* reason = "UPSTREAM_UNEXPECTED_STATUS";
-  if (http_status == 400) {
-    code = absl::StatusCode::kInvalidArgument;
-    reason = "UPSTREAM_BAD_REQUEST";
-  } else if (http_status == 401) {
-    code = absl::StatusCode::kUnauthenticated;
-    reason = "UPSTREAM_UNAUTHENTICATED";
-  } else if (http_status == 403) {
-    code = absl::StatusCode::kPermissionDenied;
-    reason = "UPSTREAM_PERMISSION_DENIED";
-  } else if (http_status == 404) {
-    code = absl::StatusCode::kNotFound;
-    reason = "UPSTREAM_NOT_FOUND";
-  } else if (http_status == 409 || http_status == 412) {
-    code = absl::StatusCode::kAborted;
-    reason = "UPSTREAM_CONFLICT";
-  } else if (http_status == 429) {
-    code = absl::StatusCode::kResourceExhausted;
-    reason = "UPSTREAM_RATE_LIMITED";
-  } else if (http_status == 501 || (http_status >= 400 && http_status <= 499)) {
-    code = absl::StatusCode::kFailedPrecondition;
-    reason = "UPSTREAM_REJECTED";
-  } else if (http_status >= 500 && http_status <= 599) {
-    code = absl::StatusCode::kUnavailable;
-    reason = "UPSTREAM_UNAVAILABLE";
+  // SCIM's own rows (RFC 7644 §3.12): 412 is a version conflict, 501 an
+  // operation the provider does not serve. The rest is the shared table.
+  UpstreamErrorClass cls =
+      ClassifyUpstreamStatus(http_status == 412 ? 409 : http_status);
+  if (http_status == 501) {
+    cls = {absl::StatusCode::kFailedPrecondition, "UPSTREAM_REJECTED"};
   }
+  const absl::StatusCode code = cls.code;
+  const char* reason = cls.reason;
   std::string message =
       absl::StrCat("the SCIM provider answered HTTP ", http_status);
   if (!error.scim_type.empty()) absl::StrAppend(&message, " ", error.scim_type);

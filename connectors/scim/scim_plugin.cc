@@ -30,15 +30,13 @@ namespace {
 
 class ScimProvider final : public Provider {
  public:
-  ScimProvider(std::unique_ptr<HttpClient> http,
-               std::unique_ptr<HttpClient> observed, Clock* clock,
+  ScimProvider(ProviderHttp http, Clock* clock,
                RequestPipelineOptions pipeline_options,
                ScimAuthOptions auth_options,
                ScimConnectorOptions connector_options)
       : http_(std::move(http)),
-        observed_(std::move(observed)),
-        pipeline_(upstream(), clock, &protocol_, std::move(pipeline_options)),
-        auth_(NewScimAuth(upstream(), clock, std::move(auth_options))),
+        pipeline_(http_.get(), clock, &protocol_, std::move(pipeline_options)),
+        auth_(NewScimAuth(http_.get(), clock, std::move(auth_options))),
         connector_(NewScimConnector(&pipeline_, std::move(connector_options))) {
   }
 
@@ -47,12 +45,7 @@ class ScimProvider final : public Provider {
   ProviderAuth* auth() override { return auth_.get(); }
 
  private:
-  HttpClient* upstream() {
-    return observed_ != nullptr ? observed_.get() : http_.get();
-  }
-
-  const std::unique_ptr<HttpClient> http_;
-  const std::unique_ptr<HttpClient> observed_;
+  const ProviderHttp http_;
   const ScimProtocol protocol_;
   RequestPipeline pipeline_;
   const std::unique_ptr<ProviderAuth> auth_;
@@ -84,13 +77,8 @@ class ScimPlugin final : public ConnectorPlugin {
         absl::GetFlag(FLAGS_scim_organization_name);
     CurlHttpClientOptions http_options;
     http_options.ca_file = absl::GetFlag(FLAGS_scim_ca_file);
-    std::unique_ptr<HttpClient> http = NewCurlHttpClient(http_options);
-    std::unique_ptr<HttpClient> observed =
-        host.observer != nullptr
-            ? NewObservedHttpClient(http.get(), "scim", host.observer)
-            : nullptr;
     return std::make_unique<ScimProvider>(
-        std::move(http), std::move(observed), host.clock,
+        ProviderHttp(http_options, "scim", host.observer), host.clock,
         std::move(pipeline_options), std::move(auth_options),
         std::move(connector_options));
   }
