@@ -38,7 +38,7 @@ bool ReservedHeader(absl::string_view name) {
        {"authorization", "proxy-authorization", "host", "connection",
         "keep-alive", "transfer-encoding", "content-length", "te", "trailer",
         "upgrade", "expect", "proxy-connection", "x-forwarded-host",
-        "user-agent", "accept-encoding"}) {
+        "user-agent"}) {
     if (absl::EqualsIgnoreCase(name, reserved)) return true;
   }
   return false;
@@ -134,6 +134,12 @@ absl::StatusOr<HttpRequest> CheckProxyRequest(const v1::ProxyRequest& request) {
     if (absl::StripAsciiWhitespace(h.value()).empty()) {
       return Refused(
           absl::StrCat("header '", h.name(), "' has an empty value"));
+    }
+    // The caller's own Accept-Encoding goes out unchanged and the body
+    // comes back as the provider coded it; without one, the service asks
+    // for what it can decode and answers with an identity body.
+    if (absl::EqualsIgnoreCase(h.name(), "accept-encoding")) {
+      out.decode_content = false;
     }
     out.headers.emplace_back(h.name(), h.value());
   }

@@ -101,6 +101,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     // The end of the head. libcurl decodes any content coding it offered
     // (gzip, deflate, ...), so the body arrives decoded: its coding and
     // encoded length no longer describe it.
+    if (!transfer->request->decode_content) return n;
     HttpHeaders& headers = transfer->response->headers;
     const bool coded =
         std::any_of(headers.begin(), headers.end(), [](const auto& h) {
@@ -185,7 +186,13 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    if (request.decode_content) {
+      curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+      curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 1L);
+    } else {
+      curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, nullptr);
+      curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    }
     curl_easy_setopt(
         h, CURLOPT_CONNECTTIMEOUT_MS,
         static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));

@@ -26,6 +26,12 @@ struct HttpRequest {
   std::string url;
   HttpHeaders headers;
   std::string body;
+  // True: the client offers every content coding it can decode (gzip,
+  // deflate, ...) and hands the body over decoded. False: the request's own
+  // Accept-Encoding (if any) goes out as it is, and the body comes back as
+  // sent, its Content-Encoding and Content-Length kept (the proxy's
+  // pass-through).
+  bool decode_content = true;
   // Whole-transfer budget (connect + send + receive); infinite = none.
   absl::Duration timeout = absl::Seconds(30);
   // Polled during the transfer; returning true aborts it with CANCELLED.
@@ -40,9 +46,9 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
-  // Names lower-cased, in arrival order. Bodies arrive decoded: a response
-  // sent with a content coding has its Content-Encoding and Content-Length
-  // removed.
+  // Names lower-cased, in arrival order. Bodies arrive decoded unless the
+  // request said otherwise: a decoded response has its Content-Encoding and
+  // Content-Length removed.
   HttpHeaders headers;
   std::string body;
   // New connections this exchange opened (0 when a kept-alive one was

@@ -14,6 +14,7 @@
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
+#include "zlib.h"
 
 namespace unified {
 namespace {
@@ -142,6 +143,53 @@ TEST_F(ProxyTest, AnswersPassThroughUnchangedWithTheBudget) {
               StatusIs(grpc::StatusCode::NOT_FOUND));
 }
 
+// A gzip member inflated; "" when it is not one.
+std::string Gunzip(const std::string& in) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return "";
+  std::string out;
+  char buffer[16384];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int code = Z_OK;
+  while (code == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof(buffer);
+    code = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof(buffer) - z.avail_out);
+  }
+  inflateEnd(&z);
+  return code == Z_STREAM_END ? out : "";
+}
+
+TEST_F(ProxyTest, TheCallersAcceptEncodingPassesThrough) {
+  const std::string path =
+      absl::StrCat("/org/", podio_sim::kFirstOrgId, "/member/");
+  const std::string identity = Direct("GET", path).body;
+  ASSERT_FALSE(identity.empty());
+  auto header = [](const v1::ProxyResponse& r, const std::string& name) {
+    std::string value;
+    for (const auto& h : r.headers()) {
+      if (h.name() == name) value = h.value();
+    }
+    return value;
+  };
+  // Asked for gzip: Podio's coded body and its Content-Encoding, as sent.
+  v1::ProxyRequest coded = Request("GET", path);
+  auto* h = coded.add_headers();
+  h->set_name("Accept-Encoding");
+  h->set_value("gzip");
+  v1::ProxyResponse response;
+  ASSERT_THAT(Call(coded, &response), IsOk());
+  EXPECT_EQ(header(response, "content-encoding"), "gzip");
+  EXPECT_LT(response.body().size(), identity.size());
+  EXPECT_EQ(Gunzip(response.body()), identity);
+  // Asked for nothing: an identity body, without the coding's headers.
+  ASSERT_THAT(Call(Request("GET", path), &response), IsOk());
+  EXPECT_EQ(header(response, "content-encoding"), "");
+  EXPECT_EQ(response.body(), identity);
+}
+
 TEST_F(ProxyTest, EscapesAreRefusedBeforeAnythingIsSent) {
   const int64_t position = env_->LogPosition();
   std::vector<v1::ProxyRequest> bad;
@@ -156,7 +204,7 @@ TEST_F(ProxyTest, EscapesAreRefusedBeforeAnythingIsSent) {
   }
   for (const char* header :
        {"Authorization", "authorization", "Host", "Transfer-Encoding",
-        "Content-Length", "User-Agent", "Accept-Encoding"}) {
+        "Content-Length", "User-Agent"}) {
     v1::ProxyRequest r = Request("GET", "/org/");
     auto* h = r.add_headers();
     h->set_name(header);

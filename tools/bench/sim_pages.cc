@@ -95,6 +95,20 @@ int Run() {
   const int pages = absl::GetFlag(FLAGS_pages);
   const int limit = fetcher.limit;
   fetcher.Page(0);  // Warm the connection.
+
+  // Bytes on the wire for the same page, as sent: plain, and gzip.
+  size_t wire_bytes[2] = {0, 0};
+  for (int gzip = 0; gzip < 2; ++gzip) {
+    HttpRequest request;
+    request.url = absl::StrCat(fetcher.base, "/org/", fetcher.org_id,
+                               "/member/?limit=", limit, "&offset=0");
+    request.headers = {{"Authorization", "OAuth2 " + fetcher.token}};
+    if (gzip) request.headers.emplace_back("Accept-Encoding", "gzip");
+    request.decode_content = false;
+    absl::StatusOr<HttpResponse> r = fetcher.http->Send(request);
+    if (!r.ok() || r->status != 200) return 1;
+    wire_bytes[gzip] = r->body.size();
+  }
   std::vector<double> start_ms, end_ms;
   for (int i = 0; i < pages; ++i) {
     const absl::Duration a = fetcher.Page(static_cast<int64_t>(i) * limit);
@@ -135,6 +149,10 @@ int Run() {
       static_cast<long long>(members), limit);
   std::printf("  data generation            %.2f s\n",
               absl::ToDoubleSeconds(generation));
+  std::printf("  bytes per page of %d       %zu plain, %zu gzip (ratio %.3f)\n",
+              limit, wire_bytes[0], wire_bytes[1],
+              static_cast<double>(wire_bytes[1]) /
+                  static_cast<double>(std::max<size_t>(1, wire_bytes[0])));
   std::printf(
       "  pages at the start         %.0f pages/s, %.0f users/s, "
       "p50 %.2f ms, p99 %.2f ms\n",
