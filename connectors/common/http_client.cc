@@ -3,7 +3,11 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
+#include <deque>
+#include <map>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/base/call_once.h"
@@ -131,127 +135,153 @@ bool ValidHeaderText(absl::string_view text) {
          text.find('\0') == absl::string_view::npos;
 }
 
+void GlobalInit() {
+  static absl::once_flag once;
+  absl::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// Sets up `h` for `request`, its callbacks writing into `transfer` (and
+// `*headers`, which must live as long as the transfer). INVALID_ARGUMENT
+// for a request that must not be sent.
+absl::Status Prepare(CURL* h, const CurlHttpClientOptions& options,
+                     const HttpRequest& request, Transfer* transfer,
+                     CurlList* headers) {
+  if (!absl::StartsWith(request.url, "http://") &&
+      !absl::StartsWith(request.url, "https://")) {
+    return absl::InvalidArgumentError("URL must be http or https");
+  }
+  if (request.method != "GET" && request.method != "HEAD" &&
+      (!ValidHeaderText(request.method) || request.method.empty())) {
+    return absl::InvalidArgumentError("malformed method");
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (name.empty() || !ValidHeaderText(name) || !ValidHeaderText(value) ||
+        name.find(':') != std::string::npos) {
+      return absl::InvalidArgumentError("malformed request header");
+    }
+    headers->reset(curl_slist_append(headers->release(),
+                                     absl::StrCat(name, ": ", value).c_str()));
+  }
+  // Suppress curl's automatic "Expect: 100-continue" for large bodies.
+  headers->reset(curl_slist_append(headers->release(), "Expect:"));
+  transfer->request = &request;
+  transfer->curl = h;
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, transfer);
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options.ca_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
+  curl_easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers->get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, transfer);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, transfer);
+  if (request.decode_content) {
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, nullptr);
+    curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  }
+  curl_easy_setopt(
+      h, CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout)));
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT,
+                   static_cast<long>(options.low_speed_bytes));
+  curl_easy_setopt(
+      h, CURLOPT_LOW_SPEED_TIME,
+      static_cast<long>(absl::ToInt64Seconds(options.low_speed_time)));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                   request.timeout == absl::InfiniteDuration()
+                       ? 0L
+                       : static_cast<long>(std::max<int64_t>(
+                             1, absl::ToInt64Milliseconds(request.timeout))));
+  if (request.method == "GET") {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+  }
+  return absl::OkStatus();
+}
+
+// The outcome of a finished transfer on `h` (which is left holding no
+// pointer to the transfer's buffers, ready for reuse).
+absl::StatusOr<HttpResponse> Complete(CURL* h, CURLcode code,
+                                      const Transfer& transfer,
+                                      HttpResponse response,
+                                      const CurlHttpClientOptions& options) {
+  long status = 0;
+  long connects = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, nullptr);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, nullptr);
+  curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+  if (transfer.too_large) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "response body larger than ", options.max_response_bytes, " bytes"));
+  }
+  if (transfer.stopped_by_callback) {
+    return absl::CancelledError("the body's reader stopped the transfer");
+  }
+  if (code == CURLE_ABORTED_BY_CALLBACK) {
+    return absl::CancelledError("cancelled by the caller");
+  }
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("upstream timed out: ", curl_easy_strerror(code)));
+  }
+  if (code != CURLE_OK) {
+    return absl::UnavailableError(
+        absl::StrCat("upstream transport error: ", curl_easy_strerror(code)));
+  }
+  response.status = static_cast<int>(status);
+  response.new_connections = connects;
+  return response;
+}
+
 class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(CurlHttpClientOptions options)
       : options_(std::move(options)) {
-    static absl::once_flag once;
-    absl::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    GlobalInit();
   }
 
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
-    if (!absl::StartsWith(request.url, "http://") &&
-        !absl::StartsWith(request.url, "https://")) {
-      return absl::InvalidArgumentError("URL must be http or https");
+    if (request.cancelled && request.cancelled()) {
+      return absl::CancelledError("cancelled before sending");
     }
-    CurlList headers;
-    for (const auto& [name, value] : request.headers) {
-      if (name.empty() || !ValidHeaderText(name) || !ValidHeaderText(value) ||
-          name.find(':') != std::string::npos) {
-        return absl::InvalidArgumentError("malformed request header");
-      }
-      headers.reset(curl_slist_append(headers.release(),
-                                      absl::StrCat(name, ": ", value).c_str()));
-    }
-    // Suppress curl's automatic "Expect: 100-continue" for large bodies.
-    headers.reset(curl_slist_append(headers.release(), "Expect:"));
-
     CurlEasy curl = Acquire();
     if (!curl) return absl::InternalError("curl_easy_init failed");
     CURL* h = curl.get();
     HttpResponse response;
     Transfer transfer{&response, options_.max_response_bytes,
                       &request.cancelled};
-    transfer.request = &request;
-    transfer.curl = h;
-    if (request.cancelled && request.cancelled()) {
+    CurlList headers;
+    if (absl::Status s = Prepare(h, options_, request, &transfer, &headers);
+        !s.ok()) {
       Release(std::move(curl));
-      return absl::CancelledError("cancelled before sending");
-    }
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!options_.ca_file.empty()) {
-      curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
-    }
-    curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
-    if (request.decode_content) {
-      curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-      curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 1L);
-    } else {
-      curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, nullptr);
-      curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-    }
-    curl_easy_setopt(
-        h, CURLOPT_CONNECTTIMEOUT_MS,
-        static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT,
-                     static_cast<long>(options_.low_speed_bytes));
-    curl_easy_setopt(
-        h, CURLOPT_LOW_SPEED_TIME,
-        static_cast<long>(absl::ToInt64Seconds(options_.low_speed_time)));
-    if (request.timeout != absl::InfiniteDuration()) {
-      curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-                       static_cast<long>(std::max<int64_t>(
-                           1, absl::ToInt64Milliseconds(request.timeout))));
-    }
-    if (request.method == "GET") {
-      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else if (request.method == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else {
-      if (!ValidHeaderText(request.method) || request.method.empty()) {
-        Release(std::move(curl));
-        return absl::InvalidArgumentError("malformed method");
-      }
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(request.body.size()));
+      return s;
     }
     const CURLcode code = curl_easy_perform(h);
-    long status = 0;
-    long connects = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
-    // Leave no pointers to this call's buffers behind in the pooled handle.
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, nullptr);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, nullptr);
-    curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+    absl::StatusOr<HttpResponse> done =
+        Complete(h, code, transfer, std::move(response), options_);
     Release(std::move(curl));
-    if (transfer.too_large) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "response body larger than ", options_.max_response_bytes, " bytes"));
-    }
-    if (transfer.stopped_by_callback) {
-      return absl::CancelledError("the body's reader stopped the transfer");
-    }
-    if (code == CURLE_ABORTED_BY_CALLBACK) {
-      return absl::CancelledError("cancelled by the caller");
-    }
-    if (code == CURLE_OPERATION_TIMEDOUT) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("upstream timed out: ", curl_easy_strerror(code)));
-    }
-    if (code != CURLE_OK) {
-      return absl::UnavailableError(
-          absl::StrCat("upstream transport error: ", curl_easy_strerror(code)));
-    }
-    response.status = static_cast<int>(status);
-    response.new_connections = connects;
-    return response;
+    return done;
   }
 
  private:
@@ -278,10 +308,153 @@ class CurlHttpClient final : public HttpClient {
   std::vector<CurlEasy> idle_ ABSL_GUARDED_BY(mu_);
 };
 
+class CurlMultiClient final : public AsyncHttpClient {
+ public:
+  explicit CurlMultiClient(CurlHttpClientOptions options)
+      : options_(std::move(options)) {
+    GlobalInit();
+    multi_ = curl_multi_init();
+    loop_ = std::thread([this] { Loop(); });
+  }
+
+  ~CurlMultiClient() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    curl_multi_wakeup(multi_);
+    loop_.join();
+    curl_multi_cleanup(multi_);
+  }
+
+  void Start(HttpRequest request, Done done) override {
+    auto job = std::make_unique<Job>();
+    job->request = std::move(request);
+    job->done = std::move(done);
+    in_flight_.fetch_add(1);
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) {
+        pending_.push_back(std::move(job));
+        job = nullptr;
+      }
+    }
+    if (job != nullptr) {
+      Finish(*job, absl::CancelledError("the HTTP client is stopping"));
+      return;
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  int in_flight() const override { return in_flight_.load(); }
+
+ private:
+  // One exchange: its own copy of the request, and what the callbacks fill.
+  struct Job {
+    HttpRequest request;
+    Done done;
+    HttpResponse response;
+    std::unique_ptr<Transfer> transfer;
+    CurlList headers;
+    CurlEasy easy;
+  };
+
+  void Finish(Job& job, absl::StatusOr<HttpResponse> result) {
+    Done done = std::move(job.done);
+    in_flight_.fetch_sub(1);
+    done(std::move(result));
+  }
+
+  // Adds the queued jobs to the multi handle (the loop thread only).
+  void AddPending() {
+    std::deque<std::unique_ptr<Job>> jobs;
+    {
+      absl::MutexLock lock(&mu_);
+      jobs.swap(pending_);
+    }
+    for (std::unique_ptr<Job>& job : jobs) {
+      if (job->request.cancelled && job->request.cancelled()) {
+        Finish(*job, absl::CancelledError("cancelled before sending"));
+        continue;
+      }
+      job->easy.reset(curl_easy_init());
+      if (job->easy == nullptr) {
+        Finish(*job, absl::InternalError("curl_easy_init failed"));
+        continue;
+      }
+      job->transfer = std::make_unique<Transfer>(
+          Transfer{&job->response, options_.max_response_bytes,
+                   &job->request.cancelled});
+      if (absl::Status s = Prepare(job->easy.get(), options_, job->request,
+                                   job->transfer.get(), &job->headers);
+          !s.ok()) {
+        Finish(*job, s);
+        continue;
+      }
+      CURL* easy = job->easy.get();
+      curl_multi_add_handle(multi_, easy);
+      active_[easy] = std::move(job);
+    }
+  }
+
+  // Completes the transfers libcurl reports done.
+  void Reap() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      auto it = active_.find(msg->easy_handle);
+      if (it == active_.end()) continue;
+      std::unique_ptr<Job> job = std::move(it->second);
+      active_.erase(it);
+      curl_multi_remove_handle(multi_, job->easy.get());
+      Finish(*job, Complete(job->easy.get(), msg->data.result, *job->transfer,
+                            std::move(job->response), options_));
+    }
+  }
+
+  void Loop() {
+    while (true) {
+      AddPending();
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      Reap();
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) break;
+      }
+      // Wakes for socket activity, a timeout libcurl asks for, or
+      // curl_multi_wakeup (a new job, or stopping).
+      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    }
+    // Stopping: what is still in flight ends CANCELLED.
+    AddPending();
+    for (auto& [easy, job] : active_) {
+      curl_multi_remove_handle(multi_, easy);
+      Finish(*job, absl::CancelledError("the HTTP client stopped"));
+    }
+    active_.clear();
+  }
+
+  const CurlHttpClientOptions options_;
+  CURLM* multi_ = nullptr;
+  std::atomic<int> in_flight_{0};
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<Job>> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Transfers on the multi handle; the loop thread's alone.
+  std::map<CURL*, std::unique_ptr<Job>> active_;
+  std::thread loop_;
+};
+
 }  // namespace
 
 std::unique_ptr<HttpClient> NewCurlHttpClient(CurlHttpClientOptions options) {
   return std::make_unique<CurlHttpClient>(std::move(options));
+}
+
+std::unique_ptr<AsyncHttpClient> NewCurlMultiClient(
+    CurlHttpClientOptions options) {
+  return std::make_unique<CurlMultiClient>(std::move(options));
 }
 
 }  // namespace unified

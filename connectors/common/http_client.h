@@ -95,6 +95,26 @@ std::string UrlEncode(absl::string_view text);
 // (keep-alive) across calls.
 std::unique_ptr<HttpClient> NewCurlHttpClient(CurlHttpClientOptions options);
 
+// Many exchanges at once on one event-loop thread (libcurl's multi
+// interface): no thread per request, connections kept alive and reused per
+// host. Thread-safe.
+class AsyncHttpClient {
+ public:
+  using Done = std::function<void(absl::StatusOr<HttpResponse>)>;
+  // Destroying the client ends the exchanges still in flight with
+  // CANCELLED (their `done` runs first).
+  virtual ~AsyncHttpClient() = default;
+  // Starts `request`; `done` runs exactly once, on the event-loop thread,
+  // with what HttpClient::Send would return. It must not block (hand the
+  // work elsewhere) and may call Start again.
+  virtual void Start(HttpRequest request, Done done) = 0;
+  // Exchanges started and not yet done.
+  virtual int in_flight() const = 0;
+};
+
+std::unique_ptr<AsyncHttpClient> NewCurlMultiClient(
+    CurlHttpClientOptions options);
+
 }  // namespace unified
 
 #endif  // CONNECTORS_COMMON_HTTP_CLIENT_H_
