@@ -412,19 +412,37 @@ class CurlMultiClient final : public AsyncHttpClient {
     }
   }
 
+  // Ends the transfers whose caller went away (libcurl's progress callback
+  // notices only about once a second on an idle transfer).
+  void DropCancelled() {
+    for (auto it = active_.begin(); it != active_.end();) {
+      const std::function<bool()>& cancelled = it->second->request.cancelled;
+      if (!cancelled || !cancelled()) {
+        ++it;
+        continue;
+      }
+      std::unique_ptr<Job> job = std::move(it->second);
+      it = active_.erase(it);
+      curl_multi_remove_handle(multi_, job->easy.get());
+      Finish(*job, absl::CancelledError("cancelled by the caller"));
+    }
+  }
+
   void Loop() {
     while (true) {
       AddPending();
       int running = 0;
       curl_multi_perform(multi_, &running);
       Reap();
+      DropCancelled();
       {
         absl::MutexLock lock(&mu_);
         if (stopping_) break;
       }
       // Wakes for socket activity, a timeout libcurl asks for, or
-      // curl_multi_wakeup (a new job, or stopping).
-      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+      // curl_multi_wakeup (a new job, or stopping); at the latest after
+      // 100 ms, to look for cancelled callers.
+      curl_multi_poll(multi_, nullptr, 0, 100, nullptr);
     }
     // Stopping: what is still in flight ends CANCELLED.
     AddPending();
