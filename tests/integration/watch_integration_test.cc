@@ -4,6 +4,7 @@
 // (order, exactly once, duplicates, forged deliveries), the reconciliation
 // poll with hooks failing (deletions included), resuming, snapshots, hook
 // re-creation and removal, and two replicas on one PostgreSQL.
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -361,6 +362,17 @@ TEST_F(WatchTest, HookedChangesArriveInOrderExactlyOnceWithinASecond) {
                    "&user_id=", user, "&role=regular");
   EXPECT_EQ(post(add_hook->url, again), 200);
   EXPECT_EQ(post(add_hook->url, again), 200);
+  // The hook URL names its provider. The first releases' spelling still
+  // delivers (hooks registered then keep working); another provider's
+  // path does not.
+  const size_t at = add_hook->url.find("/hooks/podio/");
+  ASSERT_NE(at, std::string::npos) << add_hook->url;
+  std::string legacy = add_hook->url;
+  legacy.replace(at, strlen("/hooks/podio/"), "/podio/hooks/");
+  EXPECT_EQ(post(legacy, again), 200);
+  std::string other = add_hook->url;
+  other.replace(at, strlen("/hooks/podio/"), "/hooks/scim/");
+  EXPECT_EQ(post(other, again), 404);
   const std::string base =
       add_hook->url.substr(0, add_hook->url.rfind('/') + 1);
   EXPECT_EQ(post(base + "not-a-secret", again), 404);
