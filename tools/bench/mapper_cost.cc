@@ -4,7 +4,9 @@
 //
 //   mapper_cost --dump=FILE                 write a page of 500 org members
 //   mapper_cost --input=FILE --mode=parse   RapidJSON Parse only
-//   mapper_cost --input=FILE --mode=full    json::Parse + MapOrgMember +
+//   mapper_cost --input=FILE --mode=full    json::ParseOwned (in situ, as
+//                                           PodioClient::Get parses) +
+//                                           MapOrgMember +
 //                                           ListUsersResponse serialization
 #include <cstdio>
 #include <fstream>
@@ -70,7 +72,9 @@ int Run() {
       checksum += records;
       continue;
     }
-    absl::StatusOr<rapidjson::Document> doc = json::Parse(page);
+    // The connector parses the body it owns in place; the copy stands for
+    // the body the HTTP client hands over.
+    absl::StatusOr<json::Body> doc = json::ParseOwned(std::string(page));
     if (!doc.ok() || !doc->IsArray()) return 1;
     v1::ListUsersResponse response;
     for (const auto& member : doc->GetArray()) {
