@@ -340,7 +340,7 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::ImportTokens(
             Check(request->access_token(), "access_token", kMaxSecretBytes));
         RETURN_IF_ERROR(Check(request->refresh_token(), "refresh_token",
                               kMaxSecretBytes, false));
-        RETURN_IF_ERROR(Check(request->provider(), "provider", 64, false));
+        ASSIGN_OR_RETURN(ProviderAuth * auth, AuthFor(request->provider()));
         Grant tokens;
         tokens.access_token = request->access_token();
         tokens.refresh_token = request->refresh_token();
@@ -349,12 +349,9 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::ImportTokens(
               absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(
                   request->access_token_expires_at()));
         }
-        const std::string provider = request->provider().empty()
-                                         ? options_.default_provider
-                                         : request->provider();
         ASSIGN_OR_RETURN(
             AccountRecord record,
-            accounts_->Import(tenant, provider, std::move(tokens)));
+            accounts_->Import(tenant, auth->provider(), std::move(tokens)));
         *response = View(record);
         return absl::OkStatus();
       });
