@@ -11,13 +11,15 @@ absl::StatusOr<AccountCall> OpenAccountCall(const ConnectorRegistry& connectors,
                                             ResolvedAccount account,
                                             AccountCallOptions options) {
   AccountCall call;
-  call.connector = connectors.Find(account.provider);
-  if (call.connector == nullptr) {
+  Provider* provider = connectors.FindProvider(account.provider);
+  if (provider == nullptr) {
     return WithErrorInfo(
         absl::FailedPreconditionError(
             absl::StrCat("no connector for provider '", account.provider, "'")),
         "UNKNOWN_PROVIDER", {{"provider", account.provider}});
   }
+  call.connector = &provider->directory();
+  call.webhooks = provider->webhooks();
   call.account = std::move(account);
   call.ctx.deadline = options.deadline;
   call.ctx.cancelled = std::move(options.cancelled);

@@ -22,6 +22,8 @@ namespace unified {
 struct AccountCall {
   ResolvedAccount account;
   DirectoryConnector* connector = nullptr;  // Owned by the registry.
+  // The provider's webhooks; null when it has none.
+  WebhookSupport* webhooks = nullptr;
   CallContext ctx;
 };
 

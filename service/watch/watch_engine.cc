@@ -138,9 +138,7 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
   w.account = a;
   w.resolved = std::move(opened.account);
   w.connector = opened.connector;
-  if (Provider* p = connectors_->FindProvider(w.resolved.provider)) {
-    w.webhooks = p->webhooks();
-  }
+  w.webhooks = opened.webhooks;
   w.ctx = std::move(opened.ctx);
   return w;
 }
