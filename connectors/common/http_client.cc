@@ -354,7 +354,7 @@ class CurlMultiClient final : public AsyncHttpClient {
     HttpRequest request;
     Done done;
     HttpResponse response;
-    std::unique_ptr<Transfer> transfer;
+    Transfer transfer{};
     CurlList headers;
     CurlEasy easy;
   };
@@ -382,11 +382,10 @@ class CurlMultiClient final : public AsyncHttpClient {
         Finish(*job, absl::InternalError("curl_easy_init failed"));
         continue;
       }
-      job->transfer = std::make_unique<Transfer>(
-          Transfer{&job->response, options_.max_response_bytes,
-                   &job->request.cancelled});
+      job->transfer = Transfer{&job->response, options_.max_response_bytes,
+                               &job->request.cancelled};
       if (absl::Status s = Prepare(job->easy.get(), options_, job->request,
-                                   job->transfer.get(), &job->headers);
+                                   &job->transfer, &job->headers);
           !s.ok()) {
         Finish(*job, s);
         continue;
@@ -407,7 +406,7 @@ class CurlMultiClient final : public AsyncHttpClient {
       std::unique_ptr<Job> job = std::move(it->second);
       active_.erase(it);
       curl_multi_remove_handle(multi_, job->easy.get());
-      Finish(*job, Complete(job->easy.get(), msg->data.result, *job->transfer,
+      Finish(*job, Complete(job->easy.get(), msg->data.result, job->transfer,
                             std::move(job->response), options_));
     }
   }
