@@ -46,6 +46,24 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+// A resource's `meta` (RFC 7643 §3.1); its version follows lastModified.
+void WriteMeta(Writer& w, const char* type, absl::Time created,
+               absl::Time modified, const std::string& location) {
+  w.Key("meta");
+  w.StartObject();
+  w.Key("resourceType");
+  w.String(type);
+  w.Key("created");
+  Str(w, Rfc3339(created));
+  w.Key("lastModified");
+  Str(w, Rfc3339(modified));
+  w.Key("location");
+  Str(w, location);
+  w.Key("version");
+  Str(w, absl::StrCat("W/\"", absl::ToUnixSeconds(modified), "\""));
+  w.EndObject();
+}
+
 void Error(httplib::Response& res, int status, const std::string& detail,
            const std::string& scim_type = "") {
   rapidjson::StringBuffer buffer;
@@ -402,19 +420,8 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
       w.EndObject();
     }
     w.EndArray();
-    w.Key("meta");
-    w.StartObject();
-    w.Key("resourceType");
-    w.String("User");
-    w.Key("created");
-    Str(w, Rfc3339(u.created));
-    w.Key("lastModified");
-    Str(w, Rfc3339(u.modified));
-    w.Key("location");
-    Str(w, absl::StrCat(base, "/Users/", u.id));
-    w.Key("version");
-    Str(w, absl::StrCat("W/\"", absl::ToUnixSeconds(u.modified), "\""));
-    w.EndObject();
+    WriteMeta(w, "User", u.created, u.modified,
+              absl::StrCat(base, "/Users/", u.id));
     w.EndObject();
   };
   const bool exclude_members =
@@ -449,19 +456,8 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
       }
       w.EndArray();
     }
-    w.Key("meta");
-    w.StartObject();
-    w.Key("resourceType");
-    w.String("Group");
-    w.Key("created");
-    Str(w, Rfc3339(g.created));
-    w.Key("lastModified");
-    Str(w, Rfc3339(g.modified));
-    w.Key("location");
-    Str(w, absl::StrCat(base, "/Groups/", g.id));
-    w.Key("version");
-    Str(w, absl::StrCat("W/\"", absl::ToUnixSeconds(g.modified), "\""));
-    w.EndObject();
+    WriteMeta(w, "Group", g.created, g.modified,
+              absl::StrCat(base, "/Groups/", g.id));
     w.EndObject();
   };
   auto reply = [&](const rapidjson::StringBuffer& buffer, int status = 200) {
@@ -728,18 +724,15 @@ void ScimSimulator::HandleToken(const httplib::Request& req,
                     "application/json");
   };
   if (req.method != "POST") return oauth_error(405, "invalid_request");
-  // The form body (RFC 6749 §4.4.2).
-  std::map<std::string, std::string> form;
-  for (absl::string_view pair : absl::StrSplit(req.body, '&')) {
-    const size_t eq = pair.find('=');
-    if (eq == absl::string_view::npos) continue;
-    std::string value;
-    httplib::detail::decode_url(std::string(pair.substr(eq + 1)), true)
-        .swap(value);
-    form[std::string(pair.substr(0, eq))] = value;
-  }
-  std::string id = form["client_id"];
-  std::string secret = form["client_secret"];
+  // The form body (RFC 6749 §4.4.2), read by httplib's own form parser.
+  httplib::Params form;
+  httplib::detail::parse_query_text(req.body, form);
+  auto field = [&form](const char* name) {
+    auto it = form.find(name);
+    return it == form.end() ? std::string() : it->second;
+  };
+  std::string id = field("client_id");
+  std::string secret = field("client_secret");
   const std::string auth = req.get_header_value("Authorization");
   if (absl::StartsWithIgnoreCase(auth, "Basic ")) {
     std::string decoded;
@@ -751,7 +744,7 @@ void ScimSimulator::HandleToken(const httplib::Request& req,
       }
     }
   }
-  if (form["grant_type"] != "client_credentials") {
+  if (field("grant_type") != "client_credentials") {
     return oauth_error(400, "unsupported_grant_type");
   }
   if (id != options_.client_id || secret != options_.client_secret) {
