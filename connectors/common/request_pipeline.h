@@ -124,8 +124,6 @@ class RequestPipeline {
   // New upstream connections opened so far (keep-alive reuse shows here).
   int64_t connections_opened() const { return connections_opened_.load(); }
 
-  const RequestPipelineOptions& options() const { return options_; }
-
  private:
   // Admission: ctx.admit, then the budget. Any error is final.
   absl::Status Admit(CallContext& ctx, RateClass cls);

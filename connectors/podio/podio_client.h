@@ -71,7 +71,6 @@ class PodioClient {
 
   int64_t requests_sent() const { return pipeline_.requests_sent(); }
   int64_t connections_opened() const { return pipeline_.connections_opened(); }
-  const RequestPipelineOptions& options() const { return pipeline_.options(); }
 
  private:
   const PodioProtocol protocol_;
