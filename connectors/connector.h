@@ -35,6 +35,58 @@ struct Page {
   std::string next_page_token;
 };
 
+// A listing read page after page from a start token, the way streams read
+// (docs/streaming.md). A connector may read ahead of the pages asked for
+// (parallel requests); the pages, and their tokens, are the same as those
+// of the paged List calls. Not thread-safe: one reader.
+template <typename T>
+class PageIterator {
+ public:
+  virtual ~PageIterator() = default;
+  // The next page into `*page`; its next_page_token resumes after it, and is
+  // empty on the last page. False once the listing ended, or failed:
+  // status() tells which, and a failed iterator stays failed.
+  virtual bool Next(Page<T>* page) = 0;
+  virtual absl::Status status() const = 0;
+  // Provider calls made ahead of need whose answers were not used (reads
+  // past the end, mispredicted, failed or given up).
+  virtual int64_t wasted_calls() const { return 0; }
+};
+
+// A PageIterator over a paged List call: one `fetch` per page.
+template <typename T>
+class PagedIterator : public PageIterator<T> {
+ public:
+  using Fetch = std::function<absl::StatusOr<Page<T>>(const PageRequest&)>;
+  PagedIterator(Fetch fetch, PageRequest start)
+      : fetch_(std::move(fetch)), request_(std::move(start)) {}
+
+  bool Next(Page<T>* page) override {
+    if (done_) return false;
+    absl::StatusOr<Page<T>> fetched = fetch_(request_);
+    if (!fetched.ok()) {
+      status_ = fetched.status();
+      done_ = true;
+      return false;
+    }
+    *page = std::move(*fetched);
+    done_ = page->next_page_token.empty();
+    request_.page_token = page->next_page_token;
+    return true;
+  }
+  absl::Status status() const override { return status_; }
+
+ protected:
+  // The request of the next page.
+  const PageRequest& request() const { return request_; }
+
+ private:
+  const Fetch fetch_;
+  PageRequest request_;
+  bool done_ = false;
+  absl::Status status_;
+};
+
 struct UserFilter {
   std::string organization_id;
   std::string workspace_id;
@@ -64,19 +116,43 @@ class DirectoryConnector {
   virtual absl::StatusOr<Page<v1::User>> ListUsers(CallContext& ctx,
                                                    const UserFilter& filter,
                                                    const PageRequest& page) = 0;
-  // The token ListUsers would return after a full page fetched with `page`,
-  // when the connector can tell without fetching (offset paging of a single
-  // upstream list); "" when it cannot. Streams use it to download ahead in
-  // parallel; a wrong guess only costs the speculative call.
-  virtual std::string PredictNextUsersPageToken(const UserFilter& filter,
-                                                const PageRequest& page) const {
-    return "";
+  // The listings page after page from `start` (streams). By default one
+  // List call per page; a connector that can name its next requests reads
+  // ahead. `ctx` outlives the iterator.
+  virtual std::unique_ptr<PageIterator<v1::User>> IterateUsers(
+      CallContext& ctx, const UserFilter& filter, const PageRequest& start) {
+    return std::make_unique<PagedIterator<v1::User>>(
+        [this, &ctx, filter](const PageRequest& page) {
+          return ListUsers(ctx, filter, page);
+        },
+        start);
   }
-  // Downloads, into ctx.prefetch, the raw answer ListUsers(filter, page)
-  // will need, when it is one request the connector can name in advance; a
-  // no-op otherwise. Errors are dropped: ListUsers then fetches itself.
-  virtual void PrefetchUsersPage(CallContext& ctx, const UserFilter& filter,
-                                 const PageRequest& page) {}
+  virtual std::unique_ptr<PageIterator<v1::Organization>> IterateOrganizations(
+      CallContext& ctx, const PageRequest& start) {
+    return std::make_unique<PagedIterator<v1::Organization>>(
+        [this, &ctx](const PageRequest& page) {
+          return ListOrganizations(ctx, page);
+        },
+        start);
+  }
+  virtual std::unique_ptr<PageIterator<v1::Workspace>> IterateWorkspaces(
+      CallContext& ctx, const std::string& organization_id,
+      const PageRequest& start) {
+    return std::make_unique<PagedIterator<v1::Workspace>>(
+        [this, &ctx, organization_id](const PageRequest& page) {
+          return ListWorkspaces(ctx, organization_id, page);
+        },
+        start);
+  }
+  virtual std::unique_ptr<PageIterator<v1::RoleAssignment>>
+  IterateRoleAssignments(CallContext& ctx, const RoleAssignmentFilter& filter,
+                         const PageRequest& start) {
+    return std::make_unique<PagedIterator<v1::RoleAssignment>>(
+        [this, &ctx, filter](const PageRequest& page) {
+          return ListRoleAssignments(ctx, filter, page);
+        },
+        start);
+  }
   virtual absl::StatusOr<v1::User> GetUser(CallContext& ctx,
                                            const std::string& user_id,
                                            bool include_remote_data) = 0;

@@ -10,7 +10,13 @@ ProviderHttp::ProviderHttp(const CurlHttpClientOptions& options,
     : curl_(NewCurlHttpClient(options)),
       observed_(observer != nullptr
                     ? NewObservedHttpClient(curl_.get(), provider, observer)
-                    : nullptr) {}
+                    : nullptr) {
+  multi_ = NewCurlMultiClient(options);
+  if (observer != nullptr) {
+    observed_async_ =
+        NewObservedAsyncHttpClient(multi_.get(), provider, observer);
+  }
+}
 
 std::string WithoutTrailingSlashes(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();

@@ -43,8 +43,9 @@ struct ConnectorHost {
   UpstreamObserver* observer = nullptr;
 };
 
-// A provider's HTTP client: libcurl, every exchange counted by the host's
-// observer when it has one. Move-only.
+// A provider's HTTP clients, blocking and async (libcurl's easy and multi
+// interfaces), every exchange counted by the host's observer when it has
+// one. Move-only.
 class ProviderHttp {
  public:
   ProviderHttp(const CurlHttpClientOptions& options,
@@ -52,10 +53,17 @@ class ProviderHttp {
   HttpClient* get() const {
     return observed_ != nullptr ? observed_.get() : curl_.get();
   }
+  AsyncHttpClient* async() const {
+    return observed_async_ != nullptr ? observed_async_.get() : multi_.get();
+  }
 
  private:
   std::unique_ptr<HttpClient> curl_;
   std::unique_ptr<HttpClient> observed_;
+  // Declared before the client it wraps: the multi client goes first, and
+  // the completions it ends on the way still find the wrapper.
+  std::unique_ptr<AsyncHttpClient> observed_async_;
+  std::unique_ptr<AsyncHttpClient> multi_;
 };
 
 // `url` with its trailing slashes cut.

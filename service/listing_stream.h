@@ -1,16 +1,15 @@
 // The Stream RPCs of the directory: every page of a listing from a cursor
 // on, as a PooledStream (service/serving.h). Each step on the worker pool
-// fetches one connector page of the largest size and slices it into
-// messages; the next step runs while the client reads, so at most two pages
-// are held, whatever the listing's size or the client's speed. Where the
-// connector can predict the next pages' tokens, their raw answers are
-// downloaded ahead by jobs of their own on the pool (bulk lane).
+// takes the next page of the connector's iterator (pages of the largest
+// size) and slices it into messages; the next step runs while the client
+// reads, so at most two decoded pages are held, whatever the listing's size
+// or the client's speed. The iterator reads ahead on its own (parallel
+// requests, docs/streaming.md), only while the stream asks for pages.
 #ifndef SERVICE_LISTING_STREAM_H_
 #define SERVICE_LISTING_STREAM_H_
 
 #include <functional>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,13 +25,12 @@ namespace unified {
 template <typename T>
 struct Listing {
   CursorBinding binding;
-  PageFetcher<T> fetch;
-  // Both or neither: the tokens of the pages after a token, and a download
-  // of one of them ahead of need.
-  TokenPredictor<T> predict;
-  PagePrefetcher prefetch;
-  // Called right before the stream finishes normally (trailing metadata).
-  std::function<void()> before_finish;
+  // The connector's pages from a start.
+  std::function<std::unique_ptr<PageIterator<T>>(const PageRequest& start)>
+      iterate;
+  // Called right before the stream finishes normally (trailing metadata),
+  // with the iterator that read the listing.
+  std::function<void(const PageIterator<T>& pages)> before_finish;
   // Keeps alive what the functions above use.
   std::shared_ptr<void> keep;
 };
@@ -89,24 +87,6 @@ class ListingStream final : public PooledStream<Response> {
     return request;
   }
 
-  // Downloads the predicted pages after `token_` on jobs of their own.
-  void PrefetchAhead() {
-    if (!listing_.predict || !listing_.prefetch) return;
-    std::string guess = token_;
-    for (int i = 1; i < kStreamParallelFetches; ++i) {
-      guess = listing_.predict(guess, kMaxPageSize);
-      if (guess.empty()) return;
-      if (!prefetched_.insert(guess).second) continue;
-      this->Ref();
-      this->serving()->pool()->Submit(this->tenant(), WorkerPool::Lane::kBulk,
-                                      [this, request = RequestFor(guess)] {
-                                        if (!this->cancelled())
-                                          listing_.prefetch(request);
-                                        this->Unref();
-                                      });
-    }
-  }
-
   absl::StatusOr<Step> Produce(std::vector<Response>* out) override {
     if (!opened_) {
       ASSIGN_OR_RETURN(limit_, ValidatePageSize(params_.limit));
@@ -117,19 +97,19 @@ class ListingStream final : public PooledStream<Response> {
                        codec_->Open(listing_.binding, params_.cursor));
       token_ = start.page_token;
       skip_ = start.skip;
+      pages_ = listing_.iterate(RequestFor(token_));
       opened_ = true;
     }
-    PrefetchAhead();
-    absl::StatusOr<Page<T>> fetched = listing_.fetch(RequestFor(token_));
-    if (!fetched.ok()) {
+    Page<T> page;
+    if (!pages_->Next(&page)) {
       // Where the client resumes once the cause is gone: this very page.
+      absl::Status failed = pages_->status();
+      if (failed.ok()) failed = absl::InternalError("the listing ended early");
       return WithErrorMetadata(
-          fetched.status(), "resume_cursor",
+          failed, "resume_cursor",
           codec_->Seal(listing_.binding, CursorState{token_, skip_}),
           "UPSTREAM_ERROR");
     }
-    Page<T> page = std::move(*fetched);
-    prefetched_.erase(token_);
     const std::string next = page.next_page_token;
     for (ListResult<T>& slice : SlicePage(*codec_, listing_.binding, token_,
                                           std::move(page), skip_, limit_)) {
@@ -162,20 +142,20 @@ class ListingStream final : public PooledStream<Response> {
   }
 
   void BeforeFinish() override {
-    if (listing_.before_finish) listing_.before_finish();
+    if (listing_.before_finish) listing_.before_finish(*pages_);
   }
 
   const CursorCodec* const codec_;
   const ListingParams params_;
   const ListingOpener<T> open_;
-  // Used by the one Produce at a time (and prefetch jobs, read-only).
+  // Used by the one Produce at a time.
   bool opened_ = false;
   int limit_ = kDefaultPageSize;
   Listing<T> listing_;
+  std::unique_ptr<PageIterator<T>> pages_;
   std::string token_;
   uint32_t skip_ = 0;
   bool produced_ = false;
-  std::set<std::string> prefetched_;
 };
 
 // Admits a listing stream (a tenant's stream slot) and starts it; a refused

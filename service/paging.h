@@ -20,9 +20,6 @@ namespace unified {
 
 inline constexpr int kDefaultPageSize = 100;
 inline constexpr int kMaxPageSize = 500;
-// Connector pages a stream fetches at once (in parallel where the next token
-// is predictable).
-inline constexpr int kStreamParallelFetches = 3;
 // A page (or stream message) stops early past this many serialized bytes, so
 // that large records (remote_data) stay under gRPC's default 4 MiB message
 // limit on every client. At least one record is always sent.
@@ -106,11 +103,6 @@ absl::StatusOr<ListResult<T>> ListOnePage(const CursorCodec& codec,
   return TakeSlice(codec, binding, state.page_token, page, state.skip, limit,
                    &end);
 }
-
-template <typename T>
-using TokenPredictor =
-    std::function<std::string(const std::string& token, int limit)>;
-using PagePrefetcher = std::function<void(const PageRequest& page)>;
 
 // Every slice of one connector page from record `skip` on (see
 // TakeSlice): a stream's messages.

@@ -52,8 +52,6 @@ struct UserDirectoryService::Call {
   ResolvedAccount account;
   DirectoryConnector* connector = nullptr;
   CallContext ctx;
-  // Raw answers downloaded ahead by a stream.
-  std::shared_ptr<PrefetchCache> downloads;
 
   CursorBinding Binding(const std::string& resource,
                         const std::string& filters) const {
@@ -100,11 +98,13 @@ grpc::ServerWriteReactor<Response>* UserDirectoryService::StartStream(
                                        nullptr, upstream_calls},
                                account_id, Priority::kBulk));
         auto call = std::make_shared<Call>(std::move(begun));
-        call->downloads = std::make_shared<PrefetchCache>();
-        call->ctx.prefetch = call->downloads.get();
         ASSIGN_OR_RETURN(unified::Listing<T> listing, open(call));
-        listing.before_finish = [call, context] {
+        listing.before_finish = [call, context](const PageIterator<T>& pages) {
           call->budget_report->AddTrailers(context);
+          // Calls read ahead and not used (past the end, mispredicted or
+          // failed): what parallelism cost this listing.
+          context->AddTrailingMetadata("x-upstream-calls-wasted",
+                                       absl::StrCat(pages.wasted_calls()));
         };
         listing.keep = call;
         return listing;
@@ -215,18 +215,8 @@ UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
         unified::Listing<v1::User> listing;
         listing.binding = call->Binding("users", FilterText(filter));
         Call* c = call.get();
-        listing.fetch = [c, filter](const PageRequest& page) {
-          return c->connector->ListUsers(c->ctx, filter, page);
-        };
-        listing.predict = [c, filter](const std::string& token,
-                                      int page_limit) {
-          PageRequest page;
-          page.page_token = token;
-          page.limit = page_limit;
-          return c->connector->PredictNextUsersPageToken(filter, page);
-        };
-        listing.prefetch = [c, filter](const PageRequest& page) {
-          c->connector->PrefetchUsersPage(c->ctx, filter, page);
+        listing.iterate = [c, filter](const PageRequest& start) {
+          return c->connector->IterateUsers(c->ctx, filter, start);
         };
         return listing;
       });
@@ -281,8 +271,8 @@ UserDirectoryService::StreamOrganizations(
         unified::Listing<v1::Organization> listing;
         listing.binding = call->Binding("organizations", "");
         Call* c = call.get();
-        listing.fetch = [c](const PageRequest& page) {
-          return c->connector->ListOrganizations(c->ctx, page);
+        listing.iterate = [c](const PageRequest& start) {
+          return c->connector->IterateOrganizations(c->ctx, start);
         };
         return listing;
       });
@@ -345,8 +335,8 @@ UserDirectoryService::StreamWorkspaces(
         listing.binding =
             call->Binding("workspaces", WorkspacesFilterText(org));
         Call* c = call.get();
-        listing.fetch = [c, org](const PageRequest& page) {
-          return c->connector->ListWorkspaces(c->ctx, org, page);
+        listing.iterate = [c, org](const PageRequest& start) {
+          return c->connector->IterateWorkspaces(c->ctx, org, start);
         };
         return listing;
       });
@@ -405,8 +395,8 @@ UserDirectoryService::StreamRoleAssignments(
         unified::Listing<v1::RoleAssignment> listing;
         listing.binding = call->Binding("role_assignments", FilterText(filter));
         Call* c = call.get();
-        listing.fetch = [c, filter](const PageRequest& page) {
-          return c->connector->ListRoleAssignments(c->ctx, filter, page);
+        listing.iterate = [c, filter](const PageRequest& start) {
+          return c->connector->IterateRoleAssignments(c->ctx, filter, start);
         };
         return listing;
       });

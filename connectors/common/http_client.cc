@@ -347,6 +347,7 @@ class CurlMultiClient final : public AsyncHttpClient {
   }
 
   int in_flight() const override { return in_flight_.load(); }
+  void PollCancelled() override { curl_multi_wakeup(multi_); }
 
  private:
   // One exchange: its own copy of the request, and what the callbacks fill.

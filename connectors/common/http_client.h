@@ -110,6 +110,9 @@ class AsyncHttpClient {
   virtual void Start(HttpRequest request, Done done) = 0;
   // Exchanges started and not yet done.
   virtual int in_flight() const = 0;
+  // Asks every exchange's `cancelled` now (else within 100 ms), so that a
+  // caller that cancelled sees its `done` run at once.
+  virtual void PollCancelled() = 0;
 };
 
 std::unique_ptr<AsyncHttpClient> NewCurlMultiClient(

@@ -1,6 +1,7 @@
 #include "connectors/common/rate_budget.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 
 #include "absl/container/flat_hash_map.h"
@@ -165,6 +166,26 @@ void RateBudget::SetWaiting(const std::string& key, Priority priority,
 int RateBudget::waiting(Priority priority) const {
   absl::MutexLock lock(&mu_);
   return waiting_by_priority_[static_cast<int>(priority)];
+}
+
+absl::StatusOr<bool> RateBudget::TryAcquire(const std::string& key,
+                                            RateClass cls, Priority priority,
+                                            double reserve) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (HigherPriorityWaiting(key, priority)) return false;
+  }
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(BudgetState state, ledger_->State(key, now));
+  const bool restricted = cls == RateClass::kRestricted;
+  const int64_t left =
+      restricted ? state.restricted_remaining : state.remaining;
+  const double limit =
+      static_cast<double>(restricted ? state.restricted_limit : state.limit);
+  if (static_cast<double>(left) <= std::ceil(reserve * limit)) return false;
+  ASSIGN_OR_RETURN(std::optional<absl::Time> taken,
+                   ledger_->TryTake(key, cls, now));
+  return !taken.has_value();
 }
 
 absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,

@@ -116,6 +116,13 @@ class RateBudget {
                        absl::Time deadline,
                        const std::function<bool()>& cancelled);
 
+  // Takes a slot without waiting, for speculative calls: only when one is
+  // free now, nobody more urgent waits, and more than `reserve` (a share of
+  // the class's limit) would still be left in the window. False when
+  // nothing was taken.
+  absl::StatusOr<bool> TryAcquire(const std::string& key, RateClass cls,
+                                  Priority priority, double reserve);
+
   absl::Status Observe(const std::string& key, RateClass cls,
                        std::optional<int64_t> limit,
                        std::optional<int64_t> remaining) {

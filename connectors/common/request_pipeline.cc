@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/read_ahead.h"
 #include "connectors/common/status_macros.h"
 
 namespace unified {
@@ -35,8 +36,8 @@ absl::StatusOr<HttpResponse> SendOnce(HttpClient& http, Clock& clock,
       return WithErrorInfo(response.status(), "DEADLINE_EXCEEDED");
     }
     return WithErrorInfo(
-        absl::UnavailableError(absl::StrCat(provider, " unreachable: ",
-                                            response.status().message())),
+        absl::UnavailableError(absl::StrCat(
+            provider, " unreachable: ", response.status().message())),
         "UPSTREAM_UNREACHABLE");
   }
   return response;
@@ -44,8 +45,10 @@ absl::StatusOr<HttpResponse> SendOnce(HttpClient& http, Clock& clock,
 
 RequestPipeline::RequestPipeline(HttpClient* http, Clock* clock,
                                  const UpstreamProtocol* protocol,
-                                 RequestPipelineOptions options)
+                                 RequestPipelineOptions options,
+                                 AsyncHttpClient* async)
     : http_(http),
+      async_(async),
       clock_(clock),
       protocol_(protocol),
       options_(std::move(options)),
@@ -79,9 +82,9 @@ absl::Status RequestPipeline::Admit(CallContext& ctx, RateClass cls) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<HttpResponse> RequestPipeline::Transfer(
-    CallContext& ctx, const HttpRequest& request, RateClass cls,
-    const std::string& token) {
+HttpRequest RequestPipeline::Attempt(CallContext& ctx,
+                                     const HttpRequest& request,
+                                     const std::string& token) {
   HttpRequest attempt = request;
   attempt.url = options_.api_base + request.url;
   protocol_->Authorize(token, attempt);
@@ -97,49 +100,67 @@ absl::StatusOr<HttpResponse> RequestPipeline::Transfer(
   attempt.cancelled = ctx.cancelled;
   ++requests_sent_;
   if (ctx.upstream_calls != nullptr) ctx.upstream_calls->fetch_add(1);
-  absl::StatusOr<HttpResponse> response = http_->Send(attempt);
-  if (response.ok()) {
-    connections_opened_ += response->new_connections;
-    if (ctx.budget != nullptr) {
-      const RateSignal signal = protocol_->ReadRateSignal(*response);
-      (void)ctx.budget->Observe(ctx.budget_key, cls, signal.limit,
-                                signal.remaining);
-      // A hard stop for the whole identity.
-      if (signal.stop) (void)ctx.budget->Block(ctx.budget_key, signal.wait);
-    }
-  }
+  return attempt;
+}
+
+void RequestPipeline::LearnClass(CallContext& ctx, RateClass cls,
+                                 const HttpResponse& response) {
+  connections_opened_ += response.new_connections;
+  if (ctx.budget == nullptr) return;
+  const RateSignal signal = protocol_->ReadRateSignal(response);
+  (void)ctx.budget->Observe(ctx.budget_key, cls, signal.limit,
+                            signal.remaining);
+  // A hard stop for the whole identity.
+  if (signal.stop) (void)ctx.budget->Block(ctx.budget_key, signal.wait);
+}
+
+void RequestPipeline::Learn(CallContext& ctx, const std::string& path_and_query,
+                            const HttpResponse& response) {
+  LearnClass(ctx, options_.classifier.Classify("GET", PathOf(path_and_query)),
+             response);
+}
+
+absl::StatusOr<HttpResponse> RequestPipeline::Transfer(
+    CallContext& ctx, const HttpRequest& request, RateClass cls,
+    const std::string& token) {
+  absl::StatusOr<HttpResponse> response =
+      http_->Send(Attempt(ctx, request, token));
+  if (response.ok()) LearnClass(ctx, cls, *response);
   return response;
 }
 
-void RequestPipeline::Prefetch(CallContext& ctx,
-                               const std::string& path_and_query) {
-  if (ctx.prefetch == nullptr || ctx.tokens == nullptr ||
-      !ctx.prefetch->Begin(path_and_query)) {
-    return;
+absl::Status RequestPipeline::StartAhead(
+    CallContext& ctx, const std::string& path_and_query, double reserve,
+    std::function<void(absl::StatusOr<HttpResponse>)> done) {
+  if (async_ == nullptr || ctx.tokens == nullptr) {
+    return absl::FailedPreconditionError("nothing to read ahead with");
   }
-  std::optional<std::string> body;
+  // The token held now: a refresh in flight is not waited for.
+  ASSIGN_OR_RETURN(std::string token, ctx.tokens->AccessToken(clock_->Now()));
   HttpRequest request;
   request.url = path_and_query;
   const RateClass cls =
       options_.classifier.Classify(request.method, PathOf(path_and_query));
-  if (absl::StatusOr<std::string> token = ctx.tokens->AccessToken(ctx.deadline);
-      token.ok() && Admit(ctx, cls).ok()) {
-    absl::StatusOr<HttpResponse> response = Transfer(ctx, request, cls, *token);
-    if (response.ok() && response->status >= 200 && response->status < 300) {
-      body = std::move(response->body);
+  if (ctx.admit) RETURN_IF_ERROR(ctx.admit());
+  if (ctx.budget != nullptr) {
+    ASSIGN_OR_RETURN(
+        bool taken,
+        ctx.budget->TryAcquire(ctx.budget_key, cls, Priority::kBulk, reserve));
+    if (!taken) {
+      return absl::FailedPreconditionError(
+          "no budget to spare for reading ahead");
     }
   }
-  ctx.prefetch->Finish(path_and_query, std::move(body));
+  async_->Start(Attempt(ctx, request, token), std::move(done));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<HttpResponse> RequestPipeline::Get(
     CallContext& ctx, const std::string& path_and_query) {
-  if (ctx.prefetch != nullptr) {
-    if (std::optional<std::string> body = ctx.prefetch->Take(path_and_query)) {
-      HttpResponse ahead;
-      ahead.status = 200;
-      ahead.body = std::move(*body);
-      return ahead;
+  if (ctx.read_ahead != nullptr) {
+    if (std::optional<HttpResponse> ahead =
+            ctx.read_ahead->Take(path_and_query)) {
+      return std::move(*ahead);
     }
   }
   HttpRequest request;

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -92,12 +93,15 @@ absl::StatusOr<HttpResponse> SendOnce(
     HttpClient& http, Clock& clock, HttpRequest request, absl::Time deadline,
     absl::string_view provider, absl::Duration max_attempt = absl::Seconds(30));
 
-// Thread-safe; not owning `http`, `clock` or `protocol`.
+// Thread-safe; not owning `http`, `async`, `clock` or `protocol`.
 class RequestPipeline {
  public:
+  // `async` (may be null: nothing is read ahead) carries the requests
+  // started ahead of need (StartAhead).
   RequestPipeline(HttpClient* http, Clock* clock,
                   const UpstreamProtocol* protocol,
-                  RequestPipelineOptions options);
+                  RequestPipelineOptions options,
+                  AsyncHttpClient* async = nullptr);
 
   // Sends `request` (its url relative to the API base) through every step
   // and returns the provider's answer, whatever its status, once it is not
@@ -109,15 +113,31 @@ class RequestPipeline {
   absl::StatusOr<HttpResponse> Send(CallContext& ctx, HttpRequest request,
                                     bool retry);
 
-  // A GET of `path_and_query`: the answer downloaded ahead into
-  // ctx.prefetch when there is one (as a 200), else Send with retries.
+  // A GET of `path_and_query`: the successful answer ctx.read_ahead
+  // fetched for it when there is one, else Send with retries.
   absl::StatusOr<HttpResponse> Get(CallContext& ctx,
                                    const std::string& path_and_query);
 
-  // Downloads `path_and_query` into ctx.prefetch (one attempt, no refresh,
-  // budgeted like any call); a no-op without a cache or when the path is
-  // already claimed.
-  void Prefetch(CallContext& ctx, const std::string& path_and_query);
+  // Starts a GET of `path_and_query` ahead of need on the async client,
+  // without waiting for anything: the access token held now (no refresh),
+  // ctx.admit, and a budget slot only when one is free now with more than
+  // `reserve` of its class's limit left (RateBudget::TryAcquire, bulk
+  // priority).
+  // One attempt: `done` gets the answer, whatever its status, or the
+  // transport error, on the async client's thread, and must not block.
+  // The budget has not learned from the answer yet: hand it to Learn.
+  // Errors (nothing started): FAILED_PRECONDITION without an async client,
+  // credentials or a free slot; ctx.admit's own.
+  absl::Status StartAhead(
+      CallContext& ctx, const std::string& path_and_query, double reserve,
+      std::function<void(absl::StatusOr<HttpResponse>)> done);
+  // Ends at once the StartAhead requests whose ctx.cancelled says so.
+  void PollCancelled() {
+    if (async_ != nullptr) async_->PollCancelled();
+  }
+  // What an answer StartAhead fetched tells the budget (as Send learns).
+  void Learn(CallContext& ctx, const std::string& path_and_query,
+             const HttpResponse& response);
 
   // HTTP requests sent so far (for tests and metrics).
   int64_t requests_sent() const { return requests_sent_.load(); }
@@ -127,6 +147,13 @@ class RequestPipeline {
  private:
   // Admission: ctx.admit, then the budget. Any error is final.
   absl::Status Admit(CallContext& ctx, RateClass cls);
+  // `request` as it goes out (the API base, credentials, Accept, timeout
+  // and cancellation added), counted as sent.
+  HttpRequest Attempt(CallContext& ctx, const HttpRequest& request,
+                      const std::string& token);
+  // The budget learns from an answer of class `cls`.
+  void LearnClass(CallContext& ctx, RateClass cls,
+                  const HttpResponse& response);
   // One attempt with `token`: the answer (after the budget learned from it)
   // or a transport error.
   absl::StatusOr<HttpResponse> Transfer(CallContext& ctx,
@@ -137,6 +164,7 @@ class RequestPipeline {
   void CreditRetryBudget();
 
   HttpClient* const http_;
+  AsyncHttpClient* const async_;
   Clock* const clock_;
   const UpstreamProtocol* const protocol_;
   const RequestPipelineOptions options_;

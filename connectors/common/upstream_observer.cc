@@ -37,6 +37,31 @@ class ObservedHttpClient final : public HttpClient {
   UpstreamObserver* const observer_;
 };
 
+class ObservedAsyncHttpClient final : public AsyncHttpClient {
+ public:
+  ObservedAsyncHttpClient(AsyncHttpClient* inner, std::string provider,
+                          UpstreamObserver* observer)
+      : inner_(inner), provider_(std::move(provider)), observer_(observer) {}
+
+  void Start(HttpRequest request, Done done) override {
+    std::string route = RouteTemplate(request.url);
+    inner_->Start(std::move(request),
+                  [this, route = std::move(route), done = std::move(done)](
+                      absl::StatusOr<HttpResponse> response) {
+                    observer_->OnUpstreamResponse(
+                        provider_, route, response.ok() ? response->status : 0);
+                    done(std::move(response));
+                  });
+  }
+  int in_flight() const override { return inner_->in_flight(); }
+  void PollCancelled() override { inner_->PollCancelled(); }
+
+ private:
+  AsyncHttpClient* const inner_;
+  const std::string provider_;
+  UpstreamObserver* const observer_;
+};
+
 }  // namespace
 
 std::string RouteTemplate(absl::string_view url) {
@@ -65,6 +90,12 @@ std::unique_ptr<HttpClient> NewObservedHttpClient(HttpClient* inner,
                                                   UpstreamObserver* observer) {
   return std::make_unique<ObservedHttpClient>(inner, std::move(provider),
                                               observer);
+}
+
+std::unique_ptr<AsyncHttpClient> NewObservedAsyncHttpClient(
+    AsyncHttpClient* inner, std::string provider, UpstreamObserver* observer) {
+  return std::make_unique<ObservedAsyncHttpClient>(inner, std::move(provider),
+                                                   observer);
 }
 
 }  // namespace unified

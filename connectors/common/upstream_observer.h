@@ -39,6 +39,10 @@ std::unique_ptr<HttpClient> NewObservedHttpClient(HttpClient* inner,
                                                   std::string provider,
                                                   UpstreamObserver* observer);
 
+// The same for exchanges started on an AsyncHttpClient.
+std::unique_ptr<AsyncHttpClient> NewObservedAsyncHttpClient(
+    AsyncHttpClient* inner, std::string provider, UpstreamObserver* observer);
+
 }  // namespace unified
 
 #endif  // CONNECTORS_COMMON_UPSTREAM_OBSERVER_H_

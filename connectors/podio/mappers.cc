@@ -539,7 +539,9 @@ absl::StatusOr<std::vector<SourceInfo>> ReadSources(
   std::vector<SourceInfo> out;
   for (const rapidjson::Value& entry : list) {
     if (std::optional<int64_t> id = json::Int64(entry, id_key)) {
-      out.push_back({*id, json::StringOr(entry, "name")});
+      out.push_back({*id, json::StringOr(entry, "name"),
+                     std::max<int64_t>(
+                         0, json::Int64(entry, "member_count").value_or(0))});
     }
   }
   return out;

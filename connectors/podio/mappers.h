@@ -70,10 +70,12 @@ absl::StatusOr<v1::Workspace> MapSpace(const rapidjson::Value& json,
                                        const v1::OrganizationRef& org,
                                        bool include_remote_data);
 
-// An organization or space as a listing source: its id and name.
+// An organization or space as a listing source: its id, name and member
+// count (0: not given), the hint of how far its member listing goes.
 struct SourceInfo {
   int64_t id = 0;
   std::string name;
+  int64_t members = 0;
 };
 
 // GET /org/ -> the organizations; GET /org/{id}/space/ -> the spaces

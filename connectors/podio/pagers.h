@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "connectors/common/json.h"
+#include "connectors/common/read_ahead.h"
 #include "connectors/podio/page_token.pb.h"
 #include "connectors/podio/podio_client.h"
 #include "proto/unified/v1/resources.pb.h"
@@ -37,6 +38,8 @@ struct PodioConnectorOptions {
   // never below `min_page_size`.
   int page_size[kPagedRoutes] = {500, 500, 500};
   int min_page_size = 10;
+  // How streams read pages ahead (docs/streaming.md).
+  ReadAheadOptions read_ahead;
 };
 
 // Parses "org_members=500,org_contacts=100,space_members=100" (any subset)

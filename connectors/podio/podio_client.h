@@ -45,12 +45,13 @@ class PodioProtocol : public UpstreamProtocol {
   RateSignal ReadRateSignal(const HttpResponse& response) const override;
 };
 
-// Podio's API through the shared pipeline. Thread-safe; not owning `http`
-// or `clock`.
+// Podio's API through the shared pipeline. Thread-safe; not owning `http`,
+// `async` (null: listings do not read ahead) or `clock`.
 class PodioClient {
  public:
-  PodioClient(HttpClient* http, Clock* clock, PodioClientOptions options)
-      : pipeline_(http, clock, &protocol_, std::move(options)) {}
+  PodioClient(HttpClient* http, Clock* clock, PodioClientOptions options,
+              AsyncHttpClient* async = nullptr)
+      : pipeline_(http, clock, &protocol_, std::move(options), async) {}
 
   // GETs `path_and_query` (e.g. "/org/" or "/org/1/member/?limit=500") and
   // parses the JSON answer. Errors per podio_errors.h and the pipeline's;
@@ -64,10 +65,8 @@ class PodioClient {
     return pipeline_.Send(ctx, std::move(request), retry);
   }
 
-  // RequestPipeline::Prefetch.
-  void Prefetch(CallContext& ctx, const std::string& path_and_query) {
-    pipeline_.Prefetch(ctx, path_and_query);
-  }
+  // The pipeline, for reading ahead (connectors/common/read_ahead.h).
+  RequestPipeline* pipeline() { return &pipeline_; }
 
   int64_t requests_sent() const { return pipeline_.requests_sent(); }
   int64_t connections_opened() const { return pipeline_.connections_opened(); }

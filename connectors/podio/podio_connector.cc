@@ -15,6 +15,7 @@
 #include "connectors/podio/mappers.h"
 #include "connectors/podio/page_token.pb.h"
 #include "connectors/podio/podio_errors.h"
+#include "connectors/read_ahead_iterator.h"
 
 namespace unified::podio {
 namespace {
@@ -40,7 +41,9 @@ bool EmailMatches(const v1::User& user, const std::string& lowered) {
 class PodioConnector final : public DirectoryConnector {
  public:
   PodioConnector(PodioClient* client, const PodioConnectorOptions& options)
-      : client_(client), pager_(client, options) {}
+      : client_(client),
+        pager_(client, options),
+        read_ahead_(options.read_ahead) {}
 
   std::string provider() const override { return "podio"; }
 
@@ -109,9 +112,7 @@ class PodioConnector final : public DirectoryConnector {
       if (source.contacts()) {
         fetched = pager_.Fetch(
             ctx, PagedRoute::kOrgContacts, page.limit, [&](int limit) {
-              return absl::StrCat("/contact/org/", source.id(),
-                                  "?limit=", limit, "&offset=", source.offset(),
-                                  "&type=full&exclude_self=0");
+              return ContactsUrl(source.id(), limit, source.offset());
             });
       }
       if (!fetched.ok()) return fetched.status();
@@ -141,42 +142,6 @@ class PodioConnector final : public DirectoryConnector {
     for (const PageSource& source : token.sources()) all_done &= source.done();
     if (!all_done) result.next_page_token = EncodeToken(token, "users");
     return result;
-  }
-
-  std::string PredictNextUsersPageToken(
-      const UserFilter& filter, const PageRequest& page) const override {
-    // Only a single upstream list advances by exactly the page size.
-    if (page.page_token.empty()) return "";
-    absl::StatusOr<PodioPageToken> token =
-        DecodeToken(page.page_token, "users");
-    if (!token.ok() || token->sources_size() != 1 || token->sources(0).done()) {
-      return "";
-    }
-    PageSource* source = token->mutable_sources(0);
-    source->set_offset(source->offset() +
-                       pager_.PageSize(source->contacts()
-                                           ? PagedRoute::kOrgContacts
-                                           : PagedRoute::kOrgMembers,
-                                       page.limit));
-    return EncodeToken(*token, "users");
-  }
-
-  void PrefetchUsersPage(CallContext& ctx, const UserFilter& filter,
-                         const PageRequest& page) override {
-    // Only organization listings of one organization are named in advance
-    // (workspace listings are small: one upstream page per 500 members).
-    if (!filter.workspace_id.empty() || page.page_token.empty()) return;
-    absl::StatusOr<PodioPageToken> token =
-        DecodeToken(page.page_token, "users");
-    absl::StatusOr<std::string> extra = OrgMemberQuery(filter);
-    if (!token.ok() || !extra.ok() || token->sources_size() != 1 ||
-        token->sources(0).done() || token->sources(0).contacts()) {
-      return;
-    }
-    client_->Prefetch(
-        ctx, OrgMembersUrl(token->sources(0).id(),
-                           pager_.PageSize(PagedRoute::kOrgMembers, page.limit),
-                           token->sources(0).offset(), *extra));
   }
 
   absl::StatusOr<v1::User> GetUser(CallContext& ctx, const std::string& user_id,
@@ -262,9 +227,8 @@ class PodioConnector final : public DirectoryConnector {
         &token, page.limit,
         [&] { return static_cast<int>(result.items.size()); },
         [&](PageSource& source, int room) -> absl::StatusOr<bool> {
-          ASSIGN_OR_RETURN(
-              json::Body spaces,
-              client_->Get(ctx, absl::StrCat("/org/", source.id(), "/space/")));
+          ASSIGN_OR_RETURN(json::Body spaces,
+                           client_->Get(ctx, SpacesUrl(source.id())));
           ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
                            ListOf(spaces, "organization spaces"));
           const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
@@ -323,15 +287,15 @@ class PodioConnector final : public DirectoryConnector {
         PodioPageToken spaces_token;
         spaces_token.set_phase(1);
         for (const PageSource& org : token.sources()) {
-          ASSIGN_OR_RETURN(
-              json::Body spaces,
-              client_->Get(ctx, absl::StrCat("/org/", org.id(), "/space/")));
+          ASSIGN_OR_RETURN(json::Body spaces,
+                           client_->Get(ctx, SpacesUrl(org.id())));
           ASSIGN_OR_RETURN(std::vector<SourceInfo> listed,
                            ReadSpaceList(spaces));
           for (const SourceInfo& space : listed) {
             PageSource* source = spaces_token.add_sources();
             source->set_id(space.id);
             source->set_name(space.name);
+            source->set_expected(space.members);
           }
         }
         token = std::move(spaces_token);
@@ -341,35 +305,35 @@ class PodioConnector final : public DirectoryConnector {
       RETURN_IF_ERROR(ReadSources(
           &token, page.limit, held,
           [&](PageSource& source, int room) -> absl::StatusOr<bool> {
-            ASSIGN_OR_RETURN(
-                OffsetPager::Fetched fetched,
-                pager_.Fetch(
-                    ctx,
-                    org_phase ? PagedRoute::kOrgMembers
-                              : PagedRoute::kSpaceMembers,
-                    room, [&](int limit) {
-                      return org_phase
-                                 ? absl::StrCat("/org/", source.id(),
-                                                "/member/?limit=", limit,
-                                                "&offset=", source.offset(),
-                                                "&sort_by=name")
-                                 : absl::StrCat("/space/", source.id(),
-                                                "/member/v2/?limit=", limit,
-                                                "&offset=", source.offset());
-                    }));
+            // Whole pages are asked (so the next ones can be named ahead,
+            // see PlanAssignments), and `room` rows taken.
+            ASSIGN_OR_RETURN(OffsetPager::Fetched fetched,
+                             pager_.Fetch(ctx,
+                                          org_phase ? PagedRoute::kOrgMembers
+                                                    : PagedRoute::kSpaceMembers,
+                                          page.limit, [&](int limit) {
+                                            return AssignmentsUrl(
+                                                org_phase, source.id(), limit,
+                                                source.offset());
+                                          }));
             ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
                              ListOf(fetched.doc, "members"));
-            for (const rapidjson::Value& member : rows) {
+            rapidjson::SizeType used = 0;
+            for (; used < rows.Size() && room > 0; ++used) {
               ASSIGN_OR_RETURN(
                   std::optional<v1::RoleAssignment> a,
-                  MapMemberAssignment(member,
+                  MapMemberAssignment(rows[used],
                                       org_phase ? v1::ROLE_SCOPE_ORGANIZATION
                                                 : v1::ROLE_SCOPE_WORKSPACE,
                                       source.id(), source.name()));
-              if (a) result.items.push_back(std::move(*a));
+              if (a) {
+                result.items.push_back(std::move(*a));
+                --room;
+              }
             }
-            source.set_offset(source.offset() + rows.Size());
-            return static_cast<int>(rows.Size()) < fetched.asked;
+            source.set_offset(source.offset() + used);
+            return used == rows.Size() &&
+                   static_cast<int>(rows.Size()) < fetched.asked;
           }));
     }
     const bool finished =
@@ -379,6 +343,46 @@ class PodioConnector final : public DirectoryConnector {
   }
 
   std::vector<v1::Role> Roles() const override { return RoleCatalog(); }
+
+  std::unique_ptr<PageIterator<v1::User>> IterateUsers(
+      CallContext& ctx, const UserFilter& filter,
+      const PageRequest& start) override {
+    return std::make_unique<ReadAheadIterator<v1::User>>(
+        client_->pipeline(), ctx, read_ahead_,
+        [this, filter](CallContext& own, const PageRequest& page) {
+          return ListUsers(own, filter, page);
+        },
+        [this, filter](const PageRequest& page) {
+          return PlanUsers(filter, page);
+        },
+        start);
+  }
+
+  std::unique_ptr<PageIterator<v1::Workspace>> IterateWorkspaces(
+      CallContext& ctx, const std::string& organization_id,
+      const PageRequest& start) override {
+    return std::make_unique<ReadAheadIterator<v1::Workspace>>(
+        client_->pipeline(), ctx, read_ahead_,
+        [this, organization_id](CallContext& own, const PageRequest& page) {
+          return ListWorkspaces(own, organization_id, page);
+        },
+        [this](const PageRequest& page) { return PlanWorkspaces(page); },
+        start);
+  }
+
+  std::unique_ptr<PageIterator<v1::RoleAssignment>> IterateRoleAssignments(
+      CallContext& ctx, const RoleAssignmentFilter& filter,
+      const PageRequest& start) override {
+    return std::make_unique<ReadAheadIterator<v1::RoleAssignment>>(
+        client_->pipeline(), ctx, read_ahead_,
+        [this, filter](CallContext& own, const PageRequest& page) {
+          return ListRoleAssignments(own, filter, page);
+        },
+        [this, filter](const PageRequest& page) {
+          return PlanAssignments(filter, page);
+        },
+        start);
+  }
 
   absl::StatusOr<HttpResponse> Proxy(CallContext& ctx,
                                      const HttpRequest& request,
@@ -433,13 +437,171 @@ class PodioConnector final : public DirectoryConnector {
     (void)absl::SimpleAtoi(ws.organization().id(), &org_id);
     source.set_parent_id(org_id);
     source.set_parent_name(ws.organization().name());
+    source.set_expected(ws.member_count());
     return source;
   }
 
+  // The GETs of the listings, one place each: reading them (List*) and
+  // naming them ahead (Plan*) must agree to the byte.
   static std::string OrgMembersUrl(int64_t org_id, int limit, int64_t offset,
                                    const std::string& extra) {
     return absl::StrCat("/org/", org_id, "/member/?limit=", limit,
                         "&offset=", offset, extra);
+  }
+  static std::string ContactsUrl(int64_t org_id, int limit, int64_t offset) {
+    return absl::StrCat("/contact/org/", org_id, "?limit=", limit,
+                        "&offset=", offset, "&type=full&exclude_self=0");
+  }
+  static std::string SpaceMembersUrl(int64_t space_id, int limit,
+                                     int64_t offset,
+                                     const std::string& member_type,
+                                     const std::string& email) {
+    std::string url = absl::StrCat(
+        "/space/", space_id, "/member/v2/?limit=", limit, "&offset=", offset);
+    if (!member_type.empty()) {
+      absl::StrAppend(&url, "&member_type=", member_type);
+    }
+    if (!email.empty()) absl::StrAppend(&url, "&query=", UrlEncode(email));
+    return url;
+  }
+  static std::string AssignmentsUrl(bool org_phase, int64_t id, int limit,
+                                    int64_t offset) {
+    return org_phase ? OrgMembersUrl(id, limit, offset, "&sort_by=name")
+                     : SpaceMembersUrl(id, limit, offset, "", "");
+  }
+  static std::string SpacesUrl(int64_t org_id) {
+    return absl::StrCat("/org/", org_id, "/space/");
+  }
+
+  // The member_type of a workspace member listing for `filter`'s role.
+  static absl::StatusOr<std::string> SpaceMemberType(const UserFilter& filter) {
+    if (filter.role_id.empty()) return std::string();
+    if (filter.role_id.rfind("workspace.", 0) != 0 ||
+        RoleId(v1::ROLE_SCOPE_WORKSPACE, filter.role_id.substr(10)).empty()) {
+      return BadArgument("with workspace_id, role must be a workspace role",
+                         "UNKNOWN_ROLE");
+    }
+    return filter.role_id.substr(10);
+  }
+
+  // Reading ahead (docs/streaming.md, "What is read ahead"). `url(offset)`
+  // is a page of `source`: the one at its offset is next; the pages after
+  // it follow while the source's expected count (when `counted`) says they
+  // exist, or, without a count, at most kBlindPages of them, so that a
+  // listing's reads past its end stay within kBlindPages.
+  static constexpr int kBlindPages = 2;
+  static constexpr size_t kMaxPlan = 16;
+  static void PlanPages(const PageSource& source, int page_size, bool counted,
+                        const std::function<std::string(int64_t)>& url,
+                        std::vector<std::string>* out) {
+    out->push_back(url(source.offset()));
+    for (int64_t k = 1; out->size() < kMaxPlan; ++k) {
+      const int64_t offset = source.offset() + k * page_size;
+      if (counted && source.expected() > 0 ? offset > source.expected()
+                                           : k > kBlindPages) {
+        break;
+      }
+      out->push_back(url(offset));
+    }
+  }
+
+  std::vector<std::string> PlanUsers(const UserFilter& filter,
+                                     const PageRequest& page) const {
+    std::vector<std::string> out;
+    if (page.page_token.empty()) return out;  // GET /org/ comes first.
+    absl::StatusOr<PodioPageToken> token =
+        DecodeToken(page.page_token, "users");
+    if (!token.ok()) return out;
+    if (!filter.workspace_id.empty()) {
+      absl::StatusOr<std::string> member_type = SpaceMemberType(filter);
+      if (!member_type.ok() || token->sources_size() != 1) return out;
+      const std::string email = absl::AsciiStrToLower(filter.email);
+      const PageSource& source = token->sources(0);
+      PlanPages(
+          source, pager_.PageSize(PagedRoute::kSpaceMembers, page.limit),
+          member_type->empty() && email.empty(),
+          [&](int64_t offset) {
+            return SpaceMembersUrl(
+                source.id(),
+                pager_.PageSize(PagedRoute::kSpaceMembers, page.limit), offset,
+                *member_type, email);
+          },
+          &out);
+      return out;
+    }
+    absl::StatusOr<std::string> extra = OrgMemberQuery(filter);
+    if (!extra.ok()) return out;
+    std::vector<const PageSource*> live;
+    for (const PageSource& source : token->sources()) {
+      if (!source.done()) live.push_back(&source);
+    }
+    for (const PageSource* source : live) {
+      const PagedRoute route = source->contacts() ? PagedRoute::kOrgContacts
+                                                  : PagedRoute::kOrgMembers;
+      const int size = pager_.PageSize(route, page.limit);
+      auto url = [&](int64_t offset) {
+        return source->contacts()
+                   ? ContactsUrl(source->id(), size, offset)
+                   : OrgMembersUrl(source->id(), size, offset, *extra);
+      };
+      if (live.size() == 1) {
+        // Contacts hide inactive members: the count may overstate them.
+        PlanPages(*source, size,
+                  !source->contacts() && *extra == "&sort_by=name", url, &out);
+      } else {
+        // The merge advances each source by what it takes: only the page at
+        // its offset is certain.
+        out.push_back(url(source->offset()));
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::string> PlanWorkspaces(const PageRequest& page) const {
+    std::vector<std::string> out;
+    if (page.page_token.empty()) return out;
+    absl::StatusOr<PodioPageToken> token =
+        DecodeToken(page.page_token, "workspaces");
+    if (!token.ok()) return out;
+    for (int64_t i = token->position();
+         i < token->sources_size() && out.size() < kMaxPlan; ++i) {
+      out.push_back(SpacesUrl(token->sources(static_cast<int>(i)).id()));
+    }
+    return out;
+  }
+
+  std::vector<std::string> PlanAssignments(const RoleAssignmentFilter& filter,
+                                           const PageRequest& page) const {
+    std::vector<std::string> out;
+    if (!filter.user_id.empty() || page.page_token.empty()) return out;
+    absl::StatusOr<PodioPageToken> token =
+        DecodeToken(page.page_token, "assignments");
+    if (!token.ok()) return out;
+    const bool org_phase = token->phase() == 0;
+    const int size = pager_.PageSize(
+        org_phase ? PagedRoute::kOrgMembers : PagedRoute::kSpaceMembers,
+        page.limit);
+    for (int64_t i = token->position();
+         i < token->sources_size() && out.size() < kMaxPlan; ++i) {
+      const PageSource& source = token->sources(static_cast<int>(i));
+      auto url = [&](int64_t offset) {
+        return AssignmentsUrl(org_phase, source.id(), size, offset);
+      };
+      if (i == token->position()) {
+        PlanPages(source, size, /*counted=*/true, url, &out);
+      } else {
+        // Where a later source starts depends on the page boundary: only
+        // its first page is certain.
+        out.push_back(url(0));
+      }
+    }
+    if (org_phase) {
+      for (const PageSource& org : token->sources()) {
+        if (out.size() >= kMaxPlan) break;
+        out.push_back(SpacesUrl(org.id()));
+      }
+    }
+    return out;
   }
 
   // Adds a listing source per organization to read (see Orgs()).
@@ -450,6 +612,7 @@ class PodioConnector final : public DirectoryConnector {
       PageSource* source = token->add_sources();
       source->set_id(org.id);
       source->set_name(org.name);
+      source->set_expected(org.members);
     }
     return absl::OkStatus();
   }
@@ -462,7 +625,8 @@ class PodioConnector final : public DirectoryConnector {
       ASSIGN_OR_RETURN(json::Body org,
                        client_->Get(ctx, absl::StrCat("/org/", id)));
       ASSIGN_OR_RETURN(v1::Organization mapped, MapOrganization(org, false));
-      return std::vector<SourceInfo>{{id, mapped.name()}};
+      return std::vector<SourceInfo>{
+          {id, mapped.name(), mapped.member_count()}};
     }
     ASSIGN_OR_RETURN(json::Body orgs, client_->Get(ctx, "/org/"));
     return ReadOrgList(orgs);
@@ -471,15 +635,7 @@ class PodioConnector final : public DirectoryConnector {
   absl::StatusOr<Page<v1::User>> WorkspaceUsers(CallContext& ctx,
                                                 const UserFilter& filter,
                                                 const PageRequest& page) {
-    std::string member_type;
-    if (!filter.role_id.empty()) {
-      if (filter.role_id.rfind("workspace.", 0) != 0 ||
-          RoleId(v1::ROLE_SCOPE_WORKSPACE, filter.role_id.substr(10)).empty()) {
-        return BadArgument("with workspace_id, role must be a workspace role",
-                           "UNKNOWN_ROLE");
-      }
-      member_type = filter.role_id.substr(10);
-    }
+    ASSIGN_OR_RETURN(const std::string member_type, SpaceMemberType(filter));
     PodioPageToken token;
     if (page.page_token.empty()) {
       ASSIGN_OR_RETURN(
@@ -494,21 +650,13 @@ class PodioConnector final : public DirectoryConnector {
     }
     PageSource& source = *token.mutable_sources(0);
     const std::string email = absl::AsciiStrToLower(filter.email);
-    ASSIGN_OR_RETURN(
-        OffsetPager::Fetched fetched,
-        pager_.Fetch(
-            ctx, PagedRoute::kSpaceMembers, page.limit, [&](int limit) {
-              std::string url = absl::StrCat("/space/", source.id(),
-                                             "/member/v2/?limit=", limit,
-                                             "&offset=", source.offset());
-              if (!member_type.empty()) {
-                absl::StrAppend(&url, "&member_type=", member_type);
-              }
-              if (!email.empty()) {
-                absl::StrAppend(&url, "&query=", UrlEncode(email));
-              }
-              return url;
-            }));
+    ASSIGN_OR_RETURN(OffsetPager::Fetched fetched,
+                     pager_.Fetch(ctx, PagedRoute::kSpaceMembers, page.limit,
+                                  [&](int limit) {
+                                    return SpaceMembersUrl(source.id(), limit,
+                                                           source.offset(),
+                                                           member_type, email);
+                                  }));
     ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
                      ListOf(fetched.doc, "workspace members"));
     v1::WorkspaceRef ws;
@@ -564,6 +712,7 @@ class PodioConnector final : public DirectoryConnector {
 
   PodioClient* const client_;
   OffsetPager pager_;
+  const ReadAheadOptions read_ahead_;
 };
 
 }  // namespace

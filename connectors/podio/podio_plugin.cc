@@ -53,7 +53,7 @@ class PodioProvider final : public Provider {
                 PodioAuthOptions auth_options,
                 PodioConnectorOptions connector_options)
       : http_(std::move(http)),
-        client_(http_.get(), clock, std::move(client_options)),
+        client_(http_.get(), clock, std::move(client_options), http_.async()),
         auth_(NewPodioAuth(http_.get(), clock, std::move(auth_options))),
         connector_(NewPodioConnector(&client_, connector_options)),
         webhooks_(NewPodioWebhooks(connector_.get())) {}

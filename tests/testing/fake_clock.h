@@ -76,6 +76,21 @@ class FakeClock final : public Clock {
   std::multiset<absl::Time> wakes_ ABSL_GUARDED_BY(mu_);
 };
 
+// A FakeClock's time, where every sleep moves time on at once: retries'
+// backoffs take no real time, and nothing waits for another thread.
+class JumpingClock final : public Clock {
+ public:
+  explicit JumpingClock(FakeClock* clock) : clock_(clock) {}
+  absl::Time Now() override { return clock_->Now(); }
+  bool SleepUntil(absl::Time until, const std::function<bool()>&) override {
+    if (until > clock_->Now()) clock_->Advance(until - clock_->Now());
+    return true;
+  }
+
+ private:
+  FakeClock* const clock_;
+};
+
 }  // namespace unified::testing
 
 #endif  // TESTS_TESTING_FAKE_CLOCK_H_

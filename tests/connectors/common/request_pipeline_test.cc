@@ -1,6 +1,7 @@
 // The shared request pipeline against a scripted HttpClient and a made-up
 // provider protocol: each policy (admission, credentials, refresh once,
-// retry within the budget, the rate-limit stop) seen on its own.
+// retry within the budget, the rate-limit stop) seen on its own, and
+// reading ahead on a scripted async client.
 #include "connectors/common/request_pipeline.h"
 
 #include <deque>
@@ -10,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/read_ahead.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
@@ -21,6 +23,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::unified::testing::FakeClock;
 using ::unified::testing::IsOk;
+using ::unified::testing::JumpingClock;
 using ::unified::testing::StatusIs;
 
 // Answers from a script, recording what was sent.
@@ -68,20 +71,6 @@ class TestProtocol final : public UpstreamProtocol {
     }
     return s;
   }
-};
-
-// The fake clock's time, where a backoff sleep moves time on at once.
-class JumpingClock final : public Clock {
- public:
-  explicit JumpingClock(FakeClock* clock) : clock_(clock) {}
-  absl::Time Now() override { return clock_->Now(); }
-  bool SleepUntil(absl::Time until, const std::function<bool()>&) override {
-    if (until > clock_->Now()) clock_->Advance(until - clock_->Now());
-    return true;
-  }
-
- private:
-  FakeClock* const clock_;
 };
 
 class CountingTokens final : public TokenSource {
@@ -223,15 +212,173 @@ TEST_F(RequestPipelineTest, RateSignalsFeedTheBudgetAndStopTheIdentity) {
   EXPECT_EQ(http_.sent.size(), sent);
 }
 
-TEST_F(RequestPipelineTest, PrefetchedAnswerServesTheGet) {
-  PrefetchCache cache;
-  ctx_.prefetch = &cache;
-  http_.script.push_back(Answer(200, "ahead"));
-  pipeline_->Prefetch(ctx_, "/list?offset=100");
-  absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx_, "/list?offset=100");
+// Reading ahead (read_ahead.h) on an async client the test drives: each
+// started exchange waits until the test answers it.
+class HeldAsync final : public AsyncHttpClient {
+ public:
+  void Start(HttpRequest request, Done done) override {
+    started.push_back(request.url);
+    held.push_back({std::move(request), std::move(done)});
+  }
+  int in_flight() const override { return static_cast<int>(held.size()); }
+  void PollCancelled() override {
+    for (auto it = held.begin(); it != held.end();) {
+      if (it->first.cancelled && it->first.cancelled()) {
+        it->second(absl::CancelledError("cancelled"));
+        it = held.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // Answers the exchange of `url` (relative to the API base).
+  void Answer(const std::string& url, absl::StatusOr<HttpResponse> answer) {
+    for (auto it = held.begin(); it != held.end(); ++it) {
+      if (it->first.url == "https://api.test" + url) {
+        Done done = std::move(it->second);
+        held.erase(it);
+        done(std::move(answer));
+        return;
+      }
+    }
+    ADD_FAILURE() << "nothing in flight for " << url;
+  }
+  std::vector<std::string> started;
+  std::deque<std::pair<HttpRequest, Done>> held;
+};
+
+class ReadAheadTest : public RequestPipelineTest {
+ protected:
+  ReadAheadTest() {
+    RequestPipelineOptions options;
+    options.api_base = "https://api.test";
+    options.initial_backoff = absl::Milliseconds(1);
+    pipeline_ = std::make_unique<RequestPipeline>(&http_, &jumping_, &protocol_,
+                                                  options, &async_);
+  }
+  HttpResponse Ok(std::string body) {
+    HttpResponse r = unified::Answer(200, std::move(body));
+    r.headers.emplace_back("x-left", "9");
+    return r;
+  }
+  HeldAsync async_;
+};
+
+TEST_F(ReadAheadTest, PlannedGetsStartAtOnceAndServeThePipelinesGets) {
+  ReadAheadOptions options;
+  options.initial_window = 2;
+  ReadAhead ahead(pipeline_.get(), ctx_, options);
+  ahead.Plan({"/p?o=0", "/p?o=1", "/p?o=2"});
+  // Two at once (the window), each with the account's credentials.
+  ASSERT_THAT(async_.started,
+              ElementsAre("https://api.test/p?o=0", "https://api.test/p?o=1"));
+  EXPECT_THAT(async_.held[0].first.headers,
+              ::testing::Contains(std::make_pair(std::string("Authorization"),
+                                                 std::string("Token old"))));
+  async_.Answer("/p?o=0", Ok("zero"));
+  async_.Answer("/p?o=1", Ok("one"));
+  ctx_.read_ahead = &ahead;
+  absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx_, "/p?o=0");
   ASSERT_THAT(r.status(), IsOk());
-  EXPECT_EQ(r->body, "ahead");
-  EXPECT_EQ(http_.sent.size(), 1u);
+  EXPECT_EQ(r->body, "zero");
+  EXPECT_TRUE(http_.sent.empty());  // Nothing went through the blocking way.
+  // The budget learned the limit from the answer it used, and counts both
+  // calls read ahead.
+  EXPECT_EQ(budget_->State(ctx_.budget_key)->limit, 10);
+  EXPECT_EQ(budget_->State(ctx_.budget_key)->remaining, 8);
+  // A path never planned goes the ordinary way.
+  http_.script.push_back(unified::Answer(200, "direct"));
+  EXPECT_EQ(pipeline_->Get(ctx_, "/other")->body, "direct");
+  EXPECT_EQ(ahead.started(), 2);
+  EXPECT_EQ(ahead.wasted(), 1);  // "/p?o=1": not taken (yet).
+}
+
+TEST_F(ReadAheadTest, AFailedAnswerAheadIsReadAgainThroughEveryStep) {
+  struct Fault {
+    absl::StatusOr<HttpResponse> ahead;
+    const char* what;
+  };
+  HttpResponse expired = unified::Answer(401, "stale");
+  const Fault faults[] = {
+      {unified::Answer(503), "5xx"},
+      {expired, "expired token"},
+      {absl::UnavailableError("connection reset"), "reset"},
+      {absl::UnavailableError("transfer closed with bytes remaining"),
+       "truncated body"},
+  };
+  for (const Fault& fault : faults) {
+    ReadAhead ahead(pipeline_.get(), ctx_);
+    ahead.Plan({"/p"});
+    async_.Answer("/p", fault.ahead);
+    http_.script.push_back(unified::Answer(200, "again"));
+    CallContext ctx = ctx_;
+    ctx.read_ahead = &ahead;
+    absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx, "/p");
+    ASSERT_THAT(r.status(), IsOk()) << fault.what;
+    EXPECT_EQ(r->body, "again") << fault.what;
+    EXPECT_EQ(ahead.wasted(), 1) << fault.what;
+  }
+  EXPECT_EQ(http_.sent.size(), 4u);
+}
+
+TEST_F(ReadAheadTest, ARateLimitAnswerAheadStopsTheIdentity) {
+  ReadAhead ahead(pipeline_.get(), ctx_);
+  ahead.Plan({"/p"});
+  async_.Answer("/p", unified::Answer(429, "60"));
+  ctx_.read_ahead = &ahead;
+  ctx_.deadline = clock_.Now() + absl::Seconds(5);
+  EXPECT_THAT(pipeline_->Get(ctx_, "/p").status(),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_TRUE(http_.sent.empty());
+}
+
+TEST_F(ReadAheadTest, PagesNoLongerPlannedAreGivenUpAndCounted) {
+  ReadAheadOptions options;
+  options.initial_window = 3;
+  ReadAhead ahead(pipeline_.get(), ctx_, options);
+  ahead.Plan({"/a", "/b"});
+  async_.Answer("/a", Ok("a"));
+  // The listing went elsewhere: "/a" and "/b" are given up, and while "/b"
+  // is still in flight it holds its place in the window.
+  ahead.Plan({"/c", "/d", "/e"});
+  EXPECT_THAT(async_.started,
+              ElementsAre("https://api.test/a", "https://api.test/b",
+                          "https://api.test/c", "https://api.test/d"));
+  async_.Answer("/b", Ok("b"));
+  ahead.Plan({"/c", "/d", "/e"});
+  EXPECT_EQ(async_.started.size(), 5u);
+  EXPECT_EQ(ahead.started(), 5);
+  EXPECT_EQ(ahead.wasted(), 5);
+  EXPECT_FALSE(ahead.Take("/a").has_value());
+}
+
+TEST_F(ReadAheadTest, ReadingAheadLeavesTheBudgetsReserve) {
+  // 100 calls an hour, 10% kept back: with 12 left, two are read ahead.
+  for (int i = 0; i < 88; ++i) {
+    ASSERT_THAT(
+        budget_->Acquire(ctx_.budget_key, RateClass::kNormal,
+                         Priority::kInteractive, ctx_.deadline, nullptr),
+        IsOk());
+  }
+  ReadAheadOptions options;
+  options.initial_window = 8;
+  ReadAhead ahead(pipeline_.get(), ctx_, options);
+  ahead.Plan({"/1", "/2", "/3", "/4", "/5"});
+  EXPECT_EQ(ahead.started(), 2);
+  EXPECT_EQ(budget_->State(ctx_.budget_key)->remaining, 10);
+  // Calls that cannot wait still have the reserve.
+  EXPECT_THAT(budget_->Acquire(ctx_.budget_key, RateClass::kNormal,
+                               Priority::kInteractive, ctx_.deadline, nullptr),
+              IsOk());
+}
+
+TEST_F(ReadAheadTest, EndingCancelsWhatIsInFlight) {
+  {
+    ReadAhead ahead(pipeline_.get(), ctx_);
+    ahead.Plan({"/1", "/2"});
+    EXPECT_EQ(async_.held.size(), 2u);
+  }
+  EXPECT_TRUE(async_.held.empty());
 }
 
 }  // namespace

@@ -1,0 +1,127 @@
+#include "connectors/common/read_ahead.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "connectors/common/request_pipeline.h"
+
+namespace unified {
+
+ReadAhead::ReadAhead(RequestPipeline* pipeline, const CallContext& ctx,
+                     ReadAheadOptions options)
+    : pipeline_(pipeline),
+      closing_(std::make_shared<std::atomic<bool>>(false)),
+      ctx_(ctx),
+      options_(options),
+      window_(std::max(1, options.initial_window)),
+      shared_(std::make_shared<Shared>()) {
+  ctx_.read_ahead = nullptr;
+  ctx_.cancelled = [closing = closing_, outer = ctx.cancelled] {
+    return closing->load() || (outer && outer());
+  };
+}
+
+ReadAhead::~ReadAhead() {
+  closing_->store(true);
+  pipeline_->PollCancelled();
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &shared_->in_flight));
+  }
+  // Whatever came back still tells the budget something.
+  for (const auto& [path, entry] : entries_) LearnFrom(path, *entry);
+  for (const auto& [path, entry] : given_up_) LearnFrom(path, *entry);
+}
+
+void ReadAhead::LearnFrom(const std::string& path, const Entry& entry) {
+  if (entry.done && entry.response.ok()) {
+    pipeline_->Learn(ctx_, path, *entry.response);
+  }
+}
+
+void ReadAhead::Reap() {
+  for (auto it = given_up_.begin(); it != given_up_.end();) {
+    bool done;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      done = it->second->done;
+    }
+    if (!done) {
+      ++it;
+      continue;
+    }
+    LearnFrom(it->first, *it->second);
+    it = given_up_.erase(it);
+  }
+}
+
+void ReadAhead::Plan(const std::vector<std::string>& paths) {
+  const std::set<std::string> planned(paths.begin(), paths.end());
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (planned.count(it->first)) {
+      ++it;
+      continue;
+    }
+    given_up_.emplace_back(it->first, std::move(it->second));
+    it = entries_.erase(it);
+  }
+  Reap();
+  for (const std::string& path : paths) {
+    if (entries_.count(path)) continue;
+    if (static_cast<int>(entries_.size() + given_up_.size()) >= window_) break;
+    auto entry = std::make_shared<Entry>();
+    {
+      absl::MutexLock lock(&shared_->mu);
+      ++shared_->in_flight;
+    }
+    absl::Status started = pipeline_->StartAhead(
+        ctx_, path, options_.budget_reserve,
+        [entry, shared = shared_](absl::StatusOr<HttpResponse> response) {
+          absl::MutexLock lock(&shared->mu);
+          entry->response = std::move(response);
+          entry->done = true;
+          --shared->in_flight;
+        });
+    if (!started.ok()) {
+      absl::MutexLock lock(&shared_->mu);
+      --shared_->in_flight;
+      break;  // No budget or token to spare now: the rest waits its turn.
+    }
+    ++started_;
+    entries_.emplace(path, std::move(entry));
+  }
+}
+
+std::optional<HttpResponse> ReadAhead::Take(const std::string& path) {
+  auto it = entries_.find(path);
+  if (it == entries_.end()) return std::nullopt;
+  std::shared_ptr<Entry> entry = std::move(it->second);
+  entries_.erase(it);
+  bool waited = false;
+  int ready = 0;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    waited = !entry->done;
+    shared_->mu.Await(absl::Condition(&entry->done));
+    for (const auto& [p, other] : entries_) ready += other->done ? 1 : 0;
+  }
+  // Waiting means latency dominates: more in flight. Answers already
+  // waiting mean the reader is the bottleneck: fewer.
+  if (waited) {
+    window_ = std::min(options_.max_window, window_ * 2);
+  } else if (ready >= 1) {
+    window_ = std::max(std::max(1, options_.initial_window), window_ - 1);
+  }
+  LearnFrom(path, *entry);
+  if (!entry->response.ok() || entry->response->status < 200 ||
+      entry->response->status >= 300) {
+    return std::nullopt;
+  }
+  ++used_;
+  return std::move(*entry->response);
+}
+
+}  // namespace unified

@@ -1,0 +1,115 @@
+// Reading a listing's pages ahead of need (docs/streaming.md): the GETs a
+// listing iterator will make next are started at once on the pipeline's
+// async client (libcurl's multi interface: one event-loop thread, kept-alive
+// connections), so page latencies overlap instead of adding up, while
+// parsing and mapping stay in the iterator's own thread.
+//
+// How many are in flight adapts: the window doubles whenever the iterator
+// had to wait for a page (latency dominates) and shrinks by one when pages
+// were already waiting for it (the iterator, or the client reading behind
+// it, is the bottleneck). Nothing is started but on the iterator's call, so
+// a client that stops reading stops the reading ahead. Each request takes a
+// budget slot only when one is free now and the budget keeps a reserve for
+// calls that cannot wait (RequestPipeline::StartAhead).
+//
+// An answer fetched ahead is used only when it succeeded (2xx). Any other
+// outcome (5xx, 401, 420, a reset, a truncated body) is learned by the
+// budget and dropped, and the iterator's own GET then runs through the full
+// pipeline, with its refresh, retries and rate-limit stop: reading ahead
+// never changes what a listing returns, only when.
+#ifndef CONNECTORS_COMMON_READ_AHEAD_H_
+#define CONNECTORS_COMMON_READ_AHEAD_H_
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "connectors/common/call_context.h"
+#include "connectors/common/http_client.h"
+
+namespace unified {
+
+class RequestPipeline;
+
+struct ReadAheadOptions {
+  // Requests started but not yet consumed, at first and at most.
+  int initial_window = 2;
+  int max_window = 8;
+  // Reading ahead leaves this share of the identity's limit untouched (see
+  // RateBudget::TryAcquire), for calls that cannot wait.
+  double budget_reserve = 0.1;
+};
+
+// One listing's requests ahead. Not thread-safe: one iterator drives it
+// (the async client's completions are synchronized inside). Not owning
+// `pipeline`, which outlives it; the requests run with a copy of `ctx`.
+class ReadAhead {
+ public:
+  ReadAhead(RequestPipeline* pipeline, const CallContext& ctx,
+            ReadAheadOptions options = {});
+  // Cancels what is still in flight and waits for it to end (at once: the
+  // async client is told to look).
+  ~ReadAhead();
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // The GETs the listing will make next, nearest first. Starts, in order,
+  // those not started yet while the window has room and the budget allows.
+  // Requests started earlier that are no longer planned are given up (they
+  // count as wasted).
+  void Plan(const std::vector<std::string>& paths);
+
+  // The successful answer of a GET of `path` started ahead, waiting for it
+  // if it is in flight; nullopt when none was started or it did not
+  // succeed (the budget has learned from it either way).
+  std::optional<HttpResponse> Take(const std::string& path);
+
+  // Requests started ahead so far; those whose answers were not used (yet):
+  // mispredicted, past the listing's end, failed or given up.
+  int64_t started() const { return started_; }
+  int64_t wasted() const { return started_ - used_; }
+  int window() const { return window_; }
+
+ private:
+  struct Entry {
+    bool done = false;
+    absl::StatusOr<HttpResponse> response = absl::UnknownError("in flight");
+  };
+  // Learns from and drops given-up entries that have finished.
+  void Reap();
+  // The budget learns from a finished entry's answer.
+  void LearnFrom(const std::string& path, const Entry& entry);
+
+  RequestPipeline* const pipeline_;
+  // Set when the owner goes: transfers in flight abort.
+  const std::shared_ptr<std::atomic<bool>> closing_;
+  // The listing's context; cancelled also once closing.
+  CallContext ctx_;
+  const ReadAheadOptions options_;
+  int window_;
+  int64_t started_ = 0;
+  int64_t used_ = 0;
+
+  // What the completion callbacks share with the listing; they hold it, so
+  // it outlives the last of them.
+  struct Shared {
+    absl::Mutex mu;
+    int in_flight ABSL_GUARDED_BY(mu) = 0;
+  };
+  const std::shared_ptr<Shared> shared_;
+  // Planned and started, by path; entries are written by the callbacks
+  // under shared_->mu.
+  std::map<std::string, std::shared_ptr<Entry>> entries_;
+  std::list<std::pair<std::string, std::shared_ptr<Entry>>> given_up_;
+};
+
+}  // namespace unified
+
+#endif  // CONNECTORS_COMMON_READ_AHEAD_H_
