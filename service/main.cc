@@ -554,10 +554,11 @@ int Fail(const absl::Status& status) {
 // Everything is built in dependency order, each piece complete when made:
 // no setter runs after construction.
 int Run() {
-  // Workers decode pages on many threads; glibc would give them arenas of
-  // their own, each keeping its freed memory at the peak it reached. One
-  // arena keeps the resident set flat (benchmark: tools/bench/stream_rss)
-  // at no cost seen in tools/bench/stream_vs_loop or proxy_overhead.
+  // Pages are received on the async client's thread and decoded on the
+  // workers; glibc would give each thread an arena of its own, each keeping
+  // its freed memory at the peak it reached. One arena keeps the resident
+  // set flat (benchmark: tools/bench/stream_rss) at no cost seen in
+  // tools/bench/stream_vs_loop or proxy_overhead.
   mallopt(M_ARENA_MAX, 1);
   // Abseil's mutex deadlock detection (on in the system library's build)
   // costs a graph update per lock on the hot path; tests keep it on.

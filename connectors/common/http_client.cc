@@ -1,6 +1,7 @@
 #include "connectors/common/http_client.h"
 
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -465,6 +466,64 @@ class CurlMultiClient final : public AsyncHttpClient {
 };
 
 }  // namespace
+
+absl::Status DecodeContent(HttpResponse& response, size_t max_bytes) {
+  const std::string coding = absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(response.Header("content-encoding")));
+  auto drop_coding_headers = [&response] {
+    response.headers.erase(
+        std::remove_if(response.headers.begin(), response.headers.end(),
+                       [](const auto& h) {
+                         return h.first == "content-encoding" ||
+                                h.first == "content-length";
+                       }),
+        response.headers.end());
+  };
+  if (coding.empty() || coding == "identity") {
+    if (!coding.empty()) drop_coding_headers();
+    return absl::OkStatus();
+  }
+  if (coding != "gzip" && coding != "x-gzip") {
+    return absl::UnimplementedError(
+        absl::StrCat("unsupported content coding '", coding, "'"));
+  }
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+    return absl::InternalError("zlib could not start");
+  }
+  std::string out;
+  out.resize(
+      std::min(max_bytes, std::max<size_t>(4096, response.body.size() * 10)));
+  z.next_in = reinterpret_cast<Bytef*>(response.body.data());
+  z.avail_in = static_cast<uInt>(response.body.size());
+  int code = Z_OK;
+  size_t produced = 0;
+  while (code == Z_OK) {
+    if (produced == out.size()) {
+      if (out.size() >= max_bytes) {
+        inflateEnd(&z);
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "the decoded body would exceed ", max_bytes, " bytes"));
+      }
+      out.resize(std::min(max_bytes, out.size() * 2));
+    }
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    z.avail_out = static_cast<uInt>(out.size() - produced);
+    code = inflate(&z, Z_NO_FLUSH);
+    produced = out.size() - z.avail_out;
+    if (code == Z_BUF_ERROR && z.avail_out > 0) break;  // Input ran out.
+    if (code == Z_BUF_ERROR) code = Z_OK;  // Output full: grow and go on.
+  }
+  const bool whole = code == Z_STREAM_END && z.avail_in == 0;
+  inflateEnd(&z);
+  if (!whole) {
+    return absl::DataLossError("the gzip body is corrupt or truncated");
+  }
+  out.resize(produced);
+  response.body = std::move(out);
+  drop_coding_headers();
+  return absl::OkStatus();
+}
 
 std::unique_ptr<HttpClient> NewCurlHttpClient(CurlHttpClientOptions options) {
   return std::make_unique<CurlHttpClient>(std::move(options));

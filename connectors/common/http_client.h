@@ -87,6 +87,15 @@ struct CurlHttpClientOptions {
   std::string user_agent = "unified-directory/1";
 };
 
+// Decodes in place the body of `response`, received with decode_content
+// false: gzip (or x-gzip) is inflated, identity (or none) left as it is;
+// Content-Encoding and Content-Length are removed as for a decoded answer.
+// UNIMPLEMENTED for another coding, DATA_LOSS for a body that is not what
+// its coding says (corrupt, truncated, trailing bytes), RESOURCE_EXHAUSTED
+// when it would inflate past `max_bytes`. On error the response is as it
+// was.
+absl::Status DecodeContent(HttpResponse& response, size_t max_bytes);
+
 // Percent-encodes everything but RFC 3986's unreserved characters, for
 // query strings and application/x-www-form-urlencoded bodies.
 std::string UrlEncode(absl::string_view text);

@@ -101,23 +101,25 @@ std::optional<HttpResponse> ReadAhead::Take(const std::string& path) {
   std::shared_ptr<Entry> entry = std::move(it->second);
   entries_.erase(it);
   bool waited = false;
-  int ready = 0;
+  size_t ready = 0;
   {
     absl::MutexLock lock(&shared_->mu);
     waited = !entry->done;
     shared_->mu.Await(absl::Condition(&entry->done));
     for (const auto& [p, other] : entries_) ready += other->done ? 1 : 0;
   }
-  // Waiting means latency dominates: more in flight. Answers already
-  // waiting mean the reader is the bottleneck: fewer.
+  // Waiting means latency dominates: more in flight. Every other answer
+  // already back means the reader is the bottleneck: one fewer. (Answers
+  // started together come back together: some being back says nothing.)
   if (waited) {
     window_ = std::min(options_.max_window, window_ * 2);
-  } else if (ready >= 1) {
+  } else if (ready >= 2 && ready == entries_.size()) {
     window_ = std::max(std::max(1, options_.initial_window), window_ - 1);
   }
   LearnFrom(path, *entry);
   if (!entry->response.ok() || entry->response->status < 200 ||
-      entry->response->status >= 300) {
+      entry->response->status >= 300 ||
+      !DecodeContent(*entry->response, options_.max_body_bytes).ok()) {
     return std::nullopt;
   }
   ++used_;

@@ -2,7 +2,8 @@
 // listing iterator will make next are started at once on the pipeline's
 // async client (libcurl's multi interface: one event-loop thread, kept-alive
 // connections), so page latencies overlap instead of adding up, while
-// parsing and mapping stay in the iterator's own thread.
+// decoding, parsing and mapping stay in the iterator's own thread. Answers
+// wait gzipped, as they came.
 //
 // How many are in flight adapts: the window doubles whenever the iterator
 // had to wait for a page (latency dominates) and shrinks by one when pages
@@ -41,10 +42,13 @@ class RequestPipeline;
 struct ReadAheadOptions {
   // Requests started but not yet consumed, at first and at most.
   int initial_window = 2;
-  int max_window = 8;
+  int max_window = 16;
   // Reading ahead leaves this share of the identity's limit untouched (see
   // RateBudget::TryAcquire), for calls that cannot wait.
   double budget_reserve = 0.1;
+  // Largest body once decoded; a larger one is read again the ordinary way
+  // (whose client has its own cap).
+  size_t max_body_bytes = 16 << 20;
 };
 
 // One listing's requests ahead. Not thread-safe: one iterator drives it

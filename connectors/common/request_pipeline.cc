@@ -139,6 +139,10 @@ absl::Status RequestPipeline::StartAhead(
   ASSIGN_OR_RETURN(std::string token, ctx.tokens->AccessToken(clock_->Now()));
   HttpRequest request;
   request.url = path_and_query;
+  // Kept coded until used (ReadAhead::Take decodes): answers waiting for
+  // their reader hold a tenth of the memory.
+  request.decode_content = false;
+  request.headers.emplace_back("Accept-Encoding", "gzip");
   const RateClass cls =
       options_.classifier.Classify(request.method, PathOf(path_and_query));
   if (ctx.admit) RETURN_IF_ERROR(ctx.admit());

@@ -124,7 +124,8 @@ class RequestPipeline {
   // `reserve` of its class's limit left (RateBudget::TryAcquire, bulk
   // priority).
   // One attempt: `done` gets the answer, whatever its status, or the
-  // transport error, on the async client's thread, and must not block.
+  // transport error, on the async client's thread, and must not block. The
+  // body comes as sent, gzipped when the provider would (DecodeContent).
   // The budget has not learned from the answer yet: hand it to Learn.
   // Errors (nothing started): FAILED_PRECONDITION without an async client,
   // credentials or a free slot; ctx.admit's own.

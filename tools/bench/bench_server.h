@@ -5,9 +5,13 @@
 #define TOOLS_BENCH_BENCH_SERVER_H_
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -52,6 +56,24 @@ inline int64_t ProcStatusField(pid_t pid, const std::string& field) {
     return absl::SimpleAtoi(digits, &n) ? n : -1;
   }
   return -1;
+}
+
+// CPU seconds (user + system) process `pid` has used; -1 when unreadable.
+inline double ProcCpuSeconds(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name (in parentheses, which may hold spaces):
+  // utime and stime are the 12th and 13th of them.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 1; i <= 13 && rest >> field; ++i) {
+    if (i >= 12) ticks += std::atof(field.c_str());
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // //service:server in the runfiles of the benchmark binary `argv0`.

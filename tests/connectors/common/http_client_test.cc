@@ -16,6 +16,7 @@
 #include "httplib.h"
 #include "tests/testing/http_server.h"
 #include "tests/testing/status_matchers.h"
+#include "zlib.h"
 
 namespace unified {
 namespace {
@@ -173,6 +174,70 @@ TEST_F(HttpClientTest, ConnectionRefusedIsUnavailable) {
   request.url = absl::StrCat("http://127.0.0.1:", port, "/");
   EXPECT_THAT(NewCurlHttpClient({})->Send(request),
               StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// A gzip member of `text` (zlib), as a provider would send it.
+std::string Gzip(const std::string& text) {
+  z_stream z{};
+  deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8,
+               Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  return out;
+}
+
+HttpResponse Coded(const std::string& coding, std::string body) {
+  HttpResponse r;
+  r.status = 200;
+  r.headers = {{"content-type", "application/json"},
+               {"content-encoding", coding},
+               {"content-length", std::to_string(body.size())}};
+  r.body = std::move(body);
+  return r;
+}
+
+TEST(DecodeContentTest, GzipIsInflatedAndItsHeadersGo) {
+  const std::string page(300000, 'x');
+  HttpResponse r = Coded("gzip", Gzip(page));
+  ASSERT_THAT(DecodeContent(r, 1 << 20), IsOk());
+  EXPECT_EQ(r.body, page);
+  EXPECT_EQ(r.Header("content-encoding"), "");
+  EXPECT_EQ(r.Header("content-length"), "");
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+
+  HttpResponse plain = Coded("identity", "{}");
+  ASSERT_THAT(DecodeContent(plain, 10), IsOk());
+  EXPECT_EQ(plain.body, "{}");
+}
+
+TEST(DecodeContentTest, BadBodiesFailAndLeaveTheResponseAsItWas) {
+  const std::string gz = Gzip(std::string(5000, 'y'));
+  struct Case {
+    HttpResponse response;
+    absl::StatusCode code;
+    size_t cap;
+  };
+  const Case cases[] = {
+      {Coded("br", "abc"), absl::StatusCode::kUnimplemented, 1 << 20},
+      {Coded("gzip", gz.substr(0, gz.size() / 2)), absl::StatusCode::kDataLoss,
+       1 << 20},
+      {Coded("gzip", gz + "junk"), absl::StatusCode::kDataLoss, 1 << 20},
+      {Coded("gzip", "not gzip at all"), absl::StatusCode::kDataLoss, 1 << 20},
+      // A small body that inflates past the cap (a "zip bomb").
+      {Coded("gzip", gz), absl::StatusCode::kResourceExhausted, 4096},
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = c.response;
+    EXPECT_THAT(DecodeContent(r, c.cap), StatusIs(c.code));
+    EXPECT_EQ(r.body, c.response.body);
+    EXPECT_EQ(r.headers, c.response.headers);
+  }
 }
 
 }  // namespace

@@ -275,6 +275,11 @@ TEST_F(ReadAheadTest, PlannedGetsStartAtOnceAndServeThePipelinesGets) {
   EXPECT_THAT(async_.held[0].first.headers,
               ::testing::Contains(std::make_pair(std::string("Authorization"),
                                                  std::string("Token old"))));
+  // Answers wait as they came (gzipped), decoded only when used.
+  EXPECT_FALSE(async_.held[0].first.decode_content);
+  EXPECT_THAT(async_.held[0].first.headers,
+              ::testing::Contains(std::make_pair(std::string("Accept-Encoding"),
+                                                 std::string("gzip"))));
   async_.Answer("/p?o=0", Ok("zero"));
   async_.Answer("/p?o=1", Ok("one"));
   ctx_.read_ahead = &ahead;
@@ -299,12 +304,15 @@ TEST_F(ReadAheadTest, AFailedAnswerAheadIsReadAgainThroughEveryStep) {
     const char* what;
   };
   HttpResponse expired = unified::Answer(401, "stale");
+  HttpResponse corrupt = unified::Answer(200, "not gzip");
+  corrupt.headers.emplace_back("content-encoding", "gzip");
   const Fault faults[] = {
       {unified::Answer(503), "5xx"},
       {expired, "expired token"},
       {absl::UnavailableError("connection reset"), "reset"},
       {absl::UnavailableError("transfer closed with bytes remaining"),
        "truncated body"},
+      {corrupt, "corrupt gzip"},
   };
   for (const Fault& fault : faults) {
     ReadAhead ahead(pipeline_.get(), ctx_);
@@ -318,7 +326,7 @@ TEST_F(ReadAheadTest, AFailedAnswerAheadIsReadAgainThroughEveryStep) {
     EXPECT_EQ(r->body, "again") << fault.what;
     EXPECT_EQ(ahead.wasted(), 1) << fault.what;
   }
-  EXPECT_EQ(http_.sent.size(), 4u);
+  EXPECT_EQ(http_.sent.size(), 5u);
 }
 
 TEST_F(ReadAheadTest, ARateLimitAnswerAheadStopsTheIdentity) {
