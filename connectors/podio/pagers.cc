@@ -92,6 +92,14 @@ absl::StatusOr<OffsetPager::Fetched> OffsetPager::Fetch(
   }
 }
 
+std::vector<SourceBuffer> BuffersAt(const PodioPageToken& token) {
+  std::vector<SourceBuffer> buffers(token.sources_size());
+  for (int i = 0; i < token.sources_size(); ++i) {
+    buffers[i].read = token.sources(i).offset();
+  }
+  return buffers;
+}
+
 std::vector<v1::User> MergeByName(
     PodioPageToken* token, std::vector<SourceBuffer>* buffers, int limit,
     const std::function<bool(const v1::User&)>& keep) {

@@ -79,11 +79,22 @@ class OffsetPager {
   std::atomic<int> page_size_[kPagedRoutes];
 };
 
-// One source's users read ahead of the merge (one upstream page).
+// One source's users read from upstream and not yet merged.
 struct SourceBuffer {
   std::deque<v1::User> users;
-  bool more = false;  // Upstream has rows beyond this buffer.
+  bool more = false;     // Upstream has rows beyond this buffer.
+  bool fetched = false;  // A page was read into it.
+  int64_t read = 0;      // The upstream offset of the next page to read.
 };
+
+// A buffer per source of `token`, each to be read from the source's offset.
+std::vector<SourceBuffer> BuffersAt(const PodioPageToken& token);
+
+// Whether the merge needs `source`'s next upstream page to go on.
+inline bool NeedsPage(const PageSource& source, const SourceBuffer& buffer) {
+  return !source.done() && buffer.users.empty() &&
+         (buffer.more || !buffer.fetched);
+}
 
 // Merges name-ordered listings, one buffer per source of `token`, into at
 // most `limit` users in (name, id) order: a user in several sources comes

@@ -69,78 +69,16 @@ class PodioConnector final : public DirectoryConnector {
     } else {
       ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "users"));
     }
-    const std::string email = absl::AsciiStrToLower(filter.email);
-
-    // One buffered upstream page per organization.
-    std::vector<SourceBuffer> buffers(token.sources_size());
+    // One upstream page per organization, merged.
+    std::vector<SourceBuffer> buffers = BuffersAt(token);
     for (int i = 0; i < token.sources_size(); ++i) {
-      PageSource& source = *token.mutable_sources(i);
-      if (source.done()) continue;
-      absl::StatusOr<OffsetPager::Fetched> fetched =
-          absl::UnknownError("not fetched");
-      if (!source.contacts()) {
-        fetched = pager_.Fetch(
-            ctx, PagedRoute::kOrgMembers, page.limit, [&](int limit) {
-              return OrgMembersUrl(source.id(), limit, source.offset(), extra);
-            });
-        if (fetched.status().code() == absl::StatusCode::kPermissionDenied) {
-          if (source.members() || source.offset() > 0) {
-            // The members route answered earlier in this listing: switching
-            // to contacts now would silently drop what only members show
-            // (pending members, roles). Fail; the cursor resumes here.
-            return WithErrorInfo(
-                absl::PermissionDeniedError(absl::StrCat(
-                    "Podio refused organization ", source.id(),
-                    "'s members part-way through the listing (were the "
-                    "account's admin rights revoked?); the listing stops "
-                    "rather than continue from another source")),
-                "LISTING_SOURCE_REVOKED",
-                {{"upstream_status", "403"},
-                 {"organization_id", absl::StrCat(source.id())}});
-          }
-          if (extra == "&sort_by=name") {
-            // Not an organization admin, known from the source's first
-            // page: the organization's contacts are the members this
-            // account can see (active ones, same name order), for the
-            // whole listing.
-            source.set_contacts(true);
-          }
-        } else if (fetched.ok()) {
-          source.set_members(true);
-        }
-      }
-      if (source.contacts()) {
-        fetched = pager_.Fetch(
-            ctx, PagedRoute::kOrgContacts, page.limit, [&](int limit) {
-              return ContactsUrl(source.id(), limit, source.offset());
-            });
-      }
-      if (!fetched.ok()) return fetched.status();
-      ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
-                       ListOf(fetched->doc, "organization members"));
-      const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
-      for (const rapidjson::Value& member : rows) {
-        ASSIGN_OR_RETURN(
-            v1::User user,
-            source.contacts()
-                ? MapOrgContact(member, ref, page.include_remote_data)
-                : MapOrgMember(member, ref, page.include_remote_data));
-        buffers[i].users.push_back(std::move(user));
-      }
-      buffers[i].more = static_cast<int>(rows.Size()) >= fetched->asked;
-      if (!buffers[i].more && buffers[i].users.empty()) source.set_done(true);
+      if (!NeedsPage(token.sources(i), buffers[i])) continue;
+      RETURN_IF_ERROR(
+          FillSource(ctx, extra, page, *token.mutable_sources(i), buffers[i]));
     }
-
     Page<v1::User> result;
-    result.items =
-        MergeByName(&token, &buffers, page.limit, [&](const v1::User& merged) {
-          return (email.empty() || EmailMatches(merged, email)) &&
-                 (filter.status == v1::USER_STATUS_UNSPECIFIED ||
-                  merged.status() == filter.status);
-        });
-    bool all_done = true;
-    for (const PageSource& source : token.sources()) all_done &= source.done();
-    if (!all_done) result.next_page_token = EncodeToken(token, "users");
+    result.items = MergeByName(&token, &buffers, page.limit, Keeps(filter));
+    if (!AllDone(token)) result.next_page_token = EncodeToken(token, "users");
     return result;
   }
 
@@ -347,13 +285,16 @@ class PodioConnector final : public DirectoryConnector {
   std::unique_ptr<PageIterator<v1::User>> IterateUsers(
       CallContext& ctx, const UserFilter& filter,
       const PageRequest& start) override {
+    if (filter.workspace_id.empty()) {
+      return std::make_unique<OrgUsers>(this, ctx, filter, start);
+    }
     return std::make_unique<ReadAheadIterator<v1::User>>(
         client_->pipeline(), ctx, read_ahead_,
         [this, filter](CallContext& own, const PageRequest& page) {
           return ListUsers(own, filter, page);
         },
         [this, filter](const PageRequest& page) {
-          return PlanUsers(filter, page);
+          return PlanWorkspaceUsers(filter, page);
         },
         start);
   }
@@ -441,6 +382,164 @@ class PodioConnector final : public DirectoryConnector {
     return source;
   }
 
+  // Which merged users an organization listing returns (the filters Podio
+  // cannot apply).
+  static std::function<bool(const v1::User&)> Keeps(const UserFilter& filter) {
+    return [email = absl::AsciiStrToLower(filter.email),
+            status = filter.status](const v1::User& merged) {
+      return (email.empty() || EmailMatches(merged, email)) &&
+             (status == v1::USER_STATUS_UNSPECIFIED ||
+              merged.status() == status);
+    };
+  }
+
+  static bool AllDone(const PodioPageToken& token) {
+    for (const PageSource& source : token.sources()) {
+      if (!source.done()) return false;
+    }
+    return true;
+  }
+
+  // Reads organization `source`'s next upstream page (at buffer.read) into
+  // `buffer`: the members route, or, for an account that is no
+  // organization admin (known from the source's first page), its contacts.
+  absl::Status FillSource(CallContext& ctx, const std::string& extra,
+                          const PageRequest& page, PageSource& source,
+                          SourceBuffer& buffer) {
+    absl::StatusOr<OffsetPager::Fetched> fetched =
+        absl::UnknownError("not fetched");
+    if (!source.contacts()) {
+      fetched = pager_.Fetch(
+          ctx, PagedRoute::kOrgMembers, page.limit, [&](int limit) {
+            return OrgMembersUrl(source.id(), limit, buffer.read, extra);
+          });
+      if (fetched.status().code() == absl::StatusCode::kPermissionDenied) {
+        if (source.members() || buffer.read > 0) {
+          // The members route answered earlier in this listing: switching
+          // to contacts now would silently drop what only members show
+          // (pending members, roles). Fail; the cursor resumes here.
+          return WithErrorInfo(
+              absl::PermissionDeniedError(absl::StrCat(
+                  "Podio refused organization ", source.id(),
+                  "'s members part-way through the listing (were the "
+                  "account's admin rights revoked?); the listing stops "
+                  "rather than continue from another source")),
+              "LISTING_SOURCE_REVOKED",
+              {{"upstream_status", "403"},
+               {"organization_id", absl::StrCat(source.id())}});
+        }
+        if (extra == "&sort_by=name") {
+          // Not an organization admin: the organization's contacts are the
+          // members this account can see (active ones, same name order),
+          // for the whole listing.
+          source.set_contacts(true);
+        }
+      } else if (fetched.ok()) {
+        source.set_members(true);
+      }
+    }
+    if (source.contacts()) {
+      fetched = pager_.Fetch(
+          ctx, PagedRoute::kOrgContacts, page.limit, [&](int limit) {
+            return ContactsUrl(source.id(), limit, buffer.read);
+          });
+    }
+    if (!fetched.ok()) return fetched.status();
+    ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
+                     ListOf(fetched->doc, "organization members"));
+    const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
+    for (const rapidjson::Value& member : rows) {
+      ASSIGN_OR_RETURN(
+          v1::User user,
+          source.contacts()
+              ? MapOrgContact(member, ref, page.include_remote_data)
+              : MapOrgMember(member, ref, page.include_remote_data));
+      buffer.users.push_back(std::move(user));
+    }
+    buffer.fetched = true;
+    buffer.read += rows.Size();
+    buffer.more = static_cast<int>(rows.Size()) >= fetched->asked;
+    if (!buffer.more && buffer.users.empty()) source.set_done(true);
+    return absl::OkStatus();
+  }
+
+  // The organization listing page after page, its upstream pages kept
+  // across pages: each is read once, and every source's next pages are
+  // known (docs/streaming.md). Pages and tokens are those of ListUsers.
+  class OrgUsers final : public PageIterator<v1::User> {
+   public:
+    OrgUsers(PodioConnector* connector, const CallContext& ctx,
+             UserFilter filter, PageRequest start)
+        : connector_(connector),
+          ctx_(ctx),
+          ahead_(connector->client_->pipeline(), ctx, connector->read_ahead_),
+          filter_(std::move(filter)),
+          start_(std::move(start)) {
+      ctx_.read_ahead = &ahead_;
+    }
+
+    bool Next(Page<v1::User>* page) override {
+      if (done_) return false;
+      absl::Status read = Read(page);
+      if (!read.ok()) {
+        status_ = read;
+        done_ = true;
+        return false;
+      }
+      done_ = page->next_page_token.empty();
+      return true;
+    }
+    absl::Status status() const override { return status_; }
+    int64_t wasted_calls() const override { return ahead_.wasted(); }
+
+   private:
+    absl::Status Read(Page<v1::User>* page) {
+      if (!opened_) {
+        ASSIGN_OR_RETURN(extra_, OrgMemberQuery(filter_));
+        if (start_.page_token.empty()) {
+          RETURN_IF_ERROR(connector_->AddOrgSources(
+              ctx_, filter_.organization_id, &token_));
+        } else {
+          ASSIGN_OR_RETURN(token_, DecodeToken(start_.page_token, "users"));
+        }
+        buffers_ = BuffersAt(token_);
+        opened_ = true;
+      }
+      const auto keep = Keeps(filter_);
+      page->items.clear();
+      while (static_cast<int>(page->items.size()) < start_.limit &&
+             !AllDone(token_)) {
+        ahead_.Plan(
+            connector_->PlanMerge(token_, buffers_, extra_, start_.limit));
+        for (int i = 0; i < token_.sources_size(); ++i) {
+          if (!NeedsPage(token_.sources(i), buffers_[i])) continue;
+          RETURN_IF_ERROR(connector_->FillSource(
+              ctx_, extra_, start_, *token_.mutable_sources(i), buffers_[i]));
+        }
+        for (v1::User& user : MergeByName(
+                 &token_, &buffers_,
+                 start_.limit - static_cast<int>(page->items.size()), keep)) {
+          page->items.push_back(std::move(user));
+        }
+      }
+      page->next_page_token =
+          AllDone(token_) ? "" : EncodeToken(token_, "users");
+      return absl::OkStatus();
+    }
+
+    PodioConnector* const connector_;
+    CallContext ctx_;
+    ReadAhead ahead_;
+    const UserFilter filter_;
+    const PageRequest start_;
+    bool opened_ = false;
+    bool done_ = false;
+    absl::Status status_;
+    std::string extra_;
+    PodioPageToken token_;
+    std::vector<SourceBuffer> buffers_;
+  };
+
   // The GETs of the listings, one place each: reading them (List*) and
   // naming them ahead (Plan*) must agree to the byte.
   static std::string OrgMembersUrl(int64_t org_id, int limit, int64_t offset,
@@ -505,54 +604,67 @@ class PodioConnector final : public DirectoryConnector {
     }
   }
 
-  std::vector<std::string> PlanUsers(const UserFilter& filter,
-                                     const PageRequest& page) const {
+  std::vector<std::string> PlanWorkspaceUsers(const UserFilter& filter,
+                                              const PageRequest& page) const {
     std::vector<std::string> out;
-    if (page.page_token.empty()) return out;  // GET /org/ comes first.
+    if (page.page_token.empty()) return out;  // GET /space/{id} comes first.
     absl::StatusOr<PodioPageToken> token =
         DecodeToken(page.page_token, "users");
-    if (!token.ok()) return out;
-    if (!filter.workspace_id.empty()) {
-      absl::StatusOr<std::string> member_type = SpaceMemberType(filter);
-      if (!member_type.ok() || token->sources_size() != 1) return out;
-      const std::string email = absl::AsciiStrToLower(filter.email);
-      const PageSource& source = token->sources(0);
-      PlanPages(
-          source, pager_.PageSize(PagedRoute::kSpaceMembers, page.limit),
-          member_type->empty() && email.empty(),
-          [&](int64_t offset) {
-            return SpaceMembersUrl(
-                source.id(),
-                pager_.PageSize(PagedRoute::kSpaceMembers, page.limit), offset,
-                *member_type, email);
-          },
-          &out);
+    absl::StatusOr<std::string> member_type = SpaceMemberType(filter);
+    if (!token.ok() || !member_type.ok() || token->sources_size() != 1) {
       return out;
     }
-    absl::StatusOr<std::string> extra = OrgMemberQuery(filter);
-    if (!extra.ok()) return out;
-    std::vector<const PageSource*> live;
-    for (const PageSource& source : token->sources()) {
-      if (!source.done()) live.push_back(&source);
-    }
-    for (const PageSource* source : live) {
-      const PagedRoute route = source->contacts() ? PagedRoute::kOrgContacts
-                                                  : PagedRoute::kOrgMembers;
-      const int size = pager_.PageSize(route, page.limit);
-      auto url = [&](int64_t offset) {
-        return source->contacts()
-                   ? ContactsUrl(source->id(), size, offset)
-                   : OrgMembersUrl(source->id(), size, offset, *extra);
-      };
-      if (live.size() == 1) {
-        // Contacts hide inactive members: the count may overstate them.
-        PlanPages(*source, size,
-                  !source->contacts() && *extra == "&sort_by=name", url, &out);
-      } else {
-        // The merge advances each source by what it takes: only the page at
-        // its offset is certain.
-        out.push_back(url(source->offset()));
+    const std::string email = absl::AsciiStrToLower(filter.email);
+    const PageSource& source = token->sources(0);
+    const int size = pager_.PageSize(PagedRoute::kSpaceMembers, page.limit);
+    PlanPages(
+        source, size, member_type->empty() && email.empty(),
+        [&](int64_t offset) {
+          return SpaceMembersUrl(source.id(), size, offset, *member_type,
+                                 email);
+        },
+        &out);
+    return out;
+  }
+
+  // The organization listing's next upstream pages: each source's from
+  // where its buffer was read to, round-robin (the merge takes from all),
+  // as far as its member count says (a single source without one: at most
+  // kBlindPages more; several: only the next page of each).
+  std::vector<std::string> PlanMerge(const PodioPageToken& token,
+                                     const std::vector<SourceBuffer>& buffers,
+                                     const std::string& extra, int want) const {
+    std::vector<int> live;
+    for (int i = 0; i < token.sources_size(); ++i) {
+      const PageSource& source = token.sources(i);
+      if (!source.done() && (buffers[i].more || !buffers[i].fetched)) {
+        live.push_back(i);
       }
+    }
+    std::vector<std::string> out;
+    for (int64_t k = 0; out.size() < kMaxPlan; ++k) {
+      bool any = false;
+      for (int i : live) {
+        const PageSource& source = token.sources(i);
+        // Contacts hide inactive members: the count may overstate them.
+        const bool counted = !source.contacts() && extra == "&sort_by=name" &&
+                             source.expected() > 0;
+        const int size =
+            pager_.PageSize(source.contacts() ? PagedRoute::kOrgContacts
+                                              : PagedRoute::kOrgMembers,
+                            want);
+        const int64_t offset = buffers[i].read + k * size;
+        if (k > 0 && (counted ? offset > source.expected()
+                              : live.size() > 1 || k > kBlindPages)) {
+          continue;
+        }
+        any = true;
+        out.push_back(source.contacts()
+                          ? ContactsUrl(source.id(), size, offset)
+                          : OrgMembersUrl(source.id(), size, offset, extra));
+        if (out.size() >= kMaxPlan) break;
+      }
+      if (!any) break;
     }
     return out;
   }

@@ -8,6 +8,7 @@
 // stops the identity longer than the call may wait), it ends with a clean
 // status and resumes from the last page's token.
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -154,6 +155,11 @@ class IteratorFaultsTest : public ::testing::Test {
     ASSERT_THAT(orgs.status(), IsOk());
     ASSERT_EQ(orgs->items.size(), 2u);
     const std::string org = orgs->items[0].id();
+    // The fewest member pages of 100 a listing can read: each organization's
+    // full pages and the short (or empty) one that ends it.
+    for (const v1::Organization& o : orgs->items) {
+      min_member_pages_[o.id()] = o.member_count() / 100 + 1;
+    }
     DirectoryConnector* c = connector_.get();
     UserFilter one_org;
     one_org.organization_id = org;
@@ -226,6 +232,7 @@ class IteratorFaultsTest : public ::testing::Test {
   std::unique_ptr<podio::PodioClient> client_;
   std::unique_ptr<DirectoryConnector> connector_;
   std::vector<Listing> listings_;
+  std::map<std::string, int64_t> min_member_pages_;
 };
 
 TEST_F(IteratorFaultsTest, IteratorsReadWhatPagedCallsReadWithFewCallsWasted) {
@@ -244,6 +251,27 @@ TEST_F(IteratorFaultsTest, IteratorsReadWhatPagedCallsReadWithFewCallsWasted) {
     // Reads past the end (or mispredicted) stay within the bound.
     EXPECT_LE(iterated.wasted, 2) << listing.name;
     EXPECT_GE(Matching(listing.glob, since), 1) << listing.name;
+  }
+}
+
+TEST_F(IteratorFaultsTest, UserListingsReadEachMemberPageOnce) {
+  // The paged calls of a merge re-read what the previous page left in each
+  // organization's buffer; the iterator keeps the buffers, and reads ahead
+  // only pages the member counts vouch for.
+  int64_t all_orgs = 0;
+  for (const auto& [org, pages] : min_member_pages_) all_orgs += pages;
+  for (int i = 0; i < 2; ++i) {
+    const Listing& listing = listings_[i];
+    const std::string first_org =
+        listing.glob.substr(5, listing.glob.find('/', 5) - 5);
+    const int64_t minimum = i == 0 ? min_member_pages_[first_org] : all_orgs;
+    CallContext ctx = Context();
+    int64_t since = sim_->request_log().next_seq();
+    ASSERT_THAT(listing.drain(ctx, "", /*paged=*/false).status, IsOk());
+    EXPECT_EQ(Matching(listing.glob, since), minimum) << listing.name;
+    since = sim_->request_log().next_seq();
+    ASSERT_THAT(listing.drain(ctx, "", /*paged=*/true).status, IsOk());
+    EXPECT_GE(Matching(listing.glob, since), minimum) << listing.name;
   }
 }
 
