@@ -36,10 +36,11 @@ ReadAhead::~ReadAhead() {
   for (const auto& [path, entry] : given_up_) LearnFrom(path, *entry);
 }
 
-void ReadAhead::LearnFrom(const std::string& path, const Entry& entry) {
-  if (entry.done && entry.response.ok()) {
-    pipeline_->Learn(ctx_, path, *entry.response);
-  }
+void ReadAhead::LearnFrom(const std::string& path, Entry& entry) {
+  if (!entry.done || !entry.response.ok()) return;
+  // Decoded first: a rate-limit answer names its wait in the body.
+  entry.decoded = DecodeContent(*entry.response, options_.max_body_bytes).ok();
+  pipeline_->Learn(ctx_, path, *entry.response);
 }
 
 void ReadAhead::Reap() {
@@ -117,9 +118,8 @@ std::optional<HttpResponse> ReadAhead::Take(const std::string& path) {
     window_ = std::max(std::max(1, options_.initial_window), window_ - 1);
   }
   LearnFrom(path, *entry);
-  if (!entry->response.ok() || entry->response->status < 200 ||
-      entry->response->status >= 300 ||
-      !DecodeContent(*entry->response, options_.max_body_bytes).ok()) {
+  if (!entry->response.ok() || !entry->decoded ||
+      entry->response->status < 200 || entry->response->status >= 300) {
     return std::nullopt;
   }
   ++used_;

@@ -85,11 +85,12 @@ class ReadAhead {
   struct Entry {
     bool done = false;
     absl::StatusOr<HttpResponse> response = absl::UnknownError("in flight");
+    bool decoded = false;  // The body is decoded (LearnFrom).
   };
   // Learns from and drops given-up entries that have finished.
   void Reap();
-  // The budget learns from a finished entry's answer.
-  void LearnFrom(const std::string& path, const Entry& entry);
+  // Decodes a finished entry's answer, and the budget learns from it.
+  void LearnFrom(const std::string& path, Entry& entry);
 
   RequestPipeline* const pipeline_;
   // Set when the owner goes: transfers in flight abort.

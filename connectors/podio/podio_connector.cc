@@ -630,7 +630,8 @@ class PodioConnector final : public DirectoryConnector {
   // The organization listing's next upstream pages: each source's from
   // where its buffer was read to, round-robin (the merge takes from all),
   // as far as its member count says (a single source without one: at most
-  // kBlindPages more; several: only the next page of each).
+  // kBlindPages more; several: only the next page of each), and only the
+  // next one until the source has answered once.
   std::vector<std::string> PlanMerge(const PodioPageToken& token,
                                      const std::vector<SourceBuffer>& buffers,
                                      const std::string& extra, int want) const {
@@ -654,8 +655,11 @@ class PodioConnector final : public DirectoryConnector {
                                               : PagedRoute::kOrgMembers,
                             want);
         const int64_t offset = buffers[i].read + k * size;
-        if (k > 0 && (counted ? offset > source.expected()
-                              : live.size() > 1 || k > kBlindPages)) {
+        // Nothing ahead of a source's first answer: whether the listing
+        // works at all (rights, rate limit) is known before spending more.
+        if (k > 0 && (!buffers[i].fetched ||
+                      (counted ? offset > source.expected()
+                               : live.size() > 1 || k > kBlindPages))) {
           continue;
         }
         any = true;

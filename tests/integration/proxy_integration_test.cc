@@ -316,8 +316,9 @@ TEST_F(ProxyTest, StreamCallSendsLargeBodiesInPieces) {
 }
 
 TEST_F(ProxyTest, A420StopsEveryCallOfTheIdentityForTheNamedWait) {
-  // A 420 on a stream's first page, Podio saying "wait 3 seconds". (On a
-  // later page, downloads ahead already in flight would race it.)
+  // A 420 on a stream's first page, Podio saying "wait 3 seconds". (Nothing
+  // is read ahead of a source's first answer; on a later page, pages read
+  // ahead already in flight would race it.)
   env_->AddFault(absl::StrCat(
       R"({"path":"/org/)", podio_sim::kFirstOrgId,
       R"(/member/","kind":"rate_limit","wait_seconds":3,"times":1})"));

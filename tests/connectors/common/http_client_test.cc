@@ -14,15 +14,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tests/testing/gzip.h"
 #include "tests/testing/http_server.h"
 #include "tests/testing/status_matchers.h"
-#include "zlib.h"
 
 namespace unified {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::unified::testing::Gzip;
 using ::unified::testing::IsOk;
 using ::unified::testing::StatusIs;
 
@@ -174,22 +175,6 @@ TEST_F(HttpClientTest, ConnectionRefusedIsUnavailable) {
   request.url = absl::StrCat("http://127.0.0.1:", port, "/");
   EXPECT_THAT(NewCurlHttpClient({})->Send(request),
               StatusIs(absl::StatusCode::kUnavailable));
-}
-
-// A gzip member of `text` (zlib), as a provider would send it.
-std::string Gzip(const std::string& text) {
-  z_stream z{};
-  deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8,
-               Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
 }
 
 HttpResponse Coded(const std::string& coding, std::string body) {

@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/gzip.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -22,6 +23,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::unified::testing::FakeClock;
+using ::unified::testing::Gzip;
 using ::unified::testing::IsOk;
 using ::unified::testing::JumpingClock;
 using ::unified::testing::StatusIs;
@@ -329,15 +331,20 @@ TEST_F(ReadAheadTest, AFailedAnswerAheadIsReadAgainThroughEveryStep) {
   EXPECT_EQ(http_.sent.size(), 5u);
 }
 
-TEST_F(ReadAheadTest, ARateLimitAnswerAheadStopsTheIdentity) {
+TEST_F(ReadAheadTest, ARateLimitAnswerAheadStopsTheIdentityForItsWait) {
   ReadAhead ahead(pipeline_.get(), ctx_);
   ahead.Plan({"/p"});
-  async_.Answer("/p", unified::Answer(429, "60"));
+  // Gzipped as it came: the wait is read from the decoded body.
+  HttpResponse limited = unified::Answer(429, Gzip("60"));
+  limited.headers.emplace_back("content-encoding", "gzip");
+  async_.Answer("/p", limited);
   ctx_.read_ahead = &ahead;
   ctx_.deadline = clock_.Now() + absl::Seconds(5);
   EXPECT_THAT(pipeline_->Get(ctx_, "/p").status(),
               StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_TRUE(http_.sent.empty());
+  EXPECT_EQ(budget_->State(ctx_.budget_key)->blocked_until,
+            clock_.Now() + absl::Seconds(60));
 }
 
 TEST_F(ReadAheadTest, PagesNoLongerPlannedAreGivenUpAndCounted) {
