@@ -119,7 +119,7 @@ std::optional<HttpResponse> ReadAhead::Take(const std::string& path) {
   }
   LearnFrom(path, *entry);
   if (!entry->response.ok() || !entry->decoded ||
-      entry->response->status < 200 || entry->response->status >= 300) {
+      !pipeline_->IsFinal(*entry->response)) {
     return std::nullopt;
   }
   ++used_;

@@ -13,11 +13,13 @@
 // budget slot only when one is free now and the budget keeps a reserve for
 // calls that cannot wait (RequestPipeline::StartAhead).
 //
-// An answer fetched ahead is used only when it succeeded (2xx). Any other
-// outcome (5xx, 401, 420, a reset, a truncated body) is learned by the
-// budget and dropped, and the iterator's own GET then runs through the full
-// pipeline, with its refresh, retries and rate-limit stop: reading ahead
-// never changes what a listing returns, only when.
+// An answer fetched ahead stands for the pipeline's first attempt: it is
+// used when the pipeline would have returned that attempt as it is (any
+// status but a 5xx or an expired token; a 420 included, after it stopped
+// the identity). Otherwise (5xx, an expired token, a reset, a truncated
+// body) it is learned by the budget and dropped, and the iterator's own GET
+// runs through the full pipeline, with its refresh and retries: reading
+// ahead never changes what a listing returns, only when.
 #ifndef CONNECTORS_COMMON_READ_AHEAD_H_
 #define CONNECTORS_COMMON_READ_AHEAD_H_
 
@@ -70,9 +72,11 @@ class ReadAhead {
   // count as wasted).
   void Plan(const std::vector<std::string>& paths);
 
-  // The successful answer of a GET of `path` started ahead, waiting for it
-  // if it is in flight; nullopt when none was started or it did not
-  // succeed (the budget has learned from it either way).
+  // The answer of a GET of `path` started ahead, waiting for it if it is in
+  // flight, when Send would have returned it as it is (any status but a 5xx
+  // or an expired token); nullopt when none was started, or the GET must be
+  // sent again (a 5xx, an expired token, a transport failure, a body that
+  // does not decode). The budget has learned from it either way.
   std::optional<HttpResponse> Take(const std::string& path);
 
   // Requests started ahead so far; those whose answers were not used (yet):

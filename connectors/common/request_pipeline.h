@@ -113,8 +113,9 @@ class RequestPipeline {
   absl::StatusOr<HttpResponse> Send(CallContext& ctx, HttpRequest request,
                                     bool retry);
 
-  // A GET of `path_and_query`: the successful answer ctx.read_ahead
-  // fetched for it when there is one, else Send with retries.
+  // A GET of `path_and_query`: the answer ctx.read_ahead fetched for it
+  // when it stands as a first attempt (ReadAhead::Take), else Send with
+  // retries.
   absl::StatusOr<HttpResponse> Get(CallContext& ctx,
                                    const std::string& path_and_query);
 
@@ -135,6 +136,11 @@ class RequestPipeline {
   // Ends at once the StartAhead requests whose ctx.cancelled says so.
   void PollCancelled() {
     if (async_ != nullptr) async_->PollCancelled();
+  }
+  // Whether Send would return `response` to its first attempt as it is:
+  // neither a 5xx nor an expired-token answer.
+  bool IsFinal(const HttpResponse& response) const {
+    return response.status < 500 && !protocol_->IsExpiredToken(response);
   }
   // What an answer StartAhead fetched tells the budget (as Send learns).
   void Learn(CallContext& ctx, const std::string& path_and_query,

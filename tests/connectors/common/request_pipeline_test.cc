@@ -340,11 +340,31 @@ TEST_F(ReadAheadTest, ARateLimitAnswerAheadStopsTheIdentityForItsWait) {
   async_.Answer("/p", limited);
   ctx_.read_ahead = &ahead;
   ctx_.deadline = clock_.Now() + absl::Seconds(5);
-  EXPECT_THAT(pipeline_->Get(ctx_, "/p").status(),
-              StatusIs(absl::StatusCode::kResourceExhausted));
+  // The answer, as Send would have returned it; nothing is sent again.
+  absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx_, "/p");
+  ASSERT_THAT(r.status(), IsOk());
+  EXPECT_EQ(r->status, 429);
   EXPECT_TRUE(http_.sent.empty());
   EXPECT_EQ(budget_->State(ctx_.budget_key)->blocked_until,
             clock_.Now() + absl::Seconds(60));
+  // The next call of the identity is refused unsent.
+  EXPECT_THAT(pipeline_->Get(ctx_, "/q").status(),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_TRUE(http_.sent.empty());
+}
+
+TEST_F(ReadAheadTest, AFinalRefusalAheadIsTheAnswer) {
+  // A 400 (e.g. a limit too large) would not be retried: sending it again
+  // would only spend the budget.
+  ReadAhead ahead(pipeline_.get(), ctx_);
+  ahead.Plan({"/p"});
+  async_.Answer("/p", unified::Answer(400, "too large"));
+  ctx_.read_ahead = &ahead;
+  absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx_, "/p");
+  ASSERT_THAT(r.status(), IsOk());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(http_.sent.empty());
+  EXPECT_EQ(ahead.wasted(), 0);
 }
 
 TEST_F(ReadAheadTest, PagesNoLongerPlannedAreGivenUpAndCounted) {
