@@ -24,7 +24,9 @@ void PodioProtocol::Authorize(const std::string& token,
 }
 
 bool PodioProtocol::IsExpiredToken(const HttpResponse& response) const {
-  return podio::IsExpiredToken(response.status, ReadPodioError(response.body));
+  // Only a 401 can say so: the body (a whole page for a 200) is read then.
+  return response.status == 401 &&
+         podio::IsExpiredToken(response.status, ReadPodioError(response.body));
 }
 
 RateSignal PodioProtocol::ReadRateSignal(const HttpResponse& response) const {
