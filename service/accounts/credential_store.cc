@@ -138,6 +138,26 @@ CREATE TABLE watch_poll_calls (
 CREATE INDEX watch_poll_calls_by_account
   ON watch_poll_calls (tenant, account_id, at_ms);
 )sql",
+    // 4: organization-level watch events: the organization rosters last
+    // observed, and the organization and statuses of events.
+    R"sql(
+CREATE TABLE watch_org_members (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  org_id TEXT NOT NULL,
+  org_name TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  role_id TEXT NOT NULL,
+  status BIGINT NOT NULL,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  PRIMARY KEY (tenant, account_id, org_id, user_id)
+);
+ALTER TABLE watch_events ADD COLUMN org_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE watch_events ADD COLUMN org_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE watch_events ADD COLUMN status BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE watch_events ADD COLUMN previous_status BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
               CredentialStore::kSchemaVersion);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <set>
 #include <utility>
@@ -184,6 +185,7 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
                    store_->ApplyWorkspaces(w.account, visible, source,
                                            clock_->Now(), baseline));
   Notify(w.account, events);
+  RETURN_IF_ERROR(ReconcileOrganizations(w, source, baseline));
   for (const ObservedWorkspace& ws : visible) {
     RETURN_IF_ERROR(ReconcileWorkspace(w, ws.id, source, baseline, 0, {}));
     if (!options_.hook_base_url.empty() && w.webhooks != nullptr) {
@@ -197,6 +199,51 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
       }
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status WatchEngine::ReconcileOrganizations(Work& w, Source source,
+                                                 bool baseline) {
+  // The user listing across every organization the account sees: each
+  // user's organizations, and the role each gives, in its fewest calls (one
+  // organization list, then pages of members). A user's status is the
+  // listing's, the same in each of their organizations.
+  std::map<std::string, ObservedOrg> orgs;
+  PageRequest page;
+  page.limit = options_.page_limit;
+  do {
+    ASSIGN_OR_RETURN(Page<v1::User> listed,
+                     w.connector->ListUsers(w.ctx, UserFilter(), page));
+    for (const v1::User& u : listed.items) {
+      ObservedOrgMember m;
+      m.user_id = u.id();
+      m.status = static_cast<int>(u.status());
+      m.name = u.name();
+      for (const v1::Email& e : u.emails()) {
+        if (m.email.empty() || e.is_primary()) m.email = e.email();
+      }
+      for (const v1::OrganizationRef& ref : u.organizations()) {
+        ObservedOrgMember in_org = m;
+        for (const v1::ScopedRole& r : u.roles()) {
+          if (r.scope() == v1::ROLE_SCOPE_ORGANIZATION &&
+              r.scope_id() == ref.id()) {
+            in_org.role_id = r.role_id();
+          }
+        }
+        ObservedOrg& org = orgs[ref.id()];
+        org.id = ref.id();
+        org.name = ref.name();
+        org.members.push_back(std::move(in_org));
+      }
+    }
+    page.page_token = listed.next_page_token;
+  } while (!page.page_token.empty());
+  std::vector<ObservedOrg> observed;
+  for (auto& [id, org] : orgs) observed.push_back(std::move(org));
+  ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
+                   store_->ApplyOrgMembers(w.account, observed, source,
+                                           clock_->Now(), baseline));
+  Notify(w.account, events);
   return absl::OkStatus();
 }
 

@@ -13,7 +13,9 @@
 //    so duplicate or reordered deliveries yield each change once).
 //  - The reconciliation poll, every `poll_interval` per account: every
 //    workspace and every roster, diffed (it finds what hooks missed,
-//    removed members and workspaces included), at background priority and
+//    removed members and workspaces included), and every organization's
+//    member listing (members joining or leaving the organization, in a
+//    workspace or not, their status and role), at background priority and
 //    within `poll_share` of the account's hourly rate limit, counted over a
 //    sliding hour. It also re-creates hooks the provider reports inactive
 //    or lost.
@@ -118,6 +120,9 @@ class WatchEngine {
   absl::StatusOr<Work> WorkFor(const AccountRef& a, ResolvedAccount resolved,
                                Priority priority);
   absl::Status Reconcile(Work& w, Source source, bool baseline);
+  // Diffs every organization's member listing (organization-level events:
+  // members added or removed whatever their workspaces, statuses, roles).
+  absl::Status ReconcileOrganizations(Work& w, Source source, bool baseline);
   absl::Status ReconcileWorkspace(Work& w, const std::string& workspace_id,
                                   Source source, bool baseline,
                                   int64_t dirty_gen,

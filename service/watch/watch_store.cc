@@ -35,13 +35,15 @@ class LogWriter {
     RETURN_IF_ERROR(
         c_.Query("INSERT INTO watch_events (tenant, account_id, seq, type, "
                  "source, at_ms, workspace_id, workspace_name, user_id, "
-                 "user_name, email, role_id, previous_role_id) VALUES ($1, "
-                 "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 "user_name, email, role_id, previous_role_id, org_id, "
+                 "org_name, status, previous_status) VALUES ($1, $2, $3, $4, "
+                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                  {a_.tenant, a_.account_id, absl::StrCat(e.seq),
                   absl::StrCat(static_cast<int>(e.type)),
                   absl::StrCat(static_cast<int>(e.source)), SqlMillis(e.at),
                   e.workspace_id, e.workspace_name, e.user_id, e.user_name,
-                  e.email, e.role_id, e.previous_role_id})
+                  e.email, e.role_id, e.previous_role_id, e.org_id, e.org_name,
+                  absl::StrCat(e.status), absl::StrCat(e.previous_status)})
             .status());
     events_.push_back(std::move(e));
     return absl::OkStatus();
@@ -67,6 +69,25 @@ class LogWriter {
   absl::Time now_;
   std::vector<StoredEvent> events_;
 };
+
+// The organization members stored for the account.
+absl::StatusOr<StoredOrgMembers> ReadOrgMembers(SqlConnection& c,
+                                                const AccountRef& a) {
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c.Query("SELECT org_id, org_name, user_id, role_id, status, name, email "
+              "FROM watch_org_members WHERE tenant = $1 AND account_id = $2",
+              {a.tenant, a.account_id}));
+  StoredOrgMembers out;
+  for (const SqlRow& r : rows) {
+    ObservedOrgMember m{SqlText(r[2]), SqlText(r[3]),
+                        static_cast<int>(SqlInt(r[4])), SqlText(r[5]),
+                        SqlText(r[6])};
+    std::pair<std::string, std::string> key{SqlText(r[0]), m.user_id};
+    out[std::move(key)] = {SqlText(r[1]), std::move(m)};
+  }
+  return out;
+}
 
 // The account's watch row, locked with `lock_suffix` (the dialect's
 // for_update inside a transaction, "" for a plain read); nullopt when the
@@ -184,7 +205,8 @@ absl::Status WatchStore::Disable(const AccountRef& a) {
   return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
     for (const char* table :
          {"watch_accounts", "watch_workspaces", "watch_members", "watch_users",
-          "watch_events", "watch_hooks", "watch_dirty", "watch_poll_calls"}) {
+          "watch_events", "watch_hooks", "watch_dirty", "watch_poll_calls",
+          "watch_org_members"}) {
       RETURN_IF_ERROR(c->Query(absl::StrCat("DELETE FROM ", table,
                                             " WHERE tenant = $1 AND "
                                             "account_id = $2"),
@@ -451,6 +473,126 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
   return out;
 }
 
+std::vector<StoredEvent> DiffOrgRosters(
+    const StoredOrgMembers& stored, const std::vector<ObservedOrg>& observed) {
+  auto event = [](EventType type, const std::string& org_id,
+                  const std::string& org_name, const ObservedOrgMember& m) {
+    StoredEvent e;
+    e.type = type;
+    e.org_id = org_id;
+    e.org_name = org_name;
+    e.user_id = m.user_id;
+    e.user_name = m.name;
+    e.email = m.email;
+    return e;
+  };
+  // What was observed, keyed like `stored` (a repeated member counts once).
+  StoredOrgMembers seen;
+  for (const ObservedOrg& org : observed) {
+    for (const ObservedOrgMember& m : org.members) {
+      seen.emplace(std::make_pair(org.id, m.user_id),
+                   std::make_pair(org.name, m));
+    }
+  }
+  std::vector<StoredEvent> out;
+  // Both maps are ordered by (org id, user id): one merge pass.
+  auto s = stored.begin();
+  auto o = seen.begin();
+  while (s != stored.end() || o != seen.end()) {
+    if (o == seen.end() || (s != stored.end() && s->first < o->first)) {
+      StoredEvent e = event(EventType::kOrgMemberRemoved, s->first.first,
+                            s->second.first, s->second.second);
+      e.previous_role_id = s->second.second.role_id;
+      e.previous_status = s->second.second.status;
+      out.push_back(std::move(e));
+      ++s;
+      continue;
+    }
+    const ObservedOrgMember& now = o->second.second;
+    if (s == stored.end() || o->first < s->first) {
+      StoredEvent e = event(EventType::kOrgMemberAdded, o->first.first,
+                            o->second.first, now);
+      e.role_id = now.role_id;
+      e.status = now.status;
+      out.push_back(std::move(e));
+      ++o;
+      continue;
+    }
+    const ObservedOrgMember& before = s->second.second;
+    if (now.status != before.status) {
+      StoredEvent e = event(EventType::kUserStatusChanged, o->first.first,
+                            o->second.first, now);
+      e.role_id = now.role_id;
+      e.status = now.status;
+      e.previous_status = before.status;
+      out.push_back(std::move(e));
+    }
+    if (now.role_id != before.role_id) {
+      StoredEvent e = event(EventType::kOrgRoleChanged, o->first.first,
+                            o->second.first, now);
+      e.role_id = now.role_id;
+      e.previous_role_id = before.role_id;
+      e.status = now.status;
+      out.push_back(std::move(e));
+    }
+    ++s;
+    ++o;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyOrgMembers(
+    const AccountRef& a, const std::vector<ObservedOrg>& observed,
+    Source source, absl::Time now, bool baseline) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  std::vector<StoredEvent> out;
+  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    ASSIGN_OR_RETURN(std::optional<WatchState> state,
+                     LockState(conn, db_->dialect(), a));
+    if (!state) return absl::NotFoundError("the account is not watched");
+    ASSIGN_OR_RETURN(StoredOrgMembers stored, ReadOrgMembers(conn, a));
+    std::vector<StoredEvent> pending = DiffOrgRosters(stored, observed);
+    // The rows: what moved is written again, what went is deleted.
+    StoredOrgMembers seen;
+    for (const ObservedOrg& org : observed) {
+      for (const ObservedOrgMember& m : org.members) {
+        seen.emplace(std::make_pair(org.id, m.user_id),
+                     std::make_pair(org.name, m));
+      }
+    }
+    for (const auto& [key, value] : stored) {
+      auto it = seen.find(key);
+      if (it != seen.end() && it->second == value) continue;
+      RETURN_IF_ERROR(
+          conn.Query("DELETE FROM watch_org_members WHERE "
+                     "tenant = $1 AND account_id = $2 AND "
+                     "org_id = $3 AND user_id = $4",
+                     {a.tenant, a.account_id, key.first, key.second})
+              .status());
+    }
+    for (const auto& [key, value] : seen) {
+      auto it = stored.find(key);
+      if (it != stored.end() && it->second == value) continue;
+      const ObservedOrgMember& m = value.second;
+      RETURN_IF_ERROR(
+          conn.Query("INSERT INTO watch_org_members (tenant, account_id, "
+                     "org_id, org_name, user_id, role_id, status, name, "
+                     "email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     {a.tenant, a.account_id, key.first, value.first, m.user_id,
+                      m.role_id, absl::StrCat(m.status), m.name, m.email})
+              .status());
+    }
+    if (baseline) return absl::OkStatus();
+    LogWriter log(conn, a, state->last_seq, source, now);
+    for (StoredEvent& e : pending) RETURN_IF_ERROR(log.Append(std::move(e)));
+    RETURN_IF_ERROR(log.Finish());
+    out = log.Take();
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 absl::Status WatchStore::MarkBaselineDone(const AccountRef& a,
                                           absl::Time next_poll) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
@@ -492,6 +634,7 @@ absl::StatusOr<Snapshot> WatchStore::ReadSnapshot(const AccountRef& a) {
           {SqlText(r[0]),
            {SqlText(r[1]), SqlText(r[2]), SqlText(r[3]), SqlText(r[4])}});
     }
+    ASSIGN_OR_RETURN(snap.org_members, ReadOrgMembers(conn, a));
     return absl::OkStatus();
   }));
   return snap;
@@ -505,7 +648,8 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ReadEvents(
       c->Query(absl::StrCat(
                    "SELECT seq, type, source, at_ms, workspace_id, "
                    "workspace_name, user_id, user_name, email, role_id, "
-                   "previous_role_id FROM watch_events WHERE tenant = $1 AND "
+                   "previous_role_id, org_id, org_name, status, "
+                   "previous_status FROM watch_events WHERE tenant = $1 AND "
                    "account_id = $2 AND seq > $3 ORDER BY seq LIMIT ",
                    std::max(1, limit)),
                {a.tenant, a.account_id, absl::StrCat(after)}));
@@ -524,6 +668,10 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ReadEvents(
     e.email = SqlText(r[8]);
     e.role_id = SqlText(r[9]);
     e.previous_role_id = SqlText(r[10]);
+    e.org_id = SqlText(r[11]);
+    e.org_name = SqlText(r[12]);
+    e.status = static_cast<int>(SqlInt(r[13]));
+    e.previous_status = static_cast<int>(SqlInt(r[14]));
     out.push_back(std::move(e));
   }
   return out;

@@ -1,5 +1,5 @@
 // The durable side of WatchDirectory, in the credential store's database
-// (schema version 3, SQLite or PostgreSQL): which accounts are watched, the
+// (schema version 4, SQLite or PostgreSQL): which accounts are watched, the
 // roster last observed for each (workspaces, members and their roles, user
 // names and e-mails), the event log, the hooks registered at the provider,
 // workspaces a hook marked dirty, and the reconciliation poll's calls.
@@ -39,6 +39,10 @@ enum class EventType : int {
   kUserUpdated = 4,
   kWorkspaceAdded = 5,
   kWorkspaceRemoved = 6,
+  kOrgMemberAdded = 9,
+  kOrgMemberRemoved = 10,
+  kUserStatusChanged = 11,
+  kOrgRoleChanged = 12,
 };
 enum class Source : int { kHook = 1, kPoll = 2 };
 
@@ -87,7 +91,46 @@ struct StoredEvent {
   std::string email;
   std::string role_id;
   std::string previous_role_id;
+  // Organization events: the organization, and the member's status
+  // (unified.v1.UserStatus values) after and before.
+  std::string org_id;
+  std::string org_name;
+  int status = 0;
+  int previous_status = 0;
 };
+
+// One member of an organization as its member listing shows it.
+struct ObservedOrgMember {
+  std::string user_id;
+  std::string role_id;  // "organization.admin", ...; "" when not given.
+  int status = 0;       // unified.v1.UserStatus.
+  std::string name;
+  std::string email;
+  bool operator==(const ObservedOrgMember& o) const {
+    return user_id == o.user_id && role_id == o.role_id && status == o.status &&
+           name == o.name && email == o.email;
+  }
+};
+
+// An organization visible to the account, with its complete member list.
+struct ObservedOrg {
+  std::string id;
+  std::string name;
+  std::vector<ObservedOrgMember> members;
+};
+
+// The organization members as stored: (org id, user id) -> (org name,
+// member).
+using StoredOrgMembers = std::map<std::pair<std::string, std::string>,
+                                  std::pair<std::string, ObservedOrgMember>>;
+
+// The events that `observed` (every organization visible, each complete)
+// makes of `stored`: ORG_MEMBER_ADDED for a new member, ORG_MEMBER_REMOVED
+// for a member gone (or whose organization is no longer visible),
+// USER_STATUS_CHANGED and ORG_ROLE_CHANGED (in that order) for a member
+// whose status or role moved. By organization id, then user id. Pure.
+std::vector<StoredEvent> DiffOrgRosters(
+    const StoredOrgMembers& stored, const std::vector<ObservedOrg>& observed);
 
 // The diff of `observed` (one workspace's complete member list) against
 // `stored` (its members as stored) and `known_users` (the stored name and
@@ -119,6 +162,8 @@ struct Snapshot {
   std::vector<ObservedWorkspace> workspaces;
   // (workspace id, member), members of each workspace together.
   std::vector<std::pair<std::string, ObservedMember>> members;
+  // The organization members, by organization.
+  StoredOrgMembers org_members;
 };
 
 struct HookRow {
@@ -175,6 +220,12 @@ class WatchStore {
       const std::vector<ObservedMember>& members, Source source, absl::Time now,
       bool baseline, int64_t clear_dirty_gen = 0,
       const std::vector<std::string>& order_hint = {});
+  // Diffs every organization's complete member list against the stored
+  // ones (DiffOrgRosters), stores the observed rosters and logs the events
+  // (none with `baseline`). Returns the events appended.
+  absl::StatusOr<std::vector<StoredEvent>> ApplyOrgMembers(
+      const AccountRef& a, const std::vector<ObservedOrg>& observed,
+      Source source, absl::Time now, bool baseline);
   absl::Status MarkBaselineDone(const AccountRef& a, absl::Time next_poll);
 
   absl::StatusOr<Snapshot> ReadSnapshot(const AccountRef& a);

@@ -70,6 +70,12 @@ v1::DirectoryEvent ToProto(const StoredEvent& e) {
   }
   out.set_role_id(e.role_id);
   out.set_previous_role_id(e.previous_role_id);
+  if (!e.org_id.empty()) {
+    out.mutable_organization()->set_id(e.org_id);
+    out.mutable_organization()->set_name(e.org_name);
+  }
+  out.set_status(static_cast<v1::UserStatus>(e.status));
+  out.set_previous_status(static_cast<v1::UserStatus>(e.previous_status));
   return out;
 }
 
@@ -136,6 +142,18 @@ absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
     e.mutable_workspace()->set_name(names[workspace_id]);
     SetUser(e.mutable_user(), m.user_id, m.name, m.email);
     e.set_role_id(m.role_id);
+  }
+  for (const auto& [key, value] : snap.org_members) {
+    const ObservedOrgMember& m = value.second;
+    v1::DirectoryEvent& e = out->emplace_back();
+    e.set_sequence(snap.seq);
+    e.set_type(v1::DirectoryEvent::ORG_MEMBER_ADDED);
+    e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
+    e.mutable_organization()->set_id(key.first);
+    e.mutable_organization()->set_name(value.first);
+    SetUser(e.mutable_user(), m.user_id, m.name, m.email);
+    e.set_role_id(m.role_id);
+    e.set_status(static_cast<v1::UserStatus>(m.status));
   }
   token_ = Token(cursors_, a, epoch_, snap.seq);
   v1::DirectoryEvent& end = out->emplace_back();

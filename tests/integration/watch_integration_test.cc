@@ -435,16 +435,25 @@ TEST_F(WatchTest, WithHooksFailingThePollFindsTheSameChangesAndDeletions) {
   ASSERT_EQ(Podio("DELETE", absl::StrCat("/org/", podio_sim::kFirstOrgId,
                                          "/member/", leaver)),
             204);
-  events = w->WaitFor(snap + 2 + removed.size());
-  ASSERT_EQ(events.size(), snap + 2 + removed.size())
+  // One event per workspace, and one for the organization.
+  events = w->WaitFor(snap + 3 + removed.size());
+  ASSERT_EQ(events.size(), snap + 3 + removed.size())
       << ::testing::PrintToString(Describe(events, snap));
   std::set<std::string> got;
+  int org_events = 0;
   for (size_t i = snap + 2; i < events.size(); ++i) {
-    EXPECT_EQ(events[i].type(), DirectoryEvent::MEMBER_REMOVED);
     EXPECT_EQ(events[i].user().id(), leaver);
     EXPECT_EQ(events[i].source(), DirectoryEvent::SOURCE_POLL);
+    if (events[i].type() == DirectoryEvent::ORG_MEMBER_REMOVED) {
+      ++org_events;
+      EXPECT_EQ(events[i].organization().id(),
+                absl::StrCat(podio_sim::kFirstOrgId));
+      continue;
+    }
+    EXPECT_EQ(events[i].type(), DirectoryEvent::MEMBER_REMOVED);
     got.insert(events[i].workspace().id());
   }
+  EXPECT_EQ(org_events, 1);
   EXPECT_EQ(got, std::set<std::string>(removed.begin(), removed.end()));
   for (size_t i = snap + 1; i < events.size(); ++i) {
     EXPECT_EQ(events[i].sequence(), events[i - 1].sequence() + 1);
@@ -452,6 +461,65 @@ TEST_F(WatchTest, WithHooksFailingThePollFindsTheSameChangesAndDeletions) {
   // The hooks were still active: nothing was delivered, all was found.
   EXPECT_THAT(env_->Sim("POST", "/_sim/hooks/drop?on=0"),
               ::testing::Not(::testing::HasSubstr("\"dropped\":0")));
+}
+
+TEST_F(WatchTest, AUserInNoWorkspaceLeavingTheOrganizationIsOneEvent) {
+  // The departure roster syncs must not miss: a member of the organization
+  // in none of its workspaces (no workspace roster shows them) is removed.
+  Start({"--hook_base_url=local", "--watch_poll_interval=1s"});
+  std::set<std::string> in_a_workspace;
+  for (const std::string& ws : workspaces_) {
+    for (const auto& [user, role] : MembersOf(ws)) in_a_workspace.insert(user);
+  }
+  std::string loner;
+  for (const std::string& user : outsiders_) {
+    if (!in_a_workspace.count(user)) loner = user;
+  }
+  ASSERT_FALSE(loner.empty()) << "the seeded directory has no such user";
+  size_t snap = 0;
+  std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
+  std::vector<DirectoryEvent> events = w->WaitFor(snap);
+  // The snapshot has the organization's roster, the loner included.
+  int loner_in_snapshot = 0;
+  for (size_t i = 0; i < snap; ++i) {
+    if (events[i].type() == DirectoryEvent::ORG_MEMBER_ADDED &&
+        events[i].user().id() == loner) {
+      ++loner_in_snapshot;
+      EXPECT_EQ(events[i].organization().id(),
+                absl::StrCat(podio_sim::kFirstOrgId));
+      EXPECT_NE(events[i].status(), v1::USER_STATUS_UNSPECIFIED);
+    }
+  }
+  EXPECT_EQ(loner_in_snapshot, 1);
+  ASSERT_EQ(Podio("DELETE", absl::StrCat("/org/", podio_sim::kFirstOrgId,
+                                         "/member/", loner)),
+            204);
+  events = w->WaitFor(snap + 1);
+  ASSERT_EQ(events.size(), snap + 1);
+  const DirectoryEvent& removed = events.back();
+  EXPECT_EQ(removed.type(), DirectoryEvent::ORG_MEMBER_REMOVED);
+  EXPECT_EQ(removed.user().id(), loner);
+  EXPECT_EQ(removed.organization().id(), absl::StrCat(podio_sim::kFirstOrgId));
+  EXPECT_FALSE(removed.organization().name().empty());
+  EXPECT_THAT(removed.previous_role_id(),
+              ::testing::StartsWith("organization."));
+  EXPECT_NE(removed.previous_status(), v1::USER_STATUS_UNSPECIFIED);
+  EXPECT_EQ(removed.source(), DirectoryEvent::SOURCE_POLL);
+  EXPECT_EQ(removed.sequence(), events[snap - 1].sequence() + 1);
+  // Exactly once: with hooks dropped, the next change can only be found by
+  // a later poll, which read the organization's roster again before the
+  // workspace's; it is the very next event.
+  env_->Sim("POST", "/_sim/hooks/drop?on=1");
+  const std::string ws = workspaces_[0];
+  const std::string joiner =
+      outsiders_[0] == loner ? outsiders_[1] : outsiders_[0];
+  ASSERT_EQ(AddMember(ws, joiner), 200);
+  events = w->WaitFor(snap + 2);
+  ASSERT_EQ(events.size(), snap + 2);
+  EXPECT_EQ(Describe(events.back()), absl::StrCat("MEMBER_ADDED ", joiner, "@",
+                                                  ws, " workspace.regular<-"));
+  EXPECT_EQ(events.back().source(), DirectoryEvent::SOURCE_POLL);
+  EXPECT_EQ(events.back().sequence(), removed.sequence() + 1);
 }
 
 TEST_F(WatchTest, AResumingClientMissesNothingAndSeesNothingTwice) {

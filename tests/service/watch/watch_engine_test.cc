@@ -122,11 +122,12 @@ TEST(WatchEngineTest, AnHourOfPollsStaysWithinItsShareAndFindsChanges) {
   }
   // 20% of 1,000: the share, used (a full poll every minute would cost more
   // than the share allows) and never passed; the polls are spread over the
-  // hour rather than crowded at its start.
+  // hour rather than crowded at its start. A poll here costs about 13
+  // calls (the workspaces, their rosters, the organization's members).
   EXPECT_LE(poll_calls, 200);
   EXPECT_GE(poll_calls, 120);
   EXPECT_LT(polls_with_calls, 60);
-  EXPECT_GT(polls_with_calls, 15);
+  EXPECT_GE(polls_with_calls, 12);
   EXPECT_GE(last_poll_minute, 55);
 
   // The change was found by a poll, once.

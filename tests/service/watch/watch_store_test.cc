@@ -107,6 +107,71 @@ TEST_P(WatchStoreTest, EachChangeIsLoggedOnceInSequence) {
   EXPECT_EQ((*tail)[0].seq, 3);
 }
 
+TEST_P(WatchStoreTest, OrganizationMembersComeAndGoWhateverTheirWorkspaces) {
+  constexpr int kActive = 1, kInvited = 3;
+  auto orgs = [](std::vector<ObservedOrgMember> members) {
+    return std::vector<ObservedOrg>{{"7", "Acme", std::move(members)}};
+  };
+  const ObservedOrgMember ann{"10", "organization.admin", kActive, "Ann",
+                              "a@x"};
+  const ObservedOrgMember bo{"11", "organization.regular", kActive, "Bo",
+                             "b@x"};
+  const ObservedOrgMember cy{"12", "organization.regular", kInvited, "Cy",
+                             "c@x"};
+  // The baseline logs nothing.
+  ASSERT_THAT(store_->ApplyOrgMembers(a_, orgs({ann, bo, cy}), Source::kPoll,
+                                      now_, true),
+              IsOkAndHolds(::testing::IsEmpty()));
+  // The same roster again: nothing.
+  ASSERT_THAT(store_->ApplyOrgMembers(a_, orgs({ann, bo, cy}), Source::kPoll,
+                                      now_, false),
+              IsOkAndHolds(::testing::IsEmpty()));
+  // Cy accepts the invitation, Bo is made an admin and Ann leaves the
+  // organization (she is in no workspace of it: only this listing shows
+  // it); Di joins.
+  ObservedOrgMember cy_active = cy;
+  cy_active.status = kActive;
+  ObservedOrgMember bo_admin = bo;
+  bo_admin.role_id = "organization.admin";
+  const ObservedOrgMember di{"13", "organization.regular", kActive, "Di",
+                             "d@x"};
+  auto events = store_->ApplyOrgMembers(a_, orgs({bo_admin, cy_active, di}),
+                                        Source::kPoll, now_, false);
+  ASSERT_THAT(events, IsOk());
+  std::vector<std::string> seen;
+  for (const StoredEvent& e : *events) {
+    seen.push_back(absl::StrCat(e.seq, " ", static_cast<int>(e.type), " ",
+                                e.user_id, "@", e.org_id, " ", e.org_name, " ",
+                                e.role_id, "<-", e.previous_role_id, " ",
+                                e.status, "<-", e.previous_status));
+  }
+  EXPECT_THAT(seen, ElementsAre("1 10 10@7 Acme <-organization.admin 0<-1",
+                                "2 12 11@7 Acme organization.admin<-"
+                                "organization.regular 1<-0",
+                                "3 11 12@7 Acme organization.regular<- 1<-3",
+                                "4 9 13@7 Acme organization.regular<- 1<-0"));
+  // Stored and read back alike; a second pass logs nothing more.
+  ASSERT_THAT(store_->ReadEvents(a_, 0, 10),
+              IsOkAndHolds(::testing::SizeIs(4)));
+  EXPECT_EQ((*store_->ReadEvents(a_, 2, 1))[0].org_name, "Acme");
+  EXPECT_EQ((*store_->ReadEvents(a_, 2, 1))[0].previous_status, kInvited);
+  ASSERT_THAT(store_->ApplyOrgMembers(a_, orgs({bo_admin, cy_active, di}),
+                                      Source::kPoll, now_, false),
+              IsOkAndHolds(::testing::IsEmpty()));
+  // The snapshot holds the roster.
+  absl::StatusOr<Snapshot> snap = store_->ReadSnapshot(a_);
+  ASSERT_THAT(snap, IsOk());
+  EXPECT_EQ(snap->org_members.size(), 3u);
+  EXPECT_EQ(snap->org_members.at({"7", "12"}).second.status, kActive);
+  // An organization no longer visible: each of its members leaves.
+  events = store_->ApplyOrgMembers(a_, {}, Source::kPoll, now_, false);
+  ASSERT_THAT(events, IsOk());
+  EXPECT_EQ(events->size(), 3u);
+  for (const StoredEvent& e : *events) {
+    EXPECT_EQ(e.type, EventType::kOrgMemberRemoved);
+  }
+}
+
 TEST_P(WatchStoreTest, UsersNamedByHooksComeInDeliveryOrder) {
   // One read found three changes; hooks named 12, then 10.
   auto events =
