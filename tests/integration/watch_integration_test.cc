@@ -463,7 +463,7 @@ TEST_F(WatchTest, WithHooksFailingThePollFindsTheSameChangesAndDeletions) {
               ::testing::Not(::testing::HasSubstr("\"dropped\":0")));
 }
 
-TEST_F(WatchTest, AUserInNoWorkspaceLeavingTheOrganizationIsOneEvent) {
+TEST_F(WatchTest, OrganizationDeparturesInvitationsAndAcceptancesAreEvents) {
   // The departure roster syncs must not miss: a member of the organization
   // in none of its workspaces (no workspace roster shows them) is removed.
   Start({"--hook_base_url=local", "--watch_poll_interval=1s"});
@@ -520,6 +520,26 @@ TEST_F(WatchTest, AUserInNoWorkspaceLeavingTheOrganizationIsOneEvent) {
                                                   ws, " workspace.regular<-"));
   EXPECT_EQ(events.back().source(), DirectoryEvent::SOURCE_POLL);
   EXPECT_EQ(events.back().sequence(), removed.sequence() + 1);
+
+  // Invited back, then accepting: a pending member, then a status change.
+  const std::string who =
+      absl::StrCat("org_id=", podio_sim::kFirstOrgId, "&user_id=", loner);
+  env_->Sim("POST", "/_sim/invitations?" + who);
+  events = w->WaitFor(snap + 3);
+  ASSERT_EQ(events.size(), snap + 3);
+  EXPECT_EQ(events.back().type(), DirectoryEvent::ORG_MEMBER_ADDED);
+  EXPECT_EQ(events.back().user().id(), loner);
+  EXPECT_EQ(events.back().status(), v1::USER_STATUS_INVITED);
+  env_->Sim("POST", "/_sim/invitations/accept?" + who);
+  events = w->WaitFor(snap + 4);
+  ASSERT_EQ(events.size(), snap + 4);
+  const DirectoryEvent& accepted = events.back();
+  EXPECT_EQ(accepted.type(), DirectoryEvent::USER_STATUS_CHANGED);
+  EXPECT_EQ(accepted.user().id(), loner);
+  EXPECT_EQ(accepted.organization().id(), absl::StrCat(podio_sim::kFirstOrgId));
+  EXPECT_EQ(accepted.previous_status(), v1::USER_STATUS_INVITED);
+  EXPECT_EQ(accepted.status(), v1::USER_STATUS_ACTIVE);
+  EXPECT_EQ(accepted.sequence(), removed.sequence() + 3);
 }
 
 TEST_F(WatchTest, AResumingClientMissesNothingAndSeesNothingTwice) {

@@ -785,6 +785,42 @@ void Simulator::HandleAdmin(const httplib::Request& req,
     w.Bool(hooks_.WaitIdle(absl::Seconds(10)));
     w.EndObject();
     return SendJson(res, 200, buffer);
+  } else if ((path == "/_sim/invitations" ||
+              path == "/_sim/invitations/accept") &&
+             req.method == "POST") {
+    // What a person does outside the API: be invited to an organization
+    // (a pending membership, as an administrator's invitation by mail
+    // makes), or accept the invitation.
+    int64_t org_id = 0, user_id = 0;
+    if (!absl::SimpleAtoi(internal::QueryValue(req, "org_id"), &org_id) ||
+        !absl::SimpleAtoi(internal::QueryValue(req, "user_id"), &user_id)) {
+      return bad("give org_id=N&user_id=M");
+    }
+    absl::WriterMutexLock lock(&dir_mu_);
+    SimOrg* org = directory_.FindOrg(org_id);
+    auto index = directory_.user_index.find(user_id);
+    if (org == nullptr || index == directory_.user_index.end()) {
+      return internal::SendError(res, req, internal::ObjectNotFound());
+    }
+    SimUser& user = directory_.users[index->second];
+    auto it = org->members.find(user_id);
+    if (path == "/_sim/invitations") {
+      if (it != org->members.end()) return bad("already a member or invited");
+      OrgMembership m;
+      m.user_id = user_id;
+      m.employee = false;
+      m.invited = true;
+      org->members[user_id] = m;
+      directory_.InsertSorted(org->member_order, user_id);
+    } else {
+      if (it == org->members.end() || !it->second.invited) {
+        return bad("no pending invitation");
+      }
+      it->second.invited = false;
+      user.status = "active";
+    }
+    res.status = 204;
+    return;
   } else if (path == "/_sim/principals" && req.method == "GET") {
     absl::ReaderMutexLock lock(&dir_mu_);
     const SimUser& admin = directory_.users[kAdminUserIndex];
