@@ -240,6 +240,19 @@ class WatchTest : public ::testing::Test {
     return r;
   }
 
+  // A member of the organization in none of its workspaces.
+  std::string Loner() {
+    std::set<std::string> in_a_workspace;
+    for (const std::string& ws : workspaces_) {
+      for (const auto& [user, role] : MembersOf(ws))
+        in_a_workspace.insert(user);
+    }
+    for (const std::string& user : outsiders_) {
+      if (!in_a_workspace.count(user)) return user;
+    }
+    return "";
+  }
+
   // A watcher that has taken the baseline: its snapshot is complete.
   std::unique_ptr<Watcher> WatchWithSnapshot(size_t* snapshot_size) {
     auto w = std::make_unique<Watcher>(env_->channel(), Request(true));
@@ -467,14 +480,7 @@ TEST_F(WatchTest, OrganizationDeparturesInvitationsAndAcceptancesAreEvents) {
   // The departure roster syncs must not miss: a member of the organization
   // in none of its workspaces (no workspace roster shows them) is removed.
   Start({"--hook_base_url=local", "--watch_poll_interval=1s"});
-  std::set<std::string> in_a_workspace;
-  for (const std::string& ws : workspaces_) {
-    for (const auto& [user, role] : MembersOf(ws)) in_a_workspace.insert(user);
-  }
-  std::string loner;
-  for (const std::string& user : outsiders_) {
-    if (!in_a_workspace.count(user)) loner = user;
-  }
+  const std::string loner = Loner();
   ASSERT_FALSE(loner.empty()) << "the seeded directory has no such user";
   size_t snap = 0;
   std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
@@ -496,7 +502,7 @@ TEST_F(WatchTest, OrganizationDeparturesInvitationsAndAcceptancesAreEvents) {
             204);
   events = w->WaitFor(snap + 1);
   ASSERT_EQ(events.size(), snap + 1);
-  const DirectoryEvent& removed = events.back();
+  const DirectoryEvent removed = events.back();
   EXPECT_EQ(removed.type(), DirectoryEvent::ORG_MEMBER_REMOVED);
   EXPECT_EQ(removed.user().id(), loner);
   EXPECT_EQ(removed.organization().id(), absl::StrCat(podio_sim::kFirstOrgId));
@@ -738,6 +744,49 @@ TEST_F(WatchTest, TwoReplicasOnPostgresqlDeliverTheSameSequence) {
   std::vector<DirectoryEvent> rest = resumed.WaitFor(2);
   ASSERT_EQ(rest.size(), 2u);
   EXPECT_EQ(rest[0].sequence(), a_events[snap + 1].sequence());
+  replica.process->Signal(SIGTERM);
+  (void)replica.process->Wait(absl::Seconds(10));
+}
+
+TEST_F(WatchTest, TwoPollingReplicasLogAnOrganizationDepartureOnce) {
+  // Both replicas poll every second and share PostgreSQL: the departure is
+  // one event, with one sequence number, on both.
+  const std::string store = accounts::FreshStoreUrl("postgresql");
+  ASSERT_FALSE(store.empty());
+  Start({"--hook_base_url=local", "--watch_poll_interval=1s"}, store);
+  const std::string loner = Loner();
+  ASSERT_FALSE(loner.empty());
+  size_t snap = 0;
+  std::unique_ptr<Watcher> a = WatchWithSnapshot(&snap);
+  ServerProcess replica =
+      env_->LaunchServer({"--hook_base_url=local", "--watch_poll_interval=1s"});
+  ASSERT_FALSE(replica.address.empty());
+  Watcher b(env_->ChannelTo(replica.address, DirectoryEnv::kTenantA),
+            Request(true));
+  ASSERT_EQ(b.WaitFor(snap).size(), snap);
+  ASSERT_EQ(Podio("DELETE", absl::StrCat("/org/", podio_sim::kFirstOrgId,
+                                         "/member/", loner)),
+            204);
+  // Then a change only a poll can find (hooks dropped): both replicas'
+  // polls have read the organization again by the time it shows.
+  std::vector<DirectoryEvent> a_events = a->WaitFor(snap + 1);
+  ASSERT_EQ(a_events.size(), snap + 1);
+  env_->Sim("POST", "/_sim/hooks/drop?on=1");
+  const std::string joiner =
+      outsiders_[0] == loner ? outsiders_[1] : outsiders_[0];
+  ASSERT_EQ(AddMember(workspaces_[0], joiner), 200);
+  a_events = a->WaitFor(snap + 2);
+  std::vector<DirectoryEvent> b_events = b.WaitFor(snap + 2);
+  ASSERT_EQ(a_events.size(), snap + 2);
+  ASSERT_EQ(b_events.size(), snap + 2);
+  for (const auto* events : {&a_events, &b_events}) {
+    EXPECT_EQ((*events)[snap].type(), DirectoryEvent::ORG_MEMBER_REMOVED);
+    EXPECT_EQ((*events)[snap].user().id(), loner);
+    EXPECT_EQ((*events)[snap + 1].type(), DirectoryEvent::MEMBER_ADDED);
+    EXPECT_EQ((*events)[snap + 1].user().id(), joiner);
+    EXPECT_EQ((*events)[snap + 1].sequence(), (*events)[snap].sequence() + 1);
+  }
+  EXPECT_EQ(a_events[snap].sequence(), b_events[snap].sequence());
   replica.process->Signal(SIGTERM);
   (void)replica.process->Wait(absl::Seconds(10));
 }
