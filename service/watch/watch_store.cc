@@ -1,6 +1,7 @@
 #include "service/watch/watch_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <utility>
@@ -135,6 +136,42 @@ absl::StatusOr<std::map<std::string, ObservedMember>> ReadMembers(
   return out;
 }
 
+// Runs `change` in one transaction holding the watched account's row lock
+// (NOT_FOUND when it is not watched): what it writes and the events it logs
+// (as `source`, at `now`) land together. Returns the events logged.
+absl::StatusOr<std::vector<StoredEvent>> ChangeLocked(
+    SqlDatabase* db, const AccountRef& a, Source source, absl::Time now,
+    const std::function<absl::Status(SqlConnection& conn, LogWriter& log)>&
+        change) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db->Acquire());
+  std::vector<StoredEvent> out;
+  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    ASSIGN_OR_RETURN(std::optional<WatchState> state,
+                     LockState(conn, db->dialect(), a));
+    if (!state) return absl::NotFoundError("the account is not watched");
+    LogWriter log(conn, a, state->last_seq, source, now);
+    RETURN_IF_ERROR(change(conn, log));
+    RETURN_IF_ERROR(log.Finish());
+    out = log.Take();
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+// The observed organization members keyed like the stored ones (a member
+// listed twice counts once).
+StoredOrgMembers Keyed(const std::vector<ObservedOrg>& observed) {
+  StoredOrgMembers out;
+  for (const ObservedOrg& org : observed) {
+    for (const ObservedOrgMember& m : org.members) {
+      out.emplace(std::make_pair(org.id, m.user_id),
+                  std::make_pair(org.name, m));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<WatchState> WatchStore::Enable(const AccountRef& a,
@@ -220,84 +257,78 @@ absl::Status WatchStore::Disable(const AccountRef& a) {
 absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyWorkspaces(
     const AccountRef& a, const std::vector<ObservedWorkspace>& visible,
     Source source, absl::Time now, bool baseline) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  std::vector<StoredEvent> out;
-  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
-    SqlConnection& conn = *c.operator->();
-    ASSIGN_OR_RETURN(std::optional<WatchState> state,
-                     LockState(conn, db_->dialect(), a));
-    if (!state) return absl::NotFoundError("the account is not watched");
-    ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
-                     conn.Query("SELECT workspace_id, name FROM "
-                                "watch_workspaces WHERE tenant = $1 AND "
-                                "account_id = $2 ORDER BY workspace_id",
-                                {a.tenant, a.account_id}));
-    std::map<std::string, std::string> stored;
-    for (const SqlRow& r : rows) stored[SqlText(r[0])] = SqlText(r[1]);
-    std::set<std::string> seen;
-    LogWriter log(conn, a, state->last_seq, source, now);
-    for (const ObservedWorkspace& w : visible) {
-      if (!seen.insert(w.id).second) continue;
-      auto it = stored.find(w.id);
-      if (it != stored.end()) {
-        if (it->second != w.name) {
-          RETURN_IF_ERROR(conn.Query("UPDATE watch_workspaces SET name = $4 "
-                                     "WHERE tenant = $1 AND account_id = $2 "
-                                     "AND workspace_id = $3",
-                                     {a.tenant, a.account_id, w.id, w.name})
-                              .status());
+  return ChangeLocked(
+      db_, a, source, now,
+      [&](SqlConnection& conn, LogWriter& log) -> absl::Status {
+        ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                         conn.Query("SELECT workspace_id, name FROM "
+                                    "watch_workspaces WHERE tenant = $1 AND "
+                                    "account_id = $2 ORDER BY workspace_id",
+                                    {a.tenant, a.account_id}));
+        std::map<std::string, std::string> stored;
+        for (const SqlRow& r : rows) stored[SqlText(r[0])] = SqlText(r[1]);
+        std::set<std::string> seen;
+        for (const ObservedWorkspace& w : visible) {
+          if (!seen.insert(w.id).second) continue;
+          auto it = stored.find(w.id);
+          if (it != stored.end()) {
+            if (it->second != w.name) {
+              RETURN_IF_ERROR(
+                  conn.Query("UPDATE watch_workspaces SET name = $4 "
+                             "WHERE tenant = $1 AND account_id = $2 "
+                             "AND workspace_id = $3",
+                             {a.tenant, a.account_id, w.id, w.name})
+                      .status());
+            }
+            continue;
+          }
+          RETURN_IF_ERROR(
+              conn.Query("INSERT INTO watch_workspaces (tenant, "
+                         "account_id, workspace_id, name) VALUES ($1, "
+                         "$2, $3, $4)",
+                         {a.tenant, a.account_id, w.id, w.name})
+                  .status());
+          if (!baseline) {
+            StoredEvent e;
+            e.type = EventType::kWorkspaceAdded;
+            e.workspace_id = w.id;
+            e.workspace_name = w.name;
+            RETURN_IF_ERROR(log.Append(std::move(e)));
+          }
         }
-        continue;
-      }
-      RETURN_IF_ERROR(conn.Query("INSERT INTO watch_workspaces (tenant, "
-                                 "account_id, workspace_id, name) VALUES ($1, "
-                                 "$2, $3, $4)",
-                                 {a.tenant, a.account_id, w.id, w.name})
-                          .status());
-      if (!baseline) {
-        StoredEvent e;
-        e.type = EventType::kWorkspaceAdded;
-        e.workspace_id = w.id;
-        e.workspace_name = w.name;
-        RETURN_IF_ERROR(log.Append(std::move(e)));
-      }
-    }
-    for (const auto& [id, name] : stored) {
-      if (seen.count(id)) continue;
-      ASSIGN_OR_RETURN(auto members, ReadMembers(conn, a, id));
-      if (!baseline) {
-        for (const auto& [user_id, m] : members) {
-          StoredEvent e;
-          e.type = EventType::kMemberRemoved;
-          e.workspace_id = id;
-          e.workspace_name = name;
-          e.user_id = user_id;
-          e.previous_role_id = m.role_id;
-          e.user_name = m.name;
-          e.email = m.email;
-          RETURN_IF_ERROR(log.Append(std::move(e)));
+        for (const auto& [id, name] : stored) {
+          if (seen.count(id)) continue;
+          ASSIGN_OR_RETURN(auto members, ReadMembers(conn, a, id));
+          if (!baseline) {
+            for (const auto& [user_id, m] : members) {
+              StoredEvent e;
+              e.type = EventType::kMemberRemoved;
+              e.workspace_id = id;
+              e.workspace_name = name;
+              e.user_id = user_id;
+              e.previous_role_id = m.role_id;
+              e.user_name = m.name;
+              e.email = m.email;
+              RETURN_IF_ERROR(log.Append(std::move(e)));
+            }
+            StoredEvent e;
+            e.type = EventType::kWorkspaceRemoved;
+            e.workspace_id = id;
+            e.workspace_name = name;
+            RETURN_IF_ERROR(log.Append(std::move(e)));
+          }
+          for (const char* table :
+               {"watch_workspaces", "watch_members", "watch_dirty"}) {
+            RETURN_IF_ERROR(conn.Query(absl::StrCat("DELETE FROM ", table,
+                                                    " WHERE tenant = $1 AND "
+                                                    "account_id = $2 AND "
+                                                    "workspace_id = $3"),
+                                       {a.tenant, a.account_id, id})
+                                .status());
+          }
         }
-        StoredEvent e;
-        e.type = EventType::kWorkspaceRemoved;
-        e.workspace_id = id;
-        e.workspace_name = name;
-        RETURN_IF_ERROR(log.Append(std::move(e)));
-      }
-      for (const char* table :
-           {"watch_workspaces", "watch_members", "watch_dirty"}) {
-        RETURN_IF_ERROR(conn.Query(absl::StrCat("DELETE FROM ", table,
-                                                " WHERE tenant = $1 AND "
-                                                "account_id = $2 AND "
-                                                "workspace_id = $3"),
-                                   {a.tenant, a.account_id, id})
-                            .status());
-      }
-    }
-    RETURN_IF_ERROR(log.Finish());
-    out = log.Take();
-    return absl::OkStatus();
-  }));
-  return out;
+        return absl::OkStatus();
+      });
 }
 
 std::pair<RosterDiff, std::vector<StoredEvent>> DiffRoster(
@@ -386,91 +417,88 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
     const std::vector<ObservedMember>& members, Source source, absl::Time now,
     bool baseline, int64_t clear_dirty_gen,
     const std::vector<std::string>& order_hint) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  std::vector<StoredEvent> out;
-  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
-    SqlConnection& conn = *c.operator->();
-    ASSIGN_OR_RETURN(std::optional<WatchState> state,
-                     LockState(conn, db_->dialect(), a));
-    if (!state) return absl::NotFoundError("the account is not watched");
-    if (clear_dirty_gen > 0) {
-      RETURN_IF_ERROR(conn.Query("DELETE FROM watch_dirty WHERE tenant = $1 "
-                                 "AND account_id = $2 AND workspace_id = $3 "
-                                 "AND gen = $4",
-                                 {a.tenant, a.account_id, workspace_id,
-                                  absl::StrCat(clear_dirty_gen)})
-                          .status());
-    }
-    ASSIGN_OR_RETURN(std::vector<SqlRow> ws,
-                     conn.Query("SELECT name FROM watch_workspaces WHERE "
-                                "tenant = $1 AND account_id = $2 AND "
-                                "workspace_id = $3",
-                                {a.tenant, a.account_id, workspace_id}));
-    if (ws.empty()) return absl::OkStatus();  // Not (or no longer) known.
-    const std::string workspace_name = SqlText(ws[0][0]);
-    ASSIGN_OR_RETURN(auto stored, ReadMembers(conn, a, workspace_id));
-    // The users' shared records (name, e-mail), for the observed ones.
-    std::map<std::string, ObservedMember> known_users;
-    for (const ObservedMember& m : members) {
-      if (known_users.count(m.user_id)) continue;
-      ASSIGN_OR_RETURN(std::vector<SqlRow> u,
-                       conn.Query("SELECT name, email FROM watch_users WHERE "
-                                  "tenant = $1 AND account_id = $2 AND "
-                                  "user_id = $3",
-                                  {a.tenant, a.account_id, m.user_id}));
-      if (!u.empty()) {
-        known_users[m.user_id] =
-            ObservedMember{m.user_id, "", SqlText(u[0][0]), SqlText(u[0][1])};
-      }
-    }
-    auto [diff, pending] =
-        DiffRoster(workspace_id, workspace_name, stored, known_users, members,
-                   baseline, order_hint);
-    for (const ObservedMember& m : diff.new_users) {
-      RETURN_IF_ERROR(
-          conn.Query("INSERT INTO watch_users (tenant, account_id, user_id, "
-                     "name, email) VALUES ($1, $2, $3, $4, $5)",
-                     {a.tenant, a.account_id, m.user_id, m.name, m.email})
-              .status());
-    }
-    for (const ObservedMember& m : diff.renamed_users) {
-      RETURN_IF_ERROR(
-          conn.Query("UPDATE watch_users SET name = $4, email = $5 WHERE "
-                     "tenant = $1 AND account_id = $2 AND user_id = $3",
-                     {a.tenant, a.account_id, m.user_id, m.name, m.email})
-              .status());
-    }
-    for (const ObservedMember& m : diff.joined) {
-      RETURN_IF_ERROR(conn.Query("INSERT INTO watch_members (tenant, "
-                                 "account_id, workspace_id, user_id, "
-                                 "role_id) VALUES ($1, $2, $3, $4, $5)",
-                                 {a.tenant, a.account_id, workspace_id,
-                                  m.user_id, m.role_id})
-                          .status());
-    }
-    for (const ObservedMember& m : diff.role_changed) {
-      RETURN_IF_ERROR(conn.Query("UPDATE watch_members SET role_id = $5 "
-                                 "WHERE tenant = $1 AND account_id = $2 AND "
-                                 "workspace_id = $3 AND user_id = $4",
-                                 {a.tenant, a.account_id, workspace_id,
-                                  m.user_id, m.role_id})
-                          .status());
-    }
-    for (const std::string& user_id : diff.left) {
-      RETURN_IF_ERROR(
-          conn.Query("DELETE FROM watch_members WHERE tenant = $1 "
-                     "AND account_id = $2 AND workspace_id = $3 "
-                     "AND user_id = $4",
-                     {a.tenant, a.account_id, workspace_id, user_id})
-              .status());
-    }
-    LogWriter log(conn, a, state->last_seq, source, now);
-    for (StoredEvent& e : pending) RETURN_IF_ERROR(log.Append(std::move(e)));
-    RETURN_IF_ERROR(log.Finish());
-    out = log.Take();
-    return absl::OkStatus();
-  }));
-  return out;
+  return ChangeLocked(
+      db_, a, source, now,
+      [&](SqlConnection& conn, LogWriter& log) -> absl::Status {
+        if (clear_dirty_gen > 0) {
+          RETURN_IF_ERROR(
+              conn.Query("DELETE FROM watch_dirty WHERE tenant = $1 "
+                         "AND account_id = $2 AND workspace_id = $3 "
+                         "AND gen = $4",
+                         {a.tenant, a.account_id, workspace_id,
+                          absl::StrCat(clear_dirty_gen)})
+                  .status());
+        }
+        ASSIGN_OR_RETURN(std::vector<SqlRow> ws,
+                         conn.Query("SELECT name FROM watch_workspaces WHERE "
+                                    "tenant = $1 AND account_id = $2 AND "
+                                    "workspace_id = $3",
+                                    {a.tenant, a.account_id, workspace_id}));
+        if (ws.empty()) return absl::OkStatus();  // Not (or no longer) known.
+        const std::string workspace_name = SqlText(ws[0][0]);
+        ASSIGN_OR_RETURN(auto stored, ReadMembers(conn, a, workspace_id));
+        // The users' shared records (name, e-mail), for the observed ones.
+        std::map<std::string, ObservedMember> known_users;
+        for (const ObservedMember& m : members) {
+          if (known_users.count(m.user_id)) continue;
+          ASSIGN_OR_RETURN(
+              std::vector<SqlRow> u,
+              conn.Query("SELECT name, email FROM watch_users WHERE "
+                         "tenant = $1 AND account_id = $2 AND "
+                         "user_id = $3",
+                         {a.tenant, a.account_id, m.user_id}));
+          if (!u.empty()) {
+            known_users[m.user_id] = ObservedMember{
+                m.user_id, "", SqlText(u[0][0]), SqlText(u[0][1])};
+          }
+        }
+        auto [diff, pending] =
+            DiffRoster(workspace_id, workspace_name, stored, known_users,
+                       members, baseline, order_hint);
+        for (const ObservedMember& m : diff.new_users) {
+          RETURN_IF_ERROR(
+              conn.Query(
+                      "INSERT INTO watch_users (tenant, account_id, user_id, "
+                      "name, email) VALUES ($1, $2, $3, $4, $5)",
+                      {a.tenant, a.account_id, m.user_id, m.name, m.email})
+                  .status());
+        }
+        for (const ObservedMember& m : diff.renamed_users) {
+          RETURN_IF_ERROR(
+              conn.Query("UPDATE watch_users SET name = $4, email = $5 WHERE "
+                         "tenant = $1 AND account_id = $2 AND user_id = $3",
+                         {a.tenant, a.account_id, m.user_id, m.name, m.email})
+                  .status());
+        }
+        for (const ObservedMember& m : diff.joined) {
+          RETURN_IF_ERROR(conn.Query("INSERT INTO watch_members (tenant, "
+                                     "account_id, workspace_id, user_id, "
+                                     "role_id) VALUES ($1, $2, $3, $4, $5)",
+                                     {a.tenant, a.account_id, workspace_id,
+                                      m.user_id, m.role_id})
+                              .status());
+        }
+        for (const ObservedMember& m : diff.role_changed) {
+          RETURN_IF_ERROR(
+              conn.Query("UPDATE watch_members SET role_id = $5 "
+                         "WHERE tenant = $1 AND account_id = $2 AND "
+                         "workspace_id = $3 AND user_id = $4",
+                         {a.tenant, a.account_id, workspace_id, m.user_id,
+                          m.role_id})
+                  .status());
+        }
+        for (const std::string& user_id : diff.left) {
+          RETURN_IF_ERROR(
+              conn.Query("DELETE FROM watch_members WHERE tenant = $1 "
+                         "AND account_id = $2 AND workspace_id = $3 "
+                         "AND user_id = $4",
+                         {a.tenant, a.account_id, workspace_id, user_id})
+                  .status());
+        }
+        for (StoredEvent& e : pending)
+          RETURN_IF_ERROR(log.Append(std::move(e)));
+        return absl::OkStatus();
+      });
 }
 
 std::vector<StoredEvent> DiffOrgRosters(
@@ -486,14 +514,7 @@ std::vector<StoredEvent> DiffOrgRosters(
     e.email = m.email;
     return e;
   };
-  // What was observed, keyed like `stored` (a repeated member counts once).
-  StoredOrgMembers seen;
-  for (const ObservedOrg& org : observed) {
-    for (const ObservedOrgMember& m : org.members) {
-      seen.emplace(std::make_pair(org.id, m.user_id),
-                   std::make_pair(org.name, m));
-    }
-  }
+  const StoredOrgMembers seen = Keyed(observed);
   std::vector<StoredEvent> out;
   // Both maps are ordered by (org id, user id): one merge pass.
   auto s = stored.begin();
@@ -544,53 +565,41 @@ std::vector<StoredEvent> DiffOrgRosters(
 absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyOrgMembers(
     const AccountRef& a, const std::vector<ObservedOrg>& observed,
     Source source, absl::Time now, bool baseline) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  std::vector<StoredEvent> out;
-  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
-    SqlConnection& conn = *c.operator->();
-    ASSIGN_OR_RETURN(std::optional<WatchState> state,
-                     LockState(conn, db_->dialect(), a));
-    if (!state) return absl::NotFoundError("the account is not watched");
-    ASSIGN_OR_RETURN(StoredOrgMembers stored, ReadOrgMembers(conn, a));
-    std::vector<StoredEvent> pending = DiffOrgRosters(stored, observed);
-    // The rows: what moved is written again, what went is deleted.
-    StoredOrgMembers seen;
-    for (const ObservedOrg& org : observed) {
-      for (const ObservedOrgMember& m : org.members) {
-        seen.emplace(std::make_pair(org.id, m.user_id),
-                     std::make_pair(org.name, m));
-      }
-    }
-    for (const auto& [key, value] : stored) {
-      auto it = seen.find(key);
-      if (it != seen.end() && it->second == value) continue;
-      RETURN_IF_ERROR(
-          conn.Query("DELETE FROM watch_org_members WHERE "
-                     "tenant = $1 AND account_id = $2 AND "
-                     "org_id = $3 AND user_id = $4",
-                     {a.tenant, a.account_id, key.first, key.second})
-              .status());
-    }
-    for (const auto& [key, value] : seen) {
-      auto it = stored.find(key);
-      if (it != stored.end() && it->second == value) continue;
-      const ObservedOrgMember& m = value.second;
-      RETURN_IF_ERROR(
-          conn.Query("INSERT INTO watch_org_members (tenant, account_id, "
-                     "org_id, org_name, user_id, role_id, status, name, "
-                     "email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                     {a.tenant, a.account_id, key.first, value.first, m.user_id,
-                      m.role_id, absl::StrCat(m.status), m.name, m.email})
-              .status());
-    }
-    if (baseline) return absl::OkStatus();
-    LogWriter log(conn, a, state->last_seq, source, now);
-    for (StoredEvent& e : pending) RETURN_IF_ERROR(log.Append(std::move(e)));
-    RETURN_IF_ERROR(log.Finish());
-    out = log.Take();
-    return absl::OkStatus();
-  }));
-  return out;
+  return ChangeLocked(
+      db_, a, source, now,
+      [&](SqlConnection& conn, LogWriter& log) -> absl::Status {
+        ASSIGN_OR_RETURN(StoredOrgMembers stored, ReadOrgMembers(conn, a));
+        std::vector<StoredEvent> pending = DiffOrgRosters(stored, observed);
+        // The rows: what moved is written again, what went is deleted.
+        const StoredOrgMembers seen = Keyed(observed);
+        for (const auto& [key, value] : stored) {
+          auto it = seen.find(key);
+          if (it != seen.end() && it->second == value) continue;
+          RETURN_IF_ERROR(
+              conn.Query("DELETE FROM watch_org_members WHERE "
+                         "tenant = $1 AND account_id = $2 AND "
+                         "org_id = $3 AND user_id = $4",
+                         {a.tenant, a.account_id, key.first, key.second})
+                  .status());
+        }
+        for (const auto& [key, value] : seen) {
+          auto it = stored.find(key);
+          if (it != stored.end() && it->second == value) continue;
+          const ObservedOrgMember& m = value.second;
+          RETURN_IF_ERROR(
+              conn.Query("INSERT INTO watch_org_members (tenant, account_id, "
+                         "org_id, org_name, user_id, role_id, status, name, "
+                         "email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         {a.tenant, a.account_id, key.first, value.first,
+                          m.user_id, m.role_id, absl::StrCat(m.status), m.name,
+                          m.email})
+                  .status());
+        }
+        if (baseline) return absl::OkStatus();
+        for (StoredEvent& e : pending)
+          RETURN_IF_ERROR(log.Append(std::move(e)));
+        return absl::OkStatus();
+      });
 }
 
 absl::Status WatchStore::MarkBaselineDone(const AccountRef& a,
