@@ -82,6 +82,7 @@ async function main() {
   watch.cancel();
   console.log(`watch snapshot: ${kinds.WORKSPACE_ADDED || 0} workspaces, ` +
               `${kinds.MEMBER_ADDED || 0} members, ` +
+              `${kinds.ORG_MEMBER_ADDED || 0} organization members, ` +
               `resume token ${token.slice(0, 8)}...`);
 
   try {

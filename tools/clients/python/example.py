@@ -89,9 +89,11 @@ def main():
             break
     watch.cancel()
     event_type = user_directory_pb2.DirectoryEvent
-    print("watch snapshot: %d workspaces, %d members, resume token %s..." %
+    print("watch snapshot: %d workspaces, %d members, %d organization "
+          "members, resume token %s..." %
           (kinds.get(event_type.WORKSPACE_ADDED, 0),
-           kinds.get(event_type.MEMBER_ADDED, 0), token[:8]))
+           kinds.get(event_type.MEMBER_ADDED, 0),
+           kinds.get(event_type.ORG_MEMBER_ADDED, 0), token[:8]))
 
     try:
         client.call(client.directory.ListUsers,
