@@ -185,7 +185,6 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
                    store_->ApplyWorkspaces(w.account, visible, source,
                                            clock_->Now(), baseline));
   Notify(w.account, events);
-  RETURN_IF_ERROR(ReconcileOrganizations(w, source, baseline));
   for (const ObservedWorkspace& ws : visible) {
     RETURN_IF_ERROR(ReconcileWorkspace(w, ws.id, source, baseline, 0, {}));
     if (!options_.hook_base_url.empty() && w.webhooks != nullptr) {
@@ -199,7 +198,9 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
       }
     }
   }
-  return absl::OkStatus();
+  // Last: an organization's member listing can be long, and the workspace
+  // rosters (hooks or not) must not wait for it within the poll's share.
+  return ReconcileOrganizations(w, source, baseline);
 }
 
 absl::Status WatchEngine::ReconcileOrganizations(Work& w, Source source,
