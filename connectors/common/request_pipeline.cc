@@ -147,9 +147,8 @@ absl::Status RequestPipeline::StartAhead(
       options_.classifier.Classify(request.method, PathOf(path_and_query));
   if (ctx.admit) RETURN_IF_ERROR(ctx.admit());
   if (ctx.budget != nullptr) {
-    ASSIGN_OR_RETURN(
-        bool taken,
-        ctx.budget->TryAcquire(ctx.budget_key, cls, Priority::kBulk, reserve));
+    ASSIGN_OR_RETURN(bool taken, ctx.budget->TryAcquire(ctx.budget_key, cls,
+                                                        ctx.priority, reserve));
     if (!taken) {
       return absl::FailedPreconditionError(
           "no budget to spare for reading ahead");

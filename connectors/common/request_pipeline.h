@@ -122,8 +122,8 @@ class RequestPipeline {
   // Starts a GET of `path_and_query` ahead of need on the async client,
   // without waiting for anything: the access token held now (no refresh),
   // ctx.admit, and a budget slot only when one is free now with more than
-  // `reserve` of its class's limit left (RateBudget::TryAcquire, bulk
-  // priority).
+  // `reserve` of its class's limit left (RateBudget::TryAcquire, at the
+  // call's priority).
   // One attempt: `done` gets the answer, whatever its status, or the
   // transport error, on the async client's thread, and must not block. The
   // body comes as sent, gzipped when the provider would (DecodeContent).

@@ -37,13 +37,12 @@ std::string NewSecret() {
   return out;
 }
 
-// The member's role in `workspace_id`, from the user's scoped roles.
-std::string WorkspaceRole(const v1::User& user,
-                          const std::string& workspace_id) {
+// The member's role in the workspace or organization `scope_id`, from the
+// user's scoped roles.
+std::string RoleIn(const v1::User& user, v1::RoleScope scope,
+                   const std::string& scope_id) {
   for (const v1::ScopedRole& r : user.roles()) {
-    if (r.scope() == v1::ROLE_SCOPE_WORKSPACE && r.scope_id() == workspace_id) {
-      return r.role_id();
-    }
+    if (r.scope() == scope && r.scope_id() == scope_id) return r.role_id();
   }
   return "";
 }
@@ -156,8 +155,9 @@ absl::Status WatchEngine::ReconcileWorkspace(
     ASSIGN_OR_RETURN(Page<v1::User> users,
                      w.connector->ListUsers(w.ctx, filter, page));
     for (const v1::User& u : users.items) {
-      members.push_back(
-          {u.id(), WorkspaceRole(u, workspace_id), u.name(), PrimaryEmail(u)});
+      members.push_back({u.id(),
+                         RoleIn(u, v1::ROLE_SCOPE_WORKSPACE, workspace_id),
+                         u.name(), PrimaryEmail(u)});
     }
     page.page_token = users.next_page_token;
   } while (!page.page_token.empty());
@@ -207,38 +207,29 @@ absl::Status WatchEngine::ReconcileOrganizations(Work& w, Source source,
                                                  bool baseline) {
   // The user listing across every organization the account sees: each
   // user's organizations, and the role each gives, in its fewest calls (one
-  // organization list, then pages of members). A user's status is the
-  // listing's, the same in each of their organizations.
+  // organization list, then pages of members, each read once by the
+  // connector's iterator). A user's status is the listing's, the same in
+  // each of their organizations.
   std::map<std::string, ObservedOrg> orgs;
-  PageRequest page;
-  page.limit = options_.page_limit;
-  do {
-    ASSIGN_OR_RETURN(Page<v1::User> listed,
-                     w.connector->ListUsers(w.ctx, UserFilter(), page));
+  PageRequest start;
+  start.limit = options_.page_limit;
+  std::unique_ptr<PageIterator<v1::User>> pages =
+      w.connector->IterateUsers(w.ctx, UserFilter(), start);
+  Page<v1::User> listed;
+  while (pages->Next(&listed)) {
     for (const v1::User& u : listed.items) {
-      ObservedOrgMember m;
-      m.user_id = u.id();
-      m.status = static_cast<int>(u.status());
-      m.name = u.name();
-      for (const v1::Email& e : u.emails()) {
-        if (m.email.empty() || e.is_primary()) m.email = e.email();
-      }
       for (const v1::OrganizationRef& ref : u.organizations()) {
-        ObservedOrgMember in_org = m;
-        for (const v1::ScopedRole& r : u.roles()) {
-          if (r.scope() == v1::ROLE_SCOPE_ORGANIZATION &&
-              r.scope_id() == ref.id()) {
-            in_org.role_id = r.role_id();
-          }
-        }
         ObservedOrg& org = orgs[ref.id()];
         org.id = ref.id();
         org.name = ref.name();
-        org.members.push_back(std::move(in_org));
+        org.members.push_back(
+            {u.id(), RoleIn(u, v1::ROLE_SCOPE_ORGANIZATION, ref.id()),
+             static_cast<int>(u.status()), u.name(), PrimaryEmail(u)});
       }
     }
-    page.page_token = listed.next_page_token;
-  } while (!page.page_token.empty());
+    if (listed.next_page_token.empty()) break;
+  }
+  RETURN_IF_ERROR(pages->status());
   std::vector<ObservedOrg> observed;
   for (auto& [id, org] : orgs) observed.push_back(std::move(org));
   ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
