@@ -63,22 +63,15 @@ class PodioConnector final : public DirectoryConnector {
       return WorkspaceUsers(ctx, filter, page);
     }
     ASSIGN_OR_RETURN(const std::string extra, OrgMemberQuery(filter));
-    PodioPageToken token;
-    if (page.page_token.empty()) {
-      RETURN_IF_ERROR(AddOrgSources(ctx, filter.organization_id, &token));
-    } else {
-      ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "users"));
-    }
+    ASSIGN_OR_RETURN(
+        PodioPageToken token,
+        OpenOrgListing(ctx, filter.organization_id, page.page_token, "users"));
     // One upstream page per organization, merged.
     std::vector<SourceBuffer> buffers = BuffersAt(token);
-    for (int i = 0; i < token.sources_size(); ++i) {
-      if (!NeedsPage(token.sources(i), buffers[i])) continue;
-      RETURN_IF_ERROR(
-          FillSource(ctx, extra, page, *token.mutable_sources(i), buffers[i]));
-    }
     Page<v1::User> result;
-    result.items = MergeByName(&token, &buffers, page.limit, Keeps(filter));
-    if (!AllDone(token)) result.next_page_token = EncodeToken(token, "users");
+    RETURN_IF_ERROR(MergeRound(ctx, extra, page, page.limit, Keeps(filter),
+                               token, buffers, &result.items));
+    result.next_page_token = NextUsersToken(token);
     return result;
   }
 
@@ -152,12 +145,9 @@ class PodioConnector final : public DirectoryConnector {
   absl::StatusOr<Page<v1::Workspace>> ListWorkspaces(
       CallContext& ctx, const std::string& organization_id,
       const PageRequest& page) override {
-    PodioPageToken token;
-    if (page.page_token.empty()) {
-      RETURN_IF_ERROR(AddOrgSources(ctx, organization_id, &token));
-    } else {
-      ASSIGN_OR_RETURN(token, DecodeToken(page.page_token, "workspaces"));
-    }
+    ASSIGN_OR_RETURN(
+        PodioPageToken token,
+        OpenOrgListing(ctx, organization_id, page.page_token, "workspaces"));
     // Each organization's spaces in turn; an organization's offset is the
     // next space of its list.
     Page<v1::Workspace> result;
@@ -400,6 +390,46 @@ class PodioConnector final : public DirectoryConnector {
     return true;
   }
 
+  // The token after an organization listing page; "" when it was the last.
+  static std::string NextUsersToken(const PodioPageToken& token) {
+    return AllDone(token) ? "" : EncodeToken(token, "users");
+  }
+
+  // Where a page of a listing over organizations (`kind`) starts:
+  // `page_token`'s sources, or for the first page the organizations to read
+  // (see Orgs()).
+  absl::StatusOr<PodioPageToken> OpenOrgListing(
+      CallContext& ctx, const std::string& organization_id,
+      const std::string& page_token, absl::string_view kind) {
+    PodioPageToken token;
+    if (page_token.empty()) {
+      RETURN_IF_ERROR(AddOrgSources(ctx, organization_id, &token));
+    } else {
+      ASSIGN_OR_RETURN(token, DecodeToken(page_token, kind));
+    }
+    return token;
+  }
+
+  // One round of the organization merge: each source whose buffer ran dry
+  // reads its next page, then at most `limit` users, those `keep` takes,
+  // merge into `out` (MergeByName stops where a buffer runs dry again).
+  absl::Status MergeRound(CallContext& ctx, const std::string& extra,
+                          const PageRequest& page, int limit,
+                          const std::function<bool(const v1::User&)>& keep,
+                          PodioPageToken& token,
+                          std::vector<SourceBuffer>& buffers,
+                          std::vector<v1::User>* out) {
+    for (int i = 0; i < token.sources_size(); ++i) {
+      if (!NeedsPage(token.sources(i), buffers[i])) continue;
+      RETURN_IF_ERROR(
+          FillSource(ctx, extra, page, *token.mutable_sources(i), buffers[i]));
+    }
+    for (v1::User& user : MergeByName(&token, &buffers, limit, keep)) {
+      out->push_back(std::move(user));
+    }
+    return absl::OkStatus();
+  }
+
   // Reads organization `source`'s next upstream page (at buffer.read) into
   // `buffer`: the members route, or, for an account that is no
   // organization admin (known from the source's first page), its contacts.
@@ -496,12 +526,9 @@ class PodioConnector final : public DirectoryConnector {
     absl::Status Read(Page<v1::User>* page) {
       if (!opened_) {
         ASSIGN_OR_RETURN(extra_, OrgMemberQuery(filter_));
-        if (start_.page_token.empty()) {
-          RETURN_IF_ERROR(connector_->AddOrgSources(
-              ctx_, filter_.organization_id, &token_));
-        } else {
-          ASSIGN_OR_RETURN(token_, DecodeToken(start_.page_token, "users"));
-        }
+        ASSIGN_OR_RETURN(
+            token_, connector_->OpenOrgListing(ctx_, filter_.organization_id,
+                                               start_.page_token, "users"));
         buffers_ = BuffersAt(token_);
         opened_ = true;
       }
@@ -511,19 +538,12 @@ class PodioConnector final : public DirectoryConnector {
              !AllDone(token_)) {
         ahead_.Plan(
             connector_->PlanMerge(token_, buffers_, extra_, start_.limit));
-        for (int i = 0; i < token_.sources_size(); ++i) {
-          if (!NeedsPage(token_.sources(i), buffers_[i])) continue;
-          RETURN_IF_ERROR(connector_->FillSource(
-              ctx_, extra_, start_, *token_.mutable_sources(i), buffers_[i]));
-        }
-        for (v1::User& user : MergeByName(
-                 &token_, &buffers_,
-                 start_.limit - static_cast<int>(page->items.size()), keep)) {
-          page->items.push_back(std::move(user));
-        }
+        RETURN_IF_ERROR(connector_->MergeRound(
+            ctx_, extra_, start_,
+            start_.limit - static_cast<int>(page->items.size()), keep, token_,
+            buffers_, &page->items));
       }
-      page->next_page_token =
-          AllDone(token_) ? "" : EncodeToken(token_, "users");
+      page->next_page_token = NextUsersToken(token_);
       return absl::OkStatus();
     }
 
