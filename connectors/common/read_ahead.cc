@@ -1,7 +1,6 @@
 #include "connectors/common/read_ahead.h"
 
 #include <algorithm>
-#include <cmath>
 #include <set>
 #include <utility>
 
@@ -12,19 +11,18 @@ namespace unified {
 ReadAhead::ReadAhead(RequestPipeline* pipeline, const CallContext& ctx,
                      ReadAheadOptions options)
     : pipeline_(pipeline),
-      closing_(std::make_shared<std::atomic<bool>>(false)),
+      shared_(std::make_shared<Shared>()),
       ctx_(ctx),
       options_(options),
-      window_(std::max(1, options.initial_window)),
-      shared_(std::make_shared<Shared>()) {
+      window_(std::max(1, options.initial_window)) {
   ctx_.read_ahead = nullptr;
-  ctx_.cancelled = [closing = closing_, outer = ctx.cancelled] {
-    return closing->load() || (outer && outer());
+  ctx_.cancelled = [shared = shared_, outer = ctx.cancelled] {
+    return shared->closing.load() || (outer && outer());
   };
 }
 
 ReadAhead::~ReadAhead() {
-  closing_->store(true);
+  shared_->closing.store(true);
   pipeline_->PollCancelled();
   {
     absl::MutexLock lock(&shared_->mu);

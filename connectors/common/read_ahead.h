@@ -96,23 +96,23 @@ class ReadAhead {
   // Decodes a finished entry's answer, and the budget learns from it.
   void LearnFrom(const std::string& path, Entry& entry);
 
+  // What the transfers share with the listing; their callbacks (and
+  // cancellation checks) hold it, so it outlives the last of them.
+  struct Shared {
+    // Set when the owner goes: transfers in flight abort.
+    std::atomic<bool> closing{false};
+    absl::Mutex mu;
+    int in_flight ABSL_GUARDED_BY(mu) = 0;
+  };
+
   RequestPipeline* const pipeline_;
-  // Set when the owner goes: transfers in flight abort.
-  const std::shared_ptr<std::atomic<bool>> closing_;
+  const std::shared_ptr<Shared> shared_;
   // The listing's context; cancelled also once closing.
   CallContext ctx_;
   const ReadAheadOptions options_;
   int window_;
   int64_t started_ = 0;
   int64_t used_ = 0;
-
-  // What the completion callbacks share with the listing; they hold it, so
-  // it outlives the last of them.
-  struct Shared {
-    absl::Mutex mu;
-    int in_flight ABSL_GUARDED_BY(mu) = 0;
-  };
-  const std::shared_ptr<Shared> shared_;
   // Planned and started, by path; entries are written by the callbacks
   // under shared_->mu.
   std::map<std::string, std::shared_ptr<Entry>> entries_;
