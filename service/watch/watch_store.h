@@ -124,6 +124,10 @@ struct ObservedOrg {
 using StoredOrgMembers = std::map<std::pair<std::string, std::string>,
                                   std::pair<std::string, ObservedOrgMember>>;
 
+// The observed organization members keyed like the stored ones (a member
+// listed twice counts once).
+StoredOrgMembers Keyed(const std::vector<ObservedOrg>& observed);
+
 // The events that `observed` (every organization visible, each complete)
 // makes of `stored`: ORG_MEMBER_ADDED for a new member, ORG_MEMBER_REMOVED
 // for a member gone (or whose organization is no longer visible),
