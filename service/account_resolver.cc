@@ -50,6 +50,14 @@ class StaticAccountResolver final : public AccountResolver {
     return it->second;
   }
 
+  absl::StatusOr<std::vector<std::string>> ListIds(
+      const std::string& tenant) override {
+    std::vector<std::string> out;
+    if (tenant != "default") return out;
+    for (const auto& [id, account] : accounts_) out.push_back(id);
+    return out;
+  }
+
  private:
   std::map<std::string, ResolvedAccount> accounts_;
 };

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "connectors/connector.h"
@@ -31,6 +32,9 @@ class AccountResolver {
   // such account, including when another tenant has it.
   virtual absl::StatusOr<ResolvedAccount> Resolve(
       const std::string& tenant, const std::string& account_id) = 0;
+  // The ids of the tenant's accounts, by id (none for an unknown tenant).
+  virtual absl::StatusOr<std::vector<std::string>> ListIds(
+      const std::string& tenant) = 0;
 };
 
 // INVALID_ARGUMENT unless `account_id` is a plausible id: reason

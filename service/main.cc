@@ -131,6 +131,9 @@ ABSL_FLAG(int, max_watch_streams, 10000,
           "Open WatchDirectory streams served at once, all API keys "
           "together; more are refused with RESOURCE_EXHAUSTED "
           "(WATCH_STREAMS_EXHAUSTED).");
+ABSL_FLAG(absl::Duration, watch_account_scan, absl::Seconds(10),
+          "How often a tenant watched as a whole (WatchDirectory with "
+          "all_accounts) is searched for accounts linked since");
 ABSL_FLAG(double, watch_poll_share, 0.2,
           "Fraction (0 to 1) of an account's hourly rate limit the "
           "reconciliation poll may spend in any hour.");
@@ -364,6 +367,7 @@ absl::StatusOr<watch::WatchOptions> WatchOptionsFromFlags(
   options.poll_share = absl::GetFlag(FLAGS_watch_poll_share);
   options.retention = absl::GetFlag(FLAGS_watch_retention);
   options.retention_events = absl::GetFlag(FLAGS_watch_retention_events);
+  options.account_scan = absl::GetFlag(FLAGS_watch_account_scan);
   options.on_events = [observability](int64_t events) {
     observability->OnWatchEvents(events);
   };
@@ -372,10 +376,12 @@ absl::StatusOr<watch::WatchOptions> WatchOptionsFromFlags(
   };
   if (!(options.poll_share > 0 && options.poll_share <= 1) ||
       options.poll_interval <= absl::ZeroDuration() ||
+      options.account_scan <= absl::ZeroDuration() ||
       options.retention_events < 1) {
     return absl::InvalidArgumentError(
-        "--watch_poll_share must be in (0, 1], --watch_poll_interval "
-        "positive and --watch_retention_events at least 1");
+        "--watch_poll_share must be in (0, 1], --watch_poll_interval and "
+        "--watch_account_scan positive and --watch_retention_events at "
+        "least 1");
   }
   if (options.hook_base_url == "local") {
     if (!http) {

@@ -1,7 +1,9 @@
 #include "service/user_directory_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -438,37 +440,39 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetRole(
 
 namespace {
 
-// A WatchDirectory stream: the first step takes the baseline (or finds the
-// account watched) on the pool; later steps read the event log's tail, and
-// between them the stream waits, holding no thread, for the engine's news
-// (and, with a store shared by replicas, for its own re-read every
-// kSharedRecheck).
+// A WatchDirectory stream: the first step takes the baselines (or finds
+// the accounts watched) on the pool; later steps read the event log's
+// tail, and between them the stream waits, holding no thread, for the
+// engine's news (events this process logged, or found in the store by the
+// engine's worker every tick).
 class WatchStream final : public PooledStream<v1::DirectoryEvent> {
  public:
-  using Open =
-      std::function<absl::StatusOr<watch::AccountRef>(const StreamEnv& env)>;
+  struct Opened {
+    std::unique_ptr<watch::EventReader> reader;
+    // What to subscribe to: one account, or the tenant (empty account_id).
+    watch::AccountRef subscription;
+    bool watch_new_accounts = false;
+  };
+  using Open = std::function<absl::StatusOr<Opened>(const StreamEnv& env)>;
 
   WatchStream(Serving* serving, grpc::CallbackServerContext* context,
-              Admission admission, watch::WatchEngine* engine,
-              const CursorCodec* cursors, v1::WatchDirectoryRequest request,
-              Open open)
+              Admission admission, watch::WatchEngine* engine, Open open)
       : PooledStream(serving, context, std::move(admission),
                      WorkerPool::Lane::kBulk),
         engine_(engine),
-        cursors_(cursors),
-        request_(std::move(request)),
         open_(std::move(open)) {}
 
  private:
   absl::StatusOr<Step> Produce(std::vector<v1::DirectoryEvent>* out) override {
     if (!reader_) {
       StreamEnv env{tenant(), deadline(), [this] { return cancelled(); }};
-      ASSIGN_OR_RETURN(watch::AccountRef account, open_(env));
-      reader_.emplace(
-          *engine_, *cursors_,
-          watch::WatchStreamRequest{account, request_.resume_token(),
-                                    request_.include_snapshot()});
-      subscription_ = engine_->Subscribe(account, [this] { Wake(); });
+      ASSIGN_OR_RETURN(Opened opened, open_(env));
+      subscription_ = engine_->Subscribe(
+          opened.subscription, [this] { Wake(); }, opened.watch_new_accounts);
+      {
+        absl::MutexLock lock(&reader_mu_);
+        reader_ = std::move(opened.reader);
+      }
       // A stream that ended meanwhile may have missed it in Stopped().
       if (cancelled()) Stopped();
     }
@@ -493,6 +497,7 @@ class WatchStream final : public PooledStream<v1::DirectoryEvent> {
   }
 
   std::optional<v1::DirectoryEvent> Heartbeat() override {
+    absl::MutexLock lock(&reader_mu_);
     if (!reader_) return std::nullopt;
     return reader_->Heartbeat(absl::Now());
   }
@@ -504,16 +509,64 @@ class WatchStream final : public PooledStream<v1::DirectoryEvent> {
   }
 
   watch::WatchEngine* const engine_;
-  const CursorCodec* const cursors_;
-  const v1::WatchDirectoryRequest request_;
   const Open open_;
-  std::optional<watch::WatchReader> reader_;
+  // Set once by the first step; Heartbeat (the ticker) reads it only when
+  // no step runs.
+  absl::Mutex reader_mu_;
+  std::unique_ptr<watch::EventReader> reader_;
   // Set by the first step, read by Stopped() after the last.
   std::atomic<int64_t> subscription_{0};
   std::string last_token_;
 };
 
+constexpr int kMaxWatchedAccounts = 1000;
+
+// The accounts a WatchDirectoryRequest names, checked: one id, several
+// (sorted, in `ids`), or all (`ids` empty, `*all` set).
+absl::Status WatchScope(const v1::WatchDirectoryRequest& request,
+                        std::vector<std::string>* ids, bool* all) {
+  const int ways = !request.integrated_account_id().empty() +
+                   (request.integrated_account_ids_size() > 0) +
+                   request.all_accounts();
+  if (ways != 1) {
+    return WithErrorInfo(
+        absl::InvalidArgumentError(
+            "name the accounts to watch in exactly one way: "
+            "integrated_account_id, integrated_account_ids or all_accounts"),
+        "INVALID_WATCH_SCOPE");
+  }
+  *all = request.all_accounts();
+  if (request.integrated_account_ids_size() > kMaxWatchedAccounts) {
+    return WithErrorInfo(
+        absl::InvalidArgumentError(absl::StrCat(
+            "integrated_account_ids names ",
+            request.integrated_account_ids_size(),
+            " accounts; one stream watches at most ", kMaxWatchedAccounts,
+            " (all_accounts watches every one)")),
+        "TOO_MANY_ACCOUNTS");
+  }
+  ids->assign(request.integrated_account_ids().begin(),
+              request.integrated_account_ids().end());
+  for (const std::string& id : *ids) RETURN_IF_ERROR(CheckAccountId(id));
+  std::sort(ids->begin(), ids->end());
+  if (std::adjacent_find(ids->begin(), ids->end()) != ids->end()) {
+    return WithErrorInfo(absl::InvalidArgumentError(
+                             "integrated_account_ids names an account twice"),
+                         "INVALID_WATCH_SCOPE");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status UserDirectoryService::WatchAccount(const CallEnv& env,
+                                                const std::string& account_id,
+                                                watch::AccountRef* watched) {
+  // The baseline is a bulk listing; the stream itself costs no calls.
+  ASSIGN_OR_RETURN(Call call, Begin(env, account_id, Priority::kBulk));
+  *watched = watch::AccountRef{call.tenant, call.account.id};
+  return watch_->EnsureWatching(*watched, call.account, call.ctx);
+}
 
 grpc::ServerWriteReactor<v1::DirectoryEvent>*
 UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
@@ -531,23 +584,61 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
         absl::InvalidArgumentError("resume_token is not one we issued"),
         "INVALID_RESUME_TOKEN");
   }
+  std::vector<std::string> ids;
+  bool all = false;
+  if (refused.ok()) refused = WatchScope(*request, &ids, &all);
   if (!refused.ok()) {
     return new FinishedStream<v1::DirectoryEvent>(ToGrpcStatus(refused));
   }
-  const std::string account_id = request->integrated_account_id();
+  const bool several = all || !ids.empty();
   auto* stream = new WatchStream(
-      serving_, context, std::move(*admitted), watch_, cursors_, *request,
-      [this, account_id, upstream_calls = serving_->UpstreamCounter(context)](
-          const StreamEnv& env) -> absl::StatusOr<watch::AccountRef> {
-        // The baseline is a bulk listing; the stream itself costs no calls.
-        ASSIGN_OR_RETURN(Call call,
-                         Begin(CallEnv{env.tenant, env.deadline, env.cancelled,
-                                       nullptr, upstream_calls},
-                               account_id, Priority::kBulk));
-        const watch::AccountRef account{call.tenant, call.account.id};
-        RETURN_IF_ERROR(
-            watch_->EnsureWatching(account, call.account, call.ctx));
-        return account;
+      serving_, context, std::move(*admitted), watch_,
+      [this, request = *request, ids = std::move(ids), all, several,
+       upstream_calls = serving_->UpstreamCounter(context)](
+          const StreamEnv& env) -> absl::StatusOr<WatchStream::Opened> {
+        const CallEnv call_env{env.tenant, env.deadline, env.cancelled, nullptr,
+                               upstream_calls};
+        WatchStream::Opened opened;
+        if (!several) {
+          RETURN_IF_ERROR(WatchAccount(
+              call_env, request.integrated_account_id(), &opened.subscription));
+          opened.reader = std::make_unique<watch::WatchReader>(
+              *watch_, *cursors_,
+              watch::WatchStreamRequest{opened.subscription,
+                                        request.resume_token(),
+                                        request.include_snapshot()});
+          return opened;
+        }
+        // Every account named must be watchable now; of all the tenant's,
+        // those that are (the engine's scan retries the others).
+        std::vector<std::string> names = ids;
+        if (all) {
+          ASSIGN_OR_RETURN(names, accounts_->ListIds(env.tenant));
+        }
+        for (const std::string& id : names) {
+          watch::AccountRef a{env.tenant, id};
+          ASSIGN_OR_RETURN(std::optional<watch::WatchState> state,
+                           watch_->store()->State(a));
+          if (state && state->baseline_done) continue;
+          absl::Status s = WatchAccount(call_env, id, &a);
+          if (!s.ok() && !all) {
+            absl::Status named(s.code(),
+                               absl::StrCat("account ", id, ": ", s.message()));
+            s.ForEachPayload(
+                [&](absl::string_view url, const absl::Cord& payload) {
+                  named.SetPayload(url, payload);
+                });
+            return named;
+          }
+          if (env.cancelled()) return absl::CancelledError("cancelled");
+        }
+        opened.subscription = watch::AccountRef{env.tenant, ""};
+        opened.watch_new_accounts = all;
+        opened.reader = std::make_unique<watch::TenantWatchReader>(
+            *watch_->store(), *cursors_,
+            watch::TenantWatchRequest{env.tenant, ids, request.resume_token(),
+                                      request.include_snapshot()});
+        return opened;
       });
   stream->Start();
   return stream;

@@ -104,6 +104,10 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
   // Streams are bulk listings; everything else is interactive.
   absl::StatusOr<Call> Begin(const CallEnv& env, const std::string& account_id,
                              Priority priority = Priority::kInteractive);
+  // Makes sure the account is watched (its baseline taken with this call's
+  // env); `watched` is set to it.
+  absl::Status WatchAccount(const CallEnv& env, const std::string& account_id,
+                            watch::AccountRef* watched);
   // A listing stream whose call is resolved on the pool by `open`.
   template <typename T, typename Response>
   grpc::ServerWriteReactor<Response>* StartStream(

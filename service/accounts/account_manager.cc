@@ -556,6 +556,17 @@ absl::StatusOr<std::vector<AccountRecord>> AccountManager::List(
   return store_->List(tenant, after_id, limit);
 }
 
+absl::StatusOr<std::vector<std::string>> AccountManager::ListIds(
+    const std::string& tenant) {
+  std::vector<std::string> out;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<AccountRecord> page,
+                     store_->List(tenant, out.empty() ? "" : out.back(), 1000));
+    for (const AccountRecord& r : page) out.push_back(r.id);
+    if (page.size() < 1000) return out;
+  }
+}
+
 absl::Status AccountManager::Delete(const std::string& tenant,
                                     const std::string& id) {
   RETURN_IF_ERROR(store_->Delete(tenant, id));

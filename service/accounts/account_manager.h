@@ -71,6 +71,8 @@ class AccountManager final : public AccountResolver {
   // FAILED_PRECONDITION (reason NEEDS_REAUTH) when it needs re-authorization.
   absl::StatusOr<ResolvedAccount> Resolve(
       const std::string& tenant, const std::string& account_id) override;
+  absl::StatusOr<std::vector<std::string>> ListIds(
+      const std::string& tenant) override;
 
   // Links what `grant` acts for under `tenant`: the account already linked
   // as that identity (or `existing_id`, which must then be that identity) is

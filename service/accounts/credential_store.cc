@@ -158,6 +158,20 @@ ALTER TABLE watch_events ADD COLUMN org_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE watch_events ADD COLUMN status BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE watch_events ADD COLUMN previous_status BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // 5: tenant-wide watching: one sequence over each tenant's events (tseq;
+    // events logged before it have 0), and the highest one pruned per
+    // account, so a tenant-wide resume token knows when it expired.
+    R"sql(
+CREATE TABLE watch_tenants (
+  tenant TEXT PRIMARY KEY,
+  last_tseq BIGINT NOT NULL
+);
+INSERT INTO watch_tenants (tenant, last_tseq)
+  SELECT DISTINCT tenant, 0 FROM watch_accounts;
+ALTER TABLE watch_events ADD COLUMN tseq BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX watch_events_by_tenant ON watch_events (tenant, tseq);
+ALTER TABLE watch_accounts ADD COLUMN pruned_tseq BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
               CredentialStore::kSchemaVersion);

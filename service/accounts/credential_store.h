@@ -44,7 +44,7 @@ struct AccountRecord {
 class CredentialStore {
  public:
   // The newest schema version this build knows.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Applies pending migrations (serialized across processes) and returns the
   // store. FAILED_PRECONDITION when the database has a newer schema than

@@ -418,6 +418,7 @@ void WatchEngine::RunOnce() {
       }
     }
   }
+  WatchNewAccounts(now);
   // Only due accounts are asked for (one query), not every watched one.
   absl::Time oldest_due = absl::InfiniteFuture();
   if (absl::StatusOr<std::vector<AccountRef>> due =
@@ -501,6 +502,7 @@ void WatchEngine::Notify(const AccountRef& a,
   }
   absl::MutexLock lock(&mu_);
   Announce(a, events.back().seq);
+  Announce({a.tenant, ""}, events.back().tseq);
 }
 
 void WatchEngine::Announce(const AccountRef& a, int64_t seq) {
@@ -512,11 +514,12 @@ void WatchEngine::Announce(const AccountRef& a, int64_t seq) {
   for (auto it = begin; it != end; ++it) subscribers_.at(it->second).wake();
 }
 
-int64_t WatchEngine::Subscribe(const AccountRef& a,
-                               std::function<void()> wake) {
+int64_t WatchEngine::Subscribe(const AccountRef& a, std::function<void()> wake,
+                               bool watch_new_accounts) {
   absl::MutexLock lock(&mu_);
   const int64_t id = ++next_subscriber_;
-  subscribers_[id] = Subscriber{a, std::move(wake)};
+  subscribers_[id] = Subscriber{a, std::move(wake),
+                                watch_new_accounts && a.account_id.empty()};
   subscribed_.emplace(a, id);
   return id;
 }
@@ -549,10 +552,53 @@ void WatchEngine::WakeOnStoredChanges() {
     }
   }
   for (const AccountRef& a : accounts) {
+    if (a.account_id.empty()) {
+      absl::StatusOr<int64_t> tseq = store_->TenantPosition(a.tenant);
+      if (!tseq.ok()) continue;
+      absl::MutexLock lock(&mu_);
+      Announce(a, *tseq);
+      continue;
+    }
     absl::StatusOr<std::optional<WatchState>> state = store_->State(a);
     if (!state.ok() || !state->has_value()) continue;
     absl::MutexLock lock(&mu_);
     Announce(a, (*state)->last_seq);
+  }
+}
+
+void WatchEngine::WatchNewAccounts(absl::Time now) {
+  std::vector<std::string> due;
+  {
+    absl::MutexLock lock(&mu_);
+    std::map<std::string, absl::Time> scans;
+    for (const auto& [id, s] : subscribers_) {
+      if (!s.watch_new_accounts) continue;
+      auto it = next_scan_.find(s.account.tenant);
+      scans[s.account.tenant] =
+          it == next_scan_.end() ? absl::InfinitePast() : it->second;
+    }
+    for (auto& [tenant, next] : scans) {
+      if (next > now) continue;
+      due.push_back(tenant);
+      next = now + options_.account_scan;
+    }
+    next_scan_ = std::move(scans);  // Forgets tenants no longer watched.
+  }
+  for (const std::string& tenant : due) {
+    absl::StatusOr<std::vector<std::string>> ids = accounts_->ListIds(tenant);
+    absl::StatusOr<std::vector<AccountRef>> watched = store_->WatchedOf(tenant);
+    if (!ids.ok() || !watched.ok()) continue;  // The next scan retries.
+    std::set<std::string> known;
+    for (const AccountRef& a : *watched) known.insert(a.account_id);
+    for (const std::string& id : *ids) {
+      if (known.count(id)) continue;
+      const AccountRef a{tenant, id};
+      absl::StatusOr<Work> w = Begin(a, Priority::kBulk);
+      absl::Status s = w.status();
+      if (w.ok()) s = EnsureWatching(a, w->resolved, w->ctx);
+      // An account that needs re-authorization, say: the next scan retries.
+      if (!s.ok()) Log(a, "watching a new account", s);
+    }
   }
 }
 

@@ -57,6 +57,9 @@ struct WatchOptions {
   absl::Duration retention = absl::Hours(24 * 7);
   absl::Duration poll_lease = absl::Minutes(5);
   absl::Duration dirty_lease = absl::Seconds(30);
+  // How often a tenant watched as a whole (Subscribe's
+  // watch_new_accounts) is searched for accounts not yet watched.
+  absl::Duration account_scan = absl::Seconds(10);
   // Deadline of one background provider call sequence (a roster read).
   absl::Duration work_deadline = absl::Minutes(2);
   int page_limit = 500;
@@ -100,10 +103,15 @@ class WatchEngine {
                      absl::string_view body);
 
   // Calls `wake` whenever this process logs events for `a`, until
-  // Unsubscribe(id) returns. `wake` runs under the engine's lock: it must
-  // not block nor call back into the engine. Other replicas' events are not
-  // announced: a subscriber sharing the store re-reads it now and then.
-  int64_t Subscribe(const AccountRef& a, std::function<void()> wake);
+  // Unsubscribe(id) returns; an `a` with an empty account_id subscribes to
+  // every account of `a.tenant`. `wake` runs under the engine's lock: it
+  // must not block nor call back into the engine. Other replicas' events
+  // are announced by WakeOnStoredChanges. With `watch_new_accounts` (a
+  // tenant-wide subscription), the worker also starts watching the tenant's
+  // accounts that are not watched yet, every `account_scan`, while the
+  // subscription lasts.
+  int64_t Subscribe(const AccountRef& a, std::function<void()> wake,
+                    bool watch_new_accounts = false);
   void Unsubscribe(int64_t id);
   // Wakes the subscribers of accounts whose log grew in the store since
   // they were last woken: other replicas' events. The worker calls it every
@@ -131,6 +139,9 @@ class WatchEngine {
   absl::Status CreateHook(Work& w, const std::string& workspace_id,
                           const std::string& type);
   void Notify(const AccountRef& a, const std::vector<StoredEvent>& events);
+  // Starts watching the accounts of tenants subscribed with
+  // watch_new_accounts that are not watched yet, when their scan is due.
+  void WatchNewAccounts(absl::Time now);
   // Wakes `a`'s subscribers unless they were woken for `seq` already.
   void Announce(const AccountRef& a, int64_t seq)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -147,12 +158,16 @@ class WatchEngine {
   struct Subscriber {
     AccountRef account;
     std::function<void()> wake;
+    bool watch_new_accounts = false;
   };
   std::map<int64_t, Subscriber> subscribers_ ABSL_GUARDED_BY(mu_);
   std::multimap<AccountRef, int64_t> subscribed_ ABSL_GUARDED_BY(mu_);
   int64_t next_subscriber_ ABSL_GUARDED_BY(mu_) = 0;
-  // The log position subscribers of each account were last woken for.
+  // The log position subscribers of each account were last woken for (for
+  // a tenant-wide subscription, the tenant's tseq).
   std::map<AccountRef, int64_t> announced_ ABSL_GUARDED_BY(mu_);
+  // When each tenant watched as a whole is next searched for new accounts.
+  std::map<std::string, absl::Time> next_scan_ ABSL_GUARDED_BY(mu_);
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

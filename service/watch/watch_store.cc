@@ -23,28 +23,45 @@ using accounts::SqlTime;
 constexpr absl::Duration kLockTimeout = absl::Seconds(10);
 
 // Appends events to the log inside a transaction that holds the account row.
+// The first event also locks the tenant's row (always after an account's, so
+// the order of locks is the same everywhere) and takes the next numbers of
+// the tenant's sequence: transactions that log for one tenant commit one
+// after another, in tseq order, so a reader past tseq N never finds an
+// event numbered N or less appearing later.
 class LogWriter {
  public:
-  LogWriter(SqlConnection& c, const AccountRef& a, int64_t last_seq,
-            Source source, absl::Time now)
-      : c_(c), a_(a), seq_(last_seq), source_(source), now_(now) {}
+  LogWriter(SqlConnection& c, const SqlDialect& dialect, const AccountRef& a,
+            int64_t last_seq, Source source, absl::Time now)
+      : c_(c),
+        dialect_(dialect),
+        a_(a),
+        seq_(last_seq),
+        source_(source),
+        now_(now) {}
 
   absl::Status Append(StoredEvent e) {
+    if (tseq_ < 0) {
+      ASSIGN_OR_RETURN(tseq_, LockTenant());
+    }
     e.seq = ++seq_;
+    e.tseq = ++tseq_;
+    e.account_id = a_.account_id;
     e.source = source_;
     e.at = now_;
     RETURN_IF_ERROR(
         c_.Query("INSERT INTO watch_events (tenant, account_id, seq, type, "
                  "source, at_ms, workspace_id, workspace_name, user_id, "
                  "user_name, email, role_id, previous_role_id, org_id, "
-                 "org_name, status, previous_status) VALUES ($1, $2, $3, $4, "
-                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 "org_name, status, previous_status, tseq) VALUES ($1, $2, "
+                 "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+                 "$16, $17, $18)",
                  {a_.tenant, a_.account_id, absl::StrCat(e.seq),
                   absl::StrCat(static_cast<int>(e.type)),
                   absl::StrCat(static_cast<int>(e.source)), SqlMillis(e.at),
                   e.workspace_id, e.workspace_name, e.user_id, e.user_name,
                   e.email, e.role_id, e.previous_role_id, e.org_id, e.org_name,
-                  absl::StrCat(e.status), absl::StrCat(e.previous_status)})
+                  absl::StrCat(e.status), absl::StrCat(e.previous_status),
+                  absl::StrCat(e.tseq)})
             .status());
     events_.push_back(std::move(e));
     return absl::OkStatus();
@@ -52,6 +69,10 @@ class LogWriter {
 
   absl::Status Finish() {
     if (events_.empty()) return absl::OkStatus();
+    RETURN_IF_ERROR(c_.Query("UPDATE watch_tenants SET last_tseq = $2 WHERE "
+                             "tenant = $1",
+                             {a_.tenant, absl::StrCat(tseq_)})
+                        .status());
     return c_
         .Query(
             "UPDATE watch_accounts SET last_seq = $3 WHERE tenant = $1 AND "
@@ -63,9 +84,26 @@ class LogWriter {
   std::vector<StoredEvent> Take() { return std::move(events_); }
 
  private:
+  // The tenant's last tseq, its row locked (created when missing).
+  absl::StatusOr<int64_t> LockTenant() {
+    RETURN_IF_ERROR(c_.Query("INSERT INTO watch_tenants (tenant, last_tseq) "
+                             "VALUES ($1, 0) ON CONFLICT (tenant) DO NOTHING",
+                             {a_.tenant})
+                        .status());
+    ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                     c_.Query(absl::StrCat("SELECT last_tseq FROM "
+                                           "watch_tenants WHERE tenant = $1",
+                                           dialect_.for_update),
+                              {a_.tenant}));
+    if (rows.empty()) return absl::InternalError("tenant row vanished");
+    return SqlInt(rows[0][0]);
+  }
+
   SqlConnection& c_;
+  const SqlDialect& dialect_;
   const AccountRef& a_;
   int64_t seq_;
+  int64_t tseq_ = -1;  // Unknown until the first event.
   Source source_;
   absl::Time now_;
   std::vector<StoredEvent> events_;
@@ -136,6 +174,80 @@ absl::StatusOr<std::map<std::string, ObservedMember>> ReadMembers(
   return out;
 }
 
+// The account's stored roster into `snap` (its seq is the caller's).
+absl::Status ReadRoster(SqlConnection& conn, const AccountRef& a,
+                        Snapshot* snap) {
+  ASSIGN_OR_RETURN(std::vector<SqlRow> ws,
+                   conn.Query("SELECT workspace_id, name FROM "
+                              "watch_workspaces WHERE tenant = $1 AND "
+                              "account_id = $2 ORDER BY workspace_id",
+                              {a.tenant, a.account_id}));
+  for (const SqlRow& r : ws) {
+    snap->workspaces.push_back({SqlText(r[0]), SqlText(r[1])});
+  }
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> ms,
+      conn.Query("SELECT m.workspace_id, m.user_id, m.role_id, u.name, "
+                 "u.email FROM watch_members m LEFT JOIN watch_users u ON "
+                 "u.tenant = m.tenant AND u.account_id = m.account_id AND "
+                 "u.user_id = m.user_id WHERE m.tenant = $1 AND "
+                 "m.account_id = $2 ORDER BY m.workspace_id, m.user_id",
+                 {a.tenant, a.account_id}));
+  for (const SqlRow& r : ms) {
+    snap->members.push_back(
+        {SqlText(r[0]),
+         {SqlText(r[1]), SqlText(r[2]), SqlText(r[3]), SqlText(r[4])}});
+  }
+  ASSIGN_OR_RETURN(snap->org_members, ReadOrgMembers(conn, a));
+  return absl::OkStatus();
+}
+
+constexpr char kEventColumns[] =
+    "SELECT seq, type, source, at_ms, workspace_id, workspace_name, user_id, "
+    "user_name, email, role_id, previous_role_id, org_id, org_name, status, "
+    "previous_status, account_id, tseq FROM watch_events ";
+
+std::vector<StoredEvent> ReadEventRows(const std::vector<SqlRow>& rows) {
+  std::vector<StoredEvent> out;
+  out.reserve(rows.size());
+  for (const SqlRow& r : rows) {
+    StoredEvent e;
+    e.seq = SqlInt(r[0]);
+    e.type = static_cast<EventType>(SqlInt(r[1]));
+    e.source = static_cast<Source>(SqlInt(r[2]));
+    e.at = SqlTime(r[3]);
+    e.workspace_id = SqlText(r[4]);
+    e.workspace_name = SqlText(r[5]);
+    e.user_id = SqlText(r[6]);
+    e.user_name = SqlText(r[7]);
+    e.email = SqlText(r[8]);
+    e.role_id = SqlText(r[9]);
+    e.previous_role_id = SqlText(r[10]);
+    e.org_id = SqlText(r[11]);
+    e.org_name = SqlText(r[12]);
+    e.status = static_cast<int>(SqlInt(r[13]));
+    e.previous_status = static_cast<int>(SqlInt(r[14]));
+    e.account_id = SqlText(r[15]);
+    e.tseq = SqlInt(r[16]);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// " AND account_id IN ($k, ...)" for `accounts` appended to `params`; ""
+// for none (every account).
+std::string AccountsIn(const std::vector<std::string>& accounts,
+                       std::vector<std::string>* params) {
+  if (accounts.empty()) return "";
+  std::string out = " AND account_id IN (";
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    params->push_back(accounts[i]);
+    absl::StrAppend(&out, i == 0 ? "$" : ", $", params->size());
+  }
+  out += ")";
+  return out;
+}
+
 // Runs `change` in one transaction holding the watched account's row lock
 // (NOT_FOUND when it is not watched): what it writes and the events it logs
 // (as `source`, at `now`) land together. Returns the events logged.
@@ -150,7 +262,7 @@ absl::StatusOr<std::vector<StoredEvent>> ChangeLocked(
     ASSIGN_OR_RETURN(std::optional<WatchState> state,
                      LockState(conn, db->dialect(), a));
     if (!state) return absl::NotFoundError("the account is not watched");
-    LogWriter log(conn, a, state->last_seq, source, now);
+    LogWriter log(conn, db->dialect(), a, state->last_seq, source, now);
     RETURN_IF_ERROR(change(conn, log));
     RETURN_IF_ERROR(log.Finish());
     out = log.Take();
@@ -173,6 +285,10 @@ absl::StatusOr<WatchState> WatchStore::Enable(const AccountRef& a,
                  "account_id) DO NOTHING",
                  {a.tenant, a.account_id, SqlMillis(now)})
             .status());
+    RETURN_IF_ERROR(c->Query("INSERT INTO watch_tenants (tenant, last_tseq) "
+                             "VALUES ($1, 0) ON CONFLICT (tenant) DO NOTHING",
+                             {a.tenant})
+                        .status());
     ASSIGN_OR_RETURN(std::optional<WatchState> s,
                      LockState(*c.operator->(), db_->dialect(), a));
     if (!s) return absl::InternalError("watch row vanished");
@@ -468,30 +584,50 @@ absl::StatusOr<Snapshot> WatchStore::ReadSnapshot(const AccountRef& a) {
                      LockState(conn, db_->dialect(), a));
     if (!state) return absl::NotFoundError("the account is not watched");
     snap.seq = state->last_seq;
-    ASSIGN_OR_RETURN(std::vector<SqlRow> ws,
-                     conn.Query("SELECT workspace_id, name FROM "
-                                "watch_workspaces WHERE tenant = $1 AND "
-                                "account_id = $2 ORDER BY workspace_id",
-                                {a.tenant, a.account_id}));
-    for (const SqlRow& r : ws)
-      snap.workspaces.push_back({SqlText(r[0]), SqlText(r[1])});
-    ASSIGN_OR_RETURN(
-        std::vector<SqlRow> ms,
-        conn.Query("SELECT m.workspace_id, m.user_id, m.role_id, u.name, "
-                   "u.email FROM watch_members m LEFT JOIN watch_users u ON "
-                   "u.tenant = m.tenant AND u.account_id = m.account_id AND "
-                   "u.user_id = m.user_id WHERE m.tenant = $1 AND "
-                   "m.account_id = $2 ORDER BY m.workspace_id, m.user_id",
-                   {a.tenant, a.account_id}));
-    for (const SqlRow& r : ms) {
-      snap.members.push_back(
-          {SqlText(r[0]),
-           {SqlText(r[1]), SqlText(r[2]), SqlText(r[3]), SqlText(r[4])}});
-    }
-    ASSIGN_OR_RETURN(snap.org_members, ReadOrgMembers(conn, a));
-    return absl::OkStatus();
+    return ReadRoster(conn, a, &snap);
   }));
   return snap;
+}
+
+absl::StatusOr<TenantSnapshot> WatchStore::ReadTenantSnapshot(
+    const std::string& tenant, const std::vector<std::string>& accounts) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  TenantSnapshot out;
+  // Under the tenant's lock, which every transaction that logs an event for
+  // the tenant takes before it commits: all the rosters are read at one
+  // position of the tenant's sequence.
+  RETURN_IF_ERROR(InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    out.accounts.clear();
+    RETURN_IF_ERROR(conn.Query("INSERT INTO watch_tenants (tenant, last_tseq) "
+                               "VALUES ($1, 0) ON CONFLICT (tenant) DO NOTHING",
+                               {tenant})
+                        .status());
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> rows,
+        conn.Query(absl::StrCat("SELECT last_tseq FROM watch_tenants WHERE "
+                                "tenant = $1",
+                                db_->dialect().for_update),
+                   {tenant}));
+    out.tseq = rows.empty() ? 0 : SqlInt(rows[0][0]);
+    std::vector<std::string> params = {tenant};
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> watched,
+        conn.Query(
+            absl::StrCat("SELECT account_id, last_seq FROM "
+                         "watch_accounts WHERE tenant = $1 AND "
+                         "baseline_done = 1",
+                         AccountsIn(accounts, &params), " ORDER BY account_id"),
+            params));
+    for (const SqlRow& r : watched) {
+      Snapshot snap;
+      snap.seq = SqlInt(r[1]);
+      RETURN_IF_ERROR(ReadRoster(conn, {tenant, SqlText(r[0])}, &snap));
+      out.accounts.emplace_back(SqlText(r[0]), std::move(snap));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<std::vector<StoredEvent>> WatchStore::ReadEvents(
@@ -499,36 +635,53 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ReadEvents(
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   ASSIGN_OR_RETURN(
       std::vector<SqlRow> rows,
-      c->Query(absl::StrCat(
-                   "SELECT seq, type, source, at_ms, workspace_id, "
-                   "workspace_name, user_id, user_name, email, role_id, "
-                   "previous_role_id, org_id, org_name, status, "
-                   "previous_status FROM watch_events WHERE tenant = $1 AND "
-                   "account_id = $2 AND seq > $3 ORDER BY seq LIMIT ",
-                   std::max(1, limit)),
+      c->Query(absl::StrCat(kEventColumns,
+                            "WHERE tenant = $1 AND account_id = $2 AND seq > "
+                            "$3 ORDER BY seq LIMIT ",
+                            std::max(1, limit)),
                {a.tenant, a.account_id, absl::StrCat(after)}));
-  std::vector<StoredEvent> out;
-  out.reserve(rows.size());
-  for (const SqlRow& r : rows) {
-    StoredEvent e;
-    e.seq = SqlInt(r[0]);
-    e.type = static_cast<EventType>(SqlInt(r[1]));
-    e.source = static_cast<Source>(SqlInt(r[2]));
-    e.at = SqlTime(r[3]);
-    e.workspace_id = SqlText(r[4]);
-    e.workspace_name = SqlText(r[5]);
-    e.user_id = SqlText(r[6]);
-    e.user_name = SqlText(r[7]);
-    e.email = SqlText(r[8]);
-    e.role_id = SqlText(r[9]);
-    e.previous_role_id = SqlText(r[10]);
-    e.org_id = SqlText(r[11]);
-    e.org_name = SqlText(r[12]);
-    e.status = static_cast<int>(SqlInt(r[13]));
-    e.previous_status = static_cast<int>(SqlInt(r[14]));
-    out.push_back(std::move(e));
-  }
-  return out;
+  return ReadEventRows(rows);
+}
+
+absl::StatusOr<std::vector<StoredEvent>> WatchStore::ReadTenantEvents(
+    const std::string& tenant, const std::vector<std::string>& accounts,
+    int64_t after_tseq, int limit) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  std::vector<std::string> params = {tenant, absl::StrCat(after_tseq)};
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query(absl::StrCat(kEventColumns, "WHERE tenant = $1 AND tseq > $2",
+                            AccountsIn(accounts, &params),
+                            " ORDER BY tseq LIMIT ", std::max(1, limit)),
+               params));
+  return ReadEventRows(rows);
+}
+
+absl::StatusOr<int64_t> WatchStore::TenantPosition(const std::string& tenant) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query("SELECT last_tseq FROM watch_tenants WHERE tenant = $1",
+               {tenant}));
+  return rows.empty() ? 0 : SqlInt(rows[0][0]);
+}
+
+absl::StatusOr<int64_t> WatchStore::PrunedThrough(
+    const std::string& tenant, const std::vector<std::string>& accounts) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  std::vector<std::string> params = {tenant};
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query(absl::StrCat("SELECT MAX(pruned_tseq) FROM watch_accounts "
+                            "WHERE tenant = $1",
+                            AccountsIn(accounts, &params)),
+               params));
+  return rows.empty() || !rows[0][0] ? 0 : SqlInt(rows[0][0]);
+}
+
+absl::StatusOr<std::vector<AccountRef>> WatchStore::WatchedOf(
+    const std::string& tenant) {
+  return Accounts("WHERE tenant = $1 AND baseline_done = 1 ", {tenant});
 }
 
 absl::StatusOr<int64_t> WatchStore::FirstKeptSeq(const AccountRef& a) {
@@ -546,17 +699,31 @@ absl::StatusOr<int64_t> WatchStore::FirstKeptSeq(const AccountRef& a) {
 
 absl::Status WatchStore::Prune(const AccountRef& a, int64_t keep,
                                absl::Time before) {
-  ASSIGN_OR_RETURN(std::optional<WatchState> state, State(a));
-  if (!state) return absl::OkStatus();
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  const int64_t keep_from = std::max<int64_t>(0, state->last_seq - keep + 1);
-  return c
-      ->Query(
-          "DELETE FROM watch_events WHERE tenant = $1 AND account_id = $2 "
-          "AND seq < $5 AND (seq < $3 OR at_ms < $4)",
-          {a.tenant, a.account_id, absl::StrCat(keep_from), SqlMillis(before),
-           absl::StrCat(state->last_seq)})
-      .status();
+  return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    ASSIGN_OR_RETURN(std::optional<WatchState> state,
+                     LockState(conn, db_->dialect(), a));
+    if (!state) return absl::OkStatus();
+    const int64_t keep_from = std::max<int64_t>(0, state->last_seq - keep + 1);
+    const std::vector<std::string> params = {
+        a.tenant, a.account_id, absl::StrCat(keep_from), SqlMillis(before),
+        absl::StrCat(state->last_seq)};
+    constexpr char kDoomed[] =
+        "FROM watch_events WHERE tenant = $1 AND account_id = $2 AND seq < $5 "
+        "AND (seq < $3 OR at_ms < $4)";
+    // Tenant-wide readers behind the highest tseq dropped have lost events.
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> rows,
+        conn.Query(absl::StrCat("SELECT MAX(tseq) ", kDoomed), params));
+    if (rows.empty() || !rows[0][0]) return absl::OkStatus();
+    RETURN_IF_ERROR(
+        conn.Query("UPDATE watch_accounts SET pruned_tseq = $3 WHERE tenant = "
+                   "$1 AND account_id = $2 AND pruned_tseq < $3",
+                   {a.tenant, a.account_id, SqlText(rows[0][0])})
+            .status());
+    return conn.Query(absl::StrCat("DELETE ", kDoomed), params).status();
+  });
 }
 
 absl::Status WatchStore::PutHook(const HookRow& row) {

@@ -1,5 +1,5 @@
 // The durable side of WatchDirectory, in the credential store's database
-// (schema version 4, SQLite or PostgreSQL): which accounts are watched, the
+// (schema version 5, SQLite or PostgreSQL): which accounts are watched, the
 // roster last observed for each (workspaces, members and their roles, user
 // names and e-mails), the event log, the hooks registered at the provider,
 // workspaces a hook marked dirty, and the reconciliation poll's calls.
@@ -9,6 +9,12 @@
 // one transaction that holds the account's row lock. So a change is logged
 // exactly once however many hooks or polls observe it, sequence numbers have
 // no gaps, and replicas sharing PostgreSQL write one log.
+//
+// Each event also has a number in its tenant's sequence (tseq), taken under
+// the tenant's row lock in the same transaction: events of all a tenant's
+// accounts in the order they were committed, which one position (a
+// tenant-wide resume token) can resume. It has gaps only where events were
+// pruned, which the accounts' pruned_tseq records.
 #ifndef SERVICE_WATCH_WATCH_STORE_H_
 #define SERVICE_WATCH_WATCH_STORE_H_
 
@@ -80,7 +86,9 @@ struct RosterDiff {
 };
 
 struct StoredEvent {
-  int64_t seq = 0;
+  std::string account_id;
+  int64_t seq = 0;   // In the account's sequence: 1, 2, ... without gaps.
+  int64_t tseq = 0;  // In the tenant's sequence (0: logged before it).
   EventType type = EventType::kMemberAdded;
   Source source = Source::kPoll;
   absl::Time at;
@@ -170,6 +178,13 @@ struct Snapshot {
   StoredOrgMembers org_members;
 };
 
+// Rosters of several accounts at one position of the tenant's sequence.
+struct TenantSnapshot {
+  int64_t tseq = 0;
+  // (account id, its roster at its seq), by account id.
+  std::vector<std::pair<std::string, Snapshot>> accounts;
+};
+
 struct HookRow {
   std::string secret_hash;  // SHA-256 (hex) of the secret in the hook URL.
   AccountRef account;
@@ -239,8 +254,29 @@ class WatchStore {
   // The smallest seq still kept; last_seq + 1 when the log is empty.
   absl::StatusOr<int64_t> FirstKeptSeq(const AccountRef& a);
   // Drops events beyond the newest `keep` and those older than `before`
-  // (the newest event always stays, so resuming from it works).
+  // (the newest event always stays, so resuming from it works), and
+  // raises the account's pruned_tseq to the highest tseq dropped.
   absl::Status Prune(const AccountRef& a, int64_t keep, absl::Time before);
+
+  // Tenant-wide reading. `accounts` names some of the tenant's accounts;
+  // empty means all of them.
+  //
+  // The tenant's last tseq (0 before its first event).
+  absl::StatusOr<int64_t> TenantPosition(const std::string& tenant);
+  // Events of those accounts with tseq > after_tseq, in tseq order, at most
+  // `limit`.
+  absl::StatusOr<std::vector<StoredEvent>> ReadTenantEvents(
+      const std::string& tenant, const std::vector<std::string>& accounts,
+      int64_t after_tseq, int limit);
+  // The highest tseq pruned from those accounts' logs (0: none): a reader
+  // whose position is below it has lost events.
+  absl::StatusOr<int64_t> PrunedThrough(
+      const std::string& tenant, const std::vector<std::string>& accounts);
+  // The rosters of those accounts whose baseline is done, all at one tseq.
+  absl::StatusOr<TenantSnapshot> ReadTenantSnapshot(
+      const std::string& tenant, const std::vector<std::string>& accounts);
+  // The tenant's watched accounts whose baseline is done.
+  absl::StatusOr<std::vector<AccountRef>> WatchedOf(const std::string& tenant);
 
   absl::Status PutHook(const HookRow& row);
   absl::Status SetHookId(const std::string& secret_hash,

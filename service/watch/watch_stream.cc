@@ -2,7 +2,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 
@@ -49,10 +51,48 @@ void SetUser(v1::User* user, const std::string& id, const std::string& name,
   }
 }
 
+// The snapshot's roster as events of source SOURCE_SNAPSHOT, each with the
+// snapshot's sequence (and `account_id` when set).
+void AppendSnapshot(const Snapshot& snap, const std::string& account_id,
+                    std::vector<v1::DirectoryEvent>* out) {
+  auto add = [&](v1::DirectoryEvent::Type type) -> v1::DirectoryEvent& {
+    v1::DirectoryEvent& e = out->emplace_back();
+    e.set_sequence(snap.seq);
+    e.set_type(type);
+    e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
+    e.set_integrated_account_id(account_id);
+    return e;
+  };
+  std::map<std::string, std::string> names;
+  for (const ObservedWorkspace& w : snap.workspaces) {
+    names[w.id] = w.name;
+    v1::DirectoryEvent& e = add(v1::DirectoryEvent::WORKSPACE_ADDED);
+    e.mutable_workspace()->set_id(w.id);
+    e.mutable_workspace()->set_name(w.name);
+  }
+  for (const auto& [workspace_id, m] : snap.members) {
+    v1::DirectoryEvent& e = add(v1::DirectoryEvent::MEMBER_ADDED);
+    e.mutable_workspace()->set_id(workspace_id);
+    e.mutable_workspace()->set_name(names[workspace_id]);
+    SetUser(e.mutable_user(), m.user_id, m.name, m.email);
+    e.set_role_id(m.role_id);
+  }
+  for (const auto& [key, value] : snap.org_members) {
+    const ObservedOrgMember& m = value.second;
+    v1::DirectoryEvent& e = add(v1::DirectoryEvent::ORG_MEMBER_ADDED);
+    e.mutable_organization()->set_id(key.first);
+    e.mutable_organization()->set_name(value.first);
+    SetUser(e.mutable_user(), m.user_id, m.name, m.email);
+    e.set_role_id(m.role_id);
+    e.set_status(static_cast<v1::UserStatus>(m.status));
+  }
+}
+
 }  // namespace
 
 v1::DirectoryEvent ToProto(const StoredEvent& e) {
   v1::DirectoryEvent out;
+  out.set_integrated_account_id(e.account_id);
   out.set_sequence(e.seq);
   out.set_type(static_cast<v1::DirectoryEvent::Type>(e.type));
   out.set_source(e.source == Source::kHook ? v1::DirectoryEvent::SOURCE_HOOK
@@ -123,38 +163,7 @@ absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
   }
   ASSIGN_OR_RETURN(Snapshot snap, store.ReadSnapshot(a));
   seq_ = snap.seq;
-  std::map<std::string, std::string> names;
-  for (const ObservedWorkspace& w : snap.workspaces) {
-    names[w.id] = w.name;
-    v1::DirectoryEvent& e = out->emplace_back();
-    e.set_sequence(snap.seq);
-    e.set_type(v1::DirectoryEvent::WORKSPACE_ADDED);
-    e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
-    e.mutable_workspace()->set_id(w.id);
-    e.mutable_workspace()->set_name(w.name);
-  }
-  for (const auto& [workspace_id, m] : snap.members) {
-    v1::DirectoryEvent& e = out->emplace_back();
-    e.set_sequence(snap.seq);
-    e.set_type(v1::DirectoryEvent::MEMBER_ADDED);
-    e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
-    e.mutable_workspace()->set_id(workspace_id);
-    e.mutable_workspace()->set_name(names[workspace_id]);
-    SetUser(e.mutable_user(), m.user_id, m.name, m.email);
-    e.set_role_id(m.role_id);
-  }
-  for (const auto& [key, value] : snap.org_members) {
-    const ObservedOrgMember& m = value.second;
-    v1::DirectoryEvent& e = out->emplace_back();
-    e.set_sequence(snap.seq);
-    e.set_type(v1::DirectoryEvent::ORG_MEMBER_ADDED);
-    e.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
-    e.mutable_organization()->set_id(key.first);
-    e.mutable_organization()->set_name(value.first);
-    SetUser(e.mutable_user(), m.user_id, m.name, m.email);
-    e.set_role_id(m.role_id);
-    e.set_status(static_cast<v1::UserStatus>(m.status));
-  }
+  AppendSnapshot(snap, a.account_id, out);
   token_ = Token(cursors_, a, epoch_, snap.seq);
   v1::DirectoryEvent& end = out->emplace_back();
   end.set_sequence(snap.seq);
@@ -188,6 +197,103 @@ v1::DirectoryEvent WatchReader::Heartbeat(absl::Time now) const {
   v1::DirectoryEvent beat;
   beat.set_type(v1::DirectoryEvent::HEARTBEAT);
   beat.set_sequence(seq_);
+  beat.set_resume_token(token_);
+  const int64_t ms = absl::ToUnixMillis(now);
+  beat.mutable_observed_at()->set_seconds(ms / 1000);
+  beat.mutable_observed_at()->set_nanos(static_cast<int32_t>(ms % 1000) *
+                                        1000000);
+  return beat;
+}
+
+namespace {
+
+// The resume token's binding: the tenant and the stream's set of accounts.
+CursorBinding TenantBinding(const TenantWatchRequest& r) {
+  return CursorBinding{
+      r.tenant, "", "watch_tenant",
+      r.accounts.empty() ? std::string("*") : absl::StrJoin(r.accounts, ",")};
+}
+
+}  // namespace
+
+TenantWatchReader::TenantWatchReader(WatchStore& store,
+                                     const CursorCodec& cursors,
+                                     TenantWatchRequest request)
+    : store_(store), cursors_(cursors), request_(std::move(request)) {}
+
+std::string TenantWatchReader::Token(int64_t tseq) const {
+  CursorState state;
+  state.page_token = absl::StrCat("t:", tseq);
+  return cursors_.Seal(TenantBinding(request_), state);
+}
+
+absl::Status TenantWatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
+  ASSIGN_OR_RETURN(const int64_t last, store_.TenantPosition(request_.tenant));
+  if (!request_.resume_token.empty()) {
+    if (request_.include_snapshot) {
+      return WithErrorInfo(
+          absl::FailedPreconditionError(
+              "include_snapshot is for a fresh start; a resume_token "
+              "continues where the client was"),
+          "SNAPSHOT_WITH_RESUME_TOKEN");
+    }
+    absl::StatusOr<CursorState> opened =
+        cursors_.Open(TenantBinding(request_), request_.resume_token);
+    if (!opened.ok()) return BadToken();
+    absl::string_view position = opened->page_token;
+    if (!absl::ConsumePrefix(&position, "t:") ||
+        !absl::SimpleAtoi(position, &tseq_) || tseq_ < 0) {
+      return BadToken();
+    }
+    if (tseq_ > last) return Expired();  // Not this store's log.
+    token_ = request_.resume_token;
+    return absl::OkStatus();
+  }
+  if (!request_.include_snapshot) {
+    tseq_ = last;
+    token_ = Token(tseq_);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(
+      TenantSnapshot snap,
+      store_.ReadTenantSnapshot(request_.tenant, request_.accounts));
+  for (const auto& [account_id, roster] : snap.accounts) {
+    AppendSnapshot(roster, account_id, out);
+  }
+  tseq_ = snap.tseq;
+  token_ = Token(tseq_);
+  v1::DirectoryEvent& end = out->emplace_back();
+  end.set_type(v1::DirectoryEvent::SNAPSHOT_COMPLETE);
+  end.set_source(v1::DirectoryEvent::SOURCE_SNAPSHOT);
+  end.set_resume_token(token_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> TenantWatchReader::Next(
+    std::vector<v1::DirectoryEvent>* out) {
+  if (!opened_) {
+    RETURN_IF_ERROR(Open(out));
+    opened_ = true;
+  }
+  ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
+                   store_.ReadTenantEvents(request_.tenant, request_.accounts,
+                                           tseq_, kBatch));
+  // Read after the events: a prune that committed before them shows here.
+  ASSIGN_OR_RETURN(const int64_t pruned,
+                   store_.PrunedThrough(request_.tenant, request_.accounts));
+  if (pruned > tseq_) return Expired();
+  for (const StoredEvent& e : events) {
+    v1::DirectoryEvent& event = out->emplace_back(ToProto(e));
+    tseq_ = e.tseq;
+    token_ = Token(tseq_);
+    event.set_resume_token(token_);
+  }
+  return static_cast<int>(events.size()) < kBatch;
+}
+
+v1::DirectoryEvent TenantWatchReader::Heartbeat(absl::Time now) const {
+  v1::DirectoryEvent beat;
+  beat.set_type(v1::DirectoryEvent::HEARTBEAT);
   beat.set_resume_token(token_);
   const int64_t ms = absl::ToUnixMillis(now);
   beat.mutable_observed_at()->set_seconds(ms / 1000);

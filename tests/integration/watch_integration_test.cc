@@ -23,6 +23,7 @@
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "rapidjson/document.h"
 #include "tests/integration/directory_env.h"
+#include "tests/integration/watcher.h"
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/rich_error.h"
 #include "tools/podio_sim/sim_client.h"
@@ -31,72 +32,6 @@ namespace unified::testing {
 namespace {
 
 using v1::DirectoryEvent;
-
-constexpr absl::Duration kWait = absl::Seconds(30);
-
-// A WatchDirectory stream read on its own thread into a list.
-class Watcher {
- public:
-  Watcher(std::shared_ptr<grpc::Channel> channel,
-          v1::WatchDirectoryRequest request)
-      : stub_(v1::UserDirectory::NewStub(std::move(channel))) {
-    thread_ = std::thread([this, request] {
-      std::unique_ptr<grpc::ClientReader<DirectoryEvent>> reader =
-          stub_->WatchDirectory(&context_, request);
-      DirectoryEvent e;
-      while (reader->Read(&e)) {
-        absl::MutexLock lock(&mu_);
-        events_.push_back(e);
-        arrival_.push_back(absl::Now());
-      }
-      grpc::Status s = reader->Finish();
-      absl::MutexLock lock(&mu_);
-      status_ = s;
-      done_ = true;
-    });
-  }
-  ~Watcher() { Stop(); }
-
-  void Stop() {
-    context_.TryCancel();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  // Waits until at least `n` events arrived (or the stream ended).
-  std::vector<DirectoryEvent> WaitFor(size_t n,
-                                      absl::Duration timeout = kWait) {
-    absl::MutexLock lock(&mu_);
-    want_ = n;
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](Watcher* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                               return w->done_ || w->events_.size() >= w->want_;
-                             },
-                             this),
-                         timeout);
-    return events_;
-  }
-  // Waits for the stream to end; its status.
-  grpc::Status WaitDone() {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&done_), kWait);
-    return status_;
-  }
-  absl::Time ArrivalOf(size_t i) {
-    absl::MutexLock lock(&mu_);
-    return i < arrival_.size() ? arrival_[i] : absl::InfiniteFuture();
-  }
-
- private:
-  std::unique_ptr<v1::UserDirectory::Stub> stub_;
-  grpc::ClientContext context_;
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::vector<DirectoryEvent> events_ ABSL_GUARDED_BY(mu_);
-  std::vector<absl::Time> arrival_ ABSL_GUARDED_BY(mu_);
-  size_t want_ ABSL_GUARDED_BY(mu_) = 0;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status status_ ABSL_GUARDED_BY(mu_);
-};
 
 // "TYPE user@workspace role<-previous" for comparisons.
 std::string Describe(const DirectoryEvent& e) {

@@ -48,6 +48,9 @@ ABSL_FLAG(
     "GET /contact/,GET /contact/org/{org_id},GET /contact/space/{space_id}/",
     "Comma-separated routes counted as 'rate limited'.");
 ABSL_FLAG(int, max_limit, 500, "Largest `limit` paged routes accept.");
+ABSL_FLAG(std::string, user_password, "",
+          "When set, every generated user (not only the two principals) "
+          "logs in by the password grant with this password.");
 ABSL_FLAG(bool, admin, false, "Serve the admin API under /_sim/.");
 ABSL_FLAG(std::string, faults, "",
           "Fault rules at start-up: a JSON array, or @FILE holding one.");
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
     options.restricted_routes.insert(std::string(route));
   }
   options.max_limit = absl::GetFlag(FLAGS_max_limit);
+  options.user_password = absl::GetFlag(FLAGS_user_password);
   options.admin_api = absl::GetFlag(FLAGS_admin);
   options.hooks.max_attempts = absl::GetFlag(FLAGS_hook_attempts);
   options.hooks.retry_delay = absl::GetFlag(FLAGS_hook_retry_delay);

@@ -1201,11 +1201,17 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
   const SimUser& admin = directory.users[kAdminUserIndex];
   const SimUser& regular = directory.users[kRegularUserIndex];
   const int64_t app_space = directory.orgs.begin()->second.space_ids[0];
+  std::vector<PasswordLogin> logins = {
+      {admin.mail, options.admin_password, admin.user_id},
+      {regular.mail, options.regular_password, regular.user_id}};
+  if (!options.user_password.empty()) {
+    for (const SimUser& u : directory.users) {
+      if (u.user_id == admin.user_id || u.user_id == regular.user_id) continue;
+      logins.push_back({u.mail, options.user_password, u.user_id});
+    }
+  }
   sim->oauth_ = std::make_unique<OAuthState>(
-      options.oauth,
-      std::vector<PasswordLogin>{
-          {admin.mail, options.admin_password, admin.user_id},
-          {regular.mail, options.regular_password, regular.user_id}},
+      options.oauth, std::move(logins),
       std::vector<AppLogin>{{options.app_id, options.app_token, app_space}});
   {
     absl::MutexLock lock(&sim->consent_mu_);

@@ -55,6 +55,9 @@ struct SimulatorOptions {
   // Credentials of the generated principals.
   std::string admin_password = "demo-password";
   std::string regular_password = "regular-password";
+  // When set, every other generated user logs in with this password too
+  // (tests that link many accounts).
+  std::string user_password;
   int64_t app_id = 1001;
   std::string app_token = "demo-app-token";
 

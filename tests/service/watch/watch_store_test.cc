@@ -235,6 +235,66 @@ TEST_P(WatchStoreTest, RetentionKeepsTheNewestAndTheLast) {
   EXPECT_EQ(events->size(), 1u);
 }
 
+TEST_P(WatchStoreTest, ATenantsEventsShareOneSequenceInCommitOrder) {
+  // Two more accounts: b of the same tenant, c of another.
+  const AccountRef b{"tenant", "b"}, c{"other", "c"};
+  for (const AccountRef& x : {b, c}) {
+    ASSERT_THAT(store_->Enable(x, now_), IsOk());
+    ASSERT_THAT(
+        store_->ApplyWorkspaces(x, {{"1", "One"}}, Source::kPoll, now_, true),
+        IsOk());
+    ASSERT_THAT(store_->MarkBaselineDone(x, now_), IsOk());
+  }
+  ASSERT_THAT(store_->TenantPosition("tenant"), IsOkAndHolds(0));
+  auto join = [&](const AccountRef& x, const std::string& user) {
+    auto events =
+        store_->ApplyMembers(x, "1", {{user, "workspace.regular", "U", "u@x"}},
+                             Source::kPoll, now_, false);
+    EXPECT_THAT(events, IsOk());
+  };
+  // a logs 3 events (Bo's role, Di joins, Ann leaves... by the roster), then
+  // b one, c one (its own tenant), a one more.
+  join(a_, "13");  // a: 13 joins, 10 leaves, 11's role: 3 events.
+  join(b, "20");   // b: 1 event.
+  join(c, "30");   // other tenant.
+  join(a_, "14");  // a: 14 joins, 13 leaves: 2 events.
+  auto all = store_->ReadTenantEvents("tenant", {}, 0, 100);
+  ASSERT_THAT(all, IsOk());
+  std::vector<std::string> order;
+  for (const StoredEvent& e : *all) {
+    order.push_back(absl::StrCat(e.tseq, " ", e.account_id, "#", e.seq));
+  }
+  EXPECT_THAT(order, ElementsAre("1 acct#1", "2 acct#2", "3 acct#3", "4 b#1",
+                                 "5 acct#4", "6 acct#5"));
+  EXPECT_THAT(store_->TenantPosition("tenant"), IsOkAndHolds(6));
+  EXPECT_THAT(store_->TenantPosition("other"), IsOkAndHolds(1));
+  // Some accounts, from a position, in pages.
+  auto of_b = store_->ReadTenantEvents("tenant", {"b", "nobody"}, 0, 100);
+  ASSERT_THAT(of_b, IsOk());
+  ASSERT_EQ(of_b->size(), 1u);
+  EXPECT_EQ((*of_b)[0].user_id, "20");
+  auto page = store_->ReadTenantEvents("tenant", {"acct", "b"}, 3, 2);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].tseq, 4);
+  EXPECT_EQ((*page)[1].tseq, 5);
+  // One snapshot of every account at one position.
+  auto snap = store_->ReadTenantSnapshot("tenant", {});
+  ASSERT_THAT(snap, IsOk());
+  EXPECT_EQ(snap->tseq, 6);
+  ASSERT_EQ(snap->accounts.size(), 2u);
+  EXPECT_EQ(snap->accounts[0].first, "acct");
+  EXPECT_EQ(snap->accounts[0].second.seq, 5);
+  EXPECT_EQ(snap->accounts[1].first, "b");
+  EXPECT_EQ(snap->accounts[1].second.members.size(), 1u);
+  // Pruning records how far a tenant-wide reader has lost events: only for
+  // the accounts pruned.
+  EXPECT_THAT(store_->PrunedThrough("tenant", {}), IsOkAndHolds(0));
+  ASSERT_THAT(store_->Prune(a_, 2, now_ - absl::Hours(1)), IsOk());
+  EXPECT_THAT(store_->PrunedThrough("tenant", {}), IsOkAndHolds(3));
+  EXPECT_THAT(store_->PrunedThrough("tenant", {"b"}), IsOkAndHolds(0));
+}
+
 TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
   ASSERT_THAT(store_->MarkDirty(a_, "1", now_), IsOk());
   ASSERT_THAT(store_->MarkDirty(a_, "1", now_), IsOk());  // Generation 2.
