@@ -434,4 +434,137 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::RefreshCredentials(
       });
 }
 
+namespace {
+
+// A WatchIntegratedAccounts stream: the tenant's account log from a
+// position, re-read while waiting every second (the log announces nothing;
+// it is written by whichever replica made the change).
+class AccountEventStream final : public PooledStream<v1::AccountEvent> {
+ public:
+  AccountEventStream(Serving* serving, grpc::CallbackServerContext* context,
+                     Admission admission, accounts::CredentialStore* store,
+                     const CursorCodec* signer, std::string resume_token)
+      : PooledStream(serving, context, std::move(admission),
+                     WorkerPool::Lane::kBulk),
+        store_(store),
+        signer_(signer),
+        resume_token_(std::move(resume_token)) {}
+
+ private:
+  static constexpr int kBatch = 500;
+
+  CursorBinding Binding() const {
+    return CursorBinding{tenant(), "", "account_events", ""};
+  }
+  std::string Token(int64_t seq) const {
+    CursorState state;
+    state.page_token = absl::StrCat(seq);
+    return signer_->Seal(Binding(), state);
+  }
+
+  absl::StatusOr<Step> Produce(std::vector<v1::AccountEvent>* out) override {
+    if (!opened_) {
+      ASSIGN_OR_RETURN(const int64_t last,
+                       store_->AccountEventPosition(tenant()));
+      int64_t seq = last;
+      if (!resume_token_.empty()) {
+        absl::StatusOr<CursorState> state =
+            signer_->Open(Binding(), resume_token_);
+        if (!state.ok() || !absl::SimpleAtoi(state->page_token, &seq) ||
+            seq < 0 || seq > last) {
+          return WithErrorInfo(
+              absl::InvalidArgumentError(
+                  "resume_token is damaged or was issued for another tenant"),
+              "INVALID_RESUME_TOKEN");
+        }
+      }
+      absl::MutexLock lock(&mu_);
+      seq_ = seq;
+      token_ = resume_token_.empty() ? Token(seq) : resume_token_;
+      opened_ = true;
+    }
+    int64_t after;
+    {
+      absl::MutexLock lock(&mu_);
+      after = seq_;
+    }
+    ASSIGN_OR_RETURN(std::vector<accounts::AccountEvent> events,
+                     store_->ReadAccountEvents(tenant(), after, kBatch));
+    for (const accounts::AccountEvent& e : events) {
+      v1::AccountEvent& event = out->emplace_back();
+      event.set_sequence(e.seq);
+      event.set_resume_token(Token(e.seq));
+      event.set_type(static_cast<v1::AccountEvent::Type>(e.type));
+      event.set_integrated_account_id(e.account_id);
+      event.set_reason(e.reason);
+      SetTime(absl::ToUnixMillis(e.at), event.mutable_observed_at());
+      absl::MutexLock lock(&mu_);
+      seq_ = e.seq;
+      token_ = event.resume_token();
+    }
+    return static_cast<int>(events.size()) < kBatch ? Step::kWait : Step::kMore;
+  }
+
+  absl::Duration RecheckInterval() const override { return absl::Seconds(1); }
+
+  absl::Status StallStatus(absl::Duration stalled,
+                           const v1::AccountEvent& pending) override {
+    return WithErrorInfo(
+        absl::AbortedError(absl::StrCat(
+            "the client accepted no event for ", absl::FormatDuration(stalled),
+            "; the stream was ended. Watch again with the last resume_token "
+            "received")),
+        kStreamStalledReason, {{"resume_token", pending.resume_token()}});
+  }
+
+  std::optional<v1::AccountEvent> Heartbeat() override {
+    absl::MutexLock lock(&mu_);
+    if (!opened_) return std::nullopt;
+    v1::AccountEvent beat;
+    beat.set_type(v1::AccountEvent::HEARTBEAT);
+    beat.set_sequence(seq_);
+    beat.set_resume_token(token_);
+    SetTime(absl::ToUnixMillis(absl::Now()), beat.mutable_observed_at());
+    return beat;
+  }
+
+  static void SetTime(int64_t ms, google::protobuf::Timestamp* t) {
+    t->set_seconds(ms / 1000);
+    t->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
+  }
+
+  accounts::CredentialStore* const store_;
+  const CursorCodec* const signer_;
+  const std::string resume_token_;
+  // Written by Produce, read by Heartbeat (the ticker).
+  absl::Mutex mu_;
+  bool opened_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string token_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::AccountEvent>*
+IntegratedAccountsService::WatchIntegratedAccounts(
+    grpc::CallbackServerContext* context,
+    const v1::WatchIntegratedAccountsRequest* request) {
+  absl::StatusOr<Admission> admitted =
+      serving_->Admit(*context, Serving::Kind::kWatch);
+  absl::Status refused = admitted.status();
+  if (refused.ok() && request->resume_token().size() > 1024) {
+    refused = WithErrorInfo(
+        absl::InvalidArgumentError("resume_token is not one we issued"),
+        "INVALID_RESUME_TOKEN");
+  }
+  if (!refused.ok()) {
+    return new FinishedStream<v1::AccountEvent>(ToGrpcStatus(refused));
+  }
+  auto* stream =
+      new AccountEventStream(serving_, context, std::move(*admitted), store_,
+                             signer_, request->resume_token());
+  stream->Start();
+  return stream;
+}
+
 }  // namespace unified

@@ -92,6 +92,9 @@ class IntegratedAccountsService final
       grpc::CallbackServerContext* context,
       const v1::DeleteIntegratedAccountRequest* request,
       v1::DeleteIntegratedAccountResponse* response) override;
+  grpc::ServerWriteReactor<v1::AccountEvent>* WatchIntegratedAccounts(
+      grpc::CallbackServerContext* context,
+      const v1::WatchIntegratedAccountsRequest* request) override;
   grpc::ServerUnaryReactor* RefreshCredentials(
       grpc::CallbackServerContext* context,
       const v1::RefreshCredentialsRequest* request,

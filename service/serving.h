@@ -233,6 +233,12 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
   // A message for an idle, waiting stream (kWait) every heartbeat
   // interval; nullopt for none. Under the stream's lock.
   virtual std::optional<Response> Heartbeat() { return std::nullopt; }
+  // How often a waiting stream (kWait) produces again unwoken, to re-read
+  // a source that announces nothing (about, at the ticker's period).
+  // Infinite: only Wake() does. Called under the stream's lock.
+  virtual absl::Duration RecheckInterval() const {
+    return absl::InfiniteDuration();
+  }
   // Right before a normal Finish, with no Produce running: trailing
   // metadata may be added here.
   virtual void BeforeFinish() {}
@@ -436,6 +442,10 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
           last_activity_ = now;
           pump = true;
         }
+      } else if (waiting_ && now - last_recheck_ >= RecheckInterval()) {
+        waiting_ = false;
+        last_recheck_ = now;
+        pump = true;
       }
     }
     if (finish) {
@@ -468,6 +478,7 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
 
   absl::Mutex mu_;
   std::deque<Response> queue_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_recheck_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Messages left to write of each produced step, oldest first.
   std::deque<int> batches_ ABSL_GUARDED_BY(mu_);
   Response current_;  // The message being written.

@@ -490,7 +490,8 @@ absl::StatusOr<AccountRecord> AccountManager::Link(
             updated = next;
             updated.version = current.version + 1;
             return next;
-          }));
+          },
+          /*relink=*/true));
       return updated;
     }
     AccountRecord record;

@@ -11,6 +11,9 @@
 namespace unified::accounts {
 namespace {
 
+// How long a write that logs an account event waits for the tenant's log.
+constexpr absl::Duration kEventLockTimeout = absl::Seconds(10);
+
 // Migrations in order; entry i brings the schema to version i + 1. Plain
 // SQL that SQLite and PostgreSQL both accept. Never edit an applied one:
 // append.
@@ -172,6 +175,23 @@ ALTER TABLE watch_events ADD COLUMN tseq BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX watch_events_by_tenant ON watch_events (tenant, tseq);
 ALTER TABLE watch_accounts ADD COLUMN pruned_tseq BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // 6: account lifecycle events (WatchIntegratedAccounts): a log per
+    // tenant and its last sequence number.
+    R"sql(
+CREATE TABLE account_events (
+  tenant TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  account_id TEXT NOT NULL,
+  type BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, seq)
+);
+CREATE TABLE account_event_tenants (
+  tenant TEXT PRIMARY KEY,
+  last_seq BIGINT NOT NULL
+);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
               CredentialStore::kSchemaVersion);
@@ -180,6 +200,40 @@ constexpr char kColumns[] =
     "tenant, id, provider, status, status_reason, ref_type, ref_id, scope, "
     "link_method, access_expires_ms, created_ms, updated_ms, version, "
     "access_token, refresh_token";
+
+// Appends to the tenant's account log inside the caller's transaction,
+// under the tenant's counter row (locked after any account row, never
+// before).
+absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
+                                const std::string& tenant,
+                                const std::string& id, AccountEventType type,
+                                const std::string& reason, absl::Time at) {
+  RETURN_IF_ERROR(
+      c.Query("INSERT INTO account_event_tenants (tenant, last_seq) VALUES "
+              "($1, 0) ON CONFLICT (tenant) DO NOTHING",
+              {tenant})
+          .status());
+  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                   c.Query(absl::StrCat("SELECT last_seq FROM "
+                                        "account_event_tenants WHERE tenant "
+                                        "= $1",
+                                        dialect.for_update),
+                           {tenant}));
+  if (rows.empty()) return absl::InternalError("account log row vanished");
+  const std::string seq = absl::StrCat(SqlInt(rows[0][0]) + 1);
+  RETURN_IF_ERROR(
+      c.Query("UPDATE account_event_tenants SET last_seq = $2 WHERE tenant "
+              "= $1",
+              {tenant, seq})
+          .status());
+  return c
+      .Query(
+          "INSERT INTO account_events (tenant, seq, account_id, type, "
+          "reason, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+          {tenant, seq, id, absl::StrCat(static_cast<int>(type)), reason,
+           SqlMillis(at)})
+      .status();
+}
 
 const char* StatusText(AccountStatus status) {
   return status == AccountStatus::kActive ? "active" : "needs_reauth";
@@ -316,12 +370,17 @@ absl::StatusOr<std::vector<AccountRecord>> CredentialStore::Select(
 
 absl::Status CredentialStore::Insert(const AccountRecord& record) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return c
-      ->Query(absl::StrCat("INSERT INTO accounts (", kColumns,
-                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-                           "$10, $11, $12, $13, $14, $15)"),
-              Values(record))
-      .status();
+  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+    RETURN_IF_ERROR(
+        c->Query(absl::StrCat("INSERT INTO accounts (", kColumns,
+                              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                              "$10, $11, $12, $13, $14, $15)"),
+                 Values(record))
+            .status());
+    return AppendAccountEvent(*c.operator->(), db_->dialect(), record.tenant,
+                              record.id, AccountEventType::kLinked, "",
+                              record.created_at);
+  });
 }
 
 absl::StatusOr<AccountRecord> CredentialStore::Get(const std::string& tenant,
@@ -357,19 +416,23 @@ absl::StatusOr<std::vector<AccountRecord>> CredentialStore::ListAll(
 absl::Status CredentialStore::Delete(const std::string& tenant,
                                      const std::string& id) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  ASSIGN_OR_RETURN(
-      std::vector<SqlRow> rows,
-      c->Query("DELETE FROM accounts WHERE tenant = $1 AND id = $2 "
-               "RETURNING id",
-               {tenant, id}));
-  if (rows.empty()) return NotFound(id);
-  return absl::OkStatus();
+  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> rows,
+        c->Query("DELETE FROM accounts WHERE tenant = $1 AND id = $2 "
+                 "RETURNING id",
+                 {tenant, id}));
+    if (rows.empty()) return NotFound(id);
+    return AppendAccountEvent(*c.operator->(), db_->dialect(), tenant, id,
+                              AccountEventType::kDeleted, "", absl::Now());
+  });
 }
 
 absl::Status CredentialStore::WithLockedAccount(const std::string& tenant,
                                                 const std::string& id,
                                                 absl::Duration lock_timeout,
-                                                const LockedUpdate& fn) {
+                                                const LockedUpdate& fn,
+                                                bool relink) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   return InTransaction(c, lock_timeout, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(
@@ -399,8 +462,62 @@ absl::Status CredentialStore::WithLockedAccount(const std::string& tenant,
     if (updated.empty()) {
       return absl::AbortedError("the account changed during the update");
     }
-    return absl::OkStatus();
+    SqlConnection& conn = *c.operator->();
+    if (relink) {
+      RETURN_IF_ERROR(AppendAccountEvent(conn, db_->dialect(), tenant, id,
+                                         AccountEventType::kRelinked, "",
+                                         next->updated_at));
+    }
+    if (current.status == next->status) return absl::OkStatus();
+    return next->status == AccountStatus::kNeedsReauth
+               ? AppendAccountEvent(conn, db_->dialect(), tenant, id,
+                                    AccountEventType::kNeedsReauth,
+                                    next->status_reason, next->updated_at)
+               : AppendAccountEvent(conn, db_->dialect(), tenant, id,
+                                    AccountEventType::kRecovered, "",
+                                    next->updated_at);
   });
+}
+
+absl::Status CredentialStore::LogAccountEvent(const std::string& tenant,
+                                              const std::string& id,
+                                              AccountEventType type,
+                                              const std::string& reason,
+                                              absl::Time at) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+    return AppendAccountEvent(*c.operator->(), db_->dialect(), tenant, id, type,
+                              reason, at);
+  });
+}
+
+absl::StatusOr<std::vector<AccountEvent>> CredentialStore::ReadAccountEvents(
+    const std::string& tenant, int64_t after, int limit) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query(absl::StrCat("SELECT seq, account_id, type, reason, at_ms "
+                            "FROM account_events WHERE tenant = $1 AND seq > "
+                            "$2 ORDER BY seq LIMIT ",
+                            std::max(1, limit)),
+               {tenant, absl::StrCat(after)}));
+  std::vector<AccountEvent> out;
+  for (const SqlRow& r : rows) {
+    out.push_back({SqlInt(r[0]), r[1].value_or(""),
+                   static_cast<AccountEventType>(SqlInt(r[2])),
+                   r[3].value_or(""), SqlTime(r[4])});
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> CredentialStore::AccountEventPosition(
+    const std::string& tenant) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                   c->Query("SELECT last_seq FROM account_event_tenants WHERE "
+                            "tenant = $1",
+                            {tenant}));
+  return rows.empty() ? 0 : SqlInt(rows[0][0]);
 }
 
 absl::Status CredentialStore::ConsumeOnce(const std::string& nonce,

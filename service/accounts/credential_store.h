@@ -40,11 +40,33 @@ struct AccountRecord {
   std::string sealed_refresh_token;
 };
 
+// What happened to an account, as WatchIntegratedAccounts shows it (values
+// of unified.v1.AccountEvent.Type).
+enum class AccountEventType : int {
+  kLinked = 1,
+  kRelinked = 2,
+  kNeedsReauth = 3,
+  kRecovered = 4,
+  kDeleted = 5,
+  kRateLimited = 6,
+  kRateLimitCleared = 7,
+};
+
+// One entry of a tenant's account log: a gapless sequence per tenant,
+// written in the transaction that made the change.
+struct AccountEvent {
+  int64_t seq = 0;
+  std::string account_id;
+  AccountEventType type = AccountEventType::kLinked;
+  std::string reason;  // NEEDS_REAUTH: why; RATE_LIMITED: until when.
+  absl::Time at;
+};
+
 // Thread-safe.
 class CredentialStore {
  public:
   // The newest schema version this build knows.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Applies pending migrations (serialized across processes) and returns the
   // store. FAILED_PRECONDITION when the database has a newer schema than
@@ -58,6 +80,7 @@ class CredentialStore {
       const std::string& url);
 
   // ALREADY_EXISTS when the id or the (tenant, provider, identity) is taken.
+  // Logs LINKED.
   absl::Status Insert(const AccountRecord& record);
 
   // NOT_FOUND (reason INTEGRATED_ACCOUNT_NOT_FOUND) when the tenant has no
@@ -79,12 +102,16 @@ class CredentialStore {
   absl::StatusOr<std::vector<AccountRecord>> ListAll(
       const std::string& after_tenant, const std::string& after_id, int limit);
 
-  // Removes the account and its credentials. NOT_FOUND as Get.
+  // Removes the account and its credentials (logs DELETED). NOT_FOUND as
+  // Get.
   absl::Status Delete(const std::string& tenant, const std::string& id);
 
   // Runs `fn` on the freshest record while holding the account's exclusive
   // lock, shared by every process on this database; when `fn` returns a
-  // record, it is written (version bumped) before the lock is released.
+  // record, it is written (version bumped) before the lock is released,
+  // with the account events it makes: RELINKED when `relink`, then
+  // NEEDS_REAUTH (with the new status_reason) or RECOVERED when the status
+  // moved.
   // UNAVAILABLE (reason STORE_LOCK_TIMEOUT) when the lock is not granted
   // within `lock_timeout`; `fn`'s error is returned after a rollback.
   using LockedUpdate =
@@ -93,7 +120,18 @@ class CredentialStore {
   absl::Status WithLockedAccount(const std::string& tenant,
                                  const std::string& id,
                                  absl::Duration lock_timeout,
-                                 const LockedUpdate& fn);
+                                 const LockedUpdate& fn, bool relink = false);
+
+  // Logs an event that changes no account row (RATE_LIMITED, ...).
+  absl::Status LogAccountEvent(const std::string& tenant, const std::string& id,
+                               AccountEventType type, const std::string& reason,
+                               absl::Time at);
+  // The tenant's account events with seq > after, oldest first, at most
+  // `limit`.
+  absl::StatusOr<std::vector<AccountEvent>> ReadAccountEvents(
+      const std::string& tenant, int64_t after, int limit);
+  // The tenant's last account event seq (0: none yet).
+  absl::StatusOr<int64_t> AccountEventPosition(const std::string& tenant);
 
   // Records a single-use value (an OAuth state's nonce) until `expires`.
   // ALREADY_EXISTS when it was consumed before. Forgets expired ones.

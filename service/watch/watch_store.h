@@ -1,5 +1,5 @@
 // The durable side of WatchDirectory, in the credential store's database
-// (schema version 5, SQLite or PostgreSQL): which accounts are watched, the
+// (schema version 5 and later, SQLite or PostgreSQL): which accounts are watched, the
 // roster last observed for each (workspaces, members and their roles, user
 // names and e-mails), the event log, the hooks registered at the provider,
 // workspaces a hook marked dirty, and the reconciliation poll's calls.

@@ -5,6 +5,7 @@
 // persist, restarts, encryption at rest, key rotation and rewrap.
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -571,6 +572,147 @@ TEST_P(AccountsTest, ARefusedRefreshTokenNeedsReauthorization) {
   EXPECT_EQ(env_->LinkPassword("demo@example.com", "demo-password"), demo);
   EXPECT_EQ(Get(demo)->status(), v1::IntegratedAccount::ACTIVE);
   EXPECT_THAT(GetMe(demo), IsOk());
+}
+
+// A WatchIntegratedAccounts stream read on its own thread.
+class AccountWatcher {
+ public:
+  AccountWatcher(std::shared_ptr<grpc::Channel> channel,
+                 const std::string& resume_token)
+      : stub_(v1::IntegratedAccounts::NewStub(std::move(channel))) {
+    thread_ = std::thread([this, resume_token] {
+      v1::WatchIntegratedAccountsRequest request;
+      request.set_resume_token(resume_token);
+      auto reader = stub_->WatchIntegratedAccounts(&context_, request);
+      v1::AccountEvent e;
+      while (reader->Read(&e)) {
+        absl::MutexLock lock(&mu_);
+        events_.push_back(e);
+      }
+      grpc::Status s = reader->Finish();
+      absl::MutexLock lock(&mu_);
+      status_ = s;
+      done_ = true;
+    });
+  }
+  ~AccountWatcher() {
+    context_.TryCancel();
+    thread_.join();
+  }
+  // The first event of `type` after the first `from`, waiting up to
+  // `timeout`; nullopt if none came.
+  std::optional<v1::AccountEvent> Next(v1::AccountEvent::Type type,
+                                       size_t* from, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    // A pure condition (absl may evaluate it more than once).
+    auto index = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      size_t i = *from;
+      while (i < events_.size() && events_[i].type() != type) ++i;
+      return i;
+    };
+    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return done_ || index() < events_.size();
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+    const size_t i = index();
+    *from = std::min(i + 1, events_.size());
+    if (i == events_.size()) return std::nullopt;
+    return events_[i];
+  }
+  grpc::Status WaitDone() {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&done_), absl::Seconds(30));
+    return status_;
+  }
+  std::vector<v1::AccountEvent> Events() {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+
+ private:
+  std::unique_ptr<v1::IntegratedAccounts::Stub> stub_;
+  grpc::ClientContext context_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::vector<v1::AccountEvent> events_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_P(AccountsTest, LifecycleEventsFollowAnAccountFromLinkToDeletion) {
+  Start({"--watch_heartbeat=1s"});
+  const std::string demo = env_->account("demo");
+  AccountWatcher watcher(env_->channel(), "");
+  size_t at = 0;
+  // The first heartbeat: the stream is open at the present.
+  std::optional<v1::AccountEvent> beat =
+      watcher.Next(v1::AccountEvent::HEARTBEAT, &at, absl::Seconds(30));
+  ASSERT_TRUE(beat.has_value());
+  // Podio refuses the refresh token (invalid_grant): NEEDS_REAUTH, with the
+  // reason, within 5 s.
+  env_->AdvanceSimClock(absl::Hours(24 * 29));
+  EXPECT_EQ(ErrorInfoOf(GetMe(demo)).reason(), "NEEDS_REAUTH");
+  std::optional<v1::AccountEvent> reauth =
+      watcher.Next(v1::AccountEvent::NEEDS_REAUTH, &at, absl::Seconds(5));
+  ASSERT_TRUE(reauth.has_value());
+  EXPECT_EQ(reauth->integrated_account_id(), demo);
+  EXPECT_THAT(reauth->reason(), HasSubstr("invalid_grant"));
+  EXPECT_EQ(reauth->sequence(), beat->sequence() + 1);
+  // Linking again: RELINKED, then RECOVERED.
+  EXPECT_EQ(env_->LinkPassword("demo@example.com", "demo-password"), demo);
+  std::optional<v1::AccountEvent> relinked =
+      watcher.Next(v1::AccountEvent::RELINKED, &at, absl::Seconds(5));
+  std::optional<v1::AccountEvent> recovered =
+      watcher.Next(v1::AccountEvent::RECOVERED, &at, absl::Seconds(5));
+  ASSERT_TRUE(relinked.has_value() && recovered.has_value()) << [&] {
+    std::string out;
+    for (const auto& e : watcher.Events()) {
+      absl::StrAppend(&out, v1::AccountEvent::Type_Name(e.type()), "#",
+                      e.sequence(), " ");
+    }
+    return out;
+  }();
+  EXPECT_EQ(recovered->integrated_account_id(), demo);
+  EXPECT_EQ(recovered->sequence(), relinked->sequence() + 1);
+  // A new account, and its deletion.
+  const std::string other = env_->LinkPassword(
+      "regular@example.com", "regular-password", DirectoryEnv::kTenantB);
+  {
+    grpc::ClientContext context;
+    v1::DeleteIntegratedAccountRequest request;
+    request.set_integrated_account_id(demo);
+    v1::DeleteIntegratedAccountResponse response;
+    ASSERT_THAT(
+        Accounts()->DeleteIntegratedAccount(&context, request, &response),
+        IsOk());
+  }
+  std::optional<v1::AccountEvent> deleted =
+      watcher.Next(v1::AccountEvent::DELETED, &at, absl::Seconds(5));
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(deleted->integrated_account_id(), demo);
+  // Nothing of tenant-b's link came here; every event has the next number.
+  std::vector<v1::AccountEvent> events = watcher.Events();
+  int64_t last = beat->sequence();
+  for (const v1::AccountEvent& e : events) {
+    EXPECT_NE(e.integrated_account_id(), other);
+    if (e.type() == v1::AccountEvent::HEARTBEAT) continue;
+    EXPECT_EQ(e.sequence(), last + 1);
+    last = e.sequence();
+  }
+  // Resuming from NEEDS_REAUTH's token replays exactly what followed it.
+  AccountWatcher resumed(env_->channel(), reauth->resume_token());
+  size_t from = 0;
+  std::optional<v1::AccountEvent> first =
+      resumed.Next(v1::AccountEvent::RELINKED, &from, absl::Seconds(5));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(from, 1u);  // Nothing before it.
+  EXPECT_EQ(first->sequence(), relinked->sequence());
+  // A token of another tenant's stream is refused.
+  AccountWatcher foreign(env_->channel(DirectoryEnv::kTenantB),
+                         reauth->resume_token());
+  grpc::Status refused = foreign.WaitDone();
+  EXPECT_THAT(refused, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(ErrorInfoOf(refused).reason(), "INVALID_RESUME_TOKEN");
 }
 
 TEST_P(AccountsTest, ALostOrFailedRefreshNeverMarksCredentialsDead) {
