@@ -31,6 +31,22 @@ absl::Status BadToken() {
       "INVALID_RESUME_TOKEN");
 }
 
+absl::Status SnapshotWithToken() {
+  return WithErrorInfo(
+      absl::FailedPreconditionError(
+          "include_snapshot is for a fresh start; a resume_token continues "
+          "where the client was"),
+      "SNAPSHOT_WITH_RESUME_TOKEN");
+}
+
+// `now` as the event's observed_at.
+void SetObservedAt(absl::Time now, v1::DirectoryEvent* e) {
+  const int64_t ms = absl::ToUnixMillis(now);
+  e->mutable_observed_at()->set_seconds(ms / 1000);
+  e->mutable_observed_at()->set_nanos(static_cast<int32_t>(ms % 1000) *
+                                      1000000);
+}
+
 absl::Status Expired() {
   return WithErrorInfo(
       absl::FailedPreconditionError(
@@ -97,10 +113,7 @@ v1::DirectoryEvent ToProto(const StoredEvent& e) {
   out.set_type(static_cast<v1::DirectoryEvent::Type>(e.type));
   out.set_source(e.source == Source::kHook ? v1::DirectoryEvent::SOURCE_HOOK
                                            : v1::DirectoryEvent::SOURCE_POLL);
-  const int64_t ms = absl::ToUnixMillis(e.at);
-  out.mutable_observed_at()->set_seconds(ms / 1000);
-  out.mutable_observed_at()->set_nanos(static_cast<int32_t>(ms % 1000) *
-                                       1000000);
+  SetObservedAt(e.at, &out);
   if (!e.workspace_id.empty()) {
     out.mutable_workspace()->set_id(e.workspace_id);
     out.mutable_workspace()->set_name(e.workspace_name);
@@ -134,11 +147,7 @@ absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
   seq_ = state->last_seq;
   if (!request_.resume_token.empty()) {
     if (request_.include_snapshot) {
-      return WithErrorInfo(
-          absl::FailedPreconditionError(
-              "include_snapshot is for a fresh start; a resume_token "
-              "continues where the client was"),
-          "SNAPSHOT_WITH_RESUME_TOKEN");
+      return SnapshotWithToken();
     }
     absl::StatusOr<CursorState> opened =
         cursors_.Open(Binding(a), request_.resume_token);
@@ -198,10 +207,7 @@ v1::DirectoryEvent WatchReader::Heartbeat(absl::Time now) const {
   beat.set_type(v1::DirectoryEvent::HEARTBEAT);
   beat.set_sequence(seq_);
   beat.set_resume_token(token_);
-  const int64_t ms = absl::ToUnixMillis(now);
-  beat.mutable_observed_at()->set_seconds(ms / 1000);
-  beat.mutable_observed_at()->set_nanos(static_cast<int32_t>(ms % 1000) *
-                                        1000000);
+  SetObservedAt(now, &beat);
   return beat;
 }
 
@@ -231,11 +237,7 @@ absl::Status TenantWatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
   ASSIGN_OR_RETURN(const int64_t last, store_.TenantPosition(request_.tenant));
   if (!request_.resume_token.empty()) {
     if (request_.include_snapshot) {
-      return WithErrorInfo(
-          absl::FailedPreconditionError(
-              "include_snapshot is for a fresh start; a resume_token "
-              "continues where the client was"),
-          "SNAPSHOT_WITH_RESUME_TOKEN");
+      return SnapshotWithToken();
     }
     absl::StatusOr<CursorState> opened =
         cursors_.Open(TenantBinding(request_), request_.resume_token);
@@ -295,10 +297,7 @@ v1::DirectoryEvent TenantWatchReader::Heartbeat(absl::Time now) const {
   v1::DirectoryEvent beat;
   beat.set_type(v1::DirectoryEvent::HEARTBEAT);
   beat.set_resume_token(token_);
-  const int64_t ms = absl::ToUnixMillis(now);
-  beat.mutable_observed_at()->set_seconds(ms / 1000);
-  beat.mutable_observed_at()->set_nanos(static_cast<int32_t>(ms % 1000) *
-                                        1000000);
+  SetObservedAt(now, &beat);
   return beat;
 }
 
