@@ -483,6 +483,9 @@ class AccountEventStream final : public PooledStream<v1::AccountEvent> {
       token_ = resume_token_.empty() ? Token(seq) : resume_token_;
       opened_ = true;
     }
+    // Rate limits that ended are logged by whichever reader (or replica)
+    // looks first.
+    RETURN_IF_ERROR(store_->ClearRateLimits(absl::Now()));
     int64_t after;
     {
       absl::MutexLock lock(&mu_);

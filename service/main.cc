@@ -617,11 +617,13 @@ int Run() {
       (*store)->backend() == "postgresql"
           ? accounts::NewSqlRateLedger((*store)->database(), budget_options)
           : NewMemoryRateLedger(budget_options);
+  accounts::RateLimitEvents rate_limit_events(store->get());
   RateBudget budget(ledger.get(), RealClock::Get(), budget_options,
-                    metrics ? &observability : nullptr);
+                    metrics ? &observability : nullptr, &rate_limit_events);
   absl::StatusOr<accounts::AccountManagerOptions> manager_options =
       AccountOptionsFromFlags(&observability);
   if (!manager_options.ok()) return Fail(manager_options.status());
+  manager_options->rate_limit_events = &rate_limit_events;
   accounts::AccountManager accounts(store->get(), &*sealer, connectors.Auths(),
                                     RealClock::Get(), *manager_options,
                                     &budget);

@@ -188,6 +188,16 @@ absl::StatusOr<bool> RateBudget::TryAcquire(const std::string& key,
   return !taken.has_value();
 }
 
+absl::Status RateBudget::Block(const std::string& key,
+                               std::optional<absl::Duration> wait) {
+  const absl::Time now = clock_->Now();
+  RETURN_IF_ERROR(ledger_->Block(key, wait, now));
+  if (listener_ == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(BudgetState state, ledger_->State(key, now));
+  listener_->OnBlocked(key, state.blocked_until);
+  return absl::OkStatus();
+}
+
 absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
                                  Priority priority, absl::Time deadline,
                                  const std::function<bool()>& cancelled) {

@@ -97,17 +97,28 @@ absl::Duration BlockDuration(const RateBudgetOptions& options,
 // The in-process ledger.
 std::unique_ptr<RateLedger> NewMemoryRateLedger(RateBudgetOptions options);
 
-// Thread-safe; not owning `ledger` or `clock`.
+// Told when a provider's rate limit stops an identity (a 420 learned by
+// Block). Thread-safe; must not call back into the budget.
+class RateLimitListener {
+ public:
+  virtual ~RateLimitListener() = default;
+  // The identity `key` makes no call before `until`.
+  virtual void OnBlocked(const std::string& key, absl::Time until) = 0;
+};
+
+// Thread-safe; not owning `ledger`, `clock`, `observer` or `listener`.
 class RateBudget {
  public:
-  // `observer` is told what is left after each learned answer (null:
-  // nobody).
+  // `observer` is told what is left after each learned answer, `listener`
+  // of each block (null: nobody).
   RateBudget(RateLedger* ledger, Clock* clock, RateBudgetOptions options,
-             UpstreamObserver* observer = nullptr)
+             UpstreamObserver* observer = nullptr,
+             RateLimitListener* listener = nullptr)
       : ledger_(ledger),
         clock_(clock),
         options_(options),
-        observer_(observer) {}
+        observer_(observer),
+        listener_(listener) {}
 
   // Waits for a slot, higher priorities first. RESOURCE_EXHAUSTED (reason
   // RATE_BUDGET_EXHAUSTED, with RetryInfo) at once when the slot would come
@@ -134,9 +145,7 @@ class RateBudget {
   // Told of refusals and of the remaining counts providers report (for
   // metrics); null = nobody. Set before use.
   absl::Status Block(const std::string& key,
-                     std::optional<absl::Duration> wait) {
-    return ledger_->Block(key, wait, clock_->Now());
-  }
+                     std::optional<absl::Duration> wait);
   absl::StatusOr<BudgetState> State(const std::string& key) {
     return ledger_->State(key, clock_->Now());
   }
@@ -154,6 +163,7 @@ class RateBudget {
   Clock* const clock_;
   const RateBudgetOptions options_;
   UpstreamObserver* const observer_;
+  RateLimitListener* const listener_;
   mutable absl::Mutex mu_;
   // Waiters per (key, priority).
   std::map<std::pair<std::string, int>, int> waiting_ ABSL_GUARDED_BY(mu_);

@@ -194,7 +194,12 @@ absl::StatusOr<ResolvedAccount> AccountManager::Resolve(
     absl::MutexLock lock(&entry->mu);
     if (entry->version != record.version) entry->token.clear();
   }
-  return ResolvedAccount{record.id, record.provider, entry, BudgetKey(record)};
+  std::string budget_key = BudgetKey(record);
+  if (options_.rate_limit_events != nullptr) {
+    options_.rate_limit_events->Note(budget_key, tenant, record.id);
+  }
+  return ResolvedAccount{record.id, record.provider, entry,
+                         std::move(budget_key)};
 }
 
 absl::StatusOr<std::string> AccountManager::AccessToken(Entry& entry,

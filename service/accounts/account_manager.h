@@ -26,6 +26,7 @@
 #include "connectors/common/rate_budget.h"
 #include "service/account_resolver.h"
 #include "service/accounts/credential_store.h"
+#include "service/accounts/rate_limit_events.h"
 #include "service/accounts/sealer.h"
 #include "service/worker_pool.h"
 
@@ -53,6 +54,10 @@ struct AccountManagerOptions {
   // Told how each refresh ended: "ok", "rate_limited", "needs_reauth" or
   // "failed" (for metrics). Unset: nobody.
   std::function<void(absl::string_view outcome)> on_refresh;
+  // Told of every account resolved and the identity it acts as, so that a
+  // rate-limit block of that identity becomes its RATE_LIMITED event. Null:
+  // nobody.
+  RateLimitEvents* rate_limit_events = nullptr;
   // Test only: end the process after a refresh answer arrives and before it
   // is persisted (to prove such a crash loses nothing usable).
   bool crash_after_refresh_for_testing = false;

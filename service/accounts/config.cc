@@ -1,7 +1,5 @@
 #include "service/accounts/config.h"
 
-#include "connectors/common/secrets.h"
-
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -14,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "connectors/common/secrets.h"
 #include "connectors/common/status_macros.h"
 
 namespace unified::accounts {

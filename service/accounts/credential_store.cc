@@ -192,6 +192,16 @@ CREATE TABLE account_event_tenants (
   last_seq BIGINT NOT NULL
 );
 )sql",
+    // 7: accounts their provider's rate limit stops, until when (for
+    // RATE_LIMITED and RATE_LIMIT_CLEARED).
+    R"sql(
+CREATE TABLE account_rate_limits (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  until_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, account_id)
+);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
               CredentialStore::kSchemaVersion);
@@ -423,6 +433,10 @@ absl::Status CredentialStore::Delete(const std::string& tenant,
                  "RETURNING id",
                  {tenant, id}));
     if (rows.empty()) return NotFound(id);
+    RETURN_IF_ERROR(c->Query("DELETE FROM account_rate_limits WHERE tenant = "
+                             "$1 AND account_id = $2",
+                             {tenant, id})
+                        .status());
     return AppendAccountEvent(*c.operator->(), db_->dialect(), tenant, id,
                               AccountEventType::kDeleted, "", absl::Now());
   });
@@ -488,6 +502,64 @@ absl::Status CredentialStore::LogAccountEvent(const std::string& tenant,
   return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
     return AppendAccountEvent(*c.operator->(), db_->dialect(), tenant, id, type,
                               reason, at);
+  });
+}
+
+absl::Status CredentialStore::MarkRateLimited(const std::string& tenant,
+                                              const std::string& id,
+                                              absl::Time until,
+                                              absl::Time now) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    // The account's row lock orders this against a deletion.
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> account,
+        conn.Query(absl::StrCat("SELECT id FROM accounts WHERE tenant = $1 "
+                                "AND id = $2",
+                                db_->dialect().for_update),
+                   {tenant, id}));
+    if (account.empty()) return NotFound(id);
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> rows,
+        conn.Query("SELECT until_ms FROM account_rate_limits WHERE tenant = "
+                   "$1 AND account_id = $2",
+                   {tenant, id}));
+    if (!rows.empty()) {
+      // Limited already (an end not yet cleared counts): keep the later end.
+      return conn
+          .Query(
+              "UPDATE account_rate_limits SET until_ms = $3 WHERE tenant = "
+              "$1 AND account_id = $2 AND until_ms < $3",
+              {tenant, id, SqlMillis(until)})
+          .status();
+    }
+    RETURN_IF_ERROR(conn.Query("INSERT INTO account_rate_limits (tenant, "
+                               "account_id, until_ms) VALUES ($1, $2, $3)",
+                               {tenant, id, SqlMillis(until)})
+                        .status());
+    return AppendAccountEvent(
+        conn, db_->dialect(), tenant, id, AccountEventType::kRateLimited,
+        absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()), now);
+  });
+}
+
+absl::Status CredentialStore::ClearRateLimits(absl::Time now) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+    SqlConnection& conn = *c.operator->();
+    // Only the replica whose DELETE removes a row logs its end.
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> ended,
+        conn.Query("DELETE FROM account_rate_limits WHERE until_ms <= $1 "
+                   "RETURNING tenant, account_id",
+                   {SqlMillis(now)}));
+    for (const SqlRow& r : ended) {
+      RETURN_IF_ERROR(AppendAccountEvent(
+          conn, db_->dialect(), r[0].value_or(""), r[1].value_or(""),
+          AccountEventType::kRateLimitCleared, "", now));
+    }
+    return absl::OkStatus();
   });
 }
 

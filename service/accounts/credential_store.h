@@ -66,7 +66,7 @@ struct AccountEvent {
 class CredentialStore {
  public:
   // The newest schema version this build knows.
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   // Applies pending migrations (serialized across processes) and returns the
   // store. FAILED_PRECONDITION when the database has a newer schema than
@@ -126,6 +126,14 @@ class CredentialStore {
   absl::Status LogAccountEvent(const std::string& tenant, const std::string& id,
                                AccountEventType type, const std::string& reason,
                                absl::Time at);
+  // The account is rate limited by its provider until `until`: logs
+  // RATE_LIMITED (reason: the time, RFC 3339) unless it is limited already
+  // (then only a later end is kept). NOT_FOUND for an unknown account.
+  absl::Status MarkRateLimited(const std::string& tenant, const std::string& id,
+                               absl::Time until, absl::Time now);
+  // Logs RATE_LIMIT_CLEARED for every account whose limit ended by `now`,
+  // once whichever replica asks first.
+  absl::Status ClearRateLimits(absl::Time now);
   // The tenant's account events with seq > after, oldest first, at most
   // `limit`.
   absl::StatusOr<std::vector<AccountEvent>> ReadAccountEvents(

@@ -674,6 +674,26 @@ TEST_P(AccountsTest, LifecycleEventsFollowAnAccountFromLinkToDeletion) {
   }();
   EXPECT_EQ(recovered->integrated_account_id(), demo);
   EXPECT_EQ(recovered->sequence(), relinked->sequence() + 1);
+  // Podio's 420 stops the account's identity for 2 s: RATE_LIMITED with the
+  // end, then RATE_LIMIT_CLEARED once it has passed.
+  env_->AddFault(R"({"method":"GET","path":"/user/status","kind":"rate_limit",)"
+                 R"("wait_seconds":2,"times":1})");
+  EXPECT_THAT(GetMe(demo), StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  std::optional<v1::AccountEvent> limited =
+      watcher.Next(v1::AccountEvent::RATE_LIMITED, &at, absl::Seconds(5));
+  ASSERT_TRUE(limited.has_value());
+  EXPECT_EQ(limited->integrated_account_id(), demo);
+  absl::Time until;
+  std::string error;
+  EXPECT_TRUE(
+      absl::ParseTime(absl::RFC3339_full, limited->reason(), &until, &error))
+      << limited->reason() << ": " << error;
+  std::optional<v1::AccountEvent> cleared = watcher.Next(
+      v1::AccountEvent::RATE_LIMIT_CLEARED, &at, absl::Seconds(10));
+  ASSERT_TRUE(cleared.has_value());
+  EXPECT_EQ(cleared->integrated_account_id(), demo);
+  EXPECT_EQ(cleared->sequence(), limited->sequence() + 1);
+  EXPECT_THAT(GetMe(demo), IsOk());
   // A new account, and its deletion.
   const std::string other = env_->LinkPassword(
       "regular@example.com", "regular-password", DirectoryEnv::kTenantB);

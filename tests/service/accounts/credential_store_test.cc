@@ -16,6 +16,7 @@ namespace unified::accounts {
 namespace {
 
 using ::unified::testing::IsOk;
+using ::unified::testing::IsOkAndHolds;
 using ::unified::testing::StatusIs;
 
 AccountRecord Record(const std::string& tenant, const std::string& id,
@@ -169,6 +170,70 @@ TEST_P(CredentialStoreTest, TheAccountLockTimesOutCleanly) {
                   }),
               IsOk());
   EXPECT_EQ(seen.sealed_access_token, "v1.k1.holder");
+}
+
+TEST_P(CredentialStoreTest, AccountChangesAreLoggedOncePerTenantInOrder) {
+  const absl::Time now = absl::FromUnixSeconds(1767225600);
+  ASSERT_THAT(store_->Insert(Record("t1", "ia_1", "100")), IsOk());
+  ASSERT_THAT(store_->Insert(Record("t2", "ia_2", "100")), IsOk());
+  auto set_status = [&](AccountStatus status, bool relink) {
+    return store_->WithLockedAccount(
+        "t1", "ia_1", absl::Seconds(5),
+        [&](const AccountRecord& current)
+            -> absl::StatusOr<std::optional<AccountRecord>> {
+          AccountRecord next = current;
+          next.status = status;
+          next.status_reason =
+              status == AccountStatus::kActive ? "" : "invalid_grant";
+          return next;
+        },
+        relink);
+  };
+  // A write that changes no status logs nothing; a refusal, a re-link and
+  // the recovery it brings do.
+  ASSERT_THAT(set_status(AccountStatus::kActive, false), IsOk());
+  ASSERT_THAT(set_status(AccountStatus::kNeedsReauth, false), IsOk());
+  ASSERT_THAT(set_status(AccountStatus::kActive, true), IsOk());
+  // A limit logged once however often it is learned; its end once however
+  // many replicas look.
+  ASSERT_THAT(
+      store_->MarkRateLimited("t1", "ia_1", now + absl::Seconds(5), now),
+      IsOk());
+  ASSERT_THAT(
+      store_->MarkRateLimited("t1", "ia_1", now + absl::Seconds(9), now),
+      IsOk());
+  ASSERT_THAT(store_->ClearRateLimits(now + absl::Seconds(6)), IsOk());
+  ASSERT_THAT(store_->ClearRateLimits(now + absl::Seconds(9)), IsOk());
+  ASSERT_THAT(store_->ClearRateLimits(now + absl::Seconds(10)), IsOk());
+  EXPECT_TRUE(absl::IsNotFound(
+      store_->MarkRateLimited("t1", "ia_404", now + absl::Seconds(5), now)));
+  // A deleted account's limit ends with it.
+  ASSERT_THAT(
+      store_->MarkRateLimited("t1", "ia_1", now + absl::Seconds(5), now),
+      IsOk());
+  ASSERT_THAT(store_->Delete("t1", "ia_1"), IsOk());
+  ASSERT_THAT(store_->ClearRateLimits(now + absl::Hours(1)), IsOk());
+
+  auto events = store_->ReadAccountEvents("t1", 0, 100);
+  ASSERT_THAT(events, IsOk());
+  std::vector<std::string> seen;
+  for (const AccountEvent& e : *events) {
+    seen.push_back(absl::StrCat(e.seq, " ", static_cast<int>(e.type), " ",
+                                e.account_id, " ", e.reason));
+  }
+  EXPECT_THAT(
+      seen, ::testing::ElementsAre(
+                "1 1 ia_1 ", "2 3 ia_1 invalid_grant", "3 2 ia_1 ", "4 4 ia_1 ",
+                "5 6 ia_1 2026-01-01T00:00:05+00:00", "6 7 ia_1 ",
+                "7 6 ia_1 2026-01-01T00:00:05+00:00", "8 5 ia_1 "));
+  EXPECT_THAT(store_->AccountEventPosition("t1"), IsOkAndHolds(8));
+  // The other tenant's log holds its own link only.
+  auto other = store_->ReadAccountEvents("t2", 0, 100);
+  ASSERT_THAT(other, IsOk());
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].seq, 1);
+  EXPECT_THAT(store_->ReadAccountEvents("t1", 6, 1),
+              IsOkAndHolds(::testing::SizeIs(1)));
 }
 
 TEST_P(CredentialStoreTest, ValuesAreConsumedOnce) {
