@@ -15,6 +15,8 @@
 #include "google/protobuf/util/time_util.h"
 #include "service/budget_report.h"
 #include "service/grpc_status.h"
+#include "service/webhooks/payloads.h"
+#include "service/webhooks/webhook_deliverer.h"
 
 namespace unified {
 namespace {
@@ -436,6 +438,12 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::RefreshCredentials(
 
 namespace {
 
+void SetTimestamp(absl::Time at, google::protobuf::Timestamp* t) {
+  const int64_t ms = absl::ToUnixMillis(at);
+  t->set_seconds(ms / 1000);
+  t->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
+}
+
 // A WatchIntegratedAccounts stream: the tenant's account log from a
 // position, re-read while waiting every second (the log announces nothing;
 // it is written by whichever replica made the change).
@@ -494,13 +502,8 @@ class AccountEventStream final : public PooledStream<v1::AccountEvent> {
     ASSIGN_OR_RETURN(std::vector<accounts::AccountEvent> events,
                      store_->ReadAccountEvents(tenant(), after, kBatch));
     for (const accounts::AccountEvent& e : events) {
-      v1::AccountEvent& event = out->emplace_back();
-      event.set_sequence(e.seq);
+      v1::AccountEvent& event = out->emplace_back(webhooks::ToProto(e));
       event.set_resume_token(Token(e.seq));
-      event.set_type(static_cast<v1::AccountEvent::Type>(e.type));
-      event.set_integrated_account_id(e.account_id);
-      event.set_reason(e.reason);
-      SetTime(absl::ToUnixMillis(e.at), event.mutable_observed_at());
       absl::MutexLock lock(&mu_);
       seq_ = e.seq;
       token_ = event.resume_token();
@@ -527,13 +530,8 @@ class AccountEventStream final : public PooledStream<v1::AccountEvent> {
     beat.set_type(v1::AccountEvent::HEARTBEAT);
     beat.set_sequence(seq_);
     beat.set_resume_token(token_);
-    SetTime(absl::ToUnixMillis(absl::Now()), beat.mutable_observed_at());
+    SetTimestamp(absl::Now(), beat.mutable_observed_at());
     return beat;
-  }
-
-  static void SetTime(int64_t ms, google::protobuf::Timestamp* t) {
-    t->set_seconds(ms / 1000);
-    t->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
   }
 
   accounts::CredentialStore* const store_;
@@ -547,6 +545,90 @@ class AccountEventStream final : public PooledStream<v1::AccountEvent> {
 };
 
 }  // namespace
+
+namespace {
+
+v1::WebhookEndpoint EndpointView(const webhooks::Endpoint& e) {
+  v1::WebhookEndpoint out;
+  out.set_url(e.url);
+  out.set_status(e.status == webhooks::EndpointStatus::kFailing
+                     ? v1::WebhookEndpoint::FAILING
+                     : v1::WebhookEndpoint::ACTIVE);
+  out.set_failed_attempts(e.attempts);
+  if (e.first_failure != absl::InfinitePast()) {
+    SetTimestamp(e.first_failure, out.mutable_failing_since());
+  }
+  out.set_last_error(e.last_error);
+  if (e.next_attempt != absl::InfinitePast()) {
+    SetTimestamp(e.next_attempt, out.mutable_next_attempt_at());
+  }
+  return out;
+}
+
+absl::Status NoEndpoint() {
+  return WithErrorInfo(
+      absl::NotFoundError("this tenant has no webhook endpoint"),
+      "WEBHOOK_ENDPOINT_NOT_FOUND");
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* IntegratedAccountsService::SetWebhookEndpoint(
+    grpc::CallbackServerContext* context,
+    const v1::SetWebhookEndpointRequest* request,
+    v1::WebhookEndpoint* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        if (webhooks_.store == nullptr || watch_ == nullptr) {
+          return WithErrorInfo(
+              absl::FailedPreconditionError("this server sends no webhooks"),
+              "WATCH_NOT_CONFIGURED");
+        }
+        RETURN_IF_ERROR(
+            webhooks::CheckWebhookUrl(request->url(), webhooks_.url_policy));
+        RETURN_IF_ERROR(webhooks::SecretKey(request->secret()).status());
+        ASSIGN_OR_RETURN(std::string sealed,
+                         webhooks_.sealer->Seal(webhooks::SecretContext(tenant),
+                                                request->secret()));
+        // A new endpoint starts at the present of both logs.
+        ASSIGN_OR_RETURN(int64_t tseq, watch_->store()->TenantPosition(tenant));
+        ASSIGN_OR_RETURN(int64_t seq, store_->AccountEventPosition(tenant));
+        RETURN_IF_ERROR(
+            webhooks_.store->Set(tenant, request->url(), sealed, tseq, seq));
+        ASSIGN_OR_RETURN(std::optional<webhooks::Endpoint> e,
+                         webhooks_.store->Get(tenant));
+        if (!e) return NoEndpoint();
+        *response = EndpointView(*e);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* IntegratedAccountsService::GetWebhookEndpoint(
+    grpc::CallbackServerContext* context,
+    const v1::GetWebhookEndpointRequest* request,
+    v1::WebhookEndpoint* response) {
+  return RunUnary(*serving_, context,
+                  [=](const std::string& tenant) -> absl::Status {
+                    if (webhooks_.store == nullptr) return NoEndpoint();
+                    ASSIGN_OR_RETURN(std::optional<webhooks::Endpoint> e,
+                                     webhooks_.store->Get(tenant));
+                    if (!e) return NoEndpoint();
+                    *response = EndpointView(*e);
+                    return absl::OkStatus();
+                  });
+}
+
+grpc::ServerUnaryReactor* IntegratedAccountsService::DeleteWebhookEndpoint(
+    grpc::CallbackServerContext* context,
+    const v1::DeleteWebhookEndpointRequest* request,
+    v1::DeleteWebhookEndpointResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        if (webhooks_.store == nullptr) return NoEndpoint();
+        ASSIGN_OR_RETURN(bool deleted, webhooks_.store->Delete(tenant));
+        return deleted ? absl::OkStatus() : NoEndpoint();
+      });
+}
 
 grpc::ServerWriteReactor<v1::AccountEvent>*
 IntegratedAccountsService::WatchIntegratedAccounts(

@@ -10,11 +10,21 @@
 #include "connectors/common/clock.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "service/accounts/account_manager.h"
+#include "service/accounts/sealer.h"
 #include "service/cursor.h"
 #include "service/serving.h"
 #include "service/watch/watch_engine.h"
+#include "service/webhooks/webhook_store.h"
+#include "service/webhooks/webhook_url.h"
 
 namespace unified {
+
+// What the webhook endpoint RPCs need (service/webhooks).
+struct WebhookSettings {
+  webhooks::WebhookStore* store = nullptr;
+  const accounts::Sealer* sealer = nullptr;
+  webhooks::UrlPolicy url_policy;
+};
 
 struct IntegratedAccountsOptions {
   // Provider of linking RPCs that name none (the first configured).
@@ -33,13 +43,11 @@ class IntegratedAccountsService final
   // (service/serving.h); `signer` signs states and listing cursors.
   // Deleting an account also removes its watch and hooks from `watch`
   // (null: none).
-  IntegratedAccountsService(Serving* serving,
-                            accounts::AccountManager* accounts,
-                            accounts::CredentialStore* store,
-                            const CursorCodec* signer, Clock* clock,
-                            IntegratedAccountsOptions options,
-                            RateBudget* budget = nullptr,
-                            watch::WatchEngine* watch = nullptr)
+  IntegratedAccountsService(
+      Serving* serving, accounts::AccountManager* accounts,
+      accounts::CredentialStore* store, const CursorCodec* signer, Clock* clock,
+      IntegratedAccountsOptions options, RateBudget* budget = nullptr,
+      watch::WatchEngine* watch = nullptr, WebhookSettings webhooks = {})
       : serving_(serving),
         accounts_(accounts),
         store_(store),
@@ -47,7 +55,8 @@ class IntegratedAccountsService final
         clock_(clock),
         options_(std::move(options)),
         budget_(budget),
-        watch_(watch) {}
+        watch_(watch),
+        webhooks_(webhooks) {}
 
   // Finishes a code flow for whichever tenant the (signed) state names: the
   // HTTP callback's path (`tenant` empty), and CompleteAuthorization's after
@@ -92,6 +101,18 @@ class IntegratedAccountsService final
       grpc::CallbackServerContext* context,
       const v1::DeleteIntegratedAccountRequest* request,
       v1::DeleteIntegratedAccountResponse* response) override;
+  grpc::ServerUnaryReactor* SetWebhookEndpoint(
+      grpc::CallbackServerContext* context,
+      const v1::SetWebhookEndpointRequest* request,
+      v1::WebhookEndpoint* response) override;
+  grpc::ServerUnaryReactor* GetWebhookEndpoint(
+      grpc::CallbackServerContext* context,
+      const v1::GetWebhookEndpointRequest* request,
+      v1::WebhookEndpoint* response) override;
+  grpc::ServerUnaryReactor* DeleteWebhookEndpoint(
+      grpc::CallbackServerContext* context,
+      const v1::DeleteWebhookEndpointRequest* request,
+      v1::DeleteWebhookEndpointResponse* response) override;
   grpc::ServerWriteReactor<v1::AccountEvent>* WatchIntegratedAccounts(
       grpc::CallbackServerContext* context,
       const v1::WatchIntegratedAccountsRequest* request) override;
@@ -115,6 +136,7 @@ class IntegratedAccountsService final
   const IntegratedAccountsOptions options_;
   RateBudget* const budget_;
   watch::WatchEngine* const watch_;
+  const WebhookSettings webhooks_;
 };
 
 // The API's view of an account (no credential).

@@ -54,6 +54,8 @@
 #include "service/user_directory_service.h"
 #include "service/watch/watch_engine.h"
 #include "service/watch/watch_store.h"
+#include "service/webhooks/webhook_deliverer.h"
+#include "service/webhooks/webhook_store.h"
 #include "service/worker_pool.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -134,6 +136,23 @@ ABSL_FLAG(int, max_watch_streams, 10000,
 ABSL_FLAG(absl::Duration, watch_account_scan, absl::Seconds(10),
           "How often a tenant watched as a whole (WatchDirectory with "
           "all_accounts) is searched for accounts linked since");
+ABSL_FLAG(bool, webhook_allow_http_loopback, false,
+          "Let webhook endpoints be http:// URLs of loopback hosts (local "
+          "receivers and tests); otherwise only https.");
+ABSL_FLAG(bool, webhook_allow_private, false,
+          "Let webhook endpoints resolve to private, loopback or link-local "
+          "addresses (refused by default: SSRF).");
+ABSL_FLAG(absl::Duration, webhook_retry_base, absl::Seconds(5),
+          "First wait before a failed webhook delivery is tried again; it "
+          "doubles per failure (with jitter) up to an hour.");
+ABSL_FLAG(absl::Duration, webhook_give_up_after, absl::Hours(24),
+          "How long failed deliveries are retried before the endpoint is "
+          "marked FAILING.");
+ABSL_FLAG(absl::Duration, webhook_lease, absl::Seconds(30),
+          "How long one replica holds a tenant's deliveries; a replica that "
+          "dies hands them on after this.");
+ABSL_FLAG(absl::Duration, webhook_tick, absl::Seconds(1),
+          "How often the webhook worker looks for events to send.");
 ABSL_FLAG(double, watch_poll_share, 0.2,
           "Fraction (0 to 1) of an account's hourly rate limit the "
           "reconciliation poll may spend in any hour.");
@@ -356,6 +375,26 @@ absl::StatusOr<std::optional<SideListener>> BindSideListener(
   ASSIGN_OR_RETURN(ListenSocket socket, ListenSocket::Bind(side.host, port));
   side.socket = std::move(socket);
   return side;
+}
+
+absl::StatusOr<webhooks::DelivererOptions> DelivererOptionsFromFlags() {
+  webhooks::DelivererOptions options;
+  options.url_policy.allow_http_loopback =
+      absl::GetFlag(FLAGS_webhook_allow_http_loopback);
+  options.url_policy.allow_private = absl::GetFlag(FLAGS_webhook_allow_private);
+  options.retry_base = absl::GetFlag(FLAGS_webhook_retry_base);
+  options.give_up_after = absl::GetFlag(FLAGS_webhook_give_up_after);
+  options.lease = absl::GetFlag(FLAGS_webhook_lease);
+  options.tick = absl::GetFlag(FLAGS_webhook_tick);
+  if (options.retry_base <= absl::ZeroDuration() ||
+      options.give_up_after <= absl::ZeroDuration() ||
+      options.lease <= absl::ZeroDuration() ||
+      options.tick <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--webhook_retry_base, --webhook_give_up_after, --webhook_lease and "
+        "--webhook_tick must be positive");
+  }
+  return options;
 }
 
 absl::StatusOr<watch::WatchOptions> WatchOptionsFromFlags(
@@ -643,6 +682,14 @@ int Run() {
   watch::WatchStore watch_store((*store)->database());
   watch::WatchEngine watch_engine(&watch_store, &accounts, &connectors, &budget,
                                   RealClock::Get(), *watch_options);
+  absl::StatusOr<webhooks::DelivererOptions> deliverer_options =
+      DelivererOptionsFromFlags();
+  if (!deliverer_options.ok()) return Fail(deliverer_options.status());
+  webhooks::WebhookStore webhook_store((*store)->database());
+  std::unique_ptr<HttpClient> webhook_http = NewCurlHttpClient({});
+  webhooks::WebhookDeliverer deliverer(
+      &webhook_store, store->get(), &watch_store, &*sealer, webhook_http.get(),
+      RealClock::Get(), *deliverer_options);
 
   WorkerPoolOptions pool_options;
   ServingOptions serving_options;
@@ -668,7 +715,8 @@ int Run() {
   }
   IntegratedAccountsService integrated_accounts(
       &serving, &accounts, store->get(), &cursors, RealClock::Get(),
-      accounts_options, &budget, &watch_engine);
+      accounts_options, &budget, &watch_engine,
+      WebhookSettings{&webhook_store, &*sealer, deliverer_options->url_policy});
 
   // Ready once the store answers (checked here, then every
   // --readiness_interval).
@@ -718,8 +766,10 @@ int Run() {
                           &observability,
                           absl::GetFlag(FLAGS_config_reload_interval));
   watch_engine.Start();
+  deliverer.Start();
   ServeUntilStopped(server->get(), stop_signals, &reloader, database,
                     &observability, &ready);
+  deliverer.Stop();
   watch_engine.Stop();
   std::fprintf(stderr, "server: stopped\n");
   return 0;

@@ -202,6 +202,26 @@ CREATE TABLE account_rate_limits (
   PRIMARY KEY (tenant, account_id)
 );
 )sql",
+    // 8: outbound webhooks: each tenant's endpoint, its sealed secret, and
+    // how far its deliveries went in the directory log (tseq) and the
+    // account log (seq): the logs are the outbox
+    // (service/webhooks/webhook_store.h).
+    R"sql(
+CREATE TABLE webhook_endpoints (
+  tenant TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  sealed_secret TEXT NOT NULL,
+  status BIGINT NOT NULL,
+  dir_tseq BIGINT NOT NULL,
+  acct_seq BIGINT NOT NULL,
+  attempts BIGINT NOT NULL,
+  first_failure_ms BIGINT NOT NULL,
+  next_attempt_ms BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  lease_ms BIGINT NOT NULL,
+  lease_owner TEXT NOT NULL
+);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
               CredentialStore::kSchemaVersion);
@@ -211,9 +231,8 @@ constexpr char kColumns[] =
     "link_method, access_expires_ms, created_ms, updated_ms, version, "
     "access_token, refresh_token";
 
-// Appends to the tenant's account log inside the caller's transaction,
-// under the tenant's counter row (locked after any account row, never
-// before).
+}  // namespace
+
 absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
                                 const std::string& tenant,
                                 const std::string& id, AccountEventType type,
@@ -244,6 +263,8 @@ absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
            SqlMillis(at)})
       .status();
 }
+
+namespace {
 
 const char* StatusText(AccountStatus status) {
   return status == AccountStatus::kActive ? "active" : "needs_reauth";

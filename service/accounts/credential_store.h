@@ -50,6 +50,7 @@ enum class AccountEventType : int {
   kDeleted = 5,
   kRateLimited = 6,
   kRateLimitCleared = 7,
+  kWebhookEndpointFailing = 9,  // About the tenant: no account id.
 };
 
 // One entry of a tenant's account log: a gapless sequence per tenant,
@@ -62,11 +63,19 @@ struct AccountEvent {
   absl::Time at;
 };
 
+// Appends to the tenant's account log inside the caller's transaction on
+// `c`, under the tenant's counter row: lock it after any account row, never
+// before.
+absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
+                                const std::string& tenant,
+                                const std::string& id, AccountEventType type,
+                                const std::string& reason, absl::Time at);
+
 // Thread-safe.
 class CredentialStore {
  public:
   // The newest schema version this build knows.
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   // Applies pending migrations (serialized across processes) and returns the
   // store. FAILED_PRECONDITION when the database has a newer schema than

@@ -155,6 +155,15 @@ class DirectoryEnv {
     return code.ok() ? *code : -1;
   }
 
+  // Kills the main server (SIGKILL: no shutdown at all) and reaps it.
+  void KillServer() {
+    if (server_.process == nullptr) return;
+    server_.process->Signal(SIGKILL);
+    (void)server_.process->Wait(absl::Seconds(30));
+    server_.process.reset();
+    channels_.clear();
+  }
+
   // Tenant A's channel (the default caller).
   std::shared_ptr<grpc::Channel> channel() { return channels_[kTenantA]; }
   std::shared_ptr<grpc::Channel> channel(const std::string& tenant) {

@@ -1,0 +1,173 @@
+#include "service/webhooks/webhook_deliverer.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/status_macros.h"
+#include "service/watch/watch_stream.h"
+#include "service/webhooks/payloads.h"
+
+namespace unified::webhooks {
+namespace {
+
+std::string RandomOwner() {
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof(bytes));
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
+}
+
+}  // namespace
+
+struct WebhookDeliverer::Next {
+  bool directory = false;
+  int64_t position = 0;
+  std::string id;
+  std::string body;
+};
+
+accounts::SealContext SecretContext(const std::string& tenant) {
+  return accounts::SealContext{tenant, "", "webhook_secret"};
+}
+
+WebhookDeliverer::WebhookDeliverer(WebhookStore* endpoints,
+                                   accounts::CredentialStore* accounts,
+                                   watch::WatchStore* directory,
+                                   const accounts::Sealer* sealer,
+                                   HttpClient* http, Clock* clock,
+                                   DelivererOptions options)
+    : endpoints_(endpoints),
+      accounts_(accounts),
+      directory_(directory),
+      sealer_(sealer),
+      http_(http),
+      clock_(clock),
+      options_(options),
+      owner_(RandomOwner()) {}
+
+WebhookDeliverer::~WebhookDeliverer() { Stop(); }
+
+void WebhookDeliverer::Start() {
+  worker_ = std::thread([this] { Loop(); });
+}
+
+void WebhookDeliverer::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+}
+
+void WebhookDeliverer::Loop() {
+  while (true) {
+    RunOnce();
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.tick);
+    if (stopping_) return;
+  }
+}
+
+void WebhookDeliverer::RunOnce() {
+  absl::StatusOr<std::vector<Endpoint>> due =
+      endpoints_->Claim(clock_->Now(), options_.lease, owner_, 20);
+  if (!due.ok()) {
+    std::fprintf(stderr, "webhooks: endpoints not read: %s\n",
+                 due.status().ToString().c_str());
+    return;
+  }
+  for (Endpoint& e : *due) Deliver(std::move(e));
+}
+
+absl::StatusOr<bool> WebhookDeliverer::NextEvent(const Endpoint& e,
+                                                 Next* next) {
+  ASSIGN_OR_RETURN(std::vector<watch::StoredEvent> dir,
+                   directory_->ReadTenantEvents(e.tenant, {}, e.dir_tseq, 1));
+  ASSIGN_OR_RETURN(std::vector<accounts::AccountEvent> acct,
+                   accounts_->ReadAccountEvents(e.tenant, e.acct_seq, 1));
+  if (dir.empty() && acct.empty()) return false;
+  // The older of the two; on a tie, the account event (an account is
+  // linked before its directory changes).
+  if (!acct.empty() && (dir.empty() || acct[0].at <= dir[0].at)) {
+    next->directory = false;
+    next->position = acct[0].seq;
+    next->id = absl::StrCat("msg_a", acct[0].seq);
+    next->body = Body(ToProto(acct[0]));
+  } else {
+    next->directory = true;
+    next->position = dir[0].tseq;
+    next->id = absl::StrCat("msg_d", dir[0].tseq);
+    next->body = Body(watch::ToProto(dir[0]));
+  }
+  return true;
+}
+
+void WebhookDeliverer::Deliver(Endpoint e) {
+  auto fail_quietly = [&](const absl::Status& s) {
+    std::fprintf(stderr, "webhooks: tenant '%s': %s\n", e.tenant.c_str(),
+                 s.ToString().c_str());
+    (void)endpoints_->Release(e.tenant, owner_);
+  };
+  absl::StatusOr<std::string> secret =
+      sealer_->Open(SecretContext(e.tenant), e.sealed_secret);
+  absl::StatusOr<std::string> key =
+      secret.ok() ? SecretKey(*secret) : secret.status();
+  if (!key.ok()) return fail_quietly(key.status());
+  for (int sent = 0; sent < options_.batch; ++sent) {
+    Next next;
+    absl::StatusOr<bool> has = NextEvent(e, &next);
+    if (!has.ok()) return fail_quietly(has.status());
+    if (!*has) break;
+    const absl::Time now = clock_->Now();
+    std::string error;
+    if (absl::Status allowed = CheckWebhookUrl(e.url, options_.url_policy);
+        !allowed.ok()) {
+      error = std::string(allowed.message());
+    } else {
+      HttpRequest request;
+      request.method = "POST";
+      request.url = e.url;
+      request.body = next.body;
+      request.timeout = options_.attempt_timeout;
+      const int64_t timestamp = absl::ToUnixSeconds(now);
+      request.headers = {
+          {"Content-Type", "application/json"},
+          {"webhook-id", next.id},
+          {"webhook-timestamp", absl::StrCat(timestamp)},
+          {"webhook-signature", Sign(*key, next.id, timestamp, next.body)},
+      };
+      absl::StatusOr<HttpResponse> r = http_->Send(request);
+      if (r.ok() && r->status / 100 == 2) {
+        absl::StatusOr<bool> held = endpoints_->Delivered(
+            e.tenant, owner_, next.directory, next.position);
+        if (!held.ok() || !*held) return;  // Another replica has it now.
+        (next.directory ? e.dir_tseq : e.acct_seq) = next.position;
+        e.attempts = 0;
+        e.first_failure = absl::InfinitePast();
+        continue;
+      }
+      error = r.ok() ? absl::StrCat("HTTP ", r->status)
+                     : std::string(r.status().message());
+    }
+    // A failure: back off (exponentially, with jitter) or give up.
+    const absl::Time first =
+        e.first_failure == absl::InfinitePast() ? now : e.first_failure;
+    const bool give_up = now - first >= options_.give_up_after;
+    const absl::Duration delay =
+        std::min(
+            options_.retry_max,
+            options_.retry_base * std::pow(2.0, std::min(e.attempts, 30))) *
+        absl::Uniform(random_, 0.5, 1.0);
+    (void)endpoints_->Failed(e.tenant, owner_, error, now, now + delay,
+                             give_up);
+    return;
+  }
+  (void)endpoints_->Release(e.tenant, owner_);
+}
+
+}  // namespace unified::webhooks

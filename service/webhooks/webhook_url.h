@@ -1,0 +1,37 @@
+// Which URLs outbound webhooks may be sent to (SSRF rules): https only, or
+// http to a loopback host when allowed; no credentials in the URL; and no
+// host that resolves to a private, loopback, link-local or otherwise
+// internal address unless allowed. Checked when the endpoint is set and
+// again before every delivery (a name may resolve elsewhere later).
+#ifndef SERVICE_WEBHOOKS_WEBHOOK_URL_H_
+#define SERVICE_WEBHOOKS_WEBHOOK_URL_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace unified::webhooks {
+
+struct UrlPolicy {
+  // http:// to a loopback host (127.0.0.0/8, ::1, "localhost"), and
+  // loopback addresses at all: for tests and local receivers.
+  bool allow_http_loopback = false;
+  // Private (RFC 1918, fc00::/7), link-local, CGNAT and other internal
+  // ranges.
+  bool allow_private = false;
+};
+
+// OK, or INVALID_ARGUMENT (reason INVALID_WEBHOOK_URL) saying why.
+// Resolves the host (getaddrinfo) to check every address it has.
+absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy);
+
+// Whether the textual IPv4 or IPv6 address is internal (loopback, private,
+// link-local, unspecified, CGNAT, multicast, IPv4-mapped internal);
+// `loopback` is set when it is a loopback address. False for anything that
+// does not parse as an address.
+bool IsInternalAddress(absl::string_view address, bool* loopback);
+
+}  // namespace unified::webhooks
+
+#endif  // SERVICE_WEBHOOKS_WEBHOOK_URL_H_

@@ -1,0 +1,265 @@
+// Outbound webhooks end to end, with the server binary and a receiver in
+// the test: a receiver answering 500, 500, then 200 gets three attempts of
+// one event with the same webhook-id and a valid Standard Webhooks
+// signature; each tenant's endpoint gets its own tenant's events only; a
+// server killed (SIGKILL) while a delivery is in flight leaves the event to
+// the restarted server, which delivers it with the same id; endpoints with
+// bad URLs or secrets are refused with their reasons. (A receiver down for
+// a simulated day is //tests/service/webhooks:webhook_deliverer_test, with
+// an injected clock.)
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
+#include "service/webhooks/payloads.h"
+#include "tests/integration/directory_env.h"
+#include "tests/testing/http_server.h"
+#include "tests/testing/rich_error.h"
+#include "tests/testing/subprocess.h"
+
+namespace unified::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kKey(32, 'w');
+
+struct Delivery {
+  std::string id, timestamp, signature, body;
+};
+
+// A receiver that answers scripted statuses (then 200), can hold requests
+// until released, and keeps every request.
+class Receiver {
+ public:
+  Receiver() {
+    server_.server().Post(
+        "/hook", [this](const httplib::Request& req, httplib::Response& res) {
+          absl::MutexLock lock(&mu_);
+          deliveries_.push_back({req.get_header_value("webhook-id"),
+                                 req.get_header_value("webhook-timestamp"),
+                                 req.get_header_value("webhook-signature"),
+                                 req.body});
+          mu_.Await(absl::Condition(
+              +[](bool* hold) { return !*hold; }, &hold_));
+          if (!script_.empty()) {
+            res.status = script_.front();
+            script_.erase(script_.begin());
+          } else {
+            res.status = 200;
+          }
+        });
+    // Senders keep connections open: the server's stop waits for them.
+    server_.server().set_keep_alive_timeout(1);
+    EXPECT_GT(server_.Start(), 0);
+  }
+  ~Receiver() { Hold(false); }
+  std::string url() const { return server_.base_url() + "/hook"; }
+  void Script(std::vector<int> statuses) {
+    absl::MutexLock lock(&mu_);
+    script_ = std::move(statuses);
+  }
+  void Hold(bool hold) {
+    absl::MutexLock lock(&mu_);
+    hold_ = hold;
+  }
+  // Waits until `n` requests arrived (30 s at most); the requests.
+  std::vector<Delivery> WaitFor(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return deliveries_.size() >= n;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
+    return deliveries_;
+  }
+
+ private:
+  TestHttpServer server_;
+  absl::Mutex mu_;
+  std::vector<int> script_ ABSL_GUARDED_BY(mu_);
+  bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<Delivery> deliveries_ ABSL_GUARDED_BY(mu_);
+};
+
+bool Signed(const Delivery& d) {
+  int64_t ts = 0;
+  return absl::SimpleAtoi(d.timestamp, &ts) &&
+         d.signature == webhooks::Sign(kKey, d.id, ts, d.body);
+}
+
+class WebhookTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DirectoryEnvOptions options;
+    options.data.users = 20;
+    options.data.orgs = 1;
+    options.data.spaces_per_org = 1;
+    options.extra_server_flags = {"--webhook_allow_http_loopback",
+                                  "--webhook_retry_base=100ms",
+                                  "--webhook_tick=100ms", "--webhook_lease=2s"};
+    env_ = std::make_unique<DirectoryEnv>(options);
+    ASSERT_FALSE(env_->account("demo").empty());
+  }
+
+  grpc::Status SetEndpoint(
+      const std::string& tenant, const std::string& url,
+      const std::string& secret = "whsec_" + absl::Base64Escape(kKey)) {
+    auto stub = v1::IntegratedAccounts::NewStub(env_->channel(tenant));
+    grpc::ClientContext context;
+    v1::SetWebhookEndpointRequest request;
+    request.set_url(url);
+    request.set_secret(secret);
+    v1::WebhookEndpoint endpoint;
+    return stub->SetWebhookEndpoint(&context, request, &endpoint);
+  }
+  v1::WebhookEndpoint GetEndpoint(const std::string& tenant,
+                                  grpc::Status* status = nullptr) {
+    auto stub = v1::IntegratedAccounts::NewStub(env_->channel(tenant));
+    grpc::ClientContext context;
+    v1::WebhookEndpoint endpoint;
+    grpc::Status s = stub->GetWebhookEndpoint(
+        &context, v1::GetWebhookEndpointRequest(), &endpoint);
+    if (status != nullptr) *status = s;
+    return endpoint;
+  }
+
+  std::unique_ptr<DirectoryEnv> env_;
+};
+
+TEST_F(WebhookTest, RetriedDeliveriesKeepTheirIdAndSignatureAndTheirTenant) {
+  Receiver a, b;
+  ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantA, a.url()).ok());
+  ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantB, b.url()).ok());
+  a.Script({500, 500, 200});
+  // Re-linking tenant-a's "regular" account logs RELINKED.
+  const std::string regular = env_->account("regular");
+  ASSERT_EQ(env_->LinkPassword("regular@example.com", "regular-password"),
+            regular);
+  std::vector<Delivery> got = a.WaitFor(3);
+  ASSERT_EQ(got.size(), 3u);
+  for (const Delivery& d : got) {
+    EXPECT_EQ(d.id, got[0].id);
+    EXPECT_TRUE(Signed(d)) << d.signature;
+    EXPECT_THAT(d.body, HasSubstr(R"("type":"account.relinked")"));
+    EXPECT_THAT(d.body, HasSubstr(regular));
+  }
+  // Then the endpoint is healthy again.
+  v1::WebhookEndpoint endpoint = GetEndpoint(DirectoryEnv::kTenantA);
+  EXPECT_EQ(endpoint.status(), v1::WebhookEndpoint::ACTIVE);
+  EXPECT_EQ(endpoint.url(), a.url());
+  // A tenant-b link reaches tenant-b's receiver only.
+  const std::string theirs = env_->LinkPassword(
+      "regular@example.com", "regular-password", DirectoryEnv::kTenantB);
+  std::vector<Delivery> to_b = b.WaitFor(1);
+  ASSERT_EQ(to_b.size(), 1u);
+  EXPECT_THAT(to_b[0].body, HasSubstr(R"("type":"account.linked")"));
+  EXPECT_THAT(to_b[0].body, HasSubstr(theirs));
+  EXPECT_TRUE(Signed(to_b[0]));
+  for (const Delivery& d : a.WaitFor(4)) {
+    EXPECT_THAT(d.body, ::testing::Not(HasSubstr(theirs)));
+  }
+  EXPECT_EQ(b.WaitFor(1).size(), 1u);
+}
+
+// Runs the Python or Node example's check on `d` with `body`; whether it
+// said valid (exit 0), and its output.
+bool ExampleSaysValid(const std::string& runtime, const std::string& script,
+                      const Delivery& d, const std::string& body,
+                      std::string* output) {
+  const std::string file =
+      absl::StrCat(::testing::TempDir(), "/body-", runtime.size(), ".json");
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << body;
+  }
+  auto arg = [](const std::string& name, const std::string& value) {
+    return absl::StrCat("--", name, "=", value);
+  };
+  auto p = Subprocess::Start(
+      runtime,
+      {RunfilePath(script), arg("secret", "whsec_" + absl::Base64Escape(kKey)),
+       arg("id", d.id), arg("timestamp", d.timestamp),
+       arg("signature", d.signature), arg("body-file", file)});
+  if (!p.ok()) {
+    *output = p.status().ToString();
+    return false;
+  }
+  // Its one line of output, then its exit code.
+  absl::StatusOr<std::string> line = (*p)->WaitForLine("", absl::Seconds(30));
+  *output = line.ok() ? *line : line.status().ToString();
+  absl::StatusOr<int> code = (*p)->Wait(absl::Seconds(30));
+  return code.ok() && *code == 0;
+}
+
+TEST_F(WebhookTest, ThePythonAndNodeExamplesVerifyARealDelivery) {
+  Receiver a;
+  ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantA, a.url()).ok());
+  ASSERT_FALSE(
+      env_->LinkPassword("regular@example.com", "regular-password").empty());
+  std::vector<Delivery> got = a.WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  for (const auto& [runtime, script] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"/usr/bin/python3", "tools/clients/python/verify_webhook.py"},
+           {"/usr/bin/node", "tools/clients/node/verify_webhook.js"}}) {
+    std::string output;
+    EXPECT_TRUE(ExampleSaysValid(runtime, script, got[0], got[0].body, &output))
+        << script << ": " << output;
+    EXPECT_THAT(output, HasSubstr("valid: account.relinked"));
+    // One byte changed: refused.
+    std::string forged = got[0].body;
+    forged[forged.size() / 2] ^= 1;
+    EXPECT_FALSE(ExampleSaysValid(runtime, script, got[0], forged, &output))
+        << script;
+    EXPECT_THAT(output, HasSubstr("invalid"));
+  }
+}
+
+TEST_F(WebhookTest, AnEventInFlightWhenTheServerDiesIsDeliveredWithItsId) {
+  Receiver a;
+  ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantA, a.url()).ok());
+  a.Hold(true);
+  ASSERT_FALSE(
+      env_->LinkPassword("regular@example.com", "regular-password").empty());
+  std::vector<Delivery> first = a.WaitFor(1);
+  ASSERT_EQ(first.size(), 1u);
+  env_->KillServer();  // The delivery is in flight, unanswered.
+  a.Hold(false);
+  ASSERT_TRUE(env_->StartServer());
+  // The restarted server takes the endpoint once the dead one's lease ends.
+  std::vector<Delivery> got = a.WaitFor(2);
+  ASSERT_GE(got.size(), 2u);
+  EXPECT_EQ(got[1].id, first[0].id);
+  EXPECT_EQ(got[1].body, first[0].body);
+  EXPECT_TRUE(Signed(got[1]));
+}
+
+TEST_F(WebhookTest, BadEndpointsAreRefusedWithTheirReasons) {
+  grpc::Status s = SetEndpoint(DirectoryEnv::kTenantA, "https://10.0.0.7/h");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorInfoOf(s).reason(), "INVALID_WEBHOOK_URL");
+  s = SetEndpoint(DirectoryEnv::kTenantA, "ftp://127.0.0.1/h");
+  EXPECT_EQ(ErrorInfoOf(s).reason(), "INVALID_WEBHOOK_URL");
+  s = SetEndpoint(DirectoryEnv::kTenantA, "http://127.0.0.1:1/h", "not-one");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorInfoOf(s).reason(), "INVALID_WEBHOOK_SECRET");
+  grpc::Status got;
+  GetEndpoint(DirectoryEnv::kTenantA, &got);
+  EXPECT_EQ(got.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ErrorInfoOf(got).reason(), "WEBHOOK_ENDPOINT_NOT_FOUND");
+  // The secret never comes back, in any field.
+  ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantA, "http://127.0.0.1:1/h").ok());
+  EXPECT_THAT(GetEndpoint(DirectoryEnv::kTenantA).DebugString(),
+              ::testing::Not(HasSubstr(absl::Base64Escape(kKey))));
+}
+
+}  // namespace
+}  // namespace unified::testing
