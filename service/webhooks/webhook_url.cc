@@ -63,15 +63,14 @@ bool IsInternalAddress(absl::string_view address, bool* loopback) {
          b[0] == 0xff;                               // multicast
 }
 
-absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy) {
+absl::StatusOr<ParsedUrl> ParseWebhookUrl(absl::string_view url) {
   if (url.size() > 2048) return Refused("longer than 2048 bytes");
+  ParsedUrl out;
   absl::string_view rest = url;
-  bool https;
   if (absl::StartsWithIgnoreCase(rest, "https://")) {
-    https = true;
+    out.https = true;
     rest.remove_prefix(8);
   } else if (absl::StartsWithIgnoreCase(rest, "http://")) {
-    https = false;
     rest.remove_prefix(7);
   } else {
     return Refused("the scheme must be https");
@@ -80,12 +79,11 @@ absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy) {
   if (absl::StrContains(authority, "@")) {
     return Refused("credentials in the URL");
   }
-  std::string host;
   absl::string_view port_text;
   if (absl::StartsWith(authority, "[")) {
     const size_t close = authority.find(']');
     if (close == absl::string_view::npos) return Refused("a malformed host");
-    host = std::string(authority.substr(1, close - 1));
+    out.host = std::string(authority.substr(1, close - 1));
     absl::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after[0] != ':') return Refused("a malformed host");
@@ -93,23 +91,30 @@ absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy) {
     }
   } else {
     const size_t colon = authority.rfind(':');
-    host = std::string(authority.substr(0, colon));
+    out.host = std::string(authority.substr(0, colon));
     if (colon != absl::string_view::npos) {
       port_text = authority.substr(colon + 1);
     }
   }
-  int port = 0;
-  if (!port_text.empty() &&
-      (!absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535)) {
+  if (!port_text.empty() && (!absl::SimpleAtoi(port_text, &out.port) ||
+                             out.port < 1 || out.port > 65535)) {
     return Refused("a malformed port");
   }
-  if (host.empty()) return Refused("no host");
-  for (char ch : host) {
+  if (out.host.empty()) return Refused("no host");
+  for (char ch : out.host) {
     if (!absl::ascii_isalnum(ch) && ch != '.' && ch != '-' && ch != ':' &&
         ch != '_') {
       return Refused("a malformed host");
     }
   }
+  return out;
+}
+
+absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy) {
+  absl::StatusOr<ParsedUrl> parsed = ParseWebhookUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  const std::string& host = parsed->host;
+  const bool https = parsed->https;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

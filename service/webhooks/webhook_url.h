@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace unified::webhooks {
@@ -21,6 +22,17 @@ struct UrlPolicy {
   // ranges.
   bool allow_private = false;
 };
+
+// A webhook URL's parts that the rules look at.
+struct ParsedUrl {
+  bool https = false;
+  std::string host;  // Without the brackets of an IPv6 literal.
+  int port = 0;      // 0: the scheme's.
+};
+
+// Parses without resolving: INVALID_ARGUMENT (INVALID_WEBHOOK_URL) for a
+// scheme other than http(s), credentials, or a malformed host or port.
+absl::StatusOr<ParsedUrl> ParseWebhookUrl(absl::string_view url);
 
 // OK, or INVALID_ARGUMENT (reason INVALID_WEBHOOK_URL) saying why.
 // Resolves the host (getaddrinfo) to check every address it has.

@@ -67,11 +67,11 @@ class Receiver {
   std::vector<Received> received_ ABSL_GUARDED_BY(mu_);
 };
 
-class DelivererTest : public ::testing::Test {
+class DelivererTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     auto store =
-        accounts::CredentialStore::OpenUrl(accounts::FreshStoreUrl("sqlite"));
+        accounts::CredentialStore::OpenUrl(accounts::FreshStoreUrl(GetParam()));
     ASSERT_THAT(store, IsOk());
     accounts_ = std::move(*store);
     watch_ = std::make_unique<watch::WatchStore>(accounts_->database());
@@ -120,7 +120,7 @@ class DelivererTest : public ::testing::Test {
   Receiver receiver_;
 };
 
-TEST_F(DelivererTest, FailuresAreRetriedWithBackoffUnderOneIdAndSigned) {
+TEST_P(DelivererTest, FailuresAreRetriedWithBackoffUnderOneIdAndSigned) {
   SetEndpoint("t1", receiver_.url());
   Link("t1", "ia_1");
   receiver_.set_status(500);
@@ -163,7 +163,7 @@ TEST_F(DelivererTest, FailuresAreRetriedWithBackoffUnderOneIdAndSigned) {
   EXPECT_EQ(receiver_.received().size(), 6u);
 }
 
-TEST_F(DelivererTest, AReceiverDownForADayMakesTheEndpointFailing) {
+TEST_P(DelivererTest, AReceiverDownForADayMakesTheEndpointFailing) {
   SetEndpoint("t1", receiver_.url());
   Link("t1", "ia_1");
   Link("t1", "ia_2");
@@ -212,7 +212,7 @@ TEST_F(DelivererTest, AReceiverDownForADayMakesTheEndpointFailing) {
               ::testing::HasSubstr("account.webhook_endpoint_failing"));
 }
 
-TEST_F(DelivererTest, EachTenantGetsOnlyItsOwnEvents) {
+TEST_P(DelivererTest, EachTenantGetsOnlyItsOwnEvents) {
   Receiver other;
   SetEndpoint("t1", receiver_.url());
   SetEndpoint("t2", other.url());
@@ -226,7 +226,7 @@ TEST_F(DelivererTest, EachTenantGetsOnlyItsOwnEvents) {
   EXPECT_THAT(other.received()[0].body, ::testing::HasSubstr("ia_2"));
 }
 
-TEST_F(DelivererTest, DirectoryAndAccountEventsGoOutInTheOrderTheyHappened) {
+TEST_P(DelivererTest, DirectoryAndAccountEventsGoOutInTheOrderTheyHappened) {
   SetEndpoint("t1", receiver_.url());
   Link("t1", "ia_1");
   const watch::AccountRef a{"t1", "ia_1"};
@@ -255,6 +255,9 @@ TEST_F(DelivererTest, DirectoryAndAccountEventsGoOutInTheOrderTheyHappened) {
   EXPECT_EQ(e.dir_tseq, 1);
   EXPECT_EQ(e.acct_seq, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DelivererTest,
+                         ::testing::Values("sqlite", "postgresql"));
 
 TEST(WebhookUrlTest, OnlyPublicHttpsUnlessAllowed) {
   auto reason = [](const std::string& url, UrlPolicy policy = {}) {
