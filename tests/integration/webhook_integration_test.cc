@@ -15,15 +15,14 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "service/webhooks/payloads.h"
 #include "tests/integration/directory_env.h"
-#include "tests/testing/http_server.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/webhook_receiver.h"
 
 namespace unified::testing {
 namespace {
@@ -32,62 +31,7 @@ using ::testing::HasSubstr;
 
 const std::string kKey(32, 'w');
 
-struct Delivery {
-  std::string id, timestamp, signature, body;
-};
-
-// A receiver that answers scripted statuses (then 200), can hold requests
-// until released, and keeps every request.
-class Receiver {
- public:
-  Receiver() {
-    server_.server().Post(
-        "/hook", [this](const httplib::Request& req, httplib::Response& res) {
-          absl::MutexLock lock(&mu_);
-          deliveries_.push_back({req.get_header_value("webhook-id"),
-                                 req.get_header_value("webhook-timestamp"),
-                                 req.get_header_value("webhook-signature"),
-                                 req.body});
-          mu_.Await(absl::Condition(
-              +[](bool* hold) { return !*hold; }, &hold_));
-          if (!script_.empty()) {
-            res.status = script_.front();
-            script_.erase(script_.begin());
-          } else {
-            res.status = 200;
-          }
-        });
-    // Senders keep connections open: the server's stop waits for them.
-    server_.server().set_keep_alive_timeout(1);
-    EXPECT_GT(server_.Start(), 0);
-  }
-  ~Receiver() { Hold(false); }
-  std::string url() const { return server_.base_url() + "/hook"; }
-  void Script(std::vector<int> statuses) {
-    absl::MutexLock lock(&mu_);
-    script_ = std::move(statuses);
-  }
-  void Hold(bool hold) {
-    absl::MutexLock lock(&mu_);
-    hold_ = hold;
-  }
-  // Waits until `n` requests arrived (30 s at most); the requests.
-  std::vector<Delivery> WaitFor(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return deliveries_.size() >= n;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
-    return deliveries_;
-  }
-
- private:
-  TestHttpServer server_;
-  absl::Mutex mu_;
-  std::vector<int> script_ ABSL_GUARDED_BY(mu_);
-  bool hold_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<Delivery> deliveries_ ABSL_GUARDED_BY(mu_);
-};
+using Receiver = WebhookReceiver;
 
 bool Signed(const Delivery& d) {
   int64_t ts = 0;

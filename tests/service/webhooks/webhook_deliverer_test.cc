@@ -11,15 +11,14 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/webhooks/payloads.h"
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/fake_clock.h"
-#include "tests/testing/http_server.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/webhook_receiver.h"
 
 namespace unified::webhooks {
 namespace {
@@ -29,43 +28,8 @@ using ::unified::testing::IsOk;
 
 const std::string kKey(32, 'k');
 
-struct Received {
-  std::string id, timestamp, signature, body;
-};
-
-// A receiver answering `status` (settable) and keeping every request.
-class Receiver {
- public:
-  Receiver() {
-    server_.server().Post(
-        "/hook", [this](const httplib::Request& req, httplib::Response& res) {
-          absl::MutexLock lock(&mu_);
-          received_.push_back({req.get_header_value("webhook-id"),
-                               req.get_header_value("webhook-timestamp"),
-                               req.get_header_value("webhook-signature"),
-                               req.body});
-          res.status = status_;
-        });
-    // Senders keep connections open: the server's stop waits for them.
-    server_.server().set_keep_alive_timeout(1);
-    EXPECT_GT(server_.Start(), 0);
-  }
-  std::string url() const { return server_.base_url() + "/hook"; }
-  void set_status(int status) {
-    absl::MutexLock lock(&mu_);
-    status_ = status;
-  }
-  std::vector<Received> received() {
-    absl::MutexLock lock(&mu_);
-    return received_;
-  }
-
- private:
-  testing::TestHttpServer server_;
-  absl::Mutex mu_;
-  int status_ ABSL_GUARDED_BY(mu_) = 200;
-  std::vector<Received> received_ ABSL_GUARDED_BY(mu_);
-};
+using Received = testing::Delivery;
+using Receiver = testing::WebhookReceiver;
 
 class DelivererTest : public ::testing::TestWithParam<std::string> {
  protected:
