@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "connectors/common/call_context.h"
 #include "connectors/common/http_client.h"
@@ -93,7 +95,27 @@ struct UserFilter {
   std::string email;
   v1::UserStatus status = v1::USER_STATUS_UNSPECIFIED;
   std::string role_id;
+  // Lowercase; users whose name or an e-mail contains it (UserMatchesQuery).
+  // A connector sends it to the provider where the provider can search,
+  // and checks every user it returns either way.
+  std::string query;
 };
+
+// Whether `lowered_query` ("" matches all) is a substring of the user's
+// name or of one of their e-mails, ignoring ASCII case.
+inline bool UserMatchesQuery(const v1::User& user,
+                             absl::string_view lowered_query) {
+  if (lowered_query.empty()) return true;
+  if (absl::StrContains(absl::AsciiStrToLower(user.name()), lowered_query)) {
+    return true;
+  }
+  for (const v1::Email& e : user.emails()) {
+    if (absl::StrContains(absl::AsciiStrToLower(e.email()), lowered_query)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 struct RoleAssignmentFilter {
   std::string user_id;

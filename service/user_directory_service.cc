@@ -135,6 +135,7 @@ absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request) {
   RETURN_IF_ERROR(CheckFilter(request.workspace_id(), "workspace_id"));
   RETURN_IF_ERROR(CheckFilter(request.email(), "email"));
   RETURN_IF_ERROR(CheckFilter(request.role(), "role"));
+  RETURN_IF_ERROR(CheckFilter(request.query(), "query"));
   if (!v1::UserStatus_IsValid(request.status())) {
     return InvalidArgument("unknown status", "INVALID_FILTER");
   }
@@ -143,6 +144,7 @@ absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request) {
   filter.email = absl::AsciiStrToLower(request.email());
   filter.status = request.status();
   filter.role_id = request.role();
+  filter.query = absl::AsciiStrToLower(request.query());
   return filter;
 }
 
@@ -151,7 +153,8 @@ std::string FilterText(const UserFilter& f) {
                       ";ws=", f.workspace_id.size(), ":", f.workspace_id,
                       ";email=", f.email.size(), ":", f.email,
                       ";status=", static_cast<int>(f.status),
-                      ";role=", f.role_id.size(), ":", f.role_id);
+                      ";role=", f.role_id.size(), ":", f.role_id,
+                      ";query=", f.query.size(), ":", f.query);
 }
 
 // Cursors of ListWorkspaces and StreamWorkspaces must bind alike.

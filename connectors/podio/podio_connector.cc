@@ -38,6 +38,14 @@ bool EmailMatches(const v1::User& user, const std::string& lowered) {
   return false;
 }
 
+// What a member listing's `query` asks Podio for: the e-mail filter when
+// set (the narrower), else the search. Podio matches name or e-mail
+// (docs/podio.md §3); the other is checked on every row returned.
+std::string SearchOf(const UserFilter& filter) {
+  return filter.email.empty() ? filter.query
+                              : absl::AsciiStrToLower(filter.email);
+}
+
 class PodioConnector final : public DirectoryConnector {
  public:
   PodioConnector(PodioClient* client, const PodioConnectorOptions& options)
@@ -340,9 +348,8 @@ class PodioConnector final : public DirectoryConnector {
         return BadArgument("unknown role id", "UNKNOWN_ROLE");
       }
     }
-    if (!filter.email.empty()) {
-      absl::StrAppend(
-          &extra, "&query=", UrlEncode(absl::AsciiStrToLower(filter.email)));
+    if (const std::string q = SearchOf(filter); !q.empty()) {
+      absl::StrAppend(&extra, "&query=", UrlEncode(q));
     }
     return extra;
   }
@@ -375,9 +382,10 @@ class PodioConnector final : public DirectoryConnector {
   // Which merged users an organization listing returns (the filters Podio
   // cannot apply).
   static std::function<bool(const v1::User&)> Keeps(const UserFilter& filter) {
-    return [email = absl::AsciiStrToLower(filter.email),
+    return [email = absl::AsciiStrToLower(filter.email), query = filter.query,
             status = filter.status](const v1::User& merged) {
       return (email.empty() || EmailMatches(merged, email)) &&
+             UserMatchesQuery(merged, query) &&
              (status == v1::USER_STATUS_UNSPECIFIED ||
               merged.status() == status);
     };
@@ -458,10 +466,12 @@ class PodioConnector final : public DirectoryConnector {
               {{"upstream_status", "403"},
                {"organization_id", absl::StrCat(source.id())}});
         }
-        if (extra == "&sort_by=name") {
+        if (!absl::StrContains(extra, "&member_type=")) {
           // Not an organization admin: the organization's contacts are the
           // members this account can see (active ones, same name order),
-          // for the whole listing.
+          // for the whole listing. They carry no roles, so a role filter
+          // cannot be served from them; e-mail, status and search filters
+          // are applied to each contact here (Keeps).
           source.set_contacts(true);
         }
       } else if (fetched.ok()) {
@@ -634,14 +644,14 @@ class PodioConnector final : public DirectoryConnector {
     if (!token.ok() || !member_type.ok() || token->sources_size() != 1) {
       return out;
     }
-    const std::string email = absl::AsciiStrToLower(filter.email);
+    const std::string search = SearchOf(filter);
     const PageSource& source = token->sources(0);
     const int size = pager_.PageSize(PagedRoute::kSpaceMembers, page.limit);
     PlanPages(
-        source, size, member_type->empty() && email.empty(),
+        source, size, member_type->empty() && search.empty(),
         [&](int64_t offset) {
           return SpaceMembersUrl(source.id(), size, offset, *member_type,
-                                 email);
+                                 search);
         },
         &out);
     return out;
@@ -786,12 +796,13 @@ class PodioConnector final : public DirectoryConnector {
     }
     PageSource& source = *token.mutable_sources(0);
     const std::string email = absl::AsciiStrToLower(filter.email);
+    const std::string search = SearchOf(filter);
     ASSIGN_OR_RETURN(OffsetPager::Fetched fetched,
                      pager_.Fetch(ctx, PagedRoute::kSpaceMembers, page.limit,
                                   [&](int limit) {
                                     return SpaceMembersUrl(source.id(), limit,
                                                            source.offset(),
-                                                           member_type, email);
+                                                           member_type, search);
                                   }));
     ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
                      ListOf(fetched.doc, "workspace members"));
@@ -807,6 +818,7 @@ class PodioConnector final : public DirectoryConnector {
             OrgRef(source.parent_id(), source.parent_name());
       }
       if (!email.empty() && !EmailMatches(user, email)) continue;
+      if (!UserMatchesQuery(user, filter.query)) continue;
       if (filter.status != v1::USER_STATUS_UNSPECIFIED &&
           user.status() != filter.status) {
         continue;

@@ -169,6 +169,9 @@ class ScimConnector final : public DirectoryConnector {
     for (const rapidjson::Value& r : listed.resources) {
       ASSIGN_OR_RETURN(v1::User user,
                        MapUser(r, org_, page.include_remote_data));
+      // SCIM's `co` filter is optional and often missing (docs/scim.md):
+      // the search is applied here, so pages may come back short.
+      if (!UserMatchesQuery(user, filter.query)) continue;
       if (admins_only && std::none_of(user.roles().begin(), user.roles().end(),
                                       [](const v1::ScopedRole& role) {
                                         return role.role_id() ==

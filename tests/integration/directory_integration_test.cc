@@ -3,9 +3,12 @@
 // with List and Stream and compared record by record with the simulator's data,
 // filters, cursors, call counts, error mappings, hostile data and cancellation.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -43,6 +46,12 @@ struct Expected {
   std::vector<std::string> orgs;
   v1::UserStatus status;
 };
+
+// Whether the generated user's name or mail contains `lowered`.
+bool Matches(const podio_sim::SimUser& u, const std::string& lowered) {
+  return absl::StrContains(absl::AsciiStrToLower(u.name), lowered) ||
+         absl::StrContains(absl::AsciiStrToLower(u.mail), lowered);
+}
 
 class DirectoryIntegrationTest : public ::testing::Test {
  protected:
@@ -449,6 +458,20 @@ TEST_F(DirectoryIntegrationTest, NonAdminsListTheMembersTheyCanSee) {
     contact_calls += call.find("/contact/org/") != std::string::npos;
   }
   EXPECT_EQ(contact_calls, static_cast<int>(expected.size() / 500 + 1));
+  // Contacts cannot be searched at Podio: the service filters them.
+  const podio_sim::SimUser* someone =
+      directory_->FindUser(org->member_order[org->member_order.size() / 2]);
+  const std::string query = absl::AsciiStrToLower(someone->name);
+  request.set_query(query);
+  std::vector<std::string> found, want;
+  for (const v1::User& u : ListAll(request)) found.push_back(u.id());
+  for (const std::string& id : expected) {
+    int64_t n = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(id, &n));
+    if (Matches(*directory_->FindUser(n), query)) want.push_back(id);
+  }
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(found, want);
 }
 
 TEST_F(DirectoryIntegrationTest, GetMeGetUserAndTheOtherResources) {
@@ -671,6 +694,107 @@ TEST_F(DirectoryIntegrationTest, CancellingAStreamStopsUpstreamCalls) {
 
 // Podio's maximum `limit` is unconfirmed (some sources say 100): where it
 // answers 400 to the service's 500, the listing asks 100 and keeps to it.
+TEST_F(DirectoryIntegrationTest, SearchGoesToPodioAndFindsWhatTheDirectoryHas) {
+  // A query from one user's name, in another case: a handful of matches.
+  const podio_sim::SimUser& someone = directory_->users[1234];
+  const std::string query = someone.name.substr(0, someone.name.size() - 1);
+  const std::string lowered = absl::AsciiStrToLower(query);
+  std::vector<std::string> want;
+  for (const Expected& e : ExpectedUsers()) {
+    int64_t id = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(e.id, &id));
+    if (Matches(*directory_->FindUser(id), lowered)) want.push_back(e.id);
+  }
+  ASSERT_FALSE(want.empty());
+  ASSERT_LT(want.size(), 500u);
+  v1::ListUsersRequest request = UsersRequest();
+  request.set_query(absl::AsciiStrToUpper(query));
+  const int64_t before = env_->LogPosition();
+  std::vector<std::string> got;
+  for (const v1::User& u : ListAll(request)) got.push_back(u.id());
+  EXPECT_EQ(got, want);
+  // One search call per organization. (A stream of an earlier test may
+  // still land calls in this window: only this query's are counted here;
+  // SearchIntegrationTest counts every call on a server of its own.)
+  size_t searches = 0;
+  for (const std::string& call : env_->CallsSince(before)) {
+    searches += absl::StrContains(call, "query=");
+  }
+  EXPECT_EQ(searches, directory_->orgs.size());
+  // The stream agrees.
+  std::vector<std::string> streamed;
+  for (const auto& m : StreamAll(request)) {
+    for (const v1::User& u : m.result()) streamed.push_back(u.id());
+  }
+  EXPECT_EQ(streamed, want);
+}
+
+TEST_F(DirectoryIntegrationTest, ACursorServesOnlyItsOwnQuery) {
+  v1::ListUsersRequest request = UsersRequest(2);
+  request.set_query("a");
+  auto stub = Stub();
+  grpc::ClientContext first;
+  v1::ListUsersResponse page;
+  ASSERT_THAT(stub->ListUsers(&first, request, &page), IsOk());
+  ASSERT_FALSE(page.next_cursor().empty());
+  request.set_cursor(page.next_cursor());
+  request.set_query("b");
+  grpc::ClientContext second;
+  grpc::Status reused = stub->ListUsers(&second, request, &page);
+  EXPECT_THAT(reused, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(ErrorInfoOf(reused).reason(), "INVALID_CURSOR");
+  request.set_cursor("");
+  request.set_query(std::string(321, 'q'));
+  grpc::ClientContext third;
+  grpc::Status too_long = stub->ListUsers(&third, request, &page);
+  EXPECT_THAT(too_long, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(ErrorInfoOf(too_long).reason(), "INVALID_FILTER");
+}
+
+TEST(SearchIntegrationTest, ASearchOfAHundredThousandUsersCostsOneCall) {
+  DirectoryEnvOptions options;
+  options.data.seed = 11;
+  options.data.users = 100000;
+  options.data.orgs = 1;
+  options.data.spaces_per_org = 1;
+  options.extra_sim_flags = {"--rate_limit=100000"};
+  DirectoryEnv env(options);
+  const Directory directory = podio_sim::GenerateDirectory(options.data);
+  const std::string query = absl::AsciiStrToLower(directory.users[777].name);
+  size_t want = 0;
+  const podio_sim::SimOrg& org = directory.orgs.begin()->second;
+  for (int64_t id : org.member_order) {
+    want += Matches(*directory.FindUser(id), query);
+  }
+  ASSERT_GT(want, 0u);
+  ASSERT_LE(want, 500u);
+  auto stub = v1::UserDirectory::NewStub(env.channel());
+  auto count_calls = [&](const std::string& q, size_t* users) {
+    const int64_t before = env.LogPosition();
+    v1::ListUsersRequest request;
+    request.set_integrated_account_id(env.account("demo"));
+    request.set_limit(500);
+    request.set_query(q);
+    grpc::ClientContext context;
+    auto reader = stub->StreamUsers(&context, request);
+    v1::ListUsersResponse page;
+    *users = 0;
+    while (reader->Read(&page)) *users += page.result_size();
+    EXPECT_THAT(reader->Finish(), IsOk());
+    return env.CallsSince(before).size();
+  };
+  size_t found = 0, all = 0;
+  const size_t search_calls = count_calls(query, &found);
+  const size_t full_calls = count_calls("", &all);
+  EXPECT_EQ(found, want);
+  EXPECT_EQ(all, org.member_order.size());
+  // GET /org/ and one member page, against GET /org/ and 200 pages.
+  EXPECT_LE(search_calls, 2u);
+  EXPECT_GE(full_calls, 200u);
+  std::printf("search: %zu calls for %zu users; full listing: %zu calls\n",
+              search_calls, found, full_calls);
+}
+
 TEST(PageSizeIntegrationTest, ALimitPodioRefusesShrinksAndLosesNothing) {
   DirectoryEnvOptions options;
   options.data.seed = 7;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/error_details.h"
@@ -171,6 +172,25 @@ TEST_F(ScimConnectorTest, FiltersAreSentToTheProvider) {
   UserFilter admins;
   admins.role_id = "organization.admin";
   EXPECT_THAT(Ids(AllUsers(admins, 10)), ElementsAreArray({users[0].id}));
+}
+
+TEST_F(ScimConnectorTest, ASearchIsAppliedToEveryPageTheProviderReturns) {
+  const std::vector<scim_sim::SimUser> users = sim_->Users();
+  // A part of one user's e-mail: SCIM providers need not support `co`, so
+  // the connector filters what the unfiltered pages hold.
+  const std::string part = users[5].email.substr(1, 5);
+  std::vector<std::string> want;
+  for (const scim_sim::SimUser& u : users) {
+    const std::string name =
+        absl::AsciiStrToLower(absl::StrCat(u.given_name, " ", u.family_name));
+    if (absl::StrContains(absl::AsciiStrToLower(u.email), part) ||
+        absl::StrContains(name, part)) {
+      want.push_back(u.id);
+    }
+  }
+  UserFilter search;
+  search.query = part;
+  EXPECT_THAT(Ids(AllUsers(search, 3)), ElementsAreArray(want));
 }
 
 TEST_F(ScimConnectorTest, RefusesWhatCannotBeAsked) {

@@ -64,6 +64,14 @@ async function main() {
   }
   console.log(`streamed users: ${users} in ${pages} pages`);
 
+  // A typeahead: a part of a name or an e-mail, any case.
+  const found = (await client.call(client.directory, 'ListUsers',
+      {integrated_account_id: account.id, query: 'Brown', limit: 100})).result;
+  const matching = found.every((u) => u.name.toLowerCase().includes('brown') ||
+      u.emails.some((e) => e.email.toLowerCase().includes('brown')));
+  console.log(`search "Brown": ${found.length} users, ` +
+              (matching ? 'each matching' : 'NOT all matching'));
+
   // Watching: the snapshot first (the roster as events), then live changes;
   // a real consumer keeps reading and stores each event's resume_token.
   const watch = client.stream(client.directory, 'WatchDirectory',

@@ -74,6 +74,17 @@ def main():
         users += len(page.result)
     print("streamed users: %d in %d pages" % (users, pages))
 
+    # A typeahead: a part of a name or an e-mail, any case.
+    found = client.call(client.directory.ListUsers,
+                        user_directory_pb2.ListUsersRequest(
+                            integrated_account_id=account.id, query="Brown",
+                            limit=100)).result
+    matching = all("brown" in u.name.lower() or
+                   any("brown" in e.email.lower() for e in u.emails)
+                   for u in found)
+    print('search "Brown": %d users, %s' %
+          (len(found), "each matching" if matching else "NOT all matching"))
+
     # Watching: the snapshot first (the roster as events), then live changes;
     # a real consumer keeps reading and stores each event's resume_token.
     watch = client.stream(
