@@ -28,6 +28,8 @@ struct Listing {
   // The connector's pages from a start.
   std::function<std::unique_ptr<PageIterator<T>>(const PageRequest& start)>
       iterate;
+  // Applied to each item before it is sent (a read mask); unset: none.
+  std::function<void(T& item)> shape;
   // Called right before the stream finishes normally (trailing metadata),
   // with the iterator that read the listing.
   std::function<void(const PageIterator<T>& pages)> before_finish;
@@ -114,7 +116,10 @@ class ListingStream final : public PooledStream<Response> {
     for (ListResult<T>& slice : SlicePage(*codec_, listing_.binding, token_,
                                           std::move(page), skip_, limit_)) {
       Response message;
-      for (T& item : slice.items) *message.add_result() = std::move(item);
+      for (T& item : slice.items) {
+        if (listing_.shape) listing_.shape(item);
+        *message.add_result() = std::move(item);
+      }
       message.set_next_cursor(std::move(slice.next_cursor));
       out->push_back(std::move(message));
     }

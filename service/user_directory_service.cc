@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
+#include "google/protobuf/util/field_mask_util.h"
 #include "service/account_call.h"
 #include "service/budget_report.h"
 #include "service/grpc_status.h"
@@ -43,6 +44,32 @@ absl::Status Required(const std::string& value, absl::string_view name) {
                            "MISSING_ARGUMENT");
   }
   return CheckFilter(value, name);
+}
+
+// OK when every path of `mask` names a field of User (INVALID_ARGUMENT,
+// reason INVALID_FIELD_MASK, otherwise).
+absl::Status CheckUserMask(const google::protobuf::FieldMask& mask) {
+  if (mask.paths_size() > 100) {
+    return InvalidArgument("read_mask has more than 100 paths",
+                           "INVALID_FIELD_MASK");
+  }
+  for (const std::string& path : mask.paths()) {
+    if (!google::protobuf::util::FieldMaskUtil::GetFieldDescriptors(
+            v1::User::descriptor(), path, nullptr)) {
+      return InvalidArgument(
+          absl::StrCat("read_mask path '", path.substr(0, 100),
+                       "' is not a field of User"),
+          "INVALID_FIELD_MASK");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Keeps only the fields `mask` names (all when it is empty).
+void ShapeUser(const google::protobuf::FieldMask& mask, v1::User* user) {
+  if (mask.paths_size() > 0) {
+    google::protobuf::util::FieldMaskUtil::TrimMessage(mask, user);
+  }
 }
 
 }  // namespace
@@ -118,11 +145,13 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetMe(
     v1::User* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        RETURN_IF_ERROR(CheckUserMask(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(
             *response,
             call.connector->GetMe(call.ctx, request->include_remote_data()));
+        ShapeUser(request->read_mask(), response);
         return absl::OkStatus();
       });
 }
@@ -136,6 +165,7 @@ absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request) {
   RETURN_IF_ERROR(CheckFilter(request.email(), "email"));
   RETURN_IF_ERROR(CheckFilter(request.role(), "role"));
   RETURN_IF_ERROR(CheckFilter(request.query(), "query"));
+  RETURN_IF_ERROR(CheckUserMask(request.read_mask()));
   if (!v1::UserStatus_IsValid(request.status())) {
     return InvalidArgument("unknown status", "INVALID_FILTER");
   }
@@ -203,6 +233,9 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListUsers(
                   return call.connector->ListUsers(call.ctx, filter, page);
                 }));
         Fill(std::move(result), response);
+        for (v1::User& u : *response->mutable_result()) {
+          ShapeUser(request->read_mask(), &u);
+        }
         return absl::OkStatus();
       });
 }
@@ -219,6 +252,11 @@ UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
         ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(copy));
         unified::Listing<v1::User> listing;
         listing.binding = call->Binding("users", FilterText(filter));
+        if (copy.read_mask().paths_size() > 0) {
+          listing.shape = [mask = copy.read_mask()](v1::User& u) {
+            ShapeUser(mask, &u);
+          };
+        }
         Call* c = call.get();
         listing.iterate = [c, filter](const PageRequest& start) {
           return c->connector->IterateUsers(c->ctx, filter, start);
@@ -235,9 +273,11 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetUser(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(Required(request->user_id(), "user_id"));
+        RETURN_IF_ERROR(CheckUserMask(request->read_mask()));
         ASSIGN_OR_RETURN(
             *response, call.connector->GetUser(call.ctx, request->user_id(),
                                                request->include_remote_data()));
+        ShapeUser(request->read_mask(), response);
         return absl::OkStatus();
       });
 }

@@ -751,6 +751,77 @@ TEST_F(DirectoryIntegrationTest, ACursorServesOnlyItsOwnQuery) {
   EXPECT_EQ(ErrorInfoOf(too_long).reason(), "INVALID_FILTER");
 }
 
+TEST_F(DirectoryIntegrationTest, AReadMaskShrinksPagesAndRefusesUnknownFields) {
+  auto stub = Stub();
+  v1::ListUsersRequest request = UsersRequest(500);
+  v1::ListUsersResponse full, masked;
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->ListUsers(&context, request, &full), IsOk());
+  }
+  for (const std::string& path : {"id", "name", "emails"}) {
+    request.mutable_read_mask()->add_paths(path);
+  }
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->ListUsers(&context, request, &masked), IsOk());
+  }
+  ASSERT_EQ(masked.result_size(), full.result_size());
+  const double ratio = static_cast<double>(masked.ByteSizeLong()) /
+                       static_cast<double>(full.ByteSizeLong());
+  std::printf("read_mask id,name,emails: %zu bytes against %zu (%.2f)\n",
+              masked.ByteSizeLong(), full.ByteSizeLong(), ratio);
+  EXPECT_LE(ratio, 0.4);
+  for (int i = 0; i < masked.result_size(); ++i) {
+    const v1::User& u = masked.result(i);
+    EXPECT_EQ(u.id(), full.result(i).id());
+    EXPECT_EQ(u.name(), full.result(i).name());
+    EXPECT_EQ(u.emails_size(), full.result(i).emails_size());
+    EXPECT_TRUE(u.username().empty());
+    EXPECT_EQ(u.organizations_size(), 0);
+    EXPECT_TRUE(u.identifiers().empty());
+  }
+  EXPECT_EQ(masked.next_cursor().empty(), full.next_cursor().empty());
+  // The stream shapes alike.
+  std::vector<v1::ListUsersResponse> streamed = StreamAll(request);
+  ASSERT_FALSE(streamed.empty());
+  ASSERT_GT(streamed[0].result_size(), 0);
+  EXPECT_TRUE(streamed[0].result(0).username().empty());
+  EXPECT_FALSE(streamed[0].result(0).name().empty());
+  // One field of one user.
+  v1::GetUserRequest get;
+  get.set_integrated_account_id(env_->account("demo"));
+  get.set_user_id(full.result(0).id());
+  get.mutable_read_mask()->add_paths("name");
+  v1::User one;
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->GetUser(&context, get, &one), IsOk());
+  }
+  EXPECT_EQ(one.name(), full.result(0).name());
+  EXPECT_TRUE(one.id().empty());
+  // Unknown paths, refused before any upstream call.
+  const int64_t before = env_->LogPosition();
+  request.mutable_read_mask()->add_paths("nope");
+  grpc::Status bad;
+  {
+    grpc::ClientContext context;
+    bad = stub->ListUsers(&context, request, &masked);
+  }
+  EXPECT_THAT(bad, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(ErrorInfoOf(bad).reason(), "INVALID_FIELD_MASK");
+  EXPECT_THAT(bad.error_message(), HasSubstr("nope"));
+  v1::GetMeRequest me;
+  me.set_integrated_account_id(env_->account("demo"));
+  me.mutable_read_mask()->add_paths("emails.nope");
+  {
+    grpc::ClientContext context;
+    bad = stub->GetMe(&context, me, &one);
+  }
+  EXPECT_EQ(ErrorInfoOf(bad).reason(), "INVALID_FIELD_MASK");
+  EXPECT_TRUE(env_->CallsSince(before).empty());
+}
+
 TEST(SearchIntegrationTest, ASearchOfAHundredThousandUsersCostsOneCall) {
   DirectoryEnvOptions options;
   options.data.seed = 11;
