@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -178,6 +180,29 @@ class DirectoryConnector {
   virtual absl::StatusOr<v1::User> GetUser(CallContext& ctx,
                                            const std::string& user_id,
                                            bool include_remote_data) = 0;
+  // Several users at once, in the order of `user_ids` (repeats allowed);
+  // nullopt for an id the account cannot see. A connector reads them the
+  // cheapest way its provider allows. By default, one GetUser per distinct
+  // id.
+  virtual absl::StatusOr<std::vector<std::optional<v1::User>>> BatchGetUsers(
+      CallContext& ctx, const std::vector<std::string>& user_ids,
+      bool include_remote_data) {
+    std::map<std::string, std::optional<v1::User>> found;
+    for (const std::string& id : user_ids) {
+      if (found.count(id)) continue;
+      absl::StatusOr<v1::User> user = GetUser(ctx, id, include_remote_data);
+      if (absl::IsNotFound(user.status())) {
+        found[id] = std::nullopt;
+        continue;
+      }
+      if (!user.ok()) return user.status();
+      found[id] = std::move(*user);
+    }
+    std::vector<std::optional<v1::User>> out;
+    out.reserve(user_ids.size());
+    for (const std::string& id : user_ids) out.push_back(found[id]);
+    return out;
+  }
   virtual absl::StatusOr<Page<v1::Organization>> ListOrganizations(
       CallContext& ctx, const PageRequest& page) = 0;
   virtual absl::StatusOr<v1::Organization> GetOrganization(

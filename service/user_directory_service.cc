@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
@@ -262,6 +263,62 @@ UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
           return c->connector->IterateUsers(c->ctx, filter, start);
         };
         return listing;
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::BatchGetUsers(
+    grpc::CallbackServerContext* context,
+    const v1::BatchGetUsersRequest* request,
+    v1::BatchGetUsersResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        constexpr int kMaxIds = 500;
+        if (request->user_ids_size() == 0) {
+          return InvalidArgument("user_ids is required", "MISSING_ARGUMENT");
+        }
+        if (request->user_ids_size() > kMaxIds) {
+          return InvalidArgument(
+              absl::StrCat("user_ids has ", request->user_ids_size(),
+                           " ids; at most ", kMaxIds, " per call"),
+              "TOO_MANY_IDS");
+        }
+        for (const std::string& id : request->user_ids()) {
+          RETURN_IF_ERROR(Required(id, "user_ids"));
+        }
+        RETURN_IF_ERROR(CheckUserMask(request->read_mask()));
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        const std::vector<std::string> ids(request->user_ids().begin(),
+                                           request->user_ids().end());
+        ASSIGN_OR_RETURN(std::vector<std::optional<v1::User>> users,
+                         call.connector->BatchGetUsers(
+                             call.ctx, ids, request->include_remote_data()));
+        std::vector<std::string> missing;
+        for (size_t i = 0; i < ids.size() && i < users.size(); ++i) {
+          if (!users[i]) {
+            missing.push_back(ids[i]);
+            continue;
+          }
+          v1::User* user = response->add_users();
+          *user = std::move(*users[i]);
+          ShapeUser(request->read_mask(), user);
+        }
+        if (!missing.empty() && request->fail_on_missing()) {
+          response->Clear();
+          std::vector<std::string> shown(
+              missing.begin(),
+              missing.begin() + std::min<size_t>(missing.size(), 20));
+          return WithErrorInfo(
+              absl::NotFoundError(absl::StrCat(
+                  missing.size(),
+                  " user(s) not found: ", absl::StrJoin(shown, ", "),
+                  missing.size() > shown.size() ? ", ..." : "")),
+              "USER_NOT_FOUND");
+        }
+        for (std::string& id : missing) {
+          response->add_not_found_ids(std::move(id));
+        }
+        return absl::OkStatus();
       });
 }
 

@@ -45,6 +45,10 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
   grpc::ServerWriteReactor<v1::ListUsersResponse>* StreamUsers(
       grpc::CallbackServerContext* context,
       const v1::ListUsersRequest* request) override;
+  grpc::ServerUnaryReactor* BatchGetUsers(
+      grpc::CallbackServerContext* context,
+      const v1::BatchGetUsersRequest* request,
+      v1::BatchGetUsersResponse* response) override;
   grpc::ServerUnaryReactor* GetUser(grpc::CallbackServerContext* context,
                                     const v1::GetUserRequest* request,
                                     v1::User* response) override;

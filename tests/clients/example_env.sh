@@ -74,6 +74,7 @@ check_example_output() {
       '^workspaces: 3$' \
       '^streamed users: 300 in 3 pages$' \
       '^search "Brown": [1-9][0-9]* users, each matching$' \
+      '^batch get: [1-3] users, not found: 5999999999$' \
       '^watch snapshot: 3 workspaces, [1-9][0-9]* members, [1-9][0-9]* organization members, resume token [A-Za-z0-9_-]{8}\.\.\.$' \
       '^ListUsers error: INVALID_ARGUMENT reason=INVALID_CURSOR retry_delay=none$'; do
     if ! grep -Eq "$pattern" "$out"; then

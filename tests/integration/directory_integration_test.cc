@@ -822,6 +822,82 @@ TEST_F(DirectoryIntegrationTest, AReadMaskShrinksPagesAndRefusesUnknownFields) {
   EXPECT_TRUE(env_->CallsSince(before).empty());
 }
 
+TEST_F(DirectoryIntegrationTest,
+       BatchGetUsersAnswersInOrderAndNamesTheMissing) {
+  const std::vector<Expected> everyone = ExpectedUsers();
+  // 497 known ids spread over the directory, and 3 unknown ones among them.
+  v1::BatchGetUsersRequest request;
+  request.set_integrated_account_id(env_->account("demo"));
+  std::vector<std::string> want;
+  const std::vector<std::string> unknown = {"4999999999", "5999999999",
+                                            "5000999999"};
+  for (int i = 0; i < 497; ++i) {
+    const std::string& id = everyone[(i * 37) % everyone.size()].id;
+    request.add_user_ids(id);
+    want.push_back(id);
+    if (i == 10 || i == 200 || i == 400) {
+      request.add_user_ids(unknown[i == 10 ? 0 : (i == 200 ? 1 : 2)]);
+    }
+  }
+  ASSERT_EQ(request.user_ids_size(), 500);
+  auto stub = Stub();
+  v1::BatchGetUsersResponse response;
+  const int64_t before = env_->LogPosition();
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->BatchGetUsers(&context, request, &response), IsOk());
+  }
+  const size_t calls = env_->CallsSince(before).size();
+  std::vector<std::string> got;
+  for (const v1::User& u : response.users()) got.push_back(u.id());
+  EXPECT_EQ(got, want);
+  EXPECT_THAT(response.not_found_ids(), ElementsAreArray(unknown));
+  // The listings (a call per 500 members), not 500 x 2 member reads.
+  std::printf("BatchGetUsers: 500 ids in %zu Podio calls (%.1f per 100)\n",
+              calls, calls / 5.0);
+  EXPECT_LT(calls, 60u);
+  // A few ids: each one's member record per organization.
+  v1::BatchGetUsersRequest few;
+  few.set_integrated_account_id(env_->account("demo"));
+  few.add_user_ids(want[0]);
+  few.add_user_ids(want[1]);
+  few.add_user_ids(want[0]);
+  const int64_t few_before = env_->LogPosition();
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->BatchGetUsers(&context, few, &response), IsOk());
+  }
+  ASSERT_EQ(response.users_size(), 3);
+  EXPECT_EQ(response.users(2).id(), want[0]);
+  EXPECT_EQ(env_->CallsSince(few_before).size(),
+            1 + 2 * directory_->orgs.size());
+  // Missing ids fail the call when asked to.
+  request.set_fail_on_missing(true);
+  grpc::Status missing;
+  {
+    grpc::ClientContext context;
+    missing = stub->BatchGetUsers(&context, request, &response);
+  }
+  EXPECT_THAT(missing, StatusIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(ErrorInfoOf(missing).reason(), "USER_NOT_FOUND");
+  EXPECT_THAT(missing.error_message(), HasSubstr("5999999999"));
+  // Too many, none, malformed.
+  request.set_fail_on_missing(false);
+  request.add_user_ids(want[0]);
+  auto refused = [&](const v1::BatchGetUsersRequest& r) {
+    grpc::ClientContext context;
+    grpc::Status s = stub->BatchGetUsers(&context, r, &response);
+    EXPECT_THAT(s, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+    return ErrorInfoOf(s).reason();
+  };
+  EXPECT_EQ(refused(request), "TOO_MANY_IDS");
+  v1::BatchGetUsersRequest none;
+  none.set_integrated_account_id(env_->account("demo"));
+  EXPECT_EQ(refused(none), "MISSING_ARGUMENT");
+  none.add_user_ids("not-a-number");
+  EXPECT_EQ(refused(none), "INVALID_ID");
+}
+
 TEST(SearchIntegrationTest, ASearchOfAHundredThousandUsersCostsOneCall) {
   DirectoryEnvOptions options;
   options.data.seed = 11;

@@ -72,6 +72,16 @@ async function main() {
   console.log(`search "Brown": ${found.length} users, ` +
               (matching ? 'each matching' : 'NOT all matching'));
 
+  // Ids found elsewhere (assignees on items, say) to people, in one call;
+  // only the fields needed.
+  const batch = await client.call(client.directory, 'BatchGetUsers', {
+    integrated_account_id: account.id,
+    user_ids: found.slice(0, 3).map((u) => u.id).concat(['5999999999']),
+    read_mask: {paths: ['id', 'name']},
+  });
+  console.log(`batch get: ${batch.users.length} users, ` +
+              `not found: ${batch.not_found_ids.join(',')}`);
+
   // Watching: the snapshot first (the roster as events), then live changes;
   // a real consumer keeps reading and stores each event's resume_token.
   const watch = client.stream(client.directory, 'WatchDirectory',

@@ -13,6 +13,7 @@ import sys
 import grpc
 
 import unified_client
+from google.protobuf import field_mask_pb2
 from proto.unified.v1 import (integrated_accounts_pb2, user_directory_pb2)
 
 
@@ -84,6 +85,17 @@ def main():
                    for u in found)
     print('search "Brown": %d users, %s' %
           (len(found), "each matching" if matching else "NOT all matching"))
+
+    # Ids found elsewhere (assignees on items, say) to people, in one call;
+    # only the fields needed.
+    ids = [u.id for u in found[:3]] + ["5999999999"]
+    batch = client.call(client.directory.BatchGetUsers,
+                        user_directory_pb2.BatchGetUsersRequest(
+                            integrated_account_id=account.id, user_ids=ids,
+                            read_mask=field_mask_pb2.FieldMask(
+                                paths=["id", "name"])))
+    print("batch get: %d users, not found: %s" %
+          (len(batch.users), ",".join(batch.not_found_ids)))
 
     # Watching: the snapshot first (the roster as events), then live changes;
     # a real consumer keeps reading and stores each event's resume_token.

@@ -1,0 +1,150 @@
+// Benchmark of BatchGetUsers: 500 user ids in one call against the same
+// users read by 500 GetUser calls one after another (what a client without
+// the batch does), with 50 ms of simulated Podio latency on every request.
+// Both run side by side in this one process against one in-process
+// simulator; the Podio calls each made are counted from the simulator's
+// request log, and both must return the same users.
+//
+//   bazel run -c opt //tools/bench:batch_get [-- --ids=500 --users=20000]
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "connectors/common/clock.h"
+#include "connectors/common/http_client.h"
+#include "connectors/podio/podio_client.h"
+#include "connectors/podio/podio_connector.h"
+#include "connectors/registry.h"
+#include "service/account_resolver.h"
+#include "service/cursor.h"
+#include "service/server.h"
+#include "service/serving.h"
+#include "service/tenants.h"
+#include "service/user_directory_service.h"
+#include "service/worker_pool.h"
+#include "tests/testing/api_key_channel.h"
+#include "tools/podio_sim/sim_client.h"
+#include "tools/podio_sim/simulator.h"
+
+ABSL_FLAG(int, users, 20000, "Users in the one organization.");
+ABSL_FLAG(int, ids, 500, "User ids asked for (at most 500).");
+ABSL_FLAG(int, latency_ms, 50, "Simulated Podio latency per request.");
+
+namespace unified {
+namespace {
+
+int Run() {
+  podio_sim::SimulatorOptions sim_options;
+  sim_options.data.users = absl::GetFlag(FLAGS_users);
+  sim_options.data.orgs = 1;
+  sim_options.rate.limit = 1LL << 40;
+  sim_options.threads = 64;
+  for (const char* path : {"/org/", "/org/*"}) {
+    podio_sim::FaultRule latency;
+    latency.path = path;
+    latency.kind = podio_sim::FaultKind::kLatency;
+    latency.latency = absl::Milliseconds(absl::GetFlag(FLAGS_latency_ms));
+    sim_options.faults.push_back(latency);
+  }
+  auto sim = podio_sim::Simulator::Start(sim_options);
+  if (!sim.ok()) return 1;
+  const std::string base = (*sim)->base_url();
+  std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
+  absl::StatusOr<std::string> token =
+      podio_sim::PasswordGrantToken(*http, base);
+  if (!token.ok()) return 1;
+
+  podio::PodioClientOptions podio_options;
+  podio_options.api_base = base;
+  std::unique_ptr<AsyncHttpClient> async = NewCurlMultiClient({});
+  podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options,
+                                  async.get());
+  ConnectorRegistry registry;
+  if (!registry.Register(podio::NewPodioConnector(&podio_client)).ok()) {
+    return 1;
+  }
+  std::unique_ptr<AccountResolver> accounts =
+      NewStaticAccountResolver({{"acct", {"podio", *token}}});
+  CursorCodec cursors(RandomCursorKey());
+  const NewApiKey key = GenerateApiKey("default");
+  const TenantAuthenticator tenants = *TenantAuthenticator::Parse(key.line);
+  WorkerPool pool;
+  Serving serving(&tenants, &pool, ServingOptions());
+  UserDirectoryService service(&serving, accounts.get(), &registry, &cursors);
+  ServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  auto server =
+      Server::Start(server_options, {{"unified.v1.UserDirectory", &service}});
+  if (!server.ok()) return 1;
+  auto stub = v1::UserDirectory::NewStub(testing::ApiKeyChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()), key.key));
+
+  // Ids spread over the organization, as assignees on items would be.
+  const podio_sim::Directory directory =
+      podio_sim::GenerateDirectory(sim_options.data);
+  const std::vector<int64_t>& members =
+      directory.orgs.begin()->second.member_order;
+  const int n = std::min(absl::GetFlag(FLAGS_ids), 500);
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    ids.push_back(absl::StrCat(members[(i * 7919) % members.size()]));
+  }
+
+  int64_t since = (*sim)->request_log().next_seq();
+  absl::Time start = absl::Now();
+  v1::BatchGetUsersRequest batch;
+  batch.set_integrated_account_id("acct");
+  for (const std::string& id : ids) batch.add_user_ids(id);
+  v1::BatchGetUsersResponse batched;
+  grpc::ClientContext batch_context;
+  if (!stub->BatchGetUsers(&batch_context, batch, &batched).ok()) return 1;
+  const absl::Duration batch_time = absl::Now() - start;
+  const size_t batch_calls = (*sim)->request_log().Since(since).size();
+
+  since = (*sim)->request_log().next_seq();
+  start = absl::Now();
+  std::vector<std::string> one_by_one;
+  for (const std::string& id : ids) {
+    grpc::ClientContext context;
+    v1::GetUserRequest get;
+    get.set_integrated_account_id("acct");
+    get.set_user_id(id);
+    v1::User user;
+    if (!stub->GetUser(&context, get, &user).ok()) return 1;
+    one_by_one.push_back(user.id());
+  }
+  const absl::Duration loop_time = absl::Now() - start;
+  const size_t loop_calls = (*sim)->request_log().Since(since).size();
+
+  std::vector<std::string> batched_ids;
+  for (const v1::User& u : batched.users()) batched_ids.push_back(u.id());
+  if (batched_ids != one_by_one || batched.not_found_ids_size() != 0) {
+    std::printf("the batch and the loop returned different users\n");
+    return 1;
+  }
+  std::printf(
+      "BatchGetUsers of %d ids (%d users, %d ms per Podio request):\n"
+      "  batch: %zu Podio calls (%.1f per 100 ids), %.2f s\n"
+      "  %d GetUser calls: %zu Podio calls, %.2f s\n"
+      "  ratio: calls %.3f, time %.3f\n",
+      n, absl::GetFlag(FLAGS_users), absl::GetFlag(FLAGS_latency_ms),
+      batch_calls, batch_calls * 100.0 / n, absl::ToDoubleSeconds(batch_time),
+      n, loop_calls, absl::ToDoubleSeconds(loop_time),
+      static_cast<double>(batch_calls) / loop_calls,
+      absl::ToDoubleSeconds(batch_time) / absl::ToDoubleSeconds(loop_time));
+  return 0;
+}
+
+}  // namespace
+}  // namespace unified
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return unified::Run();
+}
