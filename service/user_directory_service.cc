@@ -47,19 +47,20 @@ absl::Status Required(const std::string& value, absl::string_view name) {
   return CheckFilter(value, name);
 }
 
-// OK when every path of `mask` names a field of User (INVALID_ARGUMENT,
+// OK when every path of `mask` names a field of T (INVALID_ARGUMENT,
 // reason INVALID_FIELD_MASK, otherwise).
-absl::Status CheckUserMask(const google::protobuf::FieldMask& mask) {
+template <typename T>
+absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
   if (mask.paths_size() > 100) {
     return InvalidArgument("read_mask has more than 100 paths",
                            "INVALID_FIELD_MASK");
   }
   for (const std::string& path : mask.paths()) {
     if (!google::protobuf::util::FieldMaskUtil::GetFieldDescriptors(
-            v1::User::descriptor(), path, nullptr)) {
+            T::descriptor(), path, nullptr)) {
       return InvalidArgument(
           absl::StrCat("read_mask path '", path.substr(0, 100),
-                       "' is not a field of User"),
+                       "' is not a field of ", T::descriptor()->name()),
           "INVALID_FIELD_MASK");
     }
   }
@@ -67,10 +68,25 @@ absl::Status CheckUserMask(const google::protobuf::FieldMask& mask) {
 }
 
 // Keeps only the fields `mask` names (all when it is empty).
-void ShapeUser(const google::protobuf::FieldMask& mask, v1::User* user) {
+template <typename T>
+void Shape(const google::protobuf::FieldMask& mask, T* message) {
   if (mask.paths_size() > 0) {
-    google::protobuf::util::FieldMaskUtil::TrimMessage(mask, user);
+    google::protobuf::util::FieldMaskUtil::TrimMessage(mask, message);
   }
+}
+
+template <typename T>
+void ShapeAll(const google::protobuf::FieldMask& mask,
+              google::protobuf::RepeatedPtrField<T>* messages) {
+  if (mask.paths_size() == 0) return;
+  for (T& m : *messages) Shape(mask, &m);
+}
+
+// A listing stream's shape for `mask` (unset for an empty mask).
+template <typename T>
+std::function<void(T&)> Shaper(const google::protobuf::FieldMask& mask) {
+  if (mask.paths_size() == 0) return nullptr;
+  return [mask](T& item) { Shape(mask, &item); };
 }
 
 }  // namespace
@@ -146,13 +162,13 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetMe(
     v1::User* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        RETURN_IF_ERROR(CheckUserMask(request->read_mask()));
+        RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(
             *response,
             call.connector->GetMe(call.ctx, request->include_remote_data()));
-        ShapeUser(request->read_mask(), response);
+        Shape(request->read_mask(), response);
         return absl::OkStatus();
       });
 }
@@ -166,7 +182,7 @@ absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request) {
   RETURN_IF_ERROR(CheckFilter(request.email(), "email"));
   RETURN_IF_ERROR(CheckFilter(request.role(), "role"));
   RETURN_IF_ERROR(CheckFilter(request.query(), "query"));
-  RETURN_IF_ERROR(CheckUserMask(request.read_mask()));
+  RETURN_IF_ERROR(CheckMask<v1::User>(request.read_mask()));
   if (!v1::UserStatus_IsValid(request.status())) {
     return InvalidArgument("unknown status", "INVALID_FILTER");
   }
@@ -234,9 +250,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListUsers(
                   return call.connector->ListUsers(call.ctx, filter, page);
                 }));
         Fill(std::move(result), response);
-        for (v1::User& u : *response->mutable_result()) {
-          ShapeUser(request->read_mask(), &u);
-        }
+        ShapeAll(request->read_mask(), response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -253,11 +267,7 @@ UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
         ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(copy));
         unified::Listing<v1::User> listing;
         listing.binding = call->Binding("users", FilterText(filter));
-        if (copy.read_mask().paths_size() > 0) {
-          listing.shape = [mask = copy.read_mask()](v1::User& u) {
-            ShapeUser(mask, &u);
-          };
-        }
+        listing.shape = Shaper<v1::User>(copy.read_mask());
         Call* c = call.get();
         listing.iterate = [c, filter](const PageRequest& start) {
           return c->connector->IterateUsers(c->ctx, filter, start);
@@ -285,7 +295,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::BatchGetUsers(
         for (const std::string& id : request->user_ids()) {
           RETURN_IF_ERROR(Required(id, "user_ids"));
         }
-        RETURN_IF_ERROR(CheckUserMask(request->read_mask()));
+        RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         const std::vector<std::string> ids(request->user_ids().begin(),
@@ -301,7 +311,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::BatchGetUsers(
           }
           v1::User* user = response->add_users();
           *user = std::move(*users[i]);
-          ShapeUser(request->read_mask(), user);
+          Shape(request->read_mask(), user);
         }
         if (!missing.empty() && request->fail_on_missing()) {
           response->Clear();
@@ -330,11 +340,11 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetUser(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(Required(request->user_id(), "user_id"));
-        RETURN_IF_ERROR(CheckUserMask(request->read_mask()));
+        RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(
             *response, call.connector->GetUser(call.ctx, request->user_id(),
                                                request->include_remote_data()));
-        ShapeUser(request->read_mask(), response);
+        Shape(request->read_mask(), response);
         return absl::OkStatus();
       });
 }
@@ -348,6 +358,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListOrganizations(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
+        RETURN_IF_ERROR(CheckMask<v1::Organization>(request->read_mask()));
         ASSIGN_OR_RETURN(
             ListResult<v1::Organization> result,
             ListOnePage<v1::Organization>(
@@ -357,6 +368,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListOrganizations(
                   return call.connector->ListOrganizations(call.ctx, page);
                 }));
         Fill(std::move(result), response);
+        ShapeAll(request->read_mask(), response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -368,10 +380,12 @@ UserDirectoryService::StreamOrganizations(
   return StartStream<v1::Organization, v1::ListOrganizationsResponse>(
       context, request->integrated_account_id(),
       {request->cursor(), request->limit(), request->include_remote_data()},
-      [](std::shared_ptr<Call> call)
+      [mask = request->read_mask()](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::Organization>> {
+        RETURN_IF_ERROR(CheckMask<v1::Organization>(mask));
         unified::Listing<v1::Organization> listing;
         listing.binding = call->Binding("organizations", "");
+        listing.shape = Shaper<v1::Organization>(mask);
         Call* c = call.get();
         listing.iterate = [c](const PageRequest& start) {
           return c->connector->IterateOrganizations(c->ctx, start);
@@ -389,9 +403,11 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetOrganization(
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(
             Required(request->organization_id(), "organization_id"));
+        RETURN_IF_ERROR(CheckMask<v1::Organization>(request->read_mask()));
         ASSIGN_OR_RETURN(*response, call.connector->GetOrganization(
                                         call.ctx, request->organization_id(),
                                         request->include_remote_data()));
+        Shape(request->read_mask(), response);
         return absl::OkStatus();
       });
 }
@@ -407,6 +423,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListWorkspaces(
         ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
         RETURN_IF_ERROR(
             CheckFilter(request->organization_id(), "organization_id"));
+        RETURN_IF_ERROR(CheckMask<v1::Workspace>(request->read_mask()));
         const std::string org = request->organization_id();
         ASSIGN_OR_RETURN(
             ListResult<v1::Workspace> result,
@@ -418,6 +435,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListWorkspaces(
                   return call.connector->ListWorkspaces(call.ctx, org, page);
                 }));
         Fill(std::move(result), response);
+        ShapeAll(request->read_mask(), response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -430,10 +448,12 @@ UserDirectoryService::StreamWorkspaces(
   return StartStream<v1::Workspace, v1::ListWorkspacesResponse>(
       context, request->integrated_account_id(),
       {request->cursor(), request->limit(), request->include_remote_data()},
-      [org](std::shared_ptr<Call> call)
+      [org, mask = request->read_mask()](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::Workspace>> {
         RETURN_IF_ERROR(CheckFilter(org, "organization_id"));
+        RETURN_IF_ERROR(CheckMask<v1::Workspace>(mask));
         unified::Listing<v1::Workspace> listing;
+        listing.shape = Shaper<v1::Workspace>(mask);
         listing.binding =
             call->Binding("workspaces", WorkspacesFilterText(org));
         Call* c = call.get();
@@ -452,9 +472,11 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetWorkspace(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(Required(request->workspace_id(), "workspace_id"));
+        RETURN_IF_ERROR(CheckMask<v1::Workspace>(request->read_mask()));
         ASSIGN_OR_RETURN(*response, call.connector->GetWorkspace(
                                         call.ctx, request->workspace_id(),
                                         request->include_remote_data()));
+        Shape(request->read_mask(), response);
         return absl::OkStatus();
       });
 }
@@ -470,6 +492,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListRoleAssignments(
         ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
         ASSIGN_OR_RETURN(RoleAssignmentFilter filter,
                          AssignmentsFilter(*request));
+        RETURN_IF_ERROR(CheckMask<v1::RoleAssignment>(request->read_mask()));
         ASSIGN_OR_RETURN(
             ListResult<v1::RoleAssignment> result,
             ListOnePage<v1::RoleAssignment>(
@@ -479,6 +502,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListRoleAssignments(
                                                              page);
                 }));
         Fill(std::move(result), response);
+        ShapeAll(request->read_mask(), response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -494,7 +518,9 @@ UserDirectoryService::StreamRoleAssignments(
       [copy](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::RoleAssignment>> {
         ASSIGN_OR_RETURN(RoleAssignmentFilter filter, AssignmentsFilter(copy));
+        RETURN_IF_ERROR(CheckMask<v1::RoleAssignment>(copy.read_mask()));
         unified::Listing<v1::RoleAssignment> listing;
+        listing.shape = Shaper<v1::RoleAssignment>(copy.read_mask());
         listing.binding = call->Binding("role_assignments", FilterText(filter));
         Call* c = call.get();
         listing.iterate = [c, filter](const PageRequest& start) {
@@ -511,9 +537,11 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListRoles(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
+        RETURN_IF_ERROR(CheckMask<v1::Role>(request->read_mask()));
         for (v1::Role& role : call.connector->Roles()) {
           *response->add_result() = std::move(role);
         }
+        ShapeAll(request->read_mask(), response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -526,9 +554,11 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetRole(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(Required(request->role_id(), "role_id"));
+        RETURN_IF_ERROR(CheckMask<v1::Role>(request->read_mask()));
         for (v1::Role& role : call.connector->Roles()) {
           if (role.id() == request->role_id()) {
             *response = std::move(role);
+            Shape(request->read_mask(), response);
             return absl::OkStatus();
           }
         }
