@@ -16,19 +16,8 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
-#include "connectors/podio/podio_client.h"
-#include "connectors/podio/podio_connector.h"
-#include "connectors/registry.h"
-#include "service/account_resolver.h"
-#include "service/cursor.h"
-#include "service/server.h"
-#include "service/serving.h"
-#include "service/tenants.h"
-#include "service/user_directory_service.h"
-#include "service/worker_pool.h"
-#include "tests/testing/api_key_channel.h"
+#include "tools/bench/in_process_directory.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
@@ -55,41 +44,16 @@ int Run() {
   auto sim = podio_sim::Simulator::Start(sim_options);
   if (!sim.ok()) return 1;
   const std::string base = (*sim)->base_url();
-  std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
-  absl::StatusOr<std::string> token =
-      podio_sim::PasswordGrantToken(*http, base);
-  if (!token.ok()) return 1;
-
-  podio::PodioClientOptions podio_options;
-  podio_options.api_base = base;
-  std::unique_ptr<AsyncHttpClient> async = NewCurlMultiClient({});
-  podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options,
-                                  async.get());
-  ConnectorRegistry registry;
-  if (!registry.Register(podio::NewPodioConnector(&podio_client)).ok()) {
-    return 1;
-  }
-  std::unique_ptr<AccountResolver> accounts =
-      NewStaticAccountResolver({{"acct", {"podio", *token}}});
-  CursorCodec cursors(RandomCursorKey());
-  const NewApiKey key = GenerateApiKey("default");
-  const TenantAuthenticator tenants = *TenantAuthenticator::Parse(key.line);
-  WorkerPool pool;
-  Serving serving(&tenants, &pool, ServingOptions());
-  UserDirectoryService service(&serving, accounts.get(), &registry, &cursors);
-  ServerOptions server_options;
-  server_options.listen = "127.0.0.1:0";
-  auto server =
-      Server::Start(server_options, {{"unified.v1.UserDirectory", &service}});
-  if (!server.ok()) return 1;
-  auto stub = v1::UserDirectory::NewStub(testing::ApiKeyChannel(
-      absl::StrCat("127.0.0.1:", (*server)->port()), key.key));
+  absl::StatusOr<std::unique_ptr<bench::InProcessDirectory>> directory =
+      bench::InProcessDirectory::Start(base);
+  if (!directory.ok()) return 1;
+  v1::UserDirectory::Stub* stub = &(*directory)->stub();
 
   // Ids spread over the organization, as assignees on items would be.
-  const podio_sim::Directory directory =
+  const podio_sim::Directory generated =
       podio_sim::GenerateDirectory(sim_options.data);
   const std::vector<int64_t>& members =
-      directory.orgs.begin()->second.member_order;
+      generated.orgs.begin()->second.member_order;
   const int n = std::min(absl::GetFlag(FLAGS_ids), 500);
   std::vector<std::string> ids;
   for (int i = 0; i < n; ++i) {

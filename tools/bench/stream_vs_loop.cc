@@ -18,20 +18,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
-#include "connectors/podio/podio_client.h"
-#include "connectors/podio/podio_connector.h"
-#include "connectors/registry.h"
 #include "rapidjson/document.h"
-#include "service/account_resolver.h"
-#include "service/cursor.h"
-#include "service/server.h"
-#include "service/serving.h"
-#include "service/tenants.h"
-#include "service/user_directory_service.h"
-#include "service/worker_pool.h"
-#include "tests/testing/api_key_channel.h"
+#include "tools/bench/in_process_directory.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
@@ -59,38 +48,13 @@ int Run() {
   if (!sim.ok()) return 1;
   const std::string base = (*sim)->base_url();
 
-  std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
-  absl::StatusOr<std::string> granted =
-      podio_sim::PasswordGrantToken(*http, base);
-  if (!granted.ok()) return 1;
-  const std::string token = *granted;
-
   // The service, wired as main.cc wires it.
-  podio::PodioClientOptions podio_options;
-  podio_options.api_base = base;
-  std::unique_ptr<AsyncHttpClient> async = NewCurlMultiClient({});
-  podio::PodioClient podio_client(http.get(), RealClock::Get(), podio_options,
-                                  async.get());
-  ConnectorRegistry registry;
-  if (!registry.Register(podio::NewPodioConnector(&podio_client)).ok()) {
-    return 1;
-  }
-  std::unique_ptr<AccountResolver> accounts =
-      NewStaticAccountResolver({{"acct", {"podio", token}}});
-  CursorCodec cursors(RandomCursorKey());
-  const NewApiKey key =
-      GenerateApiKey("default");  // The static resolver's tenant.
-  const TenantAuthenticator tenants = *TenantAuthenticator::Parse(key.line);
-  WorkerPool pool;
-  Serving serving(&tenants, &pool, ServingOptions());
-  UserDirectoryService service(&serving, accounts.get(), &registry, &cursors);
-  ServerOptions server_options;
-  server_options.listen = "127.0.0.1:0";
-  auto server =
-      Server::Start(server_options, {{"unified.v1.UserDirectory", &service}});
-  if (!server.ok()) return 1;
-  auto stub = v1::UserDirectory::NewStub(testing::ApiKeyChannel(
-      absl::StrCat("127.0.0.1:", (*server)->port()), key.key));
+  absl::StatusOr<std::unique_ptr<bench::InProcessDirectory>> directory =
+      bench::InProcessDirectory::Start(base);
+  if (!directory.ok()) return 1;
+  v1::UserDirectory::Stub* stub = &(*directory)->stub();
+  HttpClient* http = &(*directory)->http();
+  const std::string token = (*directory)->token();
 
   // One listing's time, users, Podio member pages asked and calls wasted.
   struct Run {
@@ -189,7 +153,6 @@ int Run() {
       static_cast<long long>(last_stream->pages),
       static_cast<long long>(last_loop->pages),
       static_cast<long long>(last_stream->wasted));
-  (*server)->Shutdown(absl::Seconds(1));
   return 0;
 }
 
