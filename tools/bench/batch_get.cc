@@ -29,18 +29,9 @@ namespace unified {
 namespace {
 
 int Run() {
-  podio_sim::SimulatorOptions sim_options;
-  sim_options.data.users = absl::GetFlag(FLAGS_users);
-  sim_options.data.orgs = 1;
-  sim_options.rate.limit = 1LL << 40;
-  sim_options.threads = 64;
-  for (const char* path : {"/org/", "/org/*"}) {
-    podio_sim::FaultRule latency;
-    latency.path = path;
-    latency.kind = podio_sim::FaultKind::kLatency;
-    latency.latency = absl::Milliseconds(absl::GetFlag(FLAGS_latency_ms));
-    sim_options.faults.push_back(latency);
-  }
+  const podio_sim::SimulatorOptions sim_options = bench::LatentSimulator(
+      absl::GetFlag(FLAGS_users),
+      absl::Milliseconds(absl::GetFlag(FLAGS_latency_ms)), {"/org/", "/org/*"});
   auto sim = podio_sim::Simulator::Start(sim_options);
   if (!sim.ok()) return 1;
   const std::string base = (*sim)->base_url();

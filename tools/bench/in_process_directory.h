@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -24,8 +25,30 @@
 #include "service/worker_pool.h"
 #include "tests/testing/api_key_channel.h"
 #include "tools/podio_sim/sim_client.h"
+#include "tools/podio_sim/simulator.h"
 
 namespace unified::bench {
+
+// A simulator of one organization of `users`, unlimited rate, 64 threads
+// (cpp-httplib holds one per kept-alive connection: the loop's, the
+// service's and every page in flight), and `latency` on every request whose
+// path matches one of `paths` (globs).
+inline podio_sim::SimulatorOptions LatentSimulator(
+    int users, absl::Duration latency, const std::vector<std::string>& paths) {
+  podio_sim::SimulatorOptions options;
+  options.data.users = users;
+  options.data.orgs = 1;
+  options.rate.limit = 1LL << 40;
+  options.threads = 64;
+  for (const std::string& path : paths) {
+    podio_sim::FaultRule rule;
+    rule.path = path;
+    rule.kind = podio_sim::FaultKind::kLatency;
+    rule.latency = latency;
+    options.faults.push_back(rule);
+  }
+  return options;
+}
 
 class InProcessDirectory {
  public:

@@ -32,18 +32,9 @@ namespace unified {
 namespace {
 
 int Run() {
-  podio_sim::SimulatorOptions sim_options;
-  sim_options.data.users = absl::GetFlag(FLAGS_users);
-  sim_options.data.orgs = 1;
-  sim_options.rate.limit = 1LL << 40;
-  // A thread per kept-alive connection: the loop's, the service's and every
-  // page in flight.
-  sim_options.threads = 64;
-  podio_sim::FaultRule latency;
-  latency.path = "/org/*/member/";
-  latency.kind = podio_sim::FaultKind::kLatency;
-  latency.latency = absl::Milliseconds(absl::GetFlag(FLAGS_latency_ms));
-  sim_options.faults.push_back(latency);
+  const podio_sim::SimulatorOptions sim_options = bench::LatentSimulator(
+      absl::GetFlag(FLAGS_users),
+      absl::Milliseconds(absl::GetFlag(FLAGS_latency_ms)), {"/org/*/member/"});
   auto sim = podio_sim::Simulator::Start(sim_options);
   if (!sim.ok()) return 1;
   const std::string base = (*sim)->base_url();
