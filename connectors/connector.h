@@ -214,6 +214,30 @@ class DirectoryConnector {
   virtual absl::StatusOr<v1::Workspace> GetWorkspace(
       CallContext& ctx, const std::string& workspace_id,
       bool include_remote_data) = 0;
+  // Several workspaces at once, in the order of `workspace_ids` (repeats
+  // allowed); nullopt for an id the account cannot see. By default, one
+  // GetWorkspace per distinct id.
+  virtual absl::StatusOr<std::vector<std::optional<v1::Workspace>>>
+  BatchGetWorkspaces(CallContext& ctx,
+                     const std::vector<std::string>& workspace_ids,
+                     bool include_remote_data) {
+    std::map<std::string, std::optional<v1::Workspace>> found;
+    for (const std::string& id : workspace_ids) {
+      if (found.count(id)) continue;
+      absl::StatusOr<v1::Workspace> w =
+          GetWorkspace(ctx, id, include_remote_data);
+      if (absl::IsNotFound(w.status())) {
+        found[id] = std::nullopt;
+        continue;
+      }
+      if (!w.ok()) return w.status();
+      found[id] = std::move(*w);
+    }
+    std::vector<std::optional<v1::Workspace>> out;
+    out.reserve(workspace_ids.size());
+    for (const std::string& id : workspace_ids) out.push_back(found[id]);
+    return out;
+  }
   virtual absl::StatusOr<Page<v1::RoleAssignment>> ListRoleAssignments(
       CallContext& ctx, const RoleAssignmentFilter& filter,
       const PageRequest& page) = 0;

@@ -276,59 +276,115 @@ UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
       });
 }
 
+namespace {
+
+constexpr int kMaxBatchIds = 500;
+
+// A batch get's ids, checked: 1 to 500, none empty or too long.
+absl::StatusOr<std::vector<std::string>> BatchIds(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    absl::string_view name) {
+  if (ids.empty()) {
+    return InvalidArgument(absl::StrCat(name, " is required"),
+                           "MISSING_ARGUMENT");
+  }
+  if (ids.size() > kMaxBatchIds) {
+    return InvalidArgument(
+        absl::StrCat(name, " has ", ids.size(), " ids; at most ", kMaxBatchIds,
+                     " per call"),
+        "TOO_MANY_IDS");
+  }
+  for (const std::string& id : ids) RETURN_IF_ERROR(Required(id, name));
+  return std::vector<std::string>(ids.begin(), ids.end());
+}
+
+// Fills a batch get's answer from `found` (in the order of `ids`): the
+// messages through `add` (shaped by `mask`), the missing ids through
+// `add_missing`; or NOT_FOUND with `reason` naming them when
+// `fail_on_missing`.
+template <typename T>
+absl::Status BatchAnswer(const std::vector<std::string>& ids,
+                         std::vector<std::optional<T>> found,
+                         const google::protobuf::FieldMask& mask,
+                         bool fail_on_missing, absl::string_view what,
+                         absl::string_view reason,
+                         const std::function<T*()>& add,
+                         const std::function<void(std::string)>& add_missing) {
+  std::vector<std::string> missing;
+  std::vector<T*> added;
+  for (size_t i = 0; i < ids.size() && i < found.size(); ++i) {
+    if (!found[i]) {
+      missing.push_back(ids[i]);
+      continue;
+    }
+    T* item = add();
+    *item = std::move(*found[i]);
+    Shape(mask, item);
+  }
+  if (!missing.empty() && fail_on_missing) {
+    const size_t shown = std::min<size_t>(missing.size(), 20);
+    return WithErrorInfo(
+        absl::NotFoundError(absl::StrCat(
+            missing.size(), " ", what, "(s) not found: ",
+            absl::StrJoin(missing.begin(), missing.begin() + shown, ", "),
+            missing.size() > shown ? ", ..." : "")),
+        std::string(reason));
+  }
+  for (std::string& id : missing) add_missing(std::move(id));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* UserDirectoryService::BatchGetUsers(
     grpc::CallbackServerContext* context,
     const v1::BatchGetUsersRequest* request,
     v1::BatchGetUsersResponse* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        constexpr int kMaxIds = 500;
-        if (request->user_ids_size() == 0) {
-          return InvalidArgument("user_ids is required", "MISSING_ARGUMENT");
-        }
-        if (request->user_ids_size() > kMaxIds) {
-          return InvalidArgument(
-              absl::StrCat("user_ids has ", request->user_ids_size(),
-                           " ids; at most ", kMaxIds, " per call"),
-              "TOO_MANY_IDS");
-        }
-        for (const std::string& id : request->user_ids()) {
-          RETURN_IF_ERROR(Required(id, "user_ids"));
-        }
+        ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                         BatchIds(request->user_ids(), "user_ids"));
         RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
-        const std::vector<std::string> ids(request->user_ids().begin(),
-                                           request->user_ids().end());
         ASSIGN_OR_RETURN(std::vector<std::optional<v1::User>> users,
                          call.connector->BatchGetUsers(
                              call.ctx, ids, request->include_remote_data()));
-        std::vector<std::string> missing;
-        for (size_t i = 0; i < ids.size() && i < users.size(); ++i) {
-          if (!users[i]) {
-            missing.push_back(ids[i]);
-            continue;
-          }
-          v1::User* user = response->add_users();
-          *user = std::move(*users[i]);
-          Shape(request->read_mask(), user);
-        }
-        if (!missing.empty() && request->fail_on_missing()) {
-          response->Clear();
-          std::vector<std::string> shown(
-              missing.begin(),
-              missing.begin() + std::min<size_t>(missing.size(), 20));
-          return WithErrorInfo(
-              absl::NotFoundError(absl::StrCat(
-                  missing.size(),
-                  " user(s) not found: ", absl::StrJoin(shown, ", "),
-                  missing.size() > shown.size() ? ", ..." : "")),
-              "USER_NOT_FOUND");
-        }
-        for (std::string& id : missing) {
-          response->add_not_found_ids(std::move(id));
-        }
-        return absl::OkStatus();
+        absl::Status answered = BatchAnswer<v1::User>(
+            ids, std::move(users), request->read_mask(),
+            request->fail_on_missing(), "user", "USER_NOT_FOUND",
+            [response] { return response->add_users(); },
+            [response](std::string id) {
+              response->add_not_found_ids(std::move(id));
+            });
+        if (!answered.ok()) response->Clear();
+        return answered;
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::BatchGetWorkspaces(
+    grpc::CallbackServerContext* context,
+    const v1::BatchGetWorkspacesRequest* request,
+    v1::BatchGetWorkspacesResponse* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                         BatchIds(request->workspace_ids(), "workspace_ids"));
+        RETURN_IF_ERROR(CheckMask<v1::Workspace>(request->read_mask()));
+        ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
+                                          request->integrated_account_id()));
+        ASSIGN_OR_RETURN(std::vector<std::optional<v1::Workspace>> found,
+                         call.connector->BatchGetWorkspaces(
+                             call.ctx, ids, request->include_remote_data()));
+        absl::Status answered = BatchAnswer<v1::Workspace>(
+            ids, std::move(found), request->read_mask(),
+            request->fail_on_missing(), "workspace", "WORKSPACE_NOT_FOUND",
+            [response] { return response->add_workspaces(); },
+            [response](std::string id) {
+              response->add_not_found_ids(std::move(id));
+            });
+        if (!answered.ok()) response->Clear();
+        return answered;
       });
 }
 

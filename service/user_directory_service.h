@@ -49,6 +49,10 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::BatchGetUsersRequest* request,
       v1::BatchGetUsersResponse* response) override;
+  grpc::ServerUnaryReactor* BatchGetWorkspaces(
+      grpc::CallbackServerContext* context,
+      const v1::BatchGetWorkspacesRequest* request,
+      v1::BatchGetWorkspacesResponse* response) override;
   grpc::ServerUnaryReactor* GetUser(grpc::CallbackServerContext* context,
                                     const v1::GetUserRequest* request,
                                     v1::User* response) override;

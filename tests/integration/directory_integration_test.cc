@@ -898,6 +898,42 @@ TEST_F(DirectoryIntegrationTest,
   EXPECT_EQ(refused(none), "INVALID_ID");
 }
 
+TEST_F(DirectoryIntegrationTest, BatchGetWorkspacesAnswersInOrder) {
+  auto stub = Stub();
+  v1::ListWorkspacesRequest list;
+  list.set_integrated_account_id(env_->account("demo"));
+  v1::ListWorkspacesResponse spaces;
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->ListWorkspaces(&context, list, &spaces), IsOk());
+  }
+  ASSERT_GE(spaces.result_size(), 2);
+  v1::BatchGetWorkspacesRequest request;
+  request.set_integrated_account_id(env_->account("demo"));
+  request.add_workspace_ids(spaces.result(1).id());
+  request.add_workspace_ids("99999999");
+  request.add_workspace_ids(spaces.result(0).id());
+  request.mutable_read_mask()->add_paths("name");
+  v1::BatchGetWorkspacesResponse response;
+  const int64_t before = env_->LogPosition();
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->BatchGetWorkspaces(&context, request, &response), IsOk());
+  }
+  ASSERT_EQ(response.workspaces_size(), 2);
+  EXPECT_EQ(response.workspaces(0).name(), spaces.result(1).name());
+  EXPECT_EQ(response.workspaces(1).name(), spaces.result(0).name());
+  EXPECT_TRUE(response.workspaces(0).id().empty());  // Masked.
+  EXPECT_THAT(response.not_found_ids(), ElementsAreArray({"99999999"}));
+  EXPECT_EQ(env_->CallsSince(before).size(), 3u);  // One per distinct id.
+  request.set_fail_on_missing(true);
+  grpc::ClientContext context;
+  grpc::Status missing = stub->BatchGetWorkspaces(&context, request, &response);
+  EXPECT_THAT(missing, StatusIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(ErrorInfoOf(missing).reason(), "WORKSPACE_NOT_FOUND");
+  EXPECT_THAT(missing.error_message(), HasSubstr("99999999"));
+}
+
 TEST(SearchIntegrationTest, ASearchOfAHundredThousandUsersCostsOneCall) {
   DirectoryEnvOptions options;
   options.data.seed = 11;
