@@ -97,6 +97,11 @@ struct UserFilter {
   std::string email;
   v1::UserStatus status = v1::USER_STATUS_UNSPECIFIED;
   std::string role_id;
+  // The order of an organization's listing (organization_id set): by
+  // `last_active` time instead of by name, and/or descending. The default
+  // (name, ascending) is every listing's order.
+  bool order_by_last_active = false;
+  bool order_desc = false;
   // Lowercase; users whose name or an e-mail contains it (UserMatchesQuery).
   // A connector sends it to the provider where the provider can search,
   // and checks every user it returns either way.

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
@@ -192,16 +193,30 @@ absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request) {
   filter.status = request.status();
   filter.role_id = request.role();
   filter.query = absl::AsciiStrToLower(request.query());
+  // AIP-132: "name", "last_active_at", each optionally followed by " desc".
+  std::vector<absl::string_view> order =
+      absl::StrSplit(request.order_by(), ' ', absl::SkipEmpty());
+  if (order.size() > 2 || (order.size() == 2 && order[1] != "desc") ||
+      (!order.empty() && order[0] != "name" && order[0] != "last_active_at")) {
+    return InvalidArgument(
+        "order_by must be name or last_active_at, optionally followed by "
+        "desc",
+        "INVALID_ORDER_BY");
+  }
+  filter.order_by_last_active = !order.empty() && order[0] == "last_active_at";
+  filter.order_desc = order.size() == 2;
   return filter;
 }
 
 std::string FilterText(const UserFilter& f) {
-  return absl::StrCat("org=", f.organization_id.size(), ":", f.organization_id,
-                      ";ws=", f.workspace_id.size(), ":", f.workspace_id,
-                      ";email=", f.email.size(), ":", f.email,
-                      ";status=", static_cast<int>(f.status),
-                      ";role=", f.role_id.size(), ":", f.role_id,
-                      ";query=", f.query.size(), ":", f.query);
+  return absl::StrCat(
+      "org=", f.organization_id.size(), ":", f.organization_id,
+      ";ws=", f.workspace_id.size(), ":", f.workspace_id,
+      ";email=", f.email.size(), ":", f.email,
+      ";status=", static_cast<int>(f.status), ";role=", f.role_id.size(), ":",
+      f.role_id, ";query=", f.query.size(), ":", f.query,
+      ";order=", f.order_by_last_active ? "last_active" : "name",
+      f.order_desc ? ",desc" : "");
 }
 
 // Cursors of ListWorkspaces and StreamWorkspaces must bind alike.

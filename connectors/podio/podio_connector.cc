@@ -406,6 +406,19 @@ class PodioConnector final : public DirectoryConnector {
   // role as member_type, e-mail as query.
   static absl::StatusOr<std::string> OrgMemberQuery(const UserFilter& filter) {
     std::string extra = "&sort_by=name";
+    if (filter.order_by_last_active || filter.order_desc) {
+      // Podio sorts one organization's members; the merge across
+      // organizations is by name.
+      if (filter.organization_id.empty() || !filter.workspace_id.empty()) {
+        return BadArgument(
+            "order_by other than name needs organization_id (and no "
+            "workspace_id): Podio sorts one organization's member listing",
+            "INVALID_ORDER_BY");
+      }
+      extra = filter.order_by_last_active ? "&sort_by=last_seen_on"
+                                          : "&sort_by=name";
+      if (filter.order_desc) absl::StrAppend(&extra, "&sort_desc=1");
+    }
     if (!filter.role_id.empty()) {
       if (filter.role_id == "organization.admin") {
         absl::StrAppend(&extra, "&member_type=admin");
@@ -538,7 +551,9 @@ class PodioConnector final : public DirectoryConnector {
               {{"upstream_status", "403"},
                {"organization_id", absl::StrCat(source.id())}});
         }
-        if (!absl::StrContains(extra, "&member_type=")) {
+        if (!absl::StrContains(extra, "&member_type=") &&
+            absl::StartsWith(extra, "&sort_by=name") &&
+            !absl::StrContains(extra, "&sort_desc=")) {
           // Not an organization admin: the organization's contacts are the
           // members this account can see (active ones, same name order),
           // for the whole listing. They carry no roles, so a role filter
@@ -676,6 +691,12 @@ class PodioConnector final : public DirectoryConnector {
 
   // The member_type of a workspace member listing for `filter`'s role.
   static absl::StatusOr<std::string> SpaceMemberType(const UserFilter& filter) {
+    if (filter.order_by_last_active || filter.order_desc) {
+      return BadArgument(
+          "a workspace's members come in name order only (Podio's space "
+          "member listing does not sort)",
+          "INVALID_ORDER_BY");
+    }
     if (filter.role_id.empty()) return std::string();
     if (filter.role_id.rfind("workspace.", 0) != 0 ||
         RoleId(v1::ROLE_SCOPE_WORKSPACE, filter.role_id.substr(10)).empty()) {

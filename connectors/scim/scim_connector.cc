@@ -123,6 +123,11 @@ class ScimConnector final : public DirectoryConnector {
                                            const PageRequest& page) override {
     ASSIGN_OR_RETURN(Position pos, DecodePosition('u', page.page_token));
     RETURN_IF_ERROR(CheckOrganization(filter.organization_id));
+    if (filter.order_by_last_active || filter.order_desc) {
+      // SCIM sorting is optional and not asked of providers (docs/scim.md).
+      return BadArgument("SCIM listings come in the provider's order only",
+                         "INVALID_ORDER_BY");
+    }
     std::vector<std::string> conditions;
     bool admins_only = false;
     if (!filter.role_id.empty()) {
