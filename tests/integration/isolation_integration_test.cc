@@ -203,11 +203,11 @@ int ThreadsOf(pid_t pid) {
 }
 
 // The documented bound (docs/serving.md): --workers + --refresh_threads +
-// the HTTP event loops + 8 of the service's own + gRPC's internal threads
+// the HTTP event loops + 9 of the service's own + gRPC's internal threads
 // (4 per core + 6).
 int ThreadBound(int workers, int refresh_threads, int http_threads) {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return workers + refresh_threads + http_threads + 8 + 4 * cores + 6;
+  return workers + refresh_threads + http_threads + 9 + 4 * cores + 6;
 }
 
 DirectoryEnvOptions Options(std::vector<std::string> server_flags,
