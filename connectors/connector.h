@@ -37,6 +37,10 @@ struct Page {
   std::vector<T> items;
   // Empty when this is the last page.
   std::string next_page_token;
+  // The number of records in the whole listing (with its filter), set only
+  // when the provider reported it with this page or the connector holds the
+  // whole set; never found by reading further (docs/queries.md).
+  std::optional<int64_t> total_size;
 };
 
 // A listing read page after page from a start token, the way streams read

@@ -113,6 +113,7 @@ class ListingStream final : public PooledStream<Response> {
           "UPSTREAM_ERROR");
     }
     const std::string next = page.next_page_token;
+    const std::optional<int64_t> total = page.total_size;
     for (ListResult<T>& slice : SlicePage(*codec_, listing_.binding, token_,
                                           std::move(page), skip_, limit_)) {
       Response message;
@@ -121,6 +122,7 @@ class ListingStream final : public PooledStream<Response> {
         *message.add_result() = std::move(item);
       }
       message.set_next_cursor(std::move(slice.next_cursor));
+      SetTotalSize(slice.total_size, &message);
       out->push_back(std::move(message));
     }
     skip_ = 0;
@@ -130,7 +132,7 @@ class ListingStream final : public PooledStream<Response> {
       return Step::kMore;
     }
     // An empty listing still answers one (empty) message.
-    if (!produced_) out->emplace_back();
+    if (!produced_) SetTotalSize(total, &out->emplace_back());
     return Step::kDone;
   }
 

@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -59,7 +62,24 @@ template <typename T>
 struct ListResult {
   std::vector<T> items;
   std::string next_cursor;
+  // The connector page's total_size (Page::total_size).
+  std::optional<int64_t> total_size;
 };
+
+// Sets a response's total_size, for the responses that carry one.
+template <typename Response, typename = void>
+struct HasTotalSize : std::false_type {};
+template <typename Response>
+struct HasTotalSize<
+    Response,
+    std::void_t<decltype(std::declval<Response&>().set_total_size(0))>>
+    : std::true_type {};
+template <typename Response>
+void SetTotalSize(const std::optional<int64_t>& total, Response* response) {
+  if constexpr (HasTotalSize<Response>::value) {
+    if (total) response->set_total_size(*total);
+  }
+}
 
 // Moves the records of `page` (fetched with `token`) from `begin` on, at
 // most `limit` and, past the first, at most kMaxPageBytes, into a result
@@ -73,6 +93,7 @@ ListResult<T> TakeSlice(const CursorCodec& codec, const CursorBinding& binding,
   begin = std::min(begin, n);
   *end = SliceEnd(items, begin, limit);
   ListResult<T> result;
+  result.total_size = page.total_size;
   if (*end < n) {
     result.next_cursor =
         codec.Seal(binding, CursorState{token, static_cast<uint32_t>(*end)});

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -81,6 +82,22 @@ void ShapeAll(const google::protobuf::FieldMask& mask,
               google::protobuf::RepeatedPtrField<T>* messages) {
   if (mask.paths_size() == 0) return;
   for (T& m : *messages) Shape(mask, &m);
+}
+
+// Whether the connector should map remote_data for `request`: asked for,
+// and kept by the read mask. The raw records are the costly part of
+// mapping (docs/queries.md); other fields feed the connector's own filters
+// and merges, so they are mapped and then trimmed.
+template <typename Request>
+bool RemoteData(const Request& request) {
+  if (!request.include_remote_data()) return false;
+  if (request.read_mask().paths_size() == 0) return true;
+  for (const std::string& path : request.read_mask().paths()) {
+    if (path == "remote_data" || absl::StartsWith(path, "remote_data.")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // A listing stream's shape for `mask` (unset for an empty mask).
@@ -166,9 +183,8 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetMe(
         RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
-        ASSIGN_OR_RETURN(
-            *response,
-            call.connector->GetMe(call.ctx, request->include_remote_data()));
+        ASSIGN_OR_RETURN(*response,
+                         call.connector->GetMe(call.ctx, RemoteData(*request)));
         Shape(request->read_mask(), response);
         return absl::OkStatus();
       });
@@ -234,6 +250,7 @@ template <typename T, typename Response>
 void Fill(ListResult<T> result, Response* response) {
   for (T& item : result.items) *response->add_result() = std::move(item);
   response->set_next_cursor(std::move(result.next_cursor));
+  SetTotalSize(result.total_size, response);
 }
 
 absl::StatusOr<RoleAssignmentFilter> AssignmentsFilter(
@@ -260,7 +277,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListUsers(
             ListResult<v1::User> result,
             ListOnePage<v1::User>(
                 *cursors_, call.Binding("users", FilterText(filter)),
-                request->cursor(), limit, request->include_remote_data(),
+                request->cursor(), limit, RemoteData(*request),
                 [&](const PageRequest& page) {
                   return call.connector->ListUsers(call.ctx, filter, page);
                 }));
@@ -276,7 +293,7 @@ UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
   const v1::ListUsersRequest copy = *request;
   return StartStream<v1::User, v1::ListUsersResponse>(
       context, copy.integrated_account_id(),
-      {copy.cursor(), copy.limit(), copy.include_remote_data()},
+      {copy.cursor(), copy.limit(), RemoteData(copy)},
       [copy](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::User>> {
         ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(copy));
@@ -362,9 +379,9 @@ grpc::ServerUnaryReactor* UserDirectoryService::BatchGetUsers(
         RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
-        ASSIGN_OR_RETURN(std::vector<std::optional<v1::User>> users,
-                         call.connector->BatchGetUsers(
-                             call.ctx, ids, request->include_remote_data()));
+        ASSIGN_OR_RETURN(
+            std::vector<std::optional<v1::User>> users,
+            call.connector->BatchGetUsers(call.ctx, ids, RemoteData(*request)));
         absl::Status answered = BatchAnswer<v1::User>(
             ids, std::move(users), request->read_mask(),
             request->fail_on_missing(), "user", "USER_NOT_FOUND",
@@ -390,7 +407,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::BatchGetWorkspaces(
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(std::vector<std::optional<v1::Workspace>> found,
                          call.connector->BatchGetWorkspaces(
-                             call.ctx, ids, request->include_remote_data()));
+                             call.ctx, ids, RemoteData(*request)));
         absl::Status answered = BatchAnswer<v1::Workspace>(
             ids, std::move(found), request->read_mask(),
             request->fail_on_missing(), "workspace", "WORKSPACE_NOT_FOUND",
@@ -412,9 +429,9 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetUser(
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(Required(request->user_id(), "user_id"));
         RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
-        ASSIGN_OR_RETURN(
-            *response, call.connector->GetUser(call.ctx, request->user_id(),
-                                               request->include_remote_data()));
+        ASSIGN_OR_RETURN(*response,
+                         call.connector->GetUser(call.ctx, request->user_id(),
+                                                 RemoteData(*request)));
         Shape(request->read_mask(), response);
         return absl::OkStatus();
       });
@@ -434,8 +451,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListOrganizations(
             ListResult<v1::Organization> result,
             ListOnePage<v1::Organization>(
                 *cursors_, call.Binding("organizations", ""), request->cursor(),
-                limit, request->include_remote_data(),
-                [&](const PageRequest& page) {
+                limit, RemoteData(*request), [&](const PageRequest& page) {
                   return call.connector->ListOrganizations(call.ctx, page);
                 }));
         Fill(std::move(result), response);
@@ -450,7 +466,7 @@ UserDirectoryService::StreamOrganizations(
     const v1::ListOrganizationsRequest* request) {
   return StartStream<v1::Organization, v1::ListOrganizationsResponse>(
       context, request->integrated_account_id(),
-      {request->cursor(), request->limit(), request->include_remote_data()},
+      {request->cursor(), request->limit(), RemoteData(*request)},
       [mask = request->read_mask()](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::Organization>> {
         RETURN_IF_ERROR(CheckMask<v1::Organization>(mask));
@@ -477,7 +493,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetOrganization(
         RETURN_IF_ERROR(CheckMask<v1::Organization>(request->read_mask()));
         ASSIGN_OR_RETURN(*response, call.connector->GetOrganization(
                                         call.ctx, request->organization_id(),
-                                        request->include_remote_data()));
+                                        RemoteData(*request)));
         Shape(request->read_mask(), response);
         return absl::OkStatus();
       });
@@ -501,7 +517,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListWorkspaces(
             ListOnePage<v1::Workspace>(
                 *cursors_,
                 call.Binding("workspaces", WorkspacesFilterText(org)),
-                request->cursor(), limit, request->include_remote_data(),
+                request->cursor(), limit, RemoteData(*request),
                 [&](const PageRequest& page) {
                   return call.connector->ListWorkspaces(call.ctx, org, page);
                 }));
@@ -518,7 +534,7 @@ UserDirectoryService::StreamWorkspaces(
   const std::string org = request->organization_id();
   return StartStream<v1::Workspace, v1::ListWorkspacesResponse>(
       context, request->integrated_account_id(),
-      {request->cursor(), request->limit(), request->include_remote_data()},
+      {request->cursor(), request->limit(), RemoteData(*request)},
       [org, mask = request->read_mask()](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::Workspace>> {
         RETURN_IF_ERROR(CheckFilter(org, "organization_id"));
@@ -546,7 +562,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetWorkspace(
         RETURN_IF_ERROR(CheckMask<v1::Workspace>(request->read_mask()));
         ASSIGN_OR_RETURN(*response, call.connector->GetWorkspace(
                                         call.ctx, request->workspace_id(),
-                                        request->include_remote_data()));
+                                        RemoteData(*request)));
         Shape(request->read_mask(), response);
         return absl::OkStatus();
       });

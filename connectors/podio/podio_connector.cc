@@ -198,6 +198,7 @@ class PodioConnector final : public DirectoryConnector {
     ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows, ListOf(orgs, "/org/"));
     Page<v1::Organization> result;
     const int64_t n = rows.Size();
+    result.total_size = n;  // GET /org/ answers the whole list.
     int64_t i = token.position();
     for (; i < n && static_cast<int>(result.items.size()) < page.limit; ++i) {
       ASSIGN_OR_RETURN(
@@ -250,6 +251,9 @@ class PodioConnector final : public DirectoryConnector {
             result.items.push_back(std::move(ws));
           }
           source.set_offset(offset);
+          // One organization's space list comes whole: its size is the
+          // listing's total. Across organizations it would take them all.
+          if (token.sources_size() == 1) result.total_size = n;
           return offset >= n;
         }));
     if (token.position() < token.sources_size()) {

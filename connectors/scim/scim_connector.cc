@@ -164,8 +164,11 @@ class ScimConnector final : public DirectoryConnector {
       case v1::USER_STATUS_INACTIVE:
         conditions.push_back("active eq false");
         break;
-      default:
-        return Page<v1::User>{};  // SCIM users are active or not.
+      default: {
+        Page<v1::User> none;  // SCIM users are active or not.
+        none.total_size = 0;
+        return none;
+      }
     }
     ASSIGN_OR_RETURN(Listed listed,
                      List(ctx, "/Users", absl::StrJoin(conditions, " and "), "",
@@ -187,12 +190,16 @@ class ScimConnector final : public DirectoryConnector {
       out.items.push_back(std::move(user));
     }
     if (listed.next) out.next_page_token = EncodePosition('u', *listed.next);
+    // The provider counted its matches; the service's own filtering (the
+    // search, admins) would make that count wrong.
+    if (filter.query.empty() && !admins_only) out.total_size = listed.total;
     return out;
   }
 
   absl::StatusOr<Page<v1::Organization>> ListOrganizations(
       CallContext& ctx, const PageRequest& page) override {
     Page<v1::Organization> out;
+    out.total_size = 1;  // The directory is the one organization.
     if (!page.page_token.empty()) {
       RETURN_IF_ERROR(DecodePosition('o', page.page_token).status());
       return out;  // The one organization was on the first page.
@@ -233,6 +240,7 @@ class ScimConnector final : public DirectoryConnector {
       out.items.push_back(std::move(ws));
     }
     if (listed.next) out.next_page_token = EncodePosition('w', *listed.next);
+    out.total_size = listed.total;
     return out;
   }
 
@@ -324,6 +332,8 @@ class ScimConnector final : public DirectoryConnector {
       }
     } resources;
     std::optional<Position> next;
+    // The provider's totalResults: every match of the filter.
+    int64_t total = 0;
   };
 
   absl::Status CheckOrganization(const std::string& organization_id) const {
@@ -398,6 +408,7 @@ class ScimConnector final : public DirectoryConnector {
     ASSIGN_OR_RETURN(out.doc, Get(ctx, path));
     ASSIGN_OR_RETURN(ListPage page, ReadListPage(out.doc));
     out.resources.array = page.resources;
+    out.total = page.total_results;
     const int64_t got = page.size();
     // Resume after what this answer held: a provider may answer fewer than
     // asked (RFC 7644 §3.4.2.4), so the next start is counted, not assumed.

@@ -71,7 +71,7 @@ check_example_output() {
   for pattern in \
       '^linked account ia_[0-9a-f]{24} as user 5000000000 \(ACTIVE\)$' \
       '^GetMe error: RESOURCE_EXHAUSTED reason=UPSTREAM_RATE_LIMITED retry_delay=2s$' \
-      '^workspaces: 3$' \
+      '^workspaces: 3 of 3$' \
       '^streamed users: 300 in 3 pages$' \
       '^search "Brown": [1-9][0-9]* users, each matching$' \
       '^batch get: [1-3] users, not found: 5999999999$' \

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -320,6 +321,65 @@ TEST_F(ScimIntegrationTest, EveryDirectoryRpcAnswersForAScimAccount) {
     ASSERT_TRUE(directory_->GetMe(&c, r, &me).ok());
     EXPECT_FALSE(me.id().empty());
   }
+}
+
+// total_size is the provider's totalResults, on every page, matching what
+// the pages hold; where the service filters rows itself it is left unset.
+TEST_F(ScimIntegrationTest, TotalsAreTheProvidersCountWhereItHolds) {
+  std::map<std::string, std::vector<std::string>> members;
+  SimIds("Users");
+  const std::vector<std::string> groups = SimIds("Groups", &members);
+  // Every page of the listing: the users listed and each page's total
+  // (-1: none).
+  auto list = [&](v1::ListUsersRequest request) {
+    std::pair<size_t, std::set<int64_t>> seen;
+    request.set_integrated_account_id(account_);
+    request.set_limit(7);
+    do {
+      grpc::ClientContext context;
+      v1::ListUsersResponse page;
+      grpc::Status s = directory_->ListUsers(&context, request, &page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) break;
+      seen.first += page.result_size();
+      seen.second.insert(page.has_total_size() ? page.total_size() : -1);
+      request.set_cursor(page.next_cursor());
+    } while (!request.cursor().empty());
+    return seen;
+  };
+  using Seen = std::pair<size_t, std::set<int64_t>>;
+  EXPECT_EQ(list(v1::ListUsersRequest()), Seen(30, {30}));
+  v1::ListUsersRequest in_group;
+  in_group.set_workspace_id(groups[2]);
+  const int64_t group_size = static_cast<int64_t>(members[groups[2]].size());
+  EXPECT_EQ(list(in_group), Seen(group_size, {group_size}));
+  v1::ListUsersRequest inactive;
+  inactive.set_status(v1::USER_STATUS_INVITED);
+  EXPECT_EQ(list(inactive), Seen(0, {0}));
+  // The search is the service's own filter: the provider's count would be
+  // wrong, so there is none.
+  v1::ListUsersRequest searched;
+  searched.set_query("a");
+  EXPECT_EQ(list(searched).second, std::set<int64_t>{-1});
+  v1::ListUsersRequest admins;
+  admins.set_role("organization.admin");
+  EXPECT_EQ(list(admins), Seen(1, {-1}));
+
+  grpc::ClientContext c1;
+  v1::ListWorkspacesRequest workspaces;
+  workspaces.set_integrated_account_id(account_);
+  workspaces.set_limit(3);
+  v1::ListWorkspacesResponse ws_page;
+  ASSERT_TRUE(directory_->ListWorkspaces(&c1, workspaces, &ws_page).ok());
+  ASSERT_TRUE(ws_page.has_total_size());
+  EXPECT_EQ(ws_page.total_size(), static_cast<int64_t>(groups.size()));
+  grpc::ClientContext c2;
+  v1::ListOrganizationsRequest orgs;
+  orgs.set_integrated_account_id(account_);
+  v1::ListOrganizationsResponse org_page;
+  ASSERT_TRUE(directory_->ListOrganizations(&c2, orgs, &org_page).ok());
+  ASSERT_TRUE(org_page.has_total_size());
+  EXPECT_EQ(org_page.total_size(), 1);
 }
 
 TEST_F(ScimIntegrationTest, ProxyChangeIsSeenByTheWatchPoll) {

@@ -42,6 +42,7 @@ class FakeConnector final : public DirectoryConnector {
       ++fetches_;
       last_deadline_ = ctx.deadline;
       last_filter_org_ = filter.organization_id;
+      last_remote_data_ = page.include_remote_data;
       auto go = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !hold_; };
       // Held fetches wait for release or for the caller to cancel.
       while (
@@ -68,6 +69,7 @@ class FakeConnector final : public DirectoryConnector {
     if (offset + page.limit < users_) {
       result.next_page_token = absl::StrCat(offset + page.limit);
     }
+    if (report_total_) result.total_size = users_;
     return result;
   }
 
@@ -131,6 +133,12 @@ class FakeConnector final : public DirectoryConnector {
     return last_deadline_;
   }
   void Fail(absl::Status error) { error_ = std::move(error); }
+  // Whether pages report the listing's total (before Start's first call).
+  void ReportTotal(bool report) { report_total_ = report; }
+  bool last_remote_data() {
+    absl::MutexLock lock(&mu_);
+    return last_remote_data_;
+  }
 
  private:
   const int users_;
@@ -141,7 +149,9 @@ class FakeConnector final : public DirectoryConnector {
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_deadline_ ABSL_GUARDED_BY(mu_);
   std::string last_filter_org_ ABSL_GUARDED_BY(mu_);
+  bool last_remote_data_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_;
+  std::atomic<bool> report_total_{false};
 };
 
 class ServiceTest : public ::testing::Test {
@@ -238,6 +248,66 @@ TEST_F(ServiceTest, StreamSendsPagesOfTheLimitAndCursorsResume) {
   resume.set_cursor(messages[6].next_cursor());
   std::vector<std::string> rest = ListAll(resume);
   EXPECT_EQ(rest, std::vector<std::string>(ids.begin() + 700, ids.end()));
+}
+
+TEST_F(ServiceTest, TotalsPassThroughOnlyWhereTheConnectorReportsThem) {
+  Start(250);
+  grpc::ClientContext c1;
+  v1::ListUsersResponse unknown;
+  ASSERT_THAT(stub_->ListUsers(&c1, Request(100), &unknown), IsOk());
+  EXPECT_FALSE(unknown.has_total_size());  // Unknown, not zero.
+
+  fake_->ReportTotal(true);
+  v1::ListUsersRequest request = Request(100);
+  for (int page = 0; page < 3; ++page) {
+    grpc::ClientContext context;
+    v1::ListUsersResponse response;
+    ASSERT_THAT(stub_->ListUsers(&context, request, &response), IsOk());
+    ASSERT_TRUE(response.has_total_size()) << page;
+    EXPECT_EQ(response.total_size(), 250) << page;
+    request.set_cursor(response.next_cursor());
+  }
+  grpc::ClientContext c2;
+  auto reader = stub_->StreamUsers(&c2, Request(100));
+  v1::ListUsersResponse m;
+  int messages = 0;
+  while (reader->Read(&m)) {
+    ++messages;
+    EXPECT_TRUE(m.has_total_size());
+    EXPECT_EQ(m.total_size(), 250);
+  }
+  ASSERT_THAT(reader->Finish(), IsOk());
+  EXPECT_EQ(messages, 3);
+}
+
+TEST_F(ServiceTest, AMaskWithoutRemoteDataSparesTheMapperTheRawRecords) {
+  Start(10);
+  struct Case {
+    bool include;
+    std::vector<std::string> paths;
+    bool mapped;
+  };
+  const Case cases[] = {{true, {}, true},
+                        {true, {"id", "name"}, false},
+                        {true, {"id", "remote_data"}, true},
+                        {false, {"remote_data"}, false}};
+  for (const Case& c : cases) {
+    v1::ListUsersRequest request = Request(5);
+    request.set_include_remote_data(c.include);
+    for (const std::string& path : c.paths) {
+      request.mutable_read_mask()->add_paths(path);
+    }
+    grpc::ClientContext context;
+    v1::ListUsersResponse response;
+    ASSERT_THAT(stub_->ListUsers(&context, request, &response), IsOk());
+    EXPECT_EQ(fake_->last_remote_data(), c.mapped) << request.DebugString();
+    grpc::ClientContext stream_context;
+    auto reader = stub_->StreamUsers(&stream_context, request);
+    while (reader->Read(&response)) {
+    }
+    ASSERT_THAT(reader->Finish(), IsOk());
+    EXPECT_EQ(fake_->last_remote_data(), c.mapped) << request.DebugString();
+  }
 }
 
 TEST_F(ServiceTest, CursorsAreBoundToAccountAndFilters) {

@@ -8,6 +8,14 @@
 //                                           PodioClient::Get parses) +
 //                                           MapOrgMember +
 //                                           ListUsersResponse serialization
+//   mapper_cost ... --mode=remote           full, with remote_data mapped
+//   mapper_cost ... --mode=trimmed          remote, then read_mask
+//                                           "id,name,emails" applied: a mask
+//                                           that only trims
+//   mapper_cost ... --mode=masked           what the service does for that
+//                                           mask with include_remote_data:
+//                                           the mapper skips remote_data,
+//                                           then the mask trims
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -18,6 +26,8 @@
 #include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
 #include "connectors/podio/mappers.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/util/field_mask_util.h"
 #include "proto/unified/v1/user_directory.pb.h"
 #include "rapidjson/document.h"
 #include "tools/podio_sim/sim_client.h"
@@ -25,7 +35,8 @@
 
 ABSL_FLAG(std::string, dump, "", "Write a page of 500 members here and exit.");
 ABSL_FLAG(std::string, input, "", "Page to process.");
-ABSL_FLAG(std::string, mode, "full", "parse | full");
+ABSL_FLAG(std::string, mode, "full",
+          "parse | full | remote | trimmed | masked");
 ABSL_FLAG(int, iterations, 10, "Times to process the page.");
 
 namespace unified {
@@ -58,7 +69,13 @@ int Run() {
   std::stringstream text;
   text << in.rdbuf();
   const std::string page = text.str();
-  const bool full = absl::GetFlag(FLAGS_mode) == "full";
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  const bool full = mode != "parse";
+  const bool remote = mode == "remote" || mode == "trimmed";
+  google::protobuf::FieldMask mask;
+  if (mode == "trimmed" || mode == "masked") {
+    for (const char* path : {"id", "name", "emails"}) mask.add_paths(path);
+  }
   v1::OrganizationRef org;
   org.set_id("1000");
   org.set_name("Organization 1");
@@ -78,16 +95,18 @@ int Run() {
     if (!doc.ok() || !doc->IsArray()) return 1;
     v1::ListUsersResponse response;
     for (const auto& member : doc->GetArray()) {
-      absl::StatusOr<v1::User> user = podio::MapOrgMember(member, org, false);
+      absl::StatusOr<v1::User> user = podio::MapOrgMember(member, org, remote);
       if (!user.ok()) return 1;
+      if (mask.paths_size() > 0) {
+        google::protobuf::util::FieldMaskUtil::TrimMessage(mask, &*user);
+      }
       *response.add_result() = std::move(*user);
     }
     records = response.result_size();
     checksum += response.SerializeAsString().size();
   }
-  std::printf("%s: %d records x %d iterations (checksum %zu)\n",
-              full ? "full" : "parse", records, absl::GetFlag(FLAGS_iterations),
-              checksum);
+  std::printf("%s: %d records x %d iterations (checksum %zu)\n", mode.c_str(),
+              records, absl::GetFlag(FLAGS_iterations), checksum);
   return 0;
 }
 

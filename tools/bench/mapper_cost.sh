@@ -21,7 +21,7 @@ records=500
 low=5
 high=25
 declare -A per_record
-for mode in parse full; do
+for mode in parse full remote trimmed masked; do
   a=$(instructions "$mode" $low)
   b=$(instructions "$mode" $high)
   per_record[$mode]=$(( (b - a) / ((high - low) * records) ))
@@ -31,3 +31,8 @@ echo "  RapidJSON parse alone          ${per_record[parse]}"
 echo "  parse + map + serialize        ${per_record[full]}"
 awk -v f="${per_record[full]}" -v p="${per_record[parse]}" \
   'BEGIN { printf "  ratio                          %.2f (target <= 1.8)\n", f / p }'
+echo "read_mask \"id,name,emails\" with include_remote_data (per record):"
+echo "  map remote_data, then trim     ${per_record[trimmed]}"
+echo "  mapper skips remote_data       ${per_record[masked]}"
+awk -v m="${per_record[masked]}" -v t="${per_record[trimmed]}" \
+  'BEGIN { printf "  ratio                          %.2f\n", m / t }'

@@ -49,7 +49,9 @@ async function main() {
   const workspaces = await client.call(client.directory, 'ListWorkspaces',
                                        {integrated_account_id: account.id,
                                         limit: 500});
-  console.log(`workspaces: ${workspaces.result.length}`);
+  // total_size is set only where the source reports the listing's size.
+  console.log(`workspaces: ${workspaces.result.length} of ` +
+              `${workspaces.total_size ?? 'unknown'}`);
   for (const workspace of workspaces.result.slice(0, 3)) {
     console.log(`  workspace ${workspace.id} ${workspace.name}`);
   }

@@ -62,7 +62,10 @@ def main():
         client.directory.ListWorkspaces,
         user_directory_pb2.ListWorkspacesRequest(
             integrated_account_id=account.id, limit=500))
-    print("workspaces: %d" % len(workspaces.result))
+    # total_size is set only where the source reports the listing's size.
+    print("workspaces: %d of %s" %
+          (len(workspaces.result), workspaces.total_size
+           if workspaces.HasField("total_size") else "unknown"))
     for workspace in workspaces.result[:3]:
         print("  workspace %s %s" % (workspace.id, workspace.name))
 
