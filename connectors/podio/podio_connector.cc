@@ -87,6 +87,32 @@ class PodioConnector final : public DirectoryConnector {
                                    bool include_remote_data) override {
     ASSIGN_OR_RETURN(int64_t uid, ParseId(user_id, "user_id"));
     ASSIGN_OR_RETURN(std::vector<SourceInfo> orgs, Orgs(ctx, ""));
+    ASSIGN_OR_RETURN(std::optional<v1::User> user,
+                     MemberRecords(ctx, orgs, uid, include_remote_data));
+    if (!user) {
+      return WithErrorInfo(
+          absl::NotFoundError(absl::StrCat("user ", user_id, " not found")),
+          "USER_NOT_FOUND");
+    }
+    // The workspace roles, from each organization the user is a member of.
+    const std::vector<v1::OrganizationRef> member_of(
+        user->organizations().begin(), user->organizations().end());
+    for (const v1::OrganizationRef& org : member_of) {
+      ASSIGN_OR_RETURN(
+          json::Body spaces,
+          client_->Get(ctx, absl::StrCat("/org/", org.id(), "/member/", uid,
+                                         "/space_member/")));
+      ASSIGN_OR_RETURN(v1::User part, MapSpaceMemberships(spaces));
+      MergeUser(part, &*user);
+    }
+    return *user;
+  }
+
+  // The member record of `uid` in each of `orgs`, merged (nullopt: a member
+  // of none). A caller who is no organization admin gets PERMISSION_DENIED.
+  absl::StatusOr<std::optional<v1::User>> MemberRecords(
+      CallContext& ctx, const std::vector<SourceInfo>& orgs, int64_t uid,
+      bool include_remote_data) {
     std::optional<v1::User> user;
     for (const SourceInfo& org : orgs) {
       absl::StatusOr<json::Body> member =
@@ -101,19 +127,8 @@ class PodioConnector final : public DirectoryConnector {
       } else {
         user = std::move(mapped);
       }
-      ASSIGN_OR_RETURN(
-          json::Body spaces,
-          client_->Get(ctx, absl::StrCat("/org/", org.id, "/member/", uid,
-                                         "/space_member/")));
-      ASSIGN_OR_RETURN(v1::User part, MapSpaceMemberships(spaces));
-      MergeUser(part, &*user);
     }
-    if (!user) {
-      return WithErrorInfo(
-          absl::NotFoundError(absl::StrCat("user ", user_id, " not found")),
-          "USER_NOT_FOUND");
-    }
-    return *user;
+    return user;
   }
 
   // The cheaper of two ways (docs/podio.md §3): each id's member record
@@ -139,25 +154,15 @@ class PodioConnector final : public DirectoryConnector {
     bool listing = member_calls > listing_calls;
     if (!listing) {
       for (auto& [id, user] : found) {
-        for (const SourceInfo& org : orgs) {
-          absl::StatusOr<json::Body> member =
-              client_->Get(ctx, absl::StrCat("/org/", org.id, "/member/", id));
-          if (member.status().code() == absl::StatusCode::kNotFound) continue;
-          if (absl::IsPermissionDenied(member.status())) {
-            listing = true;  // No organization admin: the contacts, then.
-            break;
-          }
-          if (!member.ok()) return member.status();
-          ASSIGN_OR_RETURN(v1::User mapped,
-                           MapOrgMember(*member, OrgRef(org.id, org.name),
-                                        include_remote_data));
-          if (user) {
-            MergeUser(mapped, &*user);
-          } else {
-            user = std::move(mapped);
-          }
+        ASSIGN_OR_RETURN(const int64_t uid, ParseId(id, "user_ids"));
+        absl::StatusOr<std::optional<v1::User>> records =
+            MemberRecords(ctx, orgs, uid, include_remote_data);
+        if (absl::IsPermissionDenied(records.status())) {
+          listing = true;  // No organization admin: the contacts, then.
+          break;
         }
-        if (listing) break;
+        if (!records.ok()) return records.status();
+        user = std::move(*records);
       }
     }
     if (listing) {
