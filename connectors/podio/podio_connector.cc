@@ -12,6 +12,7 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
 #include "connectors/common/status_macros.h"
+#include "connectors/podio/listing_queries.h"
 #include "connectors/podio/mappers.h"
 #include "connectors/podio/page_token.pb.h"
 #include "connectors/podio/podio_errors.h"
@@ -20,30 +21,11 @@
 namespace unified::podio {
 namespace {
 
-absl::Status BadArgument(absl::string_view message, absl::string_view reason) {
-  return WithErrorInfo(absl::InvalidArgumentError(message), reason);
-}
-
 v1::OrganizationRef OrgRef(int64_t id, const std::string& name) {
   v1::OrganizationRef ref;
   ref.set_id(absl::StrCat(id));
   ref.set_name(name);
   return ref;
-}
-
-bool EmailMatches(const v1::User& user, const std::string& lowered) {
-  for (const v1::Email& e : user.emails()) {
-    if (absl::AsciiStrToLower(e.email()) == lowered) return true;
-  }
-  return false;
-}
-
-// What a member listing's `query` asks Podio for: the e-mail filter when
-// set (the narrower), else the search. Podio matches name or e-mail
-// (docs/podio.md §3); the other is checked on every row returned.
-std::string SearchOf(const UserFilter& filter) {
-  return filter.email.empty() ? filter.query
-                              : absl::AsciiStrToLower(filter.email);
 }
 
 class PodioConnector final : public DirectoryConnector {
@@ -411,43 +393,6 @@ class PodioConnector final : public DirectoryConnector {
   }
 
  private:
-  // Query suffix of an organization member listing for `filter`: name order,
-  // role as member_type, e-mail as query.
-  static absl::StatusOr<std::string> OrgMemberQuery(const UserFilter& filter) {
-    std::string extra = "&sort_by=name";
-    if (filter.order_by_last_active || filter.order_desc) {
-      // Podio sorts one organization's members; the merge across
-      // organizations is by name.
-      if (filter.organization_id.empty() || !filter.workspace_id.empty()) {
-        return BadArgument(
-            "order_by other than name needs organization_id (and no "
-            "workspace_id): Podio sorts one organization's member listing",
-            "INVALID_ORDER_BY");
-      }
-      extra = filter.order_by_last_active ? "&sort_by=last_seen_on"
-                                          : "&sort_by=name";
-      if (filter.order_desc) absl::StrAppend(&extra, "&sort_desc=1");
-    }
-    if (!filter.role_id.empty()) {
-      if (filter.role_id == "organization.admin") {
-        absl::StrAppend(&extra, "&member_type=admin");
-      } else if (filter.role_id == "organization.regular") {
-        absl::StrAppend(&extra, "&member_type=regular");
-      } else if (filter.role_id.rfind("workspace.", 0) == 0 &&
-                 !RoleId(v1::ROLE_SCOPE_WORKSPACE, filter.role_id.substr(10))
-                      .empty()) {
-        return BadArgument("a workspace role filter needs workspace_id",
-                           "ROLE_NEEDS_WORKSPACE");
-      } else {
-        return BadArgument("unknown role id", "UNKNOWN_ROLE");
-      }
-    }
-    if (const std::string q = SearchOf(filter); !q.empty()) {
-      absl::StrAppend(&extra, "&query=", UrlEncode(q));
-    }
-    return extra;
-  }
-
   // The listing source for one workspace (GET /space/{id}), checked to be
   // in `organization_id` when that is set.
   absl::StatusOr<PageSource> WorkspaceSource(
@@ -471,18 +416,6 @@ class PodioConnector final : public DirectoryConnector {
     source.set_parent_name(ws.organization().name());
     source.set_expected(ws.member_count());
     return source;
-  }
-
-  // Which merged users an organization listing returns (the filters Podio
-  // cannot apply).
-  static std::function<bool(const v1::User&)> Keeps(const UserFilter& filter) {
-    return [email = absl::AsciiStrToLower(filter.email), query = filter.query,
-            status = filter.status](const v1::User& merged) {
-      return (email.empty() || EmailMatches(merged, email)) &&
-             UserMatchesQuery(merged, query) &&
-             (status == v1::USER_STATUS_UNSPECIFIED ||
-              merged.status() == status);
-    };
   }
 
   static bool AllDone(const PodioPageToken& token) {
@@ -666,55 +599,6 @@ class PodioConnector final : public DirectoryConnector {
     std::vector<SourceBuffer> buffers_;
   };
 
-  // The GETs of the listings, one place each: reading them (List*) and
-  // naming them ahead (Plan*) must agree to the byte.
-  static std::string OrgMembersUrl(int64_t org_id, int limit, int64_t offset,
-                                   const std::string& extra) {
-    return absl::StrCat("/org/", org_id, "/member/?limit=", limit,
-                        "&offset=", offset, extra);
-  }
-  static std::string ContactsUrl(int64_t org_id, int limit, int64_t offset) {
-    return absl::StrCat("/contact/org/", org_id, "?limit=", limit,
-                        "&offset=", offset, "&type=full&exclude_self=0");
-  }
-  static std::string SpaceMembersUrl(int64_t space_id, int limit,
-                                     int64_t offset,
-                                     const std::string& member_type,
-                                     const std::string& email) {
-    std::string url = absl::StrCat(
-        "/space/", space_id, "/member/v2/?limit=", limit, "&offset=", offset);
-    if (!member_type.empty()) {
-      absl::StrAppend(&url, "&member_type=", member_type);
-    }
-    if (!email.empty()) absl::StrAppend(&url, "&query=", UrlEncode(email));
-    return url;
-  }
-  static std::string AssignmentsUrl(bool org_phase, int64_t id, int limit,
-                                    int64_t offset) {
-    return org_phase ? OrgMembersUrl(id, limit, offset, "&sort_by=name")
-                     : SpaceMembersUrl(id, limit, offset, "", "");
-  }
-  static std::string SpacesUrl(int64_t org_id) {
-    return absl::StrCat("/org/", org_id, "/space/");
-  }
-
-  // The member_type of a workspace member listing for `filter`'s role.
-  static absl::StatusOr<std::string> SpaceMemberType(const UserFilter& filter) {
-    if (filter.order_by_last_active || filter.order_desc) {
-      return BadArgument(
-          "a workspace's members come in name order only (Podio's space "
-          "member listing does not sort)",
-          "INVALID_ORDER_BY");
-    }
-    if (filter.role_id.empty()) return std::string();
-    if (filter.role_id.rfind("workspace.", 0) != 0 ||
-        RoleId(v1::ROLE_SCOPE_WORKSPACE, filter.role_id.substr(10)).empty()) {
-      return BadArgument("with workspace_id, role must be a workspace role",
-                         "UNKNOWN_ROLE");
-    }
-    return filter.role_id.substr(10);
-  }
-
   // Reading ahead (docs/streaming.md, "What is read ahead"). `url(offset)`
   // is a page of `source`: the one at its offset is next; the pages after
   // it follow while the source's expected count (when `counted`) says they
@@ -897,8 +781,8 @@ class PodioConnector final : public DirectoryConnector {
       }
     }
     PageSource& source = *token.mutable_sources(0);
-    const std::string email = absl::AsciiStrToLower(filter.email);
     const std::string search = SearchOf(filter);
+    const std::function<bool(const v1::User&)> keeps = Keeps(filter);
     ASSIGN_OR_RETURN(OffsetPager::Fetched fetched,
                      pager_.Fetch(ctx, PagedRoute::kSpaceMembers, page.limit,
                                   [&](int limit) {
@@ -919,12 +803,7 @@ class PodioConnector final : public DirectoryConnector {
         *user.add_organizations() =
             OrgRef(source.parent_id(), source.parent_name());
       }
-      if (!email.empty() && !EmailMatches(user, email)) continue;
-      if (!UserMatchesQuery(user, filter.query)) continue;
-      if (filter.status != v1::USER_STATUS_UNSPECIFIED &&
-          user.status() != filter.status) {
-        continue;
-      }
+      if (!keeps(user)) continue;
       result.items.push_back(std::move(user));
     }
     source.set_offset(source.offset() + rows.Size());

@@ -96,6 +96,10 @@ absl::Status StatusForHttpError(int http_status, absl::string_view body) {
   return status;
 }
 
+absl::Status BadArgument(absl::string_view message, absl::string_view reason) {
+  return WithErrorInfo(absl::InvalidArgumentError(message), reason);
+}
+
 absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what) {
   int64_t value = 0;
   if (!absl::SimpleAtoi(id, &value) || value <= 0) {

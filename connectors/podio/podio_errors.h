@@ -45,6 +45,10 @@ std::optional<absl::Duration> ParseRateLimitWait(absl::string_view description);
 // Every one carries ErrorInfo metadata upstream_status and upstream_error.
 absl::Status StatusForHttpError(int http_status, absl::string_view body);
 
+// An INVALID_ARGUMENT the connector answers itself (a request Podio cannot
+// serve), with `reason` from the error list as its ErrorInfo.
+absl::Status BadArgument(absl::string_view message, absl::string_view reason);
+
 // A positive decimal Podio id given to the connector (`what` names it in the
 // message); INVALID_ARGUMENT (reason INVALID_ID) otherwise.
 absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what);
