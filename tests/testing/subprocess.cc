@@ -47,6 +47,11 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   }
   if (pid == 0) {
+    // The child starts with no signal blocked, whatever its parent masks
+    // (a launcher waiting for SIGTERM with sigwait, say).
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     dup2(fds[1], STDOUT_FILENO);
     if (!stderr_file.empty()) {
       const int err =

@@ -3,14 +3,30 @@
 Code generation is a genrule around Debian's /usr/bin/protoc and /usr/bin/grpc_cpp_plugin,
 so nothing is downloaded. Import paths are rooted, in this order, at:
   1. $(GENDIR)/tools/protos  protos extracted from system packages (google/rpc, grpc/...)
-  2. the workspace root       our own protos, imported as "proto/unified/v1/x.proto"
+  2. the repository root      our own protos, imported as "proto/unified/v1/x.proto"
   3. /usr/include             protobuf's well-known types (google/protobuf/*.proto)
+Both roots are this repository's, also when another workspace uses it as an
+external repository (docs/embedding.md): then they are under external/<name>.
 """
 
 _SYSTEM_PROTO_PKG = "tools/protos"
 
-def _basename(src):
-    return src.split(":")[-1].split("/")[-1]
+def repo_root():
+    """The calling package's repository root in the execution root.
+
+    "" for the main repository, "external/<name>" for an external one.
+    """
+    repo = native.repository_name().lstrip("@")
+    return "external/" + repo if repo else ""
+
+def source_root():
+    """Where the calling repository's sources are, for -I flags: "." or external/<name>."""
+    return repo_root() or "."
+
+def gen_root():
+    """$(GENDIR) of the calling repository: where its generated files go."""
+    root = repo_root()
+    return "$(GENDIR)/" + root if root else "$(GENDIR)"
 
 def cc_grpc_proto_library(name, srcs, deps = [], visibility = None, testonly = False):
     """Generates C++ code for `srcs` (all in this package).
@@ -41,11 +57,12 @@ def cc_grpc_proto_library(name, srcs, deps = [], visibility = None, testonly = F
         testonly = testonly,
     )
 
-    out_root = "$(GENDIR)/" + _SYSTEM_PROTO_PKG if system else "$(GENDIR)"
+    out_root = gen_root() + "/" + _SYSTEM_PROTO_PKG if system else gen_root()
     uses_system = system or [d for d in deps if d.startswith("//" + _SYSTEM_PROTO_PKG)]
-    includes = "-I. -I/usr/include"
+    # System protos import only each other and well-known types.
+    includes = "-I/usr/include" if system else "-I%s -I/usr/include" % source_root()
     if uses_system:
-        includes = "-I$(GENDIR)/%s %s" % (_SYSTEM_PROTO_PKG, includes)
+        includes = "-I%s/%s %s" % (gen_root(), _SYSTEM_PROTO_PKG, includes)
     inputs = " ".join(["$(location %s)" % s for s in srcs])
 
     native.genrule(
