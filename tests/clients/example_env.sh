@@ -70,9 +70,10 @@ check_example_output() {
   local out="$1" pattern
   for pattern in \
       '^linked account ia_[0-9a-f]{24} as user 5000000000 \(ACTIVE\)$' \
-      '^GetMe error: RESOURCE_EXHAUSTED reason=UPSTREAM_RATE_LIMITED retry_delay=2s$' \
+      '^GetMe retry: RESOURCE_EXHAUSTED reason=UPSTREAM_RATE_LIMITED retry_delay=2s$' \
+      '^me: .+ \(5000000000\)$' \
       '^workspaces: 3 of 3$' \
-      '^streamed users: 300 in 3 pages$' \
+      '^streamed users: 300$' \
       '^search "Brown": [1-9][0-9]* users, each matching$' \
       '^batch get: [1-3] users, not found: 5999999999$' \
       '^watch snapshot: 3 workspaces, [1-9][0-9]* members, [1-9][0-9]* organization members, resume token [A-Za-z0-9_-]{8}\.\.\.$' \

@@ -8,13 +8,11 @@ export PYTHONPATH="$CLIENT:$CLIENT/gen"
 # A linked account, as the demo has one.
 ACCOUNT="$(/usr/bin/python3 - "$ADDRESS" "$API_KEY" <<'PY'
 import sys
-import unified_client
-from proto.unified.v1 import integrated_accounts_pb2
-client = unified_client.Client(sys.argv[1], sys.argv[2])
-print(client.call(client.accounts.LinkWithPassword,
-                  integrated_accounts_pb2.LinkWithPasswordRequest(
-                      username="demo@example.com",
-                      password="demo-password")).id)
+from unified_directory import Client, integrated_accounts_pb2
+client = Client(sys.argv[1], sys.argv[2])
+print(client.accounts.LinkWithPassword(
+    integrated_accounts_pb2.LinkWithPasswordRequest(
+        username="demo@example.com", password="demo-password")).id)
 PY
 )"
 /usr/bin/python3 "$RUNFILES/tests/clients/check_readme.py" \

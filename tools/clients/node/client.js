@@ -1,10 +1,17 @@
-// A small Node.js client of the unified User Directory service, on
-// @grpc/grpc-js with the .proto files loaded at run time by
-// @grpc/proto-loader. Every call carries the API key; errorDetails() reads
-// gRPC's rich error details (reason, metadata, retry delay).
+// Node.js client of the unified User Directory service, on @grpc/grpc-js
+// with the .proto files loaded at run time by @grpc/proto-loader.
+//
+// - The API key goes with every call (call credentials over TLS).
+// - Unary calls wait out the server's RetryInfo and try again within their
+//   deadline where the error's reason says retrying helps.
+// - records() and events() resume a stream after UNAVAILABLE from its last
+//   cursor or resume token, yielding each record once.
+// - Failures are UnifiedError, with the ErrorInfo reason and metadata.
+// Types: index.d.ts. Guide: docs/clients.md.
 'use strict';
 
 const fs = require('fs');
+const net = require('net');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -16,17 +23,83 @@ const SERVICES = [
   'proto/unified/v1/proxy.proto',
 ];
 
-// Where the .proto files are: the repository root (proto/unified/v1), the
-// build's extracted google/rpc protos, and protobuf's well-known types.
+// Reasons whose errors a later try can cure (proto/unified/v1/errors.proto);
+// the server puts a RetryInfo on each.
+const RETRY_REASONS = new Set([
+  'UNAVAILABLE',
+  'STORE_UNAVAILABLE',
+  'STORE_LOCK_TIMEOUT',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_UNREACHABLE',
+  'UPSTREAM_RATE_LIMITED',
+  'RATE_BUDGET_EXHAUSTED',
+  'REFRESH_RATE_LIMITED',
+  'TENANT_CONCURRENCY_EXHAUSTED',
+  'TENANT_STREAMS_EXHAUSTED',
+  'TENANT_WATCH_STREAMS_EXHAUSTED',
+  'WATCH_STREAMS_EXHAUSTED',
+]);
+
+// Methods that only read: retried also when the server was not reached.
+const READ_PREFIXES = ['Get', 'List', 'BatchGet', 'Stream', 'Watch'];
+// Waits when the server gave no RetryInfo: doubling from first to last.
+const FIRST_BACKOFF_MS = 50;
+const LAST_BACKOFF_MS = 1000;
+
+// Where the .proto files are: the package's own copy (npm pack puts it in
+// protos/), else the repository's: its root, the build's google/rpc protos,
+// and protobuf's well-known types.
 function defaultIncludeDirs() {
+  const packed = path.join(__dirname, 'protos');
+  if (fs.existsSync(path.join(packed, 'proto'))) return [packed, '/usr/include'];
   const root = path.resolve(__dirname, '../../..');
   return [root, path.join(root, 'bazel-bin/tools/protos'), '/usr/include'];
 }
 
+const CODE_NAMES = Object.fromEntries(
+    Object.entries(grpc.status).map(([name, number]) => [number, name]));
+
+// A failed call: code (the gRPC code's name, e.g. 'RESOURCE_EXHAUSTED'),
+// reason and metadata (the ErrorInfo's), retryDelayMs (the RetryInfo's, or
+// null) and the server's message.
+class UnifiedError extends Error {
+  constructor(code, message, reason = null, metadata = {}, retryDelayMs = null) {
+    super(`${code}: ${message} (reason ${reason})`);
+    this.name = 'UnifiedError';
+    this.code = code;
+    this.details = message;
+    this.reason = reason;
+    this.metadata = metadata;
+    this.retryDelayMs = retryDelayMs;
+  }
+
+  // Whether trying again later can succeed: the reason says so.
+  get retryable() {
+    return RETRY_REASONS.has(this.reason);
+  }
+
+  // Whether the server never answered (no ErrorInfo), e.g. while it
+  // restarts.
+  get unanswered() {
+    return this.code === 'UNAVAILABLE' && this.reason === null;
+  }
+}
+
+function isLoopback(address) {
+  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (host === 'localhost') return true;
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return host === '::1';
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 // `tls` (optional): {ca, cert, key, serverName}, file paths of the server's
 // CA and, for mutual TLS, this client's certificate and key; serverName
-// overrides the name checked in the server's certificate. Without `tls.ca`:
-// plaintext, for loopback only.
+// overrides the name checked in the server's certificate. Without `tls.ca`
+// the channel is plaintext, which the client allows to loopback only.
 class Client {
   constructor(address, apiKey, includeDirs = defaultIncludeDirs(), tls = {}) {
     const definition = protoLoader.loadSync(SERVICES, {
@@ -38,16 +111,39 @@ class Client {
     });
     const v1 = grpc.loadPackageDefinition(definition).unified.v1;
     const read = (file) => (file ? fs.readFileSync(file) : null);
-    const credentials = tls.ca
-      ? grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert))
-      : grpc.credentials.createInsecure();
-    const options = tls.serverName
-      ? {'grpc.ssl_target_name_override': tls.serverName}
-      : {};
+    const options = {
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    };
+    let credentials;
+    if (tls.ca) {
+      // The API key as call credentials: "authorization: Bearer KEY".
+      const key = grpc.credentials.createFromMetadataGenerator(
+          (unused, callback) => {
+            const metadata = new grpc.Metadata();
+            metadata.set('authorization', 'Bearer ' + apiKey);
+            callback(null, metadata);
+          });
+      credentials = grpc.credentials.combineChannelCredentials(
+          grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert)),
+          key);
+      if (tls.serverName) options['grpc.ssl_target_name_override'] = tls.serverName;
+      this.keyMetadata = () => new grpc.Metadata();
+    } else {
+      if (!isLoopback(address)) {
+        throw new Error(`a plaintext channel only to loopback; give tls.ca for ${address}`);
+      }
+      // gRPC sends call credentials over TLS only: the key goes as metadata.
+      credentials = grpc.credentials.createInsecure();
+      this.keyMetadata = () => {
+        const metadata = new grpc.Metadata();
+        metadata.set('authorization', 'Bearer ' + apiKey);
+        return metadata;
+      };
+    }
     this.directory = new v1.UserDirectory(address, credentials, options);
     this.accounts = new v1.IntegratedAccounts(address, credentials, options);
     this.proxy = new v1.Proxy(address, credentials, options);
-    this.apiKey = apiKey;
 
     const rpc = new protobuf.Root();
     rpc.resolvePath = (origin, target) => {
@@ -64,54 +160,126 @@ class Client {
     this.RetryInfo = rpc.lookupType('google.rpc.RetryInfo');
   }
 
-  metadata() {
-    const metadata = new grpc.Metadata();
-    metadata.set('authorization', 'Bearer ' + this.apiKey);
-    return metadata;
-  }
-
-  // A unary call as a promise: client.call(client.directory, 'GetMe', {...}).
-  call(stub, method, request, timeoutMs = 30000) {
-    return new Promise((resolve, reject) => {
-      stub[method](request, this.metadata(),
-                   {deadline: Date.now() + timeoutMs},
-                   (error, response) => error ? reject(error) : resolve(response));
-    });
-  }
-
-  // Every message of a server-streaming call, as an async iterable.
-  stream(stub, method, request, timeoutMs = 300000) {
-    return stub[method](request, this.metadata(),
-                        {deadline: Date.now() + timeoutMs});
-  }
-
-  // The rich details of a failed call: code, message, reason, metadata and
-  // retryDelaySeconds (null when the server gave none).
-  errorDetails(error) {
-    const details = {
-      code: Object.keys(grpc.status).find((k) => grpc.status[k] === error.code),
-      message: error.details,
-      reason: null,
-      metadata: {},
-      retryDelaySeconds: null,
-    };
+  // The UnifiedError of an error from a grpc-js call.
+  toUnifiedError(error) {
+    if (error instanceof UnifiedError) return error;
+    let reason = null;
+    let metadata = {};
+    let retryDelayMs = null;
     const raw = error.metadata && error.metadata.get('grpc-status-details-bin');
     if (raw && raw.length > 0) {
       const status = this.Status.decode(raw[0]);
       for (const any of status.details) {
         if (any.type_url.endsWith('/google.rpc.ErrorInfo')) {
           const info = this.ErrorInfo.decode(any.value);
-          details.reason = info.reason;
-          details.metadata = info.metadata;
+          reason = info.reason;
+          metadata = info.metadata;
         } else if (any.type_url.endsWith('/google.rpc.RetryInfo')) {
-          const retry = this.RetryInfo.decode(any.value);
-          const delay = retry.retry_delay || {};
-          details.retryDelaySeconds =
-              Number(delay.seconds || 0) + (delay.nanos || 0) / 1e9;
+          const delay = this.RetryInfo.decode(any.value).retry_delay || {};
+          retryDelayMs = Number(delay.seconds || 0) * 1000 +
+              (delay.nanos || 0) / 1e6;
         }
       }
     }
-    return details;
+    return new UnifiedError(CODE_NAMES[error.code] || 'UNKNOWN',
+                            error.details || error.message, reason, metadata,
+                            retryDelayMs);
+  }
+
+  // Milliseconds to wait before trying `method` again, or null: give up.
+  waitBeforeRetry(method, error, tries, deadline) {
+    let wait;
+    if (error.retryable) {
+      wait = error.retryDelayMs !== null ? error.retryDelayMs :
+          Math.min(LAST_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** tries);
+    } else if (error.unanswered &&
+               READ_PREFIXES.some((prefix) => method.startsWith(prefix))) {
+      wait = Math.min(LAST_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** tries);
+    } else {
+      return null;
+    }
+    // Only when the try after the wait can still finish in time.
+    return Date.now() + wait >= deadline ? null : wait;
+  }
+
+  // A unary call as a promise, retried as above:
+  // client.call(client.directory, 'GetMe', {...}, {timeoutMs, onRetry}).
+  // onRetry(error, waitMs) is told of each retry. Rejects with UnifiedError.
+  async call(stub, method, request, {timeoutMs = 30000, onRetry} = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (let tries = 0; ; ++tries) {
+      try {
+        return await new Promise((resolve, reject) => {
+          stub[method](request, this.keyMetadata(), {deadline},
+                       (error, response) => error ? reject(error) : resolve(response));
+        });
+      } catch (raw) {
+        const error = this.toUnifiedError(raw);
+        const wait = this.waitBeforeRetry(method, error, tries, deadline);
+        if (wait === null) throw error;
+        if (onRetry) onRetry(error, wait);
+        await sleep(wait);
+      }
+    }
+  }
+
+  // The messages of stream `method`, opened again with `request` after a
+  // failure worth retrying; advance(request, message) moves the request
+  // past a message once it is taken and says whether more follow.
+  async* resumed(method, request, advance, {timeoutMs, onRetry}) {
+    const deadline = Date.now() + timeoutMs;
+    request = {...request};
+    for (let tries = 0; ; ++tries) {
+      const call = this.directory[method](request, this.keyMetadata(), {deadline});
+      call.on('error', () => {});  // Seen by the iteration below.
+      try {
+        for await (const message of call) {
+          tries = 0;
+          yield message;
+          if (!advance(request, message)) return;
+        }
+        return;
+      } catch (raw) {
+        const error = this.toUnifiedError(raw);
+        const stalled = error.reason === 'STREAM_STALLED';
+        const wait = stalled ? 0 : this.waitBeforeRetry(method, error, tries, deadline);
+        if (wait === null) throw error;
+        if (onRetry) onRetry(error, wait);
+        await sleep(wait);
+      } finally {
+        call.cancel();  // Ends it when the caller stops reading.
+      }
+    }
+  }
+
+  // Each record of a Stream* listing ('StreamUsers', ...) once, in order.
+  // After UNAVAILABLE, a stall or a retryable error the stream is opened
+  // again at the cursor after the last message taken: nothing is lost or
+  // repeated. Throws UnifiedError otherwise, or when timeoutMs (the whole
+  // listing) runs out.
+  async* records(method, request, {timeoutMs = 300000, onRetry} = {}) {
+    const advance = (req, page) => {
+      req.cursor = page.next_cursor;
+      return page.next_cursor !== '';
+    };
+    for await (const page of this.resumed(method, request, advance,
+                                          {timeoutMs, onRetry})) {
+      yield* page.result;
+    }
+  }
+
+  // WatchDirectory's events, resumed from the last resume_token after
+  // UNAVAILABLE: no event after it is lost or repeated. A snapshot cut
+  // short before its first resume_token is sent again whole.
+  events(request, {timeoutMs = 3600000, onRetry} = {}) {
+    const advance = (req, event) => {
+      if (event.resume_token) {
+        req.resume_token = event.resume_token;
+        req.include_snapshot = false;
+      }
+      return true;
+    };
+    return this.resumed('WatchDirectory', request, advance, {timeoutMs, onRetry});
   }
 
   close() {
@@ -121,4 +289,4 @@ class Client {
   }
 }
 
-module.exports = {Client, defaultIncludeDirs};
+module.exports = {Client, UnifiedError, RETRY_REASONS, defaultIncludeDirs};

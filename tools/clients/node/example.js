@@ -1,5 +1,6 @@
-// Links the demo account, reads who it is, lists workspaces, streams every
-// user, takes a WatchDirectory snapshot, and shows a rich error's details,
+// Links the demo account, reads who it is (waiting out Podio's rate limit
+// when the server says how long), lists workspaces, streams every user,
+// searches, takes a WatchDirectory snapshot, and shows a typed error,
 // against a running server.
 //
 //   node example.js --address=127.0.0.1:50051 --api_key=uk_... \
@@ -7,7 +8,7 @@
 //       [--ca_file=ca.pem [--cert_file=client.pem --key_file=client.key]]
 'use strict';
 
-const {Client, defaultIncludeDirs} = require('./client');
+const {Client, UnifiedError, defaultIncludeDirs} = require('./client');
 
 function flags() {
   const out = {address: '127.0.0.1:50051', username: 'demo@example.com',
@@ -19,10 +20,10 @@ function flags() {
   return out;
 }
 
-function showError(client, step, error) {
-  const d = client.errorDetails(error);
-  const delay = d.retryDelaySeconds === null ? 'none' : `${d.retryDelaySeconds}s`;
-  console.log(`${step} error: ${d.code} reason=${d.reason} retry_delay=${delay}`);
+// One line for a UnifiedError.
+function showError(step, error, kind = 'error') {
+  const delay = error.retryDelayMs === null ? 'none' : `${error.retryDelayMs / 1000}s`;
+  console.log(`${step} ${kind}: ${error.code} reason=${error.reason} retry_delay=${delay}`);
 }
 
 async function main() {
@@ -38,13 +39,12 @@ async function main() {
   console.log(`linked account ${account.id} as ${account.provider_ref_type} ` +
               `${account.provider_ref_id} (${account.status})`);
 
-  try {
-    const me = await client.call(client.directory, 'GetMe',
-                                 {integrated_account_id: account.id});
-    console.log(`me: ${me.name} (${me.id})`);
-  } catch (error) {
-    showError(client, 'GetMe', error);
-  }
+  // A retryable error is tried again after the server's RetryInfo delay,
+  // within the call's deadline; onRetry sees each one.
+  const me = await client.call(client.directory, 'GetMe',
+                               {integrated_account_id: account.id},
+                               {onRetry: (error) => showError('GetMe', error, 'retry')});
+  console.log(`me: ${me.name} (${me.id})`);
 
   const workspaces = await client.call(client.directory, 'ListWorkspaces',
                                        {integrated_account_id: account.id,
@@ -56,15 +56,14 @@ async function main() {
     console.log(`  workspace ${workspace.id} ${workspace.name}`);
   }
 
+  // Every record once, resumed from the last cursor if the stream breaks.
   let users = 0;
-  let pages = 0;
-  for await (const page of client.stream(client.directory, 'StreamUsers',
-                                         {integrated_account_id: account.id,
-                                          limit: 100})) {
-    pages += 1;
-    users += page.result.length;
+  for await (const user of client.records('StreamUsers',
+                                          {integrated_account_id: account.id,
+                                           limit: 100})) {
+    if (user.id) users += 1;
   }
-  console.log(`streamed users: ${users} in ${pages} pages`);
+  console.log(`streamed users: ${users}`);
 
   // A typeahead: a part of a name or an e-mail, any case.
   const found = (await client.call(client.directory, 'ListUsers',
@@ -86,31 +85,30 @@ async function main() {
 
   // Watching: the snapshot first (the roster as events), then live changes;
   // a real consumer keeps reading and stores each event's resume_token.
-  const watch = client.stream(client.directory, 'WatchDirectory',
-                              {integrated_account_id: account.id,
+  const watch = client.events({integrated_account_id: account.id,
                                include_snapshot: true});
-  watch.on('error', () => {});  // Our own cancel below ends it.
   const kinds = {};
   let token = '';
   for await (const event of watch) {
     kinds[event.type] = (kinds[event.type] || 0) + 1;
     if (event.type === 'SNAPSHOT_COMPLETE') {
       token = event.resume_token;
-      break;
+      break;  // Ends the stream.
     }
   }
-  watch.cancel();
   console.log(`watch snapshot: ${kinds.WORKSPACE_ADDED || 0} workspaces, ` +
               `${kinds.MEMBER_ADDED || 0} members, ` +
               `${kinds.ORG_MEMBER_ADDED || 0} organization members, ` +
               `resume token ${token.slice(0, 8)}...`);
 
+  // Not retryable: rejected at once, typed.
   try {
     await client.call(client.directory, 'ListUsers',
                       {integrated_account_id: account.id,
                        cursor: 'not-a-cursor'});
   } catch (error) {
-    showError(client, 'ListUsers', error);
+    if (!(error instanceof UnifiedError)) throw error;
+    showError('ListUsers', error);
   }
   client.close();
 }

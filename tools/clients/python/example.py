@@ -1,6 +1,7 @@
-"""Links the demo account, reads who it is, lists workspaces, streams every
-user, takes a WatchDirectory snapshot, and shows a rich error's details,
-against a running server.
+"""Links the demo account, reads who it is (waiting out Podio's rate limit
+when the server says how long), lists workspaces, streams every user,
+searches, takes a WatchDirectory snapshot, and shows a typed error, against
+a running server.
 
   python3 example.py --address 127.0.0.1:50051 --api_key uk_... \\
       --username demo@example.com --password demo-password \\
@@ -10,19 +11,16 @@ against a running server.
 import argparse
 import sys
 
-import grpc
-
-import unified_client
+import unified_directory
 from google.protobuf import field_mask_pb2
 from proto.unified.v1 import (integrated_accounts_pb2, user_directory_pb2)
 
 
-def show_error(step, error):
-    d = unified_client.error_details(error)
-    delay = d["retry_delay_seconds"]
-    print("%s error: %s reason=%s retry_delay=%s" %
-          (step, d["code"], d["reason"],
-           "none" if delay is None else "%gs" % delay))
+def show_error(step, error, kind="error"):
+    """One line for a unified_directory.UnifiedError."""
+    print("%s %s: %s reason=%s retry_delay=%s" %
+          (step, kind, error.code.name, error.reason,
+           "none" if error.retry_delay is None else "%gs" % error.retry_delay))
 
 
 def main():
@@ -37,12 +35,11 @@ def main():
     parser.add_argument("--server_name",
                         help="TLS: the name in the server's certificate")
     args = parser.parse_args()
-    client = unified_client.Client(args.address, args.api_key, args.ca_file,
-                                   args.cert_file, args.key_file,
-                                   args.server_name)
+    client = unified_directory.Client(args.address, args.api_key,
+                                      args.ca_file, args.cert_file,
+                                      args.key_file, args.server_name)
 
-    account = client.call(
-        client.accounts.LinkWithPassword,
+    account = client.accounts.LinkWithPassword(
         integrated_accounts_pb2.LinkWithPasswordRequest(
             username=args.username, password=args.password))
     print("linked account %s as %s %s (%s)" %
@@ -50,16 +47,14 @@ def main():
            integrated_accounts_pb2.IntegratedAccount.Status.Name(
                account.status)))
 
-    try:
-        me = client.call(client.directory.GetMe,
-                         user_directory_pb2.GetMeRequest(
-                             integrated_account_id=account.id))
-        print("me: %s (%s)" % (me.name, me.id))
-    except grpc.RpcError as error:
-        show_error("GetMe", error)
+    # A retryable error is tried again after the server's RetryInfo delay,
+    # within the call's deadline; on_retry sees each one.
+    me = client.directory.GetMe(
+        user_directory_pb2.GetMeRequest(integrated_account_id=account.id),
+        on_retry=lambda error, wait: show_error("GetMe", error, "retry"))
+    print("me: %s (%s)" % (me.name, me.id))
 
-    workspaces = client.call(
-        client.directory.ListWorkspaces,
+    workspaces = client.directory.ListWorkspaces(
         user_directory_pb2.ListWorkspacesRequest(
             integrated_account_id=account.id, limit=500))
     # total_size is set only where the source reports the listing's size.
@@ -69,20 +64,17 @@ def main():
     for workspace in workspaces.result[:3]:
         print("  workspace %s %s" % (workspace.id, workspace.name))
 
-    users = pages = 0
-    for page in client.stream(
-            client.directory.StreamUsers,
-            user_directory_pb2.ListUsersRequest(
-                integrated_account_id=account.id, limit=100)):
-        pages += 1
-        users += len(page.result)
-    print("streamed users: %d in %d pages" % (users, pages))
+    # Every record once, resumed from the last cursor if the stream breaks.
+    users = sum(1 for _ in client.records(
+        "StreamUsers", user_directory_pb2.ListUsersRequest(
+            integrated_account_id=account.id, limit=100)))
+    print("streamed users: %d" % users)
 
     # A typeahead: a part of a name or an e-mail, any case.
-    found = client.call(client.directory.ListUsers,
-                        user_directory_pb2.ListUsersRequest(
-                            integrated_account_id=account.id, query="Brown",
-                            limit=100)).result
+    found = client.directory.ListUsers(
+        user_directory_pb2.ListUsersRequest(
+            integrated_account_id=account.id, query="Brown",
+            limit=100)).result
     matching = all("brown" in u.name.lower() or
                    any("brown" in e.email.lower() for e in u.emails)
                    for u in found)
@@ -92,18 +84,16 @@ def main():
     # Ids found elsewhere (assignees on items, say) to people, in one call;
     # only the fields needed.
     ids = [u.id for u in found[:3]] + ["5999999999"]
-    batch = client.call(client.directory.BatchGetUsers,
-                        user_directory_pb2.BatchGetUsersRequest(
-                            integrated_account_id=account.id, user_ids=ids,
-                            read_mask=field_mask_pb2.FieldMask(
-                                paths=["id", "name"])))
+    batch = client.directory.BatchGetUsers(
+        user_directory_pb2.BatchGetUsersRequest(
+            integrated_account_id=account.id, user_ids=ids,
+            read_mask=field_mask_pb2.FieldMask(paths=["id", "name"])))
     print("batch get: %d users, not found: %s" %
           (len(batch.users), ",".join(batch.not_found_ids)))
 
     # Watching: the snapshot first (the roster as events), then live changes;
     # a real consumer keeps reading and stores each event's resume_token.
-    watch = client.stream(
-        client.directory.WatchDirectory,
+    watch = client.events(
         user_directory_pb2.WatchDirectoryRequest(
             integrated_account_id=account.id, include_snapshot=True))
     kinds = {}
@@ -113,7 +103,7 @@ def main():
         if event.type == user_directory_pb2.DirectoryEvent.SNAPSHOT_COMPLETE:
             token = event.resume_token
             break
-    watch.cancel()
+    watch.close()  # Ends the stream.
     event_type = user_directory_pb2.DirectoryEvent
     print("watch snapshot: %d workspaces, %d members, %d organization "
           "members, resume token %s..." %
@@ -121,12 +111,11 @@ def main():
            kinds.get(event_type.MEMBER_ADDED, 0),
            kinds.get(event_type.ORG_MEMBER_ADDED, 0), token[:8]))
 
+    # Not retryable: raised at once, typed.
     try:
-        client.call(client.directory.ListUsers,
-                    user_directory_pb2.ListUsersRequest(
-                        integrated_account_id=account.id,
-                        cursor="not-a-cursor"))
-    except grpc.RpcError as error:
+        client.directory.ListUsers(user_directory_pb2.ListUsersRequest(
+            integrated_account_id=account.id, cursor="not-a-cursor"))
+    except unified_directory.UnifiedError as error:
         show_error("ListUsers", error)
     client.close()
     return 0

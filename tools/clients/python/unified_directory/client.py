@@ -1,9 +1,7 @@
-"""A small Python client of the unified User Directory service.
+"""The client: channels, retries, resuming streams and typed errors."""
 
-Wraps the generated stubs (built by Bazel with grpc_python_plugin) so every
-call carries the API key, and reads gRPC's rich error details (reason,
-metadata, retry delay) from a failed call.
-"""
+import ipaddress
+import time
 
 import grpc
 
@@ -11,72 +9,252 @@ from google.rpc import error_details_pb2, status_pb2
 from proto.unified.v1 import (integrated_accounts_pb2_grpc, proxy_pb2_grpc,
                               user_directory_pb2_grpc)
 
+# Reasons whose errors a later try can cure (proto/unified/v1/errors.proto).
+# The server puts a RetryInfo on each such error; the client waits that
+# long before trying again.
+RETRY_REASONS = frozenset([
+    "UNAVAILABLE",
+    "STORE_UNAVAILABLE",
+    "STORE_LOCK_TIMEOUT",
+    "UPSTREAM_UNAVAILABLE",
+    "UPSTREAM_UNREACHABLE",
+    "UPSTREAM_RATE_LIMITED",
+    "RATE_BUDGET_EXHAUSTED",
+    "REFRESH_RATE_LIMITED",
+    "TENANT_CONCURRENCY_EXHAUSTED",
+    "TENANT_STREAMS_EXHAUSTED",
+    "TENANT_WATCH_STREAMS_EXHAUSTED",
+    "WATCH_STREAMS_EXHAUSTED",
+])
+
+# Methods that read only: a transport failure (no answer from the server at
+# all) is retried for them, since sending them twice changes nothing.
+_READ_PREFIXES = ("Get", "List", "BatchGet", "Stream", "Watch")
+
+# Waits between tries when the server gave no RetryInfo (it was not
+# reached): doubling from the first to the last.
+_FIRST_BACKOFF = 0.05
+_LAST_BACKOFF = 1.0
+
+
+class UnifiedError(Exception):
+    """A failed call: the gRPC code, the ErrorInfo reason and metadata, and
+    the RetryInfo delay in seconds (None when the server gave none)."""
+
+    def __init__(self, code, message, reason=None, metadata=None,
+                 retry_delay=None):
+        super().__init__("%s: %s (reason %s)" % (code.name, message, reason))
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.metadata = metadata or {}
+        self.retry_delay = retry_delay
+
+    @classmethod
+    def from_rpc_error(cls, error):
+        """The UnifiedError of a grpc.RpcError raised by a stub."""
+        reason, metadata, delay = None, {}, None
+        for key, value in error.trailing_metadata() or ():
+            if key != "grpc-status-details-bin":
+                continue
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                info = error_details_pb2.ErrorInfo()
+                retry = error_details_pb2.RetryInfo()
+                if detail.Unpack(info):
+                    reason, metadata = info.reason, dict(info.metadata)
+                elif detail.Unpack(retry):
+                    delay = (retry.retry_delay.seconds +
+                             retry.retry_delay.nanos / 1e9)
+        return cls(error.code(), error.details(), reason, metadata, delay)
+
+    @property
+    def retryable(self):
+        """Whether trying again later can succeed: the reason says so."""
+        return self.reason in RETRY_REASONS
+
+    @property
+    def unanswered(self):
+        """Whether the server never answered (no ErrorInfo): the transport
+        failed, e.g. while the server restarts."""
+        return self.code == grpc.StatusCode.UNAVAILABLE and self.reason is None
+
+
+def _is_loopback(address):
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Service:
+    """A service's methods with retries: client.directory.GetMe(request)."""
+
+    def __init__(self, client, stub):
+        self._client = client
+        self._stub = stub
+
+    def __getattr__(self, name):
+        method = getattr(self._stub, name)
+        client = self._client
+
+        def call(request, timeout=None, on_retry=None):
+            return client._unary(name, method, request, timeout, on_retry)
+
+        call.raw = method  # The stub's own callable, without retries.
+        return call
+
 
 class Client:
-    """Stubs of the three services over one channel, with the API key set.
+    """The three services over one channel, the API key on every call.
 
     With `ca_file` the channel is TLS, trusting that CA (PEM); with
-    `cert_file` and `key_file` too it is mutual TLS. `server_name` overrides
-    the name checked in the server's certificate (e.g. "localhost" when
-    dialling 127.0.0.1). Without `ca_file`: plaintext, for loopback only.
+    `cert_file` and `key_file` too it is mutual TLS. `server_name`
+    overrides the name checked in the server's certificate (e.g.
+    "localhost" when dialling 127.0.0.1). Without `ca_file` the channel is
+    plaintext, which the client allows to loopback addresses only.
+
+    `timeout` (seconds) is every call's default deadline, retries included.
     """
 
     def __init__(self, address, api_key, ca_file=None, cert_file=None,
-                 key_file=None, server_name=None):
+                 key_file=None, server_name=None, timeout=30.0):
+        # Reconnect fast when a server comes back (streams resume on it).
+        options = [("grpc.initial_reconnect_backoff_ms", 100),
+                   ("grpc.min_reconnect_backoff_ms", 100),
+                   ("grpc.max_reconnect_backoff_ms", 1000)]
+        key = grpc.access_token_call_credentials(api_key)
         if ca_file:
             def read(path):
                 with open(path, "rb") as f:
                     return f.read()
-            credentials = grpc.ssl_channel_credentials(
+            channel_credentials = grpc.ssl_channel_credentials(
                 root_certificates=read(ca_file),
                 private_key=read(key_file) if key_file else None,
                 certificate_chain=read(cert_file) if cert_file else None)
-            options = ((("grpc.ssl_target_name_override", server_name),)
-                       if server_name else ())
-            self.channel = grpc.secure_channel(address, credentials, options)
+            if server_name:
+                options.append(("grpc.ssl_target_name_override", server_name))
+        elif _is_loopback(address):
+            channel_credentials = grpc.local_channel_credentials(
+                grpc.LocalConnectionType.LOCAL_TCP)
         else:
-            self.channel = grpc.insecure_channel(address)
-        self._metadata = (("authorization", "Bearer " + api_key),)
-        self.directory = user_directory_pb2_grpc.UserDirectoryStub(
-            self.channel)
-        self.accounts = integrated_accounts_pb2_grpc.IntegratedAccountsStub(
-            self.channel)
-        self.proxy = proxy_pb2_grpc.ProxyStub(self.channel)
-
-    def call(self, method, request, timeout=30):
-        """Calls a unary RPC, e.g. client.call(client.directory.GetMe, req)."""
-        return method(request, metadata=self._metadata, timeout=timeout)
-
-    def stream(self, method, request, timeout=300):
-        """Iterates a server-streaming RPC's messages."""
-        return method(request, metadata=self._metadata, timeout=timeout)
+            raise ValueError("a plaintext channel only to loopback; give "
+                             "ca_file for %s" % address)
+        # The API key as call credentials: "authorization: Bearer KEY".
+        self.channel = grpc.secure_channel(
+            address, grpc.composite_channel_credentials(
+                channel_credentials, key), options)
+        self.timeout = timeout
+        self.directory = _Service(
+            self, user_directory_pb2_grpc.UserDirectoryStub(self.channel))
+        self.accounts = _Service(
+            self, integrated_accounts_pb2_grpc.IntegratedAccountsStub(
+                self.channel))
+        self.proxy = _Service(self, proxy_pb2_grpc.ProxyStub(self.channel))
 
     def close(self):
         self.channel.close()
 
+    def __enter__(self):
+        return self
 
-def error_details(error):
-    """The rich details of a failed call, as a dict: code, message, reason,
-    metadata and retry_delay_seconds (None when the server gave none)."""
-    details = {
-        "code": error.code().name,
-        "message": error.details(),
-        "reason": None,
-        "metadata": {},
-        "retry_delay_seconds": None,
-    }
-    for key, value in error.trailing_metadata() or ():
-        if key != "grpc-status-details-bin":
-            continue
-        status = status_pb2.Status.FromString(value)
-        for any_detail in status.details:
-            info = error_details_pb2.ErrorInfo()
-            retry = error_details_pb2.RetryInfo()
-            if any_detail.Unpack(info):
-                details["reason"] = info.reason
-                details["metadata"] = dict(info.metadata)
-            elif any_detail.Unpack(retry):
-                details["retry_delay_seconds"] = (
-                    retry.retry_delay.seconds +
-                    retry.retry_delay.nanos / 1e9)
-    return details
+    def __exit__(self, *unused):
+        self.close()
+
+    def _wait_before_retry(self, name, error, tries, deadline):
+        """Seconds to wait before another try of `name`, or None: give up."""
+        if error.retryable:
+            wait = error.retry_delay
+            if wait is None:
+                wait = min(_LAST_BACKOFF, _FIRST_BACKOFF * 2 ** tries)
+        elif error.unanswered and name.startswith(_READ_PREFIXES):
+            wait = min(_LAST_BACKOFF, _FIRST_BACKOFF * 2 ** tries)
+        else:
+            return None
+        # Only when the try after the wait can still finish in time.
+        if time.monotonic() + wait >= deadline:
+            return None
+        return wait
+
+    def _unary(self, name, method, request, timeout, on_retry):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        tries = 0
+        while True:
+            try:
+                return method(request,
+                              timeout=max(0.0, deadline - time.monotonic()))
+            except grpc.RpcError as raw:
+                error = UnifiedError.from_rpc_error(raw)
+                wait = self._wait_before_retry(name, error, tries, deadline)
+                if wait is None:
+                    raise error from None
+                tries += 1
+                if on_retry:
+                    on_retry(error, wait)
+                time.sleep(wait)
+
+    def _resumed(self, name, request, advance, timeout, on_retry):
+        """Messages of the stream `name`, opened again with `request` after
+        a failure worth retrying; `advance(request, message)` moves the
+        request past a message once it has been taken, and says whether
+        more follow."""
+        method = getattr(self.directory, name).raw
+        deadline = time.monotonic() + (timeout or self.timeout)
+        tries = 0
+        while True:
+            call = method(request,
+                          timeout=max(0.0, deadline - time.monotonic()))
+            try:
+                for message in call:
+                    tries = 0
+                    yield message
+                    if not advance(request, message):
+                        return
+                return
+            except grpc.RpcError as raw:
+                error = UnifiedError.from_rpc_error(raw)
+                stalled = error.reason == "STREAM_STALLED"
+                wait = 0.0 if stalled else self._wait_before_retry(
+                    name, error, tries, deadline)
+                if wait is None:
+                    raise error from None
+                tries += 1
+                if on_retry:
+                    on_retry(error, wait)
+                time.sleep(wait)
+            finally:
+                call.cancel()  # Ends it when the caller stops reading.
+
+    def records(self, name, request, timeout=300.0, on_retry=None):
+        """Each record of a Stream* listing (StreamUsers, ...) once, in
+        order. After UNAVAILABLE, a stall or a retryable error the stream is
+        opened again at the cursor after the last message taken, so no
+        record is lost or repeated. Raises UnifiedError otherwise, or when
+        `timeout` (seconds, the whole listing) runs out."""
+        request = type(request).FromString(request.SerializeToString())
+
+        def advance(req, page):
+            req.cursor = page.next_cursor
+            return bool(page.next_cursor)
+
+        for page in self._resumed(name, request, advance, timeout, on_retry):
+            for record in page.result:
+                yield record
+
+    def events(self, request, timeout=3600.0, on_retry=None):
+        """WatchDirectory's events, resumed from the last resume_token
+        after UNAVAILABLE: no event after it is lost or repeated. A snapshot
+        cut short before its first resume_token is sent again whole."""
+        request = type(request).FromString(request.SerializeToString())
+
+        def advance(req, event):
+            if event.resume_token:
+                req.resume_token = event.resume_token
+                req.include_snapshot = False
+            return True
+
+        return self._resumed("WatchDirectory", request, advance, timeout,
+                             on_retry)

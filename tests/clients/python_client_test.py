@@ -1,0 +1,159 @@
+"""The Python package (tools/clients/python/unified_directory) against the
+real service and simulator, started by the fixture (tools/fixture): faults
+are added through the simulator's admin URL, and the service is killed and
+started again on the same port by SIGUSR1 to the fixture.
+
+    python_client_test.py [TestCase]  (default: every case of this file)
+"""
+
+import json
+import os
+import signal
+import sys
+import unittest
+import urllib.request
+
+import grpc
+
+from proto.unified.v1 import user_directory_pb2
+from unified_directory import Client, UnifiedError
+
+USERS = 5000  # The BUILD asks for 5,000 users.
+
+
+def add_fault(rule):
+    """Adds a simulator fault rule (tools/podio_sim faults JSON)."""
+    request = urllib.request.Request(
+        os.environ["UNIFIED_SIM_ADMIN_URL"] + "/faults",
+        data=json.dumps(rule).encode(), method="POST",
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status // 100 == 2, answer.read()
+
+
+class ClientTestCase(unittest.TestCase):
+
+    def setUp(self):
+        self.client = Client(os.environ["UNIFIED_ADDR"],
+                             os.environ["UNIFIED_API_KEY"])
+        self.account = os.environ["UNIFIED_ACCOUNT"]
+        self.retries = []
+
+    def tearDown(self):
+        self.client.close()
+
+    def on_retry(self, error, wait):
+        self.retries.append((error, wait))
+
+    def me(self, timeout):
+        return self.client.directory.GetMe(
+            user_directory_pb2.GetMeRequest(integrated_account_id=self.account),
+            timeout=timeout, on_retry=self.on_retry)
+
+
+class StreamTest(ClientTestCase):
+
+    def test_every_user_once_across_a_restart(self):
+        # A watch on a channel of its own ends when the service dies: the
+        # sign that the kill has happened.
+        watcher = Client(os.environ["UNIFIED_ADDR"],
+                         os.environ["UNIFIED_API_KEY"])
+        watch = watcher.directory.WatchDirectory.raw(
+            user_directory_pb2.WatchDirectoryRequest(
+                integrated_account_id=self.account, include_snapshot=True),
+            timeout=120)
+        next(watch)  # Open: the first snapshot event has come.
+        users = self.client.records(
+            "StreamUsers", user_directory_pb2.ListUsersRequest(
+                integrated_account_id=self.account, limit=100),
+            timeout=120, on_retry=self.on_retry)
+        ids = [next(users).id for _ in range(100)]
+        # The rest of the listing (megabytes) cannot all be on its way:
+        # flow control holds it at the server while nothing is read.
+        os.kill(int(os.environ["UNIFIED_FIXTURE_PID"]), signal.SIGUSR1)
+        with self.assertRaises(grpc.RpcError) as ended:
+            for _ in watch:
+                pass
+        self.assertEqual(ended.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        watcher.close()
+        ids.extend(user.id for user in users)
+        self.assertEqual(len(ids), USERS)
+        self.assertEqual(len(set(ids)), USERS)
+        # The stream broke (the server gone, no answer) and was resumed.
+        self.assertTrue(self.retries)
+        self.assertTrue(all(error.unanswered for error, _ in self.retries),
+                        [str(error) for error, _ in self.retries])
+
+    def test_a_stream_error_that_retrying_cannot_cure(self):
+        with self.assertRaises(UnifiedError) as raised:
+            list(self.client.records(
+                "StreamUsers", user_directory_pb2.ListUsersRequest(
+                    integrated_account_id=self.account, cursor="forged"),
+                on_retry=self.on_retry))
+        self.assertEqual(raised.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(raised.exception.reason, "INVALID_CURSOR")
+        self.assertEqual(self.retries, [])
+
+
+class UnaryTest(ClientTestCase):
+
+    def test_waits_out_retry_info(self):
+        add_fault({"path": "/user/status", "kind": "rate_limit",
+                   "wait_seconds": 1, "times": 1})
+        me = self.me(timeout=30)
+        self.assertTrue(me.id)
+        self.assertEqual(len(self.retries), 1)
+        error, wait = self.retries[0]
+        self.assertEqual(error.code, grpc.StatusCode.RESOURCE_EXHAUSTED)
+        self.assertEqual(error.reason, "UPSTREAM_RATE_LIMITED")
+        self.assertTrue(error.retryable)
+        self.assertEqual(wait, error.retry_delay)
+        self.assertGreater(wait, 0)
+
+    def test_typed_error_is_not_retried(self):
+        with self.assertRaises(UnifiedError) as raised:
+            self.client.directory.ListUsers(
+                user_directory_pb2.ListUsersRequest(
+                    integrated_account_id=self.account, cursor="forged"),
+                on_retry=self.on_retry)
+        error = raised.exception
+        self.assertEqual(error.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(error.reason, "INVALID_CURSOR")
+        self.assertFalse(error.retryable)
+        self.assertEqual(self.retries, [])
+
+
+class DeadlineTest(ClientTestCase):
+    """Alone in its fixture: Podio's long wait blocks the account after."""
+
+    def test_a_wait_past_the_deadline_is_not_taken(self):
+        add_fault({"path": "/user/status", "kind": "rate_limit",
+                   "wait_seconds": 600, "times": 1})
+        with self.assertRaises(UnifiedError) as raised:
+            self.me(timeout=10)
+        error = raised.exception
+        self.assertEqual(error.code, grpc.StatusCode.RESOURCE_EXHAUSTED)
+        self.assertTrue(error.retryable)
+        self.assertGreaterEqual(error.retry_delay, 590)
+        self.assertEqual(self.retries, [])
+
+
+class PlaintextTest(unittest.TestCase):
+
+    def test_plaintext_only_to_loopback(self):
+        with self.assertRaises(ValueError):
+            Client("192.0.2.1:443", "key")
+
+
+if __name__ == "__main__":
+    loader = unittest.defaultTestLoader
+    module = sys.modules[__name__]
+    if len(sys.argv) > 1:
+        suite = unittest.TestSuite(
+            loader.loadTestsFromName(name, module) for name in sys.argv[1:])
+    else:
+        suite = unittest.TestSuite(
+            loader.loadTestsFromTestCase(case)
+            for case in (StreamTest, UnaryTest, PlaintextTest))
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    sys.exit(0 if result.wasSuccessful() else 1)
