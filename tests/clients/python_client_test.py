@@ -15,7 +15,7 @@ import urllib.request
 
 import grpc
 
-from proto.unified.v1 import user_directory_pb2
+from proto.unified.v1 import proxy_pb2, user_directory_pb2
 from unified_directory import Client, UnifiedError
 
 USERS = 5000  # The BUILD asks for 5,000 users.
@@ -121,6 +121,75 @@ class UnaryTest(ClientTestCase):
         self.assertEqual(error.reason, "INVALID_CURSOR")
         self.assertFalse(error.retryable)
         self.assertEqual(self.retries, [])
+
+
+class EventsTest(ClientTestCase):
+    """Run with Podio's hooks delivered to the service (the BUILD's flags)."""
+
+    def set_role(self, event, role):
+        """Changes the member's workspace role through the proxy, on a
+        channel of its own that waits for the service to be up (a write is
+        not retried: docs/clients.md)."""
+        with Client(os.environ["UNIFIED_ADDR"],
+                    os.environ["UNIFIED_API_KEY"]) as client:
+            answer = client.proxy.Call.raw(proxy_pb2.ProxyRequest(
+                integrated_account_id=self.account, method="PUT",
+                path="/space/%s/member/%s" % (event.workspace.id,
+                                              event.user.id),
+                headers=[proxy_pb2.Header(name="Content-Type",
+                                          value="application/json")],
+                body=json.dumps({"role": role}).encode()),
+                timeout=60, wait_for_ready=True)
+        self.assertEqual(answer.status // 100, 2, answer.body)
+
+    def test_no_event_lost_or_repeated_across_a_restart(self):
+        events = self.client.events(
+            user_directory_pb2.WatchDirectoryRequest(
+                integrated_account_id=self.account, include_snapshot=True),
+            timeout=120, on_retry=self.on_retry)
+        event_type = user_directory_pb2.DirectoryEvent
+        member = None
+        for event in events:
+            if (event.type == event_type.MEMBER_ADDED and
+                    event.role_id == "workspace.regular" and member is None):
+                member = event
+            if event.type == event_type.SNAPSHOT_COMPLETE:
+                position = event.sequence
+                break
+        self.assertIsNotNone(member)
+
+        def next_change():
+            return next(e for e in events if e.type != event_type.HEARTBEAT)
+
+        self.set_role(member, "admin")
+        first = next_change()
+        # The service killed and started again; its old stream ends.
+        watcher = Client(os.environ["UNIFIED_ADDR"],
+                         os.environ["UNIFIED_API_KEY"])
+        watch = watcher.directory.WatchDirectory.raw(
+            user_directory_pb2.WatchDirectoryRequest(
+                integrated_account_id=self.account, include_snapshot=True),
+            timeout=120)
+        next(watch)
+        os.kill(int(os.environ["UNIFIED_FIXTURE_PID"]), signal.SIGUSR1)
+        with self.assertRaises(grpc.RpcError):
+            for _ in watch:
+                pass
+        watcher.close()
+        # The next change comes from the new process, once, right after the
+        # last one taken: the stream resumed from its resume token.
+        self.set_role(member, "regular")
+        second = next_change()
+        self.assertEqual(
+            [(e.type, e.user.id, e.workspace.id, e.role_id, e.sequence)
+             for e in (first, second)],
+            [(event_type.ROLE_CHANGED, member.user.id, member.workspace.id,
+              "workspace.admin", position + 1),
+             (event_type.ROLE_CHANGED, member.user.id, member.workspace.id,
+              "workspace.regular", position + 2)])
+        self.assertTrue(self.retries)
+        self.assertTrue(all(error.unanswered for error, _ in self.retries),
+                        [str(error) for error, _ in self.retries])
 
 
 class DeadlineTest(ClientTestCase):
