@@ -40,6 +40,10 @@ const RETRY_REASONS = new Set([
   'WATCH_STREAMS_EXHAUSTED',
 ]);
 
+// Codes of a failure outside the service: gRPC's own (no connection, a
+// broken one) and a proxy's reset of a stream (UNKNOWN, INTERNAL).
+const TRANSPORT_CODES = new Set(['UNAVAILABLE', 'UNKNOWN', 'INTERNAL']);
+
 // Methods that only read: retried also when the server was not reached.
 const READ_PREFIXES = ['Get', 'List', 'BatchGet', 'Stream', 'Watch'];
 // Waits when the server gave no RetryInfo: doubling from first to last.
@@ -78,10 +82,12 @@ class UnifiedError extends Error {
     return RETRY_REASONS.has(this.reason);
   }
 
-  // Whether the server never answered (no ErrorInfo), e.g. while it
-  // restarts.
+  // Whether the service never answered: it puts an ErrorInfo on every
+  // error, so one without is the transport's or a proxy's (the connection
+  // failed or broke, e.g. a load balancer resetting a stream whose replica
+  // died).
   get unanswered() {
-    return this.code === 'UNAVAILABLE' && this.reason === null;
+    return this.reason === null && TRANSPORT_CODES.has(this.code);
   }
 }
 

@@ -57,7 +57,7 @@ export class UnifiedError extends Error {
   readonly retryDelayMs: number | null;
   /** Whether trying again later can succeed: the reason says so. */
   readonly retryable: boolean;
-  /** Whether the server never answered (UNAVAILABLE without ErrorInfo). */
+  /** Whether the service never answered: UNAVAILABLE, UNKNOWN or INTERNAL without ErrorInfo. */
   readonly unanswered: boolean;
 }
 

@@ -27,6 +27,12 @@ RETRY_REASONS = frozenset([
     "WATCH_STREAMS_EXHAUSTED",
 ])
 
+# Codes of a failure outside the service: gRPC's own (no connection, a
+# broken one) and a proxy's reset of a stream (UNKNOWN, INTERNAL).
+_TRANSPORT_CODES = frozenset([grpc.StatusCode.UNAVAILABLE,
+                              grpc.StatusCode.UNKNOWN,
+                              grpc.StatusCode.INTERNAL])
+
 # Methods that read only: a transport failure (no answer from the server at
 # all) is retried for them, since sending them twice changes nothing.
 _READ_PREFIXES = ("Get", "List", "BatchGet", "Stream", "Watch")
@@ -75,9 +81,11 @@ class UnifiedError(Exception):
 
     @property
     def unanswered(self):
-        """Whether the server never answered (no ErrorInfo): the transport
-        failed, e.g. while the server restarts."""
-        return self.code == grpc.StatusCode.UNAVAILABLE and self.reason is None
+        """Whether the service never answered: the service puts an ErrorInfo
+        on every error, so one without is the transport's or a proxy's (the
+        connection failed or broke, e.g. a load balancer resetting a stream
+        whose replica died)."""
+        return self.reason is None and self.code in _TRANSPORT_CODES
 
 
 def _is_loopback(address):
