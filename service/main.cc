@@ -169,8 +169,15 @@ ABSL_FLAG(std::string, data_dir, "",
           "$XDG_DATA_HOME/unified-directory or "
           "~/.local/share/unified-directory (created 0700).");
 ABSL_FLAG(std::string, store, "",
-          "Credential store: empty = SQLite file accounts.db in --data_dir; "
-          "sqlite:PATH; or postgresql://... (shared by replicas).");
+          "Credential store: sqlite:PATH, or postgresql://... (shared by "
+          "replicas); empty = $UNIFIED_STORE (so that a URL holding a "
+          "password stays out of the command line), else the SQLite file "
+          "accounts.db in --data_dir.");
+ABSL_FLAG(bool, check_config, false,
+          "Check the flags and the files they name (keys, API keys, cursor "
+          "key, TLS) and the store URL's form, print 'configuration ok' and "
+          "exit without serving, binding a port or opening the store; exit "
+          "1 with the reason otherwise.");
 ABSL_FLAG(std::string, encryption_keys_file, "",
           "Key ring sealing stored credentials: KEY_ID:BASE64 lines of 32 "
           "random bytes, oldest first, the last one used for new writes; "
@@ -301,8 +308,18 @@ absl::StatusOr<TenantAuthenticator> TenantsFromFlags() {
   return tenants;
 }
 
-absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> OpenStore() {
+// --store, else $UNIFIED_STORE, else "" (SQLite in the data directory).
+std::string StoreUrlFromFlags() {
   std::string store_url = absl::GetFlag(FLAGS_store);
+  if (store_url.empty()) {
+    const char* env = std::getenv("UNIFIED_STORE");
+    if (env != nullptr) store_url = env;
+  }
+  return store_url;
+}
+
+absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> OpenStore() {
+  std::string store_url = StoreUrlFromFlags();
   if (store_url.empty()) {
     ASSIGN_OR_RETURN(std::string dir,
                      accounts::ResolveDataDir(absl::GetFlag(FLAGS_data_dir)));
@@ -596,6 +613,46 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// --check_config, once the server options, the key ring and the API keys
+// have been read: the rest of what start-up reads, without binding a port,
+// opening the store or creating a directory (deploy/README.md).
+int CheckConfig(const ServerOptions& server) {
+  for (const auto& listen : {absl::GetFlag(FLAGS_http_listen),
+                             absl::GetFlag(FLAGS_metrics_listen)}) {
+    HttpListenerOptions unused;
+    if (listen.empty()) continue;  // No such listener.
+    if (absl::Status s = ListenerTls(listen, server, &unused); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  const std::string store_url = StoreUrlFromFlags();
+  if (!store_url.empty()) {
+    if (absl::Status s = accounts::CredentialStore::CheckUrl(store_url);
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
+  absl::StatusOr<std::string> cursor_key = CursorKeyFromFlags();
+  if (!cursor_key.ok()) return Fail(cursor_key.status());
+  // Nothing is observed: the options' callbacks are never called here.
+  absl::StatusOr<accounts::AccountManagerOptions> accounts =
+      AccountOptionsFromFlags(nullptr);
+  if (!accounts.ok()) return Fail(accounts.status());
+  absl::StatusOr<webhooks::DelivererOptions> deliverer =
+      DelivererOptionsFromFlags();
+  if (!deliverer.ok()) return Fail(deliverer.status());
+  // The connectors read their own flags and files (client secrets) when
+  // started; nothing is sent until a call.
+  ConnectorHost host;
+  host.clock = RealClock::Get();
+  ConnectorRegistry connectors;
+  if (absl::Status s = StartProviders(host, &connectors); !s.ok()) {
+    return Fail(s);
+  }
+  std::printf("configuration ok\n");
+  return 0;
+}
+
 // Everything is built in dependency order, each piece complete when made:
 // no setter runs after construction.
 int Run() {
@@ -632,6 +689,7 @@ int Run() {
   if (!sealer.ok()) return Fail(sealer.status());
   absl::StatusOr<TenantAuthenticator> tenants = TenantsFromFlags();
   if (!tenants.ok()) return Fail(tenants.status());
+  if (absl::GetFlag(FLAGS_check_config)) return CheckConfig(*options);
   absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> store =
       OpenStore();
   if (!store.ok()) return Fail(store.status());

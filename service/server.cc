@@ -125,6 +125,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (grpc::HealthCheckServiceInterface* health =
           server->GetHealthCheckService()) {
     for (const std::string& name : names) health->SetServingStatus(name, true);
+    health->SetServingStatus(kLivenessService, true);
   }
   return std::unique_ptr<Server>(
       new Server(std::move(server), std::move(reflection), port));
@@ -146,6 +147,9 @@ void Server::SetServing(bool serving) {
   if (grpc::HealthCheckServiceInterface* health =
           server_->GetHealthCheckService()) {
     health->SetServingStatus(serving);
+    // Liveness is the process's own: SERVING until shutdown, whatever the
+    // store (a probe restarting replicas would not bring a database back).
+    health->SetServingStatus(kLivenessService, true);
   }
 }
 

@@ -18,6 +18,11 @@
 
 namespace unified {
 
+// grpc.health.v1 service name answering SERVING while the process runs and
+// is not shutting down, whatever the store: for liveness probes
+// (deploy/kubernetes). "" and the API's services follow readiness.
+inline constexpr char kLivenessService[] = "liveness";
+
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see Server::port()).
   std::string listen = "127.0.0.1:50051";
@@ -93,6 +98,7 @@ class Server {
 
   // Health: every service SERVING (`serving`) or NOT_SERVING. Ignored once
   // Shutdown began (it stays NOT_SERVING).
+  // (The health service's "liveness" entry stays SERVING until Shutdown.)
   void SetServing(bool serving);
 
  private:

@@ -326,20 +326,38 @@ absl::StatusOr<std::unique_ptr<CredentialStore>> CredentialStore::Open(
   return store;
 }
 
-absl::StatusOr<std::unique_ptr<CredentialStore>> CredentialStore::OpenUrl(
-    const std::string& url) {
-  if (absl::StartsWith(url, "postgresql://") ||
-      absl::StartsWith(url, "postgres://")) {
-    ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenPostgres(url));
-    return Open(std::move(db));
-  }
+namespace {
+
+bool IsPostgresUrl(const std::string& url) {
+  return absl::StartsWith(url, "postgresql://") ||
+         absl::StartsWith(url, "postgres://");
+}
+
+absl::StatusOr<std::string> SqlitePath(const std::string& url) {
   std::string path = url;
   if (absl::StartsWith(path, "sqlite:")) path = path.substr(7);
   if (path.empty()) {
     return absl::InvalidArgumentError("the store URL names no SQLite file");
   }
+  return path;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CredentialStore>> CredentialStore::OpenUrl(
+    const std::string& url) {
+  if (IsPostgresUrl(url)) {
+    ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenPostgres(url));
+    return Open(std::move(db));
+  }
+  ASSIGN_OR_RETURN(std::string path, SqlitePath(url));
   ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenSqlite(path));
   return Open(std::move(db));
+}
+
+absl::Status CredentialStore::CheckUrl(const std::string& url) {
+  if (IsPostgresUrl(url)) return CheckPostgresConninfo(url);
+  return SqlitePath(url).status();
 }
 
 absl::Status CredentialStore::Migrate() {

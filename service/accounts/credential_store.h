@@ -87,6 +87,9 @@ class CredentialStore {
   // "postgres://...".
   static absl::StatusOr<std::unique_ptr<CredentialStore>> OpenUrl(
       const std::string& url);
+  // Whether OpenUrl could take `url`, without opening anything
+  // (--check_config): INVALID_ARGUMENT with the reason otherwise.
+  static absl::Status CheckUrl(const std::string& url);
 
   // ALREADY_EXISTS when the id or the (tenant, provider, identity) is taken.
   // Logs LINKED.

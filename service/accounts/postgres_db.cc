@@ -96,6 +96,20 @@ class PostgresConnection final : public SqlConnection {
 
 }  // namespace
 
+absl::Status CheckPostgresConninfo(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options != nullptr) {
+    PQconninfoFree(options);
+    return absl::OkStatus();
+  }
+  std::string why = error != nullptr ? error : "out of memory";
+  PQfreemem(error);
+  why = why.substr(0, why.find('\n'));
+  return absl::InvalidArgumentError(
+      absl::StrCat("the PostgreSQL store URL does not parse: ", why));
+}
+
 absl::StatusOr<std::unique_ptr<SqlDatabase>> OpenPostgres(
     const std::string& conninfo) {
   auto open = [conninfo]() -> absl::StatusOr<std::unique_ptr<SqlConnection>> {

@@ -106,6 +106,11 @@ absl::StatusOr<std::unique_ptr<SqlDatabase>> OpenSqlite(
 absl::StatusOr<std::unique_ptr<SqlDatabase>> OpenPostgres(
     const std::string& conninfo);
 
+// Whether libpq can parse `conninfo`, without connecting: INVALID_ARGUMENT
+// with libpq's reason (never the string itself, which may hold a password)
+// otherwise.
+absl::Status CheckPostgresConninfo(const std::string& conninfo);
+
 }  // namespace unified::accounts
 
 #endif  // SERVICE_ACCOUNTS_SQL_H_

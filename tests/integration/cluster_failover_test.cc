@@ -3,6 +3,7 @@
 // through the load balancer; replicas are killed with SIGKILL and the
 // database is stopped under load.
 #include <atomic>
+#include <cstdio>
 #include <set>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "connectors/common/http_client.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
@@ -56,12 +58,10 @@ std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
   return context;
 }
 
-class ClusterFailoverTest : public ::testing::Test {
+// One cluster per test suite, started by the suite's SetUpTestSuite.
+class ClusterTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    cluster::ClusterOptions options;
-    options.replicas = 3;
-    options.fixture.users = kUsers;
+  static void StartCluster(const cluster::ClusterOptions& options) {
     absl::StatusOr<std::unique_ptr<cluster::Cluster>> started =
         cluster::Cluster::Start(options);
     ASSERT_TRUE(started.ok()) << started.status();
@@ -170,7 +170,17 @@ class ClusterFailoverTest : public ::testing::Test {
   std::unique_ptr<HttpClient> http_ = NewCurlHttpClient({});
 };
 
-cluster::Cluster* ClusterFailoverTest::cluster_ = nullptr;
+cluster::Cluster* ClusterTest::cluster_ = nullptr;
+
+class ClusterFailoverTest : public ClusterTest {
+ protected:
+  static void SetUpTestSuite() {
+    cluster::ClusterOptions options;
+    options.replicas = 3;
+    options.fixture.users = kUsers;
+    StartCluster(options);
+  }
+};
 
 TEST_F(ClusterFailoverTest, StreamsResumeThroughTheBalancerWhenAReplicaDies) {
   const Listing clean = StreamAll(nullptr);
@@ -374,6 +384,21 @@ TEST_F(ClusterFailoverTest, ADatabaseOutageAnswersUnavailableThenRecovers) {
   const bool outage_seen = await_failures(20);
   const absl::Status none_ready = cluster_->WaitForUp(0, absl::Seconds(30));
   const bool outage_seen_unready = await_failures(20);
+  // Readiness follows the store; liveness (for restarts) does not.
+  auto health = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(cluster_->fixture().replica_address(0),
+                          grpc::InsecureChannelCredentials()));
+  auto status_of = [&](const std::string& service) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    auto context = Context(absl::Seconds(10));
+    EXPECT_THAT(health->Check(context.get(), request, &response), IsOk());
+    return response.status();
+  };
+  EXPECT_EQ(status_of(""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(status_of("liveness"),
+            grpc::health::v1::HealthCheckResponse::SERVING);
   ASSERT_THAT(cluster_->postgres().Resume(), IsOk());
   const absl::Time back = absl::Now();
   done = true;
@@ -415,6 +440,81 @@ TEST_F(ClusterFailoverTest, ADatabaseOutageAnswersUnavailableThenRecovers) {
   EXPECT_THAT(accounts->RefreshCredentials(context.get(), refresh, &refreshed),
               IsOk());
   EXPECT_EQ(refreshed.status(), v1::IntegratedAccount::ACTIVE);
+}
+
+// Podio's limit, shared by the replicas through PostgreSQL's rate ledger.
+class ClusterBudgetTest : public ClusterTest {
+ protected:
+  static constexpr int kPodioLimit = 120;
+  static void SetUpTestSuite() {
+    cluster::ClusterOptions options;
+    options.replicas = 3;
+    options.fixture.users = 300;
+    options.fixture.sim_flags = {absl::StrCat("--rate_limit=", kPodioLimit)};
+    StartCluster(options);
+  }
+};
+
+TEST_F(ClusterBudgetTest, TwentyCallersThroughTheBalancerNeverTripPodiosLimit) {
+  constexpr int kCallers = 20, kCallsEach = 20;
+  absl::Mutex mu;
+  int ok = 0, refused = 0;
+  std::vector<std::string> others;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&] {
+      for (int n = 0; n < kCallsEach; ++n) {
+        v1::GetMeRequest request;
+        request.set_integrated_account_id(account());
+        v1::User me;
+        auto context = Context(absl::Seconds(30));
+        const grpc::Status s = directory_->GetMe(context.get(), request, &me);
+        absl::MutexLock lock(&mu);
+        if (s.ok()) {
+          ++ok;
+        } else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+                   ErrorInfoOf(s).reason() == "RATE_BUDGET_EXHAUSTED" &&
+                   RetryDelayOf(s).has_value()) {
+          ++refused;
+        } else {
+          others.push_back(absl::StrCat(s.error_code(), " ",
+                                        ErrorInfoOf(s).reason(), " ",
+                                        s.error_message()));
+        }
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  // Every call either worked or was refused by the service before Podio
+  // saw it; the budget ran out (400 calls for a limit of 120).
+  EXPECT_THAT(others, ::testing::IsEmpty());
+  EXPECT_GT(ok, 0);
+  EXPECT_GT(refused, 0);
+  EXPECT_EQ(ok + refused, kCallers * kCallsEach);
+  // Podio never answered 420, and saw no more calls than its limit in the
+  // window, all replicas together.
+  rapidjson::Document doc;
+  doc.Parse(Sim("GET", absl::StrCat("/requests?since=0")).c_str());
+  int api_calls = 0, rate_limited = 0;
+  for (const auto& r : doc["requests"].GetArray()) {
+    const std::string path = r["path"].GetString();
+    if (path == "/oauth/token") continue;  // Not counted by Podio.
+    ++api_calls;
+    rate_limited += r["status"].GetInt() == 420 ? 1 : 0;
+  }
+  EXPECT_EQ(rate_limited, 0);
+  EXPECT_LE(api_calls, kPodioLimit);
+  std::printf(
+      "%d calls: %d served, %d refused by the shared budget; Podio "
+      "saw %d calls (limit %d), %d answered 420\n",
+      kCallers * kCallsEach, ok, refused, api_calls, kPodioLimit, rate_limited);
+  // The replicas shared the load.
+  absl::StatusOr<std::vector<cluster::BackendState>> backends =
+      cluster_->Backends();
+  ASSERT_TRUE(backends.ok()) << backends.status();
+  for (const cluster::BackendState& b : *backends) {
+    EXPECT_GT(b.sessions, 0) << b.name;
+  }
 }
 
 }  // namespace
