@@ -91,23 +91,54 @@ class UnifiedError extends Error {
   }
 }
 
+function hostOf(address) {
+  return address.replace(/^dns:.*\//, '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+}
+
 function isLoopback(address) {
-  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const host = hostOf(address);
   if (host === 'localhost') return true;
   if (net.isIPv4(host)) return host.startsWith('127.');
   return host === '::1';
+}
+
+// Client-side balancing (docs/clients.md): a call to each connected replica
+// in turn. grpc-js has no client-side health checking: a replica that is up
+// but not ready still gets calls, and its retryable answers
+// (STORE_UNAVAILABLE) are retried, on the next replica.
+const BALANCED_SERVICE_CONFIG = JSON.stringify({
+  loadBalancingConfig: [{round_robin: {}}],
+});
+
+// The gRPC target of `address`: as it is when a string; for an array of
+// "ip:port", one ipv4: or ipv6: target listing them all.
+function targetOf(address) {
+  if (typeof address === 'string') return address;
+  if (address.length === 0) throw new Error('no address to balance over');
+  const versions = new Set(address.map((one) => net.isIP(hostOf(one))));
+  if (versions.has(0)) {
+    throw new Error('a list of replicas is of IP addresses; for a name use dns:///NAME:PORT');
+  }
+  if (versions.size !== 1) throw new Error('a list of replicas is of one IP version');
+  return `ipv${[...versions][0]}:${address.join(',')}`;
 }
 
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+// `address`: "host:port", any gRPC target ("dns:///name:port"), or an array
+// of replicas' "ip:port". With an array, or with `balance`, calls are
+// balanced over the replicas round-robin.
 // `tls` (optional): {ca, cert, key, serverName}, file paths of the server's
 // CA and, for mutual TLS, this client's certificate and key; serverName
 // overrides the name checked in the server's certificate. Without `tls.ca`
 // the channel is plaintext, which the client allows to loopback only.
 class Client {
-  constructor(address, apiKey, includeDirs = defaultIncludeDirs(), tls = {}) {
+  constructor(address, apiKey, includeDirs = defaultIncludeDirs(), tls = {},
+              {balance = typeof address !== 'string'} = {}) {
+    const addresses = typeof address === 'string' ? [address] : address;
+    const target = targetOf(address);
     const definition = protoLoader.loadSync(SERVICES, {
       includeDirs,
       keepCase: true,
@@ -121,6 +152,7 @@ class Client {
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
     };
+    if (balance) options['grpc.service_config'] = BALANCED_SERVICE_CONFIG;
     let credentials;
     if (tls.ca) {
       // The API key as call credentials: "authorization: Bearer KEY".
@@ -136,8 +168,8 @@ class Client {
       if (tls.serverName) options['grpc.ssl_target_name_override'] = tls.serverName;
       this.keyMetadata = () => new grpc.Metadata();
     } else {
-      if (!isLoopback(address)) {
-        throw new Error(`a plaintext channel only to loopback; give tls.ca for ${address}`);
+      if (!addresses.every(isLoopback)) {
+        throw new Error(`a plaintext channel only to loopback; give tls.ca for ${target}`);
       }
       // gRPC sends call credentials over TLS only: the key goes as metadata.
       credentials = grpc.credentials.createInsecure();
@@ -147,9 +179,9 @@ class Client {
         return metadata;
       };
     }
-    this.directory = new v1.UserDirectory(address, credentials, options);
-    this.accounts = new v1.IntegratedAccounts(address, credentials, options);
-    this.proxy = new v1.Proxy(address, credentials, options);
+    this.directory = new v1.UserDirectory(target, credentials, options);
+    this.accounts = new v1.IntegratedAccounts(target, credentials, options);
+    this.proxy = new v1.Proxy(target, credentials, options);
 
     const rpc = new protobuf.Root();
     rpc.resolvePath = (origin, target) => {

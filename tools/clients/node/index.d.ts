@@ -81,15 +81,23 @@ export interface CallOptions {
   onRetry?: (error: UnifiedError, waitMs: number) => void;
 }
 
+/** How the channel picks a server. */
+export interface ChannelOptions {
+  /** Round-robin over the target's addresses (default: when `address` is an array). */
+  balance?: boolean;
+}
+
 /** The three services over one address, the API key sent with every call. */
 export class Client {
   /**
-   * @param address host:port of the service.
+   * @param address host:port of the service, any gRPC target ("dns:///name:port"), or the replicas' "ip:port" to balance over.
    * @param apiKey sent as "authorization: Bearer <key>".
    * @param includeDirs where the .proto files are (default: the package's protos/).
    * @param tls the channel's TLS; plaintext (loopback only) without `tls.ca`.
+   * @param options balancing.
    */
-  constructor(address: string, apiKey: string, includeDirs?: string[], tls?: TlsOptions);
+  constructor(address: string | string[], apiKey: string, includeDirs?: string[],
+              tls?: TlsOptions, options?: ChannelOptions);
 
   /** The raw stubs (no retries; pass client.keyMetadata() with each call when plaintext). */
   readonly directory: UserDirectoryClient;

@@ -1,6 +1,7 @@
 """The client: channels, retries, resuming streams and typed errors."""
 
 import ipaddress
+import json
 import time
 
 import grpc
@@ -88,14 +89,50 @@ class UnifiedError(Exception):
         return self.reason is None and self.code in _TRANSPORT_CODES
 
 
+def _host(address):
+    """The host of "host:port", "[v6]:port" or "dns:///host:port"."""
+    if address.startswith("dns:"):
+        address = address.split("/")[-1]
+    return address.rsplit(":", 1)[0].strip("[]")
+
+
 def _is_loopback(address):
-    host = address.rsplit(":", 1)[0].strip("[]")
+    host = _host(address)
     if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# Client-side balancing (docs/clients.md): a call to each ready replica in
+# turn, and gRPC's health checking, which leaves out a replica whose
+# grpc.health.v1 status is not SERVING.
+BALANCED_SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": ""},
+})
+
+
+def _target(address):
+    """The gRPC target of `address`: as it is when a string; for a list of
+    "ip:port", one ipv4: or ipv6: target listing them all."""
+    if isinstance(address, str):
+        return address
+    addresses = list(address)
+    if not addresses:
+        raise ValueError("no address to balance over")
+    versions = set()
+    for one in addresses:
+        try:
+            versions.add(ipaddress.ip_address(_host(one)).version)
+        except ValueError:
+            raise ValueError("a list of replicas is of IP addresses; for a "
+                             "name use dns:///NAME:PORT") from None
+    if len(versions) != 1:
+        raise ValueError("a list of replicas is of one IP version")
+    return "ipv%d:%s" % (versions.pop(), ",".join(addresses))
 
 
 class _Service:
@@ -119,6 +156,12 @@ class _Service:
 class Client:
     """The three services over one channel, the API key on every call.
 
+    `address` is "host:port", any gRPC target ("dns:///name:port"), or a
+    list of replicas' "ip:port". With a list, or with `balance`, calls are
+    balanced over the replicas round-robin, with gRPC's health checking
+    (a replica not SERVING gets none); with one address behind a load
+    balancer, the balancer does it.
+
     With `ca_file` the channel is TLS, trusting that CA (PEM); with
     `cert_file` and `key_file` too it is mutual TLS. `server_name`
     overrides the name checked in the server's certificate (e.g.
@@ -129,11 +172,18 @@ class Client:
     """
 
     def __init__(self, address, api_key, ca_file=None, cert_file=None,
-                 key_file=None, server_name=None, timeout=30.0):
+                 key_file=None, server_name=None, timeout=30.0,
+                 balance=None):
+        addresses = [address] if isinstance(address, str) else list(address)
+        if balance is None:
+            balance = not isinstance(address, str)
+        target = _target(address)
         # Reconnect fast when a server comes back (streams resume on it).
         options = [("grpc.initial_reconnect_backoff_ms", 100),
                    ("grpc.min_reconnect_backoff_ms", 100),
                    ("grpc.max_reconnect_backoff_ms", 1000)]
+        if balance:
+            options.append(("grpc.service_config", BALANCED_SERVICE_CONFIG))
         key = grpc.access_token_call_credentials(api_key)
         if ca_file:
             def read(path):
@@ -145,15 +195,15 @@ class Client:
                 certificate_chain=read(cert_file) if cert_file else None)
             if server_name:
                 options.append(("grpc.ssl_target_name_override", server_name))
-        elif _is_loopback(address):
+        elif all(_is_loopback(one) for one in addresses):
             channel_credentials = grpc.local_channel_credentials(
                 grpc.LocalConnectionType.LOCAL_TCP)
         else:
             raise ValueError("a plaintext channel only to loopback; give "
-                             "ca_file for %s" % address)
+                             "ca_file for %s" % target)
         # The API key as call credentials: "authorization: Bearer KEY".
         self.channel = grpc.secure_channel(
-            address, grpc.composite_channel_credentials(
+            target, grpc.composite_channel_credentials(
                 channel_credentials, key), options)
         self.timeout = timeout
         self.directory = _Service(
