@@ -35,6 +35,7 @@ const std::set<std::string>& NotReasons() {
                                 "XDG_DATA_HOME",
                                 "UNIFIED_API_KEYS",
                                 "UNIFIED_ENCRYPTION_KEYS",
+                                "UNIFIED_STORE",
                                 "PODIO_CLIENT_ID",
                                 "PODIO_CLIENT_SECRET"};
   return *names;

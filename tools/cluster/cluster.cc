@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -251,6 +252,18 @@ absl::StatusOr<std::vector<BackendState>> Cluster::Backends() {
     out.push_back(state);
   }
   return out;
+}
+
+absl::Status Cluster::SetInRotation(int i, bool in_rotation) {
+  ASSIGN_OR_RETURN(std::string answer,
+                   StatsCommand(stats_socket_,
+                                absl::StrCat(in_rotation ? "enable" : "disable",
+                                             " server ", kBackend, "/r", i)));
+  // HAProxy answers nothing on success, a reason otherwise.
+  if (!absl::StripAsciiWhitespace(answer).empty()) {
+    return absl::FailedPreconditionError("HAProxy: " + answer);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Cluster::WaitForUp(int up, absl::Duration timeout) {

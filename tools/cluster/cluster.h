@@ -59,6 +59,8 @@ class Cluster {
   // HAProxy's view of the replicas (as ready servers), from its stats
   // socket.
   absl::StatusOr<std::vector<BackendState>> Backends();
+  // Takes replica `i` out of HAProxy's rotation (MAINT), or puts it back.
+  absl::Status SetInRotation(int i, bool in_rotation);
   // Waits until HAProxy's health checks count exactly `up` replicas UP.
   absl::Status WaitForUp(int up, absl::Duration timeout);
 

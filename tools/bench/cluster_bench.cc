@@ -1,0 +1,177 @@
+// Scale-out figures, side by side in one run (docs/cluster.md):
+// 1. What PostgreSQL adds to a call against SQLite: GetMe latency, p50 and
+//    p99, on a replica whose store is PostgreSQL (account resolution and the
+//    shared rate ledger there) and on a server with SQLite (ledger in
+//    memory), the two measured in alternating rounds.
+// 2. GetMe throughput through HAProxy to 3 replicas against 1 (the other
+//    two taken out of HAProxy's rotation), with concurrent callers.
+// On 2 cores the throughput is reported, not a target: every process
+// shares them.
+//
+//   bazel run -c opt //tools/bench:cluster_bench
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/testing/api_key_channel.h"
+#include "tools/cluster/cluster.h"
+#include "tools/fixture/fixture.h"
+
+ABSL_FLAG(int, calls, 1000, "GetMe calls per store, for the latencies.");
+ABSL_FLAG(int, throughput_calls, 4000, "GetMe calls per throughput run.");
+ABSL_FLAG(int, callers, 16, "Concurrent callers in the throughput runs.");
+
+namespace unified {
+namespace {
+
+// Podio's limit, raised so that the runs measure the service, not the
+// budget.
+constexpr char kManyCalls[] = "--rate_limit=10000000";
+
+class Caller {
+ public:
+  Caller(const std::string& address, const std::string& key,
+         const std::string& account)
+      : stub_(
+            v1::UserDirectory::NewStub(testing::ApiKeyChannel(address, key))) {
+    request_.set_integrated_account_id(account);
+  }
+  // One GetMe; false when it failed.
+  bool Call() {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    v1::User me;
+    const grpc::Status s = stub_->GetMe(&context, request_, &me);
+    if (!s.ok()) std::fprintf(stderr, "GetMe: %s\n", s.error_message().c_str());
+    return s.ok();
+  }
+
+ private:
+  std::unique_ptr<v1::UserDirectory::Stub> stub_;
+  v1::GetMeRequest request_;
+};
+
+absl::Duration Percentile(std::vector<absl::Duration> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(p * (v.size() - 1))];
+}
+
+// Calls per second of `callers` threads sharing `total` calls.
+double Throughput(const std::string& address, const std::string& key,
+                  const std::string& account, int callers, int total) {
+  std::atomic<int> left{total};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < callers; ++i) {
+    threads.emplace_back([&] {
+      Caller caller(address, key, account);
+      while (left.fetch_sub(1) > 0) {
+        if (!caller.Call()) failed = true;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (failed) {
+    std::fprintf(stderr, "a call failed\n");
+    std::exit(1);
+  }
+  return total / seconds;
+}
+
+int Run() {
+  const int calls = absl::GetFlag(FLAGS_calls);
+  fixture::FixtureOptions sqlite_options;
+  sqlite_options.users = 50;
+  sqlite_options.sim_flags = {kManyCalls};
+  absl::StatusOr<std::unique_ptr<fixture::Fixture>> sqlite =
+      fixture::Fixture::Start(sqlite_options);
+  if (!sqlite.ok()) {
+    std::fprintf(stderr, "%s\n", sqlite.status().ToString().c_str());
+    return 1;
+  }
+  cluster::ClusterOptions cluster_options;
+  cluster_options.replicas = 3;
+  cluster_options.fixture.users = 50;
+  cluster_options.fixture.sim_flags = {kManyCalls};
+  absl::StatusOr<std::unique_ptr<cluster::Cluster>> cluster =
+      cluster::Cluster::Start(cluster_options);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "%s\n", cluster.status().ToString().c_str());
+    return 1;
+  }
+  fixture::Fixture& pg = (*cluster)->fixture();
+
+  // 1. Latency: alternating rounds of 50 sequential calls, after a warm-up.
+  Caller on_sqlite((*sqlite)->address(), (*sqlite)->api_key(),
+                   (*sqlite)->account());
+  Caller on_postgres(pg.replica_address(0), pg.api_key(), pg.account());
+  std::vector<absl::Duration> sqlite_times, postgres_times;
+  for (int i = 0; i < 50; ++i) {
+    if (!on_sqlite.Call() || !on_postgres.Call()) return 1;
+  }
+  while (static_cast<int>(sqlite_times.size()) < calls) {
+    for (auto [caller, times] :
+         {std::make_pair(&on_sqlite, &sqlite_times),
+          std::make_pair(&on_postgres, &postgres_times)}) {
+      for (int i = 0; i < 50; ++i) {
+        const absl::Time start = absl::Now();
+        if (!caller->Call()) return 1;
+        times->push_back(absl::Now() - start);
+      }
+    }
+  }
+  auto ms = [](absl::Duration d) { return absl::ToDoubleMilliseconds(d); };
+  const double sqlite_p50 = ms(Percentile(sqlite_times, 0.5)),
+               sqlite_p99 = ms(Percentile(sqlite_times, 0.99)),
+               pg_p50 = ms(Percentile(postgres_times, 0.5)),
+               pg_p99 = ms(Percentile(postgres_times, 0.99));
+  std::printf("GetMe latency, %d calls each (one caller):\n", calls);
+  std::printf("  SQLite store, ledger in memory:  p50 %.3f ms  p99 %.3f ms\n",
+              sqlite_p50, sqlite_p99);
+  std::printf("  PostgreSQL store and ledger:     p50 %.3f ms  p99 %.3f ms\n",
+              pg_p50, pg_p99);
+  std::printf(
+      "  PostgreSQL adds:                 p50 %+.3f ms  p99 %+.3f ms"
+      "  (ratio p50 %.2f)\n",
+      pg_p50 - sqlite_p50, pg_p99 - sqlite_p99, pg_p50 / sqlite_p50);
+
+  // 2. Throughput through HAProxy: 3 replicas, then 1.
+  const int total = absl::GetFlag(FLAGS_throughput_calls);
+  const int callers = absl::GetFlag(FLAGS_callers);
+  const std::string lb = (*cluster)->address();
+  (void)Throughput(lb, pg.api_key(), pg.account(), callers, 200);  // Warm.
+  const double three =
+      Throughput(lb, pg.api_key(), pg.account(), callers, total);
+  for (int i : {1, 2}) {
+    if (absl::Status s = (*cluster)->SetInRotation(i, false); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  const double one = Throughput(lb, pg.api_key(), pg.account(), callers, total);
+  std::printf("GetMe throughput through HAProxy, %d callers, %d calls:\n",
+              callers, total);
+  std::printf(
+      "  3 replicas: %.0f calls/s\n  1 replica:  %.0f calls/s\n"
+      "  ratio 3/1:  %.2f (2 cores shared by every process)\n",
+      three, one, three / one);
+  return 0;
+}
+
+}  // namespace
+}  // namespace unified
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return unified::Run();
+}
