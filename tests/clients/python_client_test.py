@@ -45,6 +45,28 @@ class ClientTestCase(unittest.TestCase):
     def on_retry(self, error, wait):
         self.retries.append((error, wait))
 
+    def watch_service(self):
+        """A watch held open on a channel of its own, for restart_service:
+        it ends when the service dies."""
+        watcher = Client(os.environ["UNIFIED_ADDR"],
+                         os.environ["UNIFIED_API_KEY"])
+        self.addCleanup(watcher.close)
+        watch = watcher.directory.WatchDirectory.raw(
+            user_directory_pb2.WatchDirectoryRequest(
+                integrated_account_id=self.account, include_snapshot=True),
+            timeout=120)
+        next(watch)  # Open: the first snapshot event has come.
+        return watch
+
+    def restart_service(self, watch):
+        """Has the fixture kill the service and start it again, and returns
+        once the old process is gone: `watch` (watch_service) has ended."""
+        os.kill(int(os.environ["UNIFIED_FIXTURE_PID"]), signal.SIGUSR1)
+        with self.assertRaises(grpc.RpcError) as ended:
+            for _ in watch:
+                pass
+        self.assertEqual(ended.exception.code(), grpc.StatusCode.UNAVAILABLE)
+
     def me(self, timeout):
         return self.client.directory.GetMe(
             user_directory_pb2.GetMeRequest(integrated_account_id=self.account),
@@ -54,15 +76,7 @@ class ClientTestCase(unittest.TestCase):
 class StreamTest(ClientTestCase):
 
     def test_every_user_once_across_a_restart(self):
-        # A watch on a channel of its own ends when the service dies: the
-        # sign that the kill has happened.
-        watcher = Client(os.environ["UNIFIED_ADDR"],
-                         os.environ["UNIFIED_API_KEY"])
-        watch = watcher.directory.WatchDirectory.raw(
-            user_directory_pb2.WatchDirectoryRequest(
-                integrated_account_id=self.account, include_snapshot=True),
-            timeout=120)
-        next(watch)  # Open: the first snapshot event has come.
+        watch = self.watch_service()
         users = self.client.records(
             "StreamUsers", user_directory_pb2.ListUsersRequest(
                 integrated_account_id=self.account, limit=100),
@@ -70,12 +84,7 @@ class StreamTest(ClientTestCase):
         ids = [next(users).id for _ in range(100)]
         # The rest of the listing (megabytes) cannot all be on its way:
         # flow control holds it at the server while nothing is read.
-        os.kill(int(os.environ["UNIFIED_FIXTURE_PID"]), signal.SIGUSR1)
-        with self.assertRaises(grpc.RpcError) as ended:
-            for _ in watch:
-                pass
-        self.assertEqual(ended.exception.code(), grpc.StatusCode.UNAVAILABLE)
-        watcher.close()
+        self.restart_service(watch)
         ids.extend(user.id for user in users)
         self.assertEqual(len(ids), USERS)
         self.assertEqual(len(set(ids)), USERS)
@@ -163,19 +172,7 @@ class EventsTest(ClientTestCase):
 
         self.set_role(member, "admin")
         first = next_change()
-        # The service killed and started again; its old stream ends.
-        watcher = Client(os.environ["UNIFIED_ADDR"],
-                         os.environ["UNIFIED_API_KEY"])
-        watch = watcher.directory.WatchDirectory.raw(
-            user_directory_pb2.WatchDirectoryRequest(
-                integrated_account_id=self.account, include_snapshot=True),
-            timeout=120)
-        next(watch)
-        os.kill(int(os.environ["UNIFIED_FIXTURE_PID"]), signal.SIGUSR1)
-        with self.assertRaises(grpc.RpcError):
-            for _ in watch:
-                pass
-        watcher.close()
+        self.restart_service(self.watch_service())
         # The next change comes from the new process, once, right after the
         # last one taken: the stream resumed from its resume token.
         self.set_role(member, "regular")

@@ -246,13 +246,19 @@ class Client:
                               timeout=max(0.0, deadline - time.monotonic()))
             except grpc.RpcError as raw:
                 error = UnifiedError.from_rpc_error(raw)
-                wait = self._wait_before_retry(name, error, tries, deadline)
-                if wait is None:
-                    raise error from None
+                self._pause(error, self._wait_before_retry(
+                    name, error, tries, deadline), on_retry)
                 tries += 1
-                if on_retry:
-                    on_retry(error, wait)
-                time.sleep(wait)
+
+    @staticmethod
+    def _pause(error, wait, on_retry):
+        """Raises `error` when `wait` is None (no retry); else tells
+        `on_retry` and sleeps `wait` seconds before the next try."""
+        if wait is None:
+            raise error from None
+        if on_retry:
+            on_retry(error, wait)
+        time.sleep(wait)
 
     def _resumed(self, name, request, advance, timeout, on_retry):
         """Messages of the stream `name`, opened again with `request` after
@@ -275,14 +281,9 @@ class Client:
             except grpc.RpcError as raw:
                 error = UnifiedError.from_rpc_error(raw)
                 stalled = error.reason == "STREAM_STALLED"
-                wait = 0.0 if stalled else self._wait_before_retry(
-                    name, error, tries, deadline)
-                if wait is None:
-                    raise error from None
+                self._pause(error, 0.0 if stalled else self._wait_before_retry(
+                    name, error, tries, deadline), on_retry)
                 tries += 1
-                if on_retry:
-                    on_retry(error, wait)
-                time.sleep(wait)
             finally:
                 call.cancel()  # Ends it when the caller stops reading.
 
