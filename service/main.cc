@@ -220,6 +220,10 @@ ABSL_FLAG(int64_t, rate_limit, 1000,
 ABSL_FLAG(int64_t, rate_limited_limit, 250,
           "The same for a provider's restricted class of calls (which calls "
           "are in it is the connector's flag).");
+ABSL_FLAG(absl::Duration, testing_rate_window, absl::Hours(1),
+          "Tests only: the provider's rate window (Podio's is an hour), "
+          "shorter to compress hours of load into seconds against a "
+          "simulator with the same --rate_window.");
 ABSL_FLAG(bool, testing_crash_after_refresh, false,
           "Tests only: exit after a refresh answer arrives, before it is "
           "persisted.");
@@ -708,6 +712,12 @@ int Run() {
   RateBudgetOptions budget_options;
   budget_options.limit = absl::GetFlag(FLAGS_rate_limit);
   budget_options.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);
+  budget_options.window = absl::GetFlag(FLAGS_testing_rate_window);
+  budget_options.window_margin = 0.02;
+  if (budget_options.window <= absl::ZeroDuration()) {
+    return Fail(
+        absl::InvalidArgumentError("--testing_rate_window must be positive"));
+  }
   // Replicas sharing PostgreSQL share the budget too; one process keeps it
   // in memory.
   std::unique_ptr<RateLedger> ledger =

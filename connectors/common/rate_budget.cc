@@ -105,13 +105,14 @@ class MemoryRateLedger final : public RateLedger {
     const int64_t limit = Limit(id, cls);
     if (static_cast<int64_t>(calls.size()) < limit) return std::nullopt;
     const int64_t over = static_cast<int64_t>(calls.size()) - limit;
-    return calls[std::min<int64_t>(over, calls.size() - 1)] + options_.window;
+    return calls[std::min<int64_t>(over, calls.size() - 1)] +
+           CountedFor(options_);
   }
 
   // The class's calls inside the window ending at `now`.
   std::deque<absl::Time>& Calls(Identity& id, RateClass cls, absl::Time now) {
     std::deque<absl::Time>& calls = id.calls[static_cast<int>(cls)];
-    while (!calls.empty() && calls.front() + options_.window <= now) {
+    while (!calls.empty() && calls.front() + CountedFor(options_) <= now) {
       calls.pop_front();
     }
     return calls;

@@ -41,6 +41,13 @@ struct RateBudgetOptions {
   int64_t limit = 1000;            // Calls per window, normal class.
   int64_t restricted_limit = 250;  // Calls per window, "rate limited" class.
   absl::Duration window = absl::Hours(1);
+  // A call is counted for `window` plus this share of it: the provider's
+  // window starts when its first call arrives, and network delays differ
+  // from call to call, so a call sent the instant one leaves this side's
+  // window could still land inside the provider's and get a 420
+  // (docs/cluster.md, "The budget at the window's edge"). The server uses
+  // 0.02 (72 s an hour); 0 counts the window exactly.
+  double window_margin = 0;
   // A 420 without a stated wait blocks this long, doubling while they repeat
   // (up to max_block).
   absl::Duration default_block = absl::Minutes(1);
@@ -49,6 +56,11 @@ struct RateBudgetOptions {
   // are noticed while waiting.
   absl::Duration poll = absl::Milliseconds(50);
 };
+
+// How long a call counts against its identity: the window and its margin.
+inline absl::Duration CountedFor(const RateBudgetOptions& options) {
+  return options.window * (1 + options.window_margin);
+}
 
 // What an identity has left.
 struct BudgetState {

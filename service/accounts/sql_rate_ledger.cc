@@ -156,7 +156,7 @@ class SqlRateLedger final : public RateLedger {
       row.consecutive_blocks = SqlInt(rows[0][3]);
       RETURN_IF_ERROR(c->Query("DELETE FROM rate_calls WHERE identity = $1 "
                                "AND at_ms <= $2",
-                               {key, SqlMillis(now - options_.window)})
+                               {key, SqlMillis(now - CountedFor(options_))})
                           .status());
       return body(*c.operator->(), row);
     });
@@ -184,7 +184,7 @@ class SqlRateLedger final : public RateLedger {
                  absl::StrCat(std::max<int64_t>(0, count - limit))}));
     const int64_t oldest = rows.empty() ? 0 : SqlInt(rows[0][0]);
     return std::optional<absl::Time>(absl::FromUnixMillis(oldest) +
-                                     options_.window);
+                                     CountedFor(options_));
   }
 
   absl::Status Insert(SqlConnection& c, const std::string& key, RateClass cls,

@@ -43,6 +43,10 @@ ABSL_FLAG(int64_t, token_rate_limit, 100,
           "endpoint's own throttle).");
 ABSL_FLAG(absl::Duration, rate_window, absl::Hours(1),
           "Rate-limit window (simulated time).");
+ABSL_FLAG(bool, real_time_clock, false,
+          "The simulated clock also moves with real time (for tests whose "
+          "other processes keep real time); the admin API still advances "
+          "it.");
 ABSL_FLAG(
     std::string, rate_limited_routes,
     "GET /contact/,GET /contact/org/{org_id},GET /contact/space/{space_id}/",
@@ -93,6 +97,7 @@ int main(int argc, char** argv) {
   options.rate.restricted_limit = absl::GetFlag(FLAGS_rate_limit_restricted);
   options.rate.token_limit = absl::GetFlag(FLAGS_token_rate_limit);
   options.rate.window = absl::GetFlag(FLAGS_rate_window);
+  options.real_time_clock = absl::GetFlag(FLAGS_real_time_clock);
   options.restricted_routes.clear();
   for (absl::string_view route :
        absl::StrSplit(absl::GetFlag(FLAGS_rate_limited_routes), ',',

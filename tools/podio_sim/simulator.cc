@@ -1190,7 +1190,7 @@ std::optional<ApiError> Simulator::RunDirectoryRoute(int route,
 
 Simulator::Simulator(SimulatorOptions options)
     : options_(std::move(options)),
-      clock_(options_.clock_start),
+      clock_(options_.clock_start, options_.real_time_clock),
       rate_(options_.rate),
       hooks_(options_.hooks) {}
 

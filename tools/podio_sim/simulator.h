@@ -51,6 +51,8 @@ struct SimulatorOptions {
   RateLimitOptions rate;
   HookOptions hooks;
   absl::Time clock_start = absl::FromUnixSeconds(1767225600);  // 2026-01-01.
+  // The clock also moves with real time (sim_clock.h).
+  bool real_time_clock = false;
 
   // Credentials of the generated principals.
   std::string admin_password = "demo-password";

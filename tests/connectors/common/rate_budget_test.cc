@@ -41,6 +41,28 @@ class RateBudgetTest : public ::testing::Test {
   std::unique_ptr<RateBudget> budget_;
 };
 
+TEST(RateBudgetMarginTest, ACallCountsForTheWindowAndItsMargin) {
+  RateBudgetOptions options;
+  options.limit = 1;
+  options.window_margin = 0.02;
+  FakeClock clock;
+  std::unique_ptr<RateLedger> ledger = NewMemoryRateLedger(options);
+  RateBudget budget(ledger.get(), &clock, options);
+  auto take = [&] {
+    return budget.Acquire(kKey, RateClass::kNormal, Priority::kInteractive,
+                          clock.Now(), nullptr);
+  };
+  ASSERT_THAT(take(), IsOk());
+  // An hour later the call still counts, for 72 s more: the provider's
+  // window may have started after ours.
+  clock.Advance(absl::Hours(1));
+  absl::Status spent = take();
+  EXPECT_THAT(spent, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(GetRetryDelay(spent), absl::Seconds(72));
+  clock.Advance(absl::Seconds(72));
+  EXPECT_THAT(take(), IsOk());
+}
+
 TEST_F(RateBudgetTest, NeverMoreThanTheLimitInAnyWindow) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_THAT(Take(), IsOk());
