@@ -50,7 +50,7 @@ TEST(RateBudgetMarginTest, ACallCountsForTheWindowAndItsMargin) {
   RateBudget budget(ledger.get(), &clock, options);
   auto take = [&] {
     return budget.Acquire(kKey, RateClass::kNormal, Priority::kInteractive,
-                          clock.Now(), nullptr);
+                          clock.Now() + absl::Minutes(1), nullptr);
   };
   ASSERT_THAT(take(), IsOk());
   // An hour later the call still counts, for 72 s more: the provider's
