@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 
@@ -28,6 +29,33 @@ absl::Status BadCursor(absl::string_view why) {
 }
 
 }  // namespace
+
+std::string SealPosition(const CursorCodec& codec, const CursorBinding& binding,
+                         const SealedPosition& position) {
+  CursorState state;
+  state.page_token = position.scope.empty()
+                         ? absl::StrCat(position.seq)
+                         : absl::StrCat(position.scope, ":", position.seq);
+  return codec.Seal(binding, state);
+}
+
+std::optional<SealedPosition> OpenPosition(const CursorCodec& codec,
+                                           const CursorBinding& binding,
+                                           const std::string& token) {
+  absl::StatusOr<CursorState> opened = codec.Open(binding, token);
+  if (!opened.ok()) return std::nullopt;
+  const std::string& text = opened->page_token;
+  const size_t colon = text.rfind(':');
+  SealedPosition position;
+  if (colon != std::string::npos) position.scope = text.substr(0, colon);
+  const absl::string_view seq = colon == std::string::npos
+                                    ? absl::string_view(text)
+                                    : absl::string_view(text).substr(colon + 1);
+  if (!absl::SimpleAtoi(seq, &position.seq) || position.seq < 0) {
+    return std::nullopt;
+  }
+  return position;
+}
 
 std::string RandomCursorKey() {
   unsigned char key[32];

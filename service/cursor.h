@@ -7,6 +7,7 @@
 #define SERVICE_CURSOR_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -47,6 +48,24 @@ class CursorCodec {
                   const std::string& payload) const;
   const std::string key_;
 };
+
+// A position in an event log, sealed as a stream's resume token: a sequence
+// number within a scope (the watch's epoch, "t" for a tenant's whole log,
+// "" for the account events).
+struct SealedPosition {
+  std::string scope;
+  int64_t seq = 0;
+};
+
+// `position` as a resume token bound to `binding`.
+std::string SealPosition(const CursorCodec& codec, const CursorBinding& binding,
+                         const SealedPosition& position);
+
+// The position in `token`; nullopt when the token is damaged, was issued
+// for another binding, or holds no position (a negative one included).
+std::optional<SealedPosition> OpenPosition(const CursorCodec& codec,
+                                           const CursorBinding& binding,
+                                           const std::string& token);
 
 // 32 random bytes from OpenSSL's CSPRNG.
 std::string RandomCursorKey();

@@ -465,9 +465,7 @@ class AccountEventStream final : public PooledStream<v1::AccountEvent> {
     return CursorBinding{tenant(), "", "account_events", ""};
   }
   std::string Token(int64_t seq) const {
-    CursorState state;
-    state.page_token = absl::StrCat(seq);
-    return signer_->Seal(Binding(), state);
+    return SealPosition(*signer_, Binding(), {"", seq});
   }
 
   absl::StatusOr<Step> Produce(std::vector<v1::AccountEvent>* out) override {
@@ -476,10 +474,10 @@ class AccountEventStream final : public PooledStream<v1::AccountEvent> {
                        store_->AccountEventPosition(tenant()));
       int64_t seq = last;
       if (!resume_token_.empty()) {
-        absl::StatusOr<CursorState> state =
-            signer_->Open(Binding(), resume_token_);
-        if (!state.ok() || !absl::SimpleAtoi(state->page_token, &seq) ||
-            seq < 0 || seq > last) {
+        std::optional<SealedPosition> opened =
+            OpenPosition(*signer_, Binding(), resume_token_);
+        if (opened && opened->scope.empty()) seq = opened->seq;
+        if (!opened || !opened->scope.empty() || seq > last) {
           return WithErrorInfo(
               absl::InvalidArgumentError(
                   "resume_token is damaged or was issued for another tenant"),

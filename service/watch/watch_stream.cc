@@ -17,11 +17,11 @@ CursorBinding Binding(const AccountRef& a) {
   return CursorBinding{a.tenant, a.account_id, "watch", ""};
 }
 
+// The epoch scopes the position: a token from before the account was
+// unwatched and watched again has expired.
 std::string Token(const CursorCodec& cursors, const AccountRef& a,
                   int64_t epoch, int64_t seq) {
-  CursorState state;
-  state.page_token = absl::StrCat(epoch, ":", seq);
-  return cursors.Seal(Binding(a), state);
+  return SealPosition(cursors, Binding(a), {absl::StrCat(epoch), seq});
 }
 
 absl::Status BadToken() {
@@ -149,16 +149,11 @@ absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
     if (request_.include_snapshot) {
       return SnapshotWithToken();
     }
-    absl::StatusOr<CursorState> opened =
-        cursors_.Open(Binding(a), request_.resume_token);
-    if (!opened.ok()) return BadToken();
-    std::vector<absl::string_view> parts =
-        absl::StrSplit(opened->page_token, ':');
+    std::optional<SealedPosition> opened =
+        OpenPosition(cursors_, Binding(a), request_.resume_token);
     int64_t epoch = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &epoch) ||
-        !absl::SimpleAtoi(parts[1], &seq_) || seq_ < 0) {
-      return BadToken();
-    }
+    if (!opened || !absl::SimpleAtoi(opened->scope, &epoch)) return BadToken();
+    seq_ = opened->seq;
     // Another epoch: the account was unwatched and watched again since.
     if (epoch != state->epoch || seq_ > state->last_seq) return Expired();
     ASSIGN_OR_RETURN(int64_t first_kept, store.FirstKeptSeq(a));
@@ -228,9 +223,7 @@ TenantWatchReader::TenantWatchReader(WatchStore& store,
     : store_(store), cursors_(cursors), request_(std::move(request)) {}
 
 std::string TenantWatchReader::Token(int64_t tseq) const {
-  CursorState state;
-  state.page_token = absl::StrCat("t:", tseq);
-  return cursors_.Seal(TenantBinding(request_), state);
+  return SealPosition(cursors_, TenantBinding(request_), {"t", tseq});
 }
 
 absl::Status TenantWatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
@@ -239,14 +232,10 @@ absl::Status TenantWatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
     if (request_.include_snapshot) {
       return SnapshotWithToken();
     }
-    absl::StatusOr<CursorState> opened =
-        cursors_.Open(TenantBinding(request_), request_.resume_token);
-    if (!opened.ok()) return BadToken();
-    absl::string_view position = opened->page_token;
-    if (!absl::ConsumePrefix(&position, "t:") ||
-        !absl::SimpleAtoi(position, &tseq_) || tseq_ < 0) {
-      return BadToken();
-    }
+    std::optional<SealedPosition> opened =
+        OpenPosition(cursors_, TenantBinding(request_), request_.resume_token);
+    if (!opened || opened->scope != "t") return BadToken();
+    tseq_ = opened->seq;
     if (tseq_ > last) return Expired();  // Not this store's log.
     token_ = request_.resume_token;
     return absl::OkStatus();

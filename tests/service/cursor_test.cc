@@ -1,5 +1,7 @@
 #include "service/cursor.h"
 
+#include <vector>
+
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,6 +28,28 @@ TEST(CursorTest, RoundTrips) {
   // Empty opens as the first page.
   ASSERT_THAT(codec.Open(kBinding, ""), IsOk());
   EXPECT_EQ(codec.Open(kBinding, "")->page_token, "");
+}
+
+TEST(SealedPositionTest, RoundTripsAndRefusesWhatHoldsNoPosition) {
+  CursorCodec codec(std::string(32, 'k'));
+  for (const SealedPosition& p : std::vector<SealedPosition>{
+           {"", 0}, {"", 42}, {"t", 7}, {"12", 99}, {"a:b", 3}}) {
+    const std::optional<SealedPosition> opened =
+        OpenPosition(codec, kBinding, SealPosition(codec, kBinding, p));
+    ASSERT_TRUE(opened.has_value()) << p.scope << ":" << p.seq;
+    EXPECT_EQ(opened->scope, p.scope);
+    EXPECT_EQ(opened->seq, p.seq);
+  }
+  const std::string token = SealPosition(codec, kBinding, {"t", 5});
+  const CursorBinding other{"tenant", "acct", "watch", ""};
+  EXPECT_FALSE(OpenPosition(codec, other, token).has_value());
+  EXPECT_FALSE(OpenPosition(codec, kBinding, token + "x").has_value());
+  EXPECT_FALSE(OpenPosition(codec, kBinding, "").has_value());
+  // A listing cursor is no position, nor is a negative one.
+  EXPECT_FALSE(OpenPosition(codec, kBinding, codec.Seal(kBinding, {"page2", 0}))
+                   .has_value());
+  EXPECT_FALSE(OpenPosition(codec, kBinding, codec.Seal(kBinding, {"t:-1", 0}))
+                   .has_value());
 }
 
 TEST(CursorTest, RefusesOtherBindingsKeysAndTampering) {
