@@ -1,8 +1,9 @@
 // The durable side of WatchDirectory, in the credential store's database
-// (schema version 5 and later, SQLite or PostgreSQL): which accounts are watched, the
-// roster last observed for each (workspaces, members and their roles, user
-// names and e-mails), the event log, the hooks registered at the provider,
-// workspaces a hook marked dirty, and the reconciliation poll's calls.
+// (schema version 5 and later, SQLite or PostgreSQL): which accounts are
+// watched, the roster last observed for each (workspaces, members and their
+// roles, user names and e-mails), the event log, the hooks registered at the
+// provider, workspaces a hook marked dirty, and the reconciliation poll's
+// calls.
 //
 // Every change is found by diffing an observed roster against the stored
 // one, and the diff, the new roster and the events it yields are written in
@@ -202,7 +203,11 @@ struct DirtyWorkspace {
   std::vector<std::string> users;
 };
 
-// Thread-safe; every method is one transaction.
+// How long a store transaction waits for the rows it locks.
+inline constexpr absl::Duration kStoreLockTimeout = absl::Seconds(10);
+
+// Thread-safe; every method is one transaction. The hooks, dirty workspaces
+// and poll leases are defined in watch_work.cc, the rest in watch_store.cc.
 class WatchStore {
  public:
   explicit WatchStore(SqlDatabase* db) : db_(db) {}
