@@ -5,7 +5,11 @@
 # (node_types_check.ts must pass, each misuse in node_types_misuse.ts must
 # be refused), then node_client_test.js and the README's first call run
 # against the fixture's service.
+#
+#   node_package_runner.sh [TEST.js]
+# With a test file, only that file runs, on the installed package.
 set -euo pipefail
+ONLY="${1:-}"
 ROOT="${TEST_SRCDIR}/${TEST_WORKSPACE}"
 MODULES="$ROOT/tools/clients/node/node_modules"
 WORK="${TEST_TMPDIR}/node_package"
@@ -39,6 +43,12 @@ for file in client.js index.d.ts protos/proto/unified/v1/user_directory.proto \
     exit 1
   fi
 done
+
+if [ -n "$ONLY" ]; then
+  cp "$ROOT/tests/clients/$ONLY" "$APP/"
+  cd "$APP"
+  exec node --test "$ONLY"
+fi
 
 TSC=(node "$MODULES/typescript/bin/tsc" --noEmit --strict --target es2020
      --module commonjs --moduleResolution node --skipLibCheck)
