@@ -55,13 +55,17 @@ class PostgresConnection final : public SqlConnection {
     return rows;
   }
 
+  // One round trip: both statements in one simple query.
   absl::Status BeginLocked(absl::Duration lock_timeout) override {
-    absl::StatusOr<std::vector<SqlRow>> r = Query("BEGIN", {});
-    if (!r.ok()) return r.status();
-    r = Query(absl::StrCat("SET LOCAL lock_timeout = ",
-                           absl::ToInt64Milliseconds(lock_timeout)),
-              {});
-    return r.status();
+    const std::string begin =
+        absl::StrCat("BEGIN; SET LOCAL lock_timeout = ",
+                     absl::ToInt64Milliseconds(lock_timeout));
+    PGresult* result = PQexec(conn_, begin.c_str());
+    absl::Status status = PQresultStatus(result) == PGRES_COMMAND_OK
+                              ? absl::OkStatus()
+                              : ErrorOf(result);
+    PQclear(result);
+    return status;
   }
 
   bool healthy() const override {

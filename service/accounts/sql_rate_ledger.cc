@@ -12,6 +12,14 @@ namespace {
 
 constexpr absl::Duration kLockTimeout = absl::Seconds(5);
 
+// Calls that left the window are deleted once this many have gathered, in a
+// transaction that takes a slot: counts skip them until then.
+constexpr int64_t kPruneBatch = 64;
+
+// Each decision costs as few database round trips as it can (a PostgreSQL
+// replica pays for each): a take is BEGIN, the row's lock, its counts, one
+// insert and COMMIT; a provider's headers that tell nothing new, and a
+// State, are one read without a transaction.
 class SqlRateLedger final : public RateLedger {
  public:
   SqlRateLedger(SqlDatabase* db, RateBudgetOptions options)
@@ -21,24 +29,34 @@ class SqlRateLedger final : public RateLedger {
                                                     RateClass cls,
                                                     absl::Time now) override {
     std::optional<absl::Time> free_at;
-    RETURN_IF_ERROR(
-        Locked(key, now, [&](SqlConnection& c, const Row& row) -> absl::Status {
-          if (row.blocked_until > now) {
-            free_at = row.blocked_until;
+    RETURN_IF_ERROR(Locked(
+        key, now, [&](SqlConnection& c, const Snapshot& id) -> absl::Status {
+          if (id.blocked_until > now) {
+            free_at = id.blocked_until;
             return absl::OkStatus();
           }
-          ASSIGN_OR_RETURN(free_at, Full(c, key, RateClass::kNormal,
-                                         Limit(row, RateClass::kNormal)));
+          ASSIGN_OR_RETURN(free_at, Full(c, key, id, RateClass::kNormal, now));
           if (!free_at && cls == RateClass::kRestricted) {
-            ASSIGN_OR_RETURN(free_at, Full(c, key, RateClass::kRestricted,
-                                           Limit(row, RateClass::kRestricted)));
+            ASSIGN_OR_RETURN(free_at,
+                             Full(c, key, id, RateClass::kRestricted, now));
           }
           if (free_at) return absl::OkStatus();
-          RETURN_IF_ERROR(Insert(c, key, RateClass::kNormal, now, 1));
-          if (cls == RateClass::kRestricted) {
-            RETURN_IF_ERROR(Insert(c, key, RateClass::kRestricted, now, 1));
-          }
-          return absl::OkStatus();
+          // A restricted call counts in both classes.
+          RETURN_IF_ERROR(
+              c.Query(cls == RateClass::kRestricted
+                          ? "INSERT INTO rate_calls (identity, class, at_ms) "
+                            "VALUES ($1, 0, $2), ($1, 1, $2)"
+                          : "INSERT INTO rate_calls (identity, class, at_ms) "
+                            "VALUES ($1, 0, $2)",
+                      {key, SqlMillis(now)})
+                  .status());
+          if (id.stale < kPruneBatch) return absl::OkStatus();
+          return c
+              .Query(
+                  "DELETE FROM rate_calls WHERE identity = $1 AND at_ms "
+                  "<= $2",
+                  {key, Cutoff(now)})
+              .status();
         }));
     return free_at;
   }
@@ -47,15 +65,22 @@ class SqlRateLedger final : public RateLedger {
                        std::optional<int64_t> limit,
                        std::optional<int64_t> remaining,
                        absl::Time now) override {
-    return Locked(key, now, [&](SqlConnection& c, Row row) -> absl::Status {
+    // Mostly the headers agree with the ledger: one read shows it.
+    {
+      ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+      ASSIGN_OR_RETURN(std::optional<Snapshot> id,
+                       Read(*c.operator->(), key, now, /*lock=*/false));
+      if (id && !Changes(*id, cls, limit, remaining)) return absl::OkStatus();
+    }
+    return Locked(key, now, [&](SqlConnection& c, Snapshot id) -> absl::Status {
       // Any answer ends a run of 420s (as in the in-memory ledger).
-      if (row.consecutive_blocks != 0) {
+      if (id.consecutive_blocks != 0) {
         RETURN_IF_ERROR(c.Query("UPDATE rate_identities SET "
                                 "consecutive_blocks = 0 WHERE identity = $1",
                                 {key})
                             .status());
       }
-      if (limit && *limit > 0) {
+      if (limit && *limit > 0 && *limit != id.learned[Index(cls)]) {
         RETURN_IF_ERROR(
             c.Query(cls == RateClass::kNormal
                         ? "UPDATE rate_identities SET limit_normal = $2 "
@@ -64,14 +89,22 @@ class SqlRateLedger final : public RateLedger {
                           "WHERE identity = $1",
                     {key, absl::StrCat(*limit)})
                 .status());
-        (cls == RateClass::kNormal ? row.limit_normal : row.limit_restricted) =
-            *limit;
+        id.learned[Index(cls)] = *limit;
       }
       if (remaining && *remaining >= 0) {
-        ASSIGN_OR_RETURN(int64_t count, Count(c, key, cls));
-        const int64_t used = Limit(row, cls) - *remaining;
-        if (used > count) {
-          RETURN_IF_ERROR(Insert(c, key, cls, now, used - count));
+        // The provider counted calls we did not (another client of the same
+        // key, or calls before a restart): count them too, as made now.
+        const int64_t missing =
+            Limit(id, cls) - *remaining - id.calls[Index(cls)];
+        if (missing > 0) {
+          RETURN_IF_ERROR(
+              c.Query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + "
+                      "1 FROM n WHERE i < CAST($4 AS BIGINT)) INSERT INTO "
+                      "rate_calls (identity, class, at_ms) SELECT $1, "
+                      "CAST($2 AS BIGINT), CAST($3 AS BIGINT) FROM n",
+                      {key, absl::StrCat(Index(cls)), SqlMillis(now),
+                       absl::StrCat(missing)})
+                  .status());
         }
       }
       return absl::OkStatus();
@@ -80,10 +113,10 @@ class SqlRateLedger final : public RateLedger {
 
   absl::Status Block(const std::string& key, std::optional<absl::Duration> wait,
                      absl::Time now) override {
-    return Locked(key, now, [&](SqlConnection& c, const Row& row) {
-      int64_t blocks = row.consecutive_blocks;
+    return Locked(key, now, [&](SqlConnection& c, const Snapshot& id) {
+      int64_t blocks = id.consecutive_blocks;
       const absl::Duration block = BlockDuration(options_, wait, &blocks);
-      const absl::Time until = std::max(row.blocked_until, now + block);
+      const absl::Time until = std::max(id.blocked_until, now + block);
       return c
           .Query(
               "UPDATE rate_identities SET blocked_until_ms = $2, "
@@ -95,108 +128,156 @@ class SqlRateLedger final : public RateLedger {
 
   absl::StatusOr<BudgetState> State(const std::string& key,
                                     absl::Time now) override {
+    ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+    ASSIGN_OR_RETURN(std::optional<Snapshot> read,
+                     Read(*c.operator->(), key, now, /*lock=*/false));
+    const Snapshot id = read.value_or(Snapshot());
     BudgetState state;
-    RETURN_IF_ERROR(
-        Locked(key, now, [&](SqlConnection& c, const Row& row) -> absl::Status {
-          state.limit = Limit(row, RateClass::kNormal);
-          state.restricted_limit = Limit(row, RateClass::kRestricted);
-          ASSIGN_OR_RETURN(int64_t normal, Count(c, key, RateClass::kNormal));
-          ASSIGN_OR_RETURN(int64_t restricted,
-                           Count(c, key, RateClass::kRestricted));
-          state.remaining = std::max<int64_t>(0, state.limit - normal);
-          state.restricted_remaining =
-              std::max<int64_t>(0, state.restricted_limit - restricted);
-          state.blocked_until = row.blocked_until;
-          return absl::OkStatus();
-        }));
+    state.limit = Limit(id, RateClass::kNormal);
+    state.restricted_limit = Limit(id, RateClass::kRestricted);
+    state.remaining =
+        std::max<int64_t>(0, state.limit - id.calls[Index(RateClass::kNormal)]);
+    state.restricted_remaining = std::max<int64_t>(
+        0, state.restricted_limit - id.calls[Index(RateClass::kRestricted)]);
+    state.blocked_until = id.blocked_until;
     return state;
   }
 
  private:
-  struct Row {
-    int64_t limit_normal = 0;
-    int64_t limit_restricted = 0;
+  // An identity's row and its calls, as one query reads them.
+  struct Snapshot {
+    int64_t learned[2] = {0, 0};  // The provider's limits, by class; 0: none.
     absl::Time blocked_until = absl::InfinitePast();
     int64_t consecutive_blocks = 0;
+    int64_t calls[2] = {0, 0};  // In the window, by class.
+    // Normal calls that left the window, not deleted (up to kPruneBatch; a
+    // restricted call is also a normal one).
+    int64_t stale = 0;
   };
 
-  int64_t Limit(const Row& row, RateClass cls) const {
-    return LimitOf(
-        options_, cls,
-        cls == RateClass::kNormal ? row.limit_normal : row.limit_restricted);
+  static int Index(RateClass cls) { return static_cast<int>(cls); }
+
+  int64_t Limit(const Snapshot& id, RateClass cls) const {
+    return LimitOf(options_, cls, id.learned[Index(cls)]);
   }
 
-  // Runs `body` on the identity's locked row, after forgetting calls that
-  // left the window; commits when it succeeds.
+  // Calls at or before this time have left the window ending at `now`.
+  std::string Cutoff(absl::Time now) const {
+    return SqlMillis(now - CountedFor(options_));
+  }
+
+  // Whether headers of a `cls` call would change the identity's row or add
+  // calls (Observe).
+  bool Changes(const Snapshot& id, RateClass cls, std::optional<int64_t> limit,
+               std::optional<int64_t> remaining) const {
+    if (id.consecutive_blocks != 0) return true;
+    int64_t learned = id.learned[Index(cls)];
+    if (limit && *limit > 0) {
+      if (*limit != learned) return true;
+      learned = *limit;
+    }
+    return remaining && *remaining >= 0 &&
+           LimitOf(options_, cls, learned) - *remaining > id.calls[Index(cls)];
+  }
+
+  // The identity's row and its counts; nullopt when it has no row yet.
+  // With `lock` the row is locked for the transaction first and counted by
+  // the next statement: a statement that waited for the lock still reads
+  // with the snapshot it started with (PostgreSQL's READ COMMITTED), which
+  // lacks the calls the lock's holder inserted.
+  absl::StatusOr<std::optional<Snapshot>> Read(SqlConnection& c,
+                                               const std::string& key,
+                                               absl::Time now, bool lock) {
+    constexpr absl::string_view kRow =
+        "SELECT limit_normal, limit_restricted, blocked_until_ms, "
+        "consecutive_blocks";
+    constexpr absl::string_view kCounts =
+        "(SELECT COUNT(*) FROM rate_calls WHERE identity = $1 AND class = 0 "
+        "AND at_ms > $2), (SELECT COUNT(*) FROM rate_calls WHERE identity = "
+        "$1 AND class = 1 AND at_ms > $2), (SELECT COUNT(*) FROM (SELECT 1 "
+        "FROM rate_calls WHERE identity = $1 AND class = 0 AND at_ms <= $2 "
+        "LIMIT $3) AS stale)";
+    const std::vector<std::string> params = {key, Cutoff(now),
+                                             absl::StrCat(kPruneBatch)};
+    std::vector<SqlRow> rows;
+    SqlRow counts;
+    if (lock) {
+      ASSIGN_OR_RETURN(rows, c.Query(absl::StrCat(kRow,
+                                                  " FROM rate_identities WHERE "
+                                                  "identity = $1",
+                                                  db_->dialect().for_update),
+                                     {key}));
+      if (rows.empty()) return std::optional<Snapshot>();
+      ASSIGN_OR_RETURN(std::vector<SqlRow> counted,
+                       c.Query(absl::StrCat("SELECT ", kCounts), params));
+      if (counted.empty()) return absl::InternalError("no rate call counts");
+      counts = std::move(counted[0]);
+    } else {
+      ASSIGN_OR_RETURN(rows, c.Query(absl::StrCat(kRow, ", ", kCounts,
+                                                  " FROM rate_identities "
+                                                  "WHERE identity = $1"),
+                                     params));
+      if (rows.empty()) return std::optional<Snapshot>();
+      counts.assign(rows[0].begin() + 4, rows[0].end());
+    }
+    const SqlRow& row = rows[0];
+    Snapshot id;
+    id.learned[0] = SqlInt(row[0]);
+    id.learned[1] = SqlInt(row[1]);
+    const int64_t blocked = SqlInt(row[2]);
+    id.blocked_until =
+        blocked > 0 ? absl::FromUnixMillis(blocked) : absl::InfinitePast();
+    id.consecutive_blocks = SqlInt(row[3]);
+    id.calls[0] = SqlInt(counts[0]);
+    id.calls[1] = SqlInt(counts[1]);
+    id.stale = SqlInt(counts[2]);
+    return std::optional<Snapshot>(id);
+  }
+
+  // Runs `body` on the identity's locked row (made on first use) and counts;
+  // commits when it succeeds.
   absl::Status Locked(
       const std::string& key, absl::Time now,
-      const std::function<absl::Status(SqlConnection&, Row)>& body) {
+      const std::function<absl::Status(SqlConnection&, Snapshot)>& body) {
     ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+    SqlConnection& conn = *c.operator->();
     return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
-      RETURN_IF_ERROR(
-          c->Query("INSERT INTO rate_identities (identity, limit_normal, "
-                   "limit_restricted, blocked_until_ms, consecutive_blocks) "
-                   "VALUES ($1, 0, 0, 0, 0) ON CONFLICT (identity) DO NOTHING",
-                   {key})
-              .status());
-      ASSIGN_OR_RETURN(
-          std::vector<SqlRow> rows,
-          c->Query(absl::StrCat("SELECT limit_normal, limit_restricted, "
-                                "blocked_until_ms, consecutive_blocks FROM "
-                                "rate_identities WHERE identity = $1",
-                                db_->dialect().for_update),
-                   {key}));
-      if (rows.empty()) return absl::InternalError("rate identity vanished");
-      Row row;
-      row.limit_normal = SqlInt(rows[0][0]);
-      row.limit_restricted = SqlInt(rows[0][1]);
-      const int64_t blocked = SqlInt(rows[0][2]);
-      row.blocked_until =
-          blocked > 0 ? absl::FromUnixMillis(blocked) : absl::InfinitePast();
-      row.consecutive_blocks = SqlInt(rows[0][3]);
-      RETURN_IF_ERROR(c->Query("DELETE FROM rate_calls WHERE identity = $1 "
-                               "AND at_ms <= $2",
-                               {key, SqlMillis(now - CountedFor(options_))})
-                          .status());
-      return body(*c.operator->(), row);
+      ASSIGN_OR_RETURN(std::optional<Snapshot> id,
+                       Read(conn, key, now, /*lock=*/true));
+      if (!id) {
+        RETURN_IF_ERROR(
+            conn.Query("INSERT INTO rate_identities (identity, limit_normal, "
+                       "limit_restricted, blocked_until_ms, "
+                       "consecutive_blocks) VALUES ($1, 0, 0, 0, 0) ON "
+                       "CONFLICT (identity) DO NOTHING",
+                       {key})
+                .status());
+        ASSIGN_OR_RETURN(id, Read(conn, key, now, /*lock=*/true));
+        if (!id) return absl::InternalError("rate identity vanished");
+      }
+      return body(conn, *id);
     });
   }
 
-  absl::StatusOr<int64_t> Count(SqlConnection& c, const std::string& key,
-                                RateClass cls) {
-    ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
-                     c.Query("SELECT COUNT(*) FROM rate_calls WHERE identity "
-                             "= $1 AND class = $2",
-                             {key, absl::StrCat(static_cast<int>(cls))}));
-    return rows.empty() ? 0 : SqlInt(rows[0][0]);
-  }
-
+  // When `cls` has no room: the time its oldest counted call leaves the
+  // window (or now, when the limit was lowered below the count).
   absl::StatusOr<std::optional<absl::Time>> Full(SqlConnection& c,
                                                  const std::string& key,
-                                                 RateClass cls, int64_t limit) {
-    ASSIGN_OR_RETURN(int64_t count, Count(c, key, cls));
+                                                 const Snapshot& id,
+                                                 RateClass cls,
+                                                 absl::Time now) {
+    const int64_t limit = Limit(id, cls);
+    const int64_t count = id.calls[Index(cls)];
     if (count < limit) return std::optional<absl::Time>();
     ASSIGN_OR_RETURN(
         std::vector<SqlRow> rows,
         c.Query("SELECT at_ms FROM rate_calls WHERE identity = $1 AND class "
-                "= $2 ORDER BY at_ms LIMIT 1 OFFSET $3",
-                {key, absl::StrCat(static_cast<int>(cls)),
+                "= $2 AND at_ms > $3 ORDER BY at_ms LIMIT 1 OFFSET $4",
+                {key, absl::StrCat(Index(cls)), Cutoff(now),
                  absl::StrCat(std::max<int64_t>(0, count - limit))}));
     const int64_t oldest = rows.empty() ? 0 : SqlInt(rows[0][0]);
     return std::optional<absl::Time>(absl::FromUnixMillis(oldest) +
                                      CountedFor(options_));
-  }
-
-  absl::Status Insert(SqlConnection& c, const std::string& key, RateClass cls,
-                      absl::Time now, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      RETURN_IF_ERROR(
-          c.Query("INSERT INTO rate_calls (identity, class, "
-                  "at_ms) VALUES ($1, $2, $3)",
-                  {key, absl::StrCat(static_cast<int>(cls)), SqlMillis(now)})
-              .status());
-    }
-    return absl::OkStatus();
   }
 
   SqlDatabase* const db_;

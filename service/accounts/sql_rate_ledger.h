@@ -1,6 +1,7 @@
 // The rate budget's ledger in the credential store's database, so that
 // replicas sharing PostgreSQL spend one budget per upstream identity: each
-// decision runs in a transaction holding the identity's row lock.
+// change runs in a transaction holding the identity's row lock, and reads
+// that change nothing are one statement (round trips: docs/cluster.md).
 #ifndef SERVICE_ACCOUNTS_SQL_RATE_LEDGER_H_
 #define SERVICE_ACCOUNTS_SQL_RATE_LEDGER_H_
 
