@@ -1,16 +1,15 @@
 // The Node.js package, installed from its packed tarball
 // (node_package_runner.sh), against the real service and simulator started
 // by the fixture (tools/fixture). Faults go through the simulator's admin
-// URL; SIGUSR1 to the fixture kills the service and starts it again on the
-// same port.
+// URL; the service is restarted as node_fixture.js says.
 'use strict';
 
 const assert = require('node:assert/strict');
 const test = require('node:test');
 const {Client, UnifiedError} = require('unified-directory-client');
+const {env, newClient, watchService} = require('./node_fixture');
 
 const USERS = 5000;  // The BUILD asks for 5,000 users.
-const env = process.env;
 
 async function addFault(rule) {
   const answer = await fetch(env.UNIFIED_SIM_ADMIN_URL + '/faults', {
@@ -19,10 +18,6 @@ async function addFault(rule) {
     body: JSON.stringify(rule),
   });
   assert.equal(Math.floor(answer.status / 100), 2, await answer.text());
-}
-
-function newClient() {
-  return new Client(env.UNIFIED_ADDR, env.UNIFIED_API_KEY);
 }
 
 test('a 420 is waited out within the deadline', async () => {
@@ -63,18 +58,7 @@ test('an error that retrying cannot cure is thrown typed, untried', async () => 
 });
 
 test('every user once across a restart of the service', async () => {
-  // A watch on a channel of its own ends when the service dies: the sign
-  // that the kill has happened.
-  const watcher = newClient();
-  const watch = watcher.directory.WatchDirectory(
-      {integrated_account_id: env.UNIFIED_ACCOUNT, include_snapshot: true},
-      watcher.keyMetadata());
-  const watchEnded = new Promise((resolve) => {
-    watch.on('error', resolve);
-    watch.on('end', () => resolve(null));
-  });
-  await new Promise((resolve) => watch.once('data', resolve));  // Open.
-
+  const service = await watchService();
   const client = newClient();
   const retries = [];
   const users = client.records(
@@ -84,10 +68,7 @@ test('every user once across a restart of the service', async () => {
   while (ids.length < 100) ids.push((await users.next()).value.id);
   // The rest of the listing (megabytes) cannot all be on its way: flow
   // control holds it at the server while nothing is read.
-  process.kill(Number(env.UNIFIED_FIXTURE_PID), 'SIGUSR1');
-  const ended = await watchEnded;
-  assert.equal(ended && ended.code, 14 /* UNAVAILABLE */);
-  watcher.close();
+  await service.restart();
   for await (const user of users) ids.push(user.id);
   client.close();
   assert.equal(ids.length, USERS);

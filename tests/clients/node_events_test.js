@@ -2,19 +2,12 @@
 // the service from its last resume token, with nothing lost or repeated. Run
 // by node_package_runner.sh against a fixture whose service takes Podio's
 // hooks and does not poll (the BUILD's server flags), so that each change is
-// exactly one event; SIGUSR1 to the fixture kills the service and starts it
-// again on the same ports.
+// exactly one event.
 'use strict';
 
 const assert = require('node:assert/strict');
 const test = require('node:test');
-const {Client} = require('unified-directory-client');
-
-const env = process.env;
-
-function newClient() {
-  return new Client(env.UNIFIED_ADDR, env.UNIFIED_API_KEY);
-}
+const {env, newClient, watchService} = require('./node_fixture');
 
 // Changes a member's workspace role through the proxy on a channel of its
 // own, waiting for the service to be up: a write is not retried
@@ -72,24 +65,10 @@ test('events resume from the last token across a restart', async () => {
     }
   };
 
-  // A watch on a channel of its own ends when the service dies: the sign
-  // that the kill has happened.
-  const watcher = newClient();
-  const watch = watcher.directory.WatchDirectory(
-      {integrated_account_id: env.UNIFIED_ACCOUNT, include_snapshot: true},
-      watcher.keyMetadata());
-  const watchEnded = new Promise((resolve) => {
-    watch.on('error', resolve);
-    watch.on('end', () => resolve(null));
-  });
-  await new Promise((resolve) => watch.once('data', resolve));  // Open.
-
+  const service = await watchService();
   await setRole(member, 'admin');
   const first = await nextChange();
-  process.kill(Number(env.UNIFIED_FIXTURE_PID), 'SIGUSR1');
-  const ended = await watchEnded;
-  assert.equal(ended && ended.code, 14 /* UNAVAILABLE */);
-  watcher.close();
+  await service.restart();
   // The next change comes from the new process, once, right after the last
   // one taken: the stream resumed from its resume token.
   await setRole(member, 'regular');

@@ -45,7 +45,7 @@ for file in client.js index.d.ts protos/proto/unified/v1/user_directory.proto \
 done
 
 if [ -n "$ONLY" ]; then
-  cp "$ROOT/tests/clients/$ONLY" "$APP/"
+  cp "$ROOT/tests/clients/$ONLY" "$ROOT/tests/clients/node_fixture.js" "$APP/"
   cd "$APP"
   exec node --test "$ONLY"
 fi
@@ -63,7 +63,7 @@ if [ "$refused" != "$expected" ]; then
 fi
 echo "types: node_types_check.ts compiles; the $expected misuses are refused"
 
-cp "$ROOT/tests/clients/node_client_test.js" "$APP/"
+cp "$ROOT/tests/clients/node_client_test.js" "$ROOT/tests/clients/node_fixture.js" "$APP/"
 cd "$APP"
 node --test node_client_test.js
 
