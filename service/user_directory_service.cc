@@ -14,11 +14,11 @@
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
-#include "google/protobuf/util/field_mask_util.h"
 #include "service/account_call.h"
 #include "service/budget_report.h"
 #include "service/grpc_status.h"
 #include "service/paging.h"
+#include "service/read_mask.h"
 #include "service/watch/watch_stream.h"
 
 namespace unified {
@@ -53,35 +53,28 @@ absl::Status Required(const std::string& value, absl::string_view name) {
 // reason INVALID_FIELD_MASK, otherwise).
 template <typename T>
 absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
-  if (mask.paths_size() > 100) {
-    return InvalidArgument("read_mask has more than 100 paths",
-                           "INVALID_FIELD_MASK");
-  }
-  for (const std::string& path : mask.paths()) {
-    if (!google::protobuf::util::FieldMaskUtil::GetFieldDescriptors(
-            T::descriptor(), path, nullptr)) {
-      return InvalidArgument(
-          absl::StrCat("read_mask path '", path.substr(0, 100),
-                       "' is not a field of ", T::descriptor()->name()),
-          "INVALID_FIELD_MASK");
-    }
-  }
-  return absl::OkStatus();
+  return ReadMask::Compile(mask, T::descriptor()).status();
+}
+
+// `mask` compiled for T; every field when it does not compile (CheckMask
+// refused it before).
+template <typename T>
+ReadMask Compiled(const google::protobuf::FieldMask& mask) {
+  return ReadMask::Compile(mask, T::descriptor()).value_or(ReadMask());
 }
 
 // Keeps only the fields `mask` names (all when it is empty).
 template <typename T>
 void Shape(const google::protobuf::FieldMask& mask, T* message) {
-  if (mask.paths_size() > 0) {
-    google::protobuf::util::FieldMaskUtil::TrimMessage(mask, message);
-  }
+  Compiled<T>(mask).Trim(message);
 }
 
 template <typename T>
 void ShapeAll(const google::protobuf::FieldMask& mask,
               google::protobuf::RepeatedPtrField<T>* messages) {
-  if (mask.paths_size() == 0) return;
-  for (T& m : *messages) Shape(mask, &m);
+  const ReadMask compiled = Compiled<T>(mask);
+  if (compiled.empty()) return;
+  for (T& m : *messages) compiled.Trim(&m);
 }
 
 // Whether the connector should map remote_data for `request`: asked for,
@@ -103,8 +96,9 @@ bool RemoteData(const Request& request) {
 // A listing stream's shape for `mask` (unset for an empty mask).
 template <typename T>
 std::function<void(T&)> Shaper(const google::protobuf::FieldMask& mask) {
-  if (mask.paths_size() == 0) return nullptr;
-  return [mask](T& item) { Shape(mask, &item); };
+  ReadMask compiled = Compiled<T>(mask);
+  if (compiled.empty()) return nullptr;
+  return [compiled = std::move(compiled)](T& item) { compiled.Trim(&item); };
 }
 
 }  // namespace
