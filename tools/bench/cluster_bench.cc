@@ -4,7 +4,8 @@
 //    shared rate ledger there) and on a server with SQLite (ledger in
 //    memory), the two measured in alternating rounds.
 // 2. GetMe throughput through HAProxy to 3 replicas against 1 (the other
-//    two taken out of HAProxy's rotation), with concurrent callers.
+//    two taken out of HAProxy's rotation), with concurrent callers: all on
+//    one account, then each caller on an account (a Podio user) of its own.
 // On 2 cores the throughput is reported, not a target: every process
 // shares them.
 //
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/testing/api_key_channel.h"
 #include "tools/cluster/cluster.h"
@@ -35,6 +37,8 @@ namespace {
 // Podio's limit, raised so that the runs measure the service, not the
 // budget.
 constexpr char kManyCalls[] = "--rate_limit=10000000";
+// Every simulated user logs in with it (the many-account runs).
+constexpr char kPassword[] = "bench-password";
 
 class Caller {
  public:
@@ -64,15 +68,32 @@ absl::Duration Percentile(std::vector<absl::Duration> v, double p) {
   return v[static_cast<size_t>(p * (v.size() - 1))];
 }
 
-// Calls per second of `callers` threads sharing `total` calls.
+// Links the simulated user `mail` (its password kPassword); "" on failure.
+std::string Link(const std::string& address, const std::string& key,
+                 const std::string& mail) {
+  auto accounts =
+      v1::IntegratedAccounts::NewStub(testing::ApiKeyChannel(address, key));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::LinkWithPasswordRequest link;
+  link.set_username(mail);
+  link.set_password(kPassword);
+  v1::IntegratedAccount account;
+  const grpc::Status s = accounts->LinkWithPassword(&context, link, &account);
+  if (!s.ok()) std::fprintf(stderr, "link: %s\n", s.error_message().c_str());
+  return s.ok() ? account.id() : "";
+}
+
+// Calls per second of `accounts.size()` threads sharing `total` calls, each
+// on its account.
 double Throughput(const std::string& address, const std::string& key,
-                  const std::string& account, int callers, int total) {
+                  const std::vector<std::string>& accounts, int total) {
   std::atomic<int> left{total};
   std::atomic<bool> failed{false};
   std::vector<std::thread> threads;
   const absl::Time start = absl::Now();
-  for (int i = 0; i < callers; ++i) {
-    threads.emplace_back([&] {
+  for (const std::string& account : accounts) {
+    threads.emplace_back([&, account] {
       Caller caller(address, key, account);
       while (left.fetch_sub(1) > 0) {
         if (!caller.Call()) failed = true;
@@ -102,7 +123,8 @@ int Run() {
   cluster::ClusterOptions cluster_options;
   cluster_options.replicas = 3;
   cluster_options.fixture.users = 50;
-  cluster_options.fixture.sim_flags = {kManyCalls};
+  cluster_options.fixture.sim_flags = {
+      kManyCalls, absl::StrCat("--user_password=", kPassword)};
   absl::StatusOr<std::unique_ptr<cluster::Cluster>> cluster =
       cluster::Cluster::Start(cluster_options);
   if (!cluster.ok()) {
@@ -145,26 +167,40 @@ int Run() {
       "  (ratio p50 %.2f)\n",
       pg_p50 - sqlite_p50, pg_p99 - sqlite_p99, pg_p50 / sqlite_p50);
 
-  // 2. Throughput through HAProxy: 3 replicas, then 1.
+  // 2. Throughput through HAProxy: 3 replicas, then 1; all callers on one
+  // account, then each on its own (simulated users 2, 3, ...: see
+  // tools/podio_sim/directory.cc for their addresses).
   const int total = absl::GetFlag(FLAGS_throughput_calls);
   const int callers = absl::GetFlag(FLAGS_callers);
   const std::string lb = (*cluster)->address();
-  (void)Throughput(lb, pg.api_key(), pg.account(), callers, 200);  // Warm.
-  const double three =
-      Throughput(lb, pg.api_key(), pg.account(), callers, total);
+  const std::vector<std::string> one_account(callers, pg.account());
+  std::vector<std::string> own_accounts;
+  for (int i = 0; i < callers; ++i) {
+    own_accounts.push_back(Link(
+        lb, pg.api_key(), absl::StrCat("user", i + 2, "@org1.example.com")));
+    if (own_accounts.back().empty()) return 1;
+  }
+  (void)Throughput(lb, pg.api_key(), one_account, 200);  // Warm.
+  (void)Throughput(lb, pg.api_key(), own_accounts, 200);
+  const double three_one = Throughput(lb, pg.api_key(), one_account, total);
+  const double three_own = Throughput(lb, pg.api_key(), own_accounts, total);
   for (int i : {1, 2}) {
     if (absl::Status s = (*cluster)->SetInRotation(i, false); !s.ok()) {
       std::fprintf(stderr, "%s\n", s.ToString().c_str());
       return 1;
     }
   }
-  const double one = Throughput(lb, pg.api_key(), pg.account(), callers, total);
+  const double one_one = Throughput(lb, pg.api_key(), one_account, total);
+  const double one_own = Throughput(lb, pg.api_key(), own_accounts, total);
   std::printf("GetMe throughput through HAProxy, %d callers, %d calls:\n",
               callers, total);
-  std::printf(
-      "  3 replicas: %.0f calls/s\n  1 replica:  %.0f calls/s\n"
-      "  ratio 3/1:  %.2f (2 cores shared by every process)\n",
-      three, one, three / one);
+  std::printf("  %-22s %12s %12s %8s\n", "", "3 replicas", "1 replica",
+              "ratio");
+  std::printf("  %-22s %8.0f c/s %8.0f c/s %8.2f\n", "one account", three_one,
+              one_one, three_one / one_one);
+  std::printf("  %-22s %8.0f c/s %8.0f c/s %8.2f\n", "an account per caller",
+              three_own, one_own, three_own / one_own);
+  std::printf("  (2 cores shared by every process)\n");
   return 0;
 }
 
