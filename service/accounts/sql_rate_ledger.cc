@@ -70,42 +70,37 @@ class SqlRateLedger final : public RateLedger {
       ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
       ASSIGN_OR_RETURN(std::optional<Snapshot> id,
                        Read(*c.operator->(), key, now, /*lock=*/false));
-      if (id && !Changes(*id, cls, limit, remaining)) return absl::OkStatus();
+      if (id && !WritesOf(*id, cls, limit, remaining).any()) {
+        return absl::OkStatus();
+      }
     }
-    return Locked(key, now, [&](SqlConnection& c, Snapshot id) -> absl::Status {
-      // Any answer ends a run of 420s (as in the in-memory ledger).
-      if (id.consecutive_blocks != 0) {
+    return Locked(key, now, [&](SqlConnection& c, const Snapshot& id) {
+      const HeaderWrites writes = WritesOf(id, cls, limit, remaining);
+      if (writes.end_blocks) {
         RETURN_IF_ERROR(c.Query("UPDATE rate_identities SET "
                                 "consecutive_blocks = 0 WHERE identity = $1",
                                 {key})
                             .status());
       }
-      if (limit && *limit > 0 && *limit != id.learned[Index(cls)]) {
+      if (writes.limit) {
         RETURN_IF_ERROR(
             c.Query(cls == RateClass::kNormal
                         ? "UPDATE rate_identities SET limit_normal = $2 "
                           "WHERE identity = $1"
                         : "UPDATE rate_identities SET limit_restricted = $2 "
                           "WHERE identity = $1",
-                    {key, absl::StrCat(*limit)})
+                    {key, absl::StrCat(*writes.limit)})
                 .status());
-        id.learned[Index(cls)] = *limit;
       }
-      if (remaining && *remaining >= 0) {
-        // The provider counted calls we did not (another client of the same
-        // key, or calls before a restart): count them too, as made now.
-        const int64_t missing =
-            Limit(id, cls) - *remaining - id.calls[Index(cls)];
-        if (missing > 0) {
-          RETURN_IF_ERROR(
-              c.Query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + "
-                      "1 FROM n WHERE i < CAST($4 AS BIGINT)) INSERT INTO "
-                      "rate_calls (identity, class, at_ms) SELECT $1, "
-                      "CAST($2 AS BIGINT), CAST($3 AS BIGINT) FROM n",
-                      {key, absl::StrCat(Index(cls)), SqlMillis(now),
-                       absl::StrCat(missing)})
-                  .status());
-        }
+      if (writes.missing > 0) {
+        RETURN_IF_ERROR(
+            c.Query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + "
+                    "1 FROM n WHERE i < CAST($4 AS BIGINT)) INSERT INTO "
+                    "rate_calls (identity, class, at_ms) SELECT $1, "
+                    "CAST($2 AS BIGINT), CAST($3 AS BIGINT) FROM n",
+                    {key, absl::StrCat(Index(cls)), SqlMillis(now),
+                     absl::StrCat(writes.missing)})
+                .status());
       }
       return absl::OkStatus();
     });
@@ -166,18 +161,30 @@ class SqlRateLedger final : public RateLedger {
     return SqlMillis(now - CountedFor(options_));
   }
 
-  // Whether headers of a `cls` call would change the identity's row or add
-  // calls (Observe).
-  bool Changes(const Snapshot& id, RateClass cls, std::optional<int64_t> limit,
-               std::optional<int64_t> remaining) const {
-    if (id.consecutive_blocks != 0) return true;
+  // What the provider's headers after a `cls` call change (Observe).
+  struct HeaderWrites {
+    bool end_blocks = false;       // Any answer ends a run of 420s.
+    std::optional<int64_t> limit;  // A limit not learned yet.
+    // Calls the provider counted and we did not (another client of the same
+    // key, or calls before a restart): counted too, as made now.
+    int64_t missing = 0;
+    bool any() const { return end_blocks || limit || missing > 0; }
+  };
+  HeaderWrites WritesOf(const Snapshot& id, RateClass cls,
+                        std::optional<int64_t> limit,
+                        std::optional<int64_t> remaining) const {
+    HeaderWrites writes;
+    writes.end_blocks = id.consecutive_blocks != 0;
     int64_t learned = id.learned[Index(cls)];
-    if (limit && *limit > 0) {
-      if (*limit != learned) return true;
+    if (limit && *limit > 0 && *limit != learned) {
+      writes.limit = *limit;
       learned = *limit;
     }
-    return remaining && *remaining >= 0 &&
-           LimitOf(options_, cls, learned) - *remaining > id.calls[Index(cls)];
+    if (remaining && *remaining >= 0) {
+      writes.missing =
+          LimitOf(options_, cls, learned) - *remaining - id.calls[Index(cls)];
+    }
+    return writes;
   }
 
   // The identity's row and its counts; nullopt when it has no row yet.
