@@ -49,32 +49,18 @@ absl::Status Required(const std::string& value, absl::string_view name) {
   return CheckFilter(value, name);
 }
 
-// OK when every path of `mask` names a field of T (INVALID_ARGUMENT,
-// reason INVALID_FIELD_MASK, otherwise).
+// `mask` compiled for T (INVALID_ARGUMENT, reason INVALID_FIELD_MASK, when
+// a path names no field of T).
 template <typename T>
-absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
-  return ReadMask::Compile(mask, T::descriptor()).status();
-}
-
-// `mask` compiled for T; every field when it does not compile (CheckMask
-// refused it before).
-template <typename T>
-ReadMask Compiled(const google::protobuf::FieldMask& mask) {
-  return ReadMask::Compile(mask, T::descriptor()).value_or(ReadMask());
-}
-
-// Keeps only the fields `mask` names (all when it is empty).
-template <typename T>
-void Shape(const google::protobuf::FieldMask& mask, T* message) {
-  Compiled<T>(mask).Trim(message);
+absl::StatusOr<ReadMask> MaskFor(const google::protobuf::FieldMask& mask) {
+  return ReadMask::Compile(mask, T::descriptor());
 }
 
 template <typename T>
-void ShapeAll(const google::protobuf::FieldMask& mask,
-              google::protobuf::RepeatedPtrField<T>* messages) {
-  const ReadMask compiled = Compiled<T>(mask);
-  if (compiled.empty()) return;
-  for (T& m : *messages) compiled.Trim(&m);
+void TrimAll(const ReadMask& mask,
+             google::protobuf::RepeatedPtrField<T>* messages) {
+  if (mask.empty()) return;
+  for (T& m : *messages) mask.Trim(&m);
 }
 
 // Whether the connector should map remote_data for `request`: asked for,
@@ -95,10 +81,9 @@ bool RemoteData(const Request& request) {
 
 // A listing stream's shape for `mask` (unset for an empty mask).
 template <typename T>
-std::function<void(T&)> Shaper(const google::protobuf::FieldMask& mask) {
-  ReadMask compiled = Compiled<T>(mask);
-  if (compiled.empty()) return nullptr;
-  return [compiled = std::move(compiled)](T& item) { compiled.Trim(&item); };
+std::function<void(T&)> Shaper(ReadMask mask) {
+  if (mask.empty()) return nullptr;
+  return [mask = std::move(mask)](T& item) { mask.Trim(&item); };
 }
 
 }  // namespace
@@ -174,26 +159,29 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetMe(
     v1::User* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(*response,
                          call.connector->GetMe(call.ctx, RemoteData(*request)));
-        Shape(request->read_mask(), response);
+        mask.Trim(response);
         return absl::OkStatus();
       });
 }
 
 namespace {
 
-absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request) {
+// The listing's filter, and its read mask compiled into `mask`.
+absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request,
+                                       ReadMask* mask) {
   UserFilter filter;
   RETURN_IF_ERROR(CheckFilter(request.organization_id(), "organization_id"));
   RETURN_IF_ERROR(CheckFilter(request.workspace_id(), "workspace_id"));
   RETURN_IF_ERROR(CheckFilter(request.email(), "email"));
   RETURN_IF_ERROR(CheckFilter(request.role(), "role"));
   RETURN_IF_ERROR(CheckFilter(request.query(), "query"));
-  RETURN_IF_ERROR(CheckMask<v1::User>(request.read_mask()));
+  ASSIGN_OR_RETURN(*mask, MaskFor<v1::User>(request.read_mask()));
   if (!v1::UserStatus_IsValid(request.status())) {
     return InvalidArgument("unknown status", "INVALID_FILTER");
   }
@@ -266,7 +254,8 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListUsers(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-        ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request));
+        ReadMask mask;
+        ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(*request, &mask));
         ASSIGN_OR_RETURN(
             ListResult<v1::User> result,
             ListOnePage<v1::User>(
@@ -276,7 +265,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListUsers(
                   return call.connector->ListUsers(call.ctx, filter, page);
                 }));
         Fill(std::move(result), response);
-        ShapeAll(request->read_mask(), response->mutable_result());
+        TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -290,10 +279,11 @@ UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
       {copy.cursor(), copy.limit(), RemoteData(copy)},
       [copy](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::User>> {
-        ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(copy));
+        ReadMask mask;
+        ASSIGN_OR_RETURN(UserFilter filter, UsersFilter(copy, &mask));
         unified::Listing<v1::User> listing;
         listing.binding = call->Binding("users", FilterText(filter));
-        listing.shape = Shaper<v1::User>(copy.read_mask());
+        listing.shape = Shaper<v1::User>(std::move(mask));
         Call* c = call.get();
         listing.iterate = [c, filter](const PageRequest& start) {
           return c->connector->IterateUsers(c->ctx, filter, start);
@@ -331,9 +321,8 @@ absl::StatusOr<std::vector<std::string>> BatchIds(
 template <typename T>
 absl::Status BatchAnswer(const std::vector<std::string>& ids,
                          std::vector<std::optional<T>> found,
-                         const google::protobuf::FieldMask& mask,
-                         bool fail_on_missing, absl::string_view what,
-                         absl::string_view reason,
+                         const ReadMask& mask, bool fail_on_missing,
+                         absl::string_view what, absl::string_view reason,
                          const std::function<T*()>& add,
                          const std::function<void(std::string)>& add_missing) {
   std::vector<std::string> missing;
@@ -345,7 +334,7 @@ absl::Status BatchAnswer(const std::vector<std::string>& ids,
     }
     T* item = add();
     *item = std::move(*found[i]);
-    Shape(mask, item);
+    mask.Trim(item);
   }
   if (!missing.empty() && fail_on_missing) {
     const size_t shown = std::min<size_t>(missing.size(), 20);
@@ -370,16 +359,16 @@ grpc::ServerUnaryReactor* UserDirectoryService::BatchGetUsers(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
         ASSIGN_OR_RETURN(std::vector<std::string> ids,
                          BatchIds(request->user_ids(), "user_ids"));
-        RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(
             std::vector<std::optional<v1::User>> users,
             call.connector->BatchGetUsers(call.ctx, ids, RemoteData(*request)));
         absl::Status answered = BatchAnswer<v1::User>(
-            ids, std::move(users), request->read_mask(),
-            request->fail_on_missing(), "user", "USER_NOT_FOUND",
-            [response] { return response->add_users(); },
+            ids, std::move(users), mask, request->fail_on_missing(), "user",
+            "USER_NOT_FOUND", [response] { return response->add_users(); },
             [response](std::string id) {
               response->add_not_found_ids(std::move(id));
             });
@@ -396,15 +385,16 @@ grpc::ServerUnaryReactor* UserDirectoryService::BatchGetWorkspaces(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
         ASSIGN_OR_RETURN(std::vector<std::string> ids,
                          BatchIds(request->workspace_ids(), "workspace_ids"));
-        RETURN_IF_ERROR(CheckMask<v1::Workspace>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::Workspace>(request->read_mask()));
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(std::vector<std::optional<v1::Workspace>> found,
                          call.connector->BatchGetWorkspaces(
                              call.ctx, ids, RemoteData(*request)));
         absl::Status answered = BatchAnswer<v1::Workspace>(
-            ids, std::move(found), request->read_mask(),
-            request->fail_on_missing(), "workspace", "WORKSPACE_NOT_FOUND",
+            ids, std::move(found), mask, request->fail_on_missing(),
+            "workspace", "WORKSPACE_NOT_FOUND",
             [response] { return response->add_workspaces(); },
             [response](std::string id) {
               response->add_not_found_ids(std::move(id));
@@ -422,11 +412,12 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetUser(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(Required(request->user_id(), "user_id"));
-        RETURN_IF_ERROR(CheckMask<v1::User>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::User>(request->read_mask()));
         ASSIGN_OR_RETURN(*response,
                          call.connector->GetUser(call.ctx, request->user_id(),
                                                  RemoteData(*request)));
-        Shape(request->read_mask(), response);
+        mask.Trim(response);
         return absl::OkStatus();
       });
 }
@@ -440,7 +431,8 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListOrganizations(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
-        RETURN_IF_ERROR(CheckMask<v1::Organization>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::Organization>(request->read_mask()));
         ASSIGN_OR_RETURN(
             ListResult<v1::Organization> result,
             ListOnePage<v1::Organization>(
@@ -449,7 +441,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListOrganizations(
                   return call.connector->ListOrganizations(call.ctx, page);
                 }));
         Fill(std::move(result), response);
-        ShapeAll(request->read_mask(), response->mutable_result());
+        TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -463,10 +455,10 @@ UserDirectoryService::StreamOrganizations(
       {request->cursor(), request->limit(), RemoteData(*request)},
       [mask = request->read_mask()](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::Organization>> {
-        RETURN_IF_ERROR(CheckMask<v1::Organization>(mask));
+        ASSIGN_OR_RETURN(ReadMask compiled, MaskFor<v1::Organization>(mask));
         unified::Listing<v1::Organization> listing;
         listing.binding = call->Binding("organizations", "");
-        listing.shape = Shaper<v1::Organization>(mask);
+        listing.shape = Shaper<v1::Organization>(std::move(compiled));
         Call* c = call.get();
         listing.iterate = [c](const PageRequest& start) {
           return c->connector->IterateOrganizations(c->ctx, start);
@@ -484,11 +476,12 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetOrganization(
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(
             Required(request->organization_id(), "organization_id"));
-        RETURN_IF_ERROR(CheckMask<v1::Organization>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::Organization>(request->read_mask()));
         ASSIGN_OR_RETURN(*response, call.connector->GetOrganization(
                                         call.ctx, request->organization_id(),
                                         RemoteData(*request)));
-        Shape(request->read_mask(), response);
+        mask.Trim(response);
         return absl::OkStatus();
       });
 }
@@ -504,7 +497,8 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListWorkspaces(
         ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
         RETURN_IF_ERROR(
             CheckFilter(request->organization_id(), "organization_id"));
-        RETURN_IF_ERROR(CheckMask<v1::Workspace>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::Workspace>(request->read_mask()));
         const std::string org = request->organization_id();
         ASSIGN_OR_RETURN(
             ListResult<v1::Workspace> result,
@@ -516,7 +510,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListWorkspaces(
                   return call.connector->ListWorkspaces(call.ctx, org, page);
                 }));
         Fill(std::move(result), response);
-        ShapeAll(request->read_mask(), response->mutable_result());
+        TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -532,9 +526,9 @@ UserDirectoryService::StreamWorkspaces(
       [org, mask = request->read_mask()](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::Workspace>> {
         RETURN_IF_ERROR(CheckFilter(org, "organization_id"));
-        RETURN_IF_ERROR(CheckMask<v1::Workspace>(mask));
+        ASSIGN_OR_RETURN(ReadMask compiled, MaskFor<v1::Workspace>(mask));
         unified::Listing<v1::Workspace> listing;
-        listing.shape = Shaper<v1::Workspace>(mask);
+        listing.shape = Shaper<v1::Workspace>(std::move(compiled));
         listing.binding =
             call->Binding("workspaces", WorkspacesFilterText(org));
         Call* c = call.get();
@@ -553,11 +547,12 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetWorkspace(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(Required(request->workspace_id(), "workspace_id"));
-        RETURN_IF_ERROR(CheckMask<v1::Workspace>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::Workspace>(request->read_mask()));
         ASSIGN_OR_RETURN(*response, call.connector->GetWorkspace(
                                         call.ctx, request->workspace_id(),
                                         RemoteData(*request)));
-        Shape(request->read_mask(), response);
+        mask.Trim(response);
         return absl::OkStatus();
       });
 }
@@ -573,7 +568,8 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListRoleAssignments(
         ASSIGN_OR_RETURN(int limit, ValidatePageSize(request->limit()));
         ASSIGN_OR_RETURN(RoleAssignmentFilter filter,
                          AssignmentsFilter(*request));
-        RETURN_IF_ERROR(CheckMask<v1::RoleAssignment>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::RoleAssignment>(request->read_mask()));
         ASSIGN_OR_RETURN(
             ListResult<v1::RoleAssignment> result,
             ListOnePage<v1::RoleAssignment>(
@@ -583,7 +579,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListRoleAssignments(
                                                              page);
                 }));
         Fill(std::move(result), response);
-        ShapeAll(request->read_mask(), response->mutable_result());
+        TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -599,9 +595,10 @@ UserDirectoryService::StreamRoleAssignments(
       [copy](std::shared_ptr<Call> call)
           -> absl::StatusOr<unified::Listing<v1::RoleAssignment>> {
         ASSIGN_OR_RETURN(RoleAssignmentFilter filter, AssignmentsFilter(copy));
-        RETURN_IF_ERROR(CheckMask<v1::RoleAssignment>(copy.read_mask()));
+        ASSIGN_OR_RETURN(ReadMask compiled,
+                         MaskFor<v1::RoleAssignment>(copy.read_mask()));
         unified::Listing<v1::RoleAssignment> listing;
-        listing.shape = Shaper<v1::RoleAssignment>(copy.read_mask());
+        listing.shape = Shaper<v1::RoleAssignment>(std::move(compiled));
         listing.binding = call->Binding("role_assignments", FilterText(filter));
         Call* c = call.get();
         listing.iterate = [c, filter](const PageRequest& start) {
@@ -618,11 +615,12 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListRoles(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
-        RETURN_IF_ERROR(CheckMask<v1::Role>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::Role>(request->read_mask()));
         for (v1::Role& role : call.connector->Roles()) {
           *response->add_result() = std::move(role);
         }
-        ShapeAll(request->read_mask(), response->mutable_result());
+        TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });
 }
@@ -635,11 +633,12 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetRole(
         ASSIGN_OR_RETURN(Call call, Begin(UnaryEnv(context, tenant),
                                           request->integrated_account_id()));
         RETURN_IF_ERROR(Required(request->role_id(), "role_id"));
-        RETURN_IF_ERROR(CheckMask<v1::Role>(request->read_mask()));
+        ASSIGN_OR_RETURN(const ReadMask mask,
+                         MaskFor<v1::Role>(request->read_mask()));
         for (v1::Role& role : call.connector->Roles()) {
           if (role.id() == request->role_id()) {
             *response = std::move(role);
-            Shape(request->read_mask(), response);
+            mask.Trim(response);
             return absl::OkStatus();
           }
         }
