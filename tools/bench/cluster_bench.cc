@@ -21,7 +21,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
-#include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/testing/api_key_channel.h"
 #include "tools/cluster/cluster.h"
@@ -66,22 +65,6 @@ class Caller {
 absl::Duration Percentile(std::vector<absl::Duration> v, double p) {
   std::sort(v.begin(), v.end());
   return v[static_cast<size_t>(p * (v.size() - 1))];
-}
-
-// Links the simulated user `mail` (its password kPassword); "" on failure.
-std::string Link(const std::string& address, const std::string& key,
-                 const std::string& mail) {
-  auto accounts =
-      v1::IntegratedAccounts::NewStub(testing::ApiKeyChannel(address, key));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-  v1::LinkWithPasswordRequest link;
-  link.set_username(mail);
-  link.set_password(kPassword);
-  v1::IntegratedAccount account;
-  const grpc::Status s = accounts->LinkWithPassword(&context, link, &account);
-  if (!s.ok()) std::fprintf(stderr, "link: %s\n", s.error_message().c_str());
-  return s.ok() ? account.id() : "";
 }
 
 // Calls per second of `accounts.size()` threads sharing `total` calls, each
@@ -176,9 +159,13 @@ int Run() {
   const std::vector<std::string> one_account(callers, pg.account());
   std::vector<std::string> own_accounts;
   for (int i = 0; i < callers; ++i) {
-    own_accounts.push_back(Link(
-        lb, pg.api_key(), absl::StrCat("user", i + 2, "@org1.example.com")));
-    if (own_accounts.back().empty()) return 1;
+    absl::StatusOr<std::string> account = pg.LinkPassword(
+        absl::StrCat("user", i + 2, "@org1.example.com"), kPassword);
+    if (!account.ok()) {
+      std::fprintf(stderr, "%s\n", account.status().ToString().c_str());
+      return 1;
+    }
+    own_accounts.push_back(*account);
   }
   (void)Throughput(lb, pg.api_key(), one_account, 200);  // Warm.
   (void)Throughput(lb, pg.api_key(), own_accounts, 200);
