@@ -16,8 +16,6 @@
 
 namespace unified {
 
-class ReadAhead;  // connectors/common/read_ahead.h
-
 // Supplies the provider access token of one integrated account. Implemented
 // by the service's account layer; thread-safe.
 class TokenSource {
@@ -51,9 +49,6 @@ struct CallContext {
   // error stops the call with it. The watch poll keeps to its share of the
   // budget here. Unset: every request is admitted.
   std::function<absl::Status()> admit;
-  // Set by a connector's listing iterator on its own copy: GETs started
-  // ahead of need, which the pipeline's Get of the same path consumes.
-  ReadAhead* read_ahead = nullptr;
   // Counts the requests the connector sends for this call (for the access
   // log); null = not counted.
   std::shared_ptr<std::atomic<int>> upstream_calls;

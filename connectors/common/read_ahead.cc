@@ -15,7 +15,6 @@ ReadAhead::ReadAhead(RequestPipeline* pipeline, const CallContext& ctx,
       ctx_(ctx),
       options_(options),
       window_(std::max(1, options.initial_window)) {
-  ctx_.read_ahead = nullptr;
   ctx_.cancelled = [shared = shared_, outer = ctx.cancelled] {
     return shared->closing.load() || (outer && outer());
   };
@@ -57,7 +56,8 @@ void ReadAhead::Reap() {
   }
 }
 
-void ReadAhead::Plan(const std::vector<std::string>& paths) {
+void ReadAhead::Plan(const std::vector<std::string>& paths,
+                     bool start_first) {
   const std::set<std::string> planned(paths.begin(), paths.end());
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (planned.count(it->first)) {
@@ -68,7 +68,16 @@ void ReadAhead::Plan(const std::vector<std::string>& paths) {
     it = entries_.erase(it);
   }
   Reap();
-  for (const std::string& path : paths) {
+  if (!start_first && !paths.empty() && paths.size() > 1 &&
+      !entries_.count(paths[0])) {
+    // The page needed now was not read ahead: latency dominates, and the
+    // pages guessed after it are read at once, as far as the window goes.
+    window_ = std::min(
+        options_.max_window,
+        std::max(window_ * 2, static_cast<int>(paths.size()) - 1));
+  }
+  for (size_t i = start_first ? 0 : 1; i < paths.size(); ++i) {
+    const std::string& path = paths[i];
     if (entries_.count(path)) continue;
     if (static_cast<int>(entries_.size() + given_up_.size()) >= window_) break;
     auto entry = std::make_shared<Entry>();
@@ -122,6 +131,13 @@ std::optional<HttpResponse> ReadAhead::Take(const std::string& path) {
   }
   ++used_;
   return std::move(*entry->response);
+}
+
+absl::StatusOr<HttpResponse> ReadAhead::Get(const std::string& path) {
+  if (std::optional<HttpResponse> answer = Take(path)) {
+    return std::move(*answer);
+  }
+  return pipeline_->Get(ctx_, path);
 }
 
 }  // namespace unified

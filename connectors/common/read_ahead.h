@@ -6,9 +6,10 @@
 // wait gzipped, as they came.
 //
 // How many are in flight adapts: the window doubles whenever the iterator
-// had to wait for a page (latency dominates) and shrinks by one when pages
-// were already waiting for it (the iterator, or the client reading behind
-// it, is the bottleneck). Nothing is started but on the iterator's call, so
+// had to wait for a page (latency dominates), and widens to every page
+// guessed when the page needed was not read ahead at all; it shrinks by one
+// when pages were already waiting for it (the iterator, or the client
+// reading behind it, is the bottleneck). Nothing is started but on the iterator's call, so
 // a client that stops reading stops the reading ahead. Each request takes a
 // budget slot only when one is free now and the budget keeps a reserve for
 // calls that cannot wait (RequestPipeline::StartAhead).
@@ -67,10 +68,12 @@ class ReadAhead {
   ReadAhead& operator=(const ReadAhead&) = delete;
 
   // The GETs the listing will make next, nearest first. Starts, in order,
-  // those not started yet while the window has room and the budget allows.
+  // those not started yet while the window has room and the budget allows;
+  // with `start_first` false, the first is only kept if it was started
+  // earlier (the caller sends it itself, with the pipeline's every step).
   // Requests started earlier that are no longer planned are given up (they
   // count as wasted).
-  void Plan(const std::vector<std::string>& paths);
+  void Plan(const std::vector<std::string>& paths, bool start_first = true);
 
   // The answer of a GET of `path` started ahead, waiting for it if it is in
   // flight, when Send would have returned it as it is (any status but a 5xx
@@ -78,6 +81,10 @@ class ReadAhead {
   // sent again (a 5xx, an expired token, a transport failure, a body that
   // does not decode). The budget has learned from it either way.
   std::optional<HttpResponse> Take(const std::string& path);
+
+  // A GET of `path`: the answer read ahead when Take has one, else sent
+  // through the pipeline with its every step (refresh, retries).
+  absl::StatusOr<HttpResponse> Get(const std::string& path);
 
   // Requests started ahead so far; those whose answers were not used (yet):
   // mispredicted, past the listing's end, failed or given up.

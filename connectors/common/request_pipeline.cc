@@ -7,7 +7,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
-#include "connectors/common/read_ahead.h"
 #include "connectors/common/status_macros.h"
 
 namespace unified {
@@ -160,12 +159,6 @@ absl::Status RequestPipeline::StartAhead(
 
 absl::StatusOr<HttpResponse> RequestPipeline::Get(
     CallContext& ctx, const std::string& path_and_query) {
-  if (ctx.read_ahead != nullptr) {
-    if (std::optional<HttpResponse> ahead =
-            ctx.read_ahead->Take(path_and_query)) {
-      return std::move(*ahead);
-    }
-  }
   HttpRequest request;
   request.url = path_and_query;
   return Send(ctx, std::move(request), /*retry=*/true);

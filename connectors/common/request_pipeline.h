@@ -113,11 +113,12 @@ class RequestPipeline {
   absl::StatusOr<HttpResponse> Send(CallContext& ctx, HttpRequest request,
                                     bool retry);
 
-  // A GET of `path_and_query`: the answer ctx.read_ahead fetched for it
-  // when it stands as a first attempt (ReadAhead::Take), else Send with
-  // retries.
+  // A GET of `path_and_query`: Send with retries.
   absl::StatusOr<HttpResponse> Get(CallContext& ctx,
                                    const std::string& path_and_query);
+
+  // Whether StartAhead can start anything (there is an async client).
+  bool can_read_ahead() const { return async_ != nullptr; }
 
   // Starts a GET of `path_and_query` ahead of need on the async client,
   // without waiting for anything: the access token held now (no refresh),

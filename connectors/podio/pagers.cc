@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/status_macros.h"
 #include "connectors/podio/mappers.h"
+#include "connectors/podio/podio_errors.h"
 
 namespace unified::podio {
 namespace {
@@ -59,37 +61,111 @@ std::string EncodeToken(PodioPageToken token, absl::string_view kind) {
   return token.SerializeAsString();
 }
 
-OffsetPager::OffsetPager(PodioClient* client,
-                         const PodioConnectorOptions& options)
-    : client_(client), min_page_size_(options.min_page_size) {
+absl::StatusOr<std::optional<PodioPageToken>> TokenOf(
+    const std::string& page_token, absl::string_view kind) {
+  if (page_token.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(PodioPageToken token, DecodeToken(page_token, kind));
+  return std::optional<PodioPageToken>(std::move(token));
+}
+
+v1::OrganizationRef OrgRef(int64_t id, const std::string& name) {
+  v1::OrganizationRef ref;
+  ref.set_id(absl::StrCat(id));
+  ref.set_name(name);
+  return ref;
+}
+
+absl::Status UnexpectedAnswer(const std::string& path) {
+  return absl::InternalError(
+      absl::StrCat("listing fed an answer it did not want: ", path));
+}
+
+PageSizes::PageSizes(const PodioConnectorOptions& options)
+    : min_page_size_(options.min_page_size) {
   for (int i = 0; i < kPagedRoutes; ++i) {
-    page_size_[i] = std::max(options.min_page_size, options.page_size[i]);
+    size_[i] = std::max(options.min_page_size, options.page_size[i]);
   }
 }
 
-int OffsetPager::PageSize(PagedRoute route, int want) const {
-  return std::max(1,
-                  std::min(page_size_[static_cast<int>(route)].load(), want));
+int PageSizes::Size(PagedRoute route, int want) const {
+  return std::max(1, std::min(size_[static_cast<int>(route)].load(), want));
 }
 
-absl::StatusOr<OffsetPager::Fetched> OffsetPager::Fetch(
-    CallContext& ctx, PagedRoute route, int want,
-    const std::function<std::string(int limit)>& url) {
-  std::atomic<int>& size = page_size_[static_cast<int>(route)];
-  while (true) {
-    const int limit = PageSize(route, want);
-    absl::StatusOr<json::Body> doc = client_->Get(ctx, url(limit));
-    if (doc.ok()) return Fetched{std::move(*doc), limit};
-    if (doc.status().code() != absl::StatusCode::kInvalidArgument ||
-        limit <= min_page_size_) {
-      return doc.status();
-    }
-    const int smaller = limit > 100 ? 100 : std::max(min_page_size_, limit / 2);
-    // Only ever shrinks; racing shrinks keep the smallest.
-    for (int current = size.load();
-         current > smaller && !size.compare_exchange_weak(current, smaller);) {
-    }
+bool PageSizes::ShrinkAfter400(PagedRoute route, int limit) {
+  if (limit <= min_page_size_) return false;
+  const int smaller = limit > 100 ? 100 : std::max(min_page_size_, limit / 2);
+  std::atomic<int>& size = size_[static_cast<int>(route)];
+  // Only ever shrinks; racing shrinks keep the smallest.
+  for (int current = size.load();
+       current > smaller && !size.compare_exchange_weak(current, smaller);) {
   }
+  return true;
+}
+
+std::string OrgsPath(int64_t only) {
+  return only == 0 ? "/org/" : absl::StrCat("/org/", only);
+}
+
+absl::StatusOr<std::vector<SourceInfo>> ReadOrgs(int64_t only,
+                                                 const rapidjson::Value& doc) {
+  if (only == 0) return ReadOrgList(doc);
+  ASSIGN_OR_RETURN(v1::Organization org, MapOrganization(doc, false));
+  return std::vector<SourceInfo>{{only, org.name(), org.member_count()}};
+}
+
+absl::Status AddOrgSources(int64_t only, HttpResponse answer,
+                           PodioPageToken* token) {
+  ASSIGN_OR_RETURN(json::Body doc, ReadAnswer(std::move(answer)));
+  ASSIGN_OR_RETURN(std::vector<SourceInfo> orgs, ReadOrgs(only, doc));
+  for (const SourceInfo& org : orgs) {
+    PageSource* source = token->add_sources();
+    source->set_id(org.id);
+    source->set_name(org.name);
+    source->set_expected(org.members);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PageSource> ReadWorkspaceSource(
+    HttpResponse answer, const std::string& organization_id) {
+  ASSIGN_OR_RETURN(json::Body space, ReadAnswer(std::move(answer)));
+  ASSIGN_OR_RETURN(v1::Workspace ws,
+                   MapSpace(space, v1::OrganizationRef(), false));
+  if (!organization_id.empty() && ws.organization().id() != organization_id) {
+    return BadArgument("the workspace is not in that organization",
+                       "WORKSPACE_NOT_IN_ORGANIZATION");
+  }
+  PageSource source;
+  int64_t id = 0, org_id = 0;
+  (void)absl::SimpleAtoi(ws.id(), &id);
+  (void)absl::SimpleAtoi(ws.organization().id(), &org_id);
+  source.set_id(id);
+  source.set_name(ws.name());
+  source.set_parent_id(org_id);
+  source.set_parent_name(ws.organization().name());
+  source.set_expected(ws.member_count());
+  return source;
+}
+
+void PlanPages(const PageSource& source, int page_size, bool counted,
+               const std::function<std::string(int64_t)>& url,
+               std::vector<std::string>* out) {
+  out->push_back(url(source.offset()));
+  for (int64_t k = 1; out->size() < kMaxPlan; ++k) {
+    const int64_t offset = source.offset() + k * page_size;
+    if (counted && source.expected() > 0 ? offset > source.expected()
+                                         : k > kBlindPages) {
+      break;
+    }
+    out->push_back(url(offset));
+  }
+}
+
+bool AllDone(const PodioPageToken& token) {
+  for (const PageSource& source : token.sources()) {
+    if (!source.done()) return false;
+  }
+  return true;
 }
 
 std::vector<SourceBuffer> BuffersAt(const PodioPageToken& token) {
@@ -142,24 +218,6 @@ std::vector<v1::User> MergeByName(
     if (keep(merged)) out.push_back(std::move(merged));
   }
   return out;
-}
-
-absl::Status ReadSources(
-    PodioPageToken* token, int limit, const std::function<int()>& held,
-    const std::function<absl::StatusOr<bool>(PageSource& source, int room)>&
-        read) {
-  int64_t index = token->position();
-  while (index < token->sources_size() && held() < limit) {
-    absl::StatusOr<bool> exhausted =
-        read(*token->mutable_sources(static_cast<int>(index)), limit - held());
-    if (!exhausted.ok()) {
-      token->set_position(index);
-      return exhausted.status();
-    }
-    if (*exhausted) ++index;
-  }
-  token->set_position(index);
-  return absl::OkStatus();
 }
 
 }  // namespace unified::podio

@@ -1,23 +1,27 @@
-// The Podio connector's paging, apart from what it pages (docs/podio.md
-// §3): the page token codec, the offset pager of one paged route (with
-// the page size Podio takes), the merge of name-ordered listings across
-// organizations, and the walk over several sources in turn.
+// The Podio connector's paging parts, apart from any one listing
+// (docs/podio.md §3): the page token codec, the page size each paged route
+// takes, the merge of name-ordered listings across organizations, how a
+// listing opens (its organizations or its workspace), and how far a
+// source's pages are guessed ahead. Pure: no calls. The listings built
+// from them are in listings.h.
 #ifndef CONNECTORS_PODIO_PAGERS_H_
 #define CONNECTORS_PODIO_PAGERS_H_
 
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
 #include "connectors/common/read_ahead.h"
+#include "connectors/podio/mappers.h"
 #include "connectors/podio/page_token.pb.h"
-#include "connectors/podio/podio_client.h"
 #include "proto/unified/v1/resources.pb.h"
 
 namespace unified::podio {
@@ -53,31 +57,67 @@ absl::StatusOr<PodioPageToken> DecodeToken(const std::string& bytes,
                                            absl::string_view kind);
 std::string EncodeToken(PodioPageToken token, absl::string_view kind);
 
-// Reads pages of Podio's offset-paged routes. Thread-safe; one per
-// connector, so what a route taught about its page size is kept.
-class OffsetPager {
+// The page size of each paged route, as learned. Thread-safe; one per
+// connector, so what a route taught is kept for its later listings.
+class PageSizes {
  public:
-  OffsetPager(PodioClient* client, const PodioConnectorOptions& options);
+  explicit PageSizes(const PodioConnectorOptions& options);
 
   // The limit to ask of `route` for `want` rows.
-  int PageSize(PagedRoute route, int want) const;
+  int Size(PagedRoute route, int want) const;
 
-  struct Fetched {
-    json::Body doc;
-    int asked = 0;  // The limit asked: a shorter answer is the last page.
-  };
-  // GETs the page at `url(limit)`. A 400 to a limit above the floor is read
-  // as "too large" (Podio's maximum is unconfirmed): the route's size
-  // shrinks, is kept, and the page is asked again.
-  absl::StatusOr<Fetched> Fetch(
-      CallContext& ctx, PagedRoute route, int want,
-      const std::function<std::string(int limit)>& url);
+  // Podio answered 400 to `limit` on `route`. Read as "too large" while the
+  // limit is above the floor (Podio's maximum is unconfirmed): the route's
+  // size shrinks (100 first, then halves), is kept, and true says to ask
+  // again; false at the floor, where the 400 is the answer.
+  bool ShrinkAfter400(PagedRoute route, int limit);
 
  private:
-  PodioClient* const client_;
   const int min_page_size_;
-  std::atomic<int> page_size_[kPagedRoutes];
+  std::atomic<int> size_[kPagedRoutes];
 };
+
+// The token of a listing of `kind` from a page token; nullopt for the
+// first page ("").
+absl::StatusOr<std::optional<PodioPageToken>> TokenOf(
+    const std::string& page_token, absl::string_view kind);
+
+// A reference to an organization in records.
+v1::OrganizationRef OrgRef(int64_t id, const std::string& name);
+
+// INTERNAL: a pager was fed an answer to another GET than it wanted.
+absl::Status UnexpectedAnswer(const std::string& path);
+
+// How a listing over organizations opens: GET /org/{id} for one
+// (`only` != 0), GET /org/ for all the account's.
+std::string OrgsPath(int64_t only);
+// That answer's organizations: id, name and member count (0: not given).
+absl::StatusOr<std::vector<SourceInfo>> ReadOrgs(int64_t only,
+                                                 const rapidjson::Value& doc);
+// ...added to `token` as its sources.
+absl::Status AddOrgSources(int64_t only, HttpResponse answer,
+                           PodioPageToken* token);
+
+// A listing of one workspace opens with GET /space/{id}: its source, with
+// its organization as the parent. INVALID_ARGUMENT
+// (WORKSPACE_NOT_IN_ORGANIZATION) when `organization_id` is set and is not
+// the space's.
+absl::StatusOr<PageSource> ReadWorkspaceSource(
+    HttpResponse answer, const std::string& organization_id);
+
+// Guessing ahead (docs/streaming.md, "What is read ahead"): the plans name
+// at most kMaxPlan GETs; a source without a member count is guessed at
+// most kBlindPages pages past its next, so that a listing's reads past its
+// end stay within kBlindPages.
+inline constexpr int kBlindPages = 2;
+inline constexpr size_t kMaxPlan = 16;
+
+// `url(offset)` of `source`'s next page (at its offset) and the pages after
+// it, `page_size` apart: while its expected count says they exist (when
+// `counted` and the count is known), or at most kBlindPages more.
+void PlanPages(const PageSource& source, int page_size, bool counted,
+               const std::function<std::string(int64_t)>& url,
+               std::vector<std::string>* out);
 
 // One source's users read from upstream and not yet merged.
 struct SourceBuffer {
@@ -96,25 +136,19 @@ inline bool NeedsPage(const PageSource& source, const SourceBuffer& buffer) {
          (buffer.more || !buffer.fetched);
 }
 
+// Whether every source of `token` is done.
+bool AllDone(const PodioPageToken& token);
+
 // Merges name-ordered listings, one buffer per source of `token`, into at
 // most `limit` users in (name, id) order: a user in several sources comes
 // out once, merged (MergeUser). Each source's offset advances by what was
 // taken, and a source whose buffer is empty with nothing more is done. The
 // merge stops where a live source's buffer ran dry (its next row is
-// unknown), so the caller refills it on the next page. Users for which
-// `keep` is false are consumed but not returned.
+// unknown), so the caller refills it first. Users for which `keep` is
+// false are consumed but not returned.
 std::vector<v1::User> MergeByName(
     PodioPageToken* token, std::vector<SourceBuffer>* buffers, int limit,
     const std::function<bool(const v1::User&)>& keep);
-
-// Walks `token`'s sources from its position: `read(source, room)` takes up
-// to `room` items from one source and says whether the source is
-// exhausted; the walk moves to the next source then, and stops once `held`
-// reaches `limit` or the sources end. The position is kept in the token.
-absl::Status ReadSources(
-    PodioPageToken* token, int limit, const std::function<int()>& held,
-    const std::function<absl::StatusOr<bool>(PageSource& source, int room)>&
-        read);
 
 }  // namespace unified::podio
 

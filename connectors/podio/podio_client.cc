@@ -43,14 +43,7 @@ RateSignal PodioProtocol::ReadRateSignal(const HttpResponse& response) const {
 absl::StatusOr<json::Body> PodioClient::Get(CallContext& ctx,
                                             const std::string& path_and_query) {
   ASSIGN_OR_RETURN(HttpResponse response, pipeline_.Get(ctx, path_and_query));
-  if (response.status < 200 || response.status >= 300) {
-    return StatusForHttpError(response.status, response.body);
-  }
-  absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(response.body));
-  if (!doc.ok()) {
-    return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
-  }
-  return doc;
+  return ReadAnswer(std::move(response));
 }
 
 }  // namespace unified::podio

@@ -110,4 +110,15 @@ absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what) {
   return value;
 }
 
+absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer) {
+  if (answer.status < 200 || answer.status >= 300) {
+    return StatusForHttpError(answer.status, answer.body);
+  }
+  absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(answer.body));
+  if (!doc.ok()) {
+    return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
+  }
+  return doc;
+}
+
 }  // namespace unified::podio

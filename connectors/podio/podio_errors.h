@@ -11,6 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "connectors/common/http_client.h"
+#include "connectors/common/json.h"
 
 namespace unified::podio {
 
@@ -44,6 +46,10 @@ std::optional<absl::Duration> ParseRateLimitWait(absl::string_view description);
 //   anything else INTERNAL UPSTREAM_UNEXPECTED_STATUS
 // Every one carries ErrorInfo metadata upstream_status and upstream_error.
 absl::Status StatusForHttpError(int http_status, absl::string_view body);
+
+// A 2xx answer's JSON, or the answer's status (StatusForHttpError);
+// INTERNAL (UPSTREAM_MALFORMED_RESPONSE) for an unreadable body.
+absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer);
 
 // An INVALID_ARGUMENT the connector answers itself (a request Podio cannot
 // serve), with `reason` from the error list as its ErrorInfo.

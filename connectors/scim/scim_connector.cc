@@ -14,8 +14,10 @@
 #include "absl/synchronization/mutex.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
+#include "connectors/common/listing_driver.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/scim/scim_errors.h"
+#include "connectors/scim/scim_listings.h"
 #include "connectors/scim/scim_mappers.h"
 
 namespace unified::scim {
@@ -43,32 +45,6 @@ namespace {
 
 absl::Status BadArgument(absl::string_view message, absl::string_view reason) {
   return WithErrorInfo(absl::InvalidArgumentError(message), reason);
-}
-
-// Where a listing resumes: the 1-based startIndex of the next request and
-// how many results of it were already returned. Tokens read
-// "<kind>1:<start>:<skip>"; the kind binds a token to its listing.
-struct Position {
-  int64_t start = 1;
-  int64_t skip = 0;
-};
-
-std::string EncodePosition(char kind, const Position& p) {
-  return absl::StrCat(std::string(1, kind), "1:", p.start, ":", p.skip);
-}
-
-absl::StatusOr<Position> DecodePosition(char kind, const std::string& token) {
-  Position p;
-  if (token.empty()) return p;
-  std::vector<absl::string_view> parts = absl::StrSplit(token, ':');
-  if (parts.size() != 3 ||
-      parts[0] != absl::StrCat(std::string(1, kind), "1") ||
-      !absl::SimpleAtoi(parts[1], &p.start) ||
-      !absl::SimpleAtoi(parts[2], &p.skip) || p.start < 1 || p.skip < 0) {
-    return BadArgument("page token not issued for this listing",
-                       "INVALID_CURSOR");
-  }
-  return p;
 }
 
 // A SCIM id used in a path: opaque text, but never one that could leave
@@ -121,79 +97,14 @@ class ScimConnector final : public DirectoryConnector {
   absl::StatusOr<Page<v1::User>> ListUsers(CallContext& ctx,
                                            const UserFilter& filter,
                                            const PageRequest& page) override {
-    ASSIGN_OR_RETURN(Position pos, DecodePosition('u', page.page_token));
-    RETURN_IF_ERROR(CheckOrganization(filter.organization_id));
-    if (filter.order_by_last_active || filter.order_desc) {
-      // SCIM sorting is optional and not asked of providers (docs/scim.md).
-      return BadArgument("SCIM listings come in the provider's order only",
-                         "INVALID_ORDER_BY");
-    }
-    std::vector<std::string> conditions;
-    bool admins_only = false;
-    if (!filter.role_id.empty()) {
-      if (filter.role_id == "workspace.member") {
-        if (filter.workspace_id.empty()) {
-          return BadArgument("a workspace role filter needs workspace_id",
-                             "ROLE_NEEDS_WORKSPACE");
-        }
-      } else if (filter.role_id == "organization.admin") {
-        admins_only = true;
-      } else if (filter.role_id != "organization.member") {
-        return BadArgument("unknown role id", "UNKNOWN_ROLE");
-      }
-    }
-    if (!filter.workspace_id.empty()) {
-      RETURN_IF_ERROR(CheckId(filter.workspace_id, "workspace_id"));
-      if (page.page_token.empty()) {
-        // The group must exist: an unknown one is NOT_FOUND, not empty.
-        RETURN_IF_ERROR(Get(ctx, absl::StrCat("/Groups/", filter.workspace_id,
-                                              "?excludedAttributes=members"))
-                            .status());
-      }
-      conditions.push_back("groups.value eq " + Quote(filter.workspace_id));
-    }
-    if (!filter.email.empty()) {
-      conditions.push_back("emails.value eq " + Quote(filter.email));
-    }
-    switch (filter.status) {
-      case v1::USER_STATUS_UNSPECIFIED:
-        break;
-      case v1::USER_STATUS_ACTIVE:
-        conditions.push_back("active eq true");
-        break;
-      case v1::USER_STATUS_INACTIVE:
-        conditions.push_back("active eq false");
-        break;
-      default: {
-        Page<v1::User> none;  // SCIM users are active or not.
-        none.total_size = 0;
-        return none;
-      }
-    }
-    ASSIGN_OR_RETURN(Listed listed,
-                     List(ctx, "/Users", absl::StrJoin(conditions, " and "), "",
-                          pos, page.limit));
-    Page<v1::User> out;
-    for (const rapidjson::Value& r : listed.resources) {
-      ASSIGN_OR_RETURN(v1::User user,
-                       MapUser(r, org_, page.include_remote_data));
-      // SCIM's `co` filter is optional and often missing (docs/scim.md):
-      // the search is applied here, so pages may come back short.
-      if (!UserMatchesQuery(user, filter.query)) continue;
-      if (admins_only && std::none_of(user.roles().begin(), user.roles().end(),
-                                      [](const v1::ScopedRole& role) {
-                                        return role.role_id() ==
-                                               "organization.admin";
-                                      })) {
-        continue;
-      }
-      out.items.push_back(std::move(user));
-    }
-    if (listed.next) out.next_page_token = EncodePosition('u', *listed.next);
-    // The provider counted its matches; the service's own filtering (the
-    // search, admins) would make that count wrong.
-    if (filter.query.empty() && !admins_only) out.total_size = listed.total;
-    return out;
+    return ListPager(pipeline_, ctx, UsersPager(ctx, filter, page));
+  }
+
+  std::unique_ptr<PageIterator<v1::User>> IterateUsers(
+      CallContext& ctx, const UserFilter& filter,
+      const PageRequest& start) override {
+    return IteratePager(pipeline_, ctx, options_.read_ahead,
+                        UsersPager(ctx, filter, start));
   }
 
   absl::StatusOr<Page<v1::Organization>> ListOrganizations(
@@ -228,20 +139,15 @@ class ScimConnector final : public DirectoryConnector {
   absl::StatusOr<Page<v1::Workspace>> ListWorkspaces(
       CallContext& ctx, const std::string& organization_id,
       const PageRequest& page) override {
-    ASSIGN_OR_RETURN(Position pos, DecodePosition('w', page.page_token));
-    RETURN_IF_ERROR(CheckOrganization(organization_id));
-    ASSIGN_OR_RETURN(Listed listed,
-                     List(ctx, "/Groups", "", "excludedAttributes=members", pos,
-                          page.limit));
-    Page<v1::Workspace> out;
-    for (const rapidjson::Value& r : listed.resources) {
-      ASSIGN_OR_RETURN(v1::Workspace ws,
-                       MapGroup(r, org_, page.include_remote_data));
-      out.items.push_back(std::move(ws));
-    }
-    if (listed.next) out.next_page_token = EncodePosition('w', *listed.next);
-    out.total_size = listed.total;
-    return out;
+    return ListPager(pipeline_, ctx,
+                     WorkspacesPager(ctx, organization_id, page));
+  }
+
+  std::unique_ptr<PageIterator<v1::Workspace>> IterateWorkspaces(
+      CallContext& ctx, const std::string& organization_id,
+      const PageRequest& start) override {
+    return IteratePager(pipeline_, ctx, options_.read_ahead,
+                        WorkspacesPager(ctx, organization_id, start));
   }
 
   absl::StatusOr<v1::Workspace> GetWorkspace(
@@ -255,57 +161,14 @@ class ScimConnector final : public DirectoryConnector {
   absl::StatusOr<Page<v1::RoleAssignment>> ListRoleAssignments(
       CallContext& ctx, const RoleAssignmentFilter& filter,
       const PageRequest& page) override {
-    RETURN_IF_ERROR(CheckOrganization(filter.organization_id));
-    auto keep = [&](const v1::RoleAssignment& a) {
-      return filter.workspace_id.empty() ||
-             (a.scope() == v1::ROLE_SCOPE_WORKSPACE &&
-              a.scope_id() == filter.workspace_id);
-    };
-    Page<v1::RoleAssignment> out;
-    if (!filter.user_id.empty()) {
-      // One user's assignments: one request, one page.
-      if (!page.page_token.empty()) {
-        RETURN_IF_ERROR(DecodePosition('a', page.page_token).status());
-        return out;
-      }
-      ASSIGN_OR_RETURN(v1::User user, GetUser(ctx, filter.user_id, false));
-      for (v1::RoleAssignment& a : AssignmentsOf(user)) {
-        if (keep(a)) out.items.push_back(std::move(a));
-      }
-      return out;
-    }
-    ASSIGN_OR_RETURN(Position pos, DecodePosition('a', page.page_token));
-    std::string condition;
-    if (!filter.workspace_id.empty()) {
-      RETURN_IF_ERROR(CheckId(filter.workspace_id, "workspace_id"));
-      condition = "groups.value eq " + Quote(filter.workspace_id);
-    }
-    // Users are read from `pos`; their assignments are emitted until the
-    // page is full, and the next page resumes inside the user it stopped
-    // at (skip = assignments of that batch already returned).
-    const int limit = std::max(1, page.limit);
-    Position at{pos.start, 0};
-    ASSIGN_OR_RETURN(Listed listed,
-                     List(ctx, "/Users", condition, "", at, limit));
-    int64_t emitted = 0;  // Assignments of this batch, returned or skipped.
-    for (const rapidjson::Value& r : listed.resources) {
-      ASSIGN_OR_RETURN(v1::User user, MapUser(r, org_, false));
-      for (v1::RoleAssignment& a : AssignmentsOf(user)) {
-        if (!keep(a)) continue;
-        if (emitted++ < pos.skip) continue;
-        if (static_cast<int>(out.items.size()) == limit) {
-          out.next_page_token =
-              EncodePosition('a', Position{pos.start, emitted - 1});
-          return out;
-        }
-        out.items.push_back(std::move(a));
-      }
-    }
-    if (listed.next) {
-      out.next_page_token =
-          EncodePosition('a', Position{listed.next->start, 0});
-    }
-    return out;
+    return ListPager(pipeline_, ctx, AssignmentsPager(ctx, filter, page));
+  }
+
+  std::unique_ptr<PageIterator<v1::RoleAssignment>> IterateRoleAssignments(
+      CallContext& ctx, const RoleAssignmentFilter& filter,
+      const PageRequest& start) override {
+    return IteratePager(pipeline_, ctx, options_.read_ahead,
+                        AssignmentsPager(ctx, filter, start));
   }
 
   std::vector<v1::Role> Roles() const override { return RoleCatalog(); }
@@ -317,25 +180,6 @@ class ScimConnector final : public DirectoryConnector {
   }
 
  private:
-  // A listing request's resources and where the next one starts (nullopt:
-  // this was the last).
-  struct Listed {
-    json::Body doc;
-    // Iterable view of the page's resources (inside `doc`).
-    struct Range {
-      const rapidjson::Value* array = nullptr;
-      const rapidjson::Value* begin() const {
-        return array == nullptr ? nullptr : array->GetArray().Begin();
-      }
-      const rapidjson::Value* end() const {
-        return array == nullptr ? nullptr : array->GetArray().End();
-      }
-    } resources;
-    std::optional<Position> next;
-    // The provider's totalResults: every match of the filter.
-    int64_t total = 0;
-  };
-
   absl::Status CheckOrganization(const std::string& organization_id) const {
     if (!organization_id.empty() && organization_id != kOrganizationId) {
       return WithErrorInfo(
@@ -385,12 +229,13 @@ class ScimConnector final : public DirectoryConnector {
     return caps;
   }
 
-  // One page of `collection` from `pos` (its `skip` results dropped),
-  // at most `limit` results asked.
-  absl::StatusOr<Listed> List(CallContext& ctx, const std::string& collection,
-                              const std::string& filter,
-                              const std::string& extra, const Position& pos,
-                              int limit) {
+  // A listing of `collection` where `filter` is the provider's SCIM
+  // filter ("" for none), with the page size ServiceProviderConfig allows.
+  template <typename T>
+  absl::StatusOr<ScimListing<T>> Listing(CallContext& ctx, char kind,
+                                         const std::string& collection,
+                                         const std::string& filter,
+                                         const std::string& extra, int limit) {
     ASSIGN_OR_RETURN(Capabilities caps, Caps(ctx));
     if (!filter.empty() && !caps.filter) {
       return WithErrorInfo(
@@ -398,24 +243,162 @@ class ScimConnector final : public DirectoryConnector {
               "the SCIM provider does not filter (ServiceProviderConfig)"),
           "UPSTREAM_REJECTED");
     }
+    ScimListing<T> listing;
+    listing.kind = kind;
+    listing.collection = collection;
     int64_t count = std::max(1, limit);
     if (caps.max_results > 0) count = std::min(count, caps.max_results);
-    std::string path =
-        absl::StrCat(collection, "?startIndex=", pos.start, "&count=", count);
-    if (!filter.empty()) absl::StrAppend(&path, "&filter=", UrlEncode(filter));
-    if (!extra.empty()) absl::StrAppend(&path, "&", extra);
-    Listed out;
-    ASSIGN_OR_RETURN(out.doc, Get(ctx, path));
-    ASSIGN_OR_RETURN(ListPage page, ReadListPage(out.doc));
-    out.resources.array = page.resources;
-    out.total = page.total_results;
-    const int64_t got = page.size();
-    // Resume after what this answer held: a provider may answer fewer than
-    // asked (RFC 7644 §3.4.2.4), so the next start is counted, not assumed.
-    if (got > 0 && pos.start - 1 + got < page.total_results) {
-      out.next = Position{pos.start + got, 0};
+    listing.count = static_cast<int>(count);
+    if (!filter.empty()) listing.query = "filter=" + UrlEncode(filter);
+    if (!extra.empty()) {
+      listing.query =
+          listing.query.empty() ? extra : listing.query + "&" + extra;
     }
-    return out;
+    return listing;
+  }
+
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> UsersPager(
+      CallContext& ctx, const UserFilter& filter, const PageRequest& page) {
+    RETURN_IF_ERROR(DecodePosition('u', page.page_token).status());
+    RETURN_IF_ERROR(CheckOrganization(filter.organization_id));
+    if (filter.order_by_last_active || filter.order_desc) {
+      // SCIM sorting is optional and not asked of providers (docs/scim.md).
+      return BadArgument("SCIM listings come in the provider's order only",
+                         "INVALID_ORDER_BY");
+    }
+    std::vector<std::string> conditions;
+    bool admins_only = false;
+    if (!filter.role_id.empty()) {
+      if (filter.role_id == "workspace.member") {
+        if (filter.workspace_id.empty()) {
+          return BadArgument("a workspace role filter needs workspace_id",
+                             "ROLE_NEEDS_WORKSPACE");
+        }
+      } else if (filter.role_id == "organization.admin") {
+        admins_only = true;
+      } else if (filter.role_id != "organization.member") {
+        return BadArgument("unknown role id", "UNKNOWN_ROLE");
+      }
+    }
+    std::string precondition;
+    if (!filter.workspace_id.empty()) {
+      RETURN_IF_ERROR(CheckId(filter.workspace_id, "workspace_id"));
+      // The group must exist: an unknown one is NOT_FOUND, not empty.
+      precondition = absl::StrCat("/Groups/", filter.workspace_id,
+                                  "?excludedAttributes=members");
+      conditions.push_back("groups.value eq " + Quote(filter.workspace_id));
+    }
+    if (!filter.email.empty()) {
+      conditions.push_back("emails.value eq " + Quote(filter.email));
+    }
+    switch (filter.status) {
+      case v1::USER_STATUS_UNSPECIFIED:
+        break;
+      case v1::USER_STATUS_ACTIVE:
+        conditions.push_back("active eq true");
+        break;
+      case v1::USER_STATUS_INACTIVE:
+        conditions.push_back("active eq false");
+        break;
+      default: {
+        Page<v1::User> none;  // SCIM users are active or not.
+        none.total_size = 0;
+        return std::unique_ptr<Pager<v1::User>>(
+            std::make_unique<OnePagePager<v1::User>>(std::move(none)));
+      }
+    }
+    ASSIGN_OR_RETURN(
+        ScimListing<v1::User> listing,
+        Listing<v1::User>(ctx, 'u', "/Users",
+                          absl::StrJoin(conditions, " and "), "", page.limit));
+    listing.precondition = std::move(precondition);
+    listing.map = [org = org_, remote = page.include_remote_data,
+                   query = filter.query,
+                   admins_only](const rapidjson::Value& r,
+                                std::vector<v1::User>* out) -> absl::Status {
+      ASSIGN_OR_RETURN(v1::User user, MapUser(r, org, remote));
+      // SCIM's `co` filter is optional and often missing (docs/scim.md):
+      // the search is applied here, so pages may come back short.
+      if (!UserMatchesQuery(user, query)) return absl::OkStatus();
+      if (admins_only && std::none_of(user.roles().begin(), user.roles().end(),
+                                      [](const v1::ScopedRole& role) {
+                                        return role.role_id() ==
+                                               "organization.admin";
+                                      })) {
+        return absl::OkStatus();
+      }
+      out->push_back(std::move(user));
+      return absl::OkStatus();
+    };
+    // The provider counted its matches; the service's own filtering (the
+    // search, admins) would make that count wrong.
+    listing.total_counts_records = filter.query.empty() && !admins_only;
+    return NewScimPager(std::move(listing), page.limit, page.page_token);
+  }
+
+  absl::StatusOr<std::unique_ptr<Pager<v1::Workspace>>> WorkspacesPager(
+      CallContext& ctx, const std::string& organization_id,
+      const PageRequest& page) {
+    RETURN_IF_ERROR(DecodePosition('w', page.page_token).status());
+    RETURN_IF_ERROR(CheckOrganization(organization_id));
+    ASSIGN_OR_RETURN(
+        ScimListing<v1::Workspace> listing,
+        Listing<v1::Workspace>(ctx, 'w', "/Groups", "",
+                               "excludedAttributes=members", page.limit));
+    listing.map = [org = org_, remote = page.include_remote_data](
+                      const rapidjson::Value& r,
+                      std::vector<v1::Workspace>* out) -> absl::Status {
+      ASSIGN_OR_RETURN(v1::Workspace ws, MapGroup(r, org, remote));
+      out->push_back(std::move(ws));
+      return absl::OkStatus();
+    };
+    return NewScimPager(std::move(listing), page.limit, page.page_token);
+  }
+
+  // Users are read from the token's start; their assignments fill the
+  // page, and the next page resumes inside the answer it stopped in (skip =
+  // the assignments of that answer already returned). One user's
+  // assignments are one page.
+  absl::StatusOr<std::unique_ptr<Pager<v1::RoleAssignment>>> AssignmentsPager(
+      CallContext& ctx, const RoleAssignmentFilter& filter,
+      const PageRequest& page) {
+    RETURN_IF_ERROR(CheckOrganization(filter.organization_id));
+    auto keep = [workspace = filter.workspace_id](const v1::RoleAssignment& a) {
+      return workspace.empty() || (a.scope() == v1::ROLE_SCOPE_WORKSPACE &&
+                                   a.scope_id() == workspace);
+    };
+    if (!filter.user_id.empty()) {
+      RETURN_IF_ERROR(DecodePosition('a', page.page_token).status());
+      Page<v1::RoleAssignment> out;
+      if (page.page_token.empty()) {
+        ASSIGN_OR_RETURN(v1::User user, GetUser(ctx, filter.user_id, false));
+        for (v1::RoleAssignment& a : AssignmentsOf(user)) {
+          if (keep(a)) out.items.push_back(std::move(a));
+        }
+      }
+      return std::unique_ptr<Pager<v1::RoleAssignment>>(
+          std::make_unique<OnePagePager<v1::RoleAssignment>>(std::move(out)));
+    }
+    RETURN_IF_ERROR(DecodePosition('a', page.page_token).status());
+    std::string condition;
+    if (!filter.workspace_id.empty()) {
+      RETURN_IF_ERROR(CheckId(filter.workspace_id, "workspace_id"));
+      condition = "groups.value eq " + Quote(filter.workspace_id);
+    }
+    ASSIGN_OR_RETURN(ScimListing<v1::RoleAssignment> listing,
+                     Listing<v1::RoleAssignment>(ctx, 'a', "/Users", condition,
+                                                 "", page.limit));
+    listing.fill_pages = true;
+    listing.map = [org = org_, keep](
+                      const rapidjson::Value& r,
+                      std::vector<v1::RoleAssignment>* out) -> absl::Status {
+      ASSIGN_OR_RETURN(v1::User user, MapUser(r, org, false));
+      for (v1::RoleAssignment& a : AssignmentsOf(user)) {
+        if (keep(a)) out->push_back(std::move(a));
+      }
+      return absl::OkStatus();
+    };
+    return NewScimPager(std::move(listing), page.limit, page.page_token);
   }
 
   RequestPipeline* const pipeline_;

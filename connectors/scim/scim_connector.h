@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "connectors/common/read_ahead.h"
 #include "connectors/common/request_pipeline.h"
 #include "connectors/connector.h"
 
@@ -34,6 +35,9 @@ class ScimProtocol : public UpstreamProtocol {
 struct ScimConnectorOptions {
   // The organization the directory is shown as.
   std::string organization_name = "SCIM directory";
+  // How streams read pages ahead (docs/streaming.md); only when the
+  // pipeline has an async client.
+  ReadAheadOptions read_ahead;
 };
 
 // `pipeline` must outlive the connector.

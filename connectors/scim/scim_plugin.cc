@@ -35,7 +35,8 @@ class ScimProvider final : public Provider {
                ScimAuthOptions auth_options,
                ScimConnectorOptions connector_options)
       : http_(std::move(http)),
-        pipeline_(http_.get(), clock, &protocol_, std::move(pipeline_options)),
+        pipeline_(http_.get(), clock, &protocol_, std::move(pipeline_options),
+                  http_.async()),
         auth_(NewScimAuth(http_.get(), clock, std::move(auth_options))),
         connector_(NewScimConnector(&pipeline_, std::move(connector_options))) {
   }

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -324,10 +325,13 @@ void ScimSimulator::Handle(const httplib::Request& req,
     return Error(res, 401, "the bearer token is missing, unknown or expired");
   }
   requests_.fetch_add(1);
+  if (options_.latency > absl::ZeroDuration()) absl::SleepFor(options_.latency);
   int fault = 0;
   {
     absl::MutexLock lock(&mu_);
-    if (fault_count_ > 0) {
+    if (fault_count_ > 0 && fault_skip_ > 0) {
+      --fault_skip_;
+    } else if (fault_count_ > 0) {
       --fault_count_;
       fault = fault_status_;
     }
@@ -764,6 +768,13 @@ void ScimSimulator::HandleToken(const httplib::Request& req,
       "application/json");
 }
 
+void ScimSimulator::InjectFault(int status, int count, int skip) {
+  absl::MutexLock lock(&mu_);
+  fault_status_ = status;
+  fault_count_ = count;
+  fault_skip_ = skip;
+}
+
 void ScimSimulator::HandleAdmin(const httplib::Request& req,
                                 httplib::Response& res) {
   if (req.path == "/_sim/stats") {
@@ -771,20 +782,21 @@ void ScimSimulator::HandleAdmin(const httplib::Request& req,
                     "application/json");
     return;
   }
-  absl::MutexLock lock(&mu_);
   if (req.path == "/_sim/faults" && req.method == "POST") {
-    int status = 0, count = 0;
+    int status = 0, count = 0, skip = 0;
+    const std::string skip_text = req.get_param_value("skip");
     if (!absl::SimpleAtoi(req.get_param_value("status"), &status) ||
         !absl::SimpleAtoi(req.get_param_value("count"), &count) ||
-        status < 400 || status > 599 || count < 0) {
+        (!skip_text.empty() && !absl::SimpleAtoi(skip_text, &skip)) ||
+        status < 400 || status > 599 || count < 0 || skip < 0) {
       res.status = 400;
       return;
     }
-    fault_status_ = status;
-    fault_count_ = count;
+    InjectFault(status, count, skip);
     res.set_content("{}", "application/json");
     return;
   }
+  absl::MutexLock lock(&mu_);
   if (req.path == "/_sim/expire_tokens" && req.method == "POST") {
     for (auto& [token, expires] : issued_) expires = absl::InfinitePast();
     res.set_content("{}", "application/json");

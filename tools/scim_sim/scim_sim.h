@@ -46,6 +46,8 @@ struct ScimSimOptions {
   int64_t rate_limit = 1000;
   absl::Duration rate_window = absl::Hours(1);
   bool admin_api = true;  // Serve /_sim/ (faults, stats, token expiry).
+  // Added to every API answer (benchmarks: a provider's latency).
+  absl::Duration latency = absl::ZeroDuration();
 };
 
 struct SimUser {
@@ -88,6 +90,9 @@ class ScimSimulator {
   // API requests answered so far (token and admin requests excluded).
   int64_t requests() const { return requests_.load(); }
 
+  // The `count` API requests after the next `skip` answer `status`.
+  void InjectFault(int status, int count, int skip = 0);
+
  private:
   explicit ScimSimulator(ScimSimOptions options);
   void Generate();
@@ -113,6 +118,7 @@ class ScimSimulator {
   // `fault_status_`.
   int fault_status_ ABSL_GUARDED_BY(mu_) = 0;
   int fault_count_ ABSL_GUARDED_BY(mu_) = 0;
+  int fault_skip_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t next_token_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> requests_{0};
 

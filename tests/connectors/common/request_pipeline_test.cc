@@ -284,8 +284,7 @@ TEST_F(ReadAheadTest, PlannedGetsStartAtOnceAndServeThePipelinesGets) {
                                                  std::string("gzip"))));
   async_.Answer("/p?o=0", Ok("zero"));
   async_.Answer("/p?o=1", Ok("one"));
-  ctx_.read_ahead = &ahead;
-  absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx_, "/p?o=0");
+  absl::StatusOr<HttpResponse> r = ahead.Get("/p?o=0");
   ASSERT_THAT(r.status(), IsOk());
   EXPECT_EQ(r->body, "zero");
   EXPECT_TRUE(http_.sent.empty());  // Nothing went through the blocking way.
@@ -295,7 +294,7 @@ TEST_F(ReadAheadTest, PlannedGetsStartAtOnceAndServeThePipelinesGets) {
   EXPECT_EQ(budget_->State(ctx_.budget_key)->remaining, 8);
   // A path never planned goes the ordinary way.
   http_.script.push_back(unified::Answer(200, "direct"));
-  EXPECT_EQ(pipeline_->Get(ctx_, "/other")->body, "direct");
+  EXPECT_EQ(ahead.Get("/other")->body, "direct");
   EXPECT_EQ(ahead.started(), 2);
   EXPECT_EQ(ahead.wasted(), 1);  // "/p?o=1": not taken (yet).
 }
@@ -321,9 +320,7 @@ TEST_F(ReadAheadTest, AFailedAnswerAheadIsReadAgainThroughEveryStep) {
     ahead.Plan({"/p"});
     async_.Answer("/p", fault.ahead);
     http_.script.push_back(unified::Answer(200, "again"));
-    CallContext ctx = ctx_;
-    ctx.read_ahead = &ahead;
-    absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx, "/p");
+    absl::StatusOr<HttpResponse> r = ahead.Get("/p");
     ASSERT_THAT(r.status(), IsOk()) << fault.what;
     EXPECT_EQ(r->body, "again") << fault.what;
     EXPECT_EQ(ahead.wasted(), 1) << fault.what;
@@ -338,10 +335,9 @@ TEST_F(ReadAheadTest, ARateLimitAnswerAheadStopsTheIdentityForItsWait) {
   HttpResponse limited = unified::Answer(429, Gzip("60"));
   limited.headers.emplace_back("content-encoding", "gzip");
   async_.Answer("/p", limited);
-  ctx_.read_ahead = &ahead;
   ctx_.deadline = clock_.Now() + absl::Seconds(5);
   // The answer, as Send would have returned it; nothing is sent again.
-  absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx_, "/p");
+  absl::StatusOr<HttpResponse> r = ahead.Get("/p");
   ASSERT_THAT(r.status(), IsOk());
   EXPECT_EQ(r->status, 429);
   EXPECT_TRUE(http_.sent.empty());
@@ -359,8 +355,7 @@ TEST_F(ReadAheadTest, AFinalRefusalAheadIsTheAnswer) {
   ReadAhead ahead(pipeline_.get(), ctx_);
   ahead.Plan({"/p"});
   async_.Answer("/p", unified::Answer(400, "too large"));
-  ctx_.read_ahead = &ahead;
-  absl::StatusOr<HttpResponse> r = pipeline_->Get(ctx_, "/p");
+  absl::StatusOr<HttpResponse> r = ahead.Get("/p");
   ASSERT_THAT(r.status(), IsOk());
   EXPECT_EQ(r->status, 400);
   EXPECT_TRUE(http_.sent.empty());

@@ -1,9 +1,9 @@
-// The Podio connector's pagers and the mappers they feed, against a fake
-// HttpClient answering with the recorded-shape fixtures
-// (tests/fixtures/podio): the offset pager and its page-size learning, the
-// merge of name-ordered listings across organizations, the walk over
-// several sources, and the JSON readers the connector no longer does
-// itself.
+// The Podio connector's pagers (listings.h) and their parts (pagers.h),
+// talked to as the listing driver talks to them, with the recorded-shape
+// fixtures (tests/fixtures/podio) as answers and no simulator: what each
+// listing asks for, in which order and how far ahead it guesses, page
+// sizes learned from 400s, the contacts read for a non-admin, the merge of
+// name-ordered listings across organizations, and the JSON readers.
 #include "connectors/podio/pagers.h"
 
 #include <map>
@@ -13,25 +13,24 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "connectors/common/clock.h"
 #include "connectors/common/error_details.h"
+#include "connectors/podio/listings.h"
 #include "connectors/podio/mappers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "tests/fixtures/podio/fixture.h"
-#include "tests/testing/fixed_token.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified::podio {
 namespace {
 
 using ::testing::ElementsAre;
-using ::unified::testing::FixedToken;
 using ::unified::testing::IsOk;
 using ::unified::testing::LoadPodioFixtures;
 using ::unified::testing::PodioFixture;
+using ::unified::testing::StatusIs;
 
 // A fixture's body as JSON text.
 std::string FixtureBody(const std::string& name) {
@@ -54,91 +53,272 @@ rapidjson::Document Parsed(const std::string& text) {
   return doc;
 }
 
-// Answers by path prefix; records every URL asked.
-class FakeHttp final : public HttpClient {
- public:
-  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
-    urls.push_back(request.url);
-    for (const auto& [prefix, answer] : answers) {
-      if (absl::StrContains(request.url, prefix)) {
-        if (answer.refuse_limit_over > 0) {
-          const size_t at = request.url.find("limit=");
-          const int limit = at == std::string::npos
-                                ? 0
-                                : std::atoi(request.url.c_str() + at + 6);
-          if (limit > answer.refuse_limit_over) {
-            HttpResponse r;
-            r.status = 400;
-            r.body = R"({"error":"invalid_value","error_description":"x"})";
-            return r;
-          }
-        }
-        HttpResponse r;
-        r.status = 200;
-        r.body = answer.body;
-        return r;
+// `count` copies of a recorded list answer's first row, with user ids
+// from `first_id` and names "User 0001", ... (so they sort by id too).
+std::string Rows(const std::string& fixture, int count, int64_t first_id) {
+  rapidjson::Document doc = Parsed(FixtureBody(fixture));
+  rapidjson::Document out(rapidjson::kArrayType);
+  auto& alloc = out.GetAllocator();
+  for (int i = 0; i < count; ++i) {
+    rapidjson::Value row(doc[0], alloc);
+    const std::string name = absl::StrCat("User ", 10000 + first_id + i);
+    rapidjson::Value* user = row.HasMember("user") ? &row["user"] : &row;
+    (*user)["user_id"].SetInt64(first_id + i);
+    for (rapidjson::Value* holder :
+         {user, row.HasMember("profile") ? &row["profile"] : nullptr}) {
+      if (holder != nullptr && holder->HasMember("name")) {
+        (*holder)["name"].SetString(name.c_str(), alloc);
       }
     }
-    HttpResponse r;
-    r.status = 404;
-    r.body = R"({"error":"not_found"})";
-    return r;
+    out.PushBack(row, alloc);
   }
-  struct Answer {
-    std::string body;
-    int refuse_limit_over = 0;  // 400 for a larger `limit`.
-  };
-  std::map<std::string, Answer> answers;
-  std::vector<std::string> urls;
-};
-
-class PagersTest : public ::testing::Test {
- protected:
-  PagersTest() {
-    PodioClientOptions options;
-    options.api_base = "https://api.test";
-    client_ = std::make_unique<PodioClient>(&http_, RealClock::Get(), options);
-    ctx_.tokens = &token_;
-    ctx_.deadline = absl::Now() + absl::Minutes(1);
-  }
-
-  FakeHttp http_;
-  FixedToken token_{"t"};
-  std::unique_ptr<PodioClient> client_;
-  CallContext ctx_;
-};
-
-TEST_F(PagersTest, OffsetPagerLearnsTheLimitARouteTakes) {
-  http_.answers["/org/1000/member/"] = {FixtureBody("org_members"), 100};
-  OffsetPager pager(client_.get(), PodioConnectorOptions{});
-  absl::StatusOr<OffsetPager::Fetched> page =
-      pager.Fetch(ctx_, PagedRoute::kOrgMembers, 500, [](int limit) {
-        return absl::StrCat("/org/1000/member/?limit=", limit, "&offset=0");
-      });
-  ASSERT_THAT(page.status(), IsOk());
-  EXPECT_EQ(page->asked, 100);
-  EXPECT_THAT(
-      http_.urls,
-      ElementsAre("https://api.test/org/1000/member/?limit=500&offset=0",
-                  "https://api.test/org/1000/member/?limit=100&offset=0"));
-  // Kept for later pages of the route, and only that route.
-  EXPECT_EQ(pager.PageSize(PagedRoute::kOrgMembers, 500), 100);
-  EXPECT_EQ(pager.PageSize(PagedRoute::kSpaceMembers, 500), 500);
-  EXPECT_EQ(pager.PageSize(PagedRoute::kOrgMembers, 30), 30);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  out.Accept(w);
+  return buffer.GetString();
 }
 
-TEST_F(PagersTest, OffsetPagerStopsAtTheFloor) {
-  http_.answers["/space/1/member/v2/"] = {FixtureBody("space_members_v2"), 1};
+HttpResponse Answer(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+// Runs a pager the way the driver does, answering each GET from `answers`
+// (exact path), and records what it wanted: the GET needed, and with it
+// the guesses ahead.
+template <typename T>
+struct Conversation {
+  std::map<std::string, HttpResponse> answers;
+  std::vector<std::string> asked;
+  std::vector<std::vector<std::string>> wants;
+
+  // Every page from `pager` until its end or an error.
+  absl::Status Drain(Pager<T>& pager, std::vector<Page<T>>* pages,
+                     int ahead = 4) {
+    Page<T> page;
+    for (int step = 0; step < 1000 && !pager.done(); ++step) {
+      if (pager.TakePage(&page)) {
+        pages->push_back(page);
+        continue;
+      }
+      std::vector<std::string> want = pager.Wants(ahead);
+      if (want.empty()) return absl::InternalError("stalled");
+      wants.push_back(want);
+      asked.push_back(want[0]);
+      auto it = answers.find(want[0]);
+      HttpResponse answer = it == answers.end()
+                                ? Answer(404, R"({"error":"not_found"})")
+                                : it->second;
+      if (absl::Status fed = pager.Feed(want[0], std::move(answer));
+          !fed.ok()) {
+        return fed;
+      }
+    }
+    return absl::OkStatus();
+  }
+};
+
+std::vector<std::string> IdsOf(const std::vector<Page<v1::User>>& pages) {
+  std::vector<std::string> ids;
+  for (const auto& page : pages) {
+    for (const v1::User& u : page.items) ids.push_back(u.id());
+  }
+  return ids;
+}
+
+constexpr char kMembers0[] = "/org/1000/member/?limit=5&offset=0&sort_by=name";
+constexpr char kMembers5[] = "/org/1000/member/?limit=5&offset=5&sort_by=name";
+
+TEST(PageSizesTest, A400ShrinksTheRouteOnceAndOnlyThatRoute) {
   PodioConnectorOptions options;
   options.min_page_size = 10;
-  OffsetPager pager(client_.get(), options);
-  absl::StatusOr<OffsetPager::Fetched> page =
-      pager.Fetch(ctx_, PagedRoute::kSpaceMembers, 500, [](int limit) {
-        return absl::StrCat("/space/1/member/v2/?limit=", limit);
-      });
-  // 500, 100, 50, 25, 12, 10: the floor's 400 is Podio's answer.
-  EXPECT_EQ(GetErrorInfo(page.status())->reason(), "UPSTREAM_BAD_REQUEST");
-  EXPECT_EQ(http_.urls.size(), 6u);
+  PageSizes sizes(options);
+  EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 1000), 500);
+  EXPECT_TRUE(sizes.ShrinkAfter400(PagedRoute::kOrgMembers, 500));
+  EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 500), 100);
+  EXPECT_EQ(sizes.Size(PagedRoute::kSpaceMembers, 500), 500);
+  EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 30), 30);
+  // Then halves, down to the floor, where the 400 is the answer.
+  EXPECT_TRUE(sizes.ShrinkAfter400(PagedRoute::kOrgMembers, 100));
+  EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 500), 50);
+  EXPECT_TRUE(sizes.ShrinkAfter400(PagedRoute::kOrgMembers, 12));
+  EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 500), 10);
+  EXPECT_FALSE(sizes.ShrinkAfter400(PagedRoute::kOrgMembers, 10));
+}
+
+TEST(UsersPagerTest, AnOrganizationsMembersPageAfterPageOnRecordedShapes) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 5;
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  Conversation<v1::User> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));  // 12 members.
+  talk.answers[kMembers0] = Answer(200, Rows("org_members", 5, 1));
+  talk.answers[kMembers5] = Answer(200, Rows("org_members", 3, 6));
+  std::vector<Page<v1::User>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  EXPECT_THAT(talk.asked, ElementsAre("/org/", kMembers0, kMembers5));
+  // Nothing guessed before the source's first answer; then its count (12)
+  // bounds the guesses: offsets 5 and 10, not 15.
+  EXPECT_THAT(talk.wants[1], ElementsAre(kMembers0));
+  EXPECT_THAT(talk.wants[2],
+              ElementsAre(kMembers5,
+                          "/org/1000/member/?limit=5&offset=10&sort_by=name"));
+  ASSERT_EQ(pages.size(), 2u);
+  EXPECT_THAT(IdsOf(pages),
+              ElementsAre("1", "2", "3", "4", "5", "6", "7", "8"));
+  EXPECT_EQ(pages[1].next_page_token, "");
+  EXPECT_EQ(pages[0].items[0].organizations(0).name(), "Acme");
+  // The first page's token opens a pager at the second page.
+  request.page_token = pages[0].next_page_token;
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> resumed =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(resumed.status(), IsOk());
+  Conversation<v1::User> again;
+  again.answers = talk.answers;
+  std::vector<Page<v1::User>> rest;
+  ASSERT_THAT(again.Drain(**resumed, &rest), IsOk());
+  EXPECT_THAT(again.asked, ElementsAre(kMembers5));
+  EXPECT_THAT(IdsOf(rest), ElementsAre("6", "7", "8"));
+}
+
+TEST(UsersPagerTest, A400ShrinksTheLimitAndA403ReadsTheContacts) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 500;
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  Conversation<v1::User> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  talk.answers["/org/1000/member/?limit=500&offset=0&sort_by=name"] =
+      Answer(400, R"({"error":"invalid_value"})");
+  talk.answers["/org/1000/member/?limit=100&offset=0&sort_by=name"] =
+      Answer(403, R"({"error":"forbidden"})");
+  const std::string contacts =
+      "/contact/org/1000?limit=500&offset=0&type=full&exclude_self=0";
+  talk.answers[contacts] = Answer(200, Rows("contacts", 2, 40));
+  std::vector<Page<v1::User>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  EXPECT_EQ(talk.asked.back(), contacts);
+  EXPECT_THAT(IdsOf(pages), ElementsAre("40", "41"));
+  EXPECT_EQ(pages[0].items[0].roles_size(), 0);  // Contacts carry none.
+  EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 500), 100);  // Kept.
+}
+
+TEST(UsersPagerTest, A403AfterTheMembersAnsweredStopsTheListing) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 5;
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  Conversation<v1::User> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  talk.answers[kMembers0] = Answer(200, Rows("org_members", 5, 1));
+  talk.answers[kMembers5] = Answer(403, R"({"error":"forbidden"})");
+  std::vector<Page<v1::User>> pages;
+  const absl::Status status = talk.Drain(**pager, &pages);
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "LISTING_SOURCE_REVOKED");
+  ASSERT_EQ(pages.size(), 1u);  // Its token resumes at the refused page.
+  EXPECT_FALSE(pages[0].next_page_token.empty());
+}
+
+TEST(UsersPagerTest, AWorkspacesMembersOpenWithTheSpace) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 2;
+  UserFilter filter;
+  filter.workspace_id = "3000001";
+  filter.organization_id = "1000";
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, filter, request);
+  ASSERT_THAT(pager.status(), IsOk());
+  Conversation<v1::User> talk;
+  talk.answers["/space/3000001"] = Answer(200, FixtureBody("space"));
+  talk.answers["/space/3000001/member/v2/?limit=2&offset=0"] =
+      Answer(200, Rows("space_members_v2", 2, 1));
+  talk.answers["/space/3000001/member/v2/?limit=2&offset=2"] =
+      Answer(200, Rows("space_members_v2", 1, 3));
+  std::vector<Page<v1::User>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  EXPECT_THAT(IdsOf(pages), ElementsAre("1", "2", "3"));
+  EXPECT_EQ(pages[0].items[0].workspaces(0).name(), "Sales");
+  EXPECT_EQ(pages[0].items[0].organizations(0).id(), "1000");
+  // Another organization's workspace is refused by name.
+  filter.organization_id = "999";
+  pager = NewUsersPager(&sizes, filter, request);
+  Conversation<v1::User> other;
+  other.answers = talk.answers;
+  std::vector<Page<v1::User>> none;
+  EXPECT_EQ(GetErrorInfo(other.Drain(**pager, &none))->reason(),
+            "WORKSPACE_NOT_IN_ORGANIZATION");
+}
+
+TEST(WorkspacesPagerTest, EachOrganizationsSpacesWithTheTotal) {
+  PageRequest request;
+  request.limit = 10;
+  absl::StatusOr<std::unique_ptr<Pager<v1::Workspace>>> pager =
+      NewWorkspacesPager("", request);
+  ASSERT_THAT(pager.status(), IsOk());
+  Conversation<v1::Workspace> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  talk.answers["/org/1000/space/"] = Answer(200, FixtureBody("org_spaces"));
+  std::vector<Page<v1::Workspace>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  ASSERT_EQ(pages.size(), 1u);
+  EXPECT_EQ(pages[0].items[0].name(), "Sales");
+  EXPECT_EQ(pages[0].total_size, 1);
+}
+
+TEST(AssignmentsPagerTest, OrganizationRolesThenWorkspaceRolesAcrossPages) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 2;
+  absl::StatusOr<std::unique_ptr<Pager<v1::RoleAssignment>>> pager =
+      NewAssignmentsPager(&sizes, RoleAssignmentFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  Conversation<v1::RoleAssignment> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  talk.answers["/org/1000/member/?limit=2&offset=0&sort_by=name"] =
+      Answer(200, Rows("org_members", 2, 1));
+  talk.answers["/org/1000/member/?limit=2&offset=2&sort_by=name"] =
+      Answer(200, Rows("org_members", 1, 3));
+  talk.answers["/org/1000/space/"] = Answer(200, FixtureBody("org_spaces"));
+  talk.answers["/space/3000001/member/v2/?limit=2&offset=0"] =
+      Answer(200, Rows("space_members_v2", 1, 1));
+  std::vector<Page<v1::RoleAssignment>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  std::vector<std::string> ids;
+  for (const auto& page : pages) {
+    for (const auto& a : page.items) ids.push_back(a.id());
+  }
+  EXPECT_THAT(ids, ElementsAre("1000:1", "1000:2", "1000:3", "3000001:1"));
+  EXPECT_EQ(pages.back().next_page_token, "");
+}
+
+TEST(PagerTest, AnAnswerToAnotherRequestOrAnotherListingsTokenIsRefused) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), PageRequest());
+  ASSERT_THAT(pager.status(), IsOk());
+  EXPECT_THAT((*pager)->Feed("/org/1", Answer(200, "[]")),
+              StatusIs(absl::StatusCode::kInternal));
+  PageRequest request;
+  request.page_token = EncodeToken(PodioPageToken(), "workspaces");
+  EXPECT_EQ(GetErrorInfo(NewUsersPager(&sizes, UserFilter(), request).status())
+                ->reason(),
+            "INVALID_CURSOR");
 }
 
 v1::User Member(const std::string& name, int id, const std::string& org) {
@@ -179,27 +359,6 @@ TEST(MergeByNameTest, MergesOnePerUserAndStopsWhereASourceRunsDry) {
   EXPECT_EQ(out[0].name(), "Cy");
   EXPECT_TRUE(token.sources(0).done());
   EXPECT_TRUE(token.sources(1).done());
-}
-
-TEST(ReadSourcesTest, WalksSourcesAndKeepsThePosition) {
-  PodioPageToken token;
-  for (int i = 0; i < 3; ++i) token.add_sources()->set_id(i);
-  std::vector<int> items;
-  std::map<int64_t, int> left = {{0, 2}, {1, 5}, {2, 1}};
-  auto read = [&](PageSource& s, int room) -> absl::StatusOr<bool> {
-    const int take = std::min(room, left[s.id()]);
-    for (int i = 0; i < take; ++i) items.push_back(static_cast<int>(s.id()));
-    left[s.id()] -= take;
-    return left[s.id()] == 0;
-  };
-  auto held = [&] { return static_cast<int>(items.size()); };
-  ASSERT_THAT(ReadSources(&token, 4, held, read), IsOk());
-  EXPECT_THAT(items, ElementsAre(0, 0, 1, 1));
-  EXPECT_EQ(token.position(), 1);
-  items.clear();
-  ASSERT_THAT(ReadSources(&token, 4, held, read), IsOk());
-  EXPECT_THAT(items, ElementsAre(1, 1, 1, 2));
-  EXPECT_EQ(token.position(), 3);
 }
 
 TEST(PageTokenTest, BoundToVersionAndListing) {
