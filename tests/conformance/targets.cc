@@ -1,0 +1,396 @@
+#include "tests/conformance/targets.h"
+
+#include <atomic>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/http_client.h"
+#include "connectors/common/json.h"
+#include "connectors/common/request_pipeline.h"
+#include "connectors/podio/podio_client.h"
+#include "connectors/podio/podio_connector.h"
+#include "connectors/scim/scim_connector.h"
+#include "tests/testing/subprocess.h"
+#include "tools/podio_sim/faults.h"
+#include "tools/podio_sim/sim_client.h"
+#include "tools/podio_sim/simulator.h"
+#include "tools/scim_sim/scim_sim.h"
+
+namespace unified::conformance {
+
+const char* FaultName(Fault fault) {
+  switch (fault) {
+    case Fault::kServerError:
+      return "5xx";
+    case Fault::kReset:
+      return "reset";
+    case Fault::kRateLimit:
+      return "rate limit";
+    case Fault::kUnauthorized:
+      return "401";
+    case Fault::kTruncated:
+      return "truncated body";
+  }
+  return "?";
+}
+
+namespace {
+
+// A token handed again when the provider rejects it (the targets' 401s are
+// one-off faults), counting the refreshes.
+class ReissuedToken final : public TokenSource {
+ public:
+  explicit ReissuedToken(std::string token) : token_(std::move(token)) {}
+  absl::StatusOr<std::string> AccessToken(absl::Time) override {
+    return token_;
+  }
+  absl::StatusOr<std::string> Refresh(const std::string&, absl::Time) override {
+    ++refreshes;
+    return token_;
+  }
+  std::atomic<int> refreshes{0};
+
+ private:
+  const std::string token_;
+};
+
+// What the targets share: HTTP clients, the token, the call context.
+class TargetBase : public Target {
+ public:
+  explicit TargetBase(const Harness& harness)
+      : harness_(harness),
+        http_(NewCurlHttpClient({})),
+        async_(NewCurlMultiClient({})) {}
+
+  CallContext Context() override {
+    CallContext ctx;
+    // Shorter than a rate limit's stop: that fault ends the call cleanly.
+    ctx.deadline = harness_.clock->Now() + absl::Minutes(1);
+    ctx.tokens = tokens_.get();
+    ctx.budget = harness_.budget;
+    ctx.budget_key = name();
+    ctx.priority = Priority::kBulk;
+    return ctx;
+  }
+  DirectoryConnector& connector() override { return *connector_; }
+  int refreshes() const override { return tokens_->refreshes.load(); }
+
+ protected:
+  // Ends the connector and its clients before the server goes (a server
+  // stopping first would wait for their kept-alive connections).
+  void CloseClients() {
+    connector_.reset();
+    async_.reset();
+    http_.reset();
+  }
+
+  RequestPipelineOptions PipelineOptions(const std::string& base) const {
+    RequestPipelineOptions options;
+    options.api_base = base;
+    options.initial_backoff = absl::Milliseconds(1);
+    options.retry_reserve = 100000;  // Every injected fault may be retried.
+    return options;
+  }
+
+  const Harness harness_;
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<AsyncHttpClient> async_;
+  std::unique_ptr<ReissuedToken> tokens_;
+  std::unique_ptr<DirectoryConnector> connector_;
+};
+
+class PodioSimTarget final : public TargetBase {
+ public:
+  using TargetBase::TargetBase;
+  ~PodioSimTarget() override {
+    CloseClients();
+    client_.reset();
+  }
+
+  absl::Status Start() {
+    podio_sim::SimulatorOptions options;
+    options.data.users = 130;
+    options.data.orgs = 2;
+    options.data.spaces_per_org = 3;
+    options.data.multi_org_share = 0.2;
+    options.rate.limit = 10000000;
+    options.rate.restricted_limit = 10000000;
+    absl::StatusOr<std::unique_ptr<podio_sim::Simulator>> sim =
+        podio_sim::Simulator::Start(options);
+    if (!sim.ok()) return sim.status();
+    sim_ = std::move(*sim);
+    absl::StatusOr<std::string> token =
+        podio_sim::PasswordGrantToken(*http_, sim_->base_url());
+    if (!token.ok()) return token.status();
+    tokens_ = std::make_unique<ReissuedToken>(*token);
+    podio::PodioClientOptions client_options;
+    static_cast<RequestPipelineOptions&>(client_options) =
+        PipelineOptions(sim_->base_url());
+    client_options.classifier = RateClassifier(podio::RateLimitedRoutes());
+    client_ = std::make_unique<podio::PodioClient>(
+        http_.get(), harness_.clock, client_options, async_.get());
+    connector_ = podio::NewPodioConnector(client_.get());
+    return absl::OkStatus();
+  }
+
+  std::string name() const override { return "podio_sim"; }
+
+  Truth truth() override {
+    Truth truth;
+    sim_->ReadDirectory([&](const podio_sim::Directory& dir) {
+      const int64_t me = dir.user_by_mail.at("demo@example.com");
+      truth.me = absl::StrCat(me);
+      for (const auto& [org_id, org] : dir.orgs) {
+        if (!org.members.contains(me)) continue;
+        truth.organizations.insert(absl::StrCat(org_id));
+        for (const auto& [user_id, membership] : org.members) {
+          const podio_sim::SimUser* user = dir.FindUser(user_id);
+          truth.names[absl::StrCat(user_id)] = user->name;
+          truth.emails[absl::StrCat(user_id)] = {
+              absl::AsciiStrToLower(user->mail)};
+        }
+        for (int64_t space_id : org.space_ids) {
+          auto& members = truth.workspace_members[absl::StrCat(space_id)];
+          for (const auto& [user_id, m] : dir.spaces.at(space_id).members) {
+            if (!m.ended_on) members.insert(absl::StrCat(user_id));
+          }
+        }
+      }
+    });
+    return truth;
+  }
+
+  int64_t Requests() override { return sim_->request_log().next_seq(); }
+
+  bool CanInject(Fault) const override { return true; }
+
+  absl::Status Inject(Fault fault, int64_t skip) override {
+    podio_sim::FaultRule rule;
+    rule.method = "GET";
+    rule.path = "*";
+    rule.skip = skip;
+    rule.times = 1;
+    switch (fault) {
+      case Fault::kServerError:
+        rule.kind = podio_sim::FaultKind::kStatus;
+        rule.status = 503;
+        break;
+      case Fault::kReset:
+        rule.kind = podio_sim::FaultKind::kReset;
+        break;
+      case Fault::kRateLimit:
+        rule.kind = podio_sim::FaultKind::kRateLimit;
+        rule.status = 420;
+        break;
+      case Fault::kUnauthorized:
+        rule.kind = podio_sim::FaultKind::kUnauthorized;
+        rule.status = 401;
+        break;
+      case Fault::kTruncated:
+        rule.kind = podio_sim::FaultKind::kTruncate;
+        break;
+    }
+    sim_->faults().Clear();
+    sim_->faults().Add(rule);
+    return absl::OkStatus();
+  }
+  void ClearFaults() override { sim_->faults().Clear(); }
+
+ private:
+  std::unique_ptr<podio_sim::Simulator> sim_;
+  std::unique_ptr<podio::PodioClient> client_;
+};
+
+// The SCIM connector over a pipeline to `base`.
+class ScimTargetBase : public TargetBase {
+ public:
+  using TargetBase::TargetBase;
+
+ protected:
+  void Connect(const std::string& base, const std::string& token) {
+    tokens_ = std::make_unique<ReissuedToken>(token);
+    RequestPipelineOptions options = PipelineOptions(base);
+    options.accept = "application/scim+json";
+    pipeline_ = std::make_unique<RequestPipeline>(
+        http_.get(), harness_.clock, &protocol_, options, async_.get());
+    connector_ = scim::NewScimConnector(pipeline_.get());
+  }
+
+  const scim::ScimProtocol protocol_;
+  std::unique_ptr<RequestPipeline> pipeline_;
+};
+
+class ScimSimTarget final : public ScimTargetBase {
+ public:
+  using ScimTargetBase::ScimTargetBase;
+  ~ScimSimTarget() override { CloseClients(); }
+
+  absl::Status Start() {
+    scim_sim::ScimSimOptions options;
+    options.users = 90;
+    options.groups = 5;
+    options.max_results = 100;
+    options.rate_limit = 10000000;
+    absl::StatusOr<std::unique_ptr<scim_sim::ScimSimulator>> sim =
+        scim_sim::ScimSimulator::Start(options);
+    if (!sim.ok()) return sim.status();
+    sim_ = std::move(*sim);
+    Connect(sim_->base_url(), options.tokens[0]);
+    return absl::OkStatus();
+  }
+
+  std::string name() const override { return "scim_sim"; }
+
+  Truth truth() override {
+    Truth truth;
+    truth.organizations = {"directory"};
+    const std::vector<scim_sim::SimUser> users = sim_->Users();
+    truth.me = users.front().id;
+    for (const scim_sim::SimUser& u : users) {
+      truth.names[u.id] = u.given_name + " " + u.family_name;
+      truth.emails[u.id] = {absl::AsciiStrToLower(u.email)};
+    }
+    for (const scim_sim::SimGroup& g : sim_->Groups()) {
+      truth.workspace_members[g.id] =
+          std::set<std::string>(g.members.begin(), g.members.end());
+    }
+    return truth;
+  }
+
+  int64_t Requests() override { return sim_->requests(); }
+
+  bool CanInject(Fault fault) const override {
+    // It answers statuses; it cannot break a connection.
+    return fault == Fault::kServerError || fault == Fault::kRateLimit ||
+           fault == Fault::kUnauthorized;
+  }
+  absl::Status Inject(Fault fault, int64_t skip) override {
+    const int status = fault == Fault::kServerError ? 503
+                       : fault == Fault::kRateLimit ? 429
+                                                    : 401;
+    sim_->InjectFault(status, 1, static_cast<int>(skip));
+    return absl::OkStatus();
+  }
+  void ClearFaults() override { sim_->InjectFault(500, 0, 0); }
+
+ private:
+  std::unique_ptr<scim_sim::ScimSimulator> sim_;
+};
+
+class ScimmyTarget final : public ScimTargetBase {
+ public:
+  using ScimTargetBase::ScimTargetBase;
+
+  absl::Status Start() {
+    absl::StatusOr<std::unique_ptr<testing::Subprocess>> node =
+        testing::Subprocess::Start(
+            "/usr/bin/node",
+            {testing::RunfilePath("tests/conformance/scimmy/server.js"),
+             "--users=75", "--groups=4", "--max_results=100"});
+    if (!node.ok()) return node.status();
+    node_ = std::move(*node);
+    absl::StatusOr<std::string> port =
+        node_->WaitForLine("listening ", absl::Seconds(30));
+    if (!port.ok()) return port.status();
+    root_ = absl::StrCat("http://127.0.0.1:", *port);
+    Connect(root_ + "/scim/v2", "scimmy-token");
+    return absl::OkStatus();
+  }
+
+  std::string name() const override { return "scimmy"; }
+
+  Truth truth() override {
+    Truth truth;
+    truth.organizations = {"directory"};
+    absl::StatusOr<json::Body> doc = Admin("GET", "/_admin/truth");
+    if (!doc.ok()) return truth;
+    for (const rapidjson::Value& u : (*doc)["users"].GetArray()) {
+      const std::string id = u["id"].GetString();
+      if (truth.me.empty()) truth.me = id;
+      truth.names[id] = u["displayName"].GetString();
+      for (const rapidjson::Value& e : u["emails"].GetArray()) {
+        truth.emails[id].push_back(
+            absl::AsciiStrToLower(e["value"].GetString()));
+      }
+    }
+    for (const rapidjson::Value& g : (*doc)["groups"].GetArray()) {
+      auto& members = truth.workspace_members[g["id"].GetString()];
+      for (const rapidjson::Value& m : g["members"].GetArray()) {
+        members.insert(m["value"].GetString());
+      }
+    }
+    return truth;
+  }
+
+  int64_t Requests() override {
+    absl::StatusOr<json::Body> doc = Admin("GET", "/_admin/requests");
+    return doc.ok() ? (*doc)["served"].GetInt64() : -1;
+  }
+
+  bool CanInject(Fault) const override { return true; }
+  absl::Status Inject(Fault fault, int64_t skip) override {
+    const char* kind = fault == Fault::kReset       ? "reset"
+                       : fault == Fault::kTruncated ? "truncate"
+                                                    : "status";
+    const int status = fault == Fault::kServerError ? 503
+                       : fault == Fault::kRateLimit ? 429
+                                                    : 401;
+    return Admin("POST", absl::StrCat("/_admin/fault?kind=", kind,
+                                      "&status=", status, "&skip=", skip))
+        .status();
+  }
+  void ClearFaults() override { (void)Admin("POST", "/_admin/clear"); }
+
+  std::string Shortfall(Case c) const override {
+    switch (c) {
+      case Case::kWorkspaceMembers:
+        return "SCIMMY's users carry no `groups` attribute and it refuses the "
+               "filter `groups.value eq` (400): the connector reads workspace "
+               "membership only from those (docs/scim.md)";
+    }
+    return "";
+  }
+
+ private:
+  absl::StatusOr<json::Body> Admin(const std::string& method,
+                                   const std::string& path) {
+    HttpRequest request;
+    request.method = method;
+    request.url = root_ + path;
+    request.timeout = absl::Seconds(10);
+    absl::StatusOr<HttpResponse> response = http_->Send(request);
+    if (!response.ok()) return response.status();
+    if (response->status != 200) {
+      return absl::InternalError(
+          absl::StrCat("admin ", path, ": ", response->status));
+    }
+    return json::ParseOwned(std::move(response->body));
+  }
+
+  std::unique_ptr<testing::Subprocess> node_;
+  std::string root_;
+};
+
+template <typename T>
+absl::StatusOr<std::unique_ptr<Target>> Started(const Harness& harness) {
+  auto target = std::make_unique<T>(harness);
+  absl::Status started = target->Start();
+  if (!started.ok()) return started;
+  return std::unique_ptr<Target>(std::move(target));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Target>> StartPodioSim(const Harness& harness) {
+  return Started<PodioSimTarget>(harness);
+}
+absl::StatusOr<std::unique_ptr<Target>> StartScimSim(const Harness& harness) {
+  return Started<ScimSimTarget>(harness);
+}
+absl::StatusOr<std::unique_ptr<Target>> StartScimmy(const Harness& harness) {
+  return Started<ScimmyTarget>(harness);
+}
+
+}  // namespace unified::conformance
