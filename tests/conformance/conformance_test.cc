@@ -308,13 +308,15 @@ TEST_P(ConformanceTest, MeOrganizationsWorkspacesAndAssignmentsAgree) {
 
 std::string TargetName(const ::testing::TestParamInfo<Starter>& info) {
   if (info.param == &StartPodioSim) return "podio_sim";
+  if (info.param == &StartPodioSimWithoutCounts) return "podio_sim_nocounts";
   if (info.param == &StartScimSim) return "scim_sim";
   return "scimmy";
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, ConformanceTest,
-                         ::testing::Values(&StartPodioSim, &StartScimSim,
-                                           &StartScimmy),
+                         ::testing::Values(&StartPodioSim,
+                                           &StartPodioSimWithoutCounts,
+                                           &StartScimSim, &StartScimmy),
                          TargetName);
 
 }  // namespace

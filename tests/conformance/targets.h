@@ -3,7 +3,8 @@
 // directory's truth from its own data (never from a connector), and can fail
 // a chosen request on demand.
 //
-//   podio_sim   our Podio simulator (tools/podio_sim), in process;
+//   podio_sim   our Podio simulator (tools/podio_sim), in process, with
+//               member counts and without (the recorded real shape);
 //   scim_sim    our SCIM simulator (tools/scim_sim), in process;
 //   scimmy      SCIMMY and its Express routers (third-party npm packages)
 //               in a Node process, seeded by tests/conformance/scimmy.
@@ -52,6 +53,7 @@ enum class Case { kWorkspaceMembers };
 class Target {
  public:
   virtual ~Target() = default;
+  virtual absl::Status Start() = 0;
   virtual std::string name() const = 0;
   virtual DirectoryConnector& connector() = 0;
   // A call's context: the target's credentials, the given budget.
@@ -77,6 +79,8 @@ struct Harness {
 };
 
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSim(const Harness& harness);
+absl::StatusOr<std::unique_ptr<Target>> StartPodioSimWithoutCounts(
+    const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartScimSim(const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartScimmy(const Harness& harness);
 

@@ -27,14 +27,18 @@
 ABSL_FLAG(int, users, 100000, "Users in the one organization.");
 ABSL_FLAG(int, latency_ms, 50, "Simulated Podio latency per member page.");
 ABSL_FLAG(int, rounds, 2, "Alternating rounds of each contender.");
+ABSL_FLAG(bool, counts, true,
+          "The simulator's organizations carry member_count (recorded real "
+          "answers do not: --nocounts).");
 
 namespace unified {
 namespace {
 
 int Run() {
-  const podio_sim::SimulatorOptions sim_options = bench::LatentSimulator(
+  podio_sim::SimulatorOptions sim_options = bench::LatentSimulator(
       absl::GetFlag(FLAGS_users),
       absl::Milliseconds(absl::GetFlag(FLAGS_latency_ms)), {"/org/*/member/"});
+  sim_options.counts = absl::GetFlag(FLAGS_counts);
   auto sim = podio_sim::Simulator::Start(sim_options);
   if (!sim.ok()) return 1;
   const std::string base = (*sim)->base_url();

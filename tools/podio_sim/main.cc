@@ -52,6 +52,9 @@ ABSL_FLAG(
     "GET /contact/,GET /contact/org/{org_id},GET /contact/space/{space_id}/",
     "Comma-separated routes counted as 'rate limited'.");
 ABSL_FLAG(int, max_limit, 500, "Largest `limit` paged routes accept.");
+ABSL_FLAG(bool, counts, true,
+          "Serve member_count on organizations and spaces (recorded real "
+          "answers carry none: --nocounts serves that shape).");
 ABSL_FLAG(std::string, user_password, "",
           "When set, every generated user (not only the two principals) "
           "logs in by the password grant with this password.");
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
     options.restricted_routes.insert(std::string(route));
   }
   options.max_limit = absl::GetFlag(FLAGS_max_limit);
+  options.counts = absl::GetFlag(FLAGS_counts);
   options.user_password = absl::GetFlag(FLAGS_user_password);
   options.admin_api = absl::GetFlag(FLAGS_admin);
   options.hooks.max_attempts = absl::GetFlag(FLAGS_hook_attempts);

@@ -287,10 +287,12 @@ void Simulator::Router::Org(Json& w, const SimOrg& o, const Directory& d,
   w.String("view");
   if (d.IsOrgAdmin(o.org_id, viewer)) w.String("add_space");
   w.EndArray();
-  w.Key("member_count");
-  w.Int64(static_cast<int64_t>(o.member_order.size()));
-  w.Key("contact_count");
-  w.Int64(static_cast<int64_t>(o.member_order.size()));
+  if (sim_->options_.counts) {
+    w.Key("member_count");
+    w.Int64(static_cast<int64_t>(o.member_order.size()));
+    w.Key("contact_count");
+    w.Int64(static_cast<int64_t>(o.member_order.size()));
+  }
   w.Key("sales_agent_id");
   w.Null();
   w.Key("trial_expired_on");
@@ -421,8 +423,10 @@ void Simulator::Router::SpaceFull(Json& w, const SimSpace& s,
   w.Key("post_on_new_member");
   w.Bool(true);
   SpaceViewerFields(w, s, d, viewer);
-  w.Key("member_count");
-  w.Int64(static_cast<int64_t>(s.member_order.size()));
+  if (sim_->options_.counts) {
+    w.Key("member_count");
+    w.Int64(static_cast<int64_t>(s.member_order.size()));
+  }
   w.Key("created_on");
   Date(w, s.created_on);
   w.Key("created_by");

@@ -71,6 +71,10 @@ struct SimulatorOptions {
 
   // Largest `limit` accepted by paged routes; larger is 400 invalid_value.
   int max_limit = 500;
+  // Organizations and spaces carry member_count (and contact_count). The
+  // recorded real answers of GET /org/ and GET /space/{id} carry none
+  // (docs/podio.md): false serves that shape.
+  bool counts = true;
 
   bool admin_api = false;  // Serve /_sim/... (clock, log, faults, ...).
   std::vector<FaultRule> faults;
