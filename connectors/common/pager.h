@@ -30,6 +30,10 @@
 
 namespace unified {
 
+// The most GETs a pager names at once: enough for the widest read-ahead
+// window (ReadAheadOptions::max_window).
+inline constexpr size_t kMaxGuesses = 16;
+
 template <typename T>
 class Pager {
  public:

@@ -90,7 +90,7 @@ class WorkspacesPager final : public Pager<v1::Workspace> {
     if (loaded_ || Full() || Finished()) return {};
     std::vector<std::string> out;
     for (int64_t i = token_.position();
-         i < token_.sources_size() && out.size() < kMaxPlan; ++i) {
+         i < token_.sources_size() && out.size() < kMaxGuesses; ++i) {
       out.push_back(SpacesUrl(token_.sources(static_cast<int>(i)).id()));
       if (ahead <= 0) break;
     }
@@ -205,14 +205,15 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
     }
     const int size = Size();
     for (int64_t i = token_.position();
-         i < token_.sources_size() && out.size() < kMaxPlan; ++i) {
+         i < token_.sources_size() && out.size() < kMaxGuesses; ++i) {
       const PageSource& source = token_.sources(static_cast<int>(i));
       auto url = [&](int64_t offset) {
         return AssignmentsUrl(OrgPhase(), source.id(), size, offset);
       };
       if (i == token_.position()) {
         if (ahead <= 0) return {url(source.offset())};
-        PlanPages(source, size, /*counted=*/true, url, &out);
+        GuessPages(source, size, /*counted=*/true,
+                   sizes_->BlindPages(answered_), url, &out);
       } else {
         // Where a later source starts depends on the page boundary: only
         // its first page is certain.
@@ -221,7 +222,7 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
     }
     if (OrgPhase()) {
       for (const PageSource& org : token_.sources()) {
-        if (out.size() >= kMaxPlan) break;
+        if (out.size() >= kMaxGuesses) break;
         out.push_back(SpacesUrl(org.id()));
       }
     }
@@ -256,6 +257,7 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
     }
     last_ = static_cast<int>(rows.Size()) < asked;
     loaded_ = true;
+    ++answered_;
     return absl::OkStatus();
   }
 
@@ -280,7 +282,10 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
       }
       if (rows_.empty()) {
         loaded_ = false;
-        if (last_) token_.set_position(token_.position() + 1);
+        if (last_) {
+          token_.set_position(token_.position() + 1);
+          answered_ = 0;
+        }
       }
     }
     page->items = std::move(items_);
@@ -347,7 +352,8 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
   const int64_t space_id_;
   bool opened_;
   bool loaded_ = false;
-  bool last_ = false;  // The loaded rows are the source's last page.
+  bool last_ = false;     // The loaded rows are the source's last page.
+  int64_t answered_ = 0;  // The current source's pages fed in this pager.
   bool done_ = false;
   PodioPageToken token_;
   std::deque<std::optional<v1::RoleAssignment>> rows_;

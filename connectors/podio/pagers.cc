@@ -81,10 +81,16 @@ absl::Status UnexpectedAnswer(const std::string& path) {
 }
 
 PageSizes::PageSizes(const PodioConnectorOptions& options)
-    : min_page_size_(options.min_page_size) {
+    : min_page_size_(options.min_page_size),
+      blind_pages_(std::max(0, options.blind_pages)) {
   for (int i = 0; i < kPagedRoutes; ++i) {
     size_[i] = std::max(options.min_page_size, options.page_size[i]);
   }
+}
+
+int PageSizes::BlindPages(int64_t answered) const {
+  return static_cast<int>(
+      std::max<int64_t>(0, std::min<int64_t>(answered - 1, blind_pages_)));
 }
 
 int PageSizes::Size(PagedRoute route, int want) const {
@@ -147,14 +153,14 @@ absl::StatusOr<PageSource> ReadWorkspaceSource(
   return source;
 }
 
-void PlanPages(const PageSource& source, int page_size, bool counted,
-               const std::function<std::string(int64_t)>& url,
-               std::vector<std::string>* out) {
+void GuessPages(const PageSource& source, int page_size, bool counted,
+                int blind, const std::function<std::string(int64_t)>& url,
+                std::vector<std::string>* out) {
   out->push_back(url(source.offset()));
-  for (int64_t k = 1; out->size() < kMaxPlan; ++k) {
+  for (int64_t k = 1; out->size() < kMaxGuesses; ++k) {
     const int64_t offset = source.offset() + k * page_size;
     if (counted && source.expected() > 0 ? offset > source.expected()
-                                         : k > kBlindPages) {
+                                         : k > blind) {
       break;
     }
     out->push_back(url(offset));

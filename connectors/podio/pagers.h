@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
+#include "connectors/common/pager.h"
 #include "connectors/common/read_ahead.h"
 #include "connectors/podio/mappers.h"
 #include "connectors/podio/page_token.pb.h"
@@ -42,6 +43,11 @@ struct PodioConnectorOptions {
   // never below `min_page_size`.
   int page_size[kPagedRoutes] = {500, 500, 500};
   int min_page_size = 10;
+  // How many pages past the next a stream guesses for a source without a
+  // member count (recorded real answers carry none, docs/podio.md): one
+  // fewer than the source has answered in this stream, up to this many.
+  // Reads past the end stay within it (docs/streaming.md).
+  int blind_pages = 4;
   // How streams read pages ahead (docs/streaming.md).
   ReadAheadOptions read_ahead;
 };
@@ -57,11 +63,17 @@ absl::StatusOr<PodioPageToken> DecodeToken(const std::string& bytes,
                                            absl::string_view kind);
 std::string EncodeToken(PodioPageToken token, absl::string_view kind);
 
-// The page size of each paged route, as learned. Thread-safe; one per
-// connector, so what a route taught is kept for its later listings.
+// The page size of each paged route, as learned, and how far to guess
+// without a count. Thread-safe; one per connector, so what a route taught
+// is kept for its later listings.
 class PageSizes {
  public:
   explicit PageSizes(const PodioConnectorOptions& options);
+
+  // The pages past the next to guess for a source without a count that
+  // answered `answered` pages in this listing: answered - 1, at most
+  // options.blind_pages.
+  int BlindPages(int64_t answered) const;
 
   // The limit to ask of `route` for `want` rows.
   int Size(PagedRoute route, int want) const;
@@ -74,6 +86,7 @@ class PageSizes {
 
  private:
   const int min_page_size_;
+  const int blind_pages_;
   std::atomic<int> size_[kPagedRoutes];
 };
 
@@ -105,19 +118,13 @@ absl::Status AddOrgSources(int64_t only, HttpResponse answer,
 absl::StatusOr<PageSource> ReadWorkspaceSource(
     HttpResponse answer, const std::string& organization_id);
 
-// Guessing ahead (docs/streaming.md, "What is read ahead"): the plans name
-// at most kMaxPlan GETs; a source without a member count is guessed at
-// most kBlindPages pages past its next, so that a listing's reads past its
-// end stay within kBlindPages.
-inline constexpr int kBlindPages = 2;
-inline constexpr size_t kMaxPlan = 16;
-
 // `url(offset)` of `source`'s next page (at its offset) and the pages after
-// it, `page_size` apart: while its expected count says they exist (when
-// `counted` and the count is known), or at most kBlindPages more.
-void PlanPages(const PageSource& source, int page_size, bool counted,
-               const std::function<std::string(int64_t)>& url,
-               std::vector<std::string>* out);
+// it, `page_size` apart (docs/streaming.md, "What is read ahead"): while its
+// expected count says they exist (when `counted` and the count is known),
+// or else at most `blind` more.
+void GuessPages(const PageSource& source, int page_size, bool counted,
+                int blind, const std::function<std::string(int64_t)>& url,
+                std::vector<std::string>* out);
 
 // One source's users read from upstream and not yet merged.
 struct SourceBuffer {

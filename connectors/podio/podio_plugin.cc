@@ -36,6 +36,10 @@ ABSL_FLAG(std::string, podio_page_sizes, "",
           "'org_members=500,org_contacts=500,space_members=500' (the "
           "defaults). A route answering 400 to it is asked with a smaller "
           "limit, which is kept.");
+ABSL_FLAG(int, podio_blind_pages, 4,
+          "How many pages past the next a stream reads ahead of a Podio "
+          "listing whose size is unknown (0..16): faster streams, at the "
+          "cost of at most this many calls past the listing's end.");
 ABSL_FLAG(std::vector<std::string>, rate_limited_routes,
           unified::podio::RateLimitedRoutes(),
           "Which Podio calls count as \"rate limited\" (the "
@@ -116,6 +120,11 @@ class PodioPlugin final : public ConnectorPlugin {
         !s.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--podio_page_sizes: ", s.message()));
+    }
+    connector_options.blind_pages = absl::GetFlag(FLAGS_podio_blind_pages);
+    if (connector_options.blind_pages < 0 ||
+        connector_options.blind_pages > 16) {
+      return absl::InvalidArgumentError("--podio_blind_pages: not in 0..16");
     }
 
     CurlHttpClientOptions http_options;

@@ -36,6 +36,7 @@ class OrgUsersPager final : public Pager<v1::User> {
     if (token) {
       token_ = std::move(*token);
       buffers_ = BuffersAt(token_);
+      answered_.assign(buffers_.size(), 0);
     }
   }
 
@@ -46,7 +47,7 @@ class OrgUsersPager final : public Pager<v1::User> {
     if (needy < 0) return {};
     std::vector<std::string> out = {UrlOf(needy, buffers_[needy].read)};
     if (ahead > 0) {
-      for (std::string& path : PlanMerge()) {
+      for (std::string& path : GuessMerge()) {
         if (path != out[0]) out.push_back(std::move(path));
       }
     }
@@ -58,6 +59,7 @@ class OrgUsersPager final : public Pager<v1::User> {
       if (path != OrgsPath(only_)) return UnexpectedAnswer(path);
       RETURN_IF_ERROR(AddOrgSources(only_, std::move(answer), &token_));
       buffers_ = BuffersAt(token_);
+      answered_.assign(buffers_.size(), 0);
       opened_ = true;
       return absl::OkStatus();
     }
@@ -65,6 +67,7 @@ class OrgUsersPager final : public Pager<v1::User> {
     if (needy < 0 || path != UrlOf(needy, buffers_[needy].read)) {
       return UnexpectedAnswer(path);
     }
+    ++answered_[needy];
     return Fill(*token_.mutable_sources(needy), buffers_[needy],
                 std::move(answer));
   }
@@ -171,11 +174,11 @@ class OrgUsersPager final : public Pager<v1::User> {
 
   // The next upstream pages: each live source's from where its buffer was
   // read to, round-robin (the merge takes from all), as far as its member
-  // count says (a single source without one: at most kBlindPages more;
+  // count says (a single source without one: PageSizes::BlindPages more;
   // several: only the next page of each), and only the next one until the
   // source has answered once: whether the listing works at all (rights,
   // rate limit) is known before spending more.
-  std::vector<std::string> PlanMerge() const {
+  std::vector<std::string> GuessMerge() const {
     std::vector<int> live;
     for (int i = 0; i < token_.sources_size(); ++i) {
       const PageSource& source = token_.sources(i);
@@ -184,7 +187,7 @@ class OrgUsersPager final : public Pager<v1::User> {
       }
     }
     std::vector<std::string> out;
-    for (int64_t k = 0; out.size() < kMaxPlan; ++k) {
+    for (int64_t k = 0; out.size() < kMaxGuesses; ++k) {
       bool any = false;
       for (int i : live) {
         const PageSource& source = token_.sources(i);
@@ -195,12 +198,13 @@ class OrgUsersPager final : public Pager<v1::User> {
         const int64_t offset = buffers_[i].read + k * size;
         if (k > 0 && (!buffers_[i].fetched ||
                       (counted ? offset > source.expected()
-                               : live.size() > 1 || k > kBlindPages))) {
+                               : live.size() > 1 ||
+                                     k > sizes_->BlindPages(answered_[i])))) {
           continue;
         }
         any = true;
         out.push_back(UrlOf(i, offset));
-        if (out.size() >= kMaxPlan) break;
+        if (out.size() >= kMaxGuesses) break;
       }
       if (!any) break;
     }
@@ -216,6 +220,8 @@ class OrgUsersPager final : public Pager<v1::User> {
   bool done_ = false;
   PodioPageToken token_;
   std::vector<SourceBuffer> buffers_;
+  // Answers fed per source in this pager (how far a blind guess may go).
+  std::vector<int64_t> answered_;
   std::vector<v1::User> items_;
 };
 
@@ -247,7 +253,8 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
       return SpaceMembersUrl(source.id(), size, offset, member_type_, search_);
     };
     if (ahead <= 0) return {url(source.offset())};
-    PlanPages(source, size, member_type_.empty() && search_.empty(), url, &out);
+    GuessPages(source, size, member_type_.empty() && search_.empty(),
+               sizes_->BlindPages(answered_), url, &out);
     return out;
   }
 
@@ -265,6 +272,7 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
                                 member_type_, search_)) {
       return UnexpectedAnswer(path);
     }
+    ++answered_;
     if (answer.status == 400 &&
         sizes_->ShrinkAfter400(PagedRoute::kSpaceMembers, asked)) {
       return absl::OkStatus();
@@ -320,6 +328,7 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
   bool ready_ = false;
   bool more_ = false;
   bool done_ = false;
+  int64_t answered_ = 0;  // Member pages fed in this pager.
   PodioPageToken token_;
   std::vector<v1::User> items_;
 };

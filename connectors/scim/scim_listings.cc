@@ -14,9 +14,6 @@
 namespace unified::scim {
 namespace {
 
-// Guesses ahead are at most this many GETs.
-constexpr size_t kMaxPlan = 16;
-
 absl::Status BadCursor() {
   return WithErrorInfo(
       absl::InvalidArgumentError("page token not issued for this listing"),
@@ -53,7 +50,7 @@ class ScimPager final : public Pager<T> {
     std::vector<std::string> out = {Url(start_)};
     if (ahead <= 0 || !total_ || stride_ <= 0) return out;
     for (int64_t next = start_ + stride_;
-         next <= *total_ && out.size() < kMaxPlan; next += stride_) {
+         next <= *total_ && out.size() < kMaxGuesses; next += stride_) {
       out.push_back(Url(next));
     }
     return out;
