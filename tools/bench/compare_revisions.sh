@@ -40,7 +40,7 @@ done
 # The Node packages are not in git: the base uses this tree's.
 for dir in tools/clients/node tests/conformance/scimmy; do
   if [ -d "$dir/node_modules" ] && [ -d "$work/base/$dir" ]; then
-    ln -s "$PWD/$dir/node_modules" "$work/base/$dir/node_modules"
+    ln -sfn "$PWD/$dir/node_modules" "$work/base/$dir/node_modules"
   fi
 done
 
