@@ -36,8 +36,8 @@ absl::StatusOr<std::string> SpaceMemberType(const UserFilter& filter);
 // the search, the status).
 std::function<bool(const v1::User&)> Keeps(const UserFilter& filter);
 
-// The GETs of the listings, one place each: reading them (List*) and
-// naming them ahead (Plan*) must agree to the byte.
+// The GETs of the listings, one place each: a pager's guesses and the GETs
+// it then needs must agree to the byte, or a page read ahead is wasted.
 std::string OrgMembersUrl(int64_t org_id, int limit, int64_t offset,
                           const std::string& extra);
 std::string ContactsUrl(int64_t org_id, int limit, int64_t offset);

@@ -19,8 +19,8 @@
 #include "absl/strings/string_view.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
+#include "connectors/common/listing_driver.h"
 #include "connectors/common/pager.h"
-#include "connectors/common/read_ahead.h"
 #include "connectors/podio/mappers.h"
 #include "connectors/podio/page_token.pb.h"
 #include "proto/unified/v1/resources.pb.h"
@@ -49,7 +49,7 @@ struct PodioConnectorOptions {
   // Reads past the end stay within it (docs/streaming.md).
   int blind_pages = 4;
   // How streams read pages ahead (docs/streaming.md).
-  ReadAheadOptions read_ahead;
+  ReadAheadOptions ahead;
 };
 
 // Parses "org_members=500,org_contacts=100,space_members=100" (any subset)

@@ -65,7 +65,7 @@ class PodioClient {
     return pipeline_.Send(ctx, std::move(request), retry);
   }
 
-  // The pipeline, for reading ahead (connectors/common/read_ahead.h).
+  // The pipeline, for the listing driver (connectors/common/listing_driver.h).
   RequestPipeline* pipeline() { return &pipeline_; }
 
   int64_t requests_sent() const { return pipeline_.requests_sent(); }

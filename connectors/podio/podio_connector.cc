@@ -19,7 +19,7 @@ namespace {
 class PodioConnector final : public DirectoryConnector {
  public:
   PodioConnector(PodioClient* client, const PodioConnectorOptions& options)
-      : client_(client), sizes_(options), read_ahead_(options.read_ahead) {}
+      : client_(client), sizes_(options), ahead_(options.ahead) {}
 
   std::string provider() const override { return "podio"; }
 
@@ -169,7 +169,7 @@ class PodioConnector final : public DirectoryConnector {
   std::unique_ptr<PageIterator<v1::User>> IterateUsers(
       CallContext& ctx, const UserFilter& filter,
       const PageRequest& start) override {
-    return IteratePager(pipeline(), ctx, read_ahead_,
+    return IteratePager(pipeline(), ctx, ahead_,
                         NewUsersPager(&sizes_, filter, start));
   }
 
@@ -180,7 +180,7 @@ class PodioConnector final : public DirectoryConnector {
 
   std::unique_ptr<PageIterator<v1::Organization>> IterateOrganizations(
       CallContext& ctx, const PageRequest& start) override {
-    return IteratePager(pipeline(), ctx, read_ahead_,
+    return IteratePager(pipeline(), ctx, ahead_,
                         NewOrganizationsPager(start));
   }
 
@@ -194,7 +194,7 @@ class PodioConnector final : public DirectoryConnector {
   std::unique_ptr<PageIterator<v1::Workspace>> IterateWorkspaces(
       CallContext& ctx, const std::string& organization_id,
       const PageRequest& start) override {
-    return IteratePager(pipeline(), ctx, read_ahead_,
+    return IteratePager(pipeline(), ctx, ahead_,
                         NewWorkspacesPager(organization_id, start));
   }
 
@@ -212,7 +212,7 @@ class PodioConnector final : public DirectoryConnector {
     if (!filter.user_id.empty()) {
       return DirectoryConnector::IterateRoleAssignments(ctx, filter, start);
     }
-    return IteratePager(pipeline(), ctx, read_ahead_,
+    return IteratePager(pipeline(), ctx, ahead_,
                         NewAssignmentsPager(&sizes_, filter, start));
   }
 
@@ -261,7 +261,7 @@ class PodioConnector final : public DirectoryConnector {
 
   PodioClient* const client_;
   PageSizes sizes_;
-  const ReadAheadOptions read_ahead_;
+  const ReadAheadOptions ahead_;
 };
 
 }  // namespace

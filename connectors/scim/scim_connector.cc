@@ -103,7 +103,7 @@ class ScimConnector final : public DirectoryConnector {
   std::unique_ptr<PageIterator<v1::User>> IterateUsers(
       CallContext& ctx, const UserFilter& filter,
       const PageRequest& start) override {
-    return IteratePager(pipeline_, ctx, options_.read_ahead,
+    return IteratePager(pipeline_, ctx, options_.ahead,
                         UsersPager(ctx, filter, start));
   }
 
@@ -146,7 +146,7 @@ class ScimConnector final : public DirectoryConnector {
   std::unique_ptr<PageIterator<v1::Workspace>> IterateWorkspaces(
       CallContext& ctx, const std::string& organization_id,
       const PageRequest& start) override {
-    return IteratePager(pipeline_, ctx, options_.read_ahead,
+    return IteratePager(pipeline_, ctx, options_.ahead,
                         WorkspacesPager(ctx, organization_id, start));
   }
 
@@ -167,7 +167,7 @@ class ScimConnector final : public DirectoryConnector {
   std::unique_ptr<PageIterator<v1::RoleAssignment>> IterateRoleAssignments(
       CallContext& ctx, const RoleAssignmentFilter& filter,
       const PageRequest& start) override {
-    return IteratePager(pipeline_, ctx, options_.read_ahead,
+    return IteratePager(pipeline_, ctx, options_.ahead,
                         AssignmentsPager(ctx, filter, start));
   }
 

@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "connectors/common/read_ahead.h"
+#include "connectors/common/listing_driver.h"
 #include "connectors/common/request_pipeline.h"
 #include "connectors/connector.h"
 
@@ -37,7 +37,7 @@ struct ScimConnectorOptions {
   std::string organization_name = "SCIM directory";
   // How streams read pages ahead (docs/streaming.md); only when the
   // pipeline has an async client.
-  ReadAheadOptions read_ahead;
+  ReadAheadOptions ahead;
 };
 
 // `pipeline` must outlive the connector.

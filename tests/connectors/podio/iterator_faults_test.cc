@@ -146,7 +146,7 @@ class IteratorFaultsTest : public ::testing::Test {
     // Pages of 100, so that every listing has several.
     podio::PodioConnectorOptions options;
     for (int& size : options.page_size) size = 100;
-    options.read_ahead.initial_window = 4;
+    options.ahead.initial_window = 4;
     connector_ = podio::NewPodioConnector(client_.get(), options);
 
     CallContext ctx = Context();
