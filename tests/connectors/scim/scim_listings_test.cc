@@ -1,0 +1,177 @@
+// The SCIM connector's pager (connectors/scim/scim_listings.h) talked to as
+// the listing driver talks to it, with the recorded-shape list answer
+// (tests/fixtures/scim/list_users.json: totalResults 3, two per page) and
+// no server: what it asks, how far it guesses once it knows the total,
+// where it resumes when a provider answers fewer than asked, tokens that
+// skip inside an answer, and errors by the connector's one table.
+#include "connectors/scim/scim_listings.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "connectors/common/error_details.h"
+#include "connectors/common/json.h"
+#include "connectors/scim/scim_mappers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+
+namespace unified::scim {
+namespace {
+
+using ::testing::ElementsAre;
+using ::unified::testing::IsOk;
+using ::unified::testing::StatusIs;
+
+// The recorded list answer's body, with `resources` of its users (by
+// index, repeats allowed) and `total` as totalResults.
+std::string ListBody(const std::vector<int>& resources, int total) {
+  std::ifstream in(
+      ::unified::testing::RunfilePath("tests/fixtures/scim/list_users.json"));
+  std::stringstream text;
+  text << in.rdbuf();
+  rapidjson::Document fixture;
+  fixture.Parse(text.str().c_str());
+  rapidjson::Document body;
+  body.CopyFrom(fixture["body"], body.GetAllocator());
+  rapidjson::Value picked(rapidjson::kArrayType);
+  for (int i : resources) {
+    rapidjson::Value copy(fixture["body"]["Resources"][i], body.GetAllocator());
+    picked.PushBack(copy, body.GetAllocator());
+  }
+  body["Resources"] = picked;
+  body["totalResults"].SetInt(total);
+  body["itemsPerPage"].SetInt(static_cast<int>(resources.size()));
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  body.Accept(w);
+  return buffer.GetString();
+}
+
+HttpResponse Answer(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+ScimListing<std::string> UserIds(int count) {
+  ScimListing<std::string> listing;
+  listing.kind = 'u';
+  listing.collection = "/Users";
+  listing.count = count;
+  listing.map = [](const rapidjson::Value& r, std::vector<std::string>* out) {
+    out->push_back(json::StringOr(r, "id"));
+    return absl::OkStatus();
+  };
+  return listing;
+}
+
+TEST(ScimPagerTest, PagesAfterWhatEachAnswerHeldAndGuessesUpToTheTotal) {
+  absl::StatusOr<std::unique_ptr<Pager<std::string>>> pager =
+      NewScimPager(UserIds(2), 2, "");
+  ASSERT_THAT(pager.status(), IsOk());
+  // Nothing guessed before the total is known.
+  EXPECT_THAT((*pager)->Wants(8), ElementsAre("/Users?startIndex=1&count=2"));
+  ASSERT_THAT((*pager)->Feed("/Users?startIndex=1&count=2",
+                             Answer(200, ListBody({0, 1}, 5))),
+              IsOk());
+  Page<std::string> page;
+  ASSERT_TRUE((*pager)->TakePage(&page));
+  EXPECT_THAT(page.items, ElementsAre("u-1", "u-2"));
+  EXPECT_EQ(page.total_size, 5);
+  EXPECT_EQ(page.next_page_token, "u1:3:0");
+  // Then every page up to the total, one answer's size apart.
+  EXPECT_THAT((*pager)->Wants(8), ElementsAre("/Users?startIndex=3&count=2",
+                                              "/Users?startIndex=5&count=2"));
+  // A provider may answer fewer than asked: the next start counts them.
+  ASSERT_THAT((*pager)->Feed("/Users?startIndex=3&count=2",
+                             Answer(200, ListBody({0}, 5))),
+              IsOk());
+  ASSERT_TRUE((*pager)->TakePage(&page));
+  EXPECT_EQ(page.next_page_token, "u1:4:0");
+  EXPECT_THAT((*pager)->Wants(0), ElementsAre("/Users?startIndex=4&count=2"));
+  ASSERT_THAT((*pager)->Feed("/Users?startIndex=4&count=2",
+                             Answer(200, ListBody({1, 0}, 5))),
+              IsOk());
+  ASSERT_TRUE((*pager)->TakePage(&page));
+  EXPECT_EQ(page.next_page_token, "");
+  EXPECT_TRUE((*pager)->done());
+  EXPECT_FALSE((*pager)->TakePage(&page));
+}
+
+TEST(ScimPagerTest, FilledPagesResumeInsideAnAnswer) {
+  ScimListing<std::string> listing = UserIds(3);
+  listing.kind = 'a';
+  listing.fill_pages = true;
+  // Two records per user.
+  listing.map = [](const rapidjson::Value& r, std::vector<std::string>* out) {
+    out->push_back(json::StringOr(r, "id") + "/a");
+    out->push_back(json::StringOr(r, "id") + "/b");
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::unique_ptr<Pager<std::string>>> pager =
+      NewScimPager(listing, 3, "");
+  ASSERT_THAT(pager.status(), IsOk());
+  ASSERT_THAT((*pager)->Feed("/Users?startIndex=1&count=3",
+                             Answer(200, ListBody({0, 1}, 2))),
+              IsOk());
+  Page<std::string> page;
+  ASSERT_TRUE((*pager)->TakePage(&page));
+  EXPECT_THAT(page.items, ElementsAre("u-1/a", "u-1/b", "u-2/a"));
+  EXPECT_EQ(page.next_page_token, "a1:1:3");  // Skip 3 of that answer.
+  ASSERT_TRUE((*pager)->TakePage(&page));
+  EXPECT_THAT(page.items, ElementsAre("u-2/b"));
+  EXPECT_EQ(page.next_page_token, "");
+  // The token reads the same answer again and skips what was returned.
+  pager = NewScimPager(listing, 3, "a1:1:3");
+  ASSERT_THAT(pager.status(), IsOk());
+  ASSERT_THAT((*pager)->Feed("/Users?startIndex=1&count=3",
+                             Answer(200, ListBody({0, 1}, 2))),
+              IsOk());
+  ASSERT_TRUE((*pager)->TakePage(&page));
+  EXPECT_THAT(page.items, ElementsAre("u-2/b"));
+}
+
+TEST(ScimPagerTest, PreconditionErrorsAndTokens) {
+  ScimListing<std::string> listing = UserIds(2);
+  listing.precondition = "/Groups/g?excludedAttributes=members";
+  listing.query = "filter=groups.value%20eq%20%22g%22";
+  absl::StatusOr<std::unique_ptr<Pager<std::string>>> pager =
+      NewScimPager(listing, 2, "");
+  ASSERT_THAT(pager.status(), IsOk());
+  EXPECT_THAT((*pager)->Wants(4),
+              ElementsAre("/Groups/g?excludedAttributes=members"));
+  EXPECT_EQ(GetErrorInfo((*pager)->Feed("/Groups/g?excludedAttributes=members",
+                                        Answer(404, R"({"status":"404"})")))
+                ->reason(),
+            "UPSTREAM_NOT_FOUND");
+  // Resumed from a token, the precondition was met on the first page.
+  pager = NewScimPager(listing, 2, "u1:3:0");
+  ASSERT_THAT(pager.status(), IsOk());
+  EXPECT_THAT((*pager)->Wants(0),
+              ElementsAre("/Users?startIndex=3&count=2&filter=groups.value%20eq"
+                          "%20%22g%22"));
+  // An answer to another request, a malformed body, another listing's
+  // token.
+  EXPECT_THAT((*pager)->Feed("/Users?startIndex=1&count=2", Answer(200, "{}")),
+              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_EQ(
+      GetErrorInfo(NewScimPager(UserIds(2), 2, "w1:1:0").status())->reason(),
+      "INVALID_CURSOR");
+  pager = NewScimPager(UserIds(2), 2, "");
+  EXPECT_EQ(GetErrorInfo((*pager)->Feed("/Users?startIndex=1&count=2",
+                                        Answer(200, "{not json")))
+                ->reason(),
+            "UPSTREAM_MALFORMED_RESPONSE");
+}
+
+}  // namespace
+}  // namespace unified::scim
