@@ -255,7 +255,11 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
                               source.id(), source.name()));
       rows_.push_back(std::move(a));
     }
-    last_ = static_cast<int>(rows.Size()) < asked;
+    const int64_t n = rows.Size();
+    if (n > 0 && short_rows_ > 0) sizes_->LearnCap(route, short_rows_);
+    last_ = n == 0 || sizes_->Ends(route, n, asked, source.offset() + n,
+                                   source.expected());
+    short_rows_ = !last_ && n < asked ? n : 0;
     loaded_ = true;
     ++answered_;
     return absl::OkStatus();
@@ -285,6 +289,7 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
         if (last_) {
           token_.set_position(token_.position() + 1);
           answered_ = 0;
+          short_rows_ = 0;
         }
       }
     }
@@ -354,6 +359,8 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
   bool loaded_ = false;
   bool last_ = false;     // The loaded rows are the source's last page.
   int64_t answered_ = 0;  // The current source's pages fed in this pager.
+  // The rows of the last answer when short without ending its source.
+  int64_t short_rows_ = 0;
   bool done_ = false;
   PodioPageToken token_;
   std::deque<std::optional<v1::RoleAssignment>> rows_;

@@ -85,6 +85,25 @@ PageSizes::PageSizes(const PodioConnectorOptions& options)
       blind_pages_(std::max(0, options.blind_pages)) {
   for (int i = 0; i < kPagedRoutes; ++i) {
     size_[i] = std::max(options.min_page_size, options.page_size[i]);
+    proven_[i] = 0;
+  }
+}
+
+bool PageSizes::Ends(PagedRoute route, int64_t rows, int asked, int64_t read,
+                     int64_t count) {
+  std::atomic<int64_t>& proven = proven_[static_cast<int>(route)];
+  for (int64_t seen = proven.load();
+       rows > seen && !proven.compare_exchange_weak(seen, rows);) {
+  }
+  if (rows >= asked) return false;
+  return (count > 0 && read >= count) || proven.load() >= asked;
+}
+
+void PageSizes::LearnCap(PagedRoute route, int64_t rows) {
+  std::atomic<int>& size = size_[static_cast<int>(route)];
+  const int cap = static_cast<int>(std::max<int64_t>(1, rows));
+  for (int current = size.load();
+       current > cap && !size.compare_exchange_weak(current, cap);) {
   }
 }
 

@@ -84,10 +84,27 @@ class PageSizes {
   // again; false at the floor, where the 400 is the answer.
   bool ShrinkAfter400(PagedRoute route, int limit);
 
+  // Whether an answer of `rows` rows (more than none) to a request of
+  // `asked` establishes the end of its source (docs/podio.md, "The end of a
+  // listing"). A short answer is the end only when a count agrees
+  // (`count`, 0 for none, against `read`, the source's rows read with this
+  // answer) or the route has answered `asked` rows at once before;
+  // otherwise it may be a silent cap, and the next page confirms. Records
+  // a full answer as proof of the route's size.
+  bool Ends(PagedRoute route, int64_t rows, int asked, int64_t read,
+            int64_t count);
+
+  // A short answer of `rows` was followed by more rows: the route caps its
+  // pages at `rows` without saying so. It is asked at most that from now
+  // on.
+  void LearnCap(PagedRoute route, int64_t rows);
+
  private:
   const int min_page_size_;
   const int blind_pages_;
   std::atomic<int> size_[kPagedRoutes];
+  // The most rows each route has answered at once.
+  std::atomic<int64_t> proven_[kPagedRoutes];
 };
 
 // The token of a listing of `kind` from a page token; nullopt for the
@@ -132,6 +149,9 @@ struct SourceBuffer {
   bool more = false;     // Upstream has rows beyond this buffer.
   bool fetched = false;  // A page was read into it.
   int64_t read = 0;      // The upstream offset of the next page to read.
+  // The rows of the last answer when it was shorter than asked and did not
+  // establish the end (the next page confirms); 0 otherwise.
+  int64_t short_rows = 0;
 };
 
 // A buffer per source of `token`, each to be read from the source's offset.

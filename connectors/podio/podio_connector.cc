@@ -180,8 +180,7 @@ class PodioConnector final : public DirectoryConnector {
 
   std::unique_ptr<PageIterator<v1::Organization>> IterateOrganizations(
       CallContext& ctx, const PageRequest& start) override {
-    return IteratePager(pipeline(), ctx, ahead_,
-                        NewOrganizationsPager(start));
+    return IteratePager(pipeline(), ctx, ahead_, NewOrganizationsPager(start));
   }
 
   absl::StatusOr<Page<v1::Workspace>> ListWorkspaces(

@@ -165,9 +165,20 @@ class OrgUsersPager final : public Pager<v1::User> {
               : MapOrgMember(member, ref, page_.include_remote_data));
       buffer.users.push_back(std::move(user));
     }
+    const int64_t n = rows.Size();
+    // Rows after a short answer: the route capped it silently.
+    if (n > 0 && buffer.short_rows > 0) {
+      sizes_->LearnCap(route, buffer.short_rows);
+    }
     buffer.fetched = true;
-    buffer.read += rows.Size();
-    buffer.more = static_cast<int>(rows.Size()) >= asked;
+    buffer.read += n;
+    // Contacts hide inactive members, and filters drop rows: the count
+    // holds only for the unfiltered member listing.
+    const bool counted = !source.contacts() && extra_ == "&sort_by=name";
+    const bool end = n == 0 || sizes_->Ends(route, n, asked, buffer.read,
+                                            counted ? source.expected() : 0);
+    buffer.more = !end;
+    buffer.short_rows = !end && n < asked ? n : 0;
     if (!buffer.more && buffer.users.empty()) source.set_done(true);
     return absl::OkStatus();
   }
@@ -293,8 +304,17 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
       }
       if (keep_(user)) items_.push_back(std::move(user));
     }
-    source.set_offset(source.offset() + rows.Size());
-    more_ = static_cast<int>(rows.Size()) >= asked;
+    const int64_t n = rows.Size();
+    if (n > 0 && short_rows_ > 0) {
+      sizes_->LearnCap(PagedRoute::kSpaceMembers, short_rows_);
+    }
+    source.set_offset(source.offset() + n);
+    const bool counted = member_type_.empty() && search_.empty();
+    const bool end = n == 0 || sizes_->Ends(PagedRoute::kSpaceMembers, n, asked,
+                                            source.offset(),
+                                            counted ? source.expected() : 0);
+    more_ = !end;
+    short_rows_ = !end && n < asked ? n : 0;
     ready_ = true;
     return absl::OkStatus();
   }
@@ -329,6 +349,8 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
   bool more_ = false;
   bool done_ = false;
   int64_t answered_ = 0;  // Member pages fed in this pager.
+  // The rows of the last answer when short without ending the listing.
+  int64_t short_rows_ = 0;
   PodioPageToken token_;
   std::vector<v1::User> items_;
 };

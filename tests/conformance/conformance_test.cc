@@ -322,6 +322,7 @@ TEST_P(ConformanceTest, MeOrganizationsWorkspacesAndAssignmentsAgree) {
 std::string TargetName(const ::testing::TestParamInfo<Starter>& info) {
   if (info.param == &StartPodioSim) return "podio_sim";
   if (info.param == &StartPodioSimWithoutCounts) return "podio_sim_nocounts";
+  if (info.param == &StartPodioSimCapped) return "podio_sim_capped";
   if (info.param == &StartScimSim) return "scim_sim";
   return "scimmy";
 }
@@ -329,7 +330,8 @@ std::string TargetName(const ::testing::TestParamInfo<Starter>& info) {
 INSTANTIATE_TEST_SUITE_P(Targets, ConformanceTest,
                          ::testing::Values(&StartPodioSim,
                                            &StartPodioSimWithoutCounts,
-                                           &StartScimSim, &StartScimmy),
+                                           &StartPodioSimCapped, &StartScimSim,
+                                           &StartScimmy),
                          TargetName);
 
 }  // namespace

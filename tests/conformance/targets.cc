@@ -105,8 +105,10 @@ class PodioSimTarget final : public TargetBase {
  public:
   // `counts`: organizations and spaces carry member_count (recorded real
   // answers do not: docs/podio.md).
-  PodioSimTarget(const Harness& harness, bool counts)
-      : TargetBase(harness), counts_(counts) {}
+  // `limit_cap`: the simulator's paged routes answer at most this many
+  // rows, silently (0: none).
+  PodioSimTarget(const Harness& harness, bool counts, int limit_cap = 0)
+      : TargetBase(harness), counts_(counts), limit_cap_(limit_cap) {}
   ~PodioSimTarget() override {
     CloseClients();
     client_.reset();
@@ -121,6 +123,7 @@ class PodioSimTarget final : public TargetBase {
     options.rate.limit = 10000000;
     options.rate.restricted_limit = 10000000;
     options.counts = counts_;
+    options.limit_cap = limit_cap_;
     absl::StatusOr<std::unique_ptr<podio_sim::Simulator>> sim =
         podio_sim::Simulator::Start(options);
     if (!sim.ok()) return sim.status();
@@ -140,6 +143,7 @@ class PodioSimTarget final : public TargetBase {
   }
 
   std::string name() const override {
+    if (limit_cap_ > 0) return "podio_sim_capped";
     return counts_ ? "podio_sim" : "podio_sim_nocounts";
   }
 
@@ -206,6 +210,7 @@ class PodioSimTarget final : public TargetBase {
 
  private:
   const bool counts_;
+  const int limit_cap_;
   std::unique_ptr<podio_sim::Simulator> sim_;
   std::unique_ptr<podio::PodioClient> client_;
 };
@@ -397,6 +402,10 @@ absl::StatusOr<std::unique_ptr<Target>> StartPodioSim(const Harness& harness) {
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimWithoutCounts(
     const Harness& harness) {
   return Started<PodioSimTarget>(harness, false);
+}
+absl::StatusOr<std::unique_ptr<Target>> StartPodioSimCapped(
+    const Harness& harness) {
+  return Started<PodioSimTarget>(harness, false, 40);
 }
 absl::StatusOr<std::unique_ptr<Target>> StartScimSim(const Harness& harness) {
   return Started<ScimSimTarget>(harness);

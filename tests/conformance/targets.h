@@ -81,6 +81,9 @@ struct Harness {
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSim(const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimWithoutCounts(
     const Harness& harness);
+// Without counts, and its pages silently capped at 40 rows.
+absl::StatusOr<std::unique_ptr<Target>> StartPodioSimCapped(
+    const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartScimSim(const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartScimmy(const Harness& harness);
 

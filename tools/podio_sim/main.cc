@@ -52,6 +52,9 @@ ABSL_FLAG(
     "GET /contact/,GET /contact/org/{org_id},GET /contact/space/{space_id}/",
     "Comma-separated routes counted as 'rate limited'.");
 ABSL_FLAG(int, max_limit, 500, "Largest `limit` paged routes accept.");
+ABSL_FLAG(int, limit_cap, 0,
+          "Paged routes answer at most this many rows, whatever limit was "
+          "asked, and say nothing (0: none).");
 ABSL_FLAG(bool, counts, true,
           "Serve member_count on organizations and spaces (recorded real "
           "answers carry none: --nocounts serves that shape).");
@@ -109,6 +112,7 @@ int main(int argc, char** argv) {
   }
   options.max_limit = absl::GetFlag(FLAGS_max_limit);
   options.counts = absl::GetFlag(FLAGS_counts);
+  options.limit_cap = absl::GetFlag(FLAGS_limit_cap);
   options.user_password = absl::GetFlag(FLAGS_user_password);
   options.admin_api = absl::GetFlag(FLAGS_admin);
   options.hooks.max_attempts = absl::GetFlag(FLAGS_hook_attempts);

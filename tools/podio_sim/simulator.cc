@@ -573,6 +573,9 @@ std::optional<ApiError> Simulator::Router::Paging(const Call& call,
         absl::StrCat("limit must be between 1 and ", sim_->options_.max_limit));
   }
   if (*offset < 0) return InvalidValue("offset must not be negative");
+  if (sim_->options_.limit_cap > 0) {
+    *limit = std::min<int64_t>(*limit, sim_->options_.limit_cap);
+  }
   return std::nullopt;
 }
 

@@ -71,6 +71,10 @@ struct SimulatorOptions {
 
   // Largest `limit` accepted by paged routes; larger is 400 invalid_value.
   int max_limit = 500;
+  // When set, paged routes answer at most this many rows whatever `limit`
+  // asked, without saying so (Podio's maximum is undocumented; several
+  // sources say 100: docs/podio.md).
+  int limit_cap = 0;
   // Organizations and spaces carry member_count (and contact_count). The
   // recorded real answers of GET /org/ and GET /space/{id} carry none
   // (docs/podio.md): false serves that shape.

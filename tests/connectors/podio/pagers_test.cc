@@ -204,12 +204,65 @@ TEST(UsersPagerTest, A400ShrinksTheLimitAndA403ReadsTheContacts) {
   const std::string contacts =
       "/contact/org/1000?limit=500&offset=0&type=full&exclude_self=0";
   talk.answers[contacts] = Answer(200, Rows("contacts", 2, 40));
+  // Two rows to 500, with no count and nothing proven of the route: the
+  // next page confirms the end.
+  const std::string confirm =
+      "/contact/org/1000?limit=500&offset=2&type=full&exclude_self=0";
+  talk.answers[confirm] = Answer(200, "[]");
   std::vector<Page<v1::User>> pages;
   ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
-  EXPECT_EQ(talk.asked.back(), contacts);
+  EXPECT_THAT(talk.asked,
+              ElementsAre("/org/",
+                          "/org/1000/member/?limit=500&offset=0&sort_by=name",
+                          "/org/1000/member/?limit=100&offset=0&sort_by=name",
+                          contacts, confirm));
   EXPECT_THAT(IdsOf(pages), ElementsAre("40", "41"));
   EXPECT_EQ(pages[0].items[0].roles_size(), 0);  // Contacts carry none.
   EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 500), 100);  // Kept.
+}
+
+// An organization whose answers carry no member count, behind a route that
+// caps its pages at 3 rows without saying so: a short answer is not taken
+// for the end until the next page confirms it, and the cap is learned.
+TEST(UsersPagerTest, AShortAnswerIsConfirmedAndASilentCapLearned) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 500;
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  rapidjson::Document orgs = Parsed(FixtureBody("orgs"));
+  orgs[0].RemoveMember("member_count");
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  orgs.Accept(w);
+  Conversation<v1::User> talk;
+  talk.answers["/org/"] = Answer(200, buffer.GetString());
+  auto url = [](int limit, int offset) {
+    return absl::StrCat("/org/1000/member/?limit=", limit, "&offset=", offset,
+                        "&sort_by=name");
+  };
+  talk.answers[url(500, 0)] = Answer(200, Rows("org_members", 3, 1));
+  talk.answers[url(500, 3)] = Answer(200, Rows("org_members", 3, 4));
+  talk.answers[url(3, 6)] = Answer(200, Rows("org_members", 1, 7));
+  std::vector<Page<v1::User>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  EXPECT_THAT(IdsOf(pages), ElementsAre("1", "2", "3", "4", "5", "6", "7"));
+  // Three rows to 500 may be the end or a cap: asked again; rows came, so
+  // the route caps at 3; then a short answer to 3 (proven) is the end.
+  EXPECT_THAT(talk.asked,
+              ElementsAre("/org/", url(500, 0), url(500, 3), url(3, 6)));
+  EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 500), 3);
+  // Once proven, a route's short answer ends a listing at once.
+  Conversation<v1::User> again;
+  again.answers["/org/"] = talk.answers["/org/"];
+  again.answers[url(3, 0)] = Answer(200, Rows("org_members", 2, 1));
+  pager = NewUsersPager(&sizes, UserFilter(), request);
+  pages.clear();
+  ASSERT_THAT(again.Drain(**pager, &pages), IsOk());
+  EXPECT_THAT(again.asked, ElementsAre("/org/", url(3, 0)));
+  EXPECT_THAT(IdsOf(pages), ElementsAre("1", "2"));
 }
 
 TEST(UsersPagerTest, A403AfterTheMembersAnsweredStopsTheListing) {
@@ -296,6 +349,9 @@ TEST(AssignmentsPagerTest, OrganizationRolesThenWorkspaceRolesAcrossPages) {
   talk.answers["/org/1000/space/"] = Answer(200, FixtureBody("org_spaces"));
   talk.answers["/space/3000001/member/v2/?limit=2&offset=0"] =
       Answer(200, Rows("space_members_v2", 1, 1));
+  // One row short of the space's count, and the route unproven: confirmed.
+  talk.answers["/space/3000001/member/v2/?limit=2&offset=1"] =
+      Answer(200, "[]");
   std::vector<Page<v1::RoleAssignment>> pages;
   ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
   std::vector<std::string> ids;
