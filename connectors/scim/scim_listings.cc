@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -37,17 +38,28 @@ bool Success(const HttpResponse& answer) {
 }  // namespace internal
 
 std::string EncodePosition(char kind, const Position& p) {
-  return absl::StrCat(std::string(1, kind), "1:", p.start, ":", p.skip);
+  std::string out =
+      absl::StrCat(std::string(1, kind), "1:", p.start, ":", p.skip);
+  if (!p.anchor.empty() && p.total >= 0) {
+    absl::StrAppend(&out, ":", p.total, ":",
+                    absl::WebSafeBase64Escape(p.anchor));
+  }
+  return out;
 }
 
 absl::StatusOr<Position> DecodePosition(char kind, const std::string& token) {
   Position p;
   if (token.empty()) return p;
   std::vector<absl::string_view> parts = absl::StrSplit(token, ':');
-  if (parts.size() != 3 ||
+  if ((parts.size() != 3 && parts.size() != 5) ||
       parts[0] != absl::StrCat(std::string(1, kind), "1") ||
       !absl::SimpleAtoi(parts[1], &p.start) ||
       !absl::SimpleAtoi(parts[2], &p.skip) || p.start < 1 || p.skip < 0) {
+    return internal::BadCursor();
+  }
+  if (parts.size() == 5 &&
+      (!absl::SimpleAtoi(parts[3], &p.total) || p.total < 0 ||
+       !absl::WebSafeBase64Unescape(parts[4], &p.anchor) || p.anchor.empty())) {
     return internal::BadCursor();
   }
   return p;

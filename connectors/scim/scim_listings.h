@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,11 +34,16 @@
 namespace unified::scim {
 
 // Where a listing resumes: the 1-based startIndex of the next request and
-// how many records of it were already returned. Tokens read
-// "<kind>1:<start>:<skip>"; the kind binds a token to its listing.
+// how many records of it were already returned; and, to see the directory
+// move under the listing, the last resource read before `start` and the
+// total then (docs/scim.md, "Reading"). Tokens read
+// "<kind>1:<start>:<skip>[:<total>:<anchor, base64url>]"; the kind binds a
+// token to its listing.
 struct Position {
   int64_t start = 1;
   int64_t skip = 0;
+  int64_t total = -1;  // -1: unknown.
+  std::string anchor;  // "": none.
 };
 std::string EncodePosition(char kind, const Position& p);
 // INVALID_ARGUMENT (INVALID_CURSOR) for another listing's token.
@@ -82,7 +89,13 @@ class ScimPager final : public Pager<T> {
         limit_(std::max(1, limit)),
         start_(at.start),
         skip_(at.skip),
-        opened_(listing_.precondition.empty()) {}
+        opened_(listing_.precondition.empty()) {
+    if (!at.anchor.empty()) {
+      previous_ids_ = {at.anchor};
+      anchor_ = at.anchor;
+      total_ = at.total;
+    }
+  }
 
   std::vector<std::string> Wants(int ahead) const override {
     if (done_ || loaded_) return {};
@@ -110,12 +123,51 @@ class ScimPager final : public Pager<T> {
       return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
     }
     ASSIGN_OR_RETURN(ListPage page, ReadListPage(*doc));
-    records_.clear();
+    // RFC 7644 §3.4.2: an answer's startIndex is its first record's. A
+    // provider that ignores the one asked may say so.
+    const std::optional<int64_t> answered = json::Int64(*doc, "startIndex");
+    if (page.size() > 0 && answered && *answered != start_) {
+      return PagingIgnored(answered);
+    }
+    // Records removed before `start` since the answer before moved records
+    // we have not read to before it: read again from as many earlier, then
+    // skip what was returned (below). Once per answer.
+    if (total_ && page.total_results < *total_ && !anchor_.empty() &&
+        !rewound_) {
+      start_ = std::max<int64_t>(1, start_ - (*total_ - page.total_results));
+      total_ = page.total_results;
+      rewound_ = true;
+      return absl::OkStatus();
+    }
+    std::vector<std::string> ids;
     if (page.resources != nullptr) {
       for (const rapidjson::Value& resource : page.resources->GetArray()) {
+        ids.push_back(json::StringOr(resource, "id"));
+      }
+    }
+    // Records of the answer before, found again: the directory grew before
+    // `start` (they were returned already), or, when nothing else is new
+    // and the total stayed, paging that goes nowhere.
+    size_t returned = 0;
+    if (!anchor_.empty()) {
+      const auto at = std::find(ids.begin(), ids.end(), anchor_);
+      if (at != ids.end()) returned = at - ids.begin() + 1;
+    }
+    if (!ids.empty() && returned == ids.size() && total_ &&
+        *total_ == page.total_results) {
+      return PagingIgnored(std::nullopt);
+    }
+    records_.clear();
+    if (page.resources != nullptr) {
+      size_t i = 0;
+      for (const rapidjson::Value& resource : page.resources->GetArray()) {
+        if (i++ < returned || previous_ids_.count(ids[i - 1]) > 0) continue;
         RETURN_IF_ERROR(listing_.map(resource, &records_));
       }
     }
+    previous_ids_ = std::set<std::string>(ids.begin(), ids.end());
+    if (!ids.empty()) anchor_ = ids.back();
+    rewound_ = false;
     cursor_ = static_cast<size_t>(
         std::min<int64_t>(skip_, static_cast<int64_t>(records_.size())));
     skip_ = 0;
@@ -139,7 +191,7 @@ class ScimPager final : public Pager<T> {
       Emit(page);
       loaded_ = false;
       if (next_) start_ = *next_;
-      Finish(page, !next_, Position{start_, 0});
+      Finish(page, !next_, After());
       return true;
     }
     bool finished = false;
@@ -162,8 +214,9 @@ class ScimPager final : public Pager<T> {
     page->items = std::move(items_);
     items_.clear();
     page->total_size.reset();
+    // Inside an answer, the token reads it again: no anchor to check.
     Finish(page, finished,
-           Position{start_, loaded_ ? static_cast<int64_t>(cursor_) : 0});
+           loaded_ ? Position{start_, static_cast<int64_t>(cursor_)} : After());
     return true;
   }
 
@@ -171,6 +224,18 @@ class ScimPager final : public Pager<T> {
 
  private:
   bool Full() const { return static_cast<int>(items_.size()) >= limit_; }
+
+  absl::Status PagingIgnored(std::optional<int64_t> answered) const {
+    std::map<std::string, std::string> metadata = {
+        {"start_index", absl::StrCat(start_)}};
+    if (answered) metadata["answered_start_index"] = absl::StrCat(*answered);
+    return WithErrorInfo(
+        absl::FailedPreconditionError(absl::StrCat(
+            "the SCIM provider ignored startIndex=", start_,
+            " and answered records from elsewhere in the listing; it cannot "
+            "be read whole")),
+        "UPSTREAM_PAGING_IGNORED", metadata);
+  }
 
   std::string Url(int64_t start) const {
     std::string url = absl::StrCat(listing_.collection, "?startIndex=", start,
@@ -187,6 +252,11 @@ class ScimPager final : public Pager<T> {
     }
     page->total_size.reset();
     if (listing_.total_counts_records && total_) page->total_size = *total_;
+  }
+
+  // The position at `start_`, after a whole answer.
+  Position After() const {
+    return Position{start_, 0, total_.value_or(-1), anchor_};
   }
 
   void Finish(Page<T>* page, bool finished, const Position& next) {
@@ -207,6 +277,12 @@ class ScimPager final : public Pager<T> {
   std::optional<int64_t> total_;
   int64_t stride_ = 0;
   std::optional<int64_t> next_;
+  // The resource ids of the answer before (a stream's; only the anchor
+  // when resumed from a token), its last one, and whether this start was
+  // already moved back for records removed before it.
+  std::set<std::string> previous_ids_;
+  std::string anchor_;
+  bool rewound_ = false;
 };
 
 }  // namespace internal

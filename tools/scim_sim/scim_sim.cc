@@ -560,6 +560,10 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
       return Error(res, 400, "count is not a number", "invalidValue");
     }
     start_index = std::max<int64_t>(1, start_index);  // RFC 7644 §3.4.2.4
+    // Some providers ignore startIndex (docs/scim.md): every page is the
+    // first, said to start where asked when `echo` (the worst case).
+    const int64_t asked_start = start_index;
+    if (options_.ignore_start_index) start_index = 1;
     count = std::clamp<int64_t>(count, 0, options_.max_results);
     absl::MutexLock lock(&mu_);
     auto in_group = [&](const std::string& uid, const std::string& gid) {
@@ -622,7 +626,7 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
     w.Key("totalResults");
     w.Int64(total);
     w.Key("startIndex");
-    w.Int64(start_index);
+    w.Int64(options_.ignore_start_index ? asked_start : start_index);
     w.Key("itemsPerPage");
     w.Int64(last - first);
     w.Key("Resources");

@@ -48,6 +48,10 @@ struct ScimSimOptions {
   bool admin_api = true;  // Serve /_sim/ (faults, stats, token expiry).
   // Added to every API answer (benchmarks: a provider's latency).
   absl::Duration latency = absl::ZeroDuration();
+  // Answers every listing from its first record whatever startIndex asked,
+  // while echoing the startIndex asked (as a provider that ignores it and
+  // copies the parameter back would).
+  bool ignore_start_index = false;
 };
 
 struct SimUser {

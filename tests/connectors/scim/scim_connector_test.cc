@@ -372,5 +372,34 @@ TEST_F(ScimConnectorTest, ServerErrorsAreRetriedAndProxyPassesThrough) {
   EXPECT_EQ(std::count(members.begin(), members.end(), "u-000001"), 0);
 }
 
+// A provider that ignores startIndex (and echoes it back) answers the first
+// page again and again: a walk must not end OK with those repeated. Both
+// the paged walk and the stream refuse it, by reason.
+TEST_F(ScimConnectorTest, AProviderIgnoringStartIndexIsRefusedNotRepeated) {
+  scim_sim::ScimSimOptions options;
+  options.users = 30;
+  options.max_results = 8;
+  options.ignore_start_index = true;
+  Start(options);
+  PageRequest page;
+  page.limit = 8;
+  absl::StatusOr<Page<v1::User>> first =
+      connector_->ListUsers(ctx_, UserFilter(), page);
+  ASSERT_THAT(first.status(), IsOk());
+  ASSERT_FALSE(first->next_page_token.empty());
+  page.page_token = first->next_page_token;
+  EXPECT_EQ(Reason(connector_->ListUsers(ctx_, UserFilter(), page).status()),
+            "UPSTREAM_PAGING_IGNORED");
+  page.page_token.clear();
+  std::unique_ptr<PageIterator<v1::User>> pages =
+      connector_->IterateUsers(ctx_, UserFilter(), page);
+  Page<v1::User> p;
+  int read = 0;
+  while (pages->Next(&p)) read += static_cast<int>(p.items.size());
+  EXPECT_EQ(read, 8);  // The first page, once.
+  EXPECT_THAT(pages->status(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(Reason(pages->status()), "UPSTREAM_PAGING_IGNORED");
+}
+
 }  // namespace
 }  // namespace unified::scim

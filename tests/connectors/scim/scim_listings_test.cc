@@ -7,6 +7,7 @@
 #include "connectors/scim/scim_listings.h"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
+#include "connectors/common/status_macros.h"
 #include "connectors/scim/scim_mappers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -62,6 +64,17 @@ HttpResponse Answer(int status, std::string body) {
   return r;
 }
 
+// A list answer of resources with these ids.
+std::string Ids(const std::vector<std::string>& ids, int total, int start = 0) {
+  std::string out = absl::StrCat(R"({"totalResults":)", total);
+  if (start > 0) absl::StrAppend(&out, R"(,"startIndex":)", start);
+  absl::StrAppend(&out, R"(,"Resources":[)");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "", R"({"id":")", ids[i], R"("})");
+  }
+  return out + "]}";
+}
+
 ScimListing<std::string> UserIds(int count) {
   ScimListing<std::string> listing;
   listing.kind = 'u';
@@ -87,19 +100,21 @@ TEST(ScimPagerTest, PagesAfterWhatEachAnswerHeldAndGuessesUpToTheTotal) {
   ASSERT_TRUE((*pager)->TakePage(&page));
   EXPECT_THAT(page.items, ElementsAre("u-1", "u-2"));
   EXPECT_EQ(page.total_size, 5);
-  EXPECT_EQ(page.next_page_token, "u1:3:0");
+  // The token holds the total and the last record read: a later page sees
+  // the directory move.
+  EXPECT_EQ(page.next_page_token, "u1:3:0:5:dS0y");  // "u-2"
   // Then every page up to the total, one answer's size apart.
   EXPECT_THAT((*pager)->Wants(8), ElementsAre("/Users?startIndex=3&count=2",
                                               "/Users?startIndex=5&count=2"));
   // A provider may answer fewer than asked: the next start counts them.
   ASSERT_THAT((*pager)->Feed("/Users?startIndex=3&count=2",
-                             Answer(200, ListBody({0}, 5))),
+                             Answer(200, Ids({"u-3"}, 5, 3))),
               IsOk());
   ASSERT_TRUE((*pager)->TakePage(&page));
-  EXPECT_EQ(page.next_page_token, "u1:4:0");
+  EXPECT_EQ(page.next_page_token, "u1:4:0:5:dS0z");  // "u-3"
   EXPECT_THAT((*pager)->Wants(0), ElementsAre("/Users?startIndex=4&count=2"));
   ASSERT_THAT((*pager)->Feed("/Users?startIndex=4&count=2",
-                             Answer(200, ListBody({1, 0}, 5))),
+                             Answer(200, Ids({"u-4", "u-5"}, 5, 4))),
               IsOk());
   ASSERT_TRUE((*pager)->TakePage(&page));
   EXPECT_EQ(page.next_page_token, "");
@@ -138,6 +153,86 @@ TEST(ScimPagerTest, FilledPagesResumeInsideAnAnswer) {
               IsOk());
   ASSERT_TRUE((*pager)->TakePage(&page));
   EXPECT_THAT(page.items, ElementsAre("u-2/b"));
+}
+
+// Drains `pager` answering each GET from `answers` (exact URL).
+absl::Status Drain(Pager<std::string>& pager,
+                   const std::map<std::string, std::string>& answers,
+                   std::vector<std::string>* items,
+                   std::vector<std::string>* asked) {
+  Page<std::string> page;
+  for (int step = 0; step < 100 && !pager.done(); ++step) {
+    if (pager.TakePage(&page)) {
+      items->insert(items->end(), page.items.begin(), page.items.end());
+      continue;
+    }
+    const std::vector<std::string> wants = pager.Wants(0);
+    if (wants.empty()) return absl::InternalError("stalled");
+    asked->push_back(wants[0]);
+    auto it = answers.find(wants[0]);
+    if (it == answers.end()) return absl::NotFoundError(wants[0]);
+    RETURN_IF_ERROR(pager.Feed(wants[0], Answer(200, it->second)));
+  }
+  return absl::OkStatus();
+}
+
+TEST(ScimPagerTest, AProviderThatIgnoresStartIndexIsRefused) {
+  // It says so: the answer starts elsewhere than asked.
+  absl::StatusOr<std::unique_ptr<Pager<std::string>>> pager =
+      NewScimPager(UserIds(2), 2, "u1:3:0");
+  ASSERT_THAT(pager.status(), IsOk());
+  absl::Status fed = (*pager)->Feed("/Users?startIndex=3&count=2",
+                                    Answer(200, Ids({"a", "b"}, 6, 1)));
+  EXPECT_THAT(fed, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(GetErrorInfo(fed)->reason(), "UPSTREAM_PAGING_IGNORED");
+  // Or it echoes the start asked and answers the first page again: the
+  // stream, and a List page from the token before, both see it.
+  const std::map<std::string, std::string> answers = {
+      {"/Users?startIndex=1&count=2", Ids({"a", "b"}, 6, 1)},
+      {"/Users?startIndex=3&count=2", Ids({"a", "b"}, 6, 3)}};
+  std::vector<std::string> items, asked;
+  pager = NewScimPager(UserIds(2), 2, "");
+  fed = Drain(**pager, answers, &items, &asked);
+  EXPECT_EQ(GetErrorInfo(fed)->reason(), "UPSTREAM_PAGING_IGNORED");
+  EXPECT_THAT(items, ElementsAre("a", "b"));
+  pager = NewScimPager(UserIds(2), 2, "u1:3:0:6:Yg");  // After "b".
+  items.clear();
+  fed = Drain(**pager, answers, &items, &asked);
+  EXPECT_EQ(GetErrorInfo(fed)->reason(), "UPSTREAM_PAGING_IGNORED");
+  EXPECT_TRUE(items.empty());
+}
+
+TEST(ScimPagerTest, RecordsAddedBeforeAPageAreNotReturnedTwice) {
+  // "x" was added before "c" after the first page was read: "b" moved into
+  // the second page.
+  const std::map<std::string, std::string> answers = {
+      {"/Users?startIndex=1&count=2", Ids({"a", "b"}, 4)},
+      {"/Users?startIndex=3&count=2", Ids({"b", "c"}, 5)},
+      {"/Users?startIndex=5&count=2", Ids({"d"}, 5)}};
+  std::vector<std::string> items, asked;
+  absl::StatusOr<std::unique_ptr<Pager<std::string>>> pager =
+      NewScimPager(UserIds(2), 2, "");
+  ASSERT_THAT(Drain(**pager, answers, &items, &asked), IsOk());
+  EXPECT_THAT(items, ElementsAre("a", "b", "c", "d"));
+}
+
+TEST(ScimPagerTest, RecordsRemovedBeforeAPageAreReadAgainNotLost) {
+  // "a" was removed after the first page was read: "c" moved into the
+  // first page's range, and starting at 3 would skip it.
+  const std::map<std::string, std::string> answers = {
+      {"/Users?startIndex=1&count=2", Ids({"a", "b"}, 5)},
+      {"/Users?startIndex=3&count=2", Ids({"d", "e"}, 4)},
+      {"/Users?startIndex=2&count=2", Ids({"c", "d"}, 4)},
+      {"/Users?startIndex=4&count=2", Ids({"e"}, 4)}};
+  std::vector<std::string> items, asked;
+  absl::StatusOr<std::unique_ptr<Pager<std::string>>> pager =
+      NewScimPager(UserIds(2), 2, "");
+  ASSERT_THAT(Drain(**pager, answers, &items, &asked), IsOk());
+  EXPECT_THAT(items, ElementsAre("a", "b", "c", "d", "e"));
+  EXPECT_THAT(asked, ElementsAre("/Users?startIndex=1&count=2",
+                                 "/Users?startIndex=3&count=2",
+                                 "/Users?startIndex=2&count=2",
+                                 "/Users?startIndex=4&count=2"));
 }
 
 TEST(ScimPagerTest, PreconditionErrorsAndTokens) {
