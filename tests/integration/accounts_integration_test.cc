@@ -522,7 +522,9 @@ TEST_P(AccountsTest, FiftyCallsOnAnExpiredTokenRefreshOnce) {
 
 TEST_P(AccountsTest, ExpiryMidStreamResumesAtTheSamePage) {
   env_.reset();
-  Start({}, /*users=*/6000);  // Many Podio pages, so most come after expiry.
+  // Many Podio pages, so that most come after the expiry: a stream reads
+  // at most 16 pages ahead of its reader (docs/streaming.md).
+  Start({}, /*users=*/20000);
   const std::string demo = env_->account("demo");
   auto stub = v1::UserDirectory::NewStub(env_->channel());
   v1::ListUsersRequest request;
@@ -538,7 +540,7 @@ TEST_P(AccountsTest, ExpiryMidStreamResumesAtTheSamePage) {
     }
     ASSERT_THAT(reader->Finish(), IsOk());
   }
-  ASSERT_GT(expected.size(), 5000u);
+  ASSERT_GT(expected.size(), 19000u);
   grpc::ClientContext context;
   auto reader = stub->StreamUsers(&context, request);
   v1::ListUsersResponse page;
