@@ -362,17 +362,32 @@ absl::StatusOr<v1::User> MapOrgContact(const rapidjson::Value& json,
 absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
                                           const v1::WorkspaceRef& workspace,
                                           bool include_remote_data) {
-  const rapidjson::Value* profile = json::Find(json, "user");
-  if (profile == nullptr || !profile->IsObject()) {
-    profile = json::Find(json, "profile");
-  }
+  // The docs put the profile under `user`; several official clients read it
+  // under `profile`, and `user` may hold the account alone (docs/podio.md
+  // §3.5). Both are read, the profile first; either may be null.
+  auto object = [&](const char* key) -> const rapidjson::Value* {
+    const rapidjson::Value* v = json::Find(json, key);
+    return v != nullptr && v->IsObject() ? v : nullptr;
+  };
+  const rapidjson::Value* account = object("user");
+  const rapidjson::Value* profile = object("profile");
   std::optional<int64_t> id =
-      profile ? json::Int64(*profile, "user_id") : std::nullopt;
-  if (!id) return Malformed("workspace member (no user.user_id)");
+      account ? json::Int64(*account, "user_id") : std::nullopt;
+  if (!id && profile) id = json::Int64(*profile, "user_id");
+  if (!id) return Malformed("workspace member (no user_id)");
   v1::User user;
   user.set_id(absl::StrCat(*id));
   (*user.mutable_identifiers())["user_id"] = user.id();
-  MapProfileFields(*profile, &user);
+  if (profile) MapProfileFields(*profile, &user);
+  if (account) {
+    // An account's `mail` is one string; a profile's is a list.
+    const rapidjson::Value* mail = json::Find(*account, "mail");
+    if (mail != nullptr && mail->IsString()) {
+      MapAccountFields(*account, &user);
+    } else {
+      MapProfileFields(*account, &user);
+    }
+  }
   SplitName(&user);
   user.set_status(v1::USER_STATUS_ACTIVE);  // v2 lists active members.
   user.set_user_type(json::Bool(json, "employee").value_or(false)

@@ -293,6 +293,16 @@ TEST_P(ConformanceTest, MeOrganizationsWorkspacesAndAssignmentsAgree) {
     UserFilter filter;
     filter.workspace_id = id;
     const Drained listed = DrainUsers(c(), ctx, filter, 7, "", false);
+    // Named as the target names them: a member is never nameless.
+    PageRequest members_page;
+    members_page.limit = 500;
+    absl::StatusOr<Page<v1::User>> named =
+        c().ListUsers(ctx, filter, members_page);
+    if (named.ok()) {
+      for (const v1::User& u : named->items) {
+        EXPECT_EQ(u.name(), truth_.names[u.id()]) << "workspace " << id;
+      }
+    }
     RoleAssignmentFilter assignments_filter;
     assignments_filter.workspace_id = id;
     std::set<std::string> assigned;
@@ -323,6 +333,7 @@ std::string TargetName(const ::testing::TestParamInfo<Starter>& info) {
   if (info.param == &StartPodioSim) return "podio_sim";
   if (info.param == &StartPodioSimWithoutCounts) return "podio_sim_nocounts";
   if (info.param == &StartPodioSimCapped) return "podio_sim_capped";
+  if (info.param == &StartPodioSimProfiles) return "podio_sim_profiles";
   if (info.param == &StartScimSim) return "scim_sim";
   return "scimmy";
 }
@@ -330,8 +341,9 @@ std::string TargetName(const ::testing::TestParamInfo<Starter>& info) {
 INSTANTIATE_TEST_SUITE_P(Targets, ConformanceTest,
                          ::testing::Values(&StartPodioSim,
                                            &StartPodioSimWithoutCounts,
-                                           &StartPodioSimCapped, &StartScimSim,
-                                           &StartScimmy),
+                                           &StartPodioSimCapped,
+                                           &StartPodioSimProfiles,
+                                           &StartScimSim, &StartScimmy),
                          TargetName);
 
 }  // namespace

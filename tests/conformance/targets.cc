@@ -107,8 +107,14 @@ class PodioSimTarget final : public TargetBase {
   // answers do not: docs/podio.md).
   // `limit_cap`: the simulator's paged routes answer at most this many
   // rows, silently (0: none).
-  PodioSimTarget(const Harness& harness, bool counts, int limit_cap = 0)
-      : TargetBase(harness), counts_(counts), limit_cap_(limit_cap) {}
+  // `shape`: where space member rows carry the profile.
+  PodioSimTarget(
+      const Harness& harness, bool counts, int limit_cap = 0,
+      podio_sim::SpaceMemberShape shape = podio_sim::SpaceMemberShape::kUser)
+      : TargetBase(harness),
+        counts_(counts),
+        limit_cap_(limit_cap),
+        shape_(shape) {}
   ~PodioSimTarget() override {
     CloseClients();
     client_.reset();
@@ -124,6 +130,7 @@ class PodioSimTarget final : public TargetBase {
     options.rate.restricted_limit = 10000000;
     options.counts = counts_;
     options.limit_cap = limit_cap_;
+    options.space_member_shape = shape_;
     absl::StatusOr<std::unique_ptr<podio_sim::Simulator>> sim =
         podio_sim::Simulator::Start(options);
     if (!sim.ok()) return sim.status();
@@ -144,6 +151,9 @@ class PodioSimTarget final : public TargetBase {
 
   std::string name() const override {
     if (limit_cap_ > 0) return "podio_sim_capped";
+    if (shape_ != podio_sim::SpaceMemberShape::kUser) {
+      return "podio_sim_profiles";
+    }
     return counts_ ? "podio_sim" : "podio_sim_nocounts";
   }
 
@@ -211,6 +221,7 @@ class PodioSimTarget final : public TargetBase {
  private:
   const bool counts_;
   const int limit_cap_;
+  const podio_sim::SpaceMemberShape shape_;
   std::unique_ptr<podio_sim::Simulator> sim_;
   std::unique_ptr<podio::PodioClient> client_;
 };
@@ -406,6 +417,11 @@ absl::StatusOr<std::unique_ptr<Target>> StartPodioSimWithoutCounts(
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimCapped(
     const Harness& harness) {
   return Started<PodioSimTarget>(harness, false, 40);
+}
+absl::StatusOr<std::unique_ptr<Target>> StartPodioSimProfiles(
+    const Harness& harness) {
+  return Started<PodioSimTarget>(
+      harness, true, 0, podio_sim::SpaceMemberShape::kAccountAndProfile);
 }
 absl::StatusOr<std::unique_ptr<Target>> StartScimSim(const Harness& harness) {
   return Started<ScimSimTarget>(harness);

@@ -84,6 +84,10 @@ absl::StatusOr<std::unique_ptr<Target>> StartPodioSimWithoutCounts(
 // Without counts, and its pages silently capped at 40 rows.
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimCapped(
     const Harness& harness);
+// Space member rows with the account under `user` and the profile under
+// `profile`.
+absl::StatusOr<std::unique_ptr<Target>> StartPodioSimProfiles(
+    const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartScimSim(const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartScimmy(const Harness& harness);
 

@@ -55,6 +55,9 @@ ABSL_FLAG(int, max_limit, 500, "Largest `limit` paged routes accept.");
 ABSL_FLAG(int, limit_cap, 0,
           "Paged routes answer at most this many rows, whatever limit was "
           "asked, and say nothing (0: none).");
+ABSL_FLAG(std::string, space_member_shape, "user",
+          "Where space member v2 rows carry the profile: user (the docs), "
+          "profile, or account_and_profile (the account under user).");
 ABSL_FLAG(bool, counts, true,
           "Serve member_count on organizations and spaces (recorded real "
           "answers carry none: --nocounts serves that shape).");
@@ -113,6 +116,18 @@ int main(int argc, char** argv) {
   options.max_limit = absl::GetFlag(FLAGS_max_limit);
   options.counts = absl::GetFlag(FLAGS_counts);
   options.limit_cap = absl::GetFlag(FLAGS_limit_cap);
+  const std::string shape = absl::GetFlag(FLAGS_space_member_shape);
+  if (shape == "profile") {
+    options.space_member_shape = unified::podio_sim::SpaceMemberShape::kProfile;
+  } else if (shape == "account_and_profile") {
+    options.space_member_shape =
+        unified::podio_sim::SpaceMemberShape::kAccountAndProfile;
+  } else if (shape != "user") {
+    std::fprintf(stderr,
+                 "--space_member_shape: not user|profile|"
+                 "account_and_profile\n");
+    return 2;
+  }
   options.user_password = absl::GetFlag(FLAGS_user_password);
   options.admin_api = absl::GetFlag(FLAGS_admin);
   options.hooks.max_attempts = absl::GetFlag(FLAGS_hook_attempts);

@@ -543,8 +543,22 @@ void Simulator::Router::SpaceMemberV2(Json& w, const SimSpace& s,
                                       const Directory& d) const {
   const SimUser* u = d.FindUser(m.user_id);
   w.StartObject();
-  w.Key("user");  // D-SM-V2 names the profile key `user`.
-  ProfileMini(w, *u);
+  switch (sim_->options_.space_member_shape) {
+    case SpaceMemberShape::kUser:
+      w.Key("user");  // D-SM-V2 names the profile key `user`.
+      ProfileMini(w, *u);
+      break;
+    case SpaceMemberShape::kProfile:
+      w.Key("profile");  // As podio-java's SpaceMemberV2 reads it.
+      ProfileMini(w, *u);
+      break;
+    case SpaceMemberShape::kAccountAndProfile:
+      w.Key("user");  // The account only: no name.
+      UserAccount(w, *u, d);
+      w.Key("profile");
+      ProfileMini(w, *u);
+      break;
+  }
   w.Key("employee");
   w.Bool(IsEmployee(d, s.org_id, m.user_id));
   w.Key("role");

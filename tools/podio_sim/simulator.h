@@ -38,6 +38,14 @@ namespace internal {
 struct Call;
 }  // namespace internal
 
+// Where a space member v2 row carries the member's profile (docs/podio.md
+// §3.5: the docs say `user`; several official clients read `profile`).
+enum class SpaceMemberShape {
+  kUser,               // {"user": profile}
+  kProfile,            // {"profile": profile}
+  kAccountAndProfile,  // {"user": account, "profile": profile}
+};
+
 struct SimulatorOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: pick a free port.
@@ -79,6 +87,7 @@ struct SimulatorOptions {
   // recorded real answers of GET /org/ and GET /space/{id} carry none
   // (docs/podio.md): false serves that shape.
   bool counts = true;
+  SpaceMemberShape space_member_shape = SpaceMemberShape::kUser;
 
   bool admin_api = false;  // Serve /_sim/... (clock, log, faults, ...).
   std::vector<FaultRule> faults;

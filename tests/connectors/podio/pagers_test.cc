@@ -211,11 +211,11 @@ TEST(UsersPagerTest, A400ShrinksTheLimitAndA403ReadsTheContacts) {
   talk.answers[confirm] = Answer(200, "[]");
   std::vector<Page<v1::User>> pages;
   ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
-  EXPECT_THAT(talk.asked,
-              ElementsAre("/org/",
-                          "/org/1000/member/?limit=500&offset=0&sort_by=name",
-                          "/org/1000/member/?limit=100&offset=0&sort_by=name",
-                          contacts, confirm));
+  EXPECT_THAT(
+      talk.asked,
+      ElementsAre("/org/", "/org/1000/member/?limit=500&offset=0&sort_by=name",
+                  "/org/1000/member/?limit=100&offset=0&sort_by=name", contacts,
+                  confirm));
   EXPECT_THAT(IdsOf(pages), ElementsAre("40", "41"));
   EXPECT_EQ(pages[0].items[0].roles_size(), 0);  // Contacts carry none.
   EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 500), 100);  // Kept.
@@ -314,6 +314,62 @@ TEST(UsersPagerTest, AWorkspacesMembersOpenWithTheSpace) {
   std::vector<Page<v1::User>> none;
   EXPECT_EQ(GetErrorInfo(other.Drain(**pager, &none))->reason(),
             "WORKSPACE_NOT_IN_ORGANIZATION");
+}
+
+// Space member v2 rows as the docs show them (the profile under `user`), as
+// official clients read them (under `profile`), and with the account alone
+// under `user` or `user` null: the same named member each time.
+TEST(UsersPagerTest, AWorkspaceMemberIsNamedWhereverItsProfileIs) {
+  rapidjson::Document recorded = Parsed(FixtureBody("space_members_v2"));
+  const rapidjson::Value& row = recorded[0];
+  const std::string name = row["user"]["name"].GetString();
+  const int64_t id = row["user"]["user_id"].GetInt64();
+  auto reshaped = [&](const char* user_kind) {
+    rapidjson::Document out(rapidjson::kArrayType);
+    auto& a = out.GetAllocator();
+    rapidjson::Value copy(row, a);
+    rapidjson::Value profile(copy["user"], a);
+    copy.RemoveMember("user");
+    const std::string kind = user_kind;
+    if (kind == "account") {
+      rapidjson::Value account(rapidjson::kObjectType);
+      account.AddMember("user_id", id, a);
+      account.AddMember("mail", "member@example.com", a);
+      account.AddMember("status", "active", a);
+      copy.AddMember("user", account, a);
+    } else if (kind == "null") {
+      copy.AddMember("user", rapidjson::Value(), a);
+    }
+    copy.AddMember("profile", profile, a);
+    out.PushBack(copy, a);
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    out.Accept(w);
+    return std::string(buffer.GetString());
+  };
+  for (const char* kind : {"none", "account", "null"}) {
+    PodioConnectorOptions options;
+    PageSizes sizes(options);
+    PageRequest request;
+    request.limit = 5;
+    UserFilter filter;
+    filter.workspace_id = "3000001";
+    absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+        NewUsersPager(&sizes, filter, request);
+    ASSERT_THAT(pager.status(), IsOk());
+    Conversation<v1::User> talk;
+    talk.answers["/space/3000001"] = Answer(200, FixtureBody("space"));
+    talk.answers["/space/3000001/member/v2/?limit=5&offset=0"] =
+        Answer(200, reshaped(kind));
+    talk.answers["/space/3000001/member/v2/?limit=5&offset=1"] =
+        Answer(200, "[]");
+    std::vector<Page<v1::User>> pages;
+    ASSERT_THAT(talk.Drain(**pager, &pages), IsOk()) << kind;
+    ASSERT_EQ(pages.size(), 2u) << kind;
+    ASSERT_EQ(pages[0].items.size(), 1u) << kind;
+    EXPECT_EQ(pages[0].items[0].id(), absl::StrCat(id)) << kind;
+    EXPECT_EQ(pages[0].items[0].name(), name) << kind;
+  }
 }
 
 TEST(WorkspacesPagerTest, EachOrganizationsSpacesWithTheTotal) {
