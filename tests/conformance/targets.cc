@@ -12,6 +12,7 @@
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
 #include "connectors/scim/scim_connector.h"
+#include "tests/testing/fixed_token.h"
 #include "tests/testing/subprocess.h"
 #include "tools/podio_sim/faults.h"
 #include "tools/podio_sim/sim_client.h"
@@ -38,23 +39,7 @@ const char* FaultName(Fault fault) {
 
 namespace {
 
-// A token handed again when the provider rejects it (the targets' 401s are
-// one-off faults), counting the refreshes.
-class ReissuedToken final : public TokenSource {
- public:
-  explicit ReissuedToken(std::string token) : token_(std::move(token)) {}
-  absl::StatusOr<std::string> AccessToken(absl::Time) override {
-    return token_;
-  }
-  absl::StatusOr<std::string> Refresh(const std::string&, absl::Time) override {
-    ++refreshes;
-    return token_;
-  }
-  std::atomic<int> refreshes{0};
-
- private:
-  const std::string token_;
-};
+using ::unified::testing::ReissuedToken;
 
 // What the targets share: HTTP clients, the token, the call context.
 class TargetBase : public Target {

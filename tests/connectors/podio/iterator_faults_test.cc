@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/fixed_token.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/podio_sim/faults.h"
 #include "tools/podio_sim/sim_client.h"
@@ -35,24 +36,7 @@ namespace {
 using ::unified::testing::FakeClock;
 using ::unified::testing::IsOk;
 using ::unified::testing::JumpingClock;
-
-// The simulator's token; a 401 "expired" is answered by handing it again
-// (the simulator's injected 401 is a one-off).
-class ReissuedToken final : public TokenSource {
- public:
-  explicit ReissuedToken(std::string token) : token_(std::move(token)) {}
-  absl::StatusOr<std::string> AccessToken(absl::Time) override {
-    return token_;
-  }
-  absl::StatusOr<std::string> Refresh(const std::string&, absl::Time) override {
-    ++refreshes;
-    return token_;
-  }
-  std::atomic<int> refreshes{0};
-
- private:
-  const std::string token_;
-};
+using ::unified::testing::ReissuedToken;
 
 // One listing: its name, the glob of its paged requests, and a reader of
 // its record ids page after page from a start token (through the iterator,
