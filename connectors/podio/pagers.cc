@@ -82,7 +82,8 @@ absl::Status UnexpectedAnswer(const std::string& path) {
 
 PageSizes::PageSizes(const PodioConnectorOptions& options)
     : min_page_size_(options.min_page_size),
-      blind_pages_(std::max(0, options.blind_pages)) {
+      blind_pages_(std::max(0, options.blind_pages)),
+      trusted_rows_(std::max(0, options.trusted_rows)) {
   for (int i = 0; i < kPagedRoutes; ++i) {
     size_[i] = std::max(options.min_page_size, options.page_size[i]);
     proven_[i] = 0;
@@ -96,7 +97,8 @@ bool PageSizes::Ends(PagedRoute route, int64_t rows, int asked, int64_t read,
        rows > seen && !proven.compare_exchange_weak(seen, rows);) {
   }
   if (rows >= asked) return false;
-  return (count > 0 && read >= count) || proven.load() >= asked;
+  return rows < trusted_rows_ || (count > 0 && read >= count) ||
+         proven.load() >= asked;
 }
 
 void PageSizes::LearnCap(PagedRoute route, int64_t rows) {

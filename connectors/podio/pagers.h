@@ -48,6 +48,10 @@ struct PodioConnectorOptions {
   // fewer than the source has answered in this stream, up to this many.
   // Reads past the end stay within it (docs/streaming.md).
   int blind_pages = 4;
+  // A short answer of fewer rows than this ends its source at once: no
+  // source puts Podio's largest `limit` below 100 (docs/podio.md, "The end
+  // of a listing"), so such an answer cannot be a silent cap.
+  int trusted_rows = 100;
   // How streams read pages ahead (docs/streaming.md).
   ReadAheadOptions ahead;
 };
@@ -86,11 +90,12 @@ class PageSizes {
 
   // Whether an answer of `rows` rows (more than none) to a request of
   // `asked` establishes the end of its source (docs/podio.md, "The end of a
-  // listing"). A short answer is the end only when a count agrees
-  // (`count`, 0 for none, against `read`, the source's rows read with this
-  // answer) or the route has answered `asked` rows at once before;
-  // otherwise it may be a silent cap, and the next page confirms. Records
-  // a full answer as proof of the route's size.
+  // listing"). A short answer is the end when it holds fewer rows than any
+  // cap could (options.trusted_rows), when a count agrees (`count`, 0 for
+  // none, against `read`, the source's rows read with this answer), or when
+  // the route has answered `asked` rows at once before; otherwise it may be
+  // a silent cap, and the next page confirms. Records a full answer as
+  // proof of the route's size.
   bool Ends(PagedRoute route, int64_t rows, int asked, int64_t read,
             int64_t count);
 
@@ -102,6 +107,7 @@ class PageSizes {
  private:
   const int min_page_size_;
   const int blind_pages_;
+  const int trusted_rows_;
   std::atomic<int> size_[kPagedRoutes];
   // The most rows each route has answered at once.
   std::atomic<int64_t> proven_[kPagedRoutes];

@@ -107,7 +107,8 @@ class PodioSimTarget final : public TargetBase {
 
   absl::Status Start() override {
     podio_sim::SimulatorOptions options;
-    options.data.users = 130;
+    // Capped: organizations larger than the cap.
+    options.data.users = limit_cap_ > 0 ? 450 : 130;
     options.data.orgs = 2;
     options.data.spaces_per_org = 3;
     options.data.multi_org_share = 0.2;
@@ -401,7 +402,7 @@ absl::StatusOr<std::unique_ptr<Target>> StartPodioSimWithoutCounts(
 }
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimCapped(
     const Harness& harness) {
-  return Started<PodioSimTarget>(harness, false, 40);
+  return Started<PodioSimTarget>(harness, false, 100);
 }
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimProfiles(
     const Harness& harness) {

@@ -81,7 +81,8 @@ struct Harness {
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSim(const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimWithoutCounts(
     const Harness& harness);
-// Without counts, and its pages silently capped at 40 rows.
+// Without counts, and its pages silently capped at 100 rows (what several
+// sources give as Podio's largest limit).
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimCapped(
     const Harness& harness);
 // Space member rows with the account under `user` and the profile under

@@ -455,16 +455,24 @@ TEST(SearchIntegrationTest, ASearchOfAHundredThousandUsersCostsOneCall) {
     EXPECT_THAT(reader->Finish(), IsOk());
     return env.CallsSince(before).size();
   };
-  size_t found = 0, all = 0;
-  const size_t search_calls = count_calls(query, &found);
+  size_t found = 0, all = 0, again = 0;
+  const size_t first_search_calls = count_calls(query, &found);
   const size_t full_calls = count_calls("", &all);
+  const size_t search_calls = count_calls(query, &again);
   EXPECT_EQ(found, want);
+  EXPECT_EQ(again, want);
   EXPECT_EQ(all, org.member_order.size());
-  // GET /org/ and one member page, against GET /org/ and 200 pages.
+  // GET /org/ and one member page, against GET /org/ and 200 pages. On a
+  // fresh server a short answer of 100 rows or more could be Podio's silent
+  // cap, so the next page confirms the end, once: a route that has answered
+  // a full page is trusted after (docs/podio.md, "The end of a listing").
+  EXPECT_LE(first_search_calls, want >= 100 ? 3u : 2u);
   EXPECT_LE(search_calls, 2u);
   EXPECT_GE(full_calls, 200u);
-  std::printf("search: %zu calls for %zu users; full listing: %zu calls\n",
-              search_calls, found, full_calls);
+  std::printf(
+      "search: %zu calls for %zu users (%zu on a fresh server); full "
+      "listing: %zu calls\n",
+      search_calls, found, first_search_calls, full_calls);
 }
 
 }  // namespace
