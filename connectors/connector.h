@@ -20,6 +20,7 @@
 #include "connectors/common/call_context.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/paging.h"
+#include "connectors/common/text.h"
 #include "proto/unified/v1/resources.pb.h"
 
 namespace unified {
@@ -35,24 +36,22 @@ struct UserFilter {
   // (name, ascending) is every listing's order.
   bool order_by_last_active = false;
   bool order_desc = false;
-  // Lowercase; users whose name or an e-mail contains it (UserMatchesQuery).
+  // Users whose name or an e-mail contains it, case folded
+  // (UserMatchesQuery; the service lowers ASCII letters already).
   // A connector sends it to the provider where the provider can search,
   // and checks every user it returns either way.
   std::string query;
 };
 
-// Whether `lowered_query` ("" matches all) is a substring of the user's
-// name or of one of their e-mails, ignoring ASCII case.
+// Whether `folded_query` (FoldCase of the query; "" matches all) is a
+// substring of the user's name or of one of their e-mails, both folded the
+// same way (connectors/common/text.h: "émile" finds "Émile").
 inline bool UserMatchesQuery(const v1::User& user,
-                             absl::string_view lowered_query) {
-  if (lowered_query.empty()) return true;
-  if (absl::StrContains(absl::AsciiStrToLower(user.name()), lowered_query)) {
-    return true;
-  }
+                             absl::string_view folded_query) {
+  if (folded_query.empty()) return true;
+  if (ContainsFolded(user.name(), folded_query)) return true;
   for (const v1::Email& e : user.emails()) {
-    if (absl::StrContains(absl::AsciiStrToLower(e.email()), lowered_query)) {
-      return true;
-    }
+    if (ContainsFolded(e.email(), folded_query)) return true;
   }
   return false;
 }

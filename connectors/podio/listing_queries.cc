@@ -59,7 +59,8 @@ absl::StatusOr<std::string> OrgMemberQuery(const UserFilter& filter) {
 }
 
 std::function<bool(const v1::User&)> Keeps(const UserFilter& filter) {
-  return [email = absl::AsciiStrToLower(filter.email), query = filter.query,
+  return [email = absl::AsciiStrToLower(filter.email),
+          query = FoldCase(filter.query),
           status = filter.status](const v1::User& merged) {
     return (email.empty() || EmailMatches(merged, email)) &&
            UserMatchesQuery(merged, query) &&

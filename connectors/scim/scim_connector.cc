@@ -313,7 +313,7 @@ class ScimConnector final : public DirectoryConnector {
                           absl::StrJoin(conditions, " and "), "", page.limit));
     listing.precondition = std::move(precondition);
     listing.map = [org = org_, remote = page.include_remote_data,
-                   query = filter.query,
+                   query = FoldCase(filter.query),
                    admins_only](const rapidjson::Value& r,
                                 std::vector<v1::User>* out) -> absl::Status {
       ASSIGN_OR_RETURN(v1::User user, MapUser(r, org, remote));

@@ -31,14 +31,16 @@ const TOKEN = args.token ?? "scimmy-token";
 // the same directory.
 let state = 12345;
 const next = () => (state = (state * 1103515245 + 12345) % 2147483648);
+// The high bits: a linear congruential generator's low bits cycle.
+const pick = (list) => list[Math.floor(next() / 65536) % list.length];
 const GIVEN = ["Ada", "Émile", "Bo", "Cy", "Dee", "Eli", "Fay", "Gus", "Ida", "Jo"];
 const FAMILY = ["Lovelace", "Zola", "Berg", "Cole", "Dahl", "Eng", "Ford"];
 
 const created = new Date(Date.UTC(2025, 0, 1)).toISOString();
 const users = [];
 for (let i = 1; i <= USERS; i++) {
-  const given = GIVEN[next() % GIVEN.length];
-  const family = FAMILY[next() % FAMILY.length];
+  const given = pick(GIVEN);
+  const family = pick(FAMILY);
   const id = `u${String(i).padStart(5, "0")}`;
   users.push({
     id,
@@ -46,7 +48,7 @@ for (let i = 1; i <= USERS; i++) {
     displayName: `${given} ${family}`,
     name: {givenName: given, familyName: family, formatted: `${given} ${family}`},
     emails: [{value: `user${i}@example.test`, type: "work", primary: true}],
-    active: next() % 10 !== 0,
+    active: Math.floor(next() / 65536) % 10 !== 0,
     title: i % 3 === 0 ? "Engineer" : "Analyst",
     meta: {created, lastModified: created},
   });
