@@ -1,5 +1,6 @@
 #include "connectors/scim/scim_mappers.h"
 
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -42,16 +43,20 @@ const rapidjson::Value* Primary(const rapidjson::Value& json,
   return list->GetArray()[0].IsObject() ? &list->GetArray()[0] : nullptr;
 }
 
-void SetTimes(const rapidjson::Value& json,
-              google::protobuf::Timestamp* created,
-              google::protobuf::Timestamp* updated) {
+// meta.created and meta.lastModified (RFC 7643 §3.1) onto `message`'s
+// created_at and, for a user, updated_at, each only when the resource gives
+// it: a time left unset is unknown, never 1970.
+template <typename M>
+void SetTimes(const rapidjson::Value& json, M* message) {
   const rapidjson::Value* meta = json::Find(json, "meta");
   if (meta == nullptr || !meta->IsObject()) return;
-  if (auto t = ParseScimTime(json::View(*meta, "created")); t && created) {
-    *created = *t;
+  if (auto t = ParseScimTime(json::View(*meta, "created"))) {
+    *message->mutable_created_at() = *t;
   }
-  if (auto t = ParseScimTime(json::View(*meta, "lastModified")); t && updated) {
-    *updated = *t;
+  if constexpr (std::is_same_v<M, v1::User>) {
+    if (auto t = ParseScimTime(json::View(*meta, "lastModified"))) {
+      *message->mutable_updated_at() = *t;
+    }
   }
 }
 
@@ -192,7 +197,7 @@ absl::StatusOr<v1::User> MapUser(const rapidjson::Value& json,
       role->set_scope_id(ws->id());
     }
   }
-  SetTimes(json, user.mutable_created_at(), user.mutable_updated_at());
+  SetTimes(json, &user);
   if (include_remote_data) {
     json::ToStruct(json, SecretKeys(), user.mutable_remote_data());
   }
@@ -214,7 +219,7 @@ absl::StatusOr<v1::Workspace> MapGroup(const rapidjson::Value& json,
       members != nullptr && members->IsArray()) {
     ws.set_member_count(members->GetArray().Size());
   }
-  SetTimes(json, ws.mutable_created_at(), nullptr);
+  SetTimes(json, &ws);
   if (include_remote_data) {
     json::ToStruct(json, SecretKeys(), ws.mutable_remote_data());
   }

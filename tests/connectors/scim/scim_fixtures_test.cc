@@ -94,6 +94,18 @@ TEST(ScimFixturesTest, GroupMapsToAWorkspace) {
   EXPECT_EQ(ws->member_count(), 2);
   EXPECT_EQ(ws->organization().id(), kOrganizationId);
   EXPECT_EQ(ws->status(), v1::WORKSPACE_STATUS_ACTIVE);
+  EXPECT_TRUE(ws->has_created_at());
+  // A group without meta.created (SCIMMY's groups have none unless the
+  // server sets one) has no creation time, not 1970-01-01.
+  f["body"].RemoveMember("meta");
+  absl::StatusOr<v1::Workspace> bare = MapGroup(f["body"], Org(), false);
+  ASSERT_THAT(bare.status(), IsOk());
+  EXPECT_FALSE(bare->has_created_at());
+  absl::StatusOr<v1::User> user =
+      MapUser(Fixture("user.json")["body"], Org(), false);
+  ASSERT_THAT(user.status(), IsOk());
+  EXPECT_TRUE(user->has_created_at());
+  EXPECT_TRUE(user->has_updated_at());
 }
 
 TEST(ScimFixturesTest, ListResponseAndCapabilities) {
