@@ -123,8 +123,23 @@ class ScimAuth final : public ProviderAuth {
       return StatusForScimError(response.status, response.body,
                                 response.Header("retry-after"));
     }
-    // No user behind the token (/Me unsupported, or an API client): the
-    // token itself is the identity, named by a digest that reveals nothing.
+    // No user behind the token (/Me unsupported, or an API client). A
+    // provider without /Me answers 404 to any token, so the token is tried
+    // on a read that needs one: a listing of no users.
+    request.url = options_.api_base + "/Users?startIndex=1&count=1";
+    ASSIGN_OR_RETURN(HttpResponse check, Send(request, deadline));
+    if (check.status == 401 || check.status == 403) {
+      return WithErrorInfo(
+          absl::UnauthenticatedError("the SCIM provider refused the token"),
+          "CREDENTIALS_REJECTED",
+          {{"upstream_status", absl::StrCat(check.status)}});
+    }
+    if (check.status < 200 || check.status >= 300) {
+      return StatusForScimError(check.status, check.body,
+                                check.Header("retry-after"));
+    }
+    // The token itself is the identity, named by a digest that reveals
+    // nothing.
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(access_token.data()),
            access_token.size(), digest);

@@ -316,6 +316,9 @@ void ScimSimulator::Handle(const httplib::Request& req,
     return Error(res, 404, "no such endpoint");
   }
   std::string path = req.path.substr(strlen(kApiPrefix));
+  if (options_.no_me_route && path == "/Me") {
+    return Error(res, 404, "no such endpoint");
+  }
   const std::string auth = req.get_header_value("Authorization");
   std::string token;
   if (absl::StartsWithIgnoreCase(auth, "Bearer ")) token = auth.substr(7);

@@ -52,6 +52,9 @@ struct ScimSimOptions {
   // while echoing the startIndex asked (as a provider that ignores it and
   // copies the parameter back would).
   bool ignore_start_index = false;
+  // Serve no /Me at all: 404 to any request for it, before the token is
+  // looked at (as a provider without the route would).
+  bool no_me_route = false;
 };
 
 struct SimUser {

@@ -401,5 +401,19 @@ TEST_F(ScimConnectorTest, AProviderIgnoringStartIndexIsRefusedNotRepeated) {
   EXPECT_EQ(Reason(pages->status()), "UPSTREAM_PAGING_IGNORED");
 }
 
+// A provider without /Me answers 404 to any token: a token is then tried on
+// a read that needs one before it links, so a bogus token is refused.
+TEST_F(ScimConnectorTest, WithoutMeATokenIsCheckedOnAListing) {
+  scim_sim::ScimSimOptions options;
+  options.no_me_route = true;
+  Start(options);
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  absl::StatusOr<Grant> good = auth_->Identify("scim-demo-token", deadline);
+  ASSERT_THAT(good.status(), IsOk());
+  EXPECT_EQ(good->ref_type, "token");
+  EXPECT_EQ(Reason(auth_->Identify("not-a-token", deadline).status()),
+            "CREDENTIALS_REJECTED");
+}
+
 }  // namespace
 }  // namespace unified::scim
