@@ -66,6 +66,10 @@ struct ScimListing {
       map;
   // Whether the provider's totalResults counts the listing's records.
   bool total_counts_records = true;
+  // Whether a resource meets the listing's filter, checked here because a
+  // provider may ignore it (null: every resource). One that does not is
+  // dropped, and the provider's total no longer counts the listing.
+  std::function<bool(const rapidjson::Value& resource)> keep;
   // The page size asked, and the limit of records a page holds.
   int count = 100;
   // Whether a page may end inside one answer's records (a resource making
@@ -162,6 +166,10 @@ class ScimPager final : public Pager<T> {
       size_t i = 0;
       for (const rapidjson::Value& resource : page.resources->GetArray()) {
         if (i++ < returned || previous_ids_.count(ids[i - 1]) > 0) continue;
+        if (listing_.keep && !listing_.keep(resource)) {
+          filter_ignored_ = true;
+          continue;
+        }
         RETURN_IF_ERROR(listing_.map(resource, &records_));
       }
     }
@@ -251,7 +259,9 @@ class ScimPager final : public Pager<T> {
       page->items.push_back(std::move(records_[i]));
     }
     page->total_size.reset();
-    if (listing_.total_counts_records && total_) page->total_size = *total_;
+    if (listing_.total_counts_records && total_ && !filter_ignored_) {
+      page->total_size = *total_;
+    }
   }
 
   // The position at `start_`, after a whole answer.
@@ -283,6 +293,9 @@ class ScimPager final : public Pager<T> {
   std::set<std::string> previous_ids_;
   std::string anchor_;
   bool rewound_ = false;
+  // A resource the filter should have excluded came: the total counts
+  // those too.
+  bool filter_ignored_ = false;
 };
 
 }  // namespace internal

@@ -552,6 +552,9 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
         !ParseFilter(req.get_param_value("filter"), &filter)) {
       return Error(res, 400, "the filter is not supported", "invalidFilter");
     }
+    // Some providers accept a filter and answer as if none was given
+    // (docs/scim.md).
+    if (options_.ignore_filter) filter.clear();
     int64_t start_index = 1;
     int64_t count = options_.max_results;
     if (req.has_param("startIndex") &&

@@ -55,6 +55,8 @@ struct ScimSimOptions {
   // Serve no /Me at all: 404 to any request for it, before the token is
   // looked at (as a provider without the route would).
   bool no_me_route = false;
+  // Accept any filter it reads and answer as if there were none.
+  bool ignore_filter = false;
 };
 
 struct SimUser {

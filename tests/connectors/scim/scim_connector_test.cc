@@ -116,6 +116,38 @@ class ScimConnectorTest : public ::testing::Test {
     return out;
   }
 
+  // The e-mail, workspace, status and role filters give exactly their
+  // users.
+  void ExpectFiltersHold() {
+    const std::vector<scim_sim::SimUser> users = sim_->Users();
+    UserFilter by_email;
+    by_email.email = absl::AsciiStrToUpper(users[3].email);
+    EXPECT_THAT(Ids(AllUsers(by_email, 10)), ElementsAreArray({users[3].id}));
+
+    const scim_sim::SimGroup group = sim_->Groups()[1];
+    UserFilter by_group;
+    by_group.workspace_id = group.id;
+    EXPECT_THAT(Ids(AllUsers(by_group, 3)),
+                UnorderedElementsAreArray(group.members));
+    by_group.role_id = "workspace.member";
+    EXPECT_EQ(AllUsers(by_group, 3).size(), group.members.size());
+
+    std::vector<std::string> active;
+    for (const auto& u : users) {
+      if (u.active) active.push_back(u.id);
+    }
+    ASSERT_LT(active.size(), users.size());  // The seed has inactive users.
+    UserFilter by_status;
+    by_status.status = v1::USER_STATUS_ACTIVE;
+    EXPECT_THAT(Ids(AllUsers(by_status, 10)), ElementsAreArray(active));
+    by_status.status = v1::USER_STATUS_INVITED;
+    EXPECT_TRUE(AllUsers(by_status, 10).empty());
+
+    UserFilter admins;
+    admins.role_id = "organization.admin";
+    EXPECT_THAT(Ids(AllUsers(admins, 10)), ElementsAreArray({users[0].id}));
+  }
+
   static std::vector<std::string> Ids(const std::vector<v1::User>& users) {
     std::vector<std::string> ids;
     for (const v1::User& u : users) ids.push_back(u.id());
@@ -144,34 +176,27 @@ TEST_F(ScimConnectorTest, UsersPagedToTheEndAreTheDirectory) {
   EXPECT_THAT(Ids(AllUsers({}, 7)), ElementsAreArray(want));
 }
 
-TEST_F(ScimConnectorTest, FiltersAreSentToTheProvider) {
-  const std::vector<scim_sim::SimUser> users = sim_->Users();
+TEST_F(ScimConnectorTest, FiltersAreSentToTheProvider) { ExpectFiltersHold(); }
+
+// A provider that accepts a filter and ignores it answers every user: the
+// connector checks each resource against the filter it sent, and drops the
+// provider's total, which counted them all.
+TEST_F(ScimConnectorTest, AFilterTheProviderIgnoredIsAppliedHere) {
+  scim_sim::ScimSimOptions options;
+  options.users = 30;
+  options.groups = 4;
+  options.max_results = 8;
+  options.ignore_filter = true;
+  Start(options);
+  ExpectFiltersHold();
   UserFilter by_email;
-  by_email.email = absl::AsciiStrToUpper(users[3].email);
-  EXPECT_THAT(Ids(AllUsers(by_email, 10)), ElementsAreArray({users[3].id}));
-
-  const scim_sim::SimGroup group = sim_->Groups()[1];
-  UserFilter by_group;
-  by_group.workspace_id = group.id;
-  EXPECT_THAT(Ids(AllUsers(by_group, 3)),
-              UnorderedElementsAreArray(group.members));
-  by_group.role_id = "workspace.member";
-  EXPECT_EQ(AllUsers(by_group, 3).size(), group.members.size());
-
-  std::vector<std::string> active;
-  for (const auto& u : users) {
-    if (u.active) active.push_back(u.id);
-  }
-  ASSERT_LT(active.size(), users.size());  // The seed has inactive users.
-  UserFilter by_status;
-  by_status.status = v1::USER_STATUS_ACTIVE;
-  EXPECT_THAT(Ids(AllUsers(by_status, 10)), ElementsAreArray(active));
-  by_status.status = v1::USER_STATUS_INVITED;
-  EXPECT_TRUE(AllUsers(by_status, 10).empty());
-
-  UserFilter admins;
-  admins.role_id = "organization.admin";
-  EXPECT_THAT(Ids(AllUsers(admins, 10)), ElementsAreArray({users[0].id}));
+  by_email.email = sim_->Users()[3].email;
+  PageRequest page;
+  page.limit = 10;
+  absl::StatusOr<Page<v1::User>> first =
+      connector_->ListUsers(ctx_, by_email, page);
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_FALSE(first->total_size.has_value());
 }
 
 TEST_F(ScimConnectorTest, ASearchIsAppliedToEveryPageTheProviderReturns) {
