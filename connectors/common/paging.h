@@ -35,6 +35,10 @@ struct Page {
   // when the provider reported it with this page or the connector holds the
   // whole set; never found by reading further (docs/queries.md).
   std::optional<int64_t> total_size;
+  // Records the provider returned for this page that could not be read
+  // (e.g. without an id): left out and counted here, never dropped
+  // silently, never failing the listing.
+  int64_t unreadable = 0;
 };
 
 // A listing read page after page from a start token, the way streams read

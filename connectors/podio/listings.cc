@@ -32,11 +32,11 @@ class OrganizationsPager final : public Pager<v1::Organization> {
     ASSIGN_OR_RETURN(json::Body doc, ReadAnswer(std::move(answer)));
     ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows, ListOf(doc, "/org/"));
     for (int64_t i = position_; i < rows.Size(); ++i) {
-      ASSIGN_OR_RETURN(
-          v1::Organization org,
-          MapOrganization(rows[static_cast<rapidjson::SizeType>(i)],
-                          page_.include_remote_data));
-      orgs_.push_back(std::move(org));
+      absl::StatusOr<v1::Organization> org = MapOrganization(
+          rows[static_cast<rapidjson::SizeType>(i)], page_.include_remote_data);
+      // An unreadable row keeps its place and is counted when passed.
+      orgs_.push_back(org.ok() ? std::optional<v1::Organization>(*org)
+                               : std::nullopt);
     }
     total_ = rows.Size();
     loaded_ = true;
@@ -47,9 +47,14 @@ class OrganizationsPager final : public Pager<v1::Organization> {
     if (done_ || !loaded_) return false;
     page->items.clear();
     page->total_size = total_;
+    page->unreadable = 0;
     for (; !orgs_.empty() && static_cast<int>(page->items.size()) < page_.limit;
          ++position_) {
-      page->items.push_back(std::move(orgs_.front()));
+      if (orgs_.front()) {
+        page->items.push_back(std::move(*orgs_.front()));
+      } else {
+        ++page->unreadable;
+      }
       orgs_.pop_front();
     }
     page->next_page_token.clear();
@@ -69,7 +74,7 @@ class OrganizationsPager final : public Pager<v1::Organization> {
   int64_t position_;
   bool loaded_ = false;
   bool done_ = false;
-  std::deque<v1::Organization> orgs_;
+  std::deque<std::optional<v1::Organization>> orgs_;  // nullopt: unreadable.
   int64_t total_ = 0;
 };
 
@@ -114,10 +119,12 @@ class WorkspacesPager final : public Pager<v1::Workspace> {
                      ListOf(spaces, "organization spaces"));
     const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
     for (int64_t i = source.offset(); i < rows.Size(); ++i) {
-      ASSIGN_OR_RETURN(v1::Workspace ws,
-                       MapSpace(rows[static_cast<rapidjson::SizeType>(i)], ref,
-                                page_.include_remote_data));
-      buffer_.push_back(std::move(ws));
+      absl::StatusOr<v1::Workspace> ws =
+          MapSpace(rows[static_cast<rapidjson::SizeType>(i)], ref,
+                   page_.include_remote_data);
+      // An unreadable row keeps its place and is counted when passed.
+      buffer_.push_back(ws.ok() ? std::optional<v1::Workspace>(*ws)
+                                : std::nullopt);
     }
     // One organization's space list comes whole: its size is the
     // listing's total. Across organizations it would take them all.
@@ -136,7 +143,11 @@ class WorkspacesPager final : public Pager<v1::Workspace> {
       PageSource& source =
           *token_.mutable_sources(static_cast<int>(token_.position()));
       while (!buffer_.empty() && !Full()) {
-        items_.push_back(std::move(buffer_.front()));
+        if (buffer_.front()) {
+          items_.push_back(std::move(*buffer_.front()));
+        } else {
+          ++unreadable_;
+        }
         buffer_.pop_front();
         source.set_offset(source.offset() + 1);
       }
@@ -147,6 +158,8 @@ class WorkspacesPager final : public Pager<v1::Workspace> {
     page->items = std::move(items_);
     items_.clear();
     page->total_size = total_;
+    page->unreadable = unreadable_;
+    unreadable_ = 0;
     page->next_page_token = Finished() ? "" : EncodeToken(token_, "workspaces");
     done_ = page->next_page_token.empty();
     return true;
@@ -164,9 +177,10 @@ class WorkspacesPager final : public Pager<v1::Workspace> {
   bool loaded_ = false;
   bool done_ = false;
   PodioPageToken token_;
-  std::deque<v1::Workspace> buffer_;
+  std::deque<std::optional<v1::Workspace>> buffer_;  // nullopt: unreadable.
   std::vector<v1::Workspace> items_;
   std::optional<int64_t> total_;
+  int64_t unreadable_ = 0;  // Passed since the last page taken.
 };
 
 // Phase 0: each organization's member listing (organization roles); then
@@ -247,13 +261,12 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
     ASSIGN_OR_RETURN(json::Body doc, ReadAnswer(std::move(answer)));
     ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows, ListOf(doc, "members"));
     for (const rapidjson::Value& row : rows) {
-      ASSIGN_OR_RETURN(
-          std::optional<v1::RoleAssignment> a,
-          MapMemberAssignment(row,
-                              OrgPhase() ? v1::ROLE_SCOPE_ORGANIZATION
-                                         : v1::ROLE_SCOPE_WORKSPACE,
-                              source.id(), source.name()));
-      rows_.push_back(std::move(a));
+      absl::StatusOr<std::optional<v1::RoleAssignment>> a = MapMemberAssignment(
+          row,
+          OrgPhase() ? v1::ROLE_SCOPE_ORGANIZATION : v1::ROLE_SCOPE_WORKSPACE,
+          source.id(), source.name());
+      if (!a.ok()) ++unreadable_;  // Its place kept, counted (Page).
+      rows_.push_back(a.ok() ? std::move(*a) : std::nullopt);
     }
     const int64_t n = rows.Size();
     if (n > 0 && short_rows_ > 0) sizes_->LearnCap(route, short_rows_);
@@ -293,6 +306,8 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
         }
       }
     }
+    page->unreadable = unreadable_;
+    unreadable_ = 0;
     page->items = std::move(items_);
     items_.clear();
     page->total_size.reset();
@@ -361,6 +376,7 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
   int64_t answered_ = 0;  // The current source's pages fed in this pager.
   // The rows of the last answer when short without ending its source.
   int64_t short_rows_ = 0;
+  int64_t unreadable_ = 0;  // Read since the last page taken.
   bool done_ = false;
   PodioPageToken token_;
   std::deque<std::optional<v1::RoleAssignment>> rows_;

@@ -218,7 +218,7 @@ std::vector<v1::User> MergeByName(
         blocked = true;
         break;
       }
-      const UserOrderKey key = OrderKeyOf((*buffers)[i].users.front());
+      const UserOrderKey key = OrderKeyOf((*buffers)[i].users.front().user);
       if (!any || key < best) best = key;
       any = true;
     }
@@ -229,17 +229,21 @@ std::vector<v1::User> MergeByName(
       PageSource& source = *token->mutable_sources(i);
       SourceBuffer& buffer = (*buffers)[i];
       if (source.done() || buffer.users.empty() ||
-          !(OrderKeyOf(buffer.users.front()) == best)) {
+          !(OrderKeyOf(buffer.users.front().user) == best)) {
         continue;
       }
       if (first) {
-        merged = std::move(buffer.users.front());
+        merged = std::move(buffer.users.front().user);
         first = false;
       } else {
-        MergeUser(buffer.users.front(), &merged);
+        MergeUser(buffer.users.front().user, &merged);
       }
+      source.set_offset(source.offset() + buffer.users.front().rows);
       buffer.users.pop_front();
-      source.set_offset(source.offset() + 1);
+      if (buffer.users.empty()) {
+        source.set_offset(source.offset() + buffer.skipped);
+        buffer.skipped = 0;
+      }
       if (buffer.users.empty() && !buffer.more) source.set_done(true);
     }
     if (keep(merged)) out.push_back(std::move(merged));

@@ -149,9 +149,18 @@ void GuessPages(const PageSource& source, int page_size, bool counted,
                 int blind, const std::function<std::string(int64_t)>& url,
                 std::vector<std::string>* out);
 
+// A user read from upstream, and the upstream rows it stands for: itself
+// and the unreadable rows just before it (Page::unreadable).
+struct Buffered {
+  v1::User user;
+  int64_t rows = 1;
+};
+
 // One source's users read from upstream and not yet merged.
 struct SourceBuffer {
-  std::deque<v1::User> users;
+  std::deque<Buffered> users;
+  // Unreadable rows after the last buffered user.
+  int64_t skipped = 0;
   bool more = false;     // Upstream has rows beyond this buffer.
   bool fetched = false;  // A page was read into it.
   int64_t read = 0;      // The upstream offset of the next page to read.

@@ -85,6 +85,8 @@ class OrgUsersPager final : public Pager<v1::User> {
     page->items = std::move(items_);
     items_.clear();
     page->total_size.reset();
+    page->unreadable = unreadable_;
+    unreadable_ = 0;
     page->next_page_token = AllDone(token_) ? "" : EncodeToken(token_, "users");
     done_ = page->next_page_token.empty();
     return true;
@@ -157,13 +159,27 @@ class OrgUsersPager final : public Pager<v1::User> {
     ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
                      ListOf(doc, "organization members"));
     const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
+    // A row that cannot be read is left out and counted (Page::unreadable);
+    // its place in the upstream list still counts toward the offsets.
+    int64_t pending = 0;
     for (const rapidjson::Value& member : rows) {
-      ASSIGN_OR_RETURN(
-          v1::User user,
+      absl::StatusOr<v1::User> user =
           source.contacts()
               ? MapOrgContact(member, ref, page_.include_remote_data)
-              : MapOrgMember(member, ref, page_.include_remote_data));
-      buffer.users.push_back(std::move(user));
+              : MapOrgMember(member, ref, page_.include_remote_data);
+      if (!user.ok()) {
+        ++pending;
+        ++unreadable_;
+        continue;
+      }
+      buffer.users.push_back({std::move(*user), 1 + pending});
+      pending = 0;
+    }
+    if (buffer.users.empty()) {
+      source.set_offset(source.offset() + buffer.skipped + pending);
+      buffer.skipped = 0;
+    } else {
+      buffer.skipped += pending;
     }
     const int64_t n = rows.Size();
     // Rows after a short answer: the route capped it silently.
@@ -234,6 +250,7 @@ class OrgUsersPager final : public Pager<v1::User> {
   // Answers fed per source in this pager (how far a blind guess may go).
   std::vector<int64_t> answered_;
   std::vector<v1::User> items_;
+  int64_t unreadable_ = 0;  // Since the last page taken.
 };
 
 // Users of one workspace: GET /space/{id} (its organization, and that it
@@ -295,14 +312,19 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
     ws.set_id(absl::StrCat(source.id()));
     ws.set_name(source.name());
     items_.clear();
+    unreadable_ = 0;
     for (const rapidjson::Value& member : rows) {
-      ASSIGN_OR_RETURN(v1::User user,
-                       MapSpaceMemberV2(member, ws, page_.include_remote_data));
+      absl::StatusOr<v1::User> user =
+          MapSpaceMemberV2(member, ws, page_.include_remote_data);
+      if (!user.ok()) {
+        ++unreadable_;  // Left out and counted (Page::unreadable).
+        continue;
+      }
       if (source.parent_id() != 0) {
-        *user.add_organizations() =
+        *user->add_organizations() =
             OrgRef(source.parent_id(), source.parent_name());
       }
-      if (keep_(user)) items_.push_back(std::move(user));
+      if (keep_(*user)) items_.push_back(std::move(*user));
     }
     const int64_t n = rows.Size();
     if (n > 0 && short_rows_ > 0) {
@@ -325,6 +347,7 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
     page->items = std::move(items_);
     items_.clear();
     page->total_size.reset();
+    page->unreadable = unreadable_;
     page->next_page_token = more_ ? EncodeToken(token_, "users") : "";
     done_ = !more_;
     return true;
@@ -348,7 +371,8 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
   bool ready_ = false;
   bool more_ = false;
   bool done_ = false;
-  int64_t answered_ = 0;  // Member pages fed in this pager.
+  int64_t answered_ = 0;    // Member pages fed in this pager.
+  int64_t unreadable_ = 0;  // Of the page fed last.
   // The rows of the last answer when short without ending the listing.
   int64_t short_rows_ = 0;
   PodioPageToken token_;

@@ -170,7 +170,8 @@ class ScimPager final : public Pager<T> {
           filter_ignored_ = true;
           continue;
         }
-        RETURN_IF_ERROR(listing_.map(resource, &records_));
+        // A resource that cannot be read is left out and counted.
+        if (!listing_.map(resource, &records_).ok()) ++unreadable_;
       }
     }
     previous_ids_ = std::set<std::string>(ids.begin(), ids.end());
@@ -271,6 +272,8 @@ class ScimPager final : public Pager<T> {
 
   void Finish(Page<T>* page, bool finished, const Position& next) {
     page->next_page_token = finished ? "" : EncodePosition(listing_.kind, next);
+    page->unreadable = unreadable_;
+    unreadable_ = 0;
     done_ = finished;
   }
 
@@ -287,6 +290,7 @@ class ScimPager final : public Pager<T> {
   std::optional<int64_t> total_;
   int64_t stride_ = 0;
   std::optional<int64_t> next_;
+  int64_t unreadable_ = 0;  // Resources read since the last page taken.
   // The resource ids of the answer before (a stream's; only the anchor
   // when resumed from a token), its last one, and whether this start was
   // already moved back for records removed before it.

@@ -264,6 +264,59 @@ TEST(UsersPagerTest, AShortAnswerIsConfirmedAndASilentCapLearned) {
   EXPECT_THAT(IdsOf(pages), ElementsAre("1", "2"));
 }
 
+// A member row nobody can read (no user_id anywhere) fails neither the
+// listing nor the page: it is left out and counted, and its place still
+// counts, so a token taken after it resumes without a repeat.
+TEST(UsersPagerTest, AnUnreadableRowIsCountedNotFatal) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 1;
+  rapidjson::Document rows = Parsed(Rows("org_members", 3, 1));
+  rows[1]["user"].SetNull();
+  rows[1]["profile"].SetNull();
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  rows.Accept(w);
+  const std::string body = buffer.GetString();
+  auto url = [](int offset) {
+    return absl::StrCat("/org/1000/member/?limit=1&offset=", offset,
+                        "&sort_by=name");
+  };
+  Conversation<v1::User> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  // One row a page: user 1, the unreadable row, user 3, then the end.
+  rapidjson::Document one(rapidjson::kArrayType);
+  for (int i = 0; i < 3; ++i) {
+    rapidjson::Document page(rapidjson::kArrayType);
+    rapidjson::Value row(rows[i], page.GetAllocator());
+    page.PushBack(row, page.GetAllocator());
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> pw(b);
+    page.Accept(pw);
+    talk.answers[url(i)] = Answer(200, b.GetString());
+  }
+  talk.answers[url(3)] = Answer(200, "[]");
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  std::vector<Page<v1::User>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  EXPECT_THAT(IdsOf(pages), ElementsAre("1", "3"));
+  int64_t unreadable = 0;
+  for (const auto& p : pages) unreadable += p.unreadable;
+  EXPECT_EQ(unreadable, 1);
+  // The first page's token resumes after user 1: the unreadable row is
+  // passed again (and counted again), user 3 comes once.
+  request.page_token = pages[0].next_page_token;
+  pager = NewUsersPager(&sizes, UserFilter(), request);
+  Conversation<v1::User> again;
+  again.answers = talk.answers;
+  std::vector<Page<v1::User>> rest;
+  ASSERT_THAT(again.Drain(**pager, &rest), IsOk());
+  EXPECT_THAT(IdsOf(rest), ElementsAre("3"));
+}
+
 TEST(UsersPagerTest, A403AfterTheMembersAnsweredStopsTheListing) {
   PodioConnectorOptions options;
   PageSizes sizes(options);
@@ -440,9 +493,12 @@ TEST(MergeByNameTest, MergesOnePerUserAndStopsWhereASourceRunsDry) {
   token.add_sources()->set_id(1);
   token.add_sources()->set_id(2);
   std::vector<SourceBuffer> buffers(2);
-  buffers[0].users = {Member("Ada", 7, "1"), Member("Cy", 3, "1")};
+  // Cy stands for two upstream rows: an unreadable one came before it.
+  buffers[0].users = {Buffered{Member("Ada", 7, "1")},
+                      Buffered{Member("Cy", 3, "1"), 2}};
   buffers[0].more = false;
-  buffers[1].users = {Member("Ada", 7, "2"), Member("Bo", 9, "2")};
+  buffers[1].users = {Buffered{Member("Ada", 7, "2")},
+                      Buffered{Member("Bo", 9, "2")}};
   buffers[1].more = true;  // Its next page is unknown.
   std::vector<v1::User> out =
       MergeByName(&token, &buffers, 10, [](const v1::User&) { return true; });
@@ -457,12 +513,13 @@ TEST(MergeByNameTest, MergesOnePerUserAndStopsWhereASourceRunsDry) {
   EXPECT_FALSE(token.sources(0).done());
   EXPECT_FALSE(token.sources(1).done());
   // The next page refills source 2 with its last row: Cy, then Dee.
-  buffers[1].users = {Member("Dee", 1, "2")};
+  buffers[1].users = {Buffered{Member("Dee", 1, "2")}};
   buffers[1].more = false;
   out = MergeByName(&token, &buffers, 10,
                     [](const v1::User& u) { return u.name() != "Dee"; });
   ASSERT_EQ(out.size(), 1u);  // Dee was consumed but not kept.
   EXPECT_EQ(out[0].name(), "Cy");
+  EXPECT_EQ(token.sources(0).offset(), 3);  // Ada, the unreadable row, Cy.
   EXPECT_TRUE(token.sources(0).done());
   EXPECT_TRUE(token.sources(1).done());
 }

@@ -235,6 +235,27 @@ TEST(ScimPagerTest, RecordsRemovedBeforeAPageAreReadAgainNotLost) {
                                  "/Users?startIndex=4&count=2"));
 }
 
+TEST(ScimPagerTest, AnUnreadableResourceIsCountedNotFatal) {
+  ScimListing<std::string> listing = UserIds(3);
+  listing.map = [](const rapidjson::Value& r, std::vector<std::string>* out) {
+    const std::string id = json::StringOr(r, "id");
+    if (id == "bad") return absl::InternalError("unreadable");
+    out->push_back(id);
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::unique_ptr<Pager<std::string>>> pager =
+      NewScimPager(listing, 3, "");
+  ASSERT_THAT(pager.status(), IsOk());
+  ASSERT_THAT((*pager)->Feed("/Users?startIndex=1&count=3",
+                             Answer(200, Ids({"a", "bad", "c"}, 3, 1))),
+              IsOk());
+  Page<std::string> page;
+  ASSERT_TRUE((*pager)->TakePage(&page));
+  EXPECT_THAT(page.items, ElementsAre("a", "c"));
+  EXPECT_EQ(page.unreadable, 1);
+  EXPECT_EQ(page.next_page_token, "");
+}
+
 TEST(ScimPagerTest, PreconditionErrorsAndTokens) {
   ScimListing<std::string> listing = UserIds(2);
   listing.precondition = "/Groups/g?excludedAttributes=members";
