@@ -114,6 +114,8 @@ class ListingStream final : public PooledStream<Response> {
     }
     const std::string next = page.next_page_token;
     const std::optional<int64_t> total = page.total_size;
+    const int64_t unreadable = skip_ == 0 ? page.unreadable : 0;
+    const size_t before = out->size();
     for (ListResult<T>& slice : SlicePage(*codec_, listing_.binding, token_,
                                           std::move(page), skip_, limit_)) {
       Response message;
@@ -123,7 +125,18 @@ class ListingStream final : public PooledStream<Response> {
       }
       message.set_next_cursor(std::move(slice.next_cursor));
       SetTotalSize(slice.total_size, &message);
+      SetUnreadable(slice.unreadable, &message);
       out->push_back(std::move(message));
+    }
+    if (out->size() == before && unreadable > 0) {
+      // A page of nothing readable still says so, with where to resume.
+      Response& message = out->emplace_back();
+      if (!next.empty()) {
+        message.set_next_cursor(
+            codec_->Seal(listing_.binding, CursorState{next, 0}));
+      }
+      SetTotalSize(total, &message);
+      SetUnreadable(unreadable, &message);
     }
     skip_ = 0;
     produced_ |= !out->empty();

@@ -64,6 +64,9 @@ struct ListResult {
   std::string next_cursor;
   // The connector page's total_size (Page::total_size).
   std::optional<int64_t> total_size;
+  // The connector page's unreadable records (Page::unreadable), on the
+  // slice that starts the page only.
+  int64_t unreadable = 0;
 };
 
 // Sets a response's total_size, for the responses that carry one.
@@ -81,6 +84,21 @@ void SetTotalSize(const std::optional<int64_t>& total, Response* response) {
   }
 }
 
+// Sets a response's unreadable_records, for the responses that carry one.
+template <typename Response, typename = void>
+struct HasUnreadable : std::false_type {};
+template <typename Response>
+struct HasUnreadable<
+    Response,
+    std::void_t<decltype(std::declval<Response&>().set_unreadable_records(0))>>
+    : std::true_type {};
+template <typename Response>
+void SetUnreadable(int64_t unreadable, Response* response) {
+  if constexpr (HasUnreadable<Response>::value) {
+    response->set_unreadable_records(unreadable);
+  }
+}
+
 // Moves the records of `page` (fetched with `token`) from `begin` on, at
 // most `limit` and, past the first, at most kMaxPageBytes, into a result
 // with the cursor after them; `*end` is where the next slice starts.
@@ -94,6 +112,7 @@ ListResult<T> TakeSlice(const CursorCodec& codec, const CursorBinding& binding,
   *end = SliceEnd(items, begin, limit);
   ListResult<T> result;
   result.total_size = page.total_size;
+  result.unreadable = begin == 0 ? page.unreadable : 0;
   if (*end < n) {
     result.next_cursor =
         codec.Seal(binding, CursorState{token, static_cast<uint32_t>(*end)});

@@ -233,6 +233,7 @@ void Fill(ListResult<T> result, Response* response) {
   for (T& item : result.items) *response->add_result() = std::move(item);
   response->set_next_cursor(std::move(result.next_cursor));
   SetTotalSize(result.total_size, response);
+  SetUnreadable(result.unreadable, response);
 }
 
 absl::StatusOr<RoleAssignmentFilter> AssignmentsFilter(

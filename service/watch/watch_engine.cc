@@ -61,6 +61,19 @@ void Log(const AccountRef& a, absl::string_view what,
                std::string(what).c_str(), status.ToString().c_str());
 }
 
+// A snapshot in which the provider sent rows that could not be read is
+// partial: a member missing from it may only be unreadable. It is not
+// applied, so no departure is ever inferred from it; the next poll reads it
+// again.
+bool Partial(const AccountRef& a, absl::string_view what, int64_t unreadable) {
+  if (unreadable == 0) return false;
+  Log(a, what,
+      absl::DataLossError(absl::StrCat(
+          unreadable, " unreadable rows from the provider; this snapshot is "
+                      "not applied")));
+  return true;
+}
+
 }  // namespace
 
 struct WatchEngine::Work {
@@ -151,9 +164,11 @@ absl::Status WatchEngine::ReconcileWorkspace(
   filter.workspace_id = workspace_id;
   PageRequest page;
   page.limit = options_.page_limit;
+  int64_t unreadable = 0;
   do {
     ASSIGN_OR_RETURN(Page<v1::User> users,
                      w.connector->ListUsers(w.ctx, filter, page));
+    unreadable += users.unreadable;
     for (const v1::User& u : users.items) {
       members.push_back({u.id(),
                          RoleIn(u, v1::ROLE_SCOPE_WORKSPACE, workspace_id),
@@ -161,6 +176,10 @@ absl::Status WatchEngine::ReconcileWorkspace(
     }
     page.page_token = users.next_page_token;
   } while (!page.page_token.empty());
+  if (Partial(w.account, absl::StrCat("members of workspace ", workspace_id),
+              unreadable)) {
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(
       std::vector<StoredEvent> events,
       store_->ApplyMembers(w.account, workspace_id, members, source,
@@ -173,18 +192,22 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
   std::vector<ObservedWorkspace> visible;
   PageRequest page;
   page.limit = options_.page_limit;
+  int64_t unreadable = 0;
   do {
     ASSIGN_OR_RETURN(Page<v1::Workspace> spaces,
                      w.connector->ListWorkspaces(w.ctx, "", page));
+    unreadable += spaces.unreadable;
     for (const v1::Workspace& s : spaces.items) {
       visible.push_back({s.id(), s.name()});
     }
     page.page_token = spaces.next_page_token;
   } while (!page.page_token.empty());
-  ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                   store_->ApplyWorkspaces(w.account, visible, source,
-                                           clock_->Now(), baseline));
-  Notify(w.account, events);
+  if (!Partial(w.account, "workspaces", unreadable)) {
+    ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
+                     store_->ApplyWorkspaces(w.account, visible, source,
+                                             clock_->Now(), baseline));
+    Notify(w.account, events);
+  }
   for (const ObservedWorkspace& ws : visible) {
     RETURN_IF_ERROR(ReconcileWorkspace(w, ws.id, source, baseline, 0, {}));
     if (!options_.hook_base_url.empty() && w.webhooks != nullptr) {
@@ -216,7 +239,9 @@ absl::Status WatchEngine::ReconcileOrganizations(Work& w, Source source,
   std::unique_ptr<PageIterator<v1::User>> pages =
       w.connector->IterateUsers(w.ctx, UserFilter(), start);
   Page<v1::User> listed;
+  int64_t unreadable = 0;
   while (pages->Next(&listed)) {
+    unreadable += listed.unreadable;
     for (const v1::User& u : listed.items) {
       for (const v1::OrganizationRef& ref : u.organizations()) {
         ObservedOrg& org = orgs[ref.id()];
@@ -230,6 +255,9 @@ absl::Status WatchEngine::ReconcileOrganizations(Work& w, Source source,
     if (listed.next_page_token.empty()) break;
   }
   RETURN_IF_ERROR(pages->status());
+  if (Partial(w.account, "organization members", unreadable)) {
+    return absl::OkStatus();
+  }
   std::vector<ObservedOrg> observed;
   for (auto& [id, org] : orgs) observed.push_back(std::move(org));
   ASSIGN_OR_RETURN(std::vector<StoredEvent> events,

@@ -70,6 +70,7 @@ class FakeConnector final : public DirectoryConnector {
       result.next_page_token = absl::StrCat(offset + page.limit);
     }
     if (report_total_) result.total_size = users_;
+    result.unreadable = unreadable_per_page_;
     return result;
   }
 
@@ -135,6 +136,8 @@ class FakeConnector final : public DirectoryConnector {
   void Fail(absl::Status error) { error_ = std::move(error); }
   // Whether pages report the listing's total (before Start's first call).
   void ReportTotal(bool report) { report_total_ = report; }
+  // Every page says this many of its rows could not be read.
+  void ReportUnreadable(int n) { unreadable_per_page_ = n; }
   bool last_remote_data() {
     absl::MutexLock lock(&mu_);
     return last_remote_data_;
@@ -152,6 +155,7 @@ class FakeConnector final : public DirectoryConnector {
   bool last_remote_data_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_;
   std::atomic<bool> report_total_{false};
+  std::atomic<int> unreadable_per_page_{0};
 };
 
 class ServiceTest : public ::testing::Test {
@@ -278,6 +282,36 @@ TEST_F(ServiceTest, TotalsPassThroughOnlyWhereTheConnectorReportsThem) {
   }
   ASSERT_THAT(reader->Finish(), IsOk());
   EXPECT_EQ(messages, 3);
+}
+
+TEST_F(ServiceTest, UnreadableRecordsAreCountedOncePerProviderPage) {
+  Start(250);
+  fake_->ReportUnreadable(2);
+  v1::ListUsersRequest request = Request(100);
+  int64_t listed = 0;
+  for (int page = 0; page < 3; ++page) {
+    grpc::ClientContext context;
+    v1::ListUsersResponse response;
+    ASSERT_THAT(stub_->ListUsers(&context, request, &response), IsOk());
+    listed += response.unreadable_records();
+    request.set_cursor(response.next_cursor());
+  }
+  EXPECT_EQ(listed, 6);  // Three provider pages, two each.
+  // A stream asks pages of 500: one provider page, counted on its first
+  // message only.
+  grpc::ClientContext c2;
+  auto reader = stub_->StreamUsers(&c2, Request(100));
+  v1::ListUsersResponse m;
+  int64_t streamed = 0;
+  int messages = 0;
+  while (reader->Read(&m)) {
+    streamed += m.unreadable_records();
+    EXPECT_EQ(m.unreadable_records(), messages == 0 ? 2 : 0) << messages;
+    ++messages;
+  }
+  ASSERT_THAT(reader->Finish(), IsOk());
+  EXPECT_EQ(messages, 3);
+  EXPECT_EQ(streamed, 2);
 }
 
 TEST_F(ServiceTest, AMaskWithoutRemoteDataSparesTheMapperTheRawRecords) {

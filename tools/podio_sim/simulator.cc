@@ -462,6 +462,14 @@ void Simulator::Router::OrgMember(Json& w, const SimOrg& o,
                                   bool single) const {
   const SimUser* u = d.FindUser(m.user_id);
   w.StartObject();
+  if (u->user_id == sim_->unreadable_user_.load()) {
+    w.Key("user");
+    w.Null();
+    w.Key("profile");
+    w.Null();
+    w.EndObject();
+    return;
+  }
   w.Key("user");
   if (m.invited) {
     // Invited users: very limited data (D-ORG-MEMBERS).
@@ -543,6 +551,12 @@ void Simulator::Router::SpaceMemberV2(Json& w, const SimSpace& s,
                                       const Directory& d) const {
   const SimUser* u = d.FindUser(m.user_id);
   w.StartObject();
+  if (u->user_id == sim_->unreadable_user_.load()) {
+    w.Key("user");
+    w.Null();
+    w.EndObject();
+    return;
+  }
   switch (sim_->options_.space_member_shape) {
     case SpaceMemberShape::kUser:
       w.Key("user");  // D-SM-V2 names the profile key `user`.

@@ -109,6 +109,10 @@ class Simulator {
   FaultInjector& faults() { return faults_; }
   RequestLog& request_log() { return log_; }
   HookRegistry& hooks() { return hooks_; }
+  // From now on, the member rows of `user_id` (organization and space
+  // member listings) carry neither the account nor the profile: a row no
+  // client can read. 0 ends it.
+  void SetUnreadableUser(int64_t user_id) { unreadable_user_ = user_id; }
   const SimulatorOptions& options() const { return options_; }
 
   // Runs `f` on the directory under the reader lock.
@@ -152,6 +156,7 @@ class Simulator {
   std::unique_ptr<Router> router_;
   int port_ = 0;
   std::atomic<bool> listen_returned_{false};
+  std::atomic<int64_t> unreadable_user_{0};
   std::thread thread_;
 };
 

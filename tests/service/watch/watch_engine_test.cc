@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/http_client.h"
 #include "connectors/podio/podio_client.h"
@@ -168,6 +169,51 @@ TEST_F(WatchEngineTest, AnHourOfPollsStaysWithinItsShareAndFindsChanges) {
   EXPECT_EQ((*events)[0].workspace_id, ws);
   EXPECT_EQ((*events)[0].source, Source::kPoll);
   EXPECT_EQ((*events)[0].role_id, "workspace.regular");
+}
+
+// A member whose rows the provider sends unreadable is not a member who
+// left: the snapshots holding such rows are not applied, so no removal is
+// logged for anyone; once the rows read again, nothing changed.
+TEST_F(WatchEngineTest, UnreadableRowsNeverMakeADeparture) {
+  WatchOptions options;
+  options.poll_interval = absl::Minutes(1);
+  std::unique_ptr<WatchEngine> engine = NewEngine(options);
+  const AccountRef a{"default", "acct"};
+  absl::StatusOr<ResolvedAccount> resolved =
+      accounts_->Resolve("default", "acct");
+  ASSERT_THAT(resolved, IsOk());
+  CallContext ctx;
+  ctx.deadline = clock_->Now() + absl::Minutes(5);
+  ctx.budget = budget_.get();
+  ctx.budget_key = resolved->budget_key;
+  ctx.tokens = resolved->tokens.get();
+  ASSERT_THAT(engine->EnsureWatching(a, *resolved, ctx), IsOk());
+  absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot(a);
+  ASSERT_THAT(baseline, IsOk());
+  ASSERT_FALSE(baseline->members.empty());
+  // Someone in a workspace (so in the organization too).
+  int64_t member = 0;
+  ASSERT_TRUE(
+      absl::SimpleAtoi(baseline->members.begin()->second.user_id, &member));
+  sim_->SetUnreadableUser(member);
+  for (int minute = 1; minute <= 3; ++minute) {
+    clock_->Advance(absl::Minutes(1));
+    sim_->clock().Advance(absl::Minutes(1));
+    engine->RunOnce();
+  }
+  absl::StatusOr<std::vector<StoredEvent>> events =
+      store_->ReadEvents(a, 0, 100);
+  ASSERT_THAT(events, IsOk());
+  EXPECT_TRUE(events->empty());
+  sim_->SetUnreadableUser(0);
+  for (int minute = 4; minute <= 6; ++minute) {
+    clock_->Advance(absl::Minutes(1));
+    sim_->clock().Advance(absl::Minutes(1));
+    engine->RunOnce();
+  }
+  events = store_->ReadEvents(a, 0, 100);
+  ASSERT_THAT(events, IsOk());
+  EXPECT_TRUE(events->empty());
 }
 
 TEST_F(WatchEngineTest, ATenantWatchedAsAWholeGetsItsAccountsWatched) {
