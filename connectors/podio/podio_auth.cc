@@ -146,6 +146,17 @@ class PodioAuth final : public ProviderAuth {
           absl::UnavailableError("Podio's token answer is unreadable"),
           "UPSTREAM_MALFORMED_RESPONSE");
     }
+    // A two-factor account's password grant answers a nonce for the second
+    // step (podio-rb; docs/podio.md): no tokens, and nothing to retry.
+    if (json::Find(*doc, "server_nonce") != nullptr &&
+        json::StringOr(*doc, "access_token").empty()) {
+      return WithErrorInfo(
+          absl::FailedPreconditionError(
+              "the Podio account signs in with a second factor, which a "
+              "password grant cannot give; link it through the OAuth code "
+              "flow (CreateAuthorizationUrl)"),
+          "SECOND_FACTOR_REQUIRED");
+    }
     Grant grant;
     grant.access_token = json::StringOr(*doc, "access_token");
     grant.refresh_token = json::StringOr(*doc, "refresh_token");

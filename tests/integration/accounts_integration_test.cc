@@ -998,5 +998,45 @@ TEST(ReplicaTest, TwoServersOnPostgresRefreshOnce) {
   EXPECT_EQ(env.TokenRequestsSince(position), 1);
 }
 
+// Provider behaviours the documents leave open (docs/podio.md): a
+// two-factor account's password grant answers a nonce instead of tokens,
+// and a provider may rotate refresh tokens.
+TEST(ProviderVariantsTest, SecondFactorIsRefusedAndRotatedRefreshTokensKept) {
+  DirectoryEnvOptions options;
+  options.data.users = 50;
+  options.data.orgs = 1;
+  options.link_accounts = false;
+  options.extra_sim_flags = {"--regular_mfa", "--rotate_refresh_tokens"};
+  DirectoryEnv env(options);
+  auto accounts = v1::IntegratedAccounts::NewStub(env.channel());
+  // The second factor: refused by its own reason, and not to be retried.
+  grpc::ClientContext link;
+  v1::LinkWithPasswordRequest request;
+  request.set_username("regular@example.com");
+  request.set_password("regular-password");
+  v1::IntegratedAccount refused;
+  const grpc::Status mfa = accounts->LinkWithPassword(&link, request, &refused);
+  EXPECT_EQ(mfa.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ErrorInfoOf(mfa).reason(), "SECOND_FACTOR_REQUIRED");
+  EXPECT_FALSE(testing::RetryDelayOf(mfa).has_value());
+  // Rotation: each refresh answers a new refresh token and retires the one
+  // used; the account keeps working across two refreshes only if the
+  // service keeps what came back.
+  const std::string demo =
+      env.LinkPassword("demo@example.com", "demo-password");
+  ASSERT_FALSE(demo.empty());
+  auto directory = v1::UserDirectory::NewStub(env.channel());
+  for (int refresh = 0; refresh < 2; ++refresh) {
+    env.AdvanceSimClock(absl::Hours(9));  // The access token expired.
+    const int64_t position = env.LogPosition();
+    grpc::ClientContext context;
+    v1::GetMeRequest me;
+    me.set_integrated_account_id(demo);
+    v1::User user;
+    EXPECT_THAT(directory->GetMe(&context, me, &user), IsOk()) << refresh;
+    EXPECT_EQ(env.TokenRequestsSince(position), 1) << refresh;
+  }
+}
+
 }  // namespace
 }  // namespace unified

@@ -58,6 +58,11 @@ ABSL_FLAG(int, limit_cap, 0,
 ABSL_FLAG(std::string, space_member_shape, "user",
           "Where space member v2 rows carry the profile: user (the docs), "
           "profile, or account_and_profile (the account under user).");
+ABSL_FLAG(bool, rotate_refresh_tokens, false,
+          "Each refresh issues a new refresh token and retires the old one.");
+ABSL_FLAG(bool, regular_mfa, false,
+          "The regular principal signs in with a second factor: its password "
+          "grant answers a server_nonce instead of tokens.");
 ABSL_FLAG(bool, counts, true,
           "Serve member_count on organizations and spaces (recorded real "
           "answers carry none: --nocounts serves that shape).");
@@ -115,6 +120,9 @@ int main(int argc, char** argv) {
   }
   options.max_limit = absl::GetFlag(FLAGS_max_limit);
   options.counts = absl::GetFlag(FLAGS_counts);
+  options.oauth.rotate_refresh_tokens =
+      absl::GetFlag(FLAGS_rotate_refresh_tokens);
+  options.regular_mfa = absl::GetFlag(FLAGS_regular_mfa);
   options.limit_cap = absl::GetFlag(FLAGS_limit_cap);
   const std::string shape = absl::GetFlag(FLAGS_space_member_shape);
   if (shape == "profile") {

@@ -135,6 +135,10 @@ std::variant<TokenResponse, ApiError> OAuthState::Token(
       return InvalidGrant("Refresh token expired");
     }
     const Identity identity = it->second.identity;
+    if (options_.rotate_refresh_tokens) {
+      refresh_.erase(it);
+      return Issue(identity, "", now);
+    }
     return Issue(identity, it->first, now);
   }
   if (grant_type == "password") {
@@ -144,6 +148,11 @@ std::variant<TokenResponse, ApiError> OAuthState::Token(
       if (login.password != Get(params, "password")) {
         return ApiError{400, "invalid_grant", "Invalid password",
                         "user.invalid.password"};
+      }
+      if (login.mfa) {
+        TokenResponse second_factor;
+        second_factor.server_nonce = RandomToken();
+        return second_factor;
       }
       return Issue(Identity{"user", login.user_id, client_id}, "", now);
     }

@@ -43,12 +43,19 @@ struct OAuthOptions {
   absl::Duration access_lifetime = absl::Hours(8);
   absl::Duration refresh_lifetime = absl::Hours(24 * 28);
   absl::Duration code_lifetime = absl::Minutes(10);
+  // Each refresh issues a new refresh token and retires the one used (real
+  // Podio was not seen to rotate, docs/podio.md; its clients store whatever
+  // comes back, and so must the service).
+  bool rotate_refresh_tokens = false;
 };
 
 struct PasswordLogin {
   std::string username;  // e-mail
   std::string password;
   int64_t user_id = 0;
+  // Two-factor sign-in: the password grant answers a `server_nonce`
+  // instead of tokens (podio-rb, docs/podio.md).
+  bool mfa = false;
 };
 
 struct AppLogin {
@@ -58,6 +65,8 @@ struct AppLogin {
 };
 
 struct TokenResponse {
+  // Set alone (no tokens) when the password grant needs a second factor.
+  std::string server_nonce;
   std::string access_token;
   std::string refresh_token;
   int64_t expires_in = 0;

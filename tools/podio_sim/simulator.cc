@@ -1236,9 +1236,11 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
   const SimUser& admin = directory.users[kAdminUserIndex];
   const SimUser& regular = directory.users[kRegularUserIndex];
   const int64_t app_space = directory.orgs.begin()->second.space_ids[0];
+  // The regular principal signs in with a second factor when asked.
   std::vector<PasswordLogin> logins = {
       {admin.mail, options.admin_password, admin.user_id},
-      {regular.mail, options.regular_password, regular.user_id}};
+      {regular.mail, options.regular_password, regular.user_id,
+       options.regular_mfa}};
   if (!options.user_password.empty()) {
     for (const SimUser& u : directory.users) {
       if (u.user_id == admin.user_id || u.user_id == regular.user_id) continue;

@@ -65,6 +65,9 @@ struct SimulatorOptions {
   // Credentials of the generated principals.
   std::string admin_password = "demo-password";
   std::string regular_password = "regular-password";
+  // The regular principal's password grant needs a second factor: it
+  // answers a `server_nonce` instead of tokens.
+  bool regular_mfa = false;
   // When set, every other generated user logs in with this password too
   // (tests that link many accounts).
   std::string user_password;

@@ -481,6 +481,12 @@ void Simulator::HandleToken(const httplib::Request& req, httplib::Response& res,
   rapidjson::StringBuffer buffer;
   Json w(buffer);
   w.StartObject();
+  if (!t.server_nonce.empty()) {
+    w.Key("server_nonce");
+    w.String(t.server_nonce);
+    w.EndObject();
+    return SendJson(res, 200, buffer);
+  }
   w.Key("access_token");
   w.String(t.access_token);
   w.Key("token_type");

@@ -212,8 +212,8 @@ void MaybeGzip(const httplib::Request& req, httplib::Response& res) {
       // level: Podio's is unknown, and at the default level compressing a
       // page of 500 members made the simulator the bottleneck of the
       // benchmarks (129 against 184 pages/s; 37.5 against 50 KB).
-      ready = deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED,
-                           16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+      ready = deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                           Z_DEFAULT_STRATEGY) == Z_OK;
     }
     ~Deflater() {
       if (ready) deflateEnd(&z);
