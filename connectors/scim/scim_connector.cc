@@ -238,6 +238,7 @@ class ScimConnector final : public DirectoryConnector {
     if (!doc.ok()) {
       return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
     }
+    CanonicalizeNames(*doc, doc->GetAllocator());
     return doc;
   }
 
@@ -254,6 +255,7 @@ class ScimConnector final : public DirectoryConnector {
     if (response.status >= 200 && response.status < 300) {
       if (absl::StatusOr<rapidjson::Document> doc = json::Parse(response.body);
           doc.ok()) {
+        CanonicalizeNames(*doc, doc->GetAllocator());
         caps = ReadCapabilities(*doc);
       }
     } else if (response.status == 401 || response.status == 429 ||

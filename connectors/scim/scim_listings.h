@@ -126,6 +126,7 @@ class ScimPager final : public Pager<T> {
     if (!doc.ok()) {
       return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
     }
+    CanonicalizeNames(*doc, doc->GetAllocator());
     ASSIGN_OR_RETURN(ListPage page, ReadListPage(*doc));
     // RFC 7644 §3.4.2: an answer's startIndex is its first record's. A
     // provider that ignores the one asked may say so.

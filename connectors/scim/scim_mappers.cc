@@ -1,8 +1,10 @@
 #include "connectors/scim/scim_mappers.h"
 
+#include <string>
 #include <type_traits>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -238,6 +240,90 @@ std::vector<v1::RoleAssignment> AssignmentsOf(const v1::User& user) {
     out.push_back(std::move(a));
   }
   return out;
+}
+
+void CanonicalizeNames(rapidjson::Value& value,
+                       rapidjson::Document::AllocatorType& allocator) {
+  static const auto* known =
+      new absl::flat_hash_map<std::string, std::string>([] {
+        absl::flat_hash_map<std::string, std::string> names;
+        for (const char* name : {"Resources",
+                                 "totalResults",
+                                 "startIndex",
+                                 "itemsPerPage",
+                                 "schemas",
+                                 "id",
+                                 "externalId",
+                                 "meta",
+                                 "resourceType",
+                                 "created",
+                                 "lastModified",
+                                 "location",
+                                 "version",
+                                 "userName",
+                                 "name",
+                                 "formatted",
+                                 "familyName",
+                                 "givenName",
+                                 "middleName",
+                                 "displayName",
+                                 "nickName",
+                                 "profileUrl",
+                                 "title",
+                                 "userType",
+                                 "preferredLanguage",
+                                 "locale",
+                                 "timezone",
+                                 "active",
+                                 "emails",
+                                 "phoneNumbers",
+                                 "photos",
+                                 "addresses",
+                                 "groups",
+                                 "roles",
+                                 "entitlements",
+                                 "value",
+                                 "display",
+                                 "type",
+                                 "primary",
+                                 "members",
+                                 "$ref",
+                                 "filter",
+                                 "supported",
+                                 "maxResults",
+                                 "patch",
+                                 "sort",
+                                 "bulk",
+                                 "etag",
+                                 "changePassword",
+                                 "detail",
+                                 "status",
+                                 "scimType"}) {
+          names[absl::AsciiStrToLower(name)] = name;
+        }
+        return names;
+      }());
+  if (value.IsArray()) {
+    for (rapidjson::Value& element : value.GetArray()) {
+      CanonicalizeNames(element, allocator);
+    }
+    return;
+  }
+  if (!value.IsObject()) return;
+  for (auto member = value.MemberBegin(); member != value.MemberEnd();
+       ++member) {
+    CanonicalizeNames(member->value, allocator);
+    const absl::string_view name(member->name.GetString(),
+                                 member->name.GetStringLength());
+    const auto canonical = known->find(absl::AsciiStrToLower(name));
+    if (canonical == known->end() || canonical->second == name ||
+        value.HasMember(canonical->second.c_str())) {
+      continue;
+    }
+    member->name.SetString(
+        canonical->second.c_str(),
+        static_cast<rapidjson::SizeType>(canonical->second.size()), allocator);
+  }
 }
 
 absl::StatusOr<ListPage> ReadListPage(const rapidjson::Value& json) {

@@ -52,6 +52,13 @@ absl::StatusOr<v1::Workspace> MapGroup(const rapidjson::Value& json,
 // workspace.member per group), ids "<user>/<role>/<scope id>".
 std::vector<v1::RoleAssignment> AssignmentsOf(const v1::User& user);
 
+// RFC 7643 §2.1: attribute names are case-insensitive. Renames, at any
+// depth of `value`, the members whose names are a known SCIM attribute or
+// message field in another case ("username", "EMAILS") to the spelling the
+// mappers read ("userName", "emails"), unless an object holds both.
+void CanonicalizeNames(rapidjson::Value& value,
+                       rapidjson::Document::AllocatorType& allocator);
+
 // A ListResponse (RFC 7644 §3.4.2): its counts and resources.
 struct ListPage {
   int64_t total_results = 0;

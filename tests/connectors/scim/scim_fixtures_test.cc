@@ -4,15 +4,18 @@
 // shapes (every required attribute, nothing the RFC shape lacks, same JSON
 // types).
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_replace.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
 #include "connectors/scim/scim_errors.h"
 #include "connectors/scim/scim_mappers.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
@@ -106,6 +109,44 @@ TEST(ScimFixturesTest, GroupMapsToAWorkspace) {
   ASSERT_THAT(user.status(), IsOk());
   EXPECT_TRUE(user->has_created_at());
   EXPECT_TRUE(user->has_updated_at());
+}
+
+// RFC 7643 §2.1: attribute names are case-insensitive. A provider that
+// writes them in lower case (or any case) maps as the recorded user does.
+TEST(ScimFixturesTest, AttributeNamesInAnyCaseMapTheSame) {
+  rapidjson::Document f = Fixture("user.json");
+  absl::StatusOr<v1::User> canonical = MapUser(f["body"], Org(), false);
+  ASSERT_THAT(canonical.status(), IsOk());
+  // Every member name, at every depth, lower-cased.
+  std::function<void(rapidjson::Value&)> lower = [&](rapidjson::Value& v) {
+    if (v.IsArray()) {
+      for (auto& e : v.GetArray()) lower(e);
+    } else if (v.IsObject()) {
+      for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+        lower(m->value);
+        const std::string name =
+            absl::AsciiStrToLower(std::string(m->name.GetString()));
+        m->name.SetString(name.c_str(),
+                          static_cast<rapidjson::SizeType>(name.size()),
+                          f.GetAllocator());
+      }
+    }
+  };
+  lower(f["body"]);
+  absl::StatusOr<v1::User> raw = MapUser(f["body"], Org(), false);
+  ASSERT_THAT(raw.status(), IsOk());
+  // Read as written, the lower-cased names lose what the mapper reads by
+  // its RFC spelling (userName, emails, ...).
+  EXPECT_FALSE(
+      google::protobuf::util::MessageDifferencer::Equals(*raw, *canonical));
+  EXPECT_TRUE(raw->username().empty());
+  EXPECT_FALSE(canonical->username().empty());
+  CanonicalizeNames(f["body"], f.GetAllocator());
+  absl::StatusOr<v1::User> mapped = MapUser(f["body"], Org(), false);
+  ASSERT_THAT(mapped.status(), IsOk());
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(*mapped, *canonical))
+      << mapped->DebugString() << "\n" << canonical->DebugString();
 }
 
 TEST(ScimFixturesTest, ListResponseAndCapabilities) {
