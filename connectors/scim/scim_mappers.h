@@ -54,7 +54,7 @@ std::vector<v1::RoleAssignment> AssignmentsOf(const v1::User& user);
 
 // RFC 7643 §2.1: attribute names are case-insensitive. Renames, at any
 // depth of `value`, the members whose names are a known SCIM attribute or
-// message field in another case ("username", "EMAILS") to the spelling the
+// message field in another case ("username", "Emails") to the spelling the
 // mappers read ("userName", "emails"), unless an object holds both.
 void CanonicalizeNames(rapidjson::Value& value,
                        rapidjson::Document::AllocatorType& allocator);
