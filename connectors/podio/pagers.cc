@@ -232,6 +232,8 @@ std::vector<v1::User> MergeByName(
           !(OrderKeyOf(buffer.users.front().user) == best)) {
         continue;
       }
+      buffer.recent.push_back(buffer.users.front().user.id());
+      if (buffer.recent.size() > kRecentIds) buffer.recent.pop_front();
       if (first) {
         merged = std::move(buffer.users.front().user);
         first = false;

@@ -167,7 +167,12 @@ struct SourceBuffer {
   // The rows of the last answer when it was shorter than asked and did not
   // establish the end (the next page confirms); 0 otherwise.
   int64_t short_rows = 0;
+  // The ids last taken from this source (at most kRecentIds): a member
+  // added before the offset since moves one of them into the next page,
+  // where it is passed over rather than returned twice.
+  std::deque<std::string> recent;
 };
+inline constexpr size_t kRecentIds = 1000;
 
 // A buffer per source of `token`, each to be read from the source's offset.
 std::vector<SourceBuffer> BuffersAt(const PodioPageToken& token);

@@ -1,10 +1,12 @@
 // The users listings (listings.h): of organizations, merged by name, and of
 // one workspace.
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
@@ -162,6 +164,11 @@ class OrgUsersPager final : public Pager<v1::User> {
     // A row that cannot be read is left out and counted (Page::unreadable);
     // its place in the upstream list still counts toward the offsets.
     int64_t pending = 0;
+    // The ids this source gave already (taken, or buffered): a member added
+    // before the offset since moves one of them into this page.
+    absl::flat_hash_set<std::string> seen(buffer.recent.begin(),
+                                          buffer.recent.end());
+    for (const Buffered& b : buffer.users) seen.insert(b.user.id());
     for (const rapidjson::Value& member : rows) {
       absl::StatusOr<v1::User> user =
           source.contacts()
@@ -170,6 +177,10 @@ class OrgUsersPager final : public Pager<v1::User> {
       if (!user.ok()) {
         ++pending;
         ++unreadable_;
+        continue;
+      }
+      if (!seen.insert(user->id()).second) {
+        ++pending;  // Read already: the list moved under the listing.
         continue;
       }
       buffer.users.push_back({std::move(*user), 1 + pending});

@@ -317,6 +317,32 @@ TEST(UsersPagerTest, AnUnreadableRowIsCountedNotFatal) {
   EXPECT_THAT(IdsOf(rest), ElementsAre("3"));
 }
 
+// A member added before the stream's offset between two pages moves the
+// last member read into the next page: the stream passes over it instead of
+// returning it twice, and the offsets still count it.
+TEST(UsersPagerTest, AMemberAddedBeforeTheOffsetIsNotReturnedTwice) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 2;
+  auto url = [](int offset) {
+    return absl::StrCat("/org/1000/member/?limit=2&offset=", offset,
+                        "&sort_by=name");
+  };
+  Conversation<v1::User> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  talk.answers[url(0)] = Answer(200, Rows("org_members", 2, 1));
+  talk.answers[url(2)] = Answer(200, Rows("org_members", 2, 2));  // 2 again.
+  talk.answers[url(4)] = Answer(200, Rows("org_members", 1, 4));
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  std::vector<Page<v1::User>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  EXPECT_THAT(IdsOf(pages), ElementsAre("1", "2", "3", "4"));
+  EXPECT_THAT(talk.asked, ElementsAre("/org/", url(0), url(2), url(4)));
+}
+
 TEST(UsersPagerTest, A403AfterTheMembersAnsweredStopsTheListing) {
   PodioConnectorOptions options;
   PageSizes sizes(options);
