@@ -17,7 +17,6 @@ int ListingFetcher::ahead() const { return ahead_ ? ahead_->window() : 0; }
 
 absl::StatusOr<HttpResponse> ListingFetcher::Fetch(
     const std::vector<std::string>& wants) {
-  ++fetched_;
   if (!ahead_) return pipeline_->Get(ctx_, wants[0]);
   // What is needed now goes through the pipeline's every step (refresh,
   // retries) unless it was guessed and started earlier; the guesses go

@@ -46,13 +46,11 @@ class ListingFetcher {
   // not reading ahead).
   int ahead() const;
   int64_t wasted() const { return ahead_ ? ahead_->wasted() : 0; }
-  int64_t fetched() const { return fetched_; }
 
  private:
   RequestPipeline* const pipeline_;
   CallContext ctx_;
   std::optional<ReadAhead> ahead_;
-  int64_t fetched_ = 0;
 };
 
 // The pager's next page through `fetcher`. False (and `*status` OK) after

@@ -230,16 +230,7 @@ class ScimConnector final : public DirectoryConnector {
 
   absl::StatusOr<json::Body> Get(CallContext& ctx, const std::string& path) {
     ASSIGN_OR_RETURN(HttpResponse response, pipeline_->Get(ctx, path));
-    if (response.status < 200 || response.status >= 300) {
-      return StatusForScimError(response.status, response.body,
-                                response.Header("retry-after"));
-    }
-    absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(response.body));
-    if (!doc.ok()) {
-      return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
-    }
-    CanonicalizeNames(*doc, doc->GetAllocator());
-    return doc;
+    return ReadAnswer(std::move(response));
   }
 
   // ServiceProviderConfig, read once. A provider that does not serve it

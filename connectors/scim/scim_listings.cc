@@ -26,16 +26,23 @@ absl::Status Unexpected(const std::string& path) {
       absl::StrCat("listing fed an answer it did not want: ", path));
 }
 
-absl::Status ErrorOf(const HttpResponse& answer) {
+}  // namespace internal
+
+absl::Status AnswerStatus(const HttpResponse& answer) {
+  if (answer.status >= 200 && answer.status < 300) return absl::OkStatus();
   return StatusForScimError(answer.status, answer.body,
                             answer.Header("retry-after"));
 }
 
-bool Success(const HttpResponse& answer) {
-  return answer.status >= 200 && answer.status < 300;
+absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer) {
+  RETURN_IF_ERROR(AnswerStatus(answer));
+  absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(answer.body));
+  if (!doc.ok()) {
+    return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
+  }
+  CanonicalizeNames(*doc, doc->GetAllocator());
+  return doc;
 }
-
-}  // namespace internal
 
 std::string EncodePosition(char kind, const Position& p) {
   std::string out =

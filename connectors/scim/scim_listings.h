@@ -78,12 +78,19 @@ struct ScimListing {
   bool fill_pages = false;
 };
 
+// OK for a 2xx answer; else its status by the connector's error table
+// (scim_errors.h), Retry-After included.
+absl::Status AnswerStatus(const HttpResponse& answer);
+
+// A 2xx answer's JSON, its attribute names in the RFC's spelling
+// (CanonicalizeNames); else AnswerStatus, or INTERNAL
+// (UPSTREAM_MALFORMED_RESPONSE) for an unreadable body.
+absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer);
+
 namespace internal {
 
 absl::Status BadCursor();
 absl::Status Unexpected(const std::string& path);
-absl::Status ErrorOf(const HttpResponse& answer);
-bool Success(const HttpResponse& answer);
 
 template <typename T>
 class ScimPager final : public Pager<T> {
@@ -116,17 +123,13 @@ class ScimPager final : public Pager<T> {
   absl::Status Feed(const std::string& path, HttpResponse answer) override {
     if (!opened_) {
       if (path != listing_.precondition) return Unexpected(path);
-      if (!Success(answer)) return ErrorOf(answer);
+      RETURN_IF_ERROR(AnswerStatus(answer));
       opened_ = true;
       return absl::OkStatus();
     }
     if (loaded_ || path != Url(start_)) return Unexpected(path);
-    if (!Success(answer)) return ErrorOf(answer);
-    absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(answer.body));
-    if (!doc.ok()) {
-      return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
-    }
-    CanonicalizeNames(*doc, doc->GetAllocator());
+    absl::StatusOr<json::Body> doc = ReadAnswer(std::move(answer));
+    RETURN_IF_ERROR(doc.status());
     ASSIGN_OR_RETURN(ListPage page, ReadListPage(*doc));
     // RFC 7644 §3.4.2: an answer's startIndex is its first record's. A
     // provider that ignores the one asked may say so.
