@@ -399,12 +399,12 @@ class ScimConnector final : public DirectoryConnector {
       CallContext& ctx, const RoleAssignmentFilter& filter,
       const PageRequest& page) {
     RETURN_IF_ERROR(CheckOrganization(filter.organization_id));
+    RETURN_IF_ERROR(DecodePosition('a', page.page_token).status());
     auto keep = [workspace = filter.workspace_id](const v1::RoleAssignment& a) {
       return workspace.empty() || (a.scope() == v1::ROLE_SCOPE_WORKSPACE &&
                                    a.scope_id() == workspace);
     };
     if (!filter.user_id.empty()) {
-      RETURN_IF_ERROR(DecodePosition('a', page.page_token).status());
       Page<v1::RoleAssignment> out;
       if (page.page_token.empty()) {
         ASSIGN_OR_RETURN(v1::User user, GetUser(ctx, filter.user_id, false));
@@ -415,7 +415,6 @@ class ScimConnector final : public DirectoryConnector {
       return std::unique_ptr<Pager<v1::RoleAssignment>>(
           std::make_unique<OnePagePager<v1::RoleAssignment>>(std::move(out)));
     }
-    RETURN_IF_ERROR(DecodePosition('a', page.page_token).status());
     std::string condition;
     if (!filter.workspace_id.empty()) {
       RETURN_IF_ERROR(CheckId(filter.workspace_id, "workspace_id"));
