@@ -434,6 +434,9 @@ absl::StatusOr<watch::WatchOptions> WatchOptionsFromFlags(
   options.on_poll_lag = [observability](absl::Duration lag) {
     observability->OnPollLag(lag);
   };
+  options.on_rereads = [observability](int64_t rereads) {
+    observability->OnWatchRereads(rereads);
+  };
   if (!(options.poll_share > 0 && options.poll_share <= 1) ||
       options.poll_interval <= absl::ZeroDuration() ||
       options.account_scan <= absl::ZeroDuration() ||

@@ -304,6 +304,13 @@ Observability::Observability(ObservabilityOptions options)
                     .Register(*registry_)
                     .Add({}, Histogram::BucketBoundaries{0.1, 1, 5, 15, 60, 300,
                                                          900, 3600})),
+      watch_rereads_(
+          prometheus::BuildCounter()
+              .Name("unified_watch_confirming_rereads_total")
+              .Help("Roster reads repeated because the first missed a "
+                    "stored member: no departure is logged unread twice.")
+              .Register(*registry_)
+              .Add({})),
       store_seconds_(
           prometheus::BuildHistogram()
               .Name("unified_store_check_seconds")
@@ -538,6 +545,10 @@ void Observability::OnWatchEvents(int64_t events) {
 
 void Observability::OnHookDelivery(absl::string_view outcome) {
   hook_deliveries_.Add({{"outcome", std::string(outcome)}}).Increment();
+}
+
+void Observability::OnWatchRereads(int64_t rereads) {
+  watch_rereads_.Increment(static_cast<double>(rereads));
 }
 
 void Observability::OnPollLag(absl::Duration lag) {

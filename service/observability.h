@@ -111,6 +111,8 @@ class Observability final : public UpstreamObserver {
   void OnWatchEvents(int64_t events);
   void OnHookDelivery(absl::string_view outcome);
   void OnPollLag(absl::Duration lag);
+  // Roster re-reads made to confirm a departure (service/watch/reconcile.cc).
+  void OnWatchRereads(int64_t rereads);
   // Store operations (for latency and errors) and health.
   void OnStoreOperation(absl::Duration took, bool ok);
   void SetReady(bool ready);
@@ -146,6 +148,7 @@ class Observability final : public UpstreamObserver {
   prometheus::Counter& watch_events_;
   prometheus::Family<prometheus::Counter>& hook_deliveries_;
   prometheus::Histogram& poll_lag_;
+  prometheus::Counter& watch_rereads_;
   prometheus::Histogram& store_seconds_;
   prometheus::Counter& store_errors_;
   prometheus::Gauge& ready_;

@@ -51,9 +51,10 @@ std::pair<RosterDiff, std::vector<StoredEvent>> DiffRoster(
     } else if (known->second.name != m.name || known->second.email != m.email) {
       diff.renamed_users.push_back(m);
       // Logged once: the first workspace that sees the change updates the
-      // shared record. A user only now joining is reported by MEMBER_ADDED,
-      // which carries the new name.
-      if (!baseline && stored.count(user_id)) {
+      // shared record. A known user joining this workspace in the same
+      // read is renamed too: watchers of the user's other workspaces learn
+      // the new name only from this event.
+      if (!baseline) {
         StoredEvent e = event(EventType::kUserUpdated, m);
         e.workspace_id.clear();
         e.workspace_name.clear();

@@ -15,6 +15,7 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "service/account_call.h"
+#include "service/watch/engine_internal.h"
 
 namespace unified::watch {
 namespace {
@@ -37,55 +38,7 @@ std::string NewSecret() {
   return out;
 }
 
-// The member's role in the workspace or organization `scope_id`, from the
-// user's scoped roles.
-std::string RoleIn(const v1::User& user, v1::RoleScope scope,
-                   const std::string& scope_id) {
-  for (const v1::ScopedRole& r : user.roles()) {
-    if (r.scope() == scope && r.scope_id() == scope_id) return r.role_id();
-  }
-  return "";
-}
-
-std::string PrimaryEmail(const v1::User& user) {
-  for (const v1::Email& e : user.emails()) {
-    if (e.is_primary()) return e.email();
-  }
-  return user.emails_size() > 0 ? user.emails(0).email() : user.username();
-}
-
-void Log(const AccountRef& a, absl::string_view what,
-         const absl::Status& status) {
-  // Statuses from the connector and the store never carry secrets.
-  std::fprintf(stderr, "watch: account %s: %s: %s\n", a.account_id.c_str(),
-               std::string(what).c_str(), status.ToString().c_str());
-}
-
-// A snapshot in which the provider sent rows that could not be read is
-// partial: a member missing from it may only be unreadable. It is not
-// applied, so no departure is ever inferred from it; the next poll reads it
-// again.
-bool Partial(const AccountRef& a, absl::string_view what, int64_t unreadable) {
-  if (unreadable == 0) return false;
-  Log(a, what,
-      absl::DataLossError(absl::StrCat(
-          unreadable, " unreadable rows from the provider; this snapshot is "
-                      "not applied")));
-  return true;
-}
-
 }  // namespace
-
-struct WatchEngine::Work {
-  AccountRef account;
-  ResolvedAccount resolved;
-  DirectoryConnector* connector = nullptr;
-  // The provider's webhooks; null when it has none (the poll alone).
-  WebhookSupport* webhooks = nullptr;
-  // The provider calls' context: the engine's own (background work), or a
-  // copy of the caller's (the baseline taken in WatchDirectory).
-  CallContext ctx;
-};
 
 WatchEngine::WatchEngine(WatchStore* store, AccountResolver* accounts,
                          const ConnectorRegistry* connectors,
@@ -154,117 +107,6 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
   w.webhooks = opened.webhooks;
   w.ctx = std::move(opened.ctx);
   return w;
-}
-
-absl::Status WatchEngine::ReconcileWorkspace(
-    Work& w, const std::string& workspace_id, Source source, bool baseline,
-    int64_t dirty_gen, const std::vector<std::string>& order) {
-  std::vector<ObservedMember> members;
-  UserFilter filter;
-  filter.workspace_id = workspace_id;
-  PageRequest page;
-  page.limit = options_.page_limit;
-  int64_t unreadable = 0;
-  do {
-    ASSIGN_OR_RETURN(Page<v1::User> users,
-                     w.connector->ListUsers(w.ctx, filter, page));
-    unreadable += users.unreadable;
-    for (const v1::User& u : users.items) {
-      members.push_back({u.id(),
-                         RoleIn(u, v1::ROLE_SCOPE_WORKSPACE, workspace_id),
-                         u.name(), PrimaryEmail(u)});
-    }
-    page.page_token = users.next_page_token;
-  } while (!page.page_token.empty());
-  if (Partial(w.account, absl::StrCat("members of workspace ", workspace_id),
-              unreadable)) {
-    return absl::OkStatus();
-  }
-  ASSIGN_OR_RETURN(
-      std::vector<StoredEvent> events,
-      store_->ApplyMembers(w.account, workspace_id, members, source,
-                           clock_->Now(), baseline, dirty_gen, order));
-  Notify(w.account, events);
-  return absl::OkStatus();
-}
-
-absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
-  std::vector<ObservedWorkspace> visible;
-  PageRequest page;
-  page.limit = options_.page_limit;
-  int64_t unreadable = 0;
-  do {
-    ASSIGN_OR_RETURN(Page<v1::Workspace> spaces,
-                     w.connector->ListWorkspaces(w.ctx, "", page));
-    unreadable += spaces.unreadable;
-    for (const v1::Workspace& s : spaces.items) {
-      visible.push_back({s.id(), s.name()});
-    }
-    page.page_token = spaces.next_page_token;
-  } while (!page.page_token.empty());
-  if (!Partial(w.account, "workspaces", unreadable)) {
-    ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                     store_->ApplyWorkspaces(w.account, visible, source,
-                                             clock_->Now(), baseline));
-    Notify(w.account, events);
-  }
-  for (const ObservedWorkspace& ws : visible) {
-    RETURN_IF_ERROR(ReconcileWorkspace(w, ws.id, source, baseline, 0, {}));
-    if (!options_.hook_base_url.empty() && w.webhooks != nullptr) {
-      if (absl::Status s = EnsureHooks(w, ws.id); !s.ok()) {
-        // The poll still covers the workspace; a budget refusal ends the
-        // pass.
-        if (GetErrorInfo(s).has_value() && absl::IsResourceExhausted(s)) {
-          return s;
-        }
-        Log(w.account, absl::StrCat("hooks of workspace ", ws.id), s);
-      }
-    }
-  }
-  // Last: an organization's member listing can be long, and the workspace
-  // rosters (hooks or not) must not wait for it within the poll's share.
-  return ReconcileOrganizations(w, source, baseline);
-}
-
-absl::Status WatchEngine::ReconcileOrganizations(Work& w, Source source,
-                                                 bool baseline) {
-  // The user listing across every organization the account sees: each
-  // user's organizations, and the role each gives, in its fewest calls (one
-  // organization list, then pages of members, each read once by the
-  // connector's iterator). A user's status is the listing's, the same in
-  // each of their organizations.
-  std::map<std::string, ObservedOrg> orgs;
-  PageRequest start;
-  start.limit = options_.page_limit;
-  std::unique_ptr<PageIterator<v1::User>> pages =
-      w.connector->IterateUsers(w.ctx, UserFilter(), start);
-  Page<v1::User> listed;
-  int64_t unreadable = 0;
-  while (pages->Next(&listed)) {
-    unreadable += listed.unreadable;
-    for (const v1::User& u : listed.items) {
-      for (const v1::OrganizationRef& ref : u.organizations()) {
-        ObservedOrg& org = orgs[ref.id()];
-        org.id = ref.id();
-        org.name = ref.name();
-        org.members.push_back(
-            {u.id(), RoleIn(u, v1::ROLE_SCOPE_ORGANIZATION, ref.id()),
-             static_cast<int>(u.status()), u.name(), PrimaryEmail(u)});
-      }
-    }
-    if (listed.next_page_token.empty()) break;
-  }
-  RETURN_IF_ERROR(pages->status());
-  if (Partial(w.account, "organization members", unreadable)) {
-    return absl::OkStatus();
-  }
-  std::vector<ObservedOrg> observed;
-  for (auto& [id, org] : orgs) observed.push_back(std::move(org));
-  ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                   store_->ApplyOrgMembers(w.account, observed, source,
-                                           clock_->Now(), baseline));
-  Notify(w.account, events);
-  return absl::OkStatus();
 }
 
 absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,

@@ -67,6 +67,10 @@ struct WatchOptions {
   // long the longest-waiting one has been due (metrics). Unset: nobody.
   std::function<void(int64_t events)> on_events;
   std::function<void(absl::Duration lag)> on_poll_lag;
+  // Told of re-reads made to confirm departures (reconcile.cc): a roster
+  // read that missed a stored member is read again before any removal is
+  // logged.
+  std::function<void(int64_t rereads)> on_rereads;
 };
 
 class WatchEngine {
@@ -130,11 +134,18 @@ class WatchEngine {
   absl::Status Reconcile(Work& w, Source source, bool baseline);
   // Diffs every organization's member listing (organization-level events:
   // members added or removed whatever their workspaces, statuses, roles).
-  absl::Status ReconcileOrganizations(Work& w, Source source, bool baseline);
+  // `stored`: the account's roster before this poll (empty for a
+  // baseline). Defined in reconcile.cc, as is ReconcileWorkspace.
+  absl::Status ReconcileOrganizations(Work& w, Source source, bool baseline,
+                                      const Snapshot& stored);
+  // One workspace's members. `stored` (read when null) is the roster
+  // before, which says whether a departure needs confirming.
   absl::Status ReconcileWorkspace(Work& w, const std::string& workspace_id,
                                   Source source, bool baseline,
                                   int64_t dirty_gen,
-                                  const std::vector<std::string>& order);
+                                  const std::vector<std::string>& order,
+                                  const Snapshot* stored = nullptr);
+  void CountRereads(int64_t rereads);
   absl::Status EnsureHooks(Work& w, const std::string& workspace_id);
   absl::Status CreateHook(Work& w, const std::string& workspace_id,
                           const std::string& type);

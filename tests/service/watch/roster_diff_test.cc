@@ -68,7 +68,7 @@ TEST(RosterDiffTest, JoinsRoleChangesAndLeavesAreLoggedInIdOrder) {
   EXPECT_EQ(events[0].workspace_name, "Sales");
 }
 
-TEST(RosterDiffTest, ARenameIsOneWorkspacelessUpdateOfAStoredMember) {
+TEST(RosterDiffTest, ARenameIsOneWorkspacelessUpdateOfAKnownUser) {
   const auto stored = ById({M("1", "light"), M("2", "light")});
   const auto known = ById({M("1", ""), M("2", ""), M("3", "")});
   auto [diff, events] =
@@ -77,12 +77,15 @@ TEST(RosterDiffTest, ARenameIsOneWorkspacelessUpdateOfAStoredMember) {
                   M("3", "light", "Renamed Newcomer")},
                  false, {});
   EXPECT_THAT(Ids(diff.renamed_users), ElementsAre("1", "3"));
-  // The stored member's rename is USER_UPDATED; the newcomer's new name
-  // comes with MEMBER_ADDED.
+  // Each known user's rename is USER_UPDATED, even for one joining this
+  // workspace in the same read: watchers of the user's other workspaces
+  // see no MEMBER_ADDED here.
   EXPECT_THAT(Described(events),
-              ElementsAre("4 1 (no workspace)", "1 3 light<-"));
+              ElementsAre("4 1 (no workspace)", "4 3 (no workspace)",
+                          "1 3 light<-"));
   EXPECT_EQ(events[0].user_name, "New Name");
   EXPECT_EQ(events[1].user_name, "Renamed Newcomer");
+  EXPECT_EQ(events[2].user_name, "Renamed Newcomer");
 }
 
 TEST(RosterDiffTest, UsersAHookNamedComeFirstInDeliveryOrder) {
