@@ -226,8 +226,8 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
       };
       if (i == token_.position()) {
         if (ahead <= 0) return {url(source.offset())};
-        GuessPages(source, size, /*counted=*/true,
-                   sizes_->BlindPages(answered_), url, &out);
+        GuessPages(source, source.offset(), size, /*overlap=*/0,
+                   /*counted=*/true, sizes_->BlindPages(answered_), url, &out);
       } else {
         // Where a later source starts depends on the page boundary: only
         // its first page is certain.

@@ -174,13 +174,14 @@ absl::StatusOr<PageSource> ReadWorkspaceSource(
   return source;
 }
 
-void GuessPages(const PageSource& source, int page_size, bool counted,
-                int blind, const std::function<std::string(int64_t)>& url,
+void GuessPages(const PageSource& source, int64_t start, int size, int overlap,
+                bool counted, int blind,
+                const std::function<std::string(int64_t)>& url,
                 std::vector<std::string>* out) {
-  out->push_back(url(source.offset()));
+  out->push_back(url(start));
   for (int64_t k = 1; out->size() < kMaxGuesses; ++k) {
-    const int64_t offset = source.offset() + k * page_size;
-    if (counted && source.expected() > 0 ? offset > source.expected()
+    const int64_t offset = start + k * std::max(1, size - overlap);
+    if (counted && source.expected() > 0 ? offset + overlap > source.expected()
                                          : k > blind) {
       break;
     }
@@ -198,9 +199,28 @@ bool AllDone(const PodioPageToken& token) {
 std::vector<SourceBuffer> BuffersAt(const PodioPageToken& token) {
   std::vector<SourceBuffer> buffers(token.sources_size());
   for (int i = 0; i < token.sources_size(); ++i) {
-    buffers[i].read = token.sources(i).offset();
+    const PageSource& source = token.sources(i);
+    SourceBuffer& buffer = buffers[i];
+    buffer.recent.assign(source.anchors().begin(), source.anchors().end());
+    buffer.read = source.offset();
+    buffer.anchored = !buffer.recent.empty() && source.offset() > 0;
+    buffer.ask = AskAt(source.offset(), buffer.anchored);
   }
   return buffers;
+}
+
+void SetAnchors(const std::vector<SourceBuffer>& buffers,
+                PodioPageToken* token) {
+  for (int i = 0;
+       i < token->sources_size() && i < static_cast<int>(buffers.size()); ++i) {
+    WriteAnchors(buffers[i].recent, token->mutable_sources(i));
+  }
+}
+
+void WriteAnchors(const std::deque<std::string>& recent, PageSource* source) {
+  source->clear_anchors();
+  const size_t from = recent.size() > kAnchors ? recent.size() - kAnchors : 0;
+  for (size_t k = from; k < recent.size(); ++k) source->add_anchors(recent[k]);
 }
 
 std::vector<v1::User> MergeByName(
@@ -240,7 +260,7 @@ std::vector<v1::User> MergeByName(
       } else {
         MergeUser(buffer.users.front().user, &merged);
       }
-      source.set_offset(source.offset() + buffer.users.front().rows);
+      source.set_offset(buffer.users.front().at + 1);
       buffer.users.pop_front();
       if (buffer.users.empty()) {
         source.set_offset(source.offset() + buffer.skipped);

@@ -14,12 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
 #include "connectors/common/listing_driver.h"
+#include "connectors/common/overlap.h"
 #include "connectors/common/pager.h"
 #include "connectors/podio/mappers.h"
 #include "connectors/podio/page_token.pb.h"
@@ -141,29 +143,43 @@ absl::Status AddOrgSources(int64_t only, HttpResponse answer,
 absl::StatusOr<PageSource> ReadWorkspaceSource(
     HttpResponse answer, const std::string& organization_id);
 
-// `url(offset)` of `source`'s next page (at its offset) and the pages after
-// it, `page_size` apart (docs/streaming.md, "What is read ahead"): while its
-// expected count says they exist (when `counted` and the count is known),
-// or else at most `blind` more.
-void GuessPages(const PageSource& source, int page_size, bool counted,
-                int blind, const std::function<std::string(int64_t)>& url,
+// `url(offset)` of `source`'s next page (at `start`) and the pages after
+// it, `size` rows each overlapping the one before by `overlap` rows
+// (PlaceAnswer), (docs/streaming.md, "What is read ahead"): while its
+// expected count says they hold rows not read (when `counted` and the
+// count is known), or else at most `blind` more.
+void GuessPages(const PageSource& source, int64_t start, int size, int overlap,
+                bool counted, int blind,
+                const std::function<std::string(int64_t)>& url,
                 std::vector<std::string>* out);
 
-// A user read from upstream, and the upstream rows it stands for: itself
-// and the unreadable rows just before it (Page::unreadable).
+// Pages overlap by a row, anchored by rows read (connectors/common/
+// overlap.h); a token keeps the last kAnchors ids taken of each source.
+inline constexpr int kAnchors = 8;
+
+// A user read from upstream, and its place in the upstream list when it
+// was read: taking it moves the source's offset just past it, whatever
+// moved before it (rows that could not be read or were passed over
+// included).
 struct Buffered {
   v1::User user;
-  int64_t rows = 1;
+  int64_t at = 0;
 };
 
 // One source's users read from upstream and not yet merged.
 struct SourceBuffer {
   std::deque<Buffered> users;
-  // Unreadable rows after the last buffered user.
+  // Rows read after the last buffered user (unreadable, or read already).
   int64_t skipped = 0;
   bool more = false;     // Upstream has rows beyond this buffer.
   bool fetched = false;  // A page was read into it.
-  int64_t read = 0;      // The upstream offset of the next page to read.
+  int64_t read = 0;      // Upstream rows read through (the count's check).
+  int64_t ask = 0;       // The upstream offset of the next page to ask.
+  // That page opens where a row read before should be (PlaceAnswer).
+  bool anchored = false;
+  int rewinds = 0;    // Placement::rewind taken in this listing...
+  int rewinding = 0;  // ... and since an answer was placed.
+  int extra = 0;      // Rows those went back: asked on top of a page.
   // The rows of the last answer when it was shorter than asked and did not
   // establish the end (the next page confirms); 0 otherwise.
   int64_t short_rows = 0;
@@ -174,8 +190,16 @@ struct SourceBuffer {
 };
 inline constexpr size_t kRecentIds = 1000;
 
-// A buffer per source of `token`, each to be read from the source's offset.
+// A buffer per source of `token`, each to be read from the source's offset
+// (AskAt, anchored by the source's anchors).
 std::vector<SourceBuffer> BuffersAt(const PodioPageToken& token);
+
+// Records the last kAnchors of `recent` as `source`'s anchors.
+void WriteAnchors(const std::deque<std::string>& recent, PageSource* source);
+
+// Records each buffer's last taken ids as its source's anchors.
+void SetAnchors(const std::vector<SourceBuffer>& buffers,
+                PodioPageToken* token);
 
 // Whether the merge needs `source`'s next upstream page to go on.
 inline bool NeedsPage(const PageSource& source, const SourceBuffer& buffer) {

@@ -1,6 +1,7 @@
 // The users listings (listings.h): of organizations, merged by name, and of
 // one workspace.
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <utility>
@@ -47,7 +48,7 @@ class OrgUsersPager final : public Pager<v1::User> {
     if (!opened_) return {OrgsPath(only_)};
     const int needy = Needy();
     if (needy < 0) return {};
-    std::vector<std::string> out = {UrlOf(needy, buffers_[needy].read)};
+    std::vector<std::string> out = {UrlOf(needy, buffers_[needy].ask)};
     if (ahead > 0) {
       for (std::string& path : GuessMerge()) {
         if (path != out[0]) out.push_back(std::move(path));
@@ -66,18 +67,27 @@ class OrgUsersPager final : public Pager<v1::User> {
       return absl::OkStatus();
     }
     const int needy = Needy();
-    if (needy < 0 || path != UrlOf(needy, buffers_[needy].read)) {
+    if (needy < 0 || path != UrlOf(needy, buffers_[needy].ask)) {
       return UnexpectedAnswer(path);
     }
     ++answered_[needy];
-    return Fill(*token_.mutable_sources(needy), buffers_[needy],
+    ++fed_;
+    return Fill(*token_.mutable_sources(needy), buffers_[needy], Size(needy),
                 std::move(answer));
   }
 
   bool TakePage(Page<v1::User>* page) override {
     if (done_ || !opened_) return false;
     while (static_cast<int>(items_.size()) < page_.limit && !AllDone(token_)) {
-      if (Needy() >= 0) return false;
+      if (Needy() >= 0) {
+        // A page at least half full after an answer goes out rather than
+        // wait for another call only to fill it: answers after the first
+        // open with a row read already, or a move passed some over.
+        if (fed_ == 0 || static_cast<int>(items_.size()) * 2 < page_.limit) {
+          return false;
+        }
+        break;
+      }
       for (v1::User& user :
            MergeByName(&token_, &buffers_,
                        page_.limit - static_cast<int>(items_.size()), keep_)) {
@@ -86,9 +96,11 @@ class OrgUsersPager final : public Pager<v1::User> {
     }
     page->items = std::move(items_);
     items_.clear();
+    fed_ = 0;
     page->total_size.reset();
     page->unreadable = unreadable_;
     unreadable_ = 0;
+    SetAnchors(buffers_, &token_);
     page->next_page_token = AllDone(token_) ? "" : EncodeToken(token_, "users");
     done_ = page->next_page_token.empty();
     return true;
@@ -105,6 +117,15 @@ class OrgUsersPager final : public Pager<v1::User> {
     return -1;
   }
 
+  // The rows asked of source `i` a page: one more than a page, as answers
+  // after the first open with a row read already (PlaceAnswer); after a
+  // rewind, as many more as it went back, so the answer still fills a
+  // page. As large as the route takes.
+  int Size(int i) const {
+    return sizes_->Size(RouteOf(token_.sources(i)),
+                        page_.limit + 1 + buffers_[i].extra);
+  }
+
   PagedRoute RouteOf(const PageSource& source) const {
     return source.contacts() ? PagedRoute::kOrgContacts
                              : PagedRoute::kOrgMembers;
@@ -113,7 +134,7 @@ class OrgUsersPager final : public Pager<v1::User> {
   // The page of source `i` at `offset`, as large as its route takes.
   std::string UrlOf(int i, int64_t offset) const {
     const PageSource& source = token_.sources(i);
-    const int limit = sizes_->Size(RouteOf(source), page_.limit);
+    const int limit = Size(i);
     return source.contacts()
                ? ContactsUrl(source.id(), limit, offset)
                : OrgMembersUrl(source.id(), limit, offset, extra_);
@@ -122,15 +143,14 @@ class OrgUsersPager final : public Pager<v1::User> {
   // Source `source`'s page at buffer.read: its rows into `buffer`; or,
   // for an account that is no organization admin (known from the source's
   // first page), its route switched to the contacts.
-  absl::Status Fill(PageSource& source, SourceBuffer& buffer,
+  absl::Status Fill(PageSource& source, SourceBuffer& buffer, int asked,
                     HttpResponse answer) {
     const PagedRoute route = RouteOf(source);
-    const int asked = sizes_->Size(route, page_.limit);
     if (answer.status == 400 && sizes_->ShrinkAfter400(route, asked)) {
       return absl::OkStatus();  // Asked again, smaller.
     }
     if (!source.contacts() && answer.status == 403) {
-      if (source.members() || buffer.read > 0) {
+      if (source.members() || buffer.read > 0 || buffer.anchored) {
         // The members route answered earlier in this listing: switching
         // to contacts now would silently drop what only members show
         // (pending members, roles). Fail; the token resumes here.
@@ -161,44 +181,45 @@ class OrgUsersPager final : public Pager<v1::User> {
     ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
                      ListOf(doc, "organization members"));
     const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
-    // A row that cannot be read is left out and counted (Page::unreadable);
-    // its place in the upstream list still counts toward the offsets.
-    int64_t pending = 0;
-    // The ids this source gave already (taken, or buffered): a member added
-    // before the offset since moves one of them into this page.
+    std::vector<absl::StatusOr<v1::User>> mapped;
+    std::vector<std::string> ids;
+    for (const rapidjson::Value& member : rows) {
+      mapped.push_back(
+          source.contacts()
+              ? MapOrgContact(member, ref, page_.include_remote_data)
+              : MapOrgMember(member, ref, page_.include_remote_data));
+      ids.push_back(mapped.back().ok() ? mapped.back()->id() : "");
+    }
+    // The ids this source gave already (taken, or buffered).
     absl::flat_hash_set<std::string> seen(buffer.recent.begin(),
                                           buffer.recent.end());
     for (const Buffered& b : buffer.users) seen.insert(b.user.id());
-    for (const rapidjson::Value& member : rows) {
-      absl::StatusOr<v1::User> user =
-          source.contacts()
-              ? MapOrgContact(member, ref, page_.include_remote_data)
-              : MapOrgMember(member, ref, page_.include_remote_data);
-      if (!user.ok()) {
-        ++pending;
-        ++unreadable_;
-        continue;
-      }
-      if (!seen.insert(user->id()).second) {
-        ++pending;  // Read already: the list moved under the listing.
-        continue;
-      }
-      buffer.users.push_back({std::move(*user), 1 + pending});
-      pending = 0;
+    Placement place;
+    if (buffer.anchored) {
+      place = PlaceAnswer(ids, seen, buffer.ask, asked, buffer.rewinding);
     }
-    if (buffer.users.empty()) {
-      source.set_offset(source.offset() + buffer.skipped + pending);
-      buffer.skipped = 0;
-    } else {
-      buffer.skipped += pending;
+    if (place.rewind) {
+      // Rows moved back under the listing: asked again from further back.
+      if (++buffer.rewinds > kMaxRewinds)
+        return ListMoved(
+            absl::StrCat("organization ", source.id(), "'s members"));
+      ++buffer.rewinding;
+      buffer.extra += static_cast<int>(buffer.ask - place.rewind_to);
+      buffer.ask = place.rewind_to;
+      return absl::OkStatus();
     }
+    buffer.rewinding = 0;
+    buffer.extra = 0;
+    Take(mapped, place.first_new, buffer.ask, seen, source, buffer);
     const int64_t n = rows.Size();
     // Rows after a short answer: the route capped it silently.
-    if (n > 0 && buffer.short_rows > 0) {
+    if (n > static_cast<int64_t>(place.first_new) && buffer.short_rows > 0) {
       sizes_->LearnCap(route, buffer.short_rows);
     }
     buffer.fetched = true;
-    buffer.read += n;
+    buffer.read = buffer.ask + n;
+    buffer.ask = NextAsk(buffer.ask, n, n > 0 && !ids.back().empty(), asked,
+                         &buffer.anchored);
     // Contacts hide inactive members, and filters drop rows: the count
     // holds only for the unfiltered member listing.
     const bool counted = !source.contacts() && extra_ == "&sort_by=name";
@@ -208,6 +229,31 @@ class OrgUsersPager final : public Pager<v1::User> {
     buffer.short_rows = !end && n < asked ? n : 0;
     if (!buffer.more && buffer.users.empty()) source.set_done(true);
     return absl::OkStatus();
+  }
+
+  // The rows of an answer asked at `asked` from `first` on into `buffer`,
+  // each with its upstream place. A row that cannot be read is left out
+  // and counted (Page::unreadable); the offsets pass it.
+  void Take(std::vector<absl::StatusOr<v1::User>>& mapped, size_t first,
+            int64_t asked, absl::flat_hash_set<std::string>& seen,
+            PageSource& source, SourceBuffer& buffer) {
+    for (size_t i = first; i < mapped.size(); ++i) {
+      if (!mapped[i].ok()) {
+        ++unreadable_;
+        continue;
+      }
+      // One read already moved here with the list: passed over.
+      if (!seen.insert(mapped[i]->id()).second) continue;
+      buffer.users.push_back(
+          {std::move(*mapped[i]), asked + static_cast<int64_t>(i)});
+    }
+    const int64_t end = asked + static_cast<int64_t>(mapped.size());
+    if (buffer.users.empty()) {
+      source.set_offset(end);
+      buffer.skipped = 0;
+    } else {
+      buffer.skipped = end - (buffer.users.back().at + 1);
+    }
   }
 
   // The next upstream pages: each live source's from where its buffer was
@@ -232,10 +278,13 @@ class OrgUsersPager final : public Pager<v1::User> {
         // Contacts hide inactive members: the count may overstate them.
         const bool counted = !source.contacts() && extra_ == "&sort_by=name" &&
                              source.expected() > 0;
-        const int size = sizes_->Size(RouteOf(source), page_.limit);
-        const int64_t offset = buffers_[i].read + k * size;
-        if (k > 0 && (!buffers_[i].fetched ||
-                      (counted ? offset > source.expected()
+        const int size = Size(i);
+        // Pages overlap by a row (PlaceAnswer); after a rewind, only the
+        // next page is certain.
+        const int overlap = size > 1 ? 1 : 0;
+        const int64_t offset = buffers_[i].ask + k * (size - overlap);
+        if (k > 0 && (!buffers_[i].fetched || buffers_[i].extra > 0 ||
+                      (counted ? offset + overlap > source.expected()
                                : live.size() > 1 ||
                                      k > sizes_->BlindPages(answered_[i])))) {
           continue;
@@ -262,6 +311,7 @@ class OrgUsersPager final : public Pager<v1::User> {
   std::vector<int64_t> answered_;
   std::vector<v1::User> items_;
   int64_t unreadable_ = 0;  // Since the last page taken.
+  int fed_ = 0;             // Member answers since the last page taken.
 };
 
 // Users of one workspace: GET /space/{id} (its organization, and that it
@@ -279,7 +329,13 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
         organization_id_(filter.organization_id),
         space_id_(space_id),
         opened_(token.has_value()) {
-    if (token) token_ = std::move(*token);
+    if (token) {
+      token_ = std::move(*token);
+      const PageSource& source = token_.sources(0);
+      recent_.assign(source.anchors().begin(), source.anchors().end());
+      anchored_ = !recent_.empty() && source.offset() > 0;
+      ask_ = AskAt(source.offset(), anchored_);
+    }
   }
 
   std::vector<std::string> Wants(int ahead) const override {
@@ -291,8 +347,11 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
     auto url = [&](int64_t offset) {
       return SpaceMembersUrl(source.id(), size, offset, member_type_, search_);
     };
-    if (ahead <= 0) return {url(source.offset())};
-    GuessPages(source, size, member_type_.empty() && search_.empty(),
+    // After a rewind, only the page asked again is certain.
+    if (ahead <= 0 || back_rows_ > 0) return {url(ask_)};
+    // Pages overlap by a row (PlaceAnswer).
+    GuessPages(source, ask_, size, size > 1 ? 1 : 0,
+               member_type_.empty() && search_.empty(),
                sizes_->BlindPages(answered_), url, &out);
     return out;
   }
@@ -307,8 +366,8 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
     }
     PageSource& source = *token_.mutable_sources(0);
     const int asked = Size();
-    if (path != SpaceMembersUrl(source.id(), asked, source.offset(),
-                                member_type_, search_)) {
+    if (path !=
+        SpaceMembersUrl(source.id(), asked, ask_, member_type_, search_)) {
       return UnexpectedAnswer(path);
     }
     ++answered_;
@@ -322,15 +381,37 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
     v1::WorkspaceRef ws;
     ws.set_id(absl::StrCat(source.id()));
     ws.set_name(source.name());
+    std::vector<absl::StatusOr<v1::User>> mapped;
+    std::vector<std::string> ids;
+    for (const rapidjson::Value& member : rows) {
+      mapped.push_back(MapSpaceMemberV2(member, ws, page_.include_remote_data));
+      ids.push_back(mapped.back().ok() ? mapped.back()->id() : "");
+    }
+    absl::flat_hash_set<std::string> seen(recent_.begin(), recent_.end());
+    Placement place;
+    if (anchored_) place = PlaceAnswer(ids, seen, ask_, asked, rewinding_);
+    if (place.rewind) {
+      // Rows moved back under the listing: asked again from further back.
+      if (++rewinds_ > kMaxRewinds)
+        return ListMoved(absl::StrCat("workspace ", source.id(), "'s members"));
+      ++rewinding_;
+      back_rows_ += static_cast<int>(ask_ - place.rewind_to);
+      ask_ = place.rewind_to;
+      return absl::OkStatus();
+    }
+    rewinding_ = 0;
+    back_rows_ = 0;
     items_.clear();
     unreadable_ = 0;
-    for (const rapidjson::Value& member : rows) {
-      absl::StatusOr<v1::User> user =
-          MapSpaceMemberV2(member, ws, page_.include_remote_data);
+    for (size_t i = place.first_new; i < mapped.size(); ++i) {
+      absl::StatusOr<v1::User>& user = mapped[i];
       if (!user.ok()) {
         ++unreadable_;  // Left out and counted (Page::unreadable).
         continue;
       }
+      if (!seen.insert(user->id()).second) continue;  // Read already.
+      recent_.push_back(user->id());
+      if (recent_.size() > kRecentIds) recent_.pop_front();
       if (source.parent_id() != 0) {
         *user->add_organizations() =
             OrgRef(source.parent_id(), source.parent_name());
@@ -338,10 +419,12 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
       if (keep_(*user)) items_.push_back(std::move(*user));
     }
     const int64_t n = rows.Size();
-    if (n > 0 && short_rows_ > 0) {
+    if (n > static_cast<int64_t>(place.first_new) && short_rows_ > 0) {
       sizes_->LearnCap(PagedRoute::kSpaceMembers, short_rows_);
     }
-    source.set_offset(source.offset() + n);
+    source.set_offset(ask_ + n);
+    ask_ = NextAsk(ask_, n, n > 0 && !ids.back().empty(), asked, &anchored_);
+    WriteAnchors(recent_, &source);
     const bool counted = member_type_.empty() && search_.empty();
     const bool end = n == 0 || sizes_->Ends(PagedRoute::kSpaceMembers, n, asked,
                                             source.offset(),
@@ -368,7 +451,10 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
 
  private:
   int Size() const {
-    return sizes_->Size(PagedRoute::kSpaceMembers, page_.limit);
+    // One more than a page: answers after the first open with a row read
+    // already (PlaceAnswer); after a rewind, as many more as it went back.
+    return sizes_->Size(PagedRoute::kSpaceMembers,
+                        page_.limit + 1 + back_rows_);
   }
 
   PageSizes* const sizes_;
@@ -382,7 +468,15 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
   bool ready_ = false;
   bool more_ = false;
   bool done_ = false;
-  int64_t answered_ = 0;    // Member pages fed in this pager.
+  int64_t answered_ = 0;  // Member pages fed in this pager.
+  // The ids read (PlaceAnswer), the offset the next page is asked at, and
+  // whether it is anchored by a row read before.
+  std::deque<std::string> recent_;
+  int64_t ask_ = 0;
+  bool anchored_ = false;
+  int rewinds_ = 0;         // Placement::rewind taken in this listing...
+  int rewinding_ = 0;       // ... and since an answer was placed.
+  int back_rows_ = 0;       // Rows those went back: asked on top of a page.
   int64_t unreadable_ = 0;  // Of the page fed last.
   // The rows of the last answer when short without ending the listing.
   int64_t short_rows_ = 0;

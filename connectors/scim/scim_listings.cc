@@ -1,5 +1,6 @@
 #include "connectors/scim/scim_listings.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -47,8 +48,8 @@ absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer) {
 std::string EncodePosition(char kind, const Position& p) {
   std::string out =
       absl::StrCat(std::string(1, kind), "1:", p.start, ":", p.skip);
-  if (!p.anchor.empty() && p.total >= 0) {
-    absl::StrAppend(&out, ":", p.total, ":",
+  if (!p.anchor.empty()) {
+    absl::StrAppend(&out, ":", std::max<int64_t>(p.total, 0), ":",
                     absl::WebSafeBase64Escape(p.anchor));
   }
   return out;

@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
+#include "connectors/common/overlap.h"
 #include "connectors/common/pager.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/scim/scim_mappers.h"
@@ -102,8 +103,10 @@ class ScimPager final : public Pager<T> {
         skip_(at.skip),
         opened_(listing_.precondition.empty()) {
     if (!at.anchor.empty()) {
-      previous_ids_ = {at.anchor};
+      // The token's start is the anchor's place: the answer opens with it.
+      seen_.Add(at.anchor);
       anchor_ = at.anchor;
+      anchored_ = true;
       total_ = at.total;
     }
   }
@@ -137,62 +140,49 @@ class ScimPager final : public Pager<T> {
     if (page.size() > 0 && answered && *answered != start_) {
       return PagingIgnored(answered);
     }
-    // Records removed before `start` since the answer before moved records
-    // we have not read to before it: read again from as many earlier, then
-    // skip what was returned (below). Once per answer.
-    if (total_ && page.total_results < *total_ && !anchor_.empty() &&
-        !rewound_) {
-      start_ = std::max<int64_t>(1, start_ - (*total_ - page.total_results));
-      total_ = page.total_results;
-      rewound_ = true;
-      return absl::OkStatus();
-    }
     std::vector<std::string> ids;
     if (page.resources != nullptr) {
       for (const rapidjson::Value& resource : page.resources->GetArray()) {
         ids.push_back(json::StringOr(resource, "id"));
       }
     }
-    // Records of the answer before, found again: the directory grew before
-    // `start` (they were returned already), or, when nothing else is new
-    // and the total stayed, paging that goes nowhere.
-    size_t returned = 0;
-    if (!anchor_.empty()) {
-      const auto at = std::find(ids.begin(), ids.end(), anchor_);
-      if (at != ids.end()) returned = at - ids.begin() + 1;
+    // Each answer after the first is asked from the last record read, and
+    // must hold a record read; records removed before `start` since make it
+    // hold none: asked again from further back (connectors/common/
+    // overlap.h).
+    Placement place;
+    if (anchored_) {
+      place =
+          PlaceAnswer(ids, seen_.Set(), start_ - 1, listing_.count, rewinding_);
     }
-    if (!ids.empty() && returned == ids.size() && total_ &&
-        *total_ == page.total_results) {
+    if (place.rewind) {
+      if (++rewinds_ > kMaxRewinds) return ListMoved(listing_.collection);
+      ++rewinding_;
+      start_ = place.rewind_to + 1;
+      return absl::OkStatus();
+    }
+    rewinding_ = 0;
+    // Nothing new, the directory unchanged, and the total says more
+    // follows: paging that goes nowhere.
+    const int64_t got = page.size();
+    if (anchored_ && got > 1 && place.first_new == ids.size() && total_ &&
+        *total_ == page.total_results &&
+        start_ - 1 + got < page.total_results) {
       return PagingIgnored(std::nullopt);
     }
-    records_.clear();
-    if (page.resources != nullptr) {
-      size_t i = 0;
-      for (const rapidjson::Value& resource : page.resources->GetArray()) {
-        if (i++ < returned || previous_ids_.count(ids[i - 1]) > 0) continue;
-        if (listing_.keep && !listing_.keep(resource)) {
-          filter_ignored_ = true;
-          continue;
-        }
-        // A resource that cannot be read is left out and counted.
-        if (!listing_.map(resource, &records_).ok()) ++unreadable_;
-      }
-    }
-    previous_ids_ = std::set<std::string>(ids.begin(), ids.end());
-    if (!ids.empty()) anchor_ = ids.back();
-    rewound_ = false;
-    cursor_ = static_cast<size_t>(
-        std::min<int64_t>(skip_, static_cast<int64_t>(records_.size())));
-    skip_ = 0;
-    const int64_t got = page.size();
+    placed_by_ = anchored_ ? anchor_ : "";
+    Load(page, ids, place.first_new);
     total_ = page.total_results;
-    stride_ = got;
-    // Resume after what this answer held: a provider may answer fewer than
-    // asked (RFC 7644 §3.4.2.4), so the next start is counted, not assumed.
+    // Resume at the last record of this answer: a provider may answer fewer
+    // than asked (RFC 7644 §3.4.2.4), so the next start is counted, not
+    // assumed.
     next_.reset();
-    if (got > 0 && start_ - 1 + got < page.total_results) {
-      next_ = start_ + got;
-    }
+    const int64_t next =
+        NextAsk(start_ - 1, got, got > 0 && !ids.back().empty(), listing_.count,
+                &anchored_) +
+        1;
+    stride_ = next - start_;
+    if (got > 0 && start_ - 1 + got < page.total_results) next_ = next;
     loaded_ = true;
     return absl::OkStatus();
   }
@@ -227,9 +217,12 @@ class ScimPager final : public Pager<T> {
     page->items = std::move(items_);
     items_.clear();
     page->total_size.reset();
-    // Inside an answer, the token reads it again: no anchor to check.
+    // Inside an answer, the token reads it again, placed by the record
+    // that placed it, and skips what was returned.
     Finish(page, finished,
-           loaded_ ? Position{start_, static_cast<int64_t>(cursor_)} : After());
+           loaded_ ? Position{start_, static_cast<int64_t>(cursor_),
+                              total_.value_or(-1), placed_by_}
+                   : After());
     return true;
   }
 
@@ -237,6 +230,34 @@ class ScimPager final : public Pager<T> {
 
  private:
   bool Full() const { return static_cast<int>(items_.size()) >= limit_; }
+
+  // The records of an answer's resources from `first` on (those before were
+  // read already), each read once.
+  void Load(const ListPage& page, const std::vector<std::string>& ids,
+            size_t first) {
+    records_.clear();
+    if (page.resources != nullptr) {
+      const absl::flat_hash_set<std::string> seen = seen_.Set();
+      size_t i = 0;
+      for (const rapidjson::Value& resource : page.resources->GetArray()) {
+        const std::string& id = ids[i++];
+        if (i <= first || (!id.empty() && seen.count(id) > 0)) continue;
+        if (listing_.keep && !listing_.keep(resource)) {
+          filter_ignored_ = true;
+          continue;
+        }
+        // A resource that cannot be read is left out and counted.
+        if (!listing_.map(resource, &records_).ok()) ++unreadable_;
+      }
+    }
+    for (size_t k = first; k < ids.size(); ++k) {
+      if (!ids[k].empty()) seen_.Add(ids[k]);
+    }
+    if (!ids.empty()) anchor_ = ids.back();
+    cursor_ = static_cast<size_t>(
+        std::min<int64_t>(skip_, static_cast<int64_t>(records_.size())));
+    skip_ = 0;
+  }
 
   absl::Status PagingIgnored(std::optional<int64_t> answered) const {
     std::map<std::string, std::string> metadata = {
@@ -271,7 +292,7 @@ class ScimPager final : public Pager<T> {
 
   // The position at `start_`, after a whole answer.
   Position After() const {
-    return Position{start_, 0, total_.value_or(-1), anchor_};
+    return Position{start_, 0, total_.value_or(-1), anchored_ ? anchor_ : ""};
   }
 
   void Finish(Page<T>* page, bool finished, const Position& next) {
@@ -295,12 +316,16 @@ class ScimPager final : public Pager<T> {
   int64_t stride_ = 0;
   std::optional<int64_t> next_;
   int64_t unreadable_ = 0;  // Resources read since the last page taken.
-  // The resource ids of the answer before (a stream's; only the anchor
-  // when resumed from a token), its last one, and whether this start was
-  // already moved back for records removed before it.
-  std::set<std::string> previous_ids_;
+  // The resource ids read (only the anchor when resumed from a token), the
+  // last one, whether the request at `start_` opens with it, and the
+  // rewinds (overlap.h) in this listing and since an answer was placed.
+  RecentIds seen_;
   std::string anchor_;
-  bool rewound_ = false;
+  std::string placed_by_;  // The anchor the loaded answer was placed by.
+
+  bool anchored_ = false;
+  int rewinds_ = 0;
+  int rewinding_ = 0;
   // A resource the filter should have excluded came: the total counts
   // those too.
   bool filter_ignored_ = false;

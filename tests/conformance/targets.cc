@@ -9,6 +9,7 @@
 #include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
 #include "connectors/common/request_pipeline.h"
+#include "connectors/common/status_macros.h"
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
 #include "connectors/scim/scim_connector.h"
@@ -63,6 +64,14 @@ class TargetBase : public Target {
   int refreshes() const override { return tokens_->refreshes.load(); }
 
  protected:
+  // One of `candidates`, a different place each call (a stride prime to
+  // any size in use), so changes spread over the listing's order.
+  template <typename T>
+  const T& Spread(const std::vector<T>& candidates) {
+    return candidates[(spread_++ * 7919) % candidates.size()];
+  }
+  size_t spread_ = 0;
+
   // Ends the connector and its clients before the server goes (a server
   // stopping first would wait for their kept-alive connections).
   void CloseClients() {
@@ -108,7 +117,9 @@ class PodioSimTarget final : public TargetBase {
   absl::Status Start() override {
     podio_sim::SimulatorOptions options;
     // Capped: organizations larger than the cap.
-    options.data.users = limit_cap_ > 0 ? 450 : 130;
+    options.data.users = harness_.users > 0 ? 2 * harness_.users
+                         : limit_cap_ > 0   ? 450
+                                            : 130;
     options.data.orgs = 2;
     options.data.spaces_per_org = 3;
     options.data.multi_org_share = 0.2;
@@ -152,6 +163,8 @@ class PodioSimTarget final : public TargetBase {
         if (!org.members.contains(me)) continue;
         truth.organizations.insert(absl::StrCat(org_id));
         for (const auto& [user_id, membership] : org.members) {
+          truth.organization_members[absl::StrCat(org_id)].insert(
+              absl::StrCat(user_id));
           const podio_sim::SimUser* user = dir.FindUser(user_id);
           truth.names[absl::StrCat(user_id)] = user->name;
           truth.emails[absl::StrCat(user_id)] = {
@@ -204,7 +217,64 @@ class PodioSimTarget final : public TargetBase {
   }
   void ClearFaults() override { sim_->faults().Clear(); }
 
+  // Through the API, as the account's administrator: a user not yet there
+  // joins the workspace (the organization's first one for `org`), which
+  // makes them an organization member too.
+  absl::StatusOr<std::string> AddMember(
+      const std::string& org, const std::string& workspace_id) override {
+    int64_t org_id = 0, space_id = 0;
+    (void)absl::SimpleAtoi(org, &org_id);
+    (void)absl::SimpleAtoi(workspace_id, &space_id);
+    std::vector<int64_t> outside;
+    sim_->ReadDirectory([&](const podio_sim::Directory& d) {
+      const podio_sim::SimOrg* o = d.FindOrg(org_id);
+      if (o == nullptr) return;
+      if (space_id == 0) space_id = o->space_ids[0];
+      for (int64_t id : d.users_by_name) {
+        const bool there = workspace_id.empty() ? o->members.contains(id)
+                                                : d.ActiveSpaceMembership(
+                                                      space_id, id) != nullptr;
+        if (!there) outside.push_back(id);
+      }
+    });
+    if (outside.empty()) return absl::NotFoundError("nobody left to add");
+    const int64_t user = Spread(outside);
+    RETURN_IF_ERROR(
+        Api("POST", absl::StrCat("/space/", space_id, "/member/"),
+            absl::StrCat(R"({"role":"regular","users":[)", user, "]}")));
+    return absl::StrCat(user);
+  }
+
+  absl::Status RemoveMember(const std::string& org,
+                            const std::string& workspace_id,
+                            const std::string& user_id) override {
+    return Api("DELETE",
+               workspace_id.empty()
+                   ? absl::StrCat("/org/", org, "/member/", user_id)
+                   : absl::StrCat("/space/", workspace_id, "/member/", user_id),
+               "");
+  }
+
  private:
+  absl::Status Api(const std::string& method, const std::string& path,
+                   const std::string& body) {
+    absl::StatusOr<std::string> token = tokens_->AccessToken(absl::Now());
+    if (!token.ok()) return token.status();
+    HttpRequest request;
+    request.method = method;
+    request.url = sim_->base_url() + path;
+    request.headers = {{"Authorization", "OAuth2 " + *token},
+                       {"Content-Type", "application/json"}};
+    request.body = body;
+    absl::StatusOr<HttpResponse> r = http_->Send(request);
+    if (!r.ok()) return r.status();
+    if (r->status / 100 != 2) {
+      return absl::InternalError(
+          absl::StrCat(method, " ", path, ": ", r->status, " ", r->body));
+    }
+    return absl::OkStatus();
+  }
+
   const bool counts_;
   const int limit_cap_;
   const podio_sim::SpaceMemberShape shape_;
@@ -227,6 +297,22 @@ class ScimTargetBase : public TargetBase {
     connector_ = scim::NewScimConnector(pipeline_.get());
   }
 
+  // Where another administrator's change lands: for the directory, the
+  // user a new one is listed after; for a group, a user outside it.
+  absl::StatusOr<std::string> AddedAt(const std::string& group) {
+    const Truth now = truth();
+    std::vector<std::string> candidates;
+    for (const auto& [id, name] : now.names) {
+      auto members = now.workspace_members.find(group);
+      if (group.empty() || (members != now.workspace_members.end() &&
+                            !members->second.count(id))) {
+        candidates.push_back(id);
+      }
+    }
+    if (candidates.empty()) return absl::NotFoundError("nobody to add");
+    return Spread(candidates);
+  }
+
   const scim::ScimProtocol protocol_;
   std::unique_ptr<RequestPipeline> pipeline_;
 };
@@ -238,7 +324,7 @@ class ScimSimTarget final : public ScimTargetBase {
 
   absl::Status Start() override {
     scim_sim::ScimSimOptions options;
-    options.users = 90;
+    options.users = harness_.users > 0 ? harness_.users : 90;
     options.groups = 5;
     options.max_results = 100;
     options.rate_limit = 10000000;
@@ -258,6 +344,7 @@ class ScimSimTarget final : public ScimTargetBase {
     const std::vector<scim_sim::SimUser> users = sim_->Users();
     truth.me = users.front().id;
     for (const scim_sim::SimUser& u : users) {
+      truth.organization_members["directory"].insert(u.id);
       truth.names[u.id] = u.given_name + " " + u.family_name;
       truth.emails[u.id] = {absl::AsciiStrToLower(u.email)};
     }
@@ -284,6 +371,21 @@ class ScimSimTarget final : public ScimTargetBase {
   }
   void ClearFaults() override { sim_->InjectFault(500, 0, 0); }
 
+  absl::StatusOr<std::string> AddMember(
+      const std::string& org, const std::string& workspace_id) override {
+    ASSIGN_OR_RETURN(const std::string at, AddedAt(workspace_id));
+    if (workspace_id.empty()) return sim_->CreateUserAfter(at);
+    RETURN_IF_ERROR(sim_->SetGroupMember(workspace_id, at, true));
+    return at;
+  }
+
+  absl::Status RemoveMember(const std::string& org,
+                            const std::string& workspace_id,
+                            const std::string& user_id) override {
+    if (workspace_id.empty()) return sim_->DeleteUser(user_id);
+    return sim_->SetGroupMember(workspace_id, user_id, false);
+  }
+
  private:
   std::unique_ptr<scim_sim::ScimSimulator> sim_;
 };
@@ -297,7 +399,8 @@ class ScimmyTarget final : public ScimTargetBase {
         testing::Subprocess::Start(
             "/usr/bin/node",
             {testing::RunfilePath("tests/conformance/scimmy/server.js"),
-             "--users=75", "--groups=4", "--max_results=100"});
+             absl::StrCat("--users=", harness_.users > 0 ? harness_.users : 75),
+             "--groups=4", "--max_results=100"});
     if (!node.ok()) return node.status();
     node_ = std::move(*node);
     absl::StatusOr<std::string> port =
@@ -318,6 +421,7 @@ class ScimmyTarget final : public ScimTargetBase {
     for (const rapidjson::Value& u : (*doc)["users"].GetArray()) {
       const std::string id = u["id"].GetString();
       if (truth.me.empty()) truth.me = id;
+      truth.organization_members["directory"].insert(id);
       truth.names[id] = u["displayName"].GetString();
       for (const rapidjson::Value& e : u["emails"].GetArray()) {
         truth.emails[id].push_back(
@@ -351,6 +455,32 @@ class ScimmyTarget final : public ScimTargetBase {
         .status();
   }
   void ClearFaults() override { (void)Admin("POST", "/_admin/clear"); }
+
+  absl::StatusOr<std::string> AddMember(
+      const std::string& org, const std::string& workspace_id) override {
+    ASSIGN_OR_RETURN(const std::string at, AddedAt(workspace_id));
+    if (workspace_id.empty()) {
+      ASSIGN_OR_RETURN(json::Body added,
+                       Admin("POST", "/_admin/users/create?after=" + at));
+      return std::string(added["id"].GetString());
+    }
+    RETURN_IF_ERROR(
+        Admin("POST", absl::StrCat("/_admin/groups/member?group=", workspace_id,
+                                   "&user=", at, "&member=1"))
+            .status());
+    return at;
+  }
+
+  absl::Status RemoveMember(const std::string& org,
+                            const std::string& workspace_id,
+                            const std::string& user_id) override {
+    return Admin("POST", workspace_id.empty()
+                             ? "/_admin/users/delete?id=" + user_id
+                             : absl::StrCat(
+                                   "/_admin/groups/member?group=", workspace_id,
+                                   "&user=", user_id, "&member=0"))
+        .status();
+  }
 
   std::string Shortfall(Case c) const override {
     switch (c) {

@@ -34,6 +34,8 @@ struct Truth {
   std::map<std::string, std::vector<std::string>> emails;
   // Each workspace's members.
   std::map<std::string, std::set<std::string>> workspace_members;
+  // Each organization's members (invitations included).
+  std::map<std::string, std::set<std::string>> organization_members;
 };
 
 // Faults a target can put on one request of its API.
@@ -69,6 +71,17 @@ class Target {
   virtual std::string Shortfall(Case c) const { return ""; }
   // Token refreshes asked so far.
   virtual int refreshes() const = 0;
+
+  // What another administrator does while a listing runs (churn_test.cc),
+  // through the provider's own means: a member added to the organization
+  // `org` (`workspace_id` "") or to a workspace, at a place in the listing's
+  // order that moves from call to call, returning the member's id; and a
+  // member removed.
+  virtual absl::StatusOr<std::string> AddMember(
+      const std::string& org, const std::string& workspace_id) = 0;
+  virtual absl::Status RemoveMember(const std::string& org,
+                                    const std::string& workspace_id,
+                                    const std::string& user_id) = 0;
 };
 
 // Shared by every target: the clock the pipelines back off on (jumping
@@ -76,6 +89,9 @@ class Target {
 struct Harness {
   Clock* clock = nullptr;        // Pipelines' (jumps).
   RateBudget* budget = nullptr;  // Calls' budget.
+  // Users in the directory (about that many per Podio organization); 0:
+  // the target's own small default.
+  int users = 0;
 };
 
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSim(const Harness& harness);

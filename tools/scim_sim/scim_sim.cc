@@ -263,6 +263,53 @@ std::vector<SimUser> ScimSimulator::Users() const {
   return out;
 }
 
+absl::StatusOr<std::string> ScimSimulator::CreateUserAfter(
+    const std::string& after) {
+  absl::MutexLock lock(&mu_);
+  auto it = users_.find(after);
+  if (it == users_.end()) return absl::NotFoundError("no such user");
+  SimUser u = it->second;
+  for (int k = 1;; ++k) {
+    u.id = absl::StrCat(after, "-", k);
+    if (!users_.count(u.id)) break;
+  }
+  u.given_name = "New";
+  u.family_name = u.id;
+  u.user_name = absl::StrCat("new.", u.id, "@example.com");
+  u.email = u.user_name;
+  u.roles.clear();
+  u.created = u.modified = absl::Now();
+  const std::string id = u.id;
+  users_[id] = std::move(u);
+  return id;
+}
+
+absl::Status ScimSimulator::DeleteUser(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  if (users_.erase(id) == 0) return absl::NotFoundError("no such user");
+  for (auto& [gid, g] : groups_) {
+    g.members.erase(std::remove(g.members.begin(), g.members.end(), id),
+                    g.members.end());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ScimSimulator::SetGroupMember(const std::string& group_id,
+                                           const std::string& user_id,
+                                           bool member) {
+  absl::MutexLock lock(&mu_);
+  auto g = groups_.find(group_id);
+  if (g == groups_.end() || !users_.count(user_id)) {
+    return absl::NotFoundError("no such group or user");
+  }
+  std::vector<std::string>& members = g->second.members;
+  auto at = std::find(members.begin(), members.end(), user_id);
+  if (member && at == members.end()) members.push_back(user_id);
+  if (!member && at != members.end()) members.erase(at);
+  g->second.modified = absl::Now();
+  return absl::OkStatus();
+}
+
 std::vector<SimGroup> ScimSimulator::Groups() const {
   absl::MutexLock lock(&mu_);
   std::vector<SimGroup> out;

@@ -99,6 +99,16 @@ class ScimSimulator {
   // API requests answered so far (token and admin requests excluded).
   int64_t requests() const { return requests_.load(); }
 
+  // What another administrator does meanwhile (tests of listings under
+  // change): a user created with an id that sorts right after `after`'s
+  // (so listings in id order see it before their position when `after` was
+  // read), returning its id; a user deleted (and dropped from its groups);
+  // a user added to, or removed from, a group. NOT_FOUND for unknown ids.
+  absl::StatusOr<std::string> CreateUserAfter(const std::string& after);
+  absl::Status DeleteUser(const std::string& id);
+  absl::Status SetGroupMember(const std::string& group_id,
+                              const std::string& user_id, bool member);
+
   // The `count` API requests after the next `skip` answer `status`.
   void InjectFault(int status, int count, int skip = 0);
 

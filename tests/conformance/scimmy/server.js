@@ -10,6 +10,13 @@
 //                         the (K+1)-th SCIM request whose path starts with P
 //                         fails that way, once
 //   POST /_admin/clear    forget the fault
+//   POST /_admin/users/create?after=ID
+//                         another administrator adds a user, listed right
+//                         after ID; answers {id}
+//   POST /_admin/users/delete?id=ID
+//                         ... deletes a user (and its group memberships)
+//   POST /_admin/groups/member?group=G&user=ID&member=1|0
+//                         ... adds a user to a group, or removes it
 //
 // Usage: node server.js [--users=N] [--groups=G] [--max_results=M]
 // Prints "listening PORT" once it serves on 127.0.0.1.
@@ -98,6 +105,38 @@ const app = express();
 app.get("/_admin/truth", (req, res) => res.json({users, groups}));
 app.get("/_admin/requests", (req, res) => res.json({served}));
 app.post("/_admin/clear", (req, res) => { fault = null; res.json({}); });
+let createdUsers = 0;
+app.post("/_admin/users/create", (req, res) => {
+  const at = users.findIndex((u) => u.id === req.query.after);
+  if (at < 0) return res.status(404).json({});
+  const id = `${req.query.after}n${++createdUsers}`;
+  users.splice(at + 1, 0, {
+    id,
+    userName: `new.${id}`,
+    displayName: `New ${id}`,
+    name: {givenName: "New", familyName: id, formatted: `New ${id}`},
+    emails: [{value: `${id}@example.test`, type: "work", primary: true}],
+    active: true,
+    title: "Analyst",
+    meta: {created, lastModified: created},
+  });
+  res.json({id});
+});
+app.post("/_admin/users/delete", (req, res) => {
+  const at = users.findIndex((u) => u.id === req.query.id);
+  if (at < 0) return res.status(404).json({});
+  users.splice(at, 1);
+  for (const g of groups) g.members = g.members.filter((m) => m.value !== req.query.id);
+  res.json({});
+});
+app.post("/_admin/groups/member", (req, res) => {
+  const group = groups.find((g) => g.id === req.query.group);
+  const user = users.find((u) => u.id === req.query.user);
+  if (!group || !user) return res.status(404).json({});
+  group.members = group.members.filter((m) => m.value !== user.id);
+  if (req.query.member === "1") group.members.push({value: user.id, display: user.displayName});
+  res.json({});
+});
 app.post("/_admin/fault", (req, res) => {
   fault = {
     kind: req.query.kind ?? "status",

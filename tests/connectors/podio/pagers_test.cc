@@ -6,12 +6,15 @@
 // name-ordered listings across organizations, and the JSON readers.
 #include "connectors/podio/pagers.h"
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/podio/listings.h"
@@ -91,6 +94,12 @@ HttpResponse Answer(int status, std::string body) {
 template <typename T>
 struct Conversation {
   std::map<std::string, HttpResponse> answers;
+  // Answers that change between asks of one path (the list moved): each
+  // ask takes the next, the last repeats. Before `answers`.
+  std::map<std::string, std::vector<HttpResponse>> sequences;
+  std::map<std::string, size_t> times;
+  // Answers any other path when set.
+  std::function<HttpResponse(const std::string&)> otherwise;
   std::vector<std::string> asked;
   std::vector<std::vector<std::string>> wants;
 
@@ -108,9 +117,14 @@ struct Conversation {
       wants.push_back(want);
       asked.push_back(want[0]);
       auto it = answers.find(want[0]);
-      HttpResponse answer = it == answers.end()
-                                ? Answer(404, R"({"error":"not_found"})")
-                                : it->second;
+      HttpResponse answer = it != answers.end() ? it->second
+                            : otherwise
+                                ? otherwise(want[0])
+                                : Answer(404, R"({"error":"not_found"})");
+      if (auto seq = sequences.find(want[0]); seq != sequences.end()) {
+        const size_t n = times[want[0]]++;
+        answer = seq->second[std::min(n, seq->second.size() - 1)];
+      }
       if (absl::Status fed = pager.Feed(want[0], std::move(answer));
           !fed.ok()) {
         return fed;
@@ -128,8 +142,10 @@ std::vector<std::string> IdsOf(const std::vector<Page<v1::User>>& pages) {
   return ids;
 }
 
-constexpr char kMembers0[] = "/org/1000/member/?limit=5&offset=0&sort_by=name";
-constexpr char kMembers5[] = "/org/1000/member/?limit=5&offset=5&sort_by=name";
+// A page of 5 asks 6 rows; pages after the first are asked from the last
+// row read (PlaceAnswer).
+constexpr char kMembers0[] = "/org/1000/member/?limit=6&offset=0&sort_by=name";
+constexpr char kMembers5[] = "/org/1000/member/?limit=6&offset=5&sort_by=name";
 
 TEST(PageSizesTest, A400ShrinksTheRouteOnceAndOnlyThatRoute) {
   PodioConnectorOptions options;
@@ -158,17 +174,17 @@ TEST(UsersPagerTest, AnOrganizationsMembersPageAfterPageOnRecordedShapes) {
   ASSERT_THAT(pager.status(), IsOk());
   Conversation<v1::User> talk;
   talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));  // 12 members.
-  talk.answers[kMembers0] = Answer(200, Rows("org_members", 5, 1));
+  talk.answers[kMembers0] = Answer(200, Rows("org_members", 6, 1));
   talk.answers[kMembers5] = Answer(200, Rows("org_members", 3, 6));
   std::vector<Page<v1::User>> pages;
   ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
   EXPECT_THAT(talk.asked, ElementsAre("/org/", kMembers0, kMembers5));
   // Nothing guessed before the source's first answer; then its count (12)
-  // bounds the guesses: offsets 5 and 10, not 15.
+  // bounds the guesses, overlapping by a row: offsets 5 and 10, not 15.
   EXPECT_THAT(talk.wants[1], ElementsAre(kMembers0));
   EXPECT_THAT(talk.wants[2],
               ElementsAre(kMembers5,
-                          "/org/1000/member/?limit=5&offset=10&sort_by=name"));
+                          "/org/1000/member/?limit=6&offset=10&sort_by=name"));
   ASSERT_EQ(pages.size(), 2u);
   EXPECT_THAT(IdsOf(pages),
               ElementsAre("1", "2", "3", "4", "5", "6", "7", "8"));
@@ -181,9 +197,13 @@ TEST(UsersPagerTest, AnOrganizationsMembersPageAfterPageOnRecordedShapes) {
   ASSERT_THAT(resumed.status(), IsOk());
   Conversation<v1::User> again;
   again.answers = talk.answers;
+  const std::string members4 =
+      "/org/1000/member/?limit=6&offset=4&sort_by=name";
+  again.answers[members4] = Answer(200, Rows("org_members", 4, 5));
   std::vector<Page<v1::User>> rest;
   ASSERT_THAT(again.Drain(**resumed, &rest), IsOk());
-  EXPECT_THAT(again.asked, ElementsAre(kMembers5));
+  // From the last user taken (5), which it finds there.
+  EXPECT_THAT(again.asked, ElementsAre(members4));
   EXPECT_THAT(IdsOf(rest), ElementsAre("6", "7", "8"));
 }
 
@@ -243,15 +263,17 @@ TEST(UsersPagerTest, AShortAnswerIsConfirmedAndASilentCapLearned) {
                         "&sort_by=name");
   };
   talk.answers[url(500, 0)] = Answer(200, Rows("org_members", 3, 1));
-  talk.answers[url(500, 3)] = Answer(200, Rows("org_members", 3, 4));
+  talk.answers[url(500, 2)] = Answer(200, Rows("org_members", 3, 3));
+  talk.answers[url(3, 4)] = Answer(200, Rows("org_members", 3, 5));
   talk.answers[url(3, 6)] = Answer(200, Rows("org_members", 1, 7));
   std::vector<Page<v1::User>> pages;
   ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
   EXPECT_THAT(IdsOf(pages), ElementsAre("1", "2", "3", "4", "5", "6", "7"));
-  // Three rows to 500 may be the end or a cap: asked again; rows came, so
-  // the route caps at 3; then a short answer to 3 (proven) is the end.
-  EXPECT_THAT(talk.asked,
-              ElementsAre("/org/", url(500, 0), url(500, 3), url(3, 6)));
+  // Three rows to 500 may be the end or a cap: asked again (from the last
+  // row read); new rows came, so the route caps at 3; then a short answer
+  // to 3 (proven) is the end.
+  EXPECT_THAT(talk.asked, ElementsAre("/org/", url(500, 0), url(500, 2),
+                                      url(3, 4), url(3, 6)));
   EXPECT_EQ(sizes.Size(PagedRoute::kOrgMembers, 500), 3);
   // Once proven, a route's short answer ends a listing at once.
   Conversation<v1::User> again;
@@ -280,23 +302,24 @@ TEST(UsersPagerTest, AnUnreadableRowIsCountedNotFatal) {
   rows.Accept(w);
   const std::string body = buffer.GetString();
   auto url = [](int offset) {
-    return absl::StrCat("/org/1000/member/?limit=1&offset=", offset,
+    return absl::StrCat("/org/1000/member/?limit=2&offset=", offset,
                         "&sort_by=name");
   };
   Conversation<v1::User> talk;
   talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
-  // One row a page: user 1, the unreadable row, user 3, then the end.
-  rapidjson::Document one(rapidjson::kArrayType);
+  // Two rows an answer (a page of one, and a row to find the place by):
+  // user 1 and the unreadable row; the unreadable row and user 3; user 3.
   for (int i = 0; i < 3; ++i) {
     rapidjson::Document page(rapidjson::kArrayType);
-    rapidjson::Value row(rows[i], page.GetAllocator());
-    page.PushBack(row, page.GetAllocator());
+    for (int k = i; k < std::min(i + 2, 3); ++k) {
+      rapidjson::Value row(rows[k], page.GetAllocator());
+      page.PushBack(row, page.GetAllocator());
+    }
     rapidjson::StringBuffer b;
     rapidjson::Writer<rapidjson::StringBuffer> pw(b);
     page.Accept(pw);
     talk.answers[url(i)] = Answer(200, b.GetString());
   }
-  talk.answers[url(3)] = Answer(200, "[]");
   absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
       NewUsersPager(&sizes, UserFilter(), request);
   ASSERT_THAT(pager.status(), IsOk());
@@ -306,33 +329,39 @@ TEST(UsersPagerTest, AnUnreadableRowIsCountedNotFatal) {
   int64_t unreadable = 0;
   for (const auto& p : pages) unreadable += p.unreadable;
   EXPECT_EQ(unreadable, 1);
-  // The first page's token resumes after user 1: the unreadable row is
-  // passed again (and counted again), user 3 comes once.
+  // The first page's token resumes after user 1: asked from there, the
+  // answer opens with the unreadable row, so it is asked again a row
+  // back, with a row more; the unreadable row is passed again (and
+  // counted again), user 3 comes once.
   request.page_token = pages[0].next_page_token;
   pager = NewUsersPager(&sizes, UserFilter(), request);
   Conversation<v1::User> again;
   again.answers = talk.answers;
+  again.answers["/org/1000/member/?limit=3&offset=0&sort_by=name"] =
+      Answer(200, body);
   std::vector<Page<v1::User>> rest;
   ASSERT_THAT(again.Drain(**pager, &rest), IsOk());
   EXPECT_THAT(IdsOf(rest), ElementsAre("3"));
 }
 
-// A member added before the stream's offset between two pages moves the
-// last member read into the next page: the stream passes over it instead of
-// returning it twice, and the offsets still count it.
+// A member added before the stream's offset between two pages pushes rows
+// read already into the next page: the stream passes over them instead of
+// returning them twice.
 TEST(UsersPagerTest, AMemberAddedBeforeTheOffsetIsNotReturnedTwice) {
   PodioConnectorOptions options;
   PageSizes sizes(options);
   PageRequest request;
   request.limit = 2;
   auto url = [](int offset) {
-    return absl::StrCat("/org/1000/member/?limit=2&offset=", offset,
+    return absl::StrCat("/org/1000/member/?limit=3&offset=", offset,
                         "&sort_by=name");
   };
   Conversation<v1::User> talk;
   talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
-  talk.answers[url(0)] = Answer(200, Rows("org_members", 2, 1));
-  talk.answers[url(2)] = Answer(200, Rows("org_members", 2, 2));  // 2 again.
+  // Users 1..4; a page of 2 asks 3 rows: 1 and 2 taken, 3 buffered.
+  talk.answers[url(0)] = Answer(200, Rows("org_members", 3, 1));
+  // Someone joined before offset 0 since: 2 and 3 come again.
+  talk.answers[url(2)] = Answer(200, Rows("org_members", 3, 2));
   talk.answers[url(4)] = Answer(200, Rows("org_members", 1, 4));
   absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
       NewUsersPager(&sizes, UserFilter(), request);
@@ -341,6 +370,69 @@ TEST(UsersPagerTest, AMemberAddedBeforeTheOffsetIsNotReturnedTwice) {
   ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
   EXPECT_THAT(IdsOf(pages), ElementsAre("1", "2", "3", "4"));
   EXPECT_THAT(talk.asked, ElementsAre("/org/", url(0), url(2), url(4)));
+}
+
+// Members removed before the stream's offset between two pages pull rows
+// back: the next answer holds no row read before, so the listing asks again
+// a page further back until one does, and goes on after it. Nobody present
+// throughout is missed; nobody comes twice.
+TEST(UsersPagerTest, MembersRemovedBeforeTheOffsetAreReadAroundNotMissed) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 3;
+  auto url = [](int offset) {
+    return absl::StrCat("/org/1000/member/?limit=4&offset=", offset,
+                        "&sort_by=name");
+  };
+  Conversation<v1::User> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  // Users 1..9; 1 and 2 leave once the first answer is read: 3..9 remain.
+  talk.answers[url(0)] = Answer(200, Rows("org_members", 4, 1));
+  talk.answers[url(3)] = Answer(200, Rows("org_members", 4, 6));
+  const std::string back = "/org/1000/member/?limit=7&offset=0&sort_by=name";
+  talk.answers[back] = Answer(200, Rows("org_members", 7, 3));
+  talk.answers[url(6)] = Answer(200, Rows("org_members", 1, 9));
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  std::vector<Page<v1::User>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  EXPECT_THAT(IdsOf(pages),
+              ElementsAre("1", "2", "3", "4", "5", "6", "7", "8", "9"));
+  // The answer at 3 (6, 7, 8, 9) holds nobody read: back 3 rows, to 0,
+  // asking 3 more (3 to 9), where 4 is found.
+  EXPECT_THAT(talk.asked, ElementsAre("/org/", url(0), url(3), back, url(6)));
+}
+
+// A list that keeps moving back faster than it can be re-read ends the
+// listing with ABORTED and its own reason, never with a short OK.
+TEST(UsersPagerTest, AListThatKeepsMovingAbortsTheListing) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 3;
+  Conversation<v1::User> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  // After the first answer, every answer holds only members never read,
+  // as many as asked.
+  talk.answers["/org/1000/member/?limit=4&offset=0&sort_by=name"] =
+      Answer(200, Rows("org_members", 4, 1));
+  int64_t strangers = 100000;
+  talk.otherwise = [&](const std::string& path) {
+    int limit = 0;
+    const size_t at = path.find("limit=") + 6;
+    (void)absl::SimpleAtoi(path.substr(at, path.find('&', at) - at), &limit);
+    strangers += 1000;
+    return Answer(200, Rows("org_members", limit, strangers));
+  };
+  absl::StatusOr<std::unique_ptr<Pager<v1::User>>> pager =
+      NewUsersPager(&sizes, UserFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  std::vector<Page<v1::User>> pages;
+  const absl::Status status = talk.Drain(**pager, &pages);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kAborted));
+  EXPECT_EQ(GetErrorInfo(status)->reason(), "UPSTREAM_LIST_MOVED");
 }
 
 TEST(UsersPagerTest, A403AfterTheMembersAnsweredStopsTheListing) {
@@ -353,7 +445,7 @@ TEST(UsersPagerTest, A403AfterTheMembersAnsweredStopsTheListing) {
   ASSERT_THAT(pager.status(), IsOk());
   Conversation<v1::User> talk;
   talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
-  talk.answers[kMembers0] = Answer(200, Rows("org_members", 5, 1));
+  talk.answers[kMembers0] = Answer(200, Rows("org_members", 6, 1));
   talk.answers[kMembers5] = Answer(403, R"({"error":"forbidden"})");
   std::vector<Page<v1::User>> pages;
   const absl::Status status = talk.Drain(**pager, &pages);
@@ -375,9 +467,10 @@ TEST(UsersPagerTest, AWorkspacesMembersOpenWithTheSpace) {
   ASSERT_THAT(pager.status(), IsOk());
   Conversation<v1::User> talk;
   talk.answers["/space/3000001"] = Answer(200, FixtureBody("space"));
-  talk.answers["/space/3000001/member/v2/?limit=2&offset=0"] =
-      Answer(200, Rows("space_members_v2", 2, 1));
-  talk.answers["/space/3000001/member/v2/?limit=2&offset=2"] =
+  // A page of 2 asks 3 rows (a row more, to find the place by).
+  talk.answers["/space/3000001/member/v2/?limit=3&offset=0"] =
+      Answer(200, Rows("space_members_v2", 3, 1));
+  talk.answers["/space/3000001/member/v2/?limit=3&offset=2"] =
       Answer(200, Rows("space_members_v2", 1, 3));
   std::vector<Page<v1::User>> pages;
   ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
@@ -437,7 +530,7 @@ TEST(UsersPagerTest, AWorkspaceMemberIsNamedWhereverItsProfileIs) {
     ASSERT_THAT(pager.status(), IsOk());
     Conversation<v1::User> talk;
     talk.answers["/space/3000001"] = Answer(200, FixtureBody("space"));
-    talk.answers["/space/3000001/member/v2/?limit=5&offset=0"] =
+    talk.answers["/space/3000001/member/v2/?limit=6&offset=0"] =
         Answer(200, reshaped(kind));
     std::vector<Page<v1::User>> pages;
     ASSERT_THAT(talk.Drain(**pager, &pages), IsOk()) << kind;
@@ -519,12 +612,12 @@ TEST(MergeByNameTest, MergesOnePerUserAndStopsWhereASourceRunsDry) {
   token.add_sources()->set_id(1);
   token.add_sources()->set_id(2);
   std::vector<SourceBuffer> buffers(2);
-  // Cy stands for two upstream rows: an unreadable one came before it.
-  buffers[0].users = {Buffered{Member("Ada", 7, "1")},
+  // Each at its upstream place: an unreadable row came before Cy.
+  buffers[0].users = {Buffered{Member("Ada", 7, "1"), 0},
                       Buffered{Member("Cy", 3, "1"), 2}};
   buffers[0].more = false;
-  buffers[1].users = {Buffered{Member("Ada", 7, "2")},
-                      Buffered{Member("Bo", 9, "2")}};
+  buffers[1].users = {Buffered{Member("Ada", 7, "2"), 0},
+                      Buffered{Member("Bo", 9, "2"), 1}};
   buffers[1].more = true;  // Its next page is unknown.
   std::vector<v1::User> out =
       MergeByName(&token, &buffers, 10, [](const v1::User&) { return true; });
@@ -539,7 +632,7 @@ TEST(MergeByNameTest, MergesOnePerUserAndStopsWhereASourceRunsDry) {
   EXPECT_FALSE(token.sources(0).done());
   EXPECT_FALSE(token.sources(1).done());
   // The next page refills source 2 with its last row: Cy, then Dee.
-  buffers[1].users = {Buffered{Member("Dee", 1, "2")}};
+  buffers[1].users = {Buffered{Member("Dee", 1, "2"), 2}};
   buffers[1].more = false;
   out = MergeByName(&token, &buffers, 10,
                     [](const v1::User& u) { return u.name() != "Dee"; });
