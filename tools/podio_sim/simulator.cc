@@ -778,6 +778,7 @@ std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
           if (!keep(m, *d.FindUser(id))) continue;
           if (skipped++ < offset) continue;
         }
+        if (sim_->TakeHidden(id)) continue;
         OrgMember(w, *org, m, d, false);
         ++emitted;
       }
@@ -967,6 +968,7 @@ std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
           if (paged && skipped++ < offset) continue;
         }
         if (route == RouteId::kSpaceMembersV2) {
+          if (sim_->TakeHidden(id)) continue;
           SpaceMemberV2(w, *s, m, d);
         } else if (route == RouteId::kContactSpace) {
           w.StartObject();
@@ -1216,8 +1218,16 @@ std::optional<ApiError> Simulator::RunDirectoryRoute(int route,
     absl::WriterMutexLock lock(&dir_mu_);
     error = router_->Write(id, call, directory_, writer);
   } else {
-    absl::ReaderMutexLock lock(&dir_mu_);
-    error = router_->Read(id, call, directory_, writer);
+    {
+      absl::ReaderMutexLock lock(&dir_mu_);
+      error = router_->Read(id, call, directory_, writer);
+    }
+    std::function<void(const std::string&)> after;
+    {
+      absl::MutexLock lock(&after_read_mu_);
+      after = after_read_;
+    }
+    if (after) after(call.req.path);
   }
   if (!error) body->assign(buffer.GetString(), buffer.GetSize());
   return error;

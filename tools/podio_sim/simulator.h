@@ -116,6 +116,21 @@ class Simulator {
   // member listings) carry neither the account nor the profile: a row no
   // client can read. 0 ends it.
   void SetUnreadableUser(int64_t user_id) { unreadable_user_ = user_id; }
+  // The next `times` member listing answers (organization or space) that
+  // would hold `user_id` leave its row out, as a provider answering from a
+  // lagging replica might: a member missing from one read who never left.
+  void HideFromNextListings(int64_t user_id, int times) {
+    hidden_user_ = user_id;
+    hidden_times_ = times;
+  }
+  // Calls `f` with the path of every directory read the simulator answers,
+  // after its answer is made and before it is sent: what other people do
+  // while a listing runs (tests of listings under change). `f` runs on a
+  // server thread and may call the simulator's API. Null ends it.
+  void SetAfterRead(std::function<void(const std::string& path)> f) {
+    absl::MutexLock lock(&after_read_mu_);
+    after_read_ = std::move(f);
+  }
   const SimulatorOptions& options() const { return options_; }
 
   // Runs `f` on the directory under the reader lock.
@@ -160,6 +175,19 @@ class Simulator {
   int port_ = 0;
   std::atomic<bool> listen_returned_{false};
   std::atomic<int64_t> unreadable_user_{0};
+  std::atomic<int64_t> hidden_user_{0};
+  std::atomic<int> hidden_times_{0};
+  // Whether `user_id`'s row is left out of this answer (counts it).
+  bool TakeHidden(int64_t user_id) {
+    if (user_id != hidden_user_.load()) return false;
+    for (int n = hidden_times_.load(); n > 0;) {
+      if (hidden_times_.compare_exchange_weak(n, n - 1)) return true;
+    }
+    return false;
+  }
+  absl::Mutex after_read_mu_;
+  std::function<void(const std::string&)> after_read_
+      ABSL_GUARDED_BY(after_read_mu_);
   std::thread thread_;
 };
 

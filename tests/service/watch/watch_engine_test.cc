@@ -5,6 +5,8 @@
 // watched as a whole has its accounts watched, and one sequence.
 #include "service/watch/watch_engine.h"
 
+#include <atomic>
+#include <map>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -265,6 +267,232 @@ TEST_F(WatchEngineTest, ATenantWatchedAsAWholeGetsItsAccountsWatched) {
   EXPECT_NE((*events)[0].account_id, (*events)[1].account_id);
   EXPECT_EQ((*events)[0].user_id, member);
   engine->Unsubscribe(id);
+}
+
+// A member missing from one read who never left (a provider answering
+// from a lagging replica): the roster is read again before any departure
+// is logged, and the second read finds them, so nothing is logged at all.
+// Only a member that both reads miss has left.
+TEST_F(WatchEngineTest, AMemberMissingFromOneReadHasNotLeft) {
+  WatchOptions options;
+  options.poll_interval = absl::Minutes(1);
+  int64_t rereads = 0;
+  options.on_rereads = [&rereads](int64_t n) { rereads += n; };
+  std::unique_ptr<WatchEngine> engine = NewEngine(options);
+  const AccountRef a{"default", "acct"};
+  absl::StatusOr<ResolvedAccount> resolved =
+      accounts_->Resolve("default", "acct");
+  ASSERT_THAT(resolved, IsOk());
+  CallContext ctx;
+  ctx.deadline = clock_->Now() + absl::Minutes(5);
+  ctx.budget = budget_.get();
+  ctx.budget_key = resolved->budget_key;
+  ctx.tokens = resolved->tokens.get();
+  ASSERT_THAT(engine->EnsureWatching(a, *resolved, ctx), IsOk());
+  absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot(a);
+  ASSERT_THAT(baseline, IsOk());
+  int64_t member = 0;
+  ASSERT_TRUE(
+      absl::SimpleAtoi(baseline->members.back().second.user_id, &member));
+  // Left out of the first listing that holds them: a workspace's.
+  sim_->HideFromNextListings(member, 1);
+  clock_->Advance(absl::Minutes(2));
+  sim_->clock().Advance(absl::Minutes(2));
+  engine->RunOnce();
+  sim_->HideFromNextListings(member, 0);
+  absl::StatusOr<std::vector<StoredEvent>> events =
+      store_->ReadEvents(a, 0, 100);
+  ASSERT_THAT(events, IsOk());
+  EXPECT_TRUE(events->empty()) << (*events)[0].user_id;
+  EXPECT_EQ(rereads, 1);
+  // Missing from two reads in a row is gone: it is logged (the next poll,
+  // when due: polls are paced to their share of the budget).
+  sim_->HideFromNextListings(member, 2);
+  clock_->Advance(absl::Minutes(15));
+  sim_->clock().Advance(absl::Minutes(15));
+  engine->RunOnce();
+  events = store_->ReadEvents(a, 0, 100);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_FALSE(events->empty());
+  EXPECT_EQ((*events)[0].type, EventType::kMemberRemoved);
+  EXPECT_EQ((*events)[0].user_id, absl::StrCat(member));
+}
+
+// Members added and removed while a poll reads the rosters (a change after
+// each member page the simulator answers: 20 additions, 20 removals, from
+// workspaces and from the organization) are each logged once, by that poll
+// or the next, and no event says something that did not happen: offset
+// paging shifts rows under the listings, and no shifted row may read as a
+// departure.
+TEST_F(WatchEngineTest, ChangesDuringAPollAreLoggedOnceAndNeverFalsely) {
+  WatchOptions options;
+  options.poll_interval = absl::Minutes(1);
+  options.poll_share = 1;
+  options.page_limit = 10;  // Many pages: the changes land between them.
+  std::unique_ptr<WatchEngine> engine = NewEngine(options);
+  const AccountRef a{"default", "acct"};
+  absl::StatusOr<ResolvedAccount> resolved =
+      accounts_->Resolve("default", "acct");
+  ASSERT_THAT(resolved, IsOk());
+  CallContext ctx;
+  ctx.deadline = clock_->Now() + absl::Minutes(5);
+  ctx.budget = budget_.get();
+  ctx.budget_key = resolved->budget_key;
+  ctx.tokens = resolved->tokens.get();
+  ASSERT_THAT(engine->EnsureWatching(a, *resolved, ctx), IsOk());
+  absl::StatusOr<Snapshot> before = store_->ReadSnapshot(a);
+  ASSERT_THAT(before, IsOk());
+
+  // The plan: alternately a removal (from a workspace, or from the
+  // organization) and an addition to a workspace.
+  struct Change {
+    std::string method, path, body;
+  };
+  std::vector<Change> plan;
+  const std::string org = absl::StrCat(podio_sim::kFirstOrgId);
+  std::string me;
+  std::map<std::string, std::set<std::string>> in_space;
+  std::vector<std::string> all;
+  sim_->ReadDirectory([&](const podio_sim::Directory& d) {
+    me = absl::StrCat(d.users[podio_sim::kAdminUserIndex].user_id);
+    for (const auto& [id, space] : d.spaces) {
+      for (int64_t u : space.member_order) {
+        in_space[absl::StrCat(id)].insert(absl::StrCat(u));
+      }
+    }
+    for (int64_t u : d.users_by_name) all.push_back(absl::StrCat(u));
+  });
+  std::set<std::string> touched = {me};
+  const std::vector<ObservedWorkspace>& spaces = before->workspaces;
+  for (int k = 0; k < 20; ++k) {
+    const std::string ws = spaces[k % spaces.size()].id;
+    for (size_t at = (k * 37) % all.size();; at = (at + 1) % all.size()) {
+      const std::string& u = all[at];
+      if (!in_space[ws].count(u) || touched.count(u)) continue;
+      touched.insert(u);
+      plan.push_back({"DELETE",
+                      k % 4 == 0 ? absl::StrCat("/org/", org, "/member/", u)
+                                 : absl::StrCat("/space/", ws, "/member/", u),
+                      ""});
+      break;
+    }
+    for (size_t at = (k * 53 + 11) % all.size();; at = (at + 1) % all.size()) {
+      const std::string& u = all[at];
+      if (in_space[ws].count(u) || touched.count(u)) continue;
+      touched.insert(u);
+      plan.push_back({"POST", absl::StrCat("/space/", ws, "/member/"),
+                      absl::StrCat(R"({"role":"regular","users":[)", u, "]}")});
+      break;
+    }
+  }
+  ASSERT_EQ(plan.size(), 40u);
+  std::atomic<size_t> next{0};
+  std::unique_ptr<HttpClient> other = NewCurlHttpClient({});
+  absl::Mutex other_mu;
+  sim_->SetAfterRead([&](const std::string& path) {
+    if (path.find("/member/") == std::string::npos) return;
+    const size_t k = next++;
+    if (k >= plan.size()) return;
+    HttpRequest change;
+    change.method = plan[k].method;
+    change.url = sim_->base_url() + plan[k].path;
+    change.headers = {{"Authorization", "OAuth2 " + token_},
+                      {"Content-Type", "application/json"}};
+    change.body = plan[k].body;
+    absl::MutexLock lock(&other_mu);
+    absl::StatusOr<HttpResponse> r = other->Send(change);
+    EXPECT_TRUE(r.ok() && r->status / 100 == 2) << plan[k].path;
+  });
+  // Polls during the changes; once they are all made, a quiet one. (Far
+  // enough apart that each is due: a poll of many small pages is paced.)
+  const absl::Duration apart = absl::Minutes(15);
+  while (next.load() < plan.size()) {
+    clock_->Advance(apart);
+    sim_->clock().Advance(apart);
+    engine->RunOnce();
+  }
+  sim_->SetAfterRead(nullptr);
+  clock_->Advance(apart);
+  sim_->clock().Advance(apart);
+  engine->RunOnce();
+
+  // The truth now.
+  std::map<std::string, std::set<std::string>> spaces_now;
+  std::set<std::string> org_now;
+  sim_->ReadDirectory([&](const podio_sim::Directory& d) {
+    for (const auto& [id, space] : d.spaces) {
+      for (int64_t u : space.member_order) {
+        spaces_now[absl::StrCat(id)].insert(absl::StrCat(u));
+      }
+    }
+    for (const auto& [u, m] : d.orgs.begin()->second.members) {
+      org_now.insert(absl::StrCat(u));
+    }
+  });
+  std::map<std::string, std::set<std::string>> spaces_before;
+  for (const auto& [ws, m] : before->members) {
+    spaces_before[ws].insert(m.user_id);
+  }
+  std::set<std::string> org_before;
+  for (const auto& [key, m] : before->org_members)
+    org_before.insert(key.second);
+  // The store holds the truth...
+  absl::StatusOr<Snapshot> after = store_->ReadSnapshot(a);
+  ASSERT_THAT(after, IsOk());
+  std::map<std::string, std::set<std::string>> stored;
+  for (const auto& [ws, m] : after->members) stored[ws].insert(m.user_id);
+  for (const ObservedWorkspace& ws : spaces) {
+    EXPECT_EQ(stored[ws.id], spaces_now[ws.id]) << ws.id;
+  }
+  std::set<std::string> stored_org;
+  for (const auto& [key, m] : after->org_members) stored_org.insert(key.second);
+  EXPECT_EQ(stored_org, org_now);
+  // ... and every event logged is true, and said once.
+  absl::StatusOr<std::vector<StoredEvent>> events =
+      store_->ReadEvents(a, 0, 10000);
+  ASSERT_THAT(events, IsOk());
+  std::set<std::string> said;
+  int membership_events = 0;
+  for (const StoredEvent& e : *events) {
+    const std::string key =
+        absl::StrCat(static_cast<int>(e.type), " ", e.workspace_id, e.org_id,
+                     " ", e.user_id);
+    EXPECT_TRUE(said.insert(key).second) << "twice: " << key;
+    const std::set<std::string>& was = spaces_before[e.workspace_id];
+    const std::set<std::string>& is = spaces_now[e.workspace_id];
+    switch (e.type) {
+      case EventType::kMemberAdded:
+        EXPECT_TRUE(!was.count(e.user_id) && is.count(e.user_id)) << key;
+        ++membership_events;
+        break;
+      case EventType::kMemberRemoved:
+        EXPECT_TRUE(was.count(e.user_id) && !is.count(e.user_id)) << key;
+        ++membership_events;
+        break;
+      case EventType::kOrgMemberAdded:
+        EXPECT_TRUE(!org_before.count(e.user_id) && org_now.count(e.user_id))
+            << key;
+        break;
+      case EventType::kOrgMemberRemoved:
+        EXPECT_TRUE(org_before.count(e.user_id) && !org_now.count(e.user_id))
+            << key;
+        break;
+      default:
+        ADD_FAILURE() << "unexpected event " << key;
+    }
+  }
+  // Each membership changed, once.
+  int changed = 0;
+  for (const ObservedWorkspace& ws : spaces) {
+    for (const std::string& u : spaces_before[ws.id]) {
+      changed += spaces_now[ws.id].count(u) ? 0 : 1;
+    }
+    for (const std::string& u : spaces_now[ws.id]) {
+      changed += spaces_before[ws.id].count(u) ? 0 : 1;
+    }
+  }
+  EXPECT_GE(changed, 40);
+  EXPECT_EQ(membership_events, changed);
 }
 
 }  // namespace
