@@ -125,7 +125,7 @@ class PodioSimTarget final : public TargetBase {
     options.data.multi_org_share = 0.2;
     options.rate.limit = 10000000;
     options.rate.restricted_limit = 10000000;
-    options.counts = counts_;
+    options.documented_fields = counts_;
     options.limit_cap = limit_cap_;
     options.space_member_shape = shape_;
     absl::StatusOr<std::unique_ptr<podio_sim::Simulator>> sim =

@@ -38,7 +38,7 @@ int Run() {
   podio_sim::SimulatorOptions sim_options = bench::LatentSimulator(
       absl::GetFlag(FLAGS_users),
       absl::Milliseconds(absl::GetFlag(FLAGS_latency_ms)), {"/org/*/member/"});
-  sim_options.counts = absl::GetFlag(FLAGS_counts);
+  sim_options.documented_fields = absl::GetFlag(FLAGS_counts);
   auto sim = podio_sim::Simulator::Start(sim_options);
   if (!sim.ok()) return 1;
   const std::string base = (*sim)->base_url();

@@ -63,9 +63,10 @@ ABSL_FLAG(bool, rotate_refresh_tokens, false,
 ABSL_FLAG(bool, regular_mfa, false,
           "The regular principal signs in with a second factor: its password "
           "grant answers a server_nonce instead of tokens.");
-ABSL_FLAG(bool, counts, true,
-          "Serve member_count on organizations and spaces (recorded real "
-          "answers carry none: --nocounts serves that shape).");
+ABSL_FLAG(bool, documented_fields, false,
+          "Serve the fields the docs show that recorded real answers lack: "
+          "member_count on organizations and spaces, created_on on "
+          "organizations, archived on GET /space/{id} (docs/podio.md).");
 ABSL_FLAG(std::string, user_password, "",
           "When set, every generated user (not only the two principals) "
           "logs in by the password grant with this password.");
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
     options.restricted_routes.insert(std::string(route));
   }
   options.max_limit = absl::GetFlag(FLAGS_max_limit);
-  options.counts = absl::GetFlag(FLAGS_counts);
+  options.documented_fields = absl::GetFlag(FLAGS_documented_fields);
   options.oauth.rotate_refresh_tokens =
       absl::GetFlag(FLAGS_rotate_refresh_tokens);
   options.regular_mfa = absl::GetFlag(FLAGS_regular_mfa);

@@ -287,7 +287,7 @@ void Simulator::Router::Org(Json& w, const SimOrg& o, const Directory& d,
   w.String("view");
   if (d.IsOrgAdmin(o.org_id, viewer)) w.String("add_space");
   w.EndArray();
-  if (sim_->options_.counts) {
+  if (sim_->options_.documented_fields) {
     w.Key("member_count");
     w.Int64(static_cast<int64_t>(o.member_order.size()));
     w.Key("contact_count");
@@ -303,8 +303,10 @@ void Simulator::Router::Org(Json& w, const SimOrg& o, const Directory& d,
   w.Null();
   w.Key("tier");
   w.String(o.type == "premium" ? "plus" : "free");
-  w.Key("created_on");
-  Date(w, o.created_on);
+  if (sim_->options_.documented_fields) {
+    w.Key("created_on");
+    Date(w, o.created_on);
+  }
   w.Key("created_by");
   const SimUser* creator = d.FindUser(o.created_by);
   w.StartObject();
@@ -412,8 +414,10 @@ void Simulator::Router::SpaceFull(Json& w, const SimSpace& s,
   w.String(s.privacy);
   w.Key("auto_join");
   w.Bool(false);
-  w.Key("archived");
-  w.Bool(s.archived);
+  if (sim_->options_.documented_fields) {
+    w.Key("archived");
+    w.Bool(s.archived);
+  }
   w.Key("premium");
   w.Bool(org && org->type == "premium");
   w.Key("subscribed");
@@ -423,7 +427,7 @@ void Simulator::Router::SpaceFull(Json& w, const SimSpace& s,
   w.Key("post_on_new_member");
   w.Bool(true);
   SpaceViewerFields(w, s, d, viewer);
-  if (sim_->options_.counts) {
+  if (sim_->options_.documented_fields) {
     w.Key("member_count");
     w.Int64(static_cast<int64_t>(s.member_order.size()));
   }

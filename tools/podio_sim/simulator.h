@@ -86,10 +86,11 @@ struct SimulatorOptions {
   // asked, without saying so (Podio's maximum is undocumented; several
   // sources say 100: docs/podio.md).
   int limit_cap = 0;
-  // Organizations and spaces carry member_count (and contact_count). The
-  // recorded real answers of GET /org/ and GET /space/{id} carry none
-  // (docs/podio.md): false serves that shape.
-  bool counts = true;
+  // Serve the fields the docs show that recorded real answers lack
+  // (docs/podio.md, "Counts"): member_count (and contact_count) on
+  // organizations and spaces, created_on on organizations, archived on
+  // GET /space/{id}. False, the default, serves the recorded shape.
+  bool documented_fields = false;
   SpaceMemberShape space_member_shape = SpaceMemberShape::kUser;
 
   bool admin_api = false;  // Serve /_sim/... (clock, log, faults, ...).

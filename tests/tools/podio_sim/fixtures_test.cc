@@ -52,6 +52,12 @@ RawAnswer ParseAnswer(const std::string& text) {
 class FixturesTest : public SimTest,
                      public ::testing::WithParamInterface<PodioFixture> {
  protected:
+  // The fixtures show the documented shapes, with the fields recorded real
+  // answers lack (routes_test checks the default, recorded shape).
+  void Configure(SimulatorOptions& options) override {
+    options.documented_fields = true;
+  }
+
   std::string Fill(const std::string& text) {
     std::string space_url;
     sim_->ReadDirectory([&](const Directory& d) {
