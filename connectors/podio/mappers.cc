@@ -299,6 +299,36 @@ absl::StatusOr<v1::User> MapUserStatus(const rapidjson::Value& json,
   return user;
 }
 
+namespace {
+
+// Whether an organization member row is an invitation not yet accepted
+// (docs/podio.md §3.5), read from the membership rather than the account:
+// the person may be active in another organization. Signs, any of:
+//  - the account never signed up (`status` "inactive");
+//  - the row shows the account with the "very limited data" the docs give
+//    invited members: nothing beyond `user_id` and `mail`;
+//  - the single view counts spaces invited to and none started.
+bool PendingMembership(const rapidjson::Value& row,
+                       const rapidjson::Value* account) {
+  if (account != nullptr && account->IsObject()) {
+    if (json::View(*account, "status") == "inactive") return true;
+    bool limited = true;
+    for (const auto& m : account->GetObject()) {
+      const absl::string_view key(m.name.GetString(), m.name.GetStringLength());
+      limited &= key == "user_id" || key == "mail";
+    }
+    if (limited) return true;
+  }
+  if (const rapidjson::Value* spaces = json::Find(row, "spaces");
+      spaces != nullptr && spaces->IsObject()) {
+    return json::Int64(*spaces, "started").value_or(1) == 0 &&
+           json::Int64(*spaces, "invited").value_or(0) > 0;
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
                                       const v1::OrganizationRef& org,
                                       bool include_remote_data) {
@@ -313,15 +343,17 @@ absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
   (*user.mutable_identifiers())["user_id"] = user.id();
   if (profile) MapProfileFields(*profile, &user);
   if (account) MapAccountFields(*account, &user);
-  // A pending invitation shows an inactive account with little else.
-  const bool invited = user.status_raw() == "inactive";
+  const bool invited = PendingMembership(json, account);
   if (invited) user.set_status(v1::USER_STATUS_INVITED);
   SplitName(&user);
   const bool employee = json::Bool(json, "employee").value_or(false);
   user.set_user_type(invited    ? v1::USER_TYPE_GUEST
                      : employee ? v1::USER_TYPE_EMPLOYEE
                                 : v1::USER_TYPE_EXTERNAL);
-  *user.add_organizations() = org;
+  v1::OrganizationRef& in = *user.add_organizations();
+  in = org;
+  in.set_membership_status(invited ? v1::USER_STATUS_INVITED
+                                   : v1::USER_STATUS_ACTIVE);
   if (auto scoped = MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION,
                                    json::View(json, "role"), org.id())) {
     *user.add_roles() = std::move(*scoped);

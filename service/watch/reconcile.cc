@@ -148,9 +148,15 @@ absl::StatusOr<std::optional<Orgs>> ReadOrgs(DirectoryConnector& connector,
         ObservedOrg& org = orgs[ref.id()];
         org.id = ref.id();
         org.name = ref.name();
+        // The membership's own status where the provider gives it (an
+        // invitation to this organization of a user active in another).
+        const v1::UserStatus status =
+            ref.membership_status() != v1::USER_STATUS_UNSPECIFIED
+                ? ref.membership_status()
+                : u.status();
         org.members.push_back(
             {u.id(), RoleIn(u, v1::ROLE_SCOPE_ORGANIZATION, ref.id()),
-             static_cast<int>(u.status()), u.name(), PrimaryEmail(u)});
+             static_cast<int>(status), u.name(), PrimaryEmail(u)});
       }
     }
     if (listed.next_page_token.empty()) break;

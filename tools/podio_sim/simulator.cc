@@ -476,14 +476,14 @@ void Simulator::Router::OrgMember(Json& w, const SimOrg& o,
   }
   w.Key("user");
   if (m.invited) {
-    // Invited users: very limited data (D-ORG-MEMBERS).
+    // Invited users: very limited data (D-ORG-MEMBERS), whatever the
+    // account's own status (an active user may be invited to another
+    // organization).
     w.StartObject();
     w.Key("user_id");
     w.Int64(u->user_id);
     w.Key("mail");
     w.String(u->mail);
-    w.Key("status");
-    w.String("inactive");
     w.EndObject();
   } else {
     UserAccount(w, *u, d);

@@ -94,6 +94,41 @@ TEST(MappersTest, InvitedOrgMemberIsInvitedGuest) {
   EXPECT_EQ(user->username(), "new@x.example");
 }
 
+// An invitation is read from the membership, not the account: an active
+// Podio user invited to this organization shows only the "very limited
+// data" of invited members here, or a single view with spaces invited to
+// and none started; a full account row is an active member.
+TEST(MappersTest, AnInvitationIsTheMembershipsNotTheAccounts) {
+  absl::StatusOr<v1::User> limited =
+      MapOrgMember(Json(R"({"user": {"user_id": 7, "mail": "ada@x.example"},
+               "profile": {"profile_id": 8, "name": "Ada"},
+               "employee": false, "role": "regular"})"),
+                   Org(), false);
+  ASSERT_THAT(limited, IsOk());
+  EXPECT_EQ(limited->status(), v1::USER_STATUS_INVITED);
+  ASSERT_EQ(limited->organizations_size(), 1);
+  EXPECT_EQ(limited->organizations(0).membership_status(),
+            v1::USER_STATUS_INVITED);
+  absl::StatusOr<v1::User> single =
+      MapOrgMember(Json(R"({"user": {"user_id": 7, "mail": "ada@x.example",
+                        "status": "active", "locale": "en_US"},
+               "profile": {"profile_id": 8, "name": "Ada"},
+               "spaces": {"invited": 1, "started": 0}})"),
+                   Org(), false);
+  ASSERT_THAT(single, IsOk());
+  EXPECT_EQ(single->status(), v1::USER_STATUS_INVITED);
+  absl::StatusOr<v1::User> active =
+      MapOrgMember(Json(R"({"user": {"user_id": 7, "mail": "ada@x.example",
+                        "status": "active", "locale": "en_US"},
+               "profile": {"profile_id": 8, "name": "Ada"},
+               "spaces": {"invited": 0, "started": 2}})"),
+                   Org(), false);
+  ASSERT_THAT(active, IsOk());
+  EXPECT_EQ(active->status(), v1::USER_STATUS_ACTIVE);
+  EXPECT_EQ(active->organizations(0).membership_status(),
+            v1::USER_STATUS_ACTIVE);
+}
+
 TEST(MappersTest, OrgContactIsAnActiveMemberWithoutRole) {
   absl::StatusOr<v1::User> user = MapOrgContact(
       Json(R"({"profile_id": 9, "user_id": 5, "name": "Ada Lovelace",
