@@ -1,10 +1,12 @@
 #include "connectors/scim/scim_connector.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -17,6 +19,7 @@
 #include "connectors/common/listing_driver.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/scim/scim_errors.h"
+#include "connectors/scim/scim_groups.h"
 #include "connectors/scim/scim_listings.h"
 #include "connectors/scim/scim_mappers.h"
 
@@ -129,6 +132,16 @@ class ScimConnector final : public DirectoryConnector {
                                    bool include_remote_data) override {
     RETURN_IF_ERROR(CheckId(user_id, "user_id"));
     ASSIGN_OR_RETURN(json::Body doc, Get(ctx, "/Users/" + user_id));
+    if (doc.IsObject() && json::Find(doc, "groups") == nullptr) {
+      ASSIGN_OR_RETURN(bool filters, GroupsFilter(ctx));
+      // A provider without the optional `groups` attribute (nor its
+      // filter): the groups that name the user among their members.
+      if (!filters) {
+        RETURN_IF_ERROR(AddGroupsOf(
+            user_id, [&](const std::string& path) { return Get(ctx, path); },
+            &doc));
+      }
+    }
     return MapUser(doc, org_, include_remote_data);
   }
 
@@ -260,6 +273,33 @@ class ScimConnector final : public DirectoryConnector {
     return caps;
   }
 
+  // Whether the provider filters users by `groups.value` (the optional
+  // `groups` attribute of RFC 7643 §4.1.2): asked once, with a filter for a
+  // group nobody is in. A 400 (or no filtering at all) says no: workspace
+  // members are then read from Group.members (docs/scim.md, "Groups").
+  absl::StatusOr<bool> GroupsFilter(CallContext& ctx) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (groups_filter_) return *groups_filter_;
+    }
+    ASSIGN_OR_RETURN(Capabilities caps, Caps(ctx));
+    bool works = caps.filter;
+    if (works) {
+      ASSIGN_OR_RETURN(
+          HttpResponse probe,
+          pipeline_->Get(ctx, "/Users?startIndex=1&count=1&filter=" +
+                                  UrlEncode("groups.value eq \"none\"")));
+      if (probe.status == 400) {
+        works = false;
+      } else {
+        RETURN_IF_ERROR(AnswerStatus(probe));
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    groups_filter_ = works;
+    return works;
+  }
+
   // A listing of `collection` where `filter` is the provider's SCIM
   // filter ("" for none), with the page size ServiceProviderConfig allows.
   template <typename T>
@@ -312,12 +352,18 @@ class ScimConnector final : public DirectoryConnector {
       }
     }
     std::string precondition;
+    bool from_group = false;
     if (!filter.workspace_id.empty()) {
       RETURN_IF_ERROR(CheckId(filter.workspace_id, "workspace_id"));
+      ASSIGN_OR_RETURN(const bool filters, GroupsFilter(ctx));
+      from_group = !filters;
       // The group must exist: an unknown one is NOT_FOUND, not empty.
-      precondition = absl::StrCat("/Groups/", filter.workspace_id,
-                                  "?excludedAttributes=members");
-      conditions.push_back("groups.value eq " + Quote(filter.workspace_id));
+      precondition =
+          absl::StrCat("/Groups/", filter.workspace_id,
+                       from_group ? "" : "?excludedAttributes=members");
+      if (!from_group) {
+        conditions.push_back("groups.value eq " + Quote(filter.workspace_id));
+      }
     }
     if (!filter.email.empty()) {
       conditions.push_back("emails.value eq " + Quote(filter.email));
@@ -369,6 +415,20 @@ class ScimConnector final : public DirectoryConnector {
     // The provider counted its matches; the service's own filtering (the
     // search, admins) would make that count wrong.
     listing.total_counts_records = filter.query.empty() && !admins_only;
+    if (from_group) {
+      std::shared_ptr<GroupMembers> members =
+          FromGroupMembers(filter.workspace_id, &listing);
+      listing.map = [members, map = std::move(listing.map),
+                     group = filter.workspace_id](const rapidjson::Value& r,
+                                                  std::vector<v1::User>* out) {
+        const size_t before = out->size();
+        RETURN_IF_ERROR(map(r, out));
+        for (size_t i = before; i < out->size(); ++i) {
+          members->Mark(group, &(*out)[i]);
+        }
+        return absl::OkStatus();
+      };
+    }
     return NewScimPager(std::move(listing), page.limit, page.page_token);
   }
 
@@ -416,19 +476,25 @@ class ScimConnector final : public DirectoryConnector {
           std::make_unique<OnePagePager<v1::RoleAssignment>>(std::move(out)));
     }
     std::string condition;
+    bool from_group = false;
     if (!filter.workspace_id.empty()) {
       RETURN_IF_ERROR(CheckId(filter.workspace_id, "workspace_id"));
-      condition = "groups.value eq " + Quote(filter.workspace_id);
+      ASSIGN_OR_RETURN(const bool filters, GroupsFilter(ctx));
+      from_group = !filters;
+      if (filters) condition = "groups.value eq " + Quote(filter.workspace_id);
     }
     ASSIGN_OR_RETURN(ScimListing<v1::RoleAssignment> listing,
                      Listing<v1::RoleAssignment>(ctx, 'a', "/Users", condition,
                                                  "", page.limit));
     listing.keep = FilterCheck(filter.workspace_id, "", std::nullopt);
     listing.fill_pages = true;
-    listing.map = [org = org_, keep](
+    std::shared_ptr<GroupMembers> members;
+    if (from_group) members = FromGroupMembers(filter.workspace_id, &listing);
+    listing.map = [org = org_, keep, members, group = filter.workspace_id](
                       const rapidjson::Value& r,
                       std::vector<v1::RoleAssignment>* out) -> absl::Status {
       ASSIGN_OR_RETURN(v1::User user, MapUser(r, org, false));
+      if (members) members->Mark(group, &user);
       for (v1::RoleAssignment& a : AssignmentsOf(user)) {
         if (keep(a)) out->push_back(std::move(a));
       }
@@ -442,6 +508,7 @@ class ScimConnector final : public DirectoryConnector {
   v1::OrganizationRef org_;
   absl::Mutex mu_;
   std::optional<Capabilities> caps_ ABSL_GUARDED_BY(mu_);
+  std::optional<bool> groups_filter_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -61,6 +61,9 @@ struct ScimListing {
   std::string query;
   // A GET whose 2xx must come first (e.g. that a group exists), "" for none.
   std::string precondition;
+  // Reads the precondition's answer (e.g. a group's members), when set; the
+  // precondition is then asked again by a pager resumed from a token.
+  std::function<absl::Status(const rapidjson::Value& body)> on_precondition;
   // The records one resource makes (none, to drop it).
   std::function<absl::Status(const rapidjson::Value& resource,
                              std::vector<T>* out)>
@@ -127,6 +130,10 @@ class ScimPager final : public Pager<T> {
     if (!opened_) {
       if (path != listing_.precondition) return Unexpected(path);
       RETURN_IF_ERROR(AnswerStatus(answer));
+      if (listing_.on_precondition) {
+        ASSIGN_OR_RETURN(json::Body body, ReadAnswer(std::move(answer)));
+        RETURN_IF_ERROR(listing_.on_precondition(body));
+      }
       opened_ = true;
       return absl::OkStatus();
     }
@@ -339,7 +346,7 @@ template <typename T>
 absl::StatusOr<std::unique_ptr<Pager<T>>> NewScimPager(
     ScimListing<T> listing, int limit, const std::string& token) {
   ASSIGN_OR_RETURN(Position at, DecodePosition(listing.kind, token));
-  if (!token.empty()) listing.precondition.clear();
+  if (!token.empty() && !listing.on_precondition) listing.precondition.clear();
   return std::unique_ptr<Pager<T>>(
       std::make_unique<internal::ScimPager<T>>(std::move(listing), limit, at));
 }

@@ -3,7 +3,7 @@
 // SCIM simulator, and SCIMMY (a SCIM server nobody on the project wrote).
 // Another administrator adds 20 members and removes 20, one change after
 // each of the first 40 pages of a listing of about 5,000 (an organization's
-// members; 1,500 on SCIMMY, which rebuilds every resource on each request)
+// members; 1,000 on SCIMMY, which rebuilds every resource on each request)
 // or of a workspace's members, through List pages and through the stream.
 // Offset paging shifts rows under such a listing; the connectors must repair it
 // (docs/podio.md and docs/scim.md, "Rows that move"):
@@ -206,7 +206,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Provider{"podio_sim_nocounts",
                                &StartPodioSimWithoutCounts, 5000},
                       Provider{"scim_sim", &StartScimSim, 5000},
-                      Provider{"scimmy", &StartScimmy, 1500}),
+                      Provider{"scimmy", &StartScimmy, 1000}),
     [](const ::testing::TestParamInfo<Provider>& info) {
       return std::string(info.param.name);
     });

@@ -482,15 +482,6 @@ class ScimmyTarget final : public ScimTargetBase {
         .status();
   }
 
-  std::string Shortfall(Case c) const override {
-    switch (c) {
-      case Case::kWorkspaceMembers:
-        return "SCIMMY's users carry no `groups` attribute and it refuses the "
-               "filter `groups.value eq` (400): the connector reads workspace "
-               "membership only from those (docs/scim.md)";
-    }
-    return "";
-  }
 
  private:
   absl::StatusOr<json::Body> Admin(const std::string& method,

@@ -14,12 +14,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/time/clock.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "httplib.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
@@ -455,25 +455,27 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
       }
       w.EndArray();
     }
-    w.Key("groups");
-    w.StartArray();
-    for (const auto& [gid, g] : groups_) {
-      if (std::find(g.members.begin(), g.members.end(), u.id) ==
-          g.members.end()) {
-        continue;
+    if (!options_.no_groups_attribute) {
+      w.Key("groups");
+      w.StartArray();
+      for (const auto& [gid, g] : groups_) {
+        if (std::find(g.members.begin(), g.members.end(), u.id) ==
+            g.members.end()) {
+          continue;
+        }
+        w.StartObject();
+        w.Key("value");
+        Str(w, gid);
+        w.Key("$ref");
+        Str(w, absl::StrCat(base, "/Groups/", gid));
+        w.Key("display");
+        Str(w, g.display_name);
+        w.Key("type");
+        w.String("direct");
+        w.EndObject();
       }
-      w.StartObject();
-      w.Key("value");
-      Str(w, gid);
-      w.Key("$ref");
-      Str(w, absl::StrCat(base, "/Groups/", gid));
-      w.Key("display");
-      Str(w, g.display_name);
-      w.Key("type");
-      w.String("direct");
-      w.EndObject();
+      w.EndArray();
     }
-    w.EndArray();
     WriteMeta(w, "User", u.created, u.modified,
               absl::StrCat(base, "/Users/", u.id));
     w.EndObject();
@@ -598,6 +600,11 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
     if (req.has_param("filter") &&
         !ParseFilter(req.get_param_value("filter"), &filter)) {
       return Error(res, 400, "the filter is not supported", "invalidFilter");
+    }
+    for (const Condition& c : filter) {
+      if (options_.no_groups_attribute && c.attribute == "groups.value") {
+        return Error(res, 400, "no such attribute: groups", "invalidFilter");
+      }
     }
     // Some providers accept a filter and answer as if none was given
     // (docs/scim.md).

@@ -57,6 +57,10 @@ struct ScimSimOptions {
   bool no_me_route = false;
   // Accept any filter it reads and answer as if there were none.
   bool ignore_filter = false;
+  // Users carry no `groups` attribute (it is optional, RFC 7643 §4.1.2) and
+  // a filter on `groups.value` answers 400, as SCIMMY's do: membership is
+  // only in the groups' `members`.
+  bool no_groups_attribute = false;
 };
 
 struct SimUser {

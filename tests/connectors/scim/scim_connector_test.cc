@@ -441,5 +441,51 @@ TEST_F(ScimConnectorTest, WithoutMeATokenIsCheckedOnAListing) {
             "CREDENTIALS_REJECTED");
 }
 
+// A provider whose users carry no `groups` attribute, and that refuses a
+// filter on it (SCIMMY is one): a workspace's members come from the
+// group's `members`, every user page read and only they kept; a user's
+// workspaces from the groups that name them; role assignments likewise.
+TEST_F(ScimConnectorTest, WithoutAGroupsAttributeMembershipComesFromGroups) {
+  scim_sim::ScimSimOptions options;
+  options.users = 30;
+  options.groups = 4;
+  options.max_results = 8;
+  options.no_groups_attribute = true;
+  Start(options);
+  for (const scim_sim::SimGroup& g : sim_->Groups()) {
+    const std::set<std::string> want(g.members.begin(), g.members.end());
+    UserFilter filter;
+    filter.workspace_id = g.id;
+    std::set<std::string> got;
+    for (const v1::User& u : AllUsers(filter, 5)) {
+      got.insert(u.id());
+      ASSERT_EQ(u.workspaces_size(), 1) << u.id();
+      EXPECT_EQ(u.workspaces(0).id(), g.id);
+      EXPECT_EQ(u.workspaces(0).name(), g.display_name);
+    }
+    EXPECT_EQ(got, want) << g.id;
+    RoleAssignmentFilter assignments;
+    assignments.workspace_id = g.id;
+    PageRequest page;
+    page.limit = 100;
+    absl::StatusOr<Page<v1::RoleAssignment>> listed =
+        connector_->ListRoleAssignments(ctx_, assignments, page);
+    ASSERT_THAT(listed.status(), IsOk());
+    std::set<std::string> assigned;
+    for (const v1::RoleAssignment& a : listed->items)
+      assigned.insert(a.user_id());
+    EXPECT_EQ(assigned, want) << g.id;
+  }
+  const scim_sim::SimGroup first = sim_->Groups()[0];
+  absl::StatusOr<v1::User> member =
+      connector_->GetUser(ctx_, first.members[0], false);
+  ASSERT_THAT(member.status(), IsOk());
+  bool found = false;
+  for (const v1::WorkspaceRef& ws : member->workspaces()) {
+    found |= ws.id() == first.id;
+  }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace unified::scim
