@@ -437,10 +437,11 @@ class ScimConnector final : public DirectoryConnector {
       const PageRequest& page) {
     RETURN_IF_ERROR(DecodePosition('w', page.page_token).status());
     RETURN_IF_ERROR(CheckOrganization(organization_id));
-    ASSIGN_OR_RETURN(
-        ScimListing<v1::Workspace> listing,
-        Listing<v1::Workspace>(ctx, 'w', "/Groups", "",
-                               "excludedAttributes=members", page.limit));
+    // With their members: a group's member count is their number (SCIM
+    // groups carry no count of their own).
+    ASSIGN_OR_RETURN(ScimListing<v1::Workspace> listing,
+                     Listing<v1::Workspace>(ctx, 'w', "/Groups", "", "",
+                                            page.limit));
     listing.map = [org = org_, remote = page.include_remote_data](
                       const rapidjson::Value& r,
                       std::vector<v1::Workspace>* out) -> absl::Status {

@@ -367,16 +367,35 @@ absl::StatusOr<std::string> AccountManager::RefreshNow(
               sealer_->Open(Context(current.tenant, current.id, kRefreshField),
                             current.sealed_refresh_token));
         }
+        const absl::Time deadline = clock_->Now() + options_.refresh_timeout;
         if (refresh_token.empty()) {
+          // An imported token, with nothing to refresh it. Until it expires,
+          // one refusal may be the provider's hiccup: the token is checked
+          // on the provider's identity read first, and only a refusal there
+          // (UNAUTHENTICATED, connectors/auth.h) needs a new one.
+          if (clock_->Now() < current.access_expires_at) {
+            absl::Status refused = absl::UnauthenticatedError("refused");
+            if (access == rejected) {
+              refused = provider_auth->Identify(access, deadline).status();
+            }
+            if (refused.ok() || access != rejected) {
+              token = access;
+              expires_at = current.access_expires_at;
+              version = current.version;
+              return std::nullopt;
+            }
+            if (!absl::IsUnauthenticated(refused)) return refused;
+          }
           next.status = AccountStatus::kNeedsReauth;
           next.status_reason =
-              "the access token expired and there is no "
-              "refresh token";
+              clock_->Now() < current.access_expires_at
+                  ? "the provider refused the access token and there is no "
+                    "refresh token"
+                  : "the access token expired and there is no refresh token";
           next.updated_at = clock_->Now();
           outcome = NeedsReauth(next);
           return next;
         }
-        const absl::Time deadline = clock_->Now() + options_.refresh_timeout;
         if (budget_ != nullptr) {
           // Token requests spend the identity's budget too.
           RETURN_IF_ERROR(

@@ -440,5 +440,32 @@ TEST_F(ScimIntegrationTest, ProxyChangeIsSeenByTheWatchPoll) {
   (void)reader->Finish();
 }
 
+// A token imported without a refresh token is not disabled by one 401: the
+// provider may answer so once by mistake. The token is checked on /Me, which
+// accepts it, and the call goes on; the account stays active.
+TEST_F(ScimIntegrationTest, OneSpurious401DoesNotDisableAnImportedToken) {
+  std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
+  HttpRequest fault;
+  fault.method = "POST";
+  fault.url = absl::StrCat(base_->substr(0, base_->rfind("/scim/v2")),
+                           "/_sim/faults?status=401&count=1");
+  absl::StatusOr<HttpResponse> injected = http->Send(fault);
+  ASSERT_TRUE(injected.ok() && injected->status == 200);
+  grpc::ClientContext context;
+  v1::GetUserRequest get;
+  get.set_integrated_account_id(account_);
+  get.set_user_id("u-000002");
+  v1::User user;
+  grpc::Status s = directory_->GetUser(&context, get, &user);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  grpc::ClientContext c;
+  v1::GetIntegratedAccountRequest request;
+  request.set_integrated_account_id(account_);
+  v1::IntegratedAccount account;
+  ASSERT_TRUE(accounts_->GetIntegratedAccount(&c, request, &account).ok());
+  EXPECT_EQ(account.status(), v1::IntegratedAccount::ACTIVE)
+      << account.status_reason();
+}
+
 }  // namespace
 }  // namespace unified
