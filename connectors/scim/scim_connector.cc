@@ -319,7 +319,11 @@ class ScimConnector final : public DirectoryConnector {
     listing.collection = collection;
     int64_t count = std::max(1, limit);
     if (caps.max_results > 0) count = std::min(count, caps.max_results);
+    if (caps.cursor && caps.max_page_size > 0) {
+      count = std::min(count, caps.max_page_size);
+    }
     listing.count = static_cast<int>(count);
+    listing.cursor_paging = caps.cursor;
     if (!filter.empty()) listing.query = "filter=" + UrlEncode(filter);
     if (!extra.empty()) {
       listing.query =
@@ -439,9 +443,9 @@ class ScimConnector final : public DirectoryConnector {
     RETURN_IF_ERROR(CheckOrganization(organization_id));
     // With their members: a group's member count is their number (SCIM
     // groups carry no count of their own).
-    ASSIGN_OR_RETURN(ScimListing<v1::Workspace> listing,
-                     Listing<v1::Workspace>(ctx, 'w', "/Groups", "", "",
-                                            page.limit));
+    ASSIGN_OR_RETURN(
+        ScimListing<v1::Workspace> listing,
+        Listing<v1::Workspace>(ctx, 'w', "/Groups", "", "", page.limit));
     listing.map = [org = org_, remote = page.include_remote_data](
                       const rapidjson::Value& r,
                       std::vector<v1::Workspace>* out) -> absl::Status {

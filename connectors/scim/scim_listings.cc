@@ -46,6 +46,10 @@ absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer) {
 }
 
 std::string EncodePosition(char kind, const Position& p) {
+  if (p.by_cursor) {
+    return absl::StrCat(std::string(1, kind), "2:", p.skip, ":",
+                        absl::WebSafeBase64Escape(p.cursor));
+  }
   std::string out =
       absl::StrCat(std::string(1, kind), "1:", p.start, ":", p.skip);
   if (!p.anchor.empty()) {
@@ -59,6 +63,15 @@ absl::StatusOr<Position> DecodePosition(char kind, const std::string& token) {
   Position p;
   if (token.empty()) return p;
   std::vector<absl::string_view> parts = absl::StrSplit(token, ':');
+  if (parts.size() == 3 &&
+      parts[0] == absl::StrCat(std::string(1, kind), "2")) {
+    p.by_cursor = true;
+    if (!absl::SimpleAtoi(parts[1], &p.skip) || p.skip < 0 ||
+        !absl::WebSafeBase64Unescape(parts[2], &p.cursor)) {
+      return internal::BadCursor();
+    }
+    return p;
+  }
   if ((parts.size() != 3 && parts.size() != 5) ||
       parts[0] != absl::StrCat(std::string(1, kind), "1") ||
       !absl::SimpleAtoi(parts[1], &p.start) ||

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
 #include "connectors/common/overlap.h"
 #include "connectors/common/pager.h"
@@ -45,6 +46,11 @@ struct Position {
   int64_t skip = 0;
   int64_t total = -1;  // -1: unknown.
   std::string anchor;  // "": none.
+  // RFC 9865 cursor pagination: the provider's cursor of the page to read
+  // ("" for the first); tokens then read "<kind>2:<skip>:<cursor,
+  // base64url>".
+  bool by_cursor = false;
+  std::string cursor;
 };
 std::string EncodePosition(char kind, const Position& p);
 // INVALID_ARGUMENT (INVALID_CURSOR) for another listing's token.
@@ -76,6 +82,10 @@ struct ScimListing {
   std::function<bool(const rapidjson::Value& resource)> keep;
   // The page size asked, and the limit of records a page holds.
   int count = 100;
+  // Paged by the provider's cursors (RFC 9865) rather than startIndex: no
+  // page is guessed ahead (each cursor comes with the page before), and
+  // the provider keeps the place, so rows that move need no repair.
+  bool cursor_paging = false;
   // Whether a page may end inside one answer's records (a resource making
   // several records): the token then skips those already returned. When
   // false, a page is one answer's records.
@@ -105,6 +115,7 @@ class ScimPager final : public Pager<T> {
         start_(at.start),
         skip_(at.skip),
         opened_(listing_.precondition.empty()) {
+    if (at.by_cursor) page_cursor_ = at.cursor;
     if (!at.anchor.empty()) {
       // The token's start is the anchor's place: the answer opens with it.
       seen_.Add(at.anchor);
@@ -118,7 +129,9 @@ class ScimPager final : public Pager<T> {
     if (done_ || loaded_) return {};
     if (!opened_) return {listing_.precondition};
     std::vector<std::string> out = {Url(start_)};
-    if (ahead <= 0 || !total_ || stride_ <= 0) return out;
+    if (ahead <= 0 || !total_ || stride_ <= 0 || listing_.cursor_paging) {
+      return out;
+    }
     for (int64_t next = start_ + stride_;
          next <= *total_ && out.size() < kMaxGuesses; next += stride_) {
       out.push_back(Url(next));
@@ -143,6 +156,7 @@ class ScimPager final : public Pager<T> {
     ASSIGN_OR_RETURN(ListPage page, ReadListPage(*doc));
     // RFC 7644 §3.4.2: an answer's startIndex is its first record's. A
     // provider that ignores the one asked may say so.
+    if (listing_.cursor_paging) return FeedCursorPage(*doc, page);
     const std::optional<int64_t> answered = json::Int64(*doc, "startIndex");
     if (page.size() > 0 && answered && *answered != start_) {
       return PagingIgnored(answered);
@@ -200,7 +214,7 @@ class ScimPager final : public Pager<T> {
       if (!loaded_) return false;
       Emit(page);
       loaded_ = false;
-      if (next_) start_ = *next_;
+      if (next_) Advance();
       Finish(page, !next_, After());
       return true;
     }
@@ -219,17 +233,18 @@ class ScimPager final : public Pager<T> {
         finished = true;
         break;
       }
-      start_ = *next_;
+      Advance();
     }
     page->items = std::move(items_);
     items_.clear();
     page->total_size.reset();
     // Inside an answer, the token reads it again, placed by the record
     // that placed it, and skips what was returned.
-    Finish(page, finished,
-           loaded_ ? Position{start_, static_cast<int64_t>(cursor_),
-                              total_.value_or(-1), placed_by_}
-                   : After());
+    Position inside{start_, static_cast<int64_t>(cursor_), total_.value_or(-1),
+                    placed_by_};
+    inside.by_cursor = listing_.cursor_paging;
+    inside.cursor = page_cursor_;
+    Finish(page, finished, loaded_ ? inside : After());
     return true;
   }
 
@@ -237,6 +252,32 @@ class ScimPager final : public Pager<T> {
 
  private:
   bool Full() const { return static_cast<int>(items_.size()) >= limit_; }
+
+  // An answer of RFC 9865 cursor pagination: its records, all new, and the
+  // cursor of the next page (`nextCursor`, absent on the last).
+  absl::Status FeedCursorPage(const rapidjson::Value& doc,
+                              const ListPage& page) {
+    std::vector<std::string> ids;
+    if (page.resources != nullptr) {
+      for (const rapidjson::Value& resource : page.resources->GetArray()) {
+        ids.push_back(json::StringOr(resource, "id"));
+      }
+    }
+    Load(page, ids, 0);
+    total_ = page.total_results;
+    const std::string next = json::StringOr(doc, "nextCursor");
+    next_cursor_ = next;
+    next_.reset();
+    if (!next.empty() && page.size() > 0) next_ = start_;
+    loaded_ = true;
+    return absl::OkStatus();
+  }
+
+  // On to the page after the one loaded.
+  void Advance() {
+    start_ = *next_;
+    if (listing_.cursor_paging) page_cursor_ = next_cursor_;
+  }
 
   // The records of an answer's resources from `first` on (those before were
   // read already), each read once.
@@ -279,8 +320,13 @@ class ScimPager final : public Pager<T> {
   }
 
   std::string Url(int64_t start) const {
-    std::string url = absl::StrCat(listing_.collection, "?startIndex=", start,
-                                   "&count=", listing_.count);
+    std::string url =
+        listing_.cursor_paging
+            ? absl::StrCat(listing_.collection,
+                           "?cursor=", UrlEncode(page_cursor_),
+                           "&count=", listing_.count)
+            : absl::StrCat(listing_.collection, "?startIndex=", start,
+                           "&count=", listing_.count);
     if (!listing_.query.empty()) absl::StrAppend(&url, "&", listing_.query);
     return url;
   }
@@ -299,7 +345,10 @@ class ScimPager final : public Pager<T> {
 
   // The position at `start_`, after a whole answer.
   Position After() const {
-    return Position{start_, 0, total_.value_or(-1), anchored_ ? anchor_ : ""};
+    Position at{start_, 0, total_.value_or(-1), anchored_ ? anchor_ : ""};
+    at.by_cursor = listing_.cursor_paging;
+    at.cursor = page_cursor_;
+    return at;
   }
 
   void Finish(Page<T>* page, bool finished, const Position& next) {
@@ -329,6 +378,10 @@ class ScimPager final : public Pager<T> {
   RecentIds seen_;
   std::string anchor_;
   std::string placed_by_;  // The anchor the loaded answer was placed by.
+  // RFC 9865: the cursor of the page to read, and of the one after the
+  // page loaded.
+  std::string page_cursor_;
+  std::string next_cursor_;
 
   bool anchored_ = false;
   int rewinds_ = 0;
@@ -346,6 +399,11 @@ template <typename T>
 absl::StatusOr<std::unique_ptr<Pager<T>>> NewScimPager(
     ScimListing<T> listing, int limit, const std::string& token) {
   ASSIGN_OR_RETURN(Position at, DecodePosition(listing.kind, token));
+  // A token of the other paging (the provider changed its mind) cannot say
+  // where to go on.
+  if (!token.empty() && at.by_cursor != listing.cursor_paging) {
+    return internal::BadCursor();
+  }
   if (!token.empty() && !listing.on_precondition) listing.precondition.clear();
   return std::unique_ptr<Pager<T>>(
       std::make_unique<internal::ScimPager<T>>(std::move(listing), limit, at));

@@ -358,6 +358,12 @@ Capabilities ReadCapabilities(const rapidjson::Value& json) {
       p != nullptr && p->IsObject()) {
     out.patch = json::Bool(*p, "supported").value_or(false);
   }
+  if (const rapidjson::Value* p = json::Find(json, "pagination");
+      p != nullptr && p->IsObject()) {
+    out.cursor = json::Bool(*p, "cursor").value_or(false);
+    out.max_page_size =
+        std::max<int64_t>(0, json::Int64(*p, "maxPageSize").value_or(0));
+  }
   return out;
 }
 

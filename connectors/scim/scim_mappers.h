@@ -77,6 +77,10 @@ struct Capabilities {
   bool filter = true;
   int64_t max_results = 0;  // 0: unstated.
   bool patch = false;
+  // RFC 9865 cursor pagination (`pagination.cursor`), and its largest page
+  // (`pagination.maxPageSize`, 0: unstated).
+  bool cursor = false;
+  int64_t max_page_size = 0;
 };
 Capabilities ReadCapabilities(const rapidjson::Value& json);
 

@@ -559,6 +559,24 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
     w.Key("maxResults");
     w.Int(options_.max_results);
     w.EndObject();
+    if (options_.cursor_paging) {
+      // RFC 9865 §4.
+      w.Key("pagination");
+      w.StartObject();
+      w.Key("cursor");
+      w.Bool(true);
+      w.Key("index");
+      w.Bool(true);
+      w.Key("defaultPaginationMethod");
+      w.String("index");
+      w.Key("defaultPageSize");
+      w.Int(options_.max_results);
+      w.Key("maxPageSize");
+      w.Int(options_.max_results);
+      w.Key("cursorTimeout");
+      w.Int(3600);
+      w.EndObject();
+    }
     w.Key("authenticationSchemes");
     w.StartArray();
     w.StartObject();
@@ -674,7 +692,24 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
     const int64_t total = collection == "Users"
                               ? static_cast<int64_t>(users.size())
                               : static_cast<int64_t>(groups.size());
-    const int64_t first = std::min(total, start_index - 1);
+    int64_t first = std::min(total, start_index - 1);
+    // RFC 9865: a cursor (empty for the first page) names the last resource
+    // of the page before; the page goes on after it, in id order, however
+    // the collection changed since.
+    const bool by_cursor = options_.cursor_paging && req.has_param("cursor");
+    if (by_cursor) {
+      std::string after;
+      if (!absl::WebSafeBase64Unescape(req.get_param_value("cursor"), &after)) {
+        return Error(res, 400, "not a cursor of ours", "invalidCursor");
+      }
+      first = 0;
+      while (!after.empty() && first < total &&
+             (collection == "Users" ? users[first]->id : groups[first]->id) <=
+                 after) {
+        ++first;
+      }
+      ++cursor_requests_;
+    }
     const int64_t last = std::min(total, first + count);
     rapidjson::StringBuffer buffer;
     Writer w(buffer);
@@ -685,8 +720,17 @@ void ScimSimulator::HandleApi(const httplib::Request& req,
     w.EndArray();
     w.Key("totalResults");
     w.Int64(total);
-    w.Key("startIndex");
-    w.Int64(options_.ignore_start_index ? asked_start : start_index);
+    if (by_cursor) {
+      if (last < total && last > first) {
+        w.Key("nextCursor");
+        w.String(absl::WebSafeBase64Escape(collection == "Users"
+                                               ? users[last - 1]->id
+                                               : groups[last - 1]->id));
+      }
+    } else {
+      w.Key("startIndex");
+      w.Int64(options_.ignore_start_index ? asked_start : start_index);
+    }
     w.Key("itemsPerPage");
     w.Int64(last - first);
     w.Key("Resources");

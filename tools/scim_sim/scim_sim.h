@@ -61,6 +61,10 @@ struct ScimSimOptions {
   // a filter on `groups.value` answers 400, as SCIMMY's do: membership is
   // only in the groups' `members`.
   bool no_groups_attribute = false;
+  // Serve RFC 9865 cursor pagination as well as startIndex (advertised in
+  // ServiceProviderConfig `pagination`): a `cursor` names the last id of
+  // the page before.
+  bool cursor_paging = false;
 };
 
 struct SimUser {
@@ -100,8 +104,10 @@ class ScimSimulator {
   // Copies of the directory as it stands, in id order.
   std::vector<SimUser> Users() const;
   std::vector<SimGroup> Groups() const;
-  // API requests answered so far (token and admin requests excluded).
+  // API requests answered so far (token and admin requests excluded), and
+  // those of them paged by a cursor.
   int64_t requests() const { return requests_.load(); }
+  int64_t cursor_requests() const { return cursor_requests_.load(); }
 
   // What another administrator does meanwhile (tests of listings under
   // change): a user created with an id that sorts right after `after`'s
@@ -144,6 +150,7 @@ class ScimSimulator {
   int fault_skip_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t next_token_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> requests_{0};
+  std::atomic<int64_t> cursor_requests_{0};
 
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;

@@ -487,5 +487,39 @@ TEST_F(ScimConnectorTest, WithoutAGroupsAttributeMembershipComesFromGroups) {
   EXPECT_TRUE(found);
 }
 
+// A provider that advertises RFC 9865 cursor pagination is paged by its
+// cursors: the place is the provider's, so users removed and added before
+// it between pages move nothing, and no overlap is needed; tokens carry
+// the cursor.
+TEST_F(ScimConnectorTest, CursorPaginationIsUsedWhereAdvertised) {
+  scim_sim::ScimSimOptions options;
+  options.users = 30;
+  options.max_results = 8;
+  options.cursor_paging = true;
+  Start(options);
+  std::vector<std::string> before;
+  for (const scim_sim::SimUser& u : sim_->Users()) before.push_back(u.id);
+  PageRequest page;
+  page.limit = 8;
+  std::vector<std::string> listed;
+  int pages = 0;
+  do {
+    absl::StatusOr<Page<v1::User>> got =
+        connector_->ListUsers(ctx_, UserFilter(), page);
+    ASSERT_THAT(got.status(), IsOk());
+    for (const v1::User& u : got->items) listed.push_back(u.id());
+    if (++pages == 2) {
+      // Before the place: one removed, one added.
+      ASSERT_THAT(sim_->DeleteUser(before[1]), IsOk());
+      ASSERT_THAT(sim_->CreateUserAfter(before[2]).status(), IsOk());
+    }
+    page.page_token = got->next_page_token;
+  } while (!page.page_token.empty());
+  EXPECT_GT(sim_->cursor_requests(), 0);
+  // Everyone present throughout, once; the removed user came before.
+  EXPECT_THAT(listed, ElementsAreArray(before));
+  EXPECT_EQ(pages, 4);
+}
+
 }  // namespace
 }  // namespace unified::scim
