@@ -46,15 +46,19 @@ absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer) {
 }
 
 std::string EncodePosition(char kind, const Position& p) {
+  std::string out;
   if (p.by_cursor) {
-    return absl::StrCat(std::string(1, kind), "2:", p.skip, ":",
-                        absl::WebSafeBase64Escape(p.cursor));
+    out = absl::StrCat(std::string(1, kind), "2:", p.skip, ":",
+                       absl::WebSafeBase64Escape(p.cursor));
+  } else {
+    out = absl::StrCat(std::string(1, kind), "1:", p.start, ":", p.skip);
+    if (!p.anchor.empty() || !p.resource.empty()) {
+      absl::StrAppend(&out, ":", std::max<int64_t>(p.total, 0), ":",
+                      absl::WebSafeBase64Escape(p.anchor));
+    }
   }
-  std::string out =
-      absl::StrCat(std::string(1, kind), "1:", p.start, ":", p.skip);
-  if (!p.anchor.empty()) {
-    absl::StrAppend(&out, ":", std::max<int64_t>(p.total, 0), ":",
-                    absl::WebSafeBase64Escape(p.anchor));
+  if (!p.resource.empty()) {
+    absl::StrAppend(&out, ":", absl::WebSafeBase64Escape(p.resource));
   }
   return out;
 }
@@ -63,14 +67,31 @@ absl::StatusOr<Position> DecodePosition(char kind, const std::string& token) {
   Position p;
   if (token.empty()) return p;
   std::vector<absl::string_view> parts = absl::StrSplit(token, ':');
-  if (parts.size() == 3 &&
+  if ((parts.size() == 3 || parts.size() == 4) &&
       parts[0] == absl::StrCat(std::string(1, kind), "2")) {
     p.by_cursor = true;
     if (!absl::SimpleAtoi(parts[1], &p.skip) || p.skip < 0 ||
-        !absl::WebSafeBase64Unescape(parts[2], &p.cursor)) {
+        !absl::WebSafeBase64Unescape(parts[2], &p.cursor) ||
+        (parts.size() == 4 &&
+         (!absl::WebSafeBase64Unescape(parts[3], &p.resource) ||
+          p.resource.empty()))) {
       return internal::BadCursor();
     }
     return p;
+  }
+  if (parts.size() == 6) {
+    if (!absl::WebSafeBase64Unescape(parts[5], &p.resource) ||
+        p.resource.empty()) {
+      return internal::BadCursor();
+    }
+    parts.pop_back();
+    if (parts[4].empty()) {
+      // No anchor: the position is read from the start of the answer.
+      if (!absl::SimpleAtoi(parts[3], &p.total) || p.total < 0) {
+        return internal::BadCursor();
+      }
+      parts.resize(3);
+    }
   }
   if ((parts.size() != 3 && parts.size() != 5) ||
       parts[0] != absl::StrCat(std::string(1, kind), "1") ||

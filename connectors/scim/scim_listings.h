@@ -51,6 +51,11 @@ struct Position {
   // base64url>".
   bool by_cursor = false;
   std::string cursor;
+  // Inside an answer (pages filled across answers): the resource whose
+  // records `skip` counts, the last one a page returned. The records of
+  // those before it are returned already, whichever of them the listing
+  // keeps now.
+  std::string resource;
 };
 std::string EncodePosition(char kind, const Position& p);
 // INVALID_ARGUMENT (INVALID_CURSOR) for another listing's token.
@@ -114,6 +119,7 @@ class ScimPager final : public Pager<T> {
         limit_(std::max(1, limit)),
         start_(at.start),
         skip_(at.skip),
+        resume_resource_(at.resource),
         opened_(listing_.precondition.empty()) {
     if (at.by_cursor) page_cursor_ = at.cursor;
     if (!at.anchor.empty()) {
@@ -240,8 +246,16 @@ class ScimPager final : public Pager<T> {
     page->total_size.reset();
     // Inside an answer, the token reads it again, placed by the record
     // that placed it, and skips what was returned.
-    Position inside{start_, static_cast<int64_t>(cursor_), total_.value_or(-1),
-                    placed_by_};
+    Position inside{start_, 0, total_.value_or(-1), placed_by_};
+    if (cursor_ > 0) {
+      // The last record returned: its resource, and how many of its
+      // records went out.
+      const size_t r = record_resource_[cursor_ - 1];
+      inside.resource = ids_[r];
+      for (size_t i = cursor_; i > 0 && record_resource_[i - 1] == r; --i) {
+        ++inside.skip;
+      }
+    }
     inside.by_cursor = listing_.cursor_paging;
     inside.cursor = page_cursor_;
     Finish(page, finished, loaded_ ? inside : After());
@@ -273,6 +287,32 @@ class ScimPager final : public Pager<T> {
     return absl::OkStatus();
   }
 
+  // Where a token taken inside this answer goes on: after the records of
+  // the resources before its resource, and `skip_` of that one's. A token
+  // from before resources were named counts records.
+  size_t ResumeAt() const {
+    if (resume_resource_.empty()) {
+      return static_cast<size_t>(
+          std::min<int64_t>(skip_, static_cast<int64_t>(records_.size())));
+    }
+    const auto named = std::find(ids_.begin(), ids_.end(), resume_resource_);
+    if (named == ids_.end()) {
+      // Gone from the answer: the count is all there is to go by.
+      return static_cast<size_t>(
+          std::min<int64_t>(skip_, static_cast<int64_t>(records_.size())));
+    }
+    const size_t r = static_cast<size_t>(named - ids_.begin());
+    size_t at = 0;
+    int64_t of_it = 0;
+    while (at < records_.size() &&
+           (record_resource_[at] < r ||
+            (record_resource_[at] == r && of_it < skip_))) {
+      of_it += record_resource_[at] == r ? 1 : 0;
+      ++at;
+    }
+    return at;
+  }
+
   // On to the page after the one loaded.
   void Advance() {
     start_ = *next_;
@@ -284,6 +324,7 @@ class ScimPager final : public Pager<T> {
   void Load(const ListPage& page, const std::vector<std::string>& ids,
             size_t first) {
     records_.clear();
+    record_resource_.clear();
     if (page.resources != nullptr) {
       const absl::flat_hash_set<std::string> seen = seen_.Set();
       size_t i = 0;
@@ -296,15 +337,17 @@ class ScimPager final : public Pager<T> {
         }
         // A resource that cannot be read is left out and counted.
         if (!listing_.map(resource, &records_).ok()) ++unreadable_;
+        record_resource_.resize(records_.size(), i - 1);
       }
     }
+    ids_ = ids;
     for (size_t k = first; k < ids.size(); ++k) {
       if (!ids[k].empty()) seen_.Add(ids[k]);
     }
     if (!ids.empty()) anchor_ = ids.back();
-    cursor_ = static_cast<size_t>(
-        std::min<int64_t>(skip_, static_cast<int64_t>(records_.size())));
+    cursor_ = ResumeAt();
     skip_ = 0;
+    resume_resource_.clear();
   }
 
   absl::Status PagingIgnored(std::optional<int64_t> answered) const {
@@ -366,6 +409,11 @@ class ScimPager final : public Pager<T> {
   bool loaded_ = false;
   bool done_ = false;
   std::vector<T> records_;
+  // The resource (its index in `ids_`, the answer's ids) of each record.
+  std::vector<size_t> record_resource_;
+  std::vector<std::string> ids_;
+  // A token's resource to go on after (Position::resource).
+  std::string resume_resource_;
   size_t cursor_ = 0;
   std::vector<T> items_;
   std::optional<int64_t> total_;

@@ -482,7 +482,6 @@ class ScimmyTarget final : public ScimTargetBase {
         .status();
   }
 
-
  private:
   absl::StatusOr<json::Body> Admin(const std::string& method,
                                    const std::string& path) {
