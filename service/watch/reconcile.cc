@@ -1,5 +1,6 @@
 // The engine's reads of an account's rosters and what it logs of them
 // (watch_engine.h). Every departure logged is confirmed: see ConfirmedRead.
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -183,6 +184,27 @@ void KeepFirst(const std::vector<T>& first, std::vector<T>* second,
   }
 }
 
+// ConfirmedRead of a list of items with ids (`id`), of which the store
+// holds `held`: read again when one is missing, keeping what either read
+// saw.
+template <typename T>
+absl::StatusOr<std::optional<std::vector<T>>> ConfirmedList(
+    const Read<std::vector<T>>& read, const std::set<std::string>& held,
+    std::string T::*id, int64_t* rereads) {
+  return ConfirmedRead<std::vector<T>>(
+      read,
+      [&held, id](const std::vector<T>& list) {
+        const std::set<std::string> seen = IdsOf(list, id);
+        return std::any_of(held.begin(), held.end(), [&](const std::string& h) {
+          return seen.count(h) == 0;
+        });
+      },
+      [id](const std::vector<T>& first, std::vector<T>* second) {
+        KeepFirst(first, second, id);
+      },
+      rereads);
+}
+
 void KeepOrgMembers(const Orgs& first, Orgs* second) {
   for (const auto& [id, org] : first) {
     ObservedOrg& into = (*second)[id];
@@ -213,24 +235,13 @@ absl::Status WatchEngine::ReconcileWorkspace(
   }
   int64_t rereads = 0;
   ASSIGN_OR_RETURN(std::optional<Members> members,
-                   ConfirmedRead<Members>(
+                   ConfirmedList<ObservedMember>(
                        [&] {
                          return ReadWorkspaceMembers(*w.connector, w.ctx,
                                                      w.account, workspace_id,
                                                      options_.page_limit);
                        },
-                       [&](const Members& m) {
-                         const std::set<std::string> seen =
-                             IdsOf(m, &ObservedMember::user_id);
-                         for (const std::string& id : held) {
-                           if (!seen.count(id)) return true;
-                         }
-                         return false;
-                       },
-                       [](const Members& first, Members* second) {
-                         KeepFirst(first, second, &ObservedMember::user_id);
-                       },
-                       &rereads));
+                       held, &ObservedMember::user_id, &rereads));
   CountRereads(rereads);
   if (!members) return absl::OkStatus();
   ASSIGN_OR_RETURN(
@@ -250,23 +261,12 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
       IdsOf(stored.workspaces, &ObservedWorkspace::id);
   int64_t rereads = 0;
   ASSIGN_OR_RETURN(std::optional<Workspaces> visible,
-                   ConfirmedRead<Workspaces>(
+                   ConfirmedList<ObservedWorkspace>(
                        [&] {
                          return ReadWorkspaces(*w.connector, w.ctx, w.account,
                                                options_.page_limit);
                        },
-                       [&](const Workspaces& v) {
-                         const std::set<std::string> seen =
-                             IdsOf(v, &ObservedWorkspace::id);
-                         for (const std::string& id : held) {
-                           if (!seen.count(id)) return true;
-                         }
-                         return false;
-                       },
-                       [](const Workspaces& first, Workspaces* second) {
-                         KeepFirst(first, second, &ObservedWorkspace::id);
-                       },
-                       &rereads));
+                       held, &ObservedWorkspace::id, &rereads));
   CountRereads(rereads);
   if (!visible) {
     // Partial: the workspaces the store knows are still read.

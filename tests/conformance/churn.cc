@@ -76,12 +76,7 @@ ChurnWalk WalkMembers(Target& target, const ChurnScope& scope, bool paged,
   CallContext ctx = target.Context();
   DirectoryConnector& c = target.connector();
   std::unique_ptr<PageIterator<v1::User>> it =
-      paged ? std::make_unique<PagedIterator<v1::User>>(
-                  [&](const PageRequest& p) {
-                    return c.ListUsers(ctx, filter, p);
-                  },
-                  start)
-            : c.IterateUsers(ctx, filter, start);
+      UserPages(c, ctx, filter, start, paged);
   std::vector<std::string> victims;
   if (churn) {
     for (const std::string& id : out.before) {

@@ -58,12 +58,7 @@ Drained DrainUsers(DirectoryConnector& c, CallContext ctx,
   start.limit = limit;
   start.page_token = std::move(token);
   std::unique_ptr<PageIterator<v1::User>> it =
-      paged ? std::make_unique<PagedIterator<v1::User>>(
-                  [&](const PageRequest& p) {
-                    return c.ListUsers(ctx, filter, p);
-                  },
-                  start)
-            : c.IterateUsers(ctx, filter, start);
+      UserPages(c, ctx, filter, start, paged);
   Page<v1::User> page;
   for (int n = 0; pages < 0 || n < pages; ++n) {
     if (!it->Next(&page)) break;

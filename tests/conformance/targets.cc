@@ -38,6 +38,19 @@ const char* FaultName(Fault fault) {
   return "?";
 }
 
+std::unique_ptr<PageIterator<v1::User>> UserPages(DirectoryConnector& c,
+                                                  CallContext& ctx,
+                                                  const UserFilter& filter,
+                                                  const PageRequest& start,
+                                                  bool paged) {
+  if (!paged) return c.IterateUsers(ctx, filter, start);
+  return std::make_unique<PagedIterator<v1::User>>(
+      [&c, &ctx, &filter](const PageRequest& p) {
+        return c.ListUsers(ctx, filter, p);
+      },
+      start);
+}
+
 namespace {
 
 using ::unified::testing::ReissuedToken;

@@ -94,6 +94,15 @@ struct Harness {
   int users = 0;
 };
 
+// The users of `filter` page after page from `start`: through the paged
+// List call (`paged`) or the connector's stream. `c`, `ctx` and `filter`
+// outlive the iterator.
+std::unique_ptr<PageIterator<v1::User>> UserPages(DirectoryConnector& c,
+                                                  CallContext& ctx,
+                                                  const UserFilter& filter,
+                                                  const PageRequest& start,
+                                                  bool paged);
+
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSim(const Harness& harness);
 absl::StatusOr<std::unique_ptr<Target>> StartPodioSimWithoutCounts(
     const Harness& harness);

@@ -65,6 +65,19 @@ class WatchEngineTest : public ::testing::Test {
     store_ = std::make_unique<WatchStore>(credentials_->database());
   }
 
+  // Starts watching `a` (its baseline), as WatchDirectory does.
+  void Watch(WatchEngine& engine, const AccountRef& a) {
+    absl::StatusOr<ResolvedAccount> resolved =
+        accounts_->Resolve(a.tenant, a.account_id);
+    ASSERT_THAT(resolved, IsOk());
+    CallContext ctx;
+    ctx.deadline = clock_->Now() + absl::Minutes(5);
+    ctx.budget = budget_.get();
+    ctx.budget_key = resolved->budget_key;
+    ctx.tokens = resolved->tokens.get();
+    ASSERT_THAT(engine.EnsureWatching(a, *resolved, ctx), IsOk());
+  }
+
   std::unique_ptr<WatchEngine> NewEngine(WatchOptions options) {
     return std::make_unique<WatchEngine>(store_.get(), accounts_.get(),
                                          &connectors_, budget_.get(),
@@ -91,15 +104,7 @@ TEST_F(WatchEngineTest, AnHourOfPollsStaysWithinItsShareAndFindsChanges) {
   options.poll_share = 0.2;
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   const AccountRef a{"default", "acct"};
-  absl::StatusOr<ResolvedAccount> resolved =
-      accounts_->Resolve("default", "acct");
-  ASSERT_THAT(resolved, IsOk());
-  CallContext ctx;
-  ctx.deadline = clock_->Now() + absl::Minutes(5);
-  ctx.budget = budget_.get();
-  ctx.budget_key = resolved->budget_key;
-  ctx.tokens = resolved->tokens.get();
-  ASSERT_THAT(engine->EnsureWatching(a, *resolved, ctx), IsOk());
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
   absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot(a);
   ASSERT_THAT(baseline, IsOk());
   ASSERT_EQ(baseline->workspaces.size(), 4u);
@@ -181,15 +186,7 @@ TEST_F(WatchEngineTest, UnreadableRowsNeverMakeADeparture) {
   options.poll_interval = absl::Minutes(1);
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   const AccountRef a{"default", "acct"};
-  absl::StatusOr<ResolvedAccount> resolved =
-      accounts_->Resolve("default", "acct");
-  ASSERT_THAT(resolved, IsOk());
-  CallContext ctx;
-  ctx.deadline = clock_->Now() + absl::Minutes(5);
-  ctx.budget = budget_.get();
-  ctx.budget_key = resolved->budget_key;
-  ctx.tokens = resolved->tokens.get();
-  ASSERT_THAT(engine->EnsureWatching(a, *resolved, ctx), IsOk());
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
   absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot(a);
   ASSERT_THAT(baseline, IsOk());
   ASSERT_FALSE(baseline->members.empty());
@@ -280,15 +277,7 @@ TEST_F(WatchEngineTest, AMemberMissingFromOneReadHasNotLeft) {
   options.on_rereads = [&rereads](int64_t n) { rereads += n; };
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   const AccountRef a{"default", "acct"};
-  absl::StatusOr<ResolvedAccount> resolved =
-      accounts_->Resolve("default", "acct");
-  ASSERT_THAT(resolved, IsOk());
-  CallContext ctx;
-  ctx.deadline = clock_->Now() + absl::Minutes(5);
-  ctx.budget = budget_.get();
-  ctx.budget_key = resolved->budget_key;
-  ctx.tokens = resolved->tokens.get();
-  ASSERT_THAT(engine->EnsureWatching(a, *resolved, ctx), IsOk());
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
   absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot(a);
   ASSERT_THAT(baseline, IsOk());
   int64_t member = 0;
@@ -331,15 +320,7 @@ TEST_F(WatchEngineTest, ChangesDuringAPollAreLoggedOnceAndNeverFalsely) {
   options.page_limit = 10;  // Many pages: the changes land between them.
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   const AccountRef a{"default", "acct"};
-  absl::StatusOr<ResolvedAccount> resolved =
-      accounts_->Resolve("default", "acct");
-  ASSERT_THAT(resolved, IsOk());
-  CallContext ctx;
-  ctx.deadline = clock_->Now() + absl::Minutes(5);
-  ctx.budget = budget_.get();
-  ctx.budget_key = resolved->budget_key;
-  ctx.tokens = resolved->tokens.get();
-  ASSERT_THAT(engine->EnsureWatching(a, *resolved, ctx), IsOk());
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
   absl::StatusOr<Snapshot> before = store_->ReadSnapshot(a);
   ASSERT_THAT(before, IsOk());
 
