@@ -60,6 +60,9 @@ ABSL_FLAG(std::string, space_member_shape, "user",
           "profile, or account_and_profile (the account under user).");
 ABSL_FLAG(bool, rotate_refresh_tokens, false,
           "Each refresh issues a new refresh token and retires the old one.");
+ABSL_FLAG(int64_t, unreadable_user, 0,
+          "Member rows of this user id carry neither account nor profile (a "
+          "null profile, as podio-rb fixed for): rows no client can read.");
 ABSL_FLAG(bool, regular_mfa, false,
           "The regular principal signs in with a second factor: its password "
           "grant answers a server_nonce instead of tokens.");
@@ -175,6 +178,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "podio_sim: %s\n", sim.status().ToString().c_str());
     return 1;
   }
+  (*sim)->SetUnreadableUser(absl::GetFlag(FLAGS_unreadable_user));
   std::printf("listening on %s\n", (*sim)->base_url().c_str());
   std::fflush(stdout);
   int signal_number = 0;

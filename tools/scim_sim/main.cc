@@ -29,6 +29,19 @@ ABSL_FLAG(absl::Duration, token_lifetime, absl::Hours(1),
           "Lifetime of issued access tokens.");
 ABSL_FLAG(int64_t, rate_limit, 1000, "Requests per token per window.");
 ABSL_FLAG(absl::Duration, rate_window, absl::Hours(1), "Rate-limit window.");
+// Variant shapes: the ways real providers answer differently (docs/scim.md,
+// "Provider behaviours handled").
+ABSL_FLAG(bool, ignore_start_index, false,
+          "Answer every listing from its first record, echoing the startIndex "
+          "asked.");
+ABSL_FLAG(bool, no_me_route, false, "Answer 404 to /Me for any token.");
+ABSL_FLAG(bool, ignore_filter, false,
+          "Accept any filter and answer as if none.");
+ABSL_FLAG(bool, no_groups_attribute, false,
+          "Users carry no groups; a filter on groups.value answers 400.");
+ABSL_FLAG(bool, cursor_paging, false,
+          "Serve RFC 9865 cursor pagination too, advertised in "
+          "ServiceProviderConfig.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("A SCIM 2.0 service provider simulator.");
@@ -51,6 +64,11 @@ int main(int argc, char** argv) {
   options.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
   options.rate_limit = absl::GetFlag(FLAGS_rate_limit);
   options.rate_window = absl::GetFlag(FLAGS_rate_window);
+  options.ignore_start_index = absl::GetFlag(FLAGS_ignore_start_index);
+  options.no_me_route = absl::GetFlag(FLAGS_no_me_route);
+  options.ignore_filter = absl::GetFlag(FLAGS_ignore_filter);
+  options.no_groups_attribute = absl::GetFlag(FLAGS_no_groups_attribute);
+  options.cursor_paging = absl::GetFlag(FLAGS_cursor_paging);
   if (options.users < 1 || options.groups < 1 || options.max_results < 1 ||
       options.rate_limit < 1) {
     std::fprintf(stderr,
