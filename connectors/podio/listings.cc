@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/podio/listing_queries.h"
@@ -199,7 +200,15 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
         only_org_(only_org),
         space_id_(space_id),
         opened_(token.has_value()) {
-    if (token) token_ = std::move(*token);
+    if (token) {
+      token_ = std::move(*token);
+      if (token_.position() < token_.sources_size()) {
+        const PageSource& source =
+            token_.sources(static_cast<int>(token_.position()));
+        for (const std::string& id : source.anchors()) recent_.Add(id);
+        anchored_ = !recent_.empty() && source.offset() > 0;
+      }
+    }
   }
 
   std::vector<std::string> Wants(int ahead) const override {
@@ -225,8 +234,9 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
         return AssignmentsUrl(OrgPhase(), source.id(), size, offset);
       };
       if (i == token_.position()) {
-        if (ahead <= 0) return {url(source.offset())};
-        GuessPages(source, source.offset(), size, /*overlap=*/0,
+        // After a rewind, only the page asked again is certain.
+        if (ahead <= 0 || rewind_at_) return {url(Ask())};
+        GuessPages(source, Ask(), size, size > 1 ? 1 : 0,
                    /*counted=*/true, sizes_->BlindPages(answered_), url, &out);
       } else {
         // Where a later source starts depends on the page boundary: only
@@ -246,11 +256,12 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
   absl::Status Feed(const std::string& path, HttpResponse answer) override {
     if (!opened_) return Open(std::move(answer));
     if (SourcesRead()) return AddSpaces(path, std::move(answer));
-    const PageSource& source =
-        token_.sources(static_cast<int>(token_.position()));
+    PageSource& source =
+        *token_.mutable_sources(static_cast<int>(token_.position()));
     const int asked = Size();
-    if (loaded_ || path != AssignmentsUrl(OrgPhase(), source.id(), asked,
-                                          source.offset())) {
+    const int64_t ask = Ask();
+    if (loaded_ ||
+        path != AssignmentsUrl(OrgPhase(), source.id(), asked, ask)) {
       return UnexpectedAnswer(path);
     }
     const PagedRoute route =
@@ -260,18 +271,47 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
     }
     ASSIGN_OR_RETURN(json::Body doc, ReadAnswer(std::move(answer)));
     ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows, ListOf(doc, "members"));
+    std::vector<absl::StatusOr<std::optional<v1::RoleAssignment>>> mapped;
+    std::vector<std::string> ids;
     for (const rapidjson::Value& row : rows) {
-      absl::StatusOr<std::optional<v1::RoleAssignment>> a = MapMemberAssignment(
+      mapped.push_back(MapMemberAssignment(
           row,
           OrgPhase() ? v1::ROLE_SCOPE_ORGANIZATION : v1::ROLE_SCOPE_WORKSPACE,
-          source.id(), source.name());
-      if (!a.ok()) ++unreadable_;  // Its place kept, counted (Page).
-      rows_.push_back(a.ok() ? std::move(*a) : std::nullopt);
+          source.id(), source.name()));
+      ids.push_back(mapped.back().ok() && *mapped.back()
+                        ? (*mapped.back())->user_id()
+                        : "");
+    }
+    // Rows that moved under the listing (connectors/common/overlap.h).
+    Placement place;
+    if (anchored_) {
+      place = PlaceAnswer(ids, recent_.Set(), ask, asked, rewinding_);
+    }
+    if (place.rewind) {
+      if (++rewinds_ > kMaxRewinds) {
+        return ListMoved(absl::StrCat("members of ", source.id()));
+      }
+      ++rewinding_;
+      rewind_at_ = place.rewind_to;
+      return absl::OkStatus();
+    }
+    rewinding_ = 0;
+    rewind_at_.reset();
+    const absl::flat_hash_set<std::string> seen = recent_.Set();
+    source.set_offset(ask + static_cast<int64_t>(place.first_new));
+    for (size_t i = place.first_new; i < mapped.size(); ++i) {
+      if (!ids[i].empty() && seen.count(ids[i])) {
+        mapped[i] = std::optional<v1::RoleAssignment>();  // Read already.
+      } else if (!mapped[i].ok()) {
+        ++unreadable_;  // Its place kept, counted (Page).
+      }
+      rows_.push_back(
+          {mapped[i].ok() ? std::move(*mapped[i]) : std::nullopt, ids[i]});
     }
     const int64_t n = rows.Size();
+    (void)NextAsk(ask, n, n > 0 && !ids.back().empty(), asked, &anchored_);
     if (n > 0 && short_rows_ > 0) sizes_->LearnCap(route, short_rows_);
-    last_ = n == 0 || sizes_->Ends(route, n, asked, source.offset() + n,
-                                   source.expected());
+    last_ = n == 0 || sizes_->Ends(route, n, asked, ask + n, source.expected());
     short_rows_ = !last_ && n < asked ? n : 0;
     loaded_ = true;
     ++answered_;
@@ -293,7 +333,10 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
       PageSource& source =
           *token_.mutable_sources(static_cast<int>(token_.position()));
       while (!rows_.empty() && !Full()) {
-        if (rows_.front()) items_.push_back(std::move(*rows_.front()));
+        Row& row = rows_.front();
+        if (row.assignment) items_.push_back(std::move(*row.assignment));
+        // Taken: what the next page (or a token's) is placed by.
+        if (!row.id.empty()) recent_.Add(row.id);
         rows_.pop_front();
         source.set_offset(source.offset() + 1);
       }
@@ -303,6 +346,8 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
           token_.set_position(token_.position() + 1);
           answered_ = 0;
           short_rows_ = 0;
+          recent_ = RecentIds();
+          anchored_ = false;
         }
       }
     }
@@ -311,6 +356,10 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
     page->items = std::move(items_);
     items_.clear();
     page->total_size.reset();
+    if (token_.position() < token_.sources_size()) {
+      WriteAnchors(recent_.ids(),
+                   token_.mutable_sources(static_cast<int>(token_.position())));
+    }
     page->next_page_token =
         Finished() ? "" : EncodeToken(token_, "assignments");
     done_ = page->next_page_token.empty();
@@ -333,6 +382,13 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
     return sizes_->Size(
         OrgPhase() ? PagedRoute::kOrgMembers : PagedRoute::kSpaceMembers,
         page_.limit);
+  }
+  // The offset the current source's next page is asked at: from its last
+  // row read (overlap.h), or where a rewind went.
+  int64_t Ask() const {
+    if (rewind_at_) return *rewind_at_;
+    return AskAt(token_.sources(static_cast<int>(token_.position())).offset(),
+                 anchored_);
   }
 
   absl::Status Open(HttpResponse answer) {
@@ -379,12 +435,25 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
   int64_t unreadable_ = 0;  // Read since the last page taken.
   bool done_ = false;
   PodioPageToken token_;
-  std::deque<std::optional<v1::RoleAssignment>> rows_;
+  // The current source's rows read and not yet taken: the assignment
+  // (none for an unreadable row, or one read already) and the member's id.
+  struct Row {
+    std::optional<v1::RoleAssignment> assignment;
+    std::string id;
+  };
+  std::deque<Row> rows_;
   std::vector<v1::RoleAssignment> items_;
   // The workspace phase's sources, while the organizations' spaces are
   // listed (spaces_of_ of them so far).
   PodioPageToken spaces_;
   int spaces_of_ = 0;
+  // The current source's ids read, whether its next page opens with one,
+  // where a rewind asks, and the rewinds (overlap.h).
+  RecentIds recent_;
+  bool anchored_ = false;
+  std::optional<int64_t> rewind_at_;
+  int rewinds_ = 0;
+  int rewinding_ = 0;
 };
 
 }  // namespace

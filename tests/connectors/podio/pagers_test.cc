@@ -569,6 +569,9 @@ TEST(AssignmentsPagerTest, OrganizationRolesThenWorkspaceRolesAcrossPages) {
   talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
   talk.answers["/org/1000/member/?limit=2&offset=0&sort_by=name"] =
       Answer(200, Rows("org_members", 2, 1));
+  // From the last member read (connectors/common/overlap.h).
+  talk.answers["/org/1000/member/?limit=2&offset=1&sort_by=name"] =
+      Answer(200, Rows("org_members", 2, 2));
   talk.answers["/org/1000/member/?limit=2&offset=2&sort_by=name"] =
       Answer(200, Rows("org_members", 1, 3));
   talk.answers["/org/1000/space/"] = Answer(200, FixtureBody("org_spaces"));
