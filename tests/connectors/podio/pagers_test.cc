@@ -587,6 +587,43 @@ TEST(AssignmentsPagerTest, OrganizationRolesThenWorkspaceRolesAcrossPages) {
   EXPECT_EQ(pages.back().next_page_token, "");
 }
 
+// A member removed before the listing's place between two pages: the next
+// answer holds nobody taken, so the organization's members are asked again
+// from a row back, and nobody present throughout is missed.
+TEST(AssignmentsPagerTest, AMemberRemovedBeforeThePlaceMissesNobody) {
+  PodioConnectorOptions options;
+  PageSizes sizes(options);
+  PageRequest request;
+  request.limit = 2;
+  absl::StatusOr<std::unique_ptr<Pager<v1::RoleAssignment>>> pager =
+      NewAssignmentsPager(&sizes, RoleAssignmentFilter(), request);
+  ASSERT_THAT(pager.status(), IsOk());
+  auto url = [](int offset) {
+    return absl::StrCat("/org/1000/member/?limit=2&offset=", offset,
+                        "&sort_by=name");
+  };
+  Conversation<v1::RoleAssignment> talk;
+  talk.answers["/org/"] = Answer(200, FixtureBody("orgs"));
+  // Members 1..5; 1 leaves once the first page is taken: 2..5 remain.
+  talk.sequences[url(0)] = {Answer(200, Rows("org_members", 2, 1)),
+                            Answer(200, Rows("org_members", 2, 2))};
+  talk.answers[url(1)] = Answer(200, Rows("org_members", 2, 3));
+  talk.answers[url(2)] = Answer(200, Rows("org_members", 2, 4));
+  talk.answers[url(3)] = Answer(200, Rows("org_members", 1, 5));
+  talk.answers["/org/1000/space/"] = Answer(200, "[]");
+  std::vector<Page<v1::RoleAssignment>> pages;
+  ASSERT_THAT(talk.Drain(**pager, &pages), IsOk());
+  std::vector<std::string> ids;
+  for (const auto& page : pages) {
+    for (const auto& a : page.items) ids.push_back(a.id());
+  }
+  EXPECT_THAT(ids,
+              ElementsAre("1000:1", "1000:2", "1000:3", "1000:4", "1000:5"));
+  // At 1, nobody taken (3, 4): back to 0, where 2 opens the answer.
+  EXPECT_THAT(talk.asked, ElementsAre("/org/", url(0), url(1), url(0), url(1),
+                                      url(2), url(3), "/org/1000/space/"));
+}
+
 TEST(PagerTest, AnAnswerToAnotherRequestOrAnotherListingsTokenIsRefused) {
   PodioConnectorOptions options;
   PageSizes sizes(options);
