@@ -119,8 +119,8 @@ class ScimPager final : public Pager<T> {
         limit_(std::max(1, limit)),
         start_(at.start),
         skip_(at.skip),
-        resume_resource_(at.resource),
         opened_(listing_.precondition.empty()) {
+    resume_resource_ = at.resource;
     if (at.by_cursor) page_cursor_ = at.cursor;
     if (!at.anchor.empty()) {
       // The token's start is the anchor's place: the answer opens with it.
