@@ -115,6 +115,7 @@ class ListingStream final : public PooledStream<Response> {
     const std::string next = page.next_page_token;
     const std::optional<int64_t> total = page.total_size;
     const int64_t unreadable = skip_ == 0 ? page.unreadable : 0;
+    this->serving()->OnUnreadableRecords(unreadable);
     const size_t before = out->size();
     for (ListResult<T>& slice : SlicePage(*codec_, listing_.binding, token_,
                                           std::move(page), skip_, limit_)) {

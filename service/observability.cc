@@ -311,6 +311,14 @@ Observability::Observability(ObservabilityOptions options)
                     "stored member: no departure is logged unread twice.")
               .Register(*registry_)
               .Add({})),
+      unreadable_records_(
+          prometheus::BuildCounter()
+              .Name("unified_unreadable_records_total")
+              .Help("Provider rows left out of listings because they could "
+                    "not be read (each also counted in the response's "
+                    "unreadable_records).")
+              .Register(*registry_)
+              .Add({})),
       store_seconds_(
           prometheus::BuildHistogram()
               .Name("unified_store_check_seconds")
@@ -545,6 +553,10 @@ void Observability::OnWatchEvents(int64_t events) {
 
 void Observability::OnHookDelivery(absl::string_view outcome) {
   hook_deliveries_.Add({{"outcome", std::string(outcome)}}).Increment();
+}
+
+void Observability::OnUnreadableRecords(int64_t records) {
+  unreadable_records_.Increment(static_cast<double>(records));
 }
 
 void Observability::OnWatchRereads(int64_t rereads) {

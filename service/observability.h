@@ -113,6 +113,8 @@ class Observability final : public UpstreamObserver {
   void OnPollLag(absl::Duration lag);
   // Roster re-reads made to confirm a departure (service/watch/reconcile.cc).
   void OnWatchRereads(int64_t rereads);
+  // Provider rows a listing left out because they could not be read.
+  void OnUnreadableRecords(int64_t records);
   // Store operations (for latency and errors) and health.
   void OnStoreOperation(absl::Duration took, bool ok);
   void SetReady(bool ready);
@@ -149,6 +151,7 @@ class Observability final : public UpstreamObserver {
   prometheus::Family<prometheus::Counter>& hook_deliveries_;
   prometheus::Histogram& poll_lag_;
   prometheus::Counter& watch_rereads_;
+  prometheus::Counter& unreadable_records_;
   prometheus::Histogram& store_seconds_;
   prometheus::Counter& store_errors_;
   prometheus::Gauge& ready_;

@@ -56,6 +56,12 @@ std::shared_ptr<std::atomic<int>> Serving::UpstreamCounter(
   return record != nullptr ? record->upstream_calls : nullptr;
 }
 
+void Serving::OnUnreadableRecords(int64_t records) const {
+  if (observability_ != nullptr && records > 0) {
+    observability_->OnUnreadableRecords(records);
+  }
+}
+
 absl::StatusOr<Admission> Serving::Admit(const grpc::ServerContextBase& context,
                                          Kind kind) {
   ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(context));

@@ -111,6 +111,9 @@ class Serving {
   // connector's CallContext (null when calls are not observed).
   std::shared_ptr<std::atomic<int>> UpstreamCounter(
       const grpc::ServerContextBase* context) const;
+  // Provider rows a listing left out because they could not be read
+  // (Page::unreadable), for the metrics.
+  void OnUnreadableRecords(int64_t records) const;
   StreamTicker* ticker() const { return ticker_.get(); }
 
  private:

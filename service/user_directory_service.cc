@@ -229,7 +229,8 @@ std::string FilterText(const RoleAssignmentFilter& f) {
 }
 
 template <typename T, typename Response>
-void Fill(ListResult<T> result, Response* response) {
+void Fill(ListResult<T> result, Response* response, const Serving& serving) {
+  serving.OnUnreadableRecords(result.unreadable);
   for (T& item : result.items) *response->add_result() = std::move(item);
   response->set_next_cursor(std::move(result.next_cursor));
   SetTotalSize(result.total_size, response);
@@ -265,7 +266,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListUsers(
                 [&](const PageRequest& page) {
                   return call.connector->ListUsers(call.ctx, filter, page);
                 }));
-        Fill(std::move(result), response);
+        Fill(std::move(result), response, *serving_);
         TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });
@@ -441,7 +442,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListOrganizations(
                 limit, RemoteData(*request), [&](const PageRequest& page) {
                   return call.connector->ListOrganizations(call.ctx, page);
                 }));
-        Fill(std::move(result), response);
+        Fill(std::move(result), response, *serving_);
         TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });
@@ -510,7 +511,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListWorkspaces(
                 [&](const PageRequest& page) {
                   return call.connector->ListWorkspaces(call.ctx, org, page);
                 }));
-        Fill(std::move(result), response);
+        Fill(std::move(result), response, *serving_);
         TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });
@@ -579,7 +580,7 @@ grpc::ServerUnaryReactor* UserDirectoryService::ListRoleAssignments(
                   return call.connector->ListRoleAssignments(call.ctx, filter,
                                                              page);
                 }));
-        Fill(std::move(result), response);
+        Fill(std::move(result), response, *serving_);
         TrimAll(mask, response->mutable_result());
         return absl::OkStatus();
       });

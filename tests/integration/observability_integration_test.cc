@@ -19,6 +19,7 @@
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
+#include "tools/podio_sim/directory.h"
 
 namespace unified {
 namespace {
@@ -142,6 +143,32 @@ TEST_F(ObservabilityTest, KInjected420sRaiseThe420CounterByExactlyK) {
   EXPECT_THAT(text, Not(HasSubstr(demo)));
   EXPECT_THAT(text, HasSubstr("unified_build_info{"));
   EXPECT_EQ(Metric("unified_ready"), 1);
+}
+
+// A member row no client can read (the simulator's --unreadable_user) is
+// left out of the listing and counted: in the responses' unreadable_records
+// and in unified_unreadable_records_total, by the same number.
+TEST_F(ObservabilityTest, UnreadableRowsAreCountedInTheResponseAndTheMetric) {
+  DirectoryEnvOptions options;
+  options.extra_sim_flags = {
+      absl::StrCat("--unreadable_user=", podio_sim::kFirstUserId + 5)};
+  Start(options);
+  const double before = Metric("unified_unreadable_records_total");
+  v1::ListUsersRequest request;
+  request.set_integrated_account_id(env_->account("demo"));
+  request.set_limit(7);
+  int64_t reported = 0;
+  do {
+    grpc::ClientContext context;
+    v1::ListUsersResponse page;
+    ASSERT_TRUE(v1::UserDirectory::NewStub(env_->channel())
+                    ->ListUsers(&context, request, &page)
+                    .ok());
+    reported += page.unreadable_records();
+    request.set_cursor(page.next_cursor());
+  } while (!request.cursor().empty());
+  EXPECT_GT(reported, 0);
+  EXPECT_EQ(Metric("unified_unreadable_records_total"), before + reported);
 }
 
 TEST_F(ObservabilityTest, RequestIdsAreEchoedAndEveryRpcIsLoggedOnce) {
