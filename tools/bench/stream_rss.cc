@@ -37,6 +37,11 @@ namespace unified {
 namespace {
 
 struct Result {
+  // The stream ended OK with every member (a fast client), or read what
+  // it asked for (a slow one, which stops early): a figure of a wrong
+  // stream is not reported.
+  bool whole = false;
+  std::string problem;
   int64_t users = 0;
   int64_t peak_kib = 0;
   double seconds = 0;      // From the call to the last message.
@@ -46,11 +51,14 @@ struct Result {
 // Starts a fresh server on the simulator, links the demo principal,
 // streams, and reads the server's peak RSS.
 Result Measure(const std::string& server_path, const std::string& sim_url,
-               bool slow, int slow_pages) {
+               bool slow, int slow_pages, int64_t members) {
   Result result;
   absl::StatusOr<bench::BenchServer> server =
       bench::StartBenchServer(server_path, sim_url);
-  if (!server.ok()) return result;
+  if (!server.ok()) {
+    result.problem = server.status().ToString();
+    return result;
+  }
   auto channel = testing::ApiKeyChannel(server->address, server->api_key);
   const std::string account = server->account;
   auto stub = v1::UserDirectory::NewStub(channel);
@@ -74,8 +82,17 @@ Result Measure(const std::string& server_path, const std::string& sim_url,
   result.cpu_seconds =
       bench::ProcCpuSeconds(server->process->pid()) - cpu_before;
   result.peak_kib = bench::ProcStatusField(server->process->pid(), "VmHWM");
-  context.TryCancel();
-  reader->Finish();
+  // A slow client stops after its pages; a stream that ended first (or a
+  // fast client's) must end OK with every member.
+  const bool stopped_early = slow && pages >= slow_pages;
+  if (stopped_early) context.TryCancel();
+  const grpc::Status status = reader->Finish();
+  result.whole = stopped_early || (status.ok() && result.users == members);
+  if (!result.whole) {
+    result.problem = absl::StrCat("status ", status.error_code(), " ",
+                                  status.error_message(), ", ", result.users,
+                                  " of ", members, " members");
+  }
   server->Stop();
   return result;
 }
@@ -93,11 +110,22 @@ int Run(const char* argv0) {
     options.threads = 64;
     auto sim = podio_sim::Simulator::Start(options);
     if (!sim.ok()) return 1;
+    int64_t members = 0;
+    (*sim)->ReadDirectory([&](const podio_sim::Directory& d) {
+      for (const auto& [id, org] : d.orgs) members += org.member_order.size();
+    });
     const int slow_pages = absl::GetFlag(FLAGS_slow_pages);
     (large ? large_fast : small_fast) =
-        Measure(server_path, (*sim)->base_url(), false, slow_pages);
+        Measure(server_path, (*sim)->base_url(), false, slow_pages, members);
     (large ? large_slow : small_slow) =
-        Measure(server_path, (*sim)->base_url(), true, slow_pages);
+        Measure(server_path, (*sim)->base_url(), true, slow_pages, members);
+  }
+  for (const Result* r : {&small_fast, &large_fast, &small_slow, &large_slow}) {
+    if (!r->whole) {
+      std::printf("a stream was not whole (%s): no figure\n",
+                  r->problem.c_str());
+      return 1;
+    }
   }
   auto row = [](const char* name, const Result& r) {
     std::printf("  %-28s %9lld users  peak RSS %7.1f MiB\n", name,
