@@ -357,7 +357,7 @@ class AssignmentsPager final : public Pager<v1::RoleAssignment> {
     items_.clear();
     page->total_size.reset();
     if (token_.position() < token_.sources_size()) {
-      WriteAnchors(recent_.ids(),
+      WriteAnchors(recent_,
                    token_.mutable_sources(static_cast<int>(token_.position())));
     }
     page->next_page_token =

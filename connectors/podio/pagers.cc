@@ -201,7 +201,7 @@ std::vector<SourceBuffer> BuffersAt(const PodioPageToken& token) {
   for (int i = 0; i < token.sources_size(); ++i) {
     const PageSource& source = token.sources(i);
     SourceBuffer& buffer = buffers[i];
-    buffer.recent.assign(source.anchors().begin(), source.anchors().end());
+    for (const std::string& id : source.anchors()) buffer.recent.Add(id);
     buffer.read = source.offset();
     buffer.anchored = !buffer.recent.empty() && source.offset() > 0;
     buffer.ask = AskAt(source.offset(), buffer.anchored);
@@ -217,10 +217,9 @@ void SetAnchors(const std::vector<SourceBuffer>& buffers,
   }
 }
 
-void WriteAnchors(const std::deque<std::string>& recent, PageSource* source) {
+void WriteAnchors(const RecentIds& recent, PageSource* source) {
   source->clear_anchors();
-  const size_t from = recent.size() > kAnchors ? recent.size() - kAnchors : 0;
-  for (size_t k = from; k < recent.size(); ++k) source->add_anchors(recent[k]);
+  for (const std::string& id : recent.Last(kAnchors)) source->add_anchors(id);
 }
 
 std::vector<v1::User> MergeByName(
@@ -252,8 +251,7 @@ std::vector<v1::User> MergeByName(
           !(OrderKeyOf(buffer.users.front().user) == best)) {
         continue;
       }
-      buffer.recent.push_back(buffer.users.front().user.id());
-      if (buffer.recent.size() > kRecentIds) buffer.recent.pop_front();
+      buffer.recent.Add(buffer.users.front().user.id());
       if (first) {
         merged = std::move(buffer.users.front().user);
         first = false;

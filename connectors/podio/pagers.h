@@ -183,19 +183,18 @@ struct SourceBuffer {
   // The rows of the last answer when it was shorter than asked and did not
   // establish the end (the next page confirms); 0 otherwise.
   int64_t short_rows = 0;
-  // The ids last taken from this source (at most kRecentIds): a member
-  // added before the offset since moves one of them into the next page,
-  // where it is passed over rather than returned twice.
-  std::deque<std::string> recent;
+  // The ids last taken from this source: a member added before the offset
+  // since moves one of them into the next page, where it is passed over
+  // rather than returned twice.
+  RecentIds recent;
 };
-inline constexpr size_t kRecentIds = 1000;
 
 // A buffer per source of `token`, each to be read from the source's offset
 // (AskAt, anchored by the source's anchors).
 std::vector<SourceBuffer> BuffersAt(const PodioPageToken& token);
 
 // Records the last kAnchors of `recent` as `source`'s anchors.
-void WriteAnchors(const std::deque<std::string>& recent, PageSource* source);
+void WriteAnchors(const RecentIds& recent, PageSource* source);
 
 // Records each buffer's last taken ids as its source's anchors.
 void SetAnchors(const std::vector<SourceBuffer>& buffers,

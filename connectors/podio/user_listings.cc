@@ -191,8 +191,7 @@ class OrgUsersPager final : public Pager<v1::User> {
       ids.push_back(mapped.back().ok() ? mapped.back()->id() : "");
     }
     // The ids this source gave already (taken, or buffered).
-    absl::flat_hash_set<std::string> seen(buffer.recent.begin(),
-                                          buffer.recent.end());
+    absl::flat_hash_set<std::string> seen = buffer.recent.Set();
     for (const Buffered& b : buffer.users) seen.insert(b.user.id());
     Placement place;
     if (buffer.anchored) {
@@ -332,7 +331,7 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
     if (token) {
       token_ = std::move(*token);
       const PageSource& source = token_.sources(0);
-      recent_.assign(source.anchors().begin(), source.anchors().end());
+      for (const std::string& id : source.anchors()) recent_.Add(id);
       anchored_ = !recent_.empty() && source.offset() > 0;
       ask_ = AskAt(source.offset(), anchored_);
     }
@@ -387,7 +386,7 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
       mapped.push_back(MapSpaceMemberV2(member, ws, page_.include_remote_data));
       ids.push_back(mapped.back().ok() ? mapped.back()->id() : "");
     }
-    absl::flat_hash_set<std::string> seen(recent_.begin(), recent_.end());
+    absl::flat_hash_set<std::string> seen = recent_.Set();
     Placement place;
     if (anchored_) place = PlaceAnswer(ids, seen, ask_, asked, rewinding_);
     if (place.rewind) {
@@ -410,8 +409,7 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
         continue;
       }
       if (!seen.insert(user->id()).second) continue;  // Read already.
-      recent_.push_back(user->id());
-      if (recent_.size() > kRecentIds) recent_.pop_front();
+      recent_.Add(user->id());
       if (source.parent_id() != 0) {
         *user->add_organizations() =
             OrgRef(source.parent_id(), source.parent_name());
@@ -471,7 +469,7 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
   int64_t answered_ = 0;  // Member pages fed in this pager.
   // The ids read (PlaceAnswer), the offset the next page is asked at, and
   // whether it is anchored by a row read before.
-  std::deque<std::string> recent_;
+  RecentIds recent_;
   int64_t ask_ = 0;
   bool anchored_ = false;
   int rewinds_ = 0;         // Placement::rewind taken in this listing...
