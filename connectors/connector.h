@@ -62,6 +62,15 @@ struct RoleAssignmentFilter {
   std::string workspace_id;
 };
 
+// The parts of a user a GetUser caller keeps (from its read mask).
+struct UserParts {
+  // User.remote_data: the provider's raw records.
+  bool remote_data = false;
+  // User.workspaces and workspace-scoped roles (Podio reads them with a call
+  // per organization of the user).
+  bool workspaces = true;
+};
+
 // A directory connector for one provider. Thread-safe; one instance serves
 // every account of its provider. Errors are absl::Status values carrying
 // google.rpc details (connectors/common/error_details.h).
@@ -114,9 +123,11 @@ class DirectoryConnector {
         },
         start);
   }
+  // One user with every part `parts` asks for; a connector may leave out
+  // what is not asked and costs provider calls.
   virtual absl::StatusOr<v1::User> GetUser(CallContext& ctx,
                                            const std::string& user_id,
-                                           bool include_remote_data) = 0;
+                                           const UserParts& parts) = 0;
   // Several users at once, in the order of `user_ids` (repeats allowed);
   // nullopt for an id the account cannot see. A connector reads them the
   // cheapest way its provider allows. By default, one GetUser per distinct
@@ -127,7 +138,9 @@ class DirectoryConnector {
     std::map<std::string, std::optional<v1::User>> found;
     for (const std::string& id : user_ids) {
       if (found.count(id)) continue;
-      absl::StatusOr<v1::User> user = GetUser(ctx, id, include_remote_data);
+      UserParts parts;
+      parts.remote_data = include_remote_data;
+      absl::StatusOr<v1::User> user = GetUser(ctx, id, parts);
       if (absl::IsNotFound(user.status())) {
         found[id] = std::nullopt;
         continue;

@@ -63,20 +63,28 @@ void TrimAll(const ReadMask& mask,
   for (T& m : *messages) mask.Trim(&m);
 }
 
+// Whether `request`'s read mask keeps `field` of the response (or a part
+// of it); an empty mask keeps every field.
+template <typename Request>
+bool Keeps(const Request& request, absl::string_view field) {
+  if (request.read_mask().paths_size() == 0) return true;
+  for (const std::string& path : request.read_mask().paths()) {
+    if (path == field ||
+        (absl::StartsWith(path, field) && path.size() > field.size() &&
+         path[field.size()] == '.')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Whether the connector should map remote_data for `request`: asked for,
 // and kept by the read mask. The raw records are the costly part of
 // mapping (docs/queries.md); other fields feed the connector's own filters
 // and merges, so they are mapped and then trimmed.
 template <typename Request>
 bool RemoteData(const Request& request) {
-  if (!request.include_remote_data()) return false;
-  if (request.read_mask().paths_size() == 0) return true;
-  for (const std::string& path : request.read_mask().paths()) {
-    if (path == "remote_data" || absl::StartsWith(path, "remote_data.")) {
-      return true;
-    }
-  }
-  return false;
+  return request.include_remote_data() && Keeps(request, "remote_data");
 }
 
 // A listing stream's shape for `mask` (unset for an empty mask).
@@ -416,9 +424,13 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetUser(
         RETURN_IF_ERROR(Required(request->user_id(), "user_id"));
         ASSIGN_OR_RETURN(const ReadMask mask,
                          MaskFor<v1::User>(request->read_mask()));
-        ASSIGN_OR_RETURN(*response,
-                         call.connector->GetUser(call.ctx, request->user_id(),
-                                                 RemoteData(*request)));
+        UserParts parts;
+        parts.remote_data = RemoteData(*request);
+        // Workspaces cost Podio a call per organization: read only when kept.
+        parts.workspaces =
+            Keeps(*request, "workspaces") || Keeps(*request, "roles");
+        ASSIGN_OR_RETURN(*response, call.connector->GetUser(
+                                        call.ctx, request->user_id(), parts));
         mask.Trim(response);
         return absl::OkStatus();
       });

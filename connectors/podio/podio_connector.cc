@@ -33,16 +33,17 @@ class PodioConnector final : public DirectoryConnector {
   }
 
   absl::StatusOr<v1::User> GetUser(CallContext& ctx, const std::string& user_id,
-                                   bool include_remote_data) override {
+                                   const UserParts& parts) override {
     ASSIGN_OR_RETURN(int64_t uid, ParseId(user_id, "user_id"));
     ASSIGN_OR_RETURN(std::vector<SourceInfo> orgs, Orgs(ctx));
     ASSIGN_OR_RETURN(std::optional<v1::User> user,
-                     MemberRecords(ctx, orgs, uid, include_remote_data));
+                     MemberRecords(ctx, orgs, uid, parts.remote_data));
     if (!user) {
       return WithErrorInfo(
           absl::NotFoundError(absl::StrCat("user ", user_id, " not found")),
           "USER_NOT_FOUND");
     }
+    if (!parts.workspaces) return *user;
     // The workspace roles, from each organization the user is a member of.
     const std::vector<v1::OrganizationRef> member_of(
         user->organizations().begin(), user->organizations().end());
@@ -234,7 +235,7 @@ class PodioConnector final : public DirectoryConnector {
 
   absl::StatusOr<Page<v1::RoleAssignment>> UserAssignments(
       CallContext& ctx, const RoleAssignmentFilter& filter) {
-    ASSIGN_OR_RETURN(v1::User user, GetUser(ctx, filter.user_id, false));
+    ASSIGN_OR_RETURN(v1::User user, GetUser(ctx, filter.user_id, UserParts()));
     Page<v1::RoleAssignment> result;
     for (const v1::ScopedRole& role : user.roles()) {
       if (!filter.workspace_id.empty() &&

@@ -129,7 +129,7 @@ class ScimConnector final : public DirectoryConnector {
   }
 
   absl::StatusOr<v1::User> GetUser(CallContext& ctx, const std::string& user_id,
-                                   bool include_remote_data) override {
+                                   const UserParts& parts) override {
     RETURN_IF_ERROR(CheckId(user_id, "user_id"));
     ASSIGN_OR_RETURN(json::Body doc, Get(ctx, "/Users/" + user_id));
     if (doc.IsObject() && json::Find(doc, "groups") == nullptr) {
@@ -142,7 +142,7 @@ class ScimConnector final : public DirectoryConnector {
             &doc));
       }
     }
-    return MapUser(doc, org_, include_remote_data);
+    return MapUser(doc, org_, parts.remote_data);
   }
 
   absl::StatusOr<Page<v1::User>> ListUsers(CallContext& ctx,
@@ -472,7 +472,8 @@ class ScimConnector final : public DirectoryConnector {
     if (!filter.user_id.empty()) {
       Page<v1::RoleAssignment> out;
       if (page.page_token.empty()) {
-        ASSIGN_OR_RETURN(v1::User user, GetUser(ctx, filter.user_id, false));
+        ASSIGN_OR_RETURN(v1::User user,
+                         GetUser(ctx, filter.user_id, UserParts()));
         for (v1::RoleAssignment& a : AssignmentsOf(user)) {
           if (keep(a)) out.items.push_back(std::move(a));
         }

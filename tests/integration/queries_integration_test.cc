@@ -143,6 +143,37 @@ TEST_F(QueriesIntegrationTest, AReadMaskShrinksPagesAndRefusesUnknownFields) {
   }
   EXPECT_EQ(one.name(), full.result(0).name());
   EXPECT_TRUE(one.id().empty());
+  // A mask without workspaces and roles spares the per-organization
+  // workspace reads; one that keeps workspaces makes them, and answers
+  // what an unmasked GetUser does.
+  auto space_reads = [&](int64_t since) {
+    int n = 0;
+    for (const std::string& call : env_->CallsSince(since)) {
+      n += absl::StrContains(call, "/space_member/") ? 1 : 0;
+    }
+    return n;
+  };
+  int64_t position = env_->LogPosition();
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->GetUser(&context, get, &one), IsOk());
+  }
+  EXPECT_EQ(space_reads(position), 0);
+  get.mutable_read_mask()->add_paths("workspaces");
+  position = env_->LogPosition();
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->GetUser(&context, get, &one), IsOk());
+  }
+  EXPECT_GT(space_reads(position), 0);
+  get.clear_read_mask();
+  v1::User unmasked;
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(stub->GetUser(&context, get, &unmasked), IsOk());
+  }
+  ASSERT_GT(unmasked.workspaces_size(), 0);
+  EXPECT_EQ(one.workspaces_size(), unmasked.workspaces_size());
   // Unknown paths, refused before any upstream call.
   const int64_t before = env_->LogPosition();
   request.mutable_read_mask()->add_paths("nope");

@@ -80,7 +80,7 @@ class FakeConnector final : public DirectoryConnector {
     return me;
   }
   absl::StatusOr<v1::User> GetUser(CallContext&, const std::string& id,
-                                   bool) override {
+                                   const UserParts&) override {
     return absl::NotFoundError("no user " + id);
   }
   absl::StatusOr<Page<v1::Organization>> ListOrganizations(

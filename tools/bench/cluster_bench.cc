@@ -5,7 +5,8 @@
 //    memory), the two measured in alternating rounds.
 // 2. GetMe throughput through HAProxy to 3 replicas against 1 (the other
 //    two taken out of HAProxy's rotation), with concurrent callers: all on
-//    one account, then each caller on an account (a Podio user) of its own.
+//    one account, then each caller on an account (a Podio user) of its own;
+//    3 and 1 alternated round by round, the ledger emptied before each.
 // On 2 cores the throughput is reported, not a target: every process
 // shares them.
 //
@@ -21,14 +22,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "postgresql/libpq-fe.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/testing/api_key_channel.h"
+#include "tools/bench/report.h"
 #include "tools/cluster/cluster.h"
 #include "tools/fixture/fixture.h"
 
 ABSL_FLAG(int, calls, 1000, "GetMe calls per store, for the latencies.");
 ABSL_FLAG(int, throughput_calls, 4000, "GetMe calls per throughput run.");
 ABSL_FLAG(int, callers, 16, "Concurrent callers in the throughput runs.");
+ABSL_FLAG(int, rounds, 3,
+          "Alternated rounds of 3 replicas against 1 (each measures both).");
 
 namespace unified {
 namespace {
@@ -60,6 +65,29 @@ class Caller {
  private:
   std::unique_ptr<v1::UserDirectory::Stub> stub_;
   v1::GetMeRequest request_;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The shared rate ledger's call log, emptied before each measurement so
+// that rows left by one do not slow the next.
+class Ledger {
+ public:
+  explicit Ledger(const std::string& url) : conn_(PQconnectdb(url.c_str())) {}
+  ~Ledger() { PQfinish(conn_); }
+  bool Clear() {
+    PGresult* r = PQexec(conn_, "DELETE FROM rate_calls");
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) std::fprintf(stderr, "ledger: %s\n", PQerrorMessage(conn_));
+    PQclear(r);
+    return ok;
+  }
+
+ private:
+  PGconn* conn_;
 };
 
 absl::Duration Percentile(std::vector<absl::Duration> v, double p) {
@@ -117,6 +145,7 @@ int Run() {
   fixture::Fixture& pg = (*cluster)->fixture();
 
   // 1. Latency: alternating rounds of 50 sequential calls, after a warm-up.
+  if (!Ledger((*cluster)->store_url()).Clear()) return 1;
   Caller on_sqlite((*sqlite)->address(), (*sqlite)->api_key(),
                    (*sqlite)->account());
   Caller on_postgres(pg.replica_address(0), pg.api_key(), pg.account());
@@ -150,7 +179,13 @@ int Run() {
       "  (ratio p50 %.2f)\n",
       pg_p50 - sqlite_p50, pg_p99 - sqlite_p99, pg_p50 / sqlite_p50);
 
-  // 2. Throughput through HAProxy: 3 replicas, then 1; all callers on one
+  bench::Report(bench::Versus("GetMe p50 on a PostgreSQL replica", pg_p50, "ms",
+                              sqlite_p50, "server on SQLite"));
+  bench::Report(bench::Versus("GetMe p99 on a PostgreSQL replica", pg_p99, "ms",
+                              sqlite_p99, "server on SQLite"));
+
+  // 2. Throughput through HAProxy: 3 replicas against 1, alternated round
+  // by round, each measurement on a fresh ledger; all callers on one
   // account, then each on its own (simulated users 2, 3, ...: see
   // tools/podio_sim/directory.cc for their addresses).
   const int total = absl::GetFlag(FLAGS_throughput_calls);
@@ -167,26 +202,43 @@ int Run() {
     }
     own_accounts.push_back(*account);
   }
+  Ledger ledger((*cluster)->store_url());
+  if (!ledger.Clear()) return 1;
   (void)Throughput(lb, pg.api_key(), one_account, 200);  // Warm.
   (void)Throughput(lb, pg.api_key(), own_accounts, 200);
-  const double three_one = Throughput(lb, pg.api_key(), one_account, total);
-  const double three_own = Throughput(lb, pg.api_key(), own_accounts, total);
-  for (int i : {1, 2}) {
-    if (absl::Status s = (*cluster)->SetInRotation(i, false); !s.ok()) {
-      std::fprintf(stderr, "%s\n", s.ToString().c_str());
-      return 1;
+  // [replicas == 3][own accounts]
+  std::vector<double> rates[2][2];
+  for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
+    for (int k = 0; k < 2; ++k) {
+      const bool three = (round + k) % 2 == 0;
+      for (int i : {1, 2}) {
+        if (absl::Status s = (*cluster)->SetInRotation(i, three); !s.ok()) {
+          std::fprintf(stderr, "%s\n", s.ToString().c_str());
+          return 1;
+        }
+      }
+      for (int own = 0; own < 2; ++own) {
+        if (!ledger.Clear()) return 1;
+        rates[three][own].push_back(Throughput(
+            lb, pg.api_key(), own ? own_accounts : one_account, total));
+      }
     }
   }
-  const double one_one = Throughput(lb, pg.api_key(), one_account, total);
-  const double one_own = Throughput(lb, pg.api_key(), own_accounts, total);
-  std::printf("GetMe throughput through HAProxy, %d callers, %d calls:\n",
-              callers, total);
+  std::printf(
+      "GetMe throughput through HAProxy, %d callers, %d calls, median of %d "
+      "alternated rounds:\n",
+      callers, total, absl::GetFlag(FLAGS_rounds));
   std::printf("  %-22s %12s %12s %8s\n", "", "3 replicas", "1 replica",
               "ratio");
-  std::printf("  %-22s %8.0f c/s %8.0f c/s %8.2f\n", "one account", three_one,
-              one_one, three_one / one_one);
-  std::printf("  %-22s %8.0f c/s %8.0f c/s %8.2f\n", "an account per caller",
-              three_own, one_own, three_own / one_own);
+  for (int own = 0; own < 2; ++own) {
+    const double three = Median(rates[1][own]), one = Median(rates[0][own]);
+    const char* who = own ? "an account per caller" : "one account";
+    std::printf("  %-22s %8.0f c/s %8.0f c/s %8.2f\n", who, three, one,
+                three / one);
+    bench::Report(bench::Versus(
+        absl::StrCat("GetMe throughput, 3 replicas, ", who), three, "calls/s",
+        one, "1 replica (the others out of rotation)"));
+  }
   std::printf("  (2 cores shared by every process)\n");
   return 0;
 }

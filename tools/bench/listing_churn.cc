@@ -16,10 +16,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "connectors/common/rate_budget.h"
 #include "tests/conformance/churn.h"
 #include "tests/conformance/targets.h"
 #include "tests/testing/fake_clock.h"
+#include "tools/bench/report.h"
 
 ABSL_FLAG(int, members, 5000,
           "Members of the listed organization (SCIMMY, which rebuilds every "
@@ -76,6 +78,12 @@ int Run(Starter start, int members) {
           static_cast<long long>(walk.calls - calm.calls),
           static_cast<double>(walk.calls) /
               static_cast<double>(std::max<int64_t>(1, calm.calls)));
+      bench::Report(bench::Versus(
+          absl::StrCat("churn: ", (*target)->name(), ", ",
+                       workspace ? "workspace" : "organization", ", ",
+                       paged ? "List" : "stream", ", calls under change"),
+          static_cast<double>(walk.calls), "calls",
+          static_cast<double>(calm.calls), "the same listing unchanged"));
     }
   }
   return failures;

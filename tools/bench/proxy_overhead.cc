@@ -29,6 +29,7 @@
 #include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
 #include "tools/bench/bench_server.h"
+#include "tools/bench/report.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
@@ -182,6 +183,15 @@ int Run(const char* argv0) {
       Percentile(quiet_proxied, 0.99),
       p50_proxy - Percentile(quiet_proxied, 0.5),
       p99_proxy - Percentile(quiet_proxied, 0.99));
+  bench::Report(bench::Alone("Proxy/Call: p50 added to a direct call",
+                             p50_proxy - p50_direct, "us",
+                             bench::Target::kAtMost, 300));
+  bench::Report(bench::Alone(
+      "Proxy/Call: p50 added by metrics, request ids and access log",
+      p50_proxy - Percentile(quiet_proxied, 0.5), "us", bench::Target::kAtMost,
+      10));
+  bench::Report(bench::Alone("bare gRPC round trip on the same channel, p50",
+                             Percentile(floor, 0.5), "us"));
   server->Stop();
   quiet->Stop();
   return 0;

@@ -25,6 +25,7 @@
 #include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
 #include "tools/bench/bench_server.h"
+#include "tools/bench/report.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 
@@ -146,6 +147,22 @@ int Run(const char* argv0) {
       static_cast<long long>(large_fast.users),
       large_fast.users / large_fast.seconds,
       large_fast.cpu_seconds * 100000.0 / large_fast.users);
+  const std::string small_name =
+      absl::StrCat(small_fast.users, " users, the same client");
+  bench::Report(bench::Versus(
+      absl::StrCat("B3 server peak RSS, ", large_fast.users,
+                   " users, fast client"),
+      large_fast.peak_kib / 1024.0, "MiB", small_fast.peak_kib / 1024.0,
+      small_name, bench::Target::kAtMost, 1.2));
+  bench::Report(bench::Versus("B3 server peak RSS, large, slow client",
+                              large_slow.peak_kib / 1024.0, "MiB",
+                              small_slow.peak_kib / 1024.0, small_name,
+                              bench::Target::kAtMost, 1.2));
+  bench::Report(
+      bench::Alone("end to end: server CPU per 100,000 users",
+                   large_fast.cpu_seconds * 100000.0 / large_fast.users, "s"));
+  bench::Report(bench::Alone("end to end: users streamed per second",
+                             large_fast.users / large_fast.seconds, "users/s"));
   return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
 #include "tools/bench/bench_server.h"
+#include "tools/bench/report.h"
 #include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(int, few, 10, "Watch streams in the small run.");
@@ -164,6 +165,14 @@ int Run(const char* argv0) {
   std::printf("  memory per extra stream: %.1f KiB\n",
               static_cast<double>(many.rss_kib - few.rss_kib) /
                   (many.streams - few.streams));
+  const std::string few_name = absl::StrCat(few.streams, " idle streams");
+  bench::Report(bench::Versus(
+      absl::StrCat("B8 server threads, ", many.streams, " idle watch streams"),
+      static_cast<double>(many.threads), "threads",
+      static_cast<double>(few.threads), few_name, bench::Target::kAtMost, 1.1));
+  bench::Report(bench::Versus(
+      absl::StrCat("B8 server RSS, ", many.streams, " idle watch streams"),
+      many.rss_kib / 1024.0, "MiB", few.rss_kib / 1024.0, few_name));
   return 0;
 }
 

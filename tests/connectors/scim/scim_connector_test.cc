@@ -242,7 +242,7 @@ TEST_F(ScimConnectorTest, RefusesWhatCannotBeAsked) {
   page.page_token = "w1:1:0";  // A workspace listing's token.
   EXPECT_EQ(Reason(connector_->ListUsers(ctx_, {}, page).status()),
             "INVALID_CURSOR");
-  EXPECT_THAT(connector_->GetUser(ctx_, "u-nobody", false).status(),
+  EXPECT_THAT(connector_->GetUser(ctx_, "u-nobody", {}).status(),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -329,9 +329,9 @@ TEST_F(ScimConnectorTest, RateLimitStopsTheIdentityForRetryAfter) {
   ctx_.deadline = absl::Now() + absl::Seconds(5);
   // Three reads spend the limit; the fourth is refused by the provider.
   for (const char* id : {"u-000001", "u-000002", "u-000003"}) {
-    ASSERT_THAT(connector_->GetUser(ctx_, id, false).status(), IsOk());
+    ASSERT_THAT(connector_->GetUser(ctx_, id, {}).status(), IsOk());
   }
-  absl::Status limited = connector_->GetUser(ctx_, "u-000004", false).status();
+  absl::Status limited = connector_->GetUser(ctx_, "u-000004", {}).status();
   EXPECT_EQ(sim_->requests(), 4);
   EXPECT_THAT(limited, StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_EQ(Reason(limited), "UPSTREAM_RATE_LIMITED");
@@ -341,7 +341,7 @@ TEST_F(ScimConnectorTest, RateLimitStopsTheIdentityForRetryAfter) {
   EXPECT_GT(state->blocked_until, absl::Now() + absl::Minutes(59));
   // Stopped: refused here, the provider is not asked again.
   const int64_t asked = sim_->requests();
-  EXPECT_THAT(connector_->GetUser(ctx_, "u-000001", false).status(),
+  EXPECT_THAT(connector_->GetUser(ctx_, "u-000001", {}).status(),
               StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_EQ(sim_->requests(), asked);
 }
@@ -349,13 +349,13 @@ TEST_F(ScimConnectorTest, RateLimitStopsTheIdentityForRetryAfter) {
 TEST_F(ScimConnectorTest, ClientCredentialsRenewOnceWhenRejected) {
   GrantedTokens tokens(auth_.get());
   ctx_.tokens = &tokens;
-  ASSERT_THAT(connector_->GetUser(ctx_, "u-000001", false).status(), IsOk());
+  ASSERT_THAT(connector_->GetUser(ctx_, "u-000001", {}).status(), IsOk());
   HttpRequest expire;
   expire.method = "POST";
   expire.url =
       absl::StrCat("http://127.0.0.1:", sim_->port(), "/_sim/expire_tokens");
   ASSERT_EQ(http_->Send(expire)->status, 200);
-  ASSERT_THAT(connector_->GetUser(ctx_, "u-000002", false).status(), IsOk());
+  ASSERT_THAT(connector_->GetUser(ctx_, "u-000002", {}).status(), IsOk());
   EXPECT_EQ(tokens.refreshes, 1);
   // An API client has no /Me.
   EXPECT_EQ(Reason(connector_->GetMe(ctx_, false).status()),
@@ -380,7 +380,7 @@ TEST_F(ScimConnectorTest, ServerErrorsAreRetriedAndProxyPassesThrough) {
   fault.url = absl::StrCat("http://127.0.0.1:", sim_->port(),
                            "/_sim/faults?status=503&count=1");
   ASSERT_EQ(http_->Send(fault)->status, 200);
-  EXPECT_THAT(connector_->GetUser(ctx_, "u-000001", false).status(), IsOk());
+  EXPECT_THAT(connector_->GetUser(ctx_, "u-000001", {}).status(), IsOk());
 
   HttpRequest patch;
   patch.method = "PATCH";
@@ -478,7 +478,7 @@ TEST_F(ScimConnectorTest, WithoutAGroupsAttributeMembershipComesFromGroups) {
   }
   const scim_sim::SimGroup first = sim_->Groups()[0];
   absl::StatusOr<v1::User> member =
-      connector_->GetUser(ctx_, first.members[0], false);
+      connector_->GetUser(ctx_, first.members[0], {});
   ASSERT_THAT(member.status(), IsOk());
   bool found = false;
   for (const v1::WorkspaceRef& ws : member->workspaces()) {
