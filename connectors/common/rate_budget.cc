@@ -243,7 +243,7 @@ absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
       if (!taken) return absl::OkStatus();
       free_at = *taken;
     }
-    if (free_at >= deadline) {
+    if (free_at + options_.call_room >= deadline) {
       if (observer_ != nullptr) observer_->OnBudgetRefused();
       return WithRetryDelay(
           WithErrorInfo(
@@ -252,7 +252,7 @@ absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
                   "next call is possible in ",
                   absl::FormatDuration(
                       absl::Ceil(free_at - now, absl::Seconds(1))),
-                  ", after the call's deadline")),
+                  ", too late for the call's deadline")),
               "RATE_BUDGET_EXHAUSTED",
               {{"rate_class",
                 cls == RateClass::kNormal ? "normal" : "rate_limited"}}),

@@ -55,6 +55,11 @@ struct RateBudgetOptions {
   // Longest single sleep of a waiter, so that priorities and cancellation
   // are noticed while waiting.
   absl::Duration poll = absl::Milliseconds(50);
+  // A caller waits for a slot only when it frees at least this long before
+  // the caller's deadline, which the provider call itself still needs;
+  // otherwise it is refused at once (RATE_BUDGET_EXHAUSTED with the delay),
+  // never left to run out of time.
+  absl::Duration call_room = absl::Seconds(1);
 };
 
 // How long a call counts against its identity: the window and its margin.

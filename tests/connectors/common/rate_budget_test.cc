@@ -87,6 +87,26 @@ TEST_F(RateBudgetTest, NeverMoreThanTheLimitInAnyWindow) {
   EXPECT_EQ(budget_->State(kKey)->remaining, 0);
 }
 
+TEST_F(RateBudgetTest, NoWaitEndsTooCloseToTheDeadlineForTheCall) {
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(Take(), IsOk());
+  // The next slot frees in an hour. A caller whose deadline is 0.5 s past
+  // that is refused at once: the call would have no time left to run.
+  absl::Status tight = Take(RateClass::kNormal,
+                            absl::Hours(1) + options_.call_room / 2);
+  EXPECT_THAT(tight, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(GetErrorInfo(tight)->reason(), "RATE_BUDGET_EXHAUSTED");
+  EXPECT_EQ(GetRetryDelay(tight), absl::Hours(1));
+  // With room for the call, it waits for the slot.
+  std::thread waiter([&] {
+    EXPECT_THAT(Take(RateClass::kNormal,
+                     absl::Hours(1) + 2 * options_.call_room),
+                IsOk());
+  });
+  clock_.AwaitSleepers(1);
+  clock_.Advance(absl::Hours(1));
+  waiter.join();
+}
+
 TEST_F(RateBudgetTest, RateLimitedCallsCountInBothClasses) {
   EXPECT_THAT(Take(RateClass::kRestricted), IsOk());
   EXPECT_THAT(Take(RateClass::kRestricted), IsOk());
