@@ -54,13 +54,20 @@ TSC=(node "$MODULES/typescript/bin/tsc" --noEmit --strict --target es2020
      --module commonjs --moduleResolution node --skipLibCheck)
 cp "$ROOT/tests/clients/node_types_check.ts" "$ROOT/tests/clients/node_types_misuse.ts" "$APP/"
 (cd "$APP" && "${TSC[@]}" node_types_check.ts)
-refused="$(cd "$APP" && "${TSC[@]}" node_types_misuse.ts | grep -c 'error TS' || true)"
-expected="$(grep -c '// ERROR:' "$APP/node_types_misuse.ts")"
-if [ "$refused" != "$expected" ]; then
-  echo "FAIL: TypeScript refused $refused lines of node_types_misuse.ts, not $expected:" >&2
-  (cd "$APP" && "${TSC[@]}" node_types_misuse.ts) >&2 || true
+# Each `// ERROR:` marker must be refused on its own line, and no other line
+# may be: a misuse that compiles is a type that lets it through, even when
+# another line's error keeps the count.
+(cd "$APP" && "${TSC[@]}" node_types_misuse.ts) >"$APP/misuse.out" 2>&1 || true
+refused="$(sed -nE 's/^node_types_misuse\.ts\(([0-9]+),[0-9]+\): error TS.*/\1/p' \
+  "$APP/misuse.out" | sort -un)"
+expected="$(grep -n '// ERROR:' "$APP/node_types_misuse.ts" | cut -d: -f1 | sort -un)"
+if [ -z "$expected" ] || [ "$refused" != "$expected" ]; then
+  echo "FAIL: the lines TypeScript refused in node_types_misuse.ts" \
+    "($(echo $refused)) are not the lines marked // ERROR: ($(echo $expected)):" >&2
+  cat "$APP/misuse.out" >&2
   exit 1
 fi
+expected="$(echo "$expected" | wc -l)"
 echo "types: node_types_check.ts compiles; the $expected misuses are refused"
 
 cp "$ROOT/tests/clients/node_client_test.js" "$ROOT/tests/clients/node_fixture.js" "$APP/"

@@ -9,12 +9,15 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/http_client.h"
 #include "grpcpp/grpcpp.h"
@@ -211,6 +214,44 @@ class DirectoryEnv {
     absl::StatusOr<HttpResponse> r = http_->Send(request);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->body : "";
+  }
+
+  // The server's /metrics text, from its HTTP side listener.
+  std::string MetricsText() {
+    HttpRequest request;
+    request.url = absl::StrCat("http://", server_.http_address, "/metrics");
+    absl::StatusOr<HttpResponse> r = http_->Send(request);
+    EXPECT_TRUE(r.ok() && r->status == 200)
+        << (r.ok() ? absl::StrCat(r->status) : r.status().ToString());
+    return r.ok() ? r->body : "";
+  }
+
+  // The sum of metric `name`'s samples with `labels` ("k=v"), as Python's
+  // prometheus_client reads the server's /metrics (a text it cannot parse
+  // fails the test). Needs //tests/integration:metric_value.py in the
+  // test's data.
+  double Metric(const std::string& name,
+                const std::vector<std::string>& labels = {}) {
+    const std::string file = files_.dir + "/metrics.txt";
+    {
+      std::ofstream out(file, std::ios::trunc);
+      out << MetricsText();
+    }
+    std::vector<std::string> args = {
+        RunfilePath("tests/integration/metric_value.py"), file, name};
+    args.insert(args.end(), labels.begin(), labels.end());
+    auto python = Subprocess::Start("/usr/bin/python3", args);
+    EXPECT_TRUE(python.ok()) << python.status();
+    if (!python.ok()) return -1;
+    absl::StatusOr<std::string> printed =
+        (*python)->WaitForLine("", absl::Seconds(30));
+    EXPECT_EQ((*python)->Wait(absl::Seconds(30)).value_or(-1), 0)
+        << "the parser refused /metrics";
+    double value = -1;
+    EXPECT_TRUE(printed.ok() &&
+                absl::SimpleAtod(absl::StripAsciiWhitespace(*printed), &value))
+        << printed.status();
+    return value;
   }
 
   // The simulator's request log position (next sequence number).

@@ -4,11 +4,14 @@
 // log, and readiness that follows the store (PostgreSQL stopped and
 // restarted under a running server).
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "connectors/common/http_client.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -51,30 +54,9 @@ class ObservabilityTest : public ::testing::Test {
     return r.ok() ? r->body : "";
   }
 
-  // The sum of `name`'s samples with `labels` ("k=v"), as Python's
-  // prometheus_client reads the server's /metrics.
   double Metric(const std::string& name,
                 const std::vector<std::string>& labels = {}) {
-    const std::string file = env_->files().dir + "/metrics.txt";
-    {
-      std::ofstream out(file, std::ios::trunc);
-      out << Get("/metrics");
-    }
-    std::vector<std::string> args = {
-        RunfilePath("tests/integration/metric_value.py"), file, name};
-    args.insert(args.end(), labels.begin(), labels.end());
-    auto python = Subprocess::Start("/usr/bin/python3", args);
-    EXPECT_THAT(python, IsOk());
-    if (!python.ok()) return -1;
-    absl::StatusOr<std::string> printed =
-        (*python)->WaitForLine("", absl::Seconds(30));
-    EXPECT_EQ((*python)->Wait(absl::Seconds(30)).value_or(-1), 0)
-        << "the parser refused /metrics";
-    double value = -1;
-    EXPECT_TRUE(printed.ok() &&
-                absl::SimpleAtod(absl::StripAsciiWhitespace(*printed), &value))
-        << printed.status();
-    return value;
+    return env_->Metric(name, labels);
   }
 
   grpc::Status GetMe(grpc::ClientContext* context, const std::string& account) {
@@ -169,6 +151,114 @@ TEST_F(ObservabilityTest, UnreadableRowsAreCountedInTheResponseAndTheMetric) {
   } while (!request.cursor().empty());
   EXPECT_GT(reported, 0);
   EXPECT_EQ(Metric("unified_unreadable_records_total"), before + reported);
+}
+
+// docs/metrics.md is the list of record: the server exposes exactly the
+// metrics it names, and each one this file reads moves with what it counts.
+TEST_F(ObservabilityTest, EveryDocumentedMetricIsExposedAndMoves) {
+  DirectoryEnvOptions options;
+  // A small budget (Podio's own limit too, else its headers raise ours),
+  // spent at the end for a refusal.
+  options.extra_sim_flags = {"--rate_limit=40"};
+  options.extra_server_flags = {"--rate_limit=40",
+                                "--readiness_interval=100ms"};
+  Start(options);
+  // Name -> whether its family has labels (such a family shows in /metrics
+  // only once it has a sample).
+  std::map<std::string, bool> documented;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(RunfilePath("docs/metrics.md")), '\n')) {
+    if (!absl::ConsumePrefix(&line, "| `")) continue;
+    std::vector<std::string> cells = absl::StrSplit(line, " | ");
+    ASSERT_GE(cells.size(), 3u) << line;
+    documented[cells[0].substr(0, cells[0].find('`'))] = cells[2] != "–";
+  }
+  EXPECT_GE(documented.size(), 18u);
+  auto exposed = [&] {
+    std::set<std::string> names;
+    for (absl::string_view line : absl::StrSplit(Get("/metrics"), '\n')) {
+      if (!absl::ConsumePrefix(&line, "# TYPE ")) continue;
+      names.insert(std::string(line.substr(0, line.find(' '))));
+    }
+    return names;
+  };
+  // Nothing undocumented, and every family without labels is there at once.
+  auto check_exposed = [&] {
+    const std::set<std::string> names = exposed();
+    for (const std::string& name : names) {
+      EXPECT_TRUE(documented.count(name))
+          << name << " is not in docs/metrics.md";
+    }
+    for (const auto& [name, labelled] : documented) {
+      if (!labelled) EXPECT_TRUE(names.count(name)) << name << " is missing";
+    }
+  };
+  check_exposed();
+
+  const std::string demo = env_->account("demo");
+  auto stub = v1::UserDirectory::NewStub(env_->channel());
+  // Latency and the budget's view of what Podio reports.
+  const double timed = Metric("unified_rpc_duration_seconds_count");
+  const double reported = Metric("unified_budget_remaining_count");
+  {
+    grpc::ClientContext context;
+    ASSERT_THAT(GetMe(&context, demo), IsOk());
+  }
+  EXPECT_GE(Metric("unified_rpc_duration_seconds_count"), timed + 1);
+  EXPECT_GE(Metric("unified_budget_remaining_count"), reported + 1);
+  // A refresh.
+  const double refreshes = Metric("unified_token_refreshes_total");
+  {
+    auto accounts = v1::IntegratedAccounts::NewStub(env_->channel());
+    grpc::ClientContext context;
+    v1::RefreshCredentialsRequest request;
+    request.set_integrated_account_id(demo);
+    v1::IntegratedAccount refreshed;
+    ASSERT_THAT(accounts->RefreshCredentials(&context, request, &refreshed),
+                IsOk());
+  }
+  EXPECT_EQ(Metric("unified_token_refreshes_total"), refreshes + 1);
+  // The store's checks run every 100 ms: their count grows.
+  const double checks = Metric("unified_store_check_seconds_count");
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (Metric("unified_store_check_seconds_count") <= checks &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_GT(Metric("unified_store_check_seconds_count"), checks);
+  // An open stream counts while it is open (a watch: it stays open, where
+  // a short listing's stream may finish before its client reads it).
+  const double open = Metric("unified_open_streams");
+  {
+    grpc::ClientContext context;
+    v1::WatchDirectoryRequest request;
+    request.set_integrated_account_id(demo);
+    request.set_include_snapshot(true);
+    auto reader = stub->WatchDirectory(&context, request);
+    v1::DirectoryEvent event;
+    ASSERT_TRUE(reader->Read(&event));
+    EXPECT_EQ(Metric("unified_open_streams"), open + 1);
+    context.TryCancel();
+    (void)reader->Finish();
+  }
+  const absl::Time closed_by = absl::Now() + absl::Seconds(10);
+  while (Metric("unified_open_streams") != open && absl::Now() < closed_by) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Metric("unified_open_streams"), open);
+  // Spend the budget: the first call it refuses is counted.
+  const double refusals = Metric("unified_budget_refusals_total");
+  bool refused = false;
+  for (int i = 0; i < 60 && !refused; ++i) {
+    grpc::ClientContext context;
+    const grpc::Status s = GetMe(&context, demo);
+    refused = s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+              testing::ErrorInfoOf(s).reason() == "RATE_BUDGET_EXHAUSTED";
+  }
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(Metric("unified_budget_refusals_total"), refusals + 1);
+  check_exposed();
+  EXPECT_TRUE(exposed().count("unified_token_refreshes_total"));
 }
 
 TEST_F(ObservabilityTest, RequestIdsAreEchoedAndEveryRpcIsLoggedOnce) {
@@ -285,9 +375,11 @@ TEST_F(ObservabilityTest, ReadinessFollowsTheStore) {
     return false;
   };
   ASSERT_TRUE(reaches(true));
+  const double errors = Metric("unified_store_check_errors_total");
   ASSERT_THAT(pg->Stop(), IsOk());
   EXPECT_TRUE(reaches(false)) << "still SERVING 10 s after the store stopped";
   EXPECT_EQ(Metric("unified_ready"), 0);
+  EXPECT_GT(Metric("unified_store_check_errors_total"), errors);
   int live = 0;
   Get("/healthz", &live);
   EXPECT_EQ(live, 200);  // Alive all the same.

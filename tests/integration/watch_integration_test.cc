@@ -343,6 +343,11 @@ TEST_F(WatchTest, HookedChangesArriveInOrderExactlyOnceWithinASecond) {
             absl::StrCat("ROLE_CHANGED ", first, "@", ws,
                          " workspace.light<-workspace.regular"));
   EXPECT_EQ(events.back().sequence(), seq + 1);
+  // /metrics counted the deliveries: Podio's stored, the forged refused.
+  EXPECT_GE(env_->Metric("unified_hook_deliveries_total", {"outcome=stored"}),
+            6);
+  EXPECT_GE(env_->Metric("unified_hook_deliveries_total", {"outcome=refused"}),
+            3);
   // No token, code or hook secret in the server's log.
   std::ifstream in(env_->log_path());
   const std::string log((std::istreambuf_iterator<char>(in)),
@@ -358,7 +363,15 @@ TEST_F(WatchTest, WithHooksFailingThePollFindsTheSameChangesAndDeletions) {
   std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
   ASSERT_EQ(ActiveHooks(), 3 * static_cast<int>(workspaces_.size()));
   env_->Sim("POST", "/_sim/hooks/drop?on=1");
+  const double rereads = env_->Metric("unified_watch_confirming_rereads_total");
+  const double logged = env_->Metric("unified_watch_events_total");
+  const double polls = env_->Metric("unified_watch_poll_lag_seconds_count");
+  // A member one roster read leaves out (a lagging replica of Podio's) is
+  // read again at once and stays: no MEMBER_REMOVED below but the leaver's.
   const std::string ws = workspaces_[0];
+  ASSERT_GE(members_.size(), 2u);
+  const std::string stayer = std::next(members_.rbegin())->first;
+  env_->Sim("POST", absl::StrCat("/_sim/hide?user_id=", stayer, "&times=1"));
   const std::string user = outsiders_[0];
   ASSERT_EQ(AddMember(ws, user), 200);
   std::vector<DirectoryEvent> events = w->WaitFor(snap + 1);
@@ -409,6 +422,13 @@ TEST_F(WatchTest, WithHooksFailingThePollFindsTheSameChangesAndDeletions) {
   // The hooks were still active: nothing was delivered, all was found.
   EXPECT_THAT(env_->Sim("POST", "/_sim/hooks/drop?on=0"),
               ::testing::Not(::testing::HasSubstr("\"dropped\":0")));
+  // What /metrics says of it: the read repeated, the events logged (at
+  // least these; the snapshot's baseline logs none), and the polls run.
+  EXPECT_GE(env_->Metric("unified_watch_confirming_rereads_total"),
+            rereads + 1);
+  EXPECT_GE(env_->Metric("unified_watch_events_total"),
+            logged + static_cast<double>(events.size() - snap));
+  EXPECT_GT(env_->Metric("unified_watch_poll_lag_seconds_count"), polls);
 }
 
 TEST_F(WatchTest, OrganizationDeparturesInvitationsAndAcceptancesAreEvents) {

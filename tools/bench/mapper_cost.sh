@@ -8,9 +8,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bazel build -c opt //tools/bench:mapper_cost >/dev/null 2>&1
-bin=bazel-bin/tools/bench/mapper_cost
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# A copy: bazel-bin follows whichever build ran last, and another build
+# (a fastbuild test) may run while this one counts.
+cp "$(bazel info -c opt bazel-bin 2>/dev/null)/tools/bench/mapper_cost" \
+  "$work/mapper_cost"
+bin="$work/mapper_cost"
 "$bin" --dump="$work/page.json"
 
 instructions() {  # mode iterations

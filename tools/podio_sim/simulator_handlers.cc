@@ -827,6 +827,20 @@ void Simulator::HandleAdmin(const httplib::Request& req,
     }
     res.status = 204;
     return;
+  } else if (path == "/_sim/hide" && req.method == "POST") {
+    // A listing that misses a row it should hold (a replica's lag, say):
+    // the user is left out of the next `times` directory listings that
+    // would show them.
+    int64_t user_id = 0;
+    int times = 0;
+    if (!absl::SimpleAtoi(internal::QueryValue(req, "user_id"), &user_id) ||
+        !absl::SimpleAtoi(internal::QueryValue(req, "times"), &times) ||
+        times < 0) {
+      return bad("give user_id=N&times=M");
+    }
+    HideFromNextListings(user_id, times);
+    res.status = 204;
+    return;
   } else if (path == "/_sim/principals" && req.method == "GET") {
     absl::ReaderMutexLock lock(&dir_mu_);
     const SimUser& admin = directory_.users[kAdminUserIndex];
