@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The README's grpcurl walkthrough: every command names a real method, its
-# JSON parses into the request type, and it works against the real server.
+# The README's grpcurl commands, each run against the real server on the
+# demo's directory (tools/run: 2,000 users, 2 organizations, 3 workspaces
+# each), and the outputs the README shows compared with the answers
+# (check_readme.py).
 set -euo pipefail
+SIM_FLAGS="--users=2000 --orgs=2 --spaces_per_org=3"
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/clients/example_env.sh"
 CLIENT="$RUNFILES/tools/clients/python"
 export PYTHONPATH="$CLIENT:$CLIENT/gen"
+export GRPC_PY_MESSAGES="$RUNFILES/tests/clients/grpc_py"
 # A linked account, as the demo has one.
 ACCOUNT="$(/usr/bin/python3 - "$ADDRESS" "$API_KEY" <<'PY'
 import sys
@@ -17,4 +21,4 @@ PY
 )"
 /usr/bin/python3 "$RUNFILES/tests/clients/check_readme.py" \
   --readme="$RUNFILES/README.md" --address="$ADDRESS" --api_key="$API_KEY" \
-  --account="$ACCOUNT"
+  --account="$ACCOUNT" ${CHECK_README_FLAGS:-}
