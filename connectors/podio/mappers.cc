@@ -329,16 +329,16 @@ bool PendingMembership(const rapidjson::Value& row,
 
 }  // namespace
 
-absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
-                                      const v1::OrganizationRef& org,
-                                      bool include_remote_data) {
+absl::Status MapOrgMemberInto(const rapidjson::Value& json,
+                              const v1::OrganizationRef& org,
+                              bool include_remote_data, v1::User* out) {
   const rapidjson::Value* account = json::Find(json, "user");
   const rapidjson::Value* profile = json::Find(json, "profile");
   std::optional<int64_t> id =
       account ? json::Int64(*account, "user_id") : std::nullopt;
   if (!id && profile) id = json::Int64(*profile, "user_id");
   if (!id) return Malformed("organization member (no user_id)");
-  v1::User user;
+  v1::User& user = *out;
   user.set_id(absl::StrCat(*id));
   (*user.mutable_identifiers())["user_id"] = user.id();
   if (profile) MapProfileFields(*profile, &user);
@@ -365,6 +365,14 @@ absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
           ->mutable_fields())[absl::StrCat("org_member:", org.id())] =
         std::move(value);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
+                                      const v1::OrganizationRef& org,
+                                      bool include_remote_data) {
+  v1::User user;
+  RETURN_IF_ERROR(MapOrgMemberInto(json, org, include_remote_data, &user));
   return user;
 }
 

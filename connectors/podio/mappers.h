@@ -46,6 +46,11 @@ absl::StatusOr<v1::User> MapUserStatus(const rapidjson::Value& json,
 absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
                                       const v1::OrganizationRef& org,
                                       bool include_remote_data);
+// The same into `out` (empty; perhaps on an arena); on an error `out` is
+// left empty.
+absl::Status MapOrgMemberInto(const rapidjson::Value& json,
+                              const v1::OrganizationRef& org,
+                              bool include_remote_data, v1::User* out);
 
 // One element of GET /contact/org/{id} (type=full) -> an active User with
 // that organization and no role (contacts do not carry it).
