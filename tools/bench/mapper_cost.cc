@@ -7,6 +7,9 @@
 //   mapper_cost --input=FILE --mode=parse   RapidJSON ParseInsitu of a copy
 //                                           of the page (the baseline: the
 //                                           full path copies it too)
+//   mapper_cost ... --mode=sax              RapidJSON's in-situ parse with a
+//                                           handler that builds nothing
+//                                           (the floor of a SAX mapper)
 //   mapper_cost ... --mode=parse_copy       RapidJSON's copying Parse (the
 //                                           earlier baseline, reported for
 //                                           comparison only)
@@ -51,8 +54,8 @@
 ABSL_FLAG(std::string, dump, "", "Write a page of 500 members here and exit.");
 ABSL_FLAG(std::string, input, "", "Page to process.");
 ABSL_FLAG(std::string, mode, "full",
-          "parse | parse_copy | full | remote | trimmed | masked | "
-          "masked_util");
+          "parse | parse_copy | sax | full | arena | remote | trimmed | "
+          "masked | masked_util");
 ABSL_FLAG(int, iterations, 10, "Times to process the page.");
 
 namespace unified {
@@ -86,7 +89,7 @@ int Run() {
   text << in.rdbuf();
   const std::string page = text.str();
   const std::string mode = absl::GetFlag(FLAGS_mode);
-  const bool full = mode != "parse" && mode != "parse_copy";
+  const bool full = mode != "parse" && mode != "parse_copy" && mode != "sax";
   const bool remote = mode == "remote" || mode == "trimmed";
   google::protobuf::FieldMask mask;
   if (mode == "trimmed" || mode == "masked" || mode == "masked_util") {
@@ -98,6 +101,20 @@ int Run() {
   size_t checksum = 0;
   int records = 0;
   for (int i = 0; i < absl::GetFlag(FLAGS_iterations); ++i) {
+    if (mode == "sax") {
+      // The floor of a mapper fed by SAX events: the same in-situ parse
+      // with a handler that keeps nothing (no DOM is built).
+      std::string copy = page;
+      rapidjson::InsituStringStream stream(&copy[0]);
+      rapidjson::Reader reader;
+      rapidjson::BaseReaderHandler<> handler;
+      if (reader.Parse<rapidjson::kParseInsituFlag>(stream, handler)
+              .IsError()) {
+        return 1;
+      }
+      checksum += copy.size();
+      continue;
+    }
     if (!full) {
       rapidjson::Document doc;
       std::string copy;

@@ -28,7 +28,7 @@ records=500
 low=5
 high=25
 declare -A per_record
-for mode in parse parse_copy full arena remote trimmed masked masked_util; do
+for mode in parse parse_copy sax full arena remote trimmed masked masked_util; do
   a=$(instructions "$mode" $low)
   b=$(instructions "$mode" $high)
   per_record[$mode]=$(( (b - a) / ((high - low) * records) ))
@@ -36,6 +36,7 @@ done
 echo "instructions per user record (callgrind, page of $records org members):"
 echo "  RapidJSON parse in situ        ${per_record[parse]}"
 echo "  RapidJSON copying parse        ${per_record[parse_copy]}"
+echo "  RapidJSON in situ, no DOM      ${per_record[sax]} (a SAX mapper's floor)"
 echo "  parse + map + serialize        ${per_record[full]}"
 awk -v f="${per_record[full]}" -v p="${per_record[parse]}" \
   'BEGIN { printf "  ratio to in situ               %.2f (target <= 1.8)\n", f / p }'
@@ -69,6 +70,9 @@ bench "B2 (earlier baseline) parse + map + serialize" "${per_record[full]}" \
   "${per_record[parse_copy]}" "RapidJSON copying parse of the same page" "" 0
 bench "B2 on an arena (not yet the service's path)" "${per_record[arena]}" \
   "${per_record[parse]}" "RapidJSON in-situ parse of the same page" "" 0
+bench "RapidJSON in-situ parse building no DOM (a SAX mapper's floor)" \
+  "${per_record[sax]}" "${per_record[parse]}" \
+  "RapidJSON in-situ parse of the same page" "" 0
 bench "read mask id,name,emails: mapper skips remote_data" \
   "${per_record[masked]}" "${per_record[trimmed]}" \
   "remote_data mapped, then trimmed" "" 0
