@@ -31,6 +31,7 @@
 #include "connectors/builtin.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
+#include "connectors/common/log_line.h"
 #include "connectors/common/rate_budget.h"
 #include "connectors/common/secrets.h"
 #include "connectors/common/status_macros.h"
@@ -616,7 +617,8 @@ void ServeUntilStopped(Server* server, const sigset_t& stop_signals,
 }
 
 int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "server: %s\n", std::string(status.message()).c_str());
+  LogEvent(LogLevel::kError, "server",
+           absl::StrCat("\"error\":", JsonQuote(status.message())));
   return 1;
 }
 
@@ -690,6 +692,7 @@ int Run() {
       ObservabilityFromFlags(*options);
   if (!observability_options.ok()) return Fail(observability_options.status());
   Observability observability(*observability_options);
+  SetLogSink(&observability);
   const bool metrics = absl::GetFlag(FLAGS_metrics);
   absl::StatusOr<accounts::Sealer> sealer =
       accounts::LoadSealer(absl::GetFlag(FLAGS_encryption_keys_file));
@@ -842,7 +845,7 @@ int Run() {
                     &observability, &ready);
   deliverer.Stop();
   watch_engine.Stop();
-  std::fprintf(stderr, "server: stopped\n");
+  LogEvent(LogLevel::kInfo, "server stopped");
   return 0;
 }
 
@@ -862,5 +865,8 @@ int main(int argc, char** argv) {
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
+  // gRPC's own log lines (a malformed request's header values among them)
+  // are JSON lines like the service's (connectors/common/log_line.h).
+  unified::RouteGrpcLogs();
   return unified::Run();
 }

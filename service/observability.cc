@@ -30,43 +30,7 @@ const Histogram::BucketBoundaries& RpcBuckets() {
 
 }  // namespace
 
-std::string JsonQuote(absl::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 namespace {
-
-const char* LevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarning:
-      return "warning";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "info";
-}
 
 // The ErrorInfo reason of a status, or "".
 std::string ReasonOf(const grpc::Status& status) {
@@ -214,7 +178,7 @@ class RpcInterceptorFactory final
 bool ParseLogLevel(absl::string_view text, LogLevel* level) {
   for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning,
                      LogLevel::kError}) {
-    if (text == LevelName(l)) {
+    if (text == LogLevelName(l)) {
       *level = l;
       return true;
     }
@@ -351,6 +315,7 @@ Observability::Observability(ObservabilityOptions options)
 }
 
 Observability::~Observability() {
+  RemoveLogSink(this);
   {
     absl::MutexLock lock(&log_mu_);
     stopping_ = true;
@@ -478,12 +443,9 @@ void Observability::Log(LogLevel level, absl::string_view message,
     second = millis / 1000;
     prefix = absl::FormatTime("%Y-%m-%dT%H:%M:%S", now, absl::UTCTimeZone());
   }
-  std::string line = absl::StrCat(
-      "{\"time\":\"", prefix, ".", absl::Dec(millis % 1000, absl::kZeroPad3),
-      "Z\"", ",\"level\":", JsonQuote(LevelName(level)),
-      ",\"msg\":", JsonQuote(message));
-  if (!fields.empty()) absl::StrAppend(&line, ",", fields);
-  line += "}\n";
+  const std::string line = LogLine(
+      absl::StrCat(prefix, ".", absl::Dec(millis % 1000, absl::kZeroPad3), "Z"),
+      level, message, fields);
   absl::MutexLock lock(&log_mu_);
   pending_ += line;
   if (level >= LogLevel::kWarning || pending_.size() > (64 << 10)) Flush();

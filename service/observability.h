@@ -27,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "connectors/common/log_line.h"
 #include "connectors/common/upstream_observer.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
@@ -38,8 +39,6 @@
 #include "prometheus/registry.h"
 
 namespace unified {
-
-enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 // "debug" | "info" | "warning" | "error".
 bool ParseLogLevel(absl::string_view text, LogLevel* level);
@@ -80,10 +79,17 @@ struct MethodMetrics {
   const google::protobuf::FieldDescriptor* account_field = nullptr;
 };
 
-class Observability final : public UpstreamObserver {
+class Observability final : public UpstreamObserver, public LogSink {
  public:
+  // A LogSink (connectors/common/log_line.h) for the process's other log
+  // lines, once installed with SetLogSink; it removes itself when destroyed.
   explicit Observability(ObservabilityOptions options);
   ~Observability() override;
+
+  void Write(LogLevel level, absl::string_view msg,
+             absl::string_view fields) override {
+    Log(level, msg, fields);
+  }
 
   size_t max_request_bytes() const { return options_.max_request_bytes; }
 
@@ -178,9 +184,6 @@ class Observability final : public UpstreamObserver {
   bool stopping_ ABSL_GUARDED_BY(log_mu_) = false;
   std::thread flusher_;
 };
-
-// `text` as a JSON string literal (quotes included).
-std::string JsonQuote(absl::string_view text);
 
 // The request id a caller sent: `x_request_id` when it is 1 to 128
 // printable characters without quotes or backslashes, else the trace id of

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/log_line.h"
 #include "connectors/common/status_macros.h"
 
 namespace unified::accounts {
@@ -426,7 +427,7 @@ absl::StatusOr<std::string> AccountManager::RefreshNow(
           return grant.status();
         }
         if (options_.crash_after_refresh_for_testing) {
-          std::fprintf(stderr, "accounts: crashing before persisting\n");
+          LogEvent(LogLevel::kWarning, "accounts: crashing before persisting");
           _exit(86);
         }
         if (grant->refresh_token.empty()) grant->refresh_token = refresh_token;

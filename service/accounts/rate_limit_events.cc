@@ -1,7 +1,9 @@
 #include "service/accounts/rate_limit_events.h"
 
-#include <cstdio>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "connectors/common/log_line.h"
 
 namespace unified::accounts {
 
@@ -24,8 +26,9 @@ void RateLimitEvents::OnBlocked(const std::string& key, absl::Time until) {
     // A deleted account has nothing to tell; a store failure loses only
     // this notice (the block itself is kept by the budget).
     if (!s.ok() && !absl::IsNotFound(s)) {
-      std::fprintf(stderr, "accounts: rate limit of %s not logged: %s\n",
-                   id.c_str(), s.ToString().c_str());
+      LogEvent(LogLevel::kError, "accounts: rate limit not logged",
+               absl::StrCat("\"account\":", JsonQuote(id),
+                            ",\"error\":", JsonQuote(s.ToString())));
     }
   }
 }

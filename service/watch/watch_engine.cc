@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/log_line.h"
 #include "connectors/common/status_macros.h"
 #include "service/account_call.h"
 #include "service/watch/engine_internal.h"
@@ -327,8 +328,8 @@ int WatchEngine::HandleDelivery(const std::string& provider,
   absl::StatusOr<std::optional<HookRow>> row =
       store_->FindHook(Sha256Hex(secret));
   if (!row.ok()) {
-    std::fprintf(stderr, "watch: hook delivery not read: %s\n",
-                 row.status().ToString().c_str());
+    LogEvent(LogLevel::kError, "watch: hook delivery not read",
+             absl::StrCat("\"error\":", JsonQuote(row.status().ToString())));
     return 503;
   }
   if (!row->has_value()) return 404;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "connectors/common/log_line.h"
 #include "connectors/common/status_macros.h"
 #include "service/watch/watch_stream.h"
 #include "service/webhooks/payloads.h"
@@ -77,8 +78,8 @@ void WebhookDeliverer::RunOnce() {
   absl::StatusOr<std::vector<Endpoint>> due =
       endpoints_->Claim(clock_->Now(), options_.lease, owner_, 20);
   if (!due.ok()) {
-    std::fprintf(stderr, "webhooks: endpoints not read: %s\n",
-                 due.status().ToString().c_str());
+    LogEvent(LogLevel::kError, "webhooks: endpoints not read",
+             absl::StrCat("\"error\":", JsonQuote(due.status().ToString())));
     return;
   }
   for (Endpoint& e : *due) Deliver(std::move(e));
@@ -109,8 +110,9 @@ absl::StatusOr<bool> WebhookDeliverer::NextEvent(const Endpoint& e,
 
 void WebhookDeliverer::Deliver(Endpoint e) {
   auto fail_quietly = [&](const absl::Status& s) {
-    std::fprintf(stderr, "webhooks: tenant '%s': %s\n", e.tenant.c_str(),
-                 s.ToString().c_str());
+    LogEvent(LogLevel::kError, "webhooks: delivery failed",
+             absl::StrCat("\"tenant\":", JsonQuote(e.tenant),
+                          ",\"error\":", JsonQuote(s.ToString())));
     (void)endpoints_->Release(e.tenant, owner_);
   };
   absl::StatusOr<std::string> secret =

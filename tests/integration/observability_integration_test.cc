@@ -20,6 +20,7 @@
 #include "rapidjson/document.h"
 #include "tests/integration/directory_env.h"
 #include "tests/service/accounts/store_backends.h"
+#include "tests/testing/raw_http2.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/podio_sim/directory.h"
@@ -259,6 +260,61 @@ TEST_F(ObservabilityTest, EveryDocumentedMetricIsExposedAndMoves) {
   EXPECT_EQ(Metric("unified_budget_refusals_total"), refusals + 1);
   check_exposed();
   EXPECT_TRUE(exposed().count("unified_token_refreshes_total"));
+}
+
+// Header values no client may send (a newline, then a line shaped like our
+// own; a megabyte) reach gRPC's own logging: every line the server writes
+// to stderr must still be one JSON object of at most 16 KiB, and the forged
+// line never one of them.
+TEST_F(ObservabilityTest, EveryStderrLineIsOneJsonObjectWhateverCallersSend) {
+  Start();
+  const std::string forged =
+      "\n{\"time\":\"2026-01-01T00:00:00.000Z\",\"level\":\"info\","
+      "\"msg\":\"forged\"}";
+  const std::vector<std::pair<std::string, std::string>> normal = {
+      {":method", "POST"},
+      {":scheme", "http"},
+      {":path", "/unified.v1.UserDirectory/GetMe"},
+      {":authority", "localhost"},
+      {"content-type", "application/grpc"},
+      {"te", "trailers"},
+      {"grpc-timeout", "10S"},
+      {"grpc-encoding", "identity"}};
+  std::vector<std::vector<std::pair<std::string, std::string>>> requests;
+  for (size_t i = 4; i < normal.size(); ++i) {
+    auto headers = normal;
+    headers[i].second += forged;
+    requests.push_back(headers);
+  }
+  auto huge = normal;
+  huge[6].second = "1S" + std::string(1 << 20, 'x');
+  requests.push_back(huge);
+  for (const auto& headers : requests) {
+    EXPECT_THAT(testing::SendRawHttp2Request(env_->server().address, headers),
+                IsOk());
+  }
+  {
+    grpc::ClientContext context;
+    EXPECT_THAT(GetMe(&context, env_->account("demo")), IsOk());
+  }
+  ASSERT_EQ(env_->StopServer(), 0);
+  int lines = 0, grpc_lines = 0;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(env_->log_path()), '\n', absl::SkipEmpty())) {
+    ++lines;
+    EXPECT_LT(line.size(), 16u * 1024) << line.substr(0, 200);
+    rapidjson::Document doc;
+    doc.Parse(line.data(), line.size());
+    ASSERT_TRUE(!doc.HasParseError() && doc.IsObject())
+        << "not one JSON object: " << line.substr(0, 300);
+    ASSERT_TRUE(doc.HasMember("msg") && doc["msg"].IsString());
+    const std::string msg = doc["msg"].GetString();
+    EXPECT_NE(msg, "forged");
+    grpc_lines += msg == "grpc" ? 1 : 0;
+  }
+  EXPECT_GT(lines, 0);
+  // gRPC said something of those requests, through the same writer.
+  EXPECT_GT(grpc_lines, 0);
 }
 
 TEST_F(ObservabilityTest, RequestIdsAreEchoedAndEveryRpcIsLoggedOnce) {
