@@ -32,10 +32,9 @@ TEST(LogLineTest, IsOneJsonObjectOnOneLineOfBoundedLength) {
   EXPECT_STREQ(doc["level"].GetString(), "error");
   EXPECT_STREQ(doc["msg"].GetString(), "a\nb");
 
-  const std::string long_line =
-      LogLine("2026-12-07T00:00:00.000Z", LogLevel::kInfo,
-              std::string(5000, 'm'),
-              "\"text\":" + JsonQuote(std::string(100000, '\x01')));
+  const std::string long_line = LogLine(
+      "2026-12-07T00:00:00.000Z", LogLevel::kInfo, std::string(5000, 'm'),
+      "\"text\":" + JsonQuote(std::string(100000, '\x01')));
   EXPECT_LE(long_line.size(), kMaxLogLine);
   doc.Parse(long_line.c_str());
   ASSERT_TRUE(doc.IsObject());
