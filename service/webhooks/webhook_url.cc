@@ -23,15 +23,97 @@ absl::Status Refused(absl::string_view why) {
       "INVALID_WEBHOOK_URL");
 }
 
+// What an address in a special-purpose range is, for webhooks.
+enum class Kind {
+  kInternal,  // Never a webhook target (unless private ones are allowed).
+  kLoopback,  // Internal, and loopback.
+  kEmbedsV4,  // Judged by the IPv4 address it carries.
+};
+
+struct Range4 {
+  uint32_t net;
+  int bits;
+  Kind kind;
+  const char* name;
+};
+
+// The IANA IPv4 Special-Purpose Address Registry's ranges that are not
+// globally reachable, with multicast and the reserved 240/4 (broadcast
+// included). Whole blocks are refused where the registry carves out a few
+// reachable hosts (192.0.0.0/24).
+constexpr Range4 kSpecial4[] = {
+    {0x00000000, 8, Kind::kInternal, "this network"},
+    {0x0a000000, 8, Kind::kInternal, "private use"},
+    {0x64400000, 10, Kind::kInternal, "shared address space"},
+    {0x7f000000, 8, Kind::kLoopback, "loopback"},
+    {0xa9fe0000, 16, Kind::kInternal, "link local"},
+    {0xac100000, 12, Kind::kInternal, "private use"},
+    {0xc0000000, 24, Kind::kInternal, "IETF protocol assignments"},
+    {0xc0000200, 24, Kind::kInternal, "documentation (TEST-NET-1)"},
+    {0xc0586300, 24, Kind::kInternal, "6to4 relay anycast"},
+    {0xc0a80000, 16, Kind::kInternal, "private use"},
+    {0xc6120000, 15, Kind::kInternal, "benchmarking"},
+    {0xc6336400, 24, Kind::kInternal, "documentation (TEST-NET-2)"},
+    {0xcb007100, 24, Kind::kInternal, "documentation (TEST-NET-3)"},
+    {0xe0000000, 4, Kind::kInternal, "multicast"},
+    {0xf0000000, 4, Kind::kInternal, "reserved and broadcast"},
+};
+
+struct Range6 {
+  uint8_t net[16];
+  int bits;
+  Kind kind;
+  int v4_at;  // kEmbedsV4: the byte where the IPv4 address starts.
+  const char* name;
+};
+
+// The IANA IPv6 Special-Purpose Address Registry's ranges that are not
+// globally reachable, and those that carry an IPv4 address (judged by it),
+// with the deprecated IPv4-compatible and site-local ranges and multicast.
+// The first matching row decides.
+constexpr Range6 kSpecial6[] = {
+    {{0}, 128, Kind::kInternal, 0, "unspecified"},
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+     128,
+     Kind::kLoopback,
+     0,
+     "loopback"},
+    {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff},
+     96,
+     Kind::kEmbedsV4,
+     12,
+     "IPv4-mapped"},
+    {{0}, 96, Kind::kInternal, 0, "IPv4-compatible (deprecated)"},
+    {{0, 0x64, 0xff, 0x9b}, 96, Kind::kEmbedsV4, 12, "NAT64 well-known"},
+    {{0, 0x64, 0xff, 0x9b, 0, 1}, 48, Kind::kInternal, 0, "NAT64 local use"},
+    {{0x01, 0x00}, 64, Kind::kInternal, 0, "discard-only"},
+    {{0x20, 0x01}, 23, Kind::kInternal, 0, "IETF protocol assignments"},
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, Kind::kInternal, 0, "documentation"},
+    {{0x20, 0x02}, 16, Kind::kEmbedsV4, 2, "6to4"},
+    {{0x3f, 0xff}, 20, Kind::kInternal, 0, "documentation"},
+    {{0x5f, 0x00}, 16, Kind::kInternal, 0, "segment routing (SRv6) SIDs"},
+    {{0xfc}, 7, Kind::kInternal, 0, "unique local"},
+    {{0xfe, 0x80}, 10, Kind::kInternal, 0, "link-local unicast"},
+    {{0xfe, 0xc0}, 10, Kind::kInternal, 0, "site-local (deprecated)"},
+    {{0xff}, 8, Kind::kInternal, 0, "multicast"},
+};
+
 bool Internal4(uint32_t a, bool* loopback) {
-  const auto in = [a](uint32_t net, int bits) {
-    return bits == 0 || (a >> (32 - bits)) == (net >> (32 - bits));
-  };
-  *loopback = in(0x7f000000, 8);
-  return *loopback || in(0x00000000, 8) || in(0x0a000000, 8) ||
-         in(0xac100000, 12) || in(0xc0a80000, 16) || in(0xa9fe0000, 16) ||
-         in(0x64400000, 10) || in(0xc0000000, 24) || in(0xc6120000, 15) ||
-         in(0xe0000000, 3);  // Multicast and reserved (224/3).
+  *loopback = false;
+  for (const Range4& r : kSpecial4) {
+    if ((a >> (32 - r.bits)) != (r.net >> (32 - r.bits))) continue;
+    *loopback = r.kind == Kind::kLoopback;
+    return true;
+  }
+  return false;
+}
+
+bool InPrefix(const uint8_t* address, const Range6& r) {
+  const int whole = r.bits / 8, rest = r.bits % 8;
+  if (std::memcmp(address, r.net, whole) != 0) return false;
+  if (rest == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (address[whole] & mask) == (r.net[whole] & mask);
 }
 
 }  // namespace
@@ -46,25 +128,28 @@ bool IsInternalAddress(absl::string_view address, bool* loopback) {
   in6_addr v6;
   if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return false;
   const uint8_t* b = v6.s6_addr;
-  static const uint8_t kZero[16] = {0};
-  if (std::memcmp(b, kZero, 15) == 0 && (b[15] == 0 || b[15] == 1)) {
-    *loopback = b[15] == 1;
-    return true;  // :: and ::1.
-  }
-  // IPv4-mapped (::ffff:a.b.c.d): the IPv4 rules.
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(b, kMapped, 12) == 0) {
-    return Internal4((uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) |
-                         (uint32_t{b[14]} << 8) | b[15],
+  for (const Range6& r : kSpecial6) {
+    if (!InPrefix(b, r)) continue;
+    if (r.kind != Kind::kEmbedsV4) {
+      *loopback = r.kind == Kind::kLoopback;
+      return true;
+    }
+    const uint8_t* v = b + r.v4_at;
+    return Internal4((uint32_t{v[0]} << 24) | (uint32_t{v[1]} << 16) |
+                         (uint32_t{v[2]} << 8) | v[3],
                      loopback);
   }
-  return (b[0] & 0xfe) == 0xfc ||                    // fc00::/7 unique local
-         (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  // fe80::/10 link-local
-         b[0] == 0xff;                               // multicast
+  return false;
 }
 
 absl::StatusOr<ParsedUrl> ParseWebhookUrl(absl::string_view url) {
   if (url.size() > 2048) return Refused("longer than 2048 bytes");
+  for (char ch : url) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7f) {
+      return Refused("a space, control or non-ASCII character");
+    }
+  }
   ParsedUrl out;
   absl::string_view rest = url;
   if (absl::StartsWithIgnoreCase(rest, "https://")) {

@@ -38,10 +38,12 @@ absl::StatusOr<ParsedUrl> ParseWebhookUrl(absl::string_view url);
 // Resolves the host (getaddrinfo) to check every address it has.
 absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy);
 
-// Whether the textual IPv4 or IPv6 address is internal (loopback, private,
-// link-local, unspecified, CGNAT, multicast, IPv4-mapped internal);
-// `loopback` is set when it is a loopback address. False for anything that
-// does not parse as an address.
+// Whether the textual IPv4 or IPv6 address is internal: in a range of the
+// IANA special-purpose registries that is not globally reachable (a table
+// in webhook_url.cc, one row a range), multicast, reserved, or deprecated;
+// an address that carries an IPv4 one (IPv4-mapped, NAT64, 6to4) is judged
+// by it. `loopback` is set when it is a loopback address. False for
+// anything that does not parse as an address.
 bool IsInternalAddress(absl::string_view address, bool* loopback);
 
 }  // namespace unified::webhooks
