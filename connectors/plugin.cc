@@ -1,6 +1,7 @@
 #include "connectors/plugin.h"
 
-#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/url_host.h"
 
 namespace unified {
 
@@ -24,12 +25,12 @@ std::string WithoutTrailingSlashes(std::string url) {
 }
 
 absl::Status CheckApiBase(const std::string& flag, const std::string& base) {
-  if (absl::StartsWith(base, "https://")) return absl::OkStatus();
-  for (const char* local :
-       {"http://127.0.0.1:", "http://localhost:", "http://[::1]:",
-        "http://127.0.0.1/", "http://localhost/"}) {
-    if (absl::StartsWith(base, local)) return absl::OkStatus();
+  absl::StatusOr<HttpUrl> url = ParseHttpUrl(base);
+  if (!url.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", url.status().message()));
   }
+  if (url->https || IsLoopbackHost(url->host)) return absl::OkStatus();
   return absl::InvalidArgumentError(
       flag + " must be https:// (plain http only to a loopback address)");
 }
