@@ -19,6 +19,7 @@ No container runtime runs here, so:
 
 import base64
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -112,7 +113,10 @@ class DeploymentTest(unittest.TestCase):
             self.assertNotEqual(len(args), len(self.main["args"]), dropped)
             run = self.check_config(args)
             self.assertEqual(run.returncode, 1, dropped)
-            self.assertTrue(run.stderr.startswith("server: "), run.stderr)
+            # One JSON log line saying why.
+            line = json.loads(run.stderr.strip().splitlines()[-1])
+            self.assertEqual((line["level"], line["msg"]), ("error", "server"))
+            self.assertTrue(line["error"], run.stderr)
 
     def test_the_init_container_makes_every_key_file(self):
         init = self.doc["spec"]["template"]["spec"]["initContainers"][0]
