@@ -79,9 +79,8 @@ ABSL_FLAG(std::string, log_level, "info",
           "Logs are JSON lines on stderr.");
 ABSL_FLAG(bool, access_log, true, "One JSON log line per RPC.");
 ABSL_FLAG(bool, metrics, true,
-          "Count RPCs and upstream calls (a gRPC interceptor, which also "
-          "gives request ids and the access log) and serve /metrics. Off: "
-          "none of these.");
+          "Count upstream calls and serve /metrics. Off: neither; RPCs keep "
+          "their request ids, access log and checks.");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port serving only GET /metrics, /healthz and /readyz; empty "
           "= /metrics is on the HTTP side listener (--http_listen).");
@@ -772,8 +771,9 @@ int Run() {
     return Fail(s);
   }
   WorkerPool pool(pool_options);
-  Serving serving(&*tenants, &pool, serving_options,
-                  metrics ? &observability : nullptr);
+  // Call records (the access log's fields, the oversize check) with or
+  // without metrics.
+  Serving serving(&*tenants, &pool, serving_options, &observability);
 
   UserDirectoryService user_directory(&serving, &accounts, &connectors,
                                       &cursors, &budget, &watch_engine);
@@ -811,7 +811,9 @@ int Run() {
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  if (metrics) interceptors.push_back(observability.InterceptorFactory());
+  // Request ids, the access log and the request checks of the error model
+  // (docs/serving.md) hold with --metrics=false too.
+  interceptors.push_back(observability.InterceptorFactory());
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(
       *options,
       {{v1::UserDirectory::service_full_name(), &user_directory},

@@ -81,10 +81,14 @@ std::string ReasonOf(const grpc::Status& status) {
 
 class ServerIntegrationTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Start({}); }
+
+  void Start(const std::vector<std::string>& extra) {
+    std::vector<std::string> flags = {"--listen=127.0.0.1:0",
+                                      "--shutdown_grace=1s"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
     auto process = Subprocess::Start(
-        unified::testing::RunfilePath("service/server"),
-        ServerArgs({"--listen=127.0.0.1:0", "--shutdown_grace=1s"}));
+        unified::testing::RunfilePath("service/server"), ServerArgs(flags));
     ASSERT_THAT(process, IsOk());
     server_ = std::move(*process);
     auto address = server_->WaitForLine("listening on ", kStartTimeout);
@@ -380,7 +384,19 @@ TEST_F(ServerIntegrationTest, GetMeValidatesTheAccountId) {
   }
 }
 
-TEST_F(ServerIntegrationTest, RefusesOversizedRequests) {
+// The error model holds with metrics on and off: --metrics=false turns off
+// the exposition and the counting, never the checks or the details.
+class ErrorModelTest : public ServerIntegrationTest,
+                       public ::testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override { Start({GetParam()}); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Metrics, ErrorModelTest,
+                         ::testing::Values("--metrics=true",
+                                           "--metrics=false"));
+
+TEST_P(ErrorModelTest, RefusesOversizedRequests) {
   auto directory = v1::UserDirectory::NewStub(channel_);
   grpc::ClientContext context;
   v1::GetMeRequest request;
@@ -391,7 +407,7 @@ TEST_F(ServerIntegrationTest, RefusesOversizedRequests) {
   EXPECT_EQ(ReasonOf(status), "MESSAGE_TOO_LARGE");
 }
 
-TEST_F(ServerIntegrationTest, UnparseableRequestsAreInvalidArgument) {
+TEST_P(ErrorModelTest, UnparseableRequestsAreInvalidArgument) {
   grpc::GenericStub generic(channel_);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + kStartTimeout));

@@ -3,9 +3,11 @@
 // unified.v1.Proxy/Call of a running server (gRPC over loopback, API key,
 // account resolution, budget, credential injection), alternated in one run
 // with a bare gRPC health check on the same channel (the floor any gRPC
-// hop costs on this machine), and with a second server that keeps no
-// metrics and writes no access log (--metrics=false): what observability
-// costs a call.
+// hop costs on this machine), and with a second server that counts no
+// upstream calls and writes no access log (--metrics=false
+// --access_log=false; its interceptor still gives request ids and checks
+// requests, which the error model needs): what that observability costs a
+// call.
 //
 //   bazel run -c opt //tools/bench:proxy_overhead
 #include <signal.h>
@@ -187,7 +189,7 @@ int Run(const char* argv0) {
                              p50_proxy - p50_direct, "us",
                              bench::Target::kAtMost, 300));
   bench::Report(bench::Alone(
-      "Proxy/Call: p50 added by metrics, request ids and access log",
+      "Proxy/Call: p50 added by upstream counting and the access log",
       p50_proxy - Percentile(quiet_proxied, 0.5), "us", bench::Target::kAtMost,
       10));
   bench::Report(bench::Alone("bare gRPC round trip on the same channel, p50",
