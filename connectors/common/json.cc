@@ -5,38 +5,13 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "connectors/common/utf8.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/memorystream.h"
 #include "rapidjson/reader.h"
 #include "rapidjson/stream.h"
 
 namespace unified::json {
-
-namespace {
-
-// Length of the UTF-8 sequence starting at `p` (at most `left` bytes), or 0
-// when it is not well-formed (RFC 3629: no overlongs, no surrogates, at most
-// U+10FFFF).
-size_t Utf8Sequence(const unsigned char* p, size_t left) {
-  const unsigned char c = p[0];
-  auto cont = [&](size_t i) { return i < left && (p[i] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;  // Overlong.
-    if (c == 0xED && p[1] > 0x9F) return 0;  // Surrogate.
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && p[1] < 0x90) return 0;  // Overlong.
-    if (c == 0xF4 && p[1] > 0x8F) return 0;  // Beyond U+10FFFF.
-    return 4;
-  }
-  return 0;
-}
-
-}  // namespace
 
 absl::Status CheckUtf8(absl::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());

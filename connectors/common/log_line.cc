@@ -5,37 +5,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "connectors/common/utf8.h"
 #include "grpc/support/log.h"
 
 namespace unified {
 namespace {
-
-// Length of the valid UTF-8 sequence at `s` (0: none).
-size_t Utf8Sequence(absl::string_view s) {
-  const unsigned char c = static_cast<unsigned char>(s[0]);
-  size_t n;
-  unsigned char low = 0x80, high = 0xbf;  // Bounds of the second byte.
-  if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    if (c == 0xe0) low = 0xa0;
-    if (c == 0xed) high = 0x9f;  // No surrogates.
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    if (c == 0xf0) low = 0x90;
-    if (c == 0xf4) high = 0x8f;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  for (size_t i = 1; i < n; ++i) {
-    const unsigned char b = static_cast<unsigned char>(s[i]);
-    if (b < (i == 1 ? low : 0x80) || b > (i == 1 ? high : 0xbf)) return 0;
-  }
-  return n;
-}
 
 absl::Mutex sink_mu;
 LogSink* sink ABSL_GUARDED_BY(sink_mu) = nullptr;
@@ -73,7 +47,8 @@ std::string JsonQuote(absl::string_view text) {
   out.reserve(text.size() + 2);
   while (!text.empty()) {
     const unsigned char c = static_cast<unsigned char>(text[0]);
-    const size_t n = Utf8Sequence(text);
+    const size_t n = Utf8Sequence(
+        reinterpret_cast<const unsigned char*>(text.data()), text.size());
     if (n == 0) {
       out += "\\ufffd";
       text.remove_prefix(1);

@@ -56,8 +56,7 @@ void ReadAhead::Reap() {
   }
 }
 
-void ReadAhead::Plan(const std::vector<std::string>& paths,
-                     bool start_first) {
+void ReadAhead::Plan(const std::vector<std::string>& paths, bool start_first) {
   const std::set<std::string> planned(paths.begin(), paths.end());
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (planned.count(it->first)) {
@@ -72,9 +71,9 @@ void ReadAhead::Plan(const std::vector<std::string>& paths,
       !entries_.count(paths[0])) {
     // The page needed now was not read ahead: latency dominates, and the
     // pages guessed after it are read at once, as far as the window goes.
-    window_ = std::min(
-        options_.max_window,
-        std::max(window_ * 2, static_cast<int>(paths.size()) - 1));
+    window_ =
+        std::min(options_.max_window,
+                 std::max(window_ * 2, static_cast<int>(paths.size()) - 1));
   }
   for (size_t i = start_first ? 0 : 1; i < paths.size(); ++i) {
     const std::string& path = paths[i];

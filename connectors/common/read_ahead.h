@@ -9,10 +9,10 @@
 // had to wait for a page (latency dominates), and widens to every page
 // guessed when the page needed was not read ahead at all; it shrinks by one
 // when pages were already waiting for it (the iterator, or the client
-// reading behind it, is the bottleneck). Nothing is started but on the iterator's call, so
-// a client that stops reading stops the reading ahead. Each request takes a
-// budget slot only when one is free now and the budget keeps a reserve for
-// calls that cannot wait (RequestPipeline::StartAhead).
+// reading behind it, is the bottleneck). Nothing is started but on the
+// iterator's call, so a client that stops reading stops the reading ahead. Each
+// request takes a budget slot only when one is free now and the budget keeps a
+// reserve for calls that cannot wait (RequestPipeline::StartAhead).
 //
 // An answer fetched ahead stands for the pipeline's first attempt: it is
 // used when the pipeline would have returned that attempt as it is (any

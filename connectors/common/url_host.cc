@@ -12,9 +12,8 @@
 namespace unified {
 namespace {
 
-absl::Status Bad(absl::string_view url, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", url.substr(0, 200), "' is not a usable URL: ", why));
+absl::Status Bad(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("not a usable URL: ", why));
 }
 
 }  // namespace
@@ -22,25 +21,25 @@ absl::Status Bad(absl::string_view url, absl::string_view why) {
 absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
   for (char ch : url) {
     const unsigned char c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c == 0x7f) return Bad(url, "a space or control character");
+    if (c <= 0x20 || c == 0x7f) return Bad("a space or control character");
   }
   HttpUrl out;
   absl::string_view rest = url;
   if (absl::ConsumePrefix(&rest, "https://")) {
     out.https = true;
   } else if (!absl::ConsumePrefix(&rest, "http://")) {
-    return Bad(url, "not http(s)");
+    return Bad("not http(s)");
   }
   const absl::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (absl::StrContains(authority, "@")) return Bad(url, "user information");
+  if (absl::StrContains(authority, "@")) return Bad("user information");
   absl::string_view port;
   if (absl::StartsWith(authority, "[")) {
     const size_t close = authority.find(']');
-    if (close == absl::string_view::npos) return Bad(url, "a malformed host");
+    if (close == absl::string_view::npos) return Bad("a malformed host");
     out.host = std::string(authority.substr(1, close - 1));
     const absl::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after[0] != ':') return Bad(url, "a malformed host");
+      if (after[0] != ':') return Bad("a malformed host");
       port = after.substr(1);
     }
   } else {
@@ -48,10 +47,10 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
     out.host = std::string(authority.substr(0, colon));
     if (colon != absl::string_view::npos) port = authority.substr(colon + 1);
   }
-  if (out.host.empty()) return Bad(url, "no host");
+  if (out.host.empty()) return Bad("no host");
   if (!port.empty() && (!absl::SimpleAtoi(port, &out.port) || out.port < 1 ||
                         out.port > 65535)) {
-    return Bad(url, "a malformed port");
+    return Bad("a malformed port");
   }
   return out;
 }

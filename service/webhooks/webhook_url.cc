@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
+#include "connectors/common/url_host.h"
 
 namespace unified::webhooks {
 namespace {
@@ -150,43 +151,18 @@ absl::StatusOr<ParsedUrl> ParseWebhookUrl(absl::string_view url) {
       return Refused("a space, control or non-ASCII character");
     }
   }
-  ParsedUrl out;
-  absl::string_view rest = url;
-  if (absl::StartsWithIgnoreCase(rest, "https://")) {
-    out.https = true;
-    rest.remove_prefix(8);
-  } else if (absl::StartsWithIgnoreCase(rest, "http://")) {
-    rest.remove_prefix(7);
-  } else {
-    return Refused("the scheme must be https");
+  // Schemes are case-insensitive (RFC 3986); the shared parser reads them
+  // in lower case.
+  std::string lowered(url);
+  const size_t scheme_end = lowered.find("://");
+  if (scheme_end != std::string::npos) {
+    absl::AsciiStrToLower(&lowered);
+    lowered.replace(scheme_end, std::string::npos,
+                    std::string(url.substr(scheme_end)));
   }
-  const absl::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (absl::StrContains(authority, "@")) {
-    return Refused("credentials in the URL");
-  }
-  absl::string_view port_text;
-  if (absl::StartsWith(authority, "[")) {
-    const size_t close = authority.find(']');
-    if (close == absl::string_view::npos) return Refused("a malformed host");
-    out.host = std::string(authority.substr(1, close - 1));
-    absl::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') return Refused("a malformed host");
-      port_text = after.substr(1);
-    }
-  } else {
-    const size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != absl::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-    }
-  }
-  if (!port_text.empty() && (!absl::SimpleAtoi(port_text, &out.port) ||
-                             out.port < 1 || out.port > 65535)) {
-    return Refused("a malformed port");
-  }
-  if (out.host.empty()) return Refused("no host");
-  for (char ch : out.host) {
+  absl::StatusOr<ParsedUrl> out = ParseHttpUrl(lowered);
+  if (!out.ok()) return Refused(out.status().message());
+  for (char ch : out->host) {
     if (!absl::ascii_isalnum(ch) && ch != '.' && ch != '-' && ch != ':' &&
         ch != '_') {
       return Refused("a malformed host");

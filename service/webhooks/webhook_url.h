@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "connectors/common/url_host.h"
 
 namespace unified::webhooks {
 
@@ -23,12 +24,8 @@ struct UrlPolicy {
   bool allow_private = false;
 };
 
-// A webhook URL's parts that the rules look at.
-struct ParsedUrl {
-  bool https = false;
-  std::string host;  // Without the brackets of an IPv6 literal.
-  int port = 0;      // 0: the scheme's.
-};
+// A webhook URL's parts that the rules look at (scheme, host, port).
+using ParsedUrl = HttpUrl;
 
 // Parses without resolving: INVALID_ARGUMENT (INVALID_WEBHOOK_URL) for a
 // scheme other than http(s), credentials, or a malformed host or port.

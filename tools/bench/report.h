@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "connectors/common/log_line.h"
 
 namespace unified::bench {
 
@@ -58,21 +59,6 @@ inline Figure Versus(std::string name, double figure, std::string unit,
   return f;
 }
 
-inline std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 inline std::string JsonNumber(double v) {
   return std::isfinite(v) ? absl::StrFormat("%.6g", v) : "null";
 }
@@ -96,10 +82,10 @@ inline bool Report(const Figure& f) {
   std::printf(
       "BENCH {\"name\":%s,\"figure\":%s,\"unit\":%s,\"baseline\":%s,"
       "\"baseline_name\":%s,\"ratio\":%s,\"target\":%s,\"holds\":%s}\n",
-      JsonString(f.name).c_str(), JsonNumber(f.figure).c_str(),
-      JsonString(f.unit).c_str(), JsonNumber(f.baseline).c_str(),
-      JsonString(f.baseline_name).c_str(), JsonNumber(ratio).c_str(),
-      JsonString(target).c_str(),
+      JsonQuote(f.name).c_str(), JsonNumber(f.figure).c_str(),
+      JsonQuote(f.unit).c_str(), JsonNumber(f.baseline).c_str(),
+      JsonQuote(f.baseline_name).c_str(), JsonNumber(ratio).c_str(),
+      JsonQuote(target).c_str(),
       f.target == Target::kNone ? "null" : (holds ? "true" : "false"));
   std::fflush(stdout);
   return holds;

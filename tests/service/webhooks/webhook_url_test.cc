@@ -82,6 +82,12 @@ TEST(WebhookUrlTest, RefusesSpacesControlsAndNonAscii) {
     EXPECT_FALSE(ParseWebhookUrl(url).ok()) << url;
   }
   EXPECT_TRUE(ParseWebhookUrl("https://example.com:8443/hooks?x=1").ok());
+  // The scheme in any case; the rest as given.
+  absl::StatusOr<ParsedUrl> upper = ParseWebhookUrl("HTTPS://Example.com/A");
+  ASSERT_TRUE(upper.ok()) << upper.status();
+  EXPECT_TRUE(upper->https);
+  EXPECT_EQ(upper->host, "Example.com");
+  EXPECT_FALSE(ParseWebhookUrl("https://user@example.com/").ok());
 }
 
 }  // namespace
