@@ -1,6 +1,9 @@
 #include "connectors/common/http_client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "absl/base/call_once.h"
+#include "absl/strings/cord.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -48,6 +52,52 @@ std::string HttpResponse::Header(absl::string_view name) const {
 
 namespace {
 
+constexpr absl::string_view kTransportFailureUrl =
+    "type.unified/transport_failure";
+
+absl::Status WithFailure(absl::Status status, TransportFailure kind) {
+  status.SetPayload(kTransportFailureUrl,
+                    absl::Cord(std::string(1, static_cast<char>(kind))));
+  return status;
+}
+
+TransportFailure FailureOfCode(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+      return TransportFailure::kConnect;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+      return TransportFailure::kTls;
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransportFailure::kTimeout;
+    default:
+      return TransportFailure::kOther;
+  }
+}
+
+}  // namespace
+
+TransportFailure TransportFailureOf(const absl::Status& status) {
+  auto kind = status.GetPayload(kTransportFailureUrl);
+  if (!kind.has_value() || kind->size() != 1) return TransportFailure::kNone;
+  const int value = static_cast<unsigned char>((*kind)[0]);
+  if (value > static_cast<int>(TransportFailure::kOther)) {
+    return TransportFailure::kNone;
+  }
+  return static_cast<TransportFailure>(value);
+}
+
+namespace {
+
 struct CurlEasyDeleter {
   void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
 };
@@ -65,7 +115,29 @@ struct Transfer {
   CURL* curl = nullptr;
   bool too_large = false;
   bool stopped_by_callback = false;
+  bool refused_peer = false;
 };
+
+// CURLOPT_OPENSOCKETFUNCTION for an exchange with allow_peer: shows the
+// address about to be connected to, and opens the socket only if accepted.
+curl_socket_t OnOpenSocket(void* user, curlsocktype purpose,
+                           curl_sockaddr* address) {
+  auto* transfer = static_cast<Transfer*>(user);
+  char text[INET6_ADDRSTRLEN] = {0};
+  const void* raw = nullptr;
+  if (address->family == AF_INET) {
+    raw = &reinterpret_cast<const sockaddr_in*>(&address->addr)->sin_addr;
+  } else if (address->family == AF_INET6) {
+    raw = &reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr;
+  }
+  if (purpose != CURLSOCKTYPE_IPCXN || raw == nullptr ||
+      inet_ntop(address->family, raw, text, sizeof(text)) == nullptr ||
+      !transfer->request->allow_peer(text)) {
+    transfer->refused_peer = true;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
 
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* transfer = static_cast<Transfer*>(user);
@@ -185,6 +257,13 @@ absl::Status Prepare(CURL* h, const CurlHttpClientOptions& options,
   curl_easy_setopt(h, CURLOPT_WRITEDATA, transfer);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, transfer);
+  if (request.allow_peer) {
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, transfer);
+  } else {
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, nullptr);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, nullptr);
+  }
   if (request.decode_content) {
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 1L);
@@ -242,13 +321,22 @@ absl::StatusOr<HttpResponse> Complete(CURL* h, CURLcode code,
   if (code == CURLE_ABORTED_BY_CALLBACK) {
     return absl::CancelledError("cancelled by the caller");
   }
+  if (transfer.refused_peer && code != CURLE_OK) {
+    return WithFailure(
+        absl::UnavailableError("the peer's address is not allowed"),
+        TransportFailure::kRefusedPeer);
+  }
   if (code == CURLE_OPERATION_TIMEDOUT) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("upstream timed out: ", curl_easy_strerror(code)));
+    return WithFailure(
+        absl::DeadlineExceededError(
+            absl::StrCat("upstream timed out: ", curl_easy_strerror(code))),
+        TransportFailure::kTimeout);
   }
   if (code != CURLE_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("upstream transport error: ", curl_easy_strerror(code)));
+    return WithFailure(
+        absl::UnavailableError(absl::StrCat("upstream transport error: ",
+                                            curl_easy_strerror(code))),
+        FailureOfCode(code));
   }
   response.status = static_cast<int>(status);
   response.new_connections = connects;

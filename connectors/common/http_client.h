@@ -42,7 +42,28 @@ struct HttpRequest {
   // not apply (the callback bounds what it keeps).
   std::function<bool(const struct HttpResponse& head, absl::string_view piece)>
       on_body;
+  // When set, every connection this exchange opens is first shown here by
+  // its peer's numeric address ("203.0.113.7", "2001:db8::1"); false refuses
+  // it before any byte is sent, and the exchange fails UNAVAILABLE with
+  // TransportFailure::kRefusedPeer. The check sees the address actually
+  // connected to, so a name that resolves differently between an earlier
+  // check and the connect (DNS rebinding) gains nothing. A kept-alive
+  // connection is not checked again: give checked exchanges a client of
+  // their own.
+  std::function<bool(absl::string_view address)> allow_peer;
 };
+
+// The kind of a transport failure, read from the status Send returned (a
+// payload the client sets; never from the message).
+enum class TransportFailure {
+  kNone,         // Not a transport failure (OK, or another error).
+  kConnect,      // The host did not resolve, or refused or dropped the connect.
+  kRefusedPeer,  // allow_peer refused the address.
+  kTls,          // The TLS handshake or the peer's certificate failed.
+  kTimeout,      // The exchange ran out of time.
+  kOther,        // Reset, truncated, or not HTTP.
+};
+TransportFailure TransportFailureOf(const absl::Status& status);
 
 struct HttpResponse {
   int status = 0;

@@ -23,6 +23,17 @@ std::string RandomOwner() {
       absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
 }
 
+// What an endpoint's last_error shows of a failed attempt: the HTTP status,
+// or one of two words, never the transport's own message. Finer detail
+// (refused, reset, timed out, not HTTP) would tell the endpoint's owner
+// which internal ports are open.
+std::string DeliveryError(const absl::StatusOr<HttpResponse>& r) {
+  if (r.ok()) return absl::StrCat("HTTP status ", r->status);
+  return TransportFailureOf(r.status()) == TransportFailure::kTls
+             ? "TLS failed"
+             : "unreachable";
+}
+
 }  // namespace
 
 struct WebhookDeliverer::Next {
@@ -127,15 +138,20 @@ void WebhookDeliverer::Deliver(Endpoint e) {
     if (!*has) break;
     const absl::Time now = clock_->Now();
     std::string error;
-    if (absl::Status allowed = CheckWebhookUrl(e.url, options_.url_policy);
-        !allowed.ok()) {
-      error = std::string(allowed.message());
+    if (absl::StatusOr<ParsedUrl> parsed = ParseWebhookUrl(e.url);
+        !parsed.ok() || !CheckWebhookUrl(e.url, options_.url_policy).ok()) {
+      error = "unreachable";
     } else {
       HttpRequest request;
       request.method = "POST";
       request.url = e.url;
       request.body = next.body;
       request.timeout = options_.attempt_timeout;
+      request.allow_peer = [https = parsed->https,
+                            policy = options_.url_policy](
+                               absl::string_view address) {
+        return PeerAllowed(address, https, policy);
+      };
       const int64_t timestamp = absl::ToUnixSeconds(now);
       request.headers = {
           {"Content-Type", "application/json"},
@@ -153,8 +169,7 @@ void WebhookDeliverer::Deliver(Endpoint e) {
         e.first_failure = absl::InfinitePast();
         continue;
       }
-      error = r.ok() ? absl::StrCat("HTTP ", r->status)
-                     : std::string(r.status().message());
+      error = DeliveryError(r);
     }
     // A failure: back off (exponentially, with jitter) or give up.
     const absl::Time first =

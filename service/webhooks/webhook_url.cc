@@ -171,6 +171,16 @@ absl::StatusOr<ParsedUrl> ParseWebhookUrl(absl::string_view url) {
   return out;
 }
 
+bool PeerAllowed(absl::string_view address, bool https,
+                 const UrlPolicy& policy) {
+  bool loopback = false;
+  const bool internal = IsInternalAddress(address, &loopback);
+  if (!https && !(policy.allow_http_loopback && loopback)) return false;
+  if (!internal) return true;
+  return loopback ? policy.allow_http_loopback || policy.allow_private
+                  : policy.allow_private;
+}
+
 absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy) {
   absl::StatusOr<ParsedUrl> parsed = ParseWebhookUrl(url);
   if (!parsed.ok()) return parsed.status();
@@ -184,7 +194,6 @@ absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy) {
       found == nullptr) {
     return Refused(absl::StrCat("the host '", host, "' does not resolve"));
   }
-  bool all_loopback = true;
   absl::Status verdict = absl::OkStatus();
   for (addrinfo* a = found; a != nullptr && verdict.ok(); a = a->ai_next) {
     char text[INET6_ADDRSTRLEN] = {0};
@@ -195,25 +204,19 @@ absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy) {
             : static_cast<const void*>(
                   &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
     inet_ntop(a->ai_family, raw, text, sizeof(text));
-    bool loopback = false;
-    const bool internal = IsInternalAddress(text, &loopback);
-    all_loopback = all_loopback && loopback;
-    if (!internal) continue;
-    if (loopback ? !(policy.allow_http_loopback || policy.allow_private)
-                 : !policy.allow_private) {
+    if (PeerAllowed(text, /*https=*/true, policy)) {
+      if (https || PeerAllowed(text, /*https=*/false, policy)) continue;
+      verdict = Refused(
+          "the scheme must be https (http only to loopback, when "
+          "the server allows it)");
+    } else {
       verdict = Refused(absl::StrCat("the host '", host,
                                      "' resolves to an internal address (",
                                      text, ")"));
     }
   }
   freeaddrinfo(found);
-  if (!verdict.ok()) return verdict;
-  if (!https && !(policy.allow_http_loopback && all_loopback)) {
-    return Refused(
-        "the scheme must be https (http only to loopback, when "
-        "the server allows it)");
-  }
-  return absl::OkStatus();
+  return verdict;
 }
 
 }  // namespace unified::webhooks

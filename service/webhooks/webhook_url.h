@@ -43,6 +43,14 @@ absl::Status CheckWebhookUrl(const std::string& url, const UrlPolicy& policy);
 // anything that does not parse as an address.
 bool IsInternalAddress(absl::string_view address, bool* loopback);
 
+// Whether a delivery may connect to the numeric `address`: what
+// CheckWebhookUrl asks of each address a host resolves to, asked again of
+// the address actually connected to (HttpRequest::allow_peer), so a name
+// that resolves elsewhere by then (DNS rebinding) is refused. Plain http
+// goes only to loopback, and only when the policy allows it.
+bool PeerAllowed(absl::string_view address, bool https,
+                 const UrlPolicy& policy);
+
 }  // namespace unified::webhooks
 
 #endif  // SERVICE_WEBHOOKS_WEBHOOK_URL_H_

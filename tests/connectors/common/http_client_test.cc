@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +19,7 @@
 #include "httplib.h"
 #include "tests/testing/gzip.h"
 #include "tests/testing/http_server.h"
+#include "tests/testing/one_shot_server.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -31,7 +35,8 @@ class HttpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_.Get(
-        "/echo", [](const httplib::Request& req, httplib::Response& res) {
+        "/echo", [this](const httplib::Request& req, httplib::Response& res) {
+          ++echoes_;
           res.set_header("X-Seen-Auth", req.get_header_value("Authorization"));
           res.set_header("X-Multi", "one");
           res.set_content("hello", "text/plain");
@@ -69,6 +74,7 @@ class HttpClientTest : public ::testing::Test {
     return request;
   }
 
+  std::atomic<int> echoes_{0};
   absl::Notification release_;  // Declared first: destroyed after the server.
   unified::testing::TestHttpServer http_;
   httplib::Server& server_ = http_.server();
@@ -139,8 +145,55 @@ TEST_F(HttpClientTest, CapsTheResponseSize) {
 TEST_F(HttpClientTest, TimesOutWithDeadlineExceeded) {
   HttpRequest request = Request("/hang");
   request.timeout = absl::Milliseconds(200);
-  EXPECT_THAT(NewCurlHttpClient({})->Send(request),
-              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  absl::StatusOr<HttpResponse> r = NewCurlHttpClient({})->Send(request);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(TransportFailureOf(r.status()), TransportFailure::kTimeout);
+}
+
+TEST_F(HttpClientTest, APeerCheckSeesTheConnectedAddressAndCanRefuseIt) {
+  auto client = NewCurlHttpClient({});
+  std::vector<std::string> seen;
+  HttpRequest refused = Request("/echo");
+  refused.allow_peer = [&seen](absl::string_view address) {
+    seen.emplace_back(address);
+    return false;
+  };
+  absl::StatusOr<HttpResponse> r = client->Send(refused);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(TransportFailureOf(r.status()), TransportFailure::kRefusedPeer);
+  EXPECT_EQ(echoes_.load(), 0);  // Nothing reached the server.
+  EXPECT_THAT(seen, ::testing::ElementsAre("127.0.0.1"));
+  // Accepted: the same exchange goes through, on the address shown.
+  HttpRequest allowed = Request("/echo");
+  allowed.allow_peer = [&seen](absl::string_view address) {
+    seen.emplace_back(address);
+    return true;
+  };
+  r = client->Send(allowed);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(echoes_.load(), 1);
+  EXPECT_THAT(seen, ::testing::ElementsAre("127.0.0.1", "127.0.0.1"));
+  EXPECT_EQ(TransportFailureOf(absl::OkStatus()), TransportFailure::kNone);
+}
+
+TEST(TransportFailureTest, TlsToAPlainPortAndAPortThatIsNotHttpAreTold) {
+  auto client = NewCurlHttpClient({});
+  unified::testing::OneShotServer not_http("SSH-2.0-OpenSSH_9.2\r\n");
+  HttpRequest request;
+  request.timeout = absl::Seconds(10);
+  request.url = absl::StrCat("http://127.0.0.1:", not_http.port(), "/");
+  absl::StatusOr<HttpResponse> r = client->Send(request);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(TransportFailureOf(r.status()), TransportFailure::kOther);
+
+  unified::testing::TestHttpServer plain;
+  const int plain_port = plain.Start();
+  ASSERT_GT(plain_port, 0);
+  request.url = absl::StrCat("https://127.0.0.1:", plain_port, "/");
+  r = client->Send(request);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(TransportFailureOf(r.status()), TransportFailure::kTls);
 }
 
 TEST_F(HttpClientTest, RefusesHeaderInjectionAndOtherSchemes) {
@@ -173,8 +226,9 @@ TEST_F(HttpClientTest, ConnectionRefusedIsUnavailable) {
   HttpRequest request;
   request.timeout = absl::Seconds(10);
   request.url = absl::StrCat("http://127.0.0.1:", port, "/");
-  EXPECT_THAT(NewCurlHttpClient({})->Send(request),
-              StatusIs(absl::StatusCode::kUnavailable));
+  absl::StatusOr<HttpResponse> r = NewCurlHttpClient({})->Send(request);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(TransportFailureOf(r.status()), TransportFailure::kConnect);
 }
 
 HttpResponse Coded(const std::string& coding, std::string body) {

@@ -17,6 +17,8 @@
 #include "service/webhooks/payloads.h"
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/http_server.h"
+#include "tests/testing/one_shot_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/webhook_receiver.h"
 
@@ -144,7 +146,7 @@ TEST_P(DelivererTest, AReceiverDownForADayMakesTheEndpointFailing) {
   }
   const Endpoint failing = EndpointOf("t1");
   ASSERT_EQ(failing.status, EndpointStatus::kFailing);
-  EXPECT_EQ(failing.last_error, "HTTP 503");
+  EXPECT_EQ(failing.last_error, "HTTP status 503");
   EXPECT_GE(clock_.Now() - start, absl::Hours(24));
   EXPECT_LT(clock_.Now() - start, absl::Hours(26));
   // Backoff capped at an hour: tens of attempts in a day, not thousands.
@@ -157,7 +159,7 @@ TEST_P(DelivererTest, AReceiverDownForADayMakesTheEndpointFailing) {
   ASSERT_EQ(log->size(), 3u);
   EXPECT_EQ((*log)[2].type,
             accounts::AccountEventType::kWebhookEndpointFailing);
-  EXPECT_EQ((*log)[2].reason, "HTTP 503");
+  EXPECT_EQ((*log)[2].reason, "HTTP status 503");
   // No attempt while failing.
   const size_t sent = receiver_.received().size();
   clock_.Advance(absl::Hours(2));
@@ -218,6 +220,71 @@ TEST_P(DelivererTest, DirectoryAndAccountEventsGoOutInTheOrderTheyHappened) {
   const Endpoint e = EndpointOf("t1");
   EXPECT_EQ(e.dir_tseq, 1);
   EXPECT_EQ(e.acct_seq, 2);
+}
+
+TEST_P(DelivererTest, LastErrorSaysOnlyStatusUnreachableOrTlsFailed) {
+  // A port nothing listens on, one where something not HTTP answers, TLS to
+  // a plain HTTP server, and an HTTP answer: what an owner could otherwise
+  // use to map internal ports reads as one of three things.
+  int closed_port = 0;
+  {
+    unified::testing::TestHttpServer gone;
+    closed_port = gone.Start();
+  }
+  unified::testing::OneShotServer not_http("SSH-2.0-OpenSSH_9.2\r\n");
+  unified::testing::TestHttpServer plain;
+  const int plain_port = plain.Start();
+  ASSERT_GT(plain_port, 0);
+  receiver_.set_status(503);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {absl::StrCat("http://127.0.0.1:", closed_port, "/"), "unreachable"},
+      {absl::StrCat("http://127.0.0.1:", not_http.port(), "/"), "unreachable"},
+      {absl::StrCat("https://127.0.0.1:", plain_port, "/"), "TLS failed"},
+      {receiver_.url(), "HTTP status 503"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string tenant = absl::StrCat("t", i);
+    SetEndpoint(tenant, cases[i].first);
+    Link(tenant, absl::StrCat("ia_", i));
+  }
+  deliverer_->RunOnce();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(EndpointOf(absl::StrCat("t", i)).last_error, cases[i].second)
+        << cases[i].first;
+  }
+}
+
+// Answers 200 to everything, after asking each exchange's peer check about
+// a few addresses.
+class PeerProbe : public HttpClient {
+ public:
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
+    for (const char* address :
+         {"8.8.8.8", "127.0.0.1", "10.1.2.3", "::ffff:127.0.0.1", "::1"}) {
+      answers.emplace_back(
+          request.allow_peer ? request.allow_peer(address) : true);
+    }
+    HttpResponse ok;
+    ok.status = 200;
+    return ok;
+  }
+  std::vector<bool> answers;
+};
+
+TEST_P(DelivererTest, TheAddressConnectedToIsCheckedAgain) {
+  // The URL passes its check (a public literal); the client is then told to
+  // refuse any connect to an internal address, which is where a name that
+  // resolves elsewhere a moment later (DNS rebinding) would go.
+  PeerProbe probe;
+  DelivererOptions strict;
+  WebhookDeliverer deliverer(endpoints_.get(), accounts_.get(), watch_.get(),
+                             sealer_.get(), &probe, &clock_, strict);
+  SetEndpoint("t1", "https://8.8.8.8/hook");
+  Link("t1", "ia_1");
+  deliverer.RunOnce();
+  EXPECT_THAT(probe.answers,
+              ::testing::ElementsAre(true, false, false, false, false));
+  EXPECT_EQ(EndpointOf("t1").acct_seq, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DelivererTest,
