@@ -29,6 +29,8 @@ Admission& Admission::operator=(Admission&& other) noexcept {
     serving_ = other.serving_;
     kind_ = other.kind_;
     tenant_ = std::move(other.tenant_);
+    key_hash_ = std::move(other.key_hash_);
+    generation_ = other.generation_;
     other.serving_ = nullptr;
   }
   return *this;
@@ -64,7 +66,10 @@ void Serving::OnUnreadableRecords(int64_t records) const {
 
 absl::StatusOr<Admission> Serving::Admit(const grpc::ServerContextBase& context,
                                          Kind kind) {
-  ASSIGN_OR_RETURN(std::string tenant, tenants_->Authenticate(context));
+  const uint64_t generation = tenants_->generation();
+  std::string key_hash;
+  ASSIGN_OR_RETURN(std::string tenant,
+                   tenants_->Authenticate(context, &key_hash));
   if (observability_ != nullptr) {
     if (std::shared_ptr<CallRecord> record = observability_->Record(&context)) {
       {
@@ -124,7 +129,24 @@ absl::StatusOr<Admission> Serving::Admit(const grpc::ServerContextBase& context,
   admission.serving_ = this;
   admission.kind_ = k;
   admission.tenant_ = std::move(tenant);
+  admission.key_hash_ = std::move(key_hash);
+  admission.generation_ = generation;
   return admission;
+}
+
+absl::Status Serving::StillAuthorized(Admission& admission) const {
+  const uint64_t now = tenants_->generation();
+  if (admission.generation_ == now || admission.serving_ == nullptr) {
+    return absl::OkStatus();
+  }
+  if (!tenants_->Holds(admission.tenant_, admission.key_hash_)) {
+    return WithErrorInfo(
+        absl::UnauthenticatedError(
+            "the API key of this stream was removed or replaced"),
+        "API_KEY_REVOKED");
+  }
+  admission.generation_ = now;
+  return absl::OkStatus();
 }
 
 void Serving::Give(int kind, const std::string& tenant) {

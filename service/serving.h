@@ -36,6 +36,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
+#include "connectors/common/log_line.h"
 #include "grpcpp/grpcpp.h"
 #include "service/grpc_status.h"
 #include "service/observability.h"
@@ -81,6 +83,8 @@ class Admission {
   Serving* serving_ = nullptr;
   int kind_ = 0;
   std::string tenant_;
+  std::string key_hash_;     // The caller's API key, hashed.
+  uint64_t generation_ = 0;  // The key set it was last found in.
 };
 
 class StreamTicker;
@@ -106,6 +110,12 @@ class Serving {
 
   WorkerPool* pool() const { return pool_; }
   const ServingOptions& options() const { return options_; }
+
+  // OK while the admission's API key still names its tenant; once a reload
+  // removed or reassigned it, UNAUTHENTICATED with reason API_KEY_REVOKED.
+  // Cheap when the keys have not changed since the last ask. Not
+  // thread-safe for one admission (a stream asks under its own lock).
+  absl::Status StillAuthorized(Admission& admission) const;
 
   // The counter of upstream requests of the call `context` serves, for its
   // connector's CallContext (null when calls are not observed).
@@ -429,6 +439,17 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
                  now - stalled_at_ >= std::max(stall, kStalledResetAfter) &&
                  !reset_;
         reset_ |= cancel;
+      } else if (absl::Status key = serving_->StillAuthorized(admission_);
+                 !key.ok()) {
+        // The key was removed or replaced: the stream ends now, whatever
+        // it still had to send.
+        status = ToGrpcStatus(key);
+        queue_.clear();
+        batches_.clear();
+        finished_ = true;
+        cancelled_ = true;
+        if (writing_) stalled_at_ = now;
+        finish = true;
       } else if (writing_ && now - write_started_ >= stall) {
         status = ToGrpcStatus(StallStatus(now - write_started_, current_));
         queue_.clear();
@@ -467,8 +488,9 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
         !wrote_) {
       return;
     }
-    std::fprintf(stderr, "server: a stream of tenant '%s' ended: %s\n",
-                 tenant().c_str(), status.error_message().c_str());
+    LogEvent(LogLevel::kWarning, "server: a stream ended in an error",
+             absl::StrCat("\"tenant\":", JsonQuote(tenant()),
+                          ",\"error\":", JsonQuote(status.error_message())));
   }
 
   Serving* const serving_;

@@ -60,7 +60,7 @@ absl::StatusOr<TenantAuthenticator> TenantAuthenticator::Parse(
 }
 
 absl::StatusOr<std::string> TenantAuthenticator::TenantOfKey(
-    absl::string_view key) const {
+    absl::string_view key, std::string* key_hash) const {
   const std::string hash = Sha256(key);
   const std::string* tenant = nullptr;
   // Compare with every entry, in constant time each, whatever matches.
@@ -74,11 +74,26 @@ absl::StatusOr<std::string> TenantAuthenticator::TenantOfKey(
   if (tenant == nullptr || key.empty()) {
     return Unauthenticated("the API key is not valid", "API_KEY_INVALID");
   }
+  if (key_hash != nullptr) *key_hash = hash;
   return *tenant;
 }
 
+bool TenantAuthenticator::Holds(absl::string_view tenant,
+                                absl::string_view key_hash) const {
+  const std::shared_ptr<const std::vector<Entry>> entries =
+      std::atomic_load(&entries_);
+  bool held = false;
+  for (const Entry& e : *entries) {
+    if (e.hash.size() == key_hash.size() &&
+        CRYPTO_memcmp(e.hash.data(), key_hash.data(), key_hash.size()) == 0) {
+      held = e.tenant == tenant;
+    }
+  }
+  return held;
+}
+
 absl::StatusOr<std::string> TenantAuthenticator::Authenticate(
-    const grpc::ServerContextBase& context) const {
+    const grpc::ServerContextBase& context, std::string* key_hash) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {
@@ -91,7 +106,7 @@ absl::StatusOr<std::string> TenantAuthenticator::Authenticate(
     return Unauthenticated("the authorization metadata must be 'Bearer <key>'",
                            "API_KEY_MISSING");
   }
-  return TenantOfKey(absl::StripAsciiWhitespace(value.substr(7)));
+  return TenantOfKey(absl::StripAsciiWhitespace(value.substr(7)), key_hash);
 }
 
 NewApiKey GenerateApiKey(const std::string& tenant) {

@@ -4,6 +4,8 @@
 #ifndef SERVICE_TENANTS_H_
 #define SERVICE_TENANTS_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,15 +26,36 @@ class TenantAuthenticator {
 
   // The tenant of the call's API key. UNAUTHENTICATED with reason
   // API_KEY_MISSING (no `authorization: Bearer` metadata) or API_KEY_INVALID.
+  // When `key_hash` is given, it receives the key's SHA-256 (for Holds).
   absl::StatusOr<std::string> Authenticate(
-      const grpc::ServerContextBase& context) const;
-  absl::StatusOr<std::string> TenantOfKey(absl::string_view key) const;
+      const grpc::ServerContextBase& context,
+      std::string* key_hash = nullptr) const;
+  absl::StatusOr<std::string> TenantOfKey(absl::string_view key,
+                                          std::string* key_hash = nullptr) const;
+
+  // Whether the key whose SHA-256 is `key_hash` still names `tenant`: false
+  // once it was removed, or given to another tenant, by a reload.
+  bool Holds(absl::string_view tenant, absl::string_view key_hash) const;
+  // Moves on at every Replace: a caller holding an earlier value asks Holds
+  // again; one holding this value need not.
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
 
   size_t size() const { return std::atomic_load(&entries_)->size(); }
 
   // Takes `other`'s keys: from now on only they authenticate.
   void Replace(const TenantAuthenticator& other) {
     std::atomic_store(&entries_, std::atomic_load(&other.entries_));
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+
+  TenantAuthenticator() = default;
+  TenantAuthenticator(TenantAuthenticator&& other) noexcept
+      : entries_(std::atomic_load(&other.entries_)) {}
+  TenantAuthenticator& operator=(TenantAuthenticator&& other) noexcept {
+    Replace(other);
+    return *this;
   }
 
  private:
@@ -42,6 +65,7 @@ class TenantAuthenticator {
   };
   std::shared_ptr<const std::vector<Entry>> entries_ =
       std::make_shared<const std::vector<Entry>>();
+  std::atomic<uint64_t> generation_{0};
 };
 
 // A new random API key ("uk_" + 40 hex digits) and its configuration line.

@@ -3,11 +3,12 @@
 #ifndef SERVICE_WATCH_ENGINE_INTERNAL_H_
 #define SERVICE_WATCH_ENGINE_INTERNAL_H_
 
-#include <cstdio>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "connectors/common/log_line.h"
 #include "connectors/webhooks.h"
 #include "service/account_resolver.h"
 #include "service/watch/watch_engine.h"
@@ -28,8 +29,10 @@ struct WatchEngine::Work {
 inline void Log(const AccountRef& a, absl::string_view what,
                 const absl::Status& status) {
   // Statuses from the connector and the store never carry secrets.
-  std::fprintf(stderr, "watch: account %s: %s: %s\n", a.account_id.c_str(),
-               std::string(what).c_str(), status.ToString().c_str());
+  LogEvent(LogLevel::kWarning, absl::StrCat("watch: ", what),
+           absl::StrCat("\"tenant\":", JsonQuote(a.tenant),
+                        ",\"account\":", JsonQuote(a.account_id),
+                        ",\"error\":", JsonQuote(status.ToString())));
 }
 
 }  // namespace unified::watch

@@ -18,6 +18,7 @@
 #include "service/accounts/sealer.h"
 #include "service/tenants.h"
 #include "tests/integration/directory_env.h"
+#include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {
@@ -40,10 +41,12 @@ void Replace(const std::string& path, const std::string& text) {
 
 class ReloadTest : public ::testing::Test {
  protected:
-  void Start(const std::vector<std::string>& flags) {
+  void Start(const std::vector<std::string>& flags, int users = 20,
+             std::vector<std::string> sim_flags = {}) {
     DirectoryEnvOptions options;
-    options.data.users = 20;
+    options.data.users = users;
     options.extra_server_flags = flags;
+    options.extra_sim_flags = std::move(sim_flags);
     env_ = std::make_unique<DirectoryEnv>(options);
     ASSERT_FALSE(env_->account("demo").empty());
   }
@@ -145,6 +148,74 @@ TEST_F(ReloadTest, ApiKeysFollowTheFileAndAMalformedOneKeepsTheSet) {
   while (events->Read(&event)) {
   }
   (void)events->Finish();
+}
+
+TEST_F(ReloadTest, ARemovedKeyEndsItsOpenStreamsAndOthersGoOn) {
+  // Heartbeats far apart: tenant-a's watch sends nothing on its own, so its
+  // end can only come from the removed key.
+  // Member pages answer slowly (a real upstream's pace), so the listing
+  // is still going when the key goes.
+  Start({"--config_reload_interval=200ms", "--watch_heartbeat=1h"}, 5000,
+        {R"(--faults=[{"path":"/org/*/member/*","kind":"latency",)"
+         R"("latency_ms":300}])"});
+  const std::string original = ReadFile(env_->files().api_keys_file);
+  auto watch_of = [&](const std::string& tenant, const std::string& account,
+                      grpc::ClientContext* context) {
+    v1::WatchDirectoryRequest watch;
+    watch.set_integrated_account_id(account);
+    watch.set_include_snapshot(true);
+    return v1::UserDirectory::NewStub(env_->channel(tenant))
+        ->WatchDirectory(context, watch);
+  };
+  const std::string account_b =
+      env_->LinkPassword("regular@example.com", "regular-password", "tenant-b");
+  ASSERT_FALSE(account_b.empty());
+  grpc::ClientContext watch_a_context, watch_b_context, list_context;
+  auto watch_a = watch_of("tenant-a", env_->account("demo"), &watch_a_context);
+  auto watch_b = watch_of("tenant-b", account_b, &watch_b_context);
+  v1::DirectoryEvent event;
+  ASSERT_TRUE(watch_a->Read(&event));  // The snapshot's first event.
+  ASSERT_TRUE(watch_b->Read(&event));
+  // A long listing of tenant-a, read one page and then left unread.
+  v1::ListUsersRequest list;
+  list.set_integrated_account_id(env_->account("demo"));
+  list.set_limit(10);
+  auto users =
+      v1::UserDirectory::NewStub(env_->channel())->StreamUsers(&list_context,
+                                                                list);
+  v1::ListUsersResponse page;
+  ASSERT_TRUE(users->Read(&page));
+
+  std::string without_a;
+  for (absl::string_view line : absl::StrSplit(original, '\n')) {
+    if (!line.empty() && !absl::StartsWith(line, "tenant-a ")) {
+      absl::StrAppend(&without_a, line, "\n");
+    }
+  }
+  const absl::Time removed = absl::Now();
+  Replace(env_->files().api_keys_file, without_a);
+  // Each of tenant-a's streams ends UNAUTHENTICATED, API_KEY_REVOKED, once
+  // the client has read what was already on its way.
+  int pages_after = 0;
+  while (users->Read(&page)) ++pages_after;
+  const grpc::Status list_end = users->Finish();
+  EXPECT_EQ(list_end.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(testing::ErrorInfoOf(list_end).reason(), "API_KEY_REVOKED");
+  EXPECT_LT(pages_after, 499);  // Not the whole listing.
+  while (watch_a->Read(&event)) {
+  }
+  const grpc::Status watch_end = watch_a->Finish();
+  const absl::Duration took = absl::Now() - removed;
+  EXPECT_EQ(watch_end.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(testing::ErrorInfoOf(watch_end).reason(), "API_KEY_REVOKED");
+  // Within the reload interval and the streams' 250 ms tick, with slack
+  // for a loaded machine.
+  EXPECT_LT(took, absl::Seconds(5));
+  // tenant-b's stream is still open: cancelling it is what ends it.
+  watch_b_context.TryCancel();
+  while (watch_b->Read(&event)) {
+  }
+  EXPECT_EQ(watch_b->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
 TEST_F(ReloadTest, SighupReloadsAndTheKeyRingChangesWithoutARestart) {
