@@ -441,6 +441,8 @@ absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
       static_cast<unsigned int>(std::max(1, options.threads)),
       MHD_OPTION_CONNECTION_LIMIT,
       static_cast<unsigned int>(std::max(1, options.max_connections)),
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      static_cast<unsigned int>(std::max(0, options.max_connections_per_peer)),
       MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds,
       // Request line and headers must fit in this.
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(32 * 1024),

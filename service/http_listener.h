@@ -37,6 +37,11 @@ struct HttpListenerOptions {
   int threads = 2;
   // Connections open at once; more are refused at accept.
   int max_connections = 1024;
+  // Connections one peer address may hold open at once; more from it are
+  // closed at accept, so one client cannot take the slots /healthz,
+  // /readyz and hook deliveries need. 0: no cap (behind a proxy that is the
+  // only peer).
+  int max_connections_per_peer = 64;
   // A connection that sends nothing for this long is closed.
   absl::Duration idle_timeout = absl::Seconds(10);
   // A request (headers and body) must arrive within this long of the

@@ -191,6 +191,10 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "= none.");
 ABSL_FLAG(int, http_max_connections, 1024,
           "Connections the HTTP side listener keeps open at once.");
+ABSL_FLAG(int, http_max_connections_per_peer, 64,
+          "Connections one peer address may keep open on the HTTP side "
+          "listener (and the metrics listener); 0 = no cap, for a listener "
+          "that only a reverse proxy reaches.");
 ABSL_FLAG(absl::Duration, http_request_timeout, absl::Seconds(10),
           "A request to the HTTP side listener (headers and body) must "
           "arrive within this long of its connection opening or of the "
@@ -551,6 +555,12 @@ absl::StatusOr<std::unique_ptr<HttpListener>> StartSideListener(
   if (!side) return nullptr;
   HttpListenerOptions& options = side->options;
   options.ready = std::move(ready);
+  options.max_connections_per_peer =
+      absl::GetFlag(FLAGS_http_max_connections_per_peer);
+  if (options.max_connections_per_peer < 0) {
+    return absl::InvalidArgumentError(
+        "--http_max_connections_per_peer must be 0 (no cap) or more");
+  }
   if (metrics) {
     options.metrics = [observability] { return observability->MetricsText(); };
   }

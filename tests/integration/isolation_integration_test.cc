@@ -448,7 +448,8 @@ TEST(IsolationTest, ThousandWatchStreamsAcrossTenKeysAllSeeTheirEvents) {
 }
 
 // Sockets that open a request and trickle its headers a byte at a time, as
-// a slow or hostile client would.
+// slow or hostile clients would. They come from 127.0.0.2, .3, ... (50 from
+// each), as many clients would: the listener caps what one address holds.
 class Tricklers {
  public:
   Tricklers(const std::string& host_port, int n) {
@@ -459,8 +460,12 @@ class Tricklers {
     inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &address.sin_addr);
     for (int i = 0; i < n; ++i) {
       const int fd = socket(AF_INET, SOCK_STREAM, 0);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
-          0) {
+      sockaddr_in source{};
+      source.sin_family = AF_INET;
+      source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + i / 50);
+      if (bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0 ||
+          connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+              0) {
         ADD_FAILURE() << "cannot connect trickler " << i;
         close(fd);
         continue;

@@ -92,6 +92,11 @@ std::string HaproxyConfig(int grpc_fd, int http_fd,
       "  bind fd@",
       http_fd,
       "\n"
+      // HAProxy is the replicas' side listeners' only peer, so they run
+      // without a per-peer cap; the cap on what one client holds is here.
+      "  stick-table type ip size 100k expire 30s store conn_cur\n"
+      "  tcp-request connection track-sc0 src\n"
+      "  tcp-request connection reject if { sc0_conn_cur gt 64 }\n"
       "  default_backend side_listeners\n");
   for (const char* check : {"readyz", "healthz"}) {
     const bool ready = std::string(check) == "readyz";
@@ -171,6 +176,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   fixture::FixtureOptions fixture_options = options.fixture;
   fixture_options.dir = cluster->dir_;
   fixture_options.server_flags.push_back("--store=" + cluster->store_url_);
+  fixture_options.server_flags.push_back("--http_max_connections_per_peer=0");
   fixture_options.server_flags.push_back("--hook_base_url=" +
                                          cluster->http_url_);
   ASSIGN_OR_RETURN(cluster->fixture_, fixture::Fixture::Start(fixture_options));
