@@ -7,15 +7,15 @@ namespace unified {
 
 ProviderHttp::ProviderHttp(const CurlHttpClientOptions& options,
                            const std::string& provider,
+                           const std::vector<std::string>& routes,
                            UpstreamObserver* observer)
-    : curl_(NewCurlHttpClient(options)),
-      observed_(observer != nullptr
-                    ? NewObservedHttpClient(curl_.get(), provider, observer)
-                    : nullptr) {
+    : curl_(NewCurlHttpClient(options)) {
   multi_ = NewCurlMultiClient(options);
   if (observer != nullptr) {
+    auto table = std::make_shared<const RouteTable>(routes);
+    observed_ = NewObservedHttpClient(curl_.get(), provider, table, observer);
     observed_async_ =
-        NewObservedAsyncHttpClient(multi_.get(), provider, observer);
+        NewObservedAsyncHttpClient(multi_.get(), provider, table, observer);
   }
 }
 

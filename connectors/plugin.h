@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "connectors/auth.h"
@@ -48,8 +49,12 @@ struct ConnectorHost {
 // one. Move-only.
 class ProviderHttp {
  public:
+  // `routes`: the provider's route templates (RouteTable), the only
+  // route labels its exchanges are counted under.
   ProviderHttp(const CurlHttpClientOptions& options,
-               const std::string& provider, UpstreamObserver* observer);
+               const std::string& provider,
+               const std::vector<std::string>& routes,
+               UpstreamObserver* observer);
   HttpClient* get() const {
     return observed_ != nullptr ? observed_.get() : curl_.get();
   }

@@ -11,7 +11,8 @@
 // call's ServerContext.
 //
 // Labels are bounded: services and methods must exist in the descriptor
-// pool (else "other"), route templates are capped, and no account, user,
+// pool (else "other"), routes are the connectors' declared templates
+// (connectors/common/upstream_observer.h) or "proxy", and no account, user,
 // cursor or key is ever a label. Log lines hold ids, never a credential.
 // Thread-safe.
 #ifndef SERVICE_OBSERVABILITY_H_

@@ -2,31 +2,40 @@
 
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 
 namespace unified {
 namespace {
 
-bool IsIdSegment(absl::string_view segment) {
-  if (segment.size() > 40) return true;
-  if (segment.empty()) return false;
-  for (char c : segment) {
-    if (!absl::ascii_isdigit(c) && c != ',') return false;
+// The segments of `url`'s path ("/org/1/member/" -> "org", "1", "member",
+// ""), without scheme, host, query or fragment.
+std::vector<absl::string_view> PathSegments(absl::string_view url) {
+  absl::string_view path = url;
+  if (const size_t scheme = path.find("://");
+      scheme != absl::string_view::npos) {
+    path.remove_prefix(scheme + 3);
+    const size_t slash = path.find('/');
+    path = slash == absl::string_view::npos ? "/" : path.substr(slash);
   }
-  return true;
+  path = path.substr(0, path.find_first_of("?#"));
+  if (absl::ConsumePrefix(&path, "/") && path.empty()) return {};
+  return absl::StrSplit(path, '/');
 }
 
 class ObservedHttpClient final : public HttpClient {
  public:
   ObservedHttpClient(HttpClient* inner, std::string provider,
+                     std::shared_ptr<const RouteTable> routes,
                      UpstreamObserver* observer)
-      : inner_(inner), provider_(std::move(provider)), observer_(observer) {}
+      : inner_(inner),
+        provider_(std::move(provider)),
+        routes_(std::move(routes)),
+        observer_(observer) {}
 
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
     absl::StatusOr<HttpResponse> response = inner_->Send(request);
-    observer_->OnUpstreamResponse(provider_, RouteTemplate(request.url),
+    observer_->OnUpstreamResponse(provider_, routes_->Label(request.url),
                                   response.ok() ? response->status : 0);
     return response;
   }
@@ -34,17 +43,22 @@ class ObservedHttpClient final : public HttpClient {
  private:
   HttpClient* const inner_;
   const std::string provider_;
+  const std::shared_ptr<const RouteTable> routes_;
   UpstreamObserver* const observer_;
 };
 
 class ObservedAsyncHttpClient final : public AsyncHttpClient {
  public:
   ObservedAsyncHttpClient(AsyncHttpClient* inner, std::string provider,
+                          std::shared_ptr<const RouteTable> routes,
                           UpstreamObserver* observer)
-      : inner_(inner), provider_(std::move(provider)), observer_(observer) {}
+      : inner_(inner),
+        provider_(std::move(provider)),
+        routes_(std::move(routes)),
+        observer_(observer) {}
 
   void Start(HttpRequest request, Done done) override {
-    std::string route = RouteTemplate(request.url);
+    std::string route = routes_->Label(request.url);
     inner_->Start(std::move(request),
                   [this, route = std::move(route), done = std::move(done)](
                       absl::StatusOr<HttpResponse> response) {
@@ -59,43 +73,56 @@ class ObservedAsyncHttpClient final : public AsyncHttpClient {
  private:
   AsyncHttpClient* const inner_;
   const std::string provider_;
+  const std::shared_ptr<const RouteTable> routes_;
   UpstreamObserver* const observer_;
 };
 
 }  // namespace
 
-std::string RouteTemplate(absl::string_view url) {
-  absl::string_view path = url;
-  if (const size_t scheme = path.find("://");
-      scheme != absl::string_view::npos) {
-    path.remove_prefix(scheme + 3);
-    const size_t slash = path.find('/');
-    path = slash == absl::string_view::npos ? "/" : path.substr(slash);
-  }
-  path = path.substr(0, path.find_first_of("?#"));
-  std::vector<std::string> out;
-  for (absl::string_view segment : absl::StrSplit(path, '/')) {
-    if (out.size() > 8) {
-      out.back() = "...";
-      break;
+RouteTable::RouteTable(const std::vector<std::string>& templates) {
+  for (const std::string& t : templates) {
+    std::vector<std::string> segments;
+    for (absl::string_view segment : PathSegments(t)) {
+      segments.emplace_back(segment);
     }
-    out.push_back(IsIdSegment(segment) ? "{id}" : std::string(segment));
+    templates_.emplace_back(t, std::move(segments));
   }
-  std::string joined = absl::StrJoin(out, "/");
-  return joined.empty() ? "/" : joined;
 }
 
-std::unique_ptr<HttpClient> NewObservedHttpClient(HttpClient* inner,
-                                                  std::string provider,
-                                                  UpstreamObserver* observer) {
+std::string RouteTable::Label(absl::string_view url) const {
+  const std::vector<absl::string_view> path = PathSegments(url);
+  const std::string* best = nullptr;
+  size_t best_size = 0;
+  for (const auto& [name, segments] : templates_) {
+    if (segments.size() > path.size() || segments.size() <= best_size) {
+      continue;
+    }
+    const size_t offset = path.size() - segments.size();
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      const absl::string_view got = path[offset + i];
+      match = segments[i] == "{id}" ? !got.empty() : segments[i] == got;
+    }
+    if (match) {
+      best = &name;
+      best_size = segments.size();
+    }
+  }
+  return best != nullptr ? *best : kUnlistedRoute;
+}
+
+std::unique_ptr<HttpClient> NewObservedHttpClient(
+    HttpClient* inner, std::string provider,
+    std::shared_ptr<const RouteTable> routes, UpstreamObserver* observer) {
   return std::make_unique<ObservedHttpClient>(inner, std::move(provider),
-                                              observer);
+                                              std::move(routes), observer);
 }
 
 std::unique_ptr<AsyncHttpClient> NewObservedAsyncHttpClient(
-    AsyncHttpClient* inner, std::string provider, UpstreamObserver* observer) {
-  return std::make_unique<ObservedAsyncHttpClient>(inner, std::move(provider),
-                                                   observer);
+    AsyncHttpClient* inner, std::string provider,
+    std::shared_ptr<const RouteTable> routes, UpstreamObserver* observer) {
+  return std::make_unique<ObservedAsyncHttpClient>(
+      inner, std::move(provider), std::move(routes), observer);
 }
 
 }  // namespace unified

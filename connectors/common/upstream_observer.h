@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "connectors/common/http_client.h"
@@ -27,21 +29,36 @@ class UpstreamObserver {
   virtual void OnBudgetRemaining(int64_t remaining) = 0;
 };
 
-// The route template of `url`: its path with every all-digit segment (or
-// comma-separated list of them) and every segment over 40 characters
-// replaced by "{id}", without the query. At most 8 segments are kept, so
-// the number of templates stays bounded whatever the caller sends.
-std::string RouteTemplate(absl::string_view url);
+// The route templates a connector declares for the paths it calls, e.g.
+// "/org/{id}/member/" ("{id}" stands for any one non-empty segment). They
+// are the only route labels: a URL none of them matches (a proxied call
+// elsewhere) is labelled kUnlistedRoute, so no text a caller sent ever
+// becomes a label and the labels stay as few as the templates.
+class RouteTable {
+ public:
+  explicit RouteTable(const std::vector<std::string>& templates);
+  // The template matching the last segments of `url`'s path (an API base
+  // may carry a path of its own, e.g. "/scim/v2"), the one with most
+  // segments when several do; kUnlistedRoute when none does. The query and
+  // fragment are not looked at.
+  std::string Label(absl::string_view url) const;
+
+ private:
+  std::vector<std::pair<std::string, std::vector<std::string>>> templates_;
+};
+
+inline constexpr char kUnlistedRoute[] = "proxy";
 
 // An HttpClient that reports every exchange of `inner` to `observer` under
-// `provider`. Not owning either.
-std::unique_ptr<HttpClient> NewObservedHttpClient(HttpClient* inner,
-                                                  std::string provider,
-                                                  UpstreamObserver* observer);
+// `provider`, labelled by `routes`. Not owning `inner` or `observer`.
+std::unique_ptr<HttpClient> NewObservedHttpClient(
+    HttpClient* inner, std::string provider,
+    std::shared_ptr<const RouteTable> routes, UpstreamObserver* observer);
 
 // The same for exchanges started on an AsyncHttpClient.
 std::unique_ptr<AsyncHttpClient> NewObservedAsyncHttpClient(
-    AsyncHttpClient* inner, std::string provider, UpstreamObserver* observer);
+    AsyncHttpClient* inner, std::string provider,
+    std::shared_ptr<const RouteTable> routes, UpstreamObserver* observer);
 
 }  // namespace unified
 

@@ -130,12 +130,34 @@ class PodioPlugin final : public ConnectorPlugin {
     CurlHttpClientOptions http_options;
     http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
     return std::make_unique<PodioProvider>(
-        ProviderHttp(http_options, "podio", host.observer), host.clock,
+        ProviderHttp(http_options, "podio", PodioRouteTemplates(),
+                     host.observer),
+        host.clock,
         std::move(client_options), std::move(auth_options), connector_options);
   }
 };
 
 }  // namespace
+
+const std::vector<std::string>& PodioRouteTemplates() {
+  static const auto* const routes = new std::vector<std::string>{
+      "/oauth/token",
+      "/user/status",
+      "/org/",
+      "/org/{id}",
+      "/org/{id}/space/",
+      "/org/{id}/member/",
+      "/org/{id}/member/{id}",
+      "/org/{id}/member/{id}/space_member/",
+      "/contact/org/{id}",
+      "/space/{id}",
+      "/space/{id}/member/v2/",
+      "/hook/space/{id}/",
+      "/hook/{id}",
+      "/hook/{id}/verify/validate",
+  };
+  return *routes;
+}
 
 std::unique_ptr<ConnectorPlugin> NewPodioPlugin() {
   return std::make_unique<PodioPlugin>();

@@ -79,13 +79,31 @@ class ScimPlugin final : public ConnectorPlugin {
     CurlHttpClientOptions http_options;
     http_options.ca_file = absl::GetFlag(FLAGS_scim_ca_file);
     return std::make_unique<ScimProvider>(
-        ProviderHttp(http_options, "scim", host.observer), host.clock,
+        ProviderHttp(http_options, "scim", ScimRouteTemplates(token_url),
+                     host.observer),
+        host.clock,
         std::move(pipeline_options), std::move(auth_options),
         std::move(connector_options));
   }
 };
 
 }  // namespace
+
+std::vector<std::string> ScimRouteTemplates(const std::string& token_url) {
+  std::vector<std::string> routes = {
+      "/Me",     "/Users", "/Users/{id}", "/Groups", "/Groups/{id}",
+      "/ServiceProviderConfig",
+  };
+  // The operator's token endpoint, by its path (never a caller's text).
+  const size_t scheme = token_url.find("://");
+  if (!token_url.empty() && scheme != std::string::npos) {
+    const size_t slash = token_url.find('/', scheme + 3);
+    std::string path =
+        slash == std::string::npos ? "/" : token_url.substr(slash);
+    routes.push_back(path.substr(0, path.find_first_of("?#")));
+  }
+  return routes;
+}
 
 std::unique_ptr<ConnectorPlugin> NewScimPlugin() {
   return std::make_unique<ScimPlugin>();

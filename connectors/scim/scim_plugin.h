@@ -4,12 +4,19 @@
 #define CONNECTORS_SCIM_SCIM_PLUGIN_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "connectors/plugin.h"
 
 namespace unified::scim {
 
 std::unique_ptr<ConnectorPlugin> NewScimPlugin();
+
+// The paths the SCIM connector calls, as route templates (RouteTable in
+// connectors/common/upstream_observer.h), with the path of `token_url`
+// (the configured token endpoint; "" for none).
+std::vector<std::string> ScimRouteTemplates(const std::string& token_url);
 
 }  // namespace unified::scim
 

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "connectors/common/http_client.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -224,6 +225,20 @@ class DirectoryEnv {
     EXPECT_TRUE(r.ok() && r->status == 200)
         << (r.ok() ? absl::StrCat(r->status) : r.status().ToString());
     return r.ok() ? r->body : "";
+  }
+
+  // The lines of unified_upstream_requests_total labelled route="proxy":
+  // calls to paths no connector route template declares. None unless the
+  // proxy was used: every call a connector makes itself has a template.
+  std::vector<std::string> UnlistedRouteLines() {
+    std::vector<std::string> out;
+    for (absl::string_view line : absl::StrSplit(MetricsText(), '\n')) {
+      if (absl::StartsWith(line, "unified_upstream_requests_total{") &&
+          absl::StrContains(line, "route=\"proxy\"")) {
+        out.emplace_back(line);
+      }
+    }
+    return out;
   }
 
   // The sum of metric `name`'s samples with `labels` ("k=v"), as Python's

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/integration/directory_env.h"
@@ -66,6 +67,8 @@ class DirectoryFixture : public ::testing::Test {
         podio_sim::GenerateDirectory(SharedOptions().data));
   }
   static void TearDownTestSuite() {
+    // Every path the connector called is one of its route templates.
+    EXPECT_THAT(env_->UnlistedRouteLines(), ::testing::IsEmpty());
     delete env_;
     delete directory_;
   }

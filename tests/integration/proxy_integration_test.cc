@@ -20,6 +20,7 @@ namespace unified {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
 using ::unified::testing::ErrorInfoOf;
@@ -160,6 +161,26 @@ std::string Gunzip(const std::string& in) {
   }
   inflateEnd(&z);
   return code == Z_STREAM_END ? out : "";
+}
+
+TEST_F(ProxyTest, ProxiedPathsOutsideTheTemplatesAreCountedAsProxyOnly) {
+  // 300 distinct paths, one an e-mail address: none becomes a route label,
+  // and the connector's own routes keep theirs (no label cap is reached).
+  v1::ProxyResponse response;
+  ASSERT_THAT(Call(Request("GET", "/user/profile/bob@example.com"), &response),
+              IsOk());
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_THAT(Call(Request("GET", absl::StrCat("/item/app/x", i, "/")),
+                     &response),
+                IsOk());
+  }
+  ASSERT_THAT(Call(Request("GET", "/org/"), &response), IsOk());
+  const std::string metrics = env_->MetricsText();
+  EXPECT_THAT(metrics, Not(HasSubstr("bob@example.com")));
+  EXPECT_THAT(metrics, Not(HasSubstr("/item/app")));
+  EXPECT_THAT(metrics, Not(HasSubstr("route=\"other\"")));
+  EXPECT_THAT(env_->UnlistedRouteLines(), Not(::testing::IsEmpty()));
+  EXPECT_THAT(metrics, HasSubstr("route=\"/org/\""));
 }
 
 TEST_F(ProxyTest, TheCallersAcceptEncodingPassesThrough) {

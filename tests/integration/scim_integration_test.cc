@@ -59,6 +59,8 @@ class ScimIntegrationTest : public ::testing::Test {
     env_ = new DirectoryEnv(options);
   }
   static void TearDownTestSuite() {
+    // Every path the SCIM connector called is one of its route templates.
+    EXPECT_THAT(env_->UnlistedRouteLines(), ::testing::IsEmpty());
     delete env_;
     delete scim_;
     delete base_;

@@ -204,6 +204,13 @@ class WatchTest : public ::testing::Test {
     }
   }
 
+  void TearDown() override {
+    // Hooks, polls and listings: every path called has a route template.
+    if (env_ != nullptr) {
+      EXPECT_THAT(env_->UnlistedRouteLines(), ::testing::IsEmpty());
+    }
+  }
+
   std::unique_ptr<DirectoryEnv> env_;
   std::unique_ptr<HttpClient> http_;
   std::string admin_token_;
