@@ -33,6 +33,10 @@ class Provider {
   virtual ProviderAuth* auth() = 0;
   // Null when the provider has no webhooks (the poll alone watches).
   virtual WebhookSupport* webhooks() { return nullptr; }
+  // The URLs it sends requests to (its API base, a token endpoint): the
+  // service allows its --testing_* flags only when each is on loopback (a
+  // simulator).
+  virtual std::vector<std::string> upstreams() const { return {}; }
 };
 
 // What the service lends a plug-in when starting it. Pointers outlive the

@@ -103,6 +103,8 @@ class DeploymentTest(unittest.TestCase):
         run = self.check_config(self.main["args"])
         self.assertEqual(run.returncode, 0, run.stderr)
         self.assertEqual(run.stdout.strip(), "configuration ok")
+        # The manifests set no flag that weakens the service.
+        self.assertNotIn('"unsafe flag"', run.stderr)
 
     def test_a_missing_argument_is_refused(self):
         self.make_key_files()

@@ -36,6 +36,7 @@
 #include "connectors/common/secrets.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/common/upstream_observer.h"
+#include "connectors/common/url_host.h"
 #include "connectors/plugin.h"
 #include "connectors/registry.h"
 #include "service/accounts/account_manager.h"
@@ -253,6 +254,54 @@ absl::Status StartProviders(const ConnectorHost& host,
     return absl::FailedPreconditionError(absl::StrCat(
         "no connector is configured (built in: ", absl::StrJoin(names, ", "),
         "); each connector's flags are listed by --help"));
+  }
+  return absl::OkStatus();
+}
+
+// Flags that weaken the service. The --testing_* ones are refused unless
+// every provider's upstream is on loopback (a simulator): against a real
+// provider they would overspend its budget or drop a refreshed token.
+// Each one set, and each of the webhook exceptions, is logged as a warning
+// at start and by --check_config.
+absl::Status CheckUnsafeFlags(const ConnectorRegistry& connectors) {
+  struct Unsafe {
+    const char* flag;
+    bool set;
+    bool testing;
+    const char* what;
+  };
+  const Unsafe flags[] = {
+      {"--testing_rate_window",
+       absl::GetFlag(FLAGS_testing_rate_window) != absl::Hours(1), true,
+       "the provider's rate window is not its real one"},
+      {"--testing_crash_after_refresh",
+       absl::GetFlag(FLAGS_testing_crash_after_refresh), true,
+       "the process exits after a token refresh, before storing it"},
+      {"--webhook_allow_private", absl::GetFlag(FLAGS_webhook_allow_private),
+       false, "webhooks may be sent to private and internal addresses"},
+      {"--webhook_allow_http_loopback",
+       absl::GetFlag(FLAGS_webhook_allow_http_loopback), false,
+       "webhooks may be sent in plain http to loopback addresses"},
+  };
+  for (const Unsafe& u : flags) {
+    if (!u.set || !u.testing) continue;
+    for (const std::string& name : connectors.names()) {
+      for (const std::string& url :
+           connectors.FindProvider(name)->upstreams()) {
+        absl::StatusOr<HttpUrl> parsed = ParseHttpUrl(url);
+        if (!parsed.ok() || !IsLoopbackHost(parsed->host)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              u.flag, " is for tests against a simulator: the ", name,
+              " connector's upstream must then be a loopback address"));
+        }
+      }
+    }
+  }
+  for (const Unsafe& u : flags) {
+    if (!u.set) continue;
+    LogEvent(LogLevel::kWarning, "unsafe flag",
+             absl::StrCat("\"flag\":", JsonQuote(u.flag),
+                          ",\"effect\":", JsonQuote(u.what)));
   }
   return absl::OkStatus();
 }
@@ -667,6 +716,7 @@ int CheckConfig(const ServerOptions& server) {
   if (absl::Status s = StartProviders(host, &connectors); !s.ok()) {
     return Fail(s);
   }
+  if (absl::Status s = CheckUnsafeFlags(connectors); !s.ok()) return Fail(s);
   std::printf("configuration ok\n");
   return 0;
 }
@@ -724,6 +774,7 @@ int Run() {
   if (absl::Status s = StartProviders(connector_host, &connectors); !s.ok()) {
     return Fail(s);
   }
+  if (absl::Status s = CheckUnsafeFlags(connectors); !s.ok()) return Fail(s);
   RateBudgetOptions budget_options;
   budget_options.limit = absl::GetFlag(FLAGS_rate_limit);
   budget_options.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);

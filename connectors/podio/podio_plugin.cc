@@ -57,6 +57,7 @@ class PodioProvider final : public Provider {
                 PodioAuthOptions auth_options,
                 PodioConnectorOptions connector_options)
       : http_(std::move(http)),
+        api_base_(client_options.api_base),
         client_(http_.get(), clock, std::move(client_options), http_.async()),
         auth_(NewPodioAuth(http_.get(), clock, std::move(auth_options))),
         connector_(NewPodioConnector(&client_, connector_options)),
@@ -66,9 +67,11 @@ class PodioProvider final : public Provider {
   DirectoryConnector& directory() override { return *connector_; }
   ProviderAuth* auth() override { return auth_.get(); }
   WebhookSupport* webhooks() override { return webhooks_.get(); }
+  std::vector<std::string> upstreams() const override { return {api_base_}; }
 
  private:
   const ProviderHttp http_;
+  const std::string api_base_;
   PodioClient client_;
   const std::unique_ptr<ProviderAuth> auth_;
   const std::unique_ptr<DirectoryConnector> connector_;

@@ -28,6 +28,12 @@ ABSL_FLAG(std::string, scim_organization_name, "SCIM directory",
 namespace unified::scim {
 namespace {
 
+std::vector<std::string> UpstreamsOf(const ScimAuthOptions& auth) {
+  std::vector<std::string> out = {auth.api_base};
+  if (!auth.token_url.empty()) out.push_back(auth.token_url);
+  return out;
+}
+
 class ScimProvider final : public Provider {
  public:
   ScimProvider(ProviderHttp http, Clock* clock,
@@ -35,6 +41,7 @@ class ScimProvider final : public Provider {
                ScimAuthOptions auth_options,
                ScimConnectorOptions connector_options)
       : http_(std::move(http)),
+        upstreams_(UpstreamsOf(auth_options)),
         pipeline_(http_.get(), clock, &protocol_, std::move(pipeline_options),
                   http_.async()),
         auth_(NewScimAuth(http_.get(), clock, std::move(auth_options))),
@@ -44,9 +51,11 @@ class ScimProvider final : public Provider {
   std::string name() const override { return "scim"; }
   DirectoryConnector& directory() override { return *connector_; }
   ProviderAuth* auth() override { return auth_.get(); }
+  std::vector<std::string> upstreams() const override { return upstreams_; }
 
  private:
   const ProviderHttp http_;
+  std::vector<std::string> upstreams_;
   const ScimProtocol protocol_;
   RequestPipeline pipeline_;
   const std::unique_ptr<ProviderAuth> auth_;
