@@ -102,6 +102,11 @@ ABSL_FLAG(int, workers, 16,
 ABSL_FLAG(int, tenant_max_running, 0,
           "Worker threads one API key may occupy at once; 0 = three quarters "
           "of --workers.");
+ABSL_FLAG(int, tenant_max_stream_jobs, 0,
+          "Stream steps (a listing's next pages: parsing, mapping) one API "
+          "key may run at once over all its streams; 0 = half the machine's "
+          "cores (at least 1). Its streams share that much CPU, and other "
+          "keys' calls keep the rest.");
 ABSL_FLAG(int, tenant_max_calls, 64,
           "Unary calls one API key may have in flight; more are refused with "
           "RESOURCE_EXHAUSTED (TENANT_CONCURRENCY_EXHAUSTED).");
@@ -517,6 +522,7 @@ absl::Status ServingFromFlags(WorkerPoolOptions* pool,
                               ServingOptions* serving) {
   pool->threads = absl::GetFlag(FLAGS_workers);
   pool->max_running_per_tenant = absl::GetFlag(FLAGS_tenant_max_running);
+  pool->max_bulk_per_tenant = absl::GetFlag(FLAGS_tenant_max_stream_jobs);
   serving->tenant_max_calls = absl::GetFlag(FLAGS_tenant_max_calls);
   serving->tenant_max_streams = absl::GetFlag(FLAGS_tenant_max_streams);
   serving->tenant_max_watch_streams =
@@ -525,13 +531,15 @@ absl::Status ServingFromFlags(WorkerPoolOptions* pool,
   serving->stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
   serving->watch_heartbeat = absl::GetFlag(FLAGS_watch_heartbeat);
   if (pool->threads < 1 || pool->threads > 1024 ||
-      pool->max_running_per_tenant < 0 || serving->tenant_max_calls < 1 ||
+      pool->max_running_per_tenant < 0 || pool->max_bulk_per_tenant < 0 ||
+      serving->tenant_max_calls < 1 ||
       serving->tenant_max_streams < 1 ||
       serving->tenant_max_watch_streams < 1 || serving->max_watch_streams < 1 ||
       serving->stream_stall_timeout <= absl::ZeroDuration() ||
       serving->watch_heartbeat <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        "--workers must be 1 to 1024, --tenant_max_running at least 0, the "
+        "--workers must be 1 to 1024, --tenant_max_running and "
+        "--tenant_max_stream_jobs at least 0, the "
         "stream and call limits at least 1, --stream_stall_timeout and "
         "--watch_heartbeat positive");
   }

@@ -8,6 +8,11 @@
 // for the others however much work one tenant queues. Together: a tenant's
 // job waits behind at most one queued job of every other tenant with work
 // waiting, never behind a whole backlog.
+//
+// Bulk jobs (a stream's next pages: parsing, mapping) are CPU work rather
+// than waiting, so a tenant runs at most `max_bulk_per_tenant` of them at
+// once, however many streams it has open: its streams share that many
+// cores, and another tenant's calls keep the rest (tools/bench/noisy_neighbour).
 #ifndef SERVICE_WORKER_POOL_H_
 #define SERVICE_WORKER_POOL_H_
 
@@ -30,6 +35,9 @@ struct WorkerPoolOptions {
   // Jobs one tenant may run at once; 0 = three quarters of `threads` (at
   // least 1), so that one tenant can never occupy every worker.
   int max_running_per_tenant = 0;
+  // Bulk jobs one tenant may run at once; 0 = half the machine's cores (at
+  // least 1).
+  int max_bulk_per_tenant = 0;
 };
 
 class WorkerPool {
@@ -57,14 +65,18 @@ class WorkerPool {
     std::deque<std::function<void()>> interactive;
     std::deque<std::function<void()>> bulk;
     int running = 0;
+    int bulk_running = 0;
     bool empty() const { return interactive.empty() && bulk.empty(); }
   };
   void Work();
+  // Whether `queue` has a job that may start now.
+  bool CanStart(const TenantQueue& queue) const;
   // The next job to run, in turn, or false when none may start now.
-  bool Take(std::function<void()>* job, std::string* tenant)
+  bool Take(std::function<void()>* job, std::string* tenant, bool* bulk)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   int max_running_per_tenant_ = 1;
+  int max_bulk_per_tenant_ = 1;
   mutable absl::Mutex mu_;
   std::map<std::string, TenantQueue> tenants_ ABSL_GUARDED_BY(mu_);
   // Tenants with queued jobs, in the order they are served next.

@@ -1,5 +1,6 @@
 #include "service/worker_pool.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -76,10 +77,10 @@ TEST(WorkerPoolTest, InteractiveJobsOfATenantGoBeforeItsBulkJobs) {
 }
 
 TEST(WorkerPoolTest, ATenantNeverOccupiesEveryWorker) {
-  // Four workers, at most two for one tenant.
+  // Four workers, at most two for one tenant (bulk jobs included).
   absl::Notification release, b_ran;
   Log started;
-  WorkerPool pool(WorkerPoolOptions{4, 2});
+  WorkerPool pool(WorkerPoolOptions{4, 2, 2});
   for (int i = 0; i < 6; ++i) {
     pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
       started.Add("a");
@@ -92,6 +93,39 @@ TEST(WorkerPoolTest, ATenantNeverOccupiesEveryWorker) {
   b_ran.WaitForNotification();
   EXPECT_EQ(pool.queued(), 4);
   release.Notify();
+}
+
+TEST(WorkerPoolTest, ATenantsBulkJobsRunOnlyAsManyAtOnceAsItsBulkCap) {
+  // Eight workers, six for one tenant, but one bulk job at a time: its
+  // streams share one core however many it opens, and its interactive calls
+  // still get the workers its cap leaves.
+  absl::Mutex mu;
+  int running = 0, most = 0;
+  absl::Notification release, call_ran;
+  Log finished;
+  WorkerPool pool(WorkerPoolOptions{8, 6, 1});
+  for (int i = 0; i < 5; ++i) {
+    pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
+      {
+        absl::MutexLock lock(&mu);
+        most = std::max(most, ++running);
+      }
+      release.WaitForNotification();
+      {
+        absl::MutexLock lock(&mu);
+        --running;
+      }
+      finished.Add("bulk");
+    });
+  }
+  // With the first bulk job holding its one slot, an interactive job of the
+  // same tenant runs now.
+  pool.Submit("a", WorkerPool::Lane::kInteractive, [&] { call_ran.Notify(); });
+  call_ran.WaitForNotification();
+  EXPECT_EQ(pool.queued(), 4);  // The other bulk jobs wait.
+  release.Notify();
+  finished.WaitFor(5);
+  EXPECT_EQ(most, 1);
 }
 
 TEST(WorkerPoolTest, DestructionRunsEveryQueuedJob) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -31,6 +32,10 @@ struct BenchServer {
   std::string address;  // host:port of the gRPC listener.
   std::string api_key;
   std::string account;  // The linked demo account's id.
+  // Every tenant's API key and its own link of the demo account (the first
+  // tenant's are api_key and account).
+  std::map<std::string, std::string> api_keys;
+  std::map<std::string, std::string> accounts;
 
   // SIGTERM, then waits for the process.
   void Stop() {
@@ -82,15 +87,17 @@ inline std::string ServerPath(const char* argv0) {
 }
 
 // Starts the server against `sim_url` (no HTTP side listener) with
-// `extra_flags`, and links demo@example.com.
-// `stderr_file` takes the server's logs ("": the benchmark's stderr).
+// `extra_flags`, and links demo@example.com for each of `tenants` (an API
+// key each). `stderr_file` takes the server's logs ("": the benchmark's
+// stderr).
 inline absl::StatusOr<BenchServer> StartBenchServer(
     const std::string& server_path, const std::string& sim_url,
     const std::vector<std::string>& extra_flags = {},
-    const std::string& stderr_file = "") {
+    const std::string& stderr_file = "",
+    const std::vector<std::string>& tenants = {"bench"}) {
   BenchServer server;
   auto files =
-      testing::WriteServiceFiles(testing::MakeTempDir("bench"), {"bench"});
+      testing::WriteServiceFiles(testing::MakeTempDir("bench"), tenants);
   if (!files.ok()) return files.status();
   std::vector<std::string> args = files->ServerFlags(sim_url);
   args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
@@ -102,17 +109,22 @@ inline absl::StatusOr<BenchServer> StartBenchServer(
       server.process->WaitForLine("listening on ", absl::Seconds(30));
   if (!address.ok()) return address.status();
   server.address = *address;
-  server.api_key = files->api_keys["bench"];
-  grpc::ClientContext context;
-  v1::LinkWithPasswordRequest link;
-  link.set_username("demo@example.com");
-  link.set_password("demo-password");
-  v1::IntegratedAccount linked;
-  grpc::Status s = v1::IntegratedAccounts::NewStub(
-                       testing::ApiKeyChannel(server.address, server.api_key))
-                       ->LinkWithPassword(&context, link, &linked);
-  if (!s.ok()) return absl::UnavailableError(s.error_message());
-  server.account = linked.id();
+  for (const std::string& tenant : tenants) {
+    const std::string key = files->api_keys[tenant];
+    grpc::ClientContext context;
+    v1::LinkWithPasswordRequest link;
+    link.set_username("demo@example.com");
+    link.set_password("demo-password");
+    v1::IntegratedAccount linked;
+    grpc::Status s = v1::IntegratedAccounts::NewStub(
+                         testing::ApiKeyChannel(server.address, key))
+                         ->LinkWithPassword(&context, link, &linked);
+    if (!s.ok()) return absl::UnavailableError(s.error_message());
+    server.api_keys[tenant] = key;
+    server.accounts[tenant] = linked.id();
+  }
+  server.api_key = server.api_keys[tenants.front()];
+  server.account = server.accounts[tenants.front()];
   return server;
 }
 

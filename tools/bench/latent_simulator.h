@@ -21,6 +21,7 @@ inline podio_sim::SimulatorOptions LatentSimulator(
   options.data.users = users;
   options.data.orgs = 1;
   options.rate.limit = 1LL << 40;
+  options.rate.restricted_limit = 1LL << 40;
   options.threads = 64;
   for (const std::string& path : paths) {
     podio_sim::FaultRule rule;
