@@ -107,6 +107,10 @@ ABSL_FLAG(int, tenant_max_stream_jobs, 0,
           "key may run at once over all its streams; 0 = half the machine's "
           "cores (at least 1). Its streams share that much CPU, and other "
           "keys' calls keep the rest.");
+ABSL_FLAG(int, tenant_max_read_ahead, 128,
+          "Provider pages one API key's listings may hold read ahead at "
+          "once, over all its calls (requests in flight and answers not yet "
+          "used); past it, pages are read when needed.");
 ABSL_FLAG(int, tenant_max_calls, 64,
           "Unary calls one API key may have in flight; more are refused with "
           "RESOURCE_EXHAUSTED (TENANT_CONCURRENCY_EXHAUSTED).");
@@ -524,6 +528,7 @@ absl::Status ServingFromFlags(WorkerPoolOptions* pool,
   pool->max_running_per_tenant = absl::GetFlag(FLAGS_tenant_max_running);
   pool->max_bulk_per_tenant = absl::GetFlag(FLAGS_tenant_max_stream_jobs);
   serving->tenant_max_calls = absl::GetFlag(FLAGS_tenant_max_calls);
+  serving->tenant_max_read_ahead = absl::GetFlag(FLAGS_tenant_max_read_ahead);
   serving->tenant_max_streams = absl::GetFlag(FLAGS_tenant_max_streams);
   serving->tenant_max_watch_streams =
       absl::GetFlag(FLAGS_tenant_max_watch_streams);
@@ -532,14 +537,15 @@ absl::Status ServingFromFlags(WorkerPoolOptions* pool,
   serving->watch_heartbeat = absl::GetFlag(FLAGS_watch_heartbeat);
   if (pool->threads < 1 || pool->threads > 1024 ||
       pool->max_running_per_tenant < 0 || pool->max_bulk_per_tenant < 0 ||
-      serving->tenant_max_calls < 1 ||
+      serving->tenant_max_calls < 1 || serving->tenant_max_read_ahead < 0 ||
       serving->tenant_max_streams < 1 ||
       serving->tenant_max_watch_streams < 1 || serving->max_watch_streams < 1 ||
       serving->stream_stall_timeout <= absl::ZeroDuration() ||
       serving->watch_heartbeat <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        "--workers must be 1 to 1024, --tenant_max_running and "
-        "--tenant_max_stream_jobs at least 0, the "
+        "--workers must be 1 to 1024, --tenant_max_running, "
+        "--tenant_max_stream_jobs and --tenant_max_read_ahead at least 0, "
+        "the "
         "stream and call limits at least 1, --stream_stall_timeout and "
         "--watch_heartbeat positive");
   }

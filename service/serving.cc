@@ -58,6 +58,16 @@ std::shared_ptr<std::atomic<int>> Serving::UpstreamCounter(
   return record != nullptr ? record->upstream_calls : nullptr;
 }
 
+std::shared_ptr<ReadAheadAllowance> Serving::ReadAheadOf(
+    const std::string& tenant) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<ReadAheadAllowance>& room = read_ahead_[tenant];
+  if (room == nullptr) {
+    room = std::make_shared<ReadAheadAllowance>(options_.tenant_max_read_ahead);
+  }
+  return room;
+}
+
 void Serving::OnUnreadableRecords(int64_t records) const {
   if (observability_ != nullptr && records > 0) {
     observability_->OnUnreadableRecords(records);

@@ -37,6 +37,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
+#include "connectors/common/call_context.h"
 #include "connectors/common/log_line.h"
 #include "grpcpp/grpcpp.h"
 #include "service/grpc_status.h"
@@ -62,6 +63,9 @@ struct ServingOptions {
   absl::Duration watch_heartbeat = absl::Seconds(15);
   // The retry delay suggested to refused callers.
   absl::Duration refused_retry_delay = absl::Seconds(1);
+  // Pages one tenant's listings may hold read ahead at once, over all its
+  // calls (ReadAheadAllowance).
+  int tenant_max_read_ahead = 128;
 };
 
 class Serving;
@@ -121,6 +125,9 @@ class Serving {
   // connector's CallContext (null when calls are not observed).
   std::shared_ptr<std::atomic<int>> UpstreamCounter(
       const grpc::ServerContextBase* context) const;
+  // The room `tenant`'s listings share for pages read ahead (made on first
+  // use, kept while the server runs).
+  std::shared_ptr<ReadAheadAllowance> ReadAheadOf(const std::string& tenant);
   // Provider rows a listing left out because they could not be read
   // (Page::unreadable), for the metrics.
   void OnUnreadableRecords(int64_t records) const;
@@ -138,6 +145,8 @@ class Serving {
   absl::flat_hash_map<std::string, std::array<int, 3>> in_use_
       ABSL_GUARDED_BY(mu_);
   int watch_streams_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, std::shared_ptr<ReadAheadAllowance>>
+      read_ahead_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<StreamTicker> ticker_;
 };
 

@@ -129,6 +129,7 @@ absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(
   call.account = std::move(opened.account);
   call.connector = opened.connector;
   call.ctx = std::move(opened.ctx);
+  call.ctx.read_ahead = serving_->ReadAheadOf(env.tenant);
   call.budget_report.emplace(env.trailers, budget_, call.account.budget_key);
   return call;
 }

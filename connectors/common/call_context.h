@@ -32,6 +32,28 @@ class TokenSource {
                                               absl::Time deadline) = 0;
 };
 
+// Pages one tenant's listings may hold read ahead at once (requests in
+// flight or answers waiting to be used), over all its calls: what reading
+// ahead may cost in memory is bounded per tenant (read_ahead.h).
+// Thread-safe.
+class ReadAheadAllowance {
+ public:
+  explicit ReadAheadAllowance(int pages) : left_(pages) {}
+  // Takes one page's room; false when none is left.
+  bool TryTake() {
+    int left = left_.load(std::memory_order_relaxed);
+    while (left > 0) {
+      if (left_.compare_exchange_weak(left, left - 1)) return true;
+    }
+    return false;
+  }
+  void Give() { left_.fetch_add(1); }
+  int left() const { return left_.load(); }
+
+ private:
+  std::atomic<int> left_;
+};
+
 // One call's context: when to give up, whether the caller went away, and
 // whose credentials to use. Not owned pointers must outlive the call.
 struct CallContext {
@@ -52,6 +74,9 @@ struct CallContext {
   // Counts the requests the connector sends for this call (for the access
   // log); null = not counted.
   std::shared_ptr<std::atomic<int>> upstream_calls;
+  // The room its tenant's listings share for pages read ahead; null = no
+  // bound but each listing's own window.
+  std::shared_ptr<ReadAheadAllowance> read_ahead;
 };
 
 }  // namespace unified

@@ -80,6 +80,12 @@ void ReadAhead::Plan(const std::vector<std::string>& paths, bool start_first) {
     if (entries_.count(path)) continue;
     if (static_cast<int>(entries_.size() + given_up_.size()) >= window_) break;
     auto entry = std::make_shared<Entry>();
+    if (ctx_.read_ahead != nullptr) {
+      // The tenant's listings hold as many pages ahead as they may: the
+      // rest is read when needed.
+      if (!ctx_.read_ahead->TryTake()) break;
+      entry->allowance = ctx_.read_ahead;
+    }
     {
       absl::MutexLock lock(&shared_->mu);
       ++shared_->in_flight;

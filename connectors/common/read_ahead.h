@@ -12,7 +12,9 @@
 // reading behind it, is the bottleneck). Nothing is started but on the
 // iterator's call, so a client that stops reading stops the reading ahead. Each
 // request takes a budget slot only when one is free now and the budget keeps a
-// reserve for calls that cannot wait (RequestPipeline::StartAhead).
+// reserve for calls that cannot wait (RequestPipeline::StartAhead), and a
+// page of its tenant's ReadAheadAllowance (CallContext::read_ahead), given
+// back when the answer is used or dropped.
 //
 // An answer fetched ahead stands for the pipeline's first attempt: it is
 // used when the pipeline would have returned that attempt as it is (any
@@ -94,6 +96,11 @@ class ReadAhead {
 
  private:
   struct Entry {
+    ~Entry() {
+      if (allowance != nullptr) allowance->Give();
+    }
+    // The tenant's room this entry holds (null: none taken).
+    std::shared_ptr<ReadAheadAllowance> allowance;
     bool done = false;
     absl::StatusOr<HttpResponse> response = absl::UnknownError("in flight");
     bool decoded = false;  // The body is decoded (LearnFrom).

@@ -402,6 +402,34 @@ TEST_F(ReadAheadTest, ReadingAheadLeavesTheBudgetsReserve) {
               IsOk());
 }
 
+TEST_F(ReadAheadTest, ATenantsListingsShareItsRoomForPagesAhead) {
+  // Room for three pages over two listings of one tenant.
+  ctx_.read_ahead = std::make_shared<ReadAheadAllowance>(3);
+  ReadAheadOptions options;
+  options.initial_window = 8;
+  {
+    ReadAhead first(pipeline_.get(), ctx_, options);
+    ReadAhead second(pipeline_.get(), ctx_, options);
+    first.Plan({"/a1", "/a2"});
+    second.Plan({"/b1", "/b2", "/b3"});
+    EXPECT_EQ(first.started(), 2);
+    EXPECT_EQ(second.started(), 1);  // The room left.
+    EXPECT_EQ(ctx_.read_ahead->left(), 0);
+    // A page used gives its room back, once its answer is gone.
+    async_.Answer("/a1", Ok("a1"));
+    EXPECT_EQ(first.Get("/a1")->body, "a1");
+    EXPECT_EQ(ctx_.read_ahead->left(), 1);
+    second.Plan({"/b2", "/b3"});
+    EXPECT_EQ(second.started(), 2);
+    EXPECT_EQ(ctx_.read_ahead->left(), 0);
+    // A page the room did not allow is read the ordinary way when needed.
+    http_.script.push_back(unified::Answer(200, "b3"));
+    EXPECT_EQ(second.Get("/b3")->body, "b3");
+  }
+  // Listings that end give back what they held, in flight or answered.
+  EXPECT_EQ(ctx_.read_ahead->left(), 3);
+}
+
 TEST_F(ReadAheadTest, EndingCancelsWhatIsInFlight) {
   {
     ReadAhead ahead(pipeline_.get(), ctx_);
