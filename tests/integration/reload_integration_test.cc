@@ -39,6 +39,17 @@ void Replace(const std::string& path, const std::string& text) {
   ASSERT_EQ(std::rename(temp.c_str(), path.c_str()), 0);
 }
 
+// The API keys file `text` without the lines of `tenant`.
+std::string WithoutTenant(const std::string& text, const std::string& tenant) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!line.empty() && !absl::StartsWith(line, tenant + " ")) {
+      absl::StrAppend(&out, line, "\n");
+    }
+  }
+  return out;
+}
+
 class ReloadTest : public ::testing::Test {
  protected:
   void Start(const std::vector<std::string>& flags, int users = 20,
@@ -106,12 +117,7 @@ TEST_F(ReloadTest, ApiKeysFollowTheFileAndAMalformedOneKeepsTheSet) {
   ASSERT_TRUE(events->Read(&event));
 
   // Added: works within 5 s. tenant-a removed at the same time: fails.
-  std::string without_a;
-  for (absl::string_view line : absl::StrSplit(original, '\n')) {
-    if (!line.empty() && !absl::StartsWith(line, "tenant-a ")) {
-      absl::StrAppend(&without_a, line, "\n");
-    }
-  }
+  const std::string without_a = WithoutTenant(original, "tenant-a");
   Replace(env_->files().api_keys_file, without_a + added.line + "\n");
   EXPECT_TRUE(Becomes(added.key, true));
   EXPECT_TRUE(Becomes(key_a, false));
@@ -186,12 +192,7 @@ TEST_F(ReloadTest, ARemovedKeyEndsItsOpenStreamsAndOthersGoOn) {
   v1::ListUsersResponse page;
   ASSERT_TRUE(users->Read(&page));
 
-  std::string without_a;
-  for (absl::string_view line : absl::StrSplit(original, '\n')) {
-    if (!line.empty() && !absl::StartsWith(line, "tenant-a ")) {
-      absl::StrAppend(&without_a, line, "\n");
-    }
-  }
+  const std::string without_a = WithoutTenant(original, "tenant-a");
   const absl::Time removed = absl::Now();
   Replace(env_->files().api_keys_file, without_a);
   // Each of tenant-a's streams ends UNAUTHENTICATED, API_KEY_REVOKED, once
