@@ -1,6 +1,6 @@
 // The pluggable connector interface: what the service asks of a provider,
 // in the unified schema. Connectors know nothing of gRPC, tenants or storage
-// (ARCHITECTURE.md, invariant 1): the service hands them a CallContext and
+// (docs/architecture.md, "Layers"): the service hands them a CallContext and
 // gets unified records back.
 #ifndef CONNECTORS_CONNECTOR_H_
 #define CONNECTORS_CONNECTOR_H_

@@ -1,5 +1,5 @@
-// The one conversion from absl::Status to grpc::Status (ARCHITECTURE.md,
-// invariant 2). Every handler returns through it.
+// The one conversion from absl::Status to grpc::Status (docs/architecture.md,
+// "Invariants": one conversion). Every handler returns through it.
 #ifndef SERVICE_GRPC_STATUS_H_
 #define SERVICE_GRPC_STATUS_H_
 

@@ -1,7 +1,7 @@
-// The rate budget of upstream identities (ARCHITECTURE.md, invariant 5): one
-// per provider identity and API client, shared by directory calls, proxy
-// calls, token refreshes and polling, so no caller ever trips the provider's
-// limit (e.g. 1,000 calls per hour, 250 for a restricted class of
+// The rate budget of upstream identities (docs/architecture.md, "Invariants":
+// the budget is never overspent): one per provider identity and API client,
+// shared by directory calls, proxy calls, token refreshes and polling, so no
+// caller ever trips the provider's limit (e.g. 1,000 calls per hour, 250 for a restricted class of
 // operations, a hard stop once spent, and no word on when the window
 // resets).
 //

@@ -1,5 +1,6 @@
 // Podio's HTTP answers as absl::Status values: the one table of HTTP status to
-// canonical code for this connector (ARCHITECTURE.md, invariant 2).
+// canonical code for this connector (docs/architecture.md, "Invariants": one
+// conversion).
 #ifndef CONNECTORS_PODIO_PODIO_ERRORS_H_
 #define CONNECTORS_PODIO_PODIO_ERRORS_H_
 
