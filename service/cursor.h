@@ -1,8 +1,8 @@
-// Opaque listing cursors (docs/architecture.md, "Invariants": nothing is
-// lost silently): versioned, HMAC-SHA256-signed, and bound to the tenant,
-// the integrated account, the resource and the filters they were issued for. The payload is the
-// connector's page token plus how many records of that page were already
-// returned, so a cursor can point inside a connector page.
+// Opaque listing cursors (docs/architecture.md, "Invariants": nothing is lost
+// silently): versioned, HMAC-SHA256-signed, and bound to the tenant, the
+// integrated account, the resource and the filters they were issued for. The
+// payload is the connector's page token plus how many records of that page were
+// already returned, so a cursor can point inside a connector page.
 #ifndef SERVICE_CURSOR_H_
 #define SERVICE_CURSOR_H_
 

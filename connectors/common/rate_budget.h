@@ -1,9 +1,9 @@
 // The rate budget of upstream identities (docs/architecture.md, "Invariants":
 // the budget is never overspent): one per provider identity and API client,
 // shared by directory calls, proxy calls, token refreshes and polling, so no
-// caller ever trips the provider's limit (e.g. 1,000 calls per hour, 250 for a restricted class of
-// operations, a hard stop once spent, and no word on when the window
-// resets).
+// caller ever trips the provider's limit (e.g. 1,000 calls per hour, 250 for a
+// restricted class of operations, a hard stop once spent, and no word on when
+// the window resets).
 //
 // The ledger counts every call of the last `window` per class (a sliding
 // window: never more than `limit` calls in any window, however the provider
