@@ -10,7 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace unified {
 
@@ -31,7 +33,7 @@ struct CursorState {
 class CursorCodec {
  public:
   // `key` signs cursors; at least 32 bytes.
-  explicit CursorCodec(std::string key) : key_(std::move(key)) {}
+  explicit CursorCodec(std::string key);
 
   // A URL-safe base64 cursor.
   std::string Seal(const CursorBinding& binding,
@@ -39,15 +41,30 @@ class CursorCodec {
 
   // The state inside `cursor`; "" opens as the first page. INVALID_ARGUMENT
   // (reason INVALID_CURSOR) when it is malformed, truncated, of another
-  // version, or was issued for another binding.
+  // version, or was issued for another binding; FAILED_PRECONDITION
+  // (reason CURSOR_KEY_UNKNOWN) when it was sealed under another key (see
+  // SealedUnderAnotherKey).
   absl::StatusOr<CursorState> Open(const CursorBinding& binding,
                                    const std::string& cursor) const;
 
+  // Whether `cursor` is well formed but names a key other than this codec's:
+  // the server that issued it had another cursor key (it restarted without
+  // a kept one, or replicas were given different ones). Not the caller's
+  // mistake, and nothing it could change but start again.
+  bool SealedUnderAnotherKey(const std::string& cursor) const;
+
  private:
-  std::string Mac(const CursorBinding& binding,
+  std::string Mac(char version, const CursorBinding& binding,
                   const std::string& payload) const;
   const std::string key_;
+  // The first bytes of the key's SHA-256: names the key in each cursor,
+  // without telling anything of it.
+  const std::string key_id_;
 };
+
+// FAILED_PRECONDITION, reason CURSOR_KEY_UNKNOWN: `what` ("cursor",
+// "resume_token") was sealed under a cursor key this server does not have.
+absl::Status CursorKeyUnknown(absl::string_view what);
 
 // A position in an event log, sealed as a stream's resume token: a sequence
 // number within a scope (the watch's epoch, "t" for a tenant's whole log,
@@ -66,6 +83,14 @@ std::string SealPosition(const CursorCodec& codec, const CursorBinding& binding,
 std::optional<SealedPosition> OpenPosition(const CursorCodec& codec,
                                            const CursorBinding& binding,
                                            const std::string& token);
+
+// The cursor key kept in `dir`/cursor.key, so that cursors and resume tokens
+// outlive a restart: read when the file exists (at least 32 bytes, readable
+// by its owner only), else created with 32 random bytes, mode 0600. Of two
+// processes creating it at once, both end with the one written first.
+// FAILED_PRECONDITION for a file that is too short, open to others, or
+// cannot be written.
+absl::StatusOr<std::string> KeptCursorKey(const std::string& dir);
 
 // 32 random bytes from OpenSSL's CSPRNG.
 std::string RandomCursorKey();

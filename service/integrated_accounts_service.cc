@@ -476,6 +476,9 @@ class AccountEventStream final : public PooledStream<v1::AccountEvent> {
       if (!resume_token_.empty()) {
         std::optional<SealedPosition> opened =
             OpenPosition(*signer_, Binding(), resume_token_);
+        if (signer_->SealedUnderAnotherKey(resume_token_)) {
+          return CursorKeyUnknown("resume_token");
+        }
         if (opened && opened->scope.empty()) seq = opened->seq;
         if (!opened || !opened->scope.empty() || seq > last) {
           return WithErrorInfo(

@@ -171,9 +171,9 @@ ABSL_FLAG(absl::Duration, watch_retention, absl::Hours(24 * 7),
 ABSL_FLAG(int64_t, watch_retention_events, 100000,
           "How many WatchDirectory events are kept per account.");
 ABSL_FLAG(std::string, cursor_key_file, "",
-          "File with at least 32 secret bytes signing listing cursors and "
-          "OAuth states; empty = a random key per process (cursors and "
-          "pending authorizations then end with it). Replicas share one.");
+          "File with at least 32 secret bytes signing listing cursors, "
+          "resume tokens and OAuth states; empty = cursor.key in --data_dir, "
+          "made on first start (0600) and kept. Replicas share one file.");
 ABSL_FLAG(std::string, data_dir, "",
           "Directory of the embedded store; empty = "
           "$XDG_DATA_HOME/unified-directory or "
@@ -395,9 +395,17 @@ absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> OpenStore() {
   return accounts::CredentialStore::OpenUrl(store_url);
 }
 
-absl::StatusOr<std::string> CursorKeyFromFlags() {
+// The cursor key: --cursor_key_file's, else the one kept in the data
+// directory (made there on first start; `keep` false, as --check_config
+// runs, creates nothing and gives a random key).
+absl::StatusOr<std::string> CursorKeyFromFlags(bool keep) {
   const std::string path = absl::GetFlag(FLAGS_cursor_key_file);
-  if (path.empty()) return RandomCursorKey();
+  if (path.empty() && !keep) return RandomCursorKey();
+  if (path.empty()) {
+    ASSIGN_OR_RETURN(std::string dir,
+                     accounts::ResolveDataDir(absl::GetFlag(FLAGS_data_dir)));
+    return KeptCursorKey(dir);
+  }
   std::ifstream in(path, std::ios::binary);
   std::string key((std::istreambuf_iterator<char>(in)),
                   std::istreambuf_iterator<char>());
@@ -713,7 +721,7 @@ int CheckConfig(const ServerOptions& server) {
       return Fail(s);
     }
   }
-  absl::StatusOr<std::string> cursor_key = CursorKeyFromFlags();
+  absl::StatusOr<std::string> cursor_key = CursorKeyFromFlags(false);
   if (!cursor_key.ok()) return Fail(cursor_key.status());
   // Nothing is observed: the options' callbacks are never called here.
   absl::StatusOr<accounts::AccountManagerOptions> accounts =
@@ -776,9 +784,16 @@ int Run() {
   absl::StatusOr<std::unique_ptr<accounts::CredentialStore>> store =
       OpenStore();
   if (!store.ok()) return Fail(store.status());
-  absl::StatusOr<std::string> cursor_key = CursorKeyFromFlags();
+  absl::StatusOr<std::string> cursor_key = CursorKeyFromFlags(true);
   if (!cursor_key.ok()) return Fail(cursor_key.status());
   const CursorCodec cursors(*cursor_key);
+  if ((*store)->backend() == "postgresql" &&
+      absl::GetFlag(FLAGS_cursor_key_file).empty()) {
+    LogEvent(LogLevel::kWarning,
+             "replicas sharing this store need one --cursor_key_file: each "
+             "keeps its own key in its data directory, and the others refuse "
+             "its cursors (CURSOR_KEY_UNKNOWN)");
+  }
 
   // Every upstream exchange is counted (metrics), whoever sends it.
   ConnectorHost connector_host;

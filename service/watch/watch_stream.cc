@@ -152,6 +152,9 @@ absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
     std::optional<SealedPosition> opened =
         OpenPosition(cursors_, Binding(a), request_.resume_token);
     int64_t epoch = 0;
+    if (cursors_.SealedUnderAnotherKey(request_.resume_token)) {
+      return CursorKeyUnknown("resume_token");
+    }
     if (!opened || !absl::SimpleAtoi(opened->scope, &epoch)) return BadToken();
     seq_ = opened->seq;
     // Another epoch: the account was unwatched and watched again since.
@@ -234,6 +237,9 @@ absl::Status TenantWatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
     }
     std::optional<SealedPosition> opened =
         OpenPosition(cursors_, TenantBinding(request_), request_.resume_token);
+    if (cursors_.SealedUnderAnotherKey(request_.resume_token)) {
+      return CursorKeyUnknown("resume_token");
+    }
     if (!opened || opened->scope != "t") return BadToken();
     tseq_ = opened->seq;
     if (tseq_ > last) return Expired();  // Not this store's log.

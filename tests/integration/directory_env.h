@@ -46,6 +46,9 @@ struct DirectoryEnvOptions {
   // arguments they are made with.
   std::shared_ptr<grpc::ChannelCredentials> grpc_credentials;
   grpc::ChannelArguments channel_args;
+  // Servers get no --cursor_key_file, and keep their key in the data
+  // directory as the embedded default does.
+  bool kept_cursor_key = false;
 };
 
 // A running server process and its address.
@@ -107,9 +110,11 @@ class DirectoryEnv {
   ServerProcess LaunchServer(const std::vector<std::string>& extra_flags = {}) {
     ServerProcess server;
     std::vector<std::string> args = files_.ServerFlags(sim_url_);
-    args.insert(args.end(),
-                {"--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
-                 "--shutdown_grace=1s", "--cursor_key_file=" + CursorKey()});
+    args.insert(args.end(), {"--listen=127.0.0.1:0",
+                             "--http_listen=127.0.0.1:0", "--shutdown_grace=1s"});
+    if (!options_.kept_cursor_key) {
+      args.push_back("--cursor_key_file=" + CursorKey());
+    }
     if (!options_.store.empty()) args.push_back("--store=" + options_.store);
     args.insert(args.end(), options_.extra_server_flags.begin(),
                 options_.extra_server_flags.end());

@@ -1,6 +1,15 @@
 #include "service/cursor.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
 #include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"
@@ -63,8 +72,14 @@ TEST(CursorTest, RefusesOtherBindingsKeysAndTampering) {
     EXPECT_THAT(codec.Open(other, cursor),
                 StatusIs(absl::StatusCode::kInvalidArgument));
   }
-  EXPECT_THAT(CursorCodec(std::string(32, 'x')).Open(kBinding, cursor),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  // Another key: not the caller's mistake, and said so.
+  const CursorCodec other_key(std::string(32, 'x'));
+  absl::Status unknown = other_key.Open(kBinding, cursor).status();
+  EXPECT_THAT(unknown, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(GetErrorInfo(unknown)->reason(), "CURSOR_KEY_UNKNOWN");
+  EXPECT_TRUE(other_key.SealedUnderAnotherKey(cursor));
+  EXPECT_FALSE(codec.SealedUnderAnotherKey(cursor));
+  EXPECT_FALSE(other_key.SealedUnderAnotherKey("!!!"));
   for (size_t i = 0; i < cursor.size(); ++i) {
     std::string flipped = cursor;
     flipped[i] = flipped[i] == 'A' ? 'B' : 'A';
@@ -76,6 +91,58 @@ TEST(CursorTest, RefusesOtherBindingsKeysAndTampering) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   absl::Status bad = codec.Open(kBinding, "!!!").status();
   EXPECT_EQ(GetErrorInfo(bad)->reason(), "INVALID_CURSOR");
+}
+
+// A cursor of version 1 (no key id), as servers before version 2 sealed
+// them, still opens under the same key.
+TEST(CursorTest, VersionOneCursorsStillOpen) {
+  const std::string key(32, 'k');
+  const std::string payload = std::string("\0\0\0\x07", 4) + "page9";
+  std::string message(1, '\x01');
+  for (const std::string& field :
+       {kBinding.tenant, kBinding.account_id, kBinding.resource,
+        kBinding.filters, payload}) {
+    absl::StrAppend(&message, field.size(), ":", field, ";");
+  }
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+       mac, &mac_len);
+  const std::string raw = std::string(1, '\x01') +
+                          std::string(reinterpret_cast<char*>(mac), 16) +
+                          payload;
+  const std::string cursor = absl::WebSafeBase64Escape(raw);
+  absl::StatusOr<CursorState> state = CursorCodec(key).Open(kBinding, cursor);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->page_token, "page9");
+  EXPECT_EQ(state->skip, 7u);
+  EXPECT_FALSE(CursorCodec(key).SealedUnderAnotherKey(cursor));
+}
+
+TEST(KeptCursorKeyTest, MadeOnceOwnerOnlyAndKept) {
+  const std::string dir = ::testing::TempDir() + "/kept";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  absl::StatusOr<std::string> first = KeptCursorKey(dir);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->size(), 32u);
+  struct stat st {};
+  ASSERT_EQ(stat((dir + "/cursor.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  // The next start reads the same key: cursors survive it.
+  absl::StatusOr<std::string> again = KeptCursorKey(dir);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(*again, *first);
+  const CursorCodec before(*first), after(*again);
+  EXPECT_THAT(after.Open(kBinding, before.Seal(kBinding, {"p2", 3})), IsOk());
+  // A key others can read, or one too short, is refused.
+  ASSERT_EQ(chmod((dir + "/cursor.key").c_str(), 0644), 0);
+  EXPECT_THAT(KeptCursorKey(dir),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_EQ(chmod((dir + "/cursor.key").c_str(), 0600), 0);
+  ASSERT_EQ(truncate((dir + "/cursor.key").c_str(), 8), 0);
+  EXPECT_THAT(KeptCursorKey(dir),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 }  // namespace
