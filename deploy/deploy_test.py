@@ -148,6 +148,29 @@ class DeploymentTest(unittest.TestCase):
         self.assertEqual(live["service"], "liveness")
         self.assertEqual(self.doc["spec"]["replicas"], 3)
 
+    def test_a_pod_drains_before_it_is_killed(self):
+        """The drain (readiness off, still serving) outlasts the readiness
+        probe's detection, and drain plus grace fit in the pod's
+        termination grace period, so Kubernetes never kills a pod that
+        still has calls to finish."""
+        def seconds(flag, default):
+            for a in self.main["args"]:
+                if a.startswith(flag + "="):
+                    value = a.split("=", 1)[1]
+                    self.assertTrue(value.endswith("s"), a)
+                    return float(value[:-1])
+            return default
+        drain = seconds("--shutdown_drain", 5)
+        grace = seconds("--shutdown_grace", 10)
+        probe = self.main["readinessProbe"]
+        detect = probe.get("periodSeconds", 10) * probe.get(
+            "failureThreshold", 3)
+        self.assertGreaterEqual(drain, detect)
+        self.assertLess(
+            drain + grace,
+            self.doc["spec"]["template"]["spec"][
+                "terminationGracePeriodSeconds"])
+
     def test_the_root_filesystem_stays_read_only(self):
         for c in ([self.main] +
                   self.doc["spec"]["template"]["spec"]["initContainers"]):

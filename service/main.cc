@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -91,8 +93,13 @@ ABSL_FLAG(absl::Duration, readiness_interval, absl::Seconds(2),
 ABSL_FLAG(absl::Duration, config_reload_interval, absl::Seconds(1),
           "How often --api_keys_file and --encryption_keys_file are checked "
           "for changes (they are also re-read on SIGHUP).");
+ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(5),
+          "On SIGINT/SIGTERM, how long the server goes on serving, new calls "
+          "included, with grpc.health.v1 NOT_SERVING and /readyz 503, so that "
+          "load balancers take it out before it stops accepting; a second "
+          "signal ends it early.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "On SIGINT/SIGTERM, how long in-flight calls may run before they "
+          "After the drain, how long in-flight calls may run before they "
           "are cancelled.");
 ABSL_FLAG(int, max_receive_message_bytes, 4 * 1024 * 1024,
           "Largest request message accepted, in bytes.");
@@ -656,7 +663,22 @@ absl::StatusOr<std::unique_ptr<HttpListener>> StartSideListener(
                              options);
 }
 
-// Serves until SIGINT or SIGTERM, then drains for --shutdown_grace.
+// Waits `timeout` for one of `signals` (blocked in every thread).
+void WaitForSignal(const sigset_t& signals, absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  for (absl::Duration left = timeout; left > absl::ZeroDuration();
+       left = until - absl::Now()) {
+    const timespec wait = absl::ToTimespec(left);
+    const int got = sigtimedwait(&signals, nullptr, &wait);
+    if (got == SIGINT || got == SIGTERM) return;
+    if (got < 0 && errno != EINTR) return;  // Timed out.
+  }
+}
+
+// Serves until SIGINT or SIGTERM. Then: not ready (health NOT_SERVING,
+// /readyz 503) while still serving for --shutdown_drain, so balancers stop
+// sending calls here before any is refused; then stops accepting, and
+// in-flight calls have --shutdown_grace to finish.
 // Meanwhile the store is checked every --readiness_interval (readiness
 // follows it) and SIGHUP re-reads the configuration files.
 void ServeUntilStopped(Server* server, const sigset_t& stop_signals,
@@ -678,6 +700,7 @@ void ServeUntilStopped(Server* server, const sigset_t& stop_signals,
     }
   });
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  const absl::Duration drain = absl::GetFlag(FLAGS_shutdown_drain);
   std::thread waiter([&] {
     int signal_number = 0;
     while (sigwait(&stop_signals, &signal_number) == 0 &&
@@ -685,15 +708,21 @@ void ServeUntilStopped(Server* server, const sigset_t& stop_signals,
       reloader->ReloadAll();
     }
     observability->Log(
-        LogLevel::kInfo, "shutting down: not serving, then draining",
+        LogLevel::kInfo, "shutting down: not ready, draining, then stopping",
         absl::StrCat("\"signal\":", signal_number,
+                     ",\"drain_ms\":", absl::ToInt64Milliseconds(drain),
                      ",\"grace_ms\":", absl::ToInt64Milliseconds(grace)));
+    // Readiness stops following the store: it is not ready from now on.
     stopping.Notify();
+    readiness.join();
+    ready->store(false);
+    observability->SetReady(false);
+    server->SetServing(false);
+    WaitForSignal(stop_signals, drain);
     server->Shutdown(grace);
   });
   server->Wait();
   waiter.join();
-  readiness.join();
 }
 
 int Fail(const absl::Status& status) {

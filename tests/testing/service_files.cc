@@ -86,7 +86,9 @@ std::vector<std::string> ServiceFiles::ServerFlags(
           "--podio_client_secret_file=" + client_secret_file,
           "--encryption_keys_file=" + keys_file,
           "--api_keys_file=" + api_keys_file,
-          "--data_dir=" + dir};
+          "--data_dir=" + dir,
+          // No balancer to wait for: a stopped test server stops at once.
+          "--shutdown_drain=0s"};
 }
 
 }  // namespace unified::testing

@@ -21,7 +21,7 @@ struct ServiceFiles {
   std::map<std::string, std::string> api_keys;  // tenant -> plaintext key.
 
   // Server flags for these files, the simulator at `sim_url` (API and web
-  // host) and its demo OAuth client.
+  // host) and its demo OAuth client, without a shutdown drain.
   std::vector<std::string> ServerFlags(const std::string& sim_url) const;
 };
 

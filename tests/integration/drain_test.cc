@@ -1,0 +1,106 @@
+// SIGTERM drains before it stops: health NOT_SERVING and /readyz 503 at
+// once, while calls, new ones included, are still served for
+// --shutdown_drain; then the server stops accepting and exits 0. A second
+// signal ends the drain early.
+#include <signal.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "connectors/common/http_client.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "proto/unified/v1/user_directory.grpc.pb.h"
+#include "tests/integration/directory_env.h"
+
+namespace unified {
+namespace {
+
+using ::grpc::health::v1::Health;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::unified::testing::DirectoryEnv;
+using ::unified::testing::DirectoryEnvOptions;
+
+class DrainTest : public ::testing::Test {
+ protected:
+  void Start(const std::string& drain) {
+    DirectoryEnvOptions options;
+    options.data.users = 5;
+    options.extra_server_flags = {"--shutdown_drain=" + drain,
+                                  "--shutdown_grace=1s"};
+    env_ = std::make_unique<DirectoryEnv>(options);
+    ASSERT_FALSE(env_->account("demo").empty());
+  }
+  grpc::Status GetMe() {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    v1::GetMeRequest request;
+    request.set_integrated_account_id(env_->account("demo"));
+    v1::User me;
+    return v1::UserDirectory::NewStub(env_->channel())
+        ->GetMe(&context, request, &me);
+  }
+  HealthCheckResponse::ServingStatus Health() {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    HealthCheckResponse response;
+    grpc::Status s = Health::NewStub(env_->channel())
+                         ->Check(&context, HealthCheckRequest(), &response);
+    return s.ok() ? response.status() : HealthCheckResponse::UNKNOWN;
+  }
+  int Readyz() {
+    HttpRequest request;
+    request.url = absl::StrCat("http://", env_->server().http_address,
+                               "/readyz");
+    absl::StatusOr<HttpResponse> r = NewCurlHttpClient({})->Send(request);
+    return r.ok() ? r->status : 0;
+  }
+  std::unique_ptr<DirectoryEnv> env_;
+};
+
+TEST_F(DrainTest, NotReadyFirstThenServesThroughTheDrainThenStops) {
+  Start("3s");
+  ASSERT_EQ(Health(), HealthCheckResponse::SERVING);
+  ASSERT_EQ(Readyz(), 200);
+  const absl::Time signalled = absl::Now();
+  env_->server().process->Signal(SIGTERM);
+  // Not ready at once, whatever the store says...
+  absl::Time until = absl::Now() + absl::Seconds(2);
+  while (Health() != HealthCheckResponse::NOT_SERVING && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(Health(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Readyz(), 503);
+  // ...and new calls are still served while the drain lasts.
+  int served = 0;
+  while (absl::Now() - signalled < absl::Seconds(2)) {
+    grpc::Status s = GetMe();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ++served;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_GT(served, 5);
+  absl::StatusOr<int> code =
+      env_->server().process->Wait(absl::Seconds(20));
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+  // The drain, then the stop: not before the drain ended.
+  EXPECT_GE(absl::Now() - signalled, absl::Seconds(3));
+}
+
+TEST_F(DrainTest, ASecondSignalEndsTheDrain) {
+  Start("60s");
+  const absl::Time signalled = absl::Now();
+  env_->server().process->Signal(SIGTERM);
+  absl::SleepFor(absl::Milliseconds(300));
+  env_->server().process->Signal(SIGTERM);
+  absl::StatusOr<int> code = env_->server().process->Wait(absl::Seconds(20));
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(20));
+}
+
+}  // namespace
+}  // namespace unified
