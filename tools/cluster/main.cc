@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "tools/cluster/cluster.h"
 #include "tools/fixture/command.h"
+#include "tools/flags/help.h"
 
 ABSL_FLAG(int, replicas, 3, "Replicas of the service.");
 ABSL_FLAG(int, users, 200, "Users in the simulated directory.");
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "cluster [flags] [-- COMMAND ARGS...]: PostgreSQL, the Podio "
       "simulator, N replicas and HAProxy (tools/cluster/main.cc)");
+  unified::tools::HelpListsFlagsUnder({"tools/cluster/"});
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   std::vector<char*> command(positional.begin() + 1, positional.end());
   return unified::cluster::Run(command);

@@ -23,6 +23,7 @@
 #include "tests/testing/api_key_channel.h"
 #include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"
+#include "tools/flags/help.h"
 #include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(std::string, data_dir, "",
@@ -160,6 +161,7 @@ int Run(const char* argv0) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs the simulator and the service with a linked demo account.");
+  unified::tools::HelpListsFlagsUnder({"tools/demo/"});
   absl::ParseCommandLine(argc, argv);
   return unified::Run(argv[0]);
 }

@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "tools/flags/help.h"
 #include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
@@ -86,6 +87,7 @@ ABSL_FLAG(bool, hook_strict_ports, false,
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Podio API simulator.");
+  unified::tools::HelpListsFlagsUnder({"tools/podio_sim/"});
   absl::ParseCommandLine(argc, argv);
   using namespace unified::podio_sim;
 

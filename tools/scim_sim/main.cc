@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
+#include "tools/flags/help.h"
 #include "tools/scim_sim/scim_sim.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
@@ -45,6 +46,7 @@ ABSL_FLAG(bool, cursor_paging, false,
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("A SCIM 2.0 service provider simulator.");
+  unified::tools::HelpListsFlagsUnder({"tools/scim_sim/"});
   absl::ParseCommandLine(argc, argv);
   sigset_t stop;
   sigemptyset(&stop);
