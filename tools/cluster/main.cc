@@ -32,6 +32,10 @@
 ABSL_FLAG(int, replicas, 3, "Replicas of the service.");
 ABSL_FLAG(int, users, 200, "Users in the simulated directory.");
 ABSL_FLAG(int64_t, seed, 1, "Seed of the simulated directory.");
+ABSL_FLAG(std::vector<std::string>, server_flags, {},
+          "Further flags for every replica, comma-separated (e.g. "
+          "--server_flags=--watch_poll_interval=10s,--workers=8); the store "
+          "is the cluster's.");
 
 namespace unified::cluster {
 namespace {
@@ -58,6 +62,7 @@ int Run(const std::vector<char*>& command) {
   options.replicas = absl::GetFlag(FLAGS_replicas);
   options.fixture.users = absl::GetFlag(FLAGS_users);
   options.fixture.seed = absl::GetFlag(FLAGS_seed);
+  options.fixture.server_flags = absl::GetFlag(FLAGS_server_flags);
   absl::StatusOr<std::unique_ptr<Cluster>> cluster = Cluster::Start(options);
   if (!cluster.ok()) {
     std::fprintf(stderr, "cluster: %s\n",
@@ -95,6 +100,8 @@ int Run(const std::vector<char*>& command) {
               (*cluster)->http_url().c_str());
   std::printf("store: PostgreSQL, files and logs in %s\n",
               (*cluster)->dir().c_str());
+  std::printf("simulator admin: %s (faults, hooks, roster changes)\n",
+              f.sim_admin_url().c_str());
   // The API key is for the person at this terminal.
   std::printf("\nexport KEY=%s ACCOUNT=%s\n", f.api_key().c_str(),
               f.account().c_str());
