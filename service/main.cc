@@ -181,6 +181,11 @@ ABSL_FLAG(std::string, cursor_key_file, "",
           "File with at least 32 secret bytes signing listing cursors, "
           "resume tokens and OAuth states; empty = cursor.key in --data_dir, "
           "made on first start (0600) and kept. Replicas share one file.");
+ABSL_FLAG(bool, secret_files_group_readable, false,
+          "Accept secret files (keys, API keys, client secrets) that their "
+          "group may read too, when that group is one of this process's own "
+          "and no one else can: how Kubernetes mounts Secret volumes for a "
+          "pod's fsGroup, which keeps them live for reloads.");
 ABSL_FLAG(std::string, data_dir, "",
           "Directory of the embedded store; empty = "
           "$XDG_DATA_HOME/unified-directory or "
@@ -717,7 +722,7 @@ void ServeUntilStopped(Server* server, const sigset_t& stop_signals,
     readiness.join();
     ready->store(false);
     observability->SetReady(false);
-    server->SetServing(false);
+    server->StartDraining();
     WaitForSignal(stop_signals, drain);
     server->Shutdown(grace);
   });
@@ -796,6 +801,8 @@ int Run() {
   // owner's alone.
   umask(077);
 
+  SetGroupReadableSecretsAllowed(
+      absl::GetFlag(FLAGS_secret_files_group_readable));
   absl::StatusOr<ServerOptions> options = ServerOptionsFromFlags();
   if (!options.ok()) return Fail(options.status());
   absl::StatusOr<ObservabilityOptions> observability_options =

@@ -124,6 +124,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
           server->GetHealthCheckService()) {
     for (const std::string& name : names) health->SetServingStatus(name, true);
     health->SetServingStatus(kLivenessService, true);
+    health->SetServingStatus(kReadinessService, true);
   }
   return std::unique_ptr<Server>(
       new Server(std::move(server), std::move(reflection), port));
@@ -148,7 +149,13 @@ void Server::SetServing(bool serving) {
     // Liveness is the process's own: SERVING until shutdown, whatever the
     // store (a probe restarting replicas would not bring a database back).
     health->SetServingStatus(kLivenessService, true);
+    health->SetServingStatus(kReadinessService, !draining_);
   }
+}
+
+void Server::StartDraining() {
+  draining_ = true;
+  SetServing(false);
 }
 
 void Server::Shutdown(absl::Duration grace) {

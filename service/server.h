@@ -22,6 +22,12 @@ namespace unified {
 // is not shutting down, whatever the store: for liveness probes
 // (deploy/kubernetes). "" and the API's services follow readiness.
 inline constexpr char kLivenessService[] = "liveness";
+// grpc.health.v1 service name answering SERVING until the server starts to
+// drain (SIGTERM), whatever the store: for readiness probes that must not
+// take every replica out at once for a shared store's outage, whose calls
+// each replica answers itself (UNAVAILABLE, STORE_UNAVAILABLE, RetryInfo).
+// docs/operations.md explains the choice.
+inline constexpr char kReadinessService[] = "readiness";
 
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see Server::port()).
@@ -98,8 +104,13 @@ class Server {
 
   // Health: every service SERVING (`serving`) or NOT_SERVING. Ignored once
   // Shutdown began (it stays NOT_SERVING).
-  // (The health service's "liveness" entry stays SERVING until Shutdown.)
+  // (The health service's "liveness" entry stays SERVING until Shutdown,
+  // and "readiness" until StartDraining.)
   void SetServing(bool serving);
+
+  // The drain before Shutdown: every service NOT_SERVING ("readiness"
+  // included; "liveness" stays SERVING), calls still served.
+  void StartDraining();
 
  private:
   Server(std::unique_ptr<grpc::Server> server,
@@ -110,6 +121,7 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   const int port_;
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace unified

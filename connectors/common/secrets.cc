@@ -1,7 +1,9 @@
 #include "connectors/common/secrets.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -10,6 +12,32 @@
 #include "absl/strings/str_format.h"
 
 namespace unified {
+namespace {
+
+std::atomic<bool> group_readable_allowed{false};
+
+bool IsOwnGroup(gid_t gid) {
+  if (gid == getegid()) return true;
+  gid_t groups[256];
+  const int n = getgroups(256, groups);
+  for (int i = 0; i < n; ++i) {
+    if (groups[i] == gid) return true;
+  }
+  return false;
+}
+
+// Whether `st` is private enough for a secret.
+bool PrivateEnough(const struct stat& st) {
+  const mode_t mode = st.st_mode & 077;
+  if (mode == 0) return true;
+  return group_readable_allowed.load() && mode == 040 && IsOwnGroup(st.st_gid);
+}
+
+}  // namespace
+
+void SetGroupReadableSecretsAllowed(bool allowed) {
+  group_readable_allowed.store(allowed);
+}
 
 absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
                                        const std::string& what) {
@@ -20,7 +48,7 @@ absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
           absl::StrCat("cannot read ", what, " file ", file));
     }
     struct stat st {};
-    if (stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    if (stat(file.c_str(), &st) == 0 && !PrivateEnough(st)) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "the %s file %s is readable by group or others (mode %04o); make "
           "it the owner's alone: chmod 600 %s",

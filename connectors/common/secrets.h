@@ -12,9 +12,16 @@ namespace unified {
 
 // The text of `file` if set, else of environment variable `env` (none when
 // empty); NOT_FOUND naming both when neither is set, FAILED_PRECONDITION
-// when the file is readable by group or others.
+// when the file is readable by others, or by its group (see below).
 absl::StatusOr<std::string> ReadSecret(const std::string& file, const char* env,
                                        const std::string& what);
+
+// Whether a secret file may also be readable (not writable) by its group
+// when that group is one of the process's own and no one else can read it:
+// how Kubernetes mounts a Secret volume for a pod's fsGroup, which lets the
+// files be replaced live. Off unless the server's
+// --secret_files_group_readable sets it. Process-wide.
+void SetGroupReadableSecretsAllowed(bool allowed);
 
 }  // namespace unified
 

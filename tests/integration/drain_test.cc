@@ -42,12 +42,14 @@ class DrainTest : public ::testing::Test {
     return v1::UserDirectory::NewStub(env_->channel())
         ->GetMe(&context, request, &me);
   }
-  HealthCheckResponse::ServingStatus Health() {
+  HealthCheckResponse::ServingStatus Health(const std::string& name = "") {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    HealthCheckRequest request;
+    request.set_service(name);
     HealthCheckResponse response;
     grpc::Status s = Health::NewStub(env_->channel())
-                         ->Check(&context, HealthCheckRequest(), &response);
+                         ->Check(&context, request, &response);
     return s.ok() ? response.status() : HealthCheckResponse::UNKNOWN;
   }
   int Readyz() {
@@ -63,6 +65,7 @@ class DrainTest : public ::testing::Test {
 TEST_F(DrainTest, NotReadyFirstThenServesThroughTheDrainThenStops) {
   Start("3s");
   ASSERT_EQ(Health(), HealthCheckResponse::SERVING);
+  ASSERT_EQ(Health("readiness"), HealthCheckResponse::SERVING);
   ASSERT_EQ(Readyz(), 200);
   const absl::Time signalled = absl::Now();
   env_->server().process->Signal(SIGTERM);
@@ -72,6 +75,8 @@ TEST_F(DrainTest, NotReadyFirstThenServesThroughTheDrainThenStops) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_EQ(Health(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health("readiness"), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health("liveness"), HealthCheckResponse::SERVING);
   EXPECT_EQ(Readyz(), 503);
   // ...and new calls are still served while the drain lasts.
   int served = 0;

@@ -410,10 +410,11 @@ TEST_F(ObservabilityTest, ReadinessFollowsTheStore) {
   options.extra_server_flags = {"--readiness_interval=200ms"};
   Start(options);
   auto health = grpc::health::v1::Health::NewStub(env_->channel());
-  auto serving = [&] {
+  auto serving = [&](const std::string& name = "") {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
     grpc::health::v1::HealthCheckRequest request;
+    request.set_service(name);
     grpc::health::v1::HealthCheckResponse response;
     grpc::Status s = health->Check(&context, request, &response);
     return s.ok() &&
@@ -439,6 +440,10 @@ TEST_F(ObservabilityTest, ReadinessFollowsTheStore) {
   int live = 0;
   Get("/healthz", &live);
   EXPECT_EQ(live, 200);  // Alive all the same.
+  // The "readiness" name Kubernetes probes stays SERVING: every replica
+  // answers STORE_UNAVAILABLE itself rather than all leaving the Service.
+  EXPECT_TRUE(serving("readiness"));
+  EXPECT_TRUE(serving("liveness"));
   ASSERT_THAT(pg->Resume(), IsOk());
   EXPECT_TRUE(reaches(true)) << "not SERVING 10 s after the store returned";
   grpc::ClientContext context;
