@@ -3,12 +3,18 @@
 No container runtime runs here, so:
 - the Deployment's container arguments and environment are given to the
   real server with --check_config, with the files they name made in a
-  temporary directory (as the init container leaves them: owner-only), and
-  must be accepted; the same arguments with one removed must be refused;
+  temporary directory (as Kubernetes mounts Secret volumes for the pod's
+  fsGroup: 0440, the process's own group), and must be accepted; the same
+  arguments with one removed must be refused;
 - the probes must name the gRPC port and the health service names the
   server registers;
-- the init container must produce every key file the arguments name, from
-  the Secrets the example declares;
+- every key file the arguments name must be a key of a Secret mounted
+  there (mounted directly, so that reloads see changes);
+- the pod is spread over nodes and zones, runs under the runtime's
+  seccomp profile, has a disruption budget, drains before it is killed;
+  the Ingress publishes only the hook and OAuth paths, on the host the
+  arguments name;
+- .dockerignore keeps local state out of the image's build context;
 - the Dockerfile's runtime packages must provide every shared library the
   server links (the packages owning them, found by ldd and dpkg, within
   the dependency closure of the listed ones and the base image's required
@@ -72,31 +78,32 @@ class DeploymentTest(unittest.TestCase):
         moved = []
         for arg in args:
             arg = re.sub(r"\$\((\w+)\)", lambda m: values[m.group(1)], arg)
-            arg = arg.replace("=/keys/", "=%s/keys/" % self.dir)
+            arg = arg.replace("=/secrets/", "=%s/secrets/" % self.dir)
             arg = arg.replace("=/var/lib/", "=%s/var/lib/" % self.dir)
             moved.append(arg)
         return subprocess.run([SERVER, "--check_config"] + moved, env=env,
                               capture_output=True, text=True, timeout=60)
 
     def make_key_files(self):
-        """The files the init container leaves in /keys, owner-only."""
-        keys = os.path.join(self.dir, "keys")
-        os.makedirs(keys)
+        """The Secret volumes' files as Kubernetes mounts them for the
+        pod's fsGroup: readable by the owner and the group (here this
+        process's own), no one else."""
         os.makedirs(os.path.join(self.dir, "var/lib/unified-directory"))
         api_key = "uk_" + os.urandom(20).hex()
         contents = {
-            "encryption_keys": "k1:%s\n" % base64.b64encode(
+            "keys/encryption_keys": "k1:%s\n" % base64.b64encode(
                 os.urandom(32)).decode(),
-            "cursor_key": base64.b64encode(os.urandom(48)).decode(),
-            "api_keys": "tenant-a sha256:%s\n" % hashlib.sha256(
+            "keys/cursor_key": base64.b64encode(os.urandom(48)).decode(),
+            "api-keys/api_keys": "tenant-a sha256:%s\n" % hashlib.sha256(
                 api_key.encode()).hexdigest(),
-            "podio_client_secret": "secret\n",
+            "podio/client_secret": "secret\n",
         }
         for name, text in contents.items():
-            path = os.path.join(keys, name)
+            path = os.path.join(self.dir, "secrets", name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
                 f.write(text)
-            os.chmod(path, 0o400)
+            os.chmod(path, 0o440)
 
     def test_the_server_accepts_the_container_arguments(self):
         self.make_key_files()
@@ -109,8 +116,9 @@ class DeploymentTest(unittest.TestCase):
     def test_a_missing_argument_is_refused(self):
         self.make_key_files()
         for dropped in ("--allow_insecure_listen",
-                        "--encryption_keys_file=/keys/encryption_keys",
-                        "--api_keys_file=/keys/api_keys"):
+                        "--encryption_keys_file=/secrets/keys/encryption_keys",
+                        "--api_keys_file=/secrets/api-keys/api_keys",
+                        "--secret_files_group_readable"):
             args = [a for a in self.main["args"] if a != dropped]
             self.assertNotEqual(len(args), len(self.main["args"]), dropped)
             run = self.check_config(args)
@@ -120,21 +128,75 @@ class DeploymentTest(unittest.TestCase):
             self.assertEqual((line["level"], line["msg"]), ("error", "server"))
             self.assertTrue(line["error"], run.stderr)
 
-    def test_the_init_container_makes_every_key_file(self):
-        init = self.doc["spec"]["template"]["spec"]["initContainers"][0]
-        script = " ".join(init["args"])
-        made = set(re.findall(r"install -m 0400 (\S+) (/keys/\S+)", script))
-        named = {a.split("=", 1)[1] for a in self.main["args"]
-                 if "=/keys/" in a}
-        self.assertEqual({dest for _, dest in made}, named)
-        # Each source is a key of the Secret mounted there.
-        mounts = {m["mountPath"]: m["name"] for m in init["volumeMounts"]}
-        volumes = {v["name"]: v for v in
-                   self.doc["spec"]["template"]["spec"]["volumes"]}
-        for source, _ in made:
-            directory, key = source.rsplit("/", 1)
-            secret = volumes[mounts[directory]]["secret"]["secretName"]
-            self.assertIn(key, secrets()[secret], source)
+    def test_every_key_file_is_a_key_of_a_mounted_secret(self):
+        pod = self.doc["spec"]["template"]["spec"]
+        self.assertNotIn("initContainers", pod)  # Nothing copies them.
+        mounts = {m["mountPath"]: m for m in self.main["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        named = [a.split("=", 1)[1] for a in self.main["args"]
+                 if "=/secrets/" in a]
+        self.assertEqual(len(named), 4)
+        for path in named:
+            directory, key = path.rsplit("/", 1)
+            mount = mounts[directory]
+            self.assertTrue(mount["readOnly"], path)
+            secret = volumes[mount["name"]]["secret"]
+            self.assertEqual(secret["defaultMode"], 0o440, path)
+            self.assertIn(key, secrets()[secret["secretName"]], path)
+        self.assertIn("--secret_files_group_readable", self.main["args"])
+        self.assertEqual(pod["securityContext"]["fsGroup"],
+                         pod["securityContext"]["runAsGroup"])
+
+    def test_spread_confined_and_budgeted(self):
+        pod = self.doc["spec"]["template"]["spec"]
+        self.assertEqual(pod["securityContext"]["seccompProfile"],
+                         {"type": "RuntimeDefault"})
+        keys = {c["topologyKey"] for c in pod["topologySpreadConstraints"]}
+        self.assertEqual(keys, {"kubernetes.io/hostname",
+                                "topology.kubernetes.io/zone"})
+        labels = self.doc["spec"]["template"]["metadata"]["labels"]
+        for c in pod["topologySpreadConstraints"]:
+            self.assertEqual(c["labelSelector"]["matchLabels"], labels)
+        (pdb,) = load("kubernetes/pdb.yaml")
+        self.assertEqual(pdb["kind"], "PodDisruptionBudget")
+        self.assertEqual(pdb["spec"]["selector"]["matchLabels"], labels)
+        # Fewer may be out at once than keep serving.
+        self.assertLess(pdb["spec"]["maxUnavailable"],
+                        self.doc["spec"]["replicas"] / 2)
+
+    def test_the_ingress_publishes_hooks_and_the_callback_only(self):
+        (ingress,) = load("kubernetes/ingress.yaml")
+        (rule,) = ingress["spec"]["rules"]
+        paths = {(p["path"], p["pathType"]): p["backend"]["service"]
+                 for p in rule["http"]["paths"]}
+        self.assertEqual(set(paths), {("/hooks/", "Prefix"),
+                                      ("/oauth/callback", "Exact")})
+        services = {d["metadata"]["name"]: d
+                    for d in load("kubernetes/service.yaml")}
+        for backend in paths.values():
+            ports = {p["name"] for p in
+                     services[backend["name"]]["spec"]["ports"]}
+            self.assertEqual(backend["port"]["name"], "http")
+            self.assertIn("http", ports)
+        host = rule["host"]
+        self.assertIn(host, ingress["spec"]["tls"][0]["hosts"])
+        # The per-client cap moves to the ingress, the side listener's
+        # only peer.
+        self.assertIn("--http_max_connections_per_peer=0", self.main["args"])
+        self.assertEqual(ingress["metadata"]["annotations"][
+            "nginx.ingress.kubernetes.io/limit-connections"], "64")
+        args = dict(a.split("=", 1) for a in self.main["args"] if "=" in a)
+        self.assertEqual(args["--hook_base_url"], "https://%s" % host)
+        self.assertEqual(args["--oauth_redirect_uri"],
+                         "https://%s/oauth/callback" % host)
+
+    def test_the_build_context_leaves_local_state_out(self):
+        with open(os.path.join(DEPLOY, "..", ".dockerignore")) as f:
+            ignored = {line.strip() for line in f
+                       if line.strip() and not line.startswith("#")}
+        for state in (".git", ".demo", ".bench", "bazel-*",
+                      "**/node_modules"):
+            self.assertIn(state, ignored)
 
     def test_probes_use_the_grpc_port_and_the_health_names(self):
         listen = next(a for a in self.main["args"]
@@ -143,7 +205,7 @@ class DeploymentTest(unittest.TestCase):
         ready = self.main["readinessProbe"]["grpc"]
         live = self.main["livenessProbe"]["grpc"]
         self.assertEqual(ready["port"], port)
-        self.assertEqual(ready.get("service", ""), "")
+        self.assertEqual(ready["service"], "readiness")
         self.assertEqual(live["port"], port)
         self.assertEqual(live["service"], "liveness")
         self.assertEqual(self.doc["spec"]["replicas"], 3)
@@ -172,8 +234,8 @@ class DeploymentTest(unittest.TestCase):
                 "terminationGracePeriodSeconds"])
 
     def test_the_root_filesystem_stays_read_only(self):
-        for c in ([self.main] +
-                  self.doc["spec"]["template"]["spec"]["initContainers"]):
+        pod = self.doc["spec"]["template"]["spec"]
+        for c in pod["containers"] + pod.get("initContainers", []):
             self.assertTrue(c["securityContext"]["readOnlyRootFilesystem"])
         writable = {m["mountPath"] for m in self.main["volumeMounts"]
                     if not m.get("readOnly")}
