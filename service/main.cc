@@ -56,6 +56,7 @@
 #include "service/serving.h"
 #include "service/tenants.h"
 #include "service/user_directory_service.h"
+#include "service/watch/hook_spool.h"
 #include "service/watch/watch_engine.h"
 #include "service/watch/watch_store.h"
 #include "service/webhooks/webhook_deliverer.h"
@@ -878,6 +879,15 @@ int Run() {
   absl::StatusOr<watch::WatchOptions> watch_options =
       WatchOptionsFromFlags(&observability, *http);
   if (!watch_options.ok()) return Fail(watch_options.status());
+  // Hook deliveries the store cannot take (an outage) wait here, so the
+  // provider never sees errors that would switch the hooks off.
+  absl::StatusOr<std::string> data_dir =
+      accounts::ResolveDataDir(absl::GetFlag(FLAGS_data_dir));
+  if (!data_dir.ok()) return Fail(data_dir.status());
+  absl::StatusOr<std::unique_ptr<watch::HookSpool>> spool =
+      watch::HookSpool::Open(*data_dir + "/hook_spool");
+  if (!spool.ok()) return Fail(spool.status());
+  watch_options->spool = spool->get();
   watch::WatchStore watch_store((*store)->database());
   watch::WatchEngine watch_engine(&watch_store, &accounts, &connectors, &budget,
                                   RealClock::Get(), *watch_options);

@@ -123,6 +123,7 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
   // Stored before the provider is asked: its verification may arrive
   // before the answer with the id does.
   RETURN_IF_ERROR(store_->PutHook(row));
+  Remember(row);
   absl::StatusOr<std::string> id =
       w.webhooks->Create(w.ctx, workspace_id,
                          absl::StrCat(options_.hook_base_url, "/hooks/",
@@ -140,6 +141,7 @@ absl::Status WatchEngine::EnsureHooks(Work& w,
   ASSIGN_OR_RETURN(std::vector<HookRow> all, store_->Hooks(w.account));
   std::vector<HookRow> mine;
   for (HookRow& h : all) {
+    Remember(h);
     if (h.workspace_id == workspace_id) mine.push_back(std::move(h));
   }
   std::map<std::string, bool> active;  // hook id -> the provider's word
@@ -265,10 +267,46 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
   return s;
 }
 
+void WatchEngine::Remember(const HookRow& hook) {
+  absl::MutexLock lock(&hooks_mu_);
+  // Bounded: a process never holds more than this many hooks' rows.
+  if (known_hooks_.size() >= 200000) known_hooks_.erase(known_hooks_.begin());
+  known_hooks_[hook.secret_hash] = hook;
+}
+
+std::optional<HookRow> WatchEngine::Known(const std::string& secret_hash) {
+  absl::MutexLock lock(&hooks_mu_);
+  auto it = known_hooks_.find(secret_hash);
+  if (it == known_hooks_.end()) return std::nullopt;
+  return it->second;
+}
+
+void WatchEngine::RecoverFromOutage(absl::Time now) {
+  if (options_.spool != nullptr && options_.spool->size() > 0) {
+    absl::StatusOr<int> replayed =
+        options_.spool->Replay([this](const SpooledDelivery& d) {
+          return store_->MarkDirty(d.account, d.workspace_id, d.at, d.user_id);
+        });
+    if (!replayed.ok() || options_.spool->size() > 0) return;  // Later.
+    LogEvent(LogLevel::kInfo, "watch: spooled hook deliveries stored",
+             absl::StrCat("\"deliveries\":", *replayed));
+  }
+  if (!outage_.load()) return;
+  // Hooks may have been switched off while the store was away: every
+  // watched account is polled now (the poll re-creates inactive or lost
+  // hooks and finds what they missed), within each account's share.
+  if (absl::Status s = store_->PollAllNow(now); !s.ok()) return;
+  outage_ = false;
+  LogEvent(LogLevel::kInfo, "watch: the store answers again; polling every "
+                            "watched account now");
+}
+
 void WatchEngine::RunOnce() {
   const absl::Time now = clock_->Now();
+  RecoverFromOutage(now);
   absl::StatusOr<std::vector<DirtyWorkspace>> dirty =
       store_->ClaimDirty(now, options_.dirty_lease, 50);
+  if (!dirty.ok()) outage_ = true;
   if (dirty.ok()) {
     for (const DirtyWorkspace& d : *dirty) {
       absl::StatusOr<Work> w = Begin(d.account, Priority::kBulk);
@@ -325,15 +363,21 @@ int WatchEngine::HandleDelivery(const std::string& provider,
   if (webhooks == nullptr || secret.empty() || secret.size() > 128) {
     return 404;
   }
-  absl::StatusOr<std::optional<HookRow>> row =
-      store_->FindHook(Sha256Hex(secret));
+  const std::string secret_hash = Sha256Hex(secret);
+  absl::StatusOr<std::optional<HookRow>> row = store_->FindHook(secret_hash);
+  if (row.ok() && row->has_value()) Remember(**row);
   if (!row.ok()) {
-    LogEvent(LogLevel::kError, "watch: hook delivery not read",
-             absl::StrCat("\"error\":", JsonQuote(row.status().ToString())));
-    return 503;
+    outage_ = true;
+    row = Known(secret_hash);  // Checked against what this process saw.
+    if (!row->has_value()) {
+      LogEvent(
+          LogLevel::kError, "watch: hook delivery not read",
+          absl::StrCat("\"error\":", JsonQuote("the store does not answer")));
+      return 503;
+    }
   }
   if (!row->has_value()) return 404;
-  const HookRow& hook = **row;
+  const HookRow hook = **row;
   absl::StatusOr<WebhookDelivery> d = webhooks->ParseDelivery(body);
   if (!d.ok()) return 400;
   if (!hook.hook_id.empty() && hook.hook_id != d->hook_id) return 403;
@@ -354,11 +398,20 @@ int WatchEngine::HandleDelivery(const std::string& provider,
   if (!d->workspace_id.empty() && d->workspace_id != hook.workspace_id) {
     return 403;
   }
-  if (absl::Status s = store_->MarkDirty(hook.account, hook.workspace_id,
-                                         clock_->Now(), d->user_id);
+  const absl::Time now = clock_->Now();
+  if (absl::Status s =
+          store_->MarkDirty(hook.account, hook.workspace_id, now, d->user_id);
       !s.ok()) {
-    Log(hook.account, "storing a hook delivery", s);
-    return 503;  // Not stored: the provider tries again.
+    outage_ = true;
+    absl::Status spooled =
+        options_.spool == nullptr
+            ? s
+            : options_.spool->Add({hook.account, hook.workspace_id,
+                                   d->user_id, now});
+    if (!spooled.ok()) {
+      Log(hook.account, "storing a hook delivery", spooled);
+      return 503;  // Not stored: the provider tries again.
+    }
   }
   absl::MutexLock lock(&mu_);
   wake_ = true;

@@ -27,7 +27,9 @@
 #define SERVICE_WATCH_WATCH_ENGINE_H_
 
 #include <functional>
+#include <atomic>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,6 +41,7 @@
 #include "connectors/common/rate_budget.h"
 #include "connectors/registry.h"
 #include "service/account_resolver.h"
+#include "service/watch/hook_spool.h"
 #include "service/watch/watch_store.h"
 
 namespace unified::watch {
@@ -71,6 +74,9 @@ struct WatchOptions {
   // read that missed a stored member is read again before any removal is
   // logged.
   std::function<void(int64_t rereads)> on_rereads;
+  // Where deliveries go while the store does not take them (hook_spool.h);
+  // null: they are answered 503 and the provider retries.
+  HookSpool* spool = nullptr;
 };
 
 class WatchEngine {
@@ -102,7 +108,12 @@ class WatchEngine {
 
   // A POST to /hooks/<provider>/<secret>: the HTTP status to answer (200,
   // 400 malformed, 404 unknown provider or secret, 403 a delivery for
-  // another hook, 503 the store failed: the provider retries).
+  // another hook, 503 the store failed: the provider retries). While the
+  // store does not answer, a delivery for a hook this process knows is
+  // written to the spool and answered 200, so the provider keeps the hook
+  // on; the worker replays the spool once the store is back, and then polls
+  // every watched account at once (hooks lost meanwhile are re-created by
+  // the poll, and what they missed is found).
   int HandleDelivery(const std::string& provider, const std::string& secret,
                      absl::string_view body);
 
@@ -157,6 +168,13 @@ class WatchEngine {
   void Announce(const AccountRef& a, int64_t seq)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
+  // After the store failed: replays the spool, and once it is empty and the
+  // store answers, makes every watched account's poll due.
+  void RecoverFromOutage(absl::Time now);
+  // Hooks seen in the store, by secret hash, for deliveries that arrive
+  // while it does not answer.
+  void Remember(const HookRow& hook);
+  std::optional<HookRow> Known(const std::string& secret_hash);
 
   WatchStore* const store_;
   AccountResolver* const accounts_;
@@ -184,6 +202,10 @@ class WatchEngine {
   absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<AccountRef, std::shared_ptr<absl::Mutex>> baseline_mu_
       ABSL_GUARDED_BY(mu_);
+  absl::Mutex hooks_mu_;
+  std::map<std::string, HookRow> known_hooks_ ABSL_GUARDED_BY(hooks_mu_);
+  // The store failed since the last recovery (RecoverFromOutage).
+  std::atomic<bool> outage_{false};
   std::thread worker_;
 };
 

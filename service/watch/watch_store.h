@@ -309,6 +309,9 @@ class WatchStore {
   absl::StatusOr<bool> ClaimPoll(const AccountRef& a, absl::Time now,
                                  absl::Duration lease);
   absl::Status FinishPoll(const AccountRef& a, absl::Time next_poll);
+  // Makes every watched account's poll due at `now` (after a store outage,
+  // when hooks may have missed changes or been switched off).
+  absl::Status PollAllNow(absl::Time now);
   // Takes the poll's lease whether or not a poll is due (false while a poll
   // holds it), so that no poll runs, e.g. while the account is unwatched.
   absl::StatusOr<bool> TakePollLease(const AccountRef& a, absl::Time now,

@@ -191,6 +191,15 @@ absl::Status WatchStore::FinishPoll(const AccountRef& a, absl::Time next_poll) {
       .status();
 }
 
+absl::Status WatchStore::PollAllNow(absl::Time now) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query("UPDATE watch_accounts SET next_poll_ms = $1 WHERE "
+              "next_poll_ms > $1",
+              {SqlMillis(now)})
+      .status();
+}
+
 absl::StatusOr<int64_t> WatchStore::PollCallsSince(const AccountRef& a,
                                                    absl::Time since) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
