@@ -563,6 +563,9 @@ v1::WebhookEndpoint EndpointView(const webhooks::Endpoint& e) {
   if (e.next_attempt != absl::InfinitePast()) {
     SetTimestamp(e.next_attempt, out.mutable_next_attempt_at());
   }
+  if (!e.previous_sealed_secret.empty() && e.previous_until > absl::Now()) {
+    SetTimestamp(e.previous_until, out.mutable_previous_secret_valid_until());
+  }
   return out;
 }
 
@@ -573,6 +576,20 @@ absl::Status NoEndpoint() {
 }
 
 }  // namespace
+
+webhooks::PreviousSecret IntegratedAccountsService::RotationOf(
+    const std::optional<webhooks::Endpoint>& before, const std::string& tenant,
+    const std::string& secret) const {
+  if (!before.has_value()) return {};
+  absl::StatusOr<std::string> old = webhooks_.sealer->Open(
+      webhooks::SecretContext(tenant), before->sealed_secret);
+  // The same secret again keeps whatever overlap was running.
+  if (old.ok() && *old == secret) {
+    return {before->previous_sealed_secret, before->previous_until};
+  }
+  if (!old.ok()) return {};
+  return {before->sealed_secret, absl::Now() + webhooks_.secret_overlap};
+}
 
 grpc::ServerUnaryReactor* IntegratedAccountsService::SetWebhookEndpoint(
     grpc::CallbackServerContext* context,
@@ -594,8 +611,11 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::SetWebhookEndpoint(
         // A new endpoint starts at the present of both logs.
         ASSIGN_OR_RETURN(int64_t tseq, watch_->store()->TenantPosition(tenant));
         ASSIGN_OR_RETURN(int64_t seq, store_->AccountEventPosition(tenant));
-        RETURN_IF_ERROR(
-            webhooks_.store->Set(tenant, request->url(), sealed, tseq, seq));
+        ASSIGN_OR_RETURN(std::optional<webhooks::Endpoint> before,
+                         webhooks_.store->Get(tenant));
+        RETURN_IF_ERROR(webhooks_.store->Set(
+            tenant, request->url(), sealed, tseq, seq,
+            RotationOf(before, tenant, request->secret())));
         ASSIGN_OR_RETURN(std::optional<webhooks::Endpoint> e,
                          webhooks_.store->Get(tenant));
         if (!e) return NoEndpoint();

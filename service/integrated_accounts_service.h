@@ -24,6 +24,9 @@ struct WebhookSettings {
   webhooks::WebhookStore* store = nullptr;
   const accounts::Sealer* sealer = nullptr;
   webhooks::UrlPolicy url_policy;
+  // How long a secret replaced by SetWebhookEndpoint still signs
+  // deliveries (beside the new one).
+  absl::Duration secret_overlap = absl::Hours(24);
 };
 
 struct IntegratedAccountsOptions {
@@ -122,6 +125,12 @@ class IntegratedAccountsService final
       v1::IntegratedAccount* response) override;
 
  private:
+  // What SetWebhookEndpoint keeps of the secret it replaces: the old one,
+  // for secret_overlap, when `secret` differs from it; the running overlap
+  // when it is the same; nothing for a first endpoint.
+  webhooks::PreviousSecret RotationOf(
+      const std::optional<webhooks::Endpoint>& before,
+      const std::string& tenant, const std::string& secret) const;
   // The auth scheme of `provider` ("" = the default provider);
   // INVALID_ARGUMENT (UNKNOWN_PROVIDER) when no connector serves it.
   absl::StatusOr<ProviderAuth*> AuthFor(const std::string& provider) const;

@@ -163,6 +163,10 @@ ABSL_FLAG(bool, webhook_allow_private, false,
 ABSL_FLAG(absl::Duration, webhook_retry_base, absl::Seconds(5),
           "First wait before a failed webhook delivery is tried again; it "
           "doubles per failure (with jitter) up to an hour.");
+ABSL_FLAG(absl::Duration, webhook_secret_overlap, absl::Hours(24),
+          "After SetWebhookEndpoint replaces a secret, how long deliveries "
+          "carry a signature under the old one too (Standard Webhooks' "
+          "several signatures), so receivers can switch at their own pace.");
 ABSL_FLAG(absl::Duration, webhook_give_up_after, absl::Hours(24),
           "How long failed deliveries are retried before the endpoint is "
           "marked FAILING.");
@@ -926,7 +930,8 @@ int Run() {
   IntegratedAccountsService integrated_accounts(
       &serving, &accounts, store->get(), &cursors, RealClock::Get(),
       accounts_options, &budget, &watch_engine,
-      WebhookSettings{&webhook_store, &*sealer, deliverer_options->url_policy});
+      WebhookSettings{&webhook_store, &*sealer, deliverer_options->url_policy,
+                      absl::GetFlag(FLAGS_webhook_secret_overlap)});
 
   // Ready once the store answers (checked here, then every
   // --readiness_interval).

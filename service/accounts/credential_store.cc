@@ -222,6 +222,12 @@ CREATE TABLE webhook_endpoints (
   lease_owner TEXT NOT NULL
 );
 )sql",
+    // 9: a rotated webhook secret stays valid until previous_until_ms:
+    // deliveries carry a signature under each (Standard Webhooks).
+    R"sql(
+ALTER TABLE webhook_endpoints ADD COLUMN previous_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhook_endpoints ADD COLUMN previous_until_ms BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) ==
               CredentialStore::kSchemaVersion);

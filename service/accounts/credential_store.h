@@ -75,7 +75,7 @@ absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
 class CredentialStore {
  public:
   // The newest schema version this build knows.
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 
   // Applies pending migrations (serialized across processes) and returns the
   // store. FAILED_PRECONDITION when the database has a newer schema than

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -131,6 +132,16 @@ void WebhookDeliverer::Deliver(Endpoint e) {
   absl::StatusOr<std::string> key =
       secret.ok() ? SecretKey(*secret) : secret.status();
   if (!key.ok()) return fail_quietly(key.status());
+  // A rotated secret signs too until its overlap ends, so receivers can
+  // switch to the new one at their own pace.
+  std::optional<std::string> previous_key;
+  if (!e.previous_sealed_secret.empty() && clock_->Now() < e.previous_until) {
+    absl::StatusOr<std::string> previous =
+        sealer_->Open(SecretContext(e.tenant), e.previous_sealed_secret);
+    absl::StatusOr<std::string> k =
+        previous.ok() ? SecretKey(*previous) : previous.status();
+    if (k.ok()) previous_key = *k;
+  }
   for (int sent = 0; sent < options_.batch; ++sent) {
     Next next;
     absl::StatusOr<bool> has = NextEvent(e, &next);
@@ -147,17 +158,22 @@ void WebhookDeliverer::Deliver(Endpoint e) {
       request.url = e.url;
       request.body = next.body;
       request.timeout = options_.attempt_timeout;
-      request.allow_peer = [https = parsed->https,
-                            policy = options_.url_policy](
-                               absl::string_view address) {
-        return PeerAllowed(address, https, policy);
-      };
+      request.allow_peer =
+          [https = parsed->https,
+           policy = options_.url_policy](absl::string_view address) {
+            return PeerAllowed(address, https, policy);
+          };
       const int64_t timestamp = absl::ToUnixSeconds(now);
       request.headers = {
           {"Content-Type", "application/json"},
           {"webhook-id", next.id},
           {"webhook-timestamp", absl::StrCat(timestamp)},
-          {"webhook-signature", Sign(*key, next.id, timestamp, next.body)},
+          {"webhook-signature",
+           previous_key.has_value()
+               ? absl::StrCat(
+                     Sign(*key, next.id, timestamp, next.body), " ",
+                     Sign(*previous_key, next.id, timestamp, next.body))
+               : Sign(*key, next.id, timestamp, next.body)},
       };
       absl::StatusOr<HttpResponse> r = http_->Send(request);
       if (r.ok() && r->status / 100 == 2) {

@@ -22,8 +22,8 @@ constexpr absl::Duration kLockTimeout = absl::Seconds(10);
 
 constexpr char kColumns[] =
     "SELECT tenant, url, sealed_secret, status, dir_tseq, acct_seq, "
-    "attempts, first_failure_ms, next_attempt_ms, last_error FROM "
-    "webhook_endpoints ";
+    "attempts, first_failure_ms, next_attempt_ms, last_error, "
+    "previous_secret, previous_until_ms FROM webhook_endpoints ";
 
 Endpoint FromRow(const SqlRow& r) {
   Endpoint e;
@@ -37,6 +37,8 @@ Endpoint FromRow(const SqlRow& r) {
   e.first_failure = SqlInt(r[7]) == 0 ? absl::InfinitePast() : SqlTime(r[7]);
   e.next_attempt = SqlInt(r[8]) == 0 ? absl::InfinitePast() : SqlTime(r[8]);
   e.last_error = SqlText(r[9]);
+  e.previous_sealed_secret = SqlText(r[10]);
+  e.previous_until = SqlInt(r[11]) == 0 ? absl::InfinitePast() : SqlTime(r[11]);
   return e;
 }
 
@@ -45,7 +47,8 @@ Endpoint FromRow(const SqlRow& r) {
 absl::Status WebhookStore::Set(const std::string& tenant,
                                const std::string& url,
                                const std::string& sealed_secret,
-                               int64_t dir_tseq, int64_t acct_seq) {
+                               int64_t dir_tseq, int64_t acct_seq,
+                               const PreviousSecret& previous) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
     // The cursors move on only for another URL.
@@ -53,16 +56,21 @@ absl::Status WebhookStore::Set(const std::string& tenant,
         ->Query(
             "INSERT INTO webhook_endpoints (tenant, url, sealed_secret, "
             "status, dir_tseq, acct_seq, attempts, first_failure_ms, "
-            "next_attempt_ms, last_error, lease_ms, lease_owner) VALUES ($1, "
-            "$2, $3, 1, $4, $5, 0, 0, 0, '', 0, '') ON CONFLICT (tenant) DO "
+            "next_attempt_ms, last_error, lease_ms, lease_owner, "
+            "previous_secret, previous_until_ms) VALUES ($1, $2, $3, 1, $4, "
+            "$5, 0, 0, 0, '', 0, '', $6, $7) ON CONFLICT (tenant) DO "
             "UPDATE SET sealed_secret = $3, status = 1, attempts = 0, "
+            "previous_secret = $6, previous_until_ms = $7, "
             "first_failure_ms = 0, next_attempt_ms = 0, last_error = '', "
             "dir_tseq = CASE WHEN webhook_endpoints.url = $2 THEN "
             "webhook_endpoints.dir_tseq ELSE $4 END, acct_seq = CASE WHEN "
             "webhook_endpoints.url = $2 THEN webhook_endpoints.acct_seq ELSE "
             "$5 END, url = $2",
             {tenant, url, sealed_secret, absl::StrCat(dir_tseq),
-             absl::StrCat(acct_seq)})
+             absl::StrCat(acct_seq), previous.sealed,
+             previous.until == absl::InfinitePast()
+                 ? std::string("0")
+                 : SqlMillis(previous.until)})
         .status();
   });
 }

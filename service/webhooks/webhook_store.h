@@ -34,6 +34,16 @@ struct Endpoint {
   absl::Time first_failure = absl::InfinitePast();  // Past: no failure.
   absl::Time next_attempt = absl::InfinitePast();
   std::string last_error;
+  // The secret a rotation replaced, still signed with until
+  // `previous_until` (""/past: none).
+  std::string previous_sealed_secret;
+  absl::Time previous_until = absl::InfinitePast();
+};
+
+// What a rotation keeps of the secret it replaces.
+struct PreviousSecret {
+  std::string sealed;
+  absl::Time until = absl::InfinitePast();
 };
 
 // Thread-safe; every method is one transaction.
@@ -43,10 +53,11 @@ class WebhookStore {
 
   // Sets the tenant's endpoint, active, with no failure. The same URL keeps
   // its cursors; another URL (or a first one) starts at `dir_tseq` and
-  // `acct_seq`.
+  // `acct_seq`. `previous` is the replaced secret still to sign with, when
+  // the secret was rotated.
   absl::Status Set(const std::string& tenant, const std::string& url,
                    const std::string& sealed_secret, int64_t dir_tseq,
-                   int64_t acct_seq);
+                   int64_t acct_seq, const PreviousSecret& previous = {});
   absl::StatusOr<std::optional<Endpoint>> Get(const std::string& tenant);
   // False when there was none.
   absl::StatusOr<bool> Delete(const std::string& tenant);

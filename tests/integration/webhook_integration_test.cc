@@ -4,7 +4,8 @@
 // signature; each tenant's endpoint gets its own tenant's events only; a
 // server killed (SIGKILL) while a delivery is in flight leaves the event to
 // the restarted server, which delivers it with the same id; endpoints with
-// bad URLs or secrets are refused with their reasons. (A receiver down for
+// bad URLs or secrets are refused with their reasons; a rotated secret
+// signs beside the new one. (A receiver down for
 // a simulated day is //tests/service/webhooks:webhook_deliverer_test, with
 // an injected clock.)
 #include <fstream>
@@ -15,6 +16,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
@@ -184,6 +187,37 @@ TEST_F(WebhookTest, AnEventInFlightWhenTheServerDiesIsDeliveredWithItsId) {
   EXPECT_EQ(got[1].id, first[0].id);
   EXPECT_EQ(got[1].body, first[0].body);
   EXPECT_TRUE(Signed(got[1]));
+}
+
+TEST_F(WebhookTest, ARotatedSecretKeepsSigningBesideTheNewOne) {
+  Receiver a;
+  ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantA, a.url()).ok());
+  EXPECT_FALSE(
+      GetEndpoint(DirectoryEnv::kTenantA).has_previous_secret_valid_until());
+  const std::string next_key(32, 'x');
+  const std::string next_secret = "whsec_" + absl::Base64Escape(next_key);
+  ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantA, a.url(), next_secret).ok());
+  const v1::WebhookEndpoint rotated = GetEndpoint(DirectoryEnv::kTenantA);
+  ASSERT_TRUE(rotated.has_previous_secret_valid_until());
+  // The default overlap: a day from now.
+  EXPECT_GT(rotated.previous_secret_valid_until().seconds(),
+            absl::ToUnixSeconds(absl::Now() + absl::Hours(23)));
+  // Setting the same secret again keeps the overlap as it was.
+  ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantA, a.url(), next_secret).ok());
+  EXPECT_EQ(GetEndpoint(DirectoryEnv::kTenantA)
+                .previous_secret_valid_until()
+                .seconds(),
+            rotated.previous_secret_valid_until().seconds());
+  ASSERT_FALSE(
+      env_->LinkPassword("regular@example.com", "regular-password").empty());
+  std::vector<Delivery> got = a.WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  int64_t ts = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(got[0].timestamp, &ts));
+  EXPECT_EQ(
+      got[0].signature,
+      absl::StrCat(webhooks::Sign(next_key, got[0].id, ts, got[0].body), " ",
+                   webhooks::Sign(kKey, got[0].id, ts, got[0].body)));
 }
 
 TEST_F(WebhookTest, BadEndpointsAreRefusedWithTheirReasons) {

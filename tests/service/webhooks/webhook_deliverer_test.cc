@@ -222,6 +222,36 @@ TEST_P(DelivererTest, DirectoryAndAccountEventsGoOutInTheOrderTheyHappened) {
   EXPECT_EQ(e.acct_seq, 2);
 }
 
+TEST_P(DelivererTest, ARotatedSecretSignsBesideTheNewOneUntilItsOverlapEnds) {
+  const std::string new_key(32, 'n');
+  auto sealed = [&](const std::string& key) {
+    auto s =
+        sealer_->Seal(SecretContext("t1"), "whsec_" + absl::Base64Escape(key));
+    EXPECT_THAT(s, IsOk());
+    return s.value_or("");
+  };
+  ASSERT_THAT(endpoints_->Set("t1", receiver_.url(), sealed(new_key), 0, 0,
+                              {sealed(kKey), clock_.Now() + absl::Hours(24)}),
+              IsOk());
+  Link("t1", "ia_1");
+  deliverer_->RunOnce();
+  ASSERT_EQ(receiver_.received().size(), 1u);
+  Received r = receiver_.received()[0];
+  int64_t ts = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(r.timestamp, &ts));
+  // The new secret's signature first, then the old one's.
+  EXPECT_EQ(r.signature, absl::StrCat(Sign(new_key, r.id, ts, r.body), " ",
+                                      Sign(kKey, r.id, ts, r.body)));
+  // Once the overlap is over, the new secret alone.
+  clock_.Advance(absl::Hours(25));
+  Link("t1", "ia_2");
+  deliverer_->RunOnce();
+  ASSERT_EQ(receiver_.received().size(), 2u);
+  r = receiver_.received()[1];
+  ASSERT_TRUE(absl::SimpleAtoi(r.timestamp, &ts));
+  EXPECT_EQ(r.signature, Sign(new_key, r.id, ts, r.body));
+}
+
 TEST_P(DelivererTest, LastErrorSaysOnlyStatusUnreachableOrTlsFailed) {
   // A port nothing listens on, one where something not HTTP answers, TLS to
   // a plain HTTP server, and an HTTP answer: what an owner could otherwise
@@ -261,8 +291,8 @@ class PeerProbe : public HttpClient {
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
     for (const char* address :
          {"8.8.8.8", "127.0.0.1", "10.1.2.3", "::ffff:127.0.0.1", "::1"}) {
-      answers.emplace_back(
-          request.allow_peer ? request.allow_peer(address) : true);
+      answers.emplace_back(request.allow_peer ? request.allow_peer(address)
+                                              : true);
     }
     HttpResponse ok;
     ok.status = 200;
