@@ -271,6 +271,61 @@ absl::StatusOr<std::vector<StoredEvent>> ChangeLocked(
   return out;
 }
 
+// The users' shared records (name, e-mail) for the observed members, into
+// `known`; returns `members` with what a listing left out filled in from
+// those records or, for a user new here, from the organization roster. A
+// space member listing may leave a member's e-mail out (a mini profile),
+// while the organization's member listing gives it: membership events then
+// still name the user's primary e-mail, and an e-mail a listing does not
+// reveal never reads as changed.
+absl::StatusOr<std::vector<ObservedMember>> KnownUsers(
+    SqlConnection& conn, const AccountRef& a,
+    const std::vector<ObservedMember>& members,
+    std::map<std::string, ObservedMember>* known) {
+  std::vector<ObservedMember> out = members;
+  for (ObservedMember& m : out) {
+    auto it = known->find(m.user_id);
+    if (it == known->end()) {
+      ASSIGN_OR_RETURN(
+          std::vector<SqlRow> u,
+          conn.Query("SELECT name, email FROM watch_users WHERE tenant = $1 "
+                     "AND account_id = $2 AND user_id = $3",
+                     {a.tenant, a.account_id, m.user_id}));
+      if (!u.empty()) {
+        it = known
+                 ->emplace(m.user_id,
+                           ObservedMember{m.user_id, "", SqlText(u[0][0]),
+                                          SqlText(u[0][1])})
+                 .first;
+      }
+    }
+    const ObservedMember* record = it == known->end() ? nullptr : &it->second;
+    if (m.email.empty() && record != nullptr) m.email = record->email;
+    if (m.name.empty() && record != nullptr) m.name = record->name;
+    if (!m.email.empty() && !m.name.empty()) continue;
+    ASSIGN_OR_RETURN(
+        std::vector<SqlRow> org,
+        conn.Query("SELECT name, email FROM watch_org_members WHERE tenant = "
+                   "$1 AND account_id = $2 AND user_id = $3 AND email <> ''",
+                   {a.tenant, a.account_id, m.user_id}));
+    if (org.empty()) continue;
+    if (m.name.empty()) m.name = SqlText(org[0][0]);
+    if (m.email.empty()) m.email = SqlText(org[0][1]);
+    if (record == nullptr) continue;
+    // A record that lacked what the organization roster knows is completed
+    // quietly: learning an e-mail is not a change of it.
+    it->second.name = record->name.empty() ? m.name : record->name;
+    it->second.email = record->email.empty() ? m.email : record->email;
+    RETURN_IF_ERROR(
+        conn.Query("UPDATE watch_users SET name = $4, email = $5 WHERE "
+                   "tenant = $1 AND account_id = $2 AND user_id = $3",
+                   {a.tenant, a.account_id, m.user_id, it->second.name,
+                    it->second.email})
+            .status());
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<WatchState> WatchStore::Enable(const AccountRef& a,
@@ -459,24 +514,12 @@ absl::StatusOr<std::vector<StoredEvent>> WatchStore::ApplyMembers(
         if (ws.empty()) return absl::OkStatus();  // Not (or no longer) known.
         const std::string workspace_name = SqlText(ws[0][0]);
         ASSIGN_OR_RETURN(auto stored, ReadMembers(conn, a, workspace_id));
-        // The users' shared records (name, e-mail), for the observed ones.
         std::map<std::string, ObservedMember> known_users;
-        for (const ObservedMember& m : members) {
-          if (known_users.count(m.user_id)) continue;
-          ASSIGN_OR_RETURN(
-              std::vector<SqlRow> u,
-              conn.Query("SELECT name, email FROM watch_users WHERE "
-                         "tenant = $1 AND account_id = $2 AND "
-                         "user_id = $3",
-                         {a.tenant, a.account_id, m.user_id}));
-          if (!u.empty()) {
-            known_users[m.user_id] = ObservedMember{
-                m.user_id, "", SqlText(u[0][0]), SqlText(u[0][1])};
-          }
-        }
+        ASSIGN_OR_RETURN(std::vector<ObservedMember> revealed,
+                         KnownUsers(conn, a, members, &known_users));
         auto [diff, pending] =
             DiffRoster(workspace_id, workspace_name, stored, known_users,
-                       members, baseline, order_hint);
+                       revealed, baseline, order_hint);
         for (const ObservedMember& m : diff.new_users) {
           RETURN_IF_ERROR(
               conn.Query(

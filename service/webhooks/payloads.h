@@ -25,8 +25,13 @@ std::string Sign(const std::string& key, const std::string& id,
 // The event as WatchIntegratedAccounts shows it (no resume token).
 v1::AccountEvent ToProto(const accounts::AccountEvent& e);
 
-// The body: {"type": "directory.member_added" or "account.linked", ...,
-// "timestamp": RFC 3339, "data": the event as proto JSON}.
+// The body's "version". Adding a field keeps it; any other change to the
+// body's shape makes a new version (docs/webhooks.md).
+inline constexpr int kPayloadVersion = 1;
+
+// The body: {"version": kPayloadVersion, "type": "directory.member_added"
+// or "account.linked", ..., "timestamp": RFC 3339, "data": the event as
+// proto JSON}; docs/webhooks.schema.json is its schema.
 std::string Body(const v1::DirectoryEvent& event);
 std::string Body(const v1::AccountEvent& event);
 

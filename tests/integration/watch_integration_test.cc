@@ -3,7 +3,8 @@
 // the simulator's write routes, and watching clients. Covers hook delivery
 // (order, exactly once, duplicates, forged deliveries), the reconciliation
 // poll with hooks failing (deletions included), resuming, snapshots, hook
-// re-creation and removal, and two replicas on one PostgreSQL.
+// re-creation and removal, two replicas on one PostgreSQL, and directory
+// events reaching a webhook endpoint.
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -25,8 +27,10 @@
 #include "tests/integration/directory_env.h"
 #include "tests/integration/watch_fixture.h"
 #include "tests/integration/watcher.h"
+#include "tests/integration/webhook_schema_check.h"
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/rich_error.h"
+#include "tests/testing/webhook_receiver.h"
 #include "tools/podio_sim/sim_client.h"
 
 namespace unified::testing {
@@ -323,6 +327,71 @@ TEST_F(WatchTest, OrganizationDeparturesInvitationsAndAcceptancesAreEvents) {
   EXPECT_EQ(accepted.previous_status(), v1::USER_STATUS_INVITED);
   EXPECT_EQ(accepted.status(), v1::USER_STATUS_ACTIVE);
   EXPECT_EQ(accepted.sequence(), removed.sequence() + 3);
+}
+
+TEST_F(WatchTest, MembershipWebhooksNameTheUserAndFollowTheSchema) {
+  Start({"--hook_base_url=local", "--watch_poll_interval=1h",
+         "--webhook_allow_http_loopback", "--webhook_tick=100ms"});
+  WebhookReceiver receiver;
+  {
+    auto stub = v1::IntegratedAccounts::NewStub(env_->channel());
+    grpc::ClientContext context;
+    v1::SetWebhookEndpointRequest request;
+    request.set_url(receiver.url());
+    request.set_secret("whsec_" + absl::Base64Escape(std::string(32, 'k')));
+    v1::WebhookEndpoint endpoint;
+    ASSERT_TRUE(stub->SetWebhookEndpoint(&context, request, &endpoint).ok());
+  }
+  size_t snap = 0;
+  std::unique_ptr<Watcher> w = WatchWithSnapshot(&snap);
+  // The joiner's name and primary e-mail, as the directory lists them.
+  const std::string joiner = outsiders_[0];
+  v1::User expected;
+  {
+    auto directory = v1::UserDirectory::NewStub(env_->channel());
+    grpc::ClientContext context;
+    v1::GetUserRequest request;
+    request.set_integrated_account_id(env_->account("demo"));
+    request.set_user_id(joiner);
+    ASSERT_TRUE(directory->GetUser(&context, request, &expected).ok());
+  }
+  ASSERT_FALSE(expected.name().empty());
+  ASSERT_GE(expected.emails_size(), 1);
+  ASSERT_FALSE(expected.emails(0).email().empty());
+  // One change at a time (each seen on the stream before the next), so
+  // none is folded into another's net effect.
+  ASSERT_EQ(AddMember(workspaces_[0], joiner), 200);
+  ASSERT_EQ(w->WaitFor(snap + 1).size(), snap + 1);
+  ASSERT_EQ(SetRole(workspaces_[0], joiner, "admin"), 204);
+  ASSERT_EQ(w->WaitFor(snap + 2).size(), snap + 2);
+  ASSERT_EQ(RemoveMember(workspaces_[0], joiner), 204);
+  std::vector<Delivery> got = receiver.WaitFor(3);
+  ASSERT_EQ(got.size(), 3u);
+  std::vector<std::string> bodies;
+  const std::vector<std::string> types = {"directory.member_added",
+                                          "directory.role_changed",
+                                          "directory.member_removed"};
+  for (size_t i = 0; i < got.size(); ++i) {
+    bodies.push_back(got[i].body);
+    rapidjson::Document body;
+    body.Parse(got[i].body.c_str());
+    ASSERT_TRUE(body.IsObject()) << got[i].body;
+    EXPECT_EQ(std::string(body["type"].GetString()), types[i]);
+    const auto& user = body["data"]["user"];
+    EXPECT_EQ(std::string(user["id"].GetString()), joiner);
+    EXPECT_EQ(std::string(user["name"].GetString()), expected.name());
+    // The primary e-mail, first.
+    ASSERT_TRUE(user.HasMember("emails")) << got[i].body;
+    EXPECT_EQ(std::string(user["emails"][0]["email"].GetString()),
+              expected.emails(0).email());
+  }
+  EXPECT_EQ(WebhookSchemaErrors(bodies), "");
+  // A member event without its user breaks the schema.
+  std::string nameless = got[0].body;
+  const size_t at = nameless.find(R"("user":)");
+  ASSERT_NE(at, std::string::npos);
+  nameless.replace(at, 7, R"("someone":)");
+  EXPECT_NE(WebhookSchemaErrors({nameless}), "");
 }
 
 TEST_F(WatchTest, AResumingClientMissesNothingAndSeesNothingTwice) {

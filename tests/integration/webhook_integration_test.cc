@@ -4,7 +4,8 @@
 // signature; each tenant's endpoint gets its own tenant's events only; a
 // server killed (SIGKILL) while a delivery is in flight leaves the event to
 // the restarted server, which delivers it with the same id; endpoints with
-// bad URLs or secrets are refused with their reasons; a rotated secret
+// bad URLs or secrets are refused with their reasons; bodies follow
+// docs/webhooks.schema.json; a rotated secret
 // signs beside the new one. (A receiver down for
 // a simulated day is //tests/service/webhooks:webhook_deliverer_test, with
 // an injected clock.)
@@ -23,6 +24,7 @@
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "service/webhooks/payloads.h"
 #include "tests/integration/directory_env.h"
+#include "tests/integration/webhook_schema_check.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/webhook_receiver.h"
@@ -146,7 +148,7 @@ bool ExampleSaysValid(const std::string& runtime, const std::string& script,
   return code.ok() && *code == 0;
 }
 
-TEST_F(WebhookTest, ThePythonAndNodeExamplesVerifyARealDelivery) {
+TEST_F(WebhookTest, ARealDeliveryVerifiesAndFollowsTheSchema) {
   Receiver a;
   ASSERT_TRUE(SetEndpoint(DirectoryEnv::kTenantA, a.url()).ok());
   ASSERT_FALSE(
@@ -167,6 +169,17 @@ TEST_F(WebhookTest, ThePythonAndNodeExamplesVerifyARealDelivery) {
     EXPECT_FALSE(ExampleSaysValid(runtime, script, got[0], forged, &output))
         << script;
     EXPECT_THAT(output, HasSubstr("invalid"));
+  }
+  // The body follows docs/webhooks.schema.json, which does constrain it.
+  EXPECT_EQ(WebhookSchemaErrors({got[0].body}), "");
+  std::string other_version = got[0].body;
+  ASSERT_EQ(other_version.rfind(R"({"version":1,)", 0), 0u) << other_version;
+  other_version.replace(0, 12, R"({"version":2)");
+  std::string other_type = got[0].body;
+  other_type.replace(other_type.find("account.relinked"), 16,
+                     "account.renamed");
+  for (const std::string& bad : {other_version, other_type}) {
+    EXPECT_NE(WebhookSchemaErrors({bad}), "") << bad;
   }
 }
 

@@ -172,6 +172,45 @@ TEST_P(WatchStoreTest, OrganizationMembersComeAndGoWhateverTheirWorkspaces) {
   }
 }
 
+TEST_P(WatchStoreTest, MembersAListingLeavesUnmailedCarryTheOrgRostersEmail) {
+  // A workspace listing of mini profiles: names, no e-mails. The
+  // organization roster has the e-mails.
+  constexpr int kActive = 1;
+  ASSERT_THAT(store_->ApplyOrgMembers(
+                  a_,
+                  {{"7",
+                    "Acme",
+                    {{"11", "organization.regular", kActive, "Bo", "b@x"},
+                     {"13", "organization.regular", kActive, "Di", "d@x"},
+                     {"14", "organization.regular", kActive, "Ed", ""}}}},
+                  Source::kPoll, now_, true),
+              IsOk());
+  std::vector<StoredEvent> events =
+      Members("2", {{"11", "workspace.regular", "Bo", ""},
+                    {"13", "workspace.light", "Di", ""},
+                    {"14", "workspace.light", "Ed", ""}});
+  // Bo's e-mail not revealed is no change; Di joins with hers; Ed has none
+  // anywhere.
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].user_id, "13");
+  EXPECT_EQ(events[0].email, "d@x");
+  EXPECT_EQ(events[0].user_name, "Di");
+  EXPECT_EQ(events[1].user_id, "14");
+  EXPECT_EQ(events[1].email, "");
+  // A departure names the e-mail learned.
+  events = Members("2", {{"11", "workspace.regular", "Bo", ""},
+                         {"14", "workspace.light", "Ed", ""}});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, EventType::kMemberRemoved);
+  EXPECT_EQ(events[0].email, "d@x");
+  // An e-mail that does change is still a change.
+  events = Members("2", {{"11", "workspace.regular", "Bo", "bo@y"},
+                         {"14", "workspace.light", "Ed", ""}});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, EventType::kUserUpdated);
+  EXPECT_EQ(events[0].email, "bo@y");
+}
+
 TEST_P(WatchStoreTest, UsersNamedByHooksComeInDeliveryOrder) {
   // One read found three changes; hooks named 12, then 10.
   auto events =
