@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -688,11 +689,12 @@ void WaitForSignal(const sigset_t& signals, absl::Duration timeout) {
 // Serves until SIGINT or SIGTERM. Then: not ready (health NOT_SERVING,
 // /readyz 503) while still serving for --shutdown_drain, so balancers stop
 // sending calls here before any is refused; then stops accepting, and
-// in-flight calls have --shutdown_grace to finish.
+// in-flight calls have --shutdown_grace to finish (Serving::BeginStopping
+// ends what still runs just before, with ErrorInfo).
 // Meanwhile the store is checked every --readiness_interval (readiness
 // follows it) and SIGHUP re-reads the configuration files.
-void ServeUntilStopped(Server* server, const sigset_t& stop_signals,
-                       ConfigReloader* reloader,
+void ServeUntilStopped(Server* server, Serving* serving,
+                       const sigset_t& stop_signals, ConfigReloader* reloader,
                        accounts::SqlDatabase* database,
                        Observability* observability, std::atomic<bool>* ready) {
   absl::Notification stopping;
@@ -729,6 +731,11 @@ void ServeUntilStopped(Server* server, const sigset_t& stop_signals,
     observability->SetReady(false);
     server->StartDraining();
     WaitForSignal(stop_signals, drain);
+    // Watch streams end now; listings and calls still running a little
+    // before the grace ends are ended then, each with ErrorInfo, so that
+    // gRPC's own cancel at the end finds nothing to cut.
+    serving->BeginStopping(absl::Now() + grace -
+                           std::min(grace / 2, absl::Seconds(1)));
     server->Shutdown(grace);
   });
   server->Wait();
@@ -984,7 +991,7 @@ int Run() {
                           absl::GetFlag(FLAGS_config_reload_interval));
   watch_engine.Start();
   deliverer.Start();
-  ServeUntilStopped(server->get(), stop_signals, &reloader, database,
+  ServeUntilStopped(server->get(), &serving, stop_signals, &reloader, database,
                     &observability, &ready);
   deliverer.Stop();
   watch_engine.Stop();

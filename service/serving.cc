@@ -159,6 +159,35 @@ absl::Status Serving::StillAuthorized(Admission& admission) const {
   return absl::OkStatus();
 }
 
+void Serving::BeginStopping(absl::Time end_at) {
+  stop_at_ms_.store(absl::ToUnixMillis(end_at));
+  stopping_since_ms_.store(absl::ToUnixMillis(absl::Now()));
+}
+
+absl::Status Serving::ShuttingDown() {
+  // The client tries again at once: another replica, or this service once
+  // it is back (its connection attempts back off on their own).
+  return WithRetryDelay(
+      WithErrorInfo(absl::UnavailableError(
+                        "the server is shutting down; try again (streams: "
+                        "resume from the last cursor or token received)"),
+                    "SERVER_SHUTTING_DOWN"),
+      absl::Milliseconds(100));
+}
+
+absl::Status Serving::StillServing(Kind kind, absl::Time now) const {
+  // Watch streams never end on their own: they go at once. Listings, like
+  // calls, may finish until the end.
+  const int64_t at =
+      kind == Kind::kWatch ? stopping_since_ms_.load() : stop_at_ms_.load();
+  if (absl::ToUnixMillis(now) < at) return absl::OkStatus();
+  return ShuttingDown();
+}
+
+bool Serving::PastStop() const {
+  return absl::ToUnixMillis(absl::Now()) >= stop_at_ms_.load();
+}
+
 void Serving::Give(int kind, const std::string& tenant) {
   absl::MutexLock lock(&mu_);
   if (kind == static_cast<int>(Kind::kWatch)) --watch_streams_;
@@ -184,7 +213,8 @@ grpc::ServerUnaryReactor* RunUnary(
   auto admission = std::make_shared<Admission>(std::move(*admitted));
   serving.pool()->Submit(
       tenant, WorkerPool::Lane::kInteractive,
-      [reactor, context, admission, tenant, body = std::move(body)] {
+      [reactor, context, admission, tenant, serving = &serving,
+       body = std::move(body)] {
         absl::Status status;
         if (context->IsCancelled()) {
           status = absl::CancelledError("the client cancelled the call");
@@ -193,6 +223,11 @@ grpc::ServerUnaryReactor* RunUnary(
               "the call's deadline passed before it could start");
         } else {
           status = body(tenant);
+        }
+        // What the stop cut short is answered as such (Serving::PastStop):
+        // a call that stopped waiting ends CANCELLED.
+        if (absl::IsCancelled(status) && serving->PastStop()) {
+          status = Serving::ShuttingDown();
         }
         grpc::Status answer = ToGrpcStatus(status);
         // The slot is free before the answer leaves, so that a caller's

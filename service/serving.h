@@ -33,10 +33,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "absl/strings/str_cat.h"
 #include "connectors/common/call_context.h"
 #include "connectors/common/log_line.h"
 #include "grpcpp/grpcpp.h"
@@ -80,6 +80,8 @@ class Admission {
   ~Admission() { Release(); }
 
   const std::string& tenant() const { return tenant_; }
+  // Its Serving::Kind, as a number.
+  int kind() const { return kind_; }
   void Release();
 
  private:
@@ -121,6 +123,19 @@ class Serving {
   // thread-safe for one admission (a stream asks under its own lock).
   absl::Status StillAuthorized(Admission& admission) const;
 
+  // The shutdown's last step before gRPC cancels what still runs
+  // (service/main.cc): watch streams end at once, other streams and calls
+  // still running at `end_at` end then, each with UNAVAILABLE, reason
+  // SERVER_SHUTTING_DOWN and a RetryInfo, never gRPC's bare CANCELLED.
+  void BeginStopping(absl::Time end_at);
+  // OK, or the SERVER_SHUTTING_DOWN status a stream of `kind` ends with
+  // now.
+  absl::Status StillServing(Kind kind, absl::Time now) const;
+  // True once `end_at` has passed: unary calls stop what they wait for.
+  bool PastStop() const;
+  // The SERVER_SHUTTING_DOWN status.
+  static absl::Status ShuttingDown();
+
   // The counter of upstream requests of the call `context` serves, for its
   // connector's CallContext (null when calls are not observed).
   std::shared_ptr<std::atomic<int>> UpstreamCounter(
@@ -145,6 +160,10 @@ class Serving {
   absl::flat_hash_map<std::string, std::array<int, 3>> in_use_
       ABSL_GUARDED_BY(mu_);
   int watch_streams_ ABSL_GUARDED_BY(mu_) = 0;
+  // BeginStopping: when it was called and when every call ends (Unix ms;
+  // INT64_MAX until then).
+  std::atomic<int64_t> stopping_since_ms_{INT64_MAX};
+  std::atomic<int64_t> stop_at_ms_{INT64_MAX};
   absl::flat_hash_map<std::string, std::shared_ptr<ReadAheadAllowance>>
       read_ahead_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<StreamTicker> ticker_;
@@ -448,10 +467,9 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
                  now - stalled_at_ >= std::max(stall, kStalledResetAfter) &&
                  !reset_;
         reset_ |= cancel;
-      } else if (absl::Status key = serving_->StillAuthorized(admission_);
-                 !key.ok()) {
-        // The key was removed or replaced: the stream ends now, whatever
-        // it still had to send.
+      } else if (absl::Status key = StillGoing(now); !key.ok()) {
+        // The key was removed or replaced, or the server stops: the stream
+        // ends now, whatever it still had to send.
         status = ToGrpcStatus(key);
         queue_.clear();
         batches_.clear();
@@ -487,6 +505,15 @@ class PooledStream : public grpc::ServerWriteReactor<Response>, public Ticking {
     }
     if (cancel) context_->TryCancel();
     if (pump) Pump();
+  }
+
+  // OK while the stream may go on: its key still holds and the server is
+  // not stopping (Serving::StillServing).
+  absl::Status StillGoing(absl::Time now) {
+    absl::Status key = serving_->StillAuthorized(admission_);
+    if (!key.ok()) return key;
+    return serving_->StillServing(static_cast<Serving::Kind>(admission_.kind()),
+                                  now);
   }
 
   // Streams that end in an error after sending something leave a line in

@@ -113,8 +113,12 @@ struct UserDirectoryService::Call {
 UserDirectoryService::CallEnv UserDirectoryService::UnaryEnv(
     grpc::CallbackServerContext* context, const std::string& tenant) {
   return CallEnv{tenant, absl::FromChrono(context->deadline()),
-                 [context] { return context->IsCancelled(); }, context,
-                 serving_->UpstreamCounter(context)};
+                 // Reads stop when the server's stop comes (RunUnary then
+                 // answers SERVER_SHUTTING_DOWN).
+                 [this, context] {
+                   return context->IsCancelled() || serving_->PastStop();
+                 },
+                 context, serving_->UpstreamCounter(context)};
 }
 
 absl::StatusOr<UserDirectoryService::Call> UserDirectoryService::Begin(

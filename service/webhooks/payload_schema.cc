@@ -36,13 +36,13 @@ class SchemaBuilder {
     return v;
   }
 
-  Value EnumNames(const EnumDescriptor* e,
-                  const std::set<std::string>& skip = {}) {
+  // The names of `e`'s values but 0 and those numbered in `skip`.
+  Value EnumNames(const EnumDescriptor* e, const std::set<int>& skip = {}) {
     Value names(rapidjson::kArrayType);
     for (int i = 0; i < e->value_count(); ++i) {
-      const std::string& name = e->value(i)->name();
-      if (e->value(i)->number() == 0 || skip.count(name) > 0) continue;
-      names.PushBack(Str(name), a_);
+      const int number = e->value(i)->number();
+      if (number == 0 || skip.count(number) > 0) continue;
+      names.PushBack(Str(e->value(i)->name()), a_);
     }
     return names;
   }
@@ -145,7 +145,7 @@ class SchemaBuilder {
 
   // One kind of body: `prefix` + a type of `types`, with `data` of `m`.
   Value Envelope(const std::string& prefix, const EnumDescriptor* types,
-                 const std::set<std::string>& skip, const Descriptor* m) {
+                 const std::set<int>& skip, const Descriptor* m) {
     Value kinds(rapidjson::kArrayType);
     const Value names = EnumNames(types, skip);
     for (const Value& name : names.GetArray()) {
@@ -225,12 +225,14 @@ class SchemaBuilder {
     Value one_of(rapidjson::kArrayType);
     one_of.PushBack(
         Envelope("directory.", v1::DirectoryEvent::Type_descriptor(),
-                 {"HEARTBEAT", "SNAPSHOT_COMPLETE"},
+                 {v1::DirectoryEvent::HEARTBEAT,
+                  v1::DirectoryEvent::SNAPSHOT_COMPLETE},
                  v1::DirectoryEvent::descriptor()),
         a_);
-    one_of.PushBack(Envelope("account.", v1::AccountEvent::Type_descriptor(),
-                             {"HEARTBEAT"}, v1::AccountEvent::descriptor()),
-                    a_);
+    one_of.PushBack(
+        Envelope("account.", v1::AccountEvent::Type_descriptor(),
+                 {v1::AccountEvent::HEARTBEAT}, v1::AccountEvent::descriptor()),
+        a_);
     doc_.AddMember("oneOf", one_of, a_);
     Value all_of(rapidjson::kArrayType);
     all_of.PushBack(MembersNameTheirUser(), a_);

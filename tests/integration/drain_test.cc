@@ -1,10 +1,15 @@
 // SIGTERM drains before it stops: health NOT_SERVING and /readyz 503 at
 // once, while calls, new ones included, are still served for
 // --shutdown_drain; then the server stops accepting and exits 0. A second
-// signal ends the drain early.
+// signal ends the drain early. What still runs at the stop is answered
+// UNAVAILABLE with reason SERVER_SHUTTING_DOWN and a RetryInfo, never
+// gRPC's bare CANCELLED: watch streams at once, calls just before the grace
+// ends. (Both clients riding a restart under load without a failed call:
+// //tests/clients:python_restart_test and :node_restart_test.)
 #include <signal.h>
 
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,6 +18,8 @@
 #include "gtest/gtest.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/integration/directory_env.h"
+#include "tests/integration/watcher.h"
+#include "tests/testing/rich_error.h"
 
 namespace unified {
 namespace {
@@ -25,11 +32,11 @@ using ::unified::testing::DirectoryEnvOptions;
 
 class DrainTest : public ::testing::Test {
  protected:
-  void Start(const std::string& drain) {
+  void Start(const std::string& drain, const std::string& grace = "1s") {
     DirectoryEnvOptions options;
     options.data.users = 5;
     options.extra_server_flags = {"--shutdown_drain=" + drain,
-                                  "--shutdown_grace=1s"};
+                                  "--shutdown_grace=" + grace};
     env_ = std::make_unique<DirectoryEnv>(options);
     ASSERT_FALSE(env_->account("demo").empty());
   }
@@ -48,14 +55,14 @@ class DrainTest : public ::testing::Test {
     HealthCheckRequest request;
     request.set_service(name);
     HealthCheckResponse response;
-    grpc::Status s = Health::NewStub(env_->channel())
-                         ->Check(&context, request, &response);
+    grpc::Status s =
+        Health::NewStub(env_->channel())->Check(&context, request, &response);
     return s.ok() ? response.status() : HealthCheckResponse::UNKNOWN;
   }
   int Readyz() {
     HttpRequest request;
-    request.url = absl::StrCat("http://", env_->server().http_address,
-                               "/readyz");
+    request.url =
+        absl::StrCat("http://", env_->server().http_address, "/readyz");
     absl::StatusOr<HttpResponse> r = NewCurlHttpClient({})->Send(request);
     return r.ok() ? r->status : 0;
   }
@@ -87,8 +94,7 @@ TEST_F(DrainTest, NotReadyFirstThenServesThroughTheDrainThenStops) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_GT(served, 5);
-  absl::StatusOr<int> code =
-      env_->server().process->Wait(absl::Seconds(20));
+  absl::StatusOr<int> code = env_->server().process->Wait(absl::Seconds(20));
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
   // The drain, then the stop: not before the drain ended.
@@ -105,6 +111,58 @@ TEST_F(DrainTest, ASecondSignalEndsTheDrain) {
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(20));
+}
+
+TEST_F(DrainTest, WhatStillRunsAtTheStopEndsWithErrorInfo) {
+  Start("0s", "4s");
+  // A watch stream, open; a call whose upstream answer takes a minute.
+  v1::WatchDirectoryRequest request;
+  request.set_integrated_account_id(env_->account("demo"));
+  request.set_include_snapshot(true);
+  testing::Watcher watch(env_->channel(), request);
+  ASSERT_FALSE(watch.WaitFor(1).empty());
+  env_->AddFault(R"({"method":"GET","path":"/user/status","kind":"latency",)"
+                 R"("latency_ms":60000,"times":1})");
+  grpc::Status slow;
+  absl::Time slow_ended;
+  std::thread call([&] {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(90)));
+    v1::GetMeRequest me_request;
+    me_request.set_integrated_account_id(env_->account("demo"));
+    v1::User me;
+    slow = v1::UserDirectory::NewStub(env_->channel())
+               ->GetMe(&context, me_request, &me);
+    slow_ended = absl::Now();
+  });
+  // The call has reached the simulator (its request log names it).
+  absl::Time until = absl::Now() + absl::Seconds(20);
+  while (env_->Sim("GET", "/_sim/requests").find("/user/status") ==
+             std::string::npos &&
+         absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const absl::Time signalled = absl::Now();
+  env_->server().process->Signal(SIGTERM);
+  // The watch ends at once (long before the call), with its reason and a
+  // RetryInfo.
+  const grpc::Status watched = watch.WaitDone();
+  EXPECT_EQ(watched.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << watched.error_message();
+  EXPECT_EQ(testing::ErrorInfoOf(watched).reason(), "SERVER_SHUTTING_DOWN");
+  EXPECT_TRUE(testing::RetryDelayOf(watched).has_value());
+  call.join();
+  // The call ran until just before the grace's end (4 s less up to 1 s),
+  // and was answered, not cut.
+  EXPECT_EQ(slow.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << slow.error_message();
+  EXPECT_EQ(testing::ErrorInfoOf(slow).reason(), "SERVER_SHUTTING_DOWN");
+  EXPECT_TRUE(testing::RetryDelayOf(slow).has_value());
+  EXPECT_GE(slow_ended - signalled, absl::Seconds(2));
+  EXPECT_LT(slow_ended - signalled, absl::Seconds(4));
+  absl::StatusOr<int> code = env_->server().process->Wait(absl::Seconds(20));
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
 }
 
 }  // namespace
