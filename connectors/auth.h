@@ -5,9 +5,11 @@
 #define CONNECTORS_AUTH_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 
@@ -24,13 +26,36 @@ struct Grant {
   std::string ref_id;
 };
 
+// How a provider refused credentials: a typed mark a status carries beside
+// its ErrorInfo, so that the account layer decides by it (a refused refresh
+// token needs a new consent; a rejected imported token may be refreshed),
+// never by comparing reason text.
+enum class AuthRefusal {
+  kNone = 0,
+  kGrantRefused,         // INVALID_GRANT
+  kCredentialsRejected,  // CREDENTIALS_REJECTED
+};
+
+// INVALID_ARGUMENT, reason INVALID_GRANT, marked kGrantRefused.
+absl::Status GrantRefused(
+    absl::string_view message,
+    const std::map<std::string, std::string>& metadata = {});
+// UNAUTHENTICATED, reason CREDENTIALS_REJECTED, marked
+// kCredentialsRejected.
+absl::Status CredentialsRejected(
+    absl::string_view message,
+    const std::map<std::string, std::string>& metadata = {});
+// The mark `status` carries (kNone: none).
+AuthRefusal AuthRefusalOf(const absl::Status& status);
+
 // Thread-safe. Errors (ErrorInfo reasons):
 //   INVALID_ARGUMENT  INVALID_GRANT: the provider refused the code, password,
 //                     app token or refresh token (metadata upstream_error,
-//                     upstream_error_detail).
+//                     upstream_error_detail); made by GrantRefused.
 //   FAILED_PRECONDITION OAUTH_CLIENT_REJECTED: our client id or secret is
 //                     wrong (a server configuration problem).
-//   UNAUTHENTICATED   CREDENTIALS_REJECTED: Identify's token was refused.
+//   UNAUTHENTICATED   CREDENTIALS_REJECTED: Identify's token was refused;
+//                     made by CredentialsRejected.
 //   RESOURCE_EXHAUSTED UPSTREAM_RATE_LIMITED (+ RetryInfo).
 //   UNAVAILABLE / DEADLINE_EXCEEDED: transport or 5xx; nothing is known
 //                     about the credentials.

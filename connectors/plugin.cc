@@ -8,14 +8,16 @@ namespace unified {
 ProviderHttp::ProviderHttp(const CurlHttpClientOptions& options,
                            const std::string& provider,
                            const std::vector<std::string>& routes,
+                           RateLimitTest rate_limited,
                            UpstreamObserver* observer)
     : curl_(NewCurlHttpClient(options)) {
   multi_ = NewCurlMultiClient(options);
   if (observer != nullptr) {
     auto table = std::make_shared<const RouteTable>(routes);
-    observed_ = NewObservedHttpClient(curl_.get(), provider, table, observer);
-    observed_async_ =
-        NewObservedAsyncHttpClient(multi_.get(), provider, table, observer);
+    observed_ = NewObservedHttpClient(curl_.get(), provider, table,
+                                      rate_limited, observer);
+    observed_async_ = NewObservedAsyncHttpClient(
+        multi_.get(), provider, table, std::move(rate_limited), observer);
   }
 }
 

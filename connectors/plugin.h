@@ -54,11 +54,12 @@ struct ConnectorHost {
 class ProviderHttp {
  public:
   // `routes`: the provider's route templates (RouteTable), the only
-  // route labels its exchanges are counted under.
+  // route labels its exchanges are counted under; `rate_limited`: its
+  // protocol's reading of a rate refusal.
   ProviderHttp(const CurlHttpClientOptions& options,
                const std::string& provider,
                const std::vector<std::string>& routes,
-               UpstreamObserver* observer);
+               RateLimitTest rate_limited, UpstreamObserver* observer);
   HttpClient* get() const {
     return observed_ != nullptr ? observed_.get() : curl_.get();
   }

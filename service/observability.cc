@@ -471,7 +471,8 @@ void Observability::FlushLoop() {
 }
 
 void Observability::OnUpstreamResponse(absl::string_view provider,
-                                       absl::string_view route, int status) {
+                                       absl::string_view route, int status,
+                                       bool rate_limited) {
   const int status_class = status >= 100 && status <= 599 ? status / 100 : 0;
   const std::string key = absl::StrCat(provider, " ", status_class, " ", route);
   prometheus::Counter* counter = nullptr;
@@ -494,7 +495,8 @@ void Observability::OnUpstreamResponse(absl::string_view provider,
     counter = &c;
   }
   counter->Increment();
-  if (status == 420 || status == 429) {
+  // As the provider's protocol reads the answer (Podio's 420, SCIM's 429).
+  if (rate_limited) {
     rate_limited_.Add({{"provider", std::string(provider)}}).Increment();
   }
 }

@@ -107,7 +107,7 @@ class Observability final : public UpstreamObserver, public LogSink {
 
   // UpstreamObserver.
   void OnUpstreamResponse(absl::string_view provider, absl::string_view route,
-                          int status) override;
+                          int status, bool rate_limited) override;
   void OnBudgetRefused() override;
   void OnBudgetRemaining(int64_t remaining) override;
 

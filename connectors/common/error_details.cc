@@ -22,7 +22,8 @@ UpstreamErrorClass ClassifyUpstreamStatus(int http_status) {
     case 409:
       return {absl::StatusCode::kAborted, "UPSTREAM_CONFLICT"};
     case 429:
-      return {absl::StatusCode::kResourceExhausted, "UPSTREAM_RATE_LIMITED"};
+      return {absl::StatusCode::kResourceExhausted, "UPSTREAM_RATE_LIMITED",
+              /*rate_limited=*/true};
   }
   if (http_status >= 400 && http_status <= 499) {
     return {absl::StatusCode::kFailedPrecondition, "UPSTREAM_REJECTED"};
@@ -31,6 +32,20 @@ UpstreamErrorClass ClassifyUpstreamStatus(int http_status) {
     return {absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"};
   }
   return {absl::StatusCode::kInternal, "UPSTREAM_UNEXPECTED_STATUS"};
+}
+
+namespace {
+constexpr absl::string_view kRateRefusalUrl = "type.unified/rate_refusal";
+}  // namespace
+
+absl::Status AsRateRefusal(absl::Status status) {
+  if (status.ok()) return status;
+  status.SetPayload(kRateRefusalUrl, absl::Cord("1"));
+  return status;
+}
+
+bool IsRateRefusal(const absl::Status& status) {
+  return status.GetPayload(kRateRefusalUrl).has_value();
 }
 
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,

@@ -48,8 +48,18 @@ inline constexpr char kRetryInfoTypeUrl[] =
 struct UpstreamErrorClass {
   absl::StatusCode code;
   const char* reason;
+  // The provider refused for its rate limit (429): mark the status
+  // (AsRateRefusal).
+  bool rate_limited = false;
 };
 UpstreamErrorClass ClassifyUpstreamStatus(int http_status);
+
+// A refusal for a rate limit (the provider's 420 or 429, the rate budget,
+// the watch poll's share): a typed mark beside the ErrorInfo, so that
+// callers tell it from other RESOURCE_EXHAUSTED errors without reading
+// reasons. OK is returned unchanged.
+absl::Status AsRateRefusal(absl::Status status);
+bool IsRateRefusal(const absl::Status& status);
 
 // Returns `status` with a google.rpc.ErrorInfo {reason, domain, metadata}
 // attached, replacing any earlier one. `reason` is UPPER_SNAKE_CASE. An OK

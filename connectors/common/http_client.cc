@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "absl/base/call_once.h"
-#include "absl/strings/cord.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -327,10 +327,9 @@ absl::StatusOr<HttpResponse> Complete(CURL* h, CURLcode code,
         TransportFailure::kRefusedPeer);
   }
   if (code == CURLE_OPERATION_TIMEDOUT) {
-    return WithFailure(
-        absl::DeadlineExceededError(
-            absl::StrCat("upstream timed out: ", curl_easy_strerror(code))),
-        TransportFailure::kTimeout);
+    return WithFailure(absl::DeadlineExceededError(absl::StrCat(
+                           "upstream timed out: ", curl_easy_strerror(code))),
+                       TransportFailure::kTimeout);
   }
   if (code != CURLE_OK) {
     return WithFailure(

@@ -245,7 +245,7 @@ absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
     }
     if (free_at + options_.call_room >= deadline) {
       if (observer_ != nullptr) observer_->OnBudgetRefused();
-      return WithRetryDelay(
+      return AsRateRefusal(WithRetryDelay(
           WithErrorInfo(
               absl::ResourceExhaustedError(absl::StrCat(
                   "the upstream rate budget of this account is spent; the "
@@ -256,7 +256,7 @@ absl::Status RateBudget::Acquire(const std::string& key, RateClass cls,
               "RATE_BUDGET_EXHAUSTED",
               {{"rate_class",
                 cls == RateClass::kNormal ? "normal" : "rate_limited"}}),
-          free_at - now);
+          free_at - now));
     }
     waiter.Count();
     if (!clock_->SleepUntil(std::min(free_at, now + options_.poll),

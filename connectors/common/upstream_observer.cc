@@ -27,16 +27,19 @@ class ObservedHttpClient final : public HttpClient {
  public:
   ObservedHttpClient(HttpClient* inner, std::string provider,
                      std::shared_ptr<const RouteTable> routes,
-                     UpstreamObserver* observer)
+                     RateLimitTest rate_limited, UpstreamObserver* observer)
       : inner_(inner),
         provider_(std::move(provider)),
         routes_(std::move(routes)),
+        rate_limited_(std::move(rate_limited)),
         observer_(observer) {}
 
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
     absl::StatusOr<HttpResponse> response = inner_->Send(request);
-    observer_->OnUpstreamResponse(provider_, routes_->Label(request.url),
-                                  response.ok() ? response->status : 0);
+    observer_->OnUpstreamResponse(
+        provider_, routes_->Label(request.url),
+        response.ok() ? response->status : 0,
+        response.ok() && rate_limited_ && rate_limited_(*response));
     return response;
   }
 
@@ -44,6 +47,7 @@ class ObservedHttpClient final : public HttpClient {
   HttpClient* const inner_;
   const std::string provider_;
   const std::shared_ptr<const RouteTable> routes_;
+  const RateLimitTest rate_limited_;
   UpstreamObserver* const observer_;
 };
 
@@ -51,21 +55,25 @@ class ObservedAsyncHttpClient final : public AsyncHttpClient {
  public:
   ObservedAsyncHttpClient(AsyncHttpClient* inner, std::string provider,
                           std::shared_ptr<const RouteTable> routes,
+                          RateLimitTest rate_limited,
                           UpstreamObserver* observer)
       : inner_(inner),
         provider_(std::move(provider)),
         routes_(std::move(routes)),
+        rate_limited_(std::move(rate_limited)),
         observer_(observer) {}
 
   void Start(HttpRequest request, Done done) override {
     std::string route = routes_->Label(request.url);
-    inner_->Start(std::move(request),
-                  [this, route = std::move(route), done = std::move(done)](
-                      absl::StatusOr<HttpResponse> response) {
-                    observer_->OnUpstreamResponse(
-                        provider_, route, response.ok() ? response->status : 0);
-                    done(std::move(response));
-                  });
+    inner_->Start(
+        std::move(request),
+        [this, route = std::move(route),
+         done = std::move(done)](absl::StatusOr<HttpResponse> response) {
+          observer_->OnUpstreamResponse(
+              provider_, route, response.ok() ? response->status : 0,
+              response.ok() && rate_limited_ && rate_limited_(*response));
+          done(std::move(response));
+        });
   }
   int in_flight() const override { return inner_->in_flight(); }
   void PollCancelled() override { inner_->PollCancelled(); }
@@ -74,6 +82,7 @@ class ObservedAsyncHttpClient final : public AsyncHttpClient {
   AsyncHttpClient* const inner_;
   const std::string provider_;
   const std::shared_ptr<const RouteTable> routes_;
+  const RateLimitTest rate_limited_;
   UpstreamObserver* const observer_;
 };
 
@@ -113,16 +122,20 @@ std::string RouteTable::Label(absl::string_view url) const {
 
 std::unique_ptr<HttpClient> NewObservedHttpClient(
     HttpClient* inner, std::string provider,
-    std::shared_ptr<const RouteTable> routes, UpstreamObserver* observer) {
-  return std::make_unique<ObservedHttpClient>(inner, std::move(provider),
-                                              std::move(routes), observer);
+    std::shared_ptr<const RouteTable> routes, RateLimitTest rate_limited,
+    UpstreamObserver* observer) {
+  return std::make_unique<ObservedHttpClient>(
+      inner, std::move(provider), std::move(routes), std::move(rate_limited),
+      observer);
 }
 
 std::unique_ptr<AsyncHttpClient> NewObservedAsyncHttpClient(
     AsyncHttpClient* inner, std::string provider,
-    std::shared_ptr<const RouteTable> routes, UpstreamObserver* observer) {
+    std::shared_ptr<const RouteTable> routes, RateLimitTest rate_limited,
+    UpstreamObserver* observer) {
   return std::make_unique<ObservedAsyncHttpClient>(
-      inner, std::move(provider), std::move(routes), observer);
+      inner, std::move(provider), std::move(routes), std::move(rate_limited),
+      observer);
 }
 
 }  // namespace unified

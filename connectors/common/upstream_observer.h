@@ -6,6 +6,7 @@
 #define CONNECTORS_COMMON_UPSTREAM_OBSERVER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,9 +21,12 @@ class UpstreamObserver {
  public:
   virtual ~UpstreamObserver() = default;
   // One upstream exchange of `provider` on `route` (a template: ids replaced,
-  // no query) that ended with HTTP `status`, or 0 for a transport failure.
+  // no query) that ended with HTTP `status`, or 0 for a transport failure;
+  // `rate_limited` when the provider's protocol reads it as a refusal for
+  // the rate limit (Podio's 420, SCIM's 429).
   virtual void OnUpstreamResponse(absl::string_view provider,
-                                  absl::string_view route, int status) = 0;
+                                  absl::string_view route, int status,
+                                  bool rate_limited) = 0;
   // The rate budget refused a call (it would have waited past its deadline).
   virtual void OnBudgetRefused() = 0;
   // The provider said this many calls are left in the identity's window.
@@ -49,16 +53,23 @@ class RouteTable {
 
 inline constexpr char kUnlistedRoute[] = "proxy";
 
+// Whether an answer refuses for the rate limit, as the provider's protocol
+// reads it (UpstreamProtocol::ReadRateSignal's `stop`).
+using RateLimitTest = std::function<bool(const HttpResponse&)>;
+
 // An HttpClient that reports every exchange of `inner` to `observer` under
-// `provider`, labelled by `routes`. Not owning `inner` or `observer`.
+// `provider`, labelled by `routes`, its rate refusals told by
+// `rate_limited`. Not owning `inner` or `observer`.
 std::unique_ptr<HttpClient> NewObservedHttpClient(
     HttpClient* inner, std::string provider,
-    std::shared_ptr<const RouteTable> routes, UpstreamObserver* observer);
+    std::shared_ptr<const RouteTable> routes, RateLimitTest rate_limited,
+    UpstreamObserver* observer);
 
 // The same for exchanges started on an AsyncHttpClient.
 std::unique_ptr<AsyncHttpClient> NewObservedAsyncHttpClient(
     AsyncHttpClient* inner, std::string provider,
-    std::shared_ptr<const RouteTable> routes, UpstreamObserver* observer);
+    std::shared_ptr<const RouteTable> routes, RateLimitTest rate_limited,
+    UpstreamObserver* observer);
 
 }  // namespace unified
 

@@ -98,9 +98,8 @@ class PodioAuth final : public ProviderAuth {
                        {"Accept", "application/json"}};
     ASSIGN_OR_RETURN(HttpResponse response, Send(request, deadline));
     if (response.status == 401) {
-      return WithErrorInfo(
-          absl::UnauthenticatedError("Podio refused the access token"),
-          "CREDENTIALS_REJECTED", {{"upstream_status", "401"}});
+      return CredentialsRejected("Podio refused the access token",
+                                 {{"upstream_status", "401"}});
     }
     if (response.status != 200) {
       return StatusForHttpError(response.status, response.body);
@@ -189,11 +188,11 @@ class PodioAuth final : public ProviderAuth {
         {"upstream_error", error.error},
         {"upstream_error_detail", error.detail}};
     if (error.error == "invalid_grant") {
-      return WithErrorInfo(
-          absl::InvalidArgumentError(absl::StrCat(
-              "Podio refused the grant: ",
-              error.description.empty() ? "invalid_grant" : error.description)),
-          "INVALID_GRANT", metadata);
+      return GrantRefused(
+          absl::StrCat("Podio refused the grant: ", error.description.empty()
+                                                        ? "invalid_grant"
+                                                        : error.description),
+          metadata);
     }
     if (error.error == "invalid_client") {
       return WithErrorInfo(

@@ -87,11 +87,11 @@ absl::Status StatusForHttpError(int http_status, absl::string_view body) {
       WithErrorInfo(absl::Status(code, message), reason,
                     {{"upstream_status", absl::StrCat(http_status)},
                      {"upstream_error", safe_code}});
-  if (code == absl::StatusCode::kResourceExhausted) {
+  if (cls.rate_limited) {
     // Podio names the wait in prose; without it, a conservative minute.
-    status = WithRetryDelay(
+    status = AsRateRefusal(WithRetryDelay(
         status,
-        ParseRateLimitWait(podio.description).value_or(absl::Seconds(60)));
+        ParseRateLimitWait(podio.description).value_or(absl::Seconds(60))));
   }
   return status;
 }

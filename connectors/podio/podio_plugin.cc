@@ -133,10 +133,14 @@ class PodioPlugin final : public ConnectorPlugin {
     CurlHttpClientOptions http_options;
     http_options.ca_file = absl::GetFlag(FLAGS_podio_ca_file);
     return std::make_unique<PodioProvider>(
-        ProviderHttp(http_options, "podio", PodioRouteTemplates(),
-                     host.observer),
-        host.clock,
-        std::move(client_options), std::move(auth_options), connector_options);
+        ProviderHttp(
+            http_options, "podio", PodioRouteTemplates(),
+            [](const HttpResponse& r) {
+              return PodioProtocol().ReadRateSignal(r).stop;
+            },
+            host.observer),
+        host.clock, std::move(client_options), std::move(auth_options),
+        connector_options);
   }
 };
 

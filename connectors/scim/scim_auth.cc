@@ -89,10 +89,8 @@ class ScimAuth final : public ProviderAuth {
         !absl::WebSafeBase64Unescape(parts[1], &secret)) {
       // Only client credentials accounts renew; an imported bearer token
       // cannot be refreshed here.
-      return WithErrorInfo(
-          absl::InvalidArgumentError(
-              "this SCIM account's token cannot be renewed; import a new one"),
-          "INVALID_GRANT");
+      return GrantRefused(
+          "this SCIM account's token cannot be renewed; import a new one");
     }
     return ClientCredentialsGrant(id, secret, deadline);
   }
@@ -105,9 +103,8 @@ class ScimAuth final : public ProviderAuth {
                        {"Accept", "application/scim+json"}};
     ASSIGN_OR_RETURN(HttpResponse response, Send(request, deadline));
     if (response.status == 401) {
-      return WithErrorInfo(
-          absl::UnauthenticatedError("the SCIM provider refused the token"),
-          "CREDENTIALS_REJECTED", {{"upstream_status", "401"}});
+      return CredentialsRejected("the SCIM provider refused the token",
+                                 {{"upstream_status", "401"}});
     }
     Grant grant;
     if (response.status == 200) {
@@ -129,9 +126,8 @@ class ScimAuth final : public ProviderAuth {
     request.url = options_.api_base + "/Users?startIndex=1&count=1";
     ASSIGN_OR_RETURN(HttpResponse check, Send(request, deadline));
     if (check.status == 401 || check.status == 403) {
-      return WithErrorInfo(
-          absl::UnauthenticatedError("the SCIM provider refused the token"),
-          "CREDENTIALS_REJECTED",
+      return CredentialsRejected(
+          "the SCIM provider refused the token",
           {{"upstream_status", absl::StrCat(check.status)}});
     }
     if (check.status < 200 || check.status >= 300) {
@@ -164,10 +160,9 @@ class ScimAuth final : public ProviderAuth {
     }
     if (error == "invalid_client" || error == "invalid_grant" ||
         error == "unauthorized_client") {
-      return WithErrorInfo(
-          absl::InvalidArgumentError(absl::StrCat(
-              "the SCIM provider refused the client credentials: ", error)),
-          "INVALID_GRANT",
+      return GrantRefused(
+          absl::StrCat("the SCIM provider refused the client credentials: ",
+                       error),
           {{"upstream_status", absl::StrCat(response.status)},
            {"upstream_error", error}});
     }

@@ -64,9 +64,9 @@ absl::Status StatusForScimError(int http_status, absl::string_view body,
       WithErrorInfo(absl::Status(code, message), reason,
                     {{"upstream_status", absl::StrCat(http_status)},
                      {"upstream_error", error.scim_type}});
-  if (code == absl::StatusCode::kResourceExhausted) {
-    status = WithRetryDelay(
-        status, ParseRetryAfter(retry_after).value_or(absl::Seconds(60)));
+  if (cls.rate_limited) {
+    status = AsRateRefusal(WithRetryDelay(
+        status, ParseRetryAfter(retry_after).value_or(absl::Seconds(60))));
   }
   return status;
 }

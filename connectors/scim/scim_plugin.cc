@@ -88,10 +88,13 @@ class ScimPlugin final : public ConnectorPlugin {
     CurlHttpClientOptions http_options;
     http_options.ca_file = absl::GetFlag(FLAGS_scim_ca_file);
     return std::make_unique<ScimProvider>(
-        ProviderHttp(http_options, "scim", ScimRouteTemplates(token_url),
-                     host.observer),
-        host.clock,
-        std::move(pipeline_options), std::move(auth_options),
+        ProviderHttp(
+            http_options, "scim", ScimRouteTemplates(token_url),
+            [](const HttpResponse& r) {
+              return ScimProtocol().ReadRateSignal(r).stop;
+            },
+            host.observer),
+        host.clock, std::move(pipeline_options), std::move(auth_options),
         std::move(connector_options));
   }
 };
@@ -100,8 +103,8 @@ class ScimPlugin final : public ConnectorPlugin {
 
 std::vector<std::string> ScimRouteTemplates(const std::string& token_url) {
   std::vector<std::string> routes = {
-      "/Me",     "/Users", "/Users/{id}", "/Groups", "/Groups/{id}",
-      "/ServiceProviderConfig",
+      "/Me",     "/Users",       "/Users/{id}",
+      "/Groups", "/Groups/{id}", "/ServiceProviderConfig",
   };
   // The operator's token endpoint, by its path (never a caller's text).
   const size_t scheme = token_url.find("://");

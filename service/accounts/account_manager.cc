@@ -406,18 +406,18 @@ absl::StatusOr<std::string> AccountManager::RefreshNow(
         absl::StatusOr<Grant> grant =
             provider_auth->Refresh(refresh_token, deadline);
         if (!grant.ok()) {
-          std::optional<google::rpc::ErrorInfo> info =
-              GetErrorInfo(grant.status());
-          if (info && info->reason() == "INVALID_GRANT") {
+          if (AuthRefusalOf(grant.status()) == AuthRefusal::kGrantRefused) {
+            std::optional<google::rpc::ErrorInfo> info =
+                GetErrorInfo(grant.status());
             // The provider refused the refresh token: only a new consent
             // helps. The old credentials stay (sealed) for the record.
             next.status = AccountStatus::kNeedsReauth;
-            next.status_reason =
-                absl::StrCat("the provider refused the refresh token (",
-                             info->metadata().count("upstream_error")
-                                 ? info->metadata().at("upstream_error")
-                                 : "invalid_grant",
-                             ")");
+            next.status_reason = absl::StrCat(
+                "the provider refused the refresh token (",
+                info.has_value() && info->metadata().count("upstream_error")
+                    ? info->metadata().at("upstream_error")
+                    : "invalid_grant",
+                ")");
             next.updated_at = clock_->Now();
             outcome = NeedsReauth(next);
             return next;
@@ -549,14 +549,13 @@ absl::StatusOr<AccountRecord> AccountManager::Import(
   absl::StatusOr<Grant> who =
       provider_auth->Identify(tokens.access_token, deadline);
   if (!who.ok()) {
-    std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(who.status());
-    if (!info || info->reason() != "CREDENTIALS_REJECTED") return who.status();
+    if (AuthRefusalOf(who.status()) != AuthRefusal::kCredentialsRejected) {
+      return who.status();
+    }
     if (tokens.refresh_token.empty()) {
-      return WithErrorInfo(
-          absl::InvalidArgumentError(
-              "the provider refused the access token and no refresh token "
-              "was given"),
-          "INVALID_GRANT");
+      return GrantRefused(
+          "the provider refused the access token and no refresh token was "
+          "given");
     }
     ASSIGN_OR_RETURN(Grant fresh,
                      provider_auth->Refresh(tokens.refresh_token, deadline));

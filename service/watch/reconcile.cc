@@ -282,9 +282,9 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
                                        baseline ? nullptr : &stored));
     if (!options_.hook_base_url.empty() && w.webhooks != nullptr) {
       if (absl::Status s = EnsureHooks(w, ws.id); !s.ok()) {
-        // The poll still covers the workspace; a budget refusal ends the
-        // pass.
-        if (GetErrorInfo(s).has_value() && absl::IsResourceExhausted(s)) {
+        // The poll still covers the workspace; a rate refusal (the budget,
+        // the poll's share, the provider's limit) ends the pass.
+        if (IsRateRefusal(s)) {
           return s;
         }
         Log(w.account, absl::StrCat("hooks of workspace ", ws.id), s);

@@ -245,10 +245,10 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
     ASSIGN_OR_RETURN(int64_t used,
                      store_->PollCallsSince(a, t - absl::Hours(1)));
     if (used >= *share) {
-      return WithErrorInfo(
+      return AsRateRefusal(WithErrorInfo(
           absl::ResourceExhaustedError(
               "the watch poll spent its share of the rate budget"),
-          "WATCH_POLL_SHARE_SPENT");
+          "WATCH_POLL_SHARE_SPENT"));
     }
     ++*calls;
     return store_->RecordPollCall(a, t, t - absl::Hours(1));
@@ -297,8 +297,9 @@ void WatchEngine::RecoverFromOutage(absl::Time now) {
   // hooks and finds what they missed), within each account's share.
   if (absl::Status s = store_->PollAllNow(now); !s.ok()) return;
   outage_ = false;
-  LogEvent(LogLevel::kInfo, "watch: the store answers again; polling every "
-                            "watched account now");
+  LogEvent(LogLevel::kInfo,
+           "watch: the store answers again; polling every "
+           "watched account now");
 }
 
 void WatchEngine::RunOnce() {
@@ -406,8 +407,8 @@ int WatchEngine::HandleDelivery(const std::string& provider,
     absl::Status spooled =
         options_.spool == nullptr
             ? s
-            : options_.spool->Add({hook.account, hook.workspace_id,
-                                   d->user_id, now});
+            : options_.spool->Add(
+                  {hook.account, hook.workspace_id, d->user_id, now});
     if (!spooled.ok()) {
       Log(hook.account, "storing a hook delivery", spooled);
       return 503;  // Not stored: the provider tries again.

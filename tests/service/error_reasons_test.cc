@@ -2,6 +2,7 @@
 // the service's and the connectors' code is a unified.v1.ErrorReason name
 // (or one of the few literals that are not reasons: HTTP methods, SQL words,
 // environment variables), and the ErrorReason names are unique and used.
+// No code decides by comparing a reason string.
 #include <dirent.h>
 
 #include <fstream>
@@ -97,6 +98,46 @@ TEST(ErrorReasonsTest, EveryReasonInTheCodeIsInTheProtoList) {
     if (value->number() < 100) continue;  // Generic (status codes).
     EXPECT_EQ(used.count(value->name()), 1u)
         << value->name() << " is listed but never used";
+  }
+}
+
+// Lines of code (not comments) that compare something with a reason: an
+// ErrorInfo's reason(), or an upper-case literal.
+std::vector<std::string> ReasonComparisons(const std::string& code) {
+  static const std::regex call(R"(reason\(\)\s*[!=]=)");
+  static const std::regex literal(
+      R"re([!=]=\s*"([A-Z][A-Z0-9_]{2,})"|"([A-Z][A-Z0-9_]{2,})"\s*[!=]=)re");
+  std::vector<std::string> out;
+  std::istringstream lines(code);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t text = line.find_first_not_of(" \t");
+    if (text == std::string::npos || line.compare(text, 2, "//") == 0) continue;
+    bool compares = std::regex_search(line, call);
+    for (std::sregex_iterator it(line.begin(), line.end(), literal), end;
+         it != end && !compares; ++it) {
+      // HTTP methods and the like are not reasons.
+      const std::string name = (*it)[1].matched ? (*it)[1] : (*it)[2];
+      compares = NotReasons().count(name) == 0;
+    }
+    if (compares) out.push_back(line);
+  }
+  return out;
+}
+
+TEST(ErrorReasonsTest, NoCodeDecidesByComparingAReasonString) {
+  // The check finds what it looks for.
+  EXPECT_EQ(ReasonComparisons("  if (info->reason() == \"INVALID_GRANT\") {\n"
+                              "  // info->reason() == \"X\" in a comment\n"
+                              "  return reason != \"CREDENTIALS_REJECTED\";\n")
+                .size(),
+            2u);
+  // Decisions go by the status code and by typed marks (AuthRefusalOf,
+  // IsRateRefusal, TransportFailureOf), never by reason text.
+  for (const std::string& file : SourceFiles()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_THAT(ReasonComparisons(text.str()), ::testing::IsEmpty()) << file;
   }
 }
 

@@ -366,10 +366,17 @@ TEST_F(ScimConnectorTest, ClientCredentialsRenewOnceWhenRejected) {
                                                 absl::Now() + absl::Seconds(5))
                        .status()),
             "INVALID_GRANT");
-  // An imported bearer token cannot be renewed here.
   EXPECT_EQ(
-      Reason(auth_->Refresh("opaque", absl::Now() + absl::Seconds(5)).status()),
-      "INVALID_GRANT");
+      AuthRefusalOf(auth_
+                        ->ClientCredentialsGrant("scim-client", "wrong",
+                                                 absl::Now() + absl::Seconds(5))
+                        .status()),
+      AuthRefusal::kGrantRefused);
+  // An imported bearer token cannot be renewed here.
+  absl::Status renewed =
+      auth_->Refresh("opaque", absl::Now() + absl::Seconds(5)).status();
+  EXPECT_EQ(Reason(renewed), "INVALID_GRANT");
+  EXPECT_EQ(AuthRefusalOf(renewed), AuthRefusal::kGrantRefused);
   EXPECT_EQ(Reason(auth_->PasswordGrant("a", "b", absl::Now()).status()),
             "GRANT_NOT_SUPPORTED");
 }
@@ -437,8 +444,9 @@ TEST_F(ScimConnectorTest, WithoutMeATokenIsCheckedOnAListing) {
   absl::StatusOr<Grant> good = auth_->Identify("scim-demo-token", deadline);
   ASSERT_THAT(good.status(), IsOk());
   EXPECT_EQ(good->ref_type, "token");
-  EXPECT_EQ(Reason(auth_->Identify("not-a-token", deadline).status()),
-            "CREDENTIALS_REJECTED");
+  absl::Status rejected = auth_->Identify("not-a-token", deadline).status();
+  EXPECT_EQ(Reason(rejected), "CREDENTIALS_REJECTED");
+  EXPECT_EQ(AuthRefusalOf(rejected), AuthRefusal::kCredentialsRejected);
 }
 
 // A provider whose users carry no `groups` attribute, and that refuses a

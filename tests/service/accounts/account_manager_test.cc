@@ -64,6 +64,11 @@ class FakeAuth final : public ProviderAuth {
                       "UPSTREAM_RATE_LIMITED"),
         wait);
   }
+  // Any answer instead of a grant.
+  void Answer(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    rate_limited_ = std::move(status);
+  }
   void Recover() {
     absl::MutexLock lock(&mu_);
     rate_limited_ = absl::OkStatus();
@@ -160,6 +165,23 @@ TEST_F(AccountManagerTest, ARateLimitedRefreshWaitsItOutAndThenRefreshesOnce) {
     EXPECT_EQ(*token, "access-2");
   }
   EXPECT_EQ(auth_.refreshes, 2);
+}
+
+TEST_F(AccountManagerTest, OnlyARefusedGrantAsksForANewConsent) {
+  clock_.Advance(kLifetime + absl::Minutes(1));  // The access token expired.
+  // A status that merely names the reason is not a refusal: the account
+  // keeps its credentials (the decision is by the typed mark).
+  auth_.Answer(WithErrorInfo(absl::InvalidArgumentError("bad request"),
+                             "INVALID_GRANT"));
+  EXPECT_FALSE(Token().ok());
+  EXPECT_EQ(store_->Get(kTenant, id_)->status, AccountStatus::kActive);
+  // The provider refusing the refresh token does.
+  auth_.Answer(GrantRefused("refused", {{"upstream_error", "invalid_grant"}}));
+  EXPECT_FALSE(Token().ok());
+  const AccountRecord after = *store_->Get(kTenant, id_);
+  EXPECT_EQ(after.status, AccountStatus::kNeedsReauth);
+  EXPECT_EQ(after.status_reason,
+            "the provider refused the refresh token (invalid_grant)");
 }
 
 TEST_F(AccountManagerTest, AValidTokenServesWhileRefreshesAreHeld) {
