@@ -1,5 +1,6 @@
-"""Runs the README's grpcurl commands against a live server and compares
-the outputs the README shows.
+"""Runs the grpcurl commands of the README and the documents its
+walkthrough lives in (docs/walkthrough.md, docs/api.md, docs/watching.md)
+against a live server and compares the outputs they show.
 
 Every `grpcurl` command in the README is run, as grpcurl would run it:
 `list` and `describe` through server reflection, the health check, and each
@@ -233,7 +234,8 @@ class Runner:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--readme", required=True)
+    # The README and the documents its walkthrough moved to, in order.
+    parser.add_argument("--readme", required=True, action="append")
     parser.add_argument("--address", required=True)
     parser.add_argument("--api_key", required=True)
     parser.add_argument("--account", required=True)
@@ -243,7 +245,8 @@ def main():
     ran = compared = 0
     outputs = []  # Outputs of the latest sh block's commands.
     failures = []
-    for language, text, output_of in blocks(open(args.readme).read()):
+    documents = "\n".join(open(path).read() for path in args.readme)
+    for language, text, output_of in blocks(documents):
         if language == "sh":
             outputs = []
             for command in commands(text):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's grpcurl commands, each run against the real server on the
+# The grpcurl commands of the README, docs/walkthrough.md, docs/api.md and
+# docs/watching.md, each run against the real server on the
 # demo's directory (tools/run: 2,000 users, 2 organizations, 3 workspaces
 # each), and the outputs the README shows compared with the answers
 # (check_readme.py).
@@ -20,5 +21,7 @@ print(client.accounts.LinkWithPassword(
 PY
 )"
 /usr/bin/python3 "$RUNFILES/tests/clients/check_readme.py" \
-  --readme="$RUNFILES/README.md" --address="$ADDRESS" --api_key="$API_KEY" \
+  --readme="$RUNFILES/README.md" --readme="$RUNFILES/docs/walkthrough.md" \
+  --readme="$RUNFILES/docs/api.md" --readme="$RUNFILES/docs/watching.md" \
+  --address="$ADDRESS" --api_key="$API_KEY" \
   --account="$ACCOUNT" ${CHECK_README_FLAGS:-}

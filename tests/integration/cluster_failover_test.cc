@@ -522,7 +522,7 @@ TEST_F(ClusterBudgetTest, TwentyCallersForThreeHoursNeverTripPodiosLimit) {
   for (std::thread& t : callers) t.join();
   // Every call was served, having waited for the budget where it was spent,
   // or refused at once by the service before Podio saw it: a wait that
-  // would outlast the deadline is never begun (README, "The rate budget"),
+  // would outlast the deadline is never begun (docs/api.md, "The rate budget"),
   // so no call ends DEADLINE_EXCEEDED.
   EXPECT_THAT(others, ::testing::IsEmpty());
   rapidjson::Document doc;

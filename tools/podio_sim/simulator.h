@@ -1,7 +1,7 @@
 // The Podio simulator: an HTTP(S) server that answers like api.podio.com for
 // the user-directory routes, OAuth, hooks and rate limits (docs/podio.md), from
 // seeded data, with a simulated clock, fault injection and a request log.
-// README.md ("Podio simulator") lists every route and each choice made where
+// tools/podio_sim/README.md lists every route and each choice made where
 // the reference is UNCONFIRMED.
 #ifndef TOOLS_PODIO_SIM_SIMULATOR_H_
 #define TOOLS_PODIO_SIM_SIMULATOR_H_
