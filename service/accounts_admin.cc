@@ -18,7 +18,7 @@
 #include "service/accounts/config.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/sealer.h"
-#include "service/tenants.h"
+#include "service/core/tenants.h"
 
 ABSL_FLAG(std::string, data_dir, "",
           "As the server's --data_dir (used when --store is empty).");

@@ -45,24 +45,24 @@
 #include "service/accounts/account_manager.h"
 #include "service/accounts/config.h"
 #include "service/accounts/credential_store.h"
-#include "service/accounts/sql_rate_ledger.h"
-#include "service/config_reload.h"
-#include "service/cursor.h"
-#include "service/http_listener.h"
-#include "service/http_tls.h"
-#include "service/integrated_accounts_service.h"
-#include "service/observability.h"
-#include "service/proxy_service.h"
-#include "service/server.h"
-#include "service/serving.h"
-#include "service/tenants.h"
-#include "service/user_directory_service.h"
+#include "service/store/sql_rate_ledger.h"
+#include "service/api/config_reload.h"
+#include "service/core/cursor.h"
+#include "service/api/http_listener.h"
+#include "service/api/http_tls.h"
+#include "service/api/integrated_accounts_service.h"
+#include "service/api/observability.h"
+#include "service/api/proxy_service.h"
+#include "service/api/server.h"
+#include "service/api/serving.h"
+#include "service/core/tenants.h"
+#include "service/api/user_directory_service.h"
 #include "service/watch/hook_spool.h"
 #include "service/watch/watch_engine.h"
 #include "service/watch/watch_store.h"
 #include "service/webhooks/webhook_deliverer.h"
 #include "service/webhooks/webhook_store.h"
-#include "service/worker_pool.h"
+#include "service/core/worker_pool.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address host:port; port 0 picks a free port, printed "
@@ -623,11 +623,11 @@ std::vector<ConfigReloader::File> ReloadableFiles(TenantAuthenticator* tenants,
 }
 
 // Whether the store answers a trivial query (readiness).
-bool StoreAnswers(accounts::SqlDatabase* database,
+bool StoreAnswers(store::SqlDatabase* database,
                   Observability* observability) {
   const absl::Time start = absl::Now();
   bool ok = false;
-  if (absl::StatusOr<accounts::SqlDatabase::Lease> lease = database->Acquire();
+  if (absl::StatusOr<store::SqlDatabase::Lease> lease = database->Acquire();
       lease.ok()) {
     ok = (*lease)->Query("SELECT 1").ok();
   }
@@ -696,7 +696,7 @@ void WaitForSignal(const sigset_t& signals, absl::Duration timeout) {
 // follows it) and SIGHUP re-reads the configuration files.
 void ServeUntilStopped(Server* server, Serving* serving,
                        const sigset_t& stop_signals, ConfigReloader* reloader,
-                       accounts::SqlDatabase* database,
+                       store::SqlDatabase* database,
                        Observability* observability, std::atomic<bool>* ready) {
   absl::Notification stopping;
   std::thread readiness([&] {
@@ -866,7 +866,7 @@ int Run() {
   // in memory.
   std::unique_ptr<RateLedger> ledger =
       (*store)->backend() == "postgresql"
-          ? accounts::NewSqlRateLedger((*store)->database(), budget_options)
+          ? store::NewSqlRateLedger((*store)->database(), budget_options)
           : NewMemoryRateLedger(budget_options);
   accounts::RateLimitEvents rate_limit_events(store->get());
   RateBudget budget(ledger.get(), RealClock::Get(), budget_options,
@@ -943,7 +943,7 @@ int Run() {
 
   // Ready once the store answers (checked here, then every
   // --readiness_interval).
-  accounts::SqlDatabase* database = (*store)->database();
+  store::SqlDatabase* database = (*store)->database();
   std::atomic<bool> ready{StoreAnswers(database, &observability)};
   observability.SetReady(ready);
   auto is_ready = [&ready] { return ready.load(); };

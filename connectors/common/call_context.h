@@ -1,6 +1,6 @@
 // What one provider call carries through a connector: its deadline,
 // cancellation, rate budget slot, credentials and bookkeeping. Vendor
-// neutral; the service builds it (service/account_call.h), connectors and
+// neutral; the service builds it (service/core/account_call.h), connectors and
 // the request pipeline (request_pipeline.h) read it.
 #ifndef CONNECTORS_COMMON_CALL_CONTEXT_H_
 #define CONNECTORS_COMMON_CALL_CONTEXT_H_

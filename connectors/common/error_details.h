@@ -3,7 +3,7 @@
 // Connectors and the service attach gRPC's standard error details
 // (google.rpc.ErrorInfo, google.rpc.RetryInfo) to an absl::Status as payloads
 // keyed by their type URL. The single absl -> gRPC conversion at the server's
-// edge (service/grpc_status.h) packs every such payload into the
+// edge (service/core/grpc_status.h) packs every such payload into the
 // google.rpc.Status of the response, so clients in any language read a reason
 // and a retry delay without parsing text.
 //

@@ -24,11 +24,11 @@
 #include "connectors/auth.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/rate_budget.h"
-#include "service/account_resolver.h"
+#include "service/core/account_resolver.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/rate_limit_events.h"
 #include "service/accounts/sealer.h"
-#include "service/worker_pool.h"
+#include "service/core/worker_pool.h"
 
 namespace unified::accounts {
 

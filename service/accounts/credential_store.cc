@@ -239,7 +239,7 @@ constexpr char kColumns[] =
 
 }  // namespace
 
-absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
+absl::Status AppendAccountEvent(store::SqlConnection& c, const store::SqlDialect& dialect,
                                 const std::string& tenant,
                                 const std::string& id, AccountEventType type,
                                 const std::string& reason, absl::Time at) {
@@ -248,14 +248,14 @@ absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
               "($1, 0) ON CONFLICT (tenant) DO NOTHING",
               {tenant})
           .status());
-  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+  ASSIGN_OR_RETURN(std::vector<store::SqlRow> rows,
                    c.Query(absl::StrCat("SELECT last_seq FROM "
                                         "account_event_tenants WHERE tenant "
                                         "= $1",
                                         dialect.for_update),
                            {tenant}));
   if (rows.empty()) return absl::InternalError("account log row vanished");
-  const std::string seq = absl::StrCat(SqlInt(rows[0][0]) + 1);
+  const std::string seq = absl::StrCat(store::SqlInt(rows[0][0]) + 1);
   RETURN_IF_ERROR(
       c.Query("UPDATE account_event_tenants SET last_seq = $2 WHERE tenant "
               "= $1",
@@ -266,7 +266,7 @@ absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
           "INSERT INTO account_events (tenant, seq, account_id, type, "
           "reason, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
           {tenant, seq, id, absl::StrCat(static_cast<int>(type)), reason,
-           SqlMillis(at)})
+           store::SqlMillis(at)})
       .status();
 }
 
@@ -276,7 +276,7 @@ const char* StatusText(AccountStatus status) {
   return status == AccountStatus::kActive ? "active" : "needs_reauth";
 }
 
-absl::StatusOr<AccountRecord> FromRow(const SqlRow& row) {
+absl::StatusOr<AccountRecord> FromRow(const store::SqlRow& row) {
   if (row.size() != 15) return absl::InternalError("unexpected row shape");
   auto text = [&](int i) { return row[i].value_or(""); };
   AccountRecord r;
@@ -290,9 +290,9 @@ absl::StatusOr<AccountRecord> FromRow(const SqlRow& row) {
   r.ref_id = text(6);
   r.scope = text(7);
   r.link_method = text(8);
-  r.access_expires_at = SqlTime(row[9]);
-  r.created_at = SqlTime(row[10]);
-  r.updated_at = SqlTime(row[11]);
+  r.access_expires_at = store::SqlTime(row[9]);
+  r.created_at = store::SqlTime(row[10]);
+  r.updated_at = store::SqlTime(row[11]);
   (void)absl::SimpleAtoi(text(12), &r.version);
   r.sealed_access_token = text(13);
   r.sealed_refresh_token = text(14);
@@ -309,9 +309,9 @@ std::vector<std::string> Values(const AccountRecord& r) {
           r.ref_id,
           r.scope,
           r.link_method,
-          SqlMillis(r.access_expires_at),
-          SqlMillis(r.created_at),
-          SqlMillis(r.updated_at),
+          store::SqlMillis(r.access_expires_at),
+          store::SqlMillis(r.created_at),
+          store::SqlMillis(r.updated_at),
           absl::StrCat(r.version),
           r.sealed_access_token,
           r.sealed_refresh_token};
@@ -326,7 +326,7 @@ absl::Status NotFound(const std::string& id) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CredentialStore>> CredentialStore::Open(
-    std::unique_ptr<SqlDatabase> db) {
+    std::unique_ptr<store::SqlDatabase> db) {
   std::unique_ptr<CredentialStore> store(new CredentialStore(std::move(db)));
   RETURN_IF_ERROR(store->Migrate());
   return store;
@@ -353,22 +353,22 @@ absl::StatusOr<std::string> SqlitePath(const std::string& url) {
 absl::StatusOr<std::unique_ptr<CredentialStore>> CredentialStore::OpenUrl(
     const std::string& url) {
   if (IsPostgresUrl(url)) {
-    ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenPostgres(url));
+    ASSIGN_OR_RETURN(std::unique_ptr<store::SqlDatabase> db, store::OpenPostgres(url));
     return Open(std::move(db));
   }
   ASSIGN_OR_RETURN(std::string path, SqlitePath(url));
-  ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenSqlite(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<store::SqlDatabase> db, store::OpenSqlite(path));
   return Open(std::move(db));
 }
 
 absl::Status CredentialStore::CheckUrl(const std::string& url) {
-  if (IsPostgresUrl(url)) return CheckPostgresConninfo(url);
+  if (IsPostgresUrl(url)) return store::CheckPostgresConninfo(url);
   return SqlitePath(url).status();
 }
 
 absl::Status CredentialStore::Migrate() {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return InTransaction(c, absl::Seconds(60), [&]() -> absl::Status {
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
+  return store::InTransaction(c, absl::Seconds(60), [&]() -> absl::Status {
     if (db_->dialect().name == "postgresql") {
       // Replicas starting together migrate one after the other.
       RETURN_IF_ERROR(
@@ -379,7 +379,7 @@ absl::Status CredentialStore::Migrate() {
                              "applied_ms BIGINT NOT NULL)")
                         .status());
     ASSIGN_OR_RETURN(
-        std::vector<SqlRow> rows,
+        std::vector<store::SqlRow> rows,
         c->Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
     int current = 0;
     if (!rows.empty() && rows[0][0])
@@ -399,7 +399,7 @@ absl::Status CredentialStore::Migrate() {
       }
       RETURN_IF_ERROR(c->Query("INSERT INTO schema_migrations (version, "
                                "applied_ms) VALUES ($1, $2)",
-                               {absl::StrCat(v), SqlMillis(absl::Now())})
+                               {absl::StrCat(v), store::SqlMillis(absl::Now())})
                           .status());
     }
     return absl::OkStatus();
@@ -409,14 +409,14 @@ absl::Status CredentialStore::Migrate() {
 absl::StatusOr<std::vector<AccountRecord>> CredentialStore::Select(
     const std::string& where, const std::vector<std::string>& params,
     int limit) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
   ASSIGN_OR_RETURN(
-      std::vector<SqlRow> rows,
+      std::vector<store::SqlRow> rows,
       c->Query(absl::StrCat("SELECT ", kColumns, " FROM accounts WHERE ", where,
                             " ORDER BY tenant, id LIMIT ", limit),
                params));
   std::vector<AccountRecord> records;
-  for (const SqlRow& row : rows) {
+  for (const store::SqlRow& row : rows) {
     ASSIGN_OR_RETURN(AccountRecord r, FromRow(row));
     records.push_back(std::move(r));
   }
@@ -424,8 +424,8 @@ absl::StatusOr<std::vector<AccountRecord>> CredentialStore::Select(
 }
 
 absl::Status CredentialStore::Insert(const AccountRecord& record) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
+  return store::InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
     RETURN_IF_ERROR(
         c->Query(absl::StrCat("INSERT INTO accounts (", kColumns,
                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
@@ -470,10 +470,10 @@ absl::StatusOr<std::vector<AccountRecord>> CredentialStore::ListAll(
 
 absl::Status CredentialStore::Delete(const std::string& tenant,
                                      const std::string& id) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
+  return store::InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(
-        std::vector<SqlRow> rows,
+        std::vector<store::SqlRow> rows,
         c->Query("DELETE FROM accounts WHERE tenant = $1 AND id = $2 "
                  "RETURNING id",
                  {tenant, id}));
@@ -492,10 +492,10 @@ absl::Status CredentialStore::WithLockedAccount(const std::string& tenant,
                                                 absl::Duration lock_timeout,
                                                 const LockedUpdate& fn,
                                                 bool relink) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return InTransaction(c, lock_timeout, [&]() -> absl::Status {
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
+  return store::InTransaction(c, lock_timeout, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(
-        std::vector<SqlRow> rows,
+        std::vector<store::SqlRow> rows,
         c->Query(absl::StrCat("SELECT ", kColumns,
                               " FROM accounts WHERE tenant = $1 AND id = $2",
                               db_->dialect().for_update),
@@ -510,7 +510,7 @@ absl::Status CredentialStore::WithLockedAccount(const std::string& tenant,
     std::vector<std::string> values = Values(*next);
     values.push_back(absl::StrCat(current.version));
     ASSIGN_OR_RETURN(
-        std::vector<SqlRow> updated,
+        std::vector<store::SqlRow> updated,
         c->Query("UPDATE accounts SET provider = $3, status = $4, "
                  "status_reason = $5, ref_type = $6, ref_id = $7, scope = $8, "
                  "link_method = $9, access_expires_ms = $10, created_ms = $11, "
@@ -521,7 +521,7 @@ absl::Status CredentialStore::WithLockedAccount(const std::string& tenant,
     if (updated.empty()) {
       return absl::AbortedError("the account changed during the update");
     }
-    SqlConnection& conn = *c.operator->();
+    store::SqlConnection& conn = *c.operator->();
     if (relink) {
       RETURN_IF_ERROR(AppendAccountEvent(conn, db_->dialect(), tenant, id,
                                          AccountEventType::kRelinked, "",
@@ -543,8 +543,8 @@ absl::Status CredentialStore::LogAccountEvent(const std::string& tenant,
                                               AccountEventType type,
                                               const std::string& reason,
                                               absl::Time at) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
+  return store::InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
     return AppendAccountEvent(*c.operator->(), db_->dialect(), tenant, id, type,
                               reason, at);
   });
@@ -554,19 +554,19 @@ absl::Status CredentialStore::MarkRateLimited(const std::string& tenant,
                                               const std::string& id,
                                               absl::Time until,
                                               absl::Time now) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
-    SqlConnection& conn = *c.operator->();
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
+  return store::InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+    store::SqlConnection& conn = *c.operator->();
     // The account's row lock orders this against a deletion.
     ASSIGN_OR_RETURN(
-        std::vector<SqlRow> account,
+        std::vector<store::SqlRow> account,
         conn.Query(absl::StrCat("SELECT id FROM accounts WHERE tenant = $1 "
                                 "AND id = $2",
                                 db_->dialect().for_update),
                    {tenant, id}));
     if (account.empty()) return NotFound(id);
     ASSIGN_OR_RETURN(
-        std::vector<SqlRow> rows,
+        std::vector<store::SqlRow> rows,
         conn.Query("SELECT until_ms FROM account_rate_limits WHERE tenant = "
                    "$1 AND account_id = $2",
                    {tenant, id}));
@@ -576,12 +576,12 @@ absl::Status CredentialStore::MarkRateLimited(const std::string& tenant,
           .Query(
               "UPDATE account_rate_limits SET until_ms = $3 WHERE tenant = "
               "$1 AND account_id = $2 AND until_ms < $3",
-              {tenant, id, SqlMillis(until)})
+              {tenant, id, store::SqlMillis(until)})
           .status();
     }
     RETURN_IF_ERROR(conn.Query("INSERT INTO account_rate_limits (tenant, "
                                "account_id, until_ms) VALUES ($1, $2, $3)",
-                               {tenant, id, SqlMillis(until)})
+                               {tenant, id, store::SqlMillis(until)})
                         .status());
     return AppendAccountEvent(
         conn, db_->dialect(), tenant, id, AccountEventType::kRateLimited,
@@ -590,16 +590,16 @@ absl::Status CredentialStore::MarkRateLimited(const std::string& tenant,
 }
 
 absl::Status CredentialStore::ClearRateLimits(absl::Time now) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
-    SqlConnection& conn = *c.operator->();
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
+  return store::InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+    store::SqlConnection& conn = *c.operator->();
     // Only the replica whose DELETE removes a row logs its end.
     ASSIGN_OR_RETURN(
-        std::vector<SqlRow> ended,
+        std::vector<store::SqlRow> ended,
         conn.Query("DELETE FROM account_rate_limits WHERE until_ms <= $1 "
                    "RETURNING tenant, account_id",
-                   {SqlMillis(now)}));
-    for (const SqlRow& r : ended) {
+                   {store::SqlMillis(now)}));
+    for (const store::SqlRow& r : ended) {
       RETURN_IF_ERROR(AppendAccountEvent(
           conn, db_->dialect(), r[0].value_or(""), r[1].value_or(""),
           AccountEventType::kRateLimitCleared, "", now));
@@ -610,42 +610,42 @@ absl::Status CredentialStore::ClearRateLimits(absl::Time now) {
 
 absl::StatusOr<std::vector<AccountEvent>> CredentialStore::ReadAccountEvents(
     const std::string& tenant, int64_t after, int limit) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
   ASSIGN_OR_RETURN(
-      std::vector<SqlRow> rows,
+      std::vector<store::SqlRow> rows,
       c->Query(absl::StrCat("SELECT seq, account_id, type, reason, at_ms "
                             "FROM account_events WHERE tenant = $1 AND seq > "
                             "$2 ORDER BY seq LIMIT ",
                             std::max(1, limit)),
                {tenant, absl::StrCat(after)}));
   std::vector<AccountEvent> out;
-  for (const SqlRow& r : rows) {
-    out.push_back({SqlInt(r[0]), r[1].value_or(""),
-                   static_cast<AccountEventType>(SqlInt(r[2])),
-                   r[3].value_or(""), SqlTime(r[4])});
+  for (const store::SqlRow& r : rows) {
+    out.push_back({store::SqlInt(r[0]), r[1].value_or(""),
+                   static_cast<AccountEventType>(store::SqlInt(r[2])),
+                   r[3].value_or(""), store::SqlTime(r[4])});
   }
   return out;
 }
 
 absl::StatusOr<int64_t> CredentialStore::AccountEventPosition(
     const std::string& tenant) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(std::vector<store::SqlRow> rows,
                    c->Query("SELECT last_seq FROM account_event_tenants WHERE "
                             "tenant = $1",
                             {tenant}));
-  return rows.empty() ? 0 : SqlInt(rows[0][0]);
+  return rows.empty() ? 0 : store::SqlInt(rows[0][0]);
 }
 
 absl::Status CredentialStore::ConsumeOnce(const std::string& nonce,
                                           absl::Time expires, absl::Time now) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
   RETURN_IF_ERROR(c->Query("DELETE FROM consumed_states WHERE expires_ms < $1",
-                           {SqlMillis(now)})
+                           {store::SqlMillis(now)})
                       .status());
   return c
       ->Query("INSERT INTO consumed_states (nonce, expires_ms) VALUES ($1, $2)",
-              {nonce, SqlMillis(expires)})
+              {nonce, store::SqlMillis(expires)})
       .status();
 }
 

@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "service/accounts/sql.h"
+#include "service/store/sql.h"
 
 namespace unified::accounts {
 
@@ -66,7 +66,7 @@ struct AccountEvent {
 // Appends to the tenant's account log inside the caller's transaction on
 // `c`, under the tenant's counter row: lock it after any account row, never
 // before.
-absl::Status AppendAccountEvent(SqlConnection& c, const SqlDialect& dialect,
+absl::Status AppendAccountEvent(store::SqlConnection& c, const store::SqlDialect& dialect,
                                 const std::string& tenant,
                                 const std::string& id, AccountEventType type,
                                 const std::string& reason, absl::Time at);
@@ -81,7 +81,7 @@ class CredentialStore {
   // store. FAILED_PRECONDITION when the database has a newer schema than
   // this build knows.
   static absl::StatusOr<std::unique_ptr<CredentialStore>> Open(
-      std::unique_ptr<SqlDatabase> db);
+      std::unique_ptr<store::SqlDatabase> db);
 
   // Opens "sqlite:PATH", a bare path, or "postgresql://..." /
   // "postgres://...".
@@ -160,17 +160,17 @@ class CredentialStore {
 
   const std::string& backend() const { return db_->dialect().name; }
   // The database, for other tables of the same store (the rate ledger).
-  SqlDatabase* database() const { return db_.get(); }
+  store::SqlDatabase* database() const { return db_.get(); }
 
  private:
-  explicit CredentialStore(std::unique_ptr<SqlDatabase> db)
+  explicit CredentialStore(std::unique_ptr<store::SqlDatabase> db)
       : db_(std::move(db)) {}
   absl::Status Migrate();
   absl::StatusOr<std::vector<AccountRecord>> Select(
       const std::string& where, const std::vector<std::string>& params,
       int limit);
 
-  std::unique_ptr<SqlDatabase> db_;
+  std::unique_ptr<store::SqlDatabase> db_;
 };
 
 }  // namespace unified::accounts

@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "connectors/common/log_line.h"
 #include "connectors/webhooks.h"
-#include "service/account_resolver.h"
+#include "service/core/account_resolver.h"
 #include "service/watch/watch_engine.h"
 
 namespace unified::watch {

@@ -15,7 +15,7 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/log_line.h"
 #include "connectors/common/status_macros.h"
-#include "service/account_call.h"
+#include "service/core/account_call.h"
 #include "service/watch/engine_internal.h"
 
 namespace unified::watch {

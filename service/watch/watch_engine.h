@@ -40,7 +40,7 @@
 #include "connectors/common/clock.h"
 #include "connectors/common/rate_budget.h"
 #include "connectors/registry.h"
-#include "service/account_resolver.h"
+#include "service/core/account_resolver.h"
 #include "service/watch/hook_spool.h"
 #include "service/watch/watch_store.h"
 

@@ -14,11 +14,11 @@
 namespace unified::watch {
 namespace {
 
-using accounts::InTransaction;
-using accounts::SqlInt;
-using accounts::SqlMillis;
-using accounts::SqlText;
-using accounts::SqlTime;
+using store::InTransaction;
+using store::SqlInt;
+using store::SqlMillis;
+using store::SqlText;
+using store::SqlTime;
 
 constexpr absl::Duration kLockTimeout = kStoreLockTimeout;
 

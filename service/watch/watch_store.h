@@ -28,14 +28,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "service/accounts/sql.h"
+#include "service/store/sql.h"
 
 namespace unified::watch {
 
-using accounts::SqlConnection;
-using accounts::SqlDatabase;
-using accounts::SqlDialect;
-using accounts::SqlRow;
+using store::SqlConnection;
+using store::SqlDatabase;
+using store::SqlDialect;
+using store::SqlRow;
 
 // Values of unified.v1.DirectoryEvent.Type and .Source, kept as integers in
 // the database.

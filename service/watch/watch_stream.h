@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "proto/unified/v1/user_directory.pb.h"
-#include "service/cursor.h"
+#include "service/core/cursor.h"
 #include "service/watch/watch_engine.h"
 
 namespace unified::watch {

@@ -9,14 +9,14 @@
 namespace unified::webhooks {
 namespace {
 
-using accounts::InTransaction;
-using accounts::SqlConnection;
-using accounts::SqlDatabase;
-using accounts::SqlInt;
-using accounts::SqlMillis;
-using accounts::SqlRow;
-using accounts::SqlText;
-using accounts::SqlTime;
+using store::InTransaction;
+using store::SqlConnection;
+using store::SqlDatabase;
+using store::SqlInt;
+using store::SqlMillis;
+using store::SqlRow;
+using store::SqlText;
+using store::SqlTime;
 
 constexpr absl::Duration kLockTimeout = absl::Seconds(10);
 

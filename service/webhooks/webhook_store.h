@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "service/accounts/sql.h"
+#include "service/store/sql.h"
 
 namespace unified::webhooks {
 
@@ -49,7 +49,7 @@ struct PreviousSecret {
 // Thread-safe; every method is one transaction.
 class WebhookStore {
  public:
-  explicit WebhookStore(accounts::SqlDatabase* db) : db_(db) {}
+  explicit WebhookStore(store::SqlDatabase* db) : db_(db) {}
 
   // Sets the tenant's endpoint, active, with no failure. The same URL keeps
   // its cursors; another URL (or a first one) starts at `dir_tseq` and
@@ -86,7 +86,7 @@ class WebhookStore {
   absl::Status Release(const std::string& tenant, const std::string& owner);
 
  private:
-  accounts::SqlDatabase* const db_;
+  store::SqlDatabase* const db_;
 };
 
 }  // namespace unified::webhooks

@@ -11,7 +11,7 @@
 #include "connectors/common/http_client.h"
 #include "connectors/podio/podio_auth.h"
 #include "service/accounts/sealer.h"
-#include "service/tenants.h"
+#include "service/core/tenants.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "service/cursor.h"
+#include "service/core/cursor.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const unified::CursorCodec codec(std::string(32, 'k'));

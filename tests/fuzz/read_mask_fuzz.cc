@@ -10,7 +10,7 @@
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "proto/unified/v1/resources.pb.h"
-#include "service/read_mask.h"
+#include "service/core/read_mask.h"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "connectors/common/upstream_observer.h"
-#include "service/grpc_status.h"
-#include "service/observability.h"
+#include "service/core/grpc_status.h"
+#include "service/api/observability.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

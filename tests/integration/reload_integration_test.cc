@@ -16,7 +16,7 @@
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "service/accounts/sealer.h"
-#include "service/tenants.h"
+#include "service/core/tenants.h"
 #include "tests/integration/directory_env.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"

@@ -1,4 +1,4 @@
-#include "service/cursor.h"
+#include "service/core/cursor.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

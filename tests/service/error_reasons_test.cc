@@ -3,8 +3,6 @@
 // (or one of the few literals that are not reasons: HTTP methods, SQL words,
 // environment variables), and the ErrorReason names are unique and used.
 // No code decides by comparing a reason string.
-#include <dirent.h>
-
 #include <fstream>
 #include <regex>
 #include <set>
@@ -16,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/unified/v1/errors.pb.h"
-#include "tests/testing/subprocess.h"
+#include "tests/testing/source_files.h"
 
 namespace unified {
 namespace {
@@ -42,31 +40,8 @@ const std::set<std::string>& NotReasons() {
   return *names;
 }
 
-// The .cc and .h files under `path`, its folders included.
-void Collect(const std::string& path, std::vector<std::string>* files) {
-  DIR* d = opendir(path.c_str());
-  if (d == nullptr) return;
-  while (dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    const std::string full = absl::StrCat(path, "/", name);
-    if (absl::EndsWith(name, ".cc") || absl::EndsWith(name, ".h")) {
-      files->push_back(full);
-    } else if (e->d_type == DT_DIR || e->d_type == DT_LNK) {
-      Collect(full, files);
-    }
-  }
-  closedir(d);
-}
-
-// Every connector's sources (the `sources` filegroups in the test's data)
-// and the service's.
 std::vector<std::string> SourceFiles() {
-  std::vector<std::string> files;
-  for (const char* dir : {"service", "connectors"}) {
-    Collect(testing::RunfilePath(dir), &files);
-  }
-  return files;
+  return testing::ServiceAndConnectorSources();
 }
 
 TEST(ErrorReasonsTest, EveryReasonInTheCodeIsInTheProtoList) {

@@ -1,4 +1,4 @@
-#include "service/grpc_status.h"
+#include "service/core/grpc_status.h"
 
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"

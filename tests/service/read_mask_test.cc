@@ -1,7 +1,7 @@
 // The compiled read mask trims as FieldMaskUtil::TrimMessage does, on every
 // field of the directory's messages filled in, for every valid path and
 // pairs of them; and refuses what FieldMaskUtil::GetFieldDescriptors does.
-#include "service/read_mask.h"
+#include "service/core/read_mask.h"
 
 #include <string>
 #include <vector>

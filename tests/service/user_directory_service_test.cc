@@ -1,7 +1,7 @@
 // The service over a fake connector, proving it needs no Podio knowledge:
 // paging and cursors, cursor binding, streaming read-ahead bounds,
 // cancellation, deadlines and error details.
-#include "service/user_directory_service.h"
+#include "service/api/user_directory_service.h"
 
 #include <atomic>
 
@@ -13,10 +13,10 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "service/server.h"
-#include "service/serving.h"
-#include "service/tenants.h"
-#include "service/worker_pool.h"
+#include "service/api/server.h"
+#include "service/api/serving.h"
+#include "service/core/tenants.h"
+#include "service/core/worker_pool.h"
 #include "tests/testing/api_key_channel.h"
 #include "tests/testing/status_matchers.h"
 

@@ -1,4 +1,4 @@
-#include "service/worker_pool.h"
+#include "service/core/worker_pool.h"
 
 #include <algorithm>
 #include <string>

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/accounts/sealer.h"
-#include "service/tenants.h"
+#include "service/core/tenants.h"
 
 namespace unified::testing {
 

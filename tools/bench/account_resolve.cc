@@ -14,7 +14,7 @@
 #include "absl/time/clock.h"
 #include "connectors/auth.h"
 #include "connectors/common/clock.h"
-#include "service/account_resolver.h"
+#include "service/core/account_resolver.h"
 #include "service/accounts/account_manager.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/sealer.h"

@@ -27,7 +27,7 @@
 //                                           mask with include_remote_data:
 //                                           the mapper skips remote_data,
 //                                           then the mask, compiled once
-//                                           per page (service/read_mask.h),
+//                                           per page (service/core/read_mask.h),
 //                                           trims
 //   mapper_cost ... --mode=masked_util      masked, trimmed instead by
 //                                           FieldMaskUtil::TrimMessage (the
@@ -47,7 +47,7 @@
 #include "google/protobuf/util/field_mask_util.h"
 #include "proto/unified/v1/user_directory.pb.h"
 #include "rapidjson/document.h"
-#include "service/read_mask.h"
+#include "service/core/read_mask.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 

@@ -19,7 +19,7 @@
 #include "connectors/common/http_client.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "service/accounts/sealer.h"
-#include "service/tenants.h"
+#include "service/core/tenants.h"
 #include "tests/testing/api_key_channel.h"
 #include "tests/testing/service_files.h"
 #include "tests/testing/subprocess.h"

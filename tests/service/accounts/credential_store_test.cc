@@ -8,7 +8,7 @@
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/accounts/sql_rate_ledger.h"
+#include "service/store/sql_rate_ledger.h"
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/status_matchers.h"
 
@@ -245,9 +245,9 @@ TEST_P(CredentialStoreTest, ValuesAreConsumedOnce) {
 }
 
 TEST_P(CredentialStoreTest, RefusesASchemaNewerThanItKnows) {
-  std::unique_ptr<SqlDatabase> db = GetParam() == "sqlite"
-                                        ? *OpenSqlite(url_.substr(7))
-                                        : *OpenPostgres(url_);
+  std::unique_ptr<store::SqlDatabase> db = GetParam() == "sqlite"
+                                        ? *store::OpenSqlite(url_.substr(7))
+                                        : *store::OpenPostgres(url_);
   {
     auto c = db->Acquire();
     ASSERT_THAT(c, IsOk());
@@ -268,8 +268,8 @@ TEST_P(CredentialStoreTest, TheRateLedgerIsSharedByEveryStoreOnTheDatabase) {
   options.restricted_limit = 1;
   auto other = CredentialStore::OpenUrl(url_);
   ASSERT_THAT(other, IsOk());
-  auto a = NewSqlRateLedger(store_->database(), options);
-  auto b = NewSqlRateLedger((*other)->database(), options);
+  auto a = store::NewSqlRateLedger(store_->database(), options);
+  auto b = store::NewSqlRateLedger((*other)->database(), options);
   const absl::Time t0 = absl::FromUnixSeconds(1767225600);
   const std::string key = "podio:user:1/c";
   EXPECT_EQ(*a->TryTake(key, RateClass::kRestricted, t0), std::nullopt);
