@@ -12,7 +12,7 @@
 // Each case prints the upstream calls of the listing beside those of the
 // same listing with nothing changing: the difference is what the repair
 // cost.
-#include "tests/conformance/churn.h"
+#include "tools/conformance/churn.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -25,8 +25,8 @@
 #include "connectors/common/rate_budget.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/conformance/targets.h"
-#include "tests/testing/fake_clock.h"
+#include "tools/conformance/targets.h"
+#include "tools/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified::conformance {

@@ -27,8 +27,8 @@
 #include "connectors/common/text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/conformance/targets.h"
-#include "tests/testing/fake_clock.h"
+#include "tools/conformance/targets.h"
+#include "tools/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified::conformance {

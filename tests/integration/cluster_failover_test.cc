@@ -22,7 +22,7 @@
 #include "proto/unified/v1/proxy.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "rapidjson/document.h"
-#include "tests/testing/api_key_channel.h"
+#include "tools/testing/api_key_channel.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/cluster/cluster.h"

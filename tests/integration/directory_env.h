@@ -25,9 +25,9 @@
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "rapidjson/document.h"
-#include "tests/testing/api_key_channel.h"
-#include "tests/testing/service_files.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/api_key_channel.h"
+#include "tools/testing/service_files.h"
+#include "tools/testing/subprocess.h"
 #include "tools/podio_sim/directory.h"
 
 namespace unified::testing {

@@ -20,7 +20,7 @@
 #include "gtest/gtest.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/integration/directory_env.h"
-#include "tests/testing/service_files.h"
+#include "tools/testing/service_files.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {

@@ -9,7 +9,7 @@
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/integration/directory_env.h"
 #include "tests/testing/rich_error.h"
-#include "tests/testing/service_files.h"
+#include "tools/testing/service_files.h"
 
 namespace unified {
 namespace {

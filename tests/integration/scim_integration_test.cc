@@ -22,7 +22,7 @@
 #include "rapidjson/document.h"
 #include "tests/integration/directory_env.h"
 #include "tests/testing/rich_error.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 
 namespace unified {
 namespace {

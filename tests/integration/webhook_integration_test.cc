@@ -26,7 +26,7 @@
 #include "tests/integration/directory_env.h"
 #include "tests/integration/webhook_schema_check.h"
 #include "tests/testing/rich_error.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 #include "tests/testing/webhook_receiver.h"
 
 namespace unified::testing {

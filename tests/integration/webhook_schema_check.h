@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 
 namespace unified::testing {
 

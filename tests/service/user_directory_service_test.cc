@@ -17,7 +17,7 @@
 #include "service/api/serving.h"
 #include "service/core/tenants.h"
 #include "service/core/worker_pool.h"
-#include "tests/testing/api_key_channel.h"
+#include "tools/testing/api_key_channel.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {

@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 
 namespace unified {
 namespace {

@@ -18,7 +18,7 @@
 #include "service/accounts/account_manager.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/sealer.h"
-#include "tests/testing/service_files.h"
+#include "tools/testing/service_files.h"
 #include "tools/bench/report.h"
 
 ABSL_FLAG(int, calls, 20000, "Resolutions per measurement.");

@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
-#include "tests/testing/api_key_channel.h"
+#include "tools/testing/api_key_channel.h"
 #include "tools/bench/bench_server.h"
 #include "tools/bench/latent_simulator.h"
 #include "tools/bench/report.h"

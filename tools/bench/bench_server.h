@@ -21,9 +21,9 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
-#include "tests/testing/api_key_channel.h"
-#include "tests/testing/service_files.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/api_key_channel.h"
+#include "tools/testing/service_files.h"
+#include "tools/testing/subprocess.h"
 
 namespace unified::bench {
 

@@ -24,7 +24,7 @@
 #include "grpcpp/grpcpp.h"
 #include "postgresql/libpq-fe.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
-#include "tests/testing/api_key_channel.h"
+#include "tools/testing/api_key_channel.h"
 #include "tools/bench/report.h"
 #include "tools/cluster/cluster.h"
 #include "tools/fixture/fixture.h"

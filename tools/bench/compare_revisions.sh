@@ -38,7 +38,7 @@ for dir in tools/podio_sim tools/scim_sim tools/bench; do
   cp -r "$dir" "$work/base/$dir"
 done
 # The Node packages are not in git: the base uses this tree's.
-for dir in tools/clients/node tests/conformance/scimmy; do
+for dir in tools/clients/node tools/conformance/scimmy; do
   if [ -d "$dir/node_modules" ] && [ -d "$work/base/$dir" ]; then
     ln -sfn "$PWD/$dir/node_modules" "$work/base/$dir/node_modules"
   fi

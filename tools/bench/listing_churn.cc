@@ -2,7 +2,7 @@
 // change"): each provider kind's organization and workspace member
 // listings, through List pages and through the stream, walked once with
 // nothing changing and once while another administrator adds 20 members and
-// removes 20 (tests/conformance/churn.h), side by side in one run. It
+// removes 20 (tools/conformance/churn.h), side by side in one run. It
 // reports the upstream calls of each and the difference, the calls spent on
 // repair, and checks that the listing under change was whole (nobody
 // present throughout missed, nobody twice, no stranger): a figure from a
@@ -18,9 +18,9 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/rate_budget.h"
-#include "tests/conformance/churn.h"
-#include "tests/conformance/targets.h"
-#include "tests/testing/fake_clock.h"
+#include "tools/conformance/churn.h"
+#include "tools/conformance/targets.h"
+#include "tools/testing/fake_clock.h"
 #include "tools/bench/report.h"
 
 ABSL_FLAG(int, members, 5000,

@@ -25,7 +25,7 @@
 #include "absl/time/clock.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
-#include "tests/testing/api_key_channel.h"
+#include "tools/testing/api_key_channel.h"
 #include "tools/bench/bench_server.h"
 #include "tools/bench/latent_simulator.h"
 #include "tools/bench/report.h"

@@ -34,7 +34,7 @@
 #include "connectors/common/http_client.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "rapidjson/document.h"
-#include "tests/testing/api_key_channel.h"
+#include "tools/testing/api_key_channel.h"
 #include "tools/bench/bench_server.h"
 #include "tools/bench/latent_simulator.h"
 #include "tools/bench/report.h"

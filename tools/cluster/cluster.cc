@@ -19,7 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "connectors/common/status_macros.h"
-#include "tests/testing/service_files.h"
+#include "tools/testing/service_files.h"
 
 namespace unified::cluster {
 namespace {

@@ -13,8 +13,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tests/testing/postgres.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/postgres.h"
+#include "tools/testing/subprocess.h"
 #include "tools/fixture/fixture.h"
 
 namespace unified::cluster {

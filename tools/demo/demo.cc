@@ -20,9 +20,9 @@
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "service/accounts/sealer.h"
 #include "service/core/tenants.h"
-#include "tests/testing/api_key_channel.h"
-#include "tests/testing/service_files.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/api_key_channel.h"
+#include "tools/testing/service_files.h"
+#include "tools/testing/subprocess.h"
 #include "tools/flags/help.h"
 #include "tools/podio_sim/simulator.h"
 

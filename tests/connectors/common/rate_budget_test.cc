@@ -7,7 +7,7 @@
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/fake_clock.h"
+#include "tools/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified {

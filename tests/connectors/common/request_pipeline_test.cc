@@ -14,7 +14,7 @@
 #include "connectors/common/read_ahead.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/fake_clock.h"
+#include "tools/testing/fake_clock.h"
 #include "tests/testing/gzip.h"
 #include "tests/testing/status_matchers.h"
 

@@ -9,7 +9,7 @@
 #include "connectors/podio/podio_connector.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/fixed_token.h"
+#include "tools/testing/fixed_token.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"

@@ -23,7 +23,7 @@
 #include "connectors/scim/scim_mappers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/fixed_token.h"
+#include "tools/testing/fixed_token.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/scim_sim/scim_sim.h"
 

@@ -22,7 +22,7 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 #include "tools/scim_sim/scim_sim.h"
 
 namespace unified::scim {

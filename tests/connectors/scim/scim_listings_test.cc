@@ -24,7 +24,7 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 
 namespace unified::scim {
 namespace {

@@ -13,7 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/service/accounts/store_backends.h"
-#include "tests/testing/fake_clock.h"
+#include "tools/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 
 namespace unified::accounts {

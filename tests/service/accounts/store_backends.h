@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "service/accounts/credential_store.h"
-#include "tests/testing/postgres.h"
-#include "tests/testing/service_files.h"
+#include "tools/testing/postgres.h"
+#include "tools/testing/service_files.h"
 
 namespace unified::accounts {
 

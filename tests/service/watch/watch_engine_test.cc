@@ -18,7 +18,7 @@
 #include "gtest/gtest.h"
 #include "service/accounts/credential_store.h"
 #include "tests/service/accounts/store_backends.h"
-#include "tests/testing/fake_clock.h"
+#include "tools/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"

@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "proto/unified/v1/user_directory.pb.h"
 #include "service/webhooks/payloads.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 
 namespace unified::webhooks {
 namespace {

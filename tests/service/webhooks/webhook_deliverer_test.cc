@@ -16,7 +16,7 @@
 #include "gtest/gtest.h"
 #include "service/webhooks/payloads.h"
 #include "tests/service/accounts/store_backends.h"
-#include "tests/testing/fake_clock.h"
+#include "tools/testing/fake_clock.h"
 #include "tests/testing/http_server.h"
 #include "tests/testing/one_shot_server.h"
 #include "tests/testing/status_matchers.h"

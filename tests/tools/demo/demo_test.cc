@@ -9,10 +9,10 @@
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
-#include "tests/testing/api_key_channel.h"
-#include "tests/testing/service_files.h"
+#include "tools/testing/api_key_channel.h"
+#include "tools/testing/service_files.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 
 namespace unified {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/testing/subprocess.h"
+#include "tools/testing/subprocess.h"
 
 #include <fcntl.h>
 #include <poll.h>

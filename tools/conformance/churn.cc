@@ -1,4 +1,4 @@
-#include "tests/conformance/churn.h"
+#include "tools/conformance/churn.h"
 
 #include <algorithm>
 #include <memory>

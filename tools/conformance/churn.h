@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "tests/conformance/targets.h"
+#include "tools/conformance/targets.h"
 
 namespace unified::conformance {
 

@@ -1,4 +1,4 @@
-#include "tests/conformance/targets.h"
+#include "tools/conformance/targets.h"
 
 #include <atomic>
 #include <utility>
@@ -13,8 +13,8 @@
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
 #include "connectors/scim/scim_connector.h"
-#include "tests/testing/fixed_token.h"
-#include "tests/testing/subprocess.h"
+#include "tools/testing/fixed_token.h"
+#include "tools/testing/subprocess.h"
 #include "tools/podio_sim/faults.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
@@ -411,7 +411,7 @@ class ScimmyTarget final : public ScimTargetBase {
     absl::StatusOr<std::unique_ptr<testing::Subprocess>> node =
         testing::Subprocess::Start(
             "/usr/bin/node",
-            {testing::RunfilePath("tests/conformance/scimmy/server.js"),
+            {testing::RunfilePath("tools/conformance/scimmy/server.js"),
              absl::StrCat("--users=", harness_.users > 0 ? harness_.users : 75),
              "--groups=4", "--max_results=100"});
     if (!node.ok()) return node.status();

@@ -7,7 +7,7 @@
 //               member counts and without (the recorded real shape);
 //   scim_sim    our SCIM simulator (tools/scim_sim), in process;
 //   scimmy      SCIMMY and its Express routers (third-party npm packages)
-//               in a Node process, seeded by tests/conformance/scimmy.
+//               in a Node process, seeded by tools/conformance/scimmy.
 #ifndef TESTS_CONFORMANCE_TARGETS_H_
 #define TESTS_CONFORMANCE_TARGETS_H_
 

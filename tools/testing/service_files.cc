@@ -1,4 +1,4 @@
-#include "tests/testing/service_files.h"
+#include "tools/testing/service_files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

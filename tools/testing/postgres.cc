@@ -1,4 +1,4 @@
-#include "tests/testing/postgres.h"
+#include "tools/testing/postgres.h"
 
 #include <glob.h>
 #include <postgresql/libpq-fe.h>
