@@ -130,7 +130,7 @@ absl::StatusOr<Body> ParseOwned(std::string text) {
     too_deep = handler.too_deep();
     return !result.IsError();
   };
-  body.Populate(generate);
+  body.doc_.Populate(generate);
   if (too_deep) {
     return absl::InternalError(
         absl::StrCat("upstream answered malformed JSON (nested deeper than ",

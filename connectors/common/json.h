@@ -31,18 +31,31 @@ absl::StatusOr<rapidjson::Document> Parse(absl::string_view text);
 
 // A parsed document that owns its text: parsed in place, so strings point
 // into the text instead of being copied (about half the memory of Parse()).
-// Use it as the rapidjson::Document it is; moving keeps the pointers valid.
-// Never copy or move it into a plain rapidjson::Document: that would slice
-// off the text the strings point into.
-class Body : public rapidjson::Document {
+// It holds the document rather than being one, so it cannot be sliced into
+// a plain rapidjson::Document that outlives the text. Read it through
+// root(), or pass it where a const rapidjson::Value& is taken. Move-only;
+// moving keeps the strings valid (the text stays where it is).
+class Body {
  public:
   Body() = default;
   Body(Body&&) = default;
   Body& operator=(Body&&) = default;
+  Body(const Body&) = delete;
+  Body& operator=(const Body&) = delete;
+
+  const rapidjson::Value& root() const { return doc_; }
+  operator const rapidjson::Value&() const { return doc_; }  // NOLINT
+  // For editing in place: values added must use allocator().
+  rapidjson::Value& mutable_root() { return doc_; }
+  rapidjson::Document::AllocatorType& allocator() {
+    return doc_.GetAllocator();
+  }
 
  private:
   friend absl::StatusOr<Body> ParseOwned(std::string text);
+  // Declared first, destroyed last: the document's strings point into it.
   std::unique_ptr<std::string> text_;
+  rapidjson::Document doc_;
 };
 
 // Parse() for text the caller gives up; same checks and errors.

@@ -107,7 +107,7 @@ class PodioAuth final : public ProviderAuth {
     ASSIGN_OR_RETURN(json::Body doc,
                      json::ParseOwned(std::move(response.body)));
     const rapidjson::Value* user =
-        doc.IsObject() ? json::Find(doc, "user") : nullptr;
+        doc.root().IsObject() ? json::Find(doc, "user") : nullptr;
     std::optional<int64_t> id =
         user != nullptr ? json::Int64(*user, "user_id") : std::nullopt;
     if (!id) {
@@ -140,7 +140,7 @@ class PodioAuth final : public ProviderAuth {
     ASSIGN_OR_RETURN(HttpResponse response, Send(request, deadline));
     if (response.status != 200) return TokenError(response);
     absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(response.body));
-    if (!doc.ok() || !doc->IsObject()) {
+    if (!doc.ok() || !doc->root().IsObject()) {
       return WithErrorInfo(
           absl::UnavailableError("Podio's token answer is unreadable"),
           "UPSTREAM_MALFORMED_RESPONSE");

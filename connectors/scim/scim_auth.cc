@@ -57,7 +57,7 @@ class ScimAuth final : public ProviderAuth {
     ASSIGN_OR_RETURN(HttpResponse response, Send(request, deadline));
     if (response.status != 200) return TokenError(response);
     absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(response.body));
-    if (!doc.ok() || !doc->IsObject() ||
+    if (!doc.ok() || !doc->root().IsObject() ||
         json::StringOr(*doc, "access_token").empty()) {
       return WithErrorInfo(
           absl::UnavailableError("the SCIM token answer is unreadable"),

@@ -132,7 +132,7 @@ class ScimConnector final : public DirectoryConnector {
                                    const UserParts& parts) override {
     RETURN_IF_ERROR(CheckId(user_id, "user_id"));
     ASSIGN_OR_RETURN(json::Body doc, Get(ctx, "/Users/" + user_id));
-    if (doc.IsObject() && json::Find(doc, "groups") == nullptr) {
+    if (doc.root().IsObject() && json::Find(doc, "groups") == nullptr) {
       ASSIGN_OR_RETURN(bool filters, GroupsFilter(ctx));
       // A provider without the optional `groups` attribute (nor its
       // filter): the groups that name the user among their members.

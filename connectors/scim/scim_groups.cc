@@ -11,7 +11,7 @@ absl::Status AddGroupsOf(
     const std::function<absl::StatusOr<json::Body>(const std::string&)>& get,
     json::Body* doc) {
   rapidjson::Value groups(rapidjson::kArrayType);
-  auto& alloc = doc->GetAllocator();
+  auto& alloc = doc->allocator();
   for (int64_t start = 1;;) {
     ASSIGN_OR_RETURN(
         json::Body page,
@@ -35,7 +35,7 @@ absl::Status AddGroupsOf(
     start += list.size();
     if (start - 1 >= list.total_results) break;
   }
-  doc->AddMember("groups", groups, alloc);
+  doc->mutable_root().AddMember("groups", groups, alloc);
   return absl::OkStatus();
 }
 

@@ -41,7 +41,7 @@ absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer) {
   if (!doc.ok()) {
     return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
   }
-  CanonicalizeNames(*doc, doc->GetAllocator());
+  CanonicalizeNames(doc->mutable_root(), doc->allocator());
   return doc;
 }
 

@@ -27,8 +27,8 @@
 //                                           mask with include_remote_data:
 //                                           the mapper skips remote_data,
 //                                           then the mask, compiled once
-//                                           per page (service/core/read_mask.h),
-//                                           trims
+//                                           per page
+//                                           (service/core/read_mask.h), trims
 //   mapper_cost ... --mode=masked_util      masked, trimmed instead by
 //                                           FieldMaskUtil::TrimMessage (the
 //                                           mask parsed again per record)
@@ -131,12 +131,12 @@ int Run() {
     // The connector parses the body it owns in place; the copy stands for
     // the body the HTTP client hands over.
     absl::StatusOr<json::Body> doc = json::ParseOwned(std::string(page));
-    if (!doc.ok() || !doc->IsArray()) return 1;
+    if (!doc.ok() || !doc->root().IsArray()) return 1;
     if (mode == "arena") {
       google::protobuf::Arena arena;
       auto* response =
           google::protobuf::Arena::CreateMessage<v1::ListUsersResponse>(&arena);
-      for (const auto& member : doc->GetArray()) {
+      for (const auto& member : doc->root().GetArray()) {
         if (!podio::MapOrgMemberInto(member, org, false, response->add_result())
                  .ok()) {
           return 1;
@@ -150,7 +150,7 @@ int Run() {
     absl::StatusOr<ReadMask> compiled =
         ReadMask::Compile(mask, v1::User::descriptor());
     if (!compiled.ok()) return 1;
-    for (const auto& member : doc->GetArray()) {
+    for (const auto& member : doc->root().GetArray()) {
       absl::StatusOr<v1::User> user = podio::MapOrgMember(member, org, remote);
       if (!user.ok()) return 1;
       if (mode == "masked_util") {

@@ -13,12 +13,12 @@
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
 #include "connectors/scim/scim_connector.h"
-#include "tools/testing/fixed_token.h"
-#include "tools/testing/subprocess.h"
 #include "tools/podio_sim/faults.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 #include "tools/scim_sim/scim_sim.h"
+#include "tools/testing/fixed_token.h"
+#include "tools/testing/subprocess.h"
 
 namespace unified::conformance {
 
@@ -431,7 +431,7 @@ class ScimmyTarget final : public ScimTargetBase {
     truth.organizations = {"directory"};
     absl::StatusOr<json::Body> doc = Admin("GET", "/_admin/truth");
     if (!doc.ok()) return truth;
-    for (const rapidjson::Value& u : (*doc)["users"].GetArray()) {
+    for (const rapidjson::Value& u : doc->root()["users"].GetArray()) {
       const std::string id = u["id"].GetString();
       if (truth.me.empty()) truth.me = id;
       truth.organization_members["directory"].insert(id);
@@ -441,7 +441,7 @@ class ScimmyTarget final : public ScimTargetBase {
             absl::AsciiStrToLower(e["value"].GetString()));
       }
     }
-    for (const rapidjson::Value& g : (*doc)["groups"].GetArray()) {
+    for (const rapidjson::Value& g : doc->root()["groups"].GetArray()) {
       auto& members = truth.workspace_members[g["id"].GetString()];
       for (const rapidjson::Value& m : g["members"].GetArray()) {
         members.insert(m["value"].GetString());
@@ -452,7 +452,7 @@ class ScimmyTarget final : public ScimTargetBase {
 
   int64_t Requests() override {
     absl::StatusOr<json::Body> doc = Admin("GET", "/_admin/requests");
-    return doc.ok() ? (*doc)["served"].GetInt64() : -1;
+    return doc.ok() ? doc->root()["served"].GetInt64() : -1;
   }
 
   bool CanInject(Fault) const override { return true; }
@@ -475,7 +475,7 @@ class ScimmyTarget final : public ScimTargetBase {
     if (workspace_id.empty()) {
       ASSIGN_OR_RETURN(json::Body added,
                        Admin("POST", "/_admin/users/create?after=" + at));
-      return std::string(added["id"].GetString());
+      return std::string(added.root()["id"].GetString());
     }
     RETURN_IF_ERROR(
         Admin("POST", absl::StrCat("/_admin/groups/member?group=", workspace_id,

@@ -95,7 +95,7 @@ class PodioClientTest : public ::testing::Test {
 TEST_F(PodioClientTest, SendsOAuth2AndParses) {
   absl::StatusOr<json::Body> orgs = client_->Get(ctx_, "/org/");
   ASSERT_THAT(orgs, IsOk());
-  EXPECT_TRUE(orgs->IsArray());
+  EXPECT_TRUE(orgs->root().IsArray());
   const auto log = sim_->request_log().Since(0);
   EXPECT_EQ(log.back().authorization_scheme, "OAuth2");
 }
