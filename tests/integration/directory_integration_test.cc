@@ -276,11 +276,23 @@ TEST_F(DirectoryIntegrationTest,
     EXPECT_EQ(space_users[i].organizations(0).id(), org);
   }
 
+  // The light members, exactly: the simulator's own list (never empty, so
+  // the check cannot pass on an empty answer).
   v1::ListUsersRequest light = by_space;
   light.set_role("workspace.light");
+  std::vector<std::string> expected_light;
+  for (int64_t id : order) {
+    if (directory_->FindSpace(space_id)->members.at(id).role == "light") {
+      expected_light.push_back(absl::StrCat(id));
+    }
+  }
+  ASSERT_FALSE(expected_light.empty());
+  std::vector<std::string> light_ids;
   for (const v1::User& u : ListAll(light)) {
     EXPECT_EQ(u.roles(0).role_id(), "workspace.light");
+    light_ids.push_back(u.id());
   }
+  EXPECT_EQ(light_ids, expected_light);
 
   const podio_sim::SimUser& someone = directory_->users[1234];
   v1::ListUsersRequest by_email = UsersRequest();

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "connectors/common/http_client.h"
@@ -20,6 +21,7 @@
 #include "tests/integration/directory_env.h"
 #include "tests/integration/watcher.h"
 #include "tests/testing/rich_error.h"
+#include "tests/testing/wait_until.h"
 
 namespace unified {
 namespace {
@@ -77,10 +79,9 @@ TEST_F(DrainTest, NotReadyFirstThenServesThroughTheDrainThenStops) {
   const absl::Time signalled = absl::Now();
   env_->server().process->Signal(SIGTERM);
   // Not ready at once, whatever the store says...
-  absl::Time until = absl::Now() + absl::Seconds(2);
-  while (Health() != HealthCheckResponse::NOT_SERVING && absl::Now() < until) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  testing::WaitUntil(
+      [&] { return Health() == HealthCheckResponse::NOT_SERVING; },
+      absl::Seconds(2));
   EXPECT_EQ(Health(), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(Health("readiness"), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(Health("liveness"), HealthCheckResponse::SERVING);
@@ -135,13 +136,13 @@ TEST_F(DrainTest, WhatStillRunsAtTheStopEndsWithErrorInfo) {
                ->GetMe(&context, me_request, &me);
     slow_ended = absl::Now();
   });
-  // The call has reached the simulator (its request log names it).
-  absl::Time until = absl::Now() + absl::Seconds(20);
-  while (env_->Sim("GET", "/_sim/requests").find("/user/status") ==
-             std::string::npos &&
-         absl::Now() < until) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  // The call has reached the simulator.
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    // The fault has held back one call (the simulator logs a request only
+    // once it is answered).
+    return absl::StrContains(env_->Sim("GET", "/_sim/faults"),
+                             R"("seen":1)");
+  }));
   const absl::Time signalled = absl::Now();
   env_->server().process->Signal(SIGTERM);
   // The watch ends at once (long before the call), with its reason and a

@@ -20,8 +20,9 @@
 #include "gtest/gtest.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
 #include "tests/integration/directory_env.h"
-#include "tools/testing/service_files.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/wait_until.h"
+#include "tools/testing/service_files.h"
 
 namespace unified {
 namespace {
@@ -184,21 +185,15 @@ TEST_F(GrpcTlsTest, ARotatedCertificateIsServedWithoutARestart) {
   // The server re-reads the files every second; wait for the new one to be
   // served (bounded), with the same process.
   const std::string rotated = ReadFile(Tls("server2.pem"));
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  std::string now_served;
-  while ((now_served = served()) != rotated && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  EXPECT_EQ(now_served, rotated);
+  testing::WaitUntil([&] { return served() == rotated; }, absl::Seconds(30),
+                     absl::Milliseconds(200));
+  EXPECT_EQ(served(), rotated);
   // The HTTP side listener follows the same files.
   const int http_port = std::stoi(env_->server().http_address.substr(
       env_->server().http_address.rfind(':') + 1));
-  std::string http_served;
-  while ((http_served = PeerCertificate(http_port)) != rotated &&
-         absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  EXPECT_EQ(http_served, rotated);
+  testing::WaitUntil([&] { return PeerCertificate(http_port) == rotated; },
+                     absl::Seconds(30), absl::Milliseconds(200));
+  EXPECT_EQ(PeerCertificate(http_port), rotated);
   // The same process, and its open channel still works.
   EXPECT_EQ(kill(env_->server().process->pid(), 0), 0);
   EXPECT_THAT(GetMe(env_->channel(), demo), IsOk());

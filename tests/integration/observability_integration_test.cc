@@ -23,6 +23,7 @@
 #include "tests/testing/raw_http2.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/wait_until.h"
 #include "tools/podio_sim/directory.h"
 
 namespace unified {
@@ -242,10 +243,7 @@ TEST_F(ObservabilityTest, EveryDocumentedMetricIsExposedAndMoves) {
     context.TryCancel();
     (void)reader->Finish();
   }
-  const absl::Time closed_by = absl::Now() + absl::Seconds(10);
-  while (Metric("unified_open_streams") != open && absl::Now() < closed_by) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  testing::WaitUntil([&] { return Metric("unified_open_streams") == open; });
   EXPECT_EQ(Metric("unified_open_streams"), open);
   // Spend the budget: the first call it refuses is counted.
   const double refusals = Metric("unified_budget_refusals_total");
@@ -422,14 +420,11 @@ TEST_F(ObservabilityTest, ReadinessFollowsTheStore) {
   };
   // Waits (bounded) for the server to report `want`.
   auto reaches = [&](bool want) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < give_up) {
+    return testing::WaitUntil([&] {
       int status = 0;
       Get("/readyz", &status);
-      if (serving() == want && (status == 200) == want) return true;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return false;
+      return serving() == want && (status == 200) == want;
+    });
   };
   ASSERT_TRUE(reaches(true));
   const double errors = Metric("unified_store_check_errors_total");

@@ -20,6 +20,7 @@
 #include "tests/integration/directory_env.h"
 #include "tests/testing/rich_error.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/wait_until.h"
 
 namespace unified {
 namespace {
@@ -73,12 +74,9 @@ class ReloadTest : public ::testing::Test {
 
   // Waits (bounded by 5 s, the reload promise) for `key` to be `accepted`.
   bool Becomes(const std::string& key, bool accepted) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(5);
-    while (absl::Now() < give_up) {
-      if (ListAccounts(key).ok() == accepted) return true;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return false;
+    return testing::WaitUntil(
+        [&] { return ListAccounts(key).ok() == accepted; }, absl::Seconds(5),
+        absl::Milliseconds(100));
   }
 
   grpc::Status GetMe() {
@@ -186,9 +184,8 @@ TEST_F(ReloadTest, ARemovedKeyEndsItsOpenStreamsAndOthersGoOn) {
   v1::ListUsersRequest list;
   list.set_integrated_account_id(env_->account("demo"));
   list.set_limit(10);
-  auto users =
-      v1::UserDirectory::NewStub(env_->channel())->StreamUsers(&list_context,
-                                                                list);
+  auto users = v1::UserDirectory::NewStub(env_->channel())
+                   ->StreamUsers(&list_context, list);
   v1::ListUsersResponse page;
   ASSERT_TRUE(users->Read(&page));
 
@@ -243,11 +240,7 @@ TEST_F(ReloadTest, SighupReloadsAndTheKeyRingChangesWithoutARestart) {
     return n;
   };
   auto wait_for_ring_reloads = [&](size_t n) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (ring_reloads() < n && absl::Now() < give_up) {
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return ring_reloads() >= n;
+    return testing::WaitUntil([&] { return ring_reloads() >= n; });
   };
   env_->server().process->Signal(SIGHUP);
   EXPECT_TRUE(Becomes(added.key, true));
