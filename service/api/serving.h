@@ -124,7 +124,7 @@ class Serving {
   absl::Status StillAuthorized(Admission& admission) const;
 
   // The shutdown's last step before gRPC cancels what still runs
-  // (service/main.cc): watch streams end at once, other streams and calls
+  // (service/server_builder.cc): watch streams end at once, other streams and calls
   // still running at `end_at` end then, each with UNAVAILABLE, reason
   // SERVER_SHUTTING_DOWN and a RetryInfo, never gRPC's bare CANCELLED.
   void BeginStopping(absl::Time end_at);

@@ -1,5 +1,5 @@
 // One peer holding thousands of idle sockets against the HTTP side listener
-// (the server started as main.cc starts it): the per-peer cap
+// (the server binary, as it starts): the per-peer cap
 // (--http_max_connections_per_peer) keeps it to its share, so /healthz,
 // /readyz and a hook-shaped request from another address answer at once.
 // Loopback has many addresses: the flood comes from 127.0.0.2, the probes

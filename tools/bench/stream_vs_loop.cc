@@ -1,5 +1,5 @@
 // Benchmark 1 of the directory: StreamUsers of the real server process
-// (//service:server as main.cc wires it: rate budget, SQLite store, API key
+// (//service:server as its builder wires it: rate budget, SQLite store, API key
 // interceptor) over 100,000 users, with 50 ms of simulated Podio latency per
 // member page, against three baselines measured in the same run:
 //   - a sequential libcurl loop fetching the same pages one after another
