@@ -609,7 +609,7 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::SetWebhookEndpoint(
                          webhooks_.sealer->Seal(webhooks::SecretContext(tenant),
                                                 request->secret()));
         // A new endpoint starts at the present of both logs.
-        ASSIGN_OR_RETURN(int64_t tseq, watch_->store()->TenantPosition(tenant));
+        ASSIGN_OR_RETURN(int64_t tseq, watch_->TenantPosition(tenant));
         ASSIGN_OR_RETURN(int64_t seq, store_->AccountEventPosition(tenant));
         ASSIGN_OR_RETURN(std::optional<webhooks::Endpoint> before,
                          webhooks_.store->Get(tenant));

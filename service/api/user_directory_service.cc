@@ -846,9 +846,8 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
         }
         for (const std::string& id : names) {
           watch::AccountRef a{env.tenant, id};
-          ASSIGN_OR_RETURN(std::optional<watch::WatchState> state,
-                           watch_->store()->State(a));
-          if (state && state->baseline_done) continue;
+          ASSIGN_OR_RETURN(bool baselined, watch_->BaselineDone(a));
+          if (baselined) continue;
           absl::Status s = WatchAccount(call_env, id, &a);
           if (!s.ok() && !all) {
             absl::Status named(s.code(),
@@ -864,7 +863,7 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
         opened.subscription = watch::AccountRef{env.tenant, ""};
         opened.watch_new_accounts = all;
         opened.reader = std::make_unique<watch::TenantWatchReader>(
-            *watch_->store(), *cursors_,
+            *watch_, *cursors_,
             watch::TenantWatchRequest{env.tenant, ids, request.resume_token(),
                                       request.include_snapshot()});
         return opened;

@@ -527,4 +527,14 @@ void WatchEngine::WatchNewAccounts(absl::Time now) {
   }
 }
 
+absl::StatusOr<bool> WatchEngine::BaselineDone(const AccountRef& a) const {
+  ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->State(a));
+  return state.has_value() && state->baseline_done;
+}
+
+absl::StatusOr<int64_t> WatchEngine::TenantPosition(
+    const std::string& tenant) const {
+  return store_->TenantPosition(tenant);
+}
+
 }  // namespace unified::watch

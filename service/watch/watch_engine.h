@@ -26,11 +26,11 @@
 #ifndef SERVICE_WATCH_WATCH_ENGINE_H_
 #define SERVICE_WATCH_WATCH_ENGINE_H_
 
-#include <functional>
 #include <atomic>
+#include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -133,6 +133,13 @@ class WatchEngine {
   // tick.
   void WakeOnStoredChanges();
 
+  // Whether `a`'s baseline is taken (it is watched and has a log).
+  absl::StatusOr<bool> BaselineDone(const AccountRef& a) const;
+  // The last position of `tenant`'s event log (0: none yet).
+  absl::StatusOr<int64_t> TenantPosition(const std::string& tenant) const;
+
+  // For the readers of service/watch (watch_stream.h); the API layer asks
+  // the engine, never the store.
   WatchStore* store() const { return store_; }
   const WatchOptions& options() const { return options_; }
 

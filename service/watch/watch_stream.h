@@ -4,6 +4,7 @@
 #define SERVICE_WATCH_WATCH_STREAM_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -85,6 +86,10 @@ class TenantWatchReader final : public EventReader {
   // events); `store` and `cursors` must outlive the reader.
   TenantWatchReader(WatchStore& store, const CursorCodec& cursors,
                     TenantWatchRequest request);
+  // The same over the engine's store.
+  TenantWatchReader(const WatchEngine& engine, const CursorCodec& cursors,
+                    TenantWatchRequest request)
+      : TenantWatchReader(*engine.store(), cursors, std::move(request)) {}
 
   // As WatchReader::Next. The snapshot holds the rosters of every account
   // at one tseq. RESUME_TOKEN_EXPIRED when events past the reader's

@@ -92,5 +92,17 @@ TEST(LayersTest, NothingIncludesUpward) {
   EXPECT_GT(layered, 50);
 }
 
+TEST(LayersTest, TheApiAsksTheWatchEngineNeverItsStore) {
+  int api_files = 0;
+  for (const std::string& file : testing::ServiceAndConnectorSources()) {
+    const std::string path = Relative(file);
+    if (!absl::StartsWith(path, "service/api/")) continue;
+    ++api_files;
+    EXPECT_FALSE(absl::StrContains(testing::ReadSource(file), "->store()"))
+        << path << " reaches through an engine to its store";
+  }
+  EXPECT_GT(api_files, 10);
+}
+
 }  // namespace
 }  // namespace unified
