@@ -101,15 +101,20 @@ TEST(WorkerPoolTest, ATenantsBulkJobsRunOnlyAsManyAtOnceAsItsBulkCap) {
   // still get the workers its cap leaves.
   absl::Mutex mu;
   int running = 0, most = 0;
-  absl::Notification release, call_ran;
+  bool started = false;
+  absl::Notification release, call_ran, first_running;
   Log finished;
   WorkerPool pool(WorkerPoolOptions{8, 6, 1});
   for (int i = 0; i < 5; ++i) {
     pool.Submit("a", WorkerPool::Lane::kBulk, [&] {
+      bool first = false;
       {
         absl::MutexLock lock(&mu);
         most = std::max(most, ++running);
+        first = !started;
+        started = true;
       }
+      if (first) first_running.Notify();
       release.WaitForNotification();
       {
         absl::MutexLock lock(&mu);
@@ -118,8 +123,10 @@ TEST(WorkerPoolTest, ATenantsBulkJobsRunOnlyAsManyAtOnceAsItsBulkCap) {
       finished.Add("bulk");
     });
   }
-  // With the first bulk job holding its one slot, an interactive job of the
+  // With the first bulk job holding its one slot (it has started: the
+  // interactive job would otherwise go first), an interactive job of the
   // same tenant runs now.
+  first_running.WaitForNotification();
   pool.Submit("a", WorkerPool::Lane::kInteractive, [&] { call_ran.Notify(); });
   call_ran.WaitForNotification();
   EXPECT_EQ(pool.queued(), 4);  // The other bulk jobs wait.
