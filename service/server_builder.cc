@@ -555,11 +555,11 @@ void DirectoryServer::Serve(const sigset_t& stop_signals) {
     p.observability->SetReady(false);
     p.server->StartDraining();
     WaitForSignal(stop_signals, drain);
-    // Watch streams end now; listings and calls still running a little
-    // before the grace ends are ended then, each with ErrorInfo, so that
-    // gRPC's own cancel at the end finds nothing to cut.
-    p.serving->BeginStopping(absl::Now() + grace -
-                             std::min(grace / 2, absl::Seconds(1)));
+    // Watch streams end now; listings and calls still running halfway
+    // through the grace are ended then, each with ErrorInfo, so that gRPC's
+    // own cancel at the end finds nothing to cut (the second half leaves
+    // room for a loaded machine to wind them down).
+    p.serving->BeginStopping(absl::Now() + grace / 2);
     p.server->Shutdown(grace);
   });
   p.server->Wait();

@@ -50,8 +50,9 @@ ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(5),
           "signal ends it early.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "After the drain, how long in-flight calls may run. Watch streams "
-          "end at once, and listings and calls still running shortly before "
-          "it ends are ended with SERVER_SHUTTING_DOWN (retried by clients).");
+          "end at once, and listings and calls still running halfway "
+          "through it are ended with SERVER_SHUTTING_DOWN (retried by "
+          "clients).");
 ABSL_FLAG(int, max_receive_message_bytes, 4 * 1024 * 1024,
           "Largest request message accepted, in bytes.");
 ABSL_FLAG(int, workers, 16,

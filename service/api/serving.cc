@@ -221,6 +221,9 @@ grpc::ServerUnaryReactor* RunUnary(
         } else if (absl::Now() >= absl::FromChrono(context->deadline())) {
           status = absl::DeadlineExceededError(
               "the call's deadline passed before it could start");
+        } else if (serving->PastStop()) {
+          // Queued until the stop: answered at once, never started.
+          status = Serving::ShuttingDown();
         } else {
           status = body(tenant);
         }

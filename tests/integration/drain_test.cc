@@ -3,7 +3,7 @@
 // --shutdown_drain; then the server stops accepting and exits 0. A second
 // signal ends the drain early. What still runs at the stop is answered
 // UNAVAILABLE with reason SERVER_SHUTTING_DOWN and a RetryInfo, never
-// gRPC's bare CANCELLED: watch streams at once, calls just before the grace
+// gRPC's bare CANCELLED: watch streams at once, calls halfway through the grace
 // ends. (Both clients riding a restart under load without a failed call:
 // //tests/clients:python_restart_test and :node_restart_test.)
 #include <signal.h>
@@ -153,7 +153,7 @@ TEST_F(DrainTest, WhatStillRunsAtTheStopEndsWithErrorInfo) {
   EXPECT_EQ(testing::ErrorInfoOf(watched).reason(), "SERVER_SHUTTING_DOWN");
   EXPECT_TRUE(testing::RetryDelayOf(watched).has_value());
   call.join();
-  // The call ran until just before the grace's end (4 s less up to 1 s),
+  // The call ran until halfway through the grace (2 s of 4),
   // and was answered, not cut.
   EXPECT_EQ(slow.error_code(), grpc::StatusCode::UNAVAILABLE)
       << slow.error_message();
