@@ -185,7 +185,9 @@ absl::Status Serving::StillServing(Kind kind, absl::Time now) const {
 }
 
 bool Serving::PastStop() const {
-  return absl::ToUnixMillis(absl::Now()) >= stop_at_ms_.load();
+  // Asked on every poll of a transfer: no clock read until a stop is set.
+  const int64_t stop_at = stop_at_ms_.load();
+  return stop_at != INT64_MAX && absl::ToUnixMillis(absl::Now()) >= stop_at;
 }
 
 void Serving::Give(int kind, const std::string& tenant) {
