@@ -8,6 +8,7 @@
 #define CONNECTORS_PLUGIN_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "connectors/auth.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/http_client.h"
+#include "connectors/common/rate_budget.h"
 #include "connectors/common/upstream_observer.h"
 #include "connectors/connector.h"
 #include "connectors/webhooks.h"
@@ -37,6 +39,10 @@ class Provider {
   // service allows its --testing_* flags only when each is on loopback (a
   // simulator).
   virtual std::vector<std::string> upstreams() const { return {}; }
+  // The calls per window the provider allows each identity, as it documents
+  // them; nullopt when it documents none (the service's default applies).
+  // The operator's --rate_limit and --rate_limited_limit win over these.
+  virtual std::optional<RateLimits> rate_limits() const { return std::nullopt; }
 };
 
 // What the service lends a plug-in when starting it. Pointers outlive the

@@ -49,7 +49,11 @@ struct ServerConfig {
   // "" = the key kept in `data_dir`.
   std::string cursor_key_file;
 
+  // Its per-provider limits are filled once the connectors start, from
+  // each one's documented limits (Provider::rate_limits) unless
+  // `budget_override` sets them (a field of 0: not set).
   RateBudgetOptions budget;
+  RateLimits budget_override;
   // Without its callbacks.
   accounts::AccountManagerOptions accounts;
 

@@ -196,12 +196,15 @@ ABSL_FLAG(absl::Duration, account_cache_ttl, absl::Seconds(1),
           "within it. 0 = read the store on every call.");
 ABSL_FLAG(absl::Duration, state_ttl, absl::Minutes(10),
           "How long an authorization URL's state is accepted.");
-ABSL_FLAG(int64_t, rate_limit, 1000,
+ABSL_FLAG(int64_t, rate_limit, 0,
           "Provider calls per hour per upstream identity (user or app, per "
-          "client id) when the provider has not said otherwise.");
-ABSL_FLAG(int64_t, rate_limited_limit, 250,
+          "client id) until the provider's answers say otherwise. 0 = each "
+          "connector's documented limit (Podio: 1000), or 1000 for one that "
+          "documents none; a value here applies to every provider.");
+ABSL_FLAG(int64_t, rate_limited_limit, 0,
           "The same for a provider's restricted class of calls (which calls "
-          "are in it is the connector's flag).");
+          "are in it is the connector's flag). 0 = each connector's "
+          "documented limit (Podio: 250), or 250.");
 ABSL_FLAG(absl::Duration, testing_rate_window, absl::Hours(1),
           "Tests only: the provider's rate window (Podio's is an hour), "
           "shorter to compress hours of load into seconds against a "
@@ -277,8 +280,12 @@ absl::Status AccountsFromFlags(ServerConfig& c) {
   }
   o.crash_after_refresh_for_testing =
       absl::GetFlag(FLAGS_testing_crash_after_refresh);
-  c.budget.limit = absl::GetFlag(FLAGS_rate_limit);
-  c.budget.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);
+  c.budget_override.limit = absl::GetFlag(FLAGS_rate_limit);
+  c.budget_override.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);
+  if (c.budget_override.limit < 0 || c.budget_override.restricted_limit < 0) {
+    return Invalid(
+        "--rate_limit and --rate_limited_limit must not be negative");
+  }
   c.budget.window = absl::GetFlag(FLAGS_testing_rate_window);
   c.budget.window_margin = 0.02;
   if (c.budget.window <= absl::ZeroDuration()) {

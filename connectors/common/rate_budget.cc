@@ -26,9 +26,9 @@ class MemoryRateLedger final : public RateLedger {
     if (id.blocked_until > now) return id.blocked_until;
     // A restricted call also counts against the general limit (the
     // conservative reading of two limits).
-    std::optional<absl::Time> free_at = Full(id, RateClass::kNormal, now);
+    std::optional<absl::Time> free_at = Full(key, id, RateClass::kNormal, now);
     if (cls == RateClass::kRestricted && !free_at) {
-      free_at = Full(id, RateClass::kRestricted, now);
+      free_at = Full(key, id, RateClass::kRestricted, now);
     }
     if (free_at) return free_at;
     Calls(id, RateClass::kNormal, now).push_back(now);
@@ -49,7 +49,7 @@ class MemoryRateLedger final : public RateLedger {
     if (remaining && *remaining >= 0) {
       // The provider counted calls we did not (another client of the same
       // key, or calls before a restart): count them too, as made now.
-      const int64_t used = Limit(id, cls) - *remaining;
+      const int64_t used = Limit(key, id, cls) - *remaining;
       while (static_cast<int64_t>(calls.size()) < used) calls.push_back(now);
     }
     id.consecutive_blocks = 0;
@@ -71,8 +71,8 @@ class MemoryRateLedger final : public RateLedger {
     absl::MutexLock lock(&mu_);
     Identity& id = Get(key);
     BudgetState state;
-    state.limit = Limit(id, RateClass::kNormal);
-    state.restricted_limit = Limit(id, RateClass::kRestricted);
+    state.limit = Limit(key, id, RateClass::kNormal);
+    state.restricted_limit = Limit(key, id, RateClass::kRestricted);
     state.remaining = std::max<int64_t>(
         0, state.limit -
                static_cast<int64_t>(Calls(id, RateClass::kNormal, now).size()));
@@ -95,14 +95,16 @@ class MemoryRateLedger final : public RateLedger {
   Identity& Get(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return identities_[key];
   }
-  int64_t Limit(const Identity& id, RateClass cls) const {
-    return LimitOf(options_, cls, id.limit[static_cast<int>(cls)]);
+  int64_t Limit(absl::string_view key, const Identity& id,
+                RateClass cls) const {
+    return LimitOf(options_, key, cls, id.limit[static_cast<int>(cls)]);
   }
   // When the class has no room: the time its oldest counted call leaves the
   // window (or now, when the limit was lowered below the count).
-  std::optional<absl::Time> Full(Identity& id, RateClass cls, absl::Time now) {
+  std::optional<absl::Time> Full(absl::string_view key, Identity& id,
+                                 RateClass cls, absl::Time now) {
     std::deque<absl::Time>& calls = Calls(id, cls, now);
-    const int64_t limit = Limit(id, cls);
+    const int64_t limit = Limit(key, id, cls);
     if (static_cast<int64_t>(calls.size()) < limit) return std::nullopt;
     const int64_t over = static_cast<int64_t>(calls.size()) - limit;
     return calls[std::min<int64_t>(over, calls.size() - 1)] +
@@ -125,10 +127,13 @@ class MemoryRateLedger final : public RateLedger {
 
 }  // namespace
 
-int64_t LimitOf(const RateBudgetOptions& options, RateClass cls,
-                int64_t learned) {
+int64_t LimitOf(const RateBudgetOptions& options, absl::string_view key,
+                RateClass cls, int64_t learned) {
   if (learned > 0) return learned;
-  return cls == RateClass::kNormal ? options.limit : options.restricted_limit;
+  RateLimits limits{options.limit, options.restricted_limit};
+  auto it = options.providers.find(key.substr(0, key.find(':')));
+  if (it != options.providers.end()) limits = it->second;
+  return cls == RateClass::kNormal ? limits.limit : limits.restricted_limit;
 }
 
 absl::Duration BlockDuration(const RateBudgetOptions& options,

@@ -37,9 +37,20 @@ namespace unified {
 enum class RateClass { kNormal = 0, kRestricted = 1 };
 enum class Priority { kInteractive = 0, kBulk = 1, kBackground = 2 };
 
+// A provider's calls per window, by class: what its plug-in documents
+// (Provider::rate_limits) or what the operator sets.
+struct RateLimits {
+  int64_t limit = 0;             // Normal class.
+  int64_t restricted_limit = 0;  // Its restricted ("rate limited") class.
+};
+
 struct RateBudgetOptions {
-  int64_t limit = 1000;            // Calls per window, normal class.
-  int64_t restricted_limit = 250;  // Calls per window, "rate limited" class.
+  // Calls per window of an identity whose provider is not in `providers`.
+  int64_t limit = 1000;            // Normal class.
+  int64_t restricted_limit = 250;  // "Rate limited" class.
+  // By provider name, a budget key's first ':'-separated segment (e.g.
+  // "podio" in "podio:user:1/client"): that provider's limits.
+  std::map<std::string, RateLimits, std::less<>> providers;
   absl::Duration window = absl::Hours(1);
   // A call is counted for `window` plus this share of it: the provider's
   // window starts when its first call arrives, and network delays differ
@@ -100,10 +111,11 @@ class RateLedger {
                                             absl::Time now) = 0;
 };
 
-// Rules both ledgers follow. The limit of `cls`: the provider's `learned`
-// one (when > 0), else the configured constant.
-int64_t LimitOf(const RateBudgetOptions& options, RateClass cls,
-                int64_t learned);
+// Rules both ledgers follow. The limit of `cls` for the identity `key`: the
+// provider's `learned` one (when > 0), else the configured one of the key's
+// provider, else the options' own.
+int64_t LimitOf(const RateBudgetOptions& options, absl::string_view key,
+                RateClass cls, int64_t learned);
 // How long a 420 stops an identity: the provider's `wait`, else
 // `default_block` doubled per unnamed 420 in a row (up to `max_block`);
 // `*consecutive` counts those and is advanced.

@@ -68,6 +68,11 @@ class PodioProvider final : public Provider {
   ProviderAuth* auth() override { return auth_.get(); }
   WebhookSupport* webhooks() override { return webhooks_.get(); }
   std::vector<std::string> upstreams() const override { return {api_base_}; }
+  // 1,000 calls an hour per identity, 250 for the restricted routes
+  // (docs/podio.md §5).
+  std::optional<RateLimits> rate_limits() const override {
+    return RateLimits{1000, 250};
+  }
 
  private:
   const ProviderHttp http_;

@@ -22,6 +22,10 @@ ABSL_FLAG(std::string, scim_token_url, "",
 ABSL_FLAG(std::string, scim_ca_file, "",
           "PEM CA bundle to verify the SCIM provider's TLS certificate with; "
           "empty = the system's.");
+ABSL_FLAG(int64_t, scim_rate_limit, 0,
+          "Calls per hour the SCIM provider allows each identity, when it "
+          "documents a limit (SCIM itself sets none); 0 = the service's "
+          "default for providers without one.");
 ABSL_FLAG(std::string, scim_organization_name, "SCIM directory",
           "Name of the one organization a SCIM directory is shown as.");
 
@@ -39,8 +43,9 @@ class ScimProvider final : public Provider {
   ScimProvider(ProviderHttp http, Clock* clock,
                RequestPipelineOptions pipeline_options,
                ScimAuthOptions auth_options,
-               ScimConnectorOptions connector_options)
+               ScimConnectorOptions connector_options, int64_t rate_limit)
       : http_(std::move(http)),
+        rate_limit_(rate_limit),
         upstreams_(UpstreamsOf(auth_options)),
         pipeline_(http_.get(), clock, &protocol_, std::move(pipeline_options),
                   http_.async()),
@@ -52,9 +57,15 @@ class ScimProvider final : public Provider {
   DirectoryConnector& directory() override { return *connector_; }
   ProviderAuth* auth() override { return auth_.get(); }
   std::vector<std::string> upstreams() const override { return upstreams_; }
+  // SCIM has no restricted class: its limit is the whole budget.
+  std::optional<RateLimits> rate_limits() const override {
+    if (rate_limit_ <= 0) return std::nullopt;
+    return RateLimits{rate_limit_, rate_limit_};
+  }
 
  private:
   const ProviderHttp http_;
+  const int64_t rate_limit_;
   std::vector<std::string> upstreams_;
   const ScimProtocol protocol_;
   RequestPipeline pipeline_;
@@ -73,6 +84,11 @@ class ScimPlugin final : public ConnectorPlugin {
     if (base.empty()) return nullptr;  // Not configured: SCIM is off.
     RETURN_IF_ERROR(CheckApiBase("--scim_base_url", base));
     const std::string token_url = absl::GetFlag(FLAGS_scim_token_url);
+    const int64_t rate_limit = absl::GetFlag(FLAGS_scim_rate_limit);
+    if (rate_limit < 0) {
+      return absl::InvalidArgumentError(
+          "--scim_rate_limit must be 0 (none documented) or positive");
+    }
     if (!token_url.empty()) {
       RETURN_IF_ERROR(CheckApiBase("--scim_token_url", token_url));
     }
@@ -95,7 +111,7 @@ class ScimPlugin final : public ConnectorPlugin {
             },
             host.observer),
         host.clock, std::move(pipeline_options), std::move(auth_options),
-        std::move(connector_options));
+        std::move(connector_options), rate_limit);
   }
 };
 

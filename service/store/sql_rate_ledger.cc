@@ -70,12 +70,12 @@ class SqlRateLedger final : public RateLedger {
       ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
       ASSIGN_OR_RETURN(std::optional<Snapshot> id,
                        Read(*c.operator->(), key, now, /*lock=*/false));
-      if (id && !WritesOf(*id, cls, limit, remaining).any()) {
+      if (id && !WritesOf(key, *id, cls, limit, remaining).any()) {
         return absl::OkStatus();
       }
     }
     return Locked(key, now, [&](SqlConnection& c, const Snapshot& id) {
-      const HeaderWrites writes = WritesOf(id, cls, limit, remaining);
+      const HeaderWrites writes = WritesOf(key, id, cls, limit, remaining);
       if (writes.end_blocks) {
         RETURN_IF_ERROR(c.Query("UPDATE rate_identities SET "
                                 "consecutive_blocks = 0 WHERE identity = $1",
@@ -128,8 +128,8 @@ class SqlRateLedger final : public RateLedger {
                      Read(*c.operator->(), key, now, /*lock=*/false));
     const Snapshot id = read.value_or(Snapshot());
     BudgetState state;
-    state.limit = Limit(id, RateClass::kNormal);
-    state.restricted_limit = Limit(id, RateClass::kRestricted);
+    state.limit = Limit(key, id, RateClass::kNormal);
+    state.restricted_limit = Limit(key, id, RateClass::kRestricted);
     state.remaining =
         std::max<int64_t>(0, state.limit - id.calls[Index(RateClass::kNormal)]);
     state.restricted_remaining = std::max<int64_t>(
@@ -152,8 +152,9 @@ class SqlRateLedger final : public RateLedger {
 
   static int Index(RateClass cls) { return static_cast<int>(cls); }
 
-  int64_t Limit(const Snapshot& id, RateClass cls) const {
-    return LimitOf(options_, cls, id.learned[Index(cls)]);
+  int64_t Limit(absl::string_view key, const Snapshot& id,
+                RateClass cls) const {
+    return LimitOf(options_, key, cls, id.learned[Index(cls)]);
   }
 
   // Calls at or before this time have left the window ending at `now`.
@@ -170,8 +171,8 @@ class SqlRateLedger final : public RateLedger {
     int64_t missing = 0;
     bool any() const { return end_blocks || limit || missing > 0; }
   };
-  HeaderWrites WritesOf(const Snapshot& id, RateClass cls,
-                        std::optional<int64_t> limit,
+  HeaderWrites WritesOf(absl::string_view key, const Snapshot& id,
+                        RateClass cls, std::optional<int64_t> limit,
                         std::optional<int64_t> remaining) const {
     HeaderWrites writes;
     writes.end_blocks = id.consecutive_blocks != 0;
@@ -181,8 +182,8 @@ class SqlRateLedger final : public RateLedger {
       learned = *limit;
     }
     if (remaining && *remaining >= 0) {
-      writes.missing =
-          LimitOf(options_, cls, learned) - *remaining - id.calls[Index(cls)];
+      writes.missing = LimitOf(options_, key, cls, learned) - *remaining -
+                       id.calls[Index(cls)];
     }
     return writes;
   }
@@ -273,7 +274,7 @@ class SqlRateLedger final : public RateLedger {
                                                  const Snapshot& id,
                                                  RateClass cls,
                                                  absl::Time now) {
-    const int64_t limit = Limit(id, cls);
+    const int64_t limit = Limit(key, id, cls);
     const int64_t count = id.calls[Index(cls)];
     if (count < limit) return std::optional<absl::Time>();
     ASSIGN_OR_RETURN(

@@ -7,8 +7,8 @@
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tools/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
+#include "tools/testing/fake_clock.h"
 
 namespace unified {
 namespace {
@@ -91,16 +91,16 @@ TEST_F(RateBudgetTest, NoWaitEndsTooCloseToTheDeadlineForTheCall) {
   for (int i = 0; i < 5; ++i) ASSERT_THAT(Take(), IsOk());
   // The next slot frees in an hour. A caller whose deadline is 0.5 s past
   // that is refused at once: the call would have no time left to run.
-  absl::Status tight = Take(RateClass::kNormal,
-                            absl::Hours(1) + options_.call_room / 2);
+  absl::Status tight =
+      Take(RateClass::kNormal, absl::Hours(1) + options_.call_room / 2);
   EXPECT_THAT(tight, StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_EQ(GetErrorInfo(tight)->reason(), "RATE_BUDGET_EXHAUSTED");
   EXPECT_EQ(GetRetryDelay(tight), absl::Hours(1));
   // With room for the call, it waits for the slot.
   std::thread waiter([&] {
-    EXPECT_THAT(Take(RateClass::kNormal,
-                     absl::Hours(1) + 2 * options_.call_room),
-                IsOk());
+    EXPECT_THAT(
+        Take(RateClass::kNormal, absl::Hours(1) + 2 * options_.call_room),
+        IsOk());
   });
   clock_.AwaitSleepers(1);
   clock_.Advance(absl::Hours(1));
@@ -116,6 +116,39 @@ TEST_F(RateBudgetTest, RateLimitedCallsCountInBothClasses) {
   EXPECT_EQ(budget_->State(kKey)->restricted_remaining, 0);
   for (int i = 0; i < 3; ++i) EXPECT_THAT(Take(), IsOk());
   EXPECT_THAT(Take(), StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST(RateBudgetLimitsTest, EachProviderHasItsOwnLimits) {
+  RateBudgetOptions options;
+  options.limit = 3;
+  options.restricted_limit = 1;
+  options.providers["podio"] = {5, 2};
+  FakeClock clock;
+  std::unique_ptr<RateLedger> ledger = NewMemoryRateLedger(options);
+  auto limits = [&](const std::string& key) {
+    absl::StatusOr<BudgetState> s = ledger->State(key, clock.Now());
+    return s.ok() ? std::make_pair(s->limit, s->restricted_limit)
+                  : std::make_pair(int64_t{-1}, int64_t{-1});
+  };
+  // The provider is the key's first segment: a longer name that starts the
+  // same is another provider.
+  EXPECT_EQ(limits("podio:user:1/c"), std::make_pair(int64_t{5}, int64_t{2}));
+  EXPECT_EQ(limits("podio2:user:1/c"), std::make_pair(int64_t{3}, int64_t{1}));
+  EXPECT_EQ(limits("scim:token:1/c"), std::make_pair(int64_t{3}, int64_t{1}));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(
+        *ledger->TryTake("podio:user:1/c", RateClass::kNormal, clock.Now()),
+        std::nullopt);
+  }
+  EXPECT_NE(*ledger->TryTake("podio:user:1/c", RateClass::kNormal, clock.Now()),
+            std::nullopt);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(
+        *ledger->TryTake("scim:token:1/c", RateClass::kNormal, clock.Now()),
+        std::nullopt);
+  }
+  EXPECT_NE(*ledger->TryTake("scim:token:1/c", RateClass::kNormal, clock.Now()),
+            std::nullopt);
 }
 
 TEST_F(RateBudgetTest, TheProvidersHeadersWin) {

@@ -95,14 +95,16 @@ std::string Describe(const BudgetState& s) {
                       absl::FormatTime(s.blocked_until));
 }
 
-// A seeded run of takes, headers, 420s and reads on two identities, over
-// many windows: every answer equals the in-memory ledger's.
+// A seeded run of takes, headers, 420s and reads on three identities of two
+// providers with limits of their own, over many windows: every answer
+// equals the in-memory ledger's.
 TEST_P(SqlRateLedgerTest, DecidesAsTheMemoryLedgerDoes) {
   RateBudgetOptions options;
   options.limit = 20;
   options.restricted_limit = 5;
   options.window = absl::Minutes(10);
   options.window_margin = 0.02;
+  options.providers["scim"] = {8, 8};
   auto memory = NewMemoryRateLedger(options);
   auto sql = NewSqlRateLedger(store_->database(), options);
   std::mt19937 random(20261203);
@@ -114,7 +116,10 @@ TEST_P(SqlRateLedgerTest, DecidesAsTheMemoryLedgerDoes) {
   int refused = 0;
   for (int step = 0; step < 2000; ++step) {
     now += absl::Milliseconds(pick(20000));
-    const std::string key = pick(2) == 0 ? "podio:user:1/c" : "podio:app:7/c";
+    const int who = pick(3);
+    const std::string key = who == 0   ? "podio:user:1/c"
+                            : who == 1 ? "podio:app:7/c"
+                                       : "scim:token:3/c";
     const RateClass cls =
         pick(4) == 0 ? RateClass::kRestricted : RateClass::kNormal;
     SCOPED_TRACE(absl::StrCat("step ", step, " ", key));
