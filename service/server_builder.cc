@@ -417,7 +417,7 @@ absl::Status DirectoryServer::Parts::BuildWatchAndWebhooks() {
   webhook_store = std::make_unique<webhooks::WebhookStore>(store->database());
   webhook_http = NewCurlHttpClient({});
   deliverer = std::make_unique<webhooks::WebhookDeliverer>(
-      webhook_store.get(), store.get(), watch_store.get(), sealer.get(),
+      webhook_store.get(), store.get(), &watch_store->events(), sealer.get(),
       webhook_http.get(), RealClock::Get(), config.deliverer);
   return absl::OkStatus();
 }

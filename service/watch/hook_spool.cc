@@ -21,11 +21,11 @@ namespace {
 // Tab-separated, each field C-escaped (no tab or newline survives raw).
 std::string Line(const SpooledDelivery& d) {
   return absl::StrCat(
-      absl::StrJoin({absl::CEscape(d.account.tenant),
-                     absl::CEscape(d.account.account_id),
-                     absl::CEscape(d.workspace_id), absl::CEscape(d.user_id),
-                     absl::StrCat(absl::ToUnixMillis(d.at))},
-                    "\t"),
+      absl::StrJoin(
+          {absl::CEscape(d.account.tenant), absl::CEscape(d.account.account_id),
+           absl::CEscape(d.workspace_id), absl::CEscape(d.user_id),
+           absl::StrCat(absl::ToUnixMillis(d.at))},
+          "\t"),
       "\n");
 }
 

@@ -2,7 +2,7 @@
 // provider that meets errors gives up on a hook (Podio marks it inactive
 // after three), so a short store outage would switch hooks off; instead a
 // delivery whose hook the engine knows is written here, fsync'd before the
-// 2xx answer, and replayed into the store (WatchStore::MarkDirty) once it
+// 2xx answer, and replayed into the store (HookStore::MarkDirty) once it
 // answers again. One file in the data directory, a line per delivery.
 // Bounded: past `max_entries` a delivery is refused (the provider retries).
 // Thread-safe.
@@ -21,7 +21,7 @@
 
 namespace unified::watch {
 
-// What marking a workspace dirty needs (WatchStore::MarkDirty's arguments).
+// What marking a workspace dirty needs (HookStore::MarkDirty's arguments).
 struct SpooledDelivery {
   AccountRef account;
   std::string workspace_id;

@@ -226,7 +226,7 @@ absl::Status WatchEngine::ReconcileWorkspace(
   if (!baseline) {
     Snapshot read;
     if (stored == nullptr) {
-      ASSIGN_OR_RETURN(read, store_->ReadSnapshot(w.account));
+      ASSIGN_OR_RETURN(read, store_->roster().ReadSnapshot(w.account));
       stored = &read;
     }
     for (const auto& [ws, member] : stored->members) {
@@ -246,8 +246,8 @@ absl::Status WatchEngine::ReconcileWorkspace(
   if (!members) return absl::OkStatus();
   ASSIGN_OR_RETURN(
       std::vector<StoredEvent> events,
-      store_->ApplyMembers(w.account, workspace_id, *members, source,
-                           clock_->Now(), baseline, dirty_gen, order));
+      store_->roster().ApplyMembers(w.account, workspace_id, *members, source,
+                                    clock_->Now(), baseline, dirty_gen, order));
   Notify(w.account, events);
   return absl::OkStatus();
 }
@@ -255,7 +255,7 @@ absl::Status WatchEngine::ReconcileWorkspace(
 absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
   Snapshot stored;
   if (!baseline) {
-    ASSIGN_OR_RETURN(stored, store_->ReadSnapshot(w.account));
+    ASSIGN_OR_RETURN(stored, store_->roster().ReadSnapshot(w.account));
   }
   const std::set<std::string> held =
       IdsOf(stored.workspaces, &ObservedWorkspace::id);
@@ -273,8 +273,8 @@ absl::Status WatchEngine::Reconcile(Work& w, Source source, bool baseline) {
     visible = stored.workspaces;
   } else {
     ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                     store_->ApplyWorkspaces(w.account, *visible, source,
-                                             clock_->Now(), baseline));
+                     store_->roster().ApplyWorkspaces(
+                         w.account, *visible, source, clock_->Now(), baseline));
     Notify(w.account, events);
   }
   for (const ObservedWorkspace& ws : *visible) {
@@ -324,8 +324,8 @@ absl::Status WatchEngine::ReconcileOrganizations(Work& w, Source source,
   std::vector<ObservedOrg> observed;
   for (auto& [id, org] : *orgs) observed.push_back(std::move(org));
   ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                   store_->ApplyOrgMembers(w.account, observed, source,
-                                           clock_->Now(), baseline));
+                   store_->roster().ApplyOrgMembers(w.account, observed, source,
+                                                    clock_->Now(), baseline));
   Notify(w.account, events);
   return absl::OkStatus();
 }

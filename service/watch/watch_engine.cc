@@ -122,7 +122,7 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
   row.created = clock_->Now();
   // Stored before the provider is asked: its verification may arrive
   // before the answer with the id does.
-  RETURN_IF_ERROR(store_->PutHook(row));
+  RETURN_IF_ERROR(store_->hooks().PutHook(row));
   Remember(row);
   absl::StatusOr<std::string> id =
       w.webhooks->Create(w.ctx, workspace_id,
@@ -130,15 +130,15 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
                                       w.resolved.provider, "/", secret),
                          type);
   if (!id.ok()) {
-    (void)store_->DeleteHook(row.secret_hash);
+    (void)store_->hooks().DeleteHook(row.secret_hash);
     return id.status();
   }
-  return store_->SetHookId(row.secret_hash, *id);
+  return store_->hooks().SetHookId(row.secret_hash, *id);
 }
 
 absl::Status WatchEngine::EnsureHooks(Work& w,
                                       const std::string& workspace_id) {
-  ASSIGN_OR_RETURN(std::vector<HookRow> all, store_->Hooks(w.account));
+  ASSIGN_OR_RETURN(std::vector<HookRow> all, store_->hooks().Hooks(w.account));
   std::vector<HookRow> mine;
   for (HookRow& h : all) {
     Remember(h);
@@ -165,7 +165,7 @@ absl::Status WatchEngine::EnsureHooks(Work& w,
       if (it != active.end()) {
         RETURN_IF_ERROR(w.webhooks->Delete(w.ctx, h.hook_id));
       }
-      RETURN_IF_ERROR(store_->DeleteHook(h.secret_hash));
+      RETURN_IF_ERROR(store_->hooks().DeleteHook(h.secret_hash));
     }
     if (!healthy) RETURN_IF_ERROR(CreateHook(w, workspace_id, type));
   }
@@ -183,27 +183,28 @@ absl::Status WatchEngine::EnsureWatching(const AccountRef& a,
     account_mu = m;
   }
   absl::MutexLock lock(account_mu.get());
-  ASSIGN_OR_RETURN(WatchState state, store_->Enable(a, clock_->Now()));
+  ASSIGN_OR_RETURN(WatchState state, store_->roster().Enable(a, clock_->Now()));
   if (state.baseline_done) return absl::OkStatus();
   ASSIGN_OR_RETURN(Work w, WorkFor(a, account, ctx.priority));
   w.ctx = ctx;  // The caller's deadline, cancellation and budget.
   RETURN_IF_ERROR(Reconcile(w, Source::kPoll, /*baseline=*/true));
-  return store_->MarkBaselineDone(a, clock_->Now() + options_.poll_interval);
+  return store_->roster().MarkBaselineDone(
+      a, clock_->Now() + options_.poll_interval);
 }
 
 absl::Status WatchEngine::Unwatch(const AccountRef& a) {
-  ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->State(a));
+  ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->roster().State(a));
   if (!state) return absl::OkStatus();
   // No poll may run meanwhile (it could register a hook after the list
   // below was read): wait for one in flight to end, within reason.
   const absl::Time give_up = clock_->Now() + absl::Seconds(30);
   while (true) {
-    ASSIGN_OR_RETURN(bool taken, store_->TakePollLease(a, clock_->Now(),
-                                                       options_.poll_lease));
+    ASSIGN_OR_RETURN(bool taken, store_->polls().TakePollLease(
+                                     a, clock_->Now(), options_.poll_lease));
     if (taken || clock_->Now() >= give_up) break;
     clock_->SleepUntil(clock_->Now() + absl::Milliseconds(50), nullptr);
   }
-  ASSIGN_OR_RETURN(std::vector<HookRow> hooks, store_->Hooks(a));
+  ASSIGN_OR_RETURN(std::vector<HookRow> hooks, store_->hooks().Hooks(a));
   if (!hooks.empty()) {
     absl::StatusOr<Work> w = Begin(a, Priority::kInteractive);
     for (const HookRow& h : hooks) {
@@ -216,17 +217,19 @@ absl::Status WatchEngine::Unwatch(const AccountRef& a) {
       }
     }
   }
-  return store_->Disable(a);
+  return store_->roster().Disable(a);
 }
 
 absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
   const absl::Time now = clock_->Now();
-  ASSIGN_OR_RETURN(bool mine, store_->ClaimPoll(a, now, options_.poll_lease));
+  ASSIGN_OR_RETURN(bool mine,
+                   store_->polls().ClaimPoll(a, now, options_.poll_lease));
   if (!mine) return absl::OkStatus();
   absl::StatusOr<Work> w = Begin(a, Priority::kBackground);
   if (!w.ok()) {
-    if (absl::IsNotFound(w.status())) return store_->Disable(a);  // Deleted.
-    (void)store_->FinishPoll(a, now + options_.poll_interval);
+    if (absl::IsNotFound(w.status()))
+      return store_->roster().Disable(a);  // Deleted.
+    (void)store_->polls().FinishPoll(a, now + options_.poll_interval);
     return w.status();
   }
   // The poll's share of the hour: counted in the store (replicas share it),
@@ -243,7 +246,7 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
     *share =
         static_cast<int64_t>(static_cast<double>(limit) * options_.poll_share);
     ASSIGN_OR_RETURN(int64_t used,
-                     store_->PollCallsSince(a, t - absl::Hours(1)));
+                     store_->polls().PollCallsSince(a, t - absl::Hours(1)));
     if (used >= *share) {
       return AsRateRefusal(WithErrorInfo(
           absl::ResourceExhaustedError(
@@ -251,7 +254,7 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
           "WATCH_POLL_SHARE_SPENT"));
     }
     ++*calls;
-    return store_->RecordPollCall(a, t, t - absl::Hours(1));
+    return store_->polls().RecordPollCall(a, t, t - absl::Hours(1));
   };
   absl::Status s = Reconcile(*w, Source::kPoll, /*baseline=*/false);
   // Paced so the share lasts the hour: a poll of N calls waits at least
@@ -262,7 +265,7 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
     wait = std::max(wait, absl::Hours(1) * static_cast<double>(*calls) /
                               static_cast<double>(*share));
   }
-  RETURN_IF_ERROR(store_->FinishPoll(a, clock_->Now() + wait));
+  RETURN_IF_ERROR(store_->polls().FinishPoll(a, clock_->Now() + wait));
   if (!s.ok()) Log(a, "poll", s);
   return s;
 }
@@ -285,7 +288,8 @@ void WatchEngine::RecoverFromOutage(absl::Time now) {
   if (options_.spool != nullptr && options_.spool->size() > 0) {
     absl::StatusOr<int> replayed =
         options_.spool->Replay([this](const SpooledDelivery& d) {
-          return store_->MarkDirty(d.account, d.workspace_id, d.at, d.user_id);
+          return store_->hooks().MarkDirty(d.account, d.workspace_id, d.at,
+                                           d.user_id);
         });
     if (!replayed.ok() || options_.spool->size() > 0) return;  // Later.
     LogEvent(LogLevel::kInfo, "watch: spooled hook deliveries stored",
@@ -295,7 +299,7 @@ void WatchEngine::RecoverFromOutage(absl::Time now) {
   // Hooks may have been switched off while the store was away: every
   // watched account is polled now (the poll re-creates inactive or lost
   // hooks and finds what they missed), within each account's share.
-  if (absl::Status s = store_->PollAllNow(now); !s.ok()) return;
+  if (absl::Status s = store_->polls().PollAllNow(now); !s.ok()) return;
   outage_ = false;
   LogEvent(LogLevel::kInfo,
            "watch: the store answers again; polling every "
@@ -306,13 +310,14 @@ void WatchEngine::RunOnce() {
   const absl::Time now = clock_->Now();
   RecoverFromOutage(now);
   absl::StatusOr<std::vector<DirtyWorkspace>> dirty =
-      store_->ClaimDirty(now, options_.dirty_lease, 50);
+      store_->hooks().ClaimDirty(now, options_.dirty_lease, 50);
   if (!dirty.ok()) outage_ = true;
   if (dirty.ok()) {
     for (const DirtyWorkspace& d : *dirty) {
       absl::StatusOr<Work> w = Begin(d.account, Priority::kBulk);
       if (!w.ok()) {
-        if (absl::IsNotFound(w.status())) (void)store_->Disable(d.account);
+        if (absl::IsNotFound(w.status()))
+          (void)store_->roster().Disable(d.account);
         continue;
       }
       if (absl::Status s = ReconcileWorkspace(*w, d.workspace_id, Source::kHook,
@@ -323,7 +328,7 @@ void WatchEngine::RunOnce() {
         // keeps trying within its share); others are retried after the
         // lease.
         if (absl::IsNotFound(s) || absl::IsPermissionDenied(s)) {
-          (void)store_->ClearDirty(d.account, d.workspace_id, d.gen);
+          (void)store_->hooks().ClearDirty(d.account, d.workspace_id, d.gen);
         }
       }
     }
@@ -332,7 +337,7 @@ void WatchEngine::RunOnce() {
   // Only due accounts are asked for (one query), not every watched one.
   absl::Time oldest_due = absl::InfiniteFuture();
   if (absl::StatusOr<std::vector<AccountRef>> due =
-          store_->DuePolls(now, &oldest_due);
+          store_->polls().DuePolls(now, &oldest_due);
       due.ok()) {
     if (!due->empty() && options_.on_poll_lag) {
       options_.on_poll_lag(now - oldest_due);
@@ -348,10 +353,10 @@ void WatchEngine::RunOnce() {
     }
   }
   absl::StatusOr<std::vector<AccountRef>> watched;
-  if (prune && (watched = store_->Watched()).ok()) {
+  if (prune && (watched = store_->roster().Watched()).ok()) {
     for (const AccountRef& a : *watched) {
-      (void)store_->Prune(a, options_.retention_events,
-                          now - options_.retention);
+      (void)store_->events().Prune(a, options_.retention_events,
+                                   now - options_.retention);
     }
   }
 }
@@ -365,7 +370,8 @@ int WatchEngine::HandleDelivery(const std::string& provider,
     return 404;
   }
   const std::string secret_hash = Sha256Hex(secret);
-  absl::StatusOr<std::optional<HookRow>> row = store_->FindHook(secret_hash);
+  absl::StatusOr<std::optional<HookRow>> row =
+      store_->hooks().FindHook(secret_hash);
   if (row.ok() && row->has_value()) Remember(**row);
   if (!row.ok()) {
     outage_ = true;
@@ -392,7 +398,7 @@ int WatchEngine::HandleDelivery(const std::string& provider,
       return 503;
     }
     if (hook.hook_id.empty()) {
-      (void)store_->SetHookId(hook.secret_hash, d->hook_id);
+      (void)store_->hooks().SetHookId(hook.secret_hash, d->hook_id);
     }
     return 200;
   }
@@ -400,8 +406,8 @@ int WatchEngine::HandleDelivery(const std::string& provider,
     return 403;
   }
   const absl::Time now = clock_->Now();
-  if (absl::Status s =
-          store_->MarkDirty(hook.account, hook.workspace_id, now, d->user_id);
+  if (absl::Status s = store_->hooks().MarkDirty(
+          hook.account, hook.workspace_id, now, d->user_id);
       !s.ok()) {
     outage_ = true;
     absl::Status spooled =
@@ -478,13 +484,13 @@ void WatchEngine::WakeOnStoredChanges() {
   }
   for (const AccountRef& a : accounts) {
     if (a.account_id.empty()) {
-      absl::StatusOr<int64_t> tseq = store_->TenantPosition(a.tenant);
+      absl::StatusOr<int64_t> tseq = store_->events().TenantPosition(a.tenant);
       if (!tseq.ok()) continue;
       absl::MutexLock lock(&mu_);
       Announce(a, *tseq);
       continue;
     }
-    absl::StatusOr<std::optional<WatchState>> state = store_->State(a);
+    absl::StatusOr<std::optional<WatchState>> state = store_->roster().State(a);
     if (!state.ok() || !state->has_value()) continue;
     absl::MutexLock lock(&mu_);
     Announce(a, (*state)->last_seq);
@@ -511,7 +517,8 @@ void WatchEngine::WatchNewAccounts(absl::Time now) {
   }
   for (const std::string& tenant : due) {
     absl::StatusOr<std::vector<std::string>> ids = accounts_->ListIds(tenant);
-    absl::StatusOr<std::vector<AccountRef>> watched = store_->WatchedOf(tenant);
+    absl::StatusOr<std::vector<AccountRef>> watched =
+        store_->roster().WatchedOf(tenant);
     if (!ids.ok() || !watched.ok()) continue;  // The next scan retries.
     std::set<std::string> known;
     for (const AccountRef& a : *watched) known.insert(a.account_id);
@@ -528,13 +535,13 @@ void WatchEngine::WatchNewAccounts(absl::Time now) {
 }
 
 absl::StatusOr<bool> WatchEngine::BaselineDone(const AccountRef& a) const {
-  ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->State(a));
+  ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->roster().State(a));
   return state.has_value() && state->baseline_done;
 }
 
 absl::StatusOr<int64_t> WatchEngine::TenantPosition(
     const std::string& tenant) const {
-  return store_->TenantPosition(tenant);
+  return store_->events().TenantPosition(tenant);
 }
 
 }  // namespace unified::watch

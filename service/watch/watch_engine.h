@@ -1,5 +1,5 @@
 // Keeps the rosters of watched accounts current and logs their changes
-// (WatchDirectory). Two sources feed one diff (WatchStore::Apply*):
+// (WatchDirectory). Two sources feed one diff (RosterStore::Apply*):
 //
 //  - Hooks, for providers with webhooks (connectors/webhooks.h). For each
 //    workspace the engine registers a hook per member event type (added,

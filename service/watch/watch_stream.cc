@@ -139,7 +139,7 @@ WatchReader::WatchReader(WatchEngine& engine, const CursorCodec& cursors,
 absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
   const AccountRef& a = request_.account;
   WatchStore& store = *engine_.store();
-  ASSIGN_OR_RETURN(std::optional<WatchState> state, store.State(a));
+  ASSIGN_OR_RETURN(std::optional<WatchState> state, store.roster().State(a));
   if (!state) {
     return absl::FailedPreconditionError("the account is not watched");
   }
@@ -159,7 +159,7 @@ absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
     seq_ = opened->seq;
     // Another epoch: the account was unwatched and watched again since.
     if (epoch != state->epoch || seq_ > state->last_seq) return Expired();
-    ASSIGN_OR_RETURN(int64_t first_kept, store.FirstKeptSeq(a));
+    ASSIGN_OR_RETURN(int64_t first_kept, store.events().FirstKeptSeq(a));
     if (seq_ + 1 < first_kept) return Expired();
     token_ = request_.resume_token;
     return absl::OkStatus();
@@ -168,7 +168,7 @@ absl::Status WatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
     token_ = Token(cursors_, a, epoch_, seq_);
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(Snapshot snap, store.ReadSnapshot(a));
+  ASSIGN_OR_RETURN(Snapshot snap, store.roster().ReadSnapshot(a));
   seq_ = snap.seq;
   AppendSnapshot(snap, a.account_id, out);
   token_ = Token(cursors_, a, epoch_, snap.seq);
@@ -187,7 +187,7 @@ absl::StatusOr<bool> WatchReader::Next(std::vector<v1::DirectoryEvent>* out) {
   }
   const AccountRef& a = request_.account;
   ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                   engine_.store()->ReadEvents(a, seq_, kBatch));
+                   engine_.store()->events().ReadEvents(a, seq_, kBatch));
   if (!events.empty() && events.front().seq != seq_ + 1) {
     return Expired();  // Pruned while the client was reading.
   }
@@ -230,7 +230,8 @@ std::string TenantWatchReader::Token(int64_t tseq) const {
 }
 
 absl::Status TenantWatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
-  ASSIGN_OR_RETURN(const int64_t last, store_.TenantPosition(request_.tenant));
+  ASSIGN_OR_RETURN(const int64_t last,
+                   store_.events().TenantPosition(request_.tenant));
   if (!request_.resume_token.empty()) {
     if (request_.include_snapshot) {
       return SnapshotWithToken();
@@ -253,7 +254,7 @@ absl::Status TenantWatchReader::Open(std::vector<v1::DirectoryEvent>* out) {
   }
   ASSIGN_OR_RETURN(
       TenantSnapshot snap,
-      store_.ReadTenantSnapshot(request_.tenant, request_.accounts));
+      store_.roster().ReadTenantSnapshot(request_.tenant, request_.accounts));
   for (const auto& [account_id, roster] : snap.accounts) {
     AppendSnapshot(roster, account_id, out);
   }
@@ -273,11 +274,12 @@ absl::StatusOr<bool> TenantWatchReader::Next(
     opened_ = true;
   }
   ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                   store_.ReadTenantEvents(request_.tenant, request_.accounts,
-                                           tseq_, kBatch));
+                   store_.events().ReadTenantEvents(
+                       request_.tenant, request_.accounts, tseq_, kBatch));
   // Read after the events: a prune that committed before them shows here.
-  ASSIGN_OR_RETURN(const int64_t pruned,
-                   store_.PrunedThrough(request_.tenant, request_.accounts));
+  ASSIGN_OR_RETURN(
+      const int64_t pruned,
+      store_.events().PrunedThrough(request_.tenant, request_.accounts));
   if (pruned > tseq_) return Expired();
   for (const StoredEvent& e : events) {
     v1::DirectoryEvent& event = out->emplace_back(ToProto(e));

@@ -77,7 +77,7 @@ struct TenantWatchRequest {
 };
 
 // Reads a stream over several accounts of one tenant (or all of them) from
-// the tenant's sequence (WatchStore's tseq): events in the order they were
+// the tenant's sequence (EventLog's tseq): events in the order they were
 // logged, each naming its account, and one resume token for the stream (a
 // tseq, bound to the tenant and the set of accounts). Not thread-safe.
 class TenantWatchReader final : public EventReader {

@@ -30,7 +30,8 @@ std::string Envelope(const std::string& type,
   const absl::Time time =
       absl::FromUnixSeconds(at.seconds()) + absl::Nanoseconds(at.nanos());
   return absl::StrCat(
-      R"({"version":)", kPayloadVersion, R"(,"type":")", type, R"(","timestamp":")",
+      R"({"version":)", kPayloadVersion, R"(,"type":")", type,
+      R"(","timestamp":")",
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone()),
       R"(","data":)", json, "}");
 }

@@ -50,7 +50,7 @@ accounts::SealContext SecretContext(const std::string& tenant) {
 
 WebhookDeliverer::WebhookDeliverer(WebhookStore* endpoints,
                                    accounts::CredentialStore* accounts,
-                                   watch::WatchStore* directory,
+                                   watch::EventLog* directory,
                                    const accounts::Sealer* sealer,
                                    HttpClient* http, Clock* clock,
                                    DelivererOptions options)

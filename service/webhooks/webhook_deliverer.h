@@ -23,7 +23,7 @@
 #include "connectors/common/http_client.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/sealer.h"
-#include "service/watch/watch_store.h"
+#include "service/watch/event_log.h"
 #include "service/webhooks/webhook_store.h"
 #include "service/webhooks/webhook_url.h"
 
@@ -51,7 +51,7 @@ class WebhookDeliverer {
  public:
   // Not owning; all must outlive the deliverer.
   WebhookDeliverer(WebhookStore* endpoints, accounts::CredentialStore* accounts,
-                   watch::WatchStore* directory, const accounts::Sealer* sealer,
+                   watch::EventLog* directory, const accounts::Sealer* sealer,
                    HttpClient* http, Clock* clock, DelivererOptions options);
   ~WebhookDeliverer();  // Stops the worker.
 
@@ -71,7 +71,7 @@ class WebhookDeliverer {
 
   WebhookStore* const endpoints_;
   accounts::CredentialStore* const accounts_;
-  watch::WatchStore* const directory_;
+  watch::EventLog* const directory_;
   const accounts::Sealer* const sealer_;
   HttpClient* const http_;
   Clock* const clock_;

@@ -18,7 +18,8 @@ using ::unified::testing::StatusIs;
 
 SpooledDelivery Delivery(int i) {
   return {{"tenant\t" + std::to_string(i), "ia_" + std::to_string(i)},
-          "ws\n" + std::to_string(i), std::to_string(100 + i),
+          "ws\n" + std::to_string(i),
+          std::to_string(100 + i),
           absl::FromUnixMillis(1000 + i)};
 }
 

@@ -80,9 +80,9 @@ TEST(RosterDiffTest, ARenameIsOneWorkspacelessUpdateOfAKnownUser) {
   // Each known user's rename is USER_UPDATED, even for one joining this
   // workspace in the same read: watchers of the user's other workspaces
   // see no MEMBER_ADDED here.
-  EXPECT_THAT(Described(events),
-              ElementsAre("4 1 (no workspace)", "4 3 (no workspace)",
-                          "1 3 light<-"));
+  EXPECT_THAT(
+      Described(events),
+      ElementsAre("4 1 (no workspace)", "4 3 (no workspace)", "1 3 light<-"));
   EXPECT_EQ(events[0].user_name, "New Name");
   EXPECT_EQ(events[1].user_name, "Renamed Newcomer");
   EXPECT_EQ(events[2].user_name, "Renamed Newcomer");

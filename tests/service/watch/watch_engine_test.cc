@@ -18,10 +18,10 @@
 #include "gtest/gtest.h"
 #include "service/accounts/credential_store.h"
 #include "tests/service/accounts/store_backends.h"
-#include "tools/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
+#include "tools/testing/fake_clock.h"
 
 namespace unified::watch {
 namespace {
@@ -105,7 +105,7 @@ TEST_F(WatchEngineTest, AnHourOfPollsStaysWithinItsShareAndFindsChanges) {
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   const AccountRef a{"default", "acct"};
   ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
-  absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot(a);
+  absl::StatusOr<Snapshot> baseline = store_->roster().ReadSnapshot(a);
   ASSERT_THAT(baseline, IsOk());
   ASSERT_EQ(baseline->workspaces.size(), 4u);
   EXPECT_EQ(baseline->seq, 0);
@@ -168,7 +168,7 @@ TEST_F(WatchEngineTest, AnHourOfPollsStaysWithinItsShareAndFindsChanges) {
 
   // The change was found by a poll, once.
   absl::StatusOr<std::vector<StoredEvent>> events =
-      store_->ReadEvents(a, 0, 10);
+      store_->events().ReadEvents(a, 0, 10);
   ASSERT_THAT(events, IsOk());
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].type, EventType::kMemberAdded);
@@ -187,7 +187,7 @@ TEST_F(WatchEngineTest, UnreadableRowsNeverMakeADeparture) {
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   const AccountRef a{"default", "acct"};
   ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
-  absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot(a);
+  absl::StatusOr<Snapshot> baseline = store_->roster().ReadSnapshot(a);
   ASSERT_THAT(baseline, IsOk());
   ASSERT_FALSE(baseline->members.empty());
   // Someone in a workspace (so in the organization too).
@@ -201,7 +201,7 @@ TEST_F(WatchEngineTest, UnreadableRowsNeverMakeADeparture) {
     engine->RunOnce();
   }
   absl::StatusOr<std::vector<StoredEvent>> events =
-      store_->ReadEvents(a, 0, 100);
+      store_->events().ReadEvents(a, 0, 100);
   ASSERT_THAT(events, IsOk());
   EXPECT_TRUE(events->empty());
   sim_->SetUnreadableUser(0);
@@ -210,7 +210,7 @@ TEST_F(WatchEngineTest, UnreadableRowsNeverMakeADeparture) {
     sim_->clock().Advance(absl::Minutes(1));
     engine->RunOnce();
   }
-  events = store_->ReadEvents(a, 0, 100);
+  events = store_->events().ReadEvents(a, 0, 100);
   ASSERT_THAT(events, IsOk());
   EXPECT_TRUE(events->empty());
 }
@@ -222,14 +222,15 @@ TEST_F(WatchEngineTest, ATenantWatchedAsAWholeGetsItsAccountsWatched) {
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   // Nobody asks: nothing is watched.
   engine->RunOnce();
-  ASSERT_THAT(store_->WatchedOf("default"), IsOkAndHolds(::testing::IsEmpty()));
+  ASSERT_THAT(store_->roster().WatchedOf("default"),
+              IsOkAndHolds(::testing::IsEmpty()));
   // A tenant-wide subscription that watches new accounts: the next pass
   // takes both accounts' baselines.
   int woken = 0;
   const int64_t id = engine->Subscribe(
       {"default", ""}, [&woken] { ++woken; }, /*watch_new_accounts=*/true);
   engine->RunOnce();
-  auto watched = store_->WatchedOf("default");
+  auto watched = store_->roster().WatchedOf("default");
   ASSERT_THAT(watched, IsOk());
   ASSERT_EQ(watched->size(), 2u);
   EXPECT_EQ((*watched)[0].account_id, "acct");
@@ -237,7 +238,8 @@ TEST_F(WatchEngineTest, ATenantWatchedAsAWholeGetsItsAccountsWatched) {
   EXPECT_EQ(woken, 0);  // Baselines are not events.
   // A change: both accounts' polls log it, and the tenant's subscriber is
   // woken for events of either.
-  absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot({"default", "acct"});
+  absl::StatusOr<Snapshot> baseline =
+      store_->roster().ReadSnapshot({"default", "acct"});
   ASSERT_THAT(baseline, IsOk());
   const std::string ws = baseline->workspaces[0].id;
   std::string member;
@@ -256,7 +258,7 @@ TEST_F(WatchEngineTest, ATenantWatchedAsAWholeGetsItsAccountsWatched) {
   sim_->clock().Advance(absl::Minutes(2));
   engine->RunOnce();
   EXPECT_GE(woken, 1);
-  auto events = store_->ReadTenantEvents("default", {}, 0, 10);
+  auto events = store_->events().ReadTenantEvents("default", {}, 0, 10);
   ASSERT_THAT(events, IsOk());
   ASSERT_EQ(events->size(), 2u);
   EXPECT_EQ((*events)[0].tseq, 1);
@@ -278,7 +280,7 @@ TEST_F(WatchEngineTest, AMemberMissingFromOneReadHasNotLeft) {
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   const AccountRef a{"default", "acct"};
   ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
-  absl::StatusOr<Snapshot> baseline = store_->ReadSnapshot(a);
+  absl::StatusOr<Snapshot> baseline = store_->roster().ReadSnapshot(a);
   ASSERT_THAT(baseline, IsOk());
   int64_t member = 0;
   ASSERT_TRUE(
@@ -290,7 +292,7 @@ TEST_F(WatchEngineTest, AMemberMissingFromOneReadHasNotLeft) {
   engine->RunOnce();
   sim_->HideFromNextListings(member, 0);
   absl::StatusOr<std::vector<StoredEvent>> events =
-      store_->ReadEvents(a, 0, 100);
+      store_->events().ReadEvents(a, 0, 100);
   ASSERT_THAT(events, IsOk());
   EXPECT_TRUE(events->empty()) << (*events)[0].user_id;
   EXPECT_EQ(rereads, 1);
@@ -300,7 +302,7 @@ TEST_F(WatchEngineTest, AMemberMissingFromOneReadHasNotLeft) {
   clock_->Advance(absl::Minutes(15));
   sim_->clock().Advance(absl::Minutes(15));
   engine->RunOnce();
-  events = store_->ReadEvents(a, 0, 100);
+  events = store_->events().ReadEvents(a, 0, 100);
   ASSERT_THAT(events, IsOk());
   ASSERT_FALSE(events->empty());
   EXPECT_EQ((*events)[0].type, EventType::kMemberRemoved);
@@ -321,7 +323,7 @@ TEST_F(WatchEngineTest, ChangesDuringAPollAreLoggedOnceAndNeverFalsely) {
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   const AccountRef a{"default", "acct"};
   ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
-  absl::StatusOr<Snapshot> before = store_->ReadSnapshot(a);
+  absl::StatusOr<Snapshot> before = store_->roster().ReadSnapshot(a);
   ASSERT_THAT(before, IsOk());
 
   // The plan: alternately a removal (from a workspace, or from the
@@ -418,7 +420,7 @@ TEST_F(WatchEngineTest, ChangesDuringAPollAreLoggedOnceAndNeverFalsely) {
   for (const auto& [key, m] : before->org_members)
     org_before.insert(key.second);
   // The store holds the truth...
-  absl::StatusOr<Snapshot> after = store_->ReadSnapshot(a);
+  absl::StatusOr<Snapshot> after = store_->roster().ReadSnapshot(a);
   ASSERT_THAT(after, IsOk());
   std::map<std::string, std::set<std::string>> stored;
   for (const auto& [ws, m] : after->members) stored[ws].insert(m.user_id);
@@ -430,7 +432,7 @@ TEST_F(WatchEngineTest, ChangesDuringAPollAreLoggedOnceAndNeverFalsely) {
   EXPECT_EQ(stored_org, org_now);
   // ... and every event logged is true, and said once.
   absl::StatusOr<std::vector<StoredEvent>> events =
-      store_->ReadEvents(a, 0, 10000);
+      store_->events().ReadEvents(a, 0, 10000);
   ASSERT_THAT(events, IsOk());
   std::set<std::string> said;
   int membership_events = 0;

@@ -37,27 +37,30 @@ class WatchStoreTest : public ::testing::TestWithParam<std::string> {
     ASSERT_THAT(store, IsOk());
     credentials_ = std::move(*store);
     store_ = std::make_unique<WatchStore>(credentials_->database());
-    ASSERT_THAT(store_->Enable(a_, now_), IsOk());
+    ASSERT_THAT(store_->roster().Enable(a_, now_), IsOk());
     // The baseline: two workspaces, logged as nothing.
-    ASSERT_THAT(store_->ApplyWorkspaces(a_, {{"1", "One"}, {"2", "Two"}},
-                                        Source::kPoll, now_, true),
+    ASSERT_THAT(
+        store_->roster().ApplyWorkspaces(a_, {{"1", "One"}, {"2", "Two"}},
+                                         Source::kPoll, now_, true),
+        IsOk());
+    ASSERT_THAT(store_->roster().ApplyMembers(
+                    a_, "1",
+                    {{"10", "workspace.admin", "Ann", "a@x"},
+                     {"11", "workspace.regular", "Bo", "b@x"}},
+                    Source::kPoll, now_, true),
                 IsOk());
-    ASSERT_THAT(store_->ApplyMembers(a_, "1",
-                                     {{"10", "workspace.admin", "Ann", "a@x"},
-                                      {"11", "workspace.regular", "Bo", "b@x"}},
-                                     Source::kPoll, now_, true),
+    ASSERT_THAT(store_->roster().ApplyMembers(
+                    a_, "2", {{"11", "workspace.regular", "Bo", "b@x"}},
+                    Source::kPoll, now_, true),
                 IsOk());
-    ASSERT_THAT(store_->ApplyMembers(a_, "2",
-                                     {{"11", "workspace.regular", "Bo", "b@x"}},
-                                     Source::kPoll, now_, true),
-                IsOk());
-    ASSERT_THAT(store_->MarkBaselineDone(a_, now_), IsOk());
+    ASSERT_THAT(store_->roster().MarkBaselineDone(a_, now_), IsOk());
   }
 
   std::vector<StoredEvent> Members(const std::string& ws,
                                    std::vector<ObservedMember> members,
                                    Source source = Source::kHook) {
-    auto events = store_->ApplyMembers(a_, ws, members, source, now_, false);
+    auto events =
+        store_->roster().ApplyMembers(a_, ws, members, source, now_, false);
     EXPECT_THAT(events, IsOk());
     return events.value_or(std::vector<StoredEvent>());
   }
@@ -69,7 +72,7 @@ class WatchStoreTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(WatchStoreTest, EachChangeIsLoggedOnceInSequence) {
-  auto state = store_->State(a_);
+  auto state = store_->roster().State(a_);
   ASSERT_THAT(state, IsOk());
   ASSERT_TRUE(state->has_value());
   EXPECT_TRUE((*state)->baseline_done);
@@ -92,7 +95,7 @@ TEST_P(WatchStoreTest, EachChangeIsLoggedOnceInSequence) {
   EXPECT_TRUE(
       Members("2", {{"11", "workspace.regular", "Bob", "b@x"}}).empty());
 
-  auto events = store_->ReadEvents(a_, 0, 100);
+  auto events = store_->events().ReadEvents(a_, 0, 100);
   ASSERT_THAT(events, IsOk());
   ASSERT_EQ(events->size(), 4u);
   for (size_t i = 0; i < events->size(); ++i) {
@@ -101,7 +104,7 @@ TEST_P(WatchStoreTest, EachChangeIsLoggedOnceInSequence) {
     EXPECT_EQ((*events)[i].workspace_name,
               (*events)[i].type == EventType::kUserUpdated ? "" : "One");
   }
-  auto tail = store_->ReadEvents(a_, 2, 100);
+  auto tail = store_->events().ReadEvents(a_, 2, 100);
   ASSERT_THAT(tail, IsOk());
   ASSERT_EQ(tail->size(), 2u);
   EXPECT_EQ((*tail)[0].seq, 3);
@@ -119,12 +122,12 @@ TEST_P(WatchStoreTest, OrganizationMembersComeAndGoWhateverTheirWorkspaces) {
   const ObservedOrgMember cy{"12", "organization.regular", kInvited, "Cy",
                              "c@x"};
   // The baseline logs nothing.
-  ASSERT_THAT(store_->ApplyOrgMembers(a_, orgs({ann, bo, cy}), Source::kPoll,
-                                      now_, true),
+  ASSERT_THAT(store_->roster().ApplyOrgMembers(a_, orgs({ann, bo, cy}),
+                                               Source::kPoll, now_, true),
               IsOkAndHolds(::testing::IsEmpty()));
   // The same roster again: nothing.
-  ASSERT_THAT(store_->ApplyOrgMembers(a_, orgs({ann, bo, cy}), Source::kPoll,
-                                      now_, false),
+  ASSERT_THAT(store_->roster().ApplyOrgMembers(a_, orgs({ann, bo, cy}),
+                                               Source::kPoll, now_, false),
               IsOkAndHolds(::testing::IsEmpty()));
   // Cy accepts the invitation, Bo is made an admin and Ann leaves the
   // organization (she is in no workspace of it: only this listing shows
@@ -135,8 +138,8 @@ TEST_P(WatchStoreTest, OrganizationMembersComeAndGoWhateverTheirWorkspaces) {
   bo_admin.role_id = "organization.admin";
   const ObservedOrgMember di{"13", "organization.regular", kActive, "Di",
                              "d@x"};
-  auto events = store_->ApplyOrgMembers(a_, orgs({bo_admin, cy_active, di}),
-                                        Source::kPoll, now_, false);
+  auto events = store_->roster().ApplyOrgMembers(
+      a_, orgs({bo_admin, cy_active, di}), Source::kPoll, now_, false);
   ASSERT_THAT(events, IsOk());
   std::vector<std::string> seen;
   for (const StoredEvent& e : *events) {
@@ -151,20 +154,22 @@ TEST_P(WatchStoreTest, OrganizationMembersComeAndGoWhateverTheirWorkspaces) {
                                 "3 11 12@7 Acme organization.regular<- 1<-3",
                                 "4 9 13@7 Acme organization.regular<- 1<-0"));
   // Stored and read back alike; a second pass logs nothing more.
-  ASSERT_THAT(store_->ReadEvents(a_, 0, 10),
+  ASSERT_THAT(store_->events().ReadEvents(a_, 0, 10),
               IsOkAndHolds(::testing::SizeIs(4)));
-  EXPECT_EQ((*store_->ReadEvents(a_, 2, 1))[0].org_name, "Acme");
-  EXPECT_EQ((*store_->ReadEvents(a_, 2, 1))[0].previous_status, kInvited);
-  ASSERT_THAT(store_->ApplyOrgMembers(a_, orgs({bo_admin, cy_active, di}),
-                                      Source::kPoll, now_, false),
-              IsOkAndHolds(::testing::IsEmpty()));
+  EXPECT_EQ((*store_->events().ReadEvents(a_, 2, 1))[0].org_name, "Acme");
+  EXPECT_EQ((*store_->events().ReadEvents(a_, 2, 1))[0].previous_status,
+            kInvited);
+  ASSERT_THAT(
+      store_->roster().ApplyOrgMembers(a_, orgs({bo_admin, cy_active, di}),
+                                       Source::kPoll, now_, false),
+      IsOkAndHolds(::testing::IsEmpty()));
   // The snapshot holds the roster.
-  absl::StatusOr<Snapshot> snap = store_->ReadSnapshot(a_);
+  absl::StatusOr<Snapshot> snap = store_->roster().ReadSnapshot(a_);
   ASSERT_THAT(snap, IsOk());
   EXPECT_EQ(snap->org_members.size(), 3u);
   EXPECT_EQ(snap->org_members.at({"7", "12"}).second.status, kActive);
   // An organization no longer visible: each of its members leaves.
-  events = store_->ApplyOrgMembers(a_, {}, Source::kPoll, now_, false);
+  events = store_->roster().ApplyOrgMembers(a_, {}, Source::kPoll, now_, false);
   ASSERT_THAT(events, IsOk());
   EXPECT_EQ(events->size(), 3u);
   for (const StoredEvent& e : *events) {
@@ -176,7 +181,7 @@ TEST_P(WatchStoreTest, MembersAListingLeavesUnmailedCarryTheOrgRostersEmail) {
   // A workspace listing of mini profiles: names, no e-mails. The
   // organization roster has the e-mails.
   constexpr int kActive = 1;
-  ASSERT_THAT(store_->ApplyOrgMembers(
+  ASSERT_THAT(store_->roster().ApplyOrgMembers(
                   a_,
                   {{"7",
                     "Acme",
@@ -213,12 +218,12 @@ TEST_P(WatchStoreTest, MembersAListingLeavesUnmailedCarryTheOrgRostersEmail) {
 
 TEST_P(WatchStoreTest, UsersNamedByHooksComeInDeliveryOrder) {
   // One read found three changes; hooks named 12, then 10.
-  auto events =
-      store_->ApplyMembers(a_, "1",
-                           {{"11", "workspace.admin", "Bo", "b@x"},
-                            {"12", "workspace.light", "Cy", "c@x"},
-                            {"13", "workspace.light", "Di", "d@x"}},
-                           Source::kHook, now_, false, 0, {"12", "10", "12"});
+  auto events = store_->roster().ApplyMembers(
+      a_, "1",
+      {{"11", "workspace.admin", "Bo", "b@x"},
+       {"12", "workspace.light", "Cy", "c@x"},
+       {"13", "workspace.light", "Di", "d@x"}},
+      Source::kHook, now_, false, 0, {"12", "10", "12"});
   ASSERT_THAT(events, IsOk());
   EXPECT_THAT(
       Describe(*events),
@@ -226,17 +231,17 @@ TEST_P(WatchStoreTest, UsersNamedByHooksComeInDeliveryOrder) {
                   "3 11@1 workspace.admin<-workspace.regular Bo",
                   "1 13@1 workspace.light<- Di"));
   // The dirty mark keeps the users deliveries named, in order.
-  ASSERT_THAT(store_->MarkDirty(a_, "2", now_, "13"), IsOk());
-  ASSERT_THAT(store_->MarkDirty(a_, "2", now_, "11"), IsOk());
-  auto claimed = store_->ClaimDirty(now_, absl::Seconds(30), 10);
+  ASSERT_THAT(store_->hooks().MarkDirty(a_, "2", now_, "13"), IsOk());
+  ASSERT_THAT(store_->hooks().MarkDirty(a_, "2", now_, "11"), IsOk());
+  auto claimed = store_->hooks().ClaimDirty(now_, absl::Seconds(30), 10);
   ASSERT_THAT(claimed, IsOk());
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_THAT((*claimed)[0].users, ElementsAre("13", "11"));
 }
 
 TEST_P(WatchStoreTest, WorkspacesAddedAndRemoved) {
-  auto events = store_->ApplyWorkspaces(a_, {{"2", "Two"}, {"3", "Three"}},
-                                        Source::kPoll, now_, false);
+  auto events = store_->roster().ApplyWorkspaces(
+      a_, {{"2", "Two"}, {"3", "Three"}}, Source::kPoll, now_, false);
   ASSERT_THAT(events, IsOk());
   // The removed workspace's members go first, then the workspace.
   EXPECT_THAT(Describe(*events),
@@ -248,7 +253,7 @@ TEST_P(WatchStoreTest, WorkspacesAddedAndRemoved) {
               ElementsAre("1 11@3 workspace.admin<- Bo"));
   // A roster of a workspace the account no longer sees is ignored.
   EXPECT_TRUE(Members("1", {{"13", "workspace.light", "Di", "d@x"}}).empty());
-  auto snap = store_->ReadSnapshot(a_);
+  auto snap = store_->roster().ReadSnapshot(a_);
   ASSERT_THAT(snap, IsOk());
   EXPECT_EQ(snap->seq, 5);
   ASSERT_EQ(snap->workspaces.size(), 2u);
@@ -263,13 +268,13 @@ TEST_P(WatchStoreTest, RetentionKeepsTheNewestAndTheLast) {
     Members("2", {{"11", i % 2 ? "workspace.regular" : "workspace.admin", "Bo",
                    "b@x"}});
   }
-  ASSERT_THAT(store_->FirstKeptSeq(a_), IsOkAndHolds(1));
-  ASSERT_THAT(store_->Prune(a_, 4, now_ - absl::Hours(1)), IsOk());
-  EXPECT_THAT(store_->FirstKeptSeq(a_), IsOkAndHolds(7));
+  ASSERT_THAT(store_->events().FirstKeptSeq(a_), IsOkAndHolds(1));
+  ASSERT_THAT(store_->events().Prune(a_, 4, now_ - absl::Hours(1)), IsOk());
+  EXPECT_THAT(store_->events().FirstKeptSeq(a_), IsOkAndHolds(7));
   // Older than the time bound: all but the newest go.
-  ASSERT_THAT(store_->Prune(a_, 100, now_ + absl::Hours(1)), IsOk());
-  EXPECT_THAT(store_->FirstKeptSeq(a_), IsOkAndHolds(10));
-  auto events = store_->ReadEvents(a_, 9, 10);
+  ASSERT_THAT(store_->events().Prune(a_, 100, now_ + absl::Hours(1)), IsOk());
+  EXPECT_THAT(store_->events().FirstKeptSeq(a_), IsOkAndHolds(10));
+  auto events = store_->events().ReadEvents(a_, 9, 10);
   ASSERT_THAT(events, IsOk());
   EXPECT_EQ(events->size(), 1u);
 }
@@ -278,17 +283,17 @@ TEST_P(WatchStoreTest, ATenantsEventsShareOneSequenceInCommitOrder) {
   // Two more accounts: b of the same tenant, c of another.
   const AccountRef b{"tenant", "b"}, c{"other", "c"};
   for (const AccountRef& x : {b, c}) {
-    ASSERT_THAT(store_->Enable(x, now_), IsOk());
-    ASSERT_THAT(
-        store_->ApplyWorkspaces(x, {{"1", "One"}}, Source::kPoll, now_, true),
-        IsOk());
-    ASSERT_THAT(store_->MarkBaselineDone(x, now_), IsOk());
+    ASSERT_THAT(store_->roster().Enable(x, now_), IsOk());
+    ASSERT_THAT(store_->roster().ApplyWorkspaces(x, {{"1", "One"}},
+                                                 Source::kPoll, now_, true),
+                IsOk());
+    ASSERT_THAT(store_->roster().MarkBaselineDone(x, now_), IsOk());
   }
-  ASSERT_THAT(store_->TenantPosition("tenant"), IsOkAndHolds(0));
+  ASSERT_THAT(store_->events().TenantPosition("tenant"), IsOkAndHolds(0));
   auto join = [&](const AccountRef& x, const std::string& user) {
-    auto events =
-        store_->ApplyMembers(x, "1", {{user, "workspace.regular", "U", "u@x"}},
-                             Source::kPoll, now_, false);
+    auto events = store_->roster().ApplyMembers(
+        x, "1", {{user, "workspace.regular", "U", "u@x"}}, Source::kPoll, now_,
+        false);
     EXPECT_THAT(events, IsOk());
   };
   // a logs 3 events (Bo's role, Di joins, Ann leaves... by the roster), then
@@ -297,7 +302,7 @@ TEST_P(WatchStoreTest, ATenantsEventsShareOneSequenceInCommitOrder) {
   join(b, "20");   // b: 1 event.
   join(c, "30");   // other tenant.
   join(a_, "14");  // a: 14 joins, 13 leaves: 2 events.
-  auto all = store_->ReadTenantEvents("tenant", {}, 0, 100);
+  auto all = store_->events().ReadTenantEvents("tenant", {}, 0, 100);
   ASSERT_THAT(all, IsOk());
   std::vector<std::string> order;
   for (const StoredEvent& e : *all) {
@@ -305,20 +310,21 @@ TEST_P(WatchStoreTest, ATenantsEventsShareOneSequenceInCommitOrder) {
   }
   EXPECT_THAT(order, ElementsAre("1 acct#1", "2 acct#2", "3 acct#3", "4 b#1",
                                  "5 acct#4", "6 acct#5"));
-  EXPECT_THAT(store_->TenantPosition("tenant"), IsOkAndHolds(6));
-  EXPECT_THAT(store_->TenantPosition("other"), IsOkAndHolds(1));
+  EXPECT_THAT(store_->events().TenantPosition("tenant"), IsOkAndHolds(6));
+  EXPECT_THAT(store_->events().TenantPosition("other"), IsOkAndHolds(1));
   // Some accounts, from a position, in pages.
-  auto of_b = store_->ReadTenantEvents("tenant", {"b", "nobody"}, 0, 100);
+  auto of_b =
+      store_->events().ReadTenantEvents("tenant", {"b", "nobody"}, 0, 100);
   ASSERT_THAT(of_b, IsOk());
   ASSERT_EQ(of_b->size(), 1u);
   EXPECT_EQ((*of_b)[0].user_id, "20");
-  auto page = store_->ReadTenantEvents("tenant", {"acct", "b"}, 3, 2);
+  auto page = store_->events().ReadTenantEvents("tenant", {"acct", "b"}, 3, 2);
   ASSERT_THAT(page, IsOk());
   ASSERT_EQ(page->size(), 2u);
   EXPECT_EQ((*page)[0].tseq, 4);
   EXPECT_EQ((*page)[1].tseq, 5);
   // One snapshot of every account at one position.
-  auto snap = store_->ReadTenantSnapshot("tenant", {});
+  auto snap = store_->roster().ReadTenantSnapshot("tenant", {});
   ASSERT_THAT(snap, IsOk());
   EXPECT_EQ(snap->tseq, 6);
   ASSERT_EQ(snap->accounts.size(), 2u);
@@ -328,80 +334,87 @@ TEST_P(WatchStoreTest, ATenantsEventsShareOneSequenceInCommitOrder) {
   EXPECT_EQ(snap->accounts[1].second.members.size(), 1u);
   // Pruning records how far a tenant-wide reader has lost events: only for
   // the accounts pruned.
-  EXPECT_THAT(store_->PrunedThrough("tenant", {}), IsOkAndHolds(0));
-  ASSERT_THAT(store_->Prune(a_, 2, now_ - absl::Hours(1)), IsOk());
-  EXPECT_THAT(store_->PrunedThrough("tenant", {}), IsOkAndHolds(3));
-  EXPECT_THAT(store_->PrunedThrough("tenant", {"b"}), IsOkAndHolds(0));
+  EXPECT_THAT(store_->events().PrunedThrough("tenant", {}), IsOkAndHolds(0));
+  ASSERT_THAT(store_->events().Prune(a_, 2, now_ - absl::Hours(1)), IsOk());
+  EXPECT_THAT(store_->events().PrunedThrough("tenant", {}), IsOkAndHolds(3));
+  EXPECT_THAT(store_->events().PrunedThrough("tenant", {"b"}), IsOkAndHolds(0));
 }
 
 TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
-  ASSERT_THAT(store_->MarkDirty(a_, "1", now_), IsOk());
-  ASSERT_THAT(store_->MarkDirty(a_, "1", now_), IsOk());  // Generation 2.
-  auto claimed = store_->ClaimDirty(now_, absl::Seconds(30), 10);
+  ASSERT_THAT(store_->hooks().MarkDirty(a_, "1", now_), IsOk());
+  ASSERT_THAT(store_->hooks().MarkDirty(a_, "1", now_),
+              IsOk());  // Generation 2.
+  auto claimed = store_->hooks().ClaimDirty(now_, absl::Seconds(30), 10);
   ASSERT_THAT(claimed, IsOk());
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].gen, 2);
   // Leased: nobody else gets it.
-  EXPECT_THAT(store_->ClaimDirty(now_, absl::Seconds(30), 10),
+  EXPECT_THAT(store_->hooks().ClaimDirty(now_, absl::Seconds(30), 10),
               IsOkAndHolds(::testing::IsEmpty()));
   // A delivery during the read marks it again: clearing generation 2 leaves
   // the new mark.
-  ASSERT_THAT(store_->MarkDirty(a_, "1", now_), IsOk());
-  ASSERT_THAT(store_->ApplyMembers(a_, "1",
-                                   {{"10", "workspace.admin", "Ann", "a@x"},
-                                    {"11", "workspace.regular", "Bo", "b@x"}},
-                                   Source::kHook, now_, false, 2),
-              IsOk());
-  claimed = store_->ClaimDirty(now_, absl::Seconds(30), 10);
+  ASSERT_THAT(store_->hooks().MarkDirty(a_, "1", now_), IsOk());
+  ASSERT_THAT(
+      store_->roster().ApplyMembers(a_, "1",
+                                    {{"10", "workspace.admin", "Ann", "a@x"},
+                                     {"11", "workspace.regular", "Bo", "b@x"}},
+                                    Source::kHook, now_, false, 2),
+      IsOk());
+  claimed = store_->hooks().ClaimDirty(now_, absl::Seconds(30), 10);
   ASSERT_THAT(claimed, IsOk());
   ASSERT_EQ(claimed->size(), 1u);
-  ASSERT_THAT(store_->ApplyMembers(a_, "1", {}, Source::kHook, now_, true,
-                                   (*claimed)[0].gen),
+  ASSERT_THAT(store_->roster().ApplyMembers(a_, "1", {}, Source::kHook, now_,
+                                            true, (*claimed)[0].gen),
               IsOk());
-  EXPECT_THAT(
-      store_->ClaimDirty(now_ + absl::Minutes(1), absl::Seconds(30), 10),
-      IsOkAndHolds(::testing::IsEmpty()));
-  // A mark dropped by generation (a workspace gone or forbidden).
-  ASSERT_THAT(store_->MarkDirty(a_, "2", now_), IsOk());
-  ASSERT_THAT(store_->ClearDirty(a_, "2", 7), IsOk());  // Not its generation.
-  claimed = store_->ClaimDirty(now_ + absl::Minutes(1), absl::Seconds(30), 10);
-  ASSERT_THAT(claimed, IsOk());
-  ASSERT_EQ(claimed->size(), 1u);
-  ASSERT_THAT(store_->ClearDirty(a_, "2", (*claimed)[0].gen), IsOk());
-  EXPECT_THAT(
-      store_->ClaimDirty(now_ + absl::Minutes(5), absl::Seconds(30), 10),
-      IsOkAndHolds(::testing::IsEmpty()));
-
-  EXPECT_THAT(store_->ClaimPoll(a_, now_, absl::Minutes(5)),
-              IsOkAndHolds(true));
-  EXPECT_THAT(store_->ClaimPoll(a_, now_, absl::Minutes(5)),
-              IsOkAndHolds(false));
-  ASSERT_THAT(store_->FinishPoll(a_, now_ + absl::Minutes(5)), IsOk());
-  EXPECT_THAT(store_->DuePolls(now_ + absl::Minutes(1)),
+  EXPECT_THAT(store_->hooks().ClaimDirty(now_ + absl::Minutes(1),
+                                         absl::Seconds(30), 10),
               IsOkAndHolds(::testing::IsEmpty()));
-  EXPECT_THAT(store_->DuePolls(now_ + absl::Minutes(5)),
-              IsOkAndHolds(ElementsAre(a_)));
-  EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(1), absl::Minutes(5)),
-              IsOkAndHolds(false));
-  EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(5), absl::Minutes(5)),
+  // A mark dropped by generation (a workspace gone or forbidden).
+  ASSERT_THAT(store_->hooks().MarkDirty(a_, "2", now_), IsOk());
+  ASSERT_THAT(store_->hooks().ClearDirty(a_, "2", 7),
+              IsOk());  // Not its generation.
+  claimed = store_->hooks().ClaimDirty(now_ + absl::Minutes(1),
+                                       absl::Seconds(30), 10);
+  ASSERT_THAT(claimed, IsOk());
+  ASSERT_EQ(claimed->size(), 1u);
+  ASSERT_THAT(store_->hooks().ClearDirty(a_, "2", (*claimed)[0].gen), IsOk());
+  EXPECT_THAT(store_->hooks().ClaimDirty(now_ + absl::Minutes(5),
+                                         absl::Seconds(30), 10),
+              IsOkAndHolds(::testing::IsEmpty()));
+
+  EXPECT_THAT(store_->polls().ClaimPoll(a_, now_, absl::Minutes(5)),
               IsOkAndHolds(true));
-  // Unwatching takes the lease only once the poll holding it is done.
-  EXPECT_THAT(
-      store_->TakePollLease(a_, now_ + absl::Minutes(6), absl::Minutes(5)),
-      IsOkAndHolds(false));
-  ASSERT_THAT(store_->FinishPoll(a_, now_ + absl::Minutes(6)), IsOk());
-  EXPECT_THAT(
-      store_->TakePollLease(a_, now_ + absl::Minutes(6), absl::Minutes(5)),
-      IsOkAndHolds(true));
-  EXPECT_THAT(store_->ClaimPoll(a_, now_ + absl::Minutes(7), absl::Minutes(5)),
+  EXPECT_THAT(store_->polls().ClaimPoll(a_, now_, absl::Minutes(5)),
               IsOkAndHolds(false));
+  ASSERT_THAT(store_->polls().FinishPoll(a_, now_ + absl::Minutes(5)), IsOk());
+  EXPECT_THAT(store_->polls().DuePolls(now_ + absl::Minutes(1)),
+              IsOkAndHolds(::testing::IsEmpty()));
+  EXPECT_THAT(store_->polls().DuePolls(now_ + absl::Minutes(5)),
+              IsOkAndHolds(ElementsAre(a_)));
+  EXPECT_THAT(
+      store_->polls().ClaimPoll(a_, now_ + absl::Minutes(1), absl::Minutes(5)),
+      IsOkAndHolds(false));
+  EXPECT_THAT(
+      store_->polls().ClaimPoll(a_, now_ + absl::Minutes(5), absl::Minutes(5)),
+      IsOkAndHolds(true));
+  // Unwatching takes the lease only once the poll holding it is done.
+  EXPECT_THAT(store_->polls().TakePollLease(a_, now_ + absl::Minutes(6),
+                                            absl::Minutes(5)),
+              IsOkAndHolds(false));
+  ASSERT_THAT(store_->polls().FinishPoll(a_, now_ + absl::Minutes(6)), IsOk());
+  EXPECT_THAT(store_->polls().TakePollLease(a_, now_ + absl::Minutes(6),
+                                            absl::Minutes(5)),
+              IsOkAndHolds(true));
+  EXPECT_THAT(
+      store_->polls().ClaimPoll(a_, now_ + absl::Minutes(7), absl::Minutes(5)),
+      IsOkAndHolds(false));
 
   // Forgetting the account removes everything.
-  ASSERT_THAT(store_->Disable(a_), IsOk());
-  auto gone = store_->State(a_);
+  ASSERT_THAT(store_->roster().Disable(a_), IsOk());
+  auto gone = store_->roster().State(a_);
   ASSERT_THAT(gone, IsOk());
   EXPECT_FALSE(gone->has_value());
-  EXPECT_THAT(store_->ReadEvents(a_, 0, 10),
+  EXPECT_THAT(store_->events().ReadEvents(a_, 0, 10),
               IsOkAndHolds(::testing::IsEmpty()));
 }
 

@@ -14,13 +14,14 @@
 #include "connectors/common/error_details.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/watch/watch_store.h"
 #include "service/webhooks/payloads.h"
 #include "tests/service/accounts/store_backends.h"
-#include "tools/testing/fake_clock.h"
 #include "tests/testing/http_server.h"
 #include "tests/testing/one_shot_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/webhook_receiver.h"
+#include "tools/testing/fake_clock.h"
 
 namespace unified::webhooks {
 namespace {
@@ -48,7 +49,7 @@ class DelivererTest : public ::testing::TestWithParam<std::string> {
     http_ = NewCurlHttpClient({});
     options_.url_policy.allow_http_loopback = true;
     deliverer_ = std::make_unique<WebhookDeliverer>(
-        endpoints_.get(), accounts_.get(), watch_.get(), sealer_.get(),
+        endpoints_.get(), accounts_.get(), &watch_->events(), sealer_.get(),
         http_.get(), &clock_, options_);
   }
 
@@ -196,15 +197,15 @@ TEST_P(DelivererTest, DirectoryAndAccountEventsGoOutInTheOrderTheyHappened) {
   SetEndpoint("t1", receiver_.url());
   Link("t1", "ia_1");
   const watch::AccountRef a{"t1", "ia_1"};
-  ASSERT_THAT(watch_->Enable(a, clock_.Now()), IsOk());
-  ASSERT_THAT(watch_->ApplyWorkspaces(a, {{"1", "One"}}, watch::Source::kPoll,
-                                      clock_.Now(), true),
+  ASSERT_THAT(watch_->roster().Enable(a, clock_.Now()), IsOk());
+  ASSERT_THAT(watch_->roster().ApplyWorkspaces(
+                  a, {{"1", "One"}}, watch::Source::kPoll, clock_.Now(), true),
               IsOk());
   clock_.Advance(absl::Seconds(1));
-  ASSERT_THAT(
-      watch_->ApplyMembers(a, "1", {{"10", "workspace.admin", "Ann", "a@x"}},
-                           watch::Source::kPoll, clock_.Now(), false),
-      IsOk());
+  ASSERT_THAT(watch_->roster().ApplyMembers(
+                  a, "1", {{"10", "workspace.admin", "Ann", "a@x"}},
+                  watch::Source::kPoll, clock_.Now(), false),
+              IsOk());
   clock_.Advance(absl::Seconds(1));
   Link("t1", "ia_2");
   deliverer_->RunOnce();
@@ -307,8 +308,9 @@ TEST_P(DelivererTest, TheAddressConnectedToIsCheckedAgain) {
   // resolves elsewhere a moment later (DNS rebinding) would go.
   PeerProbe probe;
   DelivererOptions strict;
-  WebhookDeliverer deliverer(endpoints_.get(), accounts_.get(), watch_.get(),
-                             sealer_.get(), &probe, &clock_, strict);
+  WebhookDeliverer deliverer(endpoints_.get(), accounts_.get(),
+                             &watch_->events(), sealer_.get(), &probe, &clock_,
+                             strict);
   SetEndpoint("t1", "https://8.8.8.8/hook");
   Link("t1", "ia_1");
   deliverer.RunOnce();
