@@ -1,11 +1,11 @@
 // Podio hooks (webhooks) in the simulator: registration, the hook.verify
 // handshake and delivery of events as form-encoded POSTs (docs/podio.md §6).
 //
-// Delivery policy (Podio publishes none; documented in tools/podio_sim/README.md): each
-// delivery is tried up to `max_attempts` times, `retry_delay` apart; when every
-// attempt fails (transport error or non-2xx) the hook becomes inactive and
-// gets no further events until verified again. Deliveries run on one worker
-// thread, in the order the events happened.
+// Delivery policy (Podio publishes none; documented in
+// tools/podio_sim/README.md): each delivery is tried up to `max_attempts`
+// times, `retry_delay` apart; when every attempt fails (transport error or
+// non-2xx) the hook becomes inactive and gets no further events until verified
+// again. Deliveries run on one worker thread, in the order the events happened.
 #ifndef TOOLS_PODIO_SIM_HOOKS_H_
 #define TOOLS_PODIO_SIM_HOOKS_H_
 

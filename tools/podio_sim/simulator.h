@@ -157,6 +157,8 @@ class Simulator {
       int route, const httplib::Request& req, httplib::Response& res,
       const std::map<std::string, std::string>& params, int64_t user);
 
+  class Admin;     // The /_sim/ routes (admin_routes.cc).
+  class Exchange;  // One API request (simulator_handlers.cc).
   class Router;
   const SimulatorOptions options_;
   SimClock clock_;

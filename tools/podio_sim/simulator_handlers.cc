@@ -101,14 +101,9 @@ using internal::Json;
 using internal::kJsonType;
 using internal::Params;
 using internal::RouteId;
+using internal::SendJson;
 
 namespace {
-
-void SendJson(httplib::Response& res, int status,
-              const rapidjson::StringBuffer& buffer) {
-  res.status = status;
-  res.set_content(buffer.GetString(), buffer.GetSize(), kJsonType);
-}
 
 ApiError RateLimitError(absl::Duration wait) {
   const int64_t seconds = std::max<int64_t>(
@@ -195,7 +190,263 @@ void ApplyBodyFault(const FaultRule& rule, httplib::Response& res) {
   }
 }
 
+// GET /oauth/scope: what the token may do (the app's ref for an app).
+std::string ScopeAnswer(const Identity& identity) {
+  rapidjson::StringBuffer buffer;
+  Json writer(buffer);
+  writer.StartArray();
+  writer.StartObject();
+  writer.Key("ref_type");
+  if (identity.ref_type == "app") {
+    writer.String("app");
+    writer.Key("ref_id");
+    writer.Int64(identity.ref_id);
+  } else {
+    writer.Null();
+    writer.Key("ref_id");
+    writer.Null();
+  }
+  writer.Key("permissions");
+  writer.StartArray();
+  for (const char* p : {"read", "write", "delete", "all"}) writer.String(p);
+  writer.EndArray();
+  writer.Key("ref_data");
+  writer.StartObject();
+  writer.EndObject();
+  writer.EndObject();
+  writer.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 }  // namespace
+
+// One API request on its way through the simulator: logged, delayed and
+// faulted as the fault rules say, authenticated, charged to its principal's
+// rate budget, and answered with Podio's headers.
+class Simulator::Exchange {
+ public:
+  Exchange(Simulator* sim, const httplib::Request& req, httplib::Response& res)
+      : sim_(sim),
+        req_(req),
+        res_(res),
+        now_(sim->clock_.Now()),
+        faults_(sim->faults_.Match(req.method, req.path)) {
+    entry_.method = req.method;
+    entry_.path = req.path;
+    entry_.query = internal::RawQuery(req);
+    entry_.sim_time = now_;
+    entry_.real_time = absl::Now();
+    entry_.user_agent = req.get_header_value("User-Agent");
+    // Headers of every answer (docs/podio.md §1).
+    res.set_header("X-Podio-Request-Id", internal::RandomRequestId());
+    res.set_header("Date", internal::HttpDate(entry_.sim_time));
+    res.set_header("Server", "nginx");
+    res.set_header("X-Podio-Auth-Ref", "None");
+  }
+
+  void Run();
+
+ private:
+  void Delay();
+  void Finish();
+  void Fail(const ApiError& e);
+  std::variant<Identity, ApiError> Authenticate();
+  void ResetConnection();
+  void Token(const internal::Route& route);
+  void Api(const internal::Route& route, const Params& params);
+  // An injected fault that refuses the call: true when it answered.
+  bool RefusedByFault();
+
+  Simulator* const sim_;
+  const httplib::Request& req_;
+  httplib::Response& res_;
+  const absl::Time now_;
+  const FaultInjector::Applied faults_;
+  LoggedRequest entry_;
+  // Rate headers go on answers to a known principal only: an
+  // unauthenticated 400 or 401 carries none (R-401a), and no answer reports
+  // a refill.
+  std::optional<RateLimiter::Decision> decision_;
+};
+
+void Simulator::Exchange::Run() {
+  Delay();
+  Params params;
+  const internal::Route* route =
+      internal::FindRoute(req_.method, req_.path, &params);
+  if (route == nullptr) {
+    // Not counted; a known caller sees its budget as it stands.
+    std::variant<Identity, ApiError> who = Authenticate();
+    if (auto* identity = std::get_if<Identity>(&who)) {
+      decision_ = sim_->rate_.Peek(identity->Key(), now_);
+    }
+    return Fail(internal::NotFoundRoute(req_));
+  }
+  if (route->id == RouteId::kAuthorize) {
+    sim_->HandleAuthorize(req_, res_);
+    return Finish();
+  }
+  if (route->id == RouteId::kToken || route->id == RouteId::kTokenV2) {
+    return Token(*route);
+  }
+  Api(*route, params);
+}
+
+void Simulator::Exchange::Delay() {
+  if (!faults_.latency) return;
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  absl::Duration delay = faults_.latency->latency;
+  const int64_t jitter_us = absl::ToInt64Microseconds(faults_.latency->jitter);
+  if (jitter_us > 0) {
+    delay += absl::Microseconds(static_cast<int64_t>(rng() % jitter_us));
+  }
+  absl::SleepFor(delay);  // Simulated upstream latency.
+}
+
+void Simulator::Exchange::Finish() {
+  if (decision_) {
+    res_.set_header("X-Rate-Limit-Limit", absl::StrCat(decision_->limit));
+    res_.set_header("X-Rate-Limit-Remaining",
+                    absl::StrCat(decision_->remaining));
+  }
+  internal::MaybeGzip(req_, res_);
+  entry_.status = res_.status;
+  sim_->log_.Add(entry_);
+}
+
+void Simulator::Exchange::Fail(const ApiError& e) {
+  internal::SendError(res_, req_, e);
+  if (e.http_status == 401 && e.description == "expired_token") {
+    SetExpiredHeader(res_);
+  }
+  Finish();
+}
+
+// "Authorization: OAuth2 <token>" (or Bearer).
+std::variant<Identity, ApiError> Simulator::Exchange::Authenticate() {
+  if (!req_.has_header("Authorization")) {
+    return ApiError{401, "unauthorized", "invalid_request", std::nullopt};
+  }
+  const std::string header = req_.get_header_value("Authorization");
+  const size_t space = header.find(' ');
+  const std::string scheme = header.substr(0, space);
+  const std::string token =
+      space == std::string::npos
+          ? ""
+          : std::string(absl::StripAsciiWhitespace(header.substr(space + 1)));
+  entry_.authorization_scheme = scheme;
+  // OAuth2 is the documented scheme; production clients send Bearer, which
+  // Podio's own 401 advertises (WWW-Authenticate: Bearer realm="podio").
+  if ((scheme != "OAuth2" && scheme != "Bearer") || token.empty()) {
+    return ApiError{400, "Invalid authorization header",
+                    "Invalid authorization header", std::nullopt};
+  }
+  std::optional<Identity> identity = sim_->oauth_->Authenticate(token, now_);
+  if (!identity) return ExpiredToken();
+  entry_.identity = identity->Key();
+  res_.set_header("X-Podio-Auth-Ref", AuthRef(*identity));
+  return *identity;
+}
+
+void Simulator::Exchange::ResetConnection() {
+  const int fd = internal::FindConnectionSocket(sim_->port_, req_.remote_port);
+  if (fd >= 0) {
+    linger hard{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+    shutdown(fd, SHUT_RDWR);
+  }
+  res_.status = 500;
+}
+
+void Simulator::Exchange::Token(const internal::Route& route) {
+  Params form;
+  if (std::optional<ApiError> e =
+          TokenParams(req_, route.id == RouteId::kTokenV2, &form)) {
+    return Fail(*e);
+  }
+  // The answer reports the API budget of the principal the grant names
+  // (the recorded 420 shows it), else the full limit: nobody was charged.
+  const std::optional<Identity> principal = sim_->oauth_->PrincipalOf(form);
+  const int64_t limit = sim_->options_.rate.limit;
+  decision_ = principal ? sim_->rate_.Peek(principal->Key(), now_)
+                        : RateLimiter::Decision{true, limit, limit};
+  const RateLimiter::Decision throttle =
+      sim_->rate_.ChargeToken(TokenThrottleKey(form, principal), now_);
+  if (!throttle.allowed) return Fail(RateLimitError(throttle.wait));
+  // Faults apply to the token endpoint too. Status and 420 faults refuse
+  // the request; a reset or body fault hits the answer after the grant was
+  // issued, i.e. a lost token response.
+  if (faults_.fault) {
+    entry_.fault = FaultKindName(faults_.fault->kind);
+    if (faults_.fault->kind == FaultKind::kStatus ||
+        faults_.fault->kind == FaultKind::kRateLimit) {
+      RefusedByFault();
+      return;
+    }
+  }
+  sim_->HandleToken(req_, res_, form);
+  if (faults_.fault && faults_.fault->kind == FaultKind::kReset) {
+    ResetConnection();
+  } else if (faults_.fault) {
+    ApplyBodyFault(*faults_.fault, res_);
+  }
+  Finish();
+}
+
+bool Simulator::Exchange::RefusedByFault() {
+  const FaultRule& rule = *faults_.fault;
+  switch (rule.kind) {
+    case FaultKind::kStatus:
+      Fail(ApiError{rule.status,
+                    rule.status >= 500 ? "server_error" : "bad_request",
+                    "Injected failure", std::nullopt});
+      return true;
+    case FaultKind::kRateLimit:
+      Fail(RateLimitError(rule.wait));
+      return true;
+    case FaultKind::kUnauthorized:
+      Fail(ExpiredToken());
+      return true;
+    case FaultKind::kReset:
+      ResetConnection();
+      Finish();
+      return true;
+    default:
+      return false;  // Body faults apply after the answer is built.
+  }
+}
+
+void Simulator::Exchange::Api(const internal::Route& route,
+                              const Params& params) {
+  std::variant<Identity, ApiError> who = Authenticate();
+  if (auto* e = std::get_if<ApiError>(&who)) return Fail(*e);
+  const Identity& identity = std::get<Identity>(who);
+  const bool restricted = sim_->options_.restricted_routes.count(absl::StrCat(
+                              route.method, " ", route.pattern)) > 0;
+  decision_ = sim_->rate_.Charge(identity.Key(), restricted, now_);
+  if (!decision_->allowed) return Fail(RateLimitError(decision_->wait));
+  if (faults_.fault) {
+    entry_.fault = FaultKindName(faults_.fault->kind);
+    if (RefusedByFault()) return;
+  }
+  std::optional<ApiError> error;
+  if (route.id == RouteId::kScope) {
+    res_.set_content(ScopeAnswer(identity), kJsonType);
+  } else if (internal::IsHookRoute(route.id)) {
+    error =
+        sim_->HandleHooks(static_cast<int>(route.id), req_, res_, params,
+                          identity.ref_type == "user" ? identity.ref_id : 0);
+  } else {
+    internal::Call call{req_, res_, params, identity, now_};
+    std::string body;
+    error = sim_->RunDirectoryRoute(static_cast<int>(route.id), call, &body);
+    if (!error && res_.status != 204) res_.set_content(body, kJsonType);
+  }
+  if (error) return Fail(*error);
+  if (res_.status <= 0) res_.status = 200;
+  if (faults_.fault) ApplyBodyFault(*faults_.fault, res_);
+  Finish();
+}
 
 void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
   if (absl::StartsWith(req.path, "/_sim/")) {
@@ -206,211 +457,7 @@ void Simulator::Handle(const httplib::Request& req, httplib::Response& res) {
     }
     return;
   }
-  LoggedRequest entry;
-  entry.method = req.method;
-  entry.path = req.path;
-  entry.query = internal::RawQuery(req);
-  entry.sim_time = clock_.Now();
-  entry.real_time = absl::Now();
-  entry.user_agent = req.get_header_value("User-Agent");
-  // Headers of every answer (docs/podio.md §1).
-  res.set_header("X-Podio-Request-Id", internal::RandomRequestId());
-  res.set_header("Date", internal::HttpDate(entry.sim_time));
-  res.set_header("Server", "nginx");
-  res.set_header("X-Podio-Auth-Ref", "None");
-
-  const FaultInjector::Applied faults = faults_.Match(req.method, req.path);
-  if (faults.latency) {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    absl::Duration delay = faults.latency->latency;
-    const int64_t jitter_us = absl::ToInt64Microseconds(faults.latency->jitter);
-    if (jitter_us > 0) {
-      delay += absl::Microseconds(static_cast<int64_t>(rng() % jitter_us));
-    }
-    absl::SleepFor(delay);  // Simulated upstream latency.
-  }
-
-  // Rate headers go on answers to a known principal only: an unauthenticated
-  // 400 or 401 carries none (R-401a), and no answer reports a refill.
-  std::optional<RateLimiter::Decision> decision;
-  auto finish = [&] {
-    if (decision) {
-      res.set_header("X-Rate-Limit-Limit", absl::StrCat(decision->limit));
-      res.set_header("X-Rate-Limit-Remaining",
-                     absl::StrCat(decision->remaining));
-    }
-    internal::MaybeGzip(req, res);
-    entry.status = res.status;
-    log_.Add(entry);
-  };
-  auto fail = [&](const ApiError& e) {
-    internal::SendError(res, req, e);
-    if (e.http_status == 401 && e.description == "expired_token") {
-      SetExpiredHeader(res);
-    }
-    finish();
-  };
-
-  // Authentication: "Authorization: OAuth2 <token>" (or Bearer).
-  const absl::Time now = clock_.Now();
-  auto authenticate = [&]() -> std::variant<Identity, ApiError> {
-    if (!req.has_header("Authorization")) {
-      return ApiError{401, "unauthorized", "invalid_request", std::nullopt};
-    }
-    const std::string header = req.get_header_value("Authorization");
-    const size_t space = header.find(' ');
-    const std::string scheme = header.substr(0, space);
-    const std::string token =
-        space == std::string::npos
-            ? ""
-            : std::string(absl::StripAsciiWhitespace(header.substr(space + 1)));
-    entry.authorization_scheme = scheme;
-    // OAuth2 is the documented scheme; production clients send Bearer, which
-    // Podio's own 401 advertises (WWW-Authenticate: Bearer realm="podio").
-    if ((scheme != "OAuth2" && scheme != "Bearer") || token.empty()) {
-      return ApiError{400, "Invalid authorization header",
-                      "Invalid authorization header", std::nullopt};
-    }
-    std::optional<Identity> identity = oauth_->Authenticate(token, now);
-    if (!identity) return ExpiredToken();
-    entry.identity = identity->Key();
-    res.set_header("X-Podio-Auth-Ref", AuthRef(*identity));
-    return *identity;
-  };
-
-  Params params;
-  const internal::Route* route =
-      internal::FindRoute(req.method, req.path, &params);
-  if (route == nullptr) {
-    // Not counted; a known caller sees its budget as it stands.
-    std::variant<Identity, ApiError> who = authenticate();
-    if (auto* identity = std::get_if<Identity>(&who)) {
-      decision = rate_.Peek(identity->Key(), now);
-    }
-    return fail(internal::NotFoundRoute(req));
-  }
-  if (route->id == RouteId::kAuthorize) {
-    HandleAuthorize(req, res);
-    return finish();
-  }
-  auto reset_connection = [&] {
-    const int fd = internal::FindConnectionSocket(port_, req.remote_port);
-    if (fd >= 0) {
-      linger hard{1, 0};
-      setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
-      shutdown(fd, SHUT_RDWR);
-    }
-    res.status = 500;
-  };
-  if (route->id == RouteId::kToken || route->id == RouteId::kTokenV2) {
-    Params form;
-    if (std::optional<ApiError> e =
-            TokenParams(req, route->id == RouteId::kTokenV2, &form)) {
-      return fail(*e);
-    }
-    // The answer reports the API budget of the principal the grant names
-    // (the recorded 420 shows it), else the full limit: nobody was charged.
-    const std::optional<Identity> principal = oauth_->PrincipalOf(form);
-    decision = principal ? rate_.Peek(principal->Key(), now)
-                         : RateLimiter::Decision{true, options_.rate.limit,
-                                                 options_.rate.limit};
-    const RateLimiter::Decision throttle =
-        rate_.ChargeToken(TokenThrottleKey(form, principal), now);
-    if (!throttle.allowed) return fail(RateLimitError(throttle.wait));
-    // Faults apply to the token endpoint too. Status and 420 faults refuse
-    // the request; a reset or body fault hits the answer after the grant was
-    // issued, i.e. a lost token response.
-    if (faults.fault) {
-      entry.fault = FaultKindName(faults.fault->kind);
-      if (faults.fault->kind == FaultKind::kStatus) {
-        return fail(ApiError{
-            faults.fault->status,
-            faults.fault->status >= 500 ? "server_error" : "bad_request",
-            "Injected failure", std::nullopt});
-      }
-      if (faults.fault->kind == FaultKind::kRateLimit) {
-        return fail(RateLimitError(faults.fault->wait));
-      }
-    }
-    HandleToken(req, res, form);
-    if (faults.fault && faults.fault->kind == FaultKind::kReset) {
-      reset_connection();
-    } else if (faults.fault) {
-      ApplyBodyFault(*faults.fault, res);
-    }
-    return finish();
-  }
-
-  std::variant<Identity, ApiError> who = authenticate();
-  if (auto* e = std::get_if<ApiError>(&who)) return fail(*e);
-  const Identity* identity = &std::get<Identity>(who);
-
-  const bool restricted = options_.restricted_routes.count(absl::StrCat(
-                              route->method, " ", route->pattern)) > 0;
-  decision = rate_.Charge(identity->Key(), restricted, now);
-  if (!decision->allowed) return fail(RateLimitError(decision->wait));
-
-  if (faults.fault) {
-    const FaultRule& rule = *faults.fault;
-    entry.fault = FaultKindName(rule.kind);
-    switch (rule.kind) {
-      case FaultKind::kStatus:
-        return fail(ApiError{
-            rule.status, rule.status >= 500 ? "server_error" : "bad_request",
-            "Injected failure", std::nullopt});
-      case FaultKind::kRateLimit:
-        return fail(RateLimitError(rule.wait));
-      case FaultKind::kUnauthorized:
-        return fail(ExpiredToken());
-      case FaultKind::kReset:
-        reset_connection();
-        return finish();
-      default:
-        break;  // Body faults apply after the answer is built.
-    }
-  }
-
-  internal::Call call{req, res, params, *identity, now};
-  rapidjson::StringBuffer buffer;
-  Json writer(buffer);
-  std::optional<ApiError> error;
-  if (route->id == RouteId::kScope) {
-    writer.StartArray();
-    writer.StartObject();
-    writer.Key("ref_type");
-    if (identity->ref_type == "app") {
-      writer.String("app");
-      writer.Key("ref_id");
-      writer.Int64(identity->ref_id);
-    } else {
-      writer.Null();
-      writer.Key("ref_id");
-      writer.Null();
-    }
-    writer.Key("permissions");
-    writer.StartArray();
-    for (const char* p : {"read", "write", "delete", "all"}) writer.String(p);
-    writer.EndArray();
-    writer.Key("ref_data");
-    writer.StartObject();
-    writer.EndObject();
-    writer.EndObject();
-    writer.EndArray();
-  } else if (internal::IsHookRoute(route->id)) {
-    error = HandleHooks(static_cast<int>(route->id), req, res, params,
-                        identity->ref_type == "user" ? identity->ref_id : 0);
-  } else {
-    std::string body;
-    error = RunDirectoryRoute(static_cast<int>(route->id), call, &body);
-    if (!error && res.status != 204) res.set_content(body, kJsonType);
-  }
-  if (error) return fail(*error);
-  if (res.status <= 0) res.status = 200;
-  if (route->id == RouteId::kScope) {
-    res.set_content(buffer.GetString(), buffer.GetSize(), kJsonType);
-  }
-  if (faults.fault) ApplyBodyFault(*faults.fault, res);
-  finish();
+  Exchange(this, req, res).Run();
 }
 
 void Simulator::HandleAuthorize(const httplib::Request& req,
@@ -630,264 +677,6 @@ std::optional<ApiError> Simulator::HandleHooks(int route_int,
   }
   res.status = 204;
   return std::nullopt;
-}
-
-void Simulator::HandleAdmin(const httplib::Request& req,
-                            httplib::Response& res) {
-  rapidjson::StringBuffer buffer;
-  Json w(buffer);
-  const std::string& path = req.path;
-  auto bad = [&](const std::string& why) {
-    internal::SendError(res, req,
-                        ApiError{400, "invalid_value", why, std::nullopt});
-  };
-  if (path == "/_sim/clock" && req.method == "GET") {
-    // Falls through to the clock answer below.
-  } else if (path == "/_sim/clock/advance" && req.method == "POST") {
-    int64_t seconds = 0;
-    if (!absl::SimpleAtoi(internal::QueryValue(req, "seconds"), &seconds) ||
-        seconds < 0) {
-      return bad("seconds must be a non-negative integer");
-    }
-    clock_.Advance(absl::Seconds(seconds));
-  } else if (path == "/_sim/requests" && req.method == "GET") {
-    int64_t since = 0;
-    (void)absl::SimpleAtoi(internal::QueryValue(req, "since", "0"), &since);
-    w.StartObject();
-    w.Key("next");
-    w.Int64(log_.next_seq());
-    w.Key("requests");
-    w.StartArray();
-    for (const LoggedRequest& r : log_.Since(since)) {
-      w.StartObject();
-      w.Key("seq");
-      w.Int64(r.seq);
-      w.Key("method");
-      w.String(r.method);
-      w.Key("path");
-      w.String(r.path);
-      w.Key("query");
-      w.String(r.query);
-      w.Key("identity");
-      w.String(r.identity);
-      w.Key("authorization_scheme");
-      w.String(r.authorization_scheme);
-      w.Key("user_agent");
-      w.String(r.user_agent);
-      w.Key("sim_time");
-      w.String(PodioDateTime(r.sim_time));
-      w.Key("sim_unix");
-      w.Int64(absl::ToUnixSeconds(r.sim_time));
-      w.Key("real_unix_micros");
-      w.Int64(absl::ToUnixMicros(r.real_time));
-      w.Key("status");
-      w.Int(r.status);
-      w.Key("fault");
-      w.String(r.fault);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    return SendJson(res, 200, buffer);
-  } else if (path == "/_sim/requests" && req.method == "DELETE") {
-    log_.Clear();
-    res.status = 204;
-    return;
-  } else if (path == "/_sim/faults") {
-    if (req.method == "DELETE") {
-      faults_.Clear();
-      res.status = 204;
-      return;
-    }
-    if (req.method == "POST") {
-      const std::string body(absl::StripAsciiWhitespace(req.body));
-      std::vector<FaultRule> rules;
-      if (absl::StartsWith(body, "[")) {
-        absl::StatusOr<std::vector<FaultRule>> parsed = ParseFaultRules(body);
-        if (!parsed.ok()) return bad(std::string(parsed.status().message()));
-        rules = *parsed;
-      } else {
-        absl::StatusOr<FaultRule> parsed = ParseFaultRule(body);
-        if (!parsed.ok()) return bad(std::string(parsed.status().message()));
-        rules.push_back(*parsed);
-      }
-      w.StartObject();
-      w.Key("ids");
-      w.StartArray();
-      for (FaultRule& rule : rules) w.Int64(faults_.Add(rule));
-      w.EndArray();
-      w.EndObject();
-      return SendJson(res, 200, buffer);
-    }
-    w.StartArray();
-    for (const FaultRule& rule : faults_.List()) {
-      w.StartObject();
-      w.Key("id");
-      w.Int64(rule.id);
-      w.Key("method");
-      w.String(rule.method);
-      w.Key("path");
-      w.String(rule.path);
-      w.Key("kind");
-      w.String(FaultKindName(rule.kind));
-      w.Key("seen");
-      w.Int64(rule.seen);
-      w.EndObject();
-    }
-    w.EndArray();
-    return SendJson(res, 200, buffer);
-  } else if (path == "/_sim/consent" && req.method == "POST") {
-    int64_t user = 0;
-    if (!internal::QueryBool(req, "deny", false) &&
-        !absl::SimpleAtoi(internal::QueryValue(req, "user_id"), &user)) {
-      return bad("give user_id=N or deny=1");
-    }
-    absl::MutexLock lock(&consent_mu_);
-    consent_user_ = user;
-    res.status = 204;
-    return;
-  } else if (path == "/_sim/hooks" && req.method == "GET") {
-    w.StartArray();
-    for (const Hook& hook : hooks_.ListAll()) {
-      w.StartObject();
-      w.Key("hook_id");
-      w.Int64(hook.hook_id);
-      w.Key("ref_type");
-      w.String(hook.ref_type);
-      w.Key("ref_id");
-      w.Int64(hook.ref_id);
-      w.Key("type");
-      w.String(hook.type);
-      w.Key("url");
-      w.String(hook.url);
-      w.Key("status");
-      w.String(hook.status);
-      w.Key("delivered");
-      w.Int64(hook.delivered);
-      w.Key("failed");
-      w.Int64(hook.failed);
-      w.EndObject();
-    }
-    w.EndArray();
-    return SendJson(res, 200, buffer);
-  } else if (path == "/_sim/hooks/drop" && req.method == "POST") {
-    hooks_.SetDropEvents(internal::QueryBool(req, "on", true));
-    w.StartObject();
-    w.Key("dropped");
-    w.Int64(hooks_.dropped());
-    w.EndObject();
-    return SendJson(res, 200, buffer);
-  } else if (path == "/_sim/hooks/deactivate" && req.method == "POST") {
-    int64_t hook_id = 0;
-    if (!absl::SimpleAtoi(internal::QueryValue(req, "hook_id"), &hook_id) ||
-        !hooks_.Deactivate(hook_id)) {
-      return bad("give the hook_id of an existing hook");
-    }
-    res.status = 204;
-    return;
-  } else if (path == "/_sim/hooks/wait" && req.method == "POST") {
-    w.StartObject();
-    w.Key("idle");
-    w.Bool(hooks_.WaitIdle(absl::Seconds(10)));
-    w.EndObject();
-    return SendJson(res, 200, buffer);
-  } else if ((path == "/_sim/invitations" ||
-              path == "/_sim/invitations/accept") &&
-             req.method == "POST") {
-    // What a person does outside the API: be invited to an organization
-    // (a pending membership, as an administrator's invitation by mail
-    // makes), or accept the invitation.
-    int64_t org_id = 0, user_id = 0;
-    if (!absl::SimpleAtoi(internal::QueryValue(req, "org_id"), &org_id) ||
-        !absl::SimpleAtoi(internal::QueryValue(req, "user_id"), &user_id)) {
-      return bad("give org_id=N&user_id=M");
-    }
-    absl::WriterMutexLock lock(&dir_mu_);
-    SimOrg* org = directory_.FindOrg(org_id);
-    auto index = directory_.user_index.find(user_id);
-    if (org == nullptr || index == directory_.user_index.end()) {
-      return internal::SendError(res, req, internal::ObjectNotFound());
-    }
-    SimUser& user = directory_.users[index->second];
-    auto it = org->members.find(user_id);
-    if (path == "/_sim/invitations") {
-      if (it != org->members.end()) return bad("already a member or invited");
-      OrgMembership m;
-      m.user_id = user_id;
-      m.employee = false;
-      m.invited = true;
-      org->members[user_id] = m;
-      directory_.InsertSorted(org->member_order, user_id);
-    } else {
-      if (it == org->members.end() || !it->second.invited) {
-        return bad("no pending invitation");
-      }
-      it->second.invited = false;
-      user.status = "active";
-    }
-    res.status = 204;
-    return;
-  } else if (path == "/_sim/hide" && req.method == "POST") {
-    // A listing that misses a row it should hold (a replica's lag, say):
-    // the user is left out of the next `times` directory listings that
-    // would show them.
-    int64_t user_id = 0;
-    int times = 0;
-    if (!absl::SimpleAtoi(internal::QueryValue(req, "user_id"), &user_id) ||
-        !absl::SimpleAtoi(internal::QueryValue(req, "times"), &times) ||
-        times < 0) {
-      return bad("give user_id=N&times=M");
-    }
-    HideFromNextListings(user_id, times);
-    res.status = 204;
-    return;
-  } else if (path == "/_sim/principals" && req.method == "GET") {
-    absl::ReaderMutexLock lock(&dir_mu_);
-    const SimUser& admin = directory_.users[kAdminUserIndex];
-    const SimUser& regular = directory_.users[kRegularUserIndex];
-    w.StartObject();
-    w.Key("client_id");
-    w.String(options_.oauth.client_id);
-    w.Key("client_secret");
-    w.String(options_.oauth.client_secret);
-    w.Key("admin");
-    w.StartObject();
-    w.Key("user_id");
-    w.Int64(admin.user_id);
-    w.Key("username");
-    w.String(admin.mail);
-    w.Key("password");
-    w.String(options_.admin_password);
-    w.EndObject();
-    w.Key("regular");
-    w.StartObject();
-    w.Key("user_id");
-    w.Int64(regular.user_id);
-    w.Key("username");
-    w.String(regular.mail);
-    w.Key("password");
-    w.String(options_.regular_password);
-    w.EndObject();
-    w.Key("app");
-    w.StartObject();
-    w.Key("app_id");
-    w.Int64(options_.app_id);
-    w.Key("app_token");
-    w.String(options_.app_token);
-    w.EndObject();
-    w.EndObject();
-    return SendJson(res, 200, buffer);
-  } else {
-    return internal::SendError(res, req, internal::NotFoundRoute(req));
-  }
-  const absl::Time now = clock_.Now();
-  w.StartObject();
-  w.Key("now");
-  w.String(PodioDateTime(now));
-  w.Key("unix");
-  w.Int64(absl::ToUnixSeconds(now));
-  w.EndObject();
-  SendJson(res, 200, buffer);
 }
 
 }  // namespace unified::podio_sim

@@ -274,6 +274,12 @@ void WriteErrorBody(Json& w, const ApiError& e, const httplib::Request& req) {
   w.EndObject();
 }
 
+void SendJson(httplib::Response& res, int status,
+              const rapidjson::StringBuffer& buffer) {
+  res.status = status;
+  res.set_content(buffer.GetString(), buffer.GetSize(), kJsonType);
+}
+
 void SendError(httplib::Response& res, const httplib::Request& req,
                const ApiError& e) {
   rapidjson::StringBuffer buffer;

@@ -88,6 +88,9 @@ struct Call {
 
 void SendError(httplib::Response& res, const httplib::Request& req,
                const ApiError& e);
+// Answers `status` with the JSON in `buffer`.
+void SendJson(httplib::Response& res, int status,
+              const rapidjson::StringBuffer& buffer);
 ApiError NotFoundRoute(const httplib::Request& req);
 ApiError ObjectNotFound();
 ApiError Forbidden(const std::string& what);
