@@ -25,6 +25,7 @@
 #include "rapidjson/writer.h"
 #include "tools/podio_sim/router.h"
 #include "tools/podio_sim/simulator_internal.h"
+#include "tools/testing/sim_http_server.h"
 
 namespace unified::podio_sim {
 
@@ -104,97 +105,33 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
   }
   for (const FaultRule& rule : options.faults) sim->faults_.Add(rule);
 
-  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    auto server = std::make_unique<httplib::SSLServer>(
-        options.tls_cert_file.c_str(), options.tls_key_file.c_str());
-    if (!server->is_valid()) {
-      return absl::InvalidArgumentError(
-          "cannot load the TLS certificate or key");
-    }
-    sim->server_ = std::move(server);
-  } else {
-    sim->server_ = std::make_unique<httplib::Server>();
-  }
-  httplib::Server& server = *sim->server_;
-  const int threads = std::max(1, options.threads);
-  server.new_task_queue = [threads] {
-    return new httplib::ThreadPool(threads);
-  };
-  // httplib's default also sets SO_REUSEPORT, which would let two servers
-  // share a port; a busy port must be an error instead.
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    // Answers go out at once (headers and body are written separately; with
-    // Nagle they would wait for a delayed ACK). Accepted sockets inherit it.
-    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-  });
-  server.set_keep_alive_max_count(1000);
-  server.set_keep_alive_timeout(60);
-  server.set_payload_max_length(1 << 20);
   sim->router_ = std::make_unique<Router>(sim.get());
   Simulator* self = sim.get();
-  auto handler = [self](const httplib::Request& req, httplib::Response& res) {
-    self->Handle(req, res);
-  };
-  // Requests that may carry a body read it here: one with neither
-  // Content-Length nor Transfer-Encoding has an empty body (RFC 7230
-  // §3.3.3), where httplib would wait for the connection to close.
-  auto with_body = [self](const httplib::Request& req, httplib::Response& res,
-                          const httplib::ContentReader& read) {
-    httplib::Request copy = req;
-    if (req.has_header("Content-Length") ||
-        req.has_header("Transfer-Encoding")) {
-      if (!read([&copy](const char* data, size_t n) {
-            copy.body.append(data, n);
-            return true;
-          })) {
-        internal::SendError(
-            res, req,
-            ApiError{400, "bad_request", "Malformed request", std::nullopt});
-        return;
-      }
-    }
-    self->Handle(copy, res);
-  };
-  server.Get(".*", handler);
-  server.Post(".*", with_body);
-  server.Put(".*", with_body);
-  server.Patch(".*", with_body);
-  server.Delete(".*", with_body);  // With a Content-Length.
-  server.Delete(".*", handler);    // Without one.
-  server.set_error_handler([](const httplib::Request& req,
-                              httplib::Response& res) {
-    if (!res.body.empty()) return;
-    internal::SendError(
-        res, req,
-        ApiError{res.status, "bad_request", "Malformed request", std::nullopt});
-  });
-  if (options.port == 0) {
-    sim->port_ = server.bind_to_any_port(options.host);
-  } else {
-    sim->port_ =
-        server.bind_to_port(options.host, options.port) ? options.port : -1;
-  }
-  if (sim->port_ <= 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.host, ":", options.port));
-  }
-  sim->thread_ = std::thread([self] {
-    self->server_->listen_after_bind();
-    self->listen_returned_ = true;
-  });
-  // httplib's stop() does nothing until the accept loop runs: wait for it so
-  // that destroying a just-started simulator cannot hang.
-  while (!server.is_running() && !sim->listen_returned_) {
-    std::this_thread::yield();
-  }
+  testing::SimHttpServerOptions http;
+  http.host = options.host;
+  http.port = options.port;
+  http.threads = options.threads;
+  http.tls_cert_file = options.tls_cert_file;
+  http.tls_key_file = options.tls_key_file;
+  absl::StatusOr<std::unique_ptr<testing::SimHttpServer>> server =
+      testing::SimHttpServer::Start(
+          http,
+          [self](const httplib::Request& req, httplib::Response& res) {
+            self->Handle(req, res);
+          },
+          [](const httplib::Request& req, httplib::Response& res) {
+            internal::SendError(res, req,
+                                ApiError{res.status, "bad_request",
+                                         "Malformed request", std::nullopt});
+          });
+  if (!server.ok()) return server.status();
+  sim->http_ = std::move(*server);
+  sim->port_ = sim->http_->port();
   return sim;
 }
 
 Simulator::~Simulator() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  http_.reset();  // Stops serving before what the handlers use goes.
 }
 
 std::string Simulator::base_url() const {

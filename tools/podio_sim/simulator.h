@@ -33,6 +33,10 @@ struct Request;
 struct Response;
 }  // namespace httplib
 
+namespace unified::testing {
+class SimHttpServer;
+}  // namespace unified::testing
+
 namespace unified::podio_sim {
 namespace internal {
 struct Call;
@@ -173,10 +177,9 @@ class Simulator {
   absl::Mutex consent_mu_;
   int64_t consent_user_ ABSL_GUARDED_BY(consent_mu_) = 0;
 
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<testing::SimHttpServer> http_;
   std::unique_ptr<Router> router_;
   int port_ = 0;
-  std::atomic<bool> listen_returned_{false};
   std::atomic<int64_t> unreadable_user_{0};
   std::atomic<int64_t> hidden_user_{0};
   std::atomic<int> hidden_times_{0};
@@ -191,7 +194,6 @@ class Simulator {
   absl::Mutex after_read_mu_;
   std::function<void(const std::string&)> after_read_
       ABSL_GUARDED_BY(after_read_mu_);
-  std::thread thread_;
 };
 
 }  // namespace unified::podio_sim

@@ -190,6 +190,64 @@ void ApplyBodyFault(const FaultRule& rule, httplib::Response& res) {
   }
 }
 
+// The hooks of GET /hook/{ref_type}/{ref_id}/ as Podio lists them.
+void WriteHooks(Json& w, const std::vector<Hook>& hooks,
+                const std::string& client_id) {
+  w.StartArray();
+  for (const Hook& hook : hooks) {
+    w.StartObject();
+    w.Key("hook_id");
+    w.Int64(hook.hook_id);
+    w.Key("status");
+    w.String(hook.status);
+    w.Key("type");
+    w.String(hook.type);
+    w.Key("url");
+    w.String(hook.url);
+    w.Key("created_on");
+    w.String(PodioDateTime(hook.created_on));
+    w.Key("created_by");
+    w.StartObject();
+    w.Key("type");
+    w.String("user");
+    w.Key("id");
+    w.Int64(hook.created_by);
+    w.EndObject();
+    w.Key("created_via");
+    w.StartObject();
+    w.Key("id");
+    w.Int(1);
+    w.Key("name");
+    w.String(client_id);
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+// The body of POST /hook/{ref_type}/{ref_id}/: its url and a space event
+// type.
+std::optional<ApiError> ReadHookBody(const httplib::Request& req,
+                                     std::string* url, std::string* type) {
+  rapidjson::Document body;
+  if (body.Parse(req.body.c_str(), req.body.size()).HasParseError() ||
+      !body.IsObject() || !body.HasMember("url") || !body["url"].IsString() ||
+      !body.HasMember("type") || !body["type"].IsString()) {
+    return ApiError{400, "invalid_value",
+                    "Body must be an object with url and type", std::nullopt};
+  }
+  static const std::set<std::string> kSpaceEvents = {
+      "member.add",  "member.remove", "role.change",   "task.create",
+      "task.update", "task.delete",   "status.create", "app.create"};
+  *type = body["type"].GetString();
+  if (!kSpaceEvents.count(*type)) {
+    return ApiError{400, "invalid_value",
+                    absl::StrCat("Invalid hook type ", *type), std::nullopt};
+  }
+  *url = body["url"].GetString();
+  return std::nullopt;
+}
+
 // GET /oauth/scope: what the token may do (the app's ref for an app).
 std::string ScopeAnswer(const Identity& identity) {
   rapidjson::StringBuffer buffer;
@@ -593,56 +651,14 @@ std::optional<ApiError> Simulator::HandleHooks(int route_int,
     }
     if (auto e = may_manage(ref_id, route == RouteId::kCreateHook)) return e;
     if (route == RouteId::kListHooks) {
-      w.StartArray();
-      for (const Hook& hook : hooks_.List(ref_type, ref_id)) {
-        w.StartObject();
-        w.Key("hook_id");
-        w.Int64(hook.hook_id);
-        w.Key("status");
-        w.String(hook.status);
-        w.Key("type");
-        w.String(hook.type);
-        w.Key("url");
-        w.String(hook.url);
-        w.Key("created_on");
-        w.String(PodioDateTime(hook.created_on));
-        w.Key("created_by");
-        w.StartObject();
-        w.Key("type");
-        w.String("user");
-        w.Key("id");
-        w.Int64(hook.created_by);
-        w.EndObject();
-        w.Key("created_via");
-        w.StartObject();
-        w.Key("id");
-        w.Int(1);
-        w.Key("name");
-        w.String(options_.oauth.client_id);
-        w.EndObject();
-        w.EndObject();
-      }
-      w.EndArray();
+      WriteHooks(w, hooks_.List(ref_type, ref_id), options_.oauth.client_id);
       SendJson(res, 200, buffer);
       return std::nullopt;
     }
-    rapidjson::Document body;
-    if (body.Parse(req.body.c_str(), req.body.size()).HasParseError() ||
-        !body.IsObject() || !body.HasMember("url") || !body["url"].IsString() ||
-        !body.HasMember("type") || !body["type"].IsString()) {
-      return ApiError{400, "invalid_value",
-                      "Body must be an object with url and type", std::nullopt};
-    }
-    static const std::set<std::string> kSpaceEvents = {
-        "member.add",  "member.remove", "role.change",   "task.create",
-        "task.update", "task.delete",   "status.create", "app.create"};
-    const std::string type = body["type"].GetString();
-    if (!kSpaceEvents.count(type)) {
-      return ApiError{400, "invalid_value",
-                      absl::StrCat("Invalid hook type ", type), std::nullopt};
-    }
-    HookRegistry::CreateResult created = hooks_.Create(
-        ref_type, ref_id, body["url"].GetString(), type, user, clock_.Now());
+    std::string url, type;
+    if (auto e = ReadHookBody(req, &url, &type)) return e;
+    HookRegistry::CreateResult created =
+        hooks_.Create(ref_type, ref_id, url, type, user, clock_.Now());
     if (!created.error.empty()) {
       return ApiError{400, created.error, created.description, std::nullopt};
     }

@@ -25,6 +25,10 @@ struct Request;
 struct Response;
 }  // namespace httplib
 
+namespace unified::testing {
+class SimHttpServer;
+}  // namespace unified::testing
+
 namespace unified::scim_sim {
 
 struct ScimSimOptions {
@@ -126,8 +130,10 @@ class ScimSimulator {
   explicit ScimSimulator(ScimSimOptions options);
   void Generate();
   void Handle(const httplib::Request& req, httplib::Response& res);
+  class Api;  // The API routes (scim_api.cc).
+  // `path` is below the API's prefix.
   void HandleApi(const httplib::Request& req, httplib::Response& res,
-                 const std::string& path, const std::string& token);
+                 const std::string& path);
   void HandleToken(const httplib::Request& req, httplib::Response& res);
   void HandleAdmin(const httplib::Request& req, httplib::Response& res);
   // Who a bearer token acts for: a user id, "" for a client, nullopt when
@@ -152,10 +158,8 @@ class ScimSimulator {
   std::atomic<int64_t> requests_{0};
   std::atomic<int64_t> cursor_requests_{0};
 
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<testing::SimHttpServer> http_;
   int port_ = 0;
-  std::atomic<bool> listen_returned_{false};
-  std::thread thread_;
 };
 
 }  // namespace unified::scim_sim
