@@ -25,8 +25,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/api/integrated_accounts_service.h"
-#include "service/watch/watch_engine.h"
 #include "service/core/worker_pool.h"
+#include "service/watch/watch_engine.h"
 
 struct MHD_Daemon;
 

@@ -16,8 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
-#include "service/core/paging.h"
 #include "service/api/serving.h"
+#include "service/core/paging.h"
 
 namespace unified {
 

@@ -11,8 +11,8 @@
 #include "connectors/common/http_client.h"
 #include "connectors/registry.h"
 #include "proto/unified/v1/proxy.grpc.pb.h"
-#include "service/core/account_resolver.h"
 #include "service/api/serving.h"
+#include "service/core/account_resolver.h"
 
 namespace unified {
 

@@ -40,8 +40,8 @@
 #include "connectors/common/call_context.h"
 #include "connectors/common/log_line.h"
 #include "grpcpp/grpcpp.h"
-#include "service/core/grpc_status.h"
 #include "service/api/observability.h"
+#include "service/core/grpc_status.h"
 #include "service/core/tenants.h"
 #include "service/core/worker_pool.h"
 
@@ -124,8 +124,8 @@ class Serving {
   absl::Status StillAuthorized(Admission& admission) const;
 
   // The shutdown's last step before gRPC cancels what still runs
-  // (service/server_builder.cc): watch streams end at once, other streams and calls
-  // still running at `end_at` end then, each with UNAVAILABLE, reason
+  // (service/server_builder.cc): watch streams end at once, other streams and
+  // calls still running at `end_at` end then, each with UNAVAILABLE, reason
   // SERVER_SHUTTING_DOWN and a RetryInfo, never gRPC's bare CANCELLED.
   void BeginStopping(absl::Time end_at);
   // OK, or the SERVER_SHUTTING_DOWN status a stream of `kind` ends with

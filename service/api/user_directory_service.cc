@@ -14,101 +14,29 @@
 #include "absl/time/time.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
+#include "service/api/directory_request.h"
 #include "service/core/account_call.h"
 #include "service/core/budget_report.h"
 #include "service/core/grpc_status.h"
 #include "service/core/paging.h"
 #include "service/core/read_mask.h"
-#include "service/watch/watch_stream.h"
 
 namespace unified {
-namespace {
 
-// Filter values (ids, e-mail addresses) are short too.
-constexpr size_t kMaxFilterBytes = 320;
-
-absl::Status InvalidArgument(const std::string& message,
-                             absl::string_view reason) {
-  return WithErrorInfo(absl::InvalidArgumentError(message), reason);
-}
-
-absl::Status CheckFilter(const std::string& value, absl::string_view name) {
-  if (value.size() > kMaxFilterBytes) {
-    return InvalidArgument(
-        absl::StrCat(name, " is longer than ", kMaxFilterBytes, " bytes"),
-        "INVALID_FILTER");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Required(const std::string& value, absl::string_view name) {
-  if (value.empty()) {
-    return InvalidArgument(absl::StrCat(name, " is required"),
-                           "MISSING_ARGUMENT");
-  }
-  return CheckFilter(value, name);
-}
-
-// `mask` compiled for T (INVALID_ARGUMENT, reason INVALID_FIELD_MASK, when
-// a path names no field of T).
-template <typename T>
-absl::StatusOr<ReadMask> MaskFor(const google::protobuf::FieldMask& mask) {
-  return ReadMask::Compile(mask, T::descriptor());
-}
-
-template <typename T>
-void TrimAll(const ReadMask& mask,
-             google::protobuf::RepeatedPtrField<T>* messages) {
-  if (mask.empty()) return;
-  for (T& m : *messages) mask.Trim(&m);
-}
-
-// Whether `request`'s read mask keeps `field` of the response (or a part
-// of it); an empty mask keeps every field.
-template <typename Request>
-bool Keeps(const Request& request, absl::string_view field) {
-  if (request.read_mask().paths_size() == 0) return true;
-  for (const std::string& path : request.read_mask().paths()) {
-    if (path == field ||
-        (absl::StartsWith(path, field) && path.size() > field.size() &&
-         path[field.size()] == '.')) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Whether the connector should map remote_data for `request`: asked for,
-// and kept by the read mask. The raw records are the costly part of
-// mapping (docs/queries.md); other fields feed the connector's own filters
-// and merges, so they are mapped and then trimmed.
-template <typename Request>
-bool RemoteData(const Request& request) {
-  return request.include_remote_data() && Keeps(request, "remote_data");
-}
-
-// A listing stream's shape for `mask` (unset for an empty mask).
-template <typename T>
-std::function<void(T&)> Shaper(ReadMask mask) {
-  if (mask.empty()) return nullptr;
-  return [mask = std::move(mask)](T& item) { mask.Trim(&item); };
-}
-
-}  // namespace
-
-struct UserDirectoryService::Call {
-  std::string tenant;
-  // Reports the budget in the trailing metadata.
-  std::optional<BudgetReporter> budget_report;
-  ResolvedAccount account;
-  DirectoryConnector* connector = nullptr;
-  CallContext ctx;
-
-  CursorBinding Binding(const std::string& resource,
-                        const std::string& filters) const {
-    return CursorBinding{tenant, account.id, resource, filters};
-  }
-};
+using directory_request::AssignmentsFilter;
+using directory_request::BatchAnswer;
+using directory_request::BatchIds;
+using directory_request::CheckFilter;
+using directory_request::Fill;
+using directory_request::FilterText;
+using directory_request::Keeps;
+using directory_request::MaskFor;
+using directory_request::RemoteData;
+using directory_request::Required;
+using directory_request::Shaper;
+using directory_request::TrimAll;
+using directory_request::UsersFilter;
+using directory_request::WorkspacesFilterText;
 
 UserDirectoryService::CallEnv UserDirectoryService::UnaryEnv(
     grpc::CallbackServerContext* context, const std::string& tenant) {
@@ -183,84 +111,6 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetMe(
       });
 }
 
-namespace {
-
-// The listing's filter, and its read mask compiled into `mask`.
-absl::StatusOr<UserFilter> UsersFilter(const v1::ListUsersRequest& request,
-                                       ReadMask* mask) {
-  UserFilter filter;
-  RETURN_IF_ERROR(CheckFilter(request.organization_id(), "organization_id"));
-  RETURN_IF_ERROR(CheckFilter(request.workspace_id(), "workspace_id"));
-  RETURN_IF_ERROR(CheckFilter(request.email(), "email"));
-  RETURN_IF_ERROR(CheckFilter(request.role(), "role"));
-  RETURN_IF_ERROR(CheckFilter(request.query(), "query"));
-  ASSIGN_OR_RETURN(*mask, MaskFor<v1::User>(request.read_mask()));
-  if (!v1::UserStatus_IsValid(request.status())) {
-    return InvalidArgument("unknown status", "INVALID_FILTER");
-  }
-  filter.organization_id = request.organization_id();
-  filter.workspace_id = request.workspace_id();
-  filter.email = absl::AsciiStrToLower(request.email());
-  filter.status = request.status();
-  filter.role_id = request.role();
-  filter.query = absl::AsciiStrToLower(request.query());
-  // AIP-132: "name", "last_active_at", each optionally followed by " desc".
-  std::vector<absl::string_view> order =
-      absl::StrSplit(request.order_by(), ' ', absl::SkipEmpty());
-  if (order.size() > 2 || (order.size() == 2 && order[1] != "desc") ||
-      (!order.empty() && order[0] != "name" && order[0] != "last_active_at")) {
-    return InvalidArgument(
-        "order_by must be name or last_active_at, optionally followed by "
-        "desc",
-        "INVALID_ORDER_BY");
-  }
-  filter.order_by_last_active = !order.empty() && order[0] == "last_active_at";
-  filter.order_desc = order.size() == 2;
-  return filter;
-}
-
-std::string FilterText(const UserFilter& f) {
-  return absl::StrCat(
-      "org=", f.organization_id.size(), ":", f.organization_id,
-      ";ws=", f.workspace_id.size(), ":", f.workspace_id,
-      ";email=", f.email.size(), ":", f.email,
-      ";status=", static_cast<int>(f.status), ";role=", f.role_id.size(), ":",
-      f.role_id, ";query=", f.query.size(), ":", f.query,
-      ";order=", f.order_by_last_active ? "last_active" : "name",
-      f.order_desc ? ",desc" : "");
-}
-
-// Cursors of ListWorkspaces and StreamWorkspaces must bind alike.
-std::string WorkspacesFilterText(const std::string& organization_id) {
-  return absl::StrCat("org=", organization_id.size(), ":", organization_id);
-}
-
-std::string FilterText(const RoleAssignmentFilter& f) {
-  return absl::StrCat("user=", f.user_id.size(), ":", f.user_id,
-                      ";org=", f.organization_id.size(), ":", f.organization_id,
-                      ";ws=", f.workspace_id.size(), ":", f.workspace_id);
-}
-
-template <typename T, typename Response>
-void Fill(ListResult<T> result, Response* response, const Serving& serving) {
-  serving.OnUnreadableRecords(result.unreadable);
-  for (T& item : result.items) *response->add_result() = std::move(item);
-  response->set_next_cursor(std::move(result.next_cursor));
-  SetTotalSize(result.total_size, response);
-  SetUnreadable(result.unreadable, response);
-}
-
-absl::StatusOr<RoleAssignmentFilter> AssignmentsFilter(
-    const v1::ListRoleAssignmentsRequest& request) {
-  RETURN_IF_ERROR(CheckFilter(request.user_id(), "user_id"));
-  RETURN_IF_ERROR(CheckFilter(request.organization_id(), "organization_id"));
-  RETURN_IF_ERROR(CheckFilter(request.workspace_id(), "workspace_id"));
-  return RoleAssignmentFilter{request.user_id(), request.organization_id(),
-                              request.workspace_id()};
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* UserDirectoryService::ListUsers(
     grpc::CallbackServerContext* context, const v1::ListUsersRequest* request,
     v1::ListUsersResponse* response) {
@@ -306,65 +156,6 @@ UserDirectoryService::StreamUsers(grpc::CallbackServerContext* context,
         return listing;
       });
 }
-
-namespace {
-
-constexpr int kMaxBatchIds = 500;
-
-// A batch get's ids, checked: 1 to 500, none empty or too long.
-absl::StatusOr<std::vector<std::string>> BatchIds(
-    const google::protobuf::RepeatedPtrField<std::string>& ids,
-    absl::string_view name) {
-  if (ids.empty()) {
-    return InvalidArgument(absl::StrCat(name, " is required"),
-                           "MISSING_ARGUMENT");
-  }
-  if (ids.size() > kMaxBatchIds) {
-    return InvalidArgument(
-        absl::StrCat(name, " has ", ids.size(), " ids; at most ", kMaxBatchIds,
-                     " per call"),
-        "TOO_MANY_IDS");
-  }
-  for (const std::string& id : ids) RETURN_IF_ERROR(Required(id, name));
-  return std::vector<std::string>(ids.begin(), ids.end());
-}
-
-// Fills a batch get's answer from `found` (in the order of `ids`): the
-// messages through `add` (shaped by `mask`), the missing ids through
-// `add_missing`; or NOT_FOUND with `reason` naming them when
-// `fail_on_missing`.
-template <typename T>
-absl::Status BatchAnswer(const std::vector<std::string>& ids,
-                         std::vector<std::optional<T>> found,
-                         const ReadMask& mask, bool fail_on_missing,
-                         absl::string_view what, absl::string_view reason,
-                         const std::function<T*()>& add,
-                         const std::function<void(std::string)>& add_missing) {
-  std::vector<std::string> missing;
-  std::vector<T*> added;
-  for (size_t i = 0; i < ids.size() && i < found.size(); ++i) {
-    if (!found[i]) {
-      missing.push_back(ids[i]);
-      continue;
-    }
-    T* item = add();
-    *item = std::move(*found[i]);
-    mask.Trim(item);
-  }
-  if (!missing.empty() && fail_on_missing) {
-    const size_t shown = std::min<size_t>(missing.size(), 20);
-    return WithErrorInfo(
-        absl::NotFoundError(absl::StrCat(
-            missing.size(), " ", what, "(s) not found: ",
-            absl::StrJoin(missing.begin(), missing.begin() + shown, ", "),
-            missing.size() > shown ? ", ..." : "")),
-        std::string(reason));
-  }
-  for (std::string& id : missing) add_missing(std::move(id));
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 grpc::ServerUnaryReactor* UserDirectoryService::BatchGetUsers(
     grpc::CallbackServerContext* context,
@@ -665,211 +456,6 @@ grpc::ServerUnaryReactor* UserDirectoryService::GetRole(
                                  "role '", request->role_id(), "' not found")),
                              "ROLE_NOT_FOUND");
       });
-}
-
-namespace {
-
-// A WatchDirectory stream: the first step takes the baselines (or finds
-// the accounts watched) on the pool; later steps read the event log's
-// tail, and between them the stream waits, holding no thread, for the
-// engine's news (events this process logged, or found in the store by the
-// engine's worker every tick).
-class WatchStream final : public PooledStream<v1::DirectoryEvent> {
- public:
-  struct Opened {
-    std::unique_ptr<watch::EventReader> reader;
-    // What to subscribe to: one account, or the tenant (empty account_id).
-    watch::AccountRef subscription;
-    bool watch_new_accounts = false;
-  };
-  using Open = std::function<absl::StatusOr<Opened>(const StreamEnv& env)>;
-
-  WatchStream(Serving* serving, grpc::CallbackServerContext* context,
-              Admission admission, watch::WatchEngine* engine, Open open)
-      : PooledStream(serving, context, std::move(admission),
-                     WorkerPool::Lane::kBulk),
-        engine_(engine),
-        open_(std::move(open)) {}
-
- private:
-  absl::StatusOr<Step> Produce(std::vector<v1::DirectoryEvent>* out) override {
-    if (!reader_) {
-      StreamEnv env{tenant(), deadline(), [this] { return cancelled(); }};
-      ASSIGN_OR_RETURN(Opened opened, open_(env));
-      subscription_ = engine_->Subscribe(
-          opened.subscription, [this] { Wake(); }, opened.watch_new_accounts);
-      {
-        absl::MutexLock lock(&reader_mu_);
-        reader_ = std::move(opened.reader);
-      }
-      // A stream that ended meanwhile may have missed it in Stopped().
-      if (cancelled()) Stopped();
-    }
-    ASSIGN_OR_RETURN(bool caught_up, reader_->Next(out));
-    return caught_up ? Step::kWait : Step::kMore;
-  }
-
-  void Sent(const v1::DirectoryEvent& event) override {
-    if (!event.resume_token().empty()) last_token_ = event.resume_token();
-  }
-
-  absl::Status StallStatus(absl::Duration stalled,
-                           const v1::DirectoryEvent& pending) override {
-    const std::string& token =
-        pending.resume_token().empty() ? last_token_ : pending.resume_token();
-    return WithErrorInfo(
-        absl::AbortedError(absl::StrCat(
-            "the client accepted no event for ", absl::FormatDuration(stalled),
-            "; the stream was ended. Watch again with the last resume_token "
-            "received (also in this error's resume_token)")),
-        kStreamStalledReason, {{"resume_token", token}});
-  }
-
-  std::optional<v1::DirectoryEvent> Heartbeat() override {
-    absl::MutexLock lock(&reader_mu_);
-    if (!reader_) return std::nullopt;
-    return reader_->Heartbeat(absl::Now());
-  }
-
-  void Stopped() override {
-    if (const int64_t id = subscription_.exchange(0); id != 0) {
-      engine_->Unsubscribe(id);
-    }
-  }
-
-  watch::WatchEngine* const engine_;
-  const Open open_;
-  // Set once by the first step; Heartbeat (the ticker) reads it only when
-  // no step runs.
-  absl::Mutex reader_mu_;
-  std::unique_ptr<watch::EventReader> reader_;
-  // Set by the first step, read by Stopped() after the last.
-  std::atomic<int64_t> subscription_{0};
-  std::string last_token_;
-};
-
-constexpr int kMaxWatchedAccounts = 1000;
-
-// The accounts a WatchDirectoryRequest names, checked: one id, several
-// (sorted, in `ids`), or all (`ids` empty, `*all` set).
-absl::Status WatchScope(const v1::WatchDirectoryRequest& request,
-                        std::vector<std::string>* ids, bool* all) {
-  const int ways = !request.integrated_account_id().empty() +
-                   (request.integrated_account_ids_size() > 0) +
-                   request.all_accounts();
-  if (ways != 1) {
-    return WithErrorInfo(
-        absl::InvalidArgumentError(
-            "name the accounts to watch in exactly one way: "
-            "integrated_account_id, integrated_account_ids or all_accounts"),
-        "INVALID_WATCH_SCOPE");
-  }
-  *all = request.all_accounts();
-  if (request.integrated_account_ids_size() > kMaxWatchedAccounts) {
-    return WithErrorInfo(
-        absl::InvalidArgumentError(absl::StrCat(
-            "integrated_account_ids names ",
-            request.integrated_account_ids_size(),
-            " accounts; one stream watches at most ", kMaxWatchedAccounts,
-            " (all_accounts watches every one)")),
-        "TOO_MANY_ACCOUNTS");
-  }
-  ids->assign(request.integrated_account_ids().begin(),
-              request.integrated_account_ids().end());
-  for (const std::string& id : *ids) RETURN_IF_ERROR(CheckAccountId(id));
-  std::sort(ids->begin(), ids->end());
-  if (std::adjacent_find(ids->begin(), ids->end()) != ids->end()) {
-    return WithErrorInfo(absl::InvalidArgumentError(
-                             "integrated_account_ids names an account twice"),
-                         "INVALID_WATCH_SCOPE");
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::Status UserDirectoryService::WatchAccount(const CallEnv& env,
-                                                const std::string& account_id,
-                                                watch::AccountRef* watched) {
-  // The baseline is a bulk listing; the stream itself costs no calls.
-  ASSIGN_OR_RETURN(Call call, Begin(env, account_id, Priority::kBulk));
-  *watched = watch::AccountRef{call.tenant, call.account.id};
-  return watch_->EnsureWatching(*watched, call.account, call.ctx);
-}
-
-grpc::ServerWriteReactor<v1::DirectoryEvent>*
-UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
-                                     const v1::WatchDirectoryRequest* request) {
-  absl::StatusOr<Admission> admitted =
-      serving_->Admit(*context, Serving::Kind::kWatch);
-  absl::Status refused = admitted.status();
-  if (refused.ok() && watch_ == nullptr) {
-    refused = WithErrorInfo(
-        absl::FailedPreconditionError("this server does not watch directories"),
-        "WATCH_NOT_CONFIGURED");
-  }
-  if (refused.ok() && request->resume_token().size() > 1024) {
-    refused = WithErrorInfo(
-        absl::InvalidArgumentError("resume_token is not one we issued"),
-        "INVALID_RESUME_TOKEN");
-  }
-  std::vector<std::string> ids;
-  bool all = false;
-  if (refused.ok()) refused = WatchScope(*request, &ids, &all);
-  if (!refused.ok()) {
-    return new FinishedStream<v1::DirectoryEvent>(ToGrpcStatus(refused));
-  }
-  const bool several = all || !ids.empty();
-  auto* stream = new WatchStream(
-      serving_, context, std::move(*admitted), watch_,
-      [this, request = *request, ids = std::move(ids), all, several,
-       upstream_calls = serving_->UpstreamCounter(context)](
-          const StreamEnv& env) -> absl::StatusOr<WatchStream::Opened> {
-        const CallEnv call_env{env.tenant, env.deadline, env.cancelled, nullptr,
-                               upstream_calls};
-        WatchStream::Opened opened;
-        if (!several) {
-          RETURN_IF_ERROR(WatchAccount(
-              call_env, request.integrated_account_id(), &opened.subscription));
-          opened.reader = std::make_unique<watch::WatchReader>(
-              *watch_, *cursors_,
-              watch::WatchStreamRequest{opened.subscription,
-                                        request.resume_token(),
-                                        request.include_snapshot()});
-          return opened;
-        }
-        // Every account named must be watchable now; of all the tenant's,
-        // those that are (the engine's scan retries the others).
-        std::vector<std::string> names = ids;
-        if (all) {
-          ASSIGN_OR_RETURN(names, accounts_->ListIds(env.tenant));
-        }
-        for (const std::string& id : names) {
-          watch::AccountRef a{env.tenant, id};
-          ASSIGN_OR_RETURN(bool baselined, watch_->BaselineDone(a));
-          if (baselined) continue;
-          absl::Status s = WatchAccount(call_env, id, &a);
-          if (!s.ok() && !all) {
-            absl::Status named(s.code(),
-                               absl::StrCat("account ", id, ": ", s.message()));
-            s.ForEachPayload(
-                [&](absl::string_view url, const absl::Cord& payload) {
-                  named.SetPayload(url, payload);
-                });
-            return named;
-          }
-          if (env.cancelled()) return absl::CancelledError("cancelled");
-        }
-        opened.subscription = watch::AccountRef{env.tenant, ""};
-        opened.watch_new_accounts = all;
-        opened.reader = std::make_unique<watch::TenantWatchReader>(
-            *watch_, *cursors_,
-            watch::TenantWatchRequest{env.tenant, ids, request.resume_token(),
-                                      request.include_snapshot()});
-        return opened;
-      });
-  stream->Start();
-  return stream;
 }
 
 }  // namespace unified

@@ -1,6 +1,7 @@
 // unified.v1.UserDirectory: thin handlers that validate the request, resolve
 // the integrated account and its connector, page through cursors, and convert
-// the result once at the edge (service/core/grpc_status.h). No provider knowledge.
+// the result once at the edge (service/core/grpc_status.h). No provider
+// knowledge.
 #ifndef SERVICE_API_USER_DIRECTORY_SERVICE_H_
 #define SERVICE_API_USER_DIRECTORY_SERVICE_H_
 
@@ -11,10 +12,10 @@
 #include "absl/status/statusor.h"
 #include "connectors/registry.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
-#include "service/core/account_resolver.h"
-#include "service/core/cursor.h"
 #include "service/api/listing_stream.h"
 #include "service/api/serving.h"
+#include "service/core/account_resolver.h"
+#include "service/core/cursor.h"
 #include "service/watch/watch_engine.h"
 
 namespace unified {
