@@ -271,6 +271,19 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
     }
     return RefreshHeld(entry.refresh_held_until - clock_->Now());
   }
+  StartRefresh(entry, rejected, force);
+  auto ended = [&entry, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu) {
+    return entry.refreshes != seen && !entry.refreshing;
+  };
+  if (!entry.mu.AwaitWithDeadline(absl::Condition(&ended), deadline)) {
+    return RefreshOutlivedDeadline();
+  }
+  if (!entry.refresh_error.ok()) return entry.refresh_error;
+  return entry.token;
+}
+
+void AccountManager::StartRefresh(Entry& entry, const std::string& rejected,
+                                  bool force) {
   entry.refreshing = true;
   std::shared_ptr<Entry> self = entry.shared_from_this();
   auto run = [this, self, rejected, force] {
@@ -303,14 +316,6 @@ absl::StatusOr<std::string> AccountManager::Refresh(Entry& entry,
   } else {
     refresher_->Submit(entry.tenant(), WorkerPool::Lane::kInteractive, run);
   }
-  auto ended = [&entry, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu) {
-    return entry.refreshes != seen && !entry.refreshing;
-  };
-  if (!entry.mu.AwaitWithDeadline(absl::Condition(&ended), deadline)) {
-    return RefreshOutlivedDeadline();
-  }
-  if (!entry.refresh_error.ok()) return entry.refresh_error;
-  return entry.token;
 }
 
 absl::StatusOr<std::string> AccountManager::StoredToken(
@@ -329,115 +334,20 @@ absl::StatusOr<std::string> AccountManager::StoredToken(
   return access;
 }
 
+void AccountManager::Refreshed::Keep(const AccountRecord& record,
+                                     std::string access) {
+  token = std::move(access);
+  expires_at = record.access_expires_at;
+  version = record.version;
+}
+
 absl::StatusOr<std::string> AccountManager::RefreshNow(
     Entry& entry, const std::string& rejected, bool force) {
-  absl::Status outcome = absl::OkStatus();
-  std::string token;
-  absl::Time expires_at;
-  int64_t version = 0;
+  Refreshed out;
   absl::Status stored = store_->WithLockedAccount(
       entry.tenant(), entry.id(), options_.lock_timeout,
-      [&](const AccountRecord& current)
-          -> absl::StatusOr<std::optional<AccountRecord>> {
-        if (current.status != AccountStatus::kActive) {
-          return NeedsReauth(current);
-        }
-        ASSIGN_OR_RETURN(
-            std::string access,
-            sealer_->Open(Context(current.tenant, current.id, kAccessField),
-                          current.sealed_access_token));
-        if (!force && access != rejected &&
-            !NearExpiry(entry, current.access_expires_at)) {
-          // A peer refreshed while we waited, or the store simply has a
-          // good token: use it.
-          token = access;
-          expires_at = current.access_expires_at;
-          version = current.version;
-          return std::nullopt;
-        }
-        ProviderAuth* provider_auth = auth(current.provider);
-        if (provider_auth == nullptr) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("no auth scheme for '", current.provider, "'"));
-        }
-        AccountRecord next = current;
-        std::string refresh_token;
-        if (!current.sealed_refresh_token.empty()) {
-          ASSIGN_OR_RETURN(
-              refresh_token,
-              sealer_->Open(Context(current.tenant, current.id, kRefreshField),
-                            current.sealed_refresh_token));
-        }
-        const absl::Time deadline = clock_->Now() + options_.refresh_timeout;
-        if (refresh_token.empty()) {
-          // An imported token, with nothing to refresh it. Until it expires,
-          // one refusal may be the provider's hiccup: the token is checked
-          // on the provider's identity read first, and only a refusal there
-          // (UNAUTHENTICATED, connectors/auth.h) needs a new one.
-          if (clock_->Now() < current.access_expires_at) {
-            absl::Status refused = absl::UnauthenticatedError("refused");
-            if (access == rejected) {
-              refused = provider_auth->Identify(access, deadline).status();
-            }
-            if (refused.ok() || access != rejected) {
-              token = access;
-              expires_at = current.access_expires_at;
-              version = current.version;
-              return std::nullopt;
-            }
-            if (!absl::IsUnauthenticated(refused)) return refused;
-          }
-          next.status = AccountStatus::kNeedsReauth;
-          next.status_reason =
-              clock_->Now() < current.access_expires_at
-                  ? "the provider refused the access token and there is no "
-                    "refresh token"
-                  : "the access token expired and there is no refresh token";
-          next.updated_at = clock_->Now();
-          outcome = NeedsReauth(next);
-          return next;
-        }
-        if (budget_ != nullptr) {
-          // Token requests spend the identity's budget too.
-          RETURN_IF_ERROR(
-              budget_->Acquire(BudgetKey(current), RateClass::kNormal,
-                               Priority::kInteractive, deadline, nullptr));
-        }
-        absl::StatusOr<Grant> grant =
-            provider_auth->Refresh(refresh_token, deadline);
-        if (!grant.ok()) {
-          if (AuthRefusalOf(grant.status()) == AuthRefusal::kGrantRefused) {
-            std::optional<google::rpc::ErrorInfo> info =
-                GetErrorInfo(grant.status());
-            // The provider refused the refresh token: only a new consent
-            // helps. The old credentials stay (sealed) for the record.
-            next.status = AccountStatus::kNeedsReauth;
-            next.status_reason = absl::StrCat(
-                "the provider refused the refresh token (",
-                info.has_value() && info->metadata().count("upstream_error")
-                    ? info->metadata().at("upstream_error")
-                    : "invalid_grant",
-                ")");
-            next.updated_at = clock_->Now();
-            outcome = NeedsReauth(next);
-            return next;
-          }
-          // Transport, 5xx, rate limit, client misconfiguration: nothing is
-          // known about the credentials; keep them as they are.
-          return grant.status();
-        }
-        if (options_.crash_after_refresh_for_testing) {
-          LogEvent(LogLevel::kWarning, "accounts: crashing before persisting");
-          _exit(86);
-        }
-        if (grant->refresh_token.empty()) grant->refresh_token = refresh_token;
-        ASSIGN_OR_RETURN(next, Sealed(std::move(next), *grant));
-        next.status = AccountStatus::kActive;
-        next.status_reason.clear();
-        token = grant->access_token;
-        expires_at = grant->expires_at;
-        version = current.version + 1;
-        return next;
+      [&](const AccountRecord& current) {
+        return RefreshLocked(entry, current, rejected, force, &out);
       });
   Forget(entry.tenant(), entry.id());
   absl::MutexLock lock(&entry.mu);
@@ -447,15 +357,125 @@ absl::StatusOr<std::string> AccountManager::RefreshNow(
     if (entry.token == rejected) entry.token.clear();
     return stored;
   }
-  if (!outcome.ok()) {
+  if (!out.needs_reauth.ok()) {
     entry.token.clear();
-    return outcome;
+    return out.needs_reauth;
   }
   // Persisted (or read back) before anyone uses it.
-  entry.token = token;
-  entry.expires_at = expires_at;
-  entry.version = version;
-  return token;
+  entry.token = out.token;
+  entry.expires_at = out.expires_at;
+  entry.version = out.version;
+  return out.token;
+}
+
+absl::StatusOr<std::optional<AccountRecord>> AccountManager::RefreshLocked(
+    const Entry& entry, const AccountRecord& current,
+    const std::string& rejected, bool force, Refreshed* out) {
+  if (current.status != AccountStatus::kActive) return NeedsReauth(current);
+  ASSIGN_OR_RETURN(
+      std::string access,
+      sealer_->Open(Context(current.tenant, current.id, kAccessField),
+                    current.sealed_access_token));
+  if (!force && access != rejected &&
+      !NearExpiry(entry, current.access_expires_at)) {
+    // A peer refreshed while we waited, or the store simply has a good
+    // token: use it.
+    out->Keep(current, std::move(access));
+    return std::nullopt;
+  }
+  ProviderAuth* provider_auth = auth(current.provider);
+  if (provider_auth == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no auth scheme for '", current.provider, "'"));
+  }
+  std::string refresh_token;
+  if (!current.sealed_refresh_token.empty()) {
+    ASSIGN_OR_RETURN(
+        refresh_token,
+        sealer_->Open(Context(current.tenant, current.id, kRefreshField),
+                      current.sealed_refresh_token));
+  }
+  const absl::Time deadline = clock_->Now() + options_.refresh_timeout;
+  if (refresh_token.empty()) {
+    return KeepImported(current, access, rejected, provider_auth, deadline,
+                        out);
+  }
+  return Redeem(current, refresh_token, provider_auth, deadline, out);
+}
+
+absl::StatusOr<std::optional<AccountRecord>> AccountManager::KeepImported(
+    const AccountRecord& current, const std::string& access,
+    const std::string& rejected, ProviderAuth* provider_auth,
+    absl::Time deadline, Refreshed* out) {
+  // Until it expires, one refusal may be the provider's hiccup: the token
+  // is checked on the provider's identity read first, and only a refusal
+  // there (UNAUTHENTICATED, connectors/auth.h) needs a new one.
+  if (clock_->Now() < current.access_expires_at) {
+    absl::Status refused = absl::UnauthenticatedError("refused");
+    if (access == rejected) {
+      refused = provider_auth->Identify(access, deadline).status();
+    }
+    if (refused.ok() || access != rejected) {
+      out->Keep(current, access);
+      return std::nullopt;
+    }
+    if (!absl::IsUnauthenticated(refused)) return refused;
+  }
+  AccountRecord next = current;
+  next.status = AccountStatus::kNeedsReauth;
+  next.status_reason =
+      clock_->Now() < current.access_expires_at
+          ? "the provider refused the access token and there is no "
+            "refresh token"
+          : "the access token expired and there is no refresh token";
+  next.updated_at = clock_->Now();
+  out->needs_reauth = NeedsReauth(next);
+  return next;
+}
+
+absl::StatusOr<std::optional<AccountRecord>> AccountManager::Redeem(
+    const AccountRecord& current, const std::string& refresh_token,
+    ProviderAuth* provider_auth, absl::Time deadline, Refreshed* out) {
+  if (budget_ != nullptr) {
+    // Token requests spend the identity's budget too.
+    RETURN_IF_ERROR(budget_->Acquire(BudgetKey(current), RateClass::kNormal,
+                                     Priority::kInteractive, deadline,
+                                     nullptr));
+  }
+  absl::StatusOr<Grant> grant = provider_auth->Refresh(refresh_token, deadline);
+  AccountRecord next = current;
+  if (!grant.ok()) {
+    if (AuthRefusalOf(grant.status()) != AuthRefusal::kGrantRefused) {
+      // Transport, 5xx, rate limit, client misconfiguration: nothing is
+      // known about the credentials; keep them as they are.
+      return grant.status();
+    }
+    std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(grant.status());
+    // The provider refused the refresh token: only a new consent helps.
+    // The old credentials stay (sealed) for the record.
+    next.status = AccountStatus::kNeedsReauth;
+    next.status_reason = absl::StrCat(
+        "the provider refused the refresh token (",
+        info.has_value() && info->metadata().count("upstream_error")
+            ? info->metadata().at("upstream_error")
+            : "invalid_grant",
+        ")");
+    next.updated_at = clock_->Now();
+    out->needs_reauth = NeedsReauth(next);
+    return next;
+  }
+  if (options_.crash_after_refresh_for_testing) {
+    LogEvent(LogLevel::kWarning, "accounts: crashing before persisting");
+    _exit(86);
+  }
+  if (grant->refresh_token.empty()) grant->refresh_token = refresh_token;
+  ASSIGN_OR_RETURN(next, Sealed(std::move(next), *grant));
+  next.status = AccountStatus::kActive;
+  next.status_reason.clear();
+  out->token = grant->access_token;
+  out->expires_at = grant->expires_at;
+  out->version = current.version + 1;
+  return next;
 }
 
 absl::StatusOr<AccountRecord> AccountManager::Sealed(AccountRecord record,

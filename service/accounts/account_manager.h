@@ -24,10 +24,10 @@
 #include "connectors/auth.h"
 #include "connectors/common/clock.h"
 #include "connectors/common/rate_budget.h"
-#include "service/core/account_resolver.h"
 #include "service/accounts/credential_store.h"
 #include "service/accounts/rate_limit_events.h"
 #include "service/accounts/sealer.h"
+#include "service/core/account_resolver.h"
 #include "service/core/worker_pool.h"
 
 namespace unified::accounts {
@@ -131,6 +131,34 @@ class AccountManager final : public AccountResolver {
   absl::StatusOr<std::string> RefreshNow(Entry& entry,
                                          const std::string& rejected,
                                          bool force);
+  // Starts RefreshNow for `entry` (on the refresh pool, or inline without
+  // one) and records its outcome in the entry when it ends. Called with
+  // the entry's mutex held.
+  void StartRefresh(Entry& entry, const std::string& rejected, bool force);
+  // What a refresh under the row lock leaves: the token to use, or why the
+  // account now needs a new consent.
+  struct Refreshed {
+    std::string token;
+    absl::Time expires_at;
+    int64_t version = 0;
+    absl::Status needs_reauth;
+    void Keep(const AccountRecord& record, std::string access);
+  };
+  // RefreshNow's work on the locked row `current`: the row to write
+  // (nullopt: none), with the outcome in `*out`.
+  absl::StatusOr<std::optional<AccountRecord>> RefreshLocked(
+      const Entry& entry, const AccountRecord& current,
+      const std::string& rejected, bool force, Refreshed* out);
+  // An imported token without a refresh token: kept while the provider
+  // accepts it, else the account needs a new consent.
+  absl::StatusOr<std::optional<AccountRecord>> KeepImported(
+      const AccountRecord& current, const std::string& access,
+      const std::string& rejected, ProviderAuth* provider_auth,
+      absl::Time deadline, Refreshed* out);
+  // Redeems `refresh_token` at the provider (spending the budget).
+  absl::StatusOr<std::optional<AccountRecord>> Redeem(
+      const AccountRecord& current, const std::string& refresh_token,
+      ProviderAuth* provider_auth, absl::Time deadline, Refreshed* out);
   absl::StatusOr<std::string> AccessToken(Entry& entry, absl::Time deadline);
   // The stored access token when it is valid and not `rejected` (read
   // without the row lock); an error otherwise.
