@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/store/schema.h"
 #include "service/store/sql.h"
 
 namespace unified::accounts {
@@ -66,7 +67,8 @@ struct AccountEvent {
 // Appends to the tenant's account log inside the caller's transaction on
 // `c`, under the tenant's counter row: lock it after any account row, never
 // before.
-absl::Status AppendAccountEvent(store::SqlConnection& c, const store::SqlDialect& dialect,
+absl::Status AppendAccountEvent(store::SqlConnection& c,
+                                const store::SqlDialect& dialect,
                                 const std::string& tenant,
                                 const std::string& id, AccountEventType type,
                                 const std::string& reason, absl::Time at);
@@ -75,7 +77,7 @@ absl::Status AppendAccountEvent(store::SqlConnection& c, const store::SqlDialect
 class CredentialStore {
  public:
   // The newest schema version this build knows.
-  static constexpr int kSchemaVersion = 9;
+  static constexpr int kSchemaVersion = store::kSchemaVersion;
 
   // Applies pending migrations (serialized across processes) and returns the
   // store. FAILED_PRECONDITION when the database has a newer schema than
