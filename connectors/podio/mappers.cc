@@ -9,16 +9,11 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
 #include "connectors/common/status_macros.h"
+#include "connectors/podio/mapper_internal.h"
 
 namespace unified::podio {
 
-const std::set<std::string>& SecretKeys() {
-  static const auto* keys = new std::set<std::string>{
-      "calendar_code", "push",    "presence",  "token",    "access_token",
-      "refresh_token", "mailbox", "task_mail", "signature"};
-  return *keys;
-}
-namespace {
+namespace mapper_internal {
 
 absl::Status Malformed(absl::string_view what) {
   return WithErrorInfo(
@@ -32,6 +27,19 @@ std::optional<google::protobuf::Timestamp> TimeField(
   if (text.empty()) return std::nullopt;
   return ParsePodioTime(text);
 }
+
+}  // namespace mapper_internal
+
+using mapper_internal::Malformed;
+using mapper_internal::TimeField;
+
+const std::set<std::string>& SecretKeys() {
+  static const auto* keys = new std::set<std::string>{
+      "calendar_code", "push",    "presence",  "token",    "access_token",
+      "refresh_token", "mailbox", "task_mail", "signature"};
+  return *keys;
+}
+namespace {
 
 void SplitName(v1::User* user) {
   const std::string& name = user->name();
@@ -155,19 +163,6 @@ void AddRemote(const rapidjson::Value& json, absl::string_view key,
       std::move(value);
 }
 
-v1::Role MakeRole(const char* id, const char* name, const char* description,
-                  v1::RoleScope scope, const char* remote,
-                  std::vector<const char*> permissions) {
-  v1::Role role;
-  role.set_id(id);
-  role.set_name(name);
-  role.set_description(description);
-  role.set_applicable_in(scope);
-  role.set_remote_name(remote);
-  for (const char* p : permissions) role.add_permissions(p);
-  return role;
-}
-
 }  // namespace
 
 std::optional<google::protobuf::Timestamp> ParsePodioTime(
@@ -212,70 +207,6 @@ std::optional<google::protobuf::Timestamp> ParsePodioTime(
   google::protobuf::Timestamp ts;
   ts.set_seconds(days * 86400 + h * 3600 + mi * 60 + se);
   return ts;
-}
-
-const std::vector<v1::Role>& RoleCatalog() {
-  static const auto* roles = new std::vector<v1::Role>{
-      MakeRole("organization.admin", "Organization administrator",
-               "Manages the organization: members, administrators and all "
-               "its workspaces.",
-               v1::ROLE_SCOPE_ORGANIZATION, "admin",
-               {"read_members", "manage_members", "manage_admins",
-                "manage_workspaces"}),
-      MakeRole("organization.regular", "Organization member",
-               "A member of the organization; may join its open workspaces.",
-               v1::ROLE_SCOPE_ORGANIZATION, "regular",
-               {"join_open_workspaces"}),
-      MakeRole("workspace.admin", "Workspace administrator",
-               "Manages the workspace: its members, apps and settings.",
-               v1::ROLE_SCOPE_WORKSPACE, "admin",
-               {"read_items", "write_items", "manage_apps", "manage_members"}),
-      MakeRole("workspace.regular", "Workspace member",
-               "Works in the workspace: reads and writes items, adds apps.",
-               v1::ROLE_SCOPE_WORKSPACE, "regular",
-               {"read_items", "write_items", "add_apps"}),
-      MakeRole("workspace.light", "Workspace light member",
-               "Reads the workspace and comments; cannot create apps.",
-               v1::ROLE_SCOPE_WORKSPACE, "light", {"read_items", "comment"}),
-  };
-  return *roles;
-}
-
-namespace {
-
-// The catalog entry for a Podio role word in a scope, or null. Runs for every
-// record: no allocation.
-const v1::Role* FindRole(v1::RoleScope scope, absl::string_view podio_role) {
-  const std::vector<v1::Role>& roles = RoleCatalog();
-  if (scope == v1::ROLE_SCOPE_ORGANIZATION) {
-    if (podio_role == "admin") return &roles[0];
-    if (podio_role == "regular") return &roles[1];
-  } else if (scope == v1::ROLE_SCOPE_WORKSPACE) {
-    if (podio_role == "admin") return &roles[2];
-    if (podio_role == "regular") return &roles[3];
-    if (podio_role == "light") return &roles[4];
-  }
-  return nullptr;
-}
-
-}  // namespace
-
-std::string RoleId(v1::RoleScope scope, absl::string_view podio_role) {
-  const v1::Role* role = FindRole(scope, podio_role);
-  return role ? role->id() : "";
-}
-
-std::optional<v1::ScopedRole> MakeScopedRole(v1::RoleScope scope,
-                                             absl::string_view podio_role,
-                                             const std::string& scope_id) {
-  const v1::Role* role = FindRole(scope, podio_role);
-  if (role == nullptr) return std::nullopt;
-  v1::ScopedRole scoped;
-  scoped.set_role_id(role->id());
-  scoped.set_name(role->name());
-  scoped.set_scope(scope);
-  scoped.set_scope_id(scope_id);
-  return scoped;
 }
 
 absl::StatusOr<v1::User> MapUserStatus(const rapidjson::Value& json,
@@ -450,71 +381,6 @@ absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
   return user;
 }
 
-absl::StatusOr<v1::Organization> MapOrganization(const rapidjson::Value& json,
-                                                 bool include_remote_data) {
-  std::optional<int64_t> id = json::Int64(json, "org_id");
-  if (!id) return Malformed("organization (no org_id)");
-  v1::Organization org;
-  org.set_id(absl::StrCat(*id));
-  org.set_name(json::StringOr(json, "name"));
-  org.set_url(json::StringOr(json, "url"));
-  org.set_slug(json::StringOr(json, "url_label"));
-  org.set_status_raw(json::StringOr(json, "status"));
-  org.set_status(org.status_raw() == "active" ? v1::ORGANIZATION_STATUS_ACTIVE
-                 : org.status_raw() == "inactive"
-                     ? v1::ORGANIZATION_STATUS_INACTIVE
-                     : v1::ORGANIZATION_STATUS_UNSPECIFIED);
-  org.set_plan(json::StringOr(json, "type"));
-  org.set_member_count(json::Int64(json, "member_count").value_or(0));
-  if (const rapidjson::Value* domains = json::Find(json, "domains");
-      domains != nullptr && domains->IsArray()) {
-    for (const auto& d : domains->GetArray()) {
-      if (d.IsString()) org.add_domains(d.GetString());
-    }
-  }
-  if (auto t = TimeField(json, "created_on")) *org.mutable_created_at() = *t;
-  if (include_remote_data) {
-    rapidjson::Value copy;
-    json::ToStruct(json, SecretKeys(), org.mutable_remote_data());
-    org.mutable_remote_data()->mutable_fields()->erase("spaces");
-  }
-  return org;
-}
-
-absl::StatusOr<v1::Workspace> MapSpace(const rapidjson::Value& json,
-                                       const v1::OrganizationRef& org,
-                                       bool include_remote_data) {
-  std::optional<int64_t> id = json::Int64(json, "space_id");
-  if (!id) return Malformed("space (no space_id)");
-  v1::Workspace ws;
-  ws.set_id(absl::StrCat(*id));
-  ws.set_name(json::StringOr(json, "name"));
-  ws.set_description(json::StringOr(json, "description"));
-  ws.set_url(json::StringOr(json, "url"));
-  *ws.mutable_organization() = org;
-  if (const rapidjson::Value* embedded = json::Find(json, "org")) {
-    if (auto org_id = json::Int64(*embedded, "org_id")) {
-      ws.mutable_organization()->set_id(absl::StrCat(*org_id));
-      ws.mutable_organization()->set_name(json::StringOr(*embedded, "name"));
-    }
-  } else if (auto org_id = json::Int64(json, "org_id");
-             org_id && ws.organization().id().empty()) {
-    ws.mutable_organization()->set_id(absl::StrCat(*org_id));
-  }
-  const std::string privacy = json::StringOr(json, "privacy");
-  ws.set_privacy(privacy == "open"     ? v1::WORKSPACE_PRIVACY_OPEN
-                 : privacy == "closed" ? v1::WORKSPACE_PRIVACY_CLOSED
-                                       : v1::WORKSPACE_PRIVACY_UNSPECIFIED);
-  ws.set_status(json::Bool(json, "archived").value_or(false)
-                    ? v1::WORKSPACE_STATUS_ARCHIVED
-                    : v1::WORKSPACE_STATUS_ACTIVE);
-  ws.set_member_count(json::Int64(json, "member_count").value_or(0));
-  if (auto t = TimeField(json, "created_on")) *ws.mutable_created_at() = *t;
-  if (include_remote_data)
-    json::ToStruct(json, SecretKeys(), ws.mutable_remote_data());
-  return ws;
-}
-
 void MergeUser(const v1::User& other, v1::User* into) {
   for (const v1::OrganizationRef& org : other.organizations()) {
     bool known = false;
@@ -574,119 +440,6 @@ UserOrderKey OrderKeyOf(const v1::User& user) {
   key.name = user.name();
   (void)absl::SimpleAtoi(user.id(), &key.id);
   return key;
-}
-
-absl::StatusOr<rapidjson::Value::ConstArray> ListOf(
-    const rapidjson::Value& json, absl::string_view what) {
-  if (!json.IsArray()) {
-    return WithErrorInfo(absl::InternalError(absl::StrCat(
-                             "Podio answered a non-list for ", what)),
-                         "UPSTREAM_MALFORMED_RESPONSE");
-  }
-  return json.GetArray();
-}
-
-namespace {
-
-absl::StatusOr<std::vector<SourceInfo>> ReadSources(
-    const rapidjson::Value& json, const char* id_key, absl::string_view what) {
-  ASSIGN_OR_RETURN(rapidjson::Value::ConstArray list, ListOf(json, what));
-  std::vector<SourceInfo> out;
-  for (const rapidjson::Value& entry : list) {
-    if (std::optional<int64_t> id = json::Int64(entry, id_key)) {
-      out.push_back({*id, json::StringOr(entry, "name"),
-                     std::max<int64_t>(
-                         0, json::Int64(entry, "member_count").value_or(0))});
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-absl::StatusOr<std::vector<SourceInfo>> ReadOrgList(
-    const rapidjson::Value& json) {
-  return ReadSources(json, "org_id", "/org/");
-}
-
-absl::StatusOr<std::vector<SourceInfo>> ReadSpaceList(
-    const rapidjson::Value& json) {
-  return ReadSources(json, "space_id", "organization spaces");
-}
-
-absl::Status AddMemberships(const rapidjson::Value& orgs, v1::User* me) {
-  ASSIGN_OR_RETURN(rapidjson::Value::ConstArray list, ListOf(orgs, "/org/"));
-  for (const rapidjson::Value& org : list) {
-    std::optional<int64_t> id = json::Int64(org, "org_id");
-    if (!id) continue;
-    v1::OrganizationRef ref;
-    ref.set_id(absl::StrCat(*id));
-    ref.set_name(json::StringOr(org, "name"));
-    *me->add_organizations() = ref;
-    if (std::optional<std::string> role = json::String(org, "role")) {
-      if (auto r =
-              MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION, *role, ref.id())) {
-        *me->add_roles() = *r;
-      }
-    }
-    const rapidjson::Value* spaces = json::Find(org, "spaces");
-    if (spaces == nullptr || !spaces->IsArray()) continue;
-    for (const rapidjson::Value& space : spaces->GetArray()) {
-      std::optional<int64_t> space_id = json::Int64(space, "space_id");
-      if (!space_id) continue;
-      v1::WorkspaceRef ws;
-      ws.set_id(absl::StrCat(*space_id));
-      ws.set_name(json::StringOr(space, "name"));
-      *me->add_workspaces() = ws;
-      if (std::optional<std::string> role = json::String(space, "role")) {
-        if (auto r = MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, *role, ws.id())) {
-          *me->add_roles() = *r;
-        }
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<v1::User> MapSpaceMemberships(const rapidjson::Value& json) {
-  ASSIGN_OR_RETURN(rapidjson::Value::ConstArray list,
-                   ListOf(json, "space memberships"));
-  v1::User part;
-  for (const rapidjson::Value& m : list) {
-    const rapidjson::Value* space = json::Find(m, "space");
-    std::optional<int64_t> space_id =
-        space != nullptr ? json::Int64(*space, "space_id") : std::nullopt;
-    if (!space_id) continue;
-    v1::WorkspaceRef* ws = part.add_workspaces();
-    ws->set_id(absl::StrCat(*space_id));
-    ws->set_name(json::StringOr(*space, "name"));
-    if (std::optional<std::string> role = json::String(m, "role")) {
-      if (auto r = MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, *role, ws->id())) {
-        *part.add_roles() = *r;
-      }
-    }
-  }
-  return part;
-}
-
-absl::StatusOr<std::optional<v1::RoleAssignment>> MapMemberAssignment(
-    const rapidjson::Value& member, v1::RoleScope scope, int64_t scope_id,
-    const std::string& scope_name) {
-  v1::OrganizationRef org;
-  org.set_id(absl::StrCat(scope_id));
-  org.set_name(scope_name);
-  ASSIGN_OR_RETURN(v1::User user,
-                   scope == v1::ROLE_SCOPE_ORGANIZATION
-                       ? MapOrgMember(member, org, false)
-                       : MapSpaceMemberV2(member, v1::WorkspaceRef(), false));
-  v1::RoleAssignment a;
-  a.set_user_id(user.id());
-  a.set_scope(scope);
-  a.set_scope_id(absl::StrCat(scope_id));
-  a.set_role_id(RoleId(scope, json::StringOr(member, "role")));
-  a.set_id(absl::StrCat(a.scope_id(), ":", a.user_id()));
-  if (a.role_id().empty()) return std::nullopt;
-  return a;
 }
 
 }  // namespace unified::podio
