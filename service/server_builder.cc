@@ -33,9 +33,11 @@
 #include "service/accounts/credential_store.h"
 #include "service/accounts/rate_limit_events.h"
 #include "service/api/config_reload.h"
+#include "service/api/hook_route.h"
 #include "service/api/http_listener.h"
 #include "service/api/http_tls.h"
 #include "service/api/integrated_accounts_service.h"
+#include "service/api/oauth_callback_route.h"
 #include "service/api/proxy_service.h"
 #include "service/api/user_directory_service.h"
 #include "service/core/cursor.h"
@@ -434,20 +436,21 @@ DirectoryServer::Parts::StartSideListener(std::optional<SideListener>& side,
   options.max_connections_per_peer = config.http_max_connections_per_peer;
   Observability* obs = observability.get();
   if (metrics) options.metrics = [obs] { return obs->MetricsText(); };
+  std::vector<std::unique_ptr<HttpRoute>> routes;
   if (!with_handlers) {
     options.metrics_only = true;
   } else {
     options.max_connections = config.http_max_connections;
     options.request_timeout = config.http_request_timeout;
-    options.on_hook_delivery = [obs](int status) {
+    routes.push_back(NewOAuthCallbackRoute(integrated_accounts.get()));
+    routes.push_back(NewHookRoute(watch_engine.get(), [obs](int status) {
       obs->OnHookDelivery(status == 200   ? "stored"
                           : status >= 500 ? "failed"
                                           : "refused");
-    };
+    }));
   }
-  return HttpListener::Start(
-      std::move(*side->socket), integrated_accounts.get(),
-      with_handlers ? watch_engine.get() : nullptr, pool.get(), options);
+  return HttpListener::Start(std::move(*side->socket), std::move(routes),
+                             pool.get(), options);
 }
 
 // The gRPC services, the side listeners and the server.

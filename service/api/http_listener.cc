@@ -15,130 +15,26 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "connectors/common/error_details.h"
+#include "service/api/http_route.h"
 #include "service/api/http_tls.h"
 
 namespace unified {
 namespace {
 
-std::string Escape(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string Page(absl::string_view title, absl::string_view body) {
-  return absl::StrCat(
-      "<!doctype html><html><head><meta charset=\"utf-8\"><title>",
-      Escape(title), "</title></head><body><h1>", Escape(title), "</h1><p>",
-      body, "</p></body></html>\n");
-}
-
-// What the listener answers.
-struct Answer {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  bool private_page = false;  // no-store, no-referrer
-};
-
-Answer Html(int status, std::string page) {
-  Answer a;
-  a.status = status;
-  a.content_type = "text/html; charset=utf-8";
-  a.body = std::move(page);
-  a.private_page = true;
-  return a;
-}
-
-Answer Callback(IntegratedAccountsService* accounts, const std::string& code,
-                const std::string& state, const char* error) {
-  if (error != nullptr) {
-    // The customer denied consent (or the provider refused the request).
-    return Html(400, Page("Account not linked",
-                          absl::StrCat("The authorization was not given: ",
-                                       Escape(error), ".")));
-  }
-  absl::StatusOr<accounts::AccountRecord> linked =
-      accounts->Complete("", code, state);
-  if (!linked.ok()) {
-    std::string reason;
-    if (auto info = GetErrorInfo(linked.status())) reason = info->reason();
-    return Html(linked.status().code() == absl::StatusCode::kInvalidArgument
-                    ? 400
-                    : 502,
-                Page("Account not linked",
-                     absl::StrCat(Escape(linked.status().message()), " (",
-                                  Escape(reason), ")")));
-  }
-  return Html(200,
-              Page("Account linked",
-                   absl::StrCat("Integrated account id: <code id=\"account\">",
-                                Escape(linked->id),
-                                "</code>. You can close this window.")));
-}
+using Answer = HttpAnswer;
 
 Answer Plain(int status, std::string text) {
-  Answer a;
-  a.status = status;
-  a.body = std::move(text);
-  return a;
+  return PlainAnswer(status, std::move(text));
 }
 
-// A hook delivery's path: /hooks/<provider>/<secret>, or the first
-// releases' /<provider>/hooks/<secret> (hooks registered then still
-// deliver there). False for any other path.
-bool HookPath(absl::string_view path, std::string* provider,
-              std::string* secret) {
-  if (path.empty() || path[0] != '/') return false;
-  std::vector<std::string> parts = absl::StrSplit(path.substr(1), '/');
-  if (parts.size() != 3) return false;
-  if (parts[0] == "hooks") {
-    *provider = parts[1];
-  } else if (parts[1] == "hooks") {
-    *provider = parts[0];
-  } else {
-    return false;
+// The query's arguments into `*out` (MHD_KeyValueIterator).
+MHD_Result AddArgument(void* out, MHD_ValueKind, const char* key,
+                       const char* value) {
+  if (key != nullptr) {
+    static_cast<std::map<std::string, std::string>*>(out)->emplace(
+        key, value == nullptr ? "" : value);
   }
-  *secret = parts[2];
-  return !provider->empty();
-}
-
-bool ValidSecret(absl::string_view secret) {
-  if (secret.empty() || secret.size() > 128) return false;
-  for (char c : secret) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
-        c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string Arg(MHD_Connection* connection, const char* name) {
-  const char* value =
-      MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, name);
-  return value == nullptr ? "" : value;
+  return MHD_YES;
 }
 
 }  // namespace
@@ -230,6 +126,34 @@ void HttpListenerCallbacks::Completed(void* self, MHD_Connection*,
   delete r;
 }
 
+std::optional<HttpAnswer> HttpListener::OwnAnswer(
+    absl::string_view path, absl::string_view verb) const {
+  if (path == "/healthz" || path == "/readyz" ||
+      (path == "/metrics" && options_.metrics)) {
+    if (verb != "GET" && verb != "HEAD") {
+      return Plain(405, "method not allowed\n");
+    }
+    if (path == "/metrics") {
+      Answer a = Plain(200, options_.metrics());
+      a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return a;
+    }
+    if (path == "/readyz" && options_.ready && !options_.ready()) {
+      return Plain(503, "not ready\n");
+    }
+    return Plain(200, "ok\n");
+  }
+  if (options_.metrics_only) return Plain(404, "not found\n");
+  return std::nullopt;
+}
+
+HttpRoute* HttpListener::RouteOf(absl::string_view path) const {
+  for (const std::unique_ptr<HttpRoute>& route : routes_) {
+    if (route->Matches(path)) return route.get();
+  }
+  return nullptr;
+}
+
 MHD_Result HttpListenerCallbacks::Handle(void* self, MHD_Connection* connection,
                                          const char* url, const char* method,
                                          const char*, const char* upload_data,
@@ -267,58 +191,21 @@ MHD_Result HttpListenerCallbacks::Handle(void* self, MHD_Connection* connection,
   const absl::string_view path(url);
   const absl::string_view verb(method);
   if (r->too_large) return Queue(connection, Plain(413, "too large\n"));
-  if (path == "/healthz" || path == "/readyz" ||
-      (path == "/metrics" && listener->options_.metrics)) {
-    if (verb != "GET" && verb != "HEAD") {
-      return Queue(connection, Plain(405, "method not allowed\n"));
-    }
-    if (path == "/metrics") {
-      Answer a = Plain(200, listener->options_.metrics());
-      a.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      return Queue(connection, a);
-    }
-    if (path == "/readyz" && listener->options_.ready &&
-        !listener->options_.ready()) {
-      return Queue(connection, Plain(503, "not ready\n"));
-    }
-    return Queue(connection, Plain(200, "ok\n"));
+  if (std::optional<Answer> own = listener->OwnAnswer(path, verb)) {
+    return Queue(connection, *own);
   }
-  if (listener->options_.metrics_only) {
-    return Queue(connection, Plain(404, "not found\n"));
+  HttpRoute* route = listener->RouteOf(path);
+  if (route == nullptr) return Queue(connection, Plain(404, "not found\n"));
+  auto call = std::make_shared<HttpRouteRequest>();
+  call->method = std::string(verb);
+  call->path = std::string(path);
+  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &AddArgument,
+                            &call->query);
+  if (std::optional<Answer> refused = route->Screen(*call)) {
+    return Queue(connection, *refused);
   }
-  std::function<Answer()> work;
-  if (path == "/oauth/callback") {
-    if (verb != "GET") {
-      return Queue(connection, Plain(405, "method not allowed\n"));
-    }
-    const char* error =
-        MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "error");
-    work = [accounts = listener->accounts_, code = Arg(connection, "code"),
-            state = Arg(connection, "state"),
-            error = error == nullptr ? std::optional<std::string>()
-                                     : std::optional<std::string>(error)] {
-      return Callback(accounts, code, state, error ? error->c_str() : nullptr);
-    };
-  } else if (std::string provider, secret; listener->watch_ != nullptr &&
-                                           HookPath(path, &provider, &secret)) {
-    // Providers' hook deliveries. The path's secret authenticates them; the
-    // answer is 2xx only once the delivery is stored.
-    if (!ValidSecret(secret) || !ValidSecret(provider)) {
-      return Queue(connection, Plain(404, "not found\n"));
-    }
-    if (verb != "POST") {
-      return Queue(connection, Plain(405, "method not allowed\n"));
-    }
-    work = [watch = listener->watch_,
-            delivered = listener->options_.on_hook_delivery, provider, secret,
-            body = std::move(r->body)] {
-      const int status = watch->HandleDelivery(provider, secret, body);
-      if (delivered) delivered(status);
-      return Plain(status, status == 200 ? "ok\n" : "refused\n");
-    };
-  } else {
-    return Queue(connection, Plain(404, "not found\n"));
-  }
+  call->body = std::move(r->body);
+  std::function<Answer()> work = [route, call] { return route->Serve(*call); };
   // Blocking work runs on the pool; the connection waits suspended.
   r->started = true;
   {
@@ -413,11 +300,10 @@ int ListenSocket::Release() {
 }
 
 absl::StatusOr<std::unique_ptr<HttpListener>> HttpListener::Start(
-    ListenSocket socket, IntegratedAccountsService* accounts,
-    watch::WatchEngine* watch, WorkerPool* pool, HttpListenerOptions options) {
+    ListenSocket socket, std::vector<std::unique_ptr<HttpRoute>> routes,
+    WorkerPool* pool, HttpListenerOptions options) {
   std::unique_ptr<HttpListener> listener(new HttpListener());
-  listener->accounts_ = accounts;
-  listener->watch_ = watch;
+  listener->routes_ = std::move(routes);
   listener->pool_ = pool;
   listener->options_ = options;
   const int port = socket.port();

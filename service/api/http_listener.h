@@ -1,8 +1,8 @@
 // The HTTP side listener, for browsers and providers rather than gRPC
-// clients: GET /oauth/callback completes the OAuth code flow (the provider
-// redirects the customer's browser here), POST /hooks/<provider>/<secret>
-// takes providers' hook deliveries (service/watch/watch_engine.h), GET
-// /healthz answers "ok".
+// clients. It answers GET /healthz, /readyz and /metrics itself; everything
+// else is a route it is given (service/api/http_route.h), e.g. the OAuth
+// callback (oauth_callback_route.h) and providers' hook deliveries
+// (hook_route.h).
 //
 // Built on GNU libmicrohttpd's epoll event loop: a connection holds a
 // socket, never a thread, while its request trickles in, so slow or abusive
@@ -17,16 +17,17 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "service/api/integrated_accounts_service.h"
+#include "service/api/http_route.h"
 #include "service/core/worker_pool.h"
-#include "service/watch/watch_engine.h"
 
 struct MHD_Daemon;
 
@@ -56,8 +57,6 @@ struct HttpListenerOptions {
   // always ready. GET /healthz (liveness) answers 200 while the process
   // serves.
   std::function<bool()> ready;
-  // Told the HTTP status each hook delivery was answered with (metrics).
-  std::function<void(int status)> on_hook_delivery;
   // Serve only /metrics, /healthz and /readyz (a separate metrics port).
   bool metrics_only = false;
   // HTTPS with the pair loaded by LoadHttpTlsPair (service/api/http_tls.h),
@@ -93,13 +92,12 @@ class ListenSocket {
 
 class HttpListener {
  public:
-  // Serves on `socket`. Not owning `accounts`, `watch` (may be null: no
-  // hook route) or `pool`, which runs the requests' blocking work and must
-  // outlive the listener.
+  // Serves `routes` (the first that matches a path serves it) on `socket`.
+  // Not owning `pool`, which runs the routes' blocking work and must outlive
+  // the listener.
   static absl::StatusOr<std::unique_ptr<HttpListener>> Start(
-      ListenSocket socket, IntegratedAccountsService* accounts,
-      watch::WatchEngine* watch, WorkerPool* pool,
-      HttpListenerOptions options = {});
+      ListenSocket socket, std::vector<std::unique_ptr<HttpRoute>> routes,
+      WorkerPool* pool, HttpListenerOptions options = {});
   // Waits for requests in progress, then stops.
   ~HttpListener();
 
@@ -115,9 +113,14 @@ class HttpListener {
   // .cc).
   friend struct HttpListenerCallbacks;
   void Reap();
+  // The listener's own answers (/healthz, /readyz, /metrics, and 404 for
+  // the rest on a metrics-only port); nullopt for a path routes serve.
+  std::optional<HttpAnswer> OwnAnswer(absl::string_view path,
+                                      absl::string_view verb) const;
+  // The first route matching `path`, or null.
+  HttpRoute* RouteOf(absl::string_view path) const;
 
-  IntegratedAccountsService* accounts_ = nullptr;
-  watch::WatchEngine* watch_ = nullptr;
+  std::vector<std::unique_ptr<HttpRoute>> routes_;
   WorkerPool* pool_ = nullptr;
   HttpListenerOptions options_;
   MHD_Daemon* daemon_ = nullptr;
