@@ -140,6 +140,40 @@ class OrgUsersPager final : public Pager<v1::User> {
                : OrgMembersUrl(source.id(), limit, offset, extra_);
   }
 
+  // The members route refused (403) this account: true when the listing
+  // goes on from the organization's contacts instead, false when it cannot
+  // (the answer is then an error as any other), an error when the members
+  // route answered earlier in this listing.
+  absl::StatusOr<bool> ToContacts(PageSource& source,
+                                  const SourceBuffer& buffer) {
+    if (source.members() || buffer.read > 0 || buffer.anchored) {
+      // The members route answered earlier in this listing: switching
+      // to contacts now would silently drop what only members show
+      // (pending members, roles). Fail; the token resumes here.
+      return WithErrorInfo(
+          absl::PermissionDeniedError(absl::StrCat(
+              "Podio refused organization ", source.id(),
+              "'s members part-way through the listing (were the "
+              "account's admin rights revoked?); the listing stops "
+              "rather than continue from another source")),
+          "LISTING_SOURCE_REVOKED",
+          {{"upstream_status", "403"},
+           {"organization_id", absl::StrCat(source.id())}});
+    }
+    if (!absl::StrContains(extra_, "&member_type=") &&
+        absl::StartsWith(extra_, "&sort_by=name") &&
+        !absl::StrContains(extra_, "&sort_desc=")) {
+      // Not an organization admin: the organization's contacts are the
+      // members this account can see (active ones, same name order),
+      // for the whole listing. They carry no roles, so a role filter
+      // cannot be served from them; e-mail, status and search filters
+      // are applied to each contact (Keeps).
+      source.set_contacts(true);
+      return true;
+    }
+    return false;
+  }
+
   // Source `source`'s page at buffer.read: its rows into `buffer`; or,
   // for an account that is no organization admin (known from the source's
   // first page), its route switched to the contacts.
@@ -150,31 +184,8 @@ class OrgUsersPager final : public Pager<v1::User> {
       return absl::OkStatus();  // Asked again, smaller.
     }
     if (!source.contacts() && answer.status == 403) {
-      if (source.members() || buffer.read > 0 || buffer.anchored) {
-        // The members route answered earlier in this listing: switching
-        // to contacts now would silently drop what only members show
-        // (pending members, roles). Fail; the token resumes here.
-        return WithErrorInfo(
-            absl::PermissionDeniedError(absl::StrCat(
-                "Podio refused organization ", source.id(),
-                "'s members part-way through the listing (were the "
-                "account's admin rights revoked?); the listing stops "
-                "rather than continue from another source")),
-            "LISTING_SOURCE_REVOKED",
-            {{"upstream_status", "403"},
-             {"organization_id", absl::StrCat(source.id())}});
-      }
-      if (!absl::StrContains(extra_, "&member_type=") &&
-          absl::StartsWith(extra_, "&sort_by=name") &&
-          !absl::StrContains(extra_, "&sort_desc=")) {
-        // Not an organization admin: the organization's contacts are the
-        // members this account can see (active ones, same name order),
-        // for the whole listing. They carry no roles, so a role filter
-        // cannot be served from them; e-mail, status and search filters
-        // are applied to each contact (Keeps).
-        source.set_contacts(true);
-        return absl::OkStatus();
-      }
+      ASSIGN_OR_RETURN(const bool switched, ToContacts(source, buffer));
+      if (switched) return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(json::Body doc, ReadAnswer(std::move(answer)));
     if (!source.contacts()) source.set_members(true);

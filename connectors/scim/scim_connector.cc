@@ -332,6 +332,48 @@ class ScimConnector final : public DirectoryConnector {
     return listing;
   }
 
+  // Whether the filter's role keeps organization admins only; an error for
+  // a role SCIM users cannot have, or a workspace role without a workspace.
+  static absl::StatusOr<bool> AdminsOnly(const UserFilter& filter) {
+    if (filter.role_id.empty() || filter.role_id == "organization.member") {
+      return false;
+    }
+    if (filter.role_id == "organization.admin") return true;
+    if (filter.role_id != "workspace.member") {
+      return BadArgument("unknown role id", "UNKNOWN_ROLE");
+    }
+    if (filter.workspace_id.empty()) {
+      return BadArgument("a workspace role filter needs workspace_id",
+                         "ROLE_NEEDS_WORKSPACE");
+    }
+    return false;
+  }
+
+  // Maps a listed user, keeping those the search (`query`, folded) and
+  // `admins_only` keep.
+  static std::function<absl::Status(const rapidjson::Value&,
+                                    std::vector<v1::User>*)>
+  UserMapper(v1::OrganizationRef org, bool remote, std::string query,
+             bool admins_only) {
+    return [org = std::move(org), remote, query = std::move(query),
+            admins_only](const rapidjson::Value& r,
+                         std::vector<v1::User>* out) -> absl::Status {
+      ASSIGN_OR_RETURN(v1::User user, MapUser(r, org, remote));
+      // SCIM's `co` filter is optional and often missing (docs/scim.md):
+      // the search is applied here, so pages may come back short.
+      if (!UserMatchesQuery(user, query)) return absl::OkStatus();
+      if (admins_only && std::none_of(user.roles().begin(), user.roles().end(),
+                                      [](const v1::ScopedRole& role) {
+                                        return role.role_id() ==
+                                               "organization.admin";
+                                      })) {
+        return absl::OkStatus();
+      }
+      out->push_back(std::move(user));
+      return absl::OkStatus();
+    };
+  }
+
   absl::StatusOr<std::unique_ptr<Pager<v1::User>>> UsersPager(
       CallContext& ctx, const UserFilter& filter, const PageRequest& page) {
     RETURN_IF_ERROR(DecodePosition('u', page.page_token).status());
@@ -342,19 +384,7 @@ class ScimConnector final : public DirectoryConnector {
                          "INVALID_ORDER_BY");
     }
     std::vector<std::string> conditions;
-    bool admins_only = false;
-    if (!filter.role_id.empty()) {
-      if (filter.role_id == "workspace.member") {
-        if (filter.workspace_id.empty()) {
-          return BadArgument("a workspace role filter needs workspace_id",
-                             "ROLE_NEEDS_WORKSPACE");
-        }
-      } else if (filter.role_id == "organization.admin") {
-        admins_only = true;
-      } else if (filter.role_id != "organization.member") {
-        return BadArgument("unknown role id", "UNKNOWN_ROLE");
-      }
-    }
+    ASSIGN_OR_RETURN(const bool admins_only, AdminsOnly(filter));
     std::string precondition;
     bool from_group = false;
     if (!filter.workspace_id.empty()) {
@@ -398,24 +428,8 @@ class ScimConnector final : public DirectoryConnector {
         filter.status == v1::USER_STATUS_UNSPECIFIED
             ? std::nullopt
             : std::optional<bool>(filter.status == v1::USER_STATUS_ACTIVE));
-    listing.map = [org = org_, remote = page.include_remote_data,
-                   query = FoldCase(filter.query),
-                   admins_only](const rapidjson::Value& r,
-                                std::vector<v1::User>* out) -> absl::Status {
-      ASSIGN_OR_RETURN(v1::User user, MapUser(r, org, remote));
-      // SCIM's `co` filter is optional and often missing (docs/scim.md):
-      // the search is applied here, so pages may come back short.
-      if (!UserMatchesQuery(user, query)) return absl::OkStatus();
-      if (admins_only && std::none_of(user.roles().begin(), user.roles().end(),
-                                      [](const v1::ScopedRole& role) {
-                                        return role.role_id() ==
-                                               "organization.admin";
-                                      })) {
-        return absl::OkStatus();
-      }
-      out->push_back(std::move(user));
-      return absl::OkStatus();
-    };
+    listing.map = UserMapper(org_, page.include_remote_data,
+                             FoldCase(filter.query), admins_only);
     // The provider counted its matches; the service's own filtering (the
     // search, admins) would make that count wrong.
     listing.total_counts_records = filter.query.empty() && !admins_only;

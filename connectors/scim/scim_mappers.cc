@@ -98,6 +98,110 @@ std::optional<google::protobuf::Timestamp> ParseScimTime(
   return ts;
 }
 
+namespace {
+
+// The user's names: name.{givenName,familyName,formatted}, and
+// displayName over them.
+void MapNames(const rapidjson::Value& json, v1::User* user) {
+  if (const rapidjson::Value* name = json::Find(json, "name");
+      name != nullptr && name->IsObject()) {
+    user->set_first_name(json::StringOr(*name, "givenName"));
+    user->set_last_name(json::StringOr(*name, "familyName"));
+    user->set_name(json::StringOr(*name, "formatted"));
+  }
+  if (std::string display = json::StringOr(json, "displayName");
+      !display.empty()) {
+    user->set_name(display);
+  } else if (user->name().empty()) {
+    user->set_name(absl::StrCat(user->first_name(),
+                                user->first_name().empty() ? "" : " ",
+                                user->last_name()));
+  }
+}
+
+// emails and phoneNumbers with a value.
+void MapContacts(const rapidjson::Value& json, v1::User* user) {
+  if (const rapidjson::Value* emails = json::Find(json, "emails");
+      emails != nullptr && emails->IsArray()) {
+    for (const rapidjson::Value& e : emails->GetArray()) {
+      if (!e.IsObject() || json::StringOr(e, "value").empty()) continue;
+      v1::Email* out = user->add_emails();
+      out->set_email(json::StringOr(e, "value"));
+      out->set_type(json::StringOr(e, "type"));
+      out->set_is_primary(json::Bool(e, "primary").value_or(false));
+    }
+  }
+  if (const rapidjson::Value* phones = json::Find(json, "phoneNumbers");
+      phones != nullptr && phones->IsArray()) {
+    for (const rapidjson::Value& p : phones->GetArray()) {
+      if (!p.IsObject() || json::StringOr(p, "value").empty()) continue;
+      v1::Phone* out = user->add_phones();
+      out->set_number(json::StringOr(p, "value"));
+      out->set_type(json::StringOr(p, "type"));
+    }
+  }
+}
+
+void MapStatusAndType(const rapidjson::Value& json, v1::User* user) {
+  // RFC 7643 §4.1.1: "active" is the administrative status.
+  if (std::optional<bool> active = json::Bool(json, "active")) {
+    user->set_status(*active ? v1::USER_STATUS_ACTIVE
+                             : v1::USER_STATUS_INACTIVE);
+    user->set_status_raw(*active ? "active" : "inactive");
+  }
+  const std::string user_type =
+      absl::AsciiStrToLower(json::StringOr(json, "userType"));
+  if (user_type == "employee") {
+    user->set_user_type(v1::USER_TYPE_EMPLOYEE);
+  } else if (user_type == "contractor" || user_type == "external") {
+    user->set_user_type(v1::USER_TYPE_EXTERNAL);
+  } else if (user_type == "guest") {
+    user->set_user_type(v1::USER_TYPE_GUEST);
+  }
+}
+
+// The organization, its member role (admin when `roles` says so), and the
+// groups as workspaces with their member role.
+void MapMemberships(const rapidjson::Value& json,
+                    const v1::OrganizationRef& organization, v1::User* user) {
+  *user->add_organizations() = organization;
+  v1::ScopedRole* member = user->add_roles();
+  member->set_role_id("organization.member");
+  member->set_name("Member");
+  member->set_scope(v1::ROLE_SCOPE_ORGANIZATION);
+  member->set_scope_id(organization.id());
+  if (const rapidjson::Value* roles = json::Find(json, "roles");
+      roles != nullptr && roles->IsArray()) {
+    for (const rapidjson::Value& r : roles->GetArray()) {
+      if (r.IsObject() &&
+          absl::EqualsIgnoreCase(json::View(r, "value"), "admin")) {
+        v1::ScopedRole* admin = user->add_roles();
+        admin->set_role_id("organization.admin");
+        admin->set_name("Administrator");
+        admin->set_scope(v1::ROLE_SCOPE_ORGANIZATION);
+        admin->set_scope_id(organization.id());
+        break;
+      }
+    }
+  }
+  if (const rapidjson::Value* groups = json::Find(json, "groups");
+      groups != nullptr && groups->IsArray()) {
+    for (const rapidjson::Value& g : groups->GetArray()) {
+      if (!g.IsObject() || json::StringOr(g, "value").empty()) continue;
+      v1::WorkspaceRef* ws = user->add_workspaces();
+      ws->set_id(json::StringOr(g, "value"));
+      ws->set_name(json::StringOr(g, "display"));
+      v1::ScopedRole* role = user->add_roles();
+      role->set_role_id("workspace.member");
+      role->set_name("Group member");
+      role->set_scope(v1::ROLE_SCOPE_WORKSPACE);
+      role->set_scope_id(ws->id());
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<v1::User> MapUser(const rapidjson::Value& json,
                                  const v1::OrganizationRef& organization,
                                  bool include_remote_data) {
@@ -111,94 +215,16 @@ absl::StatusOr<v1::User> MapUser(const rapidjson::Value& json,
     (*user.mutable_identifiers())["external_id"] = *external;
   }
   user.set_username(json::StringOr(json, "userName"));
-  if (const rapidjson::Value* name = json::Find(json, "name");
-      name != nullptr && name->IsObject()) {
-    user.set_first_name(json::StringOr(*name, "givenName"));
-    user.set_last_name(json::StringOr(*name, "familyName"));
-    user.set_name(json::StringOr(*name, "formatted"));
-  }
-  if (std::string display = json::StringOr(json, "displayName");
-      !display.empty()) {
-    user.set_name(display);
-  } else if (user.name().empty()) {
-    user.set_name(absl::StrCat(user.first_name(),
-                               user.first_name().empty() ? "" : " ",
-                               user.last_name()));
-  }
+  MapNames(json, &user);
   user.set_title(json::StringOr(json, "title"));
-  if (const rapidjson::Value* emails = json::Find(json, "emails");
-      emails != nullptr && emails->IsArray()) {
-    for (const rapidjson::Value& e : emails->GetArray()) {
-      if (!e.IsObject() || json::StringOr(e, "value").empty()) continue;
-      v1::Email* out = user.add_emails();
-      out->set_email(json::StringOr(e, "value"));
-      out->set_type(json::StringOr(e, "type"));
-      out->set_is_primary(json::Bool(e, "primary").value_or(false));
-    }
-  }
-  if (const rapidjson::Value* phones = json::Find(json, "phoneNumbers");
-      phones != nullptr && phones->IsArray()) {
-    for (const rapidjson::Value& p : phones->GetArray()) {
-      if (!p.IsObject() || json::StringOr(p, "value").empty()) continue;
-      v1::Phone* out = user.add_phones();
-      out->set_number(json::StringOr(p, "value"));
-      out->set_type(json::StringOr(p, "type"));
-    }
-  }
-  // RFC 7643 §4.1.1: "active" is the administrative status.
-  if (std::optional<bool> active = json::Bool(json, "active")) {
-    user.set_status(*active ? v1::USER_STATUS_ACTIVE
-                            : v1::USER_STATUS_INACTIVE);
-    user.set_status_raw(*active ? "active" : "inactive");
-  }
-  const std::string user_type =
-      absl::AsciiStrToLower(json::StringOr(json, "userType"));
-  if (user_type == "employee") {
-    user.set_user_type(v1::USER_TYPE_EMPLOYEE);
-  } else if (user_type == "contractor" || user_type == "external") {
-    user.set_user_type(v1::USER_TYPE_EXTERNAL);
-  } else if (user_type == "guest") {
-    user.set_user_type(v1::USER_TYPE_GUEST);
-  }
+  MapContacts(json, &user);
+  MapStatusAndType(json, &user);
   if (const rapidjson::Value* photo = Primary(json, "photos")) {
     user.set_avatar_url(json::StringOr(*photo, "value"));
   }
   user.set_timezone(json::StringOr(json, "timezone"));
   user.set_locale(json::StringOr(json, "locale"));
-  *user.add_organizations() = organization;
-  v1::ScopedRole* member = user.add_roles();
-  member->set_role_id("organization.member");
-  member->set_name("Member");
-  member->set_scope(v1::ROLE_SCOPE_ORGANIZATION);
-  member->set_scope_id(organization.id());
-  if (const rapidjson::Value* roles = json::Find(json, "roles");
-      roles != nullptr && roles->IsArray()) {
-    for (const rapidjson::Value& r : roles->GetArray()) {
-      if (r.IsObject() &&
-          absl::EqualsIgnoreCase(json::View(r, "value"), "admin")) {
-        v1::ScopedRole* admin = user.add_roles();
-        admin->set_role_id("organization.admin");
-        admin->set_name("Administrator");
-        admin->set_scope(v1::ROLE_SCOPE_ORGANIZATION);
-        admin->set_scope_id(organization.id());
-        break;
-      }
-    }
-  }
-  if (const rapidjson::Value* groups = json::Find(json, "groups");
-      groups != nullptr && groups->IsArray()) {
-    for (const rapidjson::Value& g : groups->GetArray()) {
-      if (!g.IsObject() || json::StringOr(g, "value").empty()) continue;
-      v1::WorkspaceRef* ws = user.add_workspaces();
-      ws->set_id(json::StringOr(g, "value"));
-      ws->set_name(json::StringOr(g, "display"));
-      v1::ScopedRole* role = user.add_roles();
-      role->set_role_id("workspace.member");
-      role->set_name("Group member");
-      role->set_scope(v1::ROLE_SCOPE_WORKSPACE);
-      role->set_scope_id(ws->id());
-    }
-  }
+  MapMemberships(json, organization, &user);
   SetTimes(json, &user);
   if (include_remote_data) {
     json::ToStruct(json, SecretKeys(), user.mutable_remote_data());
@@ -242,8 +268,11 @@ std::vector<v1::RoleAssignment> AssignmentsOf(const v1::User& user) {
   return out;
 }
 
-void CanonicalizeNames(rapidjson::Value& value,
-                       rapidjson::Document::AllocatorType& allocator) {
+namespace {
+
+// RFC 7643's attribute names (and RFC 7644's message members), by their
+// lower-case spelling.
+const absl::flat_hash_map<std::string, std::string>* KnownNames() {
   static const auto* known =
       new absl::flat_hash_map<std::string, std::string>([] {
         absl::flat_hash_map<std::string, std::string> names;
@@ -303,6 +332,14 @@ void CanonicalizeNames(rapidjson::Value& value,
         }
         return names;
       }());
+  return known;
+}
+
+}  // namespace
+
+void CanonicalizeNames(rapidjson::Value& value,
+                       rapidjson::Document::AllocatorType& allocator) {
+  const absl::flat_hash_map<std::string, std::string>* known = KnownNames();
   if (value.IsArray()) {
     for (rapidjson::Value& element : value.GetArray()) {
       CanonicalizeNames(element, allocator);
