@@ -120,6 +120,39 @@ absl::StatusOr<bool> WebhookDeliverer::NextEvent(const Endpoint& e,
   return true;
 }
 
+std::string WebhookDeliverer::Post(
+    const Endpoint& e, const Next& next, const std::string& key,
+    const std::optional<std::string>& previous_key, absl::Time now) {
+  absl::StatusOr<ParsedUrl> parsed = ParseWebhookUrl(e.url);
+  if (!parsed.ok() || !CheckWebhookUrl(e.url, options_.url_policy).ok()) {
+    return "unreachable";
+  }
+  HttpRequest request;
+  request.method = "POST";
+  request.url = e.url;
+  request.body = next.body;
+  request.timeout = options_.attempt_timeout;
+  request.allow_peer = [https = parsed->https, policy = options_.url_policy](
+                           absl::string_view address) {
+    return PeerAllowed(address, https, policy);
+  };
+  const int64_t timestamp = absl::ToUnixSeconds(now);
+  std::string signature = Sign(key, next.id, timestamp, next.body);
+  if (previous_key.has_value()) {
+    absl::StrAppend(&signature, " ",
+                    Sign(*previous_key, next.id, timestamp, next.body));
+  }
+  request.headers = {
+      {"Content-Type", "application/json"},
+      {"webhook-id", next.id},
+      {"webhook-timestamp", absl::StrCat(timestamp)},
+      {"webhook-signature", signature},
+  };
+  absl::StatusOr<HttpResponse> r = http_->Send(request);
+  if (r.ok() && r->status / 100 == 2) return "";
+  return DeliveryError(r);
+}
+
 void WebhookDeliverer::Deliver(Endpoint e) {
   auto fail_quietly = [&](const absl::Status& s) {
     LogEvent(LogLevel::kError, "webhooks: delivery failed",
@@ -148,44 +181,15 @@ void WebhookDeliverer::Deliver(Endpoint e) {
     if (!has.ok()) return fail_quietly(has.status());
     if (!*has) break;
     const absl::Time now = clock_->Now();
-    std::string error;
-    if (absl::StatusOr<ParsedUrl> parsed = ParseWebhookUrl(e.url);
-        !parsed.ok() || !CheckWebhookUrl(e.url, options_.url_policy).ok()) {
-      error = "unreachable";
-    } else {
-      HttpRequest request;
-      request.method = "POST";
-      request.url = e.url;
-      request.body = next.body;
-      request.timeout = options_.attempt_timeout;
-      request.allow_peer =
-          [https = parsed->https,
-           policy = options_.url_policy](absl::string_view address) {
-            return PeerAllowed(address, https, policy);
-          };
-      const int64_t timestamp = absl::ToUnixSeconds(now);
-      request.headers = {
-          {"Content-Type", "application/json"},
-          {"webhook-id", next.id},
-          {"webhook-timestamp", absl::StrCat(timestamp)},
-          {"webhook-signature",
-           previous_key.has_value()
-               ? absl::StrCat(
-                     Sign(*key, next.id, timestamp, next.body), " ",
-                     Sign(*previous_key, next.id, timestamp, next.body))
-               : Sign(*key, next.id, timestamp, next.body)},
-      };
-      absl::StatusOr<HttpResponse> r = http_->Send(request);
-      if (r.ok() && r->status / 100 == 2) {
-        absl::StatusOr<bool> held = endpoints_->Delivered(
-            e.tenant, owner_, next.directory, next.position);
-        if (!held.ok() || !*held) return;  // Another replica has it now.
-        (next.directory ? e.dir_tseq : e.acct_seq) = next.position;
-        e.attempts = 0;
-        e.first_failure = absl::InfinitePast();
-        continue;
-      }
-      error = DeliveryError(r);
+    const std::string error = Post(e, next, *key, previous_key, now);
+    if (error.empty()) {
+      absl::StatusOr<bool> held = endpoints_->Delivered(
+          e.tenant, owner_, next.directory, next.position);
+      if (!held.ok() || !*held) return;  // Another replica has it now.
+      (next.directory ? e.dir_tseq : e.acct_seq) = next.position;
+      e.attempts = 0;
+      e.first_failure = absl::InfinitePast();
+      continue;
     }
     // A failure: back off (exponentially, with jitter) or give up.
     const absl::Time first =

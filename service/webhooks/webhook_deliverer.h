@@ -67,6 +67,12 @@ class WebhookDeliverer {
   // older of the two logs' next), if any.
   absl::StatusOr<bool> NextEvent(const Endpoint& e, Next* next);
   void Deliver(Endpoint e);
+  // POSTs `next` to the endpoint, signed with `key` (and `previous_key`
+  // while a rotation overlaps): "" on a 2xx answer, else what failed
+  // ("HTTP status N", "TLS failed", "unreachable").
+  std::string Post(const Endpoint& e, const Next& next, const std::string& key,
+                   const std::optional<std::string>& previous_key,
+                   absl::Time now);
   void Loop();
 
   WebhookStore* const endpoints_;
