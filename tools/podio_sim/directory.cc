@@ -143,15 +143,12 @@ void Directory::InsertSorted(std::vector<int64_t>& ids, int64_t user_id) const {
   if (it == ids.end() || *it != user_id) ids.insert(it, user_id);
 }
 
-Directory GenerateDirectory(const GeneratorOptions& options) {
-  Rng rng(options.seed);
-  Directory d;
-  const absl::Duration ten_years = absl::Hours(24 * 365 * 10);
-  const int orgs = std::max(1, options.orgs);
-  const int spaces_per_org = std::max(1, options.spaces_per_org);
-  const int user_count = std::max(2, options.users);
+namespace {
 
-  // Users.
+constexpr absl::Duration kTenYears = absl::Hours(24 * 365 * 10);
+
+void GenerateUsers(Rng& rng, const GeneratorOptions& options, int user_count,
+                   int orgs, Directory& d) {
   d.users.reserve(user_count);
   for (int i = 0; i < user_count; ++i) {
     SimUser user;
@@ -173,16 +170,16 @@ Directory GenerateDirectory(const GeneratorOptions& options) {
     user.timezone = kTimezones[rng.Below(kTimezones.size())];
     user.phone = absl::StrCat("+45 ", 10000000 + rng.Below(89999999));
     user.avatar = rng.Chance(0.7) ? 300000000 + i : 0;
-    user.created_on = RandomTime(rng, options.epoch, ten_years / 2);
-    user.last_seen_on = RandomTime(rng, user.created_on, ten_years / 2);
+    user.created_on = RandomTime(rng, options.epoch, kTenYears / 2);
+    user.last_seen_on = RandomTime(rng, user.created_on, kTenYears / 2);
     d.user_index[user.user_id] = d.users.size();
     d.user_by_mail[user.mail] = user.user_id;
     d.users.push_back(std::move(user));
   }
-  const int64_t admin_id = d.users[kAdminUserIndex].user_id;
-  const int64_t regular_id = d.users[kRegularUserIndex].user_id;
+}
 
-  // Organizations and their spaces.
+void GenerateOrgs(Rng& rng, const GeneratorOptions& options, int orgs,
+                  int spaces_per_org, int64_t admin_id, Directory& d) {
   for (int o = 0; o < orgs; ++o) {
     SimOrg org;
     org.org_id = kFirstOrgId + o;
@@ -211,40 +208,46 @@ Directory GenerateDirectory(const GeneratorOptions& options) {
     }
     d.orgs[org.org_id] = std::move(org);
   }
+}
 
-  auto join_space = [&](SimSpace& space, int64_t user_id,
-                        const std::string& role, bool may_end) {
-    SpaceMembership m;
-    m.user_id = user_id;
-    m.role = role;
-    m.invited_on = RandomTime(rng, space.created_on, ten_years / 2);
-    m.started_on = m.invited_on + absl::Seconds(rng.Below(86400));
-    if (may_end && rng.Chance(options.ended_share)) {
-      m.ended_on = m.started_on + absl::Hours(1 + rng.Below(24 * 300));
-    }
-    space.members[user_id] = m;
-  };
+void JoinSpace(Rng& rng, const GeneratorOptions& options, SimSpace& space,
+               int64_t user_id, const std::string& role, bool may_end) {
+  SpaceMembership m;
+  m.user_id = user_id;
+  m.role = role;
+  m.invited_on = RandomTime(rng, space.created_on, kTenYears / 2);
+  m.started_on = m.invited_on + absl::Seconds(rng.Below(86400));
+  if (may_end && rng.Chance(options.ended_share)) {
+    m.ended_on = m.started_on + absl::Hours(1 + rng.Below(24 * 300));
+  }
+  space.members[user_id] = m;
+}
 
-  auto join_org = [&](SimOrg& org, int64_t user_id, const std::string& role,
-                      bool employee, bool invited) {
-    OrgMembership m;
-    m.user_id = user_id;
-    m.role = role;
-    m.employee = employee;
-    m.invited = invited;
-    org.members[user_id] = m;
-  };
+void JoinOrg(SimOrg& org, int64_t user_id, const std::string& role,
+             bool employee, bool invited) {
+  OrgMembership m;
+  m.user_id = user_id;
+  m.role = role;
+  m.employee = employee;
+  m.invited = invited;
+  org.members[user_id] = m;
+}
 
+// The admin everywhere, the regular principal in the first organization,
+// and every other user in one organization (or two) and some of its spaces.
+void JoinMembers(Rng& rng, const GeneratorOptions& options, int user_count,
+                 int orgs, int64_t admin_id, int64_t regular_id, Directory& d) {
   for (auto& [org_id, org] : d.orgs) {
-    join_org(org, admin_id, "admin", true, false);
+    JoinOrg(org, admin_id, "admin", true, false);
     for (int64_t space_id : org.space_ids) {
-      join_space(d.spaces[space_id], admin_id, "admin", false);
+      JoinSpace(rng, options, d.spaces[space_id], admin_id, "admin", false);
     }
   }
   {
     SimOrg& first = d.orgs.begin()->second;
-    join_org(first, regular_id, "regular", true, false);
-    join_space(d.spaces[first.space_ids[0]], regular_id, "regular", false);
+    JoinOrg(first, regular_id, "regular", true, false);
+    JoinSpace(rng, options, d.spaces[first.space_ids[0]], regular_id, "regular",
+              false);
   }
 
   std::vector<int64_t> org_ids;
@@ -262,7 +265,7 @@ Directory GenerateDirectory(const GeneratorOptions& options) {
       SimOrg& org = d.orgs[org_id];
       const bool invited = rng.Chance(options.invited_share);
       const std::string role = rng.Chance(0.02) ? "admin" : "regular";
-      join_org(org, user.user_id, role, employee, invited);
+      JoinOrg(org, user.user_id, role, employee, invited);
       if (invited) continue;
       any_active = true;
       const int joins = static_cast<int>(
@@ -272,17 +275,18 @@ Directory GenerateDirectory(const GeneratorOptions& options) {
             d.spaces[org.space_ids[rng.Below(org.space_ids.size())]];
         if (space.members.count(user.user_id)) continue;
         const uint64_t roll = rng.Below(100);
-        join_space(space, user.user_id,
-                   roll < 5    ? "admin"
-                   : roll < 20 ? "light"
-                               : "regular",
-                   true);
+        JoinSpace(rng, options, space, user.user_id,
+                  roll < 5    ? "admin"
+                  : roll < 20 ? "light"
+                              : "regular",
+                  true);
       }
     }
     if (!any_active) user.status = "inactive";
   }
+}
 
-  // Sorted views.
+void SortViews(Directory& d) {
   for (const SimUser& user : d.users) d.users_by_name.push_back(user.user_id);
   d.SortByName(d.users_by_name);
   for (auto& [org_id, org] : d.orgs) {
@@ -296,6 +300,22 @@ Directory GenerateDirectory(const GeneratorOptions& options) {
     }
     d.SortByName(space.member_order);
   }
+}
+
+}  // namespace
+
+Directory GenerateDirectory(const GeneratorOptions& options) {
+  Rng rng(options.seed);
+  Directory d;
+  const int orgs = std::max(1, options.orgs);
+  const int spaces_per_org = std::max(1, options.spaces_per_org);
+  const int user_count = std::max(2, options.users);
+  GenerateUsers(rng, options, user_count, orgs, d);
+  const int64_t admin_id = d.users[kAdminUserIndex].user_id;
+  const int64_t regular_id = d.users[kRegularUserIndex].user_id;
+  GenerateOrgs(rng, options, orgs, spaces_per_org, admin_id, d);
+  JoinMembers(rng, options, user_count, orgs, admin_id, regular_id, d);
+  SortViews(d);
   return d;
 }
 
