@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "tools/flags/help.h"
@@ -85,19 +86,11 @@ ABSL_FLAG(absl::Duration, hook_retry_delay, absl::Seconds(1),
 ABSL_FLAG(bool, hook_strict_ports, false,
           "Refuse hook URLs on ports other than 80 and 443, as Podio does.");
 
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Podio API simulator.");
-  unified::tools::HelpListsFlagsUnder({"tools/podio_sim/"});
-  absl::ParseCommandLine(argc, argv);
-  using namespace unified::podio_sim;
+namespace unified::podio_sim {
+namespace {
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
+// The listener, the generated directory, OAuth and the rate limits.
+SimulatorOptions BaseOptionsFromFlags() {
   SimulatorOptions options;
   options.host = absl::GetFlag(FLAGS_host);
   options.port = absl::GetFlag(FLAGS_port);
@@ -124,6 +117,12 @@ int main(int argc, char** argv) {
                       absl::SkipWhitespace())) {
     options.restricted_routes.insert(std::string(route));
   }
+  return options;
+}
+
+// The whole configuration; INVALID_ARGUMENT naming the flag that is wrong.
+absl::StatusOr<SimulatorOptions> OptionsFromFlags() {
+  SimulatorOptions options = BaseOptionsFromFlags();
   options.max_limit = absl::GetFlag(FLAGS_max_limit);
   options.documented_fields = absl::GetFlag(FLAGS_documented_fields);
   options.oauth.rotate_refresh_tokens =
@@ -132,15 +131,12 @@ int main(int argc, char** argv) {
   options.limit_cap = absl::GetFlag(FLAGS_limit_cap);
   const std::string shape = absl::GetFlag(FLAGS_space_member_shape);
   if (shape == "profile") {
-    options.space_member_shape = unified::podio_sim::SpaceMemberShape::kProfile;
+    options.space_member_shape = SpaceMemberShape::kProfile;
   } else if (shape == "account_and_profile") {
-    options.space_member_shape =
-        unified::podio_sim::SpaceMemberShape::kAccountAndProfile;
+    options.space_member_shape = SpaceMemberShape::kAccountAndProfile;
   } else if (shape != "user") {
-    std::fprintf(stderr,
-                 "--space_member_shape: not user|profile|"
-                 "account_and_profile\n");
-    return 2;
+    return absl::InvalidArgumentError(
+        "--space_member_shape: not user|profile|account_and_profile");
   }
   options.user_password = absl::GetFlag(FLAGS_user_password);
   options.admin_api = absl::GetFlag(FLAGS_admin);
@@ -149,17 +145,16 @@ int main(int argc, char** argv) {
   options.hooks.strict_ports = absl::GetFlag(FLAGS_hook_strict_ports);
   if (options.data.users < 2 || options.data.users > 1000000 ||
       options.data.orgs < 1 || options.data.spaces_per_org < 1) {
-    std::fprintf(stderr,
-                 "podio_sim: need 2..1000000 users, >= 1 org and space\n");
-    return 2;
+    return absl::InvalidArgumentError(
+        "need 2..1000000 users, >= 1 org and space");
   }
 
   std::string faults = absl::GetFlag(FLAGS_faults);
   if (!faults.empty() && faults[0] == '@') {
     std::ifstream in(faults.substr(1));
     if (!in) {
-      std::fprintf(stderr, "podio_sim: cannot read %s\n", faults.c_str() + 1);
-      return 2;
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read ", faults.substr(1)));
     }
     std::stringstream text;
     text << in.rdbuf();
@@ -168,14 +163,38 @@ int main(int argc, char** argv) {
   if (!faults.empty()) {
     absl::StatusOr<std::vector<FaultRule>> rules = ParseFaultRules(faults);
     if (!rules.ok()) {
-      std::fprintf(stderr, "podio_sim: --faults: %s\n",
-                   std::string(rules.status().message()).c_str());
-      return 2;
+      return absl::InvalidArgumentError(
+          absl::StrCat("--faults: ", rules.status().message()));
     }
     options.faults = *rules;
   }
 
-  absl::StatusOr<std::unique_ptr<Simulator>> sim = Simulator::Start(options);
+  return options;
+}
+
+}  // namespace
+}  // namespace unified::podio_sim
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Podio API simulator.");
+  unified::tools::HelpListsFlagsUnder({"tools/podio_sim/"});
+  absl::ParseCommandLine(argc, argv);
+  using namespace unified::podio_sim;
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<SimulatorOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "podio_sim: %s\n",
+                 std::string(options.status().message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<Simulator>> sim = Simulator::Start(*options);
   if (!sim.ok()) {
     std::fprintf(stderr, "podio_sim: %s\n", sim.status().ToString().c_str());
     return 1;

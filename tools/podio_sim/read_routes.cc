@@ -130,16 +130,8 @@ std::optional<ApiError> Simulator::Router::ReadUserStatus(const ReadCall& r) {
   w.String(absl::StrCat("task+u", self.user_id, "@inbox.podio.example"));
   // Signed channel grants (credential-like, as the space's `push`).
   w.Key("push");
-  w.StartObject();
-  w.Key("channel");
-  w.String(absl::StrCat("/user/", self.user_id));
-  w.Key("timestamp");
-  w.Int64(absl::ToUnixSeconds(call.now));
-  w.Key("signature");
-  w.String(RandomToken().substr(0, 40));
-  w.Key("expires_in");
-  w.Int(21600);
-  w.EndObject();
+  PushGrant(w, absl::StrCat("/user/", self.user_id),
+            absl::ToUnixSeconds(call.now));
   w.Key("presence");
   w.StartObject();
   w.Key("ref_type");

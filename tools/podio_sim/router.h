@@ -29,6 +29,9 @@ using internal::SpaceRoleToInt;
 
 // A file object as in the recorded user byline (R-ITEM), or null for none.
 void FileObject(Json& w, int64_t file_id);
+// A signed push channel grant for `channel` (credential-like: connectors
+// are tested never to log or return it).
+void PushGrant(Json& w, const std::string& channel, int64_t timestamp);
 
 // Renders directory records as Podio JSON (views.cc) and runs the routes
 // (read_routes.cc, write_routes.cc). All methods run with the directory lock

@@ -20,6 +20,32 @@
 
 namespace unified::podio_sim {
 
+// An organization's creator as its record names them: id, name, no avatar.
+void CreatorByline(Json& w, const Directory& d, int64_t user_id) {
+  const SimUser* creator = d.FindUser(user_id);
+  w.StartObject();
+  w.Key("id");
+  w.Int64(user_id);
+  w.Key("name");
+  w.String(creator ? creator->name : "");
+  w.Key("avatar");
+  w.Null();
+  w.EndObject();
+}
+
+void PushGrant(Json& w, const std::string& channel, int64_t timestamp) {
+  w.StartObject();
+  w.Key("channel");
+  w.String(channel);
+  w.Key("timestamp");
+  w.Int64(timestamp);
+  w.Key("signature");
+  w.String(RandomToken().substr(0, 40));
+  w.Key("expires_in");
+  w.Int(21600);
+  w.EndObject();
+}
+
 void FileObject(Json& w, int64_t file_id) {
   if (!file_id) {
     w.Null();
@@ -213,15 +239,7 @@ void Simulator::Router::Org(Json& w, const SimOrg& o, const Directory& d,
     Date(w, o.created_on);
   }
   w.Key("created_by");
-  const SimUser* creator = d.FindUser(o.created_by);
-  w.StartObject();
-  w.Key("id");
-  w.Int64(o.created_by);
-  w.Key("name");
-  w.String(creator ? creator->name : "");
-  w.Key("avatar");
-  w.Null();
-  w.EndObject();
+  CreatorByline(w, d, o.created_by);
   if (with_spaces) {
     w.Key("spaces");
     w.StartArray();
@@ -353,16 +371,8 @@ void Simulator::Router::SpaceFull(Json& w, const SimSpace& s,
   w.EndObject();
   // A signed push channel grant: credential-like, never to be logged.
   w.Key("push");
-  w.StartObject();
-  w.Key("channel");
-  w.String(absl::StrCat("/space/", s.space_id));
-  w.Key("timestamp");
-  w.Int64(absl::ToUnixSeconds(sim_->clock_.Now()));
-  w.Key("signature");
-  w.String(RandomToken().substr(0, 40));
-  w.Key("expires_in");
-  w.Int(21600);
-  w.EndObject();
+  PushGrant(w, absl::StrCat("/space/", s.space_id),
+            absl::ToUnixSeconds(sim_->clock_.Now()));
   w.EndObject();
 }
 
