@@ -24,10 +24,10 @@
 #include "grpcpp/grpcpp.h"
 #include "postgresql/libpq-fe.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
-#include "tools/testing/api_key_channel.h"
 #include "tools/bench/report.h"
 #include "tools/cluster/cluster.h"
 #include "tools/fixture/fixture.h"
+#include "tools/testing/api_key_channel.h"
 
 ABSL_FLAG(int, calls, 1000, "GetMe calls per store, for the latencies.");
 ABSL_FLAG(int, throughput_calls, 4000, "GetMe calls per throughput run.");
@@ -120,38 +120,36 @@ double Throughput(const std::string& address, const std::string& key,
   return total / seconds;
 }
 
-int Run() {
-  const int calls = absl::GetFlag(FLAGS_calls);
-  fixture::FixtureOptions sqlite_options;
-  sqlite_options.users = 50;
-  sqlite_options.sim_flags = {kManyCalls};
-  absl::StatusOr<std::unique_ptr<fixture::Fixture>> sqlite =
-      fixture::Fixture::Start(sqlite_options);
-  if (!sqlite.ok()) {
-    std::fprintf(stderr, "%s\n", sqlite.status().ToString().c_str());
-    return 1;
+void PrintThroughput(const std::vector<double> rates[2][2], int callers,
+                     int total) {
+  std::printf(
+      "GetMe throughput through HAProxy, %d callers, %d calls, median of %d "
+      "alternated rounds:\n",
+      callers, total, absl::GetFlag(FLAGS_rounds));
+  std::printf("  %-22s %12s %12s %8s\n", "", "3 replicas", "1 replica",
+              "ratio");
+  for (int own = 0; own < 2; ++own) {
+    const double three = Median(rates[1][own]), one = Median(rates[0][own]);
+    const char* who = own ? "an account per caller" : "one account";
+    std::printf("  %-22s %8.0f c/s %8.0f c/s %8.2f\n", who, three, one,
+                three / one);
+    bench::Report(bench::Versus(
+        absl::StrCat("GetMe throughput, 3 replicas, ", who), three, "calls/s",
+        one, "1 replica (the others out of rotation)"));
   }
-  cluster::ClusterOptions cluster_options;
-  cluster_options.replicas = 3;
-  cluster_options.fixture.users = 50;
-  cluster_options.fixture.sim_flags = {
-      kManyCalls, absl::StrCat("--user_password=", kPassword)};
-  absl::StatusOr<std::unique_ptr<cluster::Cluster>> cluster =
-      cluster::Cluster::Start(cluster_options);
-  if (!cluster.ok()) {
-    std::fprintf(stderr, "%s\n", cluster.status().ToString().c_str());
-    return 1;
-  }
-  fixture::Fixture& pg = (*cluster)->fixture();
+  std::printf("  (2 cores shared by every process)\n");
+}
 
-  // 1. Latency: alternating rounds of 50 sequential calls, after a warm-up.
-  if (!Ledger((*cluster)->store_url()).Clear()) return 1;
-  Caller on_sqlite((*sqlite)->address(), (*sqlite)->api_key(),
-                   (*sqlite)->account());
+// 1. Latency: alternating rounds of 50 sequential calls, after a warm-up,
+// on the SQLite server and a PostgreSQL replica.
+bool Latency(fixture::Fixture& sqlite, cluster::Cluster& cluster, int calls) {
+  fixture::Fixture& pg = cluster.fixture();
+  if (!Ledger(cluster.store_url()).Clear()) return false;
+  Caller on_sqlite(sqlite.address(), sqlite.api_key(), sqlite.account());
   Caller on_postgres(pg.replica_address(0), pg.api_key(), pg.account());
   std::vector<absl::Duration> sqlite_times, postgres_times;
   for (int i = 0; i < 50; ++i) {
-    if (!on_sqlite.Call() || !on_postgres.Call()) return 1;
+    if (!on_sqlite.Call() || !on_postgres.Call()) return false;
   }
   while (static_cast<int>(sqlite_times.size()) < calls) {
     for (auto [caller, times] :
@@ -159,7 +157,7 @@ int Run() {
           std::make_pair(&on_postgres, &postgres_times)}) {
       for (int i = 0; i < 50; ++i) {
         const absl::Time start = absl::Now();
-        if (!caller->Call()) return 1;
+        if (!caller->Call()) return false;
         times->push_back(absl::Now() - start);
       }
     }
@@ -184,13 +182,18 @@ int Run() {
   bench::Report(bench::Versus("GetMe p99 on a PostgreSQL replica", pg_p99, "ms",
                               sqlite_p99, "server on SQLite"));
 
-  // 2. Throughput through HAProxy: 3 replicas against 1, alternated round
-  // by round, each measurement on a fresh ledger; all callers on one
-  // account, then each on its own (simulated users 2, 3, ...: see
-  // tools/podio_sim/directory.cc for their addresses).
+  return true;
+}
+
+// 2. Throughput through HAProxy: 3 replicas against 1, alternated round by
+// round, each measurement on a fresh ledger; all callers on one account,
+// then each on its own (simulated users 2, 3, ...: see
+// tools/podio_sim/directory.cc for their addresses).
+bool ThroughputRounds(cluster::Cluster& cluster) {
+  fixture::Fixture& pg = cluster.fixture();
   const int total = absl::GetFlag(FLAGS_throughput_calls);
   const int callers = absl::GetFlag(FLAGS_callers);
-  const std::string lb = (*cluster)->address();
+  const std::string lb = cluster.address();
   const std::vector<std::string> one_account(callers, pg.account());
   std::vector<std::string> own_accounts;
   for (int i = 0; i < callers; ++i) {
@@ -198,12 +201,12 @@ int Run() {
         absl::StrCat("user", i + 2, "@org1.example.com"), kPassword);
     if (!account.ok()) {
       std::fprintf(stderr, "%s\n", account.status().ToString().c_str());
-      return 1;
+      return false;
     }
     own_accounts.push_back(*account);
   }
-  Ledger ledger((*cluster)->store_url());
-  if (!ledger.Clear()) return 1;
+  Ledger ledger(cluster.store_url());
+  if (!ledger.Clear()) return false;
   (void)Throughput(lb, pg.api_key(), one_account, 200);  // Warm.
   (void)Throughput(lb, pg.api_key(), own_accounts, 200);
   // [replicas == 3][own accounts]
@@ -212,34 +215,48 @@ int Run() {
     for (int k = 0; k < 2; ++k) {
       const bool three = (round + k) % 2 == 0;
       for (int i : {1, 2}) {
-        if (absl::Status s = (*cluster)->SetInRotation(i, three); !s.ok()) {
+        if (absl::Status s = cluster.SetInRotation(i, three); !s.ok()) {
           std::fprintf(stderr, "%s\n", s.ToString().c_str());
-          return 1;
+          return false;
         }
       }
       for (int own = 0; own < 2; ++own) {
-        if (!ledger.Clear()) return 1;
+        if (!ledger.Clear()) return false;
         rates[three][own].push_back(Throughput(
             lb, pg.api_key(), own ? own_accounts : one_account, total));
       }
     }
   }
-  std::printf(
-      "GetMe throughput through HAProxy, %d callers, %d calls, median of %d "
-      "alternated rounds:\n",
-      callers, total, absl::GetFlag(FLAGS_rounds));
-  std::printf("  %-22s %12s %12s %8s\n", "", "3 replicas", "1 replica",
-              "ratio");
-  for (int own = 0; own < 2; ++own) {
-    const double three = Median(rates[1][own]), one = Median(rates[0][own]);
-    const char* who = own ? "an account per caller" : "one account";
-    std::printf("  %-22s %8.0f c/s %8.0f c/s %8.2f\n", who, three, one,
-                three / one);
-    bench::Report(bench::Versus(
-        absl::StrCat("GetMe throughput, 3 replicas, ", who), three, "calls/s",
-        one, "1 replica (the others out of rotation)"));
+  PrintThroughput(rates, callers, total);
+  return true;
+}
+
+int Run() {
+  const int calls = absl::GetFlag(FLAGS_calls);
+  fixture::FixtureOptions sqlite_options;
+  sqlite_options.users = 50;
+  sqlite_options.sim_flags = {kManyCalls};
+  absl::StatusOr<std::unique_ptr<fixture::Fixture>> sqlite =
+      fixture::Fixture::Start(sqlite_options);
+  if (!sqlite.ok()) {
+    std::fprintf(stderr, "%s\n", sqlite.status().ToString().c_str());
+    return 1;
   }
-  std::printf("  (2 cores shared by every process)\n");
+  cluster::ClusterOptions cluster_options;
+  cluster_options.replicas = 3;
+  cluster_options.fixture.users = 50;
+  cluster_options.fixture.sim_flags = {
+      kManyCalls, absl::StrCat("--user_password=", kPassword)};
+  absl::StatusOr<std::unique_ptr<cluster::Cluster>> cluster =
+      cluster::Cluster::Start(cluster_options);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "%s\n", cluster.status().ToString().c_str());
+    return 1;
+  }
+  fixture::Fixture& pg = (*cluster)->fixture();
+
+  if (!Latency(**sqlite, **cluster, calls)) return 1;
+  if (!ThroughputRounds(**cluster)) return 1;
   return 0;
 }
 

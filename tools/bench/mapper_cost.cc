@@ -81,6 +81,73 @@ int Dump(const std::string& path) {
   return 0;
 }
 
+// The floor of a mapper fed by SAX events: the same in-situ parse with a
+// handler that keeps nothing (no DOM is built). -1 on a parse error.
+int64_t SaxOnce(const std::string& page) {
+  std::string copy = page;
+  rapidjson::InsituStringStream stream(&copy[0]);
+  rapidjson::Reader reader;
+  rapidjson::BaseReaderHandler<> handler;
+  if (reader.Parse<rapidjson::kParseInsituFlag>(stream, handler).IsError()) {
+    return -1;
+  }
+  return copy.size();
+}
+
+// RapidJSON's DOM parse alone, in situ or copying: the records found.
+int64_t ParseOnce(const std::string& page, bool in_situ) {
+  rapidjson::Document doc;
+  std::string copy;
+  if (in_situ) {
+    copy = page;
+    doc.ParseInsitu(&copy[0]);
+  } else {
+    doc.Parse(page.c_str(), page.size());
+  }
+  return doc.IsArray() ? doc.Size() : 0;
+}
+
+// Parse + map + serialize, as `mode` says; the bytes serialized, -1 on a
+// failure. `*records` is set to the users mapped.
+int64_t FullOnce(const std::string& page, const std::string& mode,
+                 const v1::OrganizationRef& org,
+                 const google::protobuf::FieldMask& mask, int* records) {
+  const bool remote = mode == "remote" || mode == "trimmed";
+  // The connector parses the body it owns in place; the copy stands for
+  // the body the HTTP client hands over.
+  absl::StatusOr<json::Body> doc = json::ParseOwned(std::string(page));
+  if (!doc.ok() || !doc->root().IsArray()) return -1;
+  if (mode == "arena") {
+    google::protobuf::Arena arena;
+    auto* response =
+        google::protobuf::Arena::CreateMessage<v1::ListUsersResponse>(&arena);
+    for (const auto& member : doc->root().GetArray()) {
+      if (!podio::MapOrgMemberInto(member, org, false, response->add_result())
+               .ok()) {
+        return -1;
+      }
+    }
+    *records = response->result_size();
+    return response->SerializeAsString().size();
+  }
+  v1::ListUsersResponse response;
+  absl::StatusOr<ReadMask> compiled =
+      ReadMask::Compile(mask, v1::User::descriptor());
+  if (!compiled.ok()) return -1;
+  for (const auto& member : doc->root().GetArray()) {
+    absl::StatusOr<v1::User> user = podio::MapOrgMember(member, org, remote);
+    if (!user.ok()) return -1;
+    if (mode == "masked_util") {
+      google::protobuf::util::FieldMaskUtil::TrimMessage(mask, &*user);
+    } else {
+      compiled->Trim(&*user);
+    }
+    *response.add_result() = std::move(*user);
+  }
+  *records = response.result_size();
+  return response.SerializeAsString().size();
+}
+
 int Run() {
   if (!absl::GetFlag(FLAGS_dump).empty())
     return Dump(absl::GetFlag(FLAGS_dump));
@@ -89,8 +156,6 @@ int Run() {
   text << in.rdbuf();
   const std::string page = text.str();
   const std::string mode = absl::GetFlag(FLAGS_mode);
-  const bool full = mode != "parse" && mode != "parse_copy" && mode != "sax";
-  const bool remote = mode == "remote" || mode == "trimmed";
   google::protobuf::FieldMask mask;
   if (mode == "trimmed" || mode == "masked" || mode == "masked_util") {
     for (const char* path : {"id", "name", "emails"}) mask.add_paths(path);
@@ -101,67 +166,16 @@ int Run() {
   size_t checksum = 0;
   int records = 0;
   for (int i = 0; i < absl::GetFlag(FLAGS_iterations); ++i) {
+    int64_t n;
     if (mode == "sax") {
-      // The floor of a mapper fed by SAX events: the same in-situ parse
-      // with a handler that keeps nothing (no DOM is built).
-      std::string copy = page;
-      rapidjson::InsituStringStream stream(&copy[0]);
-      rapidjson::Reader reader;
-      rapidjson::BaseReaderHandler<> handler;
-      if (reader.Parse<rapidjson::kParseInsituFlag>(stream, handler)
-              .IsError()) {
-        return 1;
-      }
-      checksum += copy.size();
-      continue;
+      n = SaxOnce(page);
+    } else if (mode == "parse" || mode == "parse_copy") {
+      n = records = ParseOnce(page, mode == "parse");
+    } else {
+      n = FullOnce(page, mode, org, mask, &records);
     }
-    if (!full) {
-      rapidjson::Document doc;
-      std::string copy;
-      if (mode == "parse") {
-        copy = page;
-        doc.ParseInsitu(&copy[0]);
-      } else {
-        doc.Parse(page.c_str(), page.size());
-      }
-      records = doc.IsArray() ? doc.Size() : 0;
-      checksum += records;
-      continue;
-    }
-    // The connector parses the body it owns in place; the copy stands for
-    // the body the HTTP client hands over.
-    absl::StatusOr<json::Body> doc = json::ParseOwned(std::string(page));
-    if (!doc.ok() || !doc->root().IsArray()) return 1;
-    if (mode == "arena") {
-      google::protobuf::Arena arena;
-      auto* response =
-          google::protobuf::Arena::CreateMessage<v1::ListUsersResponse>(&arena);
-      for (const auto& member : doc->root().GetArray()) {
-        if (!podio::MapOrgMemberInto(member, org, false, response->add_result())
-                 .ok()) {
-          return 1;
-        }
-      }
-      records = response->result_size();
-      checksum += response->SerializeAsString().size();
-      continue;
-    }
-    v1::ListUsersResponse response;
-    absl::StatusOr<ReadMask> compiled =
-        ReadMask::Compile(mask, v1::User::descriptor());
-    if (!compiled.ok()) return 1;
-    for (const auto& member : doc->root().GetArray()) {
-      absl::StatusOr<v1::User> user = podio::MapOrgMember(member, org, remote);
-      if (!user.ok()) return 1;
-      if (mode == "masked_util") {
-        google::protobuf::util::FieldMaskUtil::TrimMessage(mask, &*user);
-      } else {
-        compiled->Trim(&*user);
-      }
-      *response.add_result() = std::move(*user);
-    }
-    records = response.result_size();
-    checksum += response.SerializeAsString().size();
+    if (n < 0) return 1;
+    checksum += n;
   }
   std::printf("%s: %d records x %d iterations (checksum %zu)\n", mode.c_str(),
               records, absl::GetFlag(FLAGS_iterations), checksum);

@@ -25,11 +25,11 @@
 #include "absl/time/clock.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
-#include "tools/testing/api_key_channel.h"
 #include "tools/bench/bench_server.h"
 #include "tools/bench/latent_simulator.h"
 #include "tools/bench/report.h"
 #include "tools/podio_sim/simulator.h"
+#include "tools/testing/api_key_channel.h"
 
 ABSL_FLAG(int, users, 20000, "Users in the one organization.");
 ABSL_FLAG(int, latency_ms, 20, "Simulated Podio latency per request.");
@@ -96,8 +96,7 @@ struct Samples {
 };
 
 // Tenant B's calls, one after another; the server's RSS sampled meanwhile.
-void Probe(Stub* stub, const std::string& account, pid_t server,
-           Samples* out) {
+void Probe(Stub* stub, const std::string& account, pid_t server, Samples* out) {
   std::atomic<bool> done{false};
   std::thread sampler([&] {
     while (!done.load()) {
@@ -126,8 +125,8 @@ void Probe(Stub* stub, const std::string& account, pid_t server,
       }
       const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
       if (!status.ok() && out->failures++ == 0) {
-        out->first_failure = absl::StrCat(status.error_code(), " ",
-                                          status.error_message());
+        out->first_failure =
+            absl::StrCat(status.error_code(), " ", status.error_message());
       }
       (list ? out->list_ms : out->get_me_ms).push_back(ms);
     }
@@ -140,6 +139,46 @@ double P99(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, v.size() * 99 / 100)];
+}
+
+// Tenant B's own upstream identity (another Podio user), as two
+// customers' accounts would be: A's load must not reach B through the
+// provider's shared rate budget of one identity.
+absl::StatusOr<std::string> LinkRegular(const std::string& address,
+                                        const std::string& api_key) {
+  grpc::ClientContext context;
+  v1::LinkWithPasswordRequest link;
+  link.set_username("regular@example.com");
+  link.set_password("regular-password");
+  v1::IntegratedAccount linked;
+  grpc::Status s =
+      v1::IntegratedAccounts::NewStub(testing::ApiKeyChannel(address, api_key))
+          ->LinkWithPassword(&context, link, &linked);
+  if (!s.ok()) return absl::UnavailableError(s.error_message());
+  return linked.id();
+}
+
+// Reports B's figures beside each load against B's idle ones; whether every
+// target holds.
+bool ReportAll(const Samples& idle, const Samples& streams, const Samples& both,
+               int64_t fresh_rss_kib) {
+  bool holds = true;
+  for (const auto& [loaded, what] :
+       {std::pair<const Samples*, std::string>{&streams, "A's unread streams"},
+        {&both, "A's unread streams and calls"}}) {
+    holds &= bench::Report(bench::Versus(
+        "Tenant B GetMe p99 beside " + what, P99(loaded->get_me_ms), "ms",
+        P99(idle.get_me_ms), "tenant A idle", bench::Target::kAtMost, 3));
+    holds &= bench::Report(bench::Versus(
+        "Tenant B ListUsers(100) p99 beside " + what, P99(loaded->list_ms),
+        "ms", P99(idle.list_ms), "tenant A idle", bench::Target::kAtMost, 3));
+    holds &= bench::Report(
+        bench::Versus("Server RSS beside " + what,
+                      static_cast<double>(loaded->max_rss_kib) / 1024, "MiB",
+                      static_cast<double>(fresh_rss_kib) / 1024,
+                      "before any load", bench::Target::kAtMost, 2));
+  }
+  return holds;
 }
 
 int Run(const char* argv0) {
@@ -176,42 +215,27 @@ int Run(const char* argv0) {
   auto stub_b = v1::UserDirectory::NewStub(testing::ApiKeyChannel(
       server->address, server->api_keys["tenant-b"], own_connection()));
   const std::string account_a = server->accounts["tenant-a"];
-  // Tenant B's own upstream identity (another Podio user), as two
-  // customers' accounts would be: A's load must not reach B through the
-  // provider's shared rate budget of one identity.
-  std::string account_b;
-  {
-    grpc::ClientContext context;
-    v1::LinkWithPasswordRequest link;
-    link.set_username("regular@example.com");
-    link.set_password("regular-password");
-    v1::IntegratedAccount linked;
-    grpc::Status s = v1::IntegratedAccounts::NewStub(testing::ApiKeyChannel(
-                                                         server->address,
-                                                         server->api_keys
-                                                             ["tenant-b"]))
-                         ->LinkWithPassword(&context, link, &linked);
-    if (!s.ok()) {
-      std::fprintf(stderr, "link: %s\n", s.error_message().c_str());
-      return 1;
-    }
-    account_b = linked.id();
+  absl::StatusOr<std::string> account_b =
+      LinkRegular(server->address, server->api_keys["tenant-b"]);
+  if (!account_b.ok()) {
+    std::fprintf(stderr, "link: %s\n",
+                 std::string(account_b.status().message()).c_str());
+    return 1;
   }
-
   Samples warm, idle, streams, both;
-  Probe(stub_b.get(), account_b, pid, &warm);  // Connections, caches.
+  Probe(stub_b.get(), *account_b, pid, &warm);  // Connections, caches.
   // The resident set before any load: memory the allocator took at a peak
   // stays taken, so later idle rounds would hide a peak.
   int64_t fresh_rss_kib = 0;
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
-    Probe(stub_b.get(), account_b, pid, &idle);
+    Probe(stub_b.get(), *account_b, pid, &idle);
     if (round == 0) fresh_rss_kib = idle.max_rss_kib;
     for (Samples* loaded : {&streams, &both}) {
       Load load(stub_a.get(), account_a,
                 loaded == &both ? absl::GetFlag(FLAGS_busy) : 0);
       // Let the streams start and fill what they will before measuring.
       absl::SleepFor(absl::Seconds(2));
-      Probe(stub_b.get(), account_b, pid, loaded);
+      Probe(stub_b.get(), *account_b, pid, loaded);
     }
     std::fprintf(stderr,
                  "round %d: B's p99 GetMe/ListUsers idle %.1f/%.1f ms, A's "
@@ -228,23 +252,7 @@ int Run(const char* argv0) {
                  both.first_failure.c_str());
     return 1;
   }
-  bool holds = true;
-  for (const auto& [loaded, what] :
-       {std::pair<const Samples*, std::string>{&streams, "A's unread streams"},
-        {&both, "A's unread streams and calls"}}) {
-    holds &= bench::Report(bench::Versus(
-        "Tenant B GetMe p99 beside " + what, P99(loaded->get_me_ms), "ms",
-        P99(idle.get_me_ms), "tenant A idle", bench::Target::kAtMost, 3));
-    holds &= bench::Report(bench::Versus(
-        "Tenant B ListUsers(100) p99 beside " + what, P99(loaded->list_ms),
-        "ms", P99(idle.list_ms), "tenant A idle", bench::Target::kAtMost, 3));
-    holds &= bench::Report(bench::Versus(
-        "Server RSS beside " + what,
-        static_cast<double>(loaded->max_rss_kib) / 1024, "MiB",
-        static_cast<double>(fresh_rss_kib) / 1024, "before any load",
-        bench::Target::kAtMost, 2));
-  }
-  return holds ? 0 : 2;
+  return ReportAll(idle, streams, both, fresh_rss_kib) ? 0 : 2;
 }
 
 }  // namespace

@@ -27,13 +27,13 @@
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "proto/unified/v1/proxy.grpc.pb.h"
 #include "proto/unified/v1/user_directory.grpc.pb.h"
-#include "tools/testing/api_key_channel.h"
-#include "tools/testing/service_files.h"
-#include "tools/testing/subprocess.h"
 #include "tools/bench/bench_server.h"
 #include "tools/bench/report.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
+#include "tools/testing/api_key_channel.h"
+#include "tools/testing/service_files.h"
+#include "tools/testing/subprocess.h"
 
 ABSL_FLAG(int, calls, 3000, "Calls of each kind.");
 
@@ -46,43 +46,28 @@ double Percentile(std::vector<absl::Duration> v, double p) {
       v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))]);
 }
 
-int Run(const char* argv0) {
-  podio_sim::SimulatorOptions sim_options;
-  sim_options.data.users = 100;
-  sim_options.data.orgs = 1;
-  sim_options.rate.limit = 1LL << 40;
-  sim_options.rate.restricted_limit = 1LL << 40;
-  auto sim = podio_sim::Simulator::Start(sim_options);
-  if (!sim.ok()) return 1;
-  const std::string base = (*sim)->base_url();
-  // Metrics and access log on (the default; the log goes to a file, as a
-  // deployment's would), and off.
-  const std::string log = testing::MakeTempDir("bench_log") + "/server.log";
-  absl::StatusOr<bench::BenchServer> server =
-      bench::StartBenchServer(bench::ServerPath(argv0), base, {}, log);
-  if (!server.ok()) return 1;
-  absl::StatusOr<bench::BenchServer> quiet = bench::StartBenchServer(
-      bench::ServerPath(argv0), base, {"--metrics=false", "--access_log=false"},
-      log + ".quiet");
-  if (!quiet.ok()) return 1;
-  auto quiet_proxy = v1::Proxy::NewStub(
-      testing::ApiKeyChannel(quiet->address, quiet->api_key));
-  auto channel = testing::ApiKeyChannel(server->address, server->api_key);
-  auto proxy = v1::Proxy::NewStub(channel);
-  auto http = NewCurlHttpClient({});
-  absl::StatusOr<std::string> token =
-      podio_sim::PasswordGrantToken(*http, base);
-  if (!token.ok()) return 1;
+// The contenders, each timing one call.
+struct Timers {
+  std::function<absl::Duration()> via_proxy, via_quiet_proxy, straight,
+      bare_grpc, resolve_only;
+};
 
+Timers MakeTimers(const std::string& base, const std::string& token,
+                  const bench::BenchServer& server,
+                  const bench::BenchServer& quiet,
+                  const std::shared_ptr<grpc::Channel>& channel,
+                  HttpClient* http, v1::Proxy::Stub* proxy,
+                  v1::Proxy::Stub* quiet_proxy) {
+  Timers t;
   v1::ProxyRequest request;
-  request.set_integrated_account_id(server->account);
+  request.set_integrated_account_id(server.account);
   request.set_method("GET");
   request.set_path("/user/status");
   HttpRequest direct;
   direct.url = base + "/user/status";
-  direct.headers = {{"Authorization", "OAuth2 " + *token},
+  direct.headers = {{"Authorization", "OAuth2 " + token},
                     {"Accept", "application/json"}};
-  auto via_proxy = [&]() -> absl::Duration {
+  t.via_proxy = [proxy, request]() -> absl::Duration {
     const absl::Time start = absl::Now();
     grpc::ClientContext context;
     v1::ProxyResponse response;
@@ -94,8 +79,8 @@ int Run(const char* argv0) {
     return absl::Now() - start;
   };
   v1::ProxyRequest quiet_request = request;
-  quiet_request.set_integrated_account_id(quiet->account);
-  auto via_quiet_proxy = [&]() -> absl::Duration {
+  quiet_request.set_integrated_account_id(quiet.account);
+  t.via_quiet_proxy = [quiet_proxy, quiet_request]() -> absl::Duration {
     const absl::Time start = absl::Now();
     grpc::ClientContext context;
     v1::ProxyResponse response;
@@ -106,7 +91,7 @@ int Run(const char* argv0) {
     }
     return absl::Now() - start;
   };
-  auto straight = [&]() -> absl::Duration {
+  t.straight = [http, direct]() -> absl::Duration {
     const absl::Time start = absl::Now();
     auto r = http->Send(direct);
     if (!r.ok() || r->status != 200) {
@@ -115,8 +100,9 @@ int Run(const char* argv0) {
     }
     return absl::Now() - start;
   };
-  auto health = grpc::health::v1::Health::NewStub(channel);
-  auto bare_grpc = [&]() -> absl::Duration {
+  std::shared_ptr<grpc::health::v1::Health::Stub> health =
+      grpc::health::v1::Health::NewStub(channel);
+  t.bare_grpc = [health]() -> absl::Duration {
     const absl::Time start = absl::Now();
     grpc::ClientContext context;
     grpc::health::v1::HealthCheckResponse response;
@@ -128,38 +114,25 @@ int Run(const char* argv0) {
     }
     return absl::Now() - start;
   };
-  auto directory = v1::UserDirectory::NewStub(channel);
-  auto resolve_only = [&]() -> absl::Duration {
+  std::shared_ptr<v1::UserDirectory::Stub> directory =
+      v1::UserDirectory::NewStub(channel);
+  t.resolve_only = [directory, account = server.account]() -> absl::Duration {
     const absl::Time start = absl::Now();
     grpc::ClientContext context;
     v1::ListRolesRequest roles;
-    roles.set_integrated_account_id(server->account);
+    roles.set_integrated_account_id(account);
     v1::ListRolesResponse response;
     if (!directory->ListRoles(&context, roles, &response).ok()) std::exit(1);
     return absl::Now() - start;
   };
-  for (int i = 0; i < 300; ++i) {  // Warm up connections and caches.
-    via_proxy();
-    via_quiet_proxy();
-    straight();
-    bare_grpc();
-    resolve_only();
-  }
-  const int calls = absl::GetFlag(FLAGS_calls);
-  std::vector<absl::Duration> proxied, quiet_proxied, plain, floor, resolved;
-  for (int i = 0; i < calls; ++i) {
-    // Which server goes first alternates too.
-    if (i % 2 == 0) {
-      proxied.push_back(via_proxy());
-      quiet_proxied.push_back(via_quiet_proxy());
-    } else {
-      quiet_proxied.push_back(via_quiet_proxy());
-      proxied.push_back(via_proxy());
-    }
-    plain.push_back(straight());
-    floor.push_back(bare_grpc());
-    resolved.push_back(resolve_only());
-  }
+  return t;
+}
+
+void PrintAndReport(int calls, const std::vector<absl::Duration>& proxied,
+                    const std::vector<absl::Duration>& quiet_proxied,
+                    const std::vector<absl::Duration>& plain,
+                    const std::vector<absl::Duration>& floor,
+                    const std::vector<absl::Duration>& resolved) {
   const double p50_proxy = Percentile(proxied, 0.5);
   const double p99_proxy = Percentile(proxied, 0.99);
   const double p50_direct = Percentile(plain, 0.5);
@@ -194,6 +167,61 @@ int Run(const char* argv0) {
       10));
   bench::Report(bench::Alone("bare gRPC round trip on the same channel, p50",
                              Percentile(floor, 0.5), "us"));
+}
+
+int Run(const char* argv0) {
+  podio_sim::SimulatorOptions sim_options;
+  sim_options.data.users = 100;
+  sim_options.data.orgs = 1;
+  sim_options.rate.limit = 1LL << 40;
+  sim_options.rate.restricted_limit = 1LL << 40;
+  auto sim = podio_sim::Simulator::Start(sim_options);
+  if (!sim.ok()) return 1;
+  const std::string base = (*sim)->base_url();
+  // Metrics and access log on (the default; the log goes to a file, as a
+  // deployment's would), and off.
+  const std::string log = testing::MakeTempDir("bench_log") + "/server.log";
+  absl::StatusOr<bench::BenchServer> server =
+      bench::StartBenchServer(bench::ServerPath(argv0), base, {}, log);
+  if (!server.ok()) return 1;
+  absl::StatusOr<bench::BenchServer> quiet = bench::StartBenchServer(
+      bench::ServerPath(argv0), base, {"--metrics=false", "--access_log=false"},
+      log + ".quiet");
+  if (!quiet.ok()) return 1;
+  auto quiet_proxy = v1::Proxy::NewStub(
+      testing::ApiKeyChannel(quiet->address, quiet->api_key));
+  auto channel = testing::ApiKeyChannel(server->address, server->api_key);
+  auto proxy = v1::Proxy::NewStub(channel);
+  auto http = NewCurlHttpClient({});
+  absl::StatusOr<std::string> token =
+      podio_sim::PasswordGrantToken(*http, base);
+  if (!token.ok()) return 1;
+
+  Timers t = MakeTimers(base, *token, *server, *quiet, channel, http.get(),
+                        proxy.get(), quiet_proxy.get());
+  for (int i = 0; i < 300; ++i) {  // Warm up connections and caches.
+    t.via_proxy();
+    t.via_quiet_proxy();
+    t.straight();
+    t.bare_grpc();
+    t.resolve_only();
+  }
+  const int calls = absl::GetFlag(FLAGS_calls);
+  std::vector<absl::Duration> proxied, quiet_proxied, plain, floor, resolved;
+  for (int i = 0; i < calls; ++i) {
+    // Which server goes first alternates too.
+    if (i % 2 == 0) {
+      proxied.push_back(t.via_proxy());
+      quiet_proxied.push_back(t.via_quiet_proxy());
+    } else {
+      quiet_proxied.push_back(t.via_quiet_proxy());
+      proxied.push_back(t.via_proxy());
+    }
+    plain.push_back(t.straight());
+    floor.push_back(t.bare_grpc());
+    resolved.push_back(t.resolve_only());
+  }
+  PrintAndReport(calls, proxied, quiet_proxied, plain, floor, resolved);
   server->Stop();
   quiet->Stop();
   return 0;

@@ -61,6 +61,59 @@ Run Drain(PageIterator<v1::User>& pages) {
   return run;
 }
 
+// The SCIM connector on the production pipeline against one simulator,
+// listing every user by its stream or one List call per page.
+class Contenders {
+ public:
+  Contenders(scim_sim::ScimSimulator* sim, int page_size)
+      : sim_(sim),
+        http_(NewCurlHttpClient({})),
+        async_(NewCurlMultiClient({})),
+        pipeline_(http_.get(), RealClock::Get(), &protocol_,
+                  PipelineOptions(sim->base_url()), async_.get()),
+        connector_(scim::NewScimConnector(&pipeline_)) {
+    ctx_.tokens = &tokens_;
+    start_.limit = page_size;
+  }
+
+  Run Timed(bool ahead) {
+    const int64_t before = sim_->requests();
+    const absl::Time t0 = absl::Now();
+    std::unique_ptr<PageIterator<v1::User>> pages;
+    if (ahead) {
+      pages = connector_->IterateUsers(ctx_, UserFilter(), start_);
+    } else {
+      pages = std::make_unique<PagedIterator<v1::User>>(
+          [this](const PageRequest& page) {
+            return connector_->ListUsers(ctx_, UserFilter(), page);
+          },
+          start_);
+    }
+    Run run = Drain(*pages);
+    run.time = absl::Now() - t0;
+    run.requests = sim_->requests() - before;
+    return run;
+  }
+
+ private:
+  static RequestPipelineOptions PipelineOptions(const std::string& base) {
+    RequestPipelineOptions options;
+    options.api_base = base;
+    options.accept = "application/scim+json";
+    return options;
+  }
+
+  scim_sim::ScimSimulator* const sim_;
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<AsyncHttpClient> async_;
+  scim::ScimProtocol protocol_;
+  RequestPipeline pipeline_;
+  std::unique_ptr<DirectoryConnector> connector_;
+  StaticToken tokens_;
+  CallContext ctx_;
+  PageRequest start_;
+};
+
 int Main() {
   scim_sim::ScimSimOptions sim_options;
   sim_options.users = absl::GetFlag(FLAGS_users);
@@ -72,40 +125,10 @@ int Main() {
     std::fprintf(stderr, "simulator: %s\n", sim.status().ToString().c_str());
     return 1;
   }
-  std::unique_ptr<HttpClient> http = NewCurlHttpClient({});
-  std::unique_ptr<AsyncHttpClient> async = NewCurlMultiClient({});
-  scim::ScimProtocol protocol;
-  RequestPipelineOptions pipeline_options;
-  pipeline_options.api_base = (*sim)->base_url();
-  pipeline_options.accept = "application/scim+json";
-  RequestPipeline pipeline(http.get(), RealClock::Get(), &protocol,
-                           pipeline_options, async.get());
-  std::unique_ptr<DirectoryConnector> connector =
-      scim::NewScimConnector(&pipeline);
-  StaticToken tokens;
-  CallContext ctx;
-  ctx.tokens = &tokens;
   PageRequest start;
   start.limit = absl::GetFlag(FLAGS_page);
-
-  auto timed = [&](bool ahead) {
-    const int64_t before = (*sim)->requests();
-    const absl::Time t0 = absl::Now();
-    std::unique_ptr<PageIterator<v1::User>> pages;
-    if (ahead) {
-      pages = connector->IterateUsers(ctx, UserFilter(), start);
-    } else {
-      pages = std::make_unique<PagedIterator<v1::User>>(
-          [&](const PageRequest& page) {
-            return connector->ListUsers(ctx, UserFilter(), page);
-          },
-          start);
-    }
-    Run run = Drain(*pages);
-    run.time = absl::Now() - t0;
-    run.requests = (*sim)->requests() - before;
-    return run;
-  };
+  Contenders contenders(sim->get(), start.limit);
+  auto timed = [&contenders](bool ahead) { return contenders.Timed(ahead); };
   timed(true);  // Warm: ServiceProviderConfig, connections.
   absl::Duration stream_total, loop_total;
   Run stream, loop;

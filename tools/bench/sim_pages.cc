@@ -69,6 +69,105 @@ double Percentile(std::vector<double> v, double p) {
   return v.empty() ? 0 : v[static_cast<size_t>(p * (v.size() - 1))];
 }
 
+// Bytes on the wire of the same page, as sent: plain ([0]) and gzip ([1]).
+bool WireBytes(Fetcher& fetcher, int limit, size_t wire_bytes[2]) {
+  for (int gzip = 0; gzip < 2; ++gzip) {
+    HttpRequest request;
+    request.url = absl::StrCat(fetcher.base, "/org/", fetcher.org_id,
+                               "/member/?limit=", limit, "&offset=0");
+    request.headers = {{"Authorization", "OAuth2 " + fetcher.token}};
+    if (gzip) request.headers.emplace_back("Accept-Encoding", "gzip");
+    request.decode_content = false;
+    absl::StatusOr<HttpResponse> r = fetcher.http->Send(request);
+    if (!r.ok() || r->status != 200) return false;
+    wire_bytes[gzip] = r->body.size();
+  }
+  return true;
+}
+
+// Pages read by `clients` clients at once, `pages` each.
+int ConcurrentPages(const Fetcher& fetcher, int clients, int pages, int limit,
+                    int64_t members) {
+  std::vector<std::thread> threads;
+  std::vector<int> ok(clients, 0);
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      Fetcher f = {NewCurlHttpClient({}), fetcher.base, fetcher.token,
+                   fetcher.org_id, limit};
+      for (int i = 0; i < pages; ++i) {
+        const int64_t offset =
+            (static_cast<int64_t>(i) * clients + c) * limit % members;
+        if (f.Page(offset) >= absl::ZeroDuration()) ++ok[c];
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int concurrent_pages = 0;
+  for (int n : ok) concurrent_pages += n;
+  return concurrent_pages;
+}
+
+// What Run measured.
+struct Results {
+  int64_t members;
+  int limit;
+  int pages;
+  int clients;
+  absl::Duration generation;
+  size_t wire_bytes[2];
+  std::vector<double> start_ms, end_ms;
+  double start_total, end_total;
+  int concurrent_pages;
+  double concurrent_s;
+};
+
+void Print(const Results& r) {
+  std::printf(
+      "simulator page benchmark: %lld members in one organization, "
+      "pages of %d, %s\n",
+      static_cast<long long>(r.members), r.limit,
+      absl::GetFlag(FLAGS_gzip) ? "gzip (as the service asks)" : "plain");
+  std::printf("  data generation            %.2f s\n",
+              absl::ToDoubleSeconds(r.generation));
+  std::printf("  bytes per page of %d       %zu plain, %zu gzip (ratio %.3f)\n",
+              r.limit, r.wire_bytes[0], r.wire_bytes[1],
+              static_cast<double>(r.wire_bytes[1]) /
+                  static_cast<double>(std::max<size_t>(1, r.wire_bytes[0])));
+  std::printf(
+      "  pages at the start         %.0f pages/s, %.0f users/s, "
+      "p50 %.2f ms, p99 %.2f ms\n",
+      r.pages / (r.start_total / 1000),
+      r.pages * r.limit / (r.start_total / 1000), Percentile(r.start_ms, 0.5),
+      Percentile(r.start_ms, 0.99));
+  std::printf(
+      "  pages at the end           %.0f pages/s, %.0f users/s, "
+      "p50 %.2f ms, p99 %.2f ms\n",
+      r.pages / (r.end_total / 1000), r.pages * r.limit / (r.end_total / 1000),
+      Percentile(r.end_ms, 0.5), Percentile(r.end_ms, 0.99));
+  std::printf(
+      "  end/start time ratio       %.2f (1.0 = cost independent of "
+      "position)\n",
+      r.end_total / r.start_total);
+  std::printf("  %d concurrent clients       %.0f pages/s, %.0f users/s\n",
+              r.clients, r.concurrent_pages / r.concurrent_s,
+              r.concurrent_pages * r.limit / r.concurrent_s);
+  const std::string wire = absl::GetFlag(FLAGS_gzip) ? "gzip" : "plain";
+  bench::Report(
+      bench::Alone(absl::StrCat("sim_pages: pages/s at the start, ", wire),
+                   r.pages / (r.start_total / 1000), "pages/s"));
+  bench::Report(bench::Versus(
+      absl::StrCat("sim_pages: time at the end / at the start, ", wire),
+      r.end_total, "ms", r.start_total, "the same count of pages at the start",
+      bench::Target::kAtMost, 1.2));
+  bench::Report(
+      bench::Alone(absl::StrCat("sim_pages: ", r.clients, " clients, ", wire),
+                   r.concurrent_pages / r.concurrent_s, "pages/s"));
+  bench::Report(bench::Versus(
+      absl::StrCat("sim_pages: bytes of a page of ", r.limit, ", gzip"),
+      static_cast<double>(r.wire_bytes[1]), "bytes",
+      static_cast<double>(r.wire_bytes[0]), "the same page plain"));
+}
+
 int Run() {
   SimulatorOptions options;
   options.data.users = absl::GetFlag(FLAGS_users);
@@ -103,19 +202,8 @@ int Run() {
   const int limit = fetcher.limit;
   fetcher.Page(0);  // Warm the connection.
 
-  // Bytes on the wire for the same page, as sent: plain, and gzip.
   size_t wire_bytes[2] = {0, 0};
-  for (int gzip = 0; gzip < 2; ++gzip) {
-    HttpRequest request;
-    request.url = absl::StrCat(fetcher.base, "/org/", fetcher.org_id,
-                               "/member/?limit=", limit, "&offset=0");
-    request.headers = {{"Authorization", "OAuth2 " + fetcher.token}};
-    if (gzip) request.headers.emplace_back("Accept-Encoding", "gzip");
-    request.decode_content = false;
-    absl::StatusOr<HttpResponse> r = fetcher.http->Send(request);
-    if (!r.ok() || r->status != 200) return 1;
-    wire_bytes[gzip] = r->body.size();
-  }
+  if (!WireBytes(fetcher, limit, wire_bytes)) return 1;
   std::vector<double> start_ms, end_ms;
   for (int i = 0; i < pages; ++i) {
     const absl::Duration a = fetcher.Page(static_cast<int64_t>(i) * limit);
@@ -130,70 +218,25 @@ int Run() {
   for (double v : end_ms) end_total += v;
 
   const int clients = absl::GetFlag(FLAGS_clients);
-  std::vector<std::thread> threads;
-  std::vector<int> ok(clients, 0);
   const absl::Time concurrent_start = absl::Now();
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      Fetcher f = {NewCurlHttpClient({}), fetcher.base, fetcher.token,
-                   fetcher.org_id, limit};
-      for (int i = 0; i < pages; ++i) {
-        const int64_t offset =
-            (static_cast<int64_t>(i) * clients + c) * limit % members;
-        if (f.Page(offset) >= absl::ZeroDuration()) ++ok[c];
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
+  const int concurrent_pages =
+      ConcurrentPages(fetcher, clients, pages, limit, members);
   const double concurrent_s =
       absl::ToDoubleSeconds(absl::Now() - concurrent_start);
-  int concurrent_pages = 0;
-  for (int n : ok) concurrent_pages += n;
-
-  std::printf(
-      "simulator page benchmark: %lld members in one organization, "
-      "pages of %d, %s\n",
-      static_cast<long long>(members), limit,
-      absl::GetFlag(FLAGS_gzip) ? "gzip (as the service asks)" : "plain");
-  std::printf("  data generation            %.2f s\n",
-              absl::ToDoubleSeconds(generation));
-  std::printf("  bytes per page of %d       %zu plain, %zu gzip (ratio %.3f)\n",
-              limit, wire_bytes[0], wire_bytes[1],
-              static_cast<double>(wire_bytes[1]) /
-                  static_cast<double>(std::max<size_t>(1, wire_bytes[0])));
-  std::printf(
-      "  pages at the start         %.0f pages/s, %.0f users/s, "
-      "p50 %.2f ms, p99 %.2f ms\n",
-      pages / (start_total / 1000), pages * limit / (start_total / 1000),
-      Percentile(start_ms, 0.5), Percentile(start_ms, 0.99));
-  std::printf(
-      "  pages at the end           %.0f pages/s, %.0f users/s, "
-      "p50 %.2f ms, p99 %.2f ms\n",
-      pages / (end_total / 1000), pages * limit / (end_total / 1000),
-      Percentile(end_ms, 0.5), Percentile(end_ms, 0.99));
-  std::printf(
-      "  end/start time ratio       %.2f (1.0 = cost independent of "
-      "position)\n",
-      end_total / start_total);
-  std::printf("  %d concurrent clients       %.0f pages/s, %.0f users/s\n",
-              clients, concurrent_pages / concurrent_s,
-              concurrent_pages * limit / concurrent_s);
   if (concurrent_pages != clients * pages) return 1;
-  const std::string wire = absl::GetFlag(FLAGS_gzip) ? "gzip" : "plain";
-  bench::Report(
-      bench::Alone(absl::StrCat("sim_pages: pages/s at the start, ", wire),
-                   pages / (start_total / 1000), "pages/s"));
-  bench::Report(bench::Versus(
-      absl::StrCat("sim_pages: time at the end / at the start, ", wire),
-      end_total, "ms", start_total, "the same count of pages at the start",
-      bench::Target::kAtMost, 1.2));
-  bench::Report(
-      bench::Alone(absl::StrCat("sim_pages: ", clients, " clients, ", wire),
-                   concurrent_pages / concurrent_s, "pages/s"));
-  bench::Report(bench::Versus(
-      absl::StrCat("sim_pages: bytes of a page of ", limit, ", gzip"),
-      static_cast<double>(wire_bytes[1]), "bytes",
-      static_cast<double>(wire_bytes[0]), "the same page plain"));
+  Results r{members,
+            limit,
+            pages,
+            clients,
+            generation,
+            {wire_bytes[0], wire_bytes[1]},
+            start_ms,
+            end_ms,
+            start_total,
+            end_total,
+            concurrent_pages,
+            concurrent_s};
+  Print(r);
   return 0;
 }
 

@@ -20,11 +20,11 @@
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "service/accounts/sealer.h"
 #include "service/core/tenants.h"
+#include "tools/flags/help.h"
+#include "tools/podio_sim/simulator.h"
 #include "tools/testing/api_key_channel.h"
 #include "tools/testing/service_files.h"
 #include "tools/testing/subprocess.h"
-#include "tools/flags/help.h"
-#include "tools/podio_sim/simulator.h"
 
 ABSL_FLAG(std::string, data_dir, "",
           "Where the demo keeps its store and keys; empty = .demo in the "
@@ -49,6 +49,84 @@ std::string DataDir() {
   if (!dir.empty()) return dir;
   const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
   return absl::StrCat(workspace != nullptr ? workspace : ".", "/.demo");
+}
+
+// Links the demo principal through the OAuth code flow, as a browser
+// would: the authorization URL, the simulator's consent (a redirect), the
+// service's own callback page. The account id; the flow's state in `*state`.
+absl::StatusOr<std::string> LinkByCodeFlow(const std::string& address,
+                                           const std::string& api_key,
+                                           std::string* state) {
+  auto accounts =
+      v1::IntegratedAccounts::NewStub(testing::ApiKeyChannel(address, api_key));
+  grpc::ClientContext context;
+  v1::CreateAuthorizationUrlResponse url;
+  grpc::Status created = accounts->CreateAuthorizationUrl(
+      &context, v1::CreateAuthorizationUrlRequest(), &url);
+  if (!created.ok()) return absl::UnavailableError(created.error_message());
+  auto http = NewCurlHttpClient({});
+  HttpRequest authorize;
+  authorize.url = url.authorization_url();
+  auto consent = http->Send(authorize);  // The simulator consents, 302.
+  if (!consent.ok() || consent->status != 302) {
+    return absl::UnavailableError(
+        "the simulator's authorize page did not redirect");
+  }
+  HttpRequest callback;
+  callback.url = consent->Header("location");
+  auto page = http->Send(callback);  // The service's own callback.
+  const std::string marker = "<code id=\"account\">";
+  const size_t at = page.ok() ? page->body.find(marker) : std::string::npos;
+  if (at == std::string::npos)
+    return absl::UnavailableError("the OAuth callback failed");
+  *state = url.state();
+  return page->body.substr(
+      at + marker.size(),
+      page->body.find('<', at + marker.size()) - at - marker.size());
+}
+
+// What the demo prints once it runs.
+struct Welcome {
+  std::string address;
+  std::string http_address;
+  std::string sim_url;
+  std::string dir;
+  std::string state;
+  std::string api_key;
+  std::string account;
+};
+
+void PrintWelcome(const Welcome& w) {
+  std::printf(
+      "\nUnified User Directory demo\n"
+      "  gRPC service        %s (plaintext; reflection on)\n"
+      "  OAuth callback      http://%s/oauth/callback\n"
+      "  Podio simulator     %s (%d users)\n"
+      "  data directory      %s (SQLite store, 0600 key files)\n"
+      "  linked through      OAuth code flow (state %s...)\n\n"
+      "  API key             %s\n"
+      "  integrated account  %s\n\n"
+      "Try:\n"
+      "  export KEY=%s ACCOUNT=%s\n"
+      "  grpcurl -plaintext %s list\n"
+      "  grpcurl -plaintext -H \"authorization: Bearer $KEY\" %s "
+      "unified.v1.IntegratedAccounts/ListIntegratedAccounts\n"
+      "  grpcurl -plaintext -H \"authorization: Bearer $KEY\" -d "
+      "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\"}\" %s "
+      "unified.v1.UserDirectory/GetMe\n"
+      "  grpcurl -plaintext -H \"authorization: Bearer $KEY\" -d "
+      "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\",\\\"limit\\\":3}\" "
+      "%s unified.v1.UserDirectory/ListUsers\n"
+      "  grpcurl -plaintext -max-time 30 -H \"authorization: Bearer $KEY\" -d "
+      "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\",\\\"include_"
+      "snapshot\\\":"
+      "true}\" %s unified.v1.UserDirectory/WatchDirectory\n\n"
+      "Ctrl-C stops the demo.\n",
+      w.address.c_str(), w.http_address.c_str(), w.sim_url.c_str(),
+      absl::GetFlag(FLAGS_users), w.dir.c_str(), w.state.substr(0, 8).c_str(),
+      w.api_key.c_str(), w.account.c_str(), w.api_key.c_str(),
+      w.account.c_str(), w.address.c_str(), w.address.c_str(),
+      w.address.c_str(), w.address.c_str(), w.address.c_str());
 }
 
 int Run(const char* argv0) {
@@ -89,62 +167,14 @@ int Run(const char* argv0) {
       (*server)->WaitForLine("http listening on ", absl::Seconds(10));
   if (!http_address.ok()) return Fail("the service's HTTP listener is off");
 
-  // Link the demo principal through the OAuth code flow, as a browser would.
   const std::string api_key = files->api_keys["demo"];
-  auto accounts = v1::IntegratedAccounts::NewStub(
-      testing::ApiKeyChannel(*address, api_key));
-  grpc::ClientContext context;
-  v1::CreateAuthorizationUrlResponse url;
-  grpc::Status created = accounts->CreateAuthorizationUrl(
-      &context, v1::CreateAuthorizationUrlRequest(), &url);
-  if (!created.ok()) return Fail(created.error_message());
-  auto http = NewCurlHttpClient({});
-  HttpRequest authorize;
-  authorize.url = url.authorization_url();
-  auto consent = http->Send(authorize);  // The simulator consents, 302.
-  if (!consent.ok() || consent->status != 302) {
-    return Fail("the simulator's authorize page did not redirect");
-  }
-  HttpRequest callback;
-  callback.url = consent->Header("location");
-  auto page = http->Send(callback);  // The service's own callback.
-  const std::string marker = "<code id=\"account\">";
-  const size_t at = page.ok() ? page->body.find(marker) : std::string::npos;
-  if (at == std::string::npos) return Fail("the OAuth callback failed");
-  const std::string account = page->body.substr(
-      at + marker.size(),
-      page->body.find('<', at + marker.size()) - at - marker.size());
-
-  std::printf(
-      "\nUnified User Directory demo\n"
-      "  gRPC service        %s (plaintext; reflection on)\n"
-      "  OAuth callback      http://%s/oauth/callback\n"
-      "  Podio simulator     %s (%d users)\n"
-      "  data directory      %s (SQLite store, 0600 key files)\n"
-      "  linked through      OAuth code flow (state %s...)\n\n"
-      "  API key             %s\n"
-      "  integrated account  %s\n\n"
-      "Try:\n"
-      "  export KEY=%s ACCOUNT=%s\n"
-      "  grpcurl -plaintext %s list\n"
-      "  grpcurl -plaintext -H \"authorization: Bearer $KEY\" %s "
-      "unified.v1.IntegratedAccounts/ListIntegratedAccounts\n"
-      "  grpcurl -plaintext -H \"authorization: Bearer $KEY\" -d "
-      "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\"}\" %s "
-      "unified.v1.UserDirectory/GetMe\n"
-      "  grpcurl -plaintext -H \"authorization: Bearer $KEY\" -d "
-      "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\",\\\"limit\\\":3}\" "
-      "%s unified.v1.UserDirectory/ListUsers\n"
-      "  grpcurl -plaintext -max-time 30 -H \"authorization: Bearer $KEY\" -d "
-      "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\",\\\"include_"
-      "snapshot\\\":"
-      "true}\" %s unified.v1.UserDirectory/WatchDirectory\n\n"
-      "Ctrl-C stops the demo.\n",
-      address->c_str(), http_address->c_str(), sim_url.c_str(),
-      absl::GetFlag(FLAGS_users), dir.c_str(), url.state().substr(0, 8).c_str(),
-      api_key.c_str(), account.c_str(), api_key.c_str(), account.c_str(),
-      address->c_str(), address->c_str(), address->c_str(), address->c_str(),
-      address->c_str());
+  std::string state;
+  absl::StatusOr<std::string> account =
+      LinkByCodeFlow(*address, api_key, &state);
+  if (!account.ok()) return Fail(std::string(account.status().message()));
+  Welcome welcome{*address, *http_address, sim_url, dir,
+                  state,    api_key,       *account};
+  PrintWelcome(welcome);
   std::fflush(stdout);
 
   int signal_number = 0;
