@@ -13,12 +13,6 @@
 namespace unified::watch {
 namespace {
 
-using store::InTransaction;
-using store::SqlInt;
-using store::SqlMillis;
-using store::SqlText;
-using store::SqlTime;
-
 HookRow ReadHook(const SqlRow& r) {
   HookRow h;
   h.secret_hash = SqlText(r[0]);

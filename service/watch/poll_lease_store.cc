@@ -11,16 +11,6 @@
 #include "service/watch/watch_sql.h"
 
 namespace unified::watch {
-namespace {
-
-using store::InTransaction;
-using store::SqlInt;
-using store::SqlMillis;
-using store::SqlText;
-using store::SqlTime;
-
-}  // namespace
-
 absl::StatusOr<std::vector<AccountRef>> PollLeaseStore::DuePolls(
     absl::Time now, absl::Time* oldest_due) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());

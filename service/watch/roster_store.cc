@@ -13,12 +13,6 @@
 namespace unified::watch {
 namespace {
 
-using store::InTransaction;
-using store::SqlInt;
-using store::SqlMillis;
-using store::SqlText;
-using store::SqlTime;
-
 // The organization members stored for the account.
 absl::StatusOr<StoredOrgMembers> ReadOrgMembers(SqlConnection& c,
                                                 const AccountRef& a) {

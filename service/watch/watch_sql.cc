@@ -7,12 +7,6 @@
 
 namespace unified::watch {
 
-using store::InTransaction;
-using store::SqlInt;
-using store::SqlMillis;
-using store::SqlText;
-using store::SqlTime;
-
 const char kEventColumns[] =
     "SELECT seq, type, source, at_ms, workspace_id, workspace_name, user_id, "
     "user_name, email, role_id, previous_role_id, org_id, org_name, status, "

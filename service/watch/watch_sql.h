@@ -18,6 +18,12 @@
 
 namespace unified::watch {
 
+using store::InTransaction;
+using store::SqlInt;
+using store::SqlMillis;
+using store::SqlText;
+using store::SqlTime;
+
 constexpr absl::Duration kLockTimeout = kStoreLockTimeout;
 
 // Appends events to the log inside a transaction that holds the account row.

@@ -32,6 +32,16 @@ bool QueryMatches(const SimUser& u, const std::string& lowered_query) {
 
 }  // namespace
 
+std::optional<ApiError> Simulator::Router::MemberOrg(const ReadCall& r,
+                                                     const SimOrg** org) {
+  *org = r.d.FindOrg(IdParam(r.call.params, "org_id"));
+  if (*org == nullptr) return ObjectNotFound();
+  if (!r.d.IsOrgMember((*org)->org_id, r.me)) {
+    return Forbidden("You are not a member of this organization");
+  }
+  return std::nullopt;
+}
+
 std::optional<ApiError> Simulator::Router::Read(RouteId route, Call& call,
                                                 const Directory& d, Json& w) {
   const int64_t me = UserOf(call);
@@ -159,11 +169,8 @@ std::optional<ApiError> Simulator::Router::ReadOrgs(const ReadCall& r) {
 
 std::optional<ApiError> Simulator::Router::ReadOrg(const ReadCall& r) {
   const auto& [route, call, d, w, self, me] = r;
-  const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
-  if (org == nullptr) return ObjectNotFound();
-  if (!d.IsOrgMember(org->org_id, me)) {
-    return Forbidden("You are not a member of this organization");
-  }
+  const SimOrg* org = nullptr;
+  if (auto e = MemberOrg(r, &org)) return e;
   Org(w, *org, d, me, false);
   return std::nullopt;
 }
@@ -235,11 +242,8 @@ std::optional<ApiError> Simulator::Router::ReadOrgMembers(const ReadCall& r) {
 
 std::optional<ApiError> Simulator::Router::ReadOrgMember(const ReadCall& r) {
   const auto& [route, call, d, w, self, me] = r;
-  const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
-  if (org == nullptr) return ObjectNotFound();
-  if (!d.IsOrgMember(org->org_id, me)) {
-    return Forbidden("You are not a member of this organization");
-  }
+  const SimOrg* org = nullptr;
+  if (auto e = MemberOrg(r, &org)) return e;
   auto it = org->members.find(IdParam(call.params, "user_id"));
   if (it == org->members.end()) return ObjectNotFound();
   OrgMember(w, *org, it->second, d, true);
@@ -251,11 +255,8 @@ std::optional<ApiError> Simulator::Router::ReadOrgMemberSpaces(
   const auto& [route, call, d, w, self, me] = r;
   // O8: a user's active space memberships inside the organization, as
   // SpaceMember records with the space embedded (shape UNCONFIRMED).
-  const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
-  if (org == nullptr) return ObjectNotFound();
-  if (!d.IsOrgMember(org->org_id, me)) {
-    return Forbidden("You are not a member of this organization");
-  }
+  const SimOrg* org = nullptr;
+  if (auto e = MemberOrg(r, &org)) return e;
   const int64_t user_id = IdParam(call.params, "user_id");
   if (!org->members.count(user_id)) return ObjectNotFound();
   w.StartArray();
@@ -284,11 +285,8 @@ std::optional<ApiError> Simulator::Router::ReadOrgMemberSpaces(
 
 std::optional<ApiError> Simulator::Router::ReadOrgAdmins(const ReadCall& r) {
   const auto& [route, call, d, w, self, me] = r;
-  const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
-  if (org == nullptr) return ObjectNotFound();
-  if (!d.IsOrgMember(org->org_id, me)) {
-    return Forbidden("You are not a member of this organization");
-  }
+  const SimOrg* org = nullptr;
+  if (auto e = MemberOrg(r, &org)) return e;
   w.StartArray();
   for (int64_t id : org->member_order) {
     const OrgMembership& m = org->members.at(id);
@@ -300,11 +298,8 @@ std::optional<ApiError> Simulator::Router::ReadOrgAdmins(const ReadCall& r) {
 
 std::optional<ApiError> Simulator::Router::ReadOrgSpaces(const ReadCall& r) {
   const auto& [route, call, d, w, self, me] = r;
-  const SimOrg* org = d.FindOrg(IdParam(call.params, "org_id"));
-  if (org == nullptr) return ObjectNotFound();
-  if (!d.IsOrgMember(org->org_id, me)) {
-    return Forbidden("You are not a member of this organization");
-  }
+  const SimOrg* org = nullptr;
+  if (auto e = MemberOrg(r, &org)) return e;
   w.StartArray();
   for (int64_t space_id : org->space_ids) {
     const SimSpace* s = d.FindSpace(space_id);

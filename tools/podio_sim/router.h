@@ -72,6 +72,10 @@ class Simulator::Router {
   std::optional<ApiError> ReadUser(const ReadCall& r);
   std::optional<ApiError> ReadUserProfile(const ReadCall& r);
   std::optional<ApiError> ReadUserStatus(const ReadCall& r);
+  // The organization the route names, when the caller is one of its
+  // members (else the error to answer).
+  static std::optional<ApiError> MemberOrg(const ReadCall& r,
+                                           const SimOrg** org);
   std::optional<ApiError> ListSpaceMembers(const ReadCall& r,
                                            const SimSpace& s);
 

@@ -29,19 +29,6 @@
 
 namespace unified::podio_sim {
 
-using internal::Call;
-using internal::Date;
-using internal::Forbidden;
-using internal::IdParam;
-using internal::InvalidValue;
-using internal::Json;
-using internal::ObjectNotFound;
-using internal::Params;
-using internal::QueryBool;
-using internal::QueryValue;
-using internal::RouteId;
-using internal::SpaceRoleToInt;
-
 std::optional<ApiError> Simulator::RunDirectoryRoute(int route,
                                                      internal::Call& call,
                                                      std::string* body) {
