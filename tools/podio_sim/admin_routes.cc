@@ -16,9 +16,6 @@
 
 namespace unified::podio_sim {
 
-using internal::Json;
-using internal::SendJson;
-
 class Simulator::Admin {
  public:
   explicit Admin(Simulator* sim) : sim_(sim) {}

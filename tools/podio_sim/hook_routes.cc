@@ -18,12 +18,6 @@
 
 namespace unified::podio_sim {
 
-using internal::Json;
-using internal::kJsonType;
-using internal::Params;
-using internal::RouteId;
-using internal::SendJson;
-
 namespace {
 
 // The hooks of GET /hook/{ref_type}/{ref_id}/ as Podio lists them.

@@ -19,12 +19,9 @@ using internal::Date;
 using internal::Forbidden;
 using internal::IdParam;
 using internal::InvalidValue;
-using internal::Json;
 using internal::ObjectNotFound;
-using internal::Params;
 using internal::QueryBool;
 using internal::QueryValue;
-using internal::RouteId;
 using internal::SpaceRoleToInt;
 
 // A file object as in the recorded user byline (R-ITEM), or null for none.

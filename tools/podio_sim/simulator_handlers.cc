@@ -99,12 +99,6 @@ const char* status_message(int status) {
 
 namespace unified::podio_sim {
 
-using internal::Json;
-using internal::kJsonType;
-using internal::Params;
-using internal::RouteId;
-using internal::SendJson;
-
 namespace {
 
 ApiError RateLimitError(absl::Duration wait) {

@@ -123,4 +123,15 @@ int FindConnectionSocket(int local_port, int remote_port);
 
 }  // namespace unified::podio_sim::internal
 
+namespace unified::podio_sim {
+
+// What every file of the simulator's request handling uses.
+using internal::Json;
+using internal::kJsonType;
+using internal::Params;
+using internal::RouteId;
+using internal::SendJson;
+
+}  // namespace unified::podio_sim
+
 #endif  // TOOLS_PODIO_SIM_SIMULATOR_INTERNAL_H_

@@ -18,12 +18,6 @@
 
 namespace unified::podio_sim {
 
-using internal::Json;
-using internal::kJsonType;
-using internal::Params;
-using internal::RouteId;
-using internal::SendJson;
-
 void Simulator::HandleAuthorize(const httplib::Request& req,
                                 httplib::Response& res) {
   const std::string client_id = internal::QueryValue(req, "client_id");
