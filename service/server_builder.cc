@@ -70,30 +70,6 @@ absl::Status StartProviders(const ConnectorHost& host,
   return absl::OkStatus();
 }
 
-// The budget's limits per provider: the operator's where set, else what
-// each provider documents, else the options' defaults.
-RateBudgetOptions BudgetOptions(RateBudgetOptions options,
-                                const RateLimits& overridden,
-                                const ConnectorRegistry& connectors) {
-  for (const std::string& name : connectors.names()) {
-    RateLimits limits{options.limit, options.restricted_limit};
-    if (std::optional<RateLimits> documented =
-            connectors.FindProvider(name)->rate_limits()) {
-      limits = *documented;
-    }
-    if (overridden.limit > 0) limits.limit = overridden.limit;
-    if (overridden.restricted_limit > 0) {
-      limits.restricted_limit = overridden.restricted_limit;
-    }
-    options.providers[name] = limits;
-  }
-  if (overridden.limit > 0) options.limit = overridden.limit;
-  if (overridden.restricted_limit > 0) {
-    options.restricted_limit = overridden.restricted_limit;
-  }
-  return options;
-}
-
 // The unsafe flags set: a --testing_* one is refused unless every provider's
 // upstream is on loopback (a simulator: against a real provider it would
 // overspend its budget or drop a refreshed token); each is logged as a
@@ -369,8 +345,7 @@ absl::Status DirectoryServer::Parts::BuildCore() {
   connector_host.observer = config.metrics ? observability.get() : nullptr;
   RETURN_IF_ERROR(StartProviders(connector_host, &connectors));
   RETURN_IF_ERROR(CheckUnsafeFlags(config.unsafe, connectors));
-  const RateBudgetOptions budget_options =
-      BudgetOptions(config.budget, config.budget_override, connectors);
+  const RateBudgetOptions budget_options = config.BudgetFor(connectors);
   // Replicas sharing PostgreSQL share the budget too; one process keeps it
   // in memory.
   ledger = store->backend() == "postgresql"
@@ -508,6 +483,7 @@ absl::Status DirectoryServer::Parts::BuildServices() {
 
 absl::StatusOr<std::unique_ptr<DirectoryServer>> DirectoryServer::Build(
     const ServerConfig& config) {
+  RETURN_IF_ERROR(config.Validate());
   SetGroupReadableSecretsAllowed(config.secret_files_group_readable);
   auto parts = std::make_unique<Parts>(config);
   RETURN_IF_ERROR(parts->BuildCore());

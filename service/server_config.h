@@ -1,6 +1,8 @@
 // What the server is built from (service/server_builder.h): every option,
-// read from the flags and checked by ServerConfigFromFlags
-// (service/server_flags.cc). Plain values: what needs the running server
+// read from the flags by ServerConfigFromFlags (service/server_flags.cc) and
+// checked by Validate, which each options struct helps with its own
+// Validate; DirectoryServer::Build checks it again, for a config made in
+// code. Plain values: what needs the running server
 // (metrics callbacks, a bound port) is added by the builder.
 #ifndef SERVICE_SERVER_CONFIG_H_
 #define SERVICE_SERVER_CONFIG_H_
@@ -11,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "connectors/common/rate_budget.h"
+#include "connectors/registry.h"
 #include "service/accounts/account_manager.h"
 #include "service/api/observability.h"
 #include "service/api/server.h"
@@ -82,6 +85,15 @@ struct ServerConfig {
   absl::Duration shutdown_grace = absl::Seconds(10);
 
   std::vector<UnsafeFlag> unsafe;
+
+  // INVALID_ARGUMENT naming the flag of the first value out of range, or of
+  // options that do not go together.
+  absl::Status Validate() const;
+
+  // The budget's options with each started provider's limits: the
+  // operator's (`budget_override`) where set, else what the provider
+  // documents (Provider::rate_limits), else the budget's defaults.
+  RateBudgetOptions BudgetFor(const ConnectorRegistry& connectors) const;
 };
 
 // The configuration the flags give (INVALID_ARGUMENT naming the flag when

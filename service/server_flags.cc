@@ -189,7 +189,7 @@ ABSL_FLAG(absl::Duration, refresh_timeout, absl::Seconds(30),
 ABSL_FLAG(int, refresh_threads, 4,
           "Threads running token refreshes apart from the calls that need "
           "them, so a call leaves at its deadline while the refresh goes "
-          "on.");
+          "on. 0: the first caller refreshes on its own thread.");
 ABSL_FLAG(absl::Duration, account_cache_ttl, absl::Seconds(1),
           "How long a resolved account's row (never its credentials) is "
           "reused before the store is read again; a replica's changes show "
@@ -273,24 +273,12 @@ absl::Status AccountsFromFlags(ServerConfig& c) {
   o.record_cache_ttl = absl::GetFlag(FLAGS_account_cache_ttl);
   o.refresh_timeout = absl::GetFlag(FLAGS_refresh_timeout);
   o.refresh_threads = absl::GetFlag(FLAGS_refresh_threads);
-  if (o.refresh_timeout <= absl::ZeroDuration() || o.refresh_threads < 1 ||
-      o.refresh_threads > 64) {
-    return Invalid(
-        "--refresh_timeout must be positive and --refresh_threads 1 to 64");
-  }
   o.crash_after_refresh_for_testing =
       absl::GetFlag(FLAGS_testing_crash_after_refresh);
   c.budget_override.limit = absl::GetFlag(FLAGS_rate_limit);
   c.budget_override.restricted_limit = absl::GetFlag(FLAGS_rate_limited_limit);
-  if (c.budget_override.limit < 0 || c.budget_override.restricted_limit < 0) {
-    return Invalid(
-        "--rate_limit and --rate_limited_limit must not be negative");
-  }
   c.budget.window = absl::GetFlag(FLAGS_testing_rate_window);
   c.budget.window_margin = 0.02;
-  if (c.budget.window <= absl::ZeroDuration()) {
-    return Invalid("--testing_rate_window must be positive");
-  }
   c.state_ttl = absl::GetFlag(FLAGS_state_ttl);
   c.oauth_redirect_uri = absl::GetFlag(FLAGS_oauth_redirect_uri);
   return absl::OkStatus();
@@ -303,16 +291,6 @@ absl::Status SideListenersFromFlags(ServerConfig& c) {
       absl::GetFlag(FLAGS_http_max_connections_per_peer);
   c.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
   c.http_request_timeout = absl::GetFlag(FLAGS_http_request_timeout);
-  if (c.http_max_connections_per_peer < 0) {
-    return Invalid(
-        "--http_max_connections_per_peer must be 0 (no cap) or more");
-  }
-  if (c.http_max_connections < 1 ||
-      c.http_request_timeout <= absl::ZeroDuration()) {
-    return Invalid(
-        "--http_max_connections must be at least 1 and "
-        "--http_request_timeout positive");
-  }
   return absl::OkStatus();
 }
 
@@ -326,13 +304,6 @@ absl::Status WebhooksFromFlags(ServerConfig& c) {
   o.lease = absl::GetFlag(FLAGS_webhook_lease);
   o.tick = absl::GetFlag(FLAGS_webhook_tick);
   c.webhook_secret_overlap = absl::GetFlag(FLAGS_webhook_secret_overlap);
-  if (o.retry_base <= absl::ZeroDuration() ||
-      o.give_up_after <= absl::ZeroDuration() ||
-      o.lease <= absl::ZeroDuration() || o.tick <= absl::ZeroDuration()) {
-    return Invalid(
-        "--webhook_retry_base, --webhook_give_up_after, --webhook_lease and "
-        "--webhook_tick must be positive");
-  }
   return absl::OkStatus();
 }
 
@@ -345,24 +316,6 @@ absl::Status WatchFromFlags(ServerConfig& c) {
   o.retention = absl::GetFlag(FLAGS_watch_retention);
   o.retention_events = absl::GetFlag(FLAGS_watch_retention_events);
   o.account_scan = absl::GetFlag(FLAGS_watch_account_scan);
-  if (!(o.poll_share > 0 && o.poll_share <= 1) ||
-      o.poll_interval <= absl::ZeroDuration() ||
-      o.account_scan <= absl::ZeroDuration() || o.retention_events < 1) {
-    return Invalid(
-        "--watch_poll_share must be in (0, 1], --watch_poll_interval and "
-        "--watch_account_scan positive and --watch_retention_events at "
-        "least 1");
-  }
-  if (o.hook_base_url == "local") {
-    if (c.http_listen.empty()) {
-      return Invalid(
-          "--hook_base_url=local needs the side listener (--http_listen)");
-    }
-  } else if (!o.hook_base_url.empty() &&
-             !absl::StartsWith(o.hook_base_url, "https://") &&
-             !absl::StartsWith(o.hook_base_url, "http://")) {
-    return Invalid("--hook_base_url must be an http(s) URL");
-  }
   return absl::OkStatus();
 }
 
@@ -380,19 +333,6 @@ absl::Status ServingFromFlags(ServerConfig& c) {
   serving.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
   serving.stream_stall_timeout = absl::GetFlag(FLAGS_stream_stall_timeout);
   serving.watch_heartbeat = absl::GetFlag(FLAGS_watch_heartbeat);
-  if (pool.threads < 1 || pool.threads > 1024 ||
-      pool.max_running_per_tenant < 0 || pool.max_bulk_per_tenant < 0 ||
-      serving.tenant_max_calls < 1 || serving.tenant_max_read_ahead < 0 ||
-      serving.tenant_max_streams < 1 || serving.tenant_max_watch_streams < 1 ||
-      serving.max_watch_streams < 1 ||
-      serving.stream_stall_timeout <= absl::ZeroDuration() ||
-      serving.watch_heartbeat <= absl::ZeroDuration()) {
-    return Invalid(
-        "--workers must be 1 to 1024, --tenant_max_running, "
-        "--tenant_max_stream_jobs and --tenant_max_read_ahead at least 0, "
-        "the stream and call limits at least 1, --stream_stall_timeout and "
-        "--watch_heartbeat positive");
-  }
   return absl::OkStatus();
 }
 
@@ -432,6 +372,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   RETURN_IF_ERROR(WatchFromFlags(c));
   RETURN_IF_ERROR(ServingFromFlags(c));
   c.unsafe = UnsafeFromFlags();
+  RETURN_IF_ERROR(c.Validate());
   return c;
 }
 

@@ -342,4 +342,14 @@ absl::StatusOr<int64_t> Rewrap(CredentialStore& store, const Sealer& sealer) {
   return rewritten;
 }
 
+absl::Status AccountManagerOptions::Validate() const {
+  if (refresh_timeout <= absl::ZeroDuration() || refresh_threads < 0 ||
+      refresh_threads > 64) {
+    return absl::InvalidArgumentError(
+        "--refresh_timeout must be positive and --refresh_threads 0 (the "
+        "caller's thread) to 64");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace unified::accounts

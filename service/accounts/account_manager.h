@@ -61,6 +61,9 @@ struct AccountManagerOptions {
   // Test only: end the process after a refresh answer arrives and before it
   // is persisted (to prove such a crash loses nothing usable).
   bool crash_after_refresh_for_testing = false;
+
+  // INVALID_ARGUMENT naming the flag of a value out of range.
+  absl::Status Validate() const;
 };
 
 // Thread-safe. Not owning the store, sealer, auths or clock.

@@ -285,4 +285,17 @@ void StreamTicker::Loop() {
   }
 }
 
+absl::Status ServingOptions::Validate() const {
+  if (tenant_max_calls < 1 || tenant_max_read_ahead < 0 ||
+      tenant_max_streams < 1 || tenant_max_watch_streams < 1 ||
+      max_watch_streams < 1 || stream_stall_timeout <= absl::ZeroDuration() ||
+      watch_heartbeat <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--tenant_max_read_ahead must be at least 0, the stream and call "
+        "limits at least 1, --stream_stall_timeout and --watch_heartbeat "
+        "positive");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace unified

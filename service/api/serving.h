@@ -66,6 +66,9 @@ struct ServingOptions {
   // Pages one tenant's listings may hold read ahead at once, over all its
   // calls (ReadAheadAllowance).
   int tenant_max_read_ahead = 128;
+
+  // INVALID_ARGUMENT naming the flag of a value out of range.
+  absl::Status Validate() const;
 };
 
 class Serving;

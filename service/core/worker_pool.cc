@@ -14,8 +14,8 @@ WorkerPool::WorkerPool(WorkerPoolOptions options) {
   max_bulk_per_tenant_ =
       options.max_bulk_per_tenant > 0
           ? options.max_bulk_per_tenant
-          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
-                            2);
+          : std::max(1,
+                     static_cast<int>(std::thread::hardware_concurrency()) / 2);
   workers_.reserve(threads);
   for (int i = 0; i < threads; ++i) {
     workers_.emplace_back([this] { Work(); });
@@ -99,6 +99,16 @@ void WorkerPool::Work() {
     if (bulk) --it->second.bulk_running;
     if (--it->second.running == 0 && it->second.empty()) tenants_.erase(it);
   }
+}
+
+absl::Status WorkerPoolOptions::Validate() const {
+  if (threads < 1 || threads > 1024 || max_running_per_tenant < 0 ||
+      max_bulk_per_tenant < 0) {
+    return absl::InvalidArgumentError(
+        "--workers must be 1 to 1024, --tenant_max_running and "
+        "--tenant_max_stream_jobs at least 0");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace unified

@@ -12,7 +12,8 @@
 // Bulk jobs (a stream's next pages: parsing, mapping) are CPU work rather
 // than waiting, so a tenant runs at most `max_bulk_per_tenant` of them at
 // once, however many streams it has open: its streams share that many
-// cores, and another tenant's calls keep the rest (tools/bench/noisy_neighbour).
+// cores, and another tenant's calls keep the rest
+// (tools/bench/noisy_neighbour).
 #ifndef SERVICE_CORE_WORKER_POOL_H_
 #define SERVICE_CORE_WORKER_POOL_H_
 
@@ -25,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 
 namespace unified {
@@ -38,6 +40,9 @@ struct WorkerPoolOptions {
   // Bulk jobs one tenant may run at once; 0 = half the machine's cores (at
   // least 1).
   int max_bulk_per_tenant = 0;
+
+  // INVALID_ARGUMENT naming the flag of a value out of range.
+  absl::Status Validate() const;
 };
 
 class WorkerPool {

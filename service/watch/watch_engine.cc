@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/log_line.h"
@@ -542,6 +543,23 @@ absl::StatusOr<bool> WatchEngine::BaselineDone(const AccountRef& a) const {
 absl::StatusOr<int64_t> WatchEngine::TenantPosition(
     const std::string& tenant) const {
   return store_->events().TenantPosition(tenant);
+}
+
+absl::Status WatchOptions::Validate() const {
+  if (!(poll_share > 0 && poll_share <= 1) ||
+      poll_interval <= absl::ZeroDuration() ||
+      account_scan <= absl::ZeroDuration() || retention_events < 1) {
+    return absl::InvalidArgumentError(
+        "--watch_poll_share must be in (0, 1], --watch_poll_interval and "
+        "--watch_account_scan positive and --watch_retention_events at "
+        "least 1");
+  }
+  if (!hook_base_url.empty() && hook_base_url != "local" &&
+      !absl::StartsWith(hook_base_url, "https://") &&
+      !absl::StartsWith(hook_base_url, "http://")) {
+    return absl::InvalidArgumentError("--hook_base_url must be an http(s) URL");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace unified::watch

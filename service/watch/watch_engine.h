@@ -77,6 +77,9 @@ struct WatchOptions {
   // Where deliveries go while the store does not take them (hook_spool.h);
   // null: they are answered 503 and the provider retries.
   HookSpool* spool = nullptr;
+
+  // INVALID_ARGUMENT naming the flag of a value out of range.
+  absl::Status Validate() const;
 };
 
 class WatchEngine {

@@ -207,4 +207,15 @@ void WebhookDeliverer::Deliver(Endpoint e) {
   (void)endpoints_->Release(e.tenant, owner_);
 }
 
+absl::Status DelivererOptions::Validate() const {
+  if (retry_base <= absl::ZeroDuration() ||
+      give_up_after <= absl::ZeroDuration() || lease <= absl::ZeroDuration() ||
+      tick <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--webhook_retry_base, --webhook_give_up_after, --webhook_lease and "
+        "--webhook_tick must be positive");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace unified::webhooks

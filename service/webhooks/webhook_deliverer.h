@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "absl/random/random.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "connectors/common/clock.h"
@@ -42,6 +43,9 @@ struct DelivererOptions {
   absl::Duration attempt_timeout = absl::Seconds(15);
   // Events sent to one endpoint per lease.
   int batch = 100;
+
+  // INVALID_ARGUMENT naming the flag of a value out of range.
+  absl::Status Validate() const;
 };
 
 // The seal context of a tenant's webhook secret.
