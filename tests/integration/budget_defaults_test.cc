@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "tests/integration/directory_env.h"
 #include "tools/testing/subprocess.h"
@@ -18,21 +18,15 @@ namespace {
 
 using ::unified::testing::DirectoryEnv;
 using ::unified::testing::DirectoryEnvOptions;
-using ::unified::testing::RunfilePath;
-using ::unified::testing::Subprocess;
 
 class BudgetDefaultsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto sim = Subprocess::Start(RunfilePath("tools/scim_sim/scim_sim"),
-                                 {"--users=3", "--seed=7"});
-    ASSERT_TRUE(sim.ok()) << sim.status();
-    scim_ = std::move(*sim);
-    auto base = scim_->WaitForLine("listening on ", absl::Seconds(30));
-    ASSERT_TRUE(base.ok()) << base.status();
+    scim_ = testing::StartScimSim({"--users=3", "--seed=7"});
+    ASSERT_FALSE(scim_.base.empty());
     DirectoryEnvOptions options;
     options.data.users = 5;
-    options.extra_server_flags = {"--scim_base_url=" + *base,
+    options.extra_server_flags = {"--scim_base_url=" + scim_.base,
                                   "--scim_rate_limit=40"};
     env_ = std::make_unique<DirectoryEnv>(options);
   }
@@ -60,7 +54,7 @@ class BudgetDefaultsTest : public ::testing::Test {
     return out.budget();
   }
 
-  std::unique_ptr<Subprocess> scim_;
+  testing::ScimSimProcess scim_;
   std::unique_ptr<DirectoryEnv> env_;
 };
 

@@ -25,10 +25,10 @@
 #include "gtest/gtest.h"
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "rapidjson/document.h"
+#include "tools/podio_sim/directory.h"
 #include "tools/testing/api_key_channel.h"
 #include "tools/testing/service_files.h"
 #include "tools/testing/subprocess.h"
-#include "tools/podio_sim/directory.h"
 
 namespace unified::testing {
 
@@ -57,6 +57,35 @@ struct ServerProcess {
   std::string address;
   std::string http_address;  // The side listener's host:port.
 };
+
+// A SCIM simulator process (tools/scim_sim) beside the environment, and
+// where it serves: its API base ("http://HOST:PORT/scim/v2") and token URL.
+struct ScimSimProcess {
+  std::unique_ptr<Subprocess> process;
+  std::string base;
+  std::string token_url;
+};
+
+// Starts the SCIM simulator with `args`; failures are test failures (and
+// leave `base` empty).
+inline ScimSimProcess StartScimSim(const std::vector<std::string>& args) {
+  ScimSimProcess out;
+  auto sim = Subprocess::Start(RunfilePath("tools/scim_sim/scim_sim"), args);
+  if (!sim.ok()) {
+    ADD_FAILURE() << sim.status();
+    return out;
+  }
+  out.process = std::move(*sim);
+  auto base = out.process->WaitForLine("listening on ", absl::Seconds(30));
+  auto token_url = out.process->WaitForLine("token url ", absl::Seconds(5));
+  if (!base.ok() || !token_url.ok()) {
+    ADD_FAILURE() << "the SCIM simulator did not start";
+    return out;
+  }
+  out.base = *base;
+  out.token_url = *token_url;
+  return out;
+}
 
 class DirectoryEnv {
  public:
@@ -110,8 +139,9 @@ class DirectoryEnv {
   ServerProcess LaunchServer(const std::vector<std::string>& extra_flags = {}) {
     ServerProcess server;
     std::vector<std::string> args = files_.ServerFlags(sim_url_);
-    args.insert(args.end(), {"--listen=127.0.0.1:0",
-                             "--http_listen=127.0.0.1:0", "--shutdown_grace=1s"});
+    args.insert(args.end(),
+                {"--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
+                 "--shutdown_grace=1s"});
     if (!options_.kept_cursor_key) {
       args.push_back("--cursor_key_file=" + CursorKey());
     }

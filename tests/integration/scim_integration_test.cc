@@ -40,19 +40,15 @@ constexpr char kToken[] = "scim-demo-token";
 class ScimIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto sim = Subprocess::Start(
-        RunfilePath("tools/scim_sim/scim_sim"),
+    testing::ScimSimProcess sim = testing::StartScimSim(
         {"--users=30", "--groups=4", "--max_results=8", "--seed=7"});
-    ASSERT_TRUE(sim.ok()) << sim.status();
-    scim_ = sim->release();
-    auto base = scim_->WaitForLine("listening on ", absl::Seconds(30));
-    auto token_url = scim_->WaitForLine("token url ", absl::Seconds(5));
-    ASSERT_TRUE(base.ok() && token_url.ok());
-    base_ = new std::string(*base);
+    ASSERT_FALSE(sim.base.empty());
+    scim_ = sim.process.release();
+    base_ = new std::string(sim.base);
     DirectoryEnvOptions options;
     options.data.users = 20;
     options.extra_server_flags = {
-        "--scim_base_url=" + *base, "--scim_token_url=" + *token_url,
+        "--scim_base_url=" + sim.base, "--scim_token_url=" + sim.token_url,
         // A poll every second, with budget enough to run it that often.
         "--watch_poll_interval=1s", "--watch_poll_share=1",
         "--rate_limit=100000"};
