@@ -16,7 +16,8 @@ import urllib.request
 import grpc
 
 from proto.unified.v1 import proxy_pb2, user_directory_pb2
-from unified_directory import Client, UnifiedError
+from unified_directory import (NO_RETRY, Client, InvalidArgument, NotFound,
+                               Pager, RateLimited, Retry, UnifiedError)
 
 USERS = 5000  # The BUILD asks for 5,000 users.
 
@@ -204,6 +205,81 @@ class DeadlineTest(ClientTestCase):
         self.assertEqual(self.retries, [])
 
 
+class IdiomsTest(ClientTestCase):
+    """The idiomatic surface: pagers, keyword filters, read masks as field
+    lists, errors by class, configurable retries."""
+
+    def test_a_pager_iterates_every_user_across_pages(self):
+        pager = self.client.list_users(self.account, page_size=500,
+                                       fields=["id", "name"])
+        self.assertIsInstance(pager, Pager)
+        pages = list(pager.pages)
+        # Ten full pages, and perhaps an empty one where the listing learns
+        # its end (answers carry no counts).
+        self.assertIn(len(pages), (USERS // 500, USERS // 500 + 1))
+        self.assertTrue(all(p.next_cursor for p in pages[:-1]))
+        self.assertFalse(pages[-1].next_cursor)
+        ids = [user.id for user in pager]  # Iterated again, from the start.
+        self.assertEqual(ids, [u.id for p in pages for u in p.result])
+        self.assertEqual(len(set(ids)), USERS)
+        # The read mask kept the id and name only.
+        self.assertTrue(all(p.result[0].name and not p.result[0].emails
+                            for p in pages if p.result))
+        # The streamed listing is the same users in the same order.
+        self.assertEqual(
+            [user.id for user in self.client.stream_users(
+                self.account, page_size=500, fields=["id"])], ids)
+
+    def test_keyword_filters_are_the_requests_fields(self):
+        anns = list(self.client.list_users(self.account, query="ann",
+                                           fields=["id", "name"]))
+        self.assertTrue(anns)
+        self.assertTrue(all("ann" in u.name.lower() for u in anns))
+        with self.assertRaises(TypeError):
+            self.client.list_users(self.account, no_such_filter="x")
+        me = self.client.get_me(self.account, fields=["id"])
+        self.assertTrue(me.id)
+        self.assertFalse(me.name)
+        self.assertEqual(self.client.get_user(self.account, me.id).id, me.id)
+
+    def test_errors_are_classes_with_their_request_id(self):
+        with self.assertRaises(NotFound) as missing:
+            self.client.get_user(self.account, "123")
+        self.assertIsInstance(missing.exception, UnifiedError)
+        self.assertEqual(missing.exception.code, grpc.StatusCode.NOT_FOUND)
+        self.assertTrue(missing.exception.request_id)
+        with self.assertRaises(InvalidArgument) as forged:
+            list(self.client.list_users(self.account, cursor="forged"))
+        self.assertEqual(forged.exception.reason, "INVALID_CURSOR")
+        self.assertTrue(forged.exception.request_id)
+        self.assertNotEqual(forged.exception.request_id,
+                            missing.exception.request_id)
+
+    def test_retries_are_configurable(self):
+        add_fault({"path": "/user/status", "kind": "rate_limit",
+                   "wait_seconds": 1, "times": 1})
+        with Client(os.environ["UNIFIED_ADDR"], os.environ["UNIFIED_API_KEY"],
+                    retry=NO_RETRY) as once:
+            with self.assertRaises(RateLimited) as limited:
+                once.get_me(self.account)
+        self.assertEqual(limited.exception.reason, "UPSTREAM_RATE_LIMITED")
+        self.assertGreater(limited.exception.retry_after, 0)
+        # The default tries again after the wait the server named.
+        add_fault({"path": "/user/status", "kind": "rate_limit",
+                   "wait_seconds": 1, "times": 1})
+        self.assertTrue(self.client.get_me(self.account).id)
+        with self.assertRaises(ValueError):
+            Retry(attempts=0)
+
+    def test_watch_runs_until_the_caller_stops(self):
+        events = self.client.watch(self.account, include_snapshot=True)
+        event_type = user_directory_pb2.DirectoryEvent
+        for event in events:
+            if event.type == event_type.SNAPSHOT_COMPLETE:
+                break
+        events.close()  # Stops the stream; nothing ran out.
+
+
 class PlaintextTest(unittest.TestCase):
 
     def test_plaintext_only_to_loopback(self):
@@ -220,6 +296,6 @@ if __name__ == "__main__":
     else:
         suite = unittest.TestSuite(
             loader.loadTestsFromTestCase(case)
-            for case in (StreamTest, UnaryTest, PlaintextTest))
+            for case in (StreamTest, UnaryTest, IdiomsTest, PlaintextTest))
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     sys.exit(0 if result.wasSuccessful() else 1)

@@ -1,18 +1,21 @@
 """Python client of the unified User Directory gRPC service.
 
-    from unified_directory import Client, user_directory_pb2 as directory
+    from unified_directory import Client, NotFound
 
     client = Client("127.0.0.1:50051", api_key)
-    me = client.directory.GetMe(directory.GetMeRequest(
-        integrated_account_id=account))
-    for user in client.records("StreamUsers", directory.ListUsersRequest(
-            integrated_account_id=account)):
+    me = client.get_me(account, fields=["id", "name"])
+    for user in client.list_users(account, query="ann"):  # every page
+        ...
+    for user in client.stream_users(account):  # streamed, resumed
         ...
 
+The services' own methods stay available (client.directory.GetMe(request)).
+
 Unary calls wait out the server's RetryInfo and try again within their
-deadline where retrying helps; `records` and `events` resume a stream after
-UNAVAILABLE from its last cursor or resume token, yielding each record
-once; failures are UnifiedError, with the ErrorInfo reason. The message
+deadline where retrying helps (Retry configures it); streams resume after
+UNAVAILABLE from their last cursor or resume token, yielding each record
+once; failures are UnifiedError subclasses keyed by the ErrorInfo reason
+(NotFound, RateLimited with retry_after, ...), each with its request id. The message
 modules of the API are here too (user_directory_pb2, ...). Guide:
 docs/clients.md.
 """
@@ -30,10 +33,19 @@ if os.path.isdir(_GEN) and _GEN not in sys.path:
 # pylint: disable=wrong-import-position
 from proto.unified.v1 import (integrated_accounts_pb2,  # noqa: E402
                               proxy_pb2, resources_pb2, user_directory_pb2)
-from unified_directory.client import (Client, UnifiedError,  # noqa: E402
-                                      RETRY_REASONS)
+from unified_directory.client import Client, NO_RETRY, Retry  # noqa: E402
+from unified_directory.errors import (RETRY_REASONS,  # noqa: E402
+                                      Cancelled, DeadlineExceeded,
+                                      FailedPrecondition, InvalidArgument,
+                                      NeedsReauth, NotFound, PermissionDenied,
+                                      RateLimited, Unauthenticated,
+                                      Unavailable, UnifiedError)
+from unified_directory.pagers import Pager  # noqa: E402
 
 __all__ = [
-    "Client", "UnifiedError", "RETRY_REASONS", "integrated_accounts_pb2",
-    "proxy_pb2", "resources_pb2", "user_directory_pb2",
+    "Client", "Retry", "NO_RETRY", "Pager", "UnifiedError", "InvalidArgument",
+    "Unauthenticated", "PermissionDenied", "NotFound", "FailedPrecondition",
+    "NeedsReauth", "RateLimited", "Unavailable", "DeadlineExceeded",
+    "Cancelled", "RETRY_REASONS", "integrated_accounts_pb2", "proxy_pb2",
+    "resources_pb2", "user_directory_pb2",
 ]

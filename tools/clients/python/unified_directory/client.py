@@ -6,88 +6,46 @@ import time
 
 import grpc
 
-from google.rpc import error_details_pb2, status_pb2
+from google.protobuf import field_mask_pb2
 from proto.unified.v1 import (integrated_accounts_pb2_grpc, proxy_pb2_grpc,
-                              user_directory_pb2_grpc)
-
-# Reasons whose errors a later try can cure (proto/unified/v1/errors.proto).
-# The server puts a RetryInfo on each such error; the client waits that
-# long before trying again.
-RETRY_REASONS = frozenset([
-    "UNAVAILABLE",
-    "STORE_UNAVAILABLE",
-    "STORE_LOCK_TIMEOUT",
-    "SERVER_SHUTTING_DOWN",
-    "UPSTREAM_UNAVAILABLE",
-    "UPSTREAM_UNREACHABLE",
-    "UPSTREAM_RATE_LIMITED",
-    "RATE_BUDGET_EXHAUSTED",
-    "REFRESH_RATE_LIMITED",
-    "TENANT_CONCURRENCY_EXHAUSTED",
-    "TENANT_STREAMS_EXHAUSTED",
-    "TENANT_WATCH_STREAMS_EXHAUSTED",
-    "WATCH_STREAMS_EXHAUSTED",
-])
-
-# Codes of a failure outside the service: gRPC's own (no connection, a
-# broken one) and a proxy's reset of a stream (UNKNOWN, INTERNAL).
-_TRANSPORT_CODES = frozenset([grpc.StatusCode.UNAVAILABLE,
-                              grpc.StatusCode.UNKNOWN,
-                              grpc.StatusCode.INTERNAL])
+                              user_directory_pb2, user_directory_pb2_grpc)
+from unified_directory.errors import RETRY_REASONS, UnifiedError
+from unified_directory.pagers import Pager
 
 # Methods that read only: a transport failure (no answer from the server at
 # all) is retried for them, since sending them twice changes nothing.
 _READ_PREFIXES = ("Get", "List", "BatchGet", "Stream", "Watch")
 
-# Waits between tries when the server gave no RetryInfo (it was not
-# reached): doubling from the first to the last.
-_FIRST_BACKOFF = 0.05
-_LAST_BACKOFF = 1.0
 
 
-class UnifiedError(Exception):
-    """A failed call: the gRPC code, the ErrorInfo reason and metadata, and
-    the RetryInfo delay in seconds (None when the server gave none)."""
+class Retry:
+    """When and how often calls are tried again (Client(retry=...)).
 
-    def __init__(self, code, message, reason=None, metadata=None,
-                 retry_delay=None):
-        super().__init__("%s: %s (reason %s)" % (code.name, message, reason))
-        self.code = code
-        self.message = message
-        self.reason = reason
-        self.metadata = metadata or {}
-        self.retry_delay = retry_delay
+    `attempts`: tries of one call at the most, the first included (None:
+    as many as its deadline allows). `initial_backoff` and `max_backoff`:
+    the wait, in seconds, before a try when the server named none (it was
+    not reached), doubling from the first to the last. `reasons`: the
+    ErrorInfo reasons worth another try (default RETRY_REASONS); the
+    server's RetryInfo says how long to wait for those. A read whose call
+    the service never answered (the transport failed) is tried again too.
+    """
 
-    @classmethod
-    def from_rpc_error(cls, error):
-        """The UnifiedError of a grpc.RpcError raised by a stub."""
-        reason, metadata, delay = None, {}, None
-        for key, value in error.trailing_metadata() or ():
-            if key != "grpc-status-details-bin":
-                continue
-            status = status_pb2.Status.FromString(value)
-            for detail in status.details:
-                info = error_details_pb2.ErrorInfo()
-                retry = error_details_pb2.RetryInfo()
-                if detail.Unpack(info):
-                    reason, metadata = info.reason, dict(info.metadata)
-                elif detail.Unpack(retry):
-                    delay = (retry.retry_delay.seconds +
-                             retry.retry_delay.nanos / 1e9)
-        return cls(error.code(), error.details(), reason, metadata, delay)
+    def __init__(self, attempts=None, initial_backoff=0.05, max_backoff=1.0,
+                 reasons=RETRY_REASONS):
+        if attempts is not None and attempts < 1:
+            raise ValueError("attempts must be at least 1 (or None)")
+        if initial_backoff < 0 or max_backoff < initial_backoff:
+            raise ValueError("0 <= initial_backoff <= max_backoff")
+        self.attempts = attempts
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.reasons = frozenset(reasons)
 
-    @property
-    def retryable(self):
-        """Whether trying again later can succeed: the reason says so."""
-        return self.reason in RETRY_REASONS
+    def backoff(self, tries):
+        return min(self.max_backoff, self.initial_backoff * 2 ** tries)
 
-    @property
-    def unanswered(self):
-        """Whether the service never answered: the service puts an ErrorInfo
-        on every error, so one without is the transport's or a proxy's (the
-        connection failed or broke, e.g. a load balancer resetting a stream
-        whose replica died)."""
-        return self.reason is None and self.code in _TRANSPORT_CODES
+
+NO_RETRY = Retry(attempts=1)
 
 
 def _host(address):
@@ -170,11 +128,12 @@ class Client:
     plaintext, which the client allows to loopback addresses only.
 
     `timeout` (seconds) is every call's default deadline, retries included.
+    `retry` (a Retry) says when calls are tried again; NO_RETRY never.
     """
 
     def __init__(self, address, api_key, ca_file=None, cert_file=None,
                  key_file=None, server_name=None, timeout=30.0,
-                 balance=None):
+                 balance=None, retry=None):
         addresses = [address] if isinstance(address, str) else list(address)
         if balance is None:
             balance = not isinstance(address, str)
@@ -207,6 +166,7 @@ class Client:
             target, grpc.composite_channel_credentials(
                 channel_credentials, key), options)
         self.timeout = timeout
+        self.retry = retry or Retry()
         self.directory = _Service(
             self, user_directory_pb2_grpc.UserDirectoryStub(self.channel))
         self.accounts = _Service(
@@ -224,17 +184,21 @@ class Client:
         self.close()
 
     def _wait_before_retry(self, name, error, tries, deadline):
-        """Seconds to wait before another try of `name`, or None: give up."""
-        if error.retryable:
+        """Seconds to wait before another try of `name` after `tries`
+        failed ones, or None: give up."""
+        retry = self.retry
+        if retry.attempts is not None and tries + 1 >= retry.attempts:
+            return None
+        if error.reason in retry.reasons:
             wait = error.retry_delay
             if wait is None:
-                wait = min(_LAST_BACKOFF, _FIRST_BACKOFF * 2 ** tries)
+                wait = retry.backoff(tries)
         elif error.unanswered and name.startswith(_READ_PREFIXES):
-            wait = min(_LAST_BACKOFF, _FIRST_BACKOFF * 2 ** tries)
+            wait = retry.backoff(tries)
         else:
             return None
         # Only when the try after the wait can still finish in time.
-        if time.monotonic() + wait >= deadline:
+        if deadline is not None and time.monotonic() + wait >= deadline:
             return None
         return wait
 
@@ -265,13 +229,13 @@ class Client:
         """Messages of the stream `name`, opened again with `request` after
         a failure worth retrying; `advance(request, message)` moves the
         request past a message once it has been taken, and says whether
-        more follow."""
+        more follow. `timeout` None: no deadline (until cancelled)."""
         method = getattr(self.directory, name).raw
-        deadline = time.monotonic() + (timeout or self.timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
         tries = 0
         while True:
-            call = method(request,
-                          timeout=max(0.0, deadline - time.monotonic()))
+            call = method(request, timeout=None if deadline is None else max(
+                0.0, deadline - time.monotonic()))
             try:
                 for message in call:
                     tries = 0
@@ -304,10 +268,11 @@ class Client:
             for record in page.result:
                 yield record
 
-    def events(self, request, timeout=3600.0, on_retry=None):
+    def events(self, request, timeout=None, on_retry=None):
         """WatchDirectory's events, resumed from the last resume_token
         after UNAVAILABLE: no event after it is lost or repeated. A snapshot
-        cut short before its first resume_token is sent again whole."""
+        cut short before its first resume_token is sent again whole. Runs
+        until the caller stops reading (or `timeout` seconds, when given)."""
         request = type(request).FromString(request.SerializeToString())
 
         def advance(req, event):
@@ -318,3 +283,144 @@ class Client:
 
         return self._resumed("WatchDirectory", request, advance, timeout,
                              on_retry)
+
+    # Idiomatic calls: an account id, keyword filters and `fields` (the read
+    # mask's paths, e.g. ["id", "name", "emails"]). Unary calls return the
+    # message; list_* return a Pager; stream_* and watch are generators.
+
+    def _build(self, request_type, account_id, fields=None, page_size=None,
+               **values):
+        """`request_type` with `account_id`, the read mask of `fields`, the
+        page size and the set `values` (TypeError naming an unknown one)."""
+        request = request_type(integrated_account_id=account_id)
+        known = request_type.DESCRIPTOR.fields_by_name
+        for name, value in values.items():
+            if name not in known:
+                raise TypeError("%s has no field %r" %
+                                (request_type.__name__, name))
+            if value is None:
+                continue
+            if known[name].label == known[name].LABEL_REPEATED:
+                getattr(request, name).extend(value)
+            else:
+                setattr(request, name, value)
+        if fields:
+            request.read_mask.CopyFrom(
+                field_mask_pb2.FieldMask(paths=list(fields)))
+        if page_size:
+            request.limit = page_size
+        return request
+
+    def _call(self, name, request, timeout):
+        return getattr(self.directory, name)(request, timeout=timeout)
+
+    def _pager(self, name, request, timeout):
+        return Pager(lambda page: self._call(name, page, timeout), request)
+
+    def get_me(self, account_id, fields=None, timeout=None, **values):
+        """The account's own user (GetMe)."""
+        return self._call("GetMe", self._build(
+            user_directory_pb2.GetMeRequest, account_id, fields, **values),
+            timeout)
+
+    def get_user(self, account_id, user_id, fields=None, timeout=None,
+                 **values):
+        """One user by id (GetUser); NotFound when there is none."""
+        return self._call("GetUser", self._build(
+            user_directory_pb2.GetUserRequest, account_id, fields,
+            user_id=user_id, **values), timeout)
+
+    def batch_get_users(self, account_id, user_ids, fields=None,
+                        timeout=None, **values):
+        """Users by id in one call (BatchGetUsers)."""
+        return self._call("BatchGetUsers", self._build(
+            user_directory_pb2.BatchGetUsersRequest, account_id, fields,
+            user_ids=list(user_ids), **values), timeout)
+
+    def list_users(self, account_id, fields=None, page_size=None,
+                   timeout=None, **filters):
+        """The account's users, page after page: a Pager. `filters` are
+        ListUsersRequest's (organization_id, workspace_id, email, status,
+        role, query, order_by, include_remote_data)."""
+        return self._pager("ListUsers", self._build(
+            user_directory_pb2.ListUsersRequest, account_id, fields,
+            page_size, **filters), timeout)
+
+    def stream_users(self, account_id, fields=None, page_size=None,
+                     timeout=300.0, on_retry=None, **filters):
+        """The same users as list_users, streamed (StreamUsers): each once,
+        resumed after failures."""
+        return self.records("StreamUsers", self._build(
+            user_directory_pb2.ListUsersRequest, account_id, fields,
+            page_size, **filters), timeout, on_retry)
+
+    def get_organization(self, account_id, organization_id, fields=None,
+                         timeout=None, **values):
+        return self._call("GetOrganization", self._build(
+            user_directory_pb2.GetOrganizationRequest, account_id, fields,
+            organization_id=organization_id, **values), timeout)
+
+    def list_organizations(self, account_id, fields=None, page_size=None,
+                           timeout=None, **filters):
+        return self._pager("ListOrganizations", self._build(
+            user_directory_pb2.ListOrganizationsRequest, account_id, fields,
+            page_size, **filters), timeout)
+
+    def stream_organizations(self, account_id, fields=None, page_size=None,
+                             timeout=300.0, on_retry=None, **filters):
+        return self.records("StreamOrganizations", self._build(
+            user_directory_pb2.ListOrganizationsRequest, account_id, fields,
+            page_size, **filters), timeout, on_retry)
+
+    def get_workspace(self, account_id, workspace_id, fields=None,
+                      timeout=None, **values):
+        return self._call("GetWorkspace", self._build(
+            user_directory_pb2.GetWorkspaceRequest, account_id, fields,
+            workspace_id=workspace_id, **values), timeout)
+
+    def list_workspaces(self, account_id, fields=None, page_size=None,
+                        timeout=None, **filters):
+        return self._pager("ListWorkspaces", self._build(
+            user_directory_pb2.ListWorkspacesRequest, account_id, fields,
+            page_size, **filters), timeout)
+
+    def stream_workspaces(self, account_id, fields=None, page_size=None,
+                          timeout=300.0, on_retry=None, **filters):
+        return self.records("StreamWorkspaces", self._build(
+            user_directory_pb2.ListWorkspacesRequest, account_id, fields,
+            page_size, **filters), timeout, on_retry)
+
+    def list_role_assignments(self, account_id, fields=None, page_size=None,
+                              timeout=None, **filters):
+        return self._pager("ListRoleAssignments", self._build(
+            user_directory_pb2.ListRoleAssignmentsRequest, account_id,
+            fields, page_size, **filters), timeout)
+
+    def stream_role_assignments(self, account_id, fields=None,
+                                page_size=None, timeout=300.0,
+                                on_retry=None, **filters):
+        return self.records("StreamRoleAssignments", self._build(
+            user_directory_pb2.ListRoleAssignmentsRequest, account_id,
+            fields, page_size, **filters), timeout, on_retry)
+
+    def list_roles(self, account_id, fields=None, timeout=None):
+        return self._pager("ListRoles", self._build(
+            user_directory_pb2.ListRolesRequest, account_id, fields),
+            timeout)
+
+    def get_role(self, account_id, role_id, fields=None, timeout=None):
+        return self._call("GetRole", self._build(
+            user_directory_pb2.GetRoleRequest, account_id, fields,
+            role_id=role_id), timeout)
+
+    def watch(self, account_id=None, account_ids=None, all_accounts=False,
+              include_snapshot=False, resume_token="", timeout=None,
+              on_retry=None):
+        """WatchDirectory's events for one account, several or all: a
+        generator that runs until the caller stops reading (events)."""
+        request = user_directory_pb2.WatchDirectoryRequest(
+            integrated_account_id=account_id or "",
+            integrated_account_ids=list(account_ids or ()),
+            all_accounts=all_accounts, include_snapshot=include_snapshot,
+            resume_token=resume_token)
+        return self.events(request, timeout, on_retry)
