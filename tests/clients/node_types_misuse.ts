@@ -11,6 +11,11 @@ async function misuse(client: Client): Promise<void> {
     console.log(user.display_name, id);  // ERROR: no such field
   }
   client.records('ListUsers', {});  // ERROR: not a stream
+  client.listUsers('ia', {qury: 'ann'});  // ERROR: no such filter
+  const roles = client.listRoles('ia');
+  for await (const role of roles) console.log(role.display_name);  // ERROR: no such field
+  new Client({address: '127.0.0.1:1'});  // ERROR: apiKey is required
+  await client.getMe('ia', {deadline: 'soon'});  // ERROR: a deadline is a Date or a number
 }
 
 export {misuse};

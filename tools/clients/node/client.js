@@ -6,7 +6,11 @@
 //   deadline where the error's reason says retrying helps.
 // - records() and events() resume a stream after UNAVAILABLE from its last
 //   cursor or resume token, yielding each record once.
-// - Failures are UnifiedError, with the ErrorInfo reason and metadata.
+// - Failures are UnifiedError subclasses by reason (NotFound, RateLimited,
+//   ...), with the ErrorInfo reason and metadata and the call's request id.
+// - camelCase calls (getMe, listUsers -> a Pager, streamUsers, watch, ...)
+//   take one options object: the request's fields, `fields` (a read mask),
+//   and per-call options (timeoutMs or deadline, requestId, metadata).
 // Types: index.d.ts. Guide: docs/clients.md.
 'use strict';
 
@@ -66,16 +70,25 @@ const CODE_NAMES = Object.fromEntries(
 
 // A failed call: code (the gRPC code's name, e.g. 'RESOURCE_EXHAUSTED'),
 // reason and metadata (the ErrorInfo's), retryDelayMs (the RetryInfo's, or
-// null) and the server's message.
+// null), the server's message and the call's request id (x-request-id, as
+// the server's access log names the call). Thrown as the subclass the
+// reason (else the code) names: NotFound, RateLimited, ...
 class UnifiedError extends Error {
-  constructor(code, message, reason = null, metadata = {}, retryDelayMs = null) {
+  constructor(code, message, reason = null, metadata = {}, retryDelayMs = null,
+              requestId = null) {
     super(`${code}: ${message} (reason ${reason})`);
-    this.name = 'UnifiedError';
+    this.name = new.target.name;
     this.code = code;
     this.details = message;
     this.reason = reason;
     this.metadata = metadata;
     this.retryDelayMs = retryDelayMs;
+    this.requestId = requestId;
+  }
+
+  // The RetryInfo delay in milliseconds (retryDelayMs), or null.
+  get retryAfterMs() {
+    return this.retryDelayMs;
   }
 
   // Whether trying again later can succeed: the reason says so.
@@ -90,6 +103,56 @@ class UnifiedError extends Error {
   get unanswered() {
     return this.reason === null && TRANSPORT_CODES.has(this.code);
   }
+}
+
+class InvalidArgument extends UnifiedError {}
+class Unauthenticated extends UnifiedError {}
+class PermissionDenied extends UnifiedError {}
+class NotFound extends UnifiedError {}
+class FailedPrecondition extends UnifiedError {}
+class NeedsReauth extends FailedPrecondition {}
+class RateLimited extends UnifiedError {}
+class Unavailable extends UnifiedError {}
+class DeadlineExceeded extends UnifiedError {}
+class Cancelled extends UnifiedError {}
+
+const ERRORS_BY_REASON = {NEEDS_REAUTH: NeedsReauth};
+const ERRORS_BY_CODE = {
+  INVALID_ARGUMENT: InvalidArgument,
+  OUT_OF_RANGE: InvalidArgument,
+  UNAUTHENTICATED: Unauthenticated,
+  PERMISSION_DENIED: PermissionDenied,
+  NOT_FOUND: NotFound,
+  FAILED_PRECONDITION: FailedPrecondition,
+  RESOURCE_EXHAUSTED: RateLimited,
+  UNAVAILABLE: Unavailable,
+  DEADLINE_EXCEEDED: DeadlineExceeded,
+  CANCELLED: Cancelled,
+};
+
+// The UnifiedError subclass of an error's reason, else of its code.
+function errorClass(code, reason) {
+  return ERRORS_BY_REASON[reason] || ERRORS_BY_CODE[code] || UnifiedError;
+}
+
+// When and how often calls are tried again ({retry} of the client's
+// options): attempts counts the first try (null: as many as the deadline
+// allows); the backoffs are the waits when the server named none (it was not
+// reached), doubling; reasons are those worth another try (the server's
+// RetryInfo sets their wait).
+function retryPolicy({attempts = null, initialBackoffMs = FIRST_BACKOFF_MS,
+  maxBackoffMs = LAST_BACKOFF_MS, reasons = RETRY_REASONS} = {}) {
+  if (attempts !== null && attempts < 1) throw new Error('retry.attempts must be at least 1');
+  if (initialBackoffMs < 0 || maxBackoffMs < initialBackoffMs) {
+    throw new Error('0 <= retry.initialBackoffMs <= retry.maxBackoffMs');
+  }
+  return {attempts, initialBackoffMs, maxBackoffMs, reasons: new Set(reasons)};
+}
+
+// A PEM given as a Buffer or a file path.
+function pem(value) {
+  if (value === undefined || value === null) return null;
+  return Buffer.isBuffer(value) ? value : fs.readFileSync(value);
 }
 
 function hostOf(address) {
@@ -136,8 +199,29 @@ function sleep(ms) {
 // overrides the name checked in the server's certificate. Without `tls.ca`
 // the channel is plaintext, which the client allows to loopback only.
 class Client {
+  // new Client({address, apiKey, tls: {ca, cert, key, serverName}, balance,
+  // retry, timeoutMs, includeDirs}); tls's PEMs are Buffers or file paths.
+  // The positional form Client(address, apiKey, includeDirs, tls, {balance})
+  // is kept.
   constructor(address, apiKey, includeDirs = defaultIncludeDirs(), tls = {},
-              {balance = typeof address !== 'string'} = {}) {
+              {balance = undefined} = {}) {
+    let retry = {};
+    let timeoutMs = 30000;
+    if (address !== null && typeof address === 'object' && !Array.isArray(address)) {
+      const options = address;
+      if (!options.address || !options.apiKey) {
+        throw new Error('new Client({address, apiKey, ...}): address and apiKey are required');
+      }
+      ({address, apiKey} = options);
+      includeDirs = options.includeDirs || defaultIncludeDirs();
+      tls = options.tls || {};
+      balance = options.balance;
+      retry = options.retry || {};
+      timeoutMs = options.timeoutMs || timeoutMs;
+    }
+    if (balance === undefined) balance = typeof address !== 'string';
+    this.retry = retryPolicy(retry);
+    this.timeoutMs = timeoutMs;
     const addresses = typeof address === 'string' ? [address] : address;
     const target = targetOf(address);
     const definition = protoLoader.loadSync(SERVICES, {
@@ -148,7 +232,10 @@ class Client {
       defaults: true,
     });
     const v1 = grpc.loadPackageDefinition(definition).unified.v1;
-    const read = (file) => (file ? fs.readFileSync(file) : null);
+    // Each request message's field names, to check the filters of the
+    // camelCase calls.
+    this.fieldsOf = (name) => new Set(
+        definition[`unified.v1.${name}`].type.field.map((field) => field.name));
     const options = {
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
@@ -164,7 +251,7 @@ class Client {
             callback(null, metadata);
           });
       credentials = grpc.credentials.combineChannelCredentials(
-          grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert)),
+          grpc.credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert)),
           key);
       if (tls.serverName) options['grpc.ssl_target_name_override'] = tls.serverName;
       this.keyMetadata = () => new grpc.Metadata();
@@ -200,8 +287,13 @@ class Client {
   }
 
   // The UnifiedError of an error from a grpc-js call.
-  toUnifiedError(error) {
+  toUnifiedError(error, initialMetadata = null) {
     if (error instanceof UnifiedError) return error;
+    let requestId = null;
+    for (const metadata of [initialMetadata, error.metadata]) {
+      const id = metadata && metadata.get('x-request-id');
+      if (id && id.length > 0) requestId = String(id[0]);
+    }
     let reason = null;
     let metadata = {};
     let retryDelayMs = null;
@@ -220,20 +312,23 @@ class Client {
         }
       }
     }
-    return new UnifiedError(CODE_NAMES[error.code] || 'UNKNOWN',
-                            error.details || error.message, reason, metadata,
-                            retryDelayMs);
+    const code = CODE_NAMES[error.code] || 'UNKNOWN';
+    const Kind = errorClass(code, reason);
+    return new Kind(code, error.details || error.message, reason, metadata,
+                    retryDelayMs, requestId);
   }
 
   // Milliseconds to wait before trying `method` again, or null: give up.
   waitBeforeRetry(method, error, tries, deadline) {
+    const retry = this.retry;
+    if (retry.attempts !== null && tries + 1 >= retry.attempts) return null;
+    const backoff = Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** tries);
     let wait;
-    if (error.retryable) {
-      wait = error.retryDelayMs !== null ? error.retryDelayMs :
-          Math.min(LAST_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** tries);
+    if (retry.reasons.has(error.reason)) {
+      wait = error.retryDelayMs !== null ? error.retryDelayMs : backoff;
     } else if (error.unanswered &&
                READ_PREFIXES.some((prefix) => method.startsWith(prefix))) {
-      wait = Math.min(LAST_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** tries);
+      wait = backoff;
     } else {
       return null;
     }
@@ -241,19 +336,44 @@ class Client {
     return Date.now() + wait >= deadline ? null : wait;
   }
 
+  // The deadline (ms since the epoch, Infinity for none) of a call's
+  // options: `deadline` (a Date or ms since the epoch), else `timeoutMs`
+  // from now, else `fallbackMs` (null: none).
+  deadlineOf({deadline, timeoutMs}, fallbackMs) {
+    if (deadline !== undefined && deadline !== null) return Number(deadline);
+    const ms = timeoutMs !== undefined ? timeoutMs : fallbackMs;
+    return ms === null ? Infinity : Date.now() + ms;
+  }
+
+  // The metadata of one call: the API key (plaintext channels), the
+  // caller's requestId as x-request-id, and the caller's own `metadata`.
+  callMetadata({requestId, metadata} = {}) {
+    const out = this.keyMetadata();
+    if (requestId) out.set('x-request-id', String(requestId));
+    for (const [name, value] of Object.entries(metadata || {})) {
+      out.set(name, String(value));
+    }
+    return out;
+  }
+
   // A unary call as a promise, retried as above:
-  // client.call(client.directory, 'GetMe', {...}, {timeoutMs, onRetry}).
+  // client.call(client.directory, 'GetMe', {...},
+  //             {timeoutMs | deadline, requestId, metadata, onRetry}).
   // onRetry(error, waitMs) is told of each retry. Rejects with UnifiedError.
-  async call(stub, method, request, {timeoutMs = 30000, onRetry} = {}) {
-    const deadline = Date.now() + timeoutMs;
+  async call(stub, method, request, options = {}) {
+    const {onRetry} = options;
+    const deadline = this.deadlineOf(options, this.timeoutMs);
     for (let tries = 0; ; ++tries) {
+      let initial = null;
       try {
         return await new Promise((resolve, reject) => {
-          stub[method](request, this.keyMetadata(), {deadline},
-                       (error, response) => error ? reject(error) : resolve(response));
+          const call = stub[method](
+              request, this.callMetadata(options), {deadline},
+              (error, response) => error ? reject(error) : resolve(response));
+          call.on('metadata', (metadata) => { initial = metadata; });
         });
       } catch (raw) {
-        const error = this.toUnifiedError(raw);
+        const error = this.toUnifiedError(raw, initial);
         const wait = this.waitBeforeRetry(method, error, tries, deadline);
         if (wait === null) throw error;
         if (onRetry) onRetry(error, wait);
@@ -265,11 +385,14 @@ class Client {
   // The messages of stream `method`, opened again with `request` after a
   // failure worth retrying; advance(request, message) moves the request
   // past a message once it is taken and says whether more follow.
-  async* resumed(method, request, advance, {timeoutMs, onRetry}) {
-    const deadline = Date.now() + timeoutMs;
+  async* resumed(method, request, advance, options) {
+    const {onRetry} = options;
+    const deadline = this.deadlineOf(options, null);
     request = {...request};
     for (let tries = 0; ; ++tries) {
-      const call = this.directory[method](request, this.keyMetadata(), {deadline});
+      const call = this.directory[method](request, this.callMetadata(options), {deadline});
+      let initial = null;
+      call.on('metadata', (metadata) => { initial = metadata; });
       call.on('error', () => {});  // Seen by the iteration below.
       try {
         for await (const message of call) {
@@ -279,7 +402,7 @@ class Client {
         }
         return;
       } catch (raw) {
-        const error = this.toUnifiedError(raw);
+        const error = this.toUnifiedError(raw, initial);
         const stalled = error.reason === 'STREAM_STALLED';
         const wait = stalled ? 0 : this.waitBeforeRetry(method, error, tries, deadline);
         if (wait === null) throw error;
@@ -296,21 +419,22 @@ class Client {
   // again at the cursor after the last message taken: nothing is lost or
   // repeated. Throws UnifiedError otherwise, or when timeoutMs (the whole
   // listing) runs out.
-  async* records(method, request, {timeoutMs = 300000, onRetry} = {}) {
+  async* records(method, request, options = {}) {
     const advance = (req, page) => {
       req.cursor = page.next_cursor;
       return page.next_cursor !== '';
     };
-    for await (const page of this.resumed(method, request, advance,
-                                          {timeoutMs, onRetry})) {
+    const withDefault = {timeoutMs: 300000, ...options};
+    for await (const page of this.resumed(method, request, advance, withDefault)) {
       yield* page.result;
     }
   }
 
   // WatchDirectory's events, resumed from the last resume_token after
   // UNAVAILABLE: no event after it is lost or repeated. A snapshot cut
-  // short before its first resume_token is sent again whole.
-  events(request, {timeoutMs = 3600000, onRetry} = {}) {
+  // short before its first resume_token is sent again whole. Runs until the
+  // caller stops iterating (or a given timeoutMs / deadline).
+  events(request, options = {}) {
     const advance = (req, event) => {
       if (event.resume_token) {
         req.resume_token = event.resume_token;
@@ -318,7 +442,7 @@ class Client {
       }
       return true;
     };
-    return this.resumed('WatchDirectory', request, advance, {timeoutMs, onRetry});
+    return this.resumed('WatchDirectory', request, advance, options);
   }
 
   close() {
@@ -326,6 +450,144 @@ class Client {
       stub.close();
     }
   }
+
+  // The camelCase calls: an account id, then one options object holding the
+  // request's fields in camelCase (organizationId, query, ...), `fields`
+  // (the read mask's paths), `pageSize`, and the call's own options
+  // (timeoutMs or deadline, requestId, metadata, onRetry). Unary calls
+  // return a promise; list* a Pager; stream* and watch async iterators.
+
+  // The request `type` for `accountId` and the fields of `options`; the
+  // call options apart. TypeError for a field the request lacks.
+  request(type, accountId, options = {}) {
+    const known = this.fieldsOf(type);
+    const request = {integrated_account_id: accountId};
+    const call = {};
+    for (const [name, value] of Object.entries(options)) {
+      if (CALL_OPTIONS.has(name)) {
+        call[name] = value;
+      } else if (name === 'fields') {
+        request.read_mask = {paths: [...value]};
+      } else if (name === 'pageSize') {
+        request.limit = value;
+      } else {
+        const field = name.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+        if (!known.has(field)) throw new TypeError(`${type} has no field ${name}`);
+        request[field] = value;
+      }
+    }
+    return {request, call};
+  }
+
+  unary(method, type, accountId, options) {
+    const {request, call} = this.request(type, accountId, options);
+    return this.call(this.directory, method, request, call);
+  }
+
+  pager(method, type, accountId, options) {
+    const {request, call} = this.request(type, accountId, options);
+    return new Pager((page) => this.call(this.directory, method, page, call), request);
+  }
+
+  stream(method, type, accountId, options) {
+    const {request, call} = this.request(type, accountId, options);
+    return this.records(method, request, call);
+  }
+
+  getMe(accountId, options) {
+    return this.unary('GetMe', 'GetMeRequest', accountId, options);
+  }
+  getUser(accountId, userId, options = {}) {
+    return this.unary('GetUser', 'GetUserRequest', accountId, {...options, userId});
+  }
+  batchGetUsers(accountId, userIds, options = {}) {
+    return this.unary('BatchGetUsers', 'BatchGetUsersRequest', accountId,
+                      {...options, userIds: [...userIds]});
+  }
+  listUsers(accountId, options) {
+    return this.pager('ListUsers', 'ListUsersRequest', accountId, options);
+  }
+  streamUsers(accountId, options) {
+    return this.stream('StreamUsers', 'ListUsersRequest', accountId, options);
+  }
+  getOrganization(accountId, organizationId, options = {}) {
+    return this.unary('GetOrganization', 'GetOrganizationRequest', accountId,
+                      {...options, organizationId});
+  }
+  listOrganizations(accountId, options) {
+    return this.pager('ListOrganizations', 'ListOrganizationsRequest', accountId, options);
+  }
+  streamOrganizations(accountId, options) {
+    return this.stream('StreamOrganizations', 'ListOrganizationsRequest', accountId, options);
+  }
+  getWorkspace(accountId, workspaceId, options = {}) {
+    return this.unary('GetWorkspace', 'GetWorkspaceRequest', accountId,
+                      {...options, workspaceId});
+  }
+  listWorkspaces(accountId, options) {
+    return this.pager('ListWorkspaces', 'ListWorkspacesRequest', accountId, options);
+  }
+  streamWorkspaces(accountId, options) {
+    return this.stream('StreamWorkspaces', 'ListWorkspacesRequest', accountId, options);
+  }
+  listRoleAssignments(accountId, options) {
+    return this.pager('ListRoleAssignments', 'ListRoleAssignmentsRequest', accountId, options);
+  }
+  streamRoleAssignments(accountId, options) {
+    return this.stream('StreamRoleAssignments', 'ListRoleAssignmentsRequest', accountId,
+                       options);
+  }
+  listRoles(accountId, options) {
+    return this.pager('ListRoles', 'ListRolesRequest', accountId, options);
+  }
+  getRole(accountId, roleId, options = {}) {
+    return this.unary('GetRole', 'GetRoleRequest', accountId, {...options, roleId});
+  }
+
+  // WatchDirectory's events for one account (accountId), several
+  // (accountIds) or all (allAccounts): an async iterator that runs until
+  // the caller stops.
+  watch({accountId = '', accountIds = [], allAccounts = false, includeSnapshot = false,
+    resumeToken = '', ...call} = {}) {
+    return this.events({
+      integrated_account_id: accountId,
+      integrated_account_ids: [...accountIds],
+      all_accounts: allAccounts,
+      include_snapshot: includeSnapshot,
+      resume_token: resumeToken,
+    }, call);
+  }
 }
 
-module.exports = {Client, UnifiedError, RETRY_REASONS, defaultIncludeDirs};
+// The options of one call, apart from the request's fields.
+const CALL_OPTIONS = new Set(['timeoutMs', 'deadline', 'requestId', 'metadata', 'onRetry']);
+
+// A List* call's records across every page, each page one unary call when
+// the one before is used up: `for await (const user of client.listUsers(id))`;
+// `for await (const page of pager.pages())` for the answers themselves.
+class Pager {
+  constructor(fetch, request) {
+    this.fetch = fetch;
+    this.first = {...request};
+  }
+
+  async* pages() {
+    const request = {...this.first};
+    for (;;) {
+      const page = await this.fetch(request);
+      yield page;
+      if (!page.next_cursor) return;
+      request.cursor = page.next_cursor;
+    }
+  }
+
+  async* [Symbol.asyncIterator]() {
+    for await (const page of this.pages()) yield* page.result;
+  }
+}
+
+module.exports = {
+  Client, Pager, UnifiedError, InvalidArgument, Unauthenticated, PermissionDenied,
+  NotFound, FailedPrecondition, NeedsReauth, RateLimited, Unavailable,
+  DeadlineExceeded, Cancelled, RETRY_REASONS, defaultIncludeDirs,
+};

@@ -8,6 +8,13 @@ import type {IntegratedAccountsClient} from './types/unified/v1/IntegratedAccoun
 import type {ProxyClient} from './types/unified/v1/Proxy';
 import type {UserDirectoryClient} from './types/unified/v1/UserDirectory';
 import type {WatchDirectoryRequest} from './types/unified/v1/WatchDirectoryRequest';
+import type {User__Output} from './types/unified/v1/User';
+import type {Organization__Output} from './types/unified/v1/Organization';
+import type {Workspace__Output} from './types/unified/v1/Workspace';
+import type {Role__Output} from './types/unified/v1/Role';
+import type {RoleAssignment__Output} from './types/unified/v1/RoleAssignment';
+import type {BatchGetUsersResponse__Output} from './types/unified/v1/BatchGetUsersResponse';
+import type {UserStatus} from './types/unified/v1/UserStatus';
 
 export type {IntegratedAccountsClient, ProxyClient, UserDirectoryClient};
 
@@ -41,10 +48,18 @@ export type StreamMethod = {
 /** The reasons whose errors a later try can cure (proto/unified/v1/errors.proto). */
 export const RETRY_REASONS: ReadonlySet<string>;
 
-/** A failed call, with the ErrorInfo and RetryInfo the server attached. */
+/**
+ * A failed call, with the ErrorInfo and RetryInfo the server attached;
+ * thrown as the subclass its reason (else its code) names.
+ */
 export class UnifiedError extends Error {
   constructor(code: string, message: string, reason?: string | null,
-              metadata?: Record<string, string>, retryDelayMs?: number | null);
+              metadata?: Record<string, string>, retryDelayMs?: number | null,
+              requestId?: string | null);
+  /** The request id the server logged the call under (x-request-id), when it answered. */
+  readonly requestId: string | null;
+  /** The RetryInfo delay in milliseconds (retryDelayMs), or null. */
+  readonly retryAfterMs: number | null;
   /** The gRPC code's name, e.g. 'RESOURCE_EXHAUSTED'. */
   readonly code: string;
   /** The server's message. */
@@ -61,14 +76,38 @@ export class UnifiedError extends Error {
   readonly unanswered: boolean;
 }
 
-/** A channel's TLS: file paths (PEM). Without `ca` the channel is plaintext, to loopback only. */
+/** INVALID_ARGUMENT (and OUT_OF_RANGE): fix the request, do not retry. */
+export class InvalidArgument extends UnifiedError {}
+/** UNAUTHENTICATED: the API key is missing, unknown or revoked. */
+export class Unauthenticated extends UnifiedError {}
+/** PERMISSION_DENIED. */
+export class PermissionDenied extends UnifiedError {}
+/** NOT_FOUND: the account, user, workspace or role does not exist. */
+export class NotFound extends UnifiedError {}
+/** FAILED_PRECONDITION: not in the account's state. */
+export class FailedPrecondition extends UnifiedError {}
+/** Reason NEEDS_REAUTH: link the account again. */
+export class NeedsReauth extends FailedPrecondition {}
+/** RESOURCE_EXHAUSTED: a budget or limit is spent; retryAfterMs says when to try again. */
+export class RateLimited extends UnifiedError {}
+/** UNAVAILABLE. */
+export class Unavailable extends UnifiedError {}
+/** DEADLINE_EXCEEDED. */
+export class DeadlineExceeded extends UnifiedError {}
+/** CANCELLED. */
+export class Cancelled extends UnifiedError {}
+
+/** A PEM: its bytes, or the path of its file. */
+export type Pem = string | Buffer;
+
+/** A channel's TLS (PEMs). Without `ca` the channel is plaintext, to loopback only. */
 export interface TlsOptions {
   /** The CA that signed the server's certificate. */
-  ca?: string;
+  ca?: Pem;
   /** This client's certificate, for mutual TLS. */
-  cert?: string;
+  cert?: Pem;
   /** This client's private key, for mutual TLS. */
-  key?: string;
+  key?: Pem;
   /** The name checked in the server's certificate, e.g. 'localhost' when dialling 127.0.0.1. */
   serverName?: string;
 }
@@ -77,6 +116,12 @@ export interface TlsOptions {
 export interface CallOptions {
   /** The deadline in milliseconds from now, retries and waits included. */
   timeoutMs?: number;
+  /** The deadline itself (a Date or ms since the epoch); wins over timeoutMs. */
+  deadline?: Date | number;
+  /** Sent as x-request-id: the server's access log names the call by it. */
+  requestId?: string;
+  /** Further metadata sent with the call. */
+  metadata?: Record<string, string>;
   /** Told of each retry before its wait: the error and the wait in milliseconds. */
   onRetry?: (error: UnifiedError, waitMs: number) => void;
 }
@@ -85,6 +130,75 @@ export interface CallOptions {
 export interface ChannelOptions {
   /** Round-robin over the target's addresses (default: when `address` is an array). */
   balance?: boolean;
+}
+
+/** When and how often calls are tried again. */
+export interface RetryOptions {
+  /** Tries of one call at the most, the first included (default: as many as the deadline allows). */
+  attempts?: number | null;
+  /** The first wait when the server named none (it was not reached); doubles up to maxBackoffMs. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** The ErrorInfo reasons worth another try (default RETRY_REASONS). */
+  reasons?: Iterable<string>;
+}
+
+/** new Client({...}): everything about the channel and its calls. */
+export interface ClientOptions extends ChannelOptions {
+  /** host:port, any gRPC target, or the replicas' "ip:port" to balance over. */
+  address: string | string[];
+  /** Sent as "authorization: Bearer <key>". */
+  apiKey: string;
+  tls?: TlsOptions;
+  retry?: RetryOptions;
+  /** Every unary call's default deadline, in milliseconds (30 s). */
+  timeoutMs?: number;
+  /** Where the .proto files are (default: the package's protos/). */
+  includeDirs?: string[];
+}
+
+/** A read mask's paths and the page size, beside a call's options. */
+export interface ReadOptions extends CallOptions {
+  /** The read mask's paths, e.g. ['id', 'name', 'emails']. */
+  fields?: string[];
+  includeRemoteData?: boolean;
+}
+
+export interface PageOptions extends ReadOptions {
+  pageSize?: number;
+  cursor?: string;
+}
+
+/** ListUsers' filters (ListUsersRequest's fields, in camelCase). */
+export interface UserFilters extends PageOptions {
+  organizationId?: string;
+  workspaceId?: string;
+  email?: string;
+  status?: UserStatus;
+  role?: string;
+  query?: string;
+  orderBy?: string;
+}
+
+export interface RoleAssignmentFilters extends PageOptions {
+  userId?: string;
+  organizationId?: string;
+  workspaceId?: string;
+}
+
+/** A List* call's records across every page (for await ... of), or its pages. */
+export class Pager<T, P = {result: T[]; next_cursor: string}> implements AsyncIterable<T> {
+  pages(): AsyncGenerator<P>;
+  [Symbol.asyncIterator](): AsyncGenerator<T>;
+}
+
+/** What watch() follows. */
+export interface WatchOptions extends CallOptions {
+  accountId?: string;
+  accountIds?: string[];
+  allAccounts?: boolean;
+  includeSnapshot?: boolean;
+  resumeToken?: string;
 }
 
 /** The three services over one address, the API key sent with every call. */
@@ -98,6 +212,35 @@ export class Client {
    */
   constructor(address: string | string[], apiKey: string, includeDirs?: string[],
               tls?: TlsOptions, options?: ChannelOptions);
+  /** The options form: new Client({address, apiKey, tls: {ca, cert, key}, retry}). */
+  constructor(options: ClientOptions);
+
+  getMe(accountId: string, options?: ReadOptions): Promise<User__Output>;
+  getUser(accountId: string, userId: string, options?: ReadOptions): Promise<User__Output>;
+  batchGetUsers(accountId: string, userIds: Iterable<string>,
+                options?: ReadOptions & {failOnMissing?: boolean}):
+      Promise<BatchGetUsersResponse__Output>;
+  listUsers(accountId: string, filters?: UserFilters): Pager<User__Output>;
+  streamUsers(accountId: string, filters?: UserFilters): AsyncGenerator<User__Output>;
+  getOrganization(accountId: string, organizationId: string, options?: ReadOptions):
+      Promise<Organization__Output>;
+  listOrganizations(accountId: string, options?: PageOptions): Pager<Organization__Output>;
+  streamOrganizations(accountId: string, options?: PageOptions):
+      AsyncGenerator<Organization__Output>;
+  getWorkspace(accountId: string, workspaceId: string, options?: ReadOptions):
+      Promise<Workspace__Output>;
+  listWorkspaces(accountId: string, options?: PageOptions & {organizationId?: string}):
+      Pager<Workspace__Output>;
+  streamWorkspaces(accountId: string, options?: PageOptions & {organizationId?: string}):
+      AsyncGenerator<Workspace__Output>;
+  listRoleAssignments(accountId: string, filters?: RoleAssignmentFilters):
+      Pager<RoleAssignment__Output>;
+  streamRoleAssignments(accountId: string, filters?: RoleAssignmentFilters):
+      AsyncGenerator<RoleAssignment__Output>;
+  listRoles(accountId: string, options?: ReadOptions): Pager<Role__Output>;
+  getRole(accountId: string, roleId: string, options?: ReadOptions): Promise<Role__Output>;
+  /** WatchDirectory's events until the caller stops iterating. */
+  watch(options?: WatchOptions): AsyncGenerator<DirectoryEvent__Output>;
 
   /** The raw stubs (no retries; pass client.keyMetadata() with each call when plaintext). */
   readonly directory: UserDirectoryClient;
@@ -124,7 +267,7 @@ export class Client {
   records<M extends StreamMethod>(method: M, request: RequestOf<UserDirectoryClient[M]>,
                                   options?: CallOptions): AsyncGenerator<RecordOf<M>>;
 
-  /** WatchDirectory's events, resumed from the last resume_token (default deadline 1 h). */
+  /** WatchDirectory's events, resumed from the last resume_token (no deadline unless given). */
   events(request: WatchDirectoryRequest, options?: CallOptions):
       AsyncGenerator<DirectoryEvent__Output>;
 
