@@ -10,7 +10,7 @@ import os
 import sys
 import unittest
 
-from proto.unified.v1 import user_directory_pb2
+from unified_directory import user_directory_pb2
 from unified_directory import Client
 
 

@@ -31,7 +31,7 @@ import sys
 import grpc
 from google.protobuf import descriptor_pb2, json_format, symbol_database
 
-from proto.unified.v1 import (integrated_accounts_pb2, proxy_pb2,
+from unified_directory import (integrated_accounts_pb2, proxy_pb2,
                               user_directory_pb2)
 
 

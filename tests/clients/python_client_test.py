@@ -15,7 +15,7 @@ import urllib.request
 
 import grpc
 
-from proto.unified.v1 import proxy_pb2, user_directory_pb2
+from unified_directory import proxy_pb2, user_directory_pb2
 from unified_directory import (NO_RETRY, Client, InvalidArgument, NotFound,
                                Pager, RateLimited, Retry, UnifiedError)
 

@@ -10,7 +10,9 @@ source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/clients/example_env.sh"
 
 CLIENT="$RUNFILES/tools/clients/python"
 OUT="$ENV_DIR/example.out"
-PYTHONPATH="$CLIENT:$CLIENT/gen" /usr/bin/python3 "$CLIENT/example.py" \
+# -P: the script's own folder (through the runfiles link, the source tree,
+# which lacks the generated stubs) is not put first on the path.
+PYTHONPATH="$CLIENT" /usr/bin/python3 -P "$CLIENT/example.py" \
   --address="$ADDRESS" --api_key="$API_KEY" "${TLS_ARGS[@]}" >"$OUT"
 cat "$OUT"
 

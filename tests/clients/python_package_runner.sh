@@ -14,7 +14,8 @@ README_BLOCK=(/usr/bin/python3 "$ROOT/tests/clients/readme_block.py"
 REPO="$WORK/repo"
 mkdir -p "$REPO/tools/clients/python/unified_directory" "$REPO/proto/unified/v1" \
   "$REPO/tools/protos"
-cp "$ROOT"/tools/clients/python/{pyproject.toml,setup.py} "$REPO/tools/clients/python/"
+cp "$ROOT"/tools/clients/python/{pyproject.toml,relocate_stubs.py,setup.py} \
+  "$REPO/tools/clients/python/"
 cp "$ROOT"/tools/clients/python/unified_directory/*.py \
   "$REPO/tools/clients/python/unified_directory/"
 cp "$ROOT"/proto/unified/v1/*.proto "$REPO/proto/unified/v1/"
@@ -42,8 +43,23 @@ if [ ! -f "$where/_gen/proto/unified/v1/user_directory_pb2_grpc.py" ]; then
   exit 1
 fi
 
+# Beside a package named `proto` (proto-plus's module, which every
+# google-cloud library brings): the client puts no `proto` of its own on the
+# path, so both import and neither hides the other.
+mkdir -p beside/proto
+echo 'MARKER = "proto-plus"' >beside/proto/__init__.py
+PYTHONPATH="$PWD/beside" "$PYTHON" -c '
+import proto
+import unified_directory
+import sys
+assert proto.MARKER == "proto-plus", proto
+assert "google.rpc" not in sys.modules, "a top-level google.rpc"
+assert unified_directory.user_directory_pb2.ListUsersRequest
+' || { echo "FAIL: unified_directory beside a package named proto" >&2; exit 1; }
+
 "${README_BLOCK[@]}" python 0 | sed "s/127\.0\.0\.1:50051/$UNIFIED_ADDR/" >first_call.py
-KEY="$UNIFIED_API_KEY" ACCOUNT="$UNIFIED_ACCOUNT" "$PYTHON" first_call.py | tee out.txt
+KEY="$UNIFIED_API_KEY" ACCOUNT="$UNIFIED_ACCOUNT" PYTHONPATH="$PWD/beside" \
+  "$PYTHON" first_call.py | tee out.txt
 grep -qx "me: .\+" out.txt
 grep -qx "users: 150" out.txt  # The BUILD asks for 150 users.
 grep -qx "error: INVALID_ARGUMENT INVALID_CURSOR" out.txt

@@ -7,5 +7,5 @@ ROOT="${TEST_SRCDIR}/${TEST_WORKSPACE}"
 CLIENT="$ROOT/tools/clients/python"
 script="$1"
 shift
-PYTHONPATH="$CLIENT:$CLIENT/gen" exec /usr/bin/python3 \
+PYTHONPATH="$CLIENT" exec /usr/bin/python3 \
   "$ROOT/tests/clients/$script" "$@"

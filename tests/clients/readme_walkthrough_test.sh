@@ -8,7 +8,7 @@ set -euo pipefail
 SIM_FLAGS="--users=2000 --orgs=2 --spaces_per_org=3"
 source "${TEST_SRCDIR}/${TEST_WORKSPACE}/tests/clients/example_env.sh"
 CLIENT="$RUNFILES/tools/clients/python"
-export PYTHONPATH="$CLIENT:$CLIENT/gen"
+export PYTHONPATH="$CLIENT"
 export GRPC_PY_MESSAGES="$RUNFILES/tests/clients/grpc_py"
 # A linked account, as the demo has one.
 ACCOUNT="$(/usr/bin/python3 - "$ADDRESS" "$API_KEY" <<'PY'

@@ -13,7 +13,7 @@ import sys
 
 import unified_directory
 from google.protobuf import field_mask_pb2
-from proto.unified.v1 import (integrated_accounts_pb2, user_directory_pb2)
+from unified_directory import integrated_accounts_pb2, user_directory_pb2
 
 
 def show_error(step, error, kind="error"):

@@ -2,8 +2,8 @@
 
 The .proto files are this repository's (proto/unified/v1) and google/rpc's
 (tools/protos/google_rpc_protos.py writes them); protoc and the gRPC Python
-plugin are Debian's. The stubs go into unified_directory/_gen, which the
-package puts on sys.path when imported.
+plugin are Debian's. The stubs go into unified_directory/_gen, their imports
+of each other moved into the package's namespace (relocate_stubs.py).
 """
 
 import os
@@ -41,6 +41,11 @@ class BuildWithStubs(build_py):
                  "--python_out=" + out, "--grpc_python_out=" + out] +
                 PROTOS + [os.path.join(rpc, p) for p in RPC_PROTOS],
                 cwd=ROOT)
+        sys.path.insert(0, HERE)
+        import relocate_stubs  # pylint: disable=import-outside-toplevel
+        relocate_stubs.main(
+            os.path.join(folder, name) for folder, _, names in os.walk(out)
+            for name in names if name.endswith(".py"))
 
 
 setup(cmdclass={"build_py": BuildWithStubs})

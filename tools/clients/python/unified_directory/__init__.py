@@ -20,27 +20,24 @@ modules of the API are here too (user_directory_pb2, ...). Guide:
 docs/clients.md.
 """
 
-import os
-import sys
+import pkgutil
 
-# The generated stubs import each other by their proto paths
-# ("proto.unified.v1", "google.rpc"): an installed package keeps them in
-# _gen (a Bazel build puts them on the path itself).
-_GEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_gen")
-if os.path.isdir(_GEN) and _GEN not in sys.path:
-    sys.path.insert(0, _GEN)
+# A source checkout's package may find its _gen in a build's output folder
+# on the path (bazel-bin/tools/clients/python; docs/walkthrough.md).
+__path__ = pkgutil.extend_path(__path__, __name__)
 
-# pylint: disable=wrong-import-position
-from proto.unified.v1 import (integrated_accounts_pb2,  # noqa: E402
-                              proxy_pb2, resources_pb2, user_directory_pb2)
-from unified_directory.client import Client, NO_RETRY, Retry  # noqa: E402
-from unified_directory.errors import (RETRY_REASONS,  # noqa: E402
+# The generated stubs live in the package (_gen), their imports moved into
+# its namespace: nothing else is put on sys.path.
+from unified_directory._gen.proto.unified.v1 import (  # noqa: F401
+    integrated_accounts_pb2, proxy_pb2, resources_pb2, user_directory_pb2)
+from unified_directory.client import NO_RETRY, Client, Retry
+from unified_directory.errors import (RETRY_REASONS,
                                       Cancelled, DeadlineExceeded,
                                       FailedPrecondition, InvalidArgument,
                                       NeedsReauth, NotFound, PermissionDenied,
                                       RateLimited, Unauthenticated,
                                       Unavailable, UnifiedError)
-from unified_directory.pagers import Pager  # noqa: E402
+from unified_directory.pagers import Pager
 
 __all__ = [
     "Client", "Retry", "NO_RETRY", "Pager", "UnifiedError", "InvalidArgument",

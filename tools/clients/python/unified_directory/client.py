@@ -7,8 +7,9 @@ import time
 import grpc
 
 from google.protobuf import field_mask_pb2
-from proto.unified.v1 import (integrated_accounts_pb2_grpc, proxy_pb2_grpc,
-                              user_directory_pb2, user_directory_pb2_grpc)
+from unified_directory._gen.proto.unified.v1 import (
+    integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2,
+    user_directory_pb2_grpc)
 from unified_directory.errors import RETRY_REASONS, UnifiedError
 from unified_directory.pagers import Pager
 

@@ -14,7 +14,7 @@ the RetryInfo delay (`retry_after`, seconds) and the call's request id.
 
 import grpc
 
-from google.rpc import error_details_pb2, status_pb2
+from unified_directory._gen.google.rpc import error_details_pb2, status_pb2
 
 # Codes of a failure outside the service: gRPC's own (no connection, a
 # broken one) and a proxy's reset of a stream (UNKNOWN, INTERNAL).
