@@ -230,6 +230,10 @@ class IdiomsTest(ClientTestCase):
             [user.id for user in self.client.stream_users(
                 self.account, page_size=500, fields=["id"])], ids)
 
+    def test_positional_fields_are_checked(self):
+        with self.assertRaises(TypeError):
+            self.client.get_user(self.account)  # No user id.
+
     def test_keyword_filters_are_the_requests_fields(self):
         anns = list(self.client.list_users(self.account, query="ann",
                                            fields=["id", "name"]))
@@ -244,10 +248,12 @@ class IdiomsTest(ClientTestCase):
 
     def test_errors_are_classes_with_their_request_id(self):
         with self.assertRaises(NotFound) as missing:
-            self.client.get_user(self.account, "123")
+            self.client.get_user(self.account, "123", request_id="py-test-1",
+                                 metadata={"x-caller": "idioms"})
         self.assertIsInstance(missing.exception, UnifiedError)
         self.assertEqual(missing.exception.code, grpc.StatusCode.NOT_FOUND)
-        self.assertTrue(missing.exception.request_id)
+        # The request id sent is the one the server logged and sends back.
+        self.assertEqual(missing.exception.request_id, "py-test-1")
         with self.assertRaises(InvalidArgument) as forged:
             list(self.client.list_users(self.account, cursor="forged"))
         self.assertEqual(forged.exception.reason, "INVALID_CURSOR")

@@ -6,10 +6,10 @@ import time
 
 import grpc
 
-from google.protobuf import field_mask_pb2
 from unified_directory._gen.proto.unified.v1 import (
-    integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2,
-    user_directory_pb2_grpc)
+    integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2_grpc)
+from unified_directory.calls import (CALLS, build_request, call_metadata,
+                                     watch_request)
 from unified_directory.errors import RETRY_REASONS, UnifiedError
 from unified_directory.pagers import Pager
 
@@ -106,8 +106,10 @@ class _Service:
         method = getattr(self._stub, name)
         client = self._client
 
-        def call(request, timeout=None, on_retry=None):
-            return client._unary(name, method, request, timeout, on_retry)
+        def call(request, timeout=None, on_retry=None, request_id=None,
+                 metadata=None):
+            return client._unary(name, method, request, timeout, on_retry,
+                                 request_id=request_id, metadata=metadata)
 
         call.raw = method  # The stub's own callable, without retries.
         return call
@@ -203,13 +205,16 @@ class Client:
             return None
         return wait
 
-    def _unary(self, name, method, request, timeout, on_retry):
+    def _unary(self, name, method, request, timeout, on_retry,
+               request_id=None, metadata=None):
         deadline = time.monotonic() + (timeout or self.timeout)
+        pairs = call_metadata(request_id, metadata)
         tries = 0
         while True:
             try:
                 return method(request,
-                              timeout=max(0.0, deadline - time.monotonic()))
+                              timeout=max(0.0, deadline - time.monotonic()),
+                              metadata=pairs)
             except grpc.RpcError as raw:
                 error = UnifiedError.from_rpc_error(raw)
                 self._pause(error, self._wait_before_retry(
@@ -226,7 +231,8 @@ class Client:
             on_retry(error, wait)
         time.sleep(wait)
 
-    def _resumed(self, name, request, advance, timeout, on_retry):
+    def _resumed(self, name, request, advance, timeout, on_retry,
+                 request_id=None, metadata=None):
         """Messages of the stream `name`, opened again with `request` after
         a failure worth retrying; `advance(request, message)` moves the
         request past a message once it has been taken, and says whether
@@ -236,7 +242,8 @@ class Client:
         tries = 0
         while True:
             call = method(request, timeout=None if deadline is None else max(
-                0.0, deadline - time.monotonic()))
+                0.0, deadline - time.monotonic()),
+                metadata=call_metadata(request_id, metadata))
             try:
                 for message in call:
                     tries = 0
@@ -253,7 +260,8 @@ class Client:
             finally:
                 call.cancel()  # Ends it when the caller stops reading.
 
-    def records(self, name, request, timeout=300.0, on_retry=None):
+    def records(self, name, request, timeout=300.0, on_retry=None,
+                request_id=None, metadata=None):
         """Each record of a Stream* listing (StreamUsers, ...) once, in
         order. After UNAVAILABLE, a stall or a retryable error the stream is
         opened again at the cursor after the last message taken, so no
@@ -265,11 +273,13 @@ class Client:
             req.cursor = page.next_cursor
             return bool(page.next_cursor)
 
-        for page in self._resumed(name, request, advance, timeout, on_retry):
+        for page in self._resumed(name, request, advance, timeout, on_retry,
+                                  request_id, metadata):
             for record in page.result:
                 yield record
 
-    def events(self, request, timeout=None, on_retry=None):
+    def events(self, request, timeout=None, on_retry=None, request_id=None,
+               metadata=None):
         """WatchDirectory's events, resumed from the last resume_token
         after UNAVAILABLE: no event after it is lost or repeated. A snapshot
         cut short before its first resume_token is sent again whole. Runs
@@ -283,145 +293,50 @@ class Client:
             return True
 
         return self._resumed("WatchDirectory", request, advance, timeout,
-                             on_retry)
-
-    # Idiomatic calls: an account id, keyword filters and `fields` (the read
-    # mask's paths, e.g. ["id", "name", "emails"]). Unary calls return the
-    # message; list_* return a Pager; stream_* and watch are generators.
-
-    def _build(self, request_type, account_id, fields=None, page_size=None,
-               **values):
-        """`request_type` with `account_id`, the read mask of `fields`, the
-        page size and the set `values` (TypeError naming an unknown one)."""
-        request = request_type(integrated_account_id=account_id)
-        known = request_type.DESCRIPTOR.fields_by_name
-        for name, value in values.items():
-            if name not in known:
-                raise TypeError("%s has no field %r" %
-                                (request_type.__name__, name))
-            if value is None:
-                continue
-            if known[name].label == known[name].LABEL_REPEATED:
-                getattr(request, name).extend(value)
-            else:
-                setattr(request, name, value)
-        if fields:
-            request.read_mask.CopyFrom(
-                field_mask_pb2.FieldMask(paths=list(fields)))
-        if page_size:
-            request.limit = page_size
-        return request
-
-    def _call(self, name, request, timeout):
-        return getattr(self.directory, name)(request, timeout=timeout)
-
-    def _pager(self, name, request, timeout):
-        return Pager(lambda page: self._call(name, page, timeout), request)
-
-    def get_me(self, account_id, fields=None, timeout=None, **values):
-        """The account's own user (GetMe)."""
-        return self._call("GetMe", self._build(
-            user_directory_pb2.GetMeRequest, account_id, fields, **values),
-            timeout)
-
-    def get_user(self, account_id, user_id, fields=None, timeout=None,
-                 **values):
-        """One user by id (GetUser); NotFound when there is none."""
-        return self._call("GetUser", self._build(
-            user_directory_pb2.GetUserRequest, account_id, fields,
-            user_id=user_id, **values), timeout)
-
-    def batch_get_users(self, account_id, user_ids, fields=None,
-                        timeout=None, **values):
-        """Users by id in one call (BatchGetUsers)."""
-        return self._call("BatchGetUsers", self._build(
-            user_directory_pb2.BatchGetUsersRequest, account_id, fields,
-            user_ids=list(user_ids), **values), timeout)
-
-    def list_users(self, account_id, fields=None, page_size=None,
-                   timeout=None, **filters):
-        """The account's users, page after page: a Pager. `filters` are
-        ListUsersRequest's (organization_id, workspace_id, email, status,
-        role, query, order_by, include_remote_data)."""
-        return self._pager("ListUsers", self._build(
-            user_directory_pb2.ListUsersRequest, account_id, fields,
-            page_size, **filters), timeout)
-
-    def stream_users(self, account_id, fields=None, page_size=None,
-                     timeout=300.0, on_retry=None, **filters):
-        """The same users as list_users, streamed (StreamUsers): each once,
-        resumed after failures."""
-        return self.records("StreamUsers", self._build(
-            user_directory_pb2.ListUsersRequest, account_id, fields,
-            page_size, **filters), timeout, on_retry)
-
-    def get_organization(self, account_id, organization_id, fields=None,
-                         timeout=None, **values):
-        return self._call("GetOrganization", self._build(
-            user_directory_pb2.GetOrganizationRequest, account_id, fields,
-            organization_id=organization_id, **values), timeout)
-
-    def list_organizations(self, account_id, fields=None, page_size=None,
-                           timeout=None, **filters):
-        return self._pager("ListOrganizations", self._build(
-            user_directory_pb2.ListOrganizationsRequest, account_id, fields,
-            page_size, **filters), timeout)
-
-    def stream_organizations(self, account_id, fields=None, page_size=None,
-                             timeout=300.0, on_retry=None, **filters):
-        return self.records("StreamOrganizations", self._build(
-            user_directory_pb2.ListOrganizationsRequest, account_id, fields,
-            page_size, **filters), timeout, on_retry)
-
-    def get_workspace(self, account_id, workspace_id, fields=None,
-                      timeout=None, **values):
-        return self._call("GetWorkspace", self._build(
-            user_directory_pb2.GetWorkspaceRequest, account_id, fields,
-            workspace_id=workspace_id, **values), timeout)
-
-    def list_workspaces(self, account_id, fields=None, page_size=None,
-                        timeout=None, **filters):
-        return self._pager("ListWorkspaces", self._build(
-            user_directory_pb2.ListWorkspacesRequest, account_id, fields,
-            page_size, **filters), timeout)
-
-    def stream_workspaces(self, account_id, fields=None, page_size=None,
-                          timeout=300.0, on_retry=None, **filters):
-        return self.records("StreamWorkspaces", self._build(
-            user_directory_pb2.ListWorkspacesRequest, account_id, fields,
-            page_size, **filters), timeout, on_retry)
-
-    def list_role_assignments(self, account_id, fields=None, page_size=None,
-                              timeout=None, **filters):
-        return self._pager("ListRoleAssignments", self._build(
-            user_directory_pb2.ListRoleAssignmentsRequest, account_id,
-            fields, page_size, **filters), timeout)
-
-    def stream_role_assignments(self, account_id, fields=None,
-                                page_size=None, timeout=300.0,
-                                on_retry=None, **filters):
-        return self.records("StreamRoleAssignments", self._build(
-            user_directory_pb2.ListRoleAssignmentsRequest, account_id,
-            fields, page_size, **filters), timeout, on_retry)
-
-    def list_roles(self, account_id, fields=None, timeout=None):
-        return self._pager("ListRoles", self._build(
-            user_directory_pb2.ListRolesRequest, account_id, fields),
-            timeout)
-
-    def get_role(self, account_id, role_id, fields=None, timeout=None):
-        return self._call("GetRole", self._build(
-            user_directory_pb2.GetRoleRequest, account_id, fields,
-            role_id=role_id), timeout)
+                             on_retry, request_id, metadata)
 
     def watch(self, account_id=None, account_ids=None, all_accounts=False,
               include_snapshot=False, resume_token="", timeout=None,
-              on_retry=None):
+              on_retry=None, request_id=None, metadata=None):
         """WatchDirectory's events for one account, several or all: a
         generator that runs until the caller stops reading (events)."""
-        request = user_directory_pb2.WatchDirectoryRequest(
-            integrated_account_id=account_id or "",
-            integrated_account_ids=list(account_ids or ()),
-            all_accounts=all_accounts, include_snapshot=include_snapshot,
-            resume_token=resume_token)
-        return self.events(request, timeout, on_retry)
+        return self.events(
+            watch_request(account_id, account_ids, all_accounts,
+                          include_snapshot, resume_token),
+            timeout, on_retry, request_id=request_id, metadata=metadata)
+
+
+def _idiomatic(name, method, request_type, kind, positional):
+    """The Client method `name` of the CALLS table (calls.py)."""
+
+    def call(self, account_id, *args, fields=None, page_size=None,
+             timeout=None, on_retry=None, request_id=None, metadata=None,
+             **values):
+        if len(args) != len(positional):
+            raise TypeError("%s(account_id, %s) takes %d positional "
+                            "arguments" % (name, ", ".join(positional),
+                                           len(positional) + 1))
+        values.update(zip(positional, args))
+        request = build_request(request_type, account_id, fields, page_size,
+                                **values)
+        options = dict(request_id=request_id, metadata=metadata)
+        if kind == "unary":
+            return self._unary(method, getattr(self.directory, method).raw,
+                               request, timeout, on_retry, **options)
+        if kind == "list":
+            return Pager(lambda page: self._unary(
+                method, getattr(self.directory, method).raw, page, timeout,
+                on_retry, **options), request)
+        return self.records(method, request, timeout or 300.0, on_retry,
+                            **options)
+
+    call.__name__ = name
+    call.__doc__ = "%s (%s): %s. Keyword filters are %s's fields." % (
+        name, method, {"unary": "the answer", "list": "a Pager",
+                       "stream": "each record once, streamed"}[kind],
+        request_type.__name__)
+    return call
+
+
+for _entry in CALLS:
+    setattr(Client, _entry[0], _idiomatic(*_entry))

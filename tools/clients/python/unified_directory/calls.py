@@ -1,0 +1,83 @@
+"""What the sync and asyncio clients share of their idiomatic calls: how a
+request is built from keyword arguments, and the table of calls (name,
+method, request type, kind, positional fields)."""
+
+from google.protobuf import field_mask_pb2
+from unified_directory._gen.proto.unified.v1 import user_directory_pb2 as ud
+
+
+def build_request(request_type, account_id, fields=None, page_size=None,
+                  **values):
+    """`request_type` with `account_id`, the read mask of `fields`, the
+    page size and the set `values` (TypeError naming an unknown one)."""
+    request = request_type(integrated_account_id=account_id)
+    known = request_type.DESCRIPTOR.fields_by_name
+    for name, value in values.items():
+        if name not in known:
+            raise TypeError("%s has no field %r" % (request_type.__name__, name))
+        if value is None:
+            continue
+        if known[name].label == known[name].LABEL_REPEATED:
+            getattr(request, name).extend(value)
+        else:
+            setattr(request, name, value)
+    if fields:
+        request.read_mask.CopyFrom(field_mask_pb2.FieldMask(paths=list(fields)))
+    if page_size:
+        request.limit = page_size
+    return request
+
+
+def call_metadata(request_id=None, metadata=None):
+    """A call's metadata: `request_id` as x-request-id (the server's access
+    log names the call by it), then `metadata` (pairs or a dict)."""
+    out = []
+    if request_id:
+        out.append(("x-request-id", str(request_id)))
+    if metadata:
+        items = metadata.items() if hasattr(metadata, "items") else metadata
+        out.extend((str(k).lower(), str(v)) for k, v in items)
+    return tuple(out)
+
+
+# (python name, gRPC method, request type, kind, positional fields after the
+# account id). Kinds: "unary" returns the message, "list" a pager, "stream"
+# the records of a Stream* listing.
+CALLS = [
+    ("get_me", "GetMe", ud.GetMeRequest, "unary", ()),
+    ("get_user", "GetUser", ud.GetUserRequest, "unary", ("user_id",)),
+    ("batch_get_users", "BatchGetUsers", ud.BatchGetUsersRequest, "unary",
+     ("user_ids",)),
+    ("list_users", "ListUsers", ud.ListUsersRequest, "list", ()),
+    ("stream_users", "StreamUsers", ud.ListUsersRequest, "stream", ()),
+    ("get_organization", "GetOrganization", ud.GetOrganizationRequest,
+     "unary", ("organization_id",)),
+    ("list_organizations", "ListOrganizations", ud.ListOrganizationsRequest,
+     "list", ()),
+    ("stream_organizations", "StreamOrganizations",
+     ud.ListOrganizationsRequest, "stream", ()),
+    ("get_workspace", "GetWorkspace", ud.GetWorkspaceRequest, "unary",
+     ("workspace_id",)),
+    ("batch_get_workspaces", "BatchGetWorkspaces",
+     ud.BatchGetWorkspacesRequest, "unary", ("workspace_ids",)),
+    ("list_workspaces", "ListWorkspaces", ud.ListWorkspacesRequest, "list",
+     ()),
+    ("stream_workspaces", "StreamWorkspaces", ud.ListWorkspacesRequest,
+     "stream", ()),
+    ("list_role_assignments", "ListRoleAssignments",
+     ud.ListRoleAssignmentsRequest, "list", ()),
+    ("stream_role_assignments", "StreamRoleAssignments",
+     ud.ListRoleAssignmentsRequest, "stream", ()),
+    ("list_roles", "ListRoles", ud.ListRolesRequest, "list", ()),
+    ("get_role", "GetRole", ud.GetRoleRequest, "unary", ("role_id",)),
+]
+
+
+def watch_request(account_id=None, account_ids=None, all_accounts=False,
+                  include_snapshot=False, resume_token=""):
+    """A WatchDirectoryRequest for one account, several or all."""
+    return ud.WatchDirectoryRequest(
+        integrated_account_id=account_id or "",
+        integrated_account_ids=list(account_ids or ()),
+        all_accounts=all_accounts, include_snapshot=include_snapshot,
+        resume_token=resume_token)
