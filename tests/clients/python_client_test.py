@@ -6,6 +6,7 @@ started again on the same port by SIGUSR1 to the fixture.
     python_client_test.py [TestCase]  (default: every case of this file)
 """
 
+import asyncio
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import urllib.request
 import grpc
 
 from unified_directory import proxy_pb2, user_directory_pb2
+from unified_directory import aio
 from unified_directory import (NO_RETRY, Client, InvalidArgument, NotFound,
                                Pager, RateLimited, Retry, UnifiedError)
 
@@ -286,6 +288,51 @@ class IdiomsTest(ClientTestCase):
         events.close()  # Stops the stream; nothing ran out.
 
 
+class AioTest(unittest.TestCase):
+    """The asyncio client (unified_directory.aio): the same calls, awaited."""
+
+    def run_async(self, body):
+        async def with_client():
+            async with aio.Client(os.environ["UNIFIED_ADDR"],
+                                  os.environ["UNIFIED_API_KEY"]) as client:
+                await body(client, os.environ["UNIFIED_ACCOUNT"])
+        asyncio.run(with_client())
+
+    def test_pages_streams_errors_and_watch(self):
+        async def body(client, account):
+            pager = client.list_users(account, page_size=500, fields=["id"])
+            ids = [user.id async for user in pager]
+            self.assertEqual(len(set(ids)), USERS)
+            pages = [page async for page in pager.pages]
+            self.assertEqual(ids, [u.id for p in pages for u in p.result])
+            streamed = [u.id async for u in client.stream_users(
+                account, page_size=500, fields=["id"])]
+            self.assertEqual(streamed, ids)
+            me = await client.get_me(account, fields=["id", "name"])
+            self.assertTrue(me.name)
+            with self.assertRaises(NotFound) as missing:
+                await client.get_user(account, "123", request_id="aio-1")
+            self.assertEqual(missing.exception.request_id, "aio-1")
+            async for event in client.watch(account, include_snapshot=True):
+                if (event.type ==
+                        user_directory_pb2.DirectoryEvent.SNAPSHOT_COMPLETE):
+                    break
+        self.run_async(body)
+
+    def test_retries_after_the_servers_wait(self):
+        add_fault({"path": "/user/status", "kind": "rate_limit",
+                   "wait_seconds": 1, "times": 1})
+        retries = []
+
+        async def body(client, account):
+            me = await client.get_me(account,
+                                     on_retry=lambda e, w: retries.append(e))
+            self.assertTrue(me.id)
+        self.run_async(body)
+        self.assertEqual(len(retries), 1)
+        self.assertIsInstance(retries[0], RateLimited)
+
+
 class PlaintextTest(unittest.TestCase):
 
     def test_plaintext_only_to_loopback(self):
@@ -302,6 +349,7 @@ if __name__ == "__main__":
     else:
         suite = unittest.TestSuite(
             loader.loadTestsFromTestCase(case)
-            for case in (StreamTest, UnaryTest, IdiomsTest, PlaintextTest))
+            for case in (StreamTest, UnaryTest, IdiomsTest, AioTest,
+                         PlaintextTest))
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     sys.exit(0 if result.wasSuccessful() else 1)

@@ -38,14 +38,15 @@ class BuildWithStubs(build_py):
             subprocess.check_call(
                 ["/usr/bin/protoc", "-I" + rpc, "-I.", "-I/usr/include",
                  "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
-                 "--python_out=" + out, "--grpc_python_out=" + out] +
+                 "--python_out=" + out, "--pyi_out=" + out,
+                 "--grpc_python_out=" + out] +
                 PROTOS + [os.path.join(rpc, p) for p in RPC_PROTOS],
                 cwd=ROOT)
         sys.path.insert(0, HERE)
         import relocate_stubs  # pylint: disable=import-outside-toplevel
         relocate_stubs.main(
             os.path.join(folder, name) for folder, _, names in os.walk(out)
-            for name in names if name.endswith(".py"))
+            for name in names if name.endswith((".py", ".pyi")))
 
 
 setup(cmdclass={"build_py": BuildWithStubs})

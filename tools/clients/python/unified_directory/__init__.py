@@ -10,6 +10,7 @@
         ...
 
 The services' own methods stay available (client.directory.GetMe(request)).
+unified_directory.aio.Client has the same calls on grpc.aio, awaited.
 
 Unary calls wait out the server's RetryInfo and try again within their
 deadline where retrying helps (Retry configures it); streams resume after

@@ -113,6 +113,60 @@ class _Service:
 
         call.raw = method  # The stub's own callable, without retries.
         return call
+def wait_before_retry(retry, name, error, tries, deadline):
+    """Seconds to wait before another try of `name` after `tries`
+    failed ones, or None: give up."""
+    if retry.attempts is not None and tries + 1 >= retry.attempts:
+        return None
+    if error.reason in retry.reasons:
+        wait = error.retry_delay
+        if wait is None:
+            wait = retry.backoff(tries)
+    elif error.unanswered and name.startswith(_READ_PREFIXES):
+        wait = retry.backoff(tries)
+    else:
+        return None
+    # Only when the try after the wait can still finish in time.
+    if deadline is not None and time.monotonic() + wait >= deadline:
+        return None
+    return wait
+
+
+def channel_parts(address, api_key, ca_file=None, cert_file=None,
+                  key_file=None, server_name=None, balance=None):
+    """The target, credentials and options of a channel to `address` (as
+    Client documents them), for grpc and grpc.aio alike."""
+    addresses = [address] if isinstance(address, str) else list(address)
+    if balance is None:
+        balance = not isinstance(address, str)
+    target = _target(address)
+    # Reconnect fast when a server comes back (streams resume on it).
+    options = [("grpc.initial_reconnect_backoff_ms", 100),
+               ("grpc.min_reconnect_backoff_ms", 100),
+               ("grpc.max_reconnect_backoff_ms", 1000)]
+    if balance:
+        options.append(("grpc.service_config", BALANCED_SERVICE_CONFIG))
+    key = grpc.access_token_call_credentials(api_key)
+    if ca_file:
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+        channel_credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(ca_file),
+            private_key=read(key_file) if key_file else None,
+            certificate_chain=read(cert_file) if cert_file else None)
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+    elif all(_is_loopback(one) for one in addresses):
+        channel_credentials = grpc.local_channel_credentials(
+            grpc.LocalConnectionType.LOCAL_TCP)
+    else:
+        raise ValueError("a plaintext channel only to loopback; give "
+                         "ca_file for %s" % target)
+    # The API key as call credentials: "authorization: Bearer KEY".
+    return (target,
+            grpc.composite_channel_credentials(channel_credentials, key),
+            options)
 
 
 class Client:
@@ -137,37 +191,10 @@ class Client:
     def __init__(self, address, api_key, ca_file=None, cert_file=None,
                  key_file=None, server_name=None, timeout=30.0,
                  balance=None, retry=None):
-        addresses = [address] if isinstance(address, str) else list(address)
-        if balance is None:
-            balance = not isinstance(address, str)
-        target = _target(address)
-        # Reconnect fast when a server comes back (streams resume on it).
-        options = [("grpc.initial_reconnect_backoff_ms", 100),
-                   ("grpc.min_reconnect_backoff_ms", 100),
-                   ("grpc.max_reconnect_backoff_ms", 1000)]
-        if balance:
-            options.append(("grpc.service_config", BALANCED_SERVICE_CONFIG))
-        key = grpc.access_token_call_credentials(api_key)
-        if ca_file:
-            def read(path):
-                with open(path, "rb") as f:
-                    return f.read()
-            channel_credentials = grpc.ssl_channel_credentials(
-                root_certificates=read(ca_file),
-                private_key=read(key_file) if key_file else None,
-                certificate_chain=read(cert_file) if cert_file else None)
-            if server_name:
-                options.append(("grpc.ssl_target_name_override", server_name))
-        elif all(_is_loopback(one) for one in addresses):
-            channel_credentials = grpc.local_channel_credentials(
-                grpc.LocalConnectionType.LOCAL_TCP)
-        else:
-            raise ValueError("a plaintext channel only to loopback; give "
-                             "ca_file for %s" % target)
-        # The API key as call credentials: "authorization: Bearer KEY".
-        self.channel = grpc.secure_channel(
-            target, grpc.composite_channel_credentials(
-                channel_credentials, key), options)
+        target, credentials, options = channel_parts(
+            address, api_key, ca_file, cert_file, key_file, server_name,
+            balance)
+        self.channel = grpc.secure_channel(target, credentials, options)
         self.timeout = timeout
         self.retry = retry or Retry()
         self.directory = _Service(
@@ -187,23 +214,7 @@ class Client:
         self.close()
 
     def _wait_before_retry(self, name, error, tries, deadline):
-        """Seconds to wait before another try of `name` after `tries`
-        failed ones, or None: give up."""
-        retry = self.retry
-        if retry.attempts is not None and tries + 1 >= retry.attempts:
-            return None
-        if error.reason in retry.reasons:
-            wait = error.retry_delay
-            if wait is None:
-                wait = retry.backoff(tries)
-        elif error.unanswered and name.startswith(_READ_PREFIXES):
-            wait = retry.backoff(tries)
-        else:
-            return None
-        # Only when the try after the wait can still finish in time.
-        if deadline is not None and time.monotonic() + wait >= deadline:
-            return None
-        return wait
+        return wait_before_retry(self.retry, name, error, tries, deadline)
 
     def _unary(self, name, method, request, timeout, on_retry,
                request_id=None, metadata=None):
