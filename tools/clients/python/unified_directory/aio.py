@@ -20,7 +20,7 @@ from grpc import aio
 
 from unified_directory._gen.proto.unified.v1 import (
     integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2_grpc)
-from unified_directory.calls import (CALLS, build_request, call_metadata,
+from unified_directory.calls import (CALLS, bind, call_metadata, describe,
                                      watch_request)
 from unified_directory.client import Retry, channel_parts, wait_before_retry
 from unified_directory.errors import UnifiedError
@@ -178,13 +178,8 @@ def _idiomatic(name, method, request_type, kind, positional):
     def call(self, account_id, *args, fields=None, page_size=None,
              timeout=None, on_retry=None, request_id=None, metadata=None,
              **values):
-        if len(args) != len(positional):
-            raise TypeError("%s(account_id, %s) takes %d positional "
-                            "arguments" % (name, ", ".join(positional),
-                                           len(positional) + 1))
-        values.update(zip(positional, args))
-        request = build_request(request_type, account_id, fields, page_size,
-                                **values)
+        request = bind(name, request_type, positional, account_id, args,
+                       fields, page_size, values)
         options = dict(on_retry=on_retry, request_id=request_id,
                        metadata=metadata)
         if kind == "unary":
@@ -195,11 +190,7 @@ def _idiomatic(name, method, request_type, kind, positional):
                 request)
         return self.records(method, request, timeout or 300.0, **options)
 
-    call.__name__ = name
-    call.__doc__ = "%s (%s), awaited: %s." % (
-        name, method, {"unary": "the answer", "list": "an AsyncPager",
-                       "stream": "each record once, streamed"}[kind])
-    return call
+    return describe(call, name, method, kind, "an AsyncPager")
 
 
 for _entry in CALLS:

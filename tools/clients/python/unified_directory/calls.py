@@ -28,6 +28,29 @@ def build_request(request_type, account_id, fields=None, page_size=None,
     return request
 
 
+def bind(name, request_type, positional, account_id, args, fields,
+         page_size, values):
+    """The request of the idiomatic call `name`: its positional `args`
+    after the account id name `positional` fields (TypeError for a wrong
+    count), the rest are keyword `values`."""
+    if len(args) != len(positional):
+        raise TypeError("%s(account_id, %s) takes %d positional arguments" %
+                        (name, ", ".join(positional), len(positional) + 1))
+    values = dict(values)
+    values.update(zip(positional, args))
+    return build_request(request_type, account_id, fields, page_size,
+                         **values)
+
+
+def describe(call, name, method, kind, pager):
+    """Names and documents a generated idiomatic call."""
+    call.__name__ = name
+    call.__doc__ = "%s (%s): %s." % (
+        name, method, {"unary": "the answer", "list": pager,
+                       "stream": "each record once, streamed"}[kind])
+    return call
+
+
 def call_metadata(request_id=None, metadata=None):
     """A call's metadata: `request_id` as x-request-id (the server's access
     log names the call by it), then `metadata` (pairs or a dict)."""

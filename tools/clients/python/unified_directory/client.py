@@ -8,7 +8,7 @@ import grpc
 
 from unified_directory._gen.proto.unified.v1 import (
     integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2_grpc)
-from unified_directory.calls import (CALLS, build_request, call_metadata,
+from unified_directory.calls import (CALLS, bind, call_metadata, describe,
                                      watch_request)
 from unified_directory.errors import RETRY_REASONS, UnifiedError
 from unified_directory.pagers import Pager
@@ -323,13 +323,8 @@ def _idiomatic(name, method, request_type, kind, positional):
     def call(self, account_id, *args, fields=None, page_size=None,
              timeout=None, on_retry=None, request_id=None, metadata=None,
              **values):
-        if len(args) != len(positional):
-            raise TypeError("%s(account_id, %s) takes %d positional "
-                            "arguments" % (name, ", ".join(positional),
-                                           len(positional) + 1))
-        values.update(zip(positional, args))
-        request = build_request(request_type, account_id, fields, page_size,
-                                **values)
+        request = bind(name, request_type, positional, account_id, args,
+                       fields, page_size, values)
         options = dict(request_id=request_id, metadata=metadata)
         if kind == "unary":
             return self._unary(method, getattr(self.directory, method).raw,
@@ -341,12 +336,7 @@ def _idiomatic(name, method, request_type, kind, positional):
         return self.records(method, request, timeout or 300.0, on_retry,
                             **options)
 
-    call.__name__ = name
-    call.__doc__ = "%s (%s): %s. Keyword filters are %s's fields." % (
-        name, method, {"unary": "the answer", "list": "a Pager",
-                       "stream": "each record once, streamed"}[kind],
-        request_type.__name__)
-    return call
+    return describe(call, name, method, kind, "a Pager")
 
 
 for _entry in CALLS:
