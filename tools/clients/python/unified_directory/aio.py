@@ -20,7 +20,8 @@ from grpc import aio
 
 from unified_directory._gen.proto.unified.v1 import (
     integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2_grpc)
-from unified_directory.calls import (CALLS, bind, call_metadata, describe,
+from unified_directory.calls import (CALLS, after_event, bind, call_metadata,
+                                     copy_message, describe, next_page,
                                      watch_request)
 from unified_directory.client import Retry, channel_parts, wait_before_retry
 from unified_directory.errors import UnifiedError
@@ -32,18 +33,16 @@ class AsyncPager:
 
     def __init__(self, fetch, request):
         self._fetch = fetch
-        self._request = type(request).FromString(request.SerializeToString())
+        self._request = copy_message(request)
 
     @property
     async def pages(self):
-        request = type(self._request).FromString(
-            self._request.SerializeToString())
+        request = copy_message(self._request)
         while True:
             page = await self._fetch(request)
             yield page
-            if not page.next_cursor:
+            if not next_page(request, page):
                 return
-            request.cursor = page.next_cursor
 
     async def _records(self):
         async for page in self.pages:
@@ -136,13 +135,9 @@ class Client:
     async def records(self, name, request, timeout=300.0, on_retry=None,
                       request_id=None, metadata=None):
         """Each record of a Stream* listing once, resumed after failures."""
-        request = type(request).FromString(request.SerializeToString())
+        request = copy_message(request)
 
-        def advance(req, page):
-            req.cursor = page.next_cursor
-            return bool(page.next_cursor)
-
-        async for page in self._resumed(name, request, advance, timeout,
+        async for page in self._resumed(name, request, next_page, timeout,
                                         on_retry, request_id, metadata):
             for record in page.result:
                 yield record
@@ -151,15 +146,9 @@ class Client:
                metadata=None):
         """WatchDirectory's events, resumed from the last resume_token; runs
         until the caller stops (or `timeout`)."""
-        request = type(request).FromString(request.SerializeToString())
+        request = copy_message(request)
 
-        def advance(req, event):
-            if event.resume_token:
-                req.resume_token = event.resume_token
-                req.include_snapshot = False
-            return True
-
-        return self._resumed("WatchDirectory", request, advance, timeout,
+        return self._resumed("WatchDirectory", request, after_event, timeout,
                              on_retry, request_id, metadata)
 
     def watch(self, account_id=None, account_ids=None, all_accounts=False,

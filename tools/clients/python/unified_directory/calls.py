@@ -51,6 +51,26 @@ def describe(call, name, method, kind, pager):
     return call
 
 
+def copy_message(message):
+    """A copy of `message` that the caller may change."""
+    return type(message).FromString(message.SerializeToString())
+
+
+def next_page(request, page):
+    """Moves a listing's `request` past `page`; whether pages follow."""
+    request.cursor = page.next_cursor
+    return bool(page.next_cursor)
+
+
+def after_event(request, event):
+    """Moves a WatchDirectory `request` past `event` (to its resume token,
+    the snapshot then taken); the stream goes on."""
+    if event.resume_token:
+        request.resume_token = event.resume_token
+        request.include_snapshot = False
+    return True
+
+
 def call_metadata(request_id=None, metadata=None):
     """A call's metadata: `request_id` as x-request-id (the server's access
     log names the call by it), then `metadata` (pairs or a dict)."""

@@ -8,7 +8,8 @@ import grpc
 
 from unified_directory._gen.proto.unified.v1 import (
     integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2_grpc)
-from unified_directory.calls import (CALLS, bind, call_metadata, describe,
+from unified_directory.calls import (CALLS, after_event, bind, call_metadata,
+                                     copy_message, describe, next_page,
                                      watch_request)
 from unified_directory.errors import RETRY_REASONS, UnifiedError
 from unified_directory.pagers import Pager
@@ -278,13 +279,9 @@ class Client:
         opened again at the cursor after the last message taken, so no
         record is lost or repeated. Raises UnifiedError otherwise, or when
         `timeout` (seconds, the whole listing) runs out."""
-        request = type(request).FromString(request.SerializeToString())
+        request = copy_message(request)
 
-        def advance(req, page):
-            req.cursor = page.next_cursor
-            return bool(page.next_cursor)
-
-        for page in self._resumed(name, request, advance, timeout, on_retry,
+        for page in self._resumed(name, request, next_page, timeout, on_retry,
                                   request_id, metadata):
             for record in page.result:
                 yield record
@@ -295,15 +292,9 @@ class Client:
         after UNAVAILABLE: no event after it is lost or repeated. A snapshot
         cut short before its first resume_token is sent again whole. Runs
         until the caller stops reading (or `timeout` seconds, when given)."""
-        request = type(request).FromString(request.SerializeToString())
+        request = copy_message(request)
 
-        def advance(req, event):
-            if event.resume_token:
-                req.resume_token = event.resume_token
-                req.include_snapshot = False
-            return True
-
-        return self._resumed("WatchDirectory", request, advance, timeout,
+        return self._resumed("WatchDirectory", request, after_event, timeout,
                              on_retry, request_id, metadata)
 
     def watch(self, account_id=None, account_ids=None, all_accounts=False,

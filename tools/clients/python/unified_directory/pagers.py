@@ -7,6 +7,8 @@ lists them:
         print(len(page.result), page.next_cursor)
 """
 
+from unified_directory.calls import copy_message, next_page
+
 
 class Pager:
     """Iterates the records of a paged List* call, fetching each page when
@@ -15,19 +17,17 @@ class Pager:
 
     def __init__(self, fetch, request):
         self._fetch = fetch
-        self._request = type(request).FromString(request.SerializeToString())
+        self._request = copy_message(request)
 
     @property
     def pages(self):
         """Each answer ({result, next_cursor, ...}), in order."""
-        request = type(self._request).FromString(
-            self._request.SerializeToString())
+        request = copy_message(self._request)
         while True:
             page = self._fetch(request)
             yield page
-            if not page.next_cursor:
+            if not next_page(request, page):
                 return
-            request.cursor = page.next_cursor
 
     def __iter__(self):
         for page in self.pages:
