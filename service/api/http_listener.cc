@@ -21,12 +21,6 @@
 namespace unified {
 namespace {
 
-using Answer = HttpAnswer;
-
-Answer Plain(int status, std::string text) {
-  return PlainAnswer(status, std::move(text));
-}
-
 // The query's arguments into `*out` (MHD_KeyValueIterator).
 MHD_Result AddArgument(void* out, MHD_ValueKind, const char* key,
                        const char* value) {
@@ -54,12 +48,12 @@ struct HttpListener::Request {
   bool too_large = false;
   bool started = false;
   bool done = false;
-  Answer answer;
+  HttpAnswer answer;
 };
 
 namespace {
 
-MHD_Result Queue(MHD_Connection* connection, const Answer& answer) {
+MHD_Result Queue(MHD_Connection* connection, const HttpAnswer& answer) {
   MHD_Response* response = MHD_create_response_from_buffer(
       answer.body.size(), const_cast<char*>(answer.body.data()),
       MHD_RESPMEM_MUST_COPY);
@@ -131,19 +125,19 @@ std::optional<HttpAnswer> HttpListener::OwnAnswer(
   if (path == "/healthz" || path == "/readyz" ||
       (path == "/metrics" && options_.metrics)) {
     if (verb != "GET" && verb != "HEAD") {
-      return Plain(405, "method not allowed\n");
+      return PlainAnswer(405, "method not allowed\n");
     }
     if (path == "/metrics") {
-      Answer a = Plain(200, options_.metrics());
+      HttpAnswer a = PlainAnswer(200, options_.metrics());
       a.content_type = "text/plain; version=0.0.4; charset=utf-8";
       return a;
     }
     if (path == "/readyz" && options_.ready && !options_.ready()) {
-      return Plain(503, "not ready\n");
+      return PlainAnswer(503, "not ready\n");
     }
-    return Plain(200, "ok\n");
+    return PlainAnswer(200, "ok\n");
   }
-  if (options_.metrics_only) return Plain(404, "not found\n");
+  if (options_.metrics_only) return PlainAnswer(404, "not found\n");
   return std::nullopt;
 }
 
@@ -190,22 +184,25 @@ MHD_Result HttpListenerCallbacks::Handle(void* self, MHD_Connection* connection,
   }
   const absl::string_view path(url);
   const absl::string_view verb(method);
-  if (r->too_large) return Queue(connection, Plain(413, "too large\n"));
-  if (std::optional<Answer> own = listener->OwnAnswer(path, verb)) {
+  if (r->too_large) return Queue(connection, PlainAnswer(413, "too large\n"));
+  if (std::optional<HttpAnswer> own = listener->OwnAnswer(path, verb)) {
     return Queue(connection, *own);
   }
   HttpRoute* route = listener->RouteOf(path);
-  if (route == nullptr) return Queue(connection, Plain(404, "not found\n"));
+  if (route == nullptr)
+    return Queue(connection, PlainAnswer(404, "not found\n"));
   auto call = std::make_shared<HttpRouteRequest>();
   call->method = std::string(verb);
   call->path = std::string(path);
   MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &AddArgument,
                             &call->query);
-  if (std::optional<Answer> refused = route->Screen(*call)) {
+  if (std::optional<HttpAnswer> refused = route->Screen(*call)) {
     return Queue(connection, *refused);
   }
   call->body = std::move(r->body);
-  std::function<Answer()> work = [route, call] { return route->Serve(*call); };
+  std::function<HttpAnswer()> work = [route, call] {
+    return route->Serve(*call);
+  };
   // Blocking work runs on the pool; the connection waits suspended.
   r->started = true;
   {
