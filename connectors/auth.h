@@ -70,6 +70,17 @@ class ProviderAuth {
   virtual std::string client_id() const = 0;
   // The provider's usual access-token lifetime (for imports without one).
   virtual absl::Duration default_access_lifetime() const = 0;
+  // How the hosted connect page (service/api/link_flow.h) offers the
+  // provider: by its consent page (the authorization code flow), or by a
+  // form taking a token that Identify checks.
+  struct LinkPage {
+    std::string label;        // The provider's name as a person reads it.
+    bool consent = false;     // The code flow; else the token form.
+    std::string token_label;  // The form field's label.
+  };
+  virtual LinkPage link_page() const {
+    return {provider(), false, "Access token"};
+  }
   // The OAuth 2.0 authorization code flow: the page a browser is sent to
   // for consent, and the exchange of the code it comes back with.
   virtual absl::StatusOr<std::string> AuthorizeUrl(

@@ -1,5 +1,6 @@
 #include "service/server_builder.h"
 
+
 #include <errno.h>
 #include <time.h>
 
@@ -37,6 +38,10 @@
 #include "service/api/http_listener.h"
 #include "service/api/http_tls.h"
 #include "service/api/integrated_accounts_service.h"
+#include "service/api/link_flow.h"
+#include "service/api/link_route.h"
+#include "service/api/oauth_flow.h"
+#include "service/link/link_store.h"
 #include "service/api/oauth_callback_route.h"
 #include "service/api/proxy_service.h"
 #include "service/api/user_directory_service.h"
@@ -308,6 +313,9 @@ struct DirectoryServer::Parts {
   std::unique_ptr<Serving> serving;
   std::unique_ptr<UserDirectoryService> user_directory;
   std::unique_ptr<ProxyService> proxy;
+  std::unique_ptr<OAuthFlow> oauth;
+  std::unique_ptr<link::LinkSessionStore> link_sessions;
+  std::unique_ptr<LinkFlow> link;  // Null without the HTTP side listener.
   std::unique_ptr<IntegratedAccountsService> integrated_accounts;
   std::atomic<bool> ready{false};
   std::unique_ptr<HttpListener> http_listener;
@@ -417,7 +425,9 @@ DirectoryServer::Parts::StartSideListener(std::optional<SideListener>& side,
   } else {
     options.max_connections = config.http_max_connections;
     options.request_timeout = config.http_request_timeout;
-    routes.push_back(NewOAuthCallbackRoute(integrated_accounts.get()));
+    routes.push_back(NewOAuthCallbackRoute(integrated_accounts.get(),
+                                           oauth.get(), link.get()));
+    if (link) routes.push_back(NewLinkRoute(link.get()));
     routes.push_back(NewHookRoute(watch_engine.get(), [obs](int status) {
       obs->OnHookDelivery(status == 200   ? "stored"
                           : status >= 500 ? "failed"
@@ -440,16 +450,30 @@ absl::Status DirectoryServer::Parts::BuildServices() {
       watch_engine.get());
   proxy = std::make_unique<ProxyService>(serving.get(), accounts.get(),
                                          &connectors, budget.get());
-  IntegratedAccountsOptions options;
-  options.default_provider = connectors.names().front();
-  options.state_ttl = config.state_ttl;
-  options.default_redirect_uri = config.oauth_redirect_uri;
-  if (options.default_redirect_uri.empty() && http) {
-    options.default_redirect_uri = absl::StrCat(http->Url(), "/oauth/callback");
+  OAuthFlowOptions oauth_options;
+  oauth_options.default_provider = connectors.names().front();
+  oauth_options.state_ttl = config.state_ttl;
+  oauth_options.default_redirect_uri = config.oauth_redirect_uri;
+  if (oauth_options.default_redirect_uri.empty() && http) {
+    oauth_options.default_redirect_uri =
+        absl::StrCat(http->Url(), "/oauth/callback");
+  }
+  oauth = std::make_unique<OAuthFlow>(accounts.get(), store.get(),
+                                      cursors.get(), RealClock::Get(),
+                                      oauth_options);
+  link_sessions =
+      std::make_unique<link::LinkSessionStore>(store->database());
+  if (http) {
+    link = std::make_unique<LinkFlow>(
+        oauth.get(), accounts.get(), link_sessions.get(),
+        LinkFlowOptions{LinkPageUrl(oauth_options.default_redirect_uri,
+                                    http->Url()),
+                        connectors.names()});
   }
   integrated_accounts = std::make_unique<IntegratedAccountsService>(
       serving.get(), accounts.get(), store.get(), cursors.get(),
-      RealClock::Get(), options, budget.get(), watch_engine.get(),
+      RealClock::Get(), oauth.get(), link.get(), budget.get(),
+      watch_engine.get(),
       WebhookSettings{webhook_store.get(), sealer.get(),
                       config.deliverer.url_policy,
                       config.webhook_secret_overlap});

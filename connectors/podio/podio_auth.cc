@@ -40,6 +40,8 @@ class PodioAuth final : public ProviderAuth {
     return kAccessLifetime;
   }
 
+  LinkPage link_page() const override { return {"Podio", true, ""}; }
+
   absl::StatusOr<std::string> AuthorizeUrl(
       const std::string& redirect_uri,
       const std::string& state) const override {

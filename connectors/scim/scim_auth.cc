@@ -36,6 +36,9 @@ class ScimAuth final : public ProviderAuth {
   absl::Duration default_access_lifetime() const override {
     return options_.default_access_lifetime;
   }
+  LinkPage link_page() const override {
+    return {"SCIM directory", false, "SCIM bearer token"};
+  }
 
   absl::StatusOr<Grant> ClientCredentialsGrant(const std::string& client_id,
                                                const std::string& client_secret,

@@ -158,7 +158,8 @@ absl::StatusOr<AccountRecord> AccountManager::Sealed(AccountRecord record,
 
 absl::StatusOr<AccountRecord> AccountManager::Link(
     const std::string& tenant, const std::string& provider, const Grant& grant,
-    const std::string& link_method, const std::string& existing_id) {
+    const std::string& link_method, const std::string& existing_id,
+    const std::string& end_customer_id) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::optional<AccountRecord> existing;
     if (!existing_id.empty()) {
@@ -189,6 +190,9 @@ absl::StatusOr<AccountRecord> AccountManager::Link(
             next.status = AccountStatus::kActive;
             next.status_reason.clear();
             next.link_method = link_method;
+            if (!end_customer_id.empty()) {
+              next.end_customer_id = end_customer_id;
+            }
             ASSIGN_OR_RETURN(next, Sealed(std::move(next), grant));
             next.scope = grant.scope;
             updated = next;
@@ -205,6 +209,7 @@ absl::StatusOr<AccountRecord> AccountManager::Link(
     record.ref_type = grant.ref_type;
     record.ref_id = grant.ref_id;
     record.link_method = link_method;
+    record.end_customer_id = end_customer_id;
     record.created_at = clock_->Now();
     ASSIGN_OR_RETURN(record, Sealed(std::move(record), grant));
     record.scope = grant.scope;
@@ -217,7 +222,8 @@ absl::StatusOr<AccountRecord> AccountManager::Link(
 }
 
 absl::StatusOr<AccountRecord> AccountManager::Import(
-    const std::string& tenant, const std::string& provider, Grant tokens) {
+    const std::string& tenant, const std::string& provider, Grant tokens,
+    const std::string& existing_id, const std::string& end_customer_id) {
   ProviderAuth* provider_auth = auth(provider);
   if (provider_auth == nullptr) {
     return WithErrorInfo(absl::InvalidArgumentError(
@@ -239,7 +245,8 @@ absl::StatusOr<AccountRecord> AccountManager::Import(
     ASSIGN_OR_RETURN(Grant fresh,
                      provider_auth->Refresh(tokens.refresh_token, deadline));
     if (fresh.refresh_token.empty()) fresh.refresh_token = tokens.refresh_token;
-    return Link(tenant, provider, fresh, "import");
+    return Link(tenant, provider, fresh, "import", existing_id,
+                end_customer_id);
   }
   tokens.ref_type = who->ref_type;
   tokens.ref_id = who->ref_id;
@@ -247,7 +254,8 @@ absl::StatusOr<AccountRecord> AccountManager::Import(
     tokens.expires_at =
         clock_->Now() + provider_auth->default_access_lifetime();
   }
-  return Link(tenant, provider, tokens, "import");
+  return Link(tenant, provider, tokens, "import", existing_id,
+              end_customer_id);
 }
 
 absl::StatusOr<AccountRecord> AccountManager::Get(const std::string& tenant,
@@ -256,8 +264,9 @@ absl::StatusOr<AccountRecord> AccountManager::Get(const std::string& tenant,
 }
 
 absl::StatusOr<std::vector<AccountRecord>> AccountManager::List(
-    const std::string& tenant, const std::string& after_id, int limit) {
-  return store_->List(tenant, after_id, limit);
+    const std::string& tenant, const std::string& after_id, int limit,
+    const std::string& end_customer_id) {
+  return store_->List(tenant, after_id, limit, end_customer_id);
 }
 
 absl::StatusOr<std::vector<std::string>> AccountManager::ListIds(

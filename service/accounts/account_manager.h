@@ -84,24 +84,29 @@ class AccountManager final : public AccountResolver {
 
   // Links what `grant` acts for under `tenant`: the account already linked
   // as that identity (or `existing_id`, which must then be that identity) is
-  // updated and keeps its id; otherwise a new account is created.
+  // updated and keeps its id; otherwise a new account is created. A
+  // non-empty `end_customer_id` is recorded on the account (replacing the
+  // one it had); an empty one keeps it.
   absl::StatusOr<AccountRecord> Link(const std::string& tenant,
                                      const std::string& provider,
                                      const Grant& grant,
                                      const std::string& link_method,
-                                     const std::string& existing_id = "");
+                                     const std::string& existing_id = "",
+                                     const std::string& end_customer_id = "");
 
   // Checks imported tokens with the provider (refreshing an expired access
-  // token when a refresh token is given), then links them.
+  // token when a refresh token is given), then links them (as Link).
   absl::StatusOr<AccountRecord> Import(const std::string& tenant,
                                        const std::string& provider,
-                                       Grant tokens);
+                                       Grant tokens,
+                                       const std::string& existing_id = "",
+                                       const std::string& end_customer_id = "");
 
   absl::StatusOr<AccountRecord> Get(const std::string& tenant,
                                     const std::string& id);
-  absl::StatusOr<std::vector<AccountRecord>> List(const std::string& tenant,
-                                                  const std::string& after_id,
-                                                  int limit);
+  absl::StatusOr<std::vector<AccountRecord>> List(
+      const std::string& tenant, const std::string& after_id, int limit,
+      const std::string& end_customer_id = "");
   absl::Status Delete(const std::string& tenant, const std::string& id);
   // Refreshes now (single-flight as always). Stops waiting at `deadline`
   // (DEADLINE_EXCEEDED, reason REFRESH_IN_PROGRESS); the refresh goes on.

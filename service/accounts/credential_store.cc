@@ -20,7 +20,7 @@ static_assert(store::kSchemaVersion == CredentialStore::kSchemaVersion);
 constexpr char kColumns[] =
     "tenant, id, provider, status, status_reason, ref_type, ref_id, scope, "
     "link_method, access_expires_ms, created_ms, updated_ms, version, "
-    "access_token, refresh_token";
+    "access_token, refresh_token, end_customer_id";
 
 }  // namespace
 
@@ -50,7 +50,9 @@ absl::Status AppendAccountEvent(store::SqlConnection& c,
   return c
       .Query(
           "INSERT INTO account_events (tenant, seq, account_id, type, "
-          "reason, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+          "reason, at_ms, end_customer_id) VALUES ($1, $2, $3, $4, $5, $6, "
+          "COALESCE((SELECT end_customer_id FROM accounts WHERE tenant = $1 "
+          "AND id = $3), ''))",
           {tenant, seq, id, absl::StrCat(static_cast<int>(type)), reason,
            store::SqlMillis(at)})
       .status();
@@ -63,7 +65,7 @@ const char* StatusText(AccountStatus status) {
 }
 
 absl::StatusOr<AccountRecord> FromRow(const store::SqlRow& row) {
-  if (row.size() != 15) return absl::InternalError("unexpected row shape");
+  if (row.size() != 16) return absl::InternalError("unexpected row shape");
   auto text = [&](int i) { return row[i].value_or(""); };
   AccountRecord r;
   r.tenant = text(0);
@@ -82,6 +84,7 @@ absl::StatusOr<AccountRecord> FromRow(const store::SqlRow& row) {
   (void)absl::SimpleAtoi(text(12), &r.version);
   r.sealed_access_token = text(13);
   r.sealed_refresh_token = text(14);
+  r.end_customer_id = text(15);
   return r;
 }
 
@@ -100,7 +103,8 @@ std::vector<std::string> Values(const AccountRecord& r) {
           store::SqlMillis(r.updated_at),
           absl::StrCat(r.version),
           r.sealed_access_token,
-          r.sealed_refresh_token};
+          r.sealed_refresh_token,
+          r.end_customer_id};
 }
 
 absl::Status NotFound(const std::string& id) {
@@ -217,7 +221,7 @@ absl::Status CredentialStore::Insert(const AccountRecord& record) {
     RETURN_IF_ERROR(
         c->Query(absl::StrCat("INSERT INTO accounts (", kColumns,
                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-                              "$10, $11, $12, $13, $14, $15)"),
+                              "$10, $11, $12, $13, $14, $15, $16)"),
                  Values(record))
             .status());
     return AppendAccountEvent(*c.operator->(), db_->dialect(), record.tenant,
@@ -246,7 +250,12 @@ absl::StatusOr<std::optional<AccountRecord>> CredentialStore::FindByIdentity(
 }
 
 absl::StatusOr<std::vector<AccountRecord>> CredentialStore::List(
-    const std::string& tenant, const std::string& after_id, int limit) {
+    const std::string& tenant, const std::string& after_id, int limit,
+    const std::string& end_customer_id) {
+  if (!end_customer_id.empty()) {
+    return Select("tenant = $1 AND end_customer_id = $3 AND id > $2",
+                  {tenant, after_id, end_customer_id}, limit);
+  }
   return Select("tenant = $1 AND id > $2", {tenant, after_id}, limit);
 }
 
@@ -260,18 +269,28 @@ absl::Status CredentialStore::Delete(const std::string& tenant,
                                      const std::string& id) {
   ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
   return store::InTransaction(c, kEventLockTimeout, [&]() -> absl::Status {
+    // The account's row is locked first (the order every writer keeps),
+    // and the event logged while the row still names the account's
+    // customer.
     ASSIGN_OR_RETURN(
         std::vector<store::SqlRow> rows,
-        c->Query("DELETE FROM accounts WHERE tenant = $1 AND id = $2 "
-                 "RETURNING id",
+        c->Query(absl::StrCat("SELECT id FROM accounts WHERE tenant = $1 AND "
+                              "id = $2",
+                              db_->dialect().for_update),
                  {tenant, id}));
     if (rows.empty()) return NotFound(id);
-    RETURN_IF_ERROR(c->Query("DELETE FROM account_rate_limits WHERE tenant = "
-                             "$1 AND account_id = $2",
-                             {tenant, id})
-                        .status());
-    return AppendAccountEvent(*c.operator->(), db_->dialect(), tenant, id,
-                              AccountEventType::kDeleted, "", absl::Now());
+    RETURN_IF_ERROR(AppendAccountEvent(*c.operator->(), db_->dialect(), tenant,
+                                       id, AccountEventType::kDeleted, "",
+                                       absl::Now()));
+    RETURN_IF_ERROR(
+        c->Query("DELETE FROM accounts WHERE tenant = $1 AND id = $2",
+                 {tenant, id})
+            .status());
+    return c
+        ->Query("DELETE FROM account_rate_limits WHERE tenant = $1 AND "
+                "account_id = $2",
+                {tenant, id})
+        .status();
   });
 }
 
@@ -303,8 +322,8 @@ absl::Status CredentialStore::WithLockedAccount(const std::string& tenant,
                  "status_reason = $5, ref_type = $6, ref_id = $7, scope = $8, "
                  "link_method = $9, access_expires_ms = $10, created_ms = $11, "
                  "updated_ms = $12, version = $13, access_token = $14, "
-                 "refresh_token = $15 WHERE tenant = $1 AND id = $2 AND "
-                 "version = $16 RETURNING id",
+                 "refresh_token = $15, end_customer_id = $16 WHERE tenant = "
+                 "$1 AND id = $2 AND version = $17 RETURNING id",
                  values));
     if (updated.empty()) {
       return absl::AbortedError("the account changed during the update");
@@ -401,8 +420,9 @@ absl::StatusOr<std::vector<AccountEvent>> CredentialStore::ReadAccountEvents(
   ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
   ASSIGN_OR_RETURN(
       std::vector<store::SqlRow> rows,
-      c->Query(absl::StrCat("SELECT seq, account_id, type, reason, at_ms "
-                            "FROM account_events WHERE tenant = $1 AND seq > "
+      c->Query(absl::StrCat("SELECT seq, account_id, type, reason, at_ms, "
+                            "end_customer_id FROM account_events WHERE "
+                            "tenant = $1 AND seq > "
                             "$2 ORDER BY seq LIMIT ",
                             std::max(1, limit)),
                {tenant, absl::StrCat(after)}));
@@ -410,7 +430,8 @@ absl::StatusOr<std::vector<AccountEvent>> CredentialStore::ReadAccountEvents(
   for (const store::SqlRow& r : rows) {
     out.push_back({store::SqlInt(r[0]), r[1].value_or(""),
                    static_cast<AccountEventType>(store::SqlInt(r[2])),
-                   r[3].value_or(""), store::SqlTime(r[4])});
+                   r[3].value_or(""), store::SqlTime(r[4]),
+                   r[5].value_or("")});
   }
   return out;
 }

@@ -39,6 +39,9 @@ struct AccountRecord {
   // Sealed text (sealer.h), never plaintext; "" when there is none.
   std::string sealed_access_token;
   std::string sealed_refresh_token;
+  // The SaaS's own reference of the customer the account belongs to (set
+  // by a link session; "" when none was given).
+  std::string end_customer_id;
 };
 
 // What happened to an account, as WatchIntegratedAccounts shows it (values
@@ -62,11 +65,14 @@ struct AccountEvent {
   AccountEventType type = AccountEventType::kLinked;
   std::string reason;  // NEEDS_REAUTH: why; RATE_LIMITED: until when.
   absl::Time at;
+  // The account's end_customer_id when the event was logged.
+  std::string end_customer_id;
 };
 
 // Appends to the tenant's account log inside the caller's transaction on
 // `c`, under the tenant's counter row: lock it after any account row, never
-// before.
+// before. The event keeps the account's end_customer_id as the transaction
+// sees it (none once the account row is gone).
 absl::Status AppendAccountEvent(store::SqlConnection& c,
                                 const store::SqlDialect& dialect,
                                 const std::string& tenant,
@@ -107,10 +113,11 @@ class CredentialStore {
       const std::string& tenant, const std::string& provider,
       const std::string& ref_type, const std::string& ref_id);
 
-  // The tenant's accounts with id > `after_id`, by id, at most `limit`.
-  absl::StatusOr<std::vector<AccountRecord>> List(const std::string& tenant,
-                                                  const std::string& after_id,
-                                                  int limit);
+  // The tenant's accounts with id > `after_id`, by id, at most `limit`;
+  // only those of `end_customer_id` when it is not empty.
+  absl::StatusOr<std::vector<AccountRecord>> List(
+      const std::string& tenant, const std::string& after_id, int limit,
+      const std::string& end_customer_id = "");
 
   // Every tenant's accounts after (tenant, id), for maintenance (rewrap).
   absl::StatusOr<std::vector<AccountRecord>> ListAll(

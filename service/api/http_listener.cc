@@ -64,6 +64,10 @@ MHD_Result Queue(MHD_Connection* connection, const HttpAnswer& answer) {
     MHD_add_response_header(response, "Cache-Control", "no-store");
     MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
   }
+  for (const auto& [name, value] : answer.headers) {
+    // Refused (and left out) when a value holds a line break.
+    MHD_add_response_header(response, name.c_str(), value.c_str());
+  }
   const MHD_Result queued =
       MHD_queue_response(connection, answer.status, response);
   MHD_destroy_response(response);

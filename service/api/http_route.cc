@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace unified {
 
@@ -22,30 +23,55 @@ HttpAnswer HtmlAnswer(int status, std::string page) {
   return a;
 }
 
-std::string HtmlEscape(absl::string_view text) {
+HttpAnswer RedirectAnswer(std::string location, int status) {
+  HttpAnswer a;
+  a.status = status;
+  a.private_page = true;
+  a.headers.emplace_back("Location", std::move(location));
+  return a;
+}
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding with '+' as a space; a malformed escape stays as it is.
+std::string FormDecode(absl::string_view text) {
   std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%' && i + 2 < text.size() &&
+               HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 +
+                                      HexValue(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(c);
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> FormFields(absl::string_view body) {
+  std::map<std::string, std::string> fields;
+  for (absl::string_view pair : absl::StrSplit(body, '&', absl::SkipEmpty())) {
+    const size_t eq = pair.find('=');
+    std::string name = FormDecode(pair.substr(0, eq));
+    std::string value =
+        eq == absl::string_view::npos ? "" : FormDecode(pair.substr(eq + 1));
+    fields.emplace(std::move(name), std::move(value));
+  }
+  return fields;
 }
 
 std::string HtmlPage(absl::string_view title, absl::string_view body_html) {

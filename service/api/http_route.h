@@ -9,8 +9,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "service/core/html.h"
 
 namespace unified {
 
@@ -31,12 +34,18 @@ struct HttpAnswer {
   // A page for a person's browser: Cache-Control no-store and
   // Referrer-Policy no-referrer.
   bool private_page = false;
+  // More headers (e.g. Location, Content-Security-Policy).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 HttpAnswer PlainAnswer(int status, std::string text);
 HttpAnswer HtmlAnswer(int status, std::string page);
-// `text` with HTML's special characters escaped.
-std::string HtmlEscape(absl::string_view text);
+// A private redirect (303 See Other unless `status` says otherwise) to
+// `location`.
+HttpAnswer RedirectAnswer(std::string location, int status = 303);
+// The fields of an application/x-www-form-urlencoded body (decoded); a
+// name given twice keeps its first.
+std::map<std::string, std::string> FormFields(absl::string_view body);
 // A minimal page: `title` (escaped) as title and heading, then `body_html`.
 std::string HtmlPage(absl::string_view title, absl::string_view body_html);
 

@@ -11,6 +11,7 @@
 #include "proto/unified/v1/integrated_accounts.grpc.pb.h"
 #include "service/accounts/account_manager.h"
 #include "service/accounts/sealer.h"
+#include "service/api/oauth_flow.h"
 #include "service/api/serving.h"
 #include "service/core/cursor.h"
 #include "service/watch/watch_engine.h"
@@ -29,34 +30,31 @@ struct WebhookSettings {
   absl::Duration secret_overlap = absl::Hours(24);
 };
 
-struct IntegratedAccountsOptions {
-  // Provider of linking RPCs that name none (the first configured).
-  std::string default_provider;
-  // The server's own OAuth callback (GET /oauth/callback on the HTTP side
-  // listener), used when a request names no redirect URI.
-  std::string default_redirect_uri;
-  // How long an authorization URL's state is accepted.
-  absl::Duration state_ttl = absl::Minutes(10);
-};
+class LinkFlow;
 
 class IntegratedAccountsService final
     : public v1::IntegratedAccounts::CallbackService {
  public:
   // Not owning; all must outlive the service. `serving` runs the calls
-  // (service/api/serving.h); `signer` signs states and listing cursors.
-  // Deleting an account also removes its watch and hooks from `watch`
-  // (null: none).
-  IntegratedAccountsService(
-      Serving* serving, accounts::AccountManager* accounts,
-      accounts::CredentialStore* store, const CursorCodec* signer, Clock* clock,
-      IntegratedAccountsOptions options, RateBudget* budget = nullptr,
-      watch::WatchEngine* watch = nullptr, WebhookSettings webhooks = {})
+  // (service/api/serving.h); `signer` signs listing cursors; `oauth` runs
+  // the code flow; `link` creates link sessions (null: the server has no
+  // connect page). Deleting an account also removes its watch and hooks
+  // from `watch` (null: none).
+  IntegratedAccountsService(Serving* serving,
+                            accounts::AccountManager* accounts,
+                            accounts::CredentialStore* store,
+                            const CursorCodec* signer, Clock* clock,
+                            OAuthFlow* oauth, LinkFlow* link,
+                            RateBudget* budget = nullptr,
+                            watch::WatchEngine* watch = nullptr,
+                            WebhookSettings webhooks = {})
       : serving_(serving),
         accounts_(accounts),
         store_(store),
         signer_(signer),
         clock_(clock),
-        options_(std::move(options)),
+        oauth_(oauth),
+        link_(link),
         budget_(budget),
         watch_(watch),
         webhooks_(webhooks) {}
@@ -76,6 +74,10 @@ class IntegratedAccountsService final
       grpc::CallbackServerContext* context,
       const v1::CompleteAuthorizationRequest* request,
       v1::IntegratedAccount* response) override;
+  grpc::ServerUnaryReactor* CreateLinkSession(
+      grpc::CallbackServerContext* context,
+      const v1::CreateLinkSessionRequest* request,
+      v1::CreateLinkSessionResponse* response) override;
   grpc::ServerUnaryReactor* LinkWithAppToken(
       grpc::CallbackServerContext* context,
       const v1::LinkWithAppTokenRequest* request,
@@ -131,9 +133,6 @@ class IntegratedAccountsService final
   webhooks::PreviousSecret RotationOf(
       const std::optional<webhooks::Endpoint>& before,
       const std::string& tenant, const std::string& secret) const;
-  // The auth scheme of `provider` ("" = the default provider);
-  // INVALID_ARGUMENT (UNKNOWN_PROVIDER) when no connector serves it.
-  absl::StatusOr<ProviderAuth*> AuthFor(const std::string& provider) const;
   // The API's view of an account, with its upstream budget.
   v1::IntegratedAccount View(const accounts::AccountRecord& record);
 
@@ -142,7 +141,8 @@ class IntegratedAccountsService final
   accounts::CredentialStore* const store_;
   const CursorCodec* const signer_;
   Clock* const clock_;
-  const IntegratedAccountsOptions options_;
+  OAuthFlow* const oauth_;
+  LinkFlow* const link_;
   RateBudget* const budget_;
   watch::WatchEngine* const watch_;
   const WebhookSettings webhooks_;

@@ -11,8 +11,9 @@ namespace {
 
 class OAuthCallbackRoute final : public HttpRoute {
  public:
-  explicit OAuthCallbackRoute(IntegratedAccountsService* accounts)
-      : accounts_(accounts) {}
+  OAuthCallbackRoute(IntegratedAccountsService* accounts, OAuthFlow* oauth,
+                     LinkFlow* link)
+      : accounts_(accounts), oauth_(oauth), link_(link) {}
 
   bool Matches(absl::string_view path) const override {
     return path == "/oauth/callback";
@@ -27,6 +28,10 @@ class OAuthCallbackRoute final : public HttpRoute {
   }
 
   HttpAnswer Serve(const HttpRouteRequest& request) override {
+    if (absl::StatusOr<OAuthState> state = oauth_->Open(Arg(request, "state"));
+        link_ != nullptr && state.ok() && !state->link_hash.empty()) {
+      return link_->AfterConsent(request.query, *state);
+    }
     if (auto error = request.query.find("error");
         error != request.query.end()) {
       // The customer denied consent (or the provider refused the request).
@@ -62,13 +67,15 @@ class OAuthCallbackRoute final : public HttpRoute {
   }
 
   IntegratedAccountsService* const accounts_;
+  OAuthFlow* const oauth_;
+  LinkFlow* const link_;
 };
 
 }  // namespace
 
 std::unique_ptr<HttpRoute> NewOAuthCallbackRoute(
-    IntegratedAccountsService* accounts) {
-  return std::make_unique<OAuthCallbackRoute>(accounts);
+    IntegratedAccountsService* accounts, OAuthFlow* oauth, LinkFlow* link) {
+  return std::make_unique<OAuthCallbackRoute>(accounts, oauth, link);
 }
 
 }  // namespace unified

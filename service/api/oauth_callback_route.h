@@ -9,12 +9,16 @@
 
 #include "service/api/http_route.h"
 #include "service/api/integrated_accounts_service.h"
+#include "service/api/link_flow.h"
+#include "service/api/oauth_flow.h"
 
 namespace unified {
 
-// Not owning `accounts`, which must outlive the route.
+// Not owning `accounts`, `oauth` or `link` (null: no connect page), which
+// must outlive the route. A state started by the connect page is finished
+// by `link`.
 std::unique_ptr<HttpRoute> NewOAuthCallbackRoute(
-    IntegratedAccountsService* accounts);
+    IntegratedAccountsService* accounts, OAuthFlow* oauth, LinkFlow* link);
 
 }  // namespace unified
 

@@ -216,6 +216,28 @@ CREATE TABLE webhook_endpoints (
 ALTER TABLE webhook_endpoints ADD COLUMN previous_secret TEXT NOT NULL DEFAULT '';
 ALTER TABLE webhook_endpoints ADD COLUMN previous_until_ms BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // 10: the SaaS's own customer reference on accounts and their events
+    // (link sessions, service/link/link_session.h).
+    R"sql(
+ALTER TABLE accounts ADD COLUMN end_customer_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX accounts_end_customer ON accounts (tenant, end_customer_id, id);
+ALTER TABLE account_events ADD COLUMN end_customer_id TEXT NOT NULL DEFAULT '';
+CREATE TABLE link_sessions (
+  token_hash TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  end_customer_id TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  providers TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  return_url TEXT NOT NULL,
+  state TEXT NOT NULL,
+  expires_ms BIGINT NOT NULL,
+  used_ms BIGINT NOT NULL,
+  failures BIGINT NOT NULL,
+  linked_account_id TEXT NOT NULL
+);
+CREATE INDEX link_sessions_expiry ON link_sessions (expires_ms);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

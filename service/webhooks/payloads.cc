@@ -70,6 +70,7 @@ v1::AccountEvent ToProto(const accounts::AccountEvent& e) {
   out.set_type(static_cast<v1::AccountEvent::Type>(e.type));
   out.set_integrated_account_id(e.account_id);
   out.set_reason(e.reason);
+  out.set_end_customer_id(e.end_customer_id);
   SetTime(e.at, out.mutable_observed_at());
   return out;
 }

@@ -1,8 +1,8 @@
 // The service's layers are its folders, and nothing includes upward
-// (docs/architecture.md, "Layers"): core < store < accounts, watch and
-// webhooks (siblings) < api < the binaries at service/'s root. A file may
-// include its own layer and the layers below it; core includes no other
-// service folder. The connectors never include the service.
+// (docs/architecture.md, "Layers"): core < store < accounts, watch,
+// webhooks and link (siblings) < api < the binaries at service/'s root. A
+// file may include its own layer and the layers below it; core includes no
+// other service folder. The connectors never include the service.
 #include <map>
 #include <string>
 #include <vector>
@@ -22,7 +22,7 @@ namespace {
 int Rank(absl::string_view path) {
   static const auto* ranks = new std::map<std::string, int>{
       {"core", 0},  {"store", 1},    {"accounts", 2},
-      {"watch", 2}, {"webhooks", 2}, {"api", 3}};
+      {"watch", 2}, {"webhooks", 2}, {"link", 2}, {"api", 3}};
   if (!absl::ConsumePrefix(&path, "service/")) return -1;
   std::vector<std::string> parts = absl::StrSplit(path, '/');
   if (parts.size() == 1) return 4;  // main.cc, accounts_admin.cc.
