@@ -1,8 +1,9 @@
 // The embedded default, for a first look: starts the Podio simulator and the
 // service (SQLite store in a data directory), links a demo account through
 // the real OAuth 2.0 code flow (authorize URL -> the simulator's consent
-// redirect -> the service's own HTTP callback), and prints the API key and
-// account id to use in grpcurl. Ctrl-C stops everything; the data directory
+// page, allowed -> the service's own HTTP callback), and prints the API key
+// and account id to use in grpcurl, and a connect page link to open in a
+// browser. Ctrl-C stops everything; the data directory
 // keeps the accounts and the encryption key for the next run.
 #include <signal.h>
 
@@ -24,6 +25,7 @@
 #include "tools/podio_sim/simulator.h"
 #include "tools/testing/api_key_channel.h"
 #include "tools/testing/service_files.h"
+#include "tools/testing/sim_http_server.h"
 #include "tools/testing/subprocess.h"
 
 ABSL_FLAG(std::string, data_dir, "",
@@ -67,14 +69,25 @@ absl::StatusOr<std::string> LinkByCodeFlow(const std::string& address,
   auto http = NewCurlHttpClient({});
   HttpRequest authorize;
   authorize.url = url.authorization_url();
-  auto consent = http->Send(authorize);  // The simulator consents, 302.
+  auto page = http->Send(authorize);  // The simulator's consent page.
+  if (!page.ok() || page->status != 200) {
+    return absl::UnavailableError("the simulator's consent page is missing");
+  }
+  // Allow, as a person would by its button.
+  HttpRequest allow;
+  allow.method = "POST";
+  allow.url = authorize.url.substr(0, authorize.url.find('?'));
+  allow.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  allow.body = absl::StrCat(authorize.url.substr(authorize.url.find('?') + 1),
+                            "&decision=allow");
+  auto consent = http->Send(allow);
   if (!consent.ok() || consent->status != 302) {
     return absl::UnavailableError(
-        "the simulator's authorize page did not redirect");
+        "the simulator's consent page did not redirect");
   }
   HttpRequest callback;
   callback.url = consent->Header("location");
-  auto page = http->Send(callback);  // The service's own callback.
+  page = http->Send(callback);  // The service's own callback.
   const std::string marker = "<code id=\"account\">";
   const size_t at = page.ok() ? page->body.find(marker) : std::string::npos;
   if (at == std::string::npos)
@@ -83,6 +96,40 @@ absl::StatusOr<std::string> LinkByCodeFlow(const std::string& address,
   return page->body.substr(
       at + marker.size(),
       page->body.find('<', at + marker.size()) - at - marker.size());
+}
+
+// A link session of the connect page for a demo customer, back to
+// `return_url`: the page's URL.
+absl::StatusOr<std::string> CreateDemoLink(const std::string& address,
+                                           const std::string& api_key,
+                                           const std::string& return_url) {
+  auto accounts =
+      v1::IntegratedAccounts::NewStub(testing::ApiKeyChannel(address, api_key));
+  grpc::ClientContext context;
+  v1::CreateLinkSessionRequest request;
+  request.set_end_customer_id("demo-customer");
+  request.set_display_name("the demo");
+  request.set_return_url(return_url);
+  request.set_state("demo");
+  request.set_ttl_seconds(3600);
+  v1::CreateLinkSessionResponse session;
+  grpc::Status created =
+      accounts->CreateLinkSession(&context, request, &session);
+  if (!created.ok()) return absl::UnavailableError(created.error_message());
+  return session.url();
+}
+
+// The demo's stand-in for a SaaS page that a link ends on: it shows what
+// the connect page sent back.
+absl::StatusOr<std::unique_ptr<testing::SimHttpServer>> StartReturnPage() {
+  return testing::SimHttpServer::Start(
+      {}, [](const httplib::Request& req, httplib::Response& res) {
+        std::string text = "The connect page came back with:\n";
+        for (const auto& [name, value] : req.params) {
+          absl::StrAppend(&text, "  ", name, " = ", value, "\n");
+        }
+        res.set_content(text, "text/plain; charset=utf-8");
+      });
 }
 
 // What the demo prints once it runs.
@@ -94,6 +141,7 @@ struct Welcome {
   std::string state;
   std::string api_key;
   std::string account;
+  std::string link_url;
 };
 
 void PrintWelcome(const Welcome& w) {
@@ -121,12 +169,16 @@ void PrintWelcome(const Welcome& w) {
       "\"{\\\"integrated_account_id\\\":\\\"$ACCOUNT\\\",\\\"include_"
       "snapshot\\\":"
       "true}\" %s unified.v1.UserDirectory/WatchDirectory\n\n"
+      "Link an account as your customers would: open this in a browser (one\n"
+      "link, for an hour), give consent on the simulator's page:\n"
+      "  %s\n\n"
       "Ctrl-C stops the demo.\n",
       w.address.c_str(), w.http_address.c_str(), w.sim_url.c_str(),
       absl::GetFlag(FLAGS_users), w.dir.c_str(), w.state.substr(0, 8).c_str(),
       w.api_key.c_str(), w.account.c_str(), w.api_key.c_str(),
       w.account.c_str(), w.address.c_str(), w.address.c_str(),
-      w.address.c_str(), w.address.c_str(), w.address.c_str());
+      w.address.c_str(), w.address.c_str(), w.address.c_str(),
+      w.link_url.c_str());
 }
 
 int Run(const char* argv0) {
@@ -145,6 +197,7 @@ int Run(const char* argv0) {
   podio_sim::SimulatorOptions sim_options;
   sim_options.port = absl::GetFlag(FLAGS_sim_port);
   sim_options.admin_api = true;
+  sim_options.consent_page = true;
   sim_options.data.users = absl::GetFlag(FLAGS_users);
   auto sim = podio_sim::Simulator::Start(sim_options);
   if (!sim.ok()) return Fail(std::string(sim.status().message()));
@@ -172,8 +225,14 @@ int Run(const char* argv0) {
   absl::StatusOr<std::string> account =
       LinkByCodeFlow(*address, api_key, &state);
   if (!account.ok()) return Fail(std::string(account.status().message()));
+  auto return_page = StartReturnPage();
+  if (!return_page.ok()) return Fail("the demo's return page did not start");
+  absl::StatusOr<std::string> link_url = CreateDemoLink(
+      *address, api_key,
+      absl::StrCat("http://127.0.0.1:", (*return_page)->port(), "/done"));
+  if (!link_url.ok()) return Fail(std::string(link_url.status().message()));
   Welcome welcome{*address, *http_address, sim_url, dir,
-                  state,    api_key,       *account};
+                  state,    api_key,       *account, *link_url};
   PrintWelcome(welcome);
   std::fflush(stdout);
 

@@ -76,6 +76,9 @@ ABSL_FLAG(std::string, user_password, "",
           "When set, every generated user (not only the two principals) "
           "logs in by the password grant with this password.");
 ABSL_FLAG(bool, admin, false, "Serve the admin API under /_sim/.");
+ABSL_FLAG(bool, consent_page, false,
+          "Show a consent page (Allow / Deny) at /oauth/authorize instead of "
+          "redirecting at once.");
 ABSL_FLAG(std::string, faults, "",
           "Fault rules at start-up: a JSON array, or @FILE holding one.");
 ABSL_FLAG(int, hook_attempts, 3,
@@ -140,6 +143,7 @@ absl::StatusOr<SimulatorOptions> OptionsFromFlags() {
   }
   options.user_password = absl::GetFlag(FLAGS_user_password);
   options.admin_api = absl::GetFlag(FLAGS_admin);
+  options.consent_page = absl::GetFlag(FLAGS_consent_page);
   options.hooks.max_attempts = absl::GetFlag(FLAGS_hook_attempts);
   options.hooks.retry_delay = absl::GetFlag(FLAGS_hook_retry_delay);
   options.hooks.strict_ports = absl::GetFlag(FLAGS_hook_strict_ports);

@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
     absl::MutexLock lock(&sim->consent_mu_);
     sim->consent_user_ = admin.user_id;
   }
+  sim->admin_user_id_ = admin.user_id;
   {
     absl::MutexLock lock(&sim->dir_mu_);
     sim->directory_ = std::move(directory);

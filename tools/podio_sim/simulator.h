@@ -98,6 +98,11 @@ struct SimulatorOptions {
   SpaceMemberShape space_member_shape = SpaceMemberShape::kUser;
 
   bool admin_api = false;  // Serve /_sim/... (clock, log, faults, ...).
+  // GET /oauth/authorize shows a consent page (Allow / Deny) that a person
+  // answers, as Podio's does, instead of redirecting at once with the
+  // consent set by /_sim/consent. Allow consents as that user (the admin
+  // principal unless /_sim/consent said another).
+  bool consent_page = false;
   std::vector<FaultRule> faults;
 };
 
@@ -150,6 +155,13 @@ class Simulator {
                                             std::string* body);
   void HandleAdmin(const httplib::Request& req, httplib::Response& res);
   void HandleAuthorize(const httplib::Request& req, httplib::Response& res);
+  void RedirectWithConsent(const std::string& client_id,
+                           const std::string& redirect_uri,
+                           const std::string& state, int64_t user,
+                           httplib::Response& res);
+  // The consent page's own answer (POST /oauth/authorize).
+  void HandleConsentDecision(const httplib::Request& req,
+                             httplib::Response& res);
   // The token request's fields: a form, or (for /oauth/token/v2) JSON.
   static std::optional<ApiError> TokenParams(
       const httplib::Request& req, bool json_body,
@@ -176,6 +188,7 @@ class Simulator {
   // Consent given at /oauth/authorize: approve as this user, or deny (0).
   absl::Mutex consent_mu_;
   int64_t consent_user_ ABSL_GUARDED_BY(consent_mu_) = 0;
+  int64_t admin_user_id_ = 0;  // Set in Start().
 
   std::unique_ptr<testing::SimHttpServer> http_;
   std::unique_ptr<Router> router_;

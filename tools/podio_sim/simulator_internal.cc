@@ -62,6 +62,7 @@ const std::vector<Route>& Routes() {
       {"POST", "/hook/{hook_id}/verify/validate", RouteId::kValidateHook},
       {"DELETE", "/hook/{hook_id}", RouteId::kDeleteHook},
       {"GET", "/oauth/authorize", RouteId::kAuthorize},
+      {"POST", "/oauth/authorize", RouteId::kAuthorize},
       {"POST", "/oauth/token", RouteId::kToken},
       {"POST", "/oauth/token/v2", RouteId::kTokenV2},
       {"GET", "/oauth/scope", RouteId::kScope},

@@ -18,8 +18,79 @@
 
 namespace unified::podio_sim {
 
+namespace {
+
+std::string Escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Podio's consent page, reduced to its decision: the client's request in
+// hidden fields, and Allow / Deny.
+std::string ConsentPage(const std::string& client_id,
+                        const std::string& redirect_uri,
+                        const std::string& state) {
+  std::string hidden;
+  for (const auto& [name, value] :
+       {std::pair<std::string, std::string>{"client_id", client_id},
+        {"redirect_uri", redirect_uri},
+        {"state", state},
+        {"response_type", "code"}}) {
+    absl::StrAppend(&hidden, "<input type=\"hidden\" name=\"", name,
+                    "\" value=\"", Escape(value), "\">");
+  }
+  return absl::StrCat(
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>Podio simulator: allow access?</title></head><body><main>"
+      "<h1>Allow access to your Podio account?</h1><p>The application <b>",
+      Escape(client_id),
+      "</b> asks to read and change your Podio data.</p>"
+      "<form method=\"post\" action=\"/oauth/authorize\">",
+      hidden,
+      "<button type=\"submit\" name=\"decision\" value=\"allow\" "
+      "id=\"allow\">Allow</button> <button type=\"submit\" "
+      "name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>"
+      "</form></main></body></html>\n");
+}
+
+}  // namespace
+
+// Sends the browser back to the client: with a code for `user`, or denied
+// (user 0).
+void Simulator::RedirectWithConsent(const std::string& client_id,
+                                    const std::string& redirect_uri,
+                                    const std::string& state, int64_t user,
+                                    httplib::Response& res) {
+  std::string location = redirect_uri;
+  location += redirect_uri.find('?') == std::string::npos ? "?" : "&";
+  if (user == 0) {
+    location +=
+        "error_reason=user_denied&error=access_denied&error_description="
+        "The+user+denied+your+request.";
+  } else {
+    location += "code=" +
+                oauth_->IssueCode(client_id, redirect_uri, user, clock_.Now());
+  }
+  if (!state.empty()) {
+    location += "&state=" + httplib::detail::encode_query_param(state);
+  }
+  res.status = 302;
+  res.set_header("Location", location);
+}
+
 void Simulator::HandleAuthorize(const httplib::Request& req,
                                 httplib::Response& res) {
+  if (req.method == "POST") return HandleConsentDecision(req, res);
   const std::string client_id = internal::QueryValue(req, "client_id");
   const std::string redirect_uri = internal::QueryValue(req, "redirect_uri");
   const std::string state = internal::QueryValue(req, "state");
@@ -36,26 +107,41 @@ void Simulator::HandleAuthorize(const httplib::Request& req,
                  "The simulator supports the server-side flow only",
                  std::nullopt});
   }
+  if (options_.consent_page) {
+    res.status = 200;
+    res.set_content(ConsentPage(client_id, redirect_uri, state),
+                    "text/html; charset=utf-8");
+    return;
+  }
   int64_t user = 0;
   {
     absl::MutexLock lock(&consent_mu_);
     user = consent_user_;
   }
-  std::string location = redirect_uri;
-  location += redirect_uri.find('?') == std::string::npos ? "?" : "&";
-  if (user == 0) {
-    location +=
-        "error_reason=user_denied&error=access_denied&error_description="
-        "The+user+denied+your+request.";
-  } else {
-    location += "code=" +
-                oauth_->IssueCode(client_id, redirect_uri, user, clock_.Now());
+  RedirectWithConsent(client_id, redirect_uri, state, user, res);
+}
+
+void Simulator::HandleConsentDecision(const httplib::Request& req,
+                                      httplib::Response& res) {
+  Params form = internal::ParseForm(req.body);
+  const std::string client_id = form["client_id"];
+  const std::string redirect_uri = form["redirect_uri"];
+  if (!options_.consent_page) {
+    return internal::SendError(
+        res, req,
+        ApiError{404, "not_found", "No consent page is served",
+                 std::nullopt});
   }
-  if (!state.empty()) {
-    location += "&state=" + httplib::detail::encode_query_param(state);
+  if (std::optional<ApiError> e =
+          oauth_->CheckAuthorize(client_id, redirect_uri)) {
+    return internal::SendError(res, req, *e);
   }
-  res.status = 302;
-  res.set_header("Location", location);
+  int64_t user = 0;
+  if (form["decision"] == "allow") {
+    absl::MutexLock lock(&consent_mu_);
+    user = consent_user_ != 0 ? consent_user_ : admin_user_id_;
+  }
+  RedirectWithConsent(client_id, redirect_uri, form["state"], user, res);
 }
 
 std::optional<ApiError> Simulator::TokenParams(const httplib::Request& req,
