@@ -68,12 +68,14 @@ function startApp() {
 let app;
 let browser;
 let client;
+const linkTokens = [];
 
 async function linkSession(fields) {
   const session = await client.call(client.accounts, 'CreateLinkSession', {
     end_customer_id: 'cust-browser', display_name: 'Test App',
     return_url: `${app.origin}/done`, state: 'st-1', ...fields});
   assert.match(session.url, /^http:\/\/127\.0\.0\.1:\d+\/link\?link_token=lt_/);
+  linkTokens.push(session.link_token);
   return session.url;
 }
 
@@ -233,4 +235,14 @@ test('the SCIM token form refuses a bad token and links with a good one', async 
   const hook = await waitForWebhook(new RegExp(`account\\.linked.*${id}`));
   assert.equal(hook.data.end_customer_id, 'cust-browser');
   await page.close();
+});
+
+test('the service logged no link token and no credential', () => {
+  const log = fs.readFileSync(path.join(env.UNIFIED_FIXTURE_DIR, 'server.log'),
+                              'utf8');
+  assert.ok(log.length > 0);
+  assert.ok(linkTokens.length >= 6);
+  for (const secret of [...linkTokens, env.UNIFIED_SCIM_TOKEN]) {
+    assert.ok(!log.includes(secret), 'the log holds a secret');
+  }
 });
