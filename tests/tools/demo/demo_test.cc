@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "absl/strings/str_split.h"
+#include "connectors/common/http_client.h"
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,6 +25,7 @@ struct Printed {
   std::string address;
   std::string api_key;
   std::string account;
+  std::string link_url;  // The connect page link to open in a browser.
 };
 
 Printed RunDemo(const std::string& dir, std::unique_ptr<Subprocess>* demo) {
@@ -45,6 +47,7 @@ Printed RunDemo(const std::string& dir, std::unique_ptr<Subprocess>* demo) {
   printed.address = field("  gRPC service");
   printed.api_key = field("  API key");
   printed.account = field("  integrated account");
+  printed.link_url = "http://" + field("  http://");
   return printed;
 }
 
@@ -89,6 +92,19 @@ TEST(DemoTest, PrintsAWorkingApiKeyAndAccountAndKeepsItAcrossRuns) {
     EXPECT_GT(members, 0);
     c3.TryCancel();
     (void)reader->Finish();
+  }
+  {
+    // The printed link opens the connect page, which offers Podio.
+    ASSERT_THAT(first.link_url, ::testing::HasSubstr("/link?link_token=lt_"));
+    auto http = NewCurlHttpClient({});
+    HttpRequest open;
+    open.url = first.link_url;
+    auto page = http->Send(open);
+    ASSERT_THAT(page, IsOk());
+    EXPECT_EQ(page->status, 200);
+    EXPECT_THAT(page->body, ::testing::HasSubstr("Connect Podio"));
+    EXPECT_THAT(page->Header("content-security-policy"),
+                ::testing::HasSubstr("default-src 'self'"));
   }
   demo->Signal(SIGTERM);
   auto code = demo->Wait(absl::Seconds(30));
