@@ -243,6 +243,13 @@ struct LinkFlow::Loaded {
   HttpAnswer refusal;
 };
 
+struct LinkFlow::Step {
+  std::string token;
+  std::string mode;
+  std::string provider;
+  Loaded loaded;
+};
+
 LinkFlow::Loaded LinkFlow::Load(const std::string& link_token,
                                 const std::string& mode) {
   if (link_token.empty() || link_token.size() > 128) {
@@ -335,21 +342,34 @@ HttpAnswer LinkFlow::Show(const std::map<std::string, std::string>& query) {
                     {"app", AppName(session)}}));
 }
 
-HttpAnswer LinkFlow::Start(const std::map<std::string, std::string>& form) {
-  const std::string token = Arg(form, "link_token");
-  const std::string mode = ModeOf(Arg(form, "mode"));
-  const std::string provider = Arg(form, "provider");
-  Loaded loaded = Load(token, mode);
-  if (!loaded.session) return loaded.refusal;
-  const LinkSession& session = *loaded.session;
-  if (!Offers(session, provider)) {
-    return MessagePage(400, "Provider not offered",
-                       "This link does not offer that provider.", &session,
-                       "provider_not_offered");
+LinkFlow::Step LinkFlow::Posted(const std::map<std::string, std::string>& form,
+                                bool token_form) {
+  Step step;
+  step.token = Arg(form, "link_token");
+  step.mode = ModeOf(Arg(form, "mode"));
+  step.provider = Arg(form, "provider");
+  step.loaded = Load(step.token, step.mode);
+  if (!step.loaded.session) return step;
+  const LinkSession& session = *step.loaded.session;
+  if (!Offers(session, step.provider) ||
+      (token_form && accounts_->auth(step.provider)->link_page().consent)) {
+    step.loaded.refusal =
+        MessagePage(400, "Provider not offered",
+                    "This link does not offer that provider.", &session,
+                    "provider_not_offered");
+    step.loaded.session.reset();
   }
-  ProviderAuth* auth = accounts_->auth(provider);
-  if (!auth->link_page().consent) {
-    return TokenForm(session, token, mode, provider, "", 200);
+  return step;
+}
+
+HttpAnswer LinkFlow::Start(const std::map<std::string, std::string>& form) {
+  Step step = Posted(form, /*token_form=*/false);
+  if (!step.loaded.session) return step.loaded.refusal;
+  const LinkSession& session = *step.loaded.session;
+  const std::string& mode = step.mode;
+  const std::string& provider = step.provider;
+  if (!accounts_->auth(provider)->link_page().consent) {
+    return TokenForm(session, step.token, mode, provider, "", 200);
   }
   OAuthState state;
   state.tenant = session.tenant;
@@ -409,18 +429,12 @@ absl::StatusOr<AccountRecord> LinkFlow::ClaimAndLink(
 
 HttpAnswer LinkFlow::SubmitToken(
     const std::map<std::string, std::string>& form) {
-  const std::string token = Arg(form, "link_token");
-  const std::string mode = ModeOf(Arg(form, "mode"));
-  const std::string provider = Arg(form, "provider");
-  Loaded loaded = Load(token, mode);
-  if (!loaded.session) return loaded.refusal;
-  const LinkSession& session = *loaded.session;
-  if (!Offers(session, provider) ||
-      accounts_->auth(provider)->link_page().consent) {
-    return MessagePage(400, "Provider not offered",
-                       "This link does not offer that provider.", &session,
-                       "provider_not_offered");
-  }
+  Step step = Posted(form, /*token_form=*/true);
+  if (!step.loaded.session) return step.loaded.refusal;
+  const LinkSession& session = *step.loaded.session;
+  const std::string& token = step.token;
+  const std::string& mode = step.mode;
+  const std::string& provider = step.provider;
   Grant tokens;
   tokens.access_token = Arg(form, "credential");
   if (!CheckArgument(tokens.access_token, "credential", kMaxSecretBytes)

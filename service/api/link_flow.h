@@ -73,6 +73,12 @@ class LinkFlow {
   // used (unknown, expired, used, locked).
   Loaded Load(const std::string& link_token, const std::string& mode);
   Loaded LoadByHash(const std::string& hash, const std::string& mode);
+  // A posted step of the page (link_token, mode, provider) with its
+  // session, or the page refusing it: also when the session does not
+  // offer the provider, or (`token_form`) offers it by consent.
+  struct Step;
+  Step Posted(const std::map<std::string, std::string>& form,
+              bool token_form);
   // Links with the session claimed: `link` runs between the claim and its
   // finish (or release, when it fails).
   absl::StatusOr<accounts::AccountRecord> ClaimAndLink(
