@@ -238,6 +238,19 @@ CREATE TABLE link_sessions (
 );
 CREATE INDEX link_sessions_expiry ON link_sessions (expires_ms);
 )sql",
+    // 11: the due-poll query by its time (watch/poll_lease_store.cc), and
+    // what a provider refused an account, kept until it is asked again
+    // (watch/hook_store.h).
+    R"sql(
+CREATE INDEX watch_accounts_next_poll ON watch_accounts (next_poll_ms);
+CREATE TABLE watch_refusals (
+  tenant TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  what TEXT NOT NULL,
+  until_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, account_id, what)
+);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

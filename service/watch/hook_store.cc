@@ -144,4 +144,35 @@ absl::Status HookStore::ClearDirty(const AccountRef& a,
       .status();
 }
 
+absl::Status HookStore::Refuse(const AccountRef& a, const std::string& what,
+                              absl::Time until) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query("INSERT INTO watch_refusals (tenant, account_id, what, "
+              "until_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, "
+              "account_id, what) DO UPDATE SET until_ms = $4",
+              {a.tenant, a.account_id, what, SqlMillis(until)})
+      .status();
+}
+
+absl::StatusOr<bool> HookStore::Refused(const AccountRef& a,
+                                        const std::string& what,
+                                        absl::Time now) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
+                   c->Query("SELECT until_ms FROM watch_refusals WHERE "
+                            "tenant = $1 AND account_id = $2 AND what = $3",
+                            {a.tenant, a.account_id, what}));
+  return !rows.empty() && SqlTime(rows[0][0]) > now;
+}
+
+absl::Status HookStore::Forgive(const AccountRef& a, const std::string& what) {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  return c
+      ->Query("DELETE FROM watch_refusals WHERE tenant = $1 AND account_id "
+              "= $2 AND what = $3",
+              {a.tenant, a.account_id, what})
+      .status();
+}
+
 }  // namespace unified::watch

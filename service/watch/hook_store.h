@@ -37,6 +37,15 @@ class HookStore {
   absl::StatusOr<std::vector<DirtyWorkspace>> ClaimDirty(absl::Time now,
                                                          absl::Duration lease,
                                                          int limit);
+  // What the provider refused the account (`what`, e.g. "hooks:<workspace>":
+  // it is no admin there), not to be asked again before `until`.
+  absl::Status Refuse(const AccountRef& a, const std::string& what,
+                      absl::Time until);
+  // Whether a refusal of `what` holds at `now` (a lapsed one is asked
+  // again, and forgotten when it succeeds: Forgive).
+  absl::StatusOr<bool> Refused(const AccountRef& a, const std::string& what,
+                               absl::Time now);
+  absl::Status Forgive(const AccountRef& a, const std::string& what);
   // Drops the dirty mark of generation `gen` (a later mark stays).
   absl::Status ClearDirty(const AccountRef& a, const std::string& workspace_id,
                           int64_t gen);

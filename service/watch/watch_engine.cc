@@ -111,6 +111,15 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
   return w;
 }
 
+namespace {
+
+// The refusal (HookStore::Refuse) of hooks on `workspace_id`.
+std::string HooksRefusal(const std::string& workspace_id) {
+  return absl::StrCat("hooks:", workspace_id);
+}
+
+}  // namespace
+
 absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
                                      const std::string& type) {
   const std::string secret = NewSecret();
@@ -132,13 +141,26 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
                          type);
   if (!id.ok()) {
     (void)store_->hooks().DeleteHook(row.secret_hash);
+    if (absl::IsPermissionDenied(id.status())) {
+      // Not an admin of the workspace: not asked again for a while.
+      RETURN_IF_ERROR(store_->hooks().Refuse(
+          w.account, HooksRefusal(workspace_id),
+          clock_->Now() + options_.refusal_recheck));
+    }
     return id.status();
   }
+  RETURN_IF_ERROR(store_->hooks().Forgive(w.account,
+                                          HooksRefusal(workspace_id)));
   return store_->hooks().SetHookId(row.secret_hash, *id);
 }
 
 absl::Status WatchEngine::EnsureHooks(Work& w,
                                       const std::string& workspace_id) {
+  ASSIGN_OR_RETURN(const bool refused,
+                   store_->hooks().Refused(w.account,
+                                           HooksRefusal(workspace_id),
+                                           clock_->Now()));
+  if (refused) return absl::OkStatus();  // The poll alone, for now.
   ASSIGN_OR_RETURN(std::vector<HookRow> all, store_->hooks().Hooks(w.account));
   std::vector<HookRow> mine;
   for (HookRow& h : all) {

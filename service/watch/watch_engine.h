@@ -60,6 +60,10 @@ struct WatchOptions {
   absl::Duration retention = absl::Hours(24 * 7);
   absl::Duration poll_lease = absl::Minutes(5);
   absl::Duration dirty_lease = absl::Seconds(30);
+  // How long a provider's refusal to register an account's hooks on a
+  // workspace (it is no admin there) is remembered before it is asked
+  // again: until then the poll alone covers that workspace.
+  absl::Duration refusal_recheck = absl::Hours(24);
   // How often a tenant watched as a whole (Subscribe's
   // watch_new_accounts) is searched for accounts not yet watched.
   absl::Duration account_scan = absl::Seconds(10);

@@ -9,11 +9,13 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/http_client.h"
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
+#include "connectors/podio/podio_hooks.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/accounts/credential_store.h"
@@ -476,6 +478,68 @@ TEST_F(WatchEngineTest, ChangesDuringAPollAreLoggedOnceAndNeverFalsely) {
   }
   EXPECT_GE(changed, 40);
   EXPECT_EQ(membership_events, changed);
+}
+
+// Podio gives hooks to space admins only. An account that is none is
+// refused once per workspace, not again on every poll, and asked again
+// once the refusal's recheck time has passed.
+TEST_F(WatchEngineTest, ARefusedHookIsNotAskedForAgainUntilItsRecheck) {
+  absl::StatusOr<std::string> regular = podio_sim::PasswordGrantToken(
+      *http_, sim_->base_url(), "regular@example.com", "regular-password");
+  ASSERT_THAT(regular, IsOk());
+  accounts_ = NewStaticAccountResolver({{"reg", {"podio", *regular}}});
+  // Podio with its hooks, as the plug-in provides it.
+  class WithHooks final : public Provider {
+   public:
+    explicit WithHooks(podio::PodioClient* client)
+        : directory_(podio::NewPodioConnector(client)),
+          hooks_(podio::NewPodioWebhooks(directory_.get())) {}
+    std::string name() const override { return "podio"; }
+    DirectoryConnector& directory() override { return *directory_; }
+    ProviderAuth* auth() override { return nullptr; }
+    WebhookSupport* webhooks() override { return hooks_.get(); }
+
+   private:
+    std::unique_ptr<DirectoryConnector> directory_;
+    std::unique_ptr<WebhookSupport> hooks_;
+  };
+  ConnectorRegistry connectors;
+  ASSERT_THAT(connectors.Register(std::make_unique<WithHooks>(client_.get())),
+              IsOk());
+  WatchOptions options;
+  options.poll_interval = absl::Minutes(1);
+  options.hook_base_url = "http://127.0.0.1:9/unreached";
+  options.refusal_recheck = absl::Hours(6);
+  auto engine = std::make_unique<WatchEngine>(
+      store_.get(), accounts_.get(), &connectors, budget_.get(), clock_.get(),
+      options);
+  const AccountRef a{"default", "reg"};
+  auto hook_posts = [&](int64_t since) {
+    int n = 0;
+    for (const auto& r : sim_->request_log().Since(since)) {
+      n += r.method == "POST" && absl::StartsWith(r.path, "/hook/");
+    }
+    return n;
+  };
+  int64_t start = sim_->request_log().next_seq();
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
+  const int first = hook_posts(start);
+  ASSERT_GT(first, 0);  // Asked once, and refused (403).
+  for (int poll = 0; poll < 3; ++poll) {
+    start = sim_->request_log().next_seq();
+    clock_->Advance(absl::Minutes(2));
+    ASSERT_THAT(engine->PollIfDue(a), IsOk());
+    EXPECT_EQ(hook_posts(start), 0) << "poll " << poll;
+  }
+  // Past the recheck: asked again (and refused again, once).
+  start = sim_->request_log().next_seq();
+  clock_->Advance(absl::Hours(6));
+  ASSERT_THAT(engine->PollIfDue(a), IsOk());
+  EXPECT_EQ(hook_posts(start), first);
+  start = sim_->request_log().next_seq();
+  clock_->Advance(absl::Minutes(2));
+  ASSERT_THAT(engine->PollIfDue(a), IsOk());
+  EXPECT_EQ(hook_posts(start), 0);
 }
 
 }  // namespace
