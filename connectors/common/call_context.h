@@ -54,6 +54,19 @@ class ReadAheadAllowance {
   std::atomic<int> left_;
 };
 
+// What a provider refused one account (e.g. an admin-only listing), kept by
+// the caller beyond one call so that the connector does not ask again in
+// vain: the watch's polls keep it in the store, with a time to ask again
+// (service/watch/hook_store.h). Keys are the connector's own. Thread-safe.
+class RefusalMemory {
+ public:
+  virtual ~RefusalMemory() = default;
+  // Whether `what` was refused and is not yet to be asked again.
+  virtual bool Refused(const std::string& what) = 0;
+  // `what` was refused now.
+  virtual void Refuse(const std::string& what) = 0;
+};
+
 // One call's context: when to give up, whether the caller went away, and
 // whose credentials to use. Not owned pointers must outlive the call.
 struct CallContext {
@@ -77,6 +90,9 @@ struct CallContext {
   // The room its tenant's listings share for pages read ahead; null = no
   // bound but each listing's own window.
   std::shared_ptr<ReadAheadAllowance> read_ahead;
+  // What the provider refused this account before (null: nothing kept;
+  // every call asks).
+  RefusalMemory* refusals = nullptr;
 };
 
 }  // namespace unified

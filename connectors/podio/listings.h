@@ -27,13 +27,17 @@
 #include "connectors/common/pager.h"
 #include "connectors/connector.h"
 #include "connectors/podio/pagers.h"
+#include "connectors/common/call_context.h"
 #include "proto/unified/v1/resources.pb.h"
 
 namespace unified::podio {
 
-// `sizes` is the connector's, and outlives the pagers.
+// `sizes` is the connector's, and outlives the pagers. `refusals` (may be
+// null: nothing kept) remembers the organizations whose members route
+// refused the account, whose contacts are then read at once.
 absl::StatusOr<std::unique_ptr<Pager<v1::User>>> NewUsersPager(
-    PageSizes* sizes, const UserFilter& filter, const PageRequest& page);
+    PageSizes* sizes, const UserFilter& filter, const PageRequest& page,
+    RefusalMemory* refusals = nullptr);
 
 absl::StatusOr<std::unique_ptr<Pager<v1::Organization>>> NewOrganizationsPager(
     const PageRequest& page);

@@ -164,14 +164,14 @@ class PodioConnector final : public DirectoryConnector {
   absl::StatusOr<Page<v1::User>> ListUsers(CallContext& ctx,
                                            const UserFilter& filter,
                                            const PageRequest& page) override {
-    return ListPager(pipeline(), ctx, NewUsersPager(&sizes_, filter, page));
+    return ListPager(pipeline(), ctx, NewUsersPager(&sizes_, filter, page, ctx.refusals));
   }
 
   std::unique_ptr<PageIterator<v1::User>> IterateUsers(
       CallContext& ctx, const UserFilter& filter,
       const PageRequest& start) override {
     return IteratePager(pipeline(), ctx, ahead_,
-                        NewUsersPager(&sizes_, filter, start));
+                        NewUsersPager(&sizes_, filter, start, ctx.refusals));
   }
 
   absl::StatusOr<Page<v1::Organization>> ListOrganizations(

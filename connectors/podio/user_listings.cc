@@ -29,12 +29,14 @@ class OrgUsersPager final : public Pager<v1::User> {
  public:
   OrgUsersPager(PageSizes* sizes, const UserFilter& filter,
                 const PageRequest& page, std::string extra, int64_t only,
-                std::optional<PodioPageToken> token)
+                std::optional<PodioPageToken> token,
+                RefusalMemory* refusals)
       : sizes_(sizes),
         keep_(Keeps(filter)),
         page_(page),
         extra_(std::move(extra)),
         only_(only),
+        refusals_(refusals),
         opened_(token.has_value()) {
     if (token) {
       token_ = std::move(*token);
@@ -61,6 +63,14 @@ class OrgUsersPager final : public Pager<v1::User> {
     if (!opened_) {
       if (path != OrgsPath(only_)) return UnexpectedAnswer(path);
       RETURN_IF_ERROR(AddOrgSources(only_, std::move(answer), &token_));
+      // Organizations whose members route refused this account before:
+      // their contacts at once, without asking again in vain.
+      for (PageSource& source : *token_.mutable_sources()) {
+        if (refusals_ != nullptr && ContactsServe() &&
+            refusals_->Refused(MembersRefusal(source))) {
+          source.set_contacts(true);
+        }
+      }
       buffers_ = BuffersAt(token_);
       answered_.assign(buffers_.size(), 0);
       opened_ = true;
@@ -140,6 +150,19 @@ class OrgUsersPager final : public Pager<v1::User> {
                : OrgMembersUrl(source.id(), limit, offset, extra_);
   }
 
+  // Whether the organization's contacts can serve this listing in place of
+  // its members: active members only, in the same name order.
+  bool ContactsServe() const {
+    return !absl::StrContains(extra_, "&member_type=") &&
+           absl::StartsWith(extra_, "&sort_by=name") &&
+           !absl::StrContains(extra_, "&sort_desc=");
+  }
+
+  // The refusal (RefusalMemory) of an organization's members route.
+  static std::string MembersRefusal(const PageSource& source) {
+    return absl::StrCat("podio:org_members:", source.id());
+  }
+
   // The members route refused (403) this account: true when the listing
   // goes on from the organization's contacts instead, false when it cannot
   // (the answer is then an error as any other), an error when the members
@@ -160,9 +183,8 @@ class OrgUsersPager final : public Pager<v1::User> {
           {{"upstream_status", "403"},
            {"organization_id", absl::StrCat(source.id())}});
     }
-    if (!absl::StrContains(extra_, "&member_type=") &&
-        absl::StartsWith(extra_, "&sort_by=name") &&
-        !absl::StrContains(extra_, "&sort_desc=")) {
+    if (ContactsServe()) {
+      if (refusals_ != nullptr) refusals_->Refuse(MembersRefusal(source));
       // Not an organization admin: the organization's contacts are the
       // members this account can see (active ones, same name order),
       // for the whole listing. They carry no roles, so a role filter
@@ -313,6 +335,7 @@ class OrgUsersPager final : public Pager<v1::User> {
   const PageRequest page_;
   const std::string extra_;
   const int64_t only_;
+  RefusalMemory* const refusals_;  // May be null.
   bool opened_;
   bool done_ = false;
   PodioPageToken token_;
@@ -496,7 +519,8 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Pager<v1::User>>> NewUsersPager(
-    PageSizes* sizes, const UserFilter& filter, const PageRequest& page) {
+    PageSizes* sizes, const UserFilter& filter, const PageRequest& page,
+    RefusalMemory* refusals) {
   ASSIGN_OR_RETURN(std::optional<PodioPageToken> token,
                    TokenOf(page.page_token, "users"));
   if (!filter.workspace_id.empty()) {
@@ -518,7 +542,8 @@ absl::StatusOr<std::unique_ptr<Pager<v1::User>>> NewUsersPager(
     ASSIGN_OR_RETURN(only, ParseId(filter.organization_id, "organization_id"));
   }
   return std::unique_ptr<Pager<v1::User>>(std::make_unique<OrgUsersPager>(
-      sizes, filter, page, std::move(extra), only, std::move(token)));
+      sizes, filter, page, std::move(extra), only, std::move(token),
+      refusals));
 }
 
 }  // namespace unified::podio

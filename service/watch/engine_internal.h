@@ -3,6 +3,7 @@
 #ifndef SERVICE_WATCH_ENGINE_INTERNAL_H_
 #define SERVICE_WATCH_ENGINE_INTERNAL_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -24,6 +25,33 @@ struct WatchEngine::Work {
   // The provider calls' context: the engine's own (background work), or a
   // copy of the caller's (the baseline taken in WatchDirectory).
   CallContext ctx;
+  // What the provider refused the account, kept in the store (the
+  // context's `refusals`; kept apart so that a Work can move).
+  std::shared_ptr<RefusalMemory> refusals;
+};
+
+// The account's refusals (HookStore::Refuse), asked again after `recheck`.
+class StoredRefusals final : public RefusalMemory {
+ public:
+  StoredRefusals(HookStore* store, AccountRef account, Clock* clock,
+                 absl::Duration recheck)
+      : store_(store),
+        account_(std::move(account)),
+        clock_(clock),
+        recheck_(recheck) {}
+  // A store that cannot answer forgets nothing: the provider is asked.
+  bool Refused(const std::string& what) override {
+    return store_->Refused(account_, what, clock_->Now()).value_or(false);
+  }
+  void Refuse(const std::string& what) override {
+    (void)store_->Refuse(account_, what, clock_->Now() + recheck_);
+  }
+
+ private:
+  HookStore* const store_;
+  const AccountRef account_;
+  Clock* const clock_;
+  const absl::Duration recheck_;
 };
 
 inline void Log(const AccountRef& a, absl::string_view what,

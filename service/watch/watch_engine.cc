@@ -108,6 +108,9 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
   w.connector = opened.connector;
   w.webhooks = opened.webhooks;
   w.ctx = std::move(opened.ctx);
+  w.refusals = std::make_shared<StoredRefusals>(&store_->hooks(), a, clock_,
+                                                options_.refusal_recheck);
+  w.ctx.refusals = w.refusals.get();
   return w;
 }
 
@@ -210,6 +213,7 @@ absl::Status WatchEngine::EnsureWatching(const AccountRef& a,
   if (state.baseline_done) return absl::OkStatus();
   ASSIGN_OR_RETURN(Work w, WorkFor(a, account, ctx.priority));
   w.ctx = ctx;  // The caller's deadline, cancellation and budget.
+  w.ctx.refusals = w.refusals.get();
   RETURN_IF_ERROR(Reconcile(w, Source::kPoll, /*baseline=*/true));
   return store_->roster().MarkBaselineDone(
       a, clock_->Now() + options_.poll_interval);

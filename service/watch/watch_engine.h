@@ -60,9 +60,10 @@ struct WatchOptions {
   absl::Duration retention = absl::Hours(24 * 7);
   absl::Duration poll_lease = absl::Minutes(5);
   absl::Duration dirty_lease = absl::Seconds(30);
-  // How long a provider's refusal to register an account's hooks on a
-  // workspace (it is no admin there) is remembered before it is asked
-  // again: until then the poll alone covers that workspace.
+  // How long a provider's refusal is remembered before it is asked again:
+  // an account's hooks on a workspace (it is no admin there: the poll alone
+  // covers that workspace meanwhile), or an admin-only listing (Podio's
+  // organization members: the contacts are read at once meanwhile).
   absl::Duration refusal_recheck = absl::Hours(24);
   // How often a tenant watched as a whole (Subscribe's
   // watch_new_accounts) is searched for accounts not yet watched.

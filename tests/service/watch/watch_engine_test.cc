@@ -480,10 +480,12 @@ TEST_F(WatchEngineTest, ChangesDuringAPollAreLoggedOnceAndNeverFalsely) {
   EXPECT_EQ(membership_events, changed);
 }
 
-// Podio gives hooks to space admins only. An account that is none is
-// refused once per workspace, not again on every poll, and asked again
-// once the refusal's recheck time has passed.
-TEST_F(WatchEngineTest, ARefusedHookIsNotAskedForAgainUntilItsRecheck) {
+// Podio gives hooks to space admins only, and its organization member
+// listing to organization admins. An account that is neither is refused
+// once (per workspace, per organization), not again on every poll, and
+// asked again once the refusal's recheck time has passed. Meanwhile the
+// organization's contacts are read at once.
+TEST_F(WatchEngineTest, RefusalsAreNotAskedForAgainUntilTheirRecheck) {
   absl::StatusOr<std::string> regular = podio_sim::PasswordGrantToken(
       *http_, sim_->base_url(), "regular@example.com", "regular-password");
   ASSERT_THAT(regular, IsOk());
@@ -521,25 +523,50 @@ TEST_F(WatchEngineTest, ARefusedHookIsNotAskedForAgainUntilItsRecheck) {
     }
     return n;
   };
+  auto member_asks = [&](int64_t since) {
+    int refused = 0, contacts = 0;
+    for (const auto& r : sim_->request_log().Since(since)) {
+      refused += absl::StrContains(r.path, "/member/") &&
+                 absl::StartsWith(r.path, "/org/") && r.status == 403;
+      contacts += absl::StartsWith(r.path, "/contact/org/");
+    }
+    return std::make_pair(refused, contacts);
+  };
   int64_t start = sim_->request_log().next_seq();
   ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
   const int first = hook_posts(start);
   ASSERT_GT(first, 0);  // Asked once, and refused (403).
+  EXPECT_EQ(member_asks(start).first, 1);
+  EXPECT_GT(member_asks(start).second, 0);
+  const int64_t polls = sim_->request_log().next_seq();
   for (int poll = 0; poll < 3; ++poll) {
     start = sim_->request_log().next_seq();
     clock_->Advance(absl::Minutes(2));
     ASSERT_THAT(engine->PollIfDue(a), IsOk());
     EXPECT_EQ(hook_posts(start), 0) << "poll " << poll;
+    EXPECT_EQ(member_asks(start).first, 0) << "poll " << poll;
   }
+  // The polls read the organization from its contacts, straight away.
+  EXPECT_GT(member_asks(polls).second, 0);
   // Past the recheck: asked again (and refused again, once).
   start = sim_->request_log().next_seq();
   clock_->Advance(absl::Hours(6));
   ASSERT_THAT(engine->PollIfDue(a), IsOk());
   EXPECT_EQ(hook_posts(start), first);
+  EXPECT_EQ(member_asks(start).first, 1);
   start = sim_->request_log().next_seq();
   clock_->Advance(absl::Minutes(2));
   ASSERT_THAT(engine->PollIfDue(a), IsOk());
   EXPECT_EQ(hook_posts(start), 0);
+  EXPECT_EQ(member_asks(start).first, 0);
+  // The roster read from the contacts is the same as when asked.
+  absl::StatusOr<Snapshot> roster = store_->roster().ReadSnapshot(a);
+  ASSERT_THAT(roster, IsOk());
+  EXPECT_FALSE(roster->org_members.empty());
+  absl::StatusOr<std::vector<StoredEvent>> events =
+      store_->events().ReadEvents(a, 0, 100);
+  ASSERT_THAT(events, IsOk());
+  EXPECT_TRUE(events->empty());  // Nothing changed: no event, no removal.
 }
 
 }  // namespace
