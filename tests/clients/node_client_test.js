@@ -167,6 +167,19 @@ test('retries are configurable', async () => {
   assert.throws(() => optionsClient({retry: {attempts: 0}}));
 });
 
+test('link sessions for a customer', async () => {
+  const client = optionsClient();
+  const session = await client.createLinkSession({endCustomerId: 'cust-node',
+    returnUrl: 'https://app.example/done', state: 's-1', requestId: 'link-1'});
+  assert.match(session.url, /\/link\?link_token=lt_/);
+  await assert.rejects(
+      client.createLinkSession({endCustomerId: 'cust-node',
+        returnUrl: 'http://app.example/'}),
+      (error) => error instanceof InvalidArgument &&
+                 error.reason === 'INVALID_RETURN_URL');
+  client.close();
+});
+
 test('watch runs until the caller stops', async () => {
   const client = optionsClient();
   for await (const event of client.watch({accountId: env.UNIFIED_ACCOUNT,

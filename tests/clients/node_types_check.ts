@@ -47,6 +47,9 @@ async function idioms(): Promise<string[]> {
   for await (const event of client.watch({accountId: 'ia', includeSnapshot: true})) {
     names.push(event.resume_token);
   }
+  const session = await client.createLinkSession({endCustomerId: 'c',
+    returnUrl: 'https://app.example/done', providers: ['podio'], timeoutMs: 5000});
+  names.push(session.url, session.link_token);
   try {
     await client.getUser('ia', 'u');
   } catch (error) {

@@ -279,6 +279,22 @@ class IdiomsTest(ClientTestCase):
         with self.assertRaises(ValueError):
             Retry(attempts=0)
 
+    def test_link_sessions_for_a_customer(self):
+        session = self.client.create_link_session(
+            "cust-py", "https://app.example/done", display_name="App",
+            state="s-1", ttl_seconds=120)
+        self.assertIn("/link?link_token=lt_", session.url)
+        self.assertTrue(session.link_token.startswith("lt_"))
+        with self.assertRaises(InvalidArgument) as refused:
+            self.client.create_link_session("cust-py", "http://app.example/")
+        self.assertEqual(refused.exception.reason, "INVALID_RETURN_URL")
+
+        async def body(client, unused_account):
+            again = await client.create_link_session(
+                "cust-py", "https://app.example/done")
+            self.assertNotEqual(again.link_token, session.link_token)
+        AioTest.run_async(self, body)
+
     def test_watch_runs_until_the_caller_stops(self):
         events = self.client.watch(self.account, include_snapshot=True)
         event_type = user_directory_pb2.DirectoryEvent

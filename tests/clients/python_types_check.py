@@ -29,6 +29,9 @@ def sync_calls(client: Client, account: str) -> List[str]:
         names.append(str(error.request_id))
     except RateLimited as error:
         names.append(str(error.retry_after))
+    session = client.create_link_session("cust-1", "https://app.example/done",
+                                         providers=["podio"], state="s")
+    names.append(session.url)
     Client("127.0.0.1:1", "key", retry=Retry(attempts=3)).close()
     Client("127.0.0.1:1", "key", retry=NO_RETRY).close()
     return names
@@ -38,6 +41,9 @@ async def async_calls(client: aio.Client, account: str) -> List[str]:
     names: List[str] = []
     me: User = await client.get_me(account, fields=["id"])
     names.append(me.id)
+    session = await client.create_link_session("cust-1",
+                                               "https://app.example/done")
+    names.append(session.link_token)
     async for user in client.list_users(account, query="ann"):
         names.append(user.name)
     async for streamed in client.stream_users(account):

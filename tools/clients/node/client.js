@@ -547,6 +547,22 @@ class Client {
   // WatchDirectory's events for one account (accountId), several
   // (accountIds) or all (allAccounts): an async iterator that runs until
   // the caller stops.
+  // A link session for one of your customers: {link_token, url, expire_time}
+  // (IntegratedAccounts.CreateLinkSession; docs/linking.md). Open `url` in
+  // the customer's browser, e.g. with unified-directory-link's openLink.
+  createLinkSession({endCustomerId, returnUrl, displayName = '', providers = [],
+    integratedAccountId = '', state = '', ttlSeconds = 0, ...call} = {}) {
+    return this.call(this.accounts, 'CreateLinkSession', {
+      end_customer_id: endCustomerId,
+      return_url: returnUrl,
+      display_name: displayName,
+      providers: [...providers],
+      integrated_account_id: integratedAccountId,
+      state,
+      ttl_seconds: ttlSeconds,
+    }, call);
+  }
+
   watch({accountId = '', accountIds = [], allAccounts = false, includeSnapshot = false,
     resumeToken = '', ...call} = {}) {
     return this.events({

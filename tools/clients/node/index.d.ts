@@ -14,6 +14,7 @@ import type {Workspace__Output} from './types/unified/v1/Workspace';
 import type {Role__Output} from './types/unified/v1/Role';
 import type {RoleAssignment__Output} from './types/unified/v1/RoleAssignment';
 import type {BatchGetUsersResponse__Output} from './types/unified/v1/BatchGetUsersResponse';
+import type {CreateLinkSessionResponse__Output} from './types/unified/v1/CreateLinkSessionResponse';
 import type {UserStatus} from './types/unified/v1/UserStatus';
 
 export type {IntegratedAccountsClient, ProxyClient, UserDirectoryClient};
@@ -201,6 +202,17 @@ export interface WatchOptions extends CallOptions {
   resumeToken?: string;
 }
 
+/** What createLinkSession() asks for. */
+export interface LinkSessionOptions extends CallOptions {
+  endCustomerId: string;
+  returnUrl: string;
+  displayName?: string;
+  providers?: string[];
+  integratedAccountId?: string;
+  state?: string;
+  ttlSeconds?: number;
+}
+
 /** The three services over one address, the API key sent with every call. */
 export class Client {
   /**
@@ -241,6 +253,8 @@ export class Client {
   getRole(accountId: string, roleId: string, options?: ReadOptions): Promise<Role__Output>;
   /** WatchDirectory's events until the caller stops iterating. */
   watch(options?: WatchOptions): AsyncGenerator<DirectoryEvent__Output>;
+  /** A link session for one of your customers (docs/linking.md): open its `url` in their browser. */
+  createLinkSession(options: LinkSessionOptions): Promise<CreateLinkSessionResponse__Output>;
 
   /** The raw stubs (no retries; pass client.keyMetadata() with each call when plaintext). */
   readonly directory: UserDirectoryClient;

@@ -21,7 +21,8 @@ from grpc import aio
 from unified_directory._gen.proto.unified.v1 import (
     integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2_grpc)
 from unified_directory.calls import (CALLS, after_event, bind, call_metadata,
-                                     copy_message, describe, next_page,
+                                     copy_message, describe,
+                                     link_session_request, next_page,
                                      watch_request)
 from unified_directory.client import Retry, channel_parts, wait_before_retry
 from unified_directory.errors import UnifiedError
@@ -82,9 +83,10 @@ class Client:
         await self.close()
 
     async def call(self, name, request, timeout=None, on_retry=None,
-                   request_id=None, metadata=None):
-        """UserDirectory's unary `name` with retries, as the sync client's."""
-        method = getattr(self.directory, name)
+                   request_id=None, metadata=None, stub=None):
+        """The unary `name` of `stub` (UserDirectory's by default) with
+        retries, as the sync client's."""
+        method = getattr(stub or self.directory, name)
         deadline = time.monotonic() + (timeout or self.timeout)
         pairs = call_metadata(request_id, metadata)
         tries = 0
@@ -150,6 +152,20 @@ class Client:
 
         return self._resumed("WatchDirectory", request, after_event, timeout,
                              on_retry, request_id, metadata)
+
+    async def create_link_session(self, end_customer_id, return_url,
+                                  display_name="", providers=(),
+                                  integrated_account_id="", state="",
+                                  ttl_seconds=0, timeout=None, on_retry=None,
+                                  request_id=None, metadata=None):
+        """As the sync client's: a link session for one of your customers
+        (docs/linking.md)."""
+        return await self.call(
+            "CreateLinkSession",
+            link_session_request(end_customer_id, return_url, display_name,
+                                 providers, integrated_account_id, state,
+                                 ttl_seconds),
+            timeout, on_retry, request_id, metadata, stub=self.accounts)
 
     def watch(self, account_id=None, account_ids=None, all_accounts=False,
               include_snapshot=False, resume_token="", timeout=None,

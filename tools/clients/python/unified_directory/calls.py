@@ -3,6 +3,8 @@ request is built from keyword arguments, and the table of calls (name,
 method, request type, kind, positional fields)."""
 
 from google.protobuf import field_mask_pb2
+from unified_directory._gen.proto.unified.v1 import (
+    integrated_accounts_pb2 as ia)
 from unified_directory._gen.proto.unified.v1 import user_directory_pb2 as ud
 
 
@@ -124,3 +126,14 @@ def watch_request(account_id=None, account_ids=None, all_accounts=False,
         integrated_account_ids=list(account_ids or ()),
         all_accounts=all_accounts, include_snapshot=include_snapshot,
         resume_token=resume_token)
+
+
+def link_session_request(end_customer_id, return_url, display_name="",
+                         providers=(), integrated_account_id="", state="",
+                         ttl_seconds=0):
+    """CreateLinkSession's request (docs/linking.md)."""
+    return ia.CreateLinkSessionRequest(
+        end_customer_id=end_customer_id, return_url=return_url,
+        display_name=display_name, providers=list(providers),
+        integrated_account_id=integrated_account_id, state=state,
+        ttl_seconds=ttl_seconds)

@@ -9,7 +9,8 @@ import grpc
 from unified_directory._gen.proto.unified.v1 import (
     integrated_accounts_pb2_grpc, proxy_pb2_grpc, user_directory_pb2_grpc)
 from unified_directory.calls import (CALLS, after_event, bind, call_metadata,
-                                     copy_message, describe, next_page,
+                                     copy_message, describe,
+                                     link_session_request, next_page,
                                      watch_request)
 from unified_directory.errors import RETRY_REASONS, UnifiedError
 from unified_directory.pagers import Pager
@@ -296,6 +297,21 @@ class Client:
 
         return self._resumed("WatchDirectory", request, after_event, timeout,
                              on_retry, request_id, metadata)
+
+    def create_link_session(self, end_customer_id, return_url,
+                            display_name="", providers=(),
+                            integrated_account_id="", state="",
+                            ttl_seconds=0, timeout=None, on_retry=None,
+                            request_id=None, metadata=None):
+        """A link session for one of your customers: its `link_token`, the
+        connect page's `url` to open in the customer's browser, and its
+        `expire_time` (IntegratedAccounts.CreateLinkSession;
+        docs/linking.md)."""
+        return self.accounts.CreateLinkSession(
+            link_session_request(end_customer_id, return_url, display_name,
+                                 providers, integrated_account_id, state,
+                                 ttl_seconds),
+            timeout, on_retry, request_id=request_id, metadata=metadata)
 
     def watch(self, account_id=None, account_ids=None, all_accounts=False,
               include_snapshot=False, resume_token="", timeout=None,

@@ -5,6 +5,8 @@ from typing import (Any, AsyncIterator, Awaitable, Callable, Generic, Iterable,
                     Iterator, Mapping, Optional, Sequence, Tuple, TypeVar,
                     Union)
 
+from unified_directory._gen.proto.unified.v1.integrated_accounts_pb2 import (
+    CreateLinkSessionResponse)
 from unified_directory._gen.proto.unified.v1.resources_pb2 import (
     Organization, Role, RoleAssignment, User, Workspace)
 from unified_directory._gen.proto.unified.v1.user_directory_pb2 import (
@@ -61,6 +63,12 @@ class Client:
     def events(self, request: WatchDirectoryRequest, timeout: Optional[float] = ...,
                on_retry: Optional[OnRetry] = ..., request_id: Optional[str] = ...,
                metadata: Optional[Metadata] = ...) -> Iterator[DirectoryEvent]: ...
+    def create_link_session(
+        self, end_customer_id: str, return_url: str, display_name: str = ...,
+        providers: Sequence[str] = ..., integrated_account_id: str = ...,
+        state: str = ..., ttl_seconds: int = ..., timeout: Optional[float] = ...,
+        on_retry: Optional[OnRetry] = ..., request_id: Optional[str] = ...,
+        metadata: Optional[Metadata] = ...) -> CreateLinkSessionResponse: ...
     def watch(self, account_id: Optional[str] = ...,
               account_ids: Optional[Iterable[str]] = ..., all_accounts: bool = ...,
               include_snapshot: bool = ..., resume_token: str = ...,
