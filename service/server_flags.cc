@@ -126,6 +126,10 @@ ABSL_FLAG(absl::Duration, webhook_lease, absl::Seconds(30),
           "dies hands them on after this.");
 ABSL_FLAG(absl::Duration, webhook_tick, absl::Seconds(1),
           "How often the webhook worker looks for events to send.");
+ABSL_FLAG(int, watch_poll_concurrency, 32,
+          "Reconciliation polls run at once (threads of their own, fair "
+          "across tenants); 0 runs them one after another on the watch "
+          "loop.");
 ABSL_FLAG(double, watch_poll_share, 0.2,
           "Fraction (0 to 1) of an account's hourly rate limit the "
           "reconciliation poll may spend in any hour.");
@@ -313,6 +317,7 @@ absl::Status WatchFromFlags(ServerConfig& c) {
   while (absl::EndsWith(o.hook_base_url, "/")) o.hook_base_url.pop_back();
   o.poll_interval = absl::GetFlag(FLAGS_watch_poll_interval);
   o.poll_share = absl::GetFlag(FLAGS_watch_poll_share);
+  o.poll_concurrency = absl::GetFlag(FLAGS_watch_poll_concurrency);
   o.retention = absl::GetFlag(FLAGS_watch_retention);
   o.retention_events = absl::GetFlag(FLAGS_watch_retention_events);
   o.account_scan = absl::GetFlag(FLAGS_watch_account_scan);

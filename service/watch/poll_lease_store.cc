@@ -18,7 +18,8 @@ absl::StatusOr<std::vector<AccountRef>> PollLeaseStore::DuePolls(
       std::vector<SqlRow> rows,
       c->Query("SELECT tenant, account_id, next_poll_ms FROM watch_accounts "
                "WHERE baseline_done = 1 AND next_poll_ms <= $1 AND "
-               "poll_lease_ms <= $1 ORDER BY tenant, account_id",
+               "poll_lease_ms <= $1 ORDER BY next_poll_ms, tenant, "
+               "account_id LIMIT 1000",
                {SqlMillis(now)}));
   std::vector<AccountRef> out;
   for (const SqlRow& r : rows) {

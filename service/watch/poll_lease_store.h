@@ -21,8 +21,9 @@ class PollLeaseStore {
  public:
   explicit PollLeaseStore(SqlDatabase* db) : db_(db) {}
 
-  // Watched accounts whose poll is due and not leased (ClaimPoll decides).
-  // `oldest_due` (optional) is set to the earliest due time among them.
+  // Watched accounts whose poll is due and not leased (ClaimPoll decides),
+  // the longest due first, at most 1,000. `oldest_due` (optional) is set to
+  // the earliest due time among them.
   absl::StatusOr<std::vector<AccountRef>> DuePolls(
       absl::Time now, absl::Time* oldest_due = nullptr);
   // Leases the account's poll when due (next_poll <= now) and not leased.

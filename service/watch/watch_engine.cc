@@ -1,8 +1,5 @@
 #include "service/watch/watch_engine.h"
 
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -20,27 +17,6 @@
 #include "service/watch/engine_internal.h"
 
 namespace unified::watch {
-namespace {
-
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-std::string NewSecret() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) return "";
-  std::string out;
-  absl::WebSafeBase64Escape(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)),
-      &out);
-  return out;
-}
-
-}  // namespace
 
 WatchEngine::WatchEngine(WatchStore* store, AccountResolver* accounts,
                          const ConnectorRegistry* connectors,
@@ -58,6 +34,11 @@ void WatchEngine::Start() {
   absl::MutexLock lock(&mu_);
   if (worker_.joinable()) return;
   stopping_ = false;
+  if (options_.poll_concurrency > 0 && pollers_ == nullptr) {
+    WorkerPoolOptions pool;
+    pool.threads = options_.poll_concurrency;
+    pollers_ = std::make_unique<WorkerPool>(pool);
+  }
   worker_ = std::thread([this] { Loop(); });
 }
 
@@ -67,6 +48,36 @@ void WatchEngine::Stop() {
     stopping_ = true;
   }
   if (worker_.joinable()) worker_.join();
+  // Queued polls see stopping_ and return; running ones finish.
+  pollers_.reset();
+}
+
+void WatchEngine::DispatchPolls(const std::vector<AccountRef>& due) {
+  if (pollers_ == nullptr) {
+    for (const AccountRef& a : due) (void)PollIfDue(a);
+    return;
+  }
+  for (const AccountRef& a : due) {
+    {
+      absl::MutexLock lock(&mu_);
+      // Enough queued to keep every poller busy until the next tick.
+      const size_t queued_enough = 2 * options_.poll_concurrency;
+      if (polling_.size() >= queued_enough) {
+        return;
+      }
+      if (!polling_.insert(a).second) continue;  // Queued or running.
+    }
+    pollers_->Submit(a.tenant, WorkerPool::Lane::kInteractive, [this, a] {
+      bool stopping;
+      {
+        absl::MutexLock lock(&mu_);
+        stopping = stopping_;
+      }
+      if (!stopping) (void)PollIfDue(a);
+      absl::MutexLock lock(&mu_);
+      polling_.erase(a);
+    });
+  }
 }
 
 void WatchEngine::Loop() {
@@ -112,90 +123,6 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
                                                 options_.refusal_recheck);
   w.ctx.refusals = w.refusals.get();
   return w;
-}
-
-namespace {
-
-// The refusal (HookStore::Refuse) of hooks on `workspace_id`.
-std::string HooksRefusal(const std::string& workspace_id) {
-  return absl::StrCat("hooks:", workspace_id);
-}
-
-}  // namespace
-
-absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
-                                     const std::string& type) {
-  const std::string secret = NewSecret();
-  if (secret.empty()) return absl::InternalError("no randomness for a hook");
-  HookRow row;
-  row.secret_hash = Sha256Hex(secret);
-  row.account = w.account;
-  row.workspace_id = workspace_id;
-  row.event_type = type;
-  row.created = clock_->Now();
-  // Stored before the provider is asked: its verification may arrive
-  // before the answer with the id does.
-  RETURN_IF_ERROR(store_->hooks().PutHook(row));
-  Remember(row);
-  absl::StatusOr<std::string> id =
-      w.webhooks->Create(w.ctx, workspace_id,
-                         absl::StrCat(options_.hook_base_url, "/hooks/",
-                                      w.resolved.provider, "/", secret),
-                         type);
-  if (!id.ok()) {
-    (void)store_->hooks().DeleteHook(row.secret_hash);
-    if (absl::IsPermissionDenied(id.status())) {
-      // Not an admin of the workspace: not asked again for a while.
-      RETURN_IF_ERROR(store_->hooks().Refuse(
-          w.account, HooksRefusal(workspace_id),
-          clock_->Now() + options_.refusal_recheck));
-    }
-    return id.status();
-  }
-  RETURN_IF_ERROR(store_->hooks().Forgive(w.account,
-                                          HooksRefusal(workspace_id)));
-  return store_->hooks().SetHookId(row.secret_hash, *id);
-}
-
-absl::Status WatchEngine::EnsureHooks(Work& w,
-                                      const std::string& workspace_id) {
-  ASSIGN_OR_RETURN(const bool refused,
-                   store_->hooks().Refused(w.account,
-                                           HooksRefusal(workspace_id),
-                                           clock_->Now()));
-  if (refused) return absl::OkStatus();  // The poll alone, for now.
-  ASSIGN_OR_RETURN(std::vector<HookRow> all, store_->hooks().Hooks(w.account));
-  std::vector<HookRow> mine;
-  for (HookRow& h : all) {
-    Remember(h);
-    if (h.workspace_id == workspace_id) mine.push_back(std::move(h));
-  }
-  std::map<std::string, bool> active;  // hook id -> the provider's word
-  if (!mine.empty()) {
-    ASSIGN_OR_RETURN(std::vector<Webhook> listed,
-                     w.webhooks->List(w.ctx, workspace_id));
-    for (const Webhook& h : listed) active[h.id] = h.active;
-  }
-  for (const std::string& type : w.webhooks->MemberEventTypes()) {
-    bool healthy = false;
-    for (const HookRow& h : mine) {
-      if (h.event_type != type) continue;
-      auto it = active.find(h.hook_id);
-      const bool young = clock_->Now() - h.created < options_.poll_interval;
-      if (it != active.end() && (it->second || young)) {
-        healthy = true;  // Active, or still within its verification.
-        continue;
-      }
-      // Inactive (deliveries failed), lost by the provider, or never
-      // confirmed: replace it.
-      if (it != active.end()) {
-        RETURN_IF_ERROR(w.webhooks->Delete(w.ctx, h.hook_id));
-      }
-      RETURN_IF_ERROR(store_->hooks().DeleteHook(h.secret_hash));
-    }
-    if (!healthy) RETURN_IF_ERROR(CreateHook(w, workspace_id, type));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status WatchEngine::EnsureWatching(const AccountRef& a,
@@ -284,6 +211,10 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
     return store_->polls().RecordPollCall(a, t, t - absl::Hours(1));
   };
   absl::Status s = Reconcile(*w, Source::kPoll, /*baseline=*/false);
+  // The account's old events go with its poll, under the poll's lease: one
+  // replica prunes each account once per poll.
+  (void)store_->events().Prune(a, options_.retention_events,
+                               clock_->Now() - options_.retention);
   // Paced so the share lasts the hour: a poll of N calls waits at least
   // N / share of an hour, so coverage stays even instead of the share being
   // spent early and the poll going blind until the window frees.
@@ -294,21 +225,8 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
   }
   RETURN_IF_ERROR(store_->polls().FinishPoll(a, clock_->Now() + wait));
   if (!s.ok()) Log(a, "poll", s);
+  if (options_.on_poll_done) options_.on_poll_done(a);
   return s;
-}
-
-void WatchEngine::Remember(const HookRow& hook) {
-  absl::MutexLock lock(&hooks_mu_);
-  // Bounded: a process never holds more than this many hooks' rows.
-  if (known_hooks_.size() >= 200000) known_hooks_.erase(known_hooks_.begin());
-  known_hooks_[hook.secret_hash] = hook;
-}
-
-std::optional<HookRow> WatchEngine::Known(const std::string& secret_hash) {
-  absl::MutexLock lock(&hooks_mu_);
-  auto it = known_hooks_.find(secret_hash);
-  if (it == known_hooks_.end()) return std::nullopt;
-  return it->second;
 }
 
 void WatchEngine::RecoverFromOutage(absl::Time now) {
@@ -369,87 +287,8 @@ void WatchEngine::RunOnce() {
     if (!due->empty() && options_.on_poll_lag) {
       options_.on_poll_lag(now - oldest_due);
     }
-    for (const AccountRef& a : *due) (void)PollIfDue(a);
+    DispatchPolls(*due);
   }
-  bool prune = false;
-  {
-    absl::MutexLock lock(&mu_);
-    if (now >= next_prune_) {
-      prune = true;
-      next_prune_ = now + absl::Minutes(1);
-    }
-  }
-  absl::StatusOr<std::vector<AccountRef>> watched;
-  if (prune && (watched = store_->roster().Watched()).ok()) {
-    for (const AccountRef& a : *watched) {
-      (void)store_->events().Prune(a, options_.retention_events,
-                                   now - options_.retention);
-    }
-  }
-}
-
-int WatchEngine::HandleDelivery(const std::string& provider,
-                                const std::string& secret,
-                                absl::string_view body) {
-  Provider* p = connectors_->FindProvider(provider);
-  WebhookSupport* webhooks = p == nullptr ? nullptr : p->webhooks();
-  if (webhooks == nullptr || secret.empty() || secret.size() > 128) {
-    return 404;
-  }
-  const std::string secret_hash = Sha256Hex(secret);
-  absl::StatusOr<std::optional<HookRow>> row =
-      store_->hooks().FindHook(secret_hash);
-  if (row.ok() && row->has_value()) Remember(**row);
-  if (!row.ok()) {
-    outage_ = true;
-    row = Known(secret_hash);  // Checked against what this process saw.
-    if (!row->has_value()) {
-      LogEvent(
-          LogLevel::kError, "watch: hook delivery not read",
-          absl::StrCat("\"error\":", JsonQuote("the store does not answer")));
-      return 503;
-    }
-  }
-  if (!row->has_value()) return 404;
-  const HookRow hook = **row;
-  absl::StatusOr<WebhookDelivery> d = webhooks->ParseDelivery(body);
-  if (!d.ok()) return 400;
-  if (!hook.hook_id.empty() && hook.hook_id != d->hook_id) return 403;
-  if (d->verify) {
-    absl::StatusOr<Work> w = Begin(hook.account, Priority::kInteractive);
-    if (!w.ok()) return 503;
-    // The hook was registered for the account's provider only.
-    if (w->webhooks != webhooks) return 404;
-    if (absl::Status s = webhooks->Confirm(w->ctx, *d); !s.ok()) {
-      Log(hook.account, "verifying a hook", s);
-      return 503;
-    }
-    if (hook.hook_id.empty()) {
-      (void)store_->hooks().SetHookId(hook.secret_hash, d->hook_id);
-    }
-    return 200;
-  }
-  if (!d->workspace_id.empty() && d->workspace_id != hook.workspace_id) {
-    return 403;
-  }
-  const absl::Time now = clock_->Now();
-  if (absl::Status s = store_->hooks().MarkDirty(
-          hook.account, hook.workspace_id, now, d->user_id);
-      !s.ok()) {
-    outage_ = true;
-    absl::Status spooled =
-        options_.spool == nullptr
-            ? s
-            : options_.spool->Add(
-                  {hook.account, hook.workspace_id, d->user_id, now});
-    if (!spooled.ok()) {
-      Log(hook.account, "storing a hook delivery", spooled);
-      return 503;  // Not stored: the provider tries again.
-    }
-  }
-  absl::MutexLock lock(&mu_);
-  wake_ = true;
-  return 200;
 }
 
 void WatchEngine::Notify(const AccountRef& a,
@@ -579,6 +418,10 @@ absl::Status WatchOptions::Validate() const {
         "--watch_poll_share must be in (0, 1], --watch_poll_interval and "
         "--watch_account_scan positive and --watch_retention_events at "
         "least 1");
+  }
+  if (poll_concurrency < 0 || poll_concurrency > 1024) {
+    return absl::InvalidArgumentError(
+        "--watch_poll_concurrency must be between 0 and 1024");
   }
   if (!hook_base_url.empty() && hook_base_url != "local" &&
       !absl::StartsWith(hook_base_url, "https://") &&

@@ -31,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -41,6 +42,7 @@
 #include "connectors/common/rate_budget.h"
 #include "connectors/registry.h"
 #include "service/core/account_resolver.h"
+#include "service/core/worker_pool.h"
 #include "service/watch/hook_spool.h"
 #include "service/watch/watch_store.h"
 
@@ -60,6 +62,11 @@ struct WatchOptions {
   absl::Duration retention = absl::Hours(24 * 7);
   absl::Duration poll_lease = absl::Minutes(5);
   absl::Duration dirty_lease = absl::Seconds(30);
+  // Polls run at once, on threads of their own, while the loop goes on
+  // with hook deliveries and other replicas' changes; fair across tenants
+  // (service/core/worker_pool.h). 0: the loop runs each due poll itself,
+  // one after another (RunOnce returns when they are done: tests).
+  int poll_concurrency = 0;
   // How long a provider's refusal is remembered before it is asked again:
   // an account's hooks on a workspace (it is no admin there: the poll alone
   // covers that workspace meanwhile), or an admin-only listing (Podio's
@@ -75,6 +82,8 @@ struct WatchOptions {
   // long the longest-waiting one has been due (metrics). Unset: nobody.
   std::function<void(int64_t events)> on_events;
   std::function<void(absl::Duration lag)> on_poll_lag;
+  // Told of each poll that ran to its end, ok or not (metrics, tests).
+  std::function<void(const AccountRef& account)> on_poll_done;
   // Told of re-reads made to confirm departures (reconcile.cc): a roster
   // read that missed a stored member is read again before any removal is
   // logged.
@@ -111,6 +120,8 @@ class WatchEngine {
   // One pass of the worker: dirty workspaces, due polls, pruning. Tests
   // call it directly with an injected clock.
   void RunOnce();
+  // Runs `due` polls: on pollers_ when there are, else one after another.
+  void DispatchPolls(const std::vector<AccountRef>& due);
   // Polls `a` now if its poll is due and not leased elsewhere.
   absl::Status PollIfDue(const AccountRef& a);
 
@@ -214,13 +225,17 @@ class WatchEngine {
   std::map<std::string, absl::Time> next_scan_ ABSL_GUARDED_BY(mu_);
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Accounts whose poll is queued or running on pollers_.
+  std::set<AccountRef> polling_ ABSL_GUARDED_BY(mu_);
   std::map<AccountRef, std::shared_ptr<absl::Mutex>> baseline_mu_
       ABSL_GUARDED_BY(mu_);
   absl::Mutex hooks_mu_;
   std::map<std::string, HookRow> known_hooks_ ABSL_GUARDED_BY(hooks_mu_);
   // The store failed since the last recovery (RecoverFromOutage).
   std::atomic<bool> outage_{false};
+  // Runs polls apart from the loop (poll_concurrency > 0); null: the loop
+  // polls itself.
+  std::unique_ptr<WorkerPool> pollers_;
   std::thread worker_;
 };
 

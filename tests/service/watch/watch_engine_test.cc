@@ -569,5 +569,60 @@ TEST_F(WatchEngineTest, RefusalsAreNotAskedForAgainUntilTheirRecheck) {
   EXPECT_TRUE(events->empty());  // Nothing changed: no event, no removal.
 }
 
+// Polls run at once: an account whose poll waits on a slow provider answer
+// (its organization member listing held for seconds) does not hold up
+// another's. Run one after another, the slow one, due first, would end
+// first.
+TEST_F(WatchEngineTest, ASlowPollDoesNotHoldUpAnother) {
+  absl::StatusOr<std::string> regular = podio_sim::PasswordGrantToken(
+      *http_, sim_->base_url(), "regular@example.com", "regular-password");
+  ASSERT_THAT(regular, IsOk());
+  accounts_ = NewStaticAccountResolver(
+      {{"admin", {"podio", token_}}, {"reg", {"podio", *regular}}});
+  absl::Mutex mu;
+  std::vector<std::string> done;
+  WatchOptions options;
+  options.poll_interval = absl::Minutes(1);
+  options.poll_concurrency = 4;
+  options.on_poll_done = [&](const AccountRef& a) {
+    absl::MutexLock lock(&mu);
+    done.push_back(a.account_id);
+  };
+  std::unique_ptr<WatchEngine> engine = NewEngine(options);
+  const AccountRef admin{"default", "admin"};
+  const AccountRef reg{"default", "reg"};
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, admin));
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, reg));
+  // Only the admin reads the organization's members: hold that answer.
+  podio_sim::FaultRule slow;
+  slow.method = "GET";
+  slow.path = "/org/*/member/";
+  slow.kind = podio_sim::FaultKind::kLatency;
+  slow.latency = absl::Seconds(8);
+  slow.times = 1;
+  sim_->faults().Add(slow);
+  // Both due, the admin first.
+  clock_->Advance(absl::Minutes(2));
+  ASSERT_THAT(store_->polls().FinishPoll(admin, clock_->Now() - absl::Seconds(2)),
+              IsOk());
+  ASSERT_THAT(store_->polls().FinishPoll(reg, clock_->Now() - absl::Seconds(1)),
+              IsOk());
+  engine->Start();
+  const auto one = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return done.size() >= 1;
+  };
+  const auto two = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return done.size() >= 2;
+  };
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&one), absl::Seconds(30)));
+    EXPECT_EQ(done[0], "reg");  // While the admin's answer is held.
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&two), absl::Seconds(30)));
+    EXPECT_EQ(done[1], "admin");
+  }
+  engine->Stop();
+}
+
 }  // namespace
 }  // namespace unified::watch
