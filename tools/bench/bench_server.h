@@ -36,6 +36,8 @@ struct BenchServer {
   // tenant's are api_key and account).
   std::map<std::string, std::string> api_keys;
   std::map<std::string, std::string> accounts;
+  // The server's data directory (its SQLite store is accounts.db there).
+  std::string dir;
 
   // SIGTERM, then waits for the process.
   void Stop() {
@@ -96,8 +98,8 @@ inline absl::StatusOr<BenchServer> StartBenchServer(
     const std::string& stderr_file = "",
     const std::vector<std::string>& tenants = {"bench"}) {
   BenchServer server;
-  auto files =
-      testing::WriteServiceFiles(testing::MakeTempDir("bench"), tenants);
+  server.dir = testing::MakeTempDir("bench");
+  auto files = testing::WriteServiceFiles(server.dir, tenants);
   if (!files.ok()) return files.status();
   std::vector<std::string> args = files->ServerFlags(sim_url);
   args.insert(args.end(), {"--listen=127.0.0.1:0", "--http_listen="});
