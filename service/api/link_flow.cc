@@ -501,24 +501,21 @@ HttpAnswer LinkFlow::AfterConsent(
       &session, "provider_error");
 }
 
-HttpAnswer LinkFlow::Success(const LinkSession& session,
-                             const std::string& mode,
-                             const AccountRecord& account) {
-  const std::string back =
-      WithQuery(session.return_url, {{"integrated_account_id", account.id},
-                                     {"state", session.state}});
-  const std::string message = JsonObject({{"source", kMessageSource},
-                                          {"type", "success"},
-                                          {"integrated_account_id", account.id},
-                                          {"provider", account.provider},
-                                          {"state", session.state}});
+namespace {
+
+// The answer that ends the flow: a 303 to `back` (the redirect flow), or
+// in a popup the page whose script posts `message` to the session's origin
+// only (link.js), with `back` as its link.
+HttpAnswer Finish(const LinkSession& session, const std::string& mode,
+                  const std::string& back, const std::string& message,
+                  int status, absl::string_view title,
+                  const std::string& text) {
   if (mode != "popup") return Guarded(RedirectAnswer(back));
   const std::string origin = OriginOf(session.return_url).value_or("");
   return PageAnswer(
-      200, "Account connected",
+      status, title,
       link::Render("result.html",
-                   {{"message", "Account connected. You can close this "
-                                "window."},
+                   {{"message", text},
                     {"result_json", JsonObject({{"mode", mode},
                                                 {"origin", origin},
                                                 {"message", message, true},
@@ -527,26 +524,33 @@ HttpAnswer LinkFlow::Success(const LinkSession& session,
                     {"app", AppName(session)}}));
 }
 
+}  // namespace
+
+HttpAnswer LinkFlow::Success(const LinkSession& session,
+                             const std::string& mode,
+                             const AccountRecord& account) {
+  const std::string back =
+      WithQuery(session.return_url, {{"integrated_account_id", account.id},
+                                     {"state", session.state}});
+  return Finish(session, mode, back,
+                JsonObject({{"source", kMessageSource},
+                            {"type", "success"},
+                            {"integrated_account_id", account.id},
+                            {"provider", account.provider},
+                            {"state", session.state}}),
+                200, "Account connected",
+                "Account connected. You can close this window.");
+}
+
 HttpAnswer LinkFlow::Exit(const LinkSession& session, const std::string& mode,
                           const std::string& reason,
                           const std::string& message, int status) {
-  const std::string back = BackUrl(session, reason);
-  if (mode != "popup") return Guarded(RedirectAnswer(back));
-  const std::string exit = JsonObject({{"source", kMessageSource},
-                                       {"type", "exit"},
-                                       {"reason", reason},
-                                       {"state", session.state}});
-  const std::string origin = OriginOf(session.return_url).value_or("");
-  return PageAnswer(
-      status, "Account not connected",
-      link::Render("result.html",
-                   {{"message", message},
-                    {"result_json", JsonObject({{"mode", mode},
-                                                {"origin", origin},
-                                                {"message", exit, true},
-                                                {"redirect", back}})},
-                    {"back_url", back},
-                    {"app", AppName(session)}}));
+  return Finish(session, mode, BackUrl(session, reason),
+                JsonObject({{"source", kMessageSource},
+                            {"type", "exit"},
+                            {"reason", reason},
+                            {"state", session.state}}),
+                status, "Account not connected", message);
 }
 
 }  // namespace unified
