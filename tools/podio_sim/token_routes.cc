@@ -13,27 +13,13 @@
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "service/core/html.h"
 #include "tools/podio_sim/simulator.h"
 #include "tools/podio_sim/simulator_internal.h"
 
 namespace unified::podio_sim {
 
 namespace {
-
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // Podio's consent page, reduced to its decision: the client's request in
 // hidden fields, and Allow / Deny.
@@ -47,13 +33,13 @@ std::string ConsentPage(const std::string& client_id,
         {"state", state},
         {"response_type", "code"}}) {
     absl::StrAppend(&hidden, "<input type=\"hidden\" name=\"", name,
-                    "\" value=\"", Escape(value), "\">");
+                    "\" value=\"", HtmlEscape(value), "\">");
   }
   return absl::StrCat(
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>Podio simulator: allow access?</title></head><body><main>"
       "<h1>Allow access to your Podio account?</h1><p>The application <b>",
-      Escape(client_id),
+      HtmlEscape(client_id),
       "</b> asks to read and change your Podio data.</p>"
       "<form method=\"post\" action=\"/oauth/authorize\">",
       hidden,
