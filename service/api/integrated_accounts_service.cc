@@ -13,10 +13,10 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
-#include "service/core/budget_report.h"
-#include "service/core/grpc_status.h"
 #include "service/api/arguments.h"
 #include "service/api/link_flow.h"
+#include "service/core/budget_report.h"
+#include "service/core/grpc_status.h"
 #include "service/webhooks/payloads.h"
 #include "service/webhooks/webhook_deliverer.h"
 
@@ -27,11 +27,6 @@ using accounts::AccountRecord;
 using google::protobuf::util::TimeUtil;
 
 constexpr char kListResource[] = "integrated_accounts";
-
-absl::Status Check(const std::string& value, absl::string_view name,
-                   size_t max_bytes, bool required = true) {
-  return CheckArgument(value, name, max_bytes, required);
-}
 
 google::protobuf::Timestamp Timestamp(absl::Time t) {
   return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
@@ -106,8 +101,9 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::CreateAuthorizationUrl(
         if (!request->redirect_uri().empty()) {
           RETURN_IF_ERROR(CheckRedirectUri(request->redirect_uri()));
         }
-        RETURN_IF_ERROR(Check(request->integrated_account_id(),
-                              "integrated_account_id", kMaxIdBytes, false));
+        RETURN_IF_ERROR(CheckArgument(request->integrated_account_id(),
+                                      "integrated_account_id", kMaxIdBytes,
+                                      false));
         OAuthState state;
         state.tenant = tenant;
         state.redirect_uri = request->redirect_uri();
@@ -175,8 +171,9 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithAppToken(
                          "MISSING_ARGUMENT");
         }
         RETURN_IF_ERROR(
-            Check(request->app_token(), "app_token", kMaxSecretBytes));
-        ASSIGN_OR_RETURN(ProviderAuth * auth, oauth_->AuthFor(request->provider()));
+            CheckArgument(request->app_token(), "app_token", kMaxSecretBytes));
+        ASSIGN_OR_RETURN(ProviderAuth * auth,
+                         oauth_->AuthFor(request->provider()));
         ASSIGN_OR_RETURN(
             Grant grant,
             auth->AppGrant(absl::StrCat(request->app_id()),
@@ -195,10 +192,11 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithPassword(
     v1::IntegratedAccount* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        RETURN_IF_ERROR(Check(request->username(), "username", 320));
+        RETURN_IF_ERROR(CheckArgument(request->username(), "username", 320));
         RETURN_IF_ERROR(
-            Check(request->password(), "password", kMaxSecretBytes));
-        ASSIGN_OR_RETURN(ProviderAuth * auth, oauth_->AuthFor(request->provider()));
+            CheckArgument(request->password(), "password", kMaxSecretBytes));
+        ASSIGN_OR_RETURN(ProviderAuth * auth,
+                         oauth_->AuthFor(request->provider()));
         ASSIGN_OR_RETURN(
             Grant grant,
             auth->PasswordGrant(request->username(), request->password(),
@@ -217,10 +215,12 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::LinkWithClientCredentials(
     v1::IntegratedAccount* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        RETURN_IF_ERROR(Check(request->client_id(), "client_id", kMaxIdBytes));
         RETURN_IF_ERROR(
-            Check(request->client_secret(), "client_secret", kMaxSecretBytes));
-        ASSIGN_OR_RETURN(ProviderAuth * auth, oauth_->AuthFor(request->provider()));
+            CheckArgument(request->client_id(), "client_id", kMaxIdBytes));
+        RETURN_IF_ERROR(CheckArgument(request->client_secret(), "client_secret",
+                                      kMaxSecretBytes));
+        ASSIGN_OR_RETURN(ProviderAuth * auth,
+                         oauth_->AuthFor(request->provider()));
         ASSIGN_OR_RETURN(Grant grant,
                          auth->ClientCredentialsGrant(
                              request->client_id(), request->client_secret(),
@@ -238,11 +238,12 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::ImportTokens(
     const v1::ImportTokensRequest* request, v1::IntegratedAccount* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        RETURN_IF_ERROR(
-            Check(request->access_token(), "access_token", kMaxSecretBytes));
-        RETURN_IF_ERROR(Check(request->refresh_token(), "refresh_token",
-                              kMaxSecretBytes, false));
-        ASSIGN_OR_RETURN(ProviderAuth * auth, oauth_->AuthFor(request->provider()));
+        RETURN_IF_ERROR(CheckArgument(request->access_token(), "access_token",
+                                      kMaxSecretBytes));
+        RETURN_IF_ERROR(CheckArgument(request->refresh_token(), "refresh_token",
+                                      kMaxSecretBytes, false));
+        ASSIGN_OR_RETURN(ProviderAuth * auth,
+                         oauth_->AuthFor(request->provider()));
         Grant tokens;
         tokens.access_token = request->access_token();
         tokens.refresh_token = request->refresh_token();
@@ -270,8 +271,9 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::ListIntegratedAccounts(
           return Invalid("limit must be between 1 and 500 (0 means 100)",
                          "INVALID_LIMIT");
         }
-        RETURN_IF_ERROR(Check(request->end_customer_id(), "end_customer_id",
-                              kMaxEndCustomerIdBytes, false));
+        RETURN_IF_ERROR(CheckArgument(request->end_customer_id(),
+                                      "end_customer_id", kMaxEndCustomerIdBytes,
+                                      false));
         // A cursor continues its own filter only.
         const CursorBinding binding{tenant, "", kListResource,
                                     request->end_customer_id()};
@@ -297,8 +299,8 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::GetIntegratedAccount(
     v1::IntegratedAccount* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        RETURN_IF_ERROR(Check(request->integrated_account_id(),
-                              "integrated_account_id", kMaxIdBytes));
+        RETURN_IF_ERROR(CheckArgument(request->integrated_account_id(),
+                                      "integrated_account_id", kMaxIdBytes));
         ASSIGN_OR_RETURN(
             AccountRecord record,
             accounts_->Get(tenant, request->integrated_account_id()));
@@ -313,8 +315,8 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::DeleteIntegratedAccount(
     v1::DeleteIntegratedAccountResponse*) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        RETURN_IF_ERROR(Check(request->integrated_account_id(),
-                              "integrated_account_id", kMaxIdBytes));
+        RETURN_IF_ERROR(CheckArgument(request->integrated_account_id(),
+                                      "integrated_account_id", kMaxIdBytes));
         if (watch_ != nullptr) {
           // Its hooks go while its credentials can still remove them.
           RETURN_IF_ERROR(
@@ -330,8 +332,8 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::RefreshCredentials(
     v1::IntegratedAccount* response) {
   return RunUnary(
       *serving_, context, [=](const std::string& tenant) -> absl::Status {
-        RETURN_IF_ERROR(Check(request->integrated_account_id(),
-                              "integrated_account_id", kMaxIdBytes));
+        RETURN_IF_ERROR(CheckArgument(request->integrated_account_id(),
+                                      "integrated_account_id", kMaxIdBytes));
         ASSIGN_OR_RETURN(
             AccountRecord record,
             accounts_->ForceRefresh(tenant, request->integrated_account_id(),

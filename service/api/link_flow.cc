@@ -6,9 +6,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/http_client.h"
 #include "connectors/common/status_macros.h"
@@ -43,9 +43,9 @@ std::string ModeOf(const std::string& mode) {
 }
 
 // `url` with `args` appended to its query.
-std::string WithQuery(const std::string& url,
-                      const std::vector<std::pair<std::string, std::string>>&
-                          args) {
+std::string WithQuery(
+    const std::string& url,
+    const std::vector<std::pair<std::string, std::string>>& args) {
   std::string out = url;
   char separator = url.find('?') == std::string::npos ? '?' : '&';
   for (const auto& [name, value] : args) {
@@ -124,22 +124,25 @@ std::string BackUrl(const LinkSession& session, const std::string& error) {
 // A page that only says something, with a way back to the SaaS's page
 // (none when the session is unknown).
 HttpAnswer MessagePage(int status, absl::string_view title,
-                       const std::string& message,
-                       const LinkSession* session, const std::string& error) {
-  if (session == nullptr) {
-    return PageAnswer(status, title,
-                      link::Render("message.html",
-                                   {{"message", message},
-                                    {"role", "role=\"alert\""},
-                                    {"back_url", "about:blank"},
-                                    {"app", "the application"}}));
-  }
-  return PageAnswer(status, title,
-                    link::Render("message.html",
-                                 {{"message", message},
-                                  {"role", "role=\"alert\""},
-                                  {"back_url", BackUrl(*session, error)},
-                                  {"app", AppName(*session)}}));
+                       const std::string& message, const LinkSession* session,
+                       const std::string& error) {
+  return PageAnswer(
+      status, title,
+      link::Render("message.html",
+                   {{"message", message},
+                    {"back_url", session == nullptr ? "about:blank"
+                                                    : BackUrl(*session, error)},
+                    {"app", session == nullptr ? "the application"
+                                               : AppName(*session)}}));
+}
+
+// The page of a token no session has (nor ever had, as far as anyone can
+// tell): no way back, since the return URL is the session's.
+HttpAnswer UnknownLink() {
+  return MessagePage(404, "Link not valid",
+                     "This link is not valid. Ask the application for a new "
+                     "one.",
+                     nullptr, "");
 }
 
 absl::Status CheckReturnUrl(const std::string& url) {
@@ -169,11 +172,10 @@ absl::StatusOr<std::string> OriginOf(const std::string& url) {
   ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
   const std::string host = absl::AsciiStrToLower(parsed.host);
   const int standard = parsed.https ? 443 : 80;
-  std::string origin =
-      absl::StrCat(parsed.https ? "https://" : "http://",
-                   host.find(':') != std::string::npos
-                       ? absl::StrCat("[", host, "]")
-                       : host);
+  std::string origin = absl::StrCat(parsed.https ? "https://" : "http://",
+                                    host.find(':') != std::string::npos
+                                        ? absl::StrCat("[", host, "]")
+                                        : host);
   if (parsed.port != 0 && parsed.port != standard) {
     absl::StrAppend(&origin, ":", parsed.port);
   }
@@ -187,13 +189,13 @@ absl::Status LinkFlow::CreateSession(
                                 kMaxEndCustomerIdBytes));
   RETURN_IF_ERROR(CheckArgument(request.display_name(), "display_name",
                                 kMaxDisplayNameBytes, false));
-  RETURN_IF_ERROR(CheckArgument(request.state(), "state", kMaxStateBytes,
-                                false));
+  RETURN_IF_ERROR(
+      CheckArgument(request.state(), "state", kMaxStateBytes, false));
   RETURN_IF_ERROR(CheckArgument(request.integrated_account_id(),
                                 "integrated_account_id", kMaxIdBytes, false));
   RETURN_IF_ERROR(CheckReturnUrl(request.return_url()));
-  const int ttl = request.ttl_seconds() == 0 ? kDefaultTtlSeconds
-                                             : request.ttl_seconds();
+  const int ttl =
+      request.ttl_seconds() == 0 ? kDefaultTtlSeconds : request.ttl_seconds();
   if (ttl < kMinTtlSeconds || ttl > kMaxTtlSeconds) {
     return Invalid("ttl_seconds must be between 60 and 3600 (0 means 600)",
                    "INVALID_TTL");
@@ -231,7 +233,8 @@ absl::Status LinkFlow::CreateSession(
   session.expires = now + absl::Seconds(ttl);
   RETURN_IF_ERROR(sessions_->Create(session, now));
   response->set_link_token(token.token);
-  response->set_url(WithQuery(options_.page_url, {{"link_token", token.token}}));
+  response->set_url(
+      WithQuery(options_.page_url, {{"link_token", token.token}}));
   *response->mutable_expire_time() =
       google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
           absl::ToUnixMillis(session.expires));
@@ -253,11 +256,7 @@ struct LinkFlow::Step {
 LinkFlow::Loaded LinkFlow::Load(const std::string& link_token,
                                 const std::string& mode) {
   if (link_token.empty() || link_token.size() > 128) {
-    return {std::nullopt,
-            MessagePage(404, "Link not valid",
-                        "This link is not valid. Ask the application for a "
-                        "new one.",
-                        nullptr, "")};
+    return {std::nullopt, UnknownLink()};
   }
   return LoadByHash(link::HashLinkToken(link_token), mode);
 }
@@ -267,11 +266,7 @@ LinkFlow::Loaded LinkFlow::LoadByHash(const std::string& hash,
   absl::StatusOr<LinkSession> session = sessions_->Get(hash);
   if (!session.ok()) {
     if (session.status().code() == absl::StatusCode::kNotFound) {
-      return {std::nullopt,
-              MessagePage(404, "Link not valid",
-                          "This link is not valid. Ask the application for "
-                          "a new one.",
-                          nullptr, "")};
+      return {std::nullopt, UnknownLink()};
     }
     return {std::nullopt,
             MessagePage(503, "Try again later",
@@ -332,14 +327,14 @@ HttpAnswer LinkFlow::Show(const std::map<std::string, std::string>& query) {
           ? "Choose the account to connect."
           : absl::StrCat("Choose the account to connect to ",
                          session.display_name, ".");
-  return PageAnswer(
-      200, session.account_id.empty() ? "Connect an account"
-                                      : "Reconnect your account",
-      link::Render("picker.html",
-                   {{"lead", lead},
-                    {"providers", buttons},
-                    {"cancel_url", BackUrl(session, "cancelled")},
-                    {"app", AppName(session)}}));
+  return PageAnswer(200,
+                    session.account_id.empty() ? "Connect an account"
+                                               : "Reconnect your account",
+                    link::Render("picker.html",
+                                 {{"lead", lead},
+                                  {"providers", buttons},
+                                  {"cancel_url", BackUrl(session, "cancelled")},
+                                  {"app", AppName(session)}}));
 }
 
 LinkFlow::Step LinkFlow::Posted(const std::map<std::string, std::string>& form,
@@ -353,10 +348,9 @@ LinkFlow::Step LinkFlow::Posted(const std::map<std::string, std::string>& form,
   const LinkSession& session = *step.loaded.session;
   if (!Offers(session, step.provider) ||
       (token_form && accounts_->auth(step.provider)->link_page().consent)) {
-    step.loaded.refusal =
-        MessagePage(400, "Provider not offered",
-                    "This link does not offer that provider.", &session,
-                    "provider_not_offered");
+    step.loaded.refusal = MessagePage(400, "Provider not offered",
+                                      "This link does not offer that provider.",
+                                      &session, "provider_not_offered");
     step.loaded.session.reset();
   }
   return step;
@@ -397,9 +391,9 @@ HttpAnswer LinkFlow::TokenForm(const LinkSession& session,
       status, absl::StrCat("Connect ", page.label),
       link::Render(
           "token_form.html",
-          {{"lead", absl::StrCat("Enter the ", page.token_label, " of the ",
-                                 page.label, " to connect to ",
-                                 AppName(session), ".")},
+          {{"lead",
+            absl::StrCat("Enter the ", page.token_label, " of the ", page.label,
+                         " to connect to ", AppName(session), ".")},
            {"error", error.empty() ? ""
                                    : link::Render("form_error.html",
                                                   {{"message", error}})},
@@ -414,8 +408,7 @@ HttpAnswer LinkFlow::TokenForm(const LinkSession& session,
 absl::StatusOr<AccountRecord> LinkFlow::ClaimAndLink(
     const LinkSession& session,
     const std::function<absl::StatusOr<AccountRecord>()>& link) {
-  RETURN_IF_ERROR(
-      sessions_->Claim(session.token_hash, oauth_->clock()->Now()));
+  RETURN_IF_ERROR(sessions_->Claim(session.token_hash, oauth_->clock()->Now()));
   absl::StatusOr<AccountRecord> linked = link();
   if (!linked.ok()) {
     // The customer may try again with the same link (up to kMaxFailures).
@@ -437,11 +430,9 @@ HttpAnswer LinkFlow::SubmitToken(
   const std::string& provider = step.provider;
   Grant tokens;
   tokens.access_token = Arg(form, "credential");
-  if (!CheckArgument(tokens.access_token, "credential", kMaxSecretBytes)
-           .ok()) {
+  if (!CheckArgument(tokens.access_token, "credential", kMaxSecretBytes).ok()) {
     return TokenForm(session, token, mode, provider,
-                     "Enter a token: one line, without spaces around it.",
-                     422);
+                     "Enter a token: one line, without spaces around it.", 422);
   }
   absl::StatusOr<AccountRecord> linked = ClaimAndLink(session, [&] {
     return accounts_->Import(session.tenant, provider, tokens,
@@ -529,9 +520,9 @@ HttpAnswer Finish(const LinkSession& session, const std::string& mode,
 HttpAnswer LinkFlow::Success(const LinkSession& session,
                              const std::string& mode,
                              const AccountRecord& account) {
-  const std::string back =
-      WithQuery(session.return_url, {{"integrated_account_id", account.id},
-                                     {"state", session.state}});
+  const std::string back = WithQuery(
+      session.return_url,
+      {{"integrated_account_id", account.id}, {"state", session.state}});
   return Finish(session, mode, back,
                 JsonObject({{"source", kMessageSource},
                             {"type", "success"},
@@ -543,8 +534,8 @@ HttpAnswer LinkFlow::Success(const LinkSession& session,
 }
 
 HttpAnswer LinkFlow::Exit(const LinkSession& session, const std::string& mode,
-                          const std::string& reason,
-                          const std::string& message, int status) {
+                          const std::string& reason, const std::string& message,
+                          int status) {
   return Finish(session, mode, BackUrl(session, reason),
                 JsonObject({{"source", kMessageSource},
                             {"type", "exit"},
