@@ -76,17 +76,8 @@ v1::IntegratedAccount IntegratedAccountsService::View(
 absl::StatusOr<AccountRecord> IntegratedAccountsService::Complete(
     const std::string& tenant, const std::string& code,
     const std::string& state) {
-  if (absl::StatusOr<OAuthState> opened = oauth_->Open(state);
-      opened.ok() && !opened->link_hash.empty()) {
-    // The connect page's flows end on its own callback, which knows the
-    // session (link_flow.h).
-    return Invalid(
-        "invalid OAuth state: started by the connect page, whose callback "
-        "completes it",
-        "INVALID_STATE");
-  }
   ASSIGN_OR_RETURN(OAuthFlow::Redeemed redeemed,
-                   oauth_->Redeem(tenant, code, state));
+                   oauth_->Redeem(tenant, code, state, /*link_page=*/false));
   return accounts_->Link(redeemed.state.tenant, redeemed.auth->provider(),
                          redeemed.grant, "authorization_code",
                          redeemed.state.account_id);

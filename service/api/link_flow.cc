@@ -473,7 +473,8 @@ HttpAnswer LinkFlow::AfterConsent(
   }
   absl::StatusOr<AccountRecord> linked = ClaimAndLink(session, [&] {
     absl::StatusOr<OAuthFlow::Redeemed> redeemed =
-        oauth_->Redeem(session.tenant, Arg(query, "code"), Arg(query, "state"));
+        oauth_->Redeem(session.tenant, Arg(query, "code"), Arg(query, "state"),
+                       /*link_page=*/true);
     if (!redeemed.ok()) return absl::StatusOr<AccountRecord>(redeemed.status());
     return accounts_->Link(session.tenant, redeemed->auth->provider(),
                            redeemed->grant, "authorization_code",

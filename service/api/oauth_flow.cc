@@ -60,15 +60,23 @@ absl::StatusOr<OAuthFlow::Started> OAuthFlow::Start(OAuthState state) {
   return started;
 }
 
-absl::StatusOr<OAuthFlow::Redeemed> OAuthFlow::Redeem(
-    const std::string& tenant, const std::string& code,
-    const std::string& state) {
+absl::StatusOr<OAuthFlow::Redeemed> OAuthFlow::Redeem(const std::string& tenant,
+                                                      const std::string& code,
+                                                      const std::string& state,
+                                                      bool link_page) {
   RETURN_IF_ERROR(CheckArgument(code, "code", kMaxSecretBytes));
   RETURN_IF_ERROR(CheckArgument(state, "state", kMaxSecretBytes));
   Redeemed out;
   ASSIGN_OR_RETURN(out.state, OpenOAuthState(*signer_, state));
   if (!tenant.empty() && out.state.tenant != tenant) {
     return InvalidState("issued to another tenant");
+  }
+  if (out.state.link_hash.empty() == link_page) {
+    // The connect page's flows end on its own callback, which knows the
+    // session (link_flow.h); other flows never there.
+    return InvalidState(link_page ? "not started by the connect page"
+                                  : "started by the connect page, whose "
+                                    "callback completes it");
   }
   if (clock_->Now() >= out.state.expires) return InvalidState("expired");
   absl::Status consumed =

@@ -62,12 +62,13 @@ class OAuthFlow {
     Grant grant;
   };
   // Checks `state` (issued here, to `tenant` unless it is empty, not
-  // expired) and uses it up, then exchanges `code`. INVALID_ARGUMENT
-  // (INVALID_STATE) for a state that is not acceptable; the provider's
-  // errors as ProviderAuth::ExchangeCode gives them.
+  // expired, started by the connect page exactly when `link_page`) and uses
+  // it up, then exchanges `code`. INVALID_ARGUMENT (INVALID_STATE) for a
+  // state that is not acceptable; the provider's errors as
+  // ProviderAuth::ExchangeCode gives them.
   absl::StatusOr<Redeemed> Redeem(const std::string& tenant,
                                   const std::string& code,
-                                  const std::string& state);
+                                  const std::string& state, bool link_page);
 
   // The state's fields when it was issued here (not checked further).
   absl::StatusOr<OAuthState> Open(const std::string& state) const {

@@ -355,6 +355,23 @@ TEST_F(LinkFlowTest, ReauthorizationKeepsTheIdAndRefusesAnotherIdentity) {
   EXPECT_EQ(events->back().end_customer_id, "cust-43");
 }
 
+// A connect page's state completes on its own callback only (not through
+// CompleteAuthorization), and a refused try does not use it up.
+TEST_F(LinkFlowTest, AConnectPageStateIsRedeemedByThePageOnly) {
+  const std::string token = Session(Request());
+  HttpAnswer started = flow_->Start(
+      {{"link_token", token}, {"mode", "redirect"}, {"provider", "consent"}});
+  const std::string location = Header(started, "Location");
+  const std::string state = location.substr(location.find("state=") + 6);
+  EXPECT_THAT(oauth_->Redeem(kTenant, "good", state, /*link_page=*/false),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<OAuthState> opened = oauth_->Open(state);
+  ASSERT_THAT(opened, IsOk());
+  EXPECT_EQ(flow_->AfterConsent({{"code", "good"}, {"state", state}}, *opened)
+                .status,
+            303);
+}
+
 TEST_F(LinkFlowTest, ASessionIsClaimedOnceUntilReleased) {
   const std::string token = Session(Request());
   const std::string hash = link::HashLinkToken(token);
