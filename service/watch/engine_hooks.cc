@@ -75,8 +75,6 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
     }
     return id.status();
   }
-  RETURN_IF_ERROR(store_->hooks().Forgive(w.account,
-                                          HooksRefusal(workspace_id)));
   return store_->hooks().SetHookId(row.secret_hash, *id);
 }
 

@@ -166,13 +166,4 @@ absl::StatusOr<bool> HookStore::Refused(const AccountRef& a,
   return !rows.empty() && SqlTime(rows[0][0]) > now;
 }
 
-absl::Status HookStore::Forgive(const AccountRef& a, const std::string& what) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return c
-      ->Query("DELETE FROM watch_refusals WHERE tenant = $1 AND account_id "
-              "= $2 AND what = $3",
-              {a.tenant, a.account_id, what})
-      .status();
-}
-
 }  // namespace unified::watch

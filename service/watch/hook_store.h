@@ -41,11 +41,11 @@ class HookStore {
   // it is no admin there), not to be asked again before `until`.
   absl::Status Refuse(const AccountRef& a, const std::string& what,
                       absl::Time until);
-  // Whether a refusal of `what` holds at `now` (a lapsed one is asked
-  // again, and forgotten when it succeeds: Forgive).
+  // Whether a refusal of `what` holds at `now`. A lapsed one reads as none
+  // (the provider is asked again); a new refusal replaces it. Rows go with
+  // the account's watch (RosterStore::Disable).
   absl::StatusOr<bool> Refused(const AccountRef& a, const std::string& what,
                                absl::Time now);
-  absl::Status Forgive(const AccountRef& a, const std::string& what);
   // Drops the dirty mark of generation `gen` (a later mark stays).
   absl::Status ClearDirty(const AccountRef& a, const std::string& workspace_id,
                           int64_t gen);
