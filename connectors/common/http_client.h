@@ -120,6 +120,9 @@ absl::Status DecodeContent(HttpResponse& response, size_t max_bytes);
 // Percent-encodes everything but RFC 3986's unreserved characters, for
 // query strings and application/x-www-form-urlencoded bodies.
 std::string UrlEncode(absl::string_view text);
+// Its inverse for application/x-www-form-urlencoded text ('+' is a space);
+// false on a malformed escape (`*out` is then unspecified).
+bool FormDecode(absl::string_view in, std::string* out);
 
 // A libcurl client keeping a pool of easy handles, so connections are reused
 // (keep-alive) across calls.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "connectors/common/http_client.h"
 
 namespace unified {
 
@@ -31,45 +32,18 @@ HttpAnswer RedirectAnswer(std::string location, int status) {
   return a;
 }
 
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding with '+' as a space; a malformed escape stays as it is.
-std::string FormDecode(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < text.size() &&
-               HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 +
-                                      HexValue(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::map<std::string, std::string> FormFields(absl::string_view body) {
   std::map<std::string, std::string> fields;
+  // A part with a malformed escape is kept as it came.
+  auto decode = [](absl::string_view part) {
+    std::string out;
+    return FormDecode(part, &out) ? out : std::string(part);
+  };
   for (absl::string_view pair : absl::StrSplit(body, '&', absl::SkipEmpty())) {
     const size_t eq = pair.find('=');
-    std::string name = FormDecode(pair.substr(0, eq));
     std::string value =
-        eq == absl::string_view::npos ? "" : FormDecode(pair.substr(eq + 1));
-    fields.emplace(std::move(name), std::move(value));
+        eq == absl::string_view::npos ? "" : decode(pair.substr(eq + 1));
+    fields.emplace(decode(pair.substr(0, eq)), std::move(value));
   }
   return fields;
 }

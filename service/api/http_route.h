@@ -43,8 +43,9 @@ HttpAnswer HtmlAnswer(int status, std::string page);
 // A private redirect (303 See Other unless `status` says otherwise) to
 // `location`.
 HttpAnswer RedirectAnswer(std::string location, int status = 303);
-// The fields of an application/x-www-form-urlencoded body (decoded); a
-// name given twice keeps its first.
+// The fields of an application/x-www-form-urlencoded body (decoded;
+// connectors/common/http_client.h's FormDecode); a name given twice keeps
+// its first, and a part with a malformed escape is kept as it came.
 std::map<std::string, std::string> FormFields(absl::string_view body);
 // A minimal page: `title` (escaped) as title and heading, then `body_html`.
 std::string HtmlPage(absl::string_view title, absl::string_view body_html);
