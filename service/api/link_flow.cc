@@ -222,6 +222,9 @@ absl::Status LinkFlow::CreateSession(
   }
   if (session.providers.empty()) session.providers = options_.providers;
   const link::NewToken token = link::MakeLinkToken();
+  if (token.token.empty()) {
+    return absl::InternalError("no randomness for a link token");
+  }
   const absl::Time now = oauth_->clock()->Now();
   session.token_hash = token.hash;
   session.tenant = tenant;

@@ -1,14 +1,11 @@
 #include "service/link/link_store.h"
 
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
+#include "service/core/random_token.h"
 
 namespace unified::link {
 namespace {
@@ -38,22 +35,13 @@ LinkSession FromRow(const store::SqlRow& row) {
 
 }  // namespace
 
-std::string HashLinkToken(const std::string& token) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
-         digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
+std::string HashLinkToken(const std::string& token) { return Sha256Hex(token); }
 
 NewToken MakeLinkToken() {
-  unsigned char bytes[32];
-  RAND_bytes(bytes, sizeof(bytes));
   NewToken out;
-  absl::WebSafeBase64Escape(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)),
-      &out.token);
-  out.token = absl::StrCat("lt_", out.token);
+  const std::string random = RandomUrlToken();
+  if (random.empty()) return out;
+  out.token = absl::StrCat("lt_", random);
   out.hash = HashLinkToken(out.token);
   return out;
 }
@@ -108,18 +96,20 @@ absl::Status LinkSessionStore::Finish(const std::string& token_hash,
                                       const std::string& account_id) {
   ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
   return c
-      ->Query("UPDATE link_sessions SET linked_account_id = $2 WHERE "
-              "token_hash = $1",
-              {token_hash, account_id})
+      ->Query(
+          "UPDATE link_sessions SET linked_account_id = $2 WHERE "
+          "token_hash = $1",
+          {token_hash, account_id})
       .status();
 }
 
 absl::Status LinkSessionStore::Release(const std::string& token_hash) {
   ASSIGN_OR_RETURN(store::SqlDatabase::Lease c, db_->Acquire());
   return c
-      ->Query("UPDATE link_sessions SET used_ms = 0 WHERE token_hash = $1 "
-              "AND linked_account_id = ''",
-              {token_hash})
+      ->Query(
+          "UPDATE link_sessions SET used_ms = 0 WHERE token_hash = $1 "
+          "AND linked_account_id = ''",
+          {token_hash})
       .status();
 }
 

@@ -33,7 +33,8 @@ struct LinkSession {
   bool used_up() const { return used != absl::UnixEpoch(); }
 };
 
-// A new link token (URL-safe, 256 random bits) and its hash.
+// A new link token (URL-safe, 256 random bits) and its hash; both empty
+// when no randomness could be had.
 struct NewToken {
   std::string token;
   std::string hash;

@@ -1,43 +1,22 @@
 // WatchEngine's hooks (watch_engine.h): registering them at the provider,
 // keeping them healthy from the poll, remembering where the provider
 // refuses them, and taking their deliveries.
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/log_line.h"
 #include "connectors/common/status_macros.h"
+#include "service/core/random_token.h"
 #include "service/watch/engine_internal.h"
 #include "service/watch/watch_engine.h"
 
 namespace unified::watch {
 namespace {
-
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-std::string NewSecret() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) return "";
-  std::string out;
-  absl::WebSafeBase64Escape(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)),
-      &out);
-  return out;
-}
 
 // The refusal (HookStore::Refuse) of hooks on `workspace_id`.
 std::string HooksRefusal(const std::string& workspace_id) {
@@ -48,7 +27,7 @@ std::string HooksRefusal(const std::string& workspace_id) {
 
 absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
                                      const std::string& type) {
-  const std::string secret = NewSecret();
+  const std::string secret = RandomUrlToken();
   if (secret.empty()) return absl::InternalError("no randomness for a hook");
   HookRow row;
   row.secret_hash = Sha256Hex(secret);
@@ -69,9 +48,9 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
     (void)store_->hooks().DeleteHook(row.secret_hash);
     if (absl::IsPermissionDenied(id.status())) {
       // Not an admin of the workspace: not asked again for a while.
-      RETURN_IF_ERROR(store_->hooks().Refuse(
-          w.account, HooksRefusal(workspace_id),
-          clock_->Now() + options_.refusal_recheck));
+      RETURN_IF_ERROR(
+          store_->hooks().Refuse(w.account, HooksRefusal(workspace_id),
+                                 clock_->Now() + options_.refusal_recheck));
     }
     return id.status();
   }
@@ -81,9 +60,8 @@ absl::Status WatchEngine::CreateHook(Work& w, const std::string& workspace_id,
 absl::Status WatchEngine::EnsureHooks(Work& w,
                                       const std::string& workspace_id) {
   ASSIGN_OR_RETURN(const bool refused,
-                   store_->hooks().Refused(w.account,
-                                           HooksRefusal(workspace_id),
-                                           clock_->Now()));
+                   store_->hooks().Refused(
+                       w.account, HooksRefusal(workspace_id), clock_->Now()));
   if (refused) return absl::OkStatus();  // The poll alone, for now.
   ASSIGN_OR_RETURN(std::vector<HookRow> all, store_->hooks().Hooks(w.account));
   std::vector<HookRow> mine;
