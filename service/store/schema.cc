@@ -251,6 +251,13 @@ CREATE TABLE watch_refusals (
   PRIMARY KEY (tenant, account_id, what)
 );
 )sql",
+    // 12: the poll's calls of the last hour on the account's row, one entry
+    // per poll, written when the poll ends (watch/poll_lease_store.h)
+    // instead of a row per call.
+    R"sql(
+ALTER TABLE watch_accounts ADD COLUMN poll_calls TEXT NOT NULL DEFAULT '';
+DROP TABLE watch_poll_calls;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

@@ -7,7 +7,7 @@
 namespace unified::store {
 
 // The schema version this build writes: kMigrations has this many entries.
-inline constexpr int kSchemaVersion = 11;
+inline constexpr int kSchemaVersion = 12;
 
 // Migrations in order; entry i brings the schema to version i + 1.
 extern const char* const kMigrations[];

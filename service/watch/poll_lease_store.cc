@@ -5,12 +5,55 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "connectors/common/status_macros.h"
 #include "service/watch/watch_sql.h"
 
 namespace unified::watch {
+
+int64_t PollLedger::CallsSince(absl::Time since) const {
+  int64_t calls = 0;
+  for (const auto& [at, n] : polls) {
+    if (at > since) calls += n;
+  }
+  return calls;
+}
+
+void PollLedger::Add(absl::Time at, int64_t calls, absl::Time forget_before) {
+  polls.erase(std::remove_if(polls.begin(), polls.end(),
+                             [&](const std::pair<absl::Time, int64_t>& p) {
+                               return p.first <= forget_before;
+                             }),
+              polls.end());
+  if (calls > 0) polls.emplace_back(at, calls);
+}
+
+std::string PollLedger::Encode() const {
+  std::string out;
+  for (const auto& [at, calls] : polls) {
+    absl::StrAppend(&out, out.empty() ? "" : ",", absl::ToUnixMillis(at), ":",
+                    calls);
+  }
+  return out;
+}
+
+PollLedger PollLedger::Decode(absl::string_view text) {
+  PollLedger ledger;
+  for (absl::string_view entry : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(entry, absl::MaxSplits(':', 1));
+    int64_t ms = 0;
+    int64_t calls = 0;
+    if (absl::SimpleAtoi(parts.first, &ms) &&
+        absl::SimpleAtoi(parts.second, &calls) && calls > 0) {
+      ledger.polls.emplace_back(absl::FromUnixMillis(ms), calls);
+    }
+  }
+  return ledger;
+}
+
 absl::StatusOr<std::vector<AccountRef>> PollLeaseStore::DuePolls(
     absl::Time now, absl::Time* oldest_due) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
@@ -31,9 +74,8 @@ absl::StatusOr<std::vector<AccountRef>> PollLeaseStore::DuePolls(
   return out;
 }
 
-absl::StatusOr<bool> PollLeaseStore::ClaimPoll(const AccountRef& a,
-                                               absl::Time now,
-                                               absl::Duration lease) {
+absl::StatusOr<std::optional<PollLedger>> PollLeaseStore::ClaimPoll(
+    const AccountRef& a, absl::Time now, absl::Duration lease) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   ASSIGN_OR_RETURN(
       std::vector<SqlRow> rows,
@@ -41,19 +83,29 @@ absl::StatusOr<bool> PollLeaseStore::ClaimPoll(const AccountRef& a,
           "UPDATE watch_accounts SET poll_lease_ms = $4 WHERE tenant = "
           "$1 AND account_id = $2 AND baseline_done = 1 AND "
           "next_poll_ms <= $3 AND poll_lease_ms <= $3 RETURNING "
-          "account_id",
+          "poll_calls",
           {a.tenant, a.account_id, SqlMillis(now), SqlMillis(now + lease)}));
-  return !rows.empty();
+  if (rows.empty()) return std::nullopt;
+  return PollLedger::Decode(SqlText(rows[0][0]));
 }
 
 absl::Status PollLeaseStore::FinishPoll(const AccountRef& a,
-                                        absl::Time next_poll) {
+                                        absl::Time next_poll,
+                                        const PollLedger* ledger) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  if (ledger == nullptr) {
+    return c
+        ->Query(
+            "UPDATE watch_accounts SET poll_lease_ms = 0, next_poll_ms = $3 "
+            "WHERE tenant = $1 AND account_id = $2",
+            {a.tenant, a.account_id, SqlMillis(next_poll)})
+        .status();
+  }
   return c
       ->Query(
-          "UPDATE watch_accounts SET poll_lease_ms = 0, next_poll_ms = $3 "
-          "WHERE tenant = $1 AND account_id = $2",
-          {a.tenant, a.account_id, SqlMillis(next_poll)})
+          "UPDATE watch_accounts SET poll_lease_ms = 0, next_poll_ms = $3, "
+          "poll_calls = $4 WHERE tenant = $1 AND account_id = $2",
+          {a.tenant, a.account_id, SqlMillis(next_poll), ledger->Encode()})
       .status();
 }
 
@@ -79,33 +131,6 @@ absl::StatusOr<bool> PollLeaseStore::TakePollLease(const AccountRef& a,
           "account_id",
           {a.tenant, a.account_id, SqlMillis(now), SqlMillis(now + lease)}));
   return !rows.empty();
-}
-
-absl::StatusOr<int64_t> PollLeaseStore::PollCallsSince(const AccountRef& a,
-                                                       absl::Time since) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  ASSIGN_OR_RETURN(std::vector<SqlRow> rows,
-                   c->Query("SELECT COUNT(*) FROM watch_poll_calls WHERE "
-                            "tenant = $1 AND account_id = $2 AND at_ms > $3",
-                            {a.tenant, a.account_id, SqlMillis(since)}));
-  return rows.empty() ? 0 : SqlInt(rows[0][0]);
-}
-
-absl::Status PollLeaseStore::RecordPollCall(const AccountRef& a, absl::Time at,
-                                            absl::Time forget_before) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
-    RETURN_IF_ERROR(c->Query("DELETE FROM watch_poll_calls WHERE tenant = $1 "
-                             "AND account_id = $2 AND at_ms <= $3",
-                             {a.tenant, a.account_id, SqlMillis(forget_before)})
-                        .status());
-    return c
-        ->Query(
-            "INSERT INTO watch_poll_calls (tenant, account_id, at_ms) "
-            "VALUES ($1, $2, $3)",
-            {a.tenant, a.account_id, SqlMillis(at)})
-        .status();
-  });
 }
 
 }  // namespace unified::watch

@@ -182,8 +182,8 @@ absl::Status RosterStore::Disable(const AccountRef& a) {
   return InTransaction(c, kLockTimeout, [&]() -> absl::Status {
     for (const char* table :
          {"watch_accounts", "watch_workspaces", "watch_members", "watch_users",
-          "watch_events", "watch_hooks", "watch_dirty", "watch_poll_calls",
-          "watch_org_members", "watch_refusals"}) {
+          "watch_events", "watch_hooks", "watch_dirty", "watch_org_members",
+          "watch_refusals"}) {
       RETURN_IF_ERROR(c->Query(absl::StrCat("DELETE FROM ", table,
                                             " WHERE tenant = $1 AND "
                                             "account_id = $2"),

@@ -176,9 +176,9 @@ absl::Status WatchEngine::Unwatch(const AccountRef& a) {
 
 absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
   const absl::Time now = clock_->Now();
-  ASSIGN_OR_RETURN(bool mine,
+  ASSIGN_OR_RETURN(std::optional<PollLedger> ledger,
                    store_->polls().ClaimPoll(a, now, options_.poll_lease));
-  if (!mine) return absl::OkStatus();
+  if (!ledger) return absl::OkStatus();
   absl::StatusOr<Work> w = Begin(a, Priority::kBackground);
   if (!w.ok()) {
     if (absl::IsNotFound(w.status()))
@@ -186,29 +186,28 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
     (void)store_->polls().FinishPoll(a, now + options_.poll_interval);
     return w.status();
   }
-  // The poll's share of the hour: counted in the store (replicas share it),
-  // against the limit the budget learned from the provider.
+  // The poll's share of the hour, against the limit the budget learned from
+  // the provider: the calls earlier polls spent in the last hour (stored,
+  // replicas share them) and this poll's own, counted here.
+  const int64_t spent = ledger->CallsSince(now - absl::Hours(1));
   auto share = std::make_shared<int64_t>(0);
   auto calls = std::make_shared<int64_t>(0);
-  w->ctx.admit = [this, a, share, calls,
+  w->ctx.admit = [this, spent, share, calls,
                   key = w->resolved.budget_key]() -> absl::Status {
-    const absl::Time t = clock_->Now();
     int64_t limit = 0;
     if (absl::StatusOr<BudgetState> b = budget_->State(key); b.ok()) {
       limit = b->limit;
     }
     *share =
         static_cast<int64_t>(static_cast<double>(limit) * options_.poll_share);
-    ASSIGN_OR_RETURN(int64_t used,
-                     store_->polls().PollCallsSince(a, t - absl::Hours(1)));
-    if (used >= *share) {
+    if (spent + *calls >= *share) {
       return AsRateRefusal(WithErrorInfo(
           absl::ResourceExhaustedError(
               "the watch poll spent its share of the rate budget"),
           "WATCH_POLL_SHARE_SPENT"));
     }
     ++*calls;
-    return store_->polls().RecordPollCall(a, t, t - absl::Hours(1));
+    return absl::OkStatus();
   };
   absl::Status s = Reconcile(*w, Source::kPoll, /*baseline=*/false);
   // The account's old events go with its poll, under the poll's lease: one
@@ -223,7 +222,9 @@ absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
     wait = std::max(wait, absl::Hours(1) * static_cast<double>(*calls) /
                               static_cast<double>(*share));
   }
-  RETURN_IF_ERROR(store_->polls().FinishPoll(a, clock_->Now() + wait));
+  const absl::Time end = clock_->Now();
+  ledger->Add(end, *calls, end - absl::Hours(1));
+  RETURN_IF_ERROR(store_->polls().FinishPoll(a, end + wait, &*ledger));
   if (!s.ok()) Log(a, "poll", s);
   if (options_.on_poll_done) options_.on_poll_done(a);
   return s;

@@ -1,6 +1,6 @@
 // The roster diff and event log on both store backends: what each observed
 // roster logs, exactly once, in sequence; workspaces added and removed; the
-// baseline; retention; dirty marks and poll leases.
+// baseline; retention; dirty marks, poll leases and the poll's calls.
 #include "service/watch/watch_store.h"
 
 #include "gmock/gmock.h"
@@ -12,7 +12,10 @@
 namespace unified::watch {
 namespace {
 
+using ::testing::_;
 using ::testing::ElementsAre;
+using ::testing::Eq;
+using ::testing::Optional;
 using ::unified::testing::IsOk;
 using ::unified::testing::IsOkAndHolds;
 
@@ -383,9 +386,9 @@ TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
               IsOkAndHolds(::testing::IsEmpty()));
 
   EXPECT_THAT(store_->polls().ClaimPoll(a_, now_, absl::Minutes(5)),
-              IsOkAndHolds(true));
+              IsOkAndHolds(Optional(_)));
   EXPECT_THAT(store_->polls().ClaimPoll(a_, now_, absl::Minutes(5)),
-              IsOkAndHolds(false));
+              IsOkAndHolds(Eq(std::nullopt)));
   ASSERT_THAT(store_->polls().FinishPoll(a_, now_ + absl::Minutes(5)), IsOk());
   EXPECT_THAT(store_->polls().DuePolls(now_ + absl::Minutes(1)),
               IsOkAndHolds(::testing::IsEmpty()));
@@ -393,10 +396,10 @@ TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
               IsOkAndHolds(ElementsAre(a_)));
   EXPECT_THAT(
       store_->polls().ClaimPoll(a_, now_ + absl::Minutes(1), absl::Minutes(5)),
-      IsOkAndHolds(false));
+      IsOkAndHolds(Eq(std::nullopt)));
   EXPECT_THAT(
       store_->polls().ClaimPoll(a_, now_ + absl::Minutes(5), absl::Minutes(5)),
-      IsOkAndHolds(true));
+      IsOkAndHolds(Optional(_)));
   // Unwatching takes the lease only once the poll holding it is done.
   EXPECT_THAT(store_->polls().TakePollLease(a_, now_ + absl::Minutes(6),
                                             absl::Minutes(5)),
@@ -407,7 +410,7 @@ TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
               IsOkAndHolds(true));
   EXPECT_THAT(
       store_->polls().ClaimPoll(a_, now_ + absl::Minutes(7), absl::Minutes(5)),
-      IsOkAndHolds(false));
+      IsOkAndHolds(Eq(std::nullopt)));
 
   // Forgetting the account removes everything.
   ASSERT_THAT(store_->roster().Disable(a_), IsOk());
@@ -416,6 +419,47 @@ TEST_P(WatchStoreTest, DirtyMarksAndPollLeases) {
   EXPECT_FALSE(gone->has_value());
   EXPECT_THAT(store_->events().ReadEvents(a_, 0, 10),
               IsOkAndHolds(::testing::IsEmpty()));
+}
+
+TEST_P(WatchStoreTest, ThePollsCallsOfTheLastHourAreKeptWithItsLease) {
+  absl::Time t = now_;
+  for (int64_t calls : {7, 0, 5}) {
+    absl::StatusOr<std::optional<PollLedger>> ledger =
+        store_->polls().ClaimPoll(a_, t, absl::Minutes(5));
+    ASSERT_THAT(ledger, IsOk());
+    ASSERT_TRUE(ledger->has_value());
+    (*ledger)->Add(t, calls, t - absl::Hours(1));
+    ASSERT_THAT(
+        store_->polls().FinishPoll(a_, t + absl::Minutes(30), &**ledger),
+        IsOk());
+    t += absl::Minutes(30);
+  }
+  // Polls ended at +0 (7 calls), +30 min (none) and +60 min (5 calls): at
+  // +90 min the last hour holds the third only, and the row forgot the
+  // first when the third ended.
+  absl::StatusOr<std::optional<PollLedger>> ledger =
+      store_->polls().ClaimPoll(a_, t, absl::Minutes(5));
+  ASSERT_THAT(ledger, IsOk());
+  ASSERT_TRUE(ledger->has_value());
+  EXPECT_EQ((*ledger)->CallsSince(t - absl::Hours(2)), 5);
+  EXPECT_EQ((*ledger)->CallsSince(t - absl::Hours(1)), 5);
+  EXPECT_EQ((*ledger)->CallsSince(t), 0);
+  // A poll that ends without its ledger leaves the calls as they were.
+  ASSERT_THAT(store_->polls().FinishPoll(a_, t), IsOk());
+  ledger = store_->polls().ClaimPoll(a_, t, absl::Minutes(5));
+  ASSERT_THAT(ledger, IsOk());
+  ASSERT_TRUE(ledger->has_value());
+  EXPECT_EQ((*ledger)->Encode(),
+            absl::StrCat(absl::ToUnixMillis(now_ + absl::Hours(1)), ":5"));
+}
+
+TEST(PollLedgerTest, DecodeSkipsWhatItCannotRead) {
+  const PollLedger ledger =
+      PollLedger::Decode("1000:3,junk,2000:x,:4,3000:-2,4000:6,");
+  ASSERT_EQ(ledger.polls.size(), 2u);
+  EXPECT_EQ(ledger.CallsSince(absl::UnixEpoch()), 9);
+  EXPECT_EQ(ledger.Encode(), "1000:3,4000:6");
+  EXPECT_TRUE(PollLedger::Decode("").polls.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WatchStoreTest,
