@@ -185,26 +185,42 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
           return opened;
         }
         // Every account named must be watchable now; of all the tenant's,
-        // those that are (the engine's scan retries the others).
+        // those that are (the engine's scan retries the others). Their
+        // baselines run at once (WatchEngine::RunBaselines). Without a
+        // snapshot, a tenant-wide stream starts now: the engine's scan
+        // takes the baselines meanwhile, at once too.
         std::vector<std::string> names = ids;
         if (all) {
           ASSIGN_OR_RETURN(names, accounts_->ListIds(env.tenant));
         }
+        std::vector<std::string> pending;
         for (const std::string& id : names) {
-          watch::AccountRef a{env.tenant, id};
-          ASSIGN_OR_RETURN(bool baselined, watch_->BaselineDone(a));
-          if (baselined) continue;
-          absl::Status s = WatchAccount(call_env, id, &a);
-          if (!s.ok() && !all) {
-            absl::Status named(s.code(),
-                               absl::StrCat("account ", id, ": ", s.message()));
-            s.ForEachPayload(
-                [&](absl::string_view url, const absl::Cord& payload) {
-                  named.SetPayload(url, payload);
-                });
-            return named;
-          }
-          if (env.cancelled()) return absl::CancelledError("cancelled");
+          ASSIGN_OR_RETURN(bool baselined,
+                           watch_->BaselineDone({env.tenant, id}));
+          if (!baselined) pending.push_back(id);
+        }
+        if (all && !request.include_snapshot()) pending.clear();
+        std::vector<std::function<absl::Status()>> baselines;
+        for (const std::string& id : pending) {
+          baselines.push_back([this, call_env, id, &env]() -> absl::Status {
+            if (env.cancelled()) return absl::CancelledError("cancelled");
+            watch::AccountRef a;
+            return WatchAccount(call_env, id, &a);
+          });
+        }
+        std::vector<absl::Status> done =
+            watch_->RunBaselines(env.tenant, std::move(baselines));
+        if (env.cancelled()) return absl::CancelledError("cancelled");
+        for (size_t i = 0; i < done.size() && !all; ++i) {
+          if (done[i].ok()) continue;
+          absl::Status named(
+              done[i].code(),
+              absl::StrCat("account ", pending[i], ": ", done[i].message()));
+          done[i].ForEachPayload(
+              [&](absl::string_view url, const absl::Cord& payload) {
+                named.SetPayload(url, payload);
+              });
+          return named;
         }
         opened.subscription = watch::AccountRef{env.tenant, ""};
         opened.watch_new_accounts = all;

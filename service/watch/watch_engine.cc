@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/log_line.h"
 #include "connectors/common/status_macros.h"
@@ -50,6 +51,31 @@ void WatchEngine::Stop() {
   if (worker_.joinable()) worker_.join();
   // Queued polls see stopping_ and return; running ones finish.
   pollers_.reset();
+}
+
+std::vector<absl::Status> WatchEngine::RunBaselines(
+    const std::string& tenant,
+    std::vector<std::function<absl::Status()>> baselines) {
+  std::vector<absl::Status> out(baselines.size());
+  WorkerPool* pool = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) pool = pollers_.get();
+  }
+  if (pool == nullptr || baselines.size() < 2) {
+    for (size_t i = 0; i < baselines.size(); ++i) out[i] = baselines[i]();
+    return out;
+  }
+  absl::BlockingCounter done(static_cast<int>(baselines.size()));
+  for (size_t i = 0; i < baselines.size(); ++i) {
+    pool->Submit(tenant, WorkerPool::Lane::kInteractive,
+                 [&out, &baselines, &done, i] {
+                   out[i] = baselines[i]();
+                   done.DecrementCount();
+                 });
+  }
+  done.Wait();
+  return out;
 }
 
 void WatchEngine::DispatchPolls(const std::vector<AccountRef>& due) {
@@ -319,6 +345,10 @@ int64_t WatchEngine::Subscribe(const AccountRef& a, std::function<void()> wake,
   subscribers_[id] = Subscriber{a, std::move(wake),
                                 watch_new_accounts && a.account_id.empty()};
   subscribed_.emplace(a, id);
+  if (subscribers_[id].watch_new_accounts) {
+    next_scan_.erase(a.tenant);  // Scanned at the loop's next turn.
+    wake_ = true;
+  }
   return id;
 }
 
@@ -390,15 +420,35 @@ void WatchEngine::WatchNewAccounts(absl::Time now) {
     std::set<std::string> known;
     for (const AccountRef& a : *watched) known.insert(a.account_id);
     for (const std::string& id : *ids) {
-      if (known.count(id)) continue;
-      const AccountRef a{tenant, id};
-      absl::StatusOr<Work> w = Begin(a, Priority::kBulk);
-      absl::Status s = w.status();
-      if (w.ok()) s = EnsureWatching(a, w->resolved, w->ctx);
-      // An account that needs re-authorization, say: the next scan retries.
-      if (!s.ok()) Log(a, "watching a new account", s);
+      if (!known.count(id)) WatchNewAccount({tenant, id});
     }
   }
+}
+
+void WatchEngine::WatchNewAccount(const AccountRef& a) {
+  auto baseline = [this, a] {
+    absl::StatusOr<Work> w = Begin(a, Priority::kBulk);
+    absl::Status s = w.status();
+    if (w.ok()) s = EnsureWatching(a, w->resolved, w->ctx);
+    // An account that needs re-authorization, say: the next scan retries.
+    if (!s.ok()) Log(a, "watching a new account", s);
+  };
+  if (pollers_ == nullptr) return baseline();
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || !baselining_.insert(a).second) return;  // Under way.
+  }
+  pollers_->Submit(a.tenant, WorkerPool::Lane::kInteractive,
+                   [this, a, baseline] {
+                     bool stopping;
+                     {
+                       absl::MutexLock lock(&mu_);
+                       stopping = stopping_;
+                     }
+                     if (!stopping) baseline();
+                     absl::MutexLock lock(&mu_);
+                     baselining_.erase(a);
+                   });
 }
 
 absl::StatusOr<bool> WatchEngine::BaselineDone(const AccountRef& a) const {

@@ -34,6 +34,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -113,6 +114,13 @@ class WatchEngine {
   // process.
   absl::Status EnsureWatching(const AccountRef& a,
                               const ResolvedAccount& account, CallContext& ctx);
+  // Runs `baselines` (EnsureWatching calls, say) `poll_concurrency` at a
+  // time on the pollers, fair across tenants (one after another without
+  // pollers, or once the engine stops), and returns their statuses in
+  // order once all have ended.
+  std::vector<absl::Status> RunBaselines(
+      const std::string& tenant,
+      std::vector<std::function<absl::Status()>> baselines);
   // Removes the account's hooks at the provider (best effort) and forgets
   // its watch. Call before its credentials go.
   absl::Status Unwatch(const AccountRef& a);
@@ -142,8 +150,9 @@ class WatchEngine {
   // must not block nor call back into the engine. Other replicas' events
   // are announced by WakeOnStoredChanges. With `watch_new_accounts` (a
   // tenant-wide subscription), the worker also starts watching the tenant's
-  // accounts that are not watched yet, every `account_scan`, while the
-  // subscription lasts.
+  // accounts that are not watched yet, at its next tick and then every
+  // `account_scan` while the subscription lasts, their baselines
+  // `poll_concurrency` at a time.
   int64_t Subscribe(const AccountRef& a, std::function<void()> wake,
                     bool watch_new_accounts = false);
   void Unsubscribe(int64_t id);
@@ -188,8 +197,12 @@ class WatchEngine {
                           const std::string& type);
   void Notify(const AccountRef& a, const std::vector<StoredEvent>& events);
   // Starts watching the accounts of tenants subscribed with
-  // watch_new_accounts that are not watched yet, when their scan is due.
+  // watch_new_accounts that are not watched yet, when their scan is due:
+  // their baselines run on the pollers, and the loop goes on.
   void WatchNewAccounts(absl::Time now);
+  // Takes `a`'s baseline on the pollers (at once without), unless one is
+  // under way.
+  void WatchNewAccount(const AccountRef& a);
   // Wakes `a`'s subscribers unless they were woken for `seq` already.
   void Announce(const AccountRef& a, int64_t seq)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -227,6 +240,9 @@ class WatchEngine {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Accounts whose poll is queued or running on pollers_.
   std::set<AccountRef> polling_ ABSL_GUARDED_BY(mu_);
+  // Accounts of tenant-wide watches whose baseline is queued or running on
+  // pollers_ (WatchNewAccounts).
+  std::set<AccountRef> baselining_ ABSL_GUARDED_BY(mu_);
   std::map<AccountRef, std::shared_ptr<absl::Mutex>> baseline_mu_
       ABSL_GUARDED_BY(mu_);
   absl::Mutex hooks_mu_;

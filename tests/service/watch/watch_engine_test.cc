@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "connectors/common/http_client.h"
 #include "connectors/podio/podio_client.h"
 #include "connectors/podio/podio_connector.h"
@@ -512,9 +513,9 @@ TEST_F(WatchEngineTest, RefusalsAreNotAskedForAgainUntilTheirRecheck) {
   options.poll_interval = absl::Minutes(1);
   options.hook_base_url = "http://127.0.0.1:9/unreached";
   options.refusal_recheck = absl::Hours(6);
-  auto engine = std::make_unique<WatchEngine>(
-      store_.get(), accounts_.get(), &connectors, budget_.get(), clock_.get(),
-      options);
+  auto engine =
+      std::make_unique<WatchEngine>(store_.get(), accounts_.get(), &connectors,
+                                    budget_.get(), clock_.get(), options);
   const AccountRef a{"default", "reg"};
   auto hook_posts = [&](int64_t since) {
     int n = 0;
@@ -603,8 +604,9 @@ TEST_F(WatchEngineTest, ASlowPollDoesNotHoldUpAnother) {
   sim_->faults().Add(slow);
   // Both due, the admin first.
   clock_->Advance(absl::Minutes(2));
-  ASSERT_THAT(store_->polls().FinishPoll(admin, clock_->Now() - absl::Seconds(2)),
-              IsOk());
+  ASSERT_THAT(
+      store_->polls().FinishPoll(admin, clock_->Now() - absl::Seconds(2)),
+      IsOk());
   ASSERT_THAT(store_->polls().FinishPoll(reg, clock_->Now() - absl::Seconds(1)),
               IsOk());
   engine->Start();
@@ -621,6 +623,88 @@ TEST_F(WatchEngineTest, ASlowPollDoesNotHoldUpAnother) {
     ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&two), absl::Seconds(30)));
     EXPECT_EQ(done[1], "admin");
   }
+  engine->Stop();
+}
+
+// Baselines are taken at once, on the pollers: one account whose provider
+// answers slowly holds up no other, whether the API runs them
+// (RunBaselines, a WatchDirectory stream over several accounts) or the
+// engine's scan of a tenant watched as a whole.
+TEST_F(WatchEngineTest, BaselinesRunAtOnce) {
+  absl::StatusOr<std::string> regular = podio_sim::PasswordGrantToken(
+      *http_, sim_->base_url(), "regular@example.com", "regular-password");
+  ASSERT_THAT(regular, IsOk());
+  accounts_ = NewStaticAccountResolver(
+      {{"admin", {"podio", token_}}, {"reg", {"podio", *regular}}});
+  WatchOptions options;
+  options.poll_concurrency = 4;
+  std::unique_ptr<WatchEngine> engine = NewEngine(options);
+  engine->Start();
+  // Only the admin reads the organization's members: hold that answer.
+  podio_sim::FaultRule slow;
+  slow.method = "GET";
+  slow.path = "/org/*/member/";
+  slow.kind = podio_sim::FaultKind::kLatency;
+  slow.latency = absl::Seconds(8);
+  slow.times = 1;
+  sim_->faults().Add(slow);
+
+  // RunBaselines: the first waits for the second to start.
+  absl::Notification second_started;
+  std::vector<std::function<absl::Status()>> baselines;
+  baselines.push_back([&]() -> absl::Status {
+    if (!second_started.WaitForNotificationWithTimeout(absl::Seconds(30))) {
+      return absl::DeadlineExceededError("the second never started");
+    }
+    return absl::OkStatus();
+  });
+  baselines.push_back([&]() -> absl::Status {
+    second_started.Notify();
+    return absl::OkStatus();
+  });
+  std::vector<absl::Status> statuses =
+      engine->RunBaselines("default", std::move(baselines));
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_THAT(statuses[0], IsOk());
+  EXPECT_THAT(statuses[1], IsOk());
+
+  // The scan of a tenant watched as a whole. The regular account is no
+  // organization admin: watched once, it remembers the refusal of the
+  // organization's members (the admin alone reads them). Forget both
+  // watches, keep that refusal, hold the admin's read, and subscribe: the
+  // regular account is watched while the admin's baseline waits.
+  const AccountRef reg{"default", "reg"};
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, {"default", "admin"}));
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, reg));
+  std::vector<std::string> refused;
+  {
+    absl::StatusOr<SqlDatabase::Lease> c = credentials_->database()->Acquire();
+    ASSERT_THAT(c, IsOk());
+    absl::StatusOr<std::vector<SqlRow>> rows = (*c)->Query(
+        "SELECT what FROM watch_refusals WHERE account_id = $1", {"reg"});
+    ASSERT_THAT(rows, IsOk());
+    for (const SqlRow& r : *rows) refused.push_back(store::SqlText(r[0]));
+  }
+  ASSERT_FALSE(refused.empty());
+  ASSERT_THAT(engine->Unwatch({"default", "admin"}), IsOk());
+  ASSERT_THAT(engine->Unwatch(reg), IsOk());
+  for (const std::string& what : refused) {
+    ASSERT_THAT(
+        store_->hooks().Refuse(reg, what, clock_->Now() + absl::Hours(1)),
+        IsOk());
+  }
+  sim_->faults().Add(slow);
+  const int64_t id = engine->Subscribe(
+      {"default", ""}, [] {}, /*watch_new_accounts=*/true);
+  absl::StatusOr<std::vector<AccountRef>> watched;
+  for (int i = 0; i < 600; ++i) {  // The loop's next turn; at most 30 s.
+    watched = store_->roster().WatchedOf("default");
+    if (!watched.ok() || !watched->empty()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_THAT(watched, IsOk());
+  EXPECT_THAT(*watched, ::testing::ElementsAre(reg));
+  engine->Unsubscribe(id);
   engine->Stop();
 }
 
