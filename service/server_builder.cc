@@ -1,6 +1,5 @@
 #include "service/server_builder.h"
 
-
 #include <errno.h>
 #include <time.h>
 
@@ -40,13 +39,13 @@
 #include "service/api/integrated_accounts_service.h"
 #include "service/api/link_flow.h"
 #include "service/api/link_route.h"
-#include "service/api/oauth_flow.h"
-#include "service/link/link_store.h"
 #include "service/api/oauth_callback_route.h"
+#include "service/api/oauth_flow.h"
 #include "service/api/proxy_service.h"
 #include "service/api/user_directory_service.h"
 #include "service/core/cursor.h"
 #include "service/core/tenants.h"
+#include "service/link/link_store.h"
 #include "service/store/sql_rate_ledger.h"
 #include "service/watch/hook_spool.h"
 #include "service/watch/watch_store.h"
@@ -385,10 +384,7 @@ absl::Status DirectoryServer::Parts::BuildWatchAndWebhooks() {
                                     config.server));
   watch::WatchOptions options = config.watch;
   if (options.hook_base_url == "local") options.hook_base_url = http->Url();
-  Observability* obs = observability.get();
-  options.on_events = [obs](int64_t events) { obs->OnWatchEvents(events); };
-  options.on_poll_lag = [obs](absl::Duration lag) { obs->OnPollLag(lag); };
-  options.on_rereads = [obs](int64_t rereads) { obs->OnWatchRereads(rereads); };
+  observability->Observe(options);
   // Hook deliveries the store cannot take (an outage) wait here, so the
   // provider never sees errors that would switch the hooks off.
   ASSIGN_OR_RETURN(std::string data_dir,
@@ -458,17 +454,16 @@ absl::Status DirectoryServer::Parts::BuildServices() {
     oauth_options.default_redirect_uri =
         absl::StrCat(http->Url(), "/oauth/callback");
   }
-  oauth = std::make_unique<OAuthFlow>(accounts.get(), store.get(),
-                                      cursors.get(), RealClock::Get(),
-                                      oauth_options);
-  link_sessions =
-      std::make_unique<link::LinkSessionStore>(store->database());
+  oauth =
+      std::make_unique<OAuthFlow>(accounts.get(), store.get(), cursors.get(),
+                                  RealClock::Get(), oauth_options);
+  link_sessions = std::make_unique<link::LinkSessionStore>(store->database());
   if (http) {
     link = std::make_unique<LinkFlow>(
         oauth.get(), accounts.get(), link_sessions.get(),
-        LinkFlowOptions{LinkPageUrl(oauth_options.default_redirect_uri,
-                                    http->Url()),
-                        connectors.names()});
+        LinkFlowOptions{
+            LinkPageUrl(oauth_options.default_redirect_uri, http->Url()),
+            connectors.names()});
   }
   integrated_accounts = std::make_unique<IntegratedAccountsService>(
       serving.get(), accounts.get(), store.get(), cursors.get(),

@@ -275,6 +275,13 @@ Observability::Observability(ObservabilityOptions options)
                     "stored member: no departure is logged unread twice.")
               .Register(*registry_)
               .Add({})),
+      watched_(prometheus::BuildGauge()
+                   .Name("unified_watched_accounts")
+                   .Help("Accounts whose directory is watched, by state "
+                         "(watching, paused), over every replica.")
+                   .Register(*registry_)),
+      watching_(watched_.Add({{"state", "watching"}})),
+      paused_(watched_.Add({{"state", "paused"}})),
       unreadable_records_(
           prometheus::BuildCounter()
               .Name("unified_unreadable_records_total")
@@ -525,6 +532,20 @@ void Observability::OnUnreadableRecords(int64_t records) {
 
 void Observability::OnWatchRereads(int64_t rereads) {
   watch_rereads_.Increment(static_cast<double>(rereads));
+}
+
+void Observability::OnWatchedAccounts(int64_t watching, int64_t paused) {
+  watching_.Set(static_cast<double>(watching));
+  paused_.Set(static_cast<double>(paused));
+}
+
+void Observability::Observe(watch::WatchOptions& options) {
+  options.on_events = [this](int64_t events) { OnWatchEvents(events); };
+  options.on_poll_lag = [this](absl::Duration lag) { OnPollLag(lag); };
+  options.on_rereads = [this](int64_t rereads) { OnWatchRereads(rereads); };
+  options.on_watched = [this](int64_t watching, int64_t paused) {
+    OnWatchedAccounts(watching, paused);
+  };
 }
 
 void Observability::OnPollLag(absl::Duration lag) {

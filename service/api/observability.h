@@ -38,6 +38,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "service/watch/watch_engine.h"
 
 namespace unified {
 
@@ -120,6 +121,11 @@ class Observability final : public UpstreamObserver, public LogSink {
   void OnPollLag(absl::Duration lag);
   // Roster re-reads made to confirm a departure (service/watch/reconcile.cc).
   void OnWatchRereads(int64_t rereads);
+  // Accounts watched, and paused (over every replica of the store).
+  void OnWatchedAccounts(int64_t watching, int64_t paused);
+  // Points the watch engine's hooks (events, poll lag, re-reads, watched
+  // accounts) at the metrics above.
+  void Observe(watch::WatchOptions& options);
   // Provider rows a listing left out because they could not be read.
   void OnUnreadableRecords(int64_t records);
   // Store operations (for latency and errors) and health.
@@ -158,6 +164,9 @@ class Observability final : public UpstreamObserver, public LogSink {
   prometheus::Family<prometheus::Counter>& hook_deliveries_;
   prometheus::Histogram& poll_lag_;
   prometheus::Counter& watch_rereads_;
+  prometheus::Family<prometheus::Gauge>& watched_;
+  prometheus::Gauge& watching_;
+  prometheus::Gauge& paused_;
   prometheus::Counter& unreadable_records_;
   prometheus::Histogram& store_seconds_;
   prometheus::Counter& store_errors_;

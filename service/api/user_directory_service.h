@@ -94,6 +94,13 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
   grpc::ServerWriteReactor<v1::DirectoryEvent>* WatchDirectory(
       grpc::CallbackServerContext* context,
       const v1::WatchDirectoryRequest* request) override;
+  grpc::ServerUnaryReactor* SetWatching(grpc::CallbackServerContext* context,
+                                        const v1::SetWatchingRequest* request,
+                                        v1::WatchStatus* response) override;
+  grpc::ServerUnaryReactor* GetWatchStatus(
+      grpc::CallbackServerContext* context,
+      const v1::GetWatchStatusRequest* request,
+      v1::WatchStatus* response) override;
 
  private:
   struct Call;
@@ -117,6 +124,10 @@ class UserDirectoryService final : public v1::UserDirectory::CallbackService {
   // env); `watched` is set to it.
   absl::Status WatchAccount(const CallEnv& env, const std::string& account_id,
                             watch::AccountRef* watched);
+  // `account_id`'s watch as the API answers it.
+  absl::Status ReadWatchStatus(const std::string& tenant,
+                               const std::string& account_id,
+                               v1::WatchStatus* out);
   // A listing stream whose call is resolved on the pool by `open`.
   template <typename T, typename Response>
   grpc::ServerWriteReactor<Response>* StartStream(

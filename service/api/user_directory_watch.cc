@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "connectors/common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
 #include "service/api/directory_request.h"
 #include "service/core/grpc_status.h"
 #include "service/watch/watch_stream.h"
@@ -14,6 +15,8 @@
 namespace unified {
 
 namespace {
+
+using ::google::protobuf::util::TimeUtil;
 
 // A WatchDirectory stream: the first step takes the baselines (or finds
 // the accounts watched) on the pool; later steps read the event log's
@@ -96,6 +99,22 @@ class WatchStream final : public PooledStream<v1::DirectoryEvent> {
 
 constexpr int kMaxWatchedAccounts = 1000;
 
+// `s` with the account it is about named in its message.
+absl::Status Named(const std::string& account_id, const absl::Status& s) {
+  absl::Status named(s.code(),
+                     absl::StrCat("account ", account_id, ": ", s.message()));
+  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    named.SetPayload(url, payload);
+  });
+  return named;
+}
+
+absl::Status WatchNotConfigured() {
+  return WithErrorInfo(
+      absl::FailedPreconditionError("this server does not watch directories"),
+      "WATCH_NOT_CONFIGURED");
+}
+
 // The accounts a WatchDirectoryRequest names, checked: one id, several
 // (sorted, in `ids`), or all (`ids` empty, `*all` set).
 absl::Status WatchScope(const v1::WatchDirectoryRequest& request,
@@ -149,11 +168,7 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
   absl::StatusOr<Admission> admitted =
       serving_->Admit(*context, Serving::Kind::kWatch);
   absl::Status refused = admitted.status();
-  if (refused.ok() && watch_ == nullptr) {
-    refused = WithErrorInfo(
-        absl::FailedPreconditionError("this server does not watch directories"),
-        "WATCH_NOT_CONFIGURED");
-  }
+  if (refused.ok() && watch_ == nullptr) refused = WatchNotConfigured();
   if (refused.ok() && request->resume_token().size() > 1024) {
     refused = WithErrorInfo(
         absl::InvalidArgumentError("resume_token is not one we issued"),
@@ -195,9 +210,13 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
         }
         std::vector<std::string> pending;
         for (const std::string& id : names) {
-          ASSIGN_OR_RETURN(bool baselined,
-                           watch_->BaselineDone({env.tenant, id}));
-          if (!baselined) pending.push_back(id);
+          ASSIGN_OR_RETURN(std::optional<watch::WatchState> state,
+                           watch_->State({env.tenant, id}));
+          if (state && state->paused) {
+            if (all) continue;  // Left out while paused.
+            return Named(id, watch::WatchPaused());
+          }
+          if (!state || !state->baseline_done) pending.push_back(id);
         }
         if (all && !request.include_snapshot()) pending.clear();
         std::vector<std::function<absl::Status()>> baselines;
@@ -212,15 +231,7 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
             watch_->RunBaselines(env.tenant, std::move(baselines));
         if (env.cancelled()) return absl::CancelledError("cancelled");
         for (size_t i = 0; i < done.size() && !all; ++i) {
-          if (done[i].ok()) continue;
-          absl::Status named(
-              done[i].code(),
-              absl::StrCat("account ", pending[i], ": ", done[i].message()));
-          done[i].ForEachPayload(
-              [&](absl::string_view url, const absl::Cord& payload) {
-                named.SetPayload(url, payload);
-              });
-          return named;
+          if (!done[i].ok()) return Named(pending[i], done[i]);
         }
         opened.subscription = watch::AccountRef{env.tenant, ""};
         opened.watch_new_accounts = all;
@@ -232,6 +243,62 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
       });
   stream->Start();
   return stream;
+}
+
+absl::Status UserDirectoryService::ReadWatchStatus(
+    const std::string& tenant, const std::string& account_id,
+    v1::WatchStatus* out) {
+  ASSIGN_OR_RETURN(std::optional<watch::WatchState> state,
+                   watch_->State({tenant, account_id}));
+  out->set_integrated_account_id(account_id);
+  out->set_state(v1::WatchStatus::NOT_WATCHED);
+  if (!state) return absl::OkStatus();
+  out->set_last_sequence(state->last_seq);
+  if (state->paused) {
+    out->set_state(v1::WatchStatus::PAUSED);
+    *out->mutable_pause_time() =
+        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(*state->paused));
+  } else if (state->baseline_done) {
+    out->set_state(v1::WatchStatus::WATCHING);
+    *out->mutable_next_poll_time() =
+        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(state->next_poll));
+  }
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::SetWatching(
+    grpc::CallbackServerContext* context, const v1::SetWatchingRequest* request,
+    v1::WatchStatus* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        if (watch_ == nullptr) return WatchNotConfigured();
+        // Resuming may take a baseline: a bulk listing.
+        ASSIGN_OR_RETURN(
+            Call call,
+            Begin(UnaryEnv(context, tenant), request->integrated_account_id(),
+                  request->watching() ? Priority::kBulk
+                                      : Priority::kInteractive));
+        RETURN_IF_ERROR(watch_->SetWatching({call.tenant, call.account.id},
+                                            request->watching(), call.account,
+                                            call.ctx));
+        return ReadWatchStatus(call.tenant, call.account.id, response);
+      });
+}
+
+grpc::ServerUnaryReactor* UserDirectoryService::GetWatchStatus(
+    grpc::CallbackServerContext* context,
+    const v1::GetWatchStatusRequest* request, v1::WatchStatus* response) {
+  return RunUnary(
+      *serving_, context, [=](const std::string& tenant) -> absl::Status {
+        if (watch_ == nullptr) return WatchNotConfigured();
+        RETURN_IF_ERROR(CheckAccountId(request->integrated_account_id()));
+        // The account must be the caller's; it need not be usable.
+        RETURN_IF_ERROR(
+            accounts_->Resolve(tenant, request->integrated_account_id())
+                .status());
+        return ReadWatchStatus(tenant, request->integrated_account_id(),
+                               response);
+      });
 }
 
 }  // namespace unified

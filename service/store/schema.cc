@@ -253,10 +253,12 @@ CREATE TABLE watch_refusals (
 )sql",
     // 12: the poll's calls of the last hour on the account's row, one entry
     // per poll, written when the poll ends (watch/poll_lease_store.h)
-    // instead of a row per call.
+    // instead of a row per call; when watching the account was paused
+    // (watch/roster_store.h, SetPaused).
     R"sql(
 ALTER TABLE watch_accounts ADD COLUMN poll_calls TEXT NOT NULL DEFAULT '';
 DROP TABLE watch_poll_calls;
+ALTER TABLE watch_accounts ADD COLUMN paused_ms BIGINT NOT NULL DEFAULT 0;
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);

@@ -109,7 +109,10 @@ absl::StatusOr<std::vector<DirtyWorkspace>> HookStore::ClaimDirty(
         std::vector<SqlRow> rows,
         c->Query(absl::StrCat("SELECT tenant, account_id, workspace_id, gen, "
                               "users "
-                              "FROM watch_dirty WHERE lease_ms <= $1 ORDER BY "
+                              "FROM watch_dirty d WHERE lease_ms <= $1 AND NOT "
+                              "EXISTS (SELECT 1 FROM watch_accounts w WHERE "
+                              "w.tenant = d.tenant AND w.account_id = "
+                              "d.account_id AND w.paused_ms > 0) ORDER BY "
                               "marked_ms LIMIT ",
                               std::max(1, limit), db_->dialect().for_update),
                  {SqlMillis(now)}));
@@ -145,13 +148,14 @@ absl::Status HookStore::ClearDirty(const AccountRef& a,
 }
 
 absl::Status HookStore::Refuse(const AccountRef& a, const std::string& what,
-                              absl::Time until) {
+                               absl::Time until) {
   ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   return c
-      ->Query("INSERT INTO watch_refusals (tenant, account_id, what, "
-              "until_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, "
-              "account_id, what) DO UPDATE SET until_ms = $4",
-              {a.tenant, a.account_id, what, SqlMillis(until)})
+      ->Query(
+          "INSERT INTO watch_refusals (tenant, account_id, what, "
+          "until_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, "
+          "account_id, what) DO UPDATE SET until_ms = $4",
+          {a.tenant, a.account_id, what, SqlMillis(until)})
       .status();
 }
 

@@ -60,8 +60,8 @@ absl::StatusOr<std::vector<AccountRef>> PollLeaseStore::DuePolls(
   ASSIGN_OR_RETURN(
       std::vector<SqlRow> rows,
       c->Query("SELECT tenant, account_id, next_poll_ms FROM watch_accounts "
-               "WHERE baseline_done = 1 AND next_poll_ms <= $1 AND "
-               "poll_lease_ms <= $1 ORDER BY next_poll_ms, tenant, "
+               "WHERE baseline_done = 1 AND paused_ms = 0 AND next_poll_ms "
+               "<= $1 AND poll_lease_ms <= $1 ORDER BY next_poll_ms, tenant, "
                "account_id LIMIT 1000",
                {SqlMillis(now)}));
   std::vector<AccountRef> out;
@@ -81,8 +81,8 @@ absl::StatusOr<std::optional<PollLedger>> PollLeaseStore::ClaimPoll(
       std::vector<SqlRow> rows,
       c->Query(
           "UPDATE watch_accounts SET poll_lease_ms = $4 WHERE tenant = "
-          "$1 AND account_id = $2 AND baseline_done = 1 AND "
-          "next_poll_ms <= $3 AND poll_lease_ms <= $3 RETURNING "
+          "$1 AND account_id = $2 AND baseline_done = 1 AND paused_ms = 0 "
+          "AND next_poll_ms <= $3 AND poll_lease_ms <= $3 RETURNING "
           "poll_calls",
           {a.tenant, a.account_id, SqlMillis(now), SqlMillis(now + lease)}));
   if (rows.empty()) return std::nullopt;

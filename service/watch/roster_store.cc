@@ -173,8 +173,56 @@ absl::StatusOr<std::vector<AccountRef>> RosterStore::Watched() {
 
 absl::StatusOr<std::vector<AccountRef>> RosterStore::WatchedOf(
     const std::string& tenant) {
-  return AccountsWhere(db_, "WHERE tenant = $1 AND baseline_done = 1 ",
-                       {tenant});
+  return AccountsWhere(
+      db_, "WHERE tenant = $1 AND (baseline_done = 1 OR paused_ms > 0) ",
+      {tenant});
+}
+
+absl::StatusOr<std::vector<StoredEvent>> RosterStore::SetPaused(
+    const AccountRef& a, bool paused, absl::Time now) {
+  return ChangeLocked(
+      db_, a, Source::kApi, now,
+      [&](SqlConnection& c, LogWriter& log) -> absl::Status {
+        ASSIGN_OR_RETURN(std::optional<WatchState> state, ReadState(c, "", a));
+        if (!state || state->paused.has_value() == paused) {
+          return absl::OkStatus();
+        }
+        const std::vector<std::string> key = {a.tenant, a.account_id};
+        if (paused) {
+          RETURN_IF_ERROR(c.Query("UPDATE watch_accounts SET paused_ms = $3 "
+                                  "WHERE tenant = $1 AND account_id = $2",
+                                  {a.tenant, a.account_id, SqlMillis(now)})
+                              .status());
+          RETURN_IF_ERROR(c.Query("DELETE FROM watch_dirty WHERE tenant = $1 "
+                                  "AND account_id = $2",
+                                  key)
+                              .status());
+        } else {
+          RETURN_IF_ERROR(c.Query("UPDATE watch_accounts SET paused_ms = 0, "
+                                  "next_poll_ms = $3 WHERE tenant = $1 AND "
+                                  "account_id = $2",
+                                  {a.tenant, a.account_id, SqlMillis(now)})
+                              .status());
+        }
+        StoredEvent e;
+        e.type = paused ? EventType::kWatchPaused : EventType::kWatchResumed;
+        return log.Append(std::move(e));
+      });
+}
+
+absl::StatusOr<RosterStore::Counts> RosterStore::Count() {
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
+  ASSIGN_OR_RETURN(
+      std::vector<SqlRow> rows,
+      c->Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN paused_ms > 0 THEN 1 "
+               "ELSE 0 END), 0) FROM watch_accounts",
+               {}));
+  Counts counts;
+  if (!rows.empty()) {
+    counts.watched = SqlInt(rows[0][0]);
+    counts.paused = SqlInt(rows[0][1]);
+  }
+  return counts;
 }
 
 absl::Status RosterStore::Disable(const AccountRef& a) {
@@ -441,7 +489,7 @@ absl::StatusOr<TenantSnapshot> RosterStore::ReadTenantSnapshot(
         conn.Query(
             absl::StrCat("SELECT account_id, last_seq FROM "
                          "watch_accounts WHERE tenant = $1 AND "
-                         "baseline_done = 1",
+                         "baseline_done = 1 AND paused_ms = 0",
                          AccountsIn(accounts, &params), " ORDER BY account_id"),
             params));
     for (const SqlRow& r : watched) {

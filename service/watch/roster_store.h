@@ -29,8 +29,23 @@ class RosterStore {
   // nullopt when the account is not watched.
   absl::StatusOr<std::optional<WatchState>> State(const AccountRef& a);
   absl::StatusOr<std::vector<AccountRef>> Watched();
-  // The tenant's watched accounts whose baseline is done.
+  // The tenant's watched accounts whose baseline is done, and those paused
+  // (which a scan of the tenant leaves alone).
   absl::StatusOr<std::vector<AccountRef>> WatchedOf(const std::string& tenant);
+  // Pauses (`paused`) or resumes the account's watch, logging WATCH_PAUSED
+  // or WATCH_RESUMED (Source::kApi); nothing when it already is so.
+  // Pausing drops its dirty marks (its hooks must be gone first); resuming
+  // makes its poll due at `now`. NOT_FOUND when it is not watched. Returns
+  // the events logged.
+  absl::StatusOr<std::vector<StoredEvent>> SetPaused(const AccountRef& a,
+                                                     bool paused,
+                                                     absl::Time now);
+  // Watched accounts, and those paused.
+  struct Counts {
+    int64_t watched = 0;
+    int64_t paused = 0;
+  };
+  absl::StatusOr<Counts> Count();
   // Forgets everything about the account (its hooks must be gone first).
   absl::Status Disable(const AccountRef& a);
   // Diffs the workspaces visible to the account against the stored ones.
@@ -61,7 +76,8 @@ class RosterStore {
       Source source, absl::Time now, bool baseline);
   absl::Status MarkBaselineDone(const AccountRef& a, absl::Time next_poll);
   absl::StatusOr<Snapshot> ReadSnapshot(const AccountRef& a);
-  // The rosters of those accounts whose baseline is done, all at one tseq.
+  // The rosters of those accounts whose baseline is done and whose watch is
+  // not paused, all at one tseq.
   absl::StatusOr<TenantSnapshot> ReadTenantSnapshot(
       const std::string& tenant, const std::vector<std::string>& accounts);
 

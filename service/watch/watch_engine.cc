@@ -151,55 +151,6 @@ absl::StatusOr<WatchEngine::Work> WatchEngine::WorkFor(const AccountRef& a,
   return w;
 }
 
-absl::Status WatchEngine::EnsureWatching(const AccountRef& a,
-                                         const ResolvedAccount& account,
-                                         CallContext& ctx) {
-  std::shared_ptr<absl::Mutex> account_mu;
-  {
-    absl::MutexLock lock(&mu_);
-    std::shared_ptr<absl::Mutex>& m = baseline_mu_[a];
-    if (m == nullptr) m = std::make_shared<absl::Mutex>();
-    account_mu = m;
-  }
-  absl::MutexLock lock(account_mu.get());
-  ASSIGN_OR_RETURN(WatchState state, store_->roster().Enable(a, clock_->Now()));
-  if (state.baseline_done) return absl::OkStatus();
-  ASSIGN_OR_RETURN(Work w, WorkFor(a, account, ctx.priority));
-  w.ctx = ctx;  // The caller's deadline, cancellation and budget.
-  w.ctx.refusals = w.refusals.get();
-  RETURN_IF_ERROR(Reconcile(w, Source::kPoll, /*baseline=*/true));
-  return store_->roster().MarkBaselineDone(
-      a, clock_->Now() + options_.poll_interval);
-}
-
-absl::Status WatchEngine::Unwatch(const AccountRef& a) {
-  ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->roster().State(a));
-  if (!state) return absl::OkStatus();
-  // No poll may run meanwhile (it could register a hook after the list
-  // below was read): wait for one in flight to end, within reason.
-  const absl::Time give_up = clock_->Now() + absl::Seconds(30);
-  while (true) {
-    ASSIGN_OR_RETURN(bool taken, store_->polls().TakePollLease(
-                                     a, clock_->Now(), options_.poll_lease));
-    if (taken || clock_->Now() >= give_up) break;
-    clock_->SleepUntil(clock_->Now() + absl::Milliseconds(50), nullptr);
-  }
-  ASSIGN_OR_RETURN(std::vector<HookRow> hooks, store_->hooks().Hooks(a));
-  if (!hooks.empty()) {
-    absl::StatusOr<Work> w = Begin(a, Priority::kInteractive);
-    for (const HookRow& h : hooks) {
-      if (!w.ok() || w->webhooks == nullptr) break;
-      if (!h.hook_id.empty()) {
-        if (absl::Status s = w->webhooks->Delete(w->ctx, h.hook_id); !s.ok()) {
-          // The provider disables a hook whose deliveries fail.
-          Log(a, "removing a hook", s);
-        }
-      }
-    }
-  }
-  return store_->roster().Disable(a);
-}
-
 absl::Status WatchEngine::PollIfDue(const AccountRef& a) {
   const absl::Time now = clock_->Now();
   ASSIGN_OR_RETURN(std::optional<PollLedger> ledger,
@@ -281,6 +232,13 @@ void WatchEngine::RecoverFromOutage(absl::Time now) {
 void WatchEngine::RunOnce() {
   const absl::Time now = clock_->Now();
   RecoverFromOutage(now);
+  if (options_.on_watched && now >= next_count_) {
+    next_count_ = now + options_.count_every;
+    if (absl::StatusOr<RosterStore::Counts> counts = store_->roster().Count();
+        counts.ok()) {
+      options_.on_watched(counts->watched - counts->paused, counts->paused);
+    }
+  }
   absl::StatusOr<std::vector<DirtyWorkspace>> dirty =
       store_->hooks().ClaimDirty(now, options_.dirty_lease, 50);
   if (!dirty.ok()) outage_ = true;
@@ -449,11 +407,6 @@ void WatchEngine::WatchNewAccount(const AccountRef& a) {
                      absl::MutexLock lock(&mu_);
                      baselining_.erase(a);
                    });
-}
-
-absl::StatusOr<bool> WatchEngine::BaselineDone(const AccountRef& a) const {
-  ASSIGN_OR_RETURN(std::optional<WatchState> state, store_->roster().State(a));
-  return state.has_value() && state->baseline_done;
 }
 
 absl::StatusOr<int64_t> WatchEngine::TenantPosition(

@@ -83,6 +83,10 @@ struct WatchOptions {
   // long the longest-waiting one has been due (metrics). Unset: nobody.
   std::function<void(int64_t events)> on_events;
   std::function<void(absl::Duration lag)> on_poll_lag;
+  // Told every `count_every` of the accounts watched (paused ones apart)
+  // and of those paused, over every replica (metrics).
+  std::function<void(int64_t watching, int64_t paused)> on_watched;
+  absl::Duration count_every = absl::Seconds(15);
   // Told of each poll that ran to its end, ok or not (metrics, tests).
   std::function<void(const AccountRef& account)> on_poll_done;
   // Told of re-reads made to confirm departures (reconcile.cc): a roster
@@ -97,6 +101,10 @@ struct WatchOptions {
   absl::Status Validate() const;
 };
 
+// FAILED_PRECONDITION (reason WATCH_PAUSED): watching the account is
+// paused.
+absl::Status WatchPaused();
+
 class WatchEngine {
  public:
   WatchEngine(WatchStore* store, AccountResolver* accounts,
@@ -110,10 +118,23 @@ class WatchEngine {
 
   // Makes sure `a` is watched: the first call records its baseline roster
   // (no events) and registers the hooks, with the caller's context; later
-  // calls find the baseline done and return. Serialized per account in this
+  // calls find the baseline done and return. FAILED_PRECONDITION (reason
+  // WATCH_PAUSED) while its watch is paused. Serialized per account in this
   // process.
   absl::Status EnsureWatching(const AccountRef& a,
                               const ResolvedAccount& account, CallContext& ctx);
+  // Pauses (`watching` false) or resumes watching `a`, without forgetting
+  // its roster or its log (RosterStore::SetPaused logs WATCH_PAUSED or
+  // WATCH_RESUMED). Pausing waits for a poll under way, removes the
+  // account's hooks at the provider (best effort), and stops its polls;
+  // pausing an account not watched yet keeps it from being watched.
+  // Resuming polls the account at the next tick (what changed meanwhile is
+  // logged then), and takes the baseline with `ctx` when there is none.
+  // Nothing to do is no error.
+  absl::Status SetWatching(const AccountRef& a, bool watching,
+                           const ResolvedAccount& account, CallContext& ctx);
+  // How `a` is watched; nullopt when it is not.
+  absl::StatusOr<std::optional<WatchState>> State(const AccountRef& a) const;
   // Runs `baselines` (EnsureWatching calls, say) `poll_concurrency` at a
   // time on the pollers, fair across tenants (one after another without
   // pollers, or once the engine stops), and returns their statuses in
@@ -161,8 +182,6 @@ class WatchEngine {
   // tick.
   void WakeOnStoredChanges();
 
-  // Whether `a`'s baseline is taken (it is watched and has a log).
-  absl::StatusOr<bool> BaselineDone(const AccountRef& a) const;
   // The last position of `tenant`'s event log (0: none yet).
   absl::StatusOr<int64_t> TenantPosition(const std::string& tenant) const;
 
@@ -192,6 +211,18 @@ class WatchEngine {
                                   const std::vector<std::string>& order,
                                   const Snapshot* stored = nullptr);
   void CountRereads(int64_t rereads);
+  // EnsureWatching with `a`'s lock held.
+  absl::Status EnsureWatchingLocked(const AccountRef& a,
+                                    const ResolvedAccount& account,
+                                    CallContext& ctx);
+  // The lock that serializes `a`'s baseline, pause and resume here.
+  std::shared_ptr<absl::Mutex> AccountLock(const AccountRef& a);
+  // Takes `a`'s poll lease once no poll holds it (within 30 s), so that no
+  // poll runs meanwhile.
+  absl::Status HoldPolls(const AccountRef& a);
+  // Removes `a`'s hooks at the provider (best effort); `forget`: their rows
+  // too.
+  absl::Status RemoveHooks(const AccountRef& a, bool forget);
   absl::Status EnsureHooks(Work& w, const std::string& workspace_id);
   absl::Status CreateHook(Work& w, const std::string& workspace_id,
                           const std::string& type);
@@ -240,6 +271,8 @@ class WatchEngine {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Accounts whose poll is queued or running on pollers_.
   std::set<AccountRef> polling_ ABSL_GUARDED_BY(mu_);
+  // When RunOnce next counts the watched accounts (on_watched).
+  absl::Time next_count_ = absl::InfinitePast();
   // Accounts of tenant-wide watches whose baseline is queued or running on
   // pollers_ (WatchNewAccounts).
   std::set<AccountRef> baselining_ ABSL_GUARDED_BY(mu_);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,8 +34,12 @@ enum class EventType : int {
   kOrgMemberRemoved = 10,
   kUserStatusChanged = 11,
   kOrgRoleChanged = 12,
+  // Watching the account was paused, or resumed (RosterStore::SetPaused).
+  kWatchPaused = 13,
+  kWatchResumed = 14,
 };
-enum class Source : int { kHook = 1, kPoll = 2 };
+// kApi: a call to the service (pausing or resuming a watch).
+enum class Source : int { kHook = 1, kPoll = 2, kApi = 4 };
 
 struct AccountRef {
   std::string tenant;
@@ -150,6 +155,9 @@ struct WatchState {
   // When watching started (ms): sequence numbers restart if the account is
   // unwatched and watched again, so resume tokens name their epoch.
   int64_t epoch = 0;
+  // Since when watching is paused (no poll, no hook, no event until it is
+  // resumed); nullopt while it is not.
+  std::optional<absl::Time> paused;
 };
 
 // The roster at one position of the log.

@@ -70,8 +70,8 @@ absl::StatusOr<std::optional<WatchState>> ReadState(
   ASSIGN_OR_RETURN(
       std::vector<SqlRow> rows,
       c.Query(absl::StrCat("SELECT baseline_done, last_seq, next_poll_ms, "
-                           "enabled_ms FROM watch_accounts WHERE tenant = $1 "
-                           "AND account_id = $2",
+                           "enabled_ms, paused_ms FROM watch_accounts WHERE "
+                           "tenant = $1 AND account_id = $2",
                            lock_suffix),
               {a.tenant, a.account_id}));
   if (rows.empty()) return std::nullopt;
@@ -80,6 +80,9 @@ absl::StatusOr<std::optional<WatchState>> ReadState(
   s.last_seq = SqlInt(rows[0][1]);
   s.next_poll = SqlTime(rows[0][2]);
   s.epoch = SqlInt(rows[0][3]);
+  if (const int64_t paused = SqlInt(rows[0][4]); paused > 0) {
+    s.paused = absl::FromUnixMillis(paused);
+  }
   return s;
 }
 
@@ -139,6 +142,9 @@ absl::StatusOr<std::vector<StoredEvent>> ChangeLocked(
     ASSIGN_OR_RETURN(std::optional<WatchState> state,
                      LockState(conn, db->dialect(), a));
     if (!state) return absl::NotFoundError("the account is not watched");
+    // A paused watch takes no roster change (a read that was under way
+    // when it was paused, say); resuming it polls the account at once.
+    if (state->paused && source != Source::kApi) return absl::OkStatus();
     LogWriter log(conn, db->dialect(), a, state->last_seq, source, now);
     RETURN_IF_ERROR(change(conn, log));
     RETURN_IF_ERROR(log.Finish());

@@ -80,7 +80,9 @@ std::string AccountsIn(const std::vector<std::string>& accounts,
 
 // Runs `change` in one transaction holding the watched account's row lock
 // (NOT_FOUND when it is not watched): what it writes and the events it logs
-// (as `source`, at `now`) land together. Returns the events logged.
+// (as `source`, at `now`) land together. Returns the events logged. While
+// the watch is paused, only a change of Source::kApi runs; others are
+// dropped (no events).
 absl::StatusOr<std::vector<StoredEvent>> ChangeLocked(
     SqlDatabase* db, const AccountRef& a, Source source, absl::Time now,
     const std::function<absl::Status(SqlConnection& conn, LogWriter& log)>&

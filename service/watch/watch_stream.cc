@@ -111,8 +111,17 @@ v1::DirectoryEvent ToProto(const StoredEvent& e) {
   out.set_integrated_account_id(e.account_id);
   out.set_sequence(e.seq);
   out.set_type(static_cast<v1::DirectoryEvent::Type>(e.type));
-  out.set_source(e.source == Source::kHook ? v1::DirectoryEvent::SOURCE_HOOK
-                                           : v1::DirectoryEvent::SOURCE_POLL);
+  switch (e.source) {
+    case Source::kHook:
+      out.set_source(v1::DirectoryEvent::SOURCE_HOOK);
+      break;
+    case Source::kPoll:
+      out.set_source(v1::DirectoryEvent::SOURCE_POLL);
+      break;
+    case Source::kApi:
+      out.set_source(v1::DirectoryEvent::SOURCE_API);
+      break;
+  }
   SetObservedAt(e.at, &out);
   if (!e.workspace_id.empty()) {
     out.mutable_workspace()->set_id(e.workspace_id);

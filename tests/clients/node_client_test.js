@@ -180,6 +180,16 @@ test('link sessions for a customer', async () => {
   client.close();
 });
 
+test('watching is paused and resumed', async () => {
+  const client = optionsClient();
+  const paused = await client.setWatching(env.UNIFIED_ACCOUNT, false);
+  assert.equal(paused.state, 'PAUSED');
+  assert.equal((await client.getWatchStatus(env.UNIFIED_ACCOUNT)).state, 'PAUSED');
+  const resumed = await client.setWatching(env.UNIFIED_ACCOUNT, true);
+  assert.equal(resumed.state, 'WATCHING');
+  client.close();
+});
+
 test('watch runs until the caller stops', async () => {
   const client = optionsClient();
   for await (const event of client.watch({accountId: env.UNIFIED_ACCOUNT,

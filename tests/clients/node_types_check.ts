@@ -50,6 +50,8 @@ async function idioms(): Promise<string[]> {
   const session = await client.createLinkSession({endCustomerId: 'c',
     returnUrl: 'https://app.example/done', providers: ['podio'], timeoutMs: 5000});
   names.push(session.url, session.link_token);
+  const status = await client.setWatching('ia', false, {timeoutMs: 1000});
+  names.push(String((await client.getWatchStatus('ia')).state === status.state));
   try {
     await client.getUser('ia', 'u');
   } catch (error) {

@@ -18,7 +18,8 @@ import grpc
 
 from unified_directory import proxy_pb2, user_directory_pb2
 from unified_directory import aio
-from unified_directory import (NO_RETRY, Client, InvalidArgument, NotFound,
+from unified_directory import (NO_RETRY, Client, FailedPrecondition,
+                               InvalidArgument, NotFound,
                                Pager, RateLimited, Retry, UnifiedError)
 
 USERS = 5000  # The BUILD asks for 5,000 users.
@@ -294,6 +295,23 @@ class IdiomsTest(ClientTestCase):
                 "cust-py", "https://app.example/done")
             self.assertNotEqual(again.link_token, session.link_token)
         AioTest.run_async(self, body)
+
+    def test_watching_is_paused_and_resumed(self):
+        status_type = user_directory_pb2.WatchStatus
+        paused = self.client.set_watching(self.account, False)
+        self.assertEqual(paused.state, status_type.PAUSED)
+        self.assertEqual(self.client.get_watch_status(self.account).state,
+                         status_type.PAUSED)
+        with self.assertRaises(FailedPrecondition) as refused:
+            next(iter(self.client.watch(self.account)))
+        self.assertEqual(refused.exception.reason, "WATCH_PAUSED")
+
+        async def body(client, account):
+            resumed = await client.set_watching(account, True)
+            self.assertEqual(resumed.state, status_type.WATCHING)
+        AioTest.run_async(self, body)
+        self.assertEqual(self.client.get_watch_status(self.account).state,
+                         status_type.WATCHING)
 
     def test_watch_runs_until_the_caller_stops(self):
         events = self.client.watch(self.account, include_snapshot=True)

@@ -32,6 +32,8 @@ def sync_calls(client: Client, account: str) -> List[str]:
     session = client.create_link_session("cust-1", "https://app.example/done",
                                          providers=["podio"], state="s")
     names.append(session.url)
+    status = client.set_watching(account, False)
+    names.append(str(status.state == client.get_watch_status(account).state))
     Client("127.0.0.1:1", "key", retry=Retry(attempts=3)).close()
     Client("127.0.0.1:1", "key", retry=NO_RETRY).close()
     return names

@@ -708,5 +708,60 @@ TEST_F(WatchEngineTest, BaselinesRunAtOnce) {
   engine->Stop();
 }
 
+// Pausing stops the account's polls and logs WATCH_PAUSED; a change made
+// meanwhile is found by the poll that resuming makes due at once.
+TEST_F(WatchEngineTest, APausedAccountIsNotPolledAndResumingFindsTheChange) {
+  WatchOptions options;
+  options.poll_interval = absl::Minutes(1);
+  std::unique_ptr<WatchEngine> engine = NewEngine(options);
+  const AccountRef a{"default", "acct"};
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
+  absl::StatusOr<ResolvedAccount> resolved =
+      accounts_->Resolve(a.tenant, a.account_id);
+  ASSERT_THAT(resolved, IsOk());
+  CallContext ctx;
+  ctx.deadline = clock_->Now() + absl::Minutes(5);
+  ctx.budget = budget_.get();
+  ctx.budget_key = resolved->budget_key;
+  ctx.tokens = resolved->tokens.get();
+  ASSERT_THAT(engine->SetWatching(a, false, *resolved, ctx), IsOk());
+  absl::StatusOr<Snapshot> baseline = store_->roster().ReadSnapshot(a);
+  ASSERT_THAT(baseline, IsOk());
+  const std::string ws = baseline->workspaces[0].id;
+  std::string member;
+  for (const auto& [w, m] : baseline->members) {
+    if (w == ws && m.role_id != "workspace.admin") member = m.user_id;
+  }
+  ASSERT_FALSE(member.empty());
+  HttpRequest remove;
+  remove.method = "DELETE";
+  remove.url =
+      absl::StrCat(sim_->base_url(), "/space/", ws, "/member/", member);
+  remove.headers = {{"Authorization", "OAuth2 " + token_}};
+  auto r = http_->Send(remove);
+  ASSERT_TRUE(r.ok() && r->status / 100 == 2) << r.status();
+  // Paused: polls due long ago do not run.
+  const int64_t before = sim_->request_log().next_seq();
+  clock_->Advance(absl::Minutes(10));
+  sim_->clock().Advance(absl::Minutes(10));
+  engine->RunOnce();
+  EXPECT_EQ(sim_->request_log().next_seq(), before);
+  EXPECT_THAT(
+      engine->EnsureWatching(a, *resolved, ctx),
+      ::unified::testing::StatusIs(absl::StatusCode::kFailedPrecondition));
+  // Resumed: the next pass polls and logs the departure.
+  ASSERT_THAT(engine->SetWatching(a, true, *resolved, ctx), IsOk());
+  engine->RunOnce();
+  auto events = store_->events().ReadEvents(a, 0, 10);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].type, EventType::kWatchPaused);
+  EXPECT_EQ((*events)[0].source, Source::kApi);
+  EXPECT_EQ((*events)[1].type, EventType::kWatchResumed);
+  EXPECT_EQ((*events)[2].type, EventType::kMemberRemoved);
+  EXPECT_EQ((*events)[2].source, Source::kPoll);
+  EXPECT_EQ((*events)[2].user_id, member);
+}
+
 }  // namespace
 }  // namespace unified::watch

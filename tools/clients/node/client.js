@@ -543,6 +543,14 @@ class Client {
   getRole(accountId, roleId, options = {}) {
     return this.unary('GetRole', 'GetRoleRequest', accountId, {...options, roleId});
   }
+  // Whether and how the account is watched (UserDirectory.GetWatchStatus).
+  getWatchStatus(accountId, options = {}) {
+    return this.unary('GetWatchStatus', 'GetWatchStatusRequest', accountId, options);
+  }
+  // Pauses (false) or resumes (true) watching the account.
+  setWatching(accountId, watching, options = {}) {
+    return this.unary('SetWatching', 'SetWatchingRequest', accountId, {...options, watching});
+  }
 
   // WatchDirectory's events for one account (accountId), several
   // (accountIds) or all (allAccounts): an async iterator that runs until

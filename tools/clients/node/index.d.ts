@@ -12,6 +12,7 @@ import type {User__Output} from './types/unified/v1/User';
 import type {Organization__Output} from './types/unified/v1/Organization';
 import type {Workspace__Output} from './types/unified/v1/Workspace';
 import type {Role__Output} from './types/unified/v1/Role';
+import type {WatchStatus__Output} from './types/unified/v1/WatchStatus';
 import type {RoleAssignment__Output} from './types/unified/v1/RoleAssignment';
 import type {BatchGetUsersResponse__Output} from './types/unified/v1/BatchGetUsersResponse';
 import type {CreateLinkSessionResponse__Output} from './types/unified/v1/CreateLinkSessionResponse';
@@ -251,6 +252,11 @@ export class Client {
       AsyncGenerator<RoleAssignment__Output>;
   listRoles(accountId: string, options?: ReadOptions): Pager<Role__Output>;
   getRole(accountId: string, roleId: string, options?: ReadOptions): Promise<Role__Output>;
+  /** Whether and how the account is watched. */
+  getWatchStatus(accountId: string, options?: CallOptions): Promise<WatchStatus__Output>;
+  /** Pauses (false) or resumes (true) watching the account. */
+  setWatching(accountId: string, watching: boolean, options?: CallOptions):
+      Promise<WatchStatus__Output>;
   /** WatchDirectory's events until the caller stops iterating. */
   watch(options?: WatchOptions): AsyncGenerator<DirectoryEvent__Output>;
   /** A link session for one of your customers (docs/linking.md): open its `url` in their browser. */

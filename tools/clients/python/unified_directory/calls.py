@@ -115,6 +115,10 @@ CALLS = [
      ud.ListRoleAssignmentsRequest, "stream", ()),
     ("list_roles", "ListRoles", ud.ListRolesRequest, "list", ()),
     ("get_role", "GetRole", ud.GetRoleRequest, "unary", ("role_id",)),
+    ("get_watch_status", "GetWatchStatus", ud.GetWatchStatusRequest, "unary",
+     ()),
+    ("set_watching", "SetWatching", ud.SetWatchingRequest, "unary",
+     ("watching",)),
 ]
 
 

@@ -11,7 +11,7 @@ from unified_directory._gen.proto.unified.v1.resources_pb2 import (
     Organization, Role, RoleAssignment, User, Workspace)
 from unified_directory._gen.proto.unified.v1.user_directory_pb2 import (
     BatchGetUsersResponse, BatchGetWorkspacesResponse, DirectoryEvent,
-    WatchDirectoryRequest)
+    WatchDirectoryRequest, WatchStatus)
 from unified_directory.errors import RETRY_REASONS as RETRY_REASONS
 from unified_directory.errors import UnifiedError
 from unified_directory.pagers import Pager
@@ -139,3 +139,11 @@ class Client:
         page_size: Optional[int] = ..., timeout: Optional[float] = ...,
         on_retry: Optional[OnRetry] = ..., request_id: Optional[str] = ...,
         metadata: Optional[Metadata] = ..., **filters: Any) -> Role: ...
+    def get_watch_status(self, account_id: str, *, fields: Optional[Sequence[str]] = ...,
+        page_size: Optional[int] = ..., timeout: Optional[float] = ...,
+        on_retry: Optional[OnRetry] = ..., request_id: Optional[str] = ...,
+        metadata: Optional[Metadata] = ..., **filters: Any) -> WatchStatus: ...
+    def set_watching(self, account_id: str, watching: bool, *, fields: Optional[Sequence[str]] = ...,
+        page_size: Optional[int] = ..., timeout: Optional[float] = ...,
+        on_retry: Optional[OnRetry] = ..., request_id: Optional[str] = ...,
+        metadata: Optional[Metadata] = ..., **filters: Any) -> WatchStatus: ...
