@@ -22,6 +22,7 @@
 #include "service/accounts/credential_store.h"
 #include "tests/service/accounts/store_backends.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/wait_until.h"
 #include "tools/podio_sim/sim_client.h"
 #include "tools/podio_sim/simulator.h"
 #include "tools/testing/fake_clock.h"
@@ -68,17 +69,44 @@ class WatchEngineTest : public ::testing::Test {
     store_ = std::make_unique<WatchStore>(credentials_->database());
   }
 
+  // The context a caller's call on `account` has.
+  CallContext ContextFor(const ResolvedAccount& account) {
+    CallContext ctx;
+    ctx.deadline = clock_->Now() + absl::Minutes(5);
+    ctx.budget = budget_.get();
+    ctx.budget_key = account.budget_key;
+    ctx.tokens = account.tokens.get();
+    return ctx;
+  }
+
   // Starts watching `a` (its baseline), as WatchDirectory does.
   void Watch(WatchEngine& engine, const AccountRef& a) {
     absl::StatusOr<ResolvedAccount> resolved =
         accounts_->Resolve(a.tenant, a.account_id);
     ASSERT_THAT(resolved, IsOk());
-    CallContext ctx;
-    ctx.deadline = clock_->Now() + absl::Minutes(5);
-    ctx.budget = budget_.get();
-    ctx.budget_key = resolved->budget_key;
-    ctx.tokens = resolved->tokens.get();
+    CallContext ctx = ContextFor(*resolved);
     ASSERT_THAT(engine.EnsureWatching(a, *resolved, ctx), IsOk());
+  }
+
+  // Removes a regular member of the first workspace of `a`'s stored roster
+  // at the simulator; sets `*member` to the user removed.
+  void RemoveRegularMember(const AccountRef& a, std::string* member) {
+    absl::StatusOr<Snapshot> stored = store_->roster().ReadSnapshot(a);
+    ASSERT_THAT(stored, IsOk());
+    ASSERT_FALSE(stored->workspaces.empty());
+    const std::string ws = stored->workspaces[0].id;
+    member->clear();
+    for (const auto& [w, m] : stored->members) {
+      if (w == ws && m.role_id != "workspace.admin") *member = m.user_id;
+    }
+    ASSERT_FALSE(member->empty());
+    HttpRequest remove;
+    remove.method = "DELETE";
+    remove.url =
+        absl::StrCat(sim_->base_url(), "/space/", ws, "/member/", *member);
+    remove.headers = {{"Authorization", "OAuth2 " + token_}};
+    auto r = http_->Send(remove);
+    ASSERT_TRUE(r.ok() && r->status / 100 == 2) << r.status();
   }
 
   std::unique_ptr<WatchEngine> NewEngine(WatchOptions options) {
@@ -241,22 +269,8 @@ TEST_F(WatchEngineTest, ATenantWatchedAsAWholeGetsItsAccountsWatched) {
   EXPECT_EQ(woken, 0);  // Baselines are not events.
   // A change: both accounts' polls log it, and the tenant's subscriber is
   // woken for events of either.
-  absl::StatusOr<Snapshot> baseline =
-      store_->roster().ReadSnapshot({"default", "acct"});
-  ASSERT_THAT(baseline, IsOk());
-  const std::string ws = baseline->workspaces[0].id;
   std::string member;
-  for (const auto& [w, m] : baseline->members) {
-    if (w == ws && m.role_id != "workspace.admin") member = m.user_id;
-  }
-  ASSERT_FALSE(member.empty());
-  HttpRequest remove;
-  remove.method = "DELETE";
-  remove.url =
-      absl::StrCat(sim_->base_url(), "/space/", ws, "/member/", member);
-  remove.headers = {{"Authorization", "OAuth2 " + token_}};
-  auto r = http_->Send(remove);
-  ASSERT_TRUE(r.ok() && r->status / 100 == 2) << r.status();
+  ASSERT_NO_FATAL_FAILURE(RemoveRegularMember({"default", "acct"}, &member));
   clock_->Advance(absl::Minutes(2));
   sim_->clock().Advance(absl::Minutes(2));
   engine->RunOnce();
@@ -697,11 +711,10 @@ TEST_F(WatchEngineTest, BaselinesRunAtOnce) {
   const int64_t id = engine->Subscribe(
       {"default", ""}, [] {}, /*watch_new_accounts=*/true);
   absl::StatusOr<std::vector<AccountRef>> watched;
-  for (int i = 0; i < 600; ++i) {  // The loop's next turn; at most 30 s.
+  ::unified::testing::WaitUntil([&] {  // The loop's next turn.
     watched = store_->roster().WatchedOf("default");
-    if (!watched.ok() || !watched->empty()) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+    return !watched.ok() || !watched->empty();
+  });
   ASSERT_THAT(watched, IsOk());
   EXPECT_THAT(*watched, ::testing::ElementsAre(reg));
   engine->Unsubscribe(id);
@@ -719,27 +732,10 @@ TEST_F(WatchEngineTest, APausedAccountIsNotPolledAndResumingFindsTheChange) {
   absl::StatusOr<ResolvedAccount> resolved =
       accounts_->Resolve(a.tenant, a.account_id);
   ASSERT_THAT(resolved, IsOk());
-  CallContext ctx;
-  ctx.deadline = clock_->Now() + absl::Minutes(5);
-  ctx.budget = budget_.get();
-  ctx.budget_key = resolved->budget_key;
-  ctx.tokens = resolved->tokens.get();
+  CallContext ctx = ContextFor(*resolved);
   ASSERT_THAT(engine->SetWatching(a, false, *resolved, ctx), IsOk());
-  absl::StatusOr<Snapshot> baseline = store_->roster().ReadSnapshot(a);
-  ASSERT_THAT(baseline, IsOk());
-  const std::string ws = baseline->workspaces[0].id;
   std::string member;
-  for (const auto& [w, m] : baseline->members) {
-    if (w == ws && m.role_id != "workspace.admin") member = m.user_id;
-  }
-  ASSERT_FALSE(member.empty());
-  HttpRequest remove;
-  remove.method = "DELETE";
-  remove.url =
-      absl::StrCat(sim_->base_url(), "/space/", ws, "/member/", member);
-  remove.headers = {{"Authorization", "OAuth2 " + token_}};
-  auto r = http_->Send(remove);
-  ASSERT_TRUE(r.ok() && r->status / 100 == 2) << r.status();
+  ASSERT_NO_FATAL_FAILURE(RemoveRegularMember(a, &member));
   // Paused: polls due long ago do not run.
   const int64_t before = sim_->request_log().next_seq();
   clock_->Advance(absl::Minutes(10));
