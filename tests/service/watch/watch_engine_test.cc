@@ -79,6 +79,27 @@ class WatchEngineTest : public ::testing::Test {
     return ctx;
   }
 
+  // Two accounts: "admin" (the organization's admin) and "reg" (a regular
+  // member, no organization admin).
+  void AdminAndRegular() {
+    absl::StatusOr<std::string> regular = podio_sim::PasswordGrantToken(
+        *http_, sim_->base_url(), "regular@example.com", "regular-password");
+    ASSERT_THAT(regular, IsOk());
+    accounts_ = NewStaticAccountResolver(
+        {{"admin", {"podio", token_}}, {"reg", {"podio", *regular}}});
+  }
+
+  // Holds the next answer of an organization's member listing 8 s.
+  void HoldOrgMembers() {
+    podio_sim::FaultRule slow;
+    slow.method = "GET";
+    slow.path = "/org/*/member/";
+    slow.kind = podio_sim::FaultKind::kLatency;
+    slow.latency = absl::Seconds(8);
+    slow.times = 1;
+    sim_->faults().Add(slow);
+  }
+
   // Starts watching `a` (its baseline), as WatchDirectory does.
   void Watch(WatchEngine& engine, const AccountRef& a) {
     absl::StatusOr<ResolvedAccount> resolved =
@@ -589,11 +610,7 @@ TEST_F(WatchEngineTest, RefusalsAreNotAskedForAgainUntilTheirRecheck) {
 // another's. Run one after another, the slow one, due first, would end
 // first.
 TEST_F(WatchEngineTest, ASlowPollDoesNotHoldUpAnother) {
-  absl::StatusOr<std::string> regular = podio_sim::PasswordGrantToken(
-      *http_, sim_->base_url(), "regular@example.com", "regular-password");
-  ASSERT_THAT(regular, IsOk());
-  accounts_ = NewStaticAccountResolver(
-      {{"admin", {"podio", token_}}, {"reg", {"podio", *regular}}});
+  ASSERT_NO_FATAL_FAILURE(AdminAndRegular());
   absl::Mutex mu;
   std::vector<std::string> done;
   WatchOptions options;
@@ -609,13 +626,7 @@ TEST_F(WatchEngineTest, ASlowPollDoesNotHoldUpAnother) {
   ASSERT_NO_FATAL_FAILURE(Watch(*engine, admin));
   ASSERT_NO_FATAL_FAILURE(Watch(*engine, reg));
   // Only the admin reads the organization's members: hold that answer.
-  podio_sim::FaultRule slow;
-  slow.method = "GET";
-  slow.path = "/org/*/member/";
-  slow.kind = podio_sim::FaultKind::kLatency;
-  slow.latency = absl::Seconds(8);
-  slow.times = 1;
-  sim_->faults().Add(slow);
+  HoldOrgMembers();
   // Both due, the admin first.
   clock_->Advance(absl::Minutes(2));
   ASSERT_THAT(
@@ -645,23 +656,11 @@ TEST_F(WatchEngineTest, ASlowPollDoesNotHoldUpAnother) {
 // (RunBaselines, a WatchDirectory stream over several accounts) or the
 // engine's scan of a tenant watched as a whole.
 TEST_F(WatchEngineTest, BaselinesRunAtOnce) {
-  absl::StatusOr<std::string> regular = podio_sim::PasswordGrantToken(
-      *http_, sim_->base_url(), "regular@example.com", "regular-password");
-  ASSERT_THAT(regular, IsOk());
-  accounts_ = NewStaticAccountResolver(
-      {{"admin", {"podio", token_}}, {"reg", {"podio", *regular}}});
+  ASSERT_NO_FATAL_FAILURE(AdminAndRegular());
   WatchOptions options;
   options.poll_concurrency = 4;
   std::unique_ptr<WatchEngine> engine = NewEngine(options);
   engine->Start();
-  // Only the admin reads the organization's members: hold that answer.
-  podio_sim::FaultRule slow;
-  slow.method = "GET";
-  slow.path = "/org/*/member/";
-  slow.kind = podio_sim::FaultKind::kLatency;
-  slow.latency = absl::Seconds(8);
-  slow.times = 1;
-  sim_->faults().Add(slow);
 
   // RunBaselines: the first waits for the second to start.
   absl::Notification second_started;
@@ -707,7 +706,7 @@ TEST_F(WatchEngineTest, BaselinesRunAtOnce) {
         store_->hooks().Refuse(reg, what, clock_->Now() + absl::Hours(1)),
         IsOk());
   }
-  sim_->faults().Add(slow);
+  HoldOrgMembers();
   const int64_t id = engine->Subscribe(
       {"default", ""}, [] {}, /*watch_new_accounts=*/true);
   absl::StatusOr<std::vector<AccountRef>> watched;
