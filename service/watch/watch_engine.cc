@@ -93,17 +93,23 @@ void WatchEngine::DispatchPolls(const std::vector<AccountRef>& due) {
       }
       if (!polling_.insert(a).second) continue;  // Queued or running.
     }
-    pollers_->Submit(a.tenant, WorkerPool::Lane::kInteractive, [this, a] {
-      bool stopping;
-      {
-        absl::MutexLock lock(&mu_);
-        stopping = stopping_;
-      }
-      if (!stopping) (void)PollIfDue(a);
-      absl::MutexLock lock(&mu_);
-      polling_.erase(a);
-    });
+    OnPollers(a, &polling_, [this, a] { (void)PollIfDue(a); });
   }
+}
+
+void WatchEngine::OnPollers(const AccountRef& a, std::set<AccountRef>* queued,
+                            std::function<void()> job) {
+  pollers_->Submit(a.tenant, WorkerPool::Lane::kInteractive,
+                   [this, a, queued, job = std::move(job)] {
+                     bool stopping;
+                     {
+                       absl::MutexLock lock(&mu_);
+                       stopping = stopping_;
+                     }
+                     if (!stopping) job();
+                     absl::MutexLock lock(&mu_);
+                     queued->erase(a);
+                   });
 }
 
 void WatchEngine::Loop() {
@@ -396,17 +402,7 @@ void WatchEngine::WatchNewAccount(const AccountRef& a) {
     absl::MutexLock lock(&mu_);
     if (stopping_ || !baselining_.insert(a).second) return;  // Under way.
   }
-  pollers_->Submit(a.tenant, WorkerPool::Lane::kInteractive,
-                   [this, a, baseline] {
-                     bool stopping;
-                     {
-                       absl::MutexLock lock(&mu_);
-                       stopping = stopping_;
-                     }
-                     if (!stopping) baseline();
-                     absl::MutexLock lock(&mu_);
-                     baselining_.erase(a);
-                   });
+  OnPollers(a, &baselining_, baseline);
 }
 
 absl::StatusOr<int64_t> WatchEngine::TenantPosition(

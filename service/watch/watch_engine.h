@@ -234,6 +234,11 @@ class WatchEngine {
   // Takes `a`'s baseline on the pollers (at once without), unless one is
   // under way.
   void WatchNewAccount(const AccountRef& a);
+  // Runs `job` on pollers_ unless the engine is stopping by then; then
+  // takes `a` out of `queued` (polling_ or baselining_, where the caller
+  // put it).
+  void OnPollers(const AccountRef& a, std::set<AccountRef>* queued,
+                 std::function<void()> job);
   // Wakes `a`'s subscribers unless they were woken for `seq` already.
   void Announce(const AccountRef& a, int64_t seq)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
