@@ -92,20 +92,19 @@ absl::StatusOr<std::optional<PollLedger>> PollLeaseStore::ClaimPoll(
 absl::Status PollLeaseStore::FinishPoll(const AccountRef& a,
                                         absl::Time next_poll,
                                         const PollLedger* ledger) {
-  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
-  if (ledger == nullptr) {
-    return c
-        ->Query(
-            "UPDATE watch_accounts SET poll_lease_ms = 0, next_poll_ms = $3 "
-            "WHERE tenant = $1 AND account_id = $2",
-            {a.tenant, a.account_id, SqlMillis(next_poll)})
-        .status();
+  std::vector<std::string> params = {a.tenant, a.account_id,
+                                     SqlMillis(next_poll)};
+  std::string calls;
+  if (ledger != nullptr) {
+    calls = ", poll_calls = $4";
+    params.push_back(ledger->Encode());
   }
+  ASSIGN_OR_RETURN(SqlDatabase::Lease c, db_->Acquire());
   return c
-      ->Query(
-          "UPDATE watch_accounts SET poll_lease_ms = 0, next_poll_ms = $3, "
-          "poll_calls = $4 WHERE tenant = $1 AND account_id = $2",
-          {a.tenant, a.account_id, SqlMillis(next_poll), ledger->Encode()})
+      ->Query(absl::StrCat("UPDATE watch_accounts SET poll_lease_ms = 0, "
+                           "next_poll_ms = $3",
+                           calls, " WHERE tenant = $1 AND account_id = $2"),
+              params)
       .status();
 }
 
