@@ -11,18 +11,13 @@
 #include "connectors/common/status_macros.h"
 #include "service/api/integrated_accounts_service.h"
 #include "service/core/grpc_status.h"
+#include "service/core/proto_time.h"
 #include "service/webhooks/payloads.h"
 #include "service/webhooks/webhook_deliverer.h"
 
 namespace unified {
 
 namespace {
-
-void SetTimestamp(absl::Time at, google::protobuf::Timestamp* t) {
-  const int64_t ms = absl::ToUnixMillis(at);
-  t->set_seconds(ms / 1000);
-  t->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
-}
 
 // A WatchIntegratedAccounts stream: the tenant's account log from a
 // position, re-read while waiting every second (the log announces nothing;
@@ -111,7 +106,7 @@ class AccountEventStream final : public PooledStream<v1::AccountEvent> {
     beat.set_type(v1::AccountEvent::HEARTBEAT);
     beat.set_sequence(seq_);
     beat.set_resume_token(token_);
-    SetTimestamp(absl::Now(), beat.mutable_observed_at());
+    *beat.mutable_observed_at() = ToTimestamp(absl::Now());
     return beat;
   }
 
@@ -137,14 +132,14 @@ v1::WebhookEndpoint EndpointView(const webhooks::Endpoint& e) {
                      : v1::WebhookEndpoint::ACTIVE);
   out.set_failed_attempts(e.attempts);
   if (e.first_failure != absl::InfinitePast()) {
-    SetTimestamp(e.first_failure, out.mutable_failing_since());
+    *out.mutable_failing_since() = ToTimestamp(e.first_failure);
   }
   out.set_last_error(e.last_error);
   if (e.next_attempt != absl::InfinitePast()) {
-    SetTimestamp(e.next_attempt, out.mutable_next_attempt_at());
+    *out.mutable_next_attempt_at() = ToTimestamp(e.next_attempt);
   }
   if (!e.previous_sealed_secret.empty() && e.previous_until > absl::Now()) {
-    SetTimestamp(e.previous_until, out.mutable_previous_secret_valid_until());
+    *out.mutable_previous_secret_valid_until() = ToTimestamp(e.previous_until);
   }
   return out;
 }

@@ -17,6 +17,7 @@
 #include "service/api/link_flow.h"
 #include "service/core/budget_report.h"
 #include "service/core/grpc_status.h"
+#include "service/core/proto_time.h"
 #include "service/webhooks/payloads.h"
 #include "service/webhooks/webhook_deliverer.h"
 
@@ -27,10 +28,6 @@ using accounts::AccountRecord;
 using google::protobuf::util::TimeUtil;
 
 constexpr char kListResource[] = "integrated_accounts";
-
-google::protobuf::Timestamp Timestamp(absl::Time t) {
-  return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
-}
 
 constexpr absl::Duration kMaxGrantTime = absl::Seconds(30);
 
@@ -52,10 +49,11 @@ v1::IntegratedAccount ToProto(const AccountRecord& record) {
   out.set_provider_ref_type(record.ref_type);
   out.set_provider_ref_id(record.ref_id);
   out.set_scope(record.scope);
-  *out.mutable_access_token_expires_at() = Timestamp(record.access_expires_at);
+  *out.mutable_access_token_expires_at() =
+      ToTimestamp(record.access_expires_at);
   out.set_link_method(record.link_method);
-  *out.mutable_create_time() = Timestamp(record.created_at);
-  *out.mutable_update_time() = Timestamp(record.updated_at);
+  *out.mutable_create_time() = ToTimestamp(record.created_at);
+  *out.mutable_update_time() = ToTimestamp(record.updated_at);
   out.set_end_customer_id(record.end_customer_id);
   return out;
 }
@@ -116,7 +114,7 @@ grpc::ServerUnaryReactor* IntegratedAccountsService::CreateAuthorizationUrl(
                          oauth_->Start(std::move(state)));
         response->set_state(std::move(started.state));
         response->set_authorization_url(std::move(started.authorization_url));
-        *response->mutable_expire_time() = Timestamp(started.expires);
+        *response->mutable_expire_time() = ToTimestamp(started.expires);
         return absl::OkStatus();
       });
 }

@@ -13,8 +13,8 @@
 #include "connectors/common/http_client.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/common/url_host.h"
-#include "google/protobuf/util/time_util.h"
 #include "service/api/arguments.h"
+#include "service/core/proto_time.h"
 #include "service/link/link_pages.h"
 
 namespace unified {
@@ -238,9 +238,7 @@ absl::Status LinkFlow::CreateSession(
   response->set_link_token(token.token);
   response->set_url(
       WithQuery(options_.page_url, {{"link_token", token.token}}));
-  *response->mutable_expire_time() =
-      google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
-          absl::ToUnixMillis(session.expires));
+  *response->mutable_expire_time() = ToTimestamp(session.expires);
   return absl::OkStatus();
 }
 

@@ -22,8 +22,8 @@ class LinkRoute final : public HttpRoute {
 
   std::optional<HttpAnswer> Screen(
       const HttpRouteRequest& request) const override {
-    const bool posted = request.path == "/link/start" ||
-                        request.path == "/link/token";
+    const bool posted =
+        request.path == "/link/start" || request.path == "/link/token";
     if (request.method != (posted ? "POST" : "GET")) {
       return PlainAnswer(405, "method not allowed\n");
     }

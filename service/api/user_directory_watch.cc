@@ -7,16 +7,14 @@
 #include <vector>
 
 #include "connectors/common/status_macros.h"
-#include "google/protobuf/util/time_util.h"
 #include "service/api/directory_request.h"
 #include "service/core/grpc_status.h"
+#include "service/core/proto_time.h"
 #include "service/watch/watch_stream.h"
 
 namespace unified {
 
 namespace {
-
-using ::google::protobuf::util::TimeUtil;
 
 // A WatchDirectory stream: the first step takes the baselines (or finds
 // the accounts watched) on the pool; later steps read the event log's
@@ -256,12 +254,10 @@ absl::Status UserDirectoryService::ReadWatchStatus(
   out->set_last_sequence(state->last_seq);
   if (state->paused) {
     out->set_state(v1::WatchStatus::PAUSED);
-    *out->mutable_pause_time() =
-        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(*state->paused));
+    *out->mutable_pause_time() = ToTimestamp(*state->paused);
   } else if (state->baseline_done) {
     out->set_state(v1::WatchStatus::WATCHING);
-    *out->mutable_next_poll_time() =
-        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(state->next_poll));
+    *out->mutable_next_poll_time() = ToTimestamp(state->next_poll);
   }
   return absl::OkStatus();
 }

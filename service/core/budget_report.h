@@ -9,9 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "connectors/common/rate_budget.h"
-#include "google/protobuf/util/time_util.h"
 #include "grpcpp/server_context.h"
 #include "proto/unified/v1/integrated_accounts.pb.h"
+#include "service/core/proto_time.h"
 
 namespace unified {
 
@@ -22,9 +22,7 @@ inline v1::UpstreamBudget ToProto(const BudgetState& state) {
   out.set_rate_limited_limit(state.restricted_limit);
   out.set_rate_limited_remaining(state.restricted_remaining);
   if (state.blocked_until > absl::Now()) {  // Only while the stop lasts.
-    *out.mutable_blocked_until() =
-        google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
-            absl::ToUnixMillis(state.blocked_until));
+    *out.mutable_blocked_until() = ToTimestamp(state.blocked_until);
   }
   return out;
 }

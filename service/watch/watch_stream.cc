@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/status_macros.h"
+#include "service/core/proto_time.h"
 
 namespace unified::watch {
 namespace {
@@ -40,13 +41,6 @@ absl::Status SnapshotWithToken() {
 }
 
 // `now` as the event's observed_at.
-void SetObservedAt(absl::Time now, v1::DirectoryEvent* e) {
-  const int64_t ms = absl::ToUnixMillis(now);
-  e->mutable_observed_at()->set_seconds(ms / 1000);
-  e->mutable_observed_at()->set_nanos(static_cast<int32_t>(ms % 1000) *
-                                      1000000);
-}
-
 absl::Status Expired() {
   return WithErrorInfo(
       absl::FailedPreconditionError(
@@ -122,7 +116,7 @@ v1::DirectoryEvent ToProto(const StoredEvent& e) {
       out.set_source(v1::DirectoryEvent::SOURCE_API);
       break;
   }
-  SetObservedAt(e.at, &out);
+  *out.mutable_observed_at() = ToTimestamp(e.at);
   if (!e.workspace_id.empty()) {
     out.mutable_workspace()->set_id(e.workspace_id);
     out.mutable_workspace()->set_name(e.workspace_name);
@@ -214,7 +208,7 @@ v1::DirectoryEvent WatchReader::Heartbeat(absl::Time now) const {
   beat.set_type(v1::DirectoryEvent::HEARTBEAT);
   beat.set_sequence(seq_);
   beat.set_resume_token(token_);
-  SetObservedAt(now, &beat);
+  *beat.mutable_observed_at() = ToTimestamp(now);
   return beat;
 }
 
@@ -303,7 +297,7 @@ v1::DirectoryEvent TenantWatchReader::Heartbeat(absl::Time now) const {
   v1::DirectoryEvent beat;
   beat.set_type(v1::DirectoryEvent::HEARTBEAT);
   beat.set_resume_token(token_);
-  SetObservedAt(now, &beat);
+  *beat.mutable_observed_at() = ToTimestamp(now);
   return beat;
 }
 

@@ -10,15 +10,10 @@
 #include "absl/strings/strip.h"
 #include "connectors/common/error_details.h"
 #include "google/protobuf/util/json_util.h"
+#include "service/core/proto_time.h"
 
 namespace unified::webhooks {
 namespace {
-
-void SetTime(absl::Time at, google::protobuf::Timestamp* t) {
-  const int64_t ms = absl::ToUnixMillis(at);
-  t->set_seconds(ms / 1000);
-  t->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
-}
 
 std::string Envelope(const std::string& type,
                      const google::protobuf::Timestamp& at,
@@ -71,7 +66,7 @@ v1::AccountEvent ToProto(const accounts::AccountEvent& e) {
   out.set_integrated_account_id(e.account_id);
   out.set_reason(e.reason);
   out.set_end_customer_id(e.end_customer_id);
-  SetTime(e.at, out.mutable_observed_at());
+  *out.mutable_observed_at() = ToTimestamp(e.at);
   return out;
 }
 
