@@ -200,10 +200,10 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
         // Every account named must be watchable now; of all the tenant's,
         // those that are (the engine's scan retries the others). Their
         // baselines run at once (WatchEngine::RunBaselines). Without a
-        // snapshot, a tenant-wide stream starts now: the engine's scan
-        // takes the baselines meanwhile, at once too.
+        // snapshot, a tenant-wide stream reads no account here and starts
+        // now: the engine's scan takes the baselines meanwhile, at once too.
         std::vector<std::string> names = ids;
-        if (all) {
+        if (all && request.include_snapshot()) {
           ASSIGN_OR_RETURN(names, accounts_->ListIds(env.tenant));
         }
         std::vector<std::string> pending;
@@ -216,7 +216,6 @@ UserDirectoryService::WatchDirectory(grpc::CallbackServerContext* context,
           }
           if (!state || !state->baseline_done) pending.push_back(id);
         }
-        if (all && !request.include_snapshot()) pending.clear();
         std::vector<std::function<absl::Status()>> baselines;
         for (const std::string& id : pending) {
           baselines.push_back([this, call_env, id, &env]() -> absl::Status {
