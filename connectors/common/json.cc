@@ -40,107 +40,66 @@ absl::Status CheckUtf8(absl::string_view text) {
   return absl::OkStatus();
 }
 
-namespace {
-
-// Builds the Document while refusing nesting beyond kMaxDepth, so the fast
-// recursive reader cannot be driven into deep recursion.
-class DepthLimitedHandler {
- public:
-  explicit DepthLimitedHandler(rapidjson::Document& doc) : doc_(doc) {}
-  bool Null() { return doc_.Null(); }
-  bool Bool(bool b) { return doc_.Bool(b); }
-  bool Int(int i) { return doc_.Int(i); }
-  bool Uint(unsigned u) { return doc_.Uint(u); }
-  bool Int64(int64_t i) { return doc_.Int64(i); }
-  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
-  bool Double(double d) { return doc_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
-    return doc_.RawNumber(s, n, copy);
-  }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) {
-    return doc_.String(s, n, copy);
-  }
-  bool StartObject() { return ++depth_ <= kMaxDepth && doc_.StartObject(); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
-    return doc_.Key(s, n, copy);
-  }
-  bool EndObject(rapidjson::SizeType n) {
-    --depth_;
-    return doc_.EndObject(n);
-  }
-  bool StartArray() { return ++depth_ <= kMaxDepth && doc_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) {
-    --depth_;
-    return doc_.EndArray(n);
-  }
-  bool too_deep() const { return depth_ > kMaxDepth; }
-
- private:
-  rapidjson::Document& doc_;
-  int depth_ = 0;
-};
-
-}  // namespace
-
-absl::StatusOr<rapidjson::Document> Parse(absl::string_view text) {
+absl::Status CheckJsonText(absl::string_view text) {
   if (absl::Status s = CheckUtf8(text); !s.ok()) {
     return absl::InternalError(
         absl::StrCat("upstream answered malformed JSON (", s.message(), ")"));
   }
-  rapidjson::Document doc;
-  rapidjson::MemoryStream stream(text.data(), text.size());
-  rapidjson::Reader reader;
-  bool too_deep = false;
-  rapidjson::ParseResult result;
-  auto generate = [&](rapidjson::Document& d) {
-    DepthLimitedHandler handler(d);
-    result = reader.Parse(stream, handler);
-    too_deep = handler.too_deep();
-    return !result.IsError();
-  };
-  doc.Populate(generate);
+  return absl::OkStatus();
+}
+
+absl::Status ParseFailure(const rapidjson::ParseResult& result, bool too_deep) {
   if (too_deep) {
     return absl::InternalError(
         absl::StrCat("upstream answered malformed JSON (nested deeper than ",
                      kMaxDepth, ")"));
   }
-  if (result.IsError()) {
-    return absl::InternalError(
-        absl::StrCat("upstream answered malformed JSON (",
-                     rapidjson::GetParseError_En(result.Code()), " at byte ",
-                     result.Offset(), ")"));
+  return absl::InternalError(
+      absl::StrCat("upstream answered malformed JSON (",
+                   rapidjson::GetParseError_En(result.Code()), " at byte ",
+                   result.Offset(), ")"));
+}
+
+namespace {
+
+// Fills `doc` from `stream` with Reader `flags`: Parse's checks.
+template <unsigned flags, typename Stream>
+absl::Status Populate(Stream& stream, rapidjson::Document& doc) {
+  rapidjson::Reader reader;
+  bool too_deep = false;
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document& d) {
+    DepthLimited<rapidjson::Document> handler(d);
+    result = reader.Parse<flags>(stream, handler);
+    too_deep = handler.too_deep();
+    return !result.IsError();
+  };
+  doc.Populate(generate);
+  if (result.IsError()) return ParseFailure(result, too_deep);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<rapidjson::Document> Parse(absl::string_view text) {
+  if (absl::Status s = CheckJsonText(text); !s.ok()) return s;
+  rapidjson::Document doc;
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  if (absl::Status s = Populate<rapidjson::kParseDefaultFlags>(stream, doc);
+      !s.ok()) {
+    return s;
   }
   return doc;
 }
 
 absl::StatusOr<Body> ParseOwned(std::string text) {
-  if (absl::Status s = CheckUtf8(text); !s.ok()) {
-    return absl::InternalError(
-        absl::StrCat("upstream answered malformed JSON (", s.message(), ")"));
-  }
+  if (absl::Status s = CheckJsonText(text); !s.ok()) return s;
   Body body;
   body.text_ = std::make_unique<std::string>(std::move(text));
   rapidjson::InsituStringStream stream(&(*body.text_)[0]);
-  rapidjson::Reader reader;
-  bool too_deep = false;
-  rapidjson::ParseResult result;
-  auto generate = [&](rapidjson::Document& d) {
-    DepthLimitedHandler handler(d);
-    result = reader.Parse<rapidjson::kParseInsituFlag>(stream, handler);
-    too_deep = handler.too_deep();
-    return !result.IsError();
-  };
-  body.doc_.Populate(generate);
-  if (too_deep) {
-    return absl::InternalError(
-        absl::StrCat("upstream answered malformed JSON (nested deeper than ",
-                     kMaxDepth, ")"));
-  }
-  if (result.IsError()) {
-    return absl::InternalError(
-        absl::StrCat("upstream answered malformed JSON (",
-                     rapidjson::GetParseError_En(result.Code()), " at byte ",
-                     result.Offset(), ")"));
+  if (absl::Status s = Populate<rapidjson::kParseInsituFlag>(stream, body.doc_);
+      !s.ok()) {
+    return s;
   }
   return body;
 }

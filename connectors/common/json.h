@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 #include "rapidjson/document.h"
+#include "rapidjson/reader.h"
 
 namespace unified::json {
 
@@ -60,6 +61,69 @@ class Body {
 
 // Parse() for text the caller gives up; same checks and errors.
 absl::StatusOr<Body> ParseOwned(std::string text);
+
+// RapidJSON's parse events passed on to `Handler`, refusing nesting beyond
+// kMaxDepth, so the fast recursive reader cannot be driven into deep
+// recursion.
+template <typename Handler>
+class DepthLimited {
+ public:
+  explicit DepthLimited(Handler& handler) : h_(handler) {}
+  bool Null() { return h_.Null(); }
+  bool Bool(bool b) { return h_.Bool(b); }
+  bool Int(int i) { return h_.Int(i); }
+  bool Uint(unsigned u) { return h_.Uint(u); }
+  bool Int64(int64_t i) { return h_.Int64(i); }
+  bool Uint64(uint64_t u) { return h_.Uint64(u); }
+  bool Double(double d) { return h_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return h_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return h_.String(s, n, copy);
+  }
+  bool StartObject() { return ++depth_ <= kMaxDepth && h_.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    return h_.Key(s, n, copy);
+  }
+  bool EndObject(rapidjson::SizeType n) {
+    --depth_;
+    return h_.EndObject(n);
+  }
+  bool StartArray() { return ++depth_ <= kMaxDepth && h_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) {
+    --depth_;
+    return h_.EndArray(n);
+  }
+  bool too_deep() const { return depth_ > kMaxDepth; }
+
+ private:
+  Handler& h_;
+  int depth_ = 0;
+};
+
+// INTERNAL "upstream answered malformed JSON (...)" when `text` is not
+// valid UTF-8 (Parse's first check).
+absl::Status CheckJsonText(absl::string_view text);
+// The error Parse gives for a failed parse.
+absl::Status ParseFailure(const rapidjson::ParseResult& result, bool too_deep);
+
+// Parses `text` in place, handing its events to `handler` instead of
+// building a document: Parse's checks and errors. Strings are unescaped
+// where they lie, so the views the handler is given point into `text`.
+// A handler that stops the parse (returns false) gives an error too; a
+// handler that only wants to refuse the content should note it and go on.
+template <typename Handler>
+absl::Status ParseEvents(std::string& text, Handler& handler) {
+  if (absl::Status s = CheckJsonText(text); !s.ok()) return s;
+  rapidjson::InsituStringStream stream(&text[0]);
+  rapidjson::Reader reader;
+  DepthLimited<Handler> limited(handler);
+  const rapidjson::ParseResult result =
+      reader.Parse<rapidjson::kParseInsituFlag>(stream, limited);
+  if (result.IsError()) return ParseFailure(result, limited.too_deep());
+  return absl::OkStatus();
+}
 
 // Member `key` of `object` when `object` is an object holding it; else null.
 const rapidjson::Value* Find(const rapidjson::Value& object,

@@ -10,6 +10,7 @@
 #include "connectors/common/json.h"
 #include "connectors/common/status_macros.h"
 #include "connectors/podio/mapper_internal.h"
+#include "connectors/podio/member_reader.h"
 
 namespace unified::podio {
 
@@ -31,7 +32,6 @@ std::optional<google::protobuf::Timestamp> TimeField(
 }  // namespace mapper_internal
 
 using mapper_internal::Malformed;
-using mapper_internal::TimeField;
 
 const std::set<std::string>& SecretKeys() {
   static const auto* keys = new std::set<std::string>{
@@ -47,8 +47,8 @@ void SplitName(v1::User* user) {
   if (space == std::string::npos || space == 0 || space + 1 >= name.size()) {
     return;
   }
-  user->set_first_name(name.substr(0, space));
-  user->set_last_name(name.substr(space + 1));
+  user->set_first_name(name.data(), space);
+  user->set_last_name(name.data() + space + 1, name.size() - space - 1);
 }
 
 void MapStatus(absl::string_view raw, v1::User* user) {
@@ -67,61 +67,45 @@ void MapStatus(absl::string_view raw, v1::User* user) {
 }
 
 // Fields of a Podio profile / contact (§3.3) onto a user.
-void MapProfileFields(const rapidjson::Value& profile, v1::User* user) {
-  if (auto id = json::Int64(profile, "profile_id")) {
-    (*user->mutable_identifiers())["profile_id"] = absl::StrCat(*id);
+void MapProfileFields(const member_reader::Person& profile, v1::User* user) {
+  if (profile.profile_id) {
+    (*user->mutable_identifiers())["profile_id"] =
+        absl::StrCat(*profile.profile_id);
   }
   if (user->name().empty()) {
-    const absl::string_view name = json::View(profile, "name");
-    user->set_name(name.data(), name.size());
+    user->set_name(profile.name.data(), profile.name.size());
   }
-  if (user->title().empty()) {
-    if (const rapidjson::Value* title = json::Find(profile, "title")) {
-      const rapidjson::Value* first =
-          title->IsArray() && !title->Empty() ? &(*title)[0] : title;
-      if (first->IsString()) {
-        user->set_title(first->GetString(), first->GetStringLength());
-      }
+  if (user->title().empty() && profile.title) {
+    user->set_title(profile.title->data(), profile.title->size());
+  }
+  for (const absl::string_view address : profile.mails) {
+    bool known = false;
+    for (const v1::Email& e : user->emails()) known |= e.email() == address;
+    if (known) continue;
+    v1::Email* email = user->add_emails();
+    email->set_email(address.data(), address.size());
+    email->set_is_primary(user->emails_size() == 1);
+  }
+  if (profile.has_phones && user->phones_size() == 0) {
+    for (const absl::string_view phone : profile.phones) {
+      user->add_phones()->set_number(phone.data(), phone.size());
     }
   }
-  if (const rapidjson::Value* mails = json::Find(profile, "mail");
-      mails != nullptr && mails->IsArray()) {
-    for (const auto& mail : mails->GetArray()) {
-      if (!mail.IsString()) continue;
-      const absl::string_view address(mail.GetString(), mail.GetStringLength());
-      bool known = false;
-      for (const v1::Email& e : user->emails()) known |= e.email() == address;
-      if (known) continue;
-      v1::Email* email = user->add_emails();
-      email->set_email(address.data(), address.size());
-      email->set_is_primary(user->emails_size() == 1);
-    }
-  }
-  if (const rapidjson::Value* phones = json::Find(profile, "phone");
-      phones != nullptr && phones->IsArray() && user->phones_size() == 0) {
-    for (const auto& phone : phones->GetArray()) {
-      if (phone.IsString()) {
-        user->add_phones()->set_number(
-            std::string(phone.GetString(), phone.GetStringLength()));
-      }
-    }
-  }
-  if (user->avatar_url().empty()) {
-    if (const rapidjson::Value* image = json::Find(profile, "image")) {
-      absl::string_view url = json::View(*image, "thumbnail_link");
-      if (url.empty()) url = json::View(*image, "link");
-      user->set_avatar_url(url.data(), url.size());
-    }
+  if (user->avatar_url().empty() && profile.has_image) {
+    const absl::string_view url =
+        profile.thumbnail_link.empty() ? profile.link : profile.thumbnail_link;
+    user->set_avatar_url(url.data(), url.size());
   }
   if (!user->has_last_active_at()) {
-    if (auto t = TimeField(profile, "last_seen_on"))
-      *user->mutable_last_active_at() = *t;
+    if (auto seconds = PodioTimeSeconds(profile.last_seen_on))
+      user->mutable_last_active_at()->set_seconds(*seconds);
   }
 }
 
 // Fields of a Podio user account (§3.2) onto a user.
-void MapAccountFields(const rapidjson::Value& account, v1::User* user) {
-  const absl::string_view mail = json::View(account, "mail");
+void MapAccountFields(const member_reader::Person& account, v1::User* user) {
+  const absl::string_view mail =
+      account.mail_is_string ? account.mail : absl::string_view();
   if (!mail.empty()) {
     user->set_username(mail.data(), mail.size());
     bool known = false;
@@ -144,15 +128,11 @@ void MapAccountFields(const rapidjson::Value& account, v1::User* user) {
                   user->mutable_emails()->rend());
     }
   }
-  if (json::Find(account, "status") != nullptr) {
-    MapStatus(json::View(account, "status"), user);
-  }
-  const absl::string_view timezone = json::View(account, "timezone");
-  user->set_timezone(timezone.data(), timezone.size());
-  const absl::string_view locale = json::View(account, "locale");
-  user->set_locale(locale.data(), locale.size());
-  if (auto t = TimeField(account, "created_on"))
-    *user->mutable_created_at() = *t;
+  if (account.has_status) MapStatus(account.status, user);
+  user->set_timezone(account.timezone.data(), account.timezone.size());
+  user->set_locale(account.locale.data(), account.locale.size());
+  if (auto seconds = PodioTimeSeconds(account.created_on))
+    user->mutable_created_at()->set_seconds(*seconds);
 }
 
 void AddRemote(const rapidjson::Value& json, absl::string_view key,
@@ -165,8 +145,7 @@ void AddRemote(const rapidjson::Value& json, absl::string_view key,
 
 }  // namespace
 
-std::optional<google::protobuf::Timestamp> ParsePodioTime(
-    absl::string_view text) {
+std::optional<int64_t> PodioTimeSeconds(absl::string_view text) {
   // "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS", UTC; parsed by hand because this
   // runs for every record.
   if (text.size() != 10 && text.size() != 19) return std::nullopt;
@@ -204,28 +183,34 @@ std::optional<google::protobuf::Timestamp> ParsePodioTime(
   const unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   const int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
+  return days * 86400 + h * 3600 + mi * 60 + se;
+}
+
+std::optional<google::protobuf::Timestamp> ParsePodioTime(
+    absl::string_view text) {
+  std::optional<int64_t> seconds = PodioTimeSeconds(text);
+  if (!seconds) return std::nullopt;
   google::protobuf::Timestamp ts;
-  ts.set_seconds(days * 86400 + h * 3600 + mi * 60 + se);
+  ts.set_seconds(*seconds);
   return ts;
 }
 
 absl::StatusOr<v1::User> MapUserStatus(const rapidjson::Value& json,
                                        bool include_remote_data) {
-  const rapidjson::Value* account = json::Find(json, "user");
-  const rapidjson::Value* profile = json::Find(json, "profile");
-  std::optional<int64_t> id =
-      account ? json::Int64(*account, "user_id") : std::nullopt;
-  if (!id) return Malformed("user status (no user.user_id)");
+  const member_reader::Row row = member_reader::ReadRow(json);
+  if (!row.user.user_id) return Malformed("user status (no user.user_id)");
   v1::User user;
-  user.set_id(absl::StrCat(*id));
+  user.set_id(absl::StrCat(*row.user.user_id));
   (*user.mutable_identifiers())["user_id"] = user.id();
-  if (profile) MapProfileFields(*profile, &user);
-  MapAccountFields(*account, &user);
+  if (row.profile.present) MapProfileFields(row.profile, &user);
+  MapAccountFields(row.user, &user);
   SplitName(&user);
   user.set_user_type(v1::USER_TYPE_EMPLOYEE);
   if (include_remote_data) {
-    AddRemote(*account, "user", &user);
-    if (profile) AddRemote(*profile, "profile", &user);
+    AddRemote(*json::Find(json, "user"), "user", &user);
+    if (const rapidjson::Value* profile = json::Find(json, "profile")) {
+      AddRemote(*profile, "profile", &user);
+    }
   }
   return user;
 }
@@ -239,23 +224,64 @@ namespace {
 //  - the row shows the account with the "very limited data" the docs give
 //    invited members: nothing beyond `user_id` and `mail`;
 //  - the single view counts spaces invited to and none started.
-bool PendingMembership(const rapidjson::Value& row,
-                       const rapidjson::Value* account) {
-  if (account != nullptr && account->IsObject()) {
-    if (json::View(*account, "status") == "inactive") return true;
-    bool limited = true;
-    for (const auto& m : account->GetObject()) {
-      const absl::string_view key(m.name.GetString(), m.name.GetStringLength());
-      limited &= key == "user_id" || key == "mail";
-    }
-    if (limited) return true;
+bool PendingMembership(const member_reader::Row& row) {
+  if (row.user.present) {
+    if (row.user.status == "inactive" || row.user.limited) return true;
   }
-  if (const rapidjson::Value* spaces = json::Find(row, "spaces");
-      spaces != nullptr && spaces->IsObject()) {
-    return json::Int64(*spaces, "started").value_or(1) == 0 &&
-           json::Int64(*spaces, "invited").value_or(0) > 0;
+  return row.has_spaces && row.spaces_started.value_or(1) == 0 &&
+         row.spaces_invited.value_or(0) > 0;
+}
+
+// The remote_data entry `key` of `user`: the row as read, without the
+// provider's credential-like members.
+void AddRow(const rapidjson::Value& json, const std::string& key,
+            v1::User* user) {
+  google::protobuf::Value value;
+  json::ToProtoValue(json, &value, SecretKeys());
+  (*user->mutable_remote_data()->mutable_fields())[key] = std::move(value);
+}
+
+absl::Status OrgMemberOf(const member_reader::Row& row,
+                         const v1::OrganizationRef& org, v1::User* out) {
+  std::optional<int64_t> id = row.user.user_id;
+  if (!id) id = row.profile.user_id;
+  if (!id) return Malformed("organization member (no user_id)");
+  v1::User& user = *out;
+  user.set_id(absl::StrCat(*id));
+  (*user.mutable_identifiers())["user_id"] = user.id();
+  if (row.profile.present) MapProfileFields(row.profile, &user);
+  if (row.user.present) MapAccountFields(row.user, &user);
+  const bool invited = PendingMembership(row);
+  if (invited) user.set_status(v1::USER_STATUS_INVITED);
+  SplitName(&user);
+  user.set_user_type(invited                        ? v1::USER_TYPE_GUEST
+                     : row.employee.value_or(false) ? v1::USER_TYPE_EMPLOYEE
+                                                    : v1::USER_TYPE_EXTERNAL);
+  v1::OrganizationRef& in = *user.add_organizations();
+  in = org;
+  in.set_membership_status(invited ? v1::USER_STATUS_INVITED
+                                   : v1::USER_STATUS_ACTIVE);
+  if (auto scoped =
+          MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION, row.role, org.id())) {
+    *user.add_roles() = std::move(*scoped);
   }
-  return false;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::User> OrgContactOf(const member_reader::Row& row,
+                                      const v1::OrganizationRef& org) {
+  if (!row.self.user_id) {
+    return Malformed("organization contact (no user_id)");
+  }
+  v1::User user;
+  user.set_id(absl::StrCat(*row.self.user_id));
+  (*user.mutable_identifiers())["user_id"] = user.id();
+  MapProfileFields(row.self, &user);
+  if (user.emails_size() > 0) user.set_username(user.emails(0).email());
+  SplitName(&user);
+  user.set_status(v1::USER_STATUS_ACTIVE);  // Contacts are active members.
+  *user.add_organizations() = org;
+  return user;
 }
 
 }  // namespace
@@ -263,38 +289,9 @@ bool PendingMembership(const rapidjson::Value& row,
 absl::Status MapOrgMemberInto(const rapidjson::Value& json,
                               const v1::OrganizationRef& org,
                               bool include_remote_data, v1::User* out) {
-  const rapidjson::Value* account = json::Find(json, "user");
-  const rapidjson::Value* profile = json::Find(json, "profile");
-  std::optional<int64_t> id =
-      account ? json::Int64(*account, "user_id") : std::nullopt;
-  if (!id && profile) id = json::Int64(*profile, "user_id");
-  if (!id) return Malformed("organization member (no user_id)");
-  v1::User& user = *out;
-  user.set_id(absl::StrCat(*id));
-  (*user.mutable_identifiers())["user_id"] = user.id();
-  if (profile) MapProfileFields(*profile, &user);
-  if (account) MapAccountFields(*account, &user);
-  const bool invited = PendingMembership(json, account);
-  if (invited) user.set_status(v1::USER_STATUS_INVITED);
-  SplitName(&user);
-  const bool employee = json::Bool(json, "employee").value_or(false);
-  user.set_user_type(invited    ? v1::USER_TYPE_GUEST
-                     : employee ? v1::USER_TYPE_EMPLOYEE
-                                : v1::USER_TYPE_EXTERNAL);
-  v1::OrganizationRef& in = *user.add_organizations();
-  in = org;
-  in.set_membership_status(invited ? v1::USER_STATUS_INVITED
-                                   : v1::USER_STATUS_ACTIVE);
-  if (auto scoped = MakeScopedRole(v1::ROLE_SCOPE_ORGANIZATION,
-                                   json::View(json, "role"), org.id())) {
-    *user.add_roles() = std::move(*scoped);
-  }
+  RETURN_IF_ERROR(OrgMemberOf(member_reader::ReadRow(json), org, out));
   if (include_remote_data) {
-    google::protobuf::Value value;
-    json::ToProtoValue(json, &value, SecretKeys());
-    (*user.mutable_remote_data()
-          ->mutable_fields())[absl::StrCat("org_member:", org.id())] =
-        std::move(value);
+    AddRow(json, absl::StrCat("org_member:", org.id()), out);
   }
   return absl::OkStatus();
 }
@@ -310,24 +307,45 @@ absl::StatusOr<v1::User> MapOrgMember(const rapidjson::Value& json,
 absl::StatusOr<v1::User> MapOrgContact(const rapidjson::Value& json,
                                        const v1::OrganizationRef& org,
                                        bool include_remote_data) {
-  std::optional<int64_t> id = json::Int64(json, "user_id");
-  if (!id) return Malformed("organization contact (no user_id)");
-  v1::User user;
-  user.set_id(absl::StrCat(*id));
-  (*user.mutable_identifiers())["user_id"] = user.id();
-  MapProfileFields(json, &user);
-  if (user.emails_size() > 0) user.set_username(user.emails(0).email());
-  SplitName(&user);
-  user.set_status(v1::USER_STATUS_ACTIVE);  // Contacts are active members.
-  *user.add_organizations() = org;
+  ASSIGN_OR_RETURN(v1::User user,
+                   OrgContactOf(member_reader::ReadRow(json), org));
   if (include_remote_data) {
-    google::protobuf::Value value;
-    json::ToProtoValue(json, &value, SecretKeys());
-    (*user.mutable_remote_data()
-          ->mutable_fields())[absl::StrCat("org_contact:", org.id())] =
-        std::move(value);
+    AddRow(json, absl::StrCat("org_contact:", org.id()), &user);
   }
   return user;
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<v1::User>>> MapOrgMemberPage(
+    std::string body, const v1::OrganizationRef& org, bool contacts,
+    bool include_remote_data) {
+  std::vector<absl::StatusOr<v1::User>> users;
+  if (include_remote_data) {
+    // The rows themselves go into remote_data: read as a document.
+    absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(body));
+    if (!doc.ok()) {
+      return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
+    }
+    ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
+                     ListOf(*doc, "organization members"));
+    for (const rapidjson::Value& row : rows) {
+      users.push_back(contacts ? MapOrgContact(row, org, true)
+                               : MapOrgMember(row, org, true));
+    }
+    return users;
+  }
+  RETURN_IF_ERROR(member_reader::ReadRows(
+      body, "organization members", [&](const member_reader::Row& row) {
+        if (contacts) {
+          users.push_back(OrgContactOf(row, org));
+          return;
+        }
+        // Mapped in place: a User is not small to move.
+        absl::StatusOr<v1::User>& user = users.emplace_back(v1::User());
+        if (absl::Status mapped = OrgMemberOf(row, org, &*user); !mapped.ok()) {
+          user = std::move(mapped);
+        }
+      }));
+  return users;
 }
 
 absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
@@ -336,47 +354,33 @@ absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
   // The docs put the profile under `user`; several official clients read it
   // under `profile`, and `user` may hold the account alone (docs/podio.md
   // §3.5). Both are read, the profile first; either may be null.
-  auto object = [&](const char* key) -> const rapidjson::Value* {
-    const rapidjson::Value* v = json::Find(json, key);
-    return v != nullptr && v->IsObject() ? v : nullptr;
-  };
-  const rapidjson::Value* account = object("user");
-  const rapidjson::Value* profile = object("profile");
-  std::optional<int64_t> id =
-      account ? json::Int64(*account, "user_id") : std::nullopt;
-  if (!id && profile) id = json::Int64(*profile, "user_id");
+  const member_reader::Row row = member_reader::ReadRow(json);
+  std::optional<int64_t> id = row.user.user_id;
+  if (!id) id = row.profile.user_id;
   if (!id) return Malformed("workspace member (no user_id)");
   v1::User user;
   user.set_id(absl::StrCat(*id));
   (*user.mutable_identifiers())["user_id"] = user.id();
-  if (profile) MapProfileFields(*profile, &user);
-  if (account) {
+  if (row.profile.present) MapProfileFields(row.profile, &user);
+  if (row.user.present) {
     // An account's `mail` is one string; a profile's is a list.
-    const rapidjson::Value* mail = json::Find(*account, "mail");
-    if (mail != nullptr && mail->IsString()) {
-      MapAccountFields(*account, &user);
+    if (row.user.mail_is_string) {
+      MapAccountFields(row.user, &user);
     } else {
-      MapProfileFields(*account, &user);
+      MapProfileFields(row.user, &user);
     }
   }
   SplitName(&user);
   user.set_status(v1::USER_STATUS_ACTIVE);  // v2 lists active members.
-  user.set_user_type(json::Bool(json, "employee").value_or(false)
-                         ? v1::USER_TYPE_EMPLOYEE
-                         : v1::USER_TYPE_EXTERNAL);
+  user.set_user_type(row.employee.value_or(false) ? v1::USER_TYPE_EMPLOYEE
+                                                  : v1::USER_TYPE_EXTERNAL);
   *user.add_workspaces() = workspace;
-  if (auto role = json::String(json, "role")) {
-    if (auto scoped =
-            MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, *role, workspace.id())) {
-      *user.add_roles() = *scoped;
-    }
+  if (auto scoped =
+          MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, row.role, workspace.id())) {
+    *user.add_roles() = std::move(*scoped);
   }
   if (include_remote_data) {
-    google::protobuf::Value value;
-    json::ToProtoValue(json, &value, SecretKeys());
-    (*user.mutable_remote_data()
-          ->mutable_fields())[absl::StrCat("space_member:", workspace.id())] =
-        std::move(value);
+    AddRow(json, absl::StrCat("space_member:", workspace.id()), &user);
   }
   return user;
 }

@@ -18,7 +18,9 @@
 
 namespace unified::podio {
 
-// "YYYY-MM-DD HH:MM:SS" (UTC) or "YYYY-MM-DD" as a Timestamp.
+// "YYYY-MM-DD HH:MM:SS" (UTC) or "YYYY-MM-DD" as seconds since the epoch.
+std::optional<int64_t> PodioTimeSeconds(absl::string_view text);
+// The same as a Timestamp.
 std::optional<google::protobuf::Timestamp> ParsePodioTime(
     absl::string_view text);
 
@@ -57,6 +59,16 @@ absl::Status MapOrgMemberInto(const rapidjson::Value& json,
 absl::StatusOr<v1::User> MapOrgContact(const rapidjson::Value& json,
                                        const v1::OrganizationRef& org,
                                        bool include_remote_data);
+
+// An organization's member listing answer (GET /org/{id}/member/), or with
+// `contacts` its contacts (GET /contact/org/{id}): each row mapped as
+// MapOrgMember (MapOrgContact) maps it, an error for a row it cannot map.
+// Read from the text as it is parsed, without building a document, unless
+// `include_remote_data` (the rows then go into remote_data whole). INTERNAL
+// (UPSTREAM_MALFORMED_RESPONSE) for text that is not JSON or not a list.
+absl::StatusOr<std::vector<absl::StatusOr<v1::User>>> MapOrgMemberPage(
+    std::string body, const v1::OrganizationRef& org, bool contacts,
+    bool include_remote_data);
 
 // One element of GET /space/{id}/member/v2/ -> a User with that workspace and
 // its workspace-scoped role. Reads `profile` when `user` is absent

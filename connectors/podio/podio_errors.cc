@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
+#include "connectors/common/status_macros.h"
 
 namespace unified::podio {
 namespace {
@@ -110,11 +111,16 @@ absl::StatusOr<int64_t> ParseId(const std::string& id, absl::string_view what) {
   return value;
 }
 
-absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer) {
+absl::StatusOr<std::string> AnswerBody(HttpResponse answer) {
   if (answer.status < 200 || answer.status >= 300) {
     return StatusForHttpError(answer.status, answer.body);
   }
-  absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(answer.body));
+  return std::move(answer.body);
+}
+
+absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer) {
+  ASSIGN_OR_RETURN(std::string body, AnswerBody(std::move(answer)));
+  absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(body));
   if (!doc.ok()) {
     return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
   }

@@ -48,6 +48,9 @@ std::optional<absl::Duration> ParseRateLimitWait(absl::string_view description);
 // Every one carries ErrorInfo metadata upstream_status and upstream_error.
 absl::Status StatusForHttpError(int http_status, absl::string_view body);
 
+// A 2xx answer's body, or the answer's status (StatusForHttpError).
+absl::StatusOr<std::string> AnswerBody(HttpResponse answer);
+
 // A 2xx answer's JSON, or the answer's status (StatusForHttpError);
 // INTERNAL (UPSTREAM_MALFORMED_RESPONSE) for an unreadable body.
 absl::StatusOr<json::Body> ReadAnswer(HttpResponse answer);

@@ -29,8 +29,7 @@ class OrgUsersPager final : public Pager<v1::User> {
  public:
   OrgUsersPager(PageSizes* sizes, const UserFilter& filter,
                 const PageRequest& page, std::string extra, int64_t only,
-                std::optional<PodioPageToken> token,
-                RefusalMemory* refusals)
+                std::optional<PodioPageToken> token, RefusalMemory* refusals)
       : sizes_(sizes),
         keep_(Keeps(filter)),
         page_(page),
@@ -209,19 +208,16 @@ class OrgUsersPager final : public Pager<v1::User> {
       ASSIGN_OR_RETURN(const bool switched, ToContacts(source, buffer));
       if (switched) return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(json::Body doc, ReadAnswer(std::move(answer)));
+    ASSIGN_OR_RETURN(std::string body, AnswerBody(std::move(answer)));
     if (!source.contacts()) source.set_members(true);
-    ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
-                     ListOf(doc, "organization members"));
-    const v1::OrganizationRef ref = OrgRef(source.id(), source.name());
-    std::vector<absl::StatusOr<v1::User>> mapped;
+    // Mapped as the text is parsed: no document is built (member_reader.h).
+    ASSIGN_OR_RETURN(
+        std::vector<absl::StatusOr<v1::User>> mapped,
+        MapOrgMemberPage(std::move(body), OrgRef(source.id(), source.name()),
+                         source.contacts(), page_.include_remote_data));
     std::vector<std::string> ids;
-    for (const rapidjson::Value& member : rows) {
-      mapped.push_back(
-          source.contacts()
-              ? MapOrgContact(member, ref, page_.include_remote_data)
-              : MapOrgMember(member, ref, page_.include_remote_data));
-      ids.push_back(mapped.back().ok() ? mapped.back()->id() : "");
+    for (const absl::StatusOr<v1::User>& user : mapped) {
+      ids.push_back(user.ok() ? user->id() : "");
     }
     // The ids this source gave already (taken, or buffered).
     absl::flat_hash_set<std::string> seen = buffer.recent.Set();
@@ -243,7 +239,7 @@ class OrgUsersPager final : public Pager<v1::User> {
     buffer.rewinding = 0;
     buffer.extra = 0;
     Take(mapped, place.first_new, buffer.ask, seen, source, buffer);
-    const int64_t n = rows.Size();
+    const int64_t n = static_cast<int64_t>(mapped.size());
     // Rows after a short answer: the route capped it silently.
     if (n > static_cast<int64_t>(place.first_new) && buffer.short_rows > 0) {
       sizes_->LearnCap(route, buffer.short_rows);
@@ -542,8 +538,7 @@ absl::StatusOr<std::unique_ptr<Pager<v1::User>>> NewUsersPager(
     ASSIGN_OR_RETURN(only, ParseId(filter.organization_id, "organization_id"));
   }
   return std::unique_ptr<Pager<v1::User>>(std::make_unique<OrgUsersPager>(
-      sizes, filter, page, std::move(extra), only, std::move(token),
-      refusals));
+      sizes, filter, page, std::move(extra), only, std::move(token), refusals));
 }
 
 }  // namespace unified::podio

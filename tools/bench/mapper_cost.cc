@@ -13,12 +13,14 @@
 //   mapper_cost ... --mode=parse_copy       RapidJSON's copying Parse (the
 //                                           earlier baseline, reported for
 //                                           comparison only)
-//   mapper_cost --input=FILE --mode=full    json::ParseOwned (in situ, as
-//                                           PodioClient::Get parses) +
-//                                           MapOrgMember +
+//   mapper_cost --input=FILE --mode=full    podio::MapOrgMemberPage (rows
+//                                           mapped as the page is parsed in
+//                                           situ, as the organization member
+//                                           listing maps them) +
 //                                           ListUsersResponse serialization
-//   mapper_cost ... --mode=arena            full, mapped into messages on
-//                                           an arena
+//   mapper_cost ... --mode=dom              full, through a document:
+//                                           json::ParseOwned, then
+//                                           MapOrgMember for each row
 //   mapper_cost ... --mode=remote           full, with remote_data mapped
 //   mapper_cost ... --mode=trimmed          remote, then read_mask
 //                                           "id,name,emails" applied: a mask
@@ -42,7 +44,6 @@
 #include "connectors/common/http_client.h"
 #include "connectors/common/json.h"
 #include "connectors/podio/mappers.h"
-#include "google/protobuf/arena.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "proto/unified/v1/user_directory.pb.h"
@@ -54,7 +55,7 @@
 ABSL_FLAG(std::string, dump, "", "Write a page of 500 members here and exit.");
 ABSL_FLAG(std::string, input, "", "Page to process.");
 ABSL_FLAG(std::string, mode, "full",
-          "parse | parse_copy | sax | full | arena | remote | trimmed | "
+          "parse | parse_copy | sax | full | dom | remote | trimmed | "
           "masked | masked_util");
 ABSL_FLAG(int, iterations, 10, "Times to process the page.");
 
@@ -113,36 +114,36 @@ int64_t FullOnce(const std::string& page, const std::string& mode,
                  const v1::OrganizationRef& org,
                  const google::protobuf::FieldMask& mask, int* records) {
   const bool remote = mode == "remote" || mode == "trimmed";
-  // The connector parses the body it owns in place; the copy stands for
-  // the body the HTTP client hands over.
-  absl::StatusOr<json::Body> doc = json::ParseOwned(std::string(page));
-  if (!doc.ok() || !doc->root().IsArray()) return -1;
-  if (mode == "arena") {
-    google::protobuf::Arena arena;
-    auto* response =
-        google::protobuf::Arena::CreateMessage<v1::ListUsersResponse>(&arena);
-    for (const auto& member : doc->root().GetArray()) {
-      if (!podio::MapOrgMemberInto(member, org, false, response->add_result())
-               .ok()) {
-        return -1;
-      }
-    }
-    *records = response->result_size();
-    return response->SerializeAsString().size();
-  }
-  v1::ListUsersResponse response;
   absl::StatusOr<ReadMask> compiled =
       ReadMask::Compile(mask, v1::User::descriptor());
   if (!compiled.ok()) return -1;
-  for (const auto& member : doc->root().GetArray()) {
-    absl::StatusOr<v1::User> user = podio::MapOrgMember(member, org, remote);
-    if (!user.ok()) return -1;
+  v1::ListUsersResponse response;
+  auto keep = [&](v1::User user) {
     if (mode == "masked_util") {
-      google::protobuf::util::FieldMaskUtil::TrimMessage(mask, &*user);
+      google::protobuf::util::FieldMaskUtil::TrimMessage(mask, &user);
     } else {
-      compiled->Trim(&*user);
+      compiled->Trim(&user);
     }
-    *response.add_result() = std::move(*user);
+    *response.add_result() = std::move(user);
+  };
+  if (mode == "dom") {
+    // The page as a document, each row mapped from it.
+    absl::StatusOr<json::Body> doc = json::ParseOwned(std::string(page));
+    if (!doc.ok() || !doc->root().IsArray()) return -1;
+    for (const auto& member : doc->root().GetArray()) {
+      absl::StatusOr<v1::User> user = podio::MapOrgMember(member, org, false);
+      if (!user.ok()) return -1;
+      keep(std::move(*user));
+    }
+  } else {
+    // As the organization member listing maps a page it owns; the copy
+    // stands for the body the HTTP client hands over.
+    auto users = podio::MapOrgMemberPage(std::string(page), org, false, remote);
+    if (!users.ok()) return -1;
+    for (absl::StatusOr<v1::User>& user : *users) {
+      if (!user.ok()) return -1;
+      keep(std::move(*user));
+    }
   }
   *records = response.result_size();
   return response.SerializeAsString().size();

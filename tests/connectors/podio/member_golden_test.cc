@@ -20,6 +20,7 @@
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
 #include "connectors/podio/mappers.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "rapidjson/stringbuffer.h"
@@ -111,8 +112,8 @@ std::string MapAll(const rapidjson::Value& rows) {
 }
 
 void ExpectGolden(const std::string& actual) {
-  const std::string golden = ReadFile(
-      testing::RunfilePath("tests/connectors/podio/testdata/member_rows.golden"));
+  const std::string golden = ReadFile(testing::RunfilePath(
+      "tests/connectors/podio/testdata/member_rows.golden"));
   if (actual == golden) return;
   if (const char* dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR")) {
     std::ofstream(absl::StrCat(dir, "/member_rows.golden")) << actual;
@@ -127,8 +128,56 @@ void ExpectGolden(const std::string& actual) {
 }
 
 absl::StatusOr<json::Body> Rows() {
-  return json::ParseOwned(ReadFile(
-      testing::RunfilePath("tests/connectors/podio/testdata/member_rows.json")));
+  return json::ParseOwned(ReadFile(testing::RunfilePath(
+      "tests/connectors/podio/testdata/member_rows.json")));
+}
+
+// Each row of the page read from its text, without a document, as the
+// listings read it, maps as the row alone does; with remote data too.
+TEST(MemberGoldenTest, APageReadFromItsTextMapsEachRowAsRecorded) {
+  const std::string text = ReadFile(
+      testing::RunfilePath("tests/connectors/podio/testdata/member_rows.json"));
+  absl::StatusOr<json::Body> rows = Rows();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  for (const bool contacts : {false, true}) {
+    for (const bool remote : {false, true}) {
+      auto page = MapOrgMemberPage(text, Org(), contacts, remote);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_EQ(page->size(), rows->root().Size());
+      for (size_t i = 0; i < page->size(); ++i) {
+        const rapidjson::Value& row = rows->root()[i];
+        const auto alone = contacts ? MapOrgContact(row, Org(), remote)
+                                    : MapOrgMember(row, Org(), remote);
+        SCOPED_TRACE(absl::StrCat("row ", i, contacts ? " contact" : "",
+                                  remote ? " remote" : ""));
+        EXPECT_EQ(Show((*page)[i]), Show(alone));
+      }
+    }
+  }
+}
+
+// An answer that is not a list, or not JSON, is the error a document
+// would give.
+TEST(MemberGoldenTest, APageThatIsNoListIsMalformed) {
+  for (const char* body :
+       {"{\"user\": {\"user_id\": 1}}", "5", "\"x\"", "",
+        "[{\"user\": {\"user_id\": 1}}", "[1,]", "[\"\xff\"]"}) {
+    for (const bool remote : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(body, remote ? " remote" : ""));
+      auto page = MapOrgMemberPage(body, Org(), false, remote);
+      ASSERT_FALSE(page.ok());
+      EXPECT_EQ(page.status().code(), absl::StatusCode::kInternal);
+      const auto info = GetErrorInfo(page.status());
+      ASSERT_TRUE(info.has_value());
+      EXPECT_EQ(info->reason(), "UPSTREAM_MALFORMED_RESPONSE");
+    }
+  }
+  std::string deep(300, '[');
+  auto page =
+      MapOrgMemberPage(deep + std::string(300, ']'), Org(), false, false);
+  ASSERT_FALSE(page.ok());
+  EXPECT_THAT(std::string(page.status().message()),
+              ::testing::HasSubstr("nested deeper than"));
 }
 
 TEST(MemberGoldenTest, EachRowMapsAsRecorded) {
