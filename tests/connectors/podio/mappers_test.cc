@@ -282,6 +282,22 @@ TEST(JsonTest, InvalidUtf8AndTruncationAreInternalErrors) {
   EXPECT_THAT(json::Parse(""), StatusIs(absl::StatusCode::kInternal));
 }
 
+// The check reads ASCII runs 16 and 8 bytes at a time: a bad byte, or a
+// good multi-byte sequence, at every place of a run and across its ends.
+TEST(JsonTest, Utf8IsCheckedAtEveryPlaceOfARun) {
+  for (size_t n = 1; n <= 48; ++n) {
+    for (size_t at = 0; at < n; ++at) {
+      std::string text(n, 'a');
+      text[at] = '\xFF';
+      EXPECT_FALSE(json::CheckUtf8(text).ok()) << n << " " << at;
+      text[at] = '\xC3';
+      EXPECT_FALSE(json::CheckUtf8(text).ok()) << n << " " << at;
+      text.insert(at + 1, 1, '\xAB');  // Now U+00EB.
+      EXPECT_TRUE(json::CheckUtf8(text).ok()) << n << " " << at;
+    }
+  }
+}
+
 TEST(MappersTest, MergeKeepsOrderAndPrefersActive) {
   absl::StatusOr<v1::User> invited = MapOrgMember(
       Json(R"({"user": {"user_id": 7, "mail": "p@x", "status": "inactive"},
