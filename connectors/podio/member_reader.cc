@@ -1,5 +1,6 @@
 #include "connectors/podio/member_reader.h"
 
+#include <array>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -119,7 +120,7 @@ class RowReader {
   const Row& row() const { return row_; }
   bool not_list() const { return not_list_; }
 
-  bool Null() { return Ignored() || Other(); }
+  bool Null() { return Ignored() || OnScalar(nullptr, nullptr); }
   bool Bool(bool b) {
     if (Ignored()) return true;
     Number n;
@@ -158,10 +159,12 @@ class RowReader {
     return OnNumber(n);
   }
   bool RawNumber(const char*, rapidjson::SizeType, bool) {
-    return Ignored() || Other();
+    return Ignored() || OnScalar(nullptr, nullptr);
   }
   bool String(const char* text, rapidjson::SizeType n, bool) {
-    return Ignored() || OnString(absl::string_view(text, n));
+    if (Ignored()) return true;
+    const absl::string_view view(text, n);
+    return OnScalar(&view, nullptr);
   }
   bool Key(const char* text, rapidjson::SizeType n, bool) {
     if (skip_ == 0 && depth_ > 0) OnKey(absl::string_view(text, n));
@@ -199,9 +202,9 @@ class RowReader {
   }
   Kind top() const { return depth_ > 0 ? kind_[depth_ - 1] : kAtTop; }
   void OnKey(absl::string_view key);
-  bool OnString(absl::string_view text);
-  bool OnNumber(const Number& n);
-  bool Other();  // null, or a number kept as text
+  // A scalar read: a string (`text`), a number (`n`), or neither (null).
+  bool OnScalar(const absl::string_view* text, const Number* n);
+  bool OnNumber(const Number& n) { return OnScalar(nullptr, &n); }
   // The value of member `f` of a person or a row: what it sets.
   void PersonString(Person& p, Field f, absl::string_view text);
   void PersonOther(Person& p, Field f, const Number* n);
@@ -275,47 +278,32 @@ void RowReader::OnKey(absl::string_view key) {
   }
 }
 
+// The text member of a person that `f` fills; null for the others.
+absl::string_view Person::*TextMember(Field f) {
+  static constexpr auto kMembers = [] {
+    std::array<absl::string_view Person::*, kLink + 1> m{};
+    m[kName] = &Person::name;
+    m[kStatus] = &Person::status;
+    m[kTimezone] = &Person::timezone;
+    m[kLocale] = &Person::locale;
+    m[kCreatedOn] = &Person::created_on;
+    m[kLastSeenOn] = &Person::last_seen_on;
+    m[kMail] = &Person::mail;
+    m[kThumbnailLink] = &Person::thumbnail_link;
+    m[kLink] = &Person::link;
+    return m;
+  }();
+  return f < kMembers.size() ? kMembers[f] : nullptr;
+}
+
 void RowReader::PersonString(Person& p, Field f, absl::string_view text) {
   if (f == kNone || !First(p.seen, f)) return;
-  switch (f) {
-    case kName:
-      p.name = text;
-      return;
-    case kStatus:
-      p.has_status = true;
-      p.status = text;
-      return;
-    case kTimezone:
-      p.timezone = text;
-      return;
-    case kLocale:
-      p.locale = text;
-      return;
-    case kCreatedOn:
-      p.created_on = text;
-      return;
-    case kLastSeenOn:
-      p.last_seen_on = text;
-      return;
-    case kMail:
-      p.mail_is_string = true;
-      p.mail = text;
-      return;
-    case kTitle:
-      p.title = text;
-      return;
-    case kImage:
-      p.has_image = true;
-      return;
-    case kThumbnailLink:
-      p.thumbnail_link = text;
-      return;
-    case kLink:
-      p.link = text;
-      return;
-    default:
-      return;  // An id as text: not an id.
-  }
+  p.has_status |= f == kStatus;
+  p.has_image |= f == kImage;
+  p.mail_is_string |= f == kMail;
+  if (f == kTitle) p.title = text;
+  // An id given as text is not an id: no member takes it.
+  if (absl::string_view Person::*member = TextMember(f)) p.*member = text;
 }
 
 void RowReader::PersonOther(Person& p, Field f, const Number* n) {
@@ -359,67 +347,30 @@ void RowReader::RowScalar(Field f, const absl::string_view* text,
   }
 }
 
-bool RowReader::OnString(absl::string_view text) {
+bool RowReader::OnScalar(const absl::string_view* text, const Number* n) {
   const Field f = pending_;
   pending_ = kNone;
   switch (top()) {
     case kInRow:
     case kInSpaces:
-      RowScalar(f, &text, nullptr);
+      RowScalar(f, text, n);
       break;
     case kInPerson:
     case kInImage:
-      PersonString(*person_[depth_ - 1], f, text);
-      break;
-    case kInList: {
-      Person& p = *person_[depth_ - 1];
-      const Field list = list_[depth_ - 1];
-      if (list == kMail) p.mails.push_back(text);
-      if (list == kPhone) p.phones.push_back(text);
-      if (list == kTitle && items_[depth_ - 1] == 0) p.title = text;
-      ++items_[depth_ - 1];
-      break;
-    }
-    default:
-      ScalarRow();
-  }
-  return true;
-}
-
-bool RowReader::OnNumber(const Number& n) {
-  const Field f = pending_;
-  pending_ = kNone;
-  switch (top()) {
-    case kInRow:
-    case kInSpaces:
-      RowScalar(f, nullptr, &n);
-      break;
-    case kInPerson:
-    case kInImage:
-      PersonOther(*person_[depth_ - 1], f, &n);
+      if (text != nullptr) {
+        PersonString(*person_[depth_ - 1], f, *text);
+      } else {
+        PersonOther(*person_[depth_ - 1], f, n);
+      }
       break;
     case kInList:
-      ++items_[depth_ - 1];
-      break;
-    default:
-      ScalarRow();
-  }
-  return true;
-}
-
-bool RowReader::Other() {
-  const Field f = pending_;
-  pending_ = kNone;
-  switch (top()) {
-    case kInRow:
-    case kInSpaces:
-      RowScalar(f, nullptr, nullptr);
-      break;
-    case kInPerson:
-    case kInImage:
-      PersonOther(*person_[depth_ - 1], f, nullptr);
-      break;
-    case kInList:
+      if (text != nullptr) {
+        Person& p = *person_[depth_ - 1];
+        const Field list = list_[depth_ - 1];
+        if (list == kMail) p.mails.push_back(*text);
+        if (list == kPhone) p.phones.push_back(*text);
+        if (list == kTitle && items_[depth_ - 1] == 0) p.title = *text;
+      }
       ++items_[depth_ - 1];
       break;
     default:
