@@ -1,9 +1,9 @@
 #include "connectors/podio/member_reader.h"
 
-#include <array>
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
@@ -193,6 +193,10 @@ class RowReader {
     return skip_ > 0 || (pending_ == kNone && !collects_);
   }
   void Push(Kind kind, Person* person = nullptr, Field list = kNone) {
+    if (depth_ == kMaxFrames) {  // Not reached (see above); skipped if so.
+      ++skip_;
+      return;
+    }
     kind_[depth_] = kind;
     person_[depth_] = person;
     list_[depth_] = list;
@@ -239,10 +243,11 @@ class RowReader {
   }
 
   const std::function<void(const Row&)>* on_row_;
-  Kind kind_[4];
-  Person* person_[4];
-  Field list_[4];
-  int items_[4];
+  static constexpr int kMaxFrames = 4;
+  Kind kind_[kMaxFrames];
+  Person* person_[kMaxFrames];
+  Field list_[kMaxFrames];
+  int items_[kMaxFrames];
   int depth_ = 0;
   int skip_ = 0;           // Depth inside a container not read.
   bool collects_ = true;   // The top reads every element.
@@ -278,22 +283,24 @@ void RowReader::OnKey(absl::string_view key) {
   }
 }
 
-// The text member of a person that `f` fills; null for the others.
+// The text member of a person that `f` fills; null for the others. Only
+// members are listed: a null member pointer made by value-initializing a
+// table is not portable (GCC's constant evaluation gave offset 0).
 absl::string_view Person::*TextMember(Field f) {
-  static constexpr auto kMembers = [] {
-    std::array<absl::string_view Person::*, kLink + 1> m{};
-    m[kName] = &Person::name;
-    m[kStatus] = &Person::status;
-    m[kTimezone] = &Person::timezone;
-    m[kLocale] = &Person::locale;
-    m[kCreatedOn] = &Person::created_on;
-    m[kLastSeenOn] = &Person::last_seen_on;
-    m[kMail] = &Person::mail;
-    m[kThumbnailLink] = &Person::thumbnail_link;
-    m[kLink] = &Person::link;
-    return m;
-  }();
-  return f < kMembers.size() ? kMembers[f] : nullptr;
+  static constexpr std::pair<Field, absl::string_view Person::*> kMembers[] = {
+      {kName, &Person::name},
+      {kStatus, &Person::status},
+      {kTimezone, &Person::timezone},
+      {kLocale, &Person::locale},
+      {kCreatedOn, &Person::created_on},
+      {kLastSeenOn, &Person::last_seen_on},
+      {kMail, &Person::mail},
+      {kThumbnailLink, &Person::thumbnail_link},
+      {kLink, &Person::link}};
+  for (const auto& [field, member] : kMembers) {
+    if (field == f) return member;
+  }
+  return nullptr;
 }
 
 void RowReader::PersonString(Person& p, Field f, absl::string_view text) {
