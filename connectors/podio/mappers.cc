@@ -315,46 +315,64 @@ absl::StatusOr<v1::User> MapOrgContact(const rapidjson::Value& json,
   return user;
 }
 
-absl::StatusOr<std::vector<absl::StatusOr<v1::User>>> MapOrgMemberPage(
-    std::string body, const v1::OrganizationRef& org, bool contacts,
-    bool include_remote_data) {
-  std::vector<absl::StatusOr<v1::User>> users;
+namespace {
+
+using Users = std::vector<absl::StatusOr<v1::User>>;
+
+// The users of a member page: mapped from the text as it is parsed
+// (`of_row`), or, when the rows go into remote_data whole, from a document
+// (`of_value`).
+template <typename OfRow, typename OfValue>
+absl::StatusOr<Users> MapPage(std::string body, absl::string_view what,
+                              bool include_remote_data, const OfRow& of_row,
+                              const OfValue& of_value) {
+  Users users;
   if (include_remote_data) {
-    // The rows themselves go into remote_data: read as a document.
     absl::StatusOr<json::Body> doc = json::ParseOwned(std::move(body));
     if (!doc.ok()) {
       return WithErrorInfo(doc.status(), "UPSTREAM_MALFORMED_RESPONSE");
     }
-    ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
-                     ListOf(*doc, "organization members"));
-    for (const rapidjson::Value& row : rows) {
-      users.push_back(contacts ? MapOrgContact(row, org, true)
-                               : MapOrgMember(row, org, true));
-    }
+    ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows, ListOf(*doc, what));
+    for (const rapidjson::Value& row : rows) users.push_back(of_value(row));
     return users;
   }
   RETURN_IF_ERROR(member_reader::ReadRows(
-      body, "organization members", [&](const member_reader::Row& row) {
+      body, what, [&](const member_reader::Row& row) { of_row(row, users); }));
+  return users;
+}
+
+}  // namespace
+
+absl::StatusOr<Users> MapOrgMemberPage(std::string body,
+                                       const v1::OrganizationRef& org,
+                                       bool contacts,
+                                       bool include_remote_data) {
+  return MapPage(
+      std::move(body), "organization members", include_remote_data,
+      [&](const member_reader::Row& row, Users& users) {
         if (contacts) {
           users.push_back(OrgContactOf(row, org));
           return;
         }
         // Mapped in place: a User is not small to move.
         absl::StatusOr<v1::User>& user = users.emplace_back(v1::User());
-        if (absl::Status mapped = OrgMemberOf(row, org, &*user); !mapped.ok()) {
-          user = std::move(mapped);
+        if (absl::Status s = OrgMemberOf(row, org, &*user); !s.ok()) {
+          user = std::move(s);
         }
-      }));
-  return users;
+      },
+      [&](const rapidjson::Value& row) {
+        return contacts ? MapOrgContact(row, org, true)
+                        : MapOrgMember(row, org, true);
+      });
 }
 
-absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
-                                          const v1::WorkspaceRef& workspace,
-                                          bool include_remote_data) {
+namespace {
+
+absl::StatusOr<v1::User> SpaceMemberOf(const member_reader::Row& row,
+                                       const v1::WorkspaceRef& workspace) {
   // The docs put the profile under `user`; several official clients read it
   // under `profile`, and `user` may hold the account alone (docs/podio.md
   // §3.5). Both are read, the profile first; either may be null.
-  const member_reader::Row row = member_reader::ReadRow(json);
   std::optional<int64_t> id = row.user.user_id;
   if (!id) id = row.profile.user_id;
   if (!id) return Malformed("workspace member (no user_id)");
@@ -379,10 +397,33 @@ absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
           MakeScopedRole(v1::ROLE_SCOPE_WORKSPACE, row.role, workspace.id())) {
     *user.add_roles() = std::move(*scoped);
   }
+  return user;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
+                                          const v1::WorkspaceRef& workspace,
+                                          bool include_remote_data) {
+  ASSIGN_OR_RETURN(v1::User user,
+                   SpaceMemberOf(member_reader::ReadRow(json), workspace));
   if (include_remote_data) {
     AddRow(json, absl::StrCat("space_member:", workspace.id()), &user);
   }
   return user;
+}
+
+absl::StatusOr<Users> MapSpaceMemberPage(std::string body,
+                                         const v1::WorkspaceRef& workspace,
+                                         bool include_remote_data) {
+  return MapPage(
+      std::move(body), "workspace members", include_remote_data,
+      [&](const member_reader::Row& row, Users& users) {
+        users.push_back(SpaceMemberOf(row, workspace));
+      },
+      [&](const rapidjson::Value& row) {
+        return MapSpaceMemberV2(row, workspace, true);
+      });
 }
 
 void MergeUser(const v1::User& other, v1::User* into) {

@@ -77,6 +77,12 @@ absl::StatusOr<v1::User> MapSpaceMemberV2(const rapidjson::Value& json,
                                           const v1::WorkspaceRef& workspace,
                                           bool include_remote_data);
 
+// A workspace's member listing answer (GET /space/{id}/member/v2/): each
+// row mapped as MapSpaceMemberV2 maps it; read as MapOrgMemberPage reads.
+absl::StatusOr<std::vector<absl::StatusOr<v1::User>>> MapSpaceMemberPage(
+    std::string body, const v1::WorkspaceRef& workspace,
+    bool include_remote_data);
+
 // An organization (GET /org/{id}, or an element of GET /org/).
 absl::StatusOr<v1::Organization> MapOrganization(const rapidjson::Value& json,
                                                  bool include_remote_data);

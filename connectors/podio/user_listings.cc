@@ -404,17 +404,17 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
         sizes_->ShrinkAfter400(PagedRoute::kSpaceMembers, asked)) {
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(json::Body doc, ReadAnswer(std::move(answer)));
-    ASSIGN_OR_RETURN(rapidjson::Value::ConstArray rows,
-                     ListOf(doc, "workspace members"));
+    ASSIGN_OR_RETURN(std::string body, AnswerBody(std::move(answer)));
     v1::WorkspaceRef ws;
     ws.set_id(absl::StrCat(source.id()));
     ws.set_name(source.name());
-    std::vector<absl::StatusOr<v1::User>> mapped;
+    // Mapped as the text is parsed: no document is built (member_reader.h).
+    ASSIGN_OR_RETURN(
+        std::vector<absl::StatusOr<v1::User>> mapped,
+        MapSpaceMemberPage(std::move(body), ws, page_.include_remote_data));
     std::vector<std::string> ids;
-    for (const rapidjson::Value& member : rows) {
-      mapped.push_back(MapSpaceMemberV2(member, ws, page_.include_remote_data));
-      ids.push_back(mapped.back().ok() ? mapped.back()->id() : "");
+    for (const absl::StatusOr<v1::User>& user : mapped) {
+      ids.push_back(user.ok() ? user->id() : "");
     }
     absl::flat_hash_set<std::string> seen = recent_.Set();
     Placement place;
@@ -446,7 +446,7 @@ class WorkspaceUsersPager final : public Pager<v1::User> {
       }
       if (keep_(*user)) items_.push_back(std::move(*user));
     }
-    const int64_t n = rows.Size();
+    const int64_t n = static_cast<int64_t>(mapped.size());
     if (n > static_cast<int64_t>(place.first_new) && short_rows_ > 0) {
       sizes_->LearnCap(PagedRoute::kSpaceMembers, short_rows_);
     }

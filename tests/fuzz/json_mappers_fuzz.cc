@@ -43,15 +43,20 @@ void PageAgrees(const std::string& text,
   using namespace unified;
   v1::OrganizationRef org;
   org.set_id("1");
-  for (const bool contacts : {false, true}) {
-    auto page = podio::MapOrgMemberPage(text, org, contacts, false);
+  v1::WorkspaceRef ws;
+  ws.set_id("2");
+  for (const int kind : {0, 1, 2}) {  // Members, contacts, space members.
+    auto page = kind == 2
+                    ? podio::MapSpaceMemberPage(text, ws, false)
+                    : podio::MapOrgMemberPage(text, org, kind == 1, false);
     if (page.ok() != (doc.ok() && doc->IsArray())) __builtin_trap();
     if (!page.ok()) continue;
     if (page->size() != doc->Size()) __builtin_trap();
     for (size_t i = 0; i < page->size(); ++i) {
       const rapidjson::Value& row = (*doc)[static_cast<rapidjson::SizeType>(i)];
-      auto alone = contacts ? podio::MapOrgContact(row, org, false)
-                            : podio::MapOrgMember(row, org, false);
+      auto alone = kind == 0   ? podio::MapOrgMember(row, org, false)
+                   : kind == 1 ? podio::MapOrgContact(row, org, false)
+                               : podio::MapSpaceMemberV2(row, ws, false);
       const auto& mapped = (*page)[i];
       if (mapped.ok() != alone.ok()) __builtin_trap();
       if (mapped.ok() && !google::protobuf::util::MessageDifferencer::Equals(

@@ -139,17 +139,22 @@ TEST(MemberGoldenTest, APageReadFromItsTextMapsEachRowAsRecorded) {
       testing::RunfilePath("tests/connectors/podio/testdata/member_rows.json"));
   absl::StatusOr<json::Body> rows = Rows();
   ASSERT_TRUE(rows.ok()) << rows.status();
-  for (const bool contacts : {false, true}) {
+  enum Kind { kMember, kContact, kSpaceMember };
+  for (const Kind kind : {kMember, kContact, kSpaceMember}) {
     for (const bool remote : {false, true}) {
-      auto page = MapOrgMemberPage(text, Org(), contacts, remote);
+      auto page = kind == kSpaceMember
+                      ? MapSpaceMemberPage(text, Space(), remote)
+                      : MapOrgMemberPage(text, Org(), kind == kContact, remote);
       ASSERT_TRUE(page.ok()) << page.status();
       ASSERT_EQ(page->size(), rows->root().Size());
       for (size_t i = 0; i < page->size(); ++i) {
         const rapidjson::Value& row = rows->root()[i];
-        const auto alone = contacts ? MapOrgContact(row, Org(), remote)
-                                    : MapOrgMember(row, Org(), remote);
-        SCOPED_TRACE(absl::StrCat("row ", i, contacts ? " contact" : "",
-                                  remote ? " remote" : ""));
+        const auto alone = kind == kMember ? MapOrgMember(row, Org(), remote)
+                           : kind == kContact
+                               ? MapOrgContact(row, Org(), remote)
+                               : MapSpaceMemberV2(row, Space(), remote);
+        SCOPED_TRACE(
+            absl::StrCat("row ", i, " kind ", kind, remote ? " remote" : ""));
         EXPECT_EQ(Show((*page)[i]), Show(alone));
       }
     }
@@ -166,6 +171,9 @@ TEST(MemberGoldenTest, APageThatIsNoListIsMalformed) {
       SCOPED_TRACE(absl::StrCat(body, remote ? " remote" : ""));
       auto page = MapOrgMemberPage(body, Org(), false, remote);
       ASSERT_FALSE(page.ok());
+      auto space = MapSpaceMemberPage(body, Space(), remote);
+      ASSERT_FALSE(space.ok());
+      EXPECT_EQ(space.status().code(), absl::StatusCode::kInternal);
       EXPECT_EQ(page.status().code(), absl::StatusCode::kInternal);
       const auto info = GetErrorInfo(page.status());
       ASSERT_TRUE(info.has_value());
