@@ -14,6 +14,9 @@ namespace unified::podio::mapper_internal {
 
 // INTERNAL, reason UPSTREAM_MALFORMED_RECORD, naming `what`.
 absl::Status Malformed(absl::string_view what);
+// INTERNAL, reason UPSTREAM_MALFORMED_RESPONSE: an answer that is not a
+// list, for `what`.
+absl::Status NotAList(absl::string_view what);
 // The Podio time at `key` of `json`; nullopt when absent or unreadable.
 std::optional<google::protobuf::Timestamp> TimeField(
     const rapidjson::Value& json, absl::string_view key);

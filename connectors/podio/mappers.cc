@@ -22,6 +22,12 @@ absl::Status Malformed(absl::string_view what) {
       "UPSTREAM_MALFORMED_RECORD");
 }
 
+absl::Status NotAList(absl::string_view what) {
+  return WithErrorInfo(
+      absl::InternalError(absl::StrCat("Podio answered a non-list for ", what)),
+      "UPSTREAM_MALFORMED_RESPONSE");
+}
+
 std::optional<google::protobuf::Timestamp> TimeField(
     const rapidjson::Value& json, absl::string_view key) {
   const absl::string_view text = json::View(json, key);

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "connectors/common/error_details.h"
 #include "connectors/common/json.h"
+#include "connectors/podio/mapper_internal.h"
 
 namespace unified::podio::member_reader {
 namespace {
@@ -501,11 +501,7 @@ absl::Status ReadRows(std::string& text, absl::string_view what,
   if (absl::Status s = json::ParseEvents(text, reader); !s.ok()) {
     return WithErrorInfo(s, "UPSTREAM_MALFORMED_RESPONSE");
   }
-  if (reader.not_list()) {
-    return WithErrorInfo(absl::InternalError(absl::StrCat(
-                             "Podio answered a non-list for ", what)),
-                         "UPSTREAM_MALFORMED_RESPONSE");
-  }
+  if (reader.not_list()) return mapper_internal::NotAList(what);
   return absl::OkStatus();
 }
 

@@ -86,11 +86,7 @@ absl::StatusOr<v1::Workspace> MapSpace(const rapidjson::Value& json,
 
 absl::StatusOr<rapidjson::Value::ConstArray> ListOf(
     const rapidjson::Value& json, absl::string_view what) {
-  if (!json.IsArray()) {
-    return WithErrorInfo(absl::InternalError(absl::StrCat(
-                             "Podio answered a non-list for ", what)),
-                         "UPSTREAM_MALFORMED_RESPONSE");
-  }
+  if (!json.IsArray()) return mapper_internal::NotAList(what);
   return json.GetArray();
 }
 
