@@ -275,6 +275,12 @@ Observability::Observability(ObservabilityOptions options)
                     "stored member: no departure is logged unread twice.")
               .Register(*registry_)
               .Add({})),
+      watch_polls_(prometheus::BuildCounter()
+                       .Name("unified_watch_polls_total")
+                       .Help("Watch polls this replica ran to their end, "
+                             "ok or not.")
+                       .Register(*registry_)
+                       .Add({})),
       watched_(prometheus::BuildGauge()
                    .Name("unified_watched_accounts")
                    .Help("Accounts whose directory is watched, by state "
@@ -543,6 +549,9 @@ void Observability::Observe(watch::WatchOptions& options) {
   options.on_events = [this](int64_t events) { OnWatchEvents(events); };
   options.on_poll_lag = [this](absl::Duration lag) { OnPollLag(lag); };
   options.on_rereads = [this](int64_t rereads) { OnWatchRereads(rereads); };
+  options.on_poll_done = [this](const watch::AccountRef&) {
+    watch_polls_.Increment();
+  };
   options.on_watched = [this](int64_t watching, int64_t paused) {
     OnWatchedAccounts(watching, paused);
   };

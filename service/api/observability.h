@@ -164,6 +164,7 @@ class Observability final : public UpstreamObserver, public LogSink {
   prometheus::Family<prometheus::Counter>& hook_deliveries_;
   prometheus::Histogram& poll_lag_;
   prometheus::Counter& watch_rereads_;
+  prometheus::Counter& watch_polls_;
   prometheus::Family<prometheus::Gauge>& watched_;
   prometheus::Gauge& watching_;
   prometheus::Gauge& paused_;

@@ -192,6 +192,7 @@ TEST_F(WatchTest, WithHooksFailingThePollFindsTheSameChangesAndDeletions) {
   const double rereads = env_->Metric("unified_watch_confirming_rereads_total");
   const double logged = env_->Metric("unified_watch_events_total");
   const double polls = env_->Metric("unified_watch_poll_lag_seconds_count");
+  const double polls_done = env_->Metric("unified_watch_polls_total");
   // A member one roster read leaves out (a lagging replica of Podio's) is
   // read again at once and stays: no MEMBER_REMOVED below but the leaver's.
   const std::string ws = workspaces_[0];
@@ -255,6 +256,8 @@ TEST_F(WatchTest, WithHooksFailingThePollFindsTheSameChangesAndDeletions) {
   EXPECT_GE(env_->Metric("unified_watch_events_total"),
             logged + static_cast<double>(events.size() - snap));
   EXPECT_GT(env_->Metric("unified_watch_poll_lag_seconds_count"), polls);
+  // At least one poll found each of the three changes above.
+  EXPECT_GE(env_->Metric("unified_watch_polls_total"), polls_done + 3);
 }
 
 TEST_F(WatchTest, OrganizationDeparturesInvitationsAndAcceptancesAreEvents) {
