@@ -130,6 +130,10 @@ ABSL_FLAG(int, watch_poll_concurrency, 32,
           "Reconciliation polls run at once (threads of their own, fair "
           "across tenants); 0 runs them one after another on the watch "
           "loop.");
+ABSL_FLAG(int, watch_hook_concurrency, 4,
+          "Workspaces marked by provider hooks read at once (threads of "
+          "their own, with --watch_poll_concurrency above 0); 0 reads them "
+          "one after another on the watch loop.");
 ABSL_FLAG(double, watch_poll_share, 0.2,
           "Fraction (0 to 1) of an account's hourly rate limit the "
           "reconciliation poll may spend in any hour.");
@@ -318,6 +322,7 @@ absl::Status WatchFromFlags(ServerConfig& c) {
   o.poll_interval = absl::GetFlag(FLAGS_watch_poll_interval);
   o.poll_share = absl::GetFlag(FLAGS_watch_poll_share);
   o.poll_concurrency = absl::GetFlag(FLAGS_watch_poll_concurrency);
+  o.hook_concurrency = absl::GetFlag(FLAGS_watch_hook_concurrency);
   o.retention = absl::GetFlag(FLAGS_watch_retention);
   o.retention_events = absl::GetFlag(FLAGS_watch_retention_events);
   o.account_scan = absl::GetFlag(FLAGS_watch_account_scan);

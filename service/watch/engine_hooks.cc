@@ -111,6 +111,51 @@ std::optional<HookRow> WatchEngine::Known(const std::string& secret_hash) {
   return it->second;
 }
 
+void WatchEngine::ReconcileHooked(const DirtyWorkspace& d) {
+  auto read = [this, d] {
+    absl::StatusOr<Work> w = Begin(d.account, Priority::kBulk);
+    if (!w.ok()) {
+      if (absl::IsNotFound(w.status())) {
+        (void)store_->roster().Disable(d.account);
+      }
+      return;
+    }
+    if (absl::Status s = ReconcileWorkspace(*w, d.workspace_id, Source::kHook,
+                                            false, d.gen, d.users);
+        !s.ok()) {
+      Log(d.account, "hooked workspace", s);
+      // Gone or forbidden: the poll settles the workspace (removes it, or
+      // keeps trying within its share); others are retried after the
+      // lease.
+      if (absl::IsNotFound(s) || absl::IsPermissionDenied(s)) {
+        (void)store_->hooks().ClearDirty(d.account, d.workspace_id, d.gen);
+      }
+    }
+  };
+  if (hookers_ == nullptr) {
+    read();
+    return;
+  }
+  auto key = std::make_pair(d.account, d.workspace_id);
+  {
+    absl::MutexLock lock(&mu_);
+    // Claimed again after its lease while still queued or running: the
+    // read under way covers it (it clears the mark only for its own gen).
+    if (!hooking_.insert(key).second) return;
+  }
+  hookers_->Submit(d.account.tenant, WorkerPool::Lane::kInteractive,
+                   [this, key = std::move(key), read = std::move(read)] {
+                     bool stopping;
+                     {
+                       absl::MutexLock lock(&mu_);
+                       stopping = stopping_;
+                     }
+                     if (!stopping) read();
+                     absl::MutexLock lock(&mu_);
+                     hooking_.erase(key);
+                   });
+}
+
 int WatchEngine::HandleDelivery(const std::string& provider,
                                 const std::string& secret,
                                 absl::string_view body) {

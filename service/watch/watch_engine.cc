@@ -39,6 +39,10 @@ void WatchEngine::Start() {
     WorkerPoolOptions pool;
     pool.threads = options_.poll_concurrency;
     pollers_ = std::make_unique<WorkerPool>(pool);
+    if (options_.hook_concurrency > 0) {
+      pool.threads = options_.hook_concurrency;
+      hookers_ = std::make_unique<WorkerPool>(pool);
+    }
   }
   worker_ = std::thread([this] { Loop(); });
 }
@@ -49,8 +53,10 @@ void WatchEngine::Stop() {
     stopping_ = true;
   }
   if (worker_.joinable()) worker_.join();
-  // Queued polls see stopping_ and return; running ones finish.
+  // Queued polls and hooked reads see stopping_ and return; running ones
+  // finish.
   pollers_.reset();
+  hookers_.reset();
 }
 
 std::vector<absl::Status> WatchEngine::RunBaselines(
@@ -249,25 +255,7 @@ void WatchEngine::RunOnce() {
       store_->hooks().ClaimDirty(now, options_.dirty_lease, 50);
   if (!dirty.ok()) outage_ = true;
   if (dirty.ok()) {
-    for (const DirtyWorkspace& d : *dirty) {
-      absl::StatusOr<Work> w = Begin(d.account, Priority::kBulk);
-      if (!w.ok()) {
-        if (absl::IsNotFound(w.status()))
-          (void)store_->roster().Disable(d.account);
-        continue;
-      }
-      if (absl::Status s = ReconcileWorkspace(*w, d.workspace_id, Source::kHook,
-                                              false, d.gen, d.users);
-          !s.ok()) {
-        Log(d.account, "hooked workspace", s);
-        // Gone or forbidden: the poll settles the workspace (removes it, or
-        // keeps trying within its share); others are retried after the
-        // lease.
-        if (absl::IsNotFound(s) || absl::IsPermissionDenied(s)) {
-          (void)store_->hooks().ClearDirty(d.account, d.workspace_id, d.gen);
-        }
-      }
-    }
+    for (const DirtyWorkspace& d : *dirty) ReconcileHooked(d);
   }
   WatchNewAccounts(now);
   // Only due accounts are asked for (one query), not every watched one.
@@ -422,6 +410,10 @@ absl::Status WatchOptions::Validate() const {
   if (poll_concurrency < 0 || poll_concurrency > 1024) {
     return absl::InvalidArgumentError(
         "--watch_poll_concurrency must be between 0 and 1024");
+  }
+  if (hook_concurrency < 0 || hook_concurrency > 256) {
+    return absl::InvalidArgumentError(
+        "--watch_hook_concurrency must be between 0 and 256");
   }
   if (!hook_base_url.empty() && hook_base_url != "local" &&
       !absl::StartsWith(hook_base_url, "https://") &&

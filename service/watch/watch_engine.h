@@ -68,6 +68,11 @@ struct WatchOptions {
   // (service/core/worker_pool.h). 0: the loop runs each due poll itself,
   // one after another (RunOnce returns when they are done: tests).
   int poll_concurrency = 0;
+  // Workspaces hooks marked read at once, on threads of their own (only
+  // with poll_concurrency > 0), so that a delivery's roster read waits
+  // neither for polls nor for another delivery's read; 0: the loop reads
+  // each itself, one after another.
+  int hook_concurrency = 4;
   // How long a provider's refusal is remembered before it is asked again:
   // an account's hooks on a workspace (it is no admin there: the poll alone
   // covers that workspace meanwhile), or an admin-only listing (Podio's
@@ -234,6 +239,10 @@ class WatchEngine {
   // Takes `a`'s baseline on the pollers (at once without), unless one is
   // under way.
   void WatchNewAccount(const AccountRef& a);
+  // Reads a workspace a hook marked and logs what changed: on hookers_,
+  // at once, unless its read is already queued or running (on the loop
+  // without hookers_).
+  void ReconcileHooked(const DirtyWorkspace& d);
   // Runs `job` on pollers_ unless the engine is stopping by then; then
   // takes `a` out of `queued` (polling_ or baselining_, where the caller
   // put it).
@@ -276,6 +285,8 @@ class WatchEngine {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Accounts whose poll is queued or running on pollers_.
   std::set<AccountRef> polling_ ABSL_GUARDED_BY(mu_);
+  // Hooked workspaces whose read is queued or running on hookers_.
+  std::set<std::pair<AccountRef, std::string>> hooking_ ABSL_GUARDED_BY(mu_);
   // When RunOnce next counts the watched accounts (on_watched).
   absl::Time next_count_ = absl::InfinitePast();
   // Accounts of tenant-wide watches whose baseline is queued or running on
@@ -290,6 +301,8 @@ class WatchEngine {
   // Runs polls apart from the loop (poll_concurrency > 0); null: the loop
   // polls itself.
   std::unique_ptr<WorkerPool> pollers_;
+  // Runs hooked workspaces' reads (hook_concurrency > 0, with pollers_).
+  std::unique_ptr<WorkerPool> hookers_;
   std::thread worker_;
 };
 

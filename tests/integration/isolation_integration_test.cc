@@ -203,13 +203,15 @@ int ThreadsOf(pid_t pid) {
 }
 
 // The documented bound (docs/serving.md): --workers + --refresh_threads +
-// --watch_poll_concurrency + the HTTP event loops + 9 of the service's own
-// + gRPC's internal threads (4 per core + 6).
+// --watch_poll_concurrency + --watch_hook_concurrency (4) + the HTTP event
+// loops + 9 of the service's own + gRPC's internal threads (4 per core +
+// 6).
 int ThreadBound(int workers, int refresh_threads, int http_threads,
                 int poll_threads) {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return workers + refresh_threads + poll_threads + http_threads + 9 +
-         4 * cores + 6;
+  const int hook_threads = poll_threads > 0 ? 4 : 0;
+  return workers + refresh_threads + poll_threads + hook_threads +
+         http_threads + 9 + 4 * cores + 6;
 }
 
 DirectoryEnvOptions Options(std::vector<std::string> server_flags,

@@ -720,6 +720,74 @@ TEST_F(WatchEngineTest, BaselinesRunAtOnce) {
   engine->Stop();
 }
 
+// Workspaces hooks marked are read at once: a provider slow to answer for
+// one holds up no other, though the slow one was marked first.
+TEST_F(WatchEngineTest, AHookedReadDoesNotWaitForAnother) {
+  WatchOptions options;
+  options.poll_interval = absl::Hours(1);  // No poll: hooks alone.
+  options.poll_concurrency = 2;
+  // One tenant runs at most three quarters of the threads at once
+  // (service/core/worker_pool.h): 3 here.
+  options.hook_concurrency = 4;
+  absl::Mutex mu;
+  std::vector<std::string> logged;  // Workspaces, as their events came.
+  const AccountRef a{"default", "acct"};
+  options.on_events = [&](int64_t) {
+    absl::StatusOr<std::vector<StoredEvent>> events =
+        store_->events().ReadEvents(a, 0, 100);
+    absl::MutexLock lock(&mu);
+    logged.clear();
+    if (!events.ok()) return;
+    for (const StoredEvent& e : *events) logged.push_back(e.workspace_id);
+  };
+  std::unique_ptr<WatchEngine> engine = NewEngine(options);
+  ASSERT_NO_FATAL_FAILURE(Watch(*engine, a));
+  absl::StatusOr<Snapshot> stored = store_->roster().ReadSnapshot(a);
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_GE(stored->workspaces.size(), 2u);
+  const std::string slow = stored->workspaces[0].id;
+  const std::string fast = stored->workspaces[1].id;
+  // One member leaves each (Podio's hooks would name them); the slow
+  // workspace's listing is held 8 s, once.
+  for (const std::string& ws : {slow, fast}) {
+    std::string member;
+    for (const auto& [w, m] : stored->members) {
+      if (w == ws && m.role_id != "workspace.admin") member = m.user_id;
+    }
+    ASSERT_FALSE(member.empty()) << ws;
+    HttpRequest remove;
+    remove.method = "DELETE";
+    remove.url =
+        absl::StrCat(sim_->base_url(), "/space/", ws, "/member/", member);
+    remove.headers = {{"Authorization", "OAuth2 " + token_}};
+    auto r = http_->Send(remove);
+    ASSERT_TRUE(r.ok() && r->status == 204) << r.status();
+  }
+  podio_sim::FaultRule held;
+  held.method = "GET";
+  held.path = absl::StrCat("/space/", slow, "/member/*");
+  held.kind = podio_sim::FaultKind::kLatency;
+  held.latency = absl::Seconds(8);
+  held.times = 1;
+  sim_->faults().Add(held);
+  ASSERT_THAT(store_->hooks().MarkDirty(a, slow, clock_->Now()), IsOk());
+  clock_->Advance(absl::Seconds(1));
+  ASSERT_THAT(store_->hooks().MarkDirty(a, fast, clock_->Now()), IsOk());
+  engine->Start();
+  const auto both = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return logged.size() >= 2;
+  };
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&both), absl::Seconds(60)))
+        << ::testing::PrintToString(logged);
+    // The fast workspace's departure was logged first, while the slow
+    // one's answer was held.
+    EXPECT_THAT(logged, ::testing::ElementsAre(fast, slow));
+  }
+  engine->Stop();
+}
+
 // Pausing stops the account's polls and logs WATCH_PAUSED; a change made
 // meanwhile is found by the poll that resuming makes due at once.
 TEST_F(WatchEngineTest, APausedAccountIsNotPolledAndResumingFindsTheChange) {
