@@ -27,25 +27,32 @@ void Parallel(int n, int threads, const std::function<void(int)>& job) {
   for (std::thread& t : pool) t.join();
 }
 
-std::string LinkAndWatch(const std::string& address, const std::string& api_key,
-                         const std::string& mail, const std::string& password) {
-  auto channel = testing::ApiKeyChannel(address, api_key);
-  grpc::ClientContext link_context;
-  link_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(2)));
+std::string Link(const std::string& address, const std::string& api_key,
+                 const std::string& mail, const std::string& password) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(2)));
   v1::LinkWithPasswordRequest link;
   link.set_username(mail);
   link.set_password(password);
   v1::IntegratedAccount account;
-  if (!v1::IntegratedAccounts::NewStub(channel)
-           ->LinkWithPassword(&link_context, link, &account)
+  if (!v1::IntegratedAccounts::NewStub(testing::ApiKeyChannel(address, api_key))
+           ->LinkWithPassword(&context, link, &account)
            .ok()) {
     return "";
   }
+  return account.id();
+}
+
+std::string LinkAndWatch(const std::string& address, const std::string& api_key,
+                         const std::string& mail, const std::string& password) {
+  const std::string id = Link(address, api_key, mail, password);
+  if (id.empty()) return "";
+  auto channel = testing::ApiKeyChannel(address, api_key);
   grpc::ClientContext watch_context;
   watch_context.set_deadline(
       absl::ToChronoTime(absl::Now() + absl::Minutes(5)));
   v1::WatchDirectoryRequest watch;
-  watch.set_integrated_account_id(account.id());
+  watch.set_integrated_account_id(id);
   watch.set_include_snapshot(true);
   auto reader = v1::UserDirectory::NewStub(channel)->WatchDirectory(
       &watch_context, watch);
@@ -55,8 +62,7 @@ std::string LinkAndWatch(const std::string& address, const std::string& api_key,
   }
   watch_context.TryCancel();
   (void)reader->Finish();
-  return event.type() == v1::DirectoryEvent::SNAPSHOT_COMPLETE ? account.id()
-                                                               : "";
+  return event.type() == v1::DirectoryEvent::SNAPSHOT_COMPLETE ? id : "";
 }
 
 double Quantile(const std::vector<double>& sorted, double q) {

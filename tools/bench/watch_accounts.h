@@ -18,7 +18,11 @@ std::string SimUserMail(int user, int orgs);
 void Parallel(int n, int threads, const std::function<void(int)>& job);
 
 // Links the simulated user `mail` by the password grant under `api_key` at
-// `address`, then takes its watch's baseline (a WatchDirectory with a
+// `address`; the account id, "" on failure.
+std::string Link(const std::string& address, const std::string& api_key,
+                 const std::string& mail, const std::string& password);
+
+// Link(), then takes the account's watch baseline (a WatchDirectory with a
 // snapshot, read to SNAPSHOT_COMPLETE); the account id, "" on failure.
 std::string LinkAndWatch(const std::string& address, const std::string& api_key,
                          const std::string& mail, const std::string& password);

@@ -109,13 +109,15 @@ class WatchEngineTest : public ::testing::Test {
     ASSERT_THAT(engine.EnsureWatching(a, *resolved, ctx), IsOk());
   }
 
-  // Removes a regular member of the first workspace of `a`'s stored roster
-  // at the simulator; sets `*member` to the user removed.
-  void RemoveRegularMember(const AccountRef& a, std::string* member) {
+  // Removes a regular member of workspace `ws` (by default the first) of
+  // `a`'s stored roster at the simulator; sets `*member` to the user
+  // removed.
+  void RemoveRegularMember(const AccountRef& a, std::string* member,
+                           std::string ws = "") {
     absl::StatusOr<Snapshot> stored = store_->roster().ReadSnapshot(a);
     ASSERT_THAT(stored, IsOk());
     ASSERT_FALSE(stored->workspaces.empty());
-    const std::string ws = stored->workspaces[0].id;
+    if (ws.empty()) ws = stored->workspaces[0].id;
     member->clear();
     for (const auto& [w, m] : stored->members) {
       if (w == ws && m.role_id != "workspace.admin") *member = m.user_id;
@@ -751,17 +753,7 @@ TEST_F(WatchEngineTest, AHookedReadDoesNotWaitForAnother) {
   // workspace's listing is held 8 s, once.
   for (const std::string& ws : {slow, fast}) {
     std::string member;
-    for (const auto& [w, m] : stored->members) {
-      if (w == ws && m.role_id != "workspace.admin") member = m.user_id;
-    }
-    ASSERT_FALSE(member.empty()) << ws;
-    HttpRequest remove;
-    remove.method = "DELETE";
-    remove.url =
-        absl::StrCat(sim_->base_url(), "/space/", ws, "/member/", member);
-    remove.headers = {{"Authorization", "OAuth2 " + token_}};
-    auto r = http_->Send(remove);
-    ASSERT_TRUE(r.ok() && r->status == 204) << r.status();
+    ASSERT_NO_FATAL_FAILURE(RemoveRegularMember(a, &member, ws));
   }
   podio_sim::FaultRule held;
   held.method = "GET";
