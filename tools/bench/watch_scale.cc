@@ -32,8 +32,8 @@
 // then measure.
 //
 //   bazel run -c opt //tools/bench:watch_scale [-- --accounts=1000 --run=10m]
-//   bazel run -c opt //tools/bench:watch_scale -- --accounts=10000 \
-//       --tenants=100 --run=7m --baseline=false
+//   bazel run -c opt //tools/bench:watch_scale -- --accounts=10000
+//       --tenants=100 --run=7m --baseline=false  (one command)
 #include <sqlite3.h>
 
 #include <algorithm>
