@@ -143,17 +143,10 @@ void WatchEngine::ReconcileHooked(const DirtyWorkspace& d) {
     // read under way covers it (it clears the mark only for its own gen).
     if (!hooking_.insert(key).second) return;
   }
-  hookers_->Submit(d.account.tenant, WorkerPool::Lane::kInteractive,
-                   [this, key = std::move(key), read = std::move(read)] {
-                     bool stopping;
-                     {
-                       absl::MutexLock lock(&mu_);
-                       stopping = stopping_;
-                     }
-                     if (!stopping) read();
-                     absl::MutexLock lock(&mu_);
-                     hooking_.erase(key);
-                   });
+  RunApart(*hookers_, d.account.tenant, std::move(read),
+           [this, key = std::move(key)]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+             hooking_.erase(key);  // Under mu_ (RunApart).
+           });
 }
 
 int WatchEngine::HandleDelivery(const std::string& provider,

@@ -105,17 +105,24 @@ void WatchEngine::DispatchPolls(const std::vector<AccountRef>& due) {
 
 void WatchEngine::OnPollers(const AccountRef& a, std::set<AccountRef>* queued,
                             std::function<void()> job) {
-  pollers_->Submit(a.tenant, WorkerPool::Lane::kInteractive,
-                   [this, a, queued, job = std::move(job)] {
-                     bool stopping;
-                     {
-                       absl::MutexLock lock(&mu_);
-                       stopping = stopping_;
-                     }
-                     if (!stopping) job();
-                     absl::MutexLock lock(&mu_);
-                     queued->erase(a);
-                   });
+  RunApart(*pollers_, a.tenant, std::move(job),
+           [queued, a] { queued->erase(a); });
+}
+
+void WatchEngine::RunApart(WorkerPool& pool, const std::string& tenant,
+                           std::function<void()> job,
+                           std::function<void()> done) {
+  pool.Submit(tenant, WorkerPool::Lane::kInteractive,
+              [this, job = std::move(job), done = std::move(done)] {
+                bool stopping;
+                {
+                  absl::MutexLock lock(&mu_);
+                  stopping = stopping_;
+                }
+                if (!stopping) job();
+                absl::MutexLock lock(&mu_);
+                done();
+              });
 }
 
 void WatchEngine::Loop() {

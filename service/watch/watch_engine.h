@@ -248,6 +248,11 @@ class WatchEngine {
   // put it).
   void OnPollers(const AccountRef& a, std::set<AccountRef>* queued,
                  std::function<void()> job);
+  // Runs `job` on `pool` for `tenant` unless the engine is stopping by
+  // then; then `done` under mu_ (it takes the job out of the set that kept
+  // it from being queued twice).
+  void RunApart(WorkerPool& pool, const std::string& tenant,
+                std::function<void()> job, std::function<void()> done);
   // Wakes `a`'s subscribers unless they were woken for `seq` already.
   void Announce(const AccountRef& a, int64_t seq)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
