@@ -112,12 +112,14 @@ absl::StatusOr<std::vector<ChangeSample>> PrepareChangeSamples(
   std::vector<ChangeSample> samples;
   sim.ReadDirectory([&](const podio_sim::Directory& d) {
     std::set<int64_t> taken;  // Samples and newcomers: one change each.
-    for (const std::string& mail : candidates) {
+    for (size_t c = 0; c < candidates.size(); ++c) {
       if (static_cast<int>(samples.size()) == hooked + polled) break;
+      const std::string& mail = candidates[c];
       const auto it = d.user_by_mail.find(mail);
       if (it == d.user_by_mail.end() || taken.count(it->second) > 0) continue;
       ChangeSample sample;
       sample.mail = mail;
+      sample.candidate = static_cast<int>(c);
       sample.hooked = static_cast<int>(samples.size()) < hooked;
       sample.user_id = it->second;
       if (!ChooseSpace(d, sample.user_id, taken, &sample)) continue;

@@ -33,6 +33,7 @@ struct ChangeSample {
   int64_t user_id = 0;
   int64_t space_id = 0;  // Where the change is made.
   int64_t newcomer = 0;  // The org member the change adds to it.
+  int candidate = 0;     // Its place among the candidates given.
   std::string account;   // Set by the benchmark once linked.
 };
 

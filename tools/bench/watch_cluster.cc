@@ -121,42 +121,49 @@ std::optional<LogCount> SimCalls(HttpClient& http, const std::string& admin_url,
   return count;
 }
 
-// How late each watched account's next poll is at `now`, p99, from the
-// shared store; -1 when unreadable.
-double LagP99(const std::string& store_url, absl::Time now) {
+// The first column of `sql`'s rows in the shared store; nullopt when it
+// does not answer.
+std::optional<std::vector<std::string>> Column(const std::string& store_url,
+                                               const char* sql) {
   PGconn* conn = PQconnectdb(store_url.c_str());
-  std::vector<double> lags;
-  PGresult* r = PQexec(conn,
-                       "SELECT next_poll_ms FROM watch_accounts WHERE "
-                       "baseline_done = 1");
+  PGresult* r = PQexec(conn, sql);
+  std::optional<std::vector<std::string>> out;
   if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-    for (int i = 0; i < PQntuples(r); ++i) {
-      int64_t due_ms = 0;
-      if (!absl::SimpleAtoi(PQgetvalue(r, i, 0), &due_ms)) continue;
-      lags.push_back(std::max(
-          0.0, absl::ToDoubleSeconds(now - absl::FromUnixMillis(due_ms))));
-    }
+    out.emplace();
+    for (int i = 0; i < PQntuples(r); ++i) out->push_back(PQgetvalue(r, i, 0));
   }
   PQclear(r);
   PQfinish(conn);
+  return out;
+}
+
+// How late each watched account's next poll is at `now`, p99, from the
+// shared store; -1 when unreadable.
+double LagP99(const std::string& store_url, absl::Time now) {
+  std::vector<double> lags;
+  const auto due = Column(store_url,
+                          "SELECT next_poll_ms FROM watch_accounts WHERE "
+                          "baseline_done = 1");
+  for (const std::string& text : due.value_or(std::vector<std::string>())) {
+    int64_t due_ms = 0;
+    if (!absl::SimpleAtoi(text, &due_ms)) continue;
+    lags.push_back(std::max(
+        0.0, absl::ToDoubleSeconds(now - absl::FromUnixMillis(due_ms))));
+  }
   std::sort(lags.begin(), lags.end());
   return bench::Quantile(lags, 0.99);
 }
 
 // Watched accounts (baseline taken) in the shared store; -1 unreadable.
 int WatchedAccounts(const std::string& store_url) {
-  PGconn* conn = PQconnectdb(store_url.c_str());
-  PGresult* r = PQexec(conn,
-                       "SELECT COUNT(*) FROM watch_accounts WHERE "
-                       "baseline_done = 1");
-  int count = -1;
-  if (PQresultStatus(r) != PGRES_TUPLES_OK ||
-      !absl::SimpleAtoi(PQgetvalue(r, 0, 0), &count)) {
-    count = -1;
+  const auto count = Column(store_url,
+                            "SELECT COUNT(*) FROM watch_accounts WHERE "
+                            "baseline_done = 1");
+  int n = -1;
+  if (!count || count->size() != 1 || !absl::SimpleAtoi((*count)[0], &n)) {
+    return -1;
   }
-  PQclear(r);
-  PQfinish(conn);
-  return count;
+  return n;
 }
 
 // Opens a WatchDirectory over all the tenant's accounts and waits until

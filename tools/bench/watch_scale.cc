@@ -40,7 +40,6 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,7 +159,8 @@ absl::StatusOr<std::unique_ptr<podio_sim::Simulator>> StartSimulator() {
 }
 
 // The change samples among the first accounts (each of another
-// organization while there are more organizations than samples).
+// organization while there are more organizations than samples); a
+// sample's candidate is its account's index.
 absl::StatusOr<std::vector<bench::ChangeSample>> ChangeSamples(
     podio_sim::Simulator& sim, HttpClient& http, const std::string& token) {
   std::vector<std::string> candidates;
@@ -175,14 +175,13 @@ absl::StatusOr<std::vector<bench::ChangeSample>> ChangeSamples(
 // Makes the samples' changes and keeps the slowest arrival of each kind.
 void MeasureChanges(const bench::BenchServer& server,
                     const std::vector<std::string>& tenants,
-                    const std::map<std::string, int>& index_of_mail,
                     std::vector<bench::ChangeSample> samples,
                     const std::vector<std::string>& accounts, HttpClient& http,
                     const std::string& sim_url, const std::string& token,
                     Result* result) {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (bench::ChangeSample& sample : samples) {
-    const int i = index_of_mail.at(sample.mail);
+    const int i = sample.candidate;
     sample.account = accounts[i];
     channels.push_back(testing::ApiKeyChannel(
         server.address, server.api_keys.at(tenants[i % tenants.size()])));
@@ -282,8 +281,6 @@ Result Measure(const char* argv0, int concurrency, bool changes) {
   const pid_t pid = server->process->pid();
   const int64_t rss_before_kb = bench::ProcStatusField(pid, "VmRSS");
   std::vector<std::string> accounts(n);
-  std::map<std::string, int> index_of_mail;
-  for (int i = 0; i < n; ++i) index_of_mail[MailOf(i)] = i;
   bench::Parallel(n, 32, [&](int i) {
     const std::string& key = server->api_keys[tenants[i % tenants.size()]];
     accounts[i] =
@@ -304,8 +301,8 @@ Result Measure(const char* argv0, int concurrency, bool changes) {
   MeasureIdle(**sim, *server, first, start, end, cpu,
               bench::ProcStatusField(pid, "VmRSS") - rss_before_kb, &result);
   if (changes) {
-    MeasureChanges(*server, tenants, index_of_mail, *std::move(samples),
-                   accounts, *http, (*sim)->base_url(), *token, &result);
+    MeasureChanges(*server, tenants, *std::move(samples), accounts, *http,
+                   (*sim)->base_url(), *token, &result);
   }
   server->Stop();
   return result;
